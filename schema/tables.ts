@@ -1,0 +1,195 @@
+/**
+ * The one SQLite schema, shared by better-sqlite3 (Node), D1 and Durable Objects.
+ * Times are Unix milliseconds, money is integer micros. No ON DELETE CASCADE:
+ * deletes are explicit so D1 table-rebuild migrations never destroy data.
+ */
+import { sqliteTable, text, integer, primaryKey, index } from 'drizzle-orm/sqlite-core';
+
+// ---------- catalog ----------
+
+export const advertisers = sqliteTable('advertisers', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  description: text('description'),
+  address: text('address'),
+  email: text('email'),
+  website: text('website'),
+  category: text('category'),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+export const clients = sqliteTable('clients', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: integer('created_at').notNull(),
+});
+
+/** API keys are stored as SHA-256 of the key; the key itself is shown once. */
+export const apiKeys = sqliteTable('api_keys', {
+  keyHash: text('key_hash').primaryKey(),
+  kind: text('kind', { enum: ['advertiser', 'client'] }).notNull(),
+  ownerId: text('owner_id').notNull(),
+  createdAt: integer('created_at').notNull(),
+});
+
+export const campaigns = sqliteTable(
+  'campaigns',
+  {
+    id: text('id').primaryKey(),
+    advertiserId: text('advertiser_id').notNull(),
+    name: text('name').notNull(),
+    status: text('status', { enum: ['active', 'paused', 'archived'] }).notNull(),
+    startAt: integer('start_at').notNull(),
+    endAt: integer('end_at'),
+    bidType: text('bid_type', { enum: ['cpm', 'cpc'] }).notNull(),
+    bidMicros: integer('bid_micros').notNull(),
+    dailyBudgetMicros: integer('daily_budget_micros'),
+    totalBudgetMicros: integer('total_budget_micros'),
+    pacing: text('pacing', { enum: ['even', 'asap'] }).notNull(),
+    /** JSON: {countries?, languages?, platforms?} */
+    targeting: text('targeting').notNull(),
+    /** JSON: [{impressions, windowSeconds}] */
+    caps: text('caps').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('campaigns_advertiser').on(t.advertiserId)],
+);
+
+/** Uploaded media, content-addressed by SHA-256. */
+export const media = sqliteTable('media', {
+  sha256: text('sha256').primaryKey(),
+  mime: text('mime').notNull(),
+  bytes: integer('bytes').notNull(),
+  width: integer('width').notNull(),
+  height: integer('height').notNull(),
+  durationMs: integer('duration_ms'),
+  createdAt: integer('created_at').notNull(),
+});
+
+export const creatives = sqliteTable(
+  'creatives',
+  {
+    id: text('id').primaryKey(),
+    campaignId: text('campaign_id').notNull(),
+    advertiserId: text('advertiser_id').notNull(),
+    headline: text('headline').notNull(),
+    ctaType: text('cta_type', { enum: ['message', 'website', 'call'] }).notNull(),
+    ctaTarget: text('cta_target').notNull(),
+    mediaSha256: text('media_sha256').notNull(),
+    review: text('review', { enum: ['pending', 'approved', 'rejected'] }).notNull(),
+    reviewReason: text('review_reason'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('creatives_campaign').on(t.campaignId), index('creatives_review').on(t.review)],
+);
+
+/** Distinct (pseudonymous) users who reported a creative; erased with the user. */
+export const creativeReports = sqliteTable(
+  'creative_reports',
+  {
+    creativeId: text('creative_id').notNull(),
+    uid: text('uid').notNull(),
+    at: integer('at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.creativeId, t.uid] }), index('creative_reports_uid').on(t.uid)],
+);
+
+/** A single-row counter bumped on every catalog change so caches elsewhere know to rebuild. */
+export const catalogVersion = sqliteTable('catalog_version', {
+  id: integer('id').primaryKey(),
+  version: integer('version').notNull(),
+});
+
+// ---------- per-user state (keyed by pseudonymous uid) ----------
+
+/** A served slot. Counts toward caps from `servedAt`; an impression converts it (`viewedAt`). */
+export const reservations = sqliteTable(
+  'reservations',
+  {
+    id: text('id').primaryKey(),
+    uid: text('uid').notNull(),
+    campaignId: text('campaign_id').notNull(),
+    creativeId: text('creative_id').notNull(),
+    advertiserId: text('advertiser_id').notNull(),
+    bidType: text('bid_type', { enum: ['cpm', 'cpc'] }).notNull(),
+    /** Clearing price per billable event (impression for cpm, click for cpc). */
+    priceMicros: integer('price_micros').notNull(),
+    servedAt: integer('served_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    viewedAt: integer('viewed_at'),
+    /** Set once the billable event was charged; releases the budget hold. */
+    chargedAt: integer('charged_at'),
+  },
+  (t) => [
+    index('reservations_uid').on(t.uid),
+    index('reservations_campaign_live').on(t.campaignId, t.expiresAt),
+    index('reservations_served').on(t.servedAt),
+  ],
+);
+
+export const userBlocks = sqliteTable(
+  'user_blocks',
+  {
+    uid: text('uid').notNull(),
+    advertiserId: text('advertiser_id').notNull(),
+    at: integer('at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.uid, t.advertiserId] })],
+);
+
+export const userHides = sqliteTable(
+  'user_hides',
+  {
+    uid: text('uid').notNull(),
+    creativeId: text('creative_id').notNull(),
+    at: integer('at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.uid, t.creativeId] })],
+);
+
+/** Idempotency ledger: one row per (reservation, event type). */
+export const events = sqliteTable(
+  'events',
+  {
+    reservationId: text('reservation_id').notNull(),
+    type: text('type', { enum: ['impression', 'click', 'hide', 'report', 'block'] }).notNull(),
+    uid: text('uid').notNull(),
+    campaignId: text('campaign_id').notNull(),
+    at: integer('at').notNull(),
+    costMicros: integer('cost_micros').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.reservationId, t.type] }), index('events_uid').on(t.uid), index('events_at').on(t.at)],
+);
+
+// ---------- money and reports (aggregates only) ----------
+
+export const campaignSpend = sqliteTable(
+  'campaign_spend',
+  {
+    campaignId: text('campaign_id').notNull(),
+    /** UTC day, YYYY-MM-DD */
+    day: text('day').notNull(),
+    spendMicros: integer('spend_micros').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.day] })],
+);
+
+export const reportDaily = sqliteTable(
+  'report_daily',
+  {
+    campaignId: text('campaign_id').notNull(),
+    day: text('day').notNull(),
+    impressions: integer('impressions').notNull().default(0),
+    clicks: integer('clicks').notNull().default(0),
+    hides: integer('hides').notNull().default(0),
+    reports: integer('reports').notNull().default(0),
+    blocks: integer('blocks').notNull().default(0),
+    spendMicros: integer('spend_micros').notNull().default(0),
+    /** Serialized HyperLogLog sketch for reach (unique users); never user ids. */
+    reachSketch: text('reach_sketch'),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.day] })],
+);

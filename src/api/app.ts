@@ -1,0 +1,75 @@
+/**
+ * The one Hono application every runtime serves: error handling, limits,
+ * security headers, auth per route group, and the generated OpenAPI document.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { secureHeaders } from 'hono/secure-headers';
+import type { AppDeps, AppEnv } from './context.js';
+import { ApiError, handleError } from './errors.js';
+import { createAuth, type KeyKind } from './middleware/auth.js';
+import { requireContentType } from './middleware/content-type.js';
+import { rateLimit } from './middleware/rate-limit.js';
+import { newOpenApiHono } from './openapi.js';
+import { registerAdvertiserRoutes } from './routes/advertiser.js';
+import { registerFeedRoutes } from './routes/feed.js';
+import { registerOperatorRoutes } from './routes/operator.js';
+import { registerPublicRoutes } from './routes/public.js';
+
+const MiB = 1024 * 1024;
+const UPLOAD_PATH = /^\/v1\/campaigns\/[^/]+\/creatives\/?$/;
+
+export function newApp(deps: AppDeps) {
+  const app = newOpenApiHono();
+  app.onError(handleError);
+  app.notFound((c) => {
+    throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}`);
+  });
+
+  app.use('*', secureHeaders({ crossOriginResourcePolicy: 'cross-origin' }));
+  if (deps.settings.corsOrigins.length > 0) app.use('*', cors({ origin: deps.settings.corsOrigins }));
+  const limitTo = (maxSize: number, what: string) =>
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new ApiError('payload_too_large', `Request body exceeds ${what}`);
+      },
+    });
+  const jsonLimit = limitTo(MiB, 'the 1 MiB limit');
+  const uploadLimit = limitTo(17 * MiB, 'the upload limit (video 16 MB, image 5 MB)');
+  app.use('/v1/*', (c, next) => (UPLOAD_PATH.test(c.req.path) ? uploadLimit : jsonLimit)(c, next));
+  app.use('/v1/*', requireContentType({ multipartPaths: UPLOAD_PATH }));
+
+  const requireKey = createAuth({ adminKey: deps.adminKey, catalog: deps.store.catalog });
+  const limits = rateLimit({
+    rates: { advertiser: deps.settings.rateLimitAdvertiser, client: deps.settings.rateLimitClient },
+    clock: deps.clock,
+  });
+  const guard = (...kinds: KeyKind[]): MiddlewareHandler<AppEnv> => {
+    const auth = requireKey(...kinds);
+    return async function authAndLimit(c, next) {
+      await auth(c, async () => {
+        await limits(c, next);
+      });
+    };
+  };
+
+  registerOperatorRoutes(app, deps, guard('admin'));
+  registerAdvertiserRoutes(app, deps, guard('advertiser'));
+  registerFeedRoutes(app, deps, guard('client'));
+  registerPublicRoutes(app, deps);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Status-feed ad serving engine',
+      version: '1.0.0',
+      description: 'Places sponsored statuses in messenger status feeds. It only sees ad metadata and opaque ids, never message content.',
+    },
+  });
+  return app;
+}
+
+export type AppType = ReturnType<typeof newApp>;

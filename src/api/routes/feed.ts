@@ -1,0 +1,95 @@
+/** Feed-client routes (client key): slots, events, blocks, erase, why. User ids only ever in bodies. */
+import { createRoute, z } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import type { AppDeps, AppEnv } from '../context.js';
+import { ApiError } from '../errors.js';
+import { type App, jsonBody, jsonResponse, problems, security } from '../openapi.js';
+import { EventResult, EventsInput, ExplainEntry, Slot, SlotsInput, UserAdvertiserInput, UserInput, WhyInput } from '../schemas.js';
+
+const tags = ['feed'];
+const noContent = { description: 'Done' };
+
+export const slotsRoute = createRoute({
+  method: 'post', path: '/v1/slots', tags, security, summary: 'Ad slots for one user’s feed',
+  request: { body: jsonBody(SlotsInput) },
+  responses: {
+    200: jsonResponse(z.object({ slots: z.array(Slot), explain: z.array(ExplainEntry).optional() }), 'Slots, in feed order'),
+    ...problems(400, 401, 403, 413, 415, 429),
+  },
+});
+export const eventsRoute = createRoute({
+  method: 'post', path: '/v1/events', tags, security, summary: 'Report what users saw and did (≤ 500 per call)',
+  request: { body: jsonBody(EventsInput) },
+  responses: {
+    200: jsonResponse(z.object({ results: z.array(EventResult) }), 'One result per event, in order; committed before this answer'),
+    ...problems(400, 401, 403, 413, 415, 429),
+  },
+});
+export const blockRoute = createRoute({
+  method: 'post', path: '/v1/users/block', tags, security, summary: 'Block an advertiser for a user',
+  request: { body: jsonBody(UserAdvertiserInput) },
+  responses: { 204: noContent, ...problems(400, 401, 403, 404, 413, 415, 429) },
+});
+export const unblockRoute = createRoute({
+  method: 'post', path: '/v1/users/unblock', tags, security, summary: 'Unblock an advertiser for a user',
+  request: { body: jsonBody(UserAdvertiserInput) },
+  responses: { 204: noContent, ...problems(400, 401, 403, 413, 415, 429) },
+});
+export const blocksRoute = createRoute({
+  method: 'post', path: '/v1/users/blocks', tags, security, summary: 'The advertisers a user blocked',
+  request: { body: jsonBody(UserInput) },
+  responses: { 200: jsonResponse(z.object({ advertisers: z.array(z.string()) }), 'Blocked advertiser ids'), ...problems(400, 401, 403, 413, 415, 429) },
+});
+export const eraseRoute = createRoute({
+  method: 'post', path: '/v1/users/erase', tags, security, summary: 'Erase every trace of a user',
+  request: { body: jsonBody(UserInput) },
+  responses: { 204: noContent, ...problems(400, 401, 403, 413, 415, 429) },
+});
+export const whyRoute = createRoute({
+  method: 'post', path: '/v1/why', tags, security, summary: 'Why am I seeing this ad?',
+  request: { body: jsonBody(WhyInput) },
+  responses: {
+    200: jsonResponse(z.object({ advertiser: z.object({ id: z.string(), name: z.string() }), reasons: z.array(z.string()) }), 'Plain-words reasons'),
+    ...problems(400, 401, 403, 413, 415, 429),
+  },
+});
+
+export function registerFeedRoutes(app: App, deps: AppDeps, client: MiddlewareHandler<AppEnv>) {
+  const { delivery } = deps;
+  for (const path of ['/v1/slots', '/v1/events', '/v1/users/*', '/v1/why']) app.use(path, client);
+
+  app.openapi(slotsRoute, async (c) => c.json(await delivery.slots(c.req.valid('json')), 200));
+
+  app.openapi(eventsRoute, async (c) => {
+    const { events } = c.req.valid('json');
+    return c.json({ results: await delivery.events(events) }, 200);
+  });
+
+  app.openapi(blockRoute, async (c) => {
+    const { user, advertiser } = c.req.valid('json');
+    if (!(await deps.store.catalog.getAdvertiser(advertiser))) {
+      throw new ApiError('not_found', `No advertiser ${advertiser}`);
+    }
+    await delivery.block(user, advertiser);
+    return c.body(null, 204);
+  });
+
+  app.openapi(unblockRoute, async (c) => {
+    const { user, advertiser } = c.req.valid('json');
+    await delivery.unblock(user, advertiser);
+    return c.body(null, 204);
+  });
+
+  app.openapi(blocksRoute, async (c) => c.json({ advertisers: await delivery.blocks(c.req.valid('json').user) }, 200));
+
+  app.openapi(eraseRoute, async (c) => {
+    await delivery.erase(c.req.valid('json').user);
+    return c.body(null, 204);
+  });
+
+  app.openapi(whyRoute, async (c) => {
+    const answer = await delivery.why(c.req.valid('json').token);
+    if (!answer) throw new ApiError('validation', 'token is not a valid, unexpired slot token', [{ path: 'token', message: 'invalid or expired' }]);
+    return c.json(answer, 200);
+  });
+}

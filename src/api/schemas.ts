@@ -1,0 +1,264 @@
+/**
+ * Request and response schemas: they validate at the edge and generate the
+ * OpenAPI document. Request objects are strict: unknown fields are rejected.
+ */
+import { z } from '@hono/zod-openapi';
+
+export const Id = z.string().min(1).max(64);
+const Micros = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const IsoDate = z.iso.datetime({ offset: true }).or(z.iso.date());
+const Country = z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code in upper case, e.g. "DE"');
+const Language = z.string().regex(/^[a-z]{2,3}$/, 'a BCP-47 primary language tag in lower case, e.g. "de"');
+export const PlatformSchema = z.enum(['android', 'ios', 'web']);
+const ShortText = (max: number) => z.string().trim().min(1).max(max);
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem');
+
+// ---------- operator ----------
+
+export const AdvertiserProfileInput = z
+  .strictObject({
+    name: ShortText(200),
+    description: z.string().max(2000).optional(),
+    address: z.string().max(500).optional(),
+    email: z.email().max(320).optional(),
+    website: z.url({ protocol: /^https?$/ }).max(2000).optional(),
+    category: z.string().max(100).optional(),
+  })
+  .openapi('AdvertiserInput');
+
+export const AdvertiserPatch = AdvertiserProfileInput.partial().openapi('AdvertiserPatch');
+
+export const Advertiser = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    address: z.string().nullable(),
+    email: z.string().nullable(),
+    website: z.string().nullable(),
+    category: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Advertiser');
+
+export const ClientInput = z.strictObject({ name: ShortText(200) }).openapi('ClientInput');
+export const Client = z.object({ id: z.string(), name: z.string(), createdAt: z.string() }).openapi('Client');
+
+export const ReviewInput = z
+  .strictObject({
+    decision: z.enum(['approve', 'reject']),
+    reason: z.string().trim().min(1).max(500).optional(),
+  })
+  .refine((r) => r.decision === 'approve' || r.reason !== undefined, { message: 'a rejection needs a reason', path: ['reason'] })
+  .openapi('ReviewInput');
+
+// ---------- campaigns ----------
+
+const Targeting = z
+  .strictObject({
+    countries: z.array(Country).min(1).max(250).optional(),
+    languages: z.array(Language).min(1).max(200).optional(),
+    platforms: z.array(PlatformSchema).min(1).max(3).optional(),
+  })
+  .openapi('Targeting');
+
+const CapSchema = z.strictObject({
+  impressions: z.number().int().min(1).max(10_000),
+  windowSeconds: z.number().int().min(1).max(30 * 86_400),
+});
+
+const Bid = z.strictObject({ type: z.enum(['cpm', 'cpc']), amountMicros: Micros.min(1) });
+const Budget = z.strictObject({ dailyMicros: Micros.optional(), totalMicros: Micros.optional() });
+const Schedule = z.strictObject({ start: IsoDate, end: IsoDate.optional() });
+
+const campaignFields = {
+  name: ShortText(200),
+  status: z.enum(['active', 'paused', 'archived']),
+  schedule: Schedule,
+  bid: Bid,
+  budget: Budget,
+  pacing: z.enum(['even', 'asap']),
+  targeting: Targeting,
+  caps: z.array(CapSchema).max(10),
+};
+
+const scheduleOrdered = (c: { schedule?: { start: string; end?: string } }) =>
+  !c.schedule?.end || Date.parse(c.schedule.end) > Date.parse(c.schedule.start);
+const scheduleIssue = { message: 'schedule.end must be after schedule.start', path: ['schedule', 'end'] };
+
+export const CampaignInput = z
+  .strictObject({
+    ...campaignFields,
+    status: campaignFields.status.default('active'),
+    schedule: Schedule.optional(),
+    budget: Budget.default({}),
+    pacing: campaignFields.pacing.default('even'),
+    targeting: Targeting.default({}),
+    caps: campaignFields.caps.default([]),
+  })
+  .refine(scheduleOrdered, scheduleIssue)
+  .openapi('CampaignInput');
+
+export const CampaignPatch = z.strictObject(campaignFields).partial().refine(scheduleOrdered, scheduleIssue).openapi('CampaignPatch');
+
+export const Campaign = z
+  .object({
+    id: z.string(),
+    advertiserId: z.string(),
+    name: z.string(),
+    status: z.enum(['active', 'paused', 'archived']),
+    schedule: z.object({ start: z.string(), end: z.string().optional() }),
+    bid: z.object({ type: z.enum(['cpm', 'cpc']), amountMicros: z.number().int() }),
+    budget: z.object({ dailyMicros: z.number().int().optional(), totalMicros: z.number().int().optional() }),
+    pacing: z.enum(['even', 'asap']),
+    targeting: z.object({
+      countries: z.array(z.string()).optional(),
+      languages: z.array(z.string()).optional(),
+      platforms: z.array(PlatformSchema).optional(),
+    }),
+    caps: z.array(z.object({ impressions: z.number().int(), windowSeconds: z.number().int() })),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Campaign');
+
+// ---------- creatives ----------
+
+export const CtaType = z.enum(['message', 'website', 'call']);
+
+export const CreativeUpload = z
+  .strictObject({
+    file: z.instanceof(File).openapi({ type: 'string', format: 'binary' }),
+    headline: ShortText(90),
+    ctaType: CtaType,
+    ctaTarget: ShortText(2000),
+  })
+  .openapi('CreativeUpload');
+
+export const MediaInfo = z
+  .object({
+    sha256: z.string(),
+    mime: z.string(),
+    bytes: z.number().int(),
+    width: z.number().int(),
+    height: z.number().int(),
+    durationMs: z.number().int().optional(),
+    url: z.string(),
+  })
+  .openapi('MediaInfo');
+
+export const Creative = z
+  .object({
+    id: z.string(),
+    campaignId: z.string(),
+    advertiserId: z.string(),
+    headline: z.string(),
+    cta: z.object({ type: CtaType, target: z.string() }),
+    review: z.enum(['pending', 'approved', 'rejected']),
+    reviewReason: z.string().optional(),
+    media: MediaInfo,
+    warnings: z.array(z.string()).optional(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Creative');
+
+// ---------- feed ----------
+
+/** A raw user id: it is pseudonymised before anything else sees it. */
+export const UserId = z.string().min(1).max(256);
+
+export const SlotsInput = z
+  .strictObject({
+    user: UserId,
+    statuses: z.number().int().min(0).max(1000).optional(),
+    runs: z
+      .array(z.number().int().min(1).max(1000))
+      .max(1000)
+      .refine((runs) => runs.reduce((a, b) => a + b, 0) <= 1000, 'runs may sum to at most 1000 statuses')
+      .optional(),
+    context: z
+      .strictObject({ country: Country.optional(), language: Language.optional(), platform: PlatformSchema.optional() })
+      .optional(),
+    explain: z.boolean().optional(),
+  })
+  .refine((r) => (r.statuses === undefined) !== (r.runs === undefined), {
+    message: 'send exactly one of statuses or runs',
+    path: ['statuses'],
+  })
+  .openapi('SlotsRequest');
+
+export const Slot = z
+  .object({
+    after: z.number().int(),
+    token: z.string(),
+    ad: z.object({
+      creativeId: z.string(),
+      campaignId: z.string(),
+      advertiser: z.object({ id: z.string(), name: z.string() }),
+      headline: z.string(),
+      cta: z.object({ type: CtaType, target: z.string() }),
+      media: z.object({ url: z.string(), mime: z.string(), width: z.number().int(), height: z.number().int(), durationMs: z.number().int().optional() }),
+    }),
+  })
+  .openapi('Slot');
+
+export const ExplainEntry = z
+  .object({
+    campaignId: z.string(),
+    creativeId: z.string().optional(),
+    outcome: z.enum(['served', 'rejected']),
+    reason: z
+      .enum(['targeting', 'schedule', 'budget', 'pacing', 'frequency_cap', 'user_cap', 'blocked', 'hidden', 'not_approved', 'advertiser_diversity', 'outranked'])
+      .optional(),
+    ecpmMicros: z.number().int().optional(),
+    priceMicros: z.number().int().optional(),
+    remainingBudgetMicros: z.number().int().optional(),
+  })
+  .openapi('ExplainEntry');
+
+export const EventsInput = z
+  .strictObject({
+    events: z
+      .array(z.strictObject({ token: z.string().min(1).max(1024), type: z.enum(['impression', 'click', 'hide', 'report', 'block']) }))
+      .min(1)
+      .max(500),
+  })
+  .openapi('EventsRequest');
+
+export const EventResult = z
+  .object({ status: z.enum(['accepted', 'duplicate', 'rejected']), reason: z.string().optional() })
+  .openapi('EventResult');
+
+export const UserAdvertiserInput = z.strictObject({ user: UserId, advertiser: Id }).openapi('UserAdvertiser');
+export const UserInput = z.strictObject({ user: UserId }).openapi('UserRef');
+export const WhyInput = z.strictObject({ token: z.string().min(1).max(1024) }).openapi('WhyRequest');
+
+export const ReportQuery = z.object({
+  campaign: Id,
+  from: z.iso.date(),
+  to: z.iso.date(),
+});
+
+export const ReportRow = z
+  .object({
+    date: z.string(),
+    impressions: z.number().int(),
+    reach: z.number().int(),
+    clicks: z.number().int(),
+    hides: z.number().int(),
+    reports: z.number().int(),
+    blocks: z.number().int(),
+    spendMicros: z.number().int(),
+  })
+  .openapi('ReportRow');

@@ -1,0 +1,103 @@
+/**
+ * The in-memory index of what can be served, rebuilt when the catalog version
+ * changes, so the slot path never scans SQL for campaigns. Candidates come out
+ * in descending eCPM upper bound, bucketed by country, so a decision touches the
+ * campaigns that can match its request rather than all of them.
+ */
+import { ecpmUpperBound } from '../engine/eligibility.js';
+import type { RequestContext, ServableCampaign } from '../engine/types.js';
+import type { CatalogStore } from '../store/interface.js';
+
+interface Ranked {
+  campaign: ServableCampaign;
+  bound: number;
+}
+
+const byBound = (a: Ranked, b: Ranked) => b.bound - a.bound || (a.campaign.id < b.campaign.id ? -1 : 1);
+
+function* campaignsOf(list: Ranked[]): Generator<ServableCampaign> {
+  for (const r of list) yield r.campaign;
+}
+
+/** Merges two lists already sorted by bound into one descending stream. */
+function* merge(a: Ranked[], b: Ranked[]): Generator<ServableCampaign> {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && byBound(a[i], b[j]) <= 0)) yield a[i++].campaign;
+    else yield b[j++].campaign;
+  }
+}
+
+export class CatalogIndex {
+  private all: Ranked[] = [];
+  private anyCountry: Ranked[] = [];
+  private byCountry = new Map<string, Ranked[]>();
+  private byId = new Map<string, ServableCampaign>();
+  private longestCap = 0;
+  private loadedVersion = -1;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(
+    private catalog: CatalogStore,
+    private mediaUrl: (sha256: string) => string,
+  ) {}
+
+  /** Rebuilds from the store if its version moved (or always, with `force`). */
+  async refresh(force = false): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    this.refreshing = (async () => {
+      try {
+        const version = await this.catalog.version();
+        if (!force && version === this.loadedVersion) return;
+        this.build(await this.catalog.servable(this.mediaUrl));
+        this.loadedVersion = version;
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  build(campaigns: ServableCampaign[]): void {
+    const ranked = campaigns.map((campaign) => ({ campaign, bound: ecpmUpperBound(campaign) })).sort(byBound);
+    this.all = ranked;
+    this.anyCountry = [];
+    this.byCountry = new Map();
+    this.byId = new Map(campaigns.map((c) => [c.id, c]));
+    this.longestCap = 0;
+    for (const c of campaigns) for (const cap of c.caps) this.longestCap = Math.max(this.longestCap, cap.windowSeconds * 1000);
+    for (const r of ranked) {
+      const countries = r.campaign.targeting.countries;
+      if (!countries) {
+        this.anyCountry.push(r);
+        continue;
+      }
+      for (const country of countries) {
+        let bucket = this.byCountry.get(country);
+        if (!bucket) this.byCountry.set(country, (bucket = []));
+        bucket.push(r);
+      }
+    }
+  }
+
+  /** Candidates for a request, best first; with `everything`, all campaigns (for explain). */
+  candidates(context: RequestContext, everything: boolean): Iterable<ServableCampaign> {
+    if (everything) return campaignsOf(this.all);
+    const bucket = context.country ? this.byCountry.get(context.country) : undefined;
+    return bucket ? merge(bucket, this.anyCountry) : campaignsOf(this.anyCountry);
+  }
+
+  campaign(id: string): ServableCampaign | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The longest frequency-cap window of any campaign, in ms. */
+  longestCapMs(): number {
+    return this.longestCap;
+  }
+
+  get size(): number {
+    return this.all.length;
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Feed-side use cases: serve slots, record events, blocks, erase, "why this ad".
+ * Orchestrates: stores are read, the engine decides, stores remember, tokens are signed.
+ */
+import type { Settings } from '../config.js';
+import type { CatalogIndex } from '../catalog/index.js';
+import { decide } from '../engine/decide.js';
+import { eventEffect } from '../engine/events.js';
+import type { Cta, EngineSettings, EventType, ExplainEntry, MediaRef, RequestContext, ServableCampaign, UserState } from '../engine/types.js';
+import { randomId } from '../privacy/crypto.js';
+import type { Pseudonymizer } from '../privacy/pseudonym.js';
+import type { TokenSigner } from '../privacy/token.js';
+import type { EventOutcome, Reservation, Store, VerifiedEvent } from '../store/interface.js';
+import { KeyedLock } from './keyed-lock.js';
+
+export interface SlotView {
+  after: number;
+  token: string;
+  ad: {
+    creativeId: string;
+    campaignId: string;
+    advertiser: { id: string; name: string };
+    headline: string;
+    cta: Cta;
+    media: MediaRef;
+  };
+}
+
+export interface SlotsInput {
+  user: string;
+  statuses?: number;
+  runs?: number[];
+  context?: RequestContext;
+  explain?: boolean;
+}
+
+export interface DeliveryDeps {
+  settings: Settings;
+  store: Store;
+  index: CatalogIndex;
+  pseudonymize: Pseudonymizer;
+  signer: TokenSigner;
+  clock: () => number;
+  /** How long reading a user's state may take before we fail closed. */
+  userStateTimeoutMs?: number;
+}
+
+export class Delivery {
+  private locks = new KeyedLock();
+  private engineSettings: EngineSettings;
+
+  constructor(private deps: DeliveryDeps) {
+    const s = deps.settings;
+    this.engineSettings = { placement: s.placement, userCap: s.userCap, floorCpmMicros: s.floorCpmMicros, tokenTtlMs: s.tokenTtlMs };
+  }
+
+  /** Per-user history worth keeping: the longest cap window, the user cap window, or the token TTL. */
+  historyMs(): number {
+    const s = this.deps.settings;
+    return Math.max(s.tokenTtlMs, s.userCap.windowSeconds * 1000, this.deps.index.longestCapMs());
+  }
+
+  private async loadUser(uid: string, now: number): Promise<UserState | undefined> {
+    const timeoutMs = this.deps.userStateTimeoutMs ?? 2000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        this.deps.store.users.load(uid, now),
+        new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
+      ]);
+    } catch (err) {
+      console.error(`[slots] user state unavailable, serving no ad: ${(err as Error).message}`);
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async slots(input: SlotsInput): Promise<{ slots: SlotView[]; explain?: ExplainEntry[] }> {
+    const uid = await this.deps.pseudonymize(input.user);
+    return this.locks.run(uid, async () => {
+      const now = this.deps.clock();
+      const user = await this.loadUser(uid, now);
+      // Fail closed: without the user's caps and blocks we cannot serve safely.
+      if (!user) return input.explain ? { slots: [], explain: [] } : { slots: [] };
+      const context = input.context ?? {};
+      const { store, index, signer, settings } = this.deps;
+      const decision = decide({
+        now,
+        settings: this.engineSettings,
+        campaigns: index.candidates(context, input.explain === true),
+        user,
+        budgetOf: (id) => store.budgets.view(id, now),
+        request: { statuses: input.statuses, runs: input.runs, context, explain: input.explain === true },
+      });
+
+      const reservations: Reservation[] = [];
+      const placed: { after: number; campaign: ServableCampaign; reservation: Reservation; creativeIndex: number }[] = [];
+      for (const slot of decision.slots) {
+        const reservation: Reservation = {
+          id: randomId('r'),
+          uid,
+          campaignId: slot.campaign.id,
+          creativeId: slot.creative.id,
+          advertiserId: slot.campaign.advertiserId,
+          bidType: slot.campaign.bid.type,
+          priceMicros: slot.priceMicros,
+          servedAt: now,
+          expiresAt: now + settings.tokenTtlMs,
+          viewedAt: null,
+          chargedAt: null,
+        };
+        const held = await store.budgets.tryHold(
+          { campaign: slot.campaign, reservationId: reservation.id, amountMicros: slot.priceMicros, expiresAt: reservation.expiresAt },
+          now,
+        );
+        if (!held) continue;
+        reservations.push(reservation);
+        placed.push({ after: slot.after, campaign: slot.campaign, reservation, creativeIndex: slot.campaign.creatives.indexOf(slot.creative) });
+      }
+      try {
+        await store.users.reserve(reservations);
+      } catch (err) {
+        console.error(`[slots] could not store reservations, serving no ad: ${(err as Error).message}`);
+        return { slots: [] };
+      }
+
+      const slots = await Promise.all(
+        placed.map(async ({ after, campaign, reservation, creativeIndex }) => {
+          const creative = campaign.creatives[creativeIndex];
+          const token = await signer.sign({
+            reservationId: reservation.id,
+            uid,
+            campaignId: campaign.id,
+            creativeId: creative.id,
+            expiresAt: reservation.expiresAt,
+          });
+          return {
+            after,
+            token,
+            ad: {
+              creativeId: creative.id,
+              campaignId: campaign.id,
+              advertiser: { id: campaign.advertiserId, name: campaign.advertiserName },
+              headline: creative.headline,
+              cta: creative.cta,
+              media: creative.media,
+            },
+          };
+        }),
+      );
+      return decision.explain ? { slots, explain: decision.explain } : { slots };
+    });
+  }
+
+  async events(items: { token: string; type: EventType }[]): Promise<EventOutcome[]> {
+    const now = this.deps.clock();
+    const checks = await Promise.all(items.map((item) => this.deps.signer.verify(item.token, now)));
+    const outcomes: EventOutcome[] = new Array(items.length);
+    const verified: VerifiedEvent[] = [];
+    const positions: number[] = [];
+    checks.forEach((check, i) => {
+      if (!check.ok) {
+        outcomes[i] = { status: 'rejected', reason: check.reason === 'expired' ? 'expired_token' : 'invalid_token' };
+        return;
+      }
+      verified.push({ type: items[i].type, ...check.claims });
+      positions.push(i);
+    });
+    if (verified.length > 0) {
+      const result = await this.deps.store.ledger.record(verified, now, {
+        effect: eventEffect,
+        reportThreshold: this.deps.settings.reportThreshold,
+      });
+      result.outcomes.forEach((outcome, j) => (outcomes[positions[j]] = outcome));
+      if (result.sentToReview.length > 0) await this.deps.index.refresh();
+    }
+    return outcomes;
+  }
+
+  async block(user: string, advertiserId: string): Promise<void> {
+    await this.deps.store.users.block(await this.deps.pseudonymize(user), advertiserId, this.deps.clock());
+  }
+
+  async unblock(user: string, advertiserId: string): Promise<void> {
+    await this.deps.store.users.unblock(await this.deps.pseudonymize(user), advertiserId);
+  }
+
+  async blocks(user: string): Promise<string[]> {
+    return this.deps.store.users.blocks(await this.deps.pseudonymize(user));
+  }
+
+  async erase(user: string): Promise<void> {
+    const uid = await this.deps.pseudonymize(user);
+    await this.locks.run(uid, () => this.deps.store.users.erase(uid));
+  }
+
+  /** "Why am I seeing this ad": plain words from the targeting that matched. */
+  async why(token: string): Promise<{ advertiser: { id: string; name: string }; reasons: string[] } | undefined> {
+    const check = await this.deps.signer.verify(token, this.deps.clock());
+    if (!check.ok) return undefined;
+    const campaign = await this.deps.store.catalog.getCampaign(check.claims.campaignId);
+    if (!campaign) return undefined;
+    const advertiser = await this.deps.store.catalog.getAdvertiser(campaign.advertiserId);
+    if (!advertiser) return undefined;
+    const reasons = [`${advertiser.name} is running an ad campaign on status feeds.`];
+    const t = campaign.targeting;
+    if (t.countries) reasons.push(`They want to reach people in ${t.countries.join(', ')}, and your app reported you are there.`);
+    if (t.languages) reasons.push(`They want to reach people who use ${t.languages.join(', ')}, your app's language.`);
+    if (t.platforms) reasons.push(`They want to reach people on ${t.platforms.join(', ')}.`);
+    if (!t.countries && !t.languages && !t.platforms) reasons.push('They want to reach everyone; no targeting was used.');
+    reasons.push('Nothing from your messages, contacts or statuses was used to choose this ad.');
+    return { advertiser: { id: advertiser.id, name: advertiser.name }, reasons };
+  }
+}

@@ -1,0 +1,126 @@
+/** Per-campaign rules: targeting, schedule, caps, budget, pacing and creative rotation. */
+import type { CapRule } from '../config.js';
+import type {
+  BudgetState,
+  HistoryEntry,
+  LossReason,
+  RequestContext,
+  ServableCampaign,
+  ServableCreative,
+  Targeting,
+  UserState,
+} from './types.js';
+
+const DAY_MS = 86_400_000;
+
+/** Contextual targeting: an absent list matches anything; a present one needs the request to name a listed value. */
+export function matchesTargeting(targeting: Targeting, context: RequestContext): boolean {
+  if (targeting.countries && !(context.country && targeting.countries.includes(context.country))) return false;
+  if (targeting.languages && !(context.language && targeting.languages.includes(context.language))) return false;
+  if (targeting.platforms && !(context.platform && targeting.platforms.includes(context.platform))) return false;
+  return true;
+}
+
+export function inSchedule(campaign: ServableCampaign, now: number): boolean {
+  return campaign.status === 'active' && campaign.startAt <= now && (campaign.endAt === null || now < campaign.endAt);
+}
+
+/** A history entry still counts toward caps: viewed, or a reservation not yet expired. */
+export function isLive(entry: HistoryEntry, now: number): boolean {
+  return entry.viewed || entry.expiresAt > now;
+}
+
+/** Entries counting toward a cap window that ends now. */
+export function countInWindow(history: HistoryEntry[], now: number, cap: CapRule, campaignId?: string): number {
+  const since = now - cap.windowSeconds * 1000;
+  let count = 0;
+  for (const entry of history) {
+    if (entry.servedAt > since && isLive(entry, now) && (campaignId === undefined || entry.campaignId === campaignId)) count++;
+  }
+  return count;
+}
+
+/** How many more ads the deployment-wide user cap allows right now. */
+export function userCapRemaining(user: UserState, now: number, userCap: CapRule): number {
+  return Math.max(0, userCap.impressions - countInWindow(user.history, now, userCap));
+}
+
+export function frequencyCapAllows(campaign: ServableCampaign, user: UserState, now: number): boolean {
+  return campaign.caps.every((cap) => countInWindow(user.history, now, cap, campaign.id) + 1 <= cap.impressions);
+}
+
+/** The most one billable event of this campaign can cost: what a reservation holds against budgets. */
+export function maxCostMicros(campaign: ServableCampaign): number {
+  return campaign.bid.type === 'cpm' ? Math.floor(campaign.bid.amountMicros / 1000) : campaign.bid.amountMicros;
+}
+
+/** Budget left after spend and live holds, the tighter of daily and total; Infinity when unbounded. */
+export function remainingBudgetMicros(campaign: ServableCampaign, budget: BudgetState): number {
+  let remaining = Infinity;
+  if (campaign.budget.dailyMicros !== undefined) {
+    remaining = Math.min(remaining, campaign.budget.dailyMicros - budget.spentTodayMicros - budget.heldMicros);
+  }
+  if (campaign.budget.totalMicros !== undefined) {
+    remaining = Math.min(remaining, campaign.budget.totalMicros - budget.spentTotalMicros - budget.heldMicros);
+  }
+  return remaining;
+}
+
+/**
+ * Even pacing: daily spend (with holds) may not run ahead of the daily budget
+ * times the elapsed fraction of the UTC day, plus one event's cost of slack so
+ * a thin-demand campaign is never starved at the start of the day.
+ */
+export function pacingAllows(campaign: ServableCampaign, budget: BudgetState, now: number): boolean {
+  if (campaign.pacing !== 'even' || campaign.budget.dailyMicros === undefined) return true;
+  const elapsed = (now % DAY_MS) / DAY_MS;
+  const target = campaign.budget.dailyMicros * elapsed + maxCostMicros(campaign);
+  return budget.spentTodayMicros + budget.heldMicros + maxCostMicros(campaign) <= target;
+}
+
+/** eCPM in micros: the cpm bid, or cpc bid × predicted CTR × 1000. */
+export function ecpmMicros(campaign: ServableCampaign, creative: ServableCreative): number {
+  return campaign.bid.type === 'cpm'
+    ? campaign.bid.amountMicros
+    : Math.floor(campaign.bid.amountMicros * creative.predictedCtr * 1000);
+}
+
+/** An upper bound on the campaign's eCPM over its creatives, used to order and prune candidates. */
+export function ecpmUpperBound(campaign: ServableCampaign): number {
+  let best = 0;
+  for (const creative of campaign.creatives) best = Math.max(best, ecpmMicros(campaign, creative));
+  return campaign.bid.type === 'cpm' ? campaign.bid.amountMicros : best;
+}
+
+/**
+ * Rotation: among creatives the user has not hidden and that are not currently
+ * reserved for them, the one this user has seen least, then the best predicted CTR.
+ */
+export function pickCreative(
+  campaign: ServableCampaign,
+  user: UserState,
+  now: number,
+): { creative: ServableCreative } | { reason: LossReason } {
+  const visible = campaign.creatives.filter((c) => !user.hides.has(c.id));
+  if (visible.length === 0) return { reason: 'hidden' };
+  let best: ServableCreative | undefined;
+  let bestSeen = Infinity;
+  for (const creative of visible) {
+    let seen = 0;
+    let reserved = false;
+    for (const entry of user.history) {
+      if (entry.creativeId !== creative.id) continue;
+      seen++;
+      if (!entry.viewed && entry.expiresAt > now) reserved = true;
+    }
+    if (reserved) continue;
+    if (
+      seen < bestSeen ||
+      (seen === bestSeen && best !== undefined && creative.predictedCtr > best.predictedCtr)
+    ) {
+      best = creative;
+      bestSeen = seen;
+    }
+  }
+  return best ? { creative: best } : { reason: 'frequency_cap' };
+}

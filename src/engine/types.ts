@@ -1,0 +1,137 @@
+/** The engine's vocabulary: what can be served, what a user has seen, what was decided. */
+import type { CapRule, PlacementSettings } from '../config.js';
+
+export type Platform = 'android' | 'ios' | 'web';
+export type BidType = 'cpm' | 'cpc';
+export type Pacing = 'even' | 'asap';
+export type CampaignStatus = 'active' | 'paused' | 'archived';
+export type EventType = 'impression' | 'click' | 'hide' | 'report' | 'block';
+
+export interface Targeting {
+  countries?: string[];
+  languages?: string[];
+  platforms?: Platform[];
+}
+
+export interface RequestContext {
+  country?: string;
+  language?: string;
+  platform?: Platform;
+}
+
+export interface Cta {
+  type: 'message' | 'website' | 'call';
+  target: string;
+}
+
+export interface MediaRef {
+  url: string;
+  mime: string;
+  width: number;
+  height: number;
+  durationMs?: number;
+}
+
+export interface ServableCreative {
+  id: string;
+  headline: string;
+  cta: Cta;
+  media: MediaRef;
+  /** Smoothed click-through estimate used for cpc eCPM and rotation. */
+  predictedCtr: number;
+}
+
+/** A campaign as the engine sees it; `creatives` holds only approved ones. */
+export interface ServableCampaign {
+  id: string;
+  advertiserId: string;
+  advertiserName: string;
+  status: CampaignStatus;
+  startAt: number;
+  endAt: number | null;
+  bid: { type: BidType; amountMicros: number };
+  budget: { dailyMicros?: number; totalMicros?: number };
+  pacing: Pacing;
+  targeting: Targeting;
+  caps: CapRule[];
+  creatives: ServableCreative[];
+  /** The campaign has creatives, approved or not. */
+  hasCreatives: boolean;
+}
+
+/** One served slot in a user's history: a live reservation or a viewed impression. */
+export interface HistoryEntry {
+  reservationId: string;
+  campaignId: string;
+  creativeId: string;
+  advertiserId: string;
+  servedAt: number;
+  expiresAt: number;
+  viewed: boolean;
+}
+
+export interface UserState {
+  history: HistoryEntry[];
+  blocks: Set<string>;
+  hides: Set<string>;
+}
+
+export interface BudgetState {
+  spentTodayMicros: number;
+  spentTotalMicros: number;
+  /** Maximum cost of the campaign's live reservations. */
+  heldMicros: number;
+}
+
+export type LossReason =
+  | 'targeting'
+  | 'schedule'
+  | 'budget'
+  | 'pacing'
+  | 'frequency_cap'
+  | 'user_cap'
+  | 'blocked'
+  | 'hidden'
+  | 'not_approved'
+  | 'advertiser_diversity'
+  | 'outranked';
+
+export interface ExplainEntry {
+  campaignId: string;
+  creativeId?: string;
+  outcome: 'served' | 'rejected';
+  reason?: LossReason;
+  /** The numbers that decided it, where there are some. */
+  ecpmMicros?: number;
+  priceMicros?: number;
+  remainingBudgetMicros?: number;
+}
+
+export interface EngineSettings {
+  placement: PlacementSettings;
+  userCap: CapRule;
+  floorCpmMicros: number;
+  tokenTtlMs: number;
+}
+
+export interface SlotRequest {
+  /** Either the organic status count or the per-contact runs. */
+  statuses?: number;
+  runs?: number[];
+  context: RequestContext;
+  explain: boolean;
+}
+
+export interface PlacedSlot {
+  after: number;
+  campaign: ServableCampaign;
+  creative: ServableCreative;
+  ecpmMicros: number;
+  /** Clearing price per billable event: per impression for cpm, per click for cpc. */
+  priceMicros: number;
+}
+
+export interface Decision {
+  slots: PlacedSlot[];
+  explain?: ExplainEntry[];
+}

@@ -1,0 +1,86 @@
+/**
+ * `npm start`: the service on Node with the embedded SQLite store and media on
+ * disk. SIGTERM/SIGINT drain in-flight requests, close the database, exit 0.
+ */
+import { serve } from '@hono/node-server';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { readSettings, SettingsError } from '../config.js';
+import { FsMediaStorage } from '../media/fs.js';
+import { createSqliteStore } from '../store/sqlite/index.js';
+import { createService } from '../wiring.js';
+
+const PRUNE_EVERY_MS = 60_000;
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** ADMIN_KEY and SECRET: from the environment, or generated once and kept beside the database outside production. */
+function loadSecrets(env: NodeJS.ProcessEnv, dataDir: string): { adminKey: string; secret: string } {
+  if (env.ADMIN_KEY && env.SECRET) return { adminKey: env.ADMIN_KEY, secret: env.SECRET };
+  if (env.NODE_ENV === 'production') {
+    throw new SettingsError('ADMIN_KEY and SECRET must be set when NODE_ENV=production');
+  }
+  const file = join(dataDir, 'secrets.json');
+  let saved: { adminKey?: string; secret?: string } = {};
+  if (existsSync(file)) saved = JSON.parse(readFileSync(file, 'utf8'));
+  const secrets = {
+    adminKey: env.ADMIN_KEY ?? saved.adminKey ?? `sk_admin_${randomBytes(32).toString('base64url')}`,
+    secret: env.SECRET ?? saved.secret ?? randomBytes(32).toString('base64url'),
+  };
+  if (secrets.adminKey !== saved.adminKey || secrets.secret !== saved.secret) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+    chmodSync(file, 0o600);
+    console.log(`[start] generated ADMIN_KEY/SECRET and saved them to ${file} (set both in the environment for production)`);
+  }
+  return secrets;
+}
+
+async function main() {
+  const env = process.env;
+  const settings = readSettings(env);
+  const database = resolve(env.DATABASE ?? './data/ads.db');
+  const mediaDir = resolve(env.MEDIA_DIR ?? './data/media');
+  const { adminKey, secret } = loadSecrets(env, dirname(database));
+
+  let historyMs = () => settings.tokenTtlMs;
+  const store = createSqliteStore({ path: database, userCacheSize: settings.userCacheSize, historyMs: () => historyMs() });
+  const { app, delivery } = await createService({ settings, store, media: new FsMediaStorage(mediaDir), adminKey, secret });
+  historyMs = () => delivery.historyMs();
+
+  const prune = setInterval(() => {
+    store.prune(Date.now()).catch((err) => console.error(`[retention] prune failed: ${err.message}`));
+  }, PRUNE_EVERY_MS);
+  prune.unref();
+
+  const server = serve({ fetch: app.fetch, port: settings.port, hostname: env.HOST ?? '0.0.0.0' }, (info) => {
+    console.log(`[start] serving on http://${info.address}:${info.port} (database ${database})`);
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`[stop] ${signal}: draining in-flight requests`);
+    clearInterval(prune);
+    const force = setTimeout(() => {
+      console.error('[stop] drain took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    server.close(async () => {
+      await store.close();
+      console.log('[stop] closed cleanly');
+      process.exit(0);
+    });
+    // Keep-alive connections with no request in flight would hold close() open.
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(err instanceof SettingsError ? `[start] ${err.message}` : err);
+  process.exit(1);
+});

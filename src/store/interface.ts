@@ -1,0 +1,187 @@
+/**
+ * What the service needs remembered, split by owner: the catalog, per-user state,
+ * budgets, and the event ledger with its reports. One implementation per backend
+ * (today `sqlite/`); every backend passes the same contract suite in test/store.
+ */
+import type { CapRule } from '../config.js';
+import type { EventEffect, ReservationView } from '../engine/events.js';
+import type {
+  BidType,
+  BudgetState,
+  CampaignStatus,
+  EventType,
+  Pacing,
+  ServableCampaign,
+  Targeting,
+  UserState,
+} from '../engine/types.js';
+import type { KeyKind } from '../privacy/keys.js';
+
+export interface Advertiser {
+  id: string;
+  name: string;
+  description: string | null;
+  address: string | null;
+  email: string | null;
+  website: string | null;
+  category: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+export type AdvertiserProfile = Pick<Advertiser, 'name' | 'description' | 'address' | 'email' | 'website' | 'category'>;
+
+export interface Client {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface Campaign {
+  id: string;
+  advertiserId: string;
+  name: string;
+  status: CampaignStatus;
+  startAt: number;
+  endAt: number | null;
+  bid: { type: BidType; amountMicros: number };
+  budget: { dailyMicros?: number; totalMicros?: number };
+  pacing: Pacing;
+  targeting: Targeting;
+  caps: CapRule[];
+  createdAt: number;
+  updatedAt: number;
+}
+export type CampaignPatch = Partial<Pick<Campaign, 'name' | 'status' | 'startAt' | 'endAt' | 'bid' | 'budget' | 'pacing' | 'targeting' | 'caps'>>;
+
+export interface Media {
+  sha256: string;
+  mime: string;
+  bytes: number;
+  width: number;
+  height: number;
+  durationMs: number | null;
+  createdAt: number;
+}
+
+export type ReviewState = 'pending' | 'approved' | 'rejected';
+
+export interface Creative {
+  id: string;
+  campaignId: string;
+  advertiserId: string;
+  headline: string;
+  cta: { type: 'message' | 'website' | 'call'; target: string };
+  mediaSha256: string;
+  review: ReviewState;
+  reviewReason: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface CatalogStore {
+  createAdvertiser(advertiser: Advertiser, keyHash: string): Promise<void>;
+  listAdvertisers(): Promise<Advertiser[]>;
+  getAdvertiser(id: string): Promise<Advertiser | undefined>;
+  updateAdvertiser(id: string, patch: Partial<AdvertiserProfile>, now: number): Promise<Advertiser | undefined>;
+  createClient(client: Client, keyHash: string): Promise<void>;
+  findKey(keyHash: string): Promise<{ kind: KeyKind; ownerId: string } | undefined>;
+
+  createCampaign(campaign: Campaign): Promise<void>;
+  listCampaigns(advertiserId: string): Promise<Campaign[]>;
+  getCampaign(id: string): Promise<Campaign | undefined>;
+  updateCampaign(id: string, patch: CampaignPatch, now: number): Promise<Campaign | undefined>;
+
+  putMedia(media: Media): Promise<void>;
+  getMedia(sha256: string): Promise<Media | undefined>;
+  createCreative(creative: Creative): Promise<void>;
+  getCreative(id: string): Promise<Creative | undefined>;
+  listCreatives(filter: { review?: ReviewState; campaignId?: string }): Promise<Creative[]>;
+  setReview(id: string, review: ReviewState, reason: string | null, now: number): Promise<Creative | undefined>;
+
+  /** Every active campaign with its advertiser and approved creatives, for the in-memory index. */
+  servable(mediaUrl: (sha256: string) => string): Promise<ServableCampaign[]>;
+  /** Bumped on every change that affects `servable()`. */
+  version(): Promise<number>;
+}
+
+/** A slot as stored: the reservation behind a token. */
+export interface Reservation {
+  id: string;
+  uid: string;
+  campaignId: string;
+  creativeId: string;
+  advertiserId: string;
+  bidType: BidType;
+  priceMicros: number;
+  servedAt: number;
+  expiresAt: number;
+  viewedAt: number | null;
+  chargedAt: number | null;
+}
+
+export interface UserStore {
+  /** The user's blocks, hides and history still relevant to caps at `now`. */
+  load(uid: string, now: number): Promise<UserState>;
+  reserve(reservations: Reservation[]): Promise<void>;
+  block(uid: string, advertiserId: string, now: number): Promise<void>;
+  unblock(uid: string, advertiserId: string): Promise<void>;
+  blocks(uid: string): Promise<string[]>;
+  /** Removes every row that carries this user's pseudonym. */
+  erase(uid: string): Promise<void>;
+}
+
+export interface BudgetStore {
+  /** The campaign's spend and holds as this process knows them; read on the hot path, so synchronous. */
+  view(campaignId: string, now: number): BudgetState;
+  /** Atomically holds `amountMicros` against the campaign's budgets; false if it would not fit. */
+  tryHold(hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number }, now: number): Promise<boolean>;
+}
+
+export interface VerifiedEvent {
+  type: EventType;
+  reservationId: string;
+  uid: string;
+  campaignId: string;
+  creativeId: string;
+}
+
+export type EventOutcome = { status: 'accepted' | 'duplicate' } | { status: 'rejected'; reason: string };
+
+export interface EventBatchResult {
+  outcomes: EventOutcome[];
+  /** Creatives whose distinct reports reached the threshold and went back to review. */
+  sentToReview: string[];
+}
+
+export interface EventRules {
+  effect(reservation: ReservationView, type: EventType): EventEffect;
+  reportThreshold: number;
+}
+
+export interface ReportRow {
+  date: string;
+  impressions: number;
+  reach: number;
+  clicks: number;
+  hides: number;
+  reports: number;
+  blocks: number;
+  spendMicros: number;
+}
+
+export interface LedgerStore {
+  /** Applies a batch of verified events idempotently and durably, in order, before returning. */
+  record(events: VerifiedEvent[], now: number, rules: EventRules): Promise<EventBatchResult>;
+  reservation(id: string): Promise<Reservation | undefined>;
+  report(campaignId: string, fromDay: string, toDay: string): Promise<ReportRow[]>;
+}
+
+export interface Store {
+  catalog: CatalogStore;
+  users: UserStore;
+  budgets: BudgetStore;
+  ledger: LedgerStore;
+  /** Drops per-user history no cap window or token needs any more. */
+  prune(now: number): Promise<number>;
+  close(): Promise<void>;
+}

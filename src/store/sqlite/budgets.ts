@@ -1,0 +1,139 @@
+/**
+ * Budgets for one Node process: spend is durable in SQLite, holds are the live
+ * reservations' clearing prices. Kept in memory so the hot path reads them
+ * without SQL; this process is the only writer, so check-and-hold is atomic.
+ */
+import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import * as t from '../../../schema/tables.js';
+import { remainingBudgetMicros } from '../../engine/eligibility.js';
+import type { BudgetState, ServableCampaign } from '../../engine/types.js';
+import type { BudgetStore } from '../interface.js';
+import type { Db } from './db.js';
+
+export const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+interface Hold {
+  reservationId: string;
+  amountMicros: number;
+  expiresAt: number;
+  released: boolean;
+}
+
+interface Account {
+  day: string;
+  spentTodayMicros: number;
+  spentTotalMicros: number;
+  heldMicros: number;
+  /** Holds in expiry order (every hold lives the same TTL, so insertion order is expiry order). */
+  holds: Hold[];
+  byReservation: Map<string, Hold>;
+}
+
+export class SqliteBudgets implements BudgetStore {
+  private accounts = new Map<string, Account>();
+
+  constructor(private db: Db) {}
+
+  private account(campaignId: string, now: number): Account {
+    const day = utcDay(now);
+    let account = this.accounts.get(campaignId);
+    if (!account) {
+      account = this.load(campaignId, now);
+      this.accounts.set(campaignId, account);
+    }
+    if (account.day !== day) {
+      account.day = day;
+      account.spentTodayMicros = this.spentOn(campaignId, day);
+    }
+    this.expire(account, now);
+    return account;
+  }
+
+  private spentOn(campaignId: string, day: string): number {
+    return (
+      this.db
+        .select({ s: t.campaignSpend.spendMicros })
+        .from(t.campaignSpend)
+        .where(and(eq(t.campaignSpend.campaignId, campaignId), eq(t.campaignSpend.day, day)))
+        .get()?.s ?? 0
+    );
+  }
+
+  private load(campaignId: string, now: number): Account {
+    const day = utcDay(now);
+    const total = this.db
+      .select({ s: sql<number>`coalesce(sum(${t.campaignSpend.spendMicros}), 0)` })
+      .from(t.campaignSpend)
+      .where(eq(t.campaignSpend.campaignId, campaignId))
+      .get();
+    const live = this.db
+      .select({ id: t.reservations.id, price: t.reservations.priceMicros, expiresAt: t.reservations.expiresAt })
+      .from(t.reservations)
+      .where(and(eq(t.reservations.campaignId, campaignId), gt(t.reservations.expiresAt, now), isNull(t.reservations.chargedAt)))
+      .orderBy(t.reservations.expiresAt)
+      .all();
+    const account: Account = {
+      day,
+      spentTodayMicros: this.spentOn(campaignId, day),
+      spentTotalMicros: total?.s ?? 0,
+      heldMicros: 0,
+      holds: [],
+      byReservation: new Map(),
+    };
+    for (const r of live) this.addHold(account, r.id, r.price, r.expiresAt);
+    return account;
+  }
+
+  private addHold(account: Account, reservationId: string, amountMicros: number, expiresAt: number) {
+    const hold = { reservationId, amountMicros, expiresAt, released: false };
+    account.holds.push(hold);
+    account.byReservation.set(reservationId, hold);
+    account.heldMicros += amountMicros;
+  }
+
+  private release(account: Account, hold: Hold) {
+    if (hold.released) return;
+    hold.released = true;
+    account.heldMicros -= hold.amountMicros;
+    account.byReservation.delete(hold.reservationId);
+  }
+
+  private expire(account: Account, now: number) {
+    let drop = 0;
+    while (drop < account.holds.length && (account.holds[drop].expiresAt <= now || account.holds[drop].released)) {
+      this.release(account, account.holds[drop]);
+      drop++;
+    }
+    if (drop > 0) account.holds.splice(0, drop);
+  }
+
+  view(campaignId: string, now: number): BudgetState {
+    return this.account(campaignId, now);
+  }
+
+  async tryHold(
+    hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number },
+    now: number,
+  ): Promise<boolean> {
+    const account = this.account(hold.campaign.id, now);
+    if (remainingBudgetMicros(hold.campaign, account) < hold.amountMicros) return false;
+    this.addHold(account, hold.reservationId, hold.amountMicros, hold.expiresAt);
+    return true;
+  }
+
+  /** Records a committed charge in memory: the hold becomes spend. Call after the SQL commit. */
+  charged(campaignId: string, reservationId: string, amountMicros: number, now: number): void {
+    const account = this.account(campaignId, now);
+    const hold = account.byReservation.get(reservationId);
+    if (hold) this.release(account, hold);
+    if (utcDay(now) === account.day) account.spentTodayMicros += amountMicros;
+    account.spentTotalMicros += amountMicros;
+  }
+
+  /** Releases holds of reservations that no longer exist (erased users). */
+  forget(campaignId: string, reservationId: string): void {
+    const account = this.accounts.get(campaignId);
+    const hold = account?.byReservation.get(reservationId);
+    if (account && hold) this.release(account, hold);
+  }
+}

@@ -1,0 +1,278 @@
+/** Advertisers, keys, campaigns, media and creatives in SQLite through drizzle. */
+import { and, asc, eq, sql } from 'drizzle-orm';
+import * as t from '../../../schema/tables.js';
+import { predictedCtr } from '../../engine/ctr.js';
+import type { ServableCampaign } from '../../engine/types.js';
+import type { Advertiser, AdvertiserProfile, Campaign, CampaignPatch, CatalogStore, Client, Creative, Media, ReviewState } from '../interface.js';
+import type { Db } from './db.js';
+
+type CampaignRow = typeof t.campaigns.$inferSelect;
+type CreativeRow = typeof t.creatives.$inferSelect;
+
+function toCampaign(row: CampaignRow): Campaign {
+  const budget: Campaign['budget'] = {};
+  if (row.dailyBudgetMicros !== null) budget.dailyMicros = row.dailyBudgetMicros;
+  if (row.totalBudgetMicros !== null) budget.totalMicros = row.totalBudgetMicros;
+  return {
+    id: row.id,
+    advertiserId: row.advertiserId,
+    name: row.name,
+    status: row.status,
+    startAt: row.startAt,
+    endAt: row.endAt,
+    bid: { type: row.bidType, amountMicros: row.bidMicros },
+    budget,
+    pacing: row.pacing,
+    targeting: JSON.parse(row.targeting),
+    caps: JSON.parse(row.caps),
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+function campaignColumns(c: CampaignPatch) {
+  const row: Partial<CampaignRow> = {};
+  if (c.name !== undefined) row.name = c.name;
+  if (c.status !== undefined) row.status = c.status;
+  if (c.startAt !== undefined) row.startAt = c.startAt;
+  if (c.endAt !== undefined) row.endAt = c.endAt;
+  if (c.bid !== undefined) {
+    row.bidType = c.bid.type;
+    row.bidMicros = c.bid.amountMicros;
+  }
+  if (c.budget !== undefined) {
+    row.dailyBudgetMicros = c.budget.dailyMicros ?? null;
+    row.totalBudgetMicros = c.budget.totalMicros ?? null;
+  }
+  if (c.pacing !== undefined) row.pacing = c.pacing;
+  if (c.targeting !== undefined) row.targeting = JSON.stringify(c.targeting);
+  if (c.caps !== undefined) row.caps = JSON.stringify(c.caps);
+  return row;
+}
+
+function toCreative(row: CreativeRow): Creative {
+  return {
+    id: row.id,
+    campaignId: row.campaignId,
+    advertiserId: row.advertiserId,
+    headline: row.headline,
+    cta: { type: row.ctaType, target: row.ctaTarget },
+    mediaSha256: row.mediaSha256,
+    review: row.review,
+    reviewReason: row.reviewReason,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+export class SqliteCatalog implements CatalogStore {
+  constructor(private db: Db) {}
+
+  private bump(): void {
+    this.db
+      .insert(t.catalogVersion)
+      .values({ id: 1, version: 1 })
+      .onConflictDoUpdate({ target: t.catalogVersion.id, set: { version: sql`${t.catalogVersion.version} + 1` } })
+      .run();
+  }
+
+  async createAdvertiser(advertiser: Advertiser, keyHash: string) {
+    this.db.transaction((tx) => {
+      tx.insert(t.advertisers).values(advertiser).run();
+      tx.insert(t.apiKeys).values({ keyHash, kind: 'advertiser', ownerId: advertiser.id, createdAt: advertiser.createdAt }).run();
+    });
+  }
+
+  async listAdvertisers() {
+    return this.db.select().from(t.advertisers).orderBy(asc(t.advertisers.createdAt), asc(t.advertisers.id)).all();
+  }
+
+  async getAdvertiser(id: string) {
+    return this.db.select().from(t.advertisers).where(eq(t.advertisers.id, id)).get();
+  }
+
+  async updateAdvertiser(id: string, patch: Partial<AdvertiserProfile>, now: number) {
+    return this.db.transaction((tx) => {
+      const row = tx.update(t.advertisers).set({ ...patch, updatedAt: now }).where(eq(t.advertisers.id, id)).returning().get();
+      // The advertiser's name is shown on served ads.
+      if (row && patch.name !== undefined) this.bump();
+      return row;
+    });
+  }
+
+  async createClient(client: Client, keyHash: string) {
+    this.db.transaction((tx) => {
+      tx.insert(t.clients).values(client).run();
+      tx.insert(t.apiKeys).values({ keyHash, kind: 'client', ownerId: client.id, createdAt: client.createdAt }).run();
+    });
+  }
+
+  async findKey(keyHash: string) {
+    const row = this.db.select().from(t.apiKeys).where(eq(t.apiKeys.keyHash, keyHash)).get();
+    return row ? { kind: row.kind, ownerId: row.ownerId } : undefined;
+  }
+
+  async createCampaign(campaign: Campaign) {
+    this.db.transaction(() => {
+      this.db
+        .insert(t.campaigns)
+        .values({
+          ...(campaignColumns(campaign) as CampaignRow),
+          id: campaign.id,
+          advertiserId: campaign.advertiserId,
+          createdAt: campaign.createdAt,
+          updatedAt: campaign.updatedAt,
+        })
+        .run();
+      this.bump();
+    });
+  }
+
+  async listCampaigns(advertiserId: string) {
+    return this.db
+      .select()
+      .from(t.campaigns)
+      .where(eq(t.campaigns.advertiserId, advertiserId))
+      .orderBy(asc(t.campaigns.createdAt), asc(t.campaigns.id))
+      .all()
+      .map(toCampaign);
+  }
+
+  async getCampaign(id: string) {
+    const row = this.db.select().from(t.campaigns).where(eq(t.campaigns.id, id)).get();
+    return row ? toCampaign(row) : undefined;
+  }
+
+  async updateCampaign(id: string, patch: CampaignPatch, now: number) {
+    return this.db.transaction(() => {
+      const row = this.db
+        .update(t.campaigns)
+        .set({ ...campaignColumns(patch), updatedAt: now })
+        .where(eq(t.campaigns.id, id))
+        .returning()
+        .get();
+      if (row) this.bump();
+      return row ? toCampaign(row) : undefined;
+    });
+  }
+
+  async putMedia(media: Media) {
+    this.db.insert(t.media).values(media).onConflictDoNothing().run();
+  }
+
+  async getMedia(sha256: string) {
+    return this.db.select().from(t.media).where(eq(t.media.sha256, sha256)).get();
+  }
+
+  async createCreative(creative: Creative) {
+    this.db.transaction(() => {
+      this.db
+        .insert(t.creatives)
+        .values({
+          id: creative.id,
+          campaignId: creative.campaignId,
+          advertiserId: creative.advertiserId,
+          headline: creative.headline,
+          ctaType: creative.cta.type,
+          ctaTarget: creative.cta.target,
+          mediaSha256: creative.mediaSha256,
+          review: creative.review,
+          reviewReason: creative.reviewReason,
+          createdAt: creative.createdAt,
+          updatedAt: creative.updatedAt,
+        })
+        .run();
+      this.bump();
+    });
+  }
+
+  async getCreative(id: string) {
+    const row = this.db.select().from(t.creatives).where(eq(t.creatives.id, id)).get();
+    return row ? toCreative(row) : undefined;
+  }
+
+  async listCreatives(filter: { review?: ReviewState; campaignId?: string }) {
+    const conditions = [];
+    if (filter.review) conditions.push(eq(t.creatives.review, filter.review));
+    if (filter.campaignId) conditions.push(eq(t.creatives.campaignId, filter.campaignId));
+    return this.db
+      .select()
+      .from(t.creatives)
+      .where(and(...conditions))
+      .orderBy(asc(t.creatives.createdAt), asc(t.creatives.id))
+      .all()
+      .map(toCreative);
+  }
+
+  async setReview(id: string, review: ReviewState, reason: string | null, now: number) {
+    return this.db.transaction(() => {
+      const row = this.db
+        .update(t.creatives)
+        .set({ review, reviewReason: reason, updatedAt: now })
+        .where(eq(t.creatives.id, id))
+        .returning()
+        .get();
+      if (row) this.bump();
+      return row ? toCreative(row) : undefined;
+    });
+  }
+
+  async servable(mediaUrl: (sha256: string) => string): Promise<ServableCampaign[]> {
+    const campaignRows = this.db
+      .select({ campaign: t.campaigns, advertiserName: t.advertisers.name })
+      .from(t.campaigns)
+      .innerJoin(t.advertisers, eq(t.advertisers.id, t.campaigns.advertiserId))
+      .where(eq(t.campaigns.status, 'active'))
+      .all();
+    const creativeRows = this.db
+      .select({ creative: t.creatives, media: t.media })
+      .from(t.creatives)
+      .innerJoin(t.campaigns, eq(t.campaigns.id, t.creatives.campaignId))
+      .innerJoin(t.media, eq(t.media.sha256, t.creatives.mediaSha256))
+      .where(eq(t.campaigns.status, 'active'))
+      .all();
+    const byCampaign = new Map<string, ServableCampaign>();
+    for (const { campaign, advertiserName } of campaignRows) {
+      const c = toCampaign(campaign);
+      byCampaign.set(c.id, {
+        id: c.id,
+        advertiserId: c.advertiserId,
+        advertiserName,
+        status: c.status,
+        startAt: c.startAt,
+        endAt: c.endAt,
+        bid: c.bid,
+        budget: c.budget,
+        pacing: c.pacing,
+        targeting: c.targeting,
+        caps: c.caps,
+        creatives: [],
+        hasCreatives: false,
+      });
+    }
+    for (const { creative, media } of creativeRows) {
+      const campaign = byCampaign.get(creative.campaignId);
+      if (!campaign) continue;
+      campaign.hasCreatives = true;
+      if (creative.review !== 'approved') continue;
+      campaign.creatives.push({
+        id: creative.id,
+        headline: creative.headline,
+        cta: { type: creative.ctaType, target: creative.ctaTarget },
+        media: {
+          url: mediaUrl(media.sha256),
+          mime: media.mime,
+          width: media.width,
+          height: media.height,
+          ...(media.durationMs !== null ? { durationMs: media.durationMs } : {}),
+        },
+        predictedCtr: predictedCtr(0, 0),
+      });
+    }
+    return [...byCampaign.values()];
+  }
+
+  async version() {
+    return this.db.select().from(t.catalogVersion).get()?.version ?? 0;
+  }
+}

@@ -1,0 +1,24 @@
+/** Opens the SQLite file with the durability settings money and events need, and migrates it. */
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type Db = BetterSQLite3Database;
+
+const migrationsFolder = fileURLToPath(new URL('../../../schema/migrations', import.meta.url));
+
+export function openDatabase(path: string): { db: Db; sqlite: Database.Database } {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new Database(path);
+  sqlite.pragma('journal_mode = WAL');
+  // FULL: a commit is fsynced before we acknowledge it, so acknowledged events and spend survive power loss.
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = OFF');
+  const db = drizzle({ client: sqlite });
+  migrate(db, { migrationsFolder });
+  return { db, sqlite };
+}

@@ -1,0 +1,134 @@
+/**
+ * Per-user state (reservations, blocks, hides) in SQLite, behind a bounded LRU
+ * cache written through on every change. Keys are pseudonymous ids only.
+ */
+import { and, eq, gt, isNotNull, isNull, lt, or } from 'drizzle-orm';
+import { LRUCache } from 'lru-cache';
+import * as t from '../../../schema/tables.js';
+import { isLive } from '../../engine/eligibility.js';
+import type { HistoryEntry, UserState } from '../../engine/types.js';
+import type { Reservation, UserStore } from '../interface.js';
+import type { Db } from './db.js';
+import type { SqliteBudgets } from './budgets.js';
+
+export class SqliteUsers implements UserStore {
+  readonly cache: LRUCache<string, UserState>;
+
+  constructor(
+    private db: Db,
+    private budgets: SqliteBudgets,
+    cacheSize: number,
+    /** How far back history matters: the longest cap window or token TTL. */
+    private historyMs: () => number,
+  ) {
+    this.cache = new LRUCache({ max: cacheSize });
+  }
+
+  private read(uid: string, now: number): UserState {
+    const since = now - this.historyMs();
+    const rows = this.db
+      .select()
+      .from(t.reservations)
+      .where(
+        and(
+          eq(t.reservations.uid, uid),
+          gt(t.reservations.servedAt, since),
+          or(isNotNull(t.reservations.viewedAt), gt(t.reservations.expiresAt, now)),
+        ),
+      )
+      .orderBy(t.reservations.servedAt)
+      .all();
+    const blocks = this.db.select({ a: t.userBlocks.advertiserId }).from(t.userBlocks).where(eq(t.userBlocks.uid, uid)).all();
+    const hides = this.db.select({ c: t.userHides.creativeId }).from(t.userHides).where(eq(t.userHides.uid, uid)).all();
+    return {
+      history: rows.map(toHistory),
+      blocks: new Set(blocks.map((b) => b.a)),
+      hides: new Set(hides.map((h) => h.c)),
+    };
+  }
+
+  async load(uid: string, now: number): Promise<UserState> {
+    return this.state(uid, now);
+  }
+
+  /** The cached state, trimmed of entries no cap can count any more. */
+  state(uid: string, now: number): UserState {
+    let state = this.cache.get(uid);
+    if (!state) {
+      state = this.read(uid, now);
+      this.cache.set(uid, state);
+      return state;
+    }
+    const since = now - this.historyMs();
+    if (state.history.some((e) => e.servedAt <= since || !isLive(e, now))) {
+      state.history = state.history.filter((e) => e.servedAt > since && isLive(e, now));
+    }
+    return state;
+  }
+
+  async reserve(reservations: Reservation[]) {
+    if (reservations.length === 0) return;
+    this.db.insert(t.reservations).values(reservations).run();
+    for (const r of reservations) this.cache.get(r.uid)?.history.push(toHistory(r));
+  }
+
+  async block(uid: string, advertiserId: string, now: number) {
+    this.db.insert(t.userBlocks).values({ uid, advertiserId, at: now }).onConflictDoNothing().run();
+    this.cache.get(uid)?.blocks.add(advertiserId);
+  }
+
+  async unblock(uid: string, advertiserId: string) {
+    this.db.delete(t.userBlocks).where(and(eq(t.userBlocks.uid, uid), eq(t.userBlocks.advertiserId, advertiserId))).run();
+    this.cache.get(uid)?.blocks.delete(advertiserId);
+  }
+
+  async blocks(uid: string) {
+    return this.db
+      .select({ a: t.userBlocks.advertiserId })
+      .from(t.userBlocks)
+      .where(eq(t.userBlocks.uid, uid))
+      .orderBy(t.userBlocks.at)
+      .all()
+      .map((r) => r.a);
+  }
+
+  async erase(uid: string) {
+    const live = this.db
+      .select({ id: t.reservations.id, campaignId: t.reservations.campaignId })
+      .from(t.reservations)
+      .where(eq(t.reservations.uid, uid))
+      .all();
+    this.db.transaction((tx) => {
+      tx.delete(t.reservations).where(eq(t.reservations.uid, uid)).run();
+      tx.delete(t.userBlocks).where(eq(t.userBlocks.uid, uid)).run();
+      tx.delete(t.userHides).where(eq(t.userHides.uid, uid)).run();
+      tx.delete(t.events).where(eq(t.events.uid, uid)).run();
+      tx.delete(t.creativeReports).where(eq(t.creativeReports.uid, uid)).run();
+    });
+    for (const r of live) this.budgets.forget(r.campaignId, r.id);
+    this.cache.delete(uid);
+  }
+
+  /** Deletes history older than any cap or token needs. */
+  prune(now: number): number {
+    const before = now - this.historyMs();
+    const reservations = this.db
+      .delete(t.reservations)
+      .where(or(lt(t.reservations.servedAt, before), and(lt(t.reservations.expiresAt, now), isNull(t.reservations.viewedAt))))
+      .run().changes;
+    const events = this.db.delete(t.events).where(lt(t.events.at, before)).run().changes;
+    return reservations + events;
+  }
+}
+
+export function toHistory(r: Pick<Reservation, 'id' | 'campaignId' | 'creativeId' | 'advertiserId' | 'servedAt' | 'expiresAt' | 'viewedAt'>): HistoryEntry {
+  return {
+    reservationId: r.id,
+    campaignId: r.campaignId,
+    creativeId: r.creativeId,
+    advertiserId: r.advertiserId,
+    servedAt: r.servedAt,
+    expiresAt: r.expiresAt,
+    viewed: r.viewedAt !== null,
+  };
+}

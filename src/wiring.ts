@@ -1,0 +1,35 @@
+/** Builds the service from settings and a store: the part every runtime shares. */
+import { newApp } from './api/app.js';
+import { mediaUrl } from './api/views.js';
+import { CatalogIndex } from './catalog/index.js';
+import type { Settings } from './config.js';
+import { Delivery } from './delivery/delivery.js';
+import type { MediaStorage } from './media/storage.js';
+import { createPseudonymizer } from './privacy/pseudonym.js';
+import { TokenSigner } from './privacy/token.js';
+import type { Store } from './store/interface.js';
+
+export interface ServiceOptions {
+  settings: Settings;
+  store: Store;
+  media: MediaStorage;
+  adminKey: string;
+  secret: string;
+  clock?: () => number;
+}
+
+export async function createService(options: ServiceOptions) {
+  const clock = options.clock ?? Date.now;
+  const index = new CatalogIndex(options.store.catalog, (sha) => mediaUrl(options.settings.publicUrl, sha));
+  await index.refresh(true);
+  const delivery = new Delivery({
+    settings: options.settings,
+    store: options.store,
+    index,
+    pseudonymize: createPseudonymizer(options.secret),
+    signer: new TokenSigner(options.secret),
+    clock,
+  });
+  const app = newApp({ ...options, index, delivery, clock });
+  return { app, index, delivery };
+}
