@@ -31,6 +31,8 @@ export interface Settings {
   rateLimitAdvertiser: number;
   /** Requests per second per feed-client key; 0 = off. */
   rateLimitClient: number;
+  /** Failed authentications per client address per window before 429s; 0 = off. */
+  authFailures: { limit: number; windowSeconds: number };
   /** How many users' state the per-process cache keeps. */
   userCacheSize: number;
   /** Allowed CORS origins; empty = CORS off. */
@@ -71,6 +73,10 @@ export function readSettings(env: Env): Settings {
     reportThreshold: int(env, 'REPORT_THRESHOLD', 5, 1, 1_000_000),
     rateLimitAdvertiser: int(env, 'RATE_LIMIT_ADVERTISER', 20, 0, 1_000_000),
     rateLimitClient: int(env, 'RATE_LIMIT_CLIENT', 0, 0, 1_000_000),
+    authFailures: {
+      limit: int(env, 'AUTH_FAILURE_LIMIT', 20, 0, 1_000_000),
+      windowSeconds: int(env, 'AUTH_FAILURE_WINDOW_SECONDS', 60, 1, 86_400),
+    },
     userCacheSize: int(env, 'USER_CACHE_SIZE', 100_000, 1, 100_000_000),
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     publicUrl: (env.PUBLIC_URL ?? '').replace(/\/+$/, ''),

@@ -1,5 +1,6 @@
 /** Builds the service from settings and a store: the part every runtime shares. */
 import { newApp } from './api/app.js';
+import type { ClientAddress } from './api/context.js';
 import { mediaUrl } from './api/views.js';
 import { CatalogIndex } from './catalog/index.js';
 import type { Settings } from './config.js';
@@ -16,6 +17,8 @@ export interface ServiceOptions {
   adminKey: string;
   secret: string;
   clock?: () => number;
+  /** The caller's address on this runtime (failed-authentication throttling). */
+  clientAddress?: ClientAddress;
 }
 
 export async function createService(options: ServiceOptions) {

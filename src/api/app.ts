@@ -9,6 +9,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { AppDeps, AppEnv } from './context.js';
 import { ApiError, handleError } from './errors.js';
 import { createAuth, type KeyKind } from './middleware/auth.js';
+import { authThrottle } from './middleware/auth-throttle.js';
 import { requireContentType } from './middleware/content-type.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { newOpenApiHono } from './openapi.js';
@@ -46,8 +47,14 @@ export function newApp(deps: AppDeps) {
     rates: { advertiser: deps.settings.rateLimitAdvertiser, client: deps.settings.rateLimitClient },
     clock: deps.clock,
   });
+  const throttled = authThrottle({
+    maxFailures: deps.settings.authFailures.limit,
+    windowMs: deps.settings.authFailures.windowSeconds * 1000,
+    clock: deps.clock,
+    clientAddress: deps.clientAddress,
+  });
   const guard = (...kinds: KeyKind[]): MiddlewareHandler<AppEnv> => {
-    const auth = requireKey(...kinds);
+    const auth = throttled(requireKey(...kinds));
     return async function authAndLimit(c, next) {
       await auth(c, async () => {
         await limits(c, next);

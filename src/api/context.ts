@@ -1,4 +1,5 @@
 /** What every route can reach: the wired dependencies and the authenticated principal. */
+import type { Context } from 'hono';
 import type { Settings } from '../config.js';
 import type { CatalogIndex } from '../catalog/index.js';
 import type { Delivery } from '../delivery/delivery.js';
@@ -6,6 +7,12 @@ import type { MediaStorage } from '../media/storage.js';
 import type { Store } from '../store/interface.js';
 
 export type Principal = { kind: 'admin' } | { kind: 'advertiser'; advertiserId: string } | { kind: 'client'; clientId: string };
+
+/**
+ * The caller's network address, as the runtime knows it: Node's socket
+ * (`getConnInfo`), the CF-Connecting-IP header on Workers. Undefined if unknown.
+ */
+export type ClientAddress = (c: Context) => string | undefined;
 
 export interface AppDeps {
   settings: Settings;
@@ -15,6 +22,8 @@ export interface AppDeps {
   media: MediaStorage;
   adminKey: string;
   clock: () => number;
+  /** For failed-authentication throttling; without it, nothing is throttled by address. */
+  clientAddress?: ClientAddress;
 }
 
 export type AppEnv = {

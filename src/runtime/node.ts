@@ -3,6 +3,7 @@
  * disk. SIGTERM/SIGINT drain in-flight requests, close the database, exit 0.
  */
 import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -45,7 +46,9 @@ async function main() {
 
   let historyMs = () => settings.tokenTtlMs;
   const store = createSqliteStore({ path: database, userCacheSize: settings.userCacheSize, historyMs: () => historyMs() });
-  const { app, delivery } = await createService({ settings, store, media: new FsMediaStorage(mediaDir), adminKey, secret });
+  const { app, delivery } = await createService({ settings, store, media: new FsMediaStorage(mediaDir), adminKey, secret,
+    clientAddress: (c) => getConnInfo(c).remote.address,
+  });
   historyMs = () => delivery.historyMs();
 
   const prune = setInterval(() => {

@@ -1,0 +1,66 @@
+/**
+ * Failed-authentication throttling per client address: after `maxFailures` bad
+ * keys within `windowMs`, every request from that address is a 429 until the
+ * window ends, so keys cannot be guessed at speed. The address comes from the
+ * runtime (`ClientAddress`); without one, nothing is throttled.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { LRUCache } from 'lru-cache';
+import type { AppEnv, ClientAddress } from '../context.js';
+import { ApiError } from '../errors.js';
+
+export interface AuthThrottleOptions {
+  /** Failed authentications allowed per address per window; 0 = off. */
+  maxFailures: number;
+  windowMs: number;
+  clock: () => number;
+  clientAddress?: ClientAddress;
+  /** How many addresses to remember (oldest forgotten first). */
+  maxAddresses?: number;
+}
+
+interface Window {
+  startedAt: number;
+  failures: number;
+}
+
+/** Wraps authentication: refuses throttled addresses before the key is looked at, counts 401s. */
+export function authThrottle(options: AuthThrottleOptions) {
+  const windows = new LRUCache<string, Window>({ max: options.maxAddresses ?? 50_000 });
+  const addressOf = (c: Context): string | undefined => {
+    if (!options.clientAddress || options.maxFailures <= 0) return undefined;
+    try {
+      return options.clientAddress(c) || undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
+  return function throttled(authenticate: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+    return async function throttleFailedAuth(c, next) {
+      const address = addressOf(c);
+      if (!address) return authenticate(c, next);
+      const now = options.clock();
+      let window = windows.get(address);
+      if (window && now - window.startedAt >= options.windowMs) {
+        windows.delete(address);
+        window = undefined;
+      }
+      if (window && window.failures >= options.maxFailures) {
+        const seconds = Math.max(1, Math.ceil((window.startedAt + options.windowMs - now) / 1000));
+        throw new ApiError('rate_limited', `Too many failed authentications from this address; retry in ${seconds} s`, undefined, {
+          'Retry-After': String(seconds),
+        });
+      }
+      try {
+        return await authenticate(c, next);
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'unauthorized') {
+          if (!window) windows.set(address, (window = { startedAt: now, failures: 0 }));
+          window.failures++;
+        }
+        throw err;
+      }
+    };
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * Shared fixtures for the security suites: two advertisers with one campaign and
+ * one approved creative each, a feed client, a live slot token, and the route table.
+ */
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { png } from '../helpers/media.js';
+import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
+
+export type KeyKind = 'none' | 'wrong' | 'admin' | 'advertiser' | 'other' | 'client';
+export const KEY_KINDS: KeyKind[] = ['none', 'wrong', 'admin', 'advertiser', 'other', 'client'];
+
+export interface World {
+  s: TestService;
+  keys: Record<KeyKind, string | undefined>;
+  a: { id: string; key: string; campaignId: string; creativeId: string; sha256: string };
+  b: { id: string; key: string; campaignId: string; creativeId: string };
+  client: { id: string; key: string };
+  token: string;
+}
+
+export async function makeWorld(env: Record<string, string> = {}): Promise<World> {
+  const s = await makeService(env);
+  const a = await s.seedCampaign({ advertiser: await s.newAdvertiser('Bakery A'), seed: 1 });
+  const b = await s.seedCampaign({ advertiser: await s.newAdvertiser('Florist B'), seed: 2 });
+  const client = await s.newClient();
+  const creative = await s.call('GET', `/v1/creatives/${a.creativeId}`, a.advertiser.key);
+  const slots = await s.call('POST', '/v1/slots', client.key, { user: 'seed-user', statuses: 20 });
+  const token = slots.body.slots[0].token as string;
+  return {
+    s,
+    keys: { none: undefined, wrong: 'sk_adv_' + 'x'.repeat(43), admin: ADMIN_KEY, advertiser: a.advertiser.key, other: b.advertiser.key, client: client.key },
+    a: { id: a.advertiser.id, key: a.advertiser.key, campaignId: a.campaignId, creativeId: a.creativeId, sha256: creative.body.media.sha256 },
+    b: { id: b.advertiser.id, key: b.advertiser.key, campaignId: b.campaignId, creativeId: b.creativeId },
+    client,
+    token,
+  };
+}
+
+/** Every row of every table, for "a rejected request changes nothing". */
+export function snapshot(dir: string): string {
+  const db = new Database(join(dir, 'ads.db'), { readonly: true, fileMustExist: true });
+  try {
+    const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[];
+    const dump: Record<string, unknown[]> = {};
+    for (const { name } of tables) dump[name] = db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all();
+    return JSON.stringify(dump);
+  } finally {
+    db.close();
+  }
+}
+
+export type Group = 'admin' | 'advertiser' | 'client' | 'public';
+
+export interface RouteCase {
+  name: string;
+  group: Group;
+  method: string;
+  path: (w: World) => string;
+  /** A valid body for the owner; multipart for uploads. */
+  body?: (w: World) => unknown;
+  multipart?: boolean;
+  /** Status for the rightful caller. */
+  ok: number;
+  /** The path names advertiser A's resource: advertiser B gets 404. */
+  tenant?: boolean;
+}
+
+let userSeq = 0;
+export const ROUTES: RouteCase[] = [
+  { name: 'create advertiser', group: 'admin', method: 'POST', path: () => '/v1/advertisers', body: () => ({ name: 'New Co' }), ok: 201 },
+  { name: 'list advertisers', group: 'admin', method: 'GET', path: () => '/v1/advertisers', ok: 200 },
+  { name: 'create client', group: 'admin', method: 'POST', path: () => '/v1/clients', body: () => ({ name: 'App' }), ok: 201 },
+  { name: 'review queue', group: 'admin', method: 'GET', path: () => '/v1/review', ok: 200 },
+  { name: 'review creative', group: 'admin', method: 'POST', path: (w) => `/v1/creatives/${w.a.creativeId}/review`, body: () => ({ decision: 'approve' }), ok: 200 },
+  { name: 'get me', group: 'advertiser', method: 'GET', path: () => '/v1/me', ok: 200 },
+  { name: 'patch me', group: 'advertiser', method: 'PATCH', path: () => '/v1/me', body: () => ({ category: 'food' }), ok: 200 },
+  {
+    name: 'create campaign', group: 'advertiser', method: 'POST', path: () => '/v1/campaigns',
+    body: () => ({ name: 'More bread', status: 'paused', bid: { type: 'cpm', amountMicros: 1_000_000 } }), ok: 201,
+  },
+  { name: 'list campaigns', group: 'advertiser', method: 'GET', path: () => '/v1/campaigns', ok: 200 },
+  { name: 'get campaign', group: 'advertiser', method: 'GET', path: (w) => `/v1/campaigns/${w.a.campaignId}`, ok: 200, tenant: true },
+  { name: 'patch campaign', group: 'advertiser', method: 'PATCH', path: (w) => `/v1/campaigns/${w.a.campaignId}`, body: () => ({ name: 'Renamed' }), ok: 200, tenant: true },
+  { name: 'upload creative', group: 'advertiser', method: 'POST', path: (w) => `/v1/campaigns/${w.a.campaignId}/creatives`, multipart: true, ok: 201, tenant: true },
+  { name: 'get creative', group: 'advertiser', method: 'GET', path: (w) => `/v1/creatives/${w.a.creativeId}`, ok: 200, tenant: true },
+  { name: 'reports', group: 'advertiser', method: 'GET', path: (w) => `/v1/reports?campaign=${w.a.campaignId}&from=2026-11-01&to=2026-11-30`, ok: 200, tenant: true },
+  { name: 'slots', group: 'client', method: 'POST', path: () => '/v1/slots', body: () => ({ user: `u${userSeq++}`, statuses: 5 }), ok: 200 },
+  { name: 'events', group: 'client', method: 'POST', path: () => '/v1/events', body: (w) => ({ events: [{ token: w.token, type: 'impression' }] }), ok: 200 },
+  { name: 'block', group: 'client', method: 'POST', path: () => '/v1/users/block', body: (w) => ({ user: 'bob', advertiser: w.b.id }), ok: 204 },
+  { name: 'unblock', group: 'client', method: 'POST', path: () => '/v1/users/unblock', body: (w) => ({ user: 'bob', advertiser: w.b.id }), ok: 204 },
+  { name: 'blocks', group: 'client', method: 'POST', path: () => '/v1/users/blocks', body: () => ({ user: 'bob' }), ok: 200 },
+  { name: 'erase', group: 'client', method: 'POST', path: () => '/v1/users/erase', body: () => ({ user: 'carol' }), ok: 204 },
+  { name: 'why', group: 'client', method: 'POST', path: () => '/v1/why', body: (w) => ({ token: w.token }), ok: 200 },
+  { name: 'media', group: 'public', method: 'GET', path: (w) => `/media/${w.a.sha256}`, ok: 200 },
+  { name: 'health', group: 'public', method: 'GET', path: () => '/healthz', ok: 200 },
+  { name: 'openapi', group: 'public', method: 'GET', path: () => '/openapi.json', ok: 200 },
+];
+
+/** Sends one route case with the given key (and optionally a replacement body). */
+export async function send(w: World, route: RouteCase, key: string | undefined, init: { body?: BodyInit; contentType?: string } = {}) {
+  const headers: Record<string, string> = {};
+  if (key !== undefined) headers.Authorization = `Bearer ${key}`;
+  let body: BodyInit | undefined = init.body;
+  if (body === undefined && route.multipart) {
+    const form = new FormData();
+    form.set('file', new File([png(90, 160, Math.floor(Math.random() * 1e6))], 'ad.png', { type: 'image/png' }));
+    form.set('headline', 'Fresh bread');
+    form.set('ctaType', 'website');
+    form.set('ctaTarget', 'https://bakery.example');
+    body = form;
+  } else if (body === undefined && route.body) {
+    body = JSON.stringify(route.body(w));
+    headers['Content-Type'] = 'application/json';
+  }
+  if (init.contentType !== undefined) headers['Content-Type'] = init.contentType;
+  const res = await w.s.app.request(route.path(w), { method: route.method, headers, body });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, headers: res.headers, body: json, text };
+}
+
+/** The problem+json shape every error must have. */
+export function isProblem(res: { status: number; headers: Headers; body: any }): boolean {
+  const type = res.headers.get('content-type') ?? '';
+  const b = res.body;
+  return (
+    type.startsWith('application/problem+json') &&
+    typeof b === 'object' && b !== null &&
+    typeof b.type === 'string' && typeof b.title === 'string' && b.status === res.status && typeof b.detail === 'string'
+  );
+}
