@@ -28,7 +28,15 @@ export function newApp(deps: AppDeps) {
     throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}`);
   });
 
-  app.use('*', secureHeaders({ crossOriginResourcePolicy: 'cross-origin' }));
+  // A locked-down CSP on every response; a page that needs more (e.g. /docs) sets its own, which is kept.
+  app.use(
+    '*',
+    secureHeaders({
+      crossOriginResourcePolicy: 'cross-origin',
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+      overwrite: false,
+    }),
+  );
   if (deps.settings.corsOrigins.length > 0) app.use('*', cors({ origin: deps.settings.corsOrigins }));
   const limitTo = (maxSize: number, what: string) =>
     bodyLimit({

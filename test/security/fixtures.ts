@@ -104,7 +104,7 @@ export async function send(w: World, route: RouteCase, key: string | undefined, 
   let body: BodyInit | undefined = init.body;
   if (body === undefined && route.multipart) {
     const form = new FormData();
-    form.set('file', new File([png(90, 160, Math.floor(Math.random() * 1e6))], 'ad.png', { type: 'image/png' }));
+    form.set('file', new File([new Uint8Array(png(90, 160, Math.floor(Math.random() * 1e6)))], 'ad.png', { type: 'image/png' }));
     form.set('headline', 'Fresh bread');
     form.set('ctaType', 'website');
     form.set('ctaTarget', 'https://bakery.example');

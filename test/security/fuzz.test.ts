@@ -88,10 +88,10 @@ const uploadForms = fc
     {
       file: fc.oneof(
         fc.uint8Array({ maxLength: 2000 }).map((b) => new File([b], 'x.png', { type: 'image/png' })),
-        fc.constant(new File([png(9, 16, 3).subarray(0, 40)], 'cut.png', { type: 'image/png' })),
+        fc.constant(new File([new Uint8Array(png(9, 16, 3).subarray(0, 40))], 'cut.png', { type: 'image/png' })),
         fc.constant(new File([new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')], 'a.svg', { type: 'image/svg+xml' })),
         fc.constant(new File([new TextEncoder().encode('GIF89a\x01\x00\x01\x00')], 'a.gif', { type: 'image/gif' })),
-        fc.constant(new File([png(9, 16, 4)], '../../../etc/passwd', { type: 'video/mp4' })),
+        fc.constant(new File([new Uint8Array(png(9, 16, 4))], '../../../etc/passwd', { type: 'video/mp4' })),
         oddString,
       ),
       headline: oddString,
