@@ -7,7 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AppDeps, AppEnv } from './context.js';
-import { ApiError, handleError } from './errors.js';
+import { ApiError, handleError, problemResponse } from './errors.js';
 import { createAuth, type KeyKind } from './middleware/auth.js';
 import { authThrottle } from './middleware/auth-throttle.js';
 import { requireContentType } from './middleware/content-type.js';
@@ -24,9 +24,8 @@ const UPLOAD_PATH = /^\/v1\/campaigns\/[^/]+\/creatives\/?$/;
 export function newApp(deps: AppDeps) {
   const app = newOpenApiHono();
   app.onError(handleError);
-  app.notFound((c) => {
-    throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}`);
-  });
+  // Returned, not thrown: a throw here skips the security-headers middleware on the way out.
+  app.notFound((c) => problemResponse(c, new ApiError('not_found', `No route ${c.req.method} ${c.req.path}`)));
 
   // A locked-down CSP on every response; a page that needs more (e.g. /docs) sets its own, which is kept.
   app.use(
