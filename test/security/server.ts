@@ -1,0 +1,150 @@
+/**
+ * The real Node server (`tsx src/runtime/node.ts`) as a child process on
+ * 127.0.0.1 and a free port, with its own temp data folder and captured logs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ADMIN = 'sk_admin_' + 'A'.repeat(43);
+const ROOT = resolve(import.meta.dirname, '../..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => done(port));
+    });
+  });
+}
+
+export interface RealServer {
+  /** The `tsx` wrapper, which runs the server in a child process and relays SIGTERM/SIGINT to it. */
+  proc: ChildProcess;
+  /** The node process that actually serves (the wrapper's child): what a crash kills and what /proc measures. */
+  pid: number;
+  port: number;
+  url: string;
+  dir: string;
+  logs: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the server on `dir` (a new temp folder if absent) and waits until it listens. */
+export async function startServer(options: { dir?: string; env?: Record<string, string> } = {}): Promise<RealServer> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'status-ads-server-'));
+  const port = await freePort();
+  const proc = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['src/runtime/node.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATABASE: join(dir, 'ads.db'),
+      MEDIA_DIR: join(dir, 'media'),
+      ADMIN_KEY: ADMIN,
+      SECRET: 'crash-test-secret',
+      RATE_LIMIT_ADVERTISER: '0',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => proc.once('exit', (code, signal) => done({ code, signal })));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  while (!out.includes('serving on')) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`server exited before listening:\n${out}`);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`server did not start:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const pid = serverPid(proc.pid!);
+  return { proc, pid, port, url, dir, logs: () => out, exited };
+}
+
+function serverPid(wrapper: number): number {
+  const children = readFileSync(`/proc/${wrapper}/task/${wrapper}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  if (children.length !== 1) throw new Error(`expected one child of tsx, found ${children.join(',')}`);
+  return children[0];
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Kills the server if it still runs and waits for it to be gone. */
+export async function stopServer(server: RealServer | undefined, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (!server) return;
+  if (alive(server.pid)) process.kill(server.pid, signal);
+  if (server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill(signal);
+  await server.exited;
+  // The wrapper is gone; make sure its child is too (it may be a zombie briefly).
+  for (let i = 0; i < 100 && alive(server.pid) && !isZombie(server.pid); i++) await new Promise((r) => setTimeout(r, 20));
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return / Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, ''));
+  } catch {
+    return true;
+  }
+}
+
+export function removeDir(dir: string | undefined) {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+/** JSON over real HTTP. */
+export async function http(server: RealServer, method: string, path: string, key?: string, body?: unknown) {
+  const headers: Record<string, string> = {};
+  if (key) headers.Authorization = `Bearer ${key}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(server.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+/** Seeds an advertiser with a campaign and an approved creative, and a feed client, over HTTP. */
+export async function seed(server: RealServer, png: Uint8Array, campaign: Record<string, unknown> = {}) {
+  const adv = await http(server, 'POST', '/v1/advertisers', ADMIN, { name: 'Bakery' });
+  const key = adv.body.apiKey as string;
+  const cmp = await http(server, 'POST', '/v1/campaigns', key, {
+    name: 'Bread',
+    bid: { type: 'cpm', amountMicros: 2_000_000 },
+    schedule: { start: new Date(Date.now() - 60_000).toISOString() },
+    ...campaign,
+  });
+  if (cmp.status !== 201) throw new Error(JSON.stringify(cmp.body));
+  const form = new FormData();
+  form.set('file', new File([png as Uint8Array<ArrayBuffer>], 'ad.png', { type: 'image/png' }));
+  form.set('headline', 'Fresh bread');
+  form.set('ctaType', 'website');
+  form.set('ctaTarget', 'https://bakery.example');
+  const up = await fetch(`${server.url}/v1/campaigns/${cmp.body.id}/creatives`, { method: 'POST', headers: { Authorization: `Bearer ${key}` }, body: form });
+  const creative = (await up.json()) as { id: string };
+  await http(server, 'POST', `/v1/creatives/${creative.id}/review`, ADMIN, { decision: 'approve' });
+  const cli = await http(server, 'POST', '/v1/clients', ADMIN, { name: 'Messenger' });
+  return { advertiserKey: key, advertiserId: adv.body.advertiser.id as string, campaignId: cmp.body.id as string, creativeId: creative.id, clientKey: cli.body.apiKey as string };
+}
+
+/** Process stats from /proc: resident memory (kB), open file descriptors. Linux only. */
+export function procStats(pid: number): { rssKb: number; fds: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { rssKb, fds: readdirSync(`/proc/${pid}/fd`).length };
+}
