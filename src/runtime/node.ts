@@ -76,8 +76,12 @@ async function main() {
       console.log('[stop] closed cleanly');
       process.exit(0);
     });
-    // Keep-alive connections with no request in flight would hold close() open.
-    if ('closeIdleConnections' in server) server.closeIdleConnections();
+    // Keep-alive connections with no request in flight would hold close() open, including
+    // those that go idle when their in-flight request finishes: close them as they do.
+    if ('closeIdleConnections' in server) {
+      server.closeIdleConnections();
+      setInterval(() => server.closeIdleConnections(), 50).unref();
+    }
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -1,0 +1,101 @@
+/**
+ * Graceful shutdown of the real server: on SIGTERM or SIGINT it stops
+ * accepting, finishes requests in flight, closes idle keep-alive connections,
+ * closes the database and exits 0 within 10 s.
+ */
+import { existsSync } from 'node:fs';
+import { request, Agent } from 'node:http';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ADMIN, http, removeDir, startServer, stopServer, type RealServer } from './server.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      done(false);
+    });
+    socket.once('error', () => done(true));
+  });
+}
+
+describe.each(['SIGTERM', 'SIGINT'] as const)('graceful shutdown on %s', (signal) => {
+  let server: RealServer | undefined;
+  afterEach(async () => {
+    await stopServer(server);
+    removeDir(server?.dir);
+  });
+
+  it('finishes in-flight requests, refuses new ones, closes idle keep-alive connections and the database, exits 0 within 10 s', async () => {
+    server = await startServer();
+    const { port } = server;
+    const client = await http(server, 'POST', '/v1/clients', ADMIN, { name: 'App' });
+    const key = client.body.apiKey as string;
+
+    // An idle keep-alive connection, parked in the agent's pool.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    let idleClosed = false;
+    await new Promise<void>((done, fail) => {
+      const req = request({ port, host: '127.0.0.1', path: '/healthz', agent }, (res) => {
+        res.resume();
+        res.on('end', done);
+      });
+      req.on('socket', (socket) => socket.once('close', () => (idleClosed = true)));
+      req.on('error', fail);
+      req.end();
+    });
+
+    // A request in flight: headers sent, body only half written.
+    const body = JSON.stringify({ user: 'shutdown-user' });
+    let answer = '';
+    const inFlight = new Promise<number>((done, fail) => {
+      const req = request(
+        { port, host: '127.0.0.1', method: 'POST', path: '/v1/users/blocks', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
+        (res) => {
+          res.setEncoding('utf8');
+          res.on('data', (d) => (answer += d));
+          res.on('end', () => done(res.statusCode!));
+        },
+      );
+      req.on('error', fail);
+      req.write(body.slice(0, 5));
+      setTimeout(() => {
+        signalled.then(async () => {
+          await sleep(300);
+          req.end(body.slice(5));
+        });
+      }, 0);
+    });
+    let sent!: () => void;
+    const signalled = new Promise<void>((r) => (sent = r));
+    await sleep(200);
+
+    const started = Date.now();
+    server.proc.kill(signal);
+    while (!server.logs().includes('[stop]')) {
+      expect(Date.now() - started).toBeLessThan(5000);
+      await sleep(10);
+    }
+    // New connections are refused while the in-flight request is still open.
+    expect(await refused(port)).toBe(true);
+    sent();
+
+    expect(await inFlight).toBe(200);
+    expect(JSON.parse(answer)).toEqual({ advertisers: [] });
+
+    const exit = await server.exited;
+    const took = Date.now() - started;
+    expect(exit).toEqual({ code: 0, signal: null });
+    // Well inside the 10 s budget: it must not wait out the 5 s keep-alive timeout of drained connections.
+    expect(took).toBeLessThan(4_000);
+    expect(idleClosed).toBe(true);
+    expect(server.logs()).toContain('[stop] closed cleanly');
+    // The last connection to a WAL database checkpoints and removes the -wal file: proof it was closed.
+    expect(existsSync(join(server.dir, 'ads.db-wal'))).toBe(false);
+    agent.destroy();
+  }, 30_000);
+});
