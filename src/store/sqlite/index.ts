@@ -24,7 +24,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     budgets,
     ledger: new SqliteLedger(db, users, budgets),
     async prune(now) {
-      return users.prune(now);
+      const pruned = users.prune(now);
+      // Old WAL frames still hold pruned and erased rows; a truncating checkpoint drops them from disk.
+      sqlite.pragma('wal_checkpoint(TRUNCATE)');
+      return pruned;
     },
     async close() {
       if (sqlite.open) sqlite.close();
