@@ -49,12 +49,21 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('graceful shutdown on %s', (signal
       req.end();
     });
 
-    // A request in flight: headers sent, body only half written.
+    // A request in flight: the server has read its headers (it answered 100 Continue), the body is half written.
     const body = JSON.stringify({ user: 'shutdown-user' });
     let answer = '';
+    let finishBody!: () => void;
+    let headersRead!: () => void;
+    const serverHasIt = new Promise<void>((r) => (headersRead = r));
     const inFlight = new Promise<number>((done, fail) => {
       const req = request(
-        { port, host: '127.0.0.1', method: 'POST', path: '/v1/users/blocks', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
+        {
+          port,
+          host: '127.0.0.1',
+          method: 'POST',
+          path: '/v1/users/blocks',
+          headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Expect: '100-continue' },
+        },
         (res) => {
           res.setEncoding('utf8');
           res.on('data', (d) => (answer += d));
@@ -62,17 +71,15 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('graceful shutdown on %s', (signal
         },
       );
       req.on('error', fail);
-      req.write(body.slice(0, 5));
-      setTimeout(() => {
-        signalled.then(async () => {
-          await sleep(300);
-          req.end(body.slice(5));
-        });
-      }, 0);
+      req.on('continue', () => {
+        req.write(body.slice(0, 5));
+        headersRead();
+      });
+      finishBody = () => req.end(body.slice(5));
+      req.flushHeaders();
     });
-    let sent!: () => void;
-    const signalled = new Promise<void>((r) => (sent = r));
-    await sleep(200);
+    await serverHasIt;
+    await sleep(50);
 
     const started = Date.now();
     server.proc.kill(signal);
@@ -82,7 +89,8 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('graceful shutdown on %s', (signal
     }
     // New connections are refused while the in-flight request is still open.
     expect(await refused(port)).toBe(true);
-    sent();
+    await sleep(300);
+    finishBody();
 
     expect(await inFlight).toBe(200);
     expect(JSON.parse(answer)).toEqual({ advertisers: [] });
