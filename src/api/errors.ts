@@ -120,6 +120,10 @@ function fromHttpException(e: HTTPException): ApiError {
 export function handleError(err: Error, c: Context): Response {
   if (err instanceof ApiError) return problemResponse(c, err);
   if (err instanceof HTTPException) return problemResponse(c, fromHttpException(err));
+  // The client hung up mid-body: nobody will read this answer, and it is not our fault, so no error log.
+  if (c.req.raw.signal?.aborted || (err as { code?: unknown }).code === 'ECONNRESET') {
+    return problemResponse(c, new ApiError('bad_request', 'The client closed the connection before the request was read'));
+  }
   // Never log request bodies: they may carry user ids.
   console.error(`[error] ${c.req.method} ${c.req.routePath}: ${err.stack ?? err.message}`);
   return problemResponse(c, new ApiError('internal', 'Something went wrong on our side; the request was not applied'));
