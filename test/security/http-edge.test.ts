@@ -73,6 +73,20 @@ describe('malformed HTTP on the real server', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 401/);
   });
 
+  it('throttles failed authentication by socket address on Node (getConnInfo), 429 with Retry-After', async () => {
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 25; i++) {
+      const res = await fetch(`${server.url}/v1/me`, { headers: { Authorization: `Bearer sk_adv_guess_${i}` } });
+      statuses.push(res.status);
+      if (res.status === 429) retryAfter = res.headers.get('retry-after');
+      await res.arrayBuffer();
+    }
+    expect(statuses.filter((x) => x === 401).length).toBeLessThanOrEqual(20);
+    expect(statuses.at(-1)).toBe(429);
+    expect(Number(retryAfter)).toBeGreaterThan(0);
+  });
+
   it('the server logged no unhandled error', () => {
     expect(server.logs(), server.logs()).not.toMatch(/\[error\]|Unhandled|TypeError/);
   });
