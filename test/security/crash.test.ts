@@ -69,9 +69,16 @@ describe('crash safety', () => {
       }
     }
 
-    const clients = Array.from({ length: 8 }, (_, n) => client(n));
+    let failure: unknown;
+    const clients = Array.from({ length: 8 }, (_, n) =>
+      client(n).catch((err) => {
+        failure = err;
+        killed = true;
+      }),
+    );
     // Kill once real load is flowing.
-    while (acknowledged.length < 600) await new Promise((r) => setTimeout(r, 10));
+    while (acknowledged.length < 600 && failure === undefined) await new Promise((r) => setTimeout(r, 10));
+    if (failure !== undefined) throw failure;
     killed = true;
     process.kill(server.pid, 'SIGKILL');
     await Promise.all(clients);
