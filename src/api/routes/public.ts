@@ -52,7 +52,7 @@ export const healthRoute = createRoute({
   path: '/healthz',
   tags: ['public'],
   summary: 'Liveness and readiness',
-  responses: { 200: jsonResponse(z.object({ status: z.literal('ok'), campaigns: z.number().int() }), 'Healthy') },
+  responses: { 200: jsonResponse(z.object({ status: z.literal('ok'), campaigns: z.number().int() }), 'Healthy'), ...problems() },
 });
 
 /** Parses a single `bytes=` range against a size; undefined for none, null for unsatisfiable. */
@@ -77,6 +77,14 @@ export function parseRange(header: string | undefined, size: number): { offset: 
 
 export function registerPublicRoutes(app: App, deps: AppDeps) {
   app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const, campaigns: deps.index.size }, 200));
+
+  // Hono answers HEAD with the GET handler (headers, no body); list it in the document too.
+  app.openAPIRegistry.registerPath({
+    ...mediaRoute,
+    method: 'head',
+    summary: 'Media headers only (size, type, ETag), e.g. before streaming',
+    description: undefined,
+  });
 
   app.openapi(mediaRoute, async (c) => {
     const { sha256 } = c.req.valid('param');
