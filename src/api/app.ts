@@ -74,4 +74,4 @@ export function newApp(deps: AppDeps) {
   return app;
 }
 
-export type AppType = ReturnType<typeof newApp>;
+export type { AppType } from './app-type.js';
