@@ -3,7 +3,6 @@
  * effects and daily report aggregates, all in one SQLite transaction per batch.
  */
 import { and, between, asc, count, eq, sql } from 'drizzle-orm';
-import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
 import type { EventType } from '../../engine/types.js';
 import type { EventBatchResult, EventOutcome, EventRules, LedgerStore, Reservation, ReportRow, VerifiedEvent } from '../interface.js';
@@ -21,13 +20,6 @@ const counterColumn: Record<EventType, 'impressions' | 'clicks' | 'hides' | 'rep
 };
 
 export class SqliteLedger implements LedgerStore {
-  /**
-   * Parsed reach sketches of recent campaign-days, so an impression does not
-   * decode and re-read 4 KiB of registers each time. This process is the only
-   * writer of report_daily; a batch that rolls back drops what it touched.
-   */
-  private sketches = new LRUCache<string, Reach>({ max: 2_000 });
-
   constructor(
     private db: Db,
     private users: SqliteUsers,
@@ -42,123 +34,98 @@ export class SqliteLedger implements LedgerStore {
     const day = utcDay(now);
     const afterCommit: (() => void)[] = [];
     const sentToReview: string[] = [];
-    const touched = new Set<string>();
-    const dirty = new Map<string, { campaignId: string; day: string; reach: Reach }>();
-    let outcomes: EventOutcome[];
-    try {
-      outcomes = this.db.transaction((tx) => {
-        const results = batch.map((event): EventOutcome => {
-          const seen = tx
-            .select({ at: t.events.at })
-            .from(t.events)
-            .where(and(eq(t.events.reservationId, event.reservationId), eq(t.events.type, event.type)))
-            .get();
-          if (seen) return { status: 'duplicate' };
-          const reservation = tx.select().from(t.reservations).where(eq(t.reservations.id, event.reservationId)).get();
-          if (!reservation || reservation.uid !== event.uid || reservation.campaignId !== event.campaignId) {
-            return { status: 'rejected', reason: 'unknown_reservation' };
-          }
-          const effect = rules.effect(reservation, event.type);
-          tx.insert(t.events)
-            .values({ reservationId: event.reservationId, type: event.type, uid: event.uid, campaignId: event.campaignId, at: now, costMicros: effect.chargeMicros })
-            .run();
+    const outcomes = this.db.transaction((tx) =>
+      batch.map((event): EventOutcome => {
+        const seen = tx
+          .select({ at: t.events.at })
+          .from(t.events)
+          .where(and(eq(t.events.reservationId, event.reservationId), eq(t.events.type, event.type)))
+          .get();
+        if (seen) return { status: 'duplicate' };
+        const reservation = tx.select().from(t.reservations).where(eq(t.reservations.id, event.reservationId)).get();
+        if (!reservation || reservation.uid !== event.uid || reservation.campaignId !== event.campaignId) {
+          return { status: 'rejected', reason: 'unknown_reservation' };
+        }
+        const effect = rules.effect(reservation, event.type);
+        tx.insert(t.events)
+          .values({ reservationId: event.reservationId, type: event.type, uid: event.uid, campaignId: event.campaignId, at: now, costMicros: effect.chargeMicros })
+          .run();
 
-          if (effect.converts && reservation.viewedAt === null) {
-            tx.update(t.reservations).set({ viewedAt: now }).where(eq(t.reservations.id, reservation.id)).run();
-            afterCommit.push(() => {
-              const entry = this.users.cache.get(event.uid)?.history.find((e) => e.reservationId === reservation.id);
-              if (entry) entry.viewed = true;
-            });
-          }
-          if (effect.chargeMicros > 0) {
-            tx.update(t.reservations).set({ chargedAt: now }).where(eq(t.reservations.id, reservation.id)).run();
-            tx.insert(t.campaignSpend)
-              .values({ campaignId: reservation.campaignId, day, spendMicros: effect.chargeMicros })
-              .onConflictDoUpdate({
-                target: [t.campaignSpend.campaignId, t.campaignSpend.day],
-                set: { spendMicros: sql`${t.campaignSpend.spendMicros} + ${effect.chargeMicros}` },
-              })
-              .run();
-            afterCommit.push(() => this.budgets.charged(reservation.campaignId, reservation.id, effect.chargeMicros, now));
-          }
-          if (effect.blocksAdvertiser) {
-            tx.insert(t.userBlocks).values({ uid: event.uid, advertiserId: reservation.advertiserId, at: now }).onConflictDoNothing().run();
-            afterCommit.push(() => this.users.cache.get(event.uid)?.blocks.add(reservation.advertiserId));
-          }
-          if (effect.hidesCreative) {
-            tx.insert(t.userHides).values({ uid: event.uid, creativeId: reservation.creativeId, at: now }).onConflictDoNothing().run();
-            afterCommit.push(() => this.users.cache.get(event.uid)?.hides.add(reservation.creativeId));
-          }
-          if (effect.reportsCreative) {
-            tx.insert(t.creativeReports).values({ creativeId: reservation.creativeId, uid: event.uid, at: now }).onConflictDoNothing().run();
-            const reporters = tx.select({ n: count() }).from(t.creativeReports).where(eq(t.creativeReports.creativeId, reservation.creativeId)).get()?.n ?? 0;
-            if (reporters >= rules.reportThreshold) {
-              const changed = tx
-                .update(t.creatives)
-                .set({ review: 'pending', reviewReason: `reported by ${reporters} users`, updatedAt: now })
-                .where(and(eq(t.creatives.id, reservation.creativeId), eq(t.creatives.review, 'approved')))
-                .run().changes;
-              if (changed) {
-                tx.update(t.catalogVersion).set({ version: sql`${t.catalogVersion.version} + 1` }).run();
-                sentToReview.push(reservation.creativeId);
-              }
+        if (effect.converts && reservation.viewedAt === null) {
+          tx.update(t.reservations).set({ viewedAt: now }).where(eq(t.reservations.id, reservation.id)).run();
+          afterCommit.push(() => {
+            const entry = this.users.cache.get(event.uid)?.history.find((e) => e.reservationId === reservation.id);
+            if (entry) entry.viewed = true;
+          });
+        }
+        if (effect.chargeMicros > 0) {
+          tx.update(t.reservations).set({ chargedAt: now }).where(eq(t.reservations.id, reservation.id)).run();
+          tx.insert(t.campaignSpend)
+            .values({ campaignId: reservation.campaignId, day, spendMicros: effect.chargeMicros })
+            .onConflictDoUpdate({
+              target: [t.campaignSpend.campaignId, t.campaignSpend.day],
+              set: { spendMicros: sql`${t.campaignSpend.spendMicros} + ${effect.chargeMicros}` },
+            })
+            .run();
+          afterCommit.push(() => this.budgets.charged(reservation.campaignId, reservation.id, effect.chargeMicros, now));
+        }
+        if (effect.blocksAdvertiser) {
+          tx.insert(t.userBlocks).values({ uid: event.uid, advertiserId: reservation.advertiserId, at: now }).onConflictDoNothing().run();
+          afterCommit.push(() => this.users.cache.get(event.uid)?.blocks.add(reservation.advertiserId));
+        }
+        if (effect.hidesCreative) {
+          tx.insert(t.userHides).values({ uid: event.uid, creativeId: reservation.creativeId, at: now }).onConflictDoNothing().run();
+          afterCommit.push(() => this.users.cache.get(event.uid)?.hides.add(reservation.creativeId));
+        }
+        if (effect.reportsCreative) {
+          tx.insert(t.creativeReports).values({ creativeId: reservation.creativeId, uid: event.uid, at: now }).onConflictDoNothing().run();
+          const reporters = tx.select({ n: count() }).from(t.creativeReports).where(eq(t.creativeReports.creativeId, reservation.creativeId)).get()?.n ?? 0;
+          if (reporters >= rules.reportThreshold) {
+            const changed = tx
+              .update(t.creatives)
+              .set({ review: 'pending', reviewReason: `reported by ${reporters} users`, updatedAt: now })
+              .where(and(eq(t.creatives.id, reservation.creativeId), eq(t.creatives.review, 'approved')))
+              .run().changes;
+            if (changed) {
+              tx.update(t.catalogVersion).set({ version: sql`${t.catalogVersion.version} + 1` }).run();
+              sentToReview.push(reservation.creativeId);
             }
           }
-          this.count(tx, reservation.campaignId, day, event, effect.chargeMicros, touched, dirty);
-          return { status: 'accepted' };
-        });
-        // One write per changed sketch per batch, not one per impression.
-        for (const sketch of dirty.values()) {
-          tx.update(t.reportDaily)
-            .set({ reachSketch: sketch.reach.serialize() })
-            .where(and(eq(t.reportDaily.campaignId, sketch.campaignId), eq(t.reportDaily.day, sketch.day)))
-            .run();
         }
-        return results;
-      });
-    } catch (err) {
-      for (const key of touched) this.sketches.delete(key);
-      throw err;
-    }
+        this.count(tx, reservation.campaignId, day, event, effect.chargeMicros);
+        return { status: 'accepted' };
+      }),
+    );
     for (const apply of afterCommit) apply();
     return { outcomes, sentToReview };
   }
 
   /** Bumps the day's aggregate row; reach goes into a HyperLogLog sketch, never a user list. */
-  private count(
-    tx: Db,
-    campaignId: string,
-    day: string,
-    event: VerifiedEvent,
-    chargeMicros: number,
-    touched: Set<string>,
-    dirty: Map<string, { campaignId: string; day: string; reach: Reach }>,
-  ) {
+  private count(tx: Db, campaignId: string, day: string, event: VerifiedEvent, chargeMicros: number) {
     const column = counterColumn[event.type];
+    const row = tx
+      .select({ sketch: t.reportDaily.reachSketch })
+      .from(t.reportDaily)
+      .where(and(eq(t.reportDaily.campaignId, campaignId), eq(t.reportDaily.day, day)))
+      .get();
+    let sketch = row?.sketch ?? null;
     if (event.type === 'impression') {
-      const key = `${campaignId}/${day}`;
-      let reach = this.sketches.get(key);
-      if (!reach) {
-        const row = tx
-          .select({ sketch: t.reportDaily.reachSketch })
-          .from(t.reportDaily)
-          .where(and(eq(t.reportDaily.campaignId, campaignId), eq(t.reportDaily.day, day)))
-          .get();
-        reach = Reach.parse(row?.sketch);
-        this.sketches.set(key, reach);
-      }
-      touched.add(key);
-      if (reach.add(event.uid)) dirty.set(key, { campaignId, day, reach });
+      const reach = Reach.parse(sketch);
+      if (reach.add(event.uid)) sketch = reach.serialize();
     }
-    tx.insert(t.reportDaily)
-      .values({ campaignId, day, [column]: 1, spendMicros: chargeMicros })
-      .onConflictDoUpdate({
-        target: [t.reportDaily.campaignId, t.reportDaily.day],
-        set: {
-          [column]: sql`${t.reportDaily[column]} + 1`,
-          spendMicros: sql`${t.reportDaily.spendMicros} + ${chargeMicros}`,
-        },
+    if (!row) {
+      tx.insert(t.reportDaily)
+        .values({ campaignId, day, [column]: 1, spendMicros: chargeMicros, reachSketch: sketch })
+        .run();
+      return;
+    }
+    tx.update(t.reportDaily)
+      .set({
+        [column]: sql`${t.reportDaily[column]} + 1`,
+        spendMicros: sql`${t.reportDaily.spendMicros} + ${chargeMicros}`,
+        reachSketch: sketch,
       })
+      .where(and(eq(t.reportDaily.campaignId, campaignId), eq(t.reportDaily.day, day)))
       .run();
   }
 
