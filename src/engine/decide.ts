@@ -9,7 +9,7 @@ import {
   inSchedule,
   matchesTargeting,
   maxCostMicros,
-  pacingAllows,
+  pacingPassRate,
   pickCreative,
   remainingBudgetMicros,
   userCapRemaining,
@@ -36,6 +36,11 @@ export interface DecideInput {
   user: UserState;
   budgetOf: (campaignId: string) => BudgetState;
   request: SlotRequest;
+  /**
+   * Uniform draws in [0, 1) for probabilistic pacing (Delivery passes Math.random;
+   * tests and simulations a seeded generator). Absent: every draw is 0.5.
+   */
+  random?: () => number;
 }
 
 interface Eligible {
@@ -45,7 +50,7 @@ interface Eligible {
   remaining: number;
 }
 
-type Verdict = Eligible | { reason: LossReason; creativeId?: string; remaining?: number; ecpm?: number };
+type Verdict = Eligible | { reason: LossReason; creativeId?: string; remaining?: number; ecpm?: number; price?: number };
 
 /** Checks one campaign for this user and request, returning the first reason it loses. */
 function evaluate(campaign: ServableCampaign, input: DecideInput): Verdict {
@@ -61,8 +66,13 @@ function evaluate(campaign: ServableCampaign, input: DecideInput): Verdict {
   if (ecpm < input.settings.floorCpmMicros || ecpm <= 0) return { reason: 'outranked', creativeId: creative.id, ecpm };
   const budget = input.budgetOf(campaign.id);
   const remaining = remainingBudgetMicros(campaign, budget);
-  if (remaining < maxCostMicros(campaign)) return { reason: 'budget', creativeId: creative.id, remaining };
-  if (!pacingAllows(campaign, budget, now)) return { reason: 'pacing', creativeId: creative.id, remaining };
+  // The hold must fit whatever the auction clears at, so check against the most one event can cost.
+  const maxCost = maxCostMicros(campaign);
+  if (remaining < maxCost) return { reason: 'budget', creativeId: creative.id, remaining, ecpm, price: maxCost };
+  const passRate = pacingPassRate(campaign, creative, budget, now);
+  if (passRate < 1 && (passRate <= 0 || (input.random ? input.random() : 0.5) >= passRate)) {
+    return { reason: 'pacing', creativeId: creative.id, remaining, ecpm };
+  }
   if (!frequencyCapAllows(campaign, user, now)) return { reason: 'frequency_cap', creativeId: creative.id };
   return { campaign, creative, ecpm, remaining };
 }
@@ -99,7 +109,8 @@ export function decide(input: DecideInput): Decision {
         const entry: ExplainEntry = { campaignId: campaign.id, outcome: 'rejected', reason: verdict.reason };
         if (verdict.creativeId) entry.creativeId = verdict.creativeId;
         if (verdict.ecpm !== undefined) entry.ecpmMicros = verdict.ecpm;
-        if (verdict.remaining !== undefined) entry.remainingBudgetMicros = verdict.remaining;
+        if (verdict.price !== undefined) entry.priceMicros = verdict.price;
+        if (verdict.remaining !== undefined && Number.isFinite(verdict.remaining)) entry.remainingBudgetMicros = verdict.remaining;
         explain.push(entry);
       }
       continue;

@@ -67,15 +67,30 @@ export function remainingBudgetMicros(campaign: ServableCampaign, budget: Budget
 }
 
 /**
- * Even pacing: daily spend (with holds) may not run ahead of the daily budget
- * times the elapsed fraction of the UTC day, plus one event's cost of slack so
- * a thin-demand campaign is never starved at the start of the day.
+ * Even pacing (see docs/economics.md): the campaign's committed daily spend —
+ * spend plus the expected cost of its live holds — is compared with the target
+ * daily budget × elapsed fraction of the UTC day. At or behind target every
+ * request passes; ahead of it, requests pass with a probability falling
+ * linearly to 0 over a tolerance band of `PACING.aheadTolerance` × target (at
+ * least `PACING.minToleranceEvents` events' cost). A campaign with thin demand
+ * stays behind target and is never throttled. `asap`, or no daily budget: 1.
  */
-export function pacingAllows(campaign: ServableCampaign, budget: BudgetState, now: number): boolean {
-  if (campaign.pacing !== 'even' || campaign.budget.dailyMicros === undefined) return true;
-  const elapsed = (now % DAY_MS) / DAY_MS;
-  const target = campaign.budget.dailyMicros * elapsed + maxCostMicros(campaign);
-  return budget.spentTodayMicros + budget.heldMicros + maxCostMicros(campaign) <= target;
+export const PACING = { aheadTolerance: 0.05, minToleranceEvents: 3 };
+
+export function utcDayFraction(now: number): number {
+  return (((now % DAY_MS) + DAY_MS) % DAY_MS) / DAY_MS;
+}
+
+/** The probability in [0, 1] that this request may consider the campaign under its pacing. */
+export function pacingPassRate(campaign: ServableCampaign, creative: ServableCreative, budget: BudgetState, now: number): number {
+  if (campaign.pacing !== 'even' || campaign.budget.dailyMicros === undefined) return 1;
+  const target = campaign.budget.dailyMicros * utcDayFraction(now);
+  // A cpc hold is the price of a click that mostly never comes; pace on what it is expected to cost.
+  const expectedHeld = campaign.bid.type === 'cpm' ? budget.heldMicros : budget.heldMicros * creative.predictedCtr;
+  const ahead = budget.spentTodayMicros + expectedHeld - target;
+  if (ahead <= 0) return 1;
+  const tolerance = Math.max(target * PACING.aheadTolerance, PACING.minToleranceEvents * maxCostMicros(campaign));
+  return Math.max(0, 1 - ahead / tolerance);
 }
 
 /** eCPM in micros: the cpm bid, or cpc bid × predicted CTR × 1000. */

@@ -154,7 +154,7 @@ export interface EventBatchResult {
 }
 
 export interface EventRules {
-  effect(reservation: ReservationView, type: EventType): EventEffect;
+  effect(reservation: ReservationView, type: EventType, now?: number): EventEffect;
   reportThreshold: number;
 }
 
