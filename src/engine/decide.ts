@@ -3,6 +3,7 @@
  * Pure: the clock and the user's and budgets' state are passed in; nothing is awaited.
  */
 import {
+  affordableBidMicros,
   ecpmMicros,
   ecpmUpperBound,
   frequencyCapAllows,
@@ -48,6 +49,8 @@ interface Eligible {
   creative: ServableCreative;
   ecpm: number;
   remaining: number;
+  /** The bid it competes with: the campaign's, or less when only that much budget is left. */
+  bidMicros: number;
 }
 
 type Verdict = Eligible | { reason: LossReason; creativeId?: string; remaining?: number; ecpm?: number; price?: number };
@@ -62,27 +65,30 @@ function evaluate(campaign: ServableCampaign, input: DecideInput): Verdict {
   const pick = pickCreative(campaign, user, now);
   if ('reason' in pick) return { reason: pick.reason };
   const creative = pick.creative;
-  const ecpm = ecpmMicros(campaign, creative);
-  if (ecpm < input.settings.floorCpmMicros || ecpm <= 0) return { reason: 'outranked', creativeId: creative.id, ecpm };
+  const fullEcpm = ecpmMicros(campaign, creative);
+  if (fullEcpm < input.settings.floorCpmMicros || fullEcpm <= 0) return { reason: 'outranked', creativeId: creative.id, ecpm: fullEcpm };
   const budget = input.budgetOf(campaign.id);
   const remaining = remainingBudgetMicros(campaign, budget);
-  // The hold must fit whatever the auction clears at, so check against the most one event can cost.
-  const maxCost = maxCostMicros(campaign);
-  if (remaining < maxCost) return { reason: 'budget', creativeId: creative.id, remaining, ecpm, price: maxCost };
+  // Whatever the auction clears at must fit the budget: below one full bid's cost, bid only what is left.
+  const bidMicros = affordableBidMicros(campaign, remaining);
+  const ecpm = bidMicros === campaign.bid.amountMicros ? fullEcpm : ecpmMicros(campaign, creative, bidMicros);
+  if (ecpm < input.settings.floorCpmMicros || ecpm <= 0) {
+    return { reason: 'budget', creativeId: creative.id, remaining, ecpm: fullEcpm, price: maxCostMicros(campaign) };
+  }
   const passRate = pacingPassRate(campaign, creative, budget, now);
   if (passRate < 1 && (passRate <= 0 || (input.random ? input.random() : 0.5) >= passRate)) {
     return { reason: 'pacing', creativeId: creative.id, remaining, ecpm };
   }
   if (!frequencyCapAllows(campaign, user, now)) return { reason: 'frequency_cap', creativeId: creative.id };
-  return { campaign, creative, ecpm, remaining };
+  return { campaign, creative, ecpm, remaining, bidMicros };
 }
 
-/** Second price: the runner-up's eCPM or the floor, never above the winner's own eCPM; per billable event. */
+/** Second price: the runner-up's eCPM or the floor, never above the winner's own eCPM; per billable event, ≤ its bid. */
 function clearingPrice(winner: Eligible, runnerUp: Eligible | undefined, floorCpmMicros: number): number {
   const priceEcpm = Math.min(winner.ecpm, Math.max(floorCpmMicros, runnerUp?.ecpm ?? 0));
   if (winner.campaign.bid.type === 'cpm') return Math.floor(priceEcpm / 1000);
   const perClick = Math.floor(priceEcpm / (winner.creative.predictedCtr * 1000));
-  return Math.min(winner.campaign.bid.amountMicros, perClick);
+  return Math.min(winner.bidMicros, perClick);
 }
 
 function byEcpm(a: Eligible, b: Eligible): number {

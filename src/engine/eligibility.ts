@@ -93,11 +93,20 @@ export function pacingPassRate(campaign: ServableCampaign, creative: ServableCre
   return Math.max(0, 1 - ahead / tolerance);
 }
 
-/** eCPM in micros: the cpm bid, or cpc bid × predicted CTR × 1000. */
-export function ecpmMicros(campaign: ServableCampaign, creative: ServableCreative): number {
-  return campaign.bid.type === 'cpm'
-    ? campaign.bid.amountMicros
-    : Math.floor(campaign.bid.amountMicros * creative.predictedCtr * 1000);
+/** eCPM in micros: the cpm bid, or cpc bid × predicted CTR × 1000 (`bidMicros` overrides the campaign's bid). */
+export function ecpmMicros(campaign: ServableCampaign, creative: ServableCreative, bidMicros = campaign.bid.amountMicros): number {
+  return campaign.bid.type === 'cpm' ? bidMicros : Math.floor(bidMicros * creative.predictedCtr * 1000);
+}
+
+/**
+ * A budget-capped bid: a campaign whose remaining budget cannot cover its full
+ * bid for one more event bids what it has left (per thousand for cpm, per click
+ * for cpc), so its clearing price, and so its hold, always fits the budget.
+ */
+export function affordableBidMicros(campaign: ServableCampaign, remainingMicros: number): number {
+  if (remainingMicros >= maxCostMicros(campaign)) return campaign.bid.amountMicros;
+  const left = Math.max(0, Math.floor(remainingMicros));
+  return campaign.bid.type === 'cpm' ? Math.min(campaign.bid.amountMicros, left * 1000) : left;
 }
 
 /** An upper bound on the campaign's eCPM over its creatives, used to order and prune candidates. */

@@ -22,8 +22,8 @@ const campaignArb = fc.record({
   cpmMicros: fc.integer({ min: 50_000, max: 5_000_000 }),
   cpcMicros: fc.integer({ min: 5_000, max: 500_000 }),
   ctrs: fc.array(fc.double({ min: 0.0005, max: 0.2, noNaN: true }), { minLength: 1, maxLength: 3 }),
-  // Remaining budget as a multiple of the most one event costs: < 1 means out of budget.
-  budgetEvents: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }),
+  // Remaining budget as a multiple of the most one event costs: < 1 means it can only afford part of its bid.
+  budgetEvents: fc.option(fc.oneof(fc.integer({ min: 0, max: 3 }), fc.double({ min: 0, max: 2, noNaN: true })), { nil: undefined }),
 });
 
 type Spec = typeof campaignArb extends fc.Arbitrary<infer T> ? T : never;
@@ -52,7 +52,7 @@ function build(specs: Spec[]) {
       })),
       hasCreatives: true,
     };
-    if (s.budgetEvents !== undefined) campaign.budget.totalMicros = s.budgetEvents * maxCostMicros(campaign) + 1_000_000;
+    if (s.budgetEvents !== undefined) campaign.budget.totalMicros = Math.floor(s.budgetEvents * maxCostMicros(campaign)) + 1_000_000;
     return campaign;
   });
   const budgets = new Map<string, BudgetState>(
@@ -68,15 +68,18 @@ function oracle(campaigns: ServableCampaign[], budgetOf: (id: string) => BudgetS
     .map((c) => {
       // An empty history: rotation falls back to the best predicted CTR (first on ties).
       const creative = c.creatives.reduce((best, k) => (k.predictedCtr > best.predictedCtr ? k : best));
-      const ecpm = c.bid.type === 'cpm' ? c.bid.amountMicros : Math.floor(c.bid.amountMicros * creative.predictedCtr * 1000);
+      const ecpmAt = (bid: number) => (c.bid.type === 'cpm' ? bid : Math.floor(bid * creative.predictedCtr * 1000));
       const b = budgetOf(c.id);
       const remaining = c.budget.totalMicros === undefined ? Infinity : c.budget.totalMicros - b.spentTotalMicros - b.heldMicros;
-      return { c, creative, ecpm, ok: ecpm >= settings.floorCpmMicros && ecpm > 0 && remaining >= maxCostMicros(c) };
+      // Short of one full event's cost, a campaign bids only what it has left.
+      const bid = remaining >= maxCostMicros(c) ? c.bid.amountMicros : c.bid.type === 'cpm' ? Math.min(c.bid.amountMicros, remaining * 1000) : remaining;
+      const ecpm = ecpmAt(bid);
+      return { c, creative, ecpm, bid, remaining, ok: ecpmAt(c.bid.amountMicros) >= settings.floorCpmMicros && ecpm >= settings.floorCpmMicros && ecpm > 0 };
     })
     .filter((e) => e.ok)
     .sort((a, b) => b.ecpm - a.ecpm || (a.c.id < b.c.id ? -1 : 1));
   const used = new Set<string>();
-  const slots: { campaignId: string; ecpm: number; priceEcpm: number; runnerUp?: string }[] = [];
+  const slots: { campaignId: string; ecpm: number; bid: number; remaining: number; priceEcpm: number; runnerUp?: string }[] = [];
   for (let i = 0; i < wanted; i++) {
     const winner = eligible.find((e) => !used.has(e.c.advertiserId));
     if (!winner) break;
@@ -84,6 +87,8 @@ function oracle(campaigns: ServableCampaign[], budgetOf: (id: string) => BudgetS
     slots.push({
       campaignId: winner.c.id,
       ecpm: winner.ecpm,
+      bid: winner.bid,
+      remaining: winner.remaining,
       priceEcpm: Math.min(winner.ecpm, Math.max(settings.floorCpmMicros, runnerUp?.ecpm ?? 0)),
       runnerUp: runnerUp?.c.id,
     });
@@ -118,8 +123,10 @@ describe('second-price auction', () => {
           const perEvent =
             slot.campaign.bid.type === 'cpm'
               ? Math.floor(want.priceEcpm / 1000)
-              : Math.min(slot.campaign.bid.amountMicros, Math.floor(want.priceEcpm / (slot.creative.predictedCtr * 1000)));
+              : Math.min(want.bid, Math.floor(want.priceEcpm / (slot.creative.predictedCtr * 1000)));
           expect(slot.priceMicros).toBe(perEvent);
+          // The hold for this price always fits what is left of the budget.
+          expect(slot.priceMicros).toBeLessThanOrEqual(want.remaining);
           expect(slot.priceMicros).toBeLessThanOrEqual(maxCostMicros(slot.campaign));
           expect(slot.ecpmMicros).toBeGreaterThanOrEqual(settings.floorCpmMicros);
         });
