@@ -51,6 +51,8 @@ interface Eligible {
   remaining: number;
   /** The bid it competes with: the campaign's, or less when only that much budget is left. */
   bidMicros: number;
+  /** eCPM at the campaign's full bid: breaks ties in favour of the higher bidder. */
+  fullEcpm: number;
 }
 
 type Verdict = Eligible | { reason: LossReason; creativeId?: string; remaining?: number; ecpm?: number; price?: number };
@@ -80,7 +82,7 @@ function evaluate(campaign: ServableCampaign, input: DecideInput): Verdict {
     return { reason: 'pacing', creativeId: creative.id, remaining, ecpm };
   }
   if (!frequencyCapAllows(campaign, user, now)) return { reason: 'frequency_cap', creativeId: creative.id };
-  return { campaign, creative, ecpm, remaining, bidMicros };
+  return { campaign, creative, ecpm, remaining, bidMicros, fullEcpm };
 }
 
 /** Second price: the runner-up's eCPM or the floor, never above the winner's own eCPM; per billable event, ≤ its bid. */
@@ -92,7 +94,7 @@ function clearingPrice(winner: Eligible, runnerUp: Eligible | undefined, floorCp
 }
 
 function byEcpm(a: Eligible, b: Eligible): number {
-  return b.ecpm - a.ecpm || (a.campaign.id < b.campaign.id ? -1 : a.campaign.id > b.campaign.id ? 1 : 0);
+  return b.ecpm - a.ecpm || b.fullEcpm - a.fullEcpm || (a.campaign.id < b.campaign.id ? -1 : a.campaign.id > b.campaign.id ? 1 : 0);
 }
 
 /** Decides the slots for one feed response. */

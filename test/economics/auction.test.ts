@@ -74,10 +74,10 @@ function oracle(campaigns: ServableCampaign[], budgetOf: (id: string) => BudgetS
       // Short of one full event's cost, a campaign bids only what it has left.
       const bid = remaining >= maxCostMicros(c) ? c.bid.amountMicros : c.bid.type === 'cpm' ? Math.min(c.bid.amountMicros, remaining * 1000) : remaining;
       const ecpm = ecpmAt(bid);
-      return { c, creative, ecpm, bid, remaining, ok: ecpmAt(c.bid.amountMicros) >= settings.floorCpmMicros && ecpm >= settings.floorCpmMicros && ecpm > 0 };
+      return { c, creative, ecpm, full: ecpmAt(c.bid.amountMicros), bid, remaining, ok: ecpmAt(c.bid.amountMicros) >= settings.floorCpmMicros && ecpm >= settings.floorCpmMicros && ecpm > 0 };
     })
     .filter((e) => e.ok)
-    .sort((a, b) => b.ecpm - a.ecpm || (a.c.id < b.c.id ? -1 : 1));
+    .sort((a, b) => b.ecpm - a.ecpm || b.full - a.full || (a.c.id < b.c.id ? -1 : 1));
   const used = new Set<string>();
   const slots: { campaignId: string; ecpm: number; bid: number; remaining: number; priceEcpm: number; runnerUp?: string }[] = [];
   for (let i = 0; i < wanted; i++) {
