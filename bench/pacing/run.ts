@@ -59,7 +59,7 @@ ${grid.join('\n')}
 `;
 }
 
-export function report(result: SimulationResult): string {
+export function report(result: SimulationResult, thin?: { paced: SimulationResult; unpaced: SimulationResult }): string {
   const o = result.options;
   const rows = result.hours.map(
     (p) =>
@@ -83,6 +83,12 @@ two unbudgeted background campaigns (cpm 1.50, 1.20) from other advertisers set 
 - mean price per impression (micros): even ${result.meanPriceMicros.even} (bid 2000), asap ${result.meanPriceMicros.asap} (bid 3000)
 - ${result.decisions} decisions in ${result.wallMs} ms wall time
 
+${
+  thin
+    ? `Thin demand (${thin.paced.options.requestsPerDay} requests, same budgets): \`even\` spent ${units(thin.paced.evenSpentMicros)}, ` +
+      `the same campaign unpaced (asap) ${units(thin.unpaced.evenSpentMicros)}: pacing does not starve a campaign that cannot reach its target.\n`
+    : ''
+}
 ![spend over the day](pacing.svg)
 
 | hour end | requests | even target | even spend | vs target | asap spend |
@@ -93,12 +99,17 @@ ${rows.join('\n')}
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const seed = Number(process.argv[2] ?? 42);
-  const result = await simulateDay({ seed, requestsPerDay: 160_000, evenDailyMicros: 20_000_000, asapDailyMicros: 20_000_000 });
+  const base = { seed, evenDailyMicros: 20_000_000, asapDailyMicros: 20_000_000 };
+  const result = await simulateDay({ ...base, requestsPerDay: 160_000 });
+  const thin = {
+    paced: await simulateDay({ ...base, requestsPerDay: 6_000 }),
+    unpaced: await simulateDay({ ...base, requestsPerDay: 6_000, evenPacing: 'asap' }),
+  };
   const out = fileURLToPath(new URL('../results/', import.meta.url));
   mkdirSync(out, { recursive: true });
   writeFileSync(`${out}pacing.svg`, plot(result));
-  writeFileSync(`${out}pacing.md`, report(result));
+  writeFileSync(`${out}pacing.md`, report(result, thin));
   writeFileSync(`${out}pacing.json`, JSON.stringify({ ...result, samples: undefined }, null, 2));
-  console.log(report(result).split('\n').slice(0, 16).join('\n'));
+  console.log(report(result, thin).split('\n').slice(0, 18).join('\n'));
   console.log(`wrote ${out}pacing.md, pacing.svg, pacing.json`);
 }

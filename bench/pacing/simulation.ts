@@ -32,6 +32,8 @@ export interface SimulationOptions {
   tokenTtlMs?: number;
   /** Midnight UTC of the simulated day. */
   dayStart?: number;
+  /** Pacing of the campaign called `even` (set to 'asap' to compare against unpaced delivery). */
+  evenPacing?: 'even' | 'asap';
 }
 
 export interface HourPoint {
@@ -183,13 +185,14 @@ export async function simulateDay(input: SimulationOptions): Promise<SimulationR
     maxViewDelayMs: 60_000,
     tokenTtlMs: 900_000,
     dayStart: Date.UTC(2026, 10, 25),
+    evenPacing: 'even',
     ...input,
   };
   const started = performance.now();
   const random = seededRandom(options.seed);
   const { db, sqlite } = openDatabase(':memory:');
   const budgets = new SqliteBudgets(db);
-  const even = campaign('even', 'adv-even', 2_000_000, 'even', options.evenDailyMicros);
+  const even = campaign('even', 'adv-even', 2_000_000, options.evenPacing, options.evenDailyMicros);
   const asap = campaign('asap', 'adv-asap', 3_000_000, 'asap', options.asapDailyMicros);
   const campaigns = [even, asap, campaign('bg-1', 'adv-bg-1', 1_500_000, 'asap'), campaign('bg-2', 'adv-bg-2', 1_200_000, 'asap')].sort(
     (a, b) => ecpmUpperBound(b) - ecpmUpperBound(a),

@@ -20,6 +20,14 @@ describe('pacing simulation (one day, seeded)', () => {
       expect(day.meanPriceMicros.asap).toBeLessThan(3000);
     }
   });
+
+  it('does not starve a thin-demand campaign: it spends what it would unpaced', async () => {
+    const thin = { seed: 3, requestsPerDay: 1_500, evenDailyMicros: 5_000_000, asapDailyMicros: 5_000_000 };
+    const paced = await simulateDay(thin);
+    const unpaced = await simulateDay({ ...thin, evenPacing: 'asap' });
+    expect(paced.evenSpentMicros).toBeLessThan(0.9 * thin.evenDailyMicros);
+    expect(paced.evenSpentMicros).toBeGreaterThanOrEqual(0.95 * unpaced.evenSpentMicros);
+  });
 });
 
 describe('pacingPassRate', () => {
