@@ -4,6 +4,9 @@
  * expiries, across a UTC midnight: the real Delivery, SQLite store and engine.
  */
 import fc from 'fast-check';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../bench/pacing/simulation.js';
 import { CatalogIndex } from '../../src/catalog/index.js';
@@ -48,9 +51,9 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.integer({ min: 0, max: 120_000 }), fc.integer({ min: 600_000, max: 1_200_000 })) }) },
 );
 
-async function harness(seed: number, campaigns = CAMPAIGNS) {
+async function harness(seed: number, campaigns = CAMPAIGNS, path = ':memory:') {
   const settings = readSettings({});
-  const store = createSqliteStore({ path: ':memory:', userCacheSize: 4, historyMs: () => settings.tokenTtlMs });
+  const store = createSqliteStore({ path, userCacheSize: 4, historyMs: () => settings.tokenTtlMs });
   const clock = { now: START };
   const index = new CatalogIndex({} as CatalogStore, (sha) => sha);
   index.build(campaigns.map((c) => structuredClone(c)));
@@ -151,5 +154,30 @@ describe('budgets under any interleaving', () => {
     expect(await delivery.events([{ token: late.token, type: 'impression' }])).toEqual([{ status: 'rejected', reason: 'expired_token' }]);
     expect(store.budgets.view('cpm-small', clock.now).spentTotalMicros).toBe(held);
     await store.close();
+  });
+
+  it('a restarted process rebuilds the same spend and holds from SQLite', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'budgets-'));
+    try {
+      const path = join(dir, 'ads.db');
+      const { store, clock, delivery } = await harness(7, CAMPAIGNS, path);
+      const tokens: string[] = [];
+      for (let i = 0; i < 8; i++) for (const slot of (await delivery.slots({ user: `u${i}`, statuses: 12 })).slots) tokens.push(slot.token);
+      await delivery.events(tokens.filter((_, i) => i % 2 === 0).map((token) => ({ token, type: 'impression' as const })));
+      await delivery.events(tokens.filter((_, i) => i % 3 === 0).map((token) => ({ token, type: 'click' as const })));
+      const before = CAMPAIGNS.map((c) => ({ ...store.budgets.view(c.id, clock.now) }));
+      const restarted = createSqliteStore({ path, userCacheSize: 4, historyMs: () => 900_000 });
+      const after = CAMPAIGNS.map((c) => restarted.budgets.view(c.id, clock.now));
+      for (let i = 0; i < CAMPAIGNS.length; i++) {
+        expect(after[i].spentTodayMicros).toBe(before[i].spentTodayMicros);
+        expect(after[i].spentTotalMicros).toBe(before[i].spentTotalMicros);
+        expect(after[i].heldMicros).toBe(before[i].heldMicros);
+      }
+      expect(before.some((b) => b.heldMicros > 0) && before.some((b) => b.spentTotalMicros > 0)).toBe(true);
+      await restarted.close();
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
