@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { simulateDay } from '../../bench/pacing/simulation.js';
+import { decide } from '../../src/engine/decide.js';
 import { pacingPassRate } from '../../src/engine/eligibility.js';
 import type { ServableCampaign } from '../../src/engine/types.js';
 
@@ -54,5 +55,25 @@ describe('pacingPassRate', () => {
     const busy = { spentTodayMicros: 23_000_000, spentTotalMicros: 0, heldMicros: 0 };
     expect(pacingPassRate({ ...campaign, pacing: 'asap' }, creative, busy, at(1))).toBe(1);
     expect(pacingPassRate({ ...campaign, budget: { totalMicros: 1e9 } }, creative, busy, at(1))).toBe(1);
+  });
+
+  it('decide throttles with the passed-in randomness and explains pacing with its numbers', () => {
+    const withCreative = { ...campaign, creatives: [{ id: 'k', headline: 'h', cta: { type: 'website' as const, target: 'x' }, media: { url: 'u', mime: 'image/png', width: 1, height: 1 }, predictedCtr: 0.01 }] };
+    const input = (random: () => number) => ({
+      now: at(12),
+      settings: { placement: { firstAfter: 2, minGap: 4, maxPerResponse: 3 }, userCap: { impressions: 8, windowSeconds: 3600 }, floorCpmMicros: 100_000, tokenTtlMs: 900_000 },
+      campaigns: [withCreative],
+      user: { history: [], blocks: new Set<string>(), hides: new Set<string>() },
+      // Halfway through the tolerance band: pass rate 0.5.
+      budgetOf: () => ({ spentTodayMicros: 12_300_000, spentTotalMicros: 12_300_000, heldMicros: 0 }),
+      request: { statuses: 3, context: {}, explain: true },
+      random,
+    });
+    expect(decide(input(() => 0.49)).slots).toHaveLength(1);
+    const throttled = decide(input(() => 0.5));
+    expect(throttled.slots).toHaveLength(0);
+    expect(throttled.explain).toEqual([
+      { campaignId: 'c', creativeId: 'k', outcome: 'rejected', reason: 'pacing', ecpmMicros: 2_000_000, remainingBudgetMicros: 11_700_000 },
+    ]);
   });
 });
