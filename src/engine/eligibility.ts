@@ -69,13 +69,14 @@ export function remainingBudgetMicros(campaign: ServableCampaign, budget: Budget
 /**
  * Even pacing (see docs/economics.md): the campaign's committed daily spend —
  * spend plus the expected cost of its live holds — is compared with the target
- * daily budget × elapsed fraction of the UTC day. At or behind target every
- * request passes; ahead of it, requests pass with a probability falling
- * linearly to 0 over a tolerance band of `PACING.aheadTolerance` × target (at
- * least `PACING.minToleranceEvents` events' cost). A campaign with thin demand
- * stays behind target and is never throttled. `asap`, or no daily budget: 1.
+ * daily budget × elapsed fraction of the UTC day. Requests pass with a
+ * probability falling linearly from 1 to 0 across a tolerance band centred on
+ * the target, `PACING.tolerance` × target wide (at least
+ * `PACING.minToleranceEvents` events' cost): 1 while more than half the band
+ * behind, 0.5 on target, 0 half the band ahead. A campaign with thin demand
+ * falls behind and is never throttled. `asap`, or no daily budget: 1.
  */
-export const PACING = { aheadTolerance: 0.05, minToleranceEvents: 3 };
+export const PACING = { tolerance: 0.05, minToleranceEvents: 3 };
 
 export function utcDayFraction(now: number): number {
   return (((now % DAY_MS) + DAY_MS) % DAY_MS) / DAY_MS;
@@ -87,10 +88,11 @@ export function pacingPassRate(campaign: ServableCampaign, creative: ServableCre
   const target = campaign.budget.dailyMicros * utcDayFraction(now);
   // A cpc hold is the price of a click that mostly never comes; pace on what it is expected to cost.
   const expectedHeld = campaign.bid.type === 'cpm' ? budget.heldMicros : budget.heldMicros * creative.predictedCtr;
-  const ahead = budget.spentTodayMicros + expectedHeld - target;
-  if (ahead <= 0) return 1;
-  const tolerance = Math.max(target * PACING.aheadTolerance, PACING.minToleranceEvents * maxCostMicros(campaign));
-  return Math.max(0, 1 - ahead / tolerance);
+  const committed = budget.spentTodayMicros + expectedHeld;
+  const tolerance = Math.max(target * PACING.tolerance, PACING.minToleranceEvents * maxCostMicros(campaign));
+  // The band is centred on the target, so a busy campaign hovers around it rather than above it.
+  if (committed <= Math.max(0, target - tolerance / 2)) return 1;
+  return Math.min(1, Math.max(0, 0.5 - (committed - target) / tolerance));
 }
 
 /** eCPM in micros: the cpm bid, or cpc bid × predicted CTR × 1000 (`bidMicros` overrides the campaign's bid). */

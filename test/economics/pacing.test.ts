@@ -41,15 +41,22 @@ describe('pacingPassRate', () => {
   const creative = { predictedCtr: 0.01 } as any;
   const at = (hours: number) => midnight + hours * 3_600_000;
 
-  it('never throttles a campaign at or behind its target (thin demand is not starved)', () => {
+  it('never throttles a campaign behind its target by half the band or more (thin demand is not starved)', () => {
     expect(pacingPassRate(campaign, creative, { spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 }, midnight)).toBe(1);
-    expect(pacingPassRate(campaign, creative, { spentTodayMicros: 11_000_000, spentTotalMicros: 0, heldMicros: 999_000 }, at(12))).toBe(1);
+    expect(pacingPassRate(campaign, creative, { spentTodayMicros: 11_000_000, spentTotalMicros: 0, heldMicros: 700_000 }, at(12))).toBe(1);
   });
-  it('throttles linearly over the tolerance band when ahead, down to 0', () => {
-    const target = 12_000_000;
-    const half = pacingPassRate(campaign, creative, { spentTodayMicros: target + 300_000, spentTotalMicros: 0, heldMicros: 0 }, at(12));
-    expect(half).toBeCloseTo(0.5, 5);
-    expect(pacingPassRate(campaign, creative, { spentTodayMicros: target + 600_000, spentTotalMicros: 0, heldMicros: 0 }, at(12))).toBe(0);
+  it('throttles linearly across a band centred on the target: 0.5 on target, 0 half the band ahead', () => {
+    const target = 12_000_000; // tolerance band: 5% of target = 600 000
+    const rate = (spent: number) => pacingPassRate(campaign, creative, { spentTodayMicros: spent, spentTotalMicros: 0, heldMicros: 0 }, at(12));
+    expect(rate(target - 300_000)).toBe(1);
+    expect(rate(target - 150_000)).toBeCloseTo(0.75, 5);
+    expect(rate(target)).toBeCloseTo(0.5, 5);
+    expect(rate(target + 300_000)).toBe(0);
+  });
+  it('weights cpc holds by predicted CTR', () => {
+    const cpc = { ...campaign, bid: { type: 'cpc' as const, amountMicros: 50_000 } };
+    // 10 000 000 held for clicks at 1% CTR is 100 000 of expected spend: still behind.
+    expect(pacingPassRate(cpc, creative, { spentTodayMicros: 11_000_000, spentTotalMicros: 0, heldMicros: 10_000_000 }, at(12))).toBe(1);
   });
   it('asap and campaigns without a daily budget are never paced', () => {
     const busy = { spentTodayMicros: 23_000_000, spentTotalMicros: 0, heldMicros: 0 };
@@ -64,8 +71,8 @@ describe('pacingPassRate', () => {
       settings: { placement: { firstAfter: 2, minGap: 4, maxPerResponse: 3 }, userCap: { impressions: 8, windowSeconds: 3600 }, floorCpmMicros: 100_000, tokenTtlMs: 900_000 },
       campaigns: [withCreative],
       user: { history: [], blocks: new Set<string>(), hides: new Set<string>() },
-      // Halfway through the tolerance band: pass rate 0.5.
-      budgetOf: () => ({ spentTodayMicros: 12_300_000, spentTotalMicros: 12_300_000, heldMicros: 0 }),
+      // Exactly on target: pass rate 0.5.
+      budgetOf: () => ({ spentTodayMicros: 12_000_000, spentTotalMicros: 12_000_000, heldMicros: 0 }),
       request: { statuses: 3, context: {}, explain: true },
       random,
     });
@@ -73,7 +80,7 @@ describe('pacingPassRate', () => {
     const throttled = decide(input(() => 0.5));
     expect(throttled.slots).toHaveLength(0);
     expect(throttled.explain).toEqual([
-      { campaignId: 'c', creativeId: 'k', outcome: 'rejected', reason: 'pacing', ecpmMicros: 2_000_000, remainingBudgetMicros: 11_700_000 },
+      { campaignId: 'c', creativeId: 'k', outcome: 'rejected', reason: 'pacing', ecpmMicros: 2_000_000, remainingBudgetMicros: 12_000_000 },
     ]);
   });
 });
