@@ -138,7 +138,6 @@ export class Delivery {
         await store.users.reserve(reservations);
       } catch (err) {
         console.error(`[slots] could not store reservations, serving no ad: ${(err as Error).message}`);
-        for (const r of reservations) store.budgets.releaseHold?.(r.campaignId, r.id);
         return { slots: [] };
       }
 

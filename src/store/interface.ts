@@ -135,8 +135,6 @@ export interface BudgetStore {
   view(campaignId: string, now: number): BudgetState;
   /** Atomically holds `amountMicros` against the campaign's budgets; false if it would not fit. */
   tryHold(hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number }, now: number): Promise<boolean>;
-  /** Releases a hold whose reservation was never stored (optional: otherwise it lapses at expiry). */
-  releaseHold?(campaignId: string, reservationId: string): void;
 }
 
 export interface VerifiedEvent {

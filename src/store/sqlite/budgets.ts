@@ -136,11 +136,6 @@ export class SqliteBudgets implements BudgetStore {
     account.spentTotalMicros += amountMicros;
   }
 
-  /** Releases a hold whose reservation was never stored. */
-  releaseHold(campaignId: string, reservationId: string): void {
-    this.forget(campaignId, reservationId);
-  }
-
   /** Releases holds of reservations that no longer exist (erased users). */
   forget(campaignId: string, reservationId: string): void {
     const account = this.accounts.get(campaignId);
