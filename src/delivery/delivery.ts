@@ -138,6 +138,7 @@ export class Delivery {
         await store.users.reserve(reservations);
       } catch (err) {
         console.error(`[slots] could not store reservations, serving no ad: ${(err as Error).message}`);
+        await Promise.all(reservations.map((r) => store.budgets.release(r.campaignId, r.id)));
         return { slots: [] };
       }
 

@@ -63,6 +63,7 @@ async function harness(seed: number, campaigns = CAMPAIGNS, path = ':memory:') {
   const budgets: BudgetStore = {
     view: (id, now) => stale.views?.get(id) ?? store.budgets.view(id, now),
     tryHold: (hold, now) => store.budgets.tryHold(hold, now),
+    release: (campaignId, reservationId) => store.budgets.release(campaignId, reservationId),
   };
   const racing: Store = { ...store, budgets };
   const delivery = new Delivery({

@@ -96,7 +96,7 @@ export class SqliteBudgets implements BudgetStore {
     account.heldMicros += amountMicros;
   }
 
-  private release(account: Account, hold: Hold) {
+  private releaseHold(account: Account, hold: Hold) {
     if (hold.released) return;
     hold.released = true;
     account.heldMicros -= hold.amountMicros;
@@ -106,7 +106,7 @@ export class SqliteBudgets implements BudgetStore {
   private expire(account: Account, now: number) {
     let drop = 0;
     while (drop < account.holds.length && (account.holds[drop].expiresAt <= now || account.holds[drop].released)) {
-      this.release(account, account.holds[drop]);
+      this.releaseHold(account, account.holds[drop]);
       drop++;
     }
     if (drop > 0) account.holds.splice(0, drop);
@@ -130,16 +130,15 @@ export class SqliteBudgets implements BudgetStore {
   charged(campaignId: string, reservationId: string, amountMicros: number, now: number): void {
     const account = this.account(campaignId, now);
     const hold = account.byReservation.get(reservationId);
-    if (hold) this.release(account, hold);
+    if (hold) this.releaseHold(account, hold);
     // The ledger books the charge on the UTC day of `now`, which account() just made current.
     account.spentTodayMicros += amountMicros;
     account.spentTotalMicros += amountMicros;
   }
 
-  /** Releases holds of reservations that no longer exist (erased users). */
-  forget(campaignId: string, reservationId: string): void {
+  async release(campaignId: string, reservationId: string): Promise<void> {
     const account = this.accounts.get(campaignId);
     const hold = account?.byReservation.get(reservationId);
-    if (account && hold) this.release(account, hold);
+    if (account && hold) this.releaseHold(account, hold);
   }
 }
