@@ -83,7 +83,12 @@ export function utcDayFraction(now: number): number {
 }
 
 /** The probability in [0, 1] that this request may consider the campaign under its pacing. */
-export function pacingPassRate(campaign: ServableCampaign, creative: ServableCreative, budget: BudgetState, now: number): number {
+export function pacingPassRate(
+  campaign: ServableCampaign,
+  creative: Pick<ServableCreative, 'predictedCtr'>,
+  budget: BudgetState,
+  now: number,
+): number {
   if (campaign.pacing !== 'even' || campaign.budget.dailyMicros === undefined) return 1;
   const target = campaign.budget.dailyMicros * utcDayFraction(now);
   // A cpc hold is the price of a click that mostly never comes; pace on what it is expected to cost.
@@ -93,6 +98,18 @@ export function pacingPassRate(campaign: ServableCampaign, creative: ServableCre
   // The band is centred on the target, so a busy campaign hovers around it rather than above it.
   if (committed <= Math.max(0, target - tolerance / 2)) return 1;
   return Math.min(1, Math.max(0, 0.5 - (committed - target) / tolerance));
+}
+
+/**
+ * The deterministic part of pacing, for a budget authority re-checking at hold
+ * time: false only once the campaign is past the top of its pacing band (where
+ * the engine's pass rate is 0). cpc holds are weighted by the campaign's best CTR.
+ */
+export function pacingAllows(campaign: ServableCampaign, budget: BudgetState, now: number): boolean {
+  if (campaign.pacing !== 'even' || campaign.budget.dailyMicros === undefined) return true;
+  let predictedCtr = 0;
+  for (const creative of campaign.creatives) predictedCtr = Math.max(predictedCtr, creative.predictedCtr);
+  return pacingPassRate(campaign, { predictedCtr }, budget, now) > 0;
 }
 
 /** eCPM in micros: the cpm bid, or cpc bid × predicted CTR × 1000 (`bidMicros` overrides the campaign's bid). */

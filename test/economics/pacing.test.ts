@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { simulateDay } from '../../bench/pacing/simulation.js';
 import { decide } from '../../src/engine/decide.js';
-import { pacingPassRate } from '../../src/engine/eligibility.js';
+import { pacingAllows, pacingPassRate } from '../../src/engine/eligibility.js';
 import type { ServableCampaign } from '../../src/engine/types.js';
 
 describe('pacing simulation (one day, seeded)', () => {
@@ -52,6 +52,11 @@ describe('pacingPassRate', () => {
     expect(rate(target - 150_000)).toBeCloseTo(0.75, 5);
     expect(rate(target)).toBeCloseTo(0.5, 5);
     expect(rate(target + 300_000)).toBe(0);
+  });
+  it('pacingAllows (for a budget authority) refuses only past the top of the band', () => {
+    const state = (spent: number) => ({ spentTodayMicros: spent, spentTotalMicros: 0, heldMicros: 0 });
+    expect(pacingAllows(campaign, state(12_299_999), at(12))).toBe(true);
+    expect(pacingAllows(campaign, state(12_300_000), at(12))).toBe(false);
   });
   it('weights cpc holds by predicted CTR', () => {
     const cpc = { ...campaign, bid: { type: 'cpc' as const, amountMicros: 50_000 } };
