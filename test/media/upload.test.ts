@@ -170,6 +170,25 @@ describe('creative upload', () => {
     });
   });
 
+  it('a form without a file, or a broken multipart body, is a 400', async () => {
+    for (const file of [undefined, 'just text']) {
+      const form = new FormData();
+      if (file) form.set('file', file);
+      form.set('headline', 'h');
+      form.set('ctaType', 'website');
+      form.set('ctaTarget', 'https://x.example');
+      const res = await s.app.request(`/v1/campaigns/${campaignId}/creatives`, { method: 'POST', headers: { Authorization: `Bearer ${key}` }, body: form });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as any).errors).toEqual([{ path: 'file', message: expect.stringContaining('file part named "file"') }]);
+    }
+    const broken = await s.app.request(`/v1/campaigns/${campaignId}/creatives`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'multipart/form-data; boundary=xyz' },
+      body: '--xyz\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nabc',
+    });
+    expect(broken.status).toBe(400);
+  });
+
   it('another advertiser cannot upload to the campaign (404)', async () => {
     const other = await s.newAdvertiser('Other');
     const form = new FormData();
