@@ -45,6 +45,7 @@ describe('crash safety', () => {
     const acknowledged: Sent[] = [];
     const sent: Sent[] = [];
     let killed = false;
+    let cutOff = 0;
 
     async function client(n: number) {
       for (let i = 0; !killed; i++) {
@@ -65,6 +66,7 @@ describe('crash safety', () => {
           });
         } catch (err) {
           if (!killed) throw err;
+          cutOff++;
         }
       }
     }
@@ -84,7 +86,7 @@ describe('crash safety', () => {
     await Promise.all(clients);
     await stopServer(server);
     expect(acknowledged.length).toBeGreaterThanOrEqual(600);
-    expect(sent.length).toBeGreaterThan(acknowledged.length); // some were in flight at the kill
+    expect(cutOff).toBeGreaterThan(0); // requests were in flight at the kill
 
     // The files are consistent after the crash.
     const check = new Database(join(dir, 'ads.db'));
