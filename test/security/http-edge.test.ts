@@ -12,7 +12,11 @@ function raw(port: number, request: string | Buffer): Promise<string> {
     const socket = connect(port, '127.0.0.1');
     let answer = '';
     socket.setEncoding('latin1');
-    socket.on('data', (d) => (answer += d));
+    socket.on('data', (d) => {
+      answer += d;
+      // Got an answer: give the rest of it a moment, then hang up.
+      setTimeout(() => socket.end(), 20);
+    });
     socket.on('error', () => done(answer));
     socket.on('close', () => done(answer));
     socket.setTimeout(3000, () => socket.destroy());
