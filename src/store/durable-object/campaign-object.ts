@@ -1,0 +1,173 @@
+/**
+ * One campaign's money and counters inside that campaign's Durable Object: daily
+ * and total spend, live budget holds, daily report aggregates with the reach
+ * sketch, and distinct reporters. It is the single writer for the campaign
+ * network-wide, so check-and-hold is atomic and spend never exceeds a budget.
+ */
+import { and, asc, between, count, eq, inArray, lte, sql } from 'drizzle-orm';
+import * as t from '../../../schema/tables.js';
+import { remainingBudgetMicros } from '../../engine/eligibility.js';
+import type { BudgetState, EventType, ServableCampaign } from '../../engine/types.js';
+import type { ReportRow } from '../interface.js';
+import { Reach } from '../reach.js';
+import { utcDay } from '../sqlite/budgets.js';
+import { appliedEffects, budgetHolds } from './tables.js';
+import type { CampaignEffect, ObjectDb } from './user-object.js';
+
+/** Applied-effect rows are kept this long: far beyond any outbox retry. */
+const APPLIED_RETENTION_MS = 7 * 86_400_000;
+
+const counterColumn: Record<EventType, 'impressions' | 'clicks' | 'hides' | 'reports' | 'blocks'> = {
+  impression: 'impressions',
+  click: 'clicks',
+  hide: 'hides',
+  report: 'reports',
+  block: 'blocks',
+};
+
+export interface HoldRequest {
+  budget: ServableCampaign['budget'];
+  reservationId: string;
+  amountMicros: number;
+  expiresAt: number;
+}
+
+export class CampaignObjectStore {
+  constructor(
+    private db: ObjectDb,
+    private campaignId: string,
+  ) {}
+
+  private expireHolds(now: number): void {
+    this.db.delete(budgetHolds).where(lte(budgetHolds.expiresAt, now)).run();
+  }
+
+  view(now: number): BudgetState {
+    this.expireHolds(now);
+    const today = this.db
+      .select({ s: t.campaignSpend.spendMicros })
+      .from(t.campaignSpend)
+      .where(and(eq(t.campaignSpend.campaignId, this.campaignId), eq(t.campaignSpend.day, utcDay(now))))
+      .get();
+    const total = this.db
+      .select({ s: sql<number>`coalesce(sum(${t.campaignSpend.spendMicros}), 0)` })
+      .from(t.campaignSpend)
+      .where(eq(t.campaignSpend.campaignId, this.campaignId))
+      .get();
+    const held = this.db.select({ s: sql<number>`coalesce(sum(${budgetHolds.amountMicros}), 0)` }).from(budgetHolds).get();
+    return { spentTodayMicros: today?.s ?? 0, spentTotalMicros: total?.s ?? 0, heldMicros: held?.s ?? 0 };
+  }
+
+  /** Holds the amount if spend + holds + amount stays within every budget. */
+  tryHold(hold: HoldRequest, now: number): { held: boolean; state: BudgetState } {
+    const state = this.view(now);
+    if (remainingBudgetMicros({ budget: hold.budget } as ServableCampaign, state) < hold.amountMicros) return { held: false, state };
+    this.db
+      .insert(budgetHolds)
+      .values({ reservationId: hold.reservationId, amountMicros: hold.amountMicros, expiresAt: hold.expiresAt })
+      .onConflictDoNothing()
+      .run();
+    return { held: true, state: { ...state, heldMicros: state.heldMicros + hold.amountMicros } };
+  }
+
+  /** Releases holds of reservations that no longer exist (erased users). */
+  release(reservationIds: string[]): void {
+    if (reservationIds.length > 0) this.db.delete(budgetHolds).where(inArray(budgetHolds.reservationId, reservationIds)).run();
+  }
+
+  /**
+   * Applies effects once each, in one transaction: charges turn holds into
+   * spend, counters and reach go into the day's row, reports into distinct
+   * reporters. Returns creatives whose distinct reporters reached `reportThreshold`.
+   */
+  apply(effects: CampaignEffect[], reportThreshold: number): string[] {
+    const overThreshold = new Set<string>();
+    this.db.transaction((tx) => {
+      for (const effect of effects) {
+        const fresh = tx
+          .insert(appliedEffects)
+          .values({ reservationId: effect.reservationId, type: effect.type, at: effect.at })
+          .onConflictDoNothing()
+          .returning({ id: appliedEffects.reservationId })
+          .all();
+        if (fresh.length === 0) continue;
+        const day = utcDay(effect.at);
+        if (effect.chargeMicros > 0) {
+          tx.delete(budgetHolds).where(eq(budgetHolds.reservationId, effect.reservationId)).run();
+          tx.insert(t.campaignSpend)
+            .values({ campaignId: this.campaignId, day, spendMicros: effect.chargeMicros })
+            .onConflictDoUpdate({
+              target: [t.campaignSpend.campaignId, t.campaignSpend.day],
+              set: { spendMicros: sql`${t.campaignSpend.spendMicros} + ${effect.chargeMicros}` },
+            })
+            .run();
+        }
+        if (effect.type === 'report') {
+          tx.insert(t.creativeReports).values({ creativeId: effect.creativeId, uid: effect.uid, at: effect.at }).onConflictDoNothing().run();
+          const reporters = tx.select({ n: count() }).from(t.creativeReports).where(eq(t.creativeReports.creativeId, effect.creativeId)).get()?.n ?? 0;
+          if (reporters >= reportThreshold) overThreshold.add(effect.creativeId);
+        }
+        this.count(tx as unknown as ObjectDb, day, effect);
+      }
+    });
+    return [...overThreshold];
+  }
+
+  /** Bumps the day's aggregate row; reach goes into a HyperLogLog sketch, never a user list. */
+  private count(tx: ObjectDb, day: string, effect: CampaignEffect): void {
+    const column = counterColumn[effect.type];
+    const where = and(eq(t.reportDaily.campaignId, this.campaignId), eq(t.reportDaily.day, day));
+    const row = tx.select({ sketch: t.reportDaily.reachSketch }).from(t.reportDaily).where(where).get();
+    let sketch = row?.sketch ?? null;
+    if (effect.type === 'impression') {
+      const reach = Reach.parse(sketch);
+      if (reach.add(effect.uid)) sketch = reach.serialize();
+    }
+    if (!row) {
+      tx.insert(t.reportDaily)
+        .values({ campaignId: this.campaignId, day, [column]: 1, spendMicros: effect.chargeMicros, reachSketch: sketch })
+        .run();
+      return;
+    }
+    tx.update(t.reportDaily)
+      .set({
+        [column]: sql`${t.reportDaily[column]} + 1`,
+        spendMicros: sql`${t.reportDaily.spendMicros} + ${effect.chargeMicros}`,
+        reachSketch: sketch,
+      })
+      .where(where)
+      .run();
+  }
+
+  reporters(creativeId: string): number {
+    return this.db.select({ n: count() }).from(t.creativeReports).where(eq(t.creativeReports.creativeId, creativeId)).get()?.n ?? 0;
+  }
+
+  forgetReporter(uid: string): void {
+    this.db.delete(t.creativeReports).where(eq(t.creativeReports.uid, uid)).run();
+  }
+
+  report(fromDay: string, toDay: string): ReportRow[] {
+    return this.db
+      .select()
+      .from(t.reportDaily)
+      .where(and(eq(t.reportDaily.campaignId, this.campaignId), between(t.reportDaily.day, fromDay, toDay)))
+      .orderBy(asc(t.reportDaily.day))
+      .all()
+      .map((r) => ({
+        date: r.day,
+        impressions: r.impressions,
+        reach: Reach.parse(r.reachSketch).estimate(),
+        clicks: r.clicks,
+        hides: r.hides,
+        reports: r.reports,
+        blocks: r.blocks,
+        spendMicros: r.spendMicros,
+      }));
+  }
+
+  prune(now: number): void {
+    this.expireHolds(now);
+    this.db.delete(appliedEffects).where(lte(appliedEffects.at, now - APPLIED_RETENTION_MS)).run();
+  }
+}
