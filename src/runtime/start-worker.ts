@@ -20,22 +20,24 @@ async function main() {
 
   const bindings: Record<string, string> = { ADMIN_KEY: adminKey, SECRET: secret };
   for (const name of SETTING_NAMES) if (env[name] !== undefined) bindings[name] = env[name] as string;
-  const host = env.HOST ?? '0.0.0.0';
-  const mf = await startLocalWorker({ scriptPath, bindings, dataDir, port: settings.port, host });
-  const url = await mf.ready;
-  console.log(`[start] serving the Worker in workerd on ${url.href.replace(/\/$/, '')} (D1, Durable Objects and R2 under ${dataDir})`);
-
+  // Registered before Miniflare's own exit hook, which stops workerd right after.
+  let mf: Awaited<ReturnType<typeof startLocalWorker>> | undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`[stop] ${signal}: stopping workerd`);
-    await mf.dispose();
+    await mf?.dispose();
     console.log('[stop] closed cleanly');
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  const host = env.HOST ?? '0.0.0.0';
+  mf = await startLocalWorker({ scriptPath, bindings, dataDir, port: settings.port, host });
+  const url = await mf.ready;
+  console.log(`[start] serving the Worker in workerd on ${url.href.replace(/\/$/, '')} (D1, Durable Objects and R2 under ${dataDir})`);
 }
 
 main().catch((err) => {
