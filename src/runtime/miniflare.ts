@@ -36,10 +36,10 @@ export const SETTING_NAMES = [
   'CATALOG_REFRESH_MS',
 ];
 
-/** Bundles the Worker into one ES module at `outfile`. */
-export async function bundleWorker(outfile: string): Promise<void> {
+/** Bundles the Worker (or another entry that re-exports its objects) into one ES module at `outfile`. */
+export async function bundleWorker(outfile: string, entry = join(root, 'src/runtime/worker.ts')): Promise<void> {
   await build({
-    entryPoints: [join(root, 'src/runtime/worker.ts')],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     format: 'esm',

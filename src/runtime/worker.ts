@@ -16,7 +16,7 @@ import { createPseudonymizer, type Pseudonymizer } from '../privacy/pseudonym.js
 import { TokenSigner } from '../privacy/token.js';
 import { D1Catalog } from '../store/d1/catalog.js';
 import { CampaignObjectStore, type HoldRequest } from '../store/durable-object/campaign-object.js';
-import { createEdgeStore, type CampaignObjectRpc, type ObjectDirectory, type UserObjectRpc } from '../store/durable-object/index.js';
+import { createEdgeStore, type EdgeBudgets, type CampaignObjectRpc, type ObjectDirectory, type UserObjectRpc } from '../store/durable-object/index.js';
 import { migrateObject, UserObjectStore, type CampaignEffect, type ObjectDb } from '../store/durable-object/user-object.js';
 import type { Reservation, Store, VerifiedEvent } from '../store/interface.js';
 import { createService } from '../wiring.js';
@@ -66,7 +66,7 @@ interface Isolate {
   settings: Settings;
   catalog: D1Catalog;
   objects: ObjectDirectory;
-  store: Store;
+  store: Store & { budgets: EdgeBudgets };
   service: Awaited<ReturnType<typeof createService>>;
   signer: TokenSigner;
   pseudonymize: Pseudonymizer;
@@ -126,6 +126,11 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
       await service.index.refresh();
     },
   };
+}
+
+/** The isolate's Store (D1 + objects), for tools and tests that drive the backend directly. */
+export async function storeFor(env: WorkerEnv): Promise<Store & { budgets: EdgeBudgets }> {
+  return (await isolateFor(env)).store;
 }
 
 export default {

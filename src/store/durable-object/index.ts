@@ -78,6 +78,13 @@ export class EdgeBudgets implements BudgetStore {
     return entry?.state ?? NO_SPEND;
   }
 
+  /** The campaign object's exact state (one RPC), remembered for `view`. */
+  async current(campaignId: string, now: number): Promise<BudgetState> {
+    const state = await this.objects.campaign(campaignId).view(now);
+    this.remember(campaignId, state, now);
+    return state;
+  }
+
   async tryHold(hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number }, now: number): Promise<boolean> {
     const answer = await this.objects
       .campaign(hold.campaign.id)
