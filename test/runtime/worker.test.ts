@@ -77,6 +77,23 @@ describe('Worker in workerd', () => {
     expect(why.body.advertiser.id).toBe(advertiser.id);
   });
 
+  it('lets advertisers edit their profile and campaigns (D1 batch writes)', async () => {
+    const { advertiser, campaignId, context } = await seedAlone();
+    const client = await w.newClient();
+    const renamed = await w.call('PATCH', '/v1/me', advertiser.key, { name: 'Bakery & Sons', website: 'https://bakery.example' });
+    expect(renamed.status).toBe(200);
+    const me = await w.call('GET', '/v1/me', advertiser.key);
+    expect(me.body.name, JSON.stringify(me.body)).toBe('Bakery & Sons');
+    const slots = await w.call('POST', '/v1/slots', client.key, { user: newUser(), statuses: 10, context });
+    expect(slots.body.slots[0].ad.advertiser.name).toBe('Bakery & Sons');
+    const paused = await w.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { status: 'paused' });
+    expect(paused.body.status).toBe('paused');
+    expect((await w.call('GET', '/v1/campaigns', advertiser.key)).body.campaigns.map((c: any) => c.id)).toEqual([campaignId]);
+    expect((await w.call('POST', '/v1/slots', client.key, { user: newUser(), statuses: 10, context })).body.slots).toHaveLength(0);
+    const other = await w.newAdvertiser('Other');
+    expect((await w.call('GET', `/v1/campaigns/${campaignId}`, other.key)).status).toBe(404);
+  });
+
   it('keeps a frequency cap across requests, counting live reservations', async () => {
     const { campaignId, context } = await seedAlone({ caps: [{ impressions: 2, windowSeconds: 3600 }] });
     const client = await w.newClient();
@@ -164,6 +181,22 @@ describe('Worker in workerd', () => {
     expect(review.body.creatives.map((c: any) => c.id)).toContain(creativeId);
     const slots = await w.call('POST', '/v1/slots', client.key, { user: newUser(), statuses: 10, context });
     expect(slots.body.slots.find((s: any) => s.ad.creativeId === creativeId)).toBeUndefined();
+  });
+});
+
+describe('Worker catalog index', () => {
+  it('follows catalog changes made in D1 by another isolate (version bump)', async () => {
+    const { campaignId, context } = await seedAlone();
+    const client = await w.newClient();
+    const ask = async () => (await w.call('POST', '/v1/slots', client.key, { user: newUser(), statuses: 10, context })).body.slots;
+    expect(await ask()).toHaveLength(1);
+    const db = await w.mf.getD1Database('DB');
+    await db.batch([
+      db.prepare(`UPDATE campaigns SET status = 'paused' WHERE id = ?`).bind(campaignId),
+      db.prepare('UPDATE catalog_version SET version = version + 1'),
+    ]);
+    // CATALOG_REFRESH_MS is 0 in tests: the next decision checks the version.
+    expect(await ask()).toHaveLength(0);
   });
 });
 

@@ -100,6 +100,7 @@ function storeBehaviour(name: string, open: () => Promise<{ store: Store; close(
       expect((await find())?.creatives).toEqual([]);
       await s.catalog.setReview(creative.id, 'approved', null, NOW);
       expect((await find())?.creatives.map((x) => x.id)).toEqual([creative.id]);
+      expect((await find())?.advertiserName).toBe(a.name);
       expect((await s.catalog.listCreatives({ campaignId: c.id }))[0].review).toBe('approved');
     });
 

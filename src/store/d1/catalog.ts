@@ -170,18 +170,22 @@ export class D1Catalog implements CatalogStore {
   }
 
   async servable(mediaUrl: (sha256: string) => string): Promise<ServableCampaign[]> {
-    const [campaignRows, creativeRows] = await this.db.batch([
+    // Not one `batch`: drizzle maps joined rows from D1 batches by column name, and
+    // campaigns.name and advertisers.name collide there. Plain queries map by position.
+    const [campaignRows, creativeRows] = await Promise.all([
       this.db
         .select({ campaign: t.campaigns, advertiserName: t.advertisers.name })
         .from(t.campaigns)
         .innerJoin(t.advertisers, eq(t.advertisers.id, t.campaigns.advertiserId))
-        .where(eq(t.campaigns.status, 'active')),
+        .where(eq(t.campaigns.status, 'active'))
+        .all(),
       this.db
         .select({ creative: t.creatives, media: t.media })
         .from(t.creatives)
         .innerJoin(t.campaigns, eq(t.campaigns.id, t.creatives.campaignId))
         .innerJoin(t.media, eq(t.media.sha256, t.creatives.mediaSha256))
-        .where(eq(t.campaigns.status, 'active')),
+        .where(eq(t.campaigns.status, 'active'))
+        .all(),
     ]);
     const byCampaign = new Map<string, ServableCampaign>();
     for (const { campaign, advertiserName } of campaignRows) {

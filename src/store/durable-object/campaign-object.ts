@@ -6,7 +6,7 @@
  */
 import { and, asc, between, count, eq, inArray, lte, sql } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
-import { remainingBudgetMicros } from '../../engine/eligibility.js';
+import { pacingAllows, remainingBudgetMicros } from '../../engine/eligibility.js';
 import type { BudgetState, EventType, ServableCampaign } from '../../engine/types.js';
 import type { ReportRow } from '../interface.js';
 import { Reach } from '../reach.js';
@@ -25,8 +25,11 @@ const counterColumn: Record<EventType, 'impressions' | 'clicks' | 'hides' | 'rep
   block: 'blocks',
 };
 
+/** The parts of a campaign its object needs to judge a hold. */
 export interface HoldRequest {
   budget: ServableCampaign['budget'];
+  pacing: ServableCampaign['pacing'];
+  bid: ServableCampaign['bid'];
   reservationId: string;
   amountMicros: number;
   expiresAt: number;
@@ -58,10 +61,15 @@ export class CampaignObjectStore {
     return { spentTodayMicros: today?.s ?? 0, spentTotalMicros: total?.s ?? 0, heldMicros: held?.s ?? 0 };
   }
 
-  /** Holds the amount if spend + holds + amount stays within every budget. */
+  /**
+   * Holds the amount if spend + holds + amount stays within every budget and,
+   * for even pacing, within the day's pace: isolates rank with a cached view,
+   * so the authority re-checks what that view may have got wrong.
+   */
   tryHold(hold: HoldRequest, now: number): { held: boolean; state: BudgetState } {
     const state = this.view(now);
-    if (remainingBudgetMicros({ budget: hold.budget } as ServableCampaign, state) < hold.amountMicros) return { held: false, state };
+    const campaign = { budget: hold.budget, pacing: hold.pacing, bid: hold.bid } as ServableCampaign;
+    if (remainingBudgetMicros(campaign, state) < hold.amountMicros || !pacingAllows(campaign, state, now)) return { held: false, state };
     this.db
       .insert(budgetHolds)
       .values({ reservationId: hold.reservationId, amountMicros: hold.amountMicros, expiresAt: hold.expiresAt })

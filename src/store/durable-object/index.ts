@@ -88,7 +88,7 @@ export class EdgeBudgets implements BudgetStore {
   async tryHold(hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number }, now: number): Promise<boolean> {
     const answer = await this.objects
       .campaign(hold.campaign.id)
-      .tryHold({ budget: hold.campaign.budget, reservationId: hold.reservationId, amountMicros: hold.amountMicros, expiresAt: hold.expiresAt }, now);
+      .tryHold({ budget: hold.campaign.budget, pacing: hold.campaign.pacing, bid: hold.campaign.bid, reservationId: hold.reservationId, amountMicros: hold.amountMicros, expiresAt: hold.expiresAt }, now);
     this.remember(hold.campaign.id, answer.state, now);
     return answer.held;
   }
