@@ -324,7 +324,7 @@ export class CampaignObject extends DurableObject<WorkerEnv> {
   }
 
   async view(campaignId: string, now: number) {
-    return this.of(campaignId).view(now);
+    return this.of(campaignId).snapshot(now);
   }
 
   async report(campaignId: string, fromDay: string, toDay: string) {

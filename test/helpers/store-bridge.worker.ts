@@ -19,8 +19,17 @@ const encode = (value: unknown): unknown =>
 export default {
   async fetch(request: Request, env: WorkerEnv): Promise<Response> {
     const { part, method, args } = (await request.json()) as { part: string; method: string; args: unknown[] };
-    const store = (await storeFor(env)) as unknown as Record<string, Record<string, (...a: unknown[]) => unknown>>;
-    const target = part === 'store' ? (store as unknown as Record<string, (...a: unknown[]) => unknown>) : store[part];
+    type Methods = Record<string, (...a: any[]) => unknown>;
+    const store = (await storeFor(env)) as unknown as Record<string, Methods>;
+    const parts: Record<string, Methods> = {
+      ...store,
+      store: store as unknown as Methods,
+      // A campaign object's exact snapshot, for the Node side's synchronous budgets.view.
+      campaign: {
+        snapshot: (campaignId: string, now: number) => (env.CAMPAIGNS.get(env.CAMPAIGNS.idFromName(campaignId)) as any).view(campaignId, now),
+      },
+    };
+    const target = parts[part];
     // Functions do not cross the bridge; `servable` gets the default relative media URLs.
     if (method === 'servable') args[0] = (sha256: string) => `/media/${sha256}`;
     try {

@@ -7,15 +7,15 @@
  *   runStoreContract('workers (D1 + Durable Objects)', () => backend.store, { skip: WORKER_STORE_GAPS });
  *
  * `budgets.view` is synchronous in the interface, so here it answers from the
- * state fetched after the last `tryHold` or `ledger.record` touching that
- * campaign (exact at that moment; the campaign object is the authority).
+ * campaign object's snapshot fetched after the last `tryHold` or `ledger.record`
+ * touching that campaign, aged to `now` as the Worker's own view does.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Env } from '../../src/config.js';
-import type { BudgetState } from '../../src/engine/types.js';
+import { ageSnapshot, type BudgetSnapshot } from '../../src/store/durable-object/campaign-object.js';
 import { bundleWorker, startLocalWorker } from '../../src/runtime/miniflare.js';
 import type { Store } from '../../src/store/interface.js';
 import { SECRET } from './service.js';
@@ -51,8 +51,8 @@ export async function makeWorkerStore(env: Env = {}) {
     return body.result === null ? undefined : decode(body.result);
   }
 
-  const views = new Map<string, BudgetState>();
-  const refreshView = async (campaignId: string, now: number) => views.set(campaignId, await invoke('budgets', 'current', campaignId, now));
+  const views = new Map<string, BudgetSnapshot>();
+  const refreshView = async (campaignId: string, now: number) => views.set(campaignId, await invoke('campaign', 'snapshot', campaignId, now));
   const proxy = (part: string) =>
     new Proxy({}, { get: (_t, method: string) => (...args: unknown[]) => invoke(part, method, ...args) }) as any;
 
@@ -60,7 +60,10 @@ export async function makeWorkerStore(env: Env = {}) {
     catalog: proxy('catalog'),
     users: proxy('users'),
     budgets: {
-      view: (campaignId) => views.get(campaignId) ?? { spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 },
+      view: (campaignId, now) => {
+        const snapshot = views.get(campaignId);
+        return snapshot ? ageSnapshot(snapshot, now) : { spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 };
+      },
       async tryHold(hold, now) {
         const held = (await invoke('budgets', 'tryHold', hold, now)) as boolean;
         await refreshView(hold.campaign.id, now);

@@ -35,6 +35,27 @@ export interface HoldRequest {
   expiresAt: number;
 }
 
+/** Holds are summarised for caches in buckets ending on this grid, rounded up (cached views never lapse a hold early). */
+export const HOLD_BUCKET_MS = 10_000;
+
+/** A campaign's budget state at one moment, with what a cache needs to age it: the day, and holds by lapse time. */
+export interface BudgetSnapshot extends BudgetState {
+  day: string;
+  /** [lapsesAt, heldMicros] pairs, lapsesAt a multiple of HOLD_BUCKET_MS. */
+  holds: [number, number][];
+}
+
+/** A snapshot seen from a later `now`: spend today resets at the UTC day, holds lapse. */
+export function ageSnapshot(snapshot: BudgetSnapshot, now: number): BudgetState {
+  let heldMicros = 0;
+  for (const [lapsesAt, micros] of snapshot.holds) if (lapsesAt > now) heldMicros += micros;
+  return {
+    spentTodayMicros: utcDay(now) === snapshot.day ? snapshot.spentTodayMicros : 0,
+    spentTotalMicros: snapshot.spentTotalMicros,
+    heldMicros,
+  };
+}
+
 export class CampaignObjectStore {
   constructor(
     private db: ObjectDb,
@@ -66,16 +87,32 @@ export class CampaignObjectStore {
    * for even pacing, within the day's pace: isolates rank with a cached view,
    * so the authority re-checks what that view may have got wrong.
    */
-  tryHold(hold: HoldRequest, now: number): { held: boolean; state: BudgetState } {
+  tryHold(hold: HoldRequest, now: number): { held: boolean; state: BudgetSnapshot } {
     const state = this.view(now);
     const campaign = { budget: hold.budget, pacing: hold.pacing, bid: hold.bid } as ServableCampaign;
-    if (remainingBudgetMicros(campaign, state) < hold.amountMicros || !pacingAllows(campaign, state, now)) return { held: false, state };
-    this.db
-      .insert(budgetHolds)
-      .values({ reservationId: hold.reservationId, amountMicros: hold.amountMicros, expiresAt: hold.expiresAt })
-      .onConflictDoNothing()
-      .run();
-    return { held: true, state: { ...state, heldMicros: state.heldMicros + hold.amountMicros } };
+    const fits = remainingBudgetMicros(campaign, state) >= hold.amountMicros && pacingAllows(campaign, state, now);
+    if (fits) {
+      this.db
+        .insert(budgetHolds)
+        .values({ reservationId: hold.reservationId, amountMicros: hold.amountMicros, expiresAt: hold.expiresAt })
+        .onConflictDoNothing()
+        .run();
+    }
+    return { held: fits, state: this.snapshot(now) };
+  }
+
+  snapshot(now: number): BudgetSnapshot {
+    const state = this.view(now);
+    const holds = this.db
+      .select({
+        // Literals, not parameters: workerd binds JS numbers as REAL, which would make this division fractional.
+        lapsesAt: sql<number>`((${budgetHolds.expiresAt} + ${sql.raw(String(HOLD_BUCKET_MS - 1))}) / ${sql.raw(String(HOLD_BUCKET_MS))}) * ${sql.raw(String(HOLD_BUCKET_MS))}`.as('lapses_at'),
+        micros: sql<number>`sum(${budgetHolds.amountMicros})`,
+      })
+      .from(budgetHolds)
+      .groupBy(sql`lapses_at`)
+      .all();
+    return { ...state, day: utcDay(now), holds: holds.map((h) => [h.lapsesAt, h.micros]) };
   }
 
   /** Releases holds of reservations that no longer exist (erased users). */
@@ -174,8 +211,8 @@ export class CampaignObjectStore {
       }));
   }
 
+  /** Drops applied-effect rows past retention (holds lapse on every read, at the caller's clock). */
   prune(now: number): void {
-    this.expireHolds(now);
     this.db.delete(appliedEffects).where(lte(appliedEffects.at, now - APPLIED_RETENTION_MS)).run();
   }
 }

@@ -8,7 +8,7 @@
 import type { BudgetState, ServableCampaign, UserState } from '../../engine/types.js';
 import type { D1Catalog } from '../d1/catalog.js';
 import type { BudgetStore, EventBatchResult, EventOutcome, LedgerStore, Reservation, ReportRow, Store, UserStore, VerifiedEvent } from '../interface.js';
-import type { HoldRequest } from './campaign-object.js';
+import { ageSnapshot, type BudgetSnapshot, type HoldRequest } from './campaign-object.js';
 import type { CampaignEffect } from './user-object.js';
 import type { SlotsResult, UserSlotsInput } from '../../delivery/delivery.js';
 
@@ -27,8 +27,8 @@ export interface UserObjectRpc {
 
 /** What a campaign object answers (src/runtime/worker.ts, CampaignObject), bound to one campaign. */
 export interface CampaignObjectRpc {
-  tryHold(hold: HoldRequest, now: number): Promise<{ held: boolean; state: BudgetState }>;
-  view(now: number): Promise<BudgetState>;
+  tryHold(hold: HoldRequest, now: number): Promise<{ held: boolean; state: BudgetSnapshot }>;
+  view(now: number): Promise<BudgetSnapshot>;
   report(fromDay: string, toDay: string): Promise<ReportRow[]>;
   /** Applies effects from a user object's outbox once each; returns creatives it sent back to review. */
   apply(effects: CampaignEffect[], reportThreshold: number): Promise<string[]>;
@@ -45,11 +45,12 @@ const NO_SPEND: BudgetState = { spentTodayMicros: 0, spentTotalMicros: 0, heldMi
 
 /**
  * Budgets as this isolate last saw them. `view` feeds the engine's ranking and
- * pacing and may lag by `staleMs`; `tryHold` asks the campaign's object, which
- * is the authority, and refreshes the view from its answer.
+ * pacing and may lag by `staleMs` (it ages the snapshot to `now`: the day
+ * rolls over, holds lapse, never early); `tryHold` asks the campaign's object,
+ * which is the authority, and refreshes the view from its answer.
  */
 export class EdgeBudgets implements BudgetStore {
-  private seen = new Map<string, { state: BudgetState; at: number }>();
+  private seen = new Map<string, { state: BudgetSnapshot; at: number }>();
   private refreshing = new Set<string>();
 
   constructor(
@@ -58,7 +59,7 @@ export class EdgeBudgets implements BudgetStore {
     private maxEntries = 50_000,
   ) {}
 
-  private remember(campaignId: string, state: BudgetState, now: number) {
+  private remember(campaignId: string, state: BudgetSnapshot, now: number) {
     if (this.seen.size >= this.maxEntries && !this.seen.has(campaignId)) this.seen.clear();
     this.seen.set(campaignId, { state, at: now });
   }
@@ -75,14 +76,14 @@ export class EdgeBudgets implements BudgetStore {
         .catch(() => undefined)
         .finally(() => this.refreshing.delete(campaignId));
     }
-    return entry?.state ?? NO_SPEND;
+    return entry ? ageSnapshot(entry.state, now) : NO_SPEND;
   }
 
   /** The campaign object's exact state (one RPC), remembered for `view`. */
   async current(campaignId: string, now: number): Promise<BudgetState> {
     const state = await this.objects.campaign(campaignId).view(now);
     this.remember(campaignId, state, now);
-    return state;
+    return ageSnapshot(state, now);
   }
 
   async tryHold(hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number }, now: number): Promise<boolean> {
