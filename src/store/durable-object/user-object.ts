@@ -152,16 +152,16 @@ export class UserObjectStore {
   }
 
   /** What campaign objects hold for this user: live holds to release and creatives it reported. */
-  traces(uid: string): { holds: { campaignId: string; reservationId: string }[]; reports: { campaignId: string; creativeId: string }[] } {
+  traces(uid: string): { holds: { campaignId: string; reservationId: string }[]; reports: { campaignId: string }[] } {
     const holds = this.db
       .select({ campaignId: t.reservations.campaignId, reservationId: t.reservations.id })
       .from(t.reservations)
       .where(and(eq(t.reservations.uid, uid), sql`${t.reservations.chargedAt} is null`))
       .all();
+    // From the events alone: report events outlive pruned reservations.
     const reports = this.db
-      .selectDistinct({ campaignId: t.events.campaignId, creativeId: t.reservations.creativeId })
+      .selectDistinct({ campaignId: t.events.campaignId })
       .from(t.events)
-      .innerJoin(t.reservations, eq(t.reservations.id, t.events.reservationId))
       .where(and(eq(t.events.uid, uid), eq(t.events.type, 'report')))
       .all();
     return { holds, reports };
