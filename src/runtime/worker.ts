@@ -15,7 +15,7 @@ import { R2MediaStorage } from '../media/r2.js';
 import { createPseudonymizer, type Pseudonymizer } from '../privacy/pseudonym.js';
 import { TokenSigner } from '../privacy/token.js';
 import { D1Catalog } from '../store/d1/catalog.js';
-import { CampaignObjectStore, type HoldRequest } from '../store/durable-object/campaign-object.js';
+import { CampaignObjectStore, ctrFlushed, pendingCtr, type HoldRequest } from '../store/durable-object/campaign-object.js';
 import { createEdgeStore, type EdgeBudgets, type CampaignObjectRpc, type ObjectDirectory, type UserObjectRpc } from '../store/durable-object/index.js';
 import { migrateObject, UserObjectStore, type CampaignEffect, type ObjectDb } from '../store/durable-object/user-object.js';
 import type { Reservation, Store, VerifiedEvent } from '../store/interface.js';
@@ -37,6 +37,8 @@ export interface WorkerEnv {
 const OUTBOX_RETRY_MS = 5_000;
 /** How often a campaign object drops applied-effect rows past their retention. */
 const PRUNE_APPLIED_EVERY_MS = 3_600_000;
+/** How often a campaign object adds its impression and click counts to D1 (CTR estimates): bounded D1 writes. */
+const CTR_FLUSH_MS = 30_000;
 
 function stringVars(env: WorkerEnv): Env {
   const vars: Env = {};
@@ -300,12 +302,14 @@ export class UserObject extends DurableObject<WorkerEnv> implements UserObjectRp
 /**
  * One campaign's budget authority and counters, network-wide. Each check-and-hold
  * is synchronous on the object's SQLite, so holds never interleave mid-check.
- * Expired holds are dropped on every read; applied-effect rows hourly.
+ * Expired holds are dropped on every read; applied-effect rows hourly; CTR
+ * counts go to D1 at most every CTR_FLUSH_MS.
  */
 export class CampaignObject extends DurableObject<WorkerEnv> {
   private db: ObjectDb;
   private stores = new Map<string, CampaignObjectStore>();
   private prunedAt = 0;
+  private ctrFlushedAt = 0;
 
   constructor(ctx: DurableObjectState, env: WorkerEnv) {
     super(ctx, env);
@@ -339,6 +343,8 @@ export class CampaignObject extends DurableObject<WorkerEnv> {
       this.prunedAt = now;
       store.prune(now);
     }
+    if (now - this.ctrFlushedAt >= CTR_FLUSH_MS) await this.flushCtr();
+    else if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(this.ctrFlushedAt + CTR_FLUSH_MS);
     const sent: string[] = [];
     const iso = await isolateFor(this.env);
     for (const creativeId of overThreshold) {
@@ -347,6 +353,24 @@ export class CampaignObject extends DurableObject<WorkerEnv> {
     }
     if (sent.length > 0) await iso.service.index.refresh();
     return sent;
+  }
+
+  /** Adds this object's pending impression and click counts to D1's creative_stats (CTR estimates). */
+  private async flushCtr() {
+    this.ctrFlushedAt = Date.now();
+    const pending = pendingCtr(this.db);
+    if (pending.length === 0) return;
+    try {
+      await (await isolateFor(this.env)).catalog.addCtrCounts(pending, this.ctrFlushedAt);
+      ctrFlushed(this.db, pending);
+    } catch (err) {
+      console.error(`[ctr] could not add counts to D1, retrying: ${(err as Error).message}`);
+      await this.ctx.storage.setAlarm(Date.now() + CTR_FLUSH_MS);
+    }
+  }
+
+  async alarm() {
+    await this.flushCtr();
   }
 
   async release(campaignId: string, reservationIds: string[]) {

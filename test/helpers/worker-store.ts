@@ -53,8 +53,9 @@ export async function makeWorkerStore(env: Env = {}) {
     return body.result === null ? undefined : decode(body.result);
   }
 
-  const views = new Map<string, BudgetSnapshot>();
-  const refreshView = async (campaignId: string, now: number) => views.set(campaignId, await invoke('campaign', 'snapshot', campaignId, now));
+  const views = new Map<string, { snapshot: BudgetSnapshot; now: number }>();
+  const refreshView = async (campaignId: string, now: number) =>
+    views.set(campaignId, { snapshot: await invoke('campaign', 'snapshot', campaignId, now), now });
   const proxy = (part: string) =>
     new Proxy({}, { get: (_t, method: string) => (...args: unknown[]) => invoke(part, method, ...args) }) as any;
 
@@ -63,13 +64,18 @@ export async function makeWorkerStore(env: Env = {}) {
     users: proxy('users'),
     budgets: {
       view: (campaignId, now) => {
-        const snapshot = views.get(campaignId);
-        return snapshot ? ageSnapshot(snapshot, now) : { spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 };
+        const seen = views.get(campaignId);
+        return seen ? ageSnapshot(seen.snapshot, now) : { spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 };
       },
       async tryHold(hold, now) {
         const held = (await invoke('budgets', 'tryHold', hold, now)) as boolean;
         await refreshView(hold.campaign.id, now);
         return held;
+      },
+      async release(campaignId, reservationId) {
+        await invoke('budgets', 'release', campaignId, reservationId);
+        const seen = views.get(campaignId);
+        if (seen) await refreshView(campaignId, seen.now);
       },
     },
     ledger: {

@@ -75,6 +75,11 @@ describe('Worker in workerd', () => {
 
     const why = await w.call('POST', '/v1/why', client.key, { token });
     expect(why.body.advertiser.id).toBe(advertiser.id);
+
+    // The campaign object adds impression and click counts to D1 for the CTR estimate (first batch at once, then every 30 s).
+    const creativeId = slots.body.slots[0].ad.creativeId;
+    const stats = await (await w.mf.getD1Database('DB')).prepare('SELECT impressions, clicks FROM creative_stats WHERE creative_id = ?').bind(creativeId).first();
+    expect(stats).toEqual({ impressions: 1, clicks: 1 });
   });
 
   it('lets advertisers edit their profile and campaigns (D1 batch writes)', async () => {

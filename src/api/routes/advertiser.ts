@@ -82,7 +82,8 @@ function scheduleFields(schedule: { start: string; end?: string } | undefined, n
 
 export function registerAdvertiserRoutes(app: App, deps: AppDeps, advertiser: MiddlewareHandler<AppEnv>) {
   const { store, clock, settings } = deps;
-  for (const path of ['/v1/me', '/v1/campaigns', '/v1/campaigns/*', '/v1/reports']) app.use(path, advertiser);
+  // '/v1/campaigns/*' also matches '/v1/campaigns' itself; listing both would authenticate twice.
+  for (const path of ['/v1/me', '/v1/campaigns/*', '/v1/reports']) app.use(path, advertiser);
   app.on('GET', '/v1/creatives/:id', advertiser);
 
   /** The campaign if it belongs to the caller; otherwise 404, never revealing it exists. */

@@ -6,7 +6,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { drizzle, type DrizzleD1Database } from 'drizzle-orm/d1';
 import * as t from '../../../schema/tables.js';
-import { predictedCtr } from '../../engine/ctr.js';
+import { deploymentPrior, predictedCtr } from '../../engine/ctr.js';
 import type { ServableCampaign } from '../../engine/types.js';
 import type { Advertiser, AdvertiserProfile, Campaign, CampaignPatch, CatalogStore, Client, Creative, Media, ReviewState } from '../interface.js';
 import { campaignColumns, toCampaign, toCreative } from '../sqlite/catalog.js';
@@ -180,13 +180,23 @@ export class D1Catalog implements CatalogStore {
         .where(eq(t.campaigns.status, 'active'))
         .all(),
       this.db
-        .select({ creative: t.creatives, media: t.media })
+        .select({ creative: t.creatives, media: t.media, impressions: t.creativeStats.impressions, clicks: t.creativeStats.clicks })
         .from(t.creatives)
         .innerJoin(t.campaigns, eq(t.campaigns.id, t.creatives.campaignId))
         .innerJoin(t.media, eq(t.media.sha256, t.creatives.mediaSha256))
+        .leftJoin(t.creativeStats, eq(t.creativeStats.creativeId, t.creatives.id))
         .where(eq(t.campaigns.status, 'active'))
         .all(),
     ]);
+    // The prior is the whole deployment's CTR (every creative ever counted), as on SQLite.
+    const totals = await this.db
+      .select({
+        impressions: sql<number>`coalesce(sum(${t.creativeStats.impressions}), 0)`,
+        clicks: sql<number>`coalesce(sum(${t.creativeStats.clicks}), 0)`,
+      })
+      .from(t.creativeStats)
+      .get();
+    const prior = deploymentPrior(totals?.clicks ?? 0, totals?.impressions ?? 0);
     const byCampaign = new Map<string, ServableCampaign>();
     for (const { campaign, advertiserName } of campaignRows) {
       const c = toCampaign(campaign);
@@ -206,7 +216,7 @@ export class D1Catalog implements CatalogStore {
         hasCreatives: false,
       });
     }
-    for (const { creative, media } of creativeRows) {
+    for (const { creative, media, impressions, clicks } of creativeRows) {
       const campaign = byCampaign.get(creative.campaignId);
       if (!campaign) continue;
       campaign.hasCreatives = true;
@@ -222,10 +232,29 @@ export class D1Catalog implements CatalogStore {
           height: media.height,
           ...(media.durationMs !== null ? { durationMs: media.durationMs } : {}),
         },
-        predictedCtr: predictedCtr(0, 0),
+        predictedCtr: predictedCtr(clicks ?? 0, impressions ?? 0, prior),
       });
     }
     return [...byCampaign.values()];
+  }
+
+  /** Adds impressions and clicks counted elsewhere (campaign objects) to the CTR counters, in one batch. */
+  async addCtrCounts(counts: { creativeId: string; impressions: number; clicks: number }[], now: number): Promise<void> {
+    if (counts.length === 0) return;
+    const [first, ...rest] = counts.map((c) =>
+      this.db
+        .insert(t.creativeStats)
+        .values({ creativeId: c.creativeId, impressions: c.impressions, clicks: c.clicks, updatedAt: now })
+        .onConflictDoUpdate({
+          target: t.creativeStats.creativeId,
+          set: {
+            impressions: sql`${t.creativeStats.impressions} + ${sql.raw(String(Math.trunc(c.impressions)))}`,
+            clicks: sql`${t.creativeStats.clicks} + ${sql.raw(String(Math.trunc(c.clicks)))}`,
+            updatedAt: now,
+          },
+        }),
+    );
+    await this.db.batch([first, ...rest]);
   }
 
   async version() {

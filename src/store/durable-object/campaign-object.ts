@@ -11,7 +11,7 @@ import type { BudgetState, EventType, ServableCampaign } from '../../engine/type
 import type { ReportRow } from '../interface.js';
 import { Reach } from '../reach.js';
 import { utcDay } from '../sqlite/budgets.js';
-import { appliedEffects, budgetHolds } from './tables.js';
+import { appliedEffects, budgetHolds, ctrPending } from './tables.js';
 import type { CampaignEffect, ObjectDb } from './user-object.js';
 
 /** Applied-effect rows are kept this long: far beyond any outbox retry. */
@@ -30,6 +30,8 @@ export interface HoldRequest {
   budget: ServableCampaign['budget'];
   pacing: ServableCampaign['pacing'];
   bid: ServableCampaign['bid'];
+  /** The campaign's best predicted CTR: pacing weighs cpc holds by it. */
+  predictedCtr: number;
   reservationId: string;
   amountMicros: number;
   expiresAt: number;
@@ -54,6 +56,33 @@ export function ageSnapshot(snapshot: BudgetSnapshot, now: number): BudgetState 
     spentTotalMicros: snapshot.spentTotalMicros,
     heldMicros,
   };
+}
+
+export interface CtrCounts {
+  creativeId: string;
+  impressions: number;
+  clicks: number;
+}
+
+/** CTR counters this object holds that the catalog's creative_stats does not have yet. */
+export function pendingCtr(db: ObjectDb): CtrCounts[] {
+  return db.select().from(ctrPending).all();
+}
+
+/** Forgets counters once the catalog has them (subtracting what was sent, so increments since are kept). */
+export function ctrFlushed(db: ObjectDb, sent: CtrCounts[]): void {
+  db.transaction((tx) => {
+    for (const row of sent) {
+      tx.update(ctrPending)
+        .set({
+          impressions: sql`${ctrPending.impressions} - ${sql.raw(String(row.impressions))}`,
+          clicks: sql`${ctrPending.clicks} - ${sql.raw(String(row.clicks))}`,
+        })
+        .where(eq(ctrPending.creativeId, row.creativeId))
+        .run();
+    }
+    tx.delete(ctrPending).where(and(eq(ctrPending.impressions, 0), eq(ctrPending.clicks, 0))).run();
+  });
 }
 
 export class CampaignObjectStore {
@@ -89,7 +118,7 @@ export class CampaignObjectStore {
    */
   tryHold(hold: HoldRequest, now: number): { held: boolean; state: BudgetSnapshot } {
     const state = this.view(now);
-    const campaign = { budget: hold.budget, pacing: hold.pacing, bid: hold.bid } as ServableCampaign;
+    const campaign = { budget: hold.budget, pacing: hold.pacing, bid: hold.bid, creatives: [{ predictedCtr: hold.predictedCtr }] } as ServableCampaign;
     const fits = remainingBudgetMicros(campaign, state) >= hold.amountMicros && pacingAllows(campaign, state, now);
     if (fits) {
       this.db
@@ -151,6 +180,17 @@ export class CampaignObjectStore {
           tx.insert(t.creativeReports).values({ creativeId: effect.creativeId, uid: effect.uid, at: effect.at }).onConflictDoNothing().run();
           const reporters = tx.select({ n: count() }).from(t.creativeReports).where(eq(t.creativeReports.creativeId, effect.creativeId)).get()?.n ?? 0;
           if (reporters >= reportThreshold) overThreshold.add(effect.creativeId);
+        }
+        if (effect.type === 'impression' || effect.type === 'click') {
+          const impressions = effect.type === 'impression' ? 1 : 0;
+          const clicks = effect.type === 'click' ? 1 : 0;
+          tx.insert(ctrPending)
+            .values({ creativeId: effect.creativeId, impressions, clicks })
+            .onConflictDoUpdate({
+              target: ctrPending.creativeId,
+              set: { impressions: sql`${ctrPending.impressions} + ${sql.raw(String(impressions))}`, clicks: sql`${ctrPending.clicks} + ${sql.raw(String(clicks))}` },
+            })
+            .run();
         }
         this.count(tx as unknown as ObjectDb, day, effect);
       }

@@ -89,9 +89,18 @@ export class EdgeBudgets implements BudgetStore {
   async tryHold(hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number }, now: number): Promise<boolean> {
     const answer = await this.objects
       .campaign(hold.campaign.id)
-      .tryHold({ budget: hold.campaign.budget, pacing: hold.campaign.pacing, bid: hold.campaign.bid, reservationId: hold.reservationId, amountMicros: hold.amountMicros, expiresAt: hold.expiresAt }, now);
+      .tryHold({
+        budget: hold.campaign.budget,
+        pacing: hold.campaign.pacing,
+        bid: hold.campaign.bid,
+        predictedCtr: Math.max(0, ...hold.campaign.creatives.map((c) => c.predictedCtr)),
+        reservationId: hold.reservationId, amountMicros: hold.amountMicros, expiresAt: hold.expiresAt }, now);
     this.remember(hold.campaign.id, answer.state, now);
     return answer.held;
+  }
+
+  async release(campaignId: string, reservationId: string): Promise<void> {
+    await this.objects.campaign(campaignId).release([reservationId]);
   }
 }
 

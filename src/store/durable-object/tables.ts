@@ -1,7 +1,7 @@
 /**
  * Tables only Durable Objects have, beside the shared schema their migrations
  * create: the user object's outbox of effects owed to campaign objects, and the
- * campaign object's budget holds and applied-effect ledger.
+ * campaign object's budget holds, applied-effect ledger and CTR counters owed to D1.
  */
 import { integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
@@ -31,7 +31,15 @@ export const appliedEffects = sqliteTable(
   (t) => [primaryKey({ columns: [t.reservationId, t.type] })],
 );
 
+/** Impressions and clicks per creative counted here but not yet added to D1's creative_stats (CTR estimates). */
+export const ctrPending = sqliteTable('do_ctr_pending', {
+  creativeId: text('creative_id').primaryKey(),
+  impressions: integer('impressions').notNull(),
+  clicks: integer('clicks').notNull(),
+});
+
 export const objectTablesDdl = [
+  `CREATE TABLE IF NOT EXISTS do_ctr_pending (creative_id TEXT PRIMARY KEY NOT NULL, impressions INTEGER NOT NULL, clicks INTEGER NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS do_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, campaign_id TEXT NOT NULL, effect TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS do_budget_holds (reservation_id TEXT PRIMARY KEY NOT NULL, amount_micros INTEGER NOT NULL, expires_at INTEGER NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS do_applied_effects (reservation_id TEXT NOT NULL, type TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (reservation_id, type))`,

@@ -107,7 +107,7 @@ export class UserObjectStore {
         if (!reservation || reservation.uid !== event.uid || reservation.campaignId !== event.campaignId) {
           return { status: 'rejected', reason: 'unknown_reservation' };
         }
-        const effect = eventEffect(reservation, event.type);
+        const effect = eventEffect(reservation, event.type, now);
         tx.insert(t.events)
           .values({ reservationId: event.reservationId, type: event.type, uid: event.uid, campaignId: event.campaignId, at: now, costMicros: effect.chargeMicros })
           .run();
