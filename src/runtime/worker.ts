@@ -9,7 +9,7 @@ import type { D1Database, DurableObjectNamespace, DurableObjectState, ExecutionC
 import { DurableObject } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/durable-sqlite';
 import { readSettings, type Env, type Settings } from '../config.js';
-import { Delivery, type UserSlotsInput } from '../delivery/delivery.js';
+import { CTR_REFRESH_MS, Delivery, type UserSlotsInput } from '../delivery/delivery.js';
 import { KeyedLock } from '../delivery/keyed-lock.js';
 import { R2MediaStorage } from '../media/r2.js';
 import { createPseudonymizer, type Pseudonymizer } from '../privacy/pseudonym.js';
@@ -72,7 +72,7 @@ interface Isolate {
   service: Awaited<ReturnType<typeof createService>>;
   signer: TokenSigner;
   pseudonymize: Pseudonymizer;
-  /** Rebuilds the catalog index if D1's catalog version moved, checking at most every CATALOG_REFRESH_MS. */
+  /** Rebuilds the catalog index if D1's catalog version moved (checked at most every CATALOG_REFRESH_MS), and for CTRs every CTR_REFRESH_MS. */
   freshIndex(): Promise<void>;
 }
 
@@ -113,6 +113,7 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
     },
   });
   let checkedAt = Date.now();
+  let rebuiltAt = checkedAt;
   return {
     settings,
     catalog,
@@ -125,7 +126,11 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
       const now = Date.now();
       if (now - checkedAt < refreshMs) return;
       checkedAt = now;
-      await service.index.refresh();
+      // CTR counters change without a version bump: rebuild on their cadence too, since
+      // isolates hosting user objects never see the events that trigger it on Node.
+      const rebuild = now - rebuiltAt >= CTR_REFRESH_MS;
+      if (rebuild) rebuiltAt = now;
+      await service.index.refresh(rebuild);
     },
   };
 }
