@@ -84,7 +84,10 @@ export async function makeWorkerService(env: Env = {}) {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  return { mf, request, call, upload, newAdvertiser, newClient, seedCampaign, close };
+  /** Hono's `app.request(path, init)` shape, so API tests written for ./service.ts run unchanged. */
+  const app = { request: (path: string, init?: RequestInit) => request(path, init) };
+
+  return { mf, app, request, call, upload, newAdvertiser, newClient, seedCampaign, close };
 }
 
 export type WorkerService = Awaited<ReturnType<typeof makeWorkerService>>;
