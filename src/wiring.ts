@@ -3,7 +3,7 @@ import { newApp } from './api/app.js';
 import { mediaUrl } from './api/views.js';
 import { CatalogIndex } from './catalog/index.js';
 import type { Settings } from './config.js';
-import { Delivery } from './delivery/delivery.js';
+import { Delivery, type DeliveryDeps } from './delivery/delivery.js';
 import type { MediaStorage } from './media/storage.js';
 import { createPseudonymizer } from './privacy/pseudonym.js';
 import { TokenSigner } from './privacy/token.js';
@@ -16,6 +16,8 @@ export interface ServiceOptions {
   adminKey: string;
   secret: string;
   clock?: () => number;
+  /** Where a user's slot decision runs when not in this process (see DeliveryDeps). */
+  serveSlots?: DeliveryDeps['serveSlots'];
 }
 
 export async function createService(options: ServiceOptions) {
@@ -29,6 +31,7 @@ export async function createService(options: ServiceOptions) {
     pseudonymize: createPseudonymizer(options.secret),
     signer: new TokenSigner(options.secret),
     clock,
+    serveSlots: options.serveSlots,
   });
   const app = newApp({ ...options, index, delivery, clock });
   return { app, index, delivery };
