@@ -107,6 +107,8 @@ export class SqliteUsers implements UserStore {
     });
     for (const r of live) this.budgets.forget(r.campaignId, r.id);
     this.cache.delete(uid);
+    // The deleted rows' old pages still sit in the WAL until a checkpoint; fold and empty it now.
+    this.db.$client.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   /** Deletes history older than any cap or token needs. */
