@@ -118,6 +118,7 @@ describe('POST /v1/clients', () => {
 describe('GET /v1/review', () => {
   it('lists pending creatives with their advertiser, and not reviewed ones', async () => {
     const first = await pendingCreative();
+    s.clock.advance(1000);
     const second = await pendingCreative();
     const res = await s.call('GET', '/v1/review', ADMIN_KEY);
     expect(res.status).toBe(200);
