@@ -132,6 +132,20 @@ describe('POST /v1/slots', () => {
     expect((await slots({ user: 'u', statuses: 10 })).body.slots).toHaveLength(1);
   });
 
+  it('holds a long cap across a pause, a prune and a resume', async () => {
+    const { advertiser, campaignId } = await s.seedCampaign({ campaign: { caps: [{ impressions: 1, windowSeconds: 86_400 }] } });
+    const first = await slots({ user: 'u', statuses: 5 });
+    await events([{ token: first.body.slots[0].token, type: 'impression' }]);
+    await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { status: 'paused' });
+    s.clock.advance(2 * 3600_000);
+    await slots({ user: 'u', statuses: 5 });
+    await s.store.prune(s.clock.now);
+    await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { status: 'active' });
+    expect((await slots({ user: 'u', statuses: 5 })).body.slots).toEqual([]);
+    s.clock.advance(22 * 3600_000);
+    expect((await slots({ user: 'u', statuses: 5 })).body.slots).toHaveLength(1);
+  });
+
   it('holds a cap of k impressions per window over many requests', async () => {
     await s.seedCampaign({ campaign: { caps: [{ impressions: 3, windowSeconds: 86_400 }] } });
     let shown = 0;
