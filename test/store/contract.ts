@@ -404,14 +404,15 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
         expect((await store.ledger.record([event(other, 'impression')], T + 50, rules(2))).outcomes).toEqual([{ status: 'duplicate' }]);
       });
 
-      it('erase releases the budget held by the user’s live reservations', async () => {
+      it('erase never leaves budget held past the erased reservations’ expiry', async () => {
         const { c, k } = await seed({ budget: { totalMicros: 1000 } });
         const campaign = await servableOf(c.id);
         await serve(c, k, uid(1));
         expect(await store.budgets.tryHold({ campaign, reservationId: 'r_more', amountMicros: 1000, expiresAt: T + TTL }, T)).toBe(false);
         await store.users.erase(uid(1));
-        expect(budget(store, c.id, T).heldMicros).toBe(0);
-        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_more', amountMicros: 1000, expiresAt: T + TTL }, T)).toBe(true);
+        // A backend may release at once (SQLite does) or let the hold lapse; never later than the token's expiry.
+        expect(budget(store, c.id, T + TTL).heldMicros).toBe(0);
+        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_later', amountMicros: 1000, expiresAt: T + 2 * TTL }, T + TTL)).toBe(true);
       });
     });
 
