@@ -32,6 +32,15 @@ describe('GET /media/{sha256}', () => {
     expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
   });
 
+  it('answers HEAD with the headers only', async () => {
+    const { bytes, url } = await uploaded();
+    const res = await s.app.request(url, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/png');
+    expect(res.headers.get('content-length')).toBe(String(bytes.length));
+    expect((await res.arrayBuffer()).byteLength).toBe(0);
+  });
+
   it('answers If-None-Match with 304', async () => {
     const { sha256, url } = await uploaded();
     const res = await s.app.request(url, { headers: { 'If-None-Match': `"${sha256}"` } });
