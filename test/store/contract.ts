@@ -359,6 +359,17 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
         expect((await store.ledger.reservation(r1.id))?.uid).toBe(uid(1));
       });
 
+      it('reserves a whole response at once, and nothing for an empty one', async () => {
+        const { c, k } = await seed();
+        const { c: c2, k: k2 } = await seed();
+        const batch = [reservation(c, k, uid(5)), reservation(c2, k2, uid(5))];
+        await store.users.reserve(batch);
+        await store.users.reserve([]);
+        const state = await store.users.load(uid(5), T + 1);
+        expect(state.history.map((e) => e.reservationId).sort()).toEqual(batch.map((r) => r.id).sort());
+        for (const r of batch) expect(await store.ledger.reservation(r.id)).toEqual(r);
+      });
+
       it('blocks, lists and unblocks advertisers per user', async () => {
         await store.users.block(uid(1), 'adv_a', T);
         await store.users.block(uid(1), 'adv_b', T + 1);
