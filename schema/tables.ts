@@ -193,3 +193,14 @@ export const reportDaily = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.campaignId, t.day] })],
 );
+
+/**
+ * Per-creative delivery counters for the CTR estimate, bumped by the ledger in
+ * the same transaction as the event. Aggregates only, no user ids.
+ */
+export const creativeStats = sqliteTable('creative_stats', {
+  creativeId: text('creative_id').primaryKey(),
+  impressions: integer('impressions').notNull().default(0),
+  clicks: integer('clicks').notNull().default(0),
+  updatedAt: integer('updated_at').notNull(),
+});

@@ -5,6 +5,7 @@
 import type { Settings } from '../config.js';
 import type { CatalogIndex } from '../catalog/index.js';
 import { decide } from '../engine/decide.js';
+import { remainingBudgetMicros } from '../engine/eligibility.js';
 import { eventEffect } from '../engine/events.js';
 import type { Cta, EngineSettings, EventType, ExplainEntry, MediaRef, RequestContext, ServableCampaign, UserState } from '../engine/types.js';
 import { randomId } from '../privacy/crypto.js';
@@ -43,14 +44,23 @@ export interface DeliveryDeps {
   clock: () => number;
   /** How long reading a user's state may take before we fail closed. */
   userStateTimeoutMs?: number;
+  /** Uniform draws in [0, 1) for probabilistic pacing [Math.random]. */
+  random?: () => number;
+  /** How often recorded impressions and clicks are folded into predicted CTRs (index rebuild) [5 min]. */
+  ctrRefreshMs?: number;
 }
+
+/** Default cadence at which event counters reach the CTR estimates in the index. */
+export const CTR_REFRESH_MS = 5 * 60_000;
 
 export class Delivery {
   private locks = new KeyedLock();
   private engineSettings: EngineSettings;
+  private ctrRefreshedAt: number;
 
   constructor(private deps: DeliveryDeps) {
     const s = deps.settings;
+    this.ctrRefreshedAt = deps.clock();
     this.engineSettings = { placement: s.placement, userCap: s.userCap, floorCpmMicros: s.floorCpmMicros, tokenTtlMs: s.tokenTtlMs };
   }
 
@@ -92,6 +102,7 @@ export class Delivery {
         user,
         budgetOf: (id) => store.budgets.view(id, now),
         request: { statuses: input.statuses, runs: input.runs, context, explain: input.explain === true },
+        random: this.deps.random ?? Math.random,
       });
 
       const reservations: Reservation[] = [];
@@ -114,7 +125,12 @@ export class Delivery {
           { campaign: slot.campaign, reservationId: reservation.id, amountMicros: slot.priceMicros, expiresAt: reservation.expiresAt },
           now,
         );
-        if (!held) continue;
+        if (!held) {
+          // Another user's request took the budget between the decision and the hold: the slot goes unfilled.
+          const entry = decision.explain?.find((e) => e.campaignId === slot.campaign.id);
+          if (entry) Object.assign(entry, { outcome: 'rejected', reason: 'budget', remainingBudgetMicros: remainingBudgetMicros(slot.campaign, store.budgets.view(slot.campaign.id, now)) });
+          continue;
+        }
         reservations.push(reservation);
         placed.push({ after: slot.after, campaign: slot.campaign, reservation, creativeIndex: slot.campaign.creatives.indexOf(slot.creative) });
       }
@@ -122,6 +138,7 @@ export class Delivery {
         await store.users.reserve(reservations);
       } catch (err) {
         console.error(`[slots] could not store reservations, serving no ad: ${(err as Error).message}`);
+        await Promise.all(reservations.map((r) => store.budgets.release(r.campaignId, r.id)));
         return { slots: [] };
       }
 
@@ -174,8 +191,16 @@ export class Delivery {
       });
       result.outcomes.forEach((outcome, j) => (outcomes[positions[j]] = outcome));
       if (result.sentToReview.length > 0) await this.deps.index.refresh();
+      else this.refreshCtrIfDue(now);
     }
     return outcomes;
+  }
+
+  /** Rebuilds the index at most every `ctrRefreshMs`, so new impressions and clicks reach predicted CTRs. */
+  private refreshCtrIfDue(now: number): void {
+    if (now - this.ctrRefreshedAt < (this.deps.ctrRefreshMs ?? CTR_REFRESH_MS)) return;
+    this.ctrRefreshedAt = now;
+    this.deps.index.refresh(true).catch((err) => console.error(`[ctr] index refresh failed: ${(err as Error).message}`));
   }
 
   async block(user: string, advertiserId: string): Promise<void> {

@@ -3,13 +3,14 @@
  * Pure: the clock and the user's and budgets' state are passed in; nothing is awaited.
  */
 import {
+  affordableBidMicros,
   ecpmMicros,
   ecpmUpperBound,
   frequencyCapAllows,
   inSchedule,
   matchesTargeting,
   maxCostMicros,
-  pacingAllows,
+  pacingPassRate,
   pickCreative,
   remainingBudgetMicros,
   userCapRemaining,
@@ -36,6 +37,11 @@ export interface DecideInput {
   user: UserState;
   budgetOf: (campaignId: string) => BudgetState;
   request: SlotRequest;
+  /**
+   * Uniform draws in [0, 1) for probabilistic pacing (Delivery passes Math.random;
+   * tests and simulations a seeded generator). Absent: every draw is 0.5.
+   */
+  random?: () => number;
 }
 
 interface Eligible {
@@ -43,9 +49,13 @@ interface Eligible {
   creative: ServableCreative;
   ecpm: number;
   remaining: number;
+  /** The bid it competes with: the campaign's, or less when only that much budget is left. */
+  bidMicros: number;
+  /** eCPM at the campaign's full bid: breaks ties in favour of the higher bidder. */
+  fullEcpm: number;
 }
 
-type Verdict = Eligible | { reason: LossReason; creativeId?: string; remaining?: number; ecpm?: number };
+type Verdict = Eligible | { reason: LossReason; creativeId?: string; remaining?: number; ecpm?: number; price?: number };
 
 /** Checks one campaign for this user and request, returning the first reason it loses. */
 function evaluate(campaign: ServableCampaign, input: DecideInput): Verdict {
@@ -57,26 +67,34 @@ function evaluate(campaign: ServableCampaign, input: DecideInput): Verdict {
   const pick = pickCreative(campaign, user, now);
   if ('reason' in pick) return { reason: pick.reason };
   const creative = pick.creative;
-  const ecpm = ecpmMicros(campaign, creative);
-  if (ecpm < input.settings.floorCpmMicros || ecpm <= 0) return { reason: 'outranked', creativeId: creative.id, ecpm };
+  const fullEcpm = ecpmMicros(campaign, creative);
+  if (fullEcpm < input.settings.floorCpmMicros || fullEcpm <= 0) return { reason: 'outranked', creativeId: creative.id, ecpm: fullEcpm };
   const budget = input.budgetOf(campaign.id);
   const remaining = remainingBudgetMicros(campaign, budget);
-  if (remaining < maxCostMicros(campaign)) return { reason: 'budget', creativeId: creative.id, remaining };
-  if (!pacingAllows(campaign, budget, now)) return { reason: 'pacing', creativeId: creative.id, remaining };
+  // Whatever the auction clears at must fit the budget: below one full bid's cost, bid only what is left.
+  const bidMicros = affordableBidMicros(campaign, remaining);
+  const ecpm = bidMicros === campaign.bid.amountMicros ? fullEcpm : ecpmMicros(campaign, creative, bidMicros);
+  if (ecpm < input.settings.floorCpmMicros || ecpm <= 0) {
+    return { reason: 'budget', creativeId: creative.id, remaining, ecpm: fullEcpm, price: maxCostMicros(campaign) };
+  }
+  const passRate = pacingPassRate(campaign, creative, budget, now);
+  if (passRate < 1 && (passRate <= 0 || (input.random ? input.random() : 0.5) >= passRate)) {
+    return { reason: 'pacing', creativeId: creative.id, remaining, ecpm };
+  }
   if (!frequencyCapAllows(campaign, user, now)) return { reason: 'frequency_cap', creativeId: creative.id };
-  return { campaign, creative, ecpm, remaining };
+  return { campaign, creative, ecpm, remaining, bidMicros, fullEcpm };
 }
 
-/** Second price: the runner-up's eCPM or the floor, never above the winner's own eCPM; per billable event. */
+/** Second price: the runner-up's eCPM or the floor, never above the winner's own eCPM; per billable event, ≤ its bid. */
 function clearingPrice(winner: Eligible, runnerUp: Eligible | undefined, floorCpmMicros: number): number {
   const priceEcpm = Math.min(winner.ecpm, Math.max(floorCpmMicros, runnerUp?.ecpm ?? 0));
   if (winner.campaign.bid.type === 'cpm') return Math.floor(priceEcpm / 1000);
   const perClick = Math.floor(priceEcpm / (winner.creative.predictedCtr * 1000));
-  return Math.min(winner.campaign.bid.amountMicros, perClick);
+  return Math.min(winner.bidMicros, perClick);
 }
 
 function byEcpm(a: Eligible, b: Eligible): number {
-  return b.ecpm - a.ecpm || (a.campaign.id < b.campaign.id ? -1 : a.campaign.id > b.campaign.id ? 1 : 0);
+  return b.ecpm - a.ecpm || b.fullEcpm - a.fullEcpm || (a.campaign.id < b.campaign.id ? -1 : a.campaign.id > b.campaign.id ? 1 : 0);
 }
 
 /** Decides the slots for one feed response. */
@@ -99,7 +117,8 @@ export function decide(input: DecideInput): Decision {
         const entry: ExplainEntry = { campaignId: campaign.id, outcome: 'rejected', reason: verdict.reason };
         if (verdict.creativeId) entry.creativeId = verdict.creativeId;
         if (verdict.ecpm !== undefined) entry.ecpmMicros = verdict.ecpm;
-        if (verdict.remaining !== undefined) entry.remainingBudgetMicros = verdict.remaining;
+        if (verdict.price !== undefined) entry.priceMicros = verdict.price;
+        if (verdict.remaining !== undefined && Number.isFinite(verdict.remaining)) entry.remainingBudgetMicros = verdict.remaining;
         explain.push(entry);
       }
       continue;

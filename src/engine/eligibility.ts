@@ -67,22 +67,65 @@ export function remainingBudgetMicros(campaign: ServableCampaign, budget: Budget
 }
 
 /**
- * Even pacing: daily spend (with holds) may not run ahead of the daily budget
- * times the elapsed fraction of the UTC day, plus one event's cost of slack so
- * a thin-demand campaign is never starved at the start of the day.
+ * Even pacing (see docs/economics.md): the campaign's committed daily spend —
+ * spend plus the expected cost of its live holds — is compared with the target
+ * daily budget × elapsed fraction of the UTC day. Requests pass with a
+ * probability falling linearly from 1 to 0 across a tolerance band centred on
+ * the target, `PACING.tolerance` × target wide (at least
+ * `PACING.minToleranceEvents` events' cost): 1 while more than half the band
+ * behind, 0.5 on target, 0 half the band ahead. A campaign with thin demand
+ * falls behind and is never throttled. `asap`, or no daily budget: 1.
+ */
+export const PACING = { tolerance: 0.05, minToleranceEvents: 3 };
+
+export function utcDayFraction(now: number): number {
+  return (((now % DAY_MS) + DAY_MS) % DAY_MS) / DAY_MS;
+}
+
+/** The probability in [0, 1] that this request may consider the campaign under its pacing. */
+export function pacingPassRate(
+  campaign: ServableCampaign,
+  creative: Pick<ServableCreative, 'predictedCtr'>,
+  budget: BudgetState,
+  now: number,
+): number {
+  if (campaign.pacing !== 'even' || campaign.budget.dailyMicros === undefined) return 1;
+  const target = campaign.budget.dailyMicros * utcDayFraction(now);
+  // A cpc hold is the price of a click that mostly never comes; pace on what it is expected to cost.
+  const expectedHeld = campaign.bid.type === 'cpm' ? budget.heldMicros : budget.heldMicros * creative.predictedCtr;
+  const committed = budget.spentTodayMicros + expectedHeld;
+  const tolerance = Math.max(target * PACING.tolerance, PACING.minToleranceEvents * maxCostMicros(campaign));
+  // The band is centred on the target, so a busy campaign hovers around it rather than above it.
+  if (committed <= Math.max(0, target - tolerance / 2)) return 1;
+  return Math.min(1, Math.max(0, 0.5 - (committed - target) / tolerance));
+}
+
+/**
+ * The deterministic part of pacing, for a budget authority re-checking at hold
+ * time: false only once the campaign is past the top of its pacing band (where
+ * the engine's pass rate is 0). cpc holds are weighted by the campaign's best CTR.
  */
 export function pacingAllows(campaign: ServableCampaign, budget: BudgetState, now: number): boolean {
   if (campaign.pacing !== 'even' || campaign.budget.dailyMicros === undefined) return true;
-  const elapsed = (now % DAY_MS) / DAY_MS;
-  const target = campaign.budget.dailyMicros * elapsed + maxCostMicros(campaign);
-  return budget.spentTodayMicros + budget.heldMicros + maxCostMicros(campaign) <= target;
+  let predictedCtr = 0;
+  for (const creative of campaign.creatives) predictedCtr = Math.max(predictedCtr, creative.predictedCtr);
+  return pacingPassRate(campaign, { predictedCtr }, budget, now) > 0;
 }
 
-/** eCPM in micros: the cpm bid, or cpc bid × predicted CTR × 1000. */
-export function ecpmMicros(campaign: ServableCampaign, creative: ServableCreative): number {
-  return campaign.bid.type === 'cpm'
-    ? campaign.bid.amountMicros
-    : Math.floor(campaign.bid.amountMicros * creative.predictedCtr * 1000);
+/** eCPM in micros: the cpm bid, or cpc bid × predicted CTR × 1000 (`bidMicros` overrides the campaign's bid). */
+export function ecpmMicros(campaign: ServableCampaign, creative: ServableCreative, bidMicros = campaign.bid.amountMicros): number {
+  return campaign.bid.type === 'cpm' ? bidMicros : Math.floor(bidMicros * creative.predictedCtr * 1000);
+}
+
+/**
+ * A budget-capped bid: a campaign whose remaining budget cannot cover its full
+ * bid for one more event bids what it has left (per thousand for cpm, per click
+ * for cpc), so its clearing price, and so its hold, always fits the budget.
+ */
+export function affordableBidMicros(campaign: ServableCampaign, remainingMicros: number): number {
+  if (remainingMicros >= maxCostMicros(campaign)) return campaign.bid.amountMicros;
+  const left = Math.max(0, Math.floor(remainingMicros));
+  return campaign.bid.type === 'cpm' ? Math.min(campaign.bid.amountMicros, left * 1000) : left;
 }
 
 /** An upper bound on the campaign's eCPM over its creatives, used to order and prune candidates. */

@@ -6,6 +6,8 @@ export interface ReservationView {
   priceMicros: number;
   viewedAt: number | null;
   chargedAt: number | null;
+  /** When the reservation's hold is released; an event at or after it is never charged. */
+  expiresAt?: number;
 }
 
 export interface EventEffect {
@@ -18,11 +20,17 @@ export interface EventEffect {
   reportsCreative: boolean;
 }
 
-/** The effect of a first (non-duplicate) event of `type` on a reservation. */
-export function eventEffect(reservation: ReservationView, type: EventType): EventEffect {
+/**
+ * The effect of a first (non-duplicate) event of `type` on a reservation.
+ * Charged once, at the clearing price recorded when the slot was won, and only
+ * while the reservation's budget hold is live (`now` before `expiresAt`), so a
+ * charge always converts a hold and never adds spend that was not held.
+ */
+export function eventEffect(reservation: ReservationView, type: EventType, now?: number): EventEffect {
   const billable = (type === 'impression' && reservation.bidType === 'cpm') || (type === 'click' && reservation.bidType === 'cpc');
+  const holdLive = now === undefined || reservation.expiresAt === undefined || now < reservation.expiresAt;
   return {
-    chargeMicros: billable && reservation.chargedAt === null ? reservation.priceMicros : 0,
+    chargeMicros: billable && holdLive && reservation.chargedAt === null ? reservation.priceMicros : 0,
     converts: type === 'impression' || type === 'click',
     blocksAdvertiser: type === 'block',
     hidesCreative: type === 'hide',

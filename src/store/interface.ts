@@ -135,6 +135,8 @@ export interface BudgetStore {
   view(campaignId: string, now: number): BudgetState;
   /** Atomically holds `amountMicros` against the campaign's budgets; false if it would not fit. */
   tryHold(hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number }, now: number): Promise<boolean>;
+  /** Gives back a hold whose reservation was never stored (or was erased). */
+  release(campaignId: string, reservationId: string): Promise<void>;
 }
 
 export interface VerifiedEvent {
@@ -154,7 +156,7 @@ export interface EventBatchResult {
 }
 
 export interface EventRules {
-  effect(reservation: ReservationView, type: EventType): EventEffect;
+  effect(reservation: ReservationView, type: EventType, now?: number): EventEffect;
   reportThreshold: number;
 }
 

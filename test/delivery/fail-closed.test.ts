@@ -35,9 +35,10 @@ const campaign: ServableCampaign = {
 
 function delivery(users: Partial<Store['users']>) {
   const reserve = vi.fn(async () => {});
+  const release = vi.fn(async () => {});
   const store = {
     users: { reserve, ...users },
-    budgets: { view: () => ({ spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 }), tryHold: async () => true },
+    budgets: { view: () => ({ spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 }), tryHold: async () => true, release },
   } as unknown as Store;
   const index = new CatalogIndex(undefined as never, (sha) => `/media/${sha}`);
   index.build([campaign]);
@@ -50,7 +51,7 @@ function delivery(users: Partial<Store['users']>) {
     clock: () => NOW,
     userStateTimeoutMs: 50,
   });
-  return { d, reserve };
+  return { d, reserve, release };
 }
 
 const empty = (): UserState => ({ history: [], blocks: new Set(), hides: new Set() });
@@ -81,8 +82,10 @@ describe('delivery fails closed', () => {
 
   it('serves nothing when the reservations cannot be stored', async () => {
     const error = vi.spyOn(console, 'error').mockImplementation(() => {});
-    const { d } = delivery({ load: async () => empty(), reserve: async () => Promise.reject(new Error('read-only')) });
+    const { d, release } = delivery({ load: async () => empty(), reserve: async () => Promise.reject(new Error('read-only')) });
     expect(await d.slots({ user: 'u', statuses: 10 })).toEqual({ slots: [] });
+    // The budget held for the unserved slot is given back.
+    expect(release).toHaveBeenCalledTimes(1);
     error.mockRestore();
   });
 

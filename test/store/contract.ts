@@ -460,6 +460,19 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
         expect(budget(store, c.id, now + 1).spentTotalMicros).toBeGreaterThan(5_000);
       });
 
+      it('release gives a hold back at once; releasing twice or unknown holds is harmless', async () => {
+        const { c } = await seed({ budget: { totalMicros: 1000 } });
+        const campaign = await servableOf(c.id);
+        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_a', amountMicros: 1000, expiresAt: T + TTL }, T)).toBe(true);
+        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_b', amountMicros: 1, expiresAt: T + TTL }, T)).toBe(false);
+        await store.budgets.release(c.id, 'r_a');
+        await store.budgets.release(c.id, 'r_a');
+        await store.budgets.release(c.id, 'r_unknown');
+        await store.budgets.release('cmp_unknown', 'r_a');
+        expect(budget(store, c.id, T).heldMicros).toBe(0);
+        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_b', amountMicros: 1000, expiresAt: T + TTL }, T)).toBe(true);
+      });
+
       it('an unbounded campaign always holds', async () => {
         const { c } = await seed();
         const campaign = await servableOf(c.id);

@@ -12,6 +12,10 @@ import type { Db } from './db.js';
 
 export const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+const DAY_MS = 86_400_000;
+/** The UTC day as a number: cheap enough to compute on every budget read of the hot path. */
+const dayNumber = (ms: number) => Math.floor(ms / DAY_MS);
+
 interface Hold {
   reservationId: string;
   amountMicros: number;
@@ -20,7 +24,7 @@ interface Hold {
 }
 
 interface Account {
-  day: string;
+  day: number;
   spentTodayMicros: number;
   spentTotalMicros: number;
   heldMicros: number;
@@ -35,15 +39,16 @@ export class SqliteBudgets implements BudgetStore {
   constructor(private db: Db) {}
 
   private account(campaignId: string, now: number): Account {
-    const day = utcDay(now);
+    const day = dayNumber(now);
     let account = this.accounts.get(campaignId);
     if (!account) {
       account = this.load(campaignId, now);
       this.accounts.set(campaignId, account);
     }
     if (account.day !== day) {
+      // A new UTC day: today's spend starts from what is recorded for it; live holds carry over and count against it.
       account.day = day;
-      account.spentTodayMicros = this.spentOn(campaignId, day);
+      account.spentTodayMicros = this.spentOn(campaignId, utcDay(now));
     }
     this.expire(account, now);
     return account;
@@ -60,7 +65,7 @@ export class SqliteBudgets implements BudgetStore {
   }
 
   private load(campaignId: string, now: number): Account {
-    const day = utcDay(now);
+    const day = dayNumber(now);
     const total = this.db
       .select({ s: sql<number>`coalesce(sum(${t.campaignSpend.spendMicros}), 0)` })
       .from(t.campaignSpend)
@@ -74,7 +79,7 @@ export class SqliteBudgets implements BudgetStore {
       .all();
     const account: Account = {
       day,
-      spentTodayMicros: this.spentOn(campaignId, day),
+      spentTodayMicros: this.spentOn(campaignId, utcDay(now)),
       spentTotalMicros: total?.s ?? 0,
       heldMicros: 0,
       holds: [],
@@ -91,7 +96,7 @@ export class SqliteBudgets implements BudgetStore {
     account.heldMicros += amountMicros;
   }
 
-  private release(account: Account, hold: Hold) {
+  private releaseHold(account: Account, hold: Hold) {
     if (hold.released) return;
     hold.released = true;
     account.heldMicros -= hold.amountMicros;
@@ -101,7 +106,7 @@ export class SqliteBudgets implements BudgetStore {
   private expire(account: Account, now: number) {
     let drop = 0;
     while (drop < account.holds.length && (account.holds[drop].expiresAt <= now || account.holds[drop].released)) {
-      this.release(account, account.holds[drop]);
+      this.releaseHold(account, account.holds[drop]);
       drop++;
     }
     if (drop > 0) account.holds.splice(0, drop);
@@ -125,15 +130,15 @@ export class SqliteBudgets implements BudgetStore {
   charged(campaignId: string, reservationId: string, amountMicros: number, now: number): void {
     const account = this.account(campaignId, now);
     const hold = account.byReservation.get(reservationId);
-    if (hold) this.release(account, hold);
-    if (utcDay(now) === account.day) account.spentTodayMicros += amountMicros;
+    if (hold) this.releaseHold(account, hold);
+    // The ledger books the charge on the UTC day of `now`, which account() just made current.
+    account.spentTodayMicros += amountMicros;
     account.spentTotalMicros += amountMicros;
   }
 
-  /** Releases holds of reservations that no longer exist (erased users). */
-  forget(campaignId: string, reservationId: string): void {
+  async release(campaignId: string, reservationId: string): Promise<void> {
     const account = this.accounts.get(campaignId);
     const hold = account?.byReservation.get(reservationId);
-    if (account && hold) this.release(account, hold);
+    if (account && hold) this.releaseHold(account, hold);
   }
 }

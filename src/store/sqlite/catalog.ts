@@ -1,7 +1,7 @@
 /** Advertisers, keys, campaigns, media and creatives in SQLite through drizzle. */
 import { and, asc, eq, sql } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
-import { predictedCtr } from '../../engine/ctr.js';
+import { deploymentPrior, predictedCtr } from '../../engine/ctr.js';
 import type { ServableCampaign } from '../../engine/types.js';
 import type { Advertiser, AdvertiserProfile, Campaign, CampaignPatch, CatalogStore, Client, Creative, Media, ReviewState } from '../interface.js';
 import type { Db } from './db.js';
@@ -225,12 +225,22 @@ export class SqliteCatalog implements CatalogStore {
       .where(eq(t.campaigns.status, 'active'))
       .all();
     const creativeRows = this.db
-      .select({ creative: t.creatives, media: t.media })
+      .select({ creative: t.creatives, media: t.media, impressions: t.creativeStats.impressions, clicks: t.creativeStats.clicks })
       .from(t.creatives)
       .innerJoin(t.campaigns, eq(t.campaigns.id, t.creatives.campaignId))
       .innerJoin(t.media, eq(t.media.sha256, t.creatives.mediaSha256))
+      .leftJoin(t.creativeStats, eq(t.creativeStats.creativeId, t.creatives.id))
       .where(eq(t.campaigns.status, 'active'))
       .all();
+    // The prior is the whole deployment's CTR (every creative ever counted), smoothed toward 1%.
+    const totals = this.db
+      .select({
+        impressions: sql<number>`coalesce(sum(${t.creativeStats.impressions}), 0)`,
+        clicks: sql<number>`coalesce(sum(${t.creativeStats.clicks}), 0)`,
+      })
+      .from(t.creativeStats)
+      .get();
+    const prior = deploymentPrior(totals?.clicks ?? 0, totals?.impressions ?? 0);
     const byCampaign = new Map<string, ServableCampaign>();
     for (const { campaign, advertiserName } of campaignRows) {
       const c = toCampaign(campaign);
@@ -250,7 +260,7 @@ export class SqliteCatalog implements CatalogStore {
         hasCreatives: false,
       });
     }
-    for (const { creative, media } of creativeRows) {
+    for (const { creative, media, impressions, clicks } of creativeRows) {
       const campaign = byCampaign.get(creative.campaignId);
       if (!campaign) continue;
       campaign.hasCreatives = true;
@@ -266,7 +276,7 @@ export class SqliteCatalog implements CatalogStore {
           height: media.height,
           ...(media.durationMs !== null ? { durationMs: media.durationMs } : {}),
         },
-        predictedCtr: predictedCtr(0, 0),
+        predictedCtr: predictedCtr(clicks ?? 0, impressions ?? 0, prior),
       });
     }
     return [...byCampaign.values()];

@@ -46,7 +46,7 @@ export class SqliteLedger implements LedgerStore {
         if (!reservation || reservation.uid !== event.uid || reservation.campaignId !== event.campaignId) {
           return { status: 'rejected', reason: 'unknown_reservation' };
         }
-        const effect = rules.effect(reservation, event.type);
+        const effect = rules.effect(reservation, event.type, now);
         tx.insert(t.events)
           .values({ reservationId: event.reservationId, type: event.type, uid: event.uid, campaignId: event.campaignId, at: now, costMicros: effect.chargeMicros })
           .run();
@@ -92,12 +92,30 @@ export class SqliteLedger implements LedgerStore {
             }
           }
         }
+        if (event.type === 'impression' || event.type === 'click') this.countForCtr(tx, reservation.creativeId, event.type, now);
         this.count(tx, reservation.campaignId, day, event, effect.chargeMicros);
         return { status: 'accepted' };
       }),
     );
     for (const apply of afterCommit) apply();
     return { outcomes, sentToReview };
+  }
+
+  /** Per-creative impressions and clicks behind the CTR estimate, in the event's transaction. */
+  private countForCtr(tx: Db, creativeId: string, type: 'impression' | 'click', now: number) {
+    const impressions = type === 'impression' ? 1 : 0;
+    const clicks = type === 'click' ? 1 : 0;
+    tx.insert(t.creativeStats)
+      .values({ creativeId, impressions, clicks, updatedAt: now })
+      .onConflictDoUpdate({
+        target: t.creativeStats.creativeId,
+        set: {
+          impressions: sql`${t.creativeStats.impressions} + ${impressions}`,
+          clicks: sql`${t.creativeStats.clicks} + ${clicks}`,
+          updatedAt: now,
+        },
+      })
+      .run();
   }
 
   /** Bumps the day's aggregate row; reach goes into a HyperLogLog sketch, never a user list. */

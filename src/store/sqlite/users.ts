@@ -105,7 +105,7 @@ export class SqliteUsers implements UserStore {
       tx.delete(t.events).where(eq(t.events.uid, uid)).run();
       tx.delete(t.creativeReports).where(eq(t.creativeReports.uid, uid)).run();
     });
-    for (const r of live) this.budgets.forget(r.campaignId, r.id);
+    for (const r of live) await this.budgets.release(r.campaignId, r.id);
     this.cache.delete(uid);
     // The deleted rows' old pages still sit in the WAL until a checkpoint; fold and empty it now.
     this.db.get(sql`PRAGMA wal_checkpoint(TRUNCATE)`);
