@@ -277,6 +277,16 @@ describe('POST /v1/campaigns/{id}/creatives', () => {
     expect(garbage.status).toBe(400);
   });
 
+  it('refuses images over 5 MB', async () => {
+    const { key } = await s.newAdvertiser();
+    const campaign = (await s.call('POST', '/v1/campaigns', key, minimalCampaign)).body;
+    const big = new Uint8Array(5 * 1024 * 1024 + 1);
+    big.set(png(90, 160));
+    const res = await s.upload(key, campaign.id, big);
+    expect(res.status).toBe(413);
+    expect(res.body.detail).toMatch(/5 MB/);
+  });
+
   it('is 404 on another tenant’s campaign', async () => {
     const { campaignId } = await s.seedCampaign();
     const other = await s.newAdvertiser('Other');

@@ -253,6 +253,16 @@ describe('POST /v1/slots', () => {
     expect((await slots({ user: 'x', runs: [1000] })).status).toBe(200);
   });
 
+  it('refuses bodies over 1 MiB with 413', async () => {
+    const res = await s.app.request('/v1/slots', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${client.key}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user: 'u', statuses: 3, pad: 'x'.repeat(1024 * 1024) }),
+    });
+    expect(res.status).toBe(413);
+    expect(res.headers.get('content-type')).toMatch(/problem\+json/);
+  });
+
   it('rejects message content in any field', async () => {
     for (const field of ['text', 'body', 'caption', 'message', 'content', 'media']) {
       expectContentRejected(await slots({ user: 'u', statuses: 3, [field]: 'hello' }), field);
