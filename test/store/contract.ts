@@ -595,6 +595,20 @@ export function storeContract(name: string, open: () => Promise<{ store: Store; 
         expect(row.reports).toBe(4);
       });
 
+      it('after an operator re-approves a creative, only new reports count toward the threshold', async () => {
+        const { c, k } = await seed();
+        const first = [await serve(c, k, uid(1)), await serve(c, k, uid(2))];
+        expect((await store.ledger.record(first.map((r) => event(r, 'report')), T + 10, rules(2))).sentToReview).toEqual([k.id]);
+        await store.catalog.setReview(k.id, 'approved', null, T + 20);
+        // One new reporter, and an earlier reporter reporting again, make two distinct reporters since the review.
+        const third = await serve(c, k, uid(3), { servedAt: T + 30, expiresAt: T + 30 + TTL });
+        expect((await store.ledger.record([event(third, 'report')], T + 31, rules(2))).sentToReview).toEqual([]);
+        expect((await store.catalog.getCreative(k.id))?.review).toBe('approved');
+        const again = await serve(c, k, uid(1), { servedAt: T + 40, expiresAt: T + 40 + TTL });
+        expect((await store.ledger.record([event(again, 'report')], T + 41, rules(2))).sentToReview).toEqual([k.id]);
+        expect((await store.catalog.getCreative(k.id))?.review).toBe('pending');
+      });
+
       it('reports one row per UTC day with activity, within the range, in order', async () => {
         const { c, k } = await seed();
         const { c: other, k: otherK } = await seed();
