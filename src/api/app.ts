@@ -13,6 +13,7 @@ import { requireContentType } from './middleware/content-type.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { newOpenApiHono } from './openapi.js';
 import { registerAdvertiserRoutes } from './routes/advertiser.js';
+import { registerDocsRoute } from './routes/docs.js';
 import { registerFeedRoutes } from './routes/feed.js';
 import { registerOperatorRoutes } from './routes/operator.js';
 import { registerPublicRoutes } from './routes/public.js';
@@ -62,6 +63,7 @@ export function newApp(deps: AppDeps) {
   registerAdvertiserRoutes(app, deps, guard('advertiser'));
   registerFeedRoutes(app, deps, guard('client'));
   registerPublicRoutes(app, deps);
+  registerDocsRoute(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {
@@ -75,4 +77,4 @@ export function newApp(deps: AppDeps) {
   return app;
 }
 
-export type AppType = ReturnType<typeof newApp>;
+export type { AppType } from './app-type.js';

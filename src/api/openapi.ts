@@ -16,12 +16,16 @@ const problemStatuses = {
   415: 'Unsupported media type',
   422: 'Media rejected (limit or unreadable)',
   429: 'Rate limited; see Retry-After',
+  500: 'Unexpected error on our side; the request was not applied',
 } as const;
 
-/** Problem responses for a route's OpenAPI entry. */
+/** Problem responses for a route's OpenAPI entry; every route may also answer 500. */
 export function problems(...statuses: (keyof typeof problemStatuses)[]) {
   return Object.fromEntries(
-    statuses.map((s) => [s, { description: problemStatuses[s], content: { 'application/problem+json': { schema: Problem } } }]),
+    [...new Set([...statuses, 500 as const])].map((s) => [
+      s,
+      { description: problemStatuses[s], content: { 'application/problem+json': { schema: Problem } } },
+    ]),
   );
 }
 

@@ -138,7 +138,7 @@ export const CtaType = z.enum(['message', 'website', 'call']);
 
 export const CreativeUpload = z
   .strictObject({
-    file: z.instanceof(File).openapi({ type: 'string', format: 'binary' }),
+    file: z.instanceof(File, { message: 'send the image or video as a file part named "file"' }).openapi({ type: 'string', format: 'binary' }),
     headline: ShortText(90),
     ctaType: CtaType,
     ctaTarget: ShortText(2000),

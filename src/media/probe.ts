@@ -1,18 +1,27 @@
 /**
- * Recognises uploaded media by its bytes (never by name or declared type) and
- * reads its dimensions, enforcing the product's size limits.
+ * Recognises uploaded media by its bytes (never by name or declared type),
+ * reads its dimensions (and a video's duration), and enforces the product's limits.
  */
 import { fileTypeFromBuffer } from 'file-type/core';
 import { imageSize } from 'image-size';
+import { jpegProblem, pngProblem, webpProblem } from './image-integrity.js';
+import { readMp4 } from './mp4.js';
+
+const MB = 1024 * 1024;
 
 export const LIMITS = {
-  imageBytes: 5 * 1024 * 1024,
-  videoBytes: 16 * 1024 * 1024,
+  imageBytes: 5 * MB,
+  videoBytes: 16 * MB,
   videoMs: 30_000,
 };
 
-const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp']);
-const VIDEO_TYPES = new Set(['video/mp4']);
+const IMAGE_CHECKS: Record<string, (bytes: Uint8Array) => string | undefined> = {
+  'image/png': pngProblem,
+  'image/jpeg': jpegProblem,
+  'image/webp': webpProblem,
+};
+/** `M4V ` is Apple's brand for a plain MP4; both are stored and served as video/mp4. */
+const VIDEO_TYPES = new Set(['video/mp4', 'video/x-m4v']);
 
 export interface ProbedMedia {
   mime: string;
@@ -30,13 +39,29 @@ export class MediaError extends Error {
   }
 }
 
+const SUPPORTED = 'a supported image (png, jpeg, webp) or video (mp4)';
+
+/** Durations are judged to the tenth of a second, so a "30 s" export with a few ms of audio padding passes. */
+const tenths = (ms: number) => Math.round(ms / 100);
+
+/** What the upload is, or a MediaError saying which rule it breaks. */
 export async function probeMedia(bytes: Uint8Array): Promise<ProbedMedia> {
-  const type = await fileTypeFromBuffer(bytes);
-  if (!type || !(IMAGE_TYPES.has(type.mime) || VIDEO_TYPES.has(type.mime))) {
-    throw new MediaError('unsupported', `file is not a supported image (png, jpeg, webp) or video (mp4)${type ? `; it looks like ${type.mime}` : ''}`);
+  let type: { mime: string } | undefined;
+  try {
+    type = await fileTypeFromBuffer(bytes);
+  } catch {
+    type = undefined;
   }
-  if (IMAGE_TYPES.has(type.mime)) {
-    if (bytes.length > LIMITS.imageBytes) throw new MediaError('too_large', `images may be at most 5 MB (${LIMITS.imageBytes} bytes); this one is ${bytes.length} bytes`);
+  const imageCheck = type && IMAGE_CHECKS[type.mime];
+  if (!type || !(imageCheck || VIDEO_TYPES.has(type.mime))) {
+    throw new MediaError('unsupported', `the file is not ${SUPPORTED}${type ? `; it looks like ${type.mime}` : ''}`);
+  }
+  if (imageCheck) {
+    if (bytes.length > LIMITS.imageBytes) {
+      throw new MediaError('too_large', `images may be at most 5 MB (${LIMITS.imageBytes} bytes); this one is ${bytes.length} bytes`);
+    }
+    const problem = imageCheck(bytes);
+    if (problem) throw new MediaError('corrupt', `the ${type.mime} file is truncated or corrupt: ${problem}`);
     let size: { width?: number; height?: number };
     try {
       size = imageSize(bytes);
@@ -46,11 +71,13 @@ export async function probeMedia(bytes: Uint8Array): Promise<ProbedMedia> {
     if (!size.width || !size.height) throw new MediaError('corrupt', `the ${type.mime} file has no readable dimensions`);
     return { mime: type.mime, width: size.width, height: size.height };
   }
-  if (bytes.length > LIMITS.videoBytes) throw new MediaError('too_large', `videos may be at most 16 MB (${LIMITS.videoBytes} bytes); this one is ${bytes.length} bytes`);
-  return probeVideo(bytes);
-}
-
-/** MP4: dimensions and duration come from the movie header; no ffmpeg at run time. */
-async function probeVideo(_bytes: Uint8Array): Promise<ProbedMedia> {
-  throw new MediaError('unsupported', 'video creatives are not accepted yet');
+  if (bytes.length > LIMITS.videoBytes) {
+    throw new MediaError('too_large', `videos may be at most 16 MB (${LIMITS.videoBytes} bytes); this one is ${bytes.length} bytes`);
+  }
+  const video = readMp4(bytes);
+  if ('kind' in video) throw new MediaError(video.kind === 'no_video' ? 'unsupported' : 'corrupt', video.message);
+  if (tenths(video.durationMs) > tenths(LIMITS.videoMs)) {
+    throw new MediaError('too_long', `videos may be at most 30 s long; this one is ${(video.durationMs / 1000).toFixed(1)} s`);
+  }
+  return { mime: 'video/mp4', ...video };
 }

@@ -8,7 +8,9 @@ import { decodeBase64, encodeBase64 } from 'hono/utils/encode';
 
 const P = 12;
 const M = 1 << P;
-const ALPHA = 0.7213 / (1 + 1.079 / M);
+/** Hash bits left after the register index; ranks run 1..Q+1. */
+const Q = 64 - P;
+const ALPHA_INF = 1 / (2 * Math.LN2);
 
 export class Reach {
   private constructor(private registers: Uint8Array) {}
@@ -35,22 +37,52 @@ export class Reach {
     // Rank: position of the first 1 bit in the remaining 52 bits.
     const rest = ((high << P) >>> 0) >>> 0;
     let rank = rest === 0 ? 32 - P + 1 + (low === 0 ? 32 : Math.clz32(low)) : Math.clz32(rest) + 1;
-    rank = Math.min(rank, 64 - P + 1);
+    rank = Math.min(rank, Q + 1);
     if (this.registers[index] >= rank) return false;
     this.registers[index] = rank;
     return true;
   }
 
+  /**
+   * Ertl's improved raw estimator ("New cardinality estimation algorithms for
+   * HyperLogLog sketches", 2017, as in Redis): one formula from 0 to 2^64, so
+   * no biased hand-over between linear counting and the classic HLL estimate
+   * (which near 2.5·m ≈ 10k users was off by up to 5%).
+   */
   estimate(): number {
-    let sum = 0;
-    let zeros = 0;
-    for (const r of this.registers) {
-      sum += 2 ** -r;
-      if (r === 0) zeros++;
-    }
-    const raw = (ALPHA * M * M) / sum;
-    // Small-range correction (linear counting) where HLL is biased.
-    if (raw <= 2.5 * M && zeros > 0) return Math.round(M * Math.log(M / zeros));
-    return Math.round(raw);
+    const counts = new Array<number>(Q + 2).fill(0);
+    for (const r of this.registers) counts[r]++;
+    let z = M * tau(1 - counts[Q + 1] / M);
+    for (let k = Q; k >= 1; k--) z = 0.5 * (z + counts[k]);
+    z += M * sigma(counts[0] / M);
+    return Math.round(ALPHA_INF * M * (M / z));
+  }
+}
+
+/** σ(x) = x + Σ_{k≥1} x^(2^k) 2^(k−1): the empty-register correction. */
+function sigma(x: number): number {
+  if (x === 1) return Infinity;
+  let y = 1;
+  let z = x;
+  for (;;) {
+    x *= x;
+    const previous = z;
+    z += x * y;
+    y += y;
+    if (z === previous) return z;
+  }
+}
+
+/** τ(x): the correction for registers at the maximum rank. */
+function tau(x: number): number {
+  if (x === 0 || x === 1) return 0;
+  let y = 1;
+  let z = 1 - x;
+  for (;;) {
+    x = Math.sqrt(x);
+    const previous = z;
+    y *= 0.5;
+    z -= (1 - x) ** 2 * y;
+    if (z === previous) return z / 3;
   }
 }

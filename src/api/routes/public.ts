@@ -6,17 +6,43 @@ import { type App, jsonResponse, problems } from '../openapi.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
+const mediaBytes = {
+  content: Object.fromEntries(
+    ['image/png', 'image/jpeg', 'image/webp', 'video/mp4'].map((mime) => [mime, { schema: { type: 'string' as const, format: 'binary' } }]),
+  ),
+};
+const header = (description: string) => ({ schema: { type: 'string' as const }, description });
+const cacheHeaders = {
+  ETag: header('"<sha256>": the content address, so it never changes'),
+  'Cache-Control': header('public, max-age=31536000, immutable'),
+  'Accept-Ranges': header('bytes'),
+};
+
 export const mediaRoute = createRoute({
   method: 'get',
   path: '/media/{sha256}',
   tags: ['public'],
-  summary: 'Creative media by SHA-256 (immutable; supports Range and If-None-Match)',
-  request: { params: z.object({ sha256: z.string().regex(SHA256, 'a lower-case hex SHA-256') }) },
+  summary: 'Creative media by SHA-256 (immutable; supports HEAD, Range, If-Range and If-None-Match)',
+  description:
+    'Serves the uploaded bytes with their sniffed type. HEAD answers the same headers without a body. ' +
+    'One `bytes=` range (first-last, first-, or -suffix) gets a 206 so video players can seek; several ranges or a malformed one get the whole file.',
+  request: {
+    params: z.object({ sha256: z.string().regex(SHA256, 'a lower-case hex SHA-256') }),
+    headers: z.object({
+      range: z.string().optional().openapi({ description: 'One byte range, e.g. bytes=0-1023, bytes=1024- or bytes=-500', example: 'bytes=0-1023' }),
+      'if-none-match': z.string().optional().openapi({ description: 'The ETag you hold: 304 if it still matches (it always does)' }),
+      'if-range': z.string().optional().openapi({ description: 'Apply Range only if this ETag matches' }),
+    }),
+  },
   responses: {
-    200: { description: 'The media bytes' },
-    206: { description: 'A byte range of the media' },
-    304: { description: 'Not modified' },
-    416: { description: 'Range not satisfiable' },
+    200: { description: 'The media bytes', headers: { ...cacheHeaders, 'Content-Length': header('Size in bytes') }, ...mediaBytes },
+    206: {
+      description: 'A byte range of the media',
+      headers: { ...cacheHeaders, 'Content-Range': header('bytes first-last/size'), 'Content-Length': header('Length of the range') },
+      ...mediaBytes,
+    },
+    304: { description: 'Not modified', headers: cacheHeaders },
+    416: { description: 'Range not satisfiable', headers: { 'Content-Range': header('bytes */size') } },
     ...problems(400, 404),
   },
 });
@@ -26,7 +52,7 @@ export const healthRoute = createRoute({
   path: '/healthz',
   tags: ['public'],
   summary: 'Liveness and readiness',
-  responses: { 200: jsonResponse(z.object({ status: z.literal('ok'), campaigns: z.number().int() }), 'Healthy') },
+  responses: { 200: jsonResponse(z.object({ status: z.literal('ok'), campaigns: z.number().int() }), 'Healthy'), ...problems() },
 });
 
 /** Parses a single `bytes=` range against a size; undefined for none, null for unsatisfiable. */
@@ -52,6 +78,14 @@ export function parseRange(header: string | undefined, size: number): { offset: 
 export function registerPublicRoutes(app: App, deps: AppDeps) {
   app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const, campaigns: deps.index.size }, 200));
 
+  // Hono answers HEAD with the GET handler (headers, no body); list it in the document too.
+  app.openAPIRegistry.registerPath({
+    ...mediaRoute,
+    method: 'head',
+    summary: 'Media headers only (size, type, ETag), e.g. before streaming',
+    description: undefined,
+  });
+
   app.openapi(mediaRoute, async (c) => {
     const { sha256 } = c.req.valid('param');
     const meta = await deps.store.catalog.getMedia(sha256);
@@ -64,11 +98,15 @@ export function registerPublicRoutes(app: App, deps: AppDeps) {
       'Accept-Ranges': 'bytes',
       'X-Content-Type-Options': 'nosniff',
     };
+    // If-None-Match compares weakly (RFC 9110 §13.1.2): W/"x" matches "x".
     const ifNoneMatch = c.req.header('If-None-Match');
-    if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
+    if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
       return c.body(null, 304, headers);
     }
-    const range = parseRange(c.req.header('Range'), meta.bytes);
+    // If-Range: a range only while the client's copy is this one; else the whole file (we send no Last-Modified).
+    const ifRange = c.req.header('If-Range');
+    const rangeHeader = ifRange === undefined || ifRange.trim() === etag ? c.req.header('Range') : undefined;
+    const range = parseRange(rangeHeader, meta.bytes);
     if (range === null) return c.body(null, 416, { ...headers, 'Content-Range': `bytes */${meta.bytes}` });
     const head = c.req.method === 'HEAD';
     if (range) {
