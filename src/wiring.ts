@@ -4,7 +4,7 @@ import type { ClientAddress } from './api/context.js';
 import { mediaUrl } from './api/views.js';
 import { CatalogIndex } from './catalog/index.js';
 import type { Settings } from './config.js';
-import { Delivery } from './delivery/delivery.js';
+import { Delivery, type DeliveryDeps } from './delivery/delivery.js';
 import type { MediaStorage } from './media/storage.js';
 import { createPseudonymizer } from './privacy/pseudonym.js';
 import { TokenSigner } from './privacy/token.js';
@@ -19,6 +19,8 @@ export interface ServiceOptions {
   clock?: () => number;
   /** The caller's address on this runtime (failed-authentication throttling). */
   clientAddress?: ClientAddress;
+  /** Where a user's slot decision runs when not in this process (see DeliveryDeps). */
+  serveSlots?: DeliveryDeps['serveSlots'];
 }
 
 export async function createService(options: ServiceOptions) {
@@ -32,6 +34,7 @@ export async function createService(options: ServiceOptions) {
     pseudonymize: createPseudonymizer(options.secret),
     signer: new TokenSigner(options.secret),
     clock,
+    serveSlots: options.serveSlots,
   });
   const app = newApp({ ...options, index, delivery, clock });
   return { app, index, delivery };

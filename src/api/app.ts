@@ -48,7 +48,6 @@ export function newApp(deps: AppDeps) {
   const jsonLimit = limitTo(MiB, 'the 1 MiB limit');
   const uploadLimit = limitTo(17 * MiB, 'the upload limit (video 16 MB, image 5 MB)');
   app.use('/v1/*', (c, next) => (UPLOAD_PATH.test(c.req.path) ? uploadLimit : jsonLimit)(c, next));
-  app.use('/v1/*', requireContentType({ multipartPaths: UPLOAD_PATH }));
 
   const requireKey = createAuth({ adminKey: deps.adminKey, catalog: deps.store.catalog });
   const limits = rateLimit({
@@ -61,11 +60,15 @@ export function newApp(deps: AppDeps) {
     clock: deps.clock,
     clientAddress: deps.clientAddress,
   });
+  // The body's type is checked only after the key: a caller without a valid key learns nothing but 401.
+  const contentType = requireContentType({ multipartPaths: UPLOAD_PATH });
   const guard = (...kinds: KeyKind[]): MiddlewareHandler<AppEnv> => {
     const auth = throttled(requireKey(...kinds));
     return async function authAndLimit(c, next) {
       await auth(c, async () => {
-        await limits(c, next);
+        await limits(c, async () => {
+          await contentType(c, next);
+        });
       });
     };
   };

@@ -65,7 +65,7 @@ export class CatalogIndex {
     this.anyCountry = [];
     this.byCountry = new Map();
     this.byId = new Map(campaigns.map((c) => [c.id, c]));
-    this.longestCap = 0;
+    // Never shrinks while running: a paused campaign's caps still need their history when it resumes.
     for (const c of campaigns) for (const cap of c.caps) this.longestCap = Math.max(this.longestCap, cap.windowSeconds * 1000);
     for (const r of ranked) {
       const countries = r.campaign.targeting.countries;
@@ -92,7 +92,7 @@ export class CatalogIndex {
     return this.byId.get(id);
   }
 
-  /** The longest frequency-cap window of any campaign, in ms. */
+  /** The longest frequency-cap window of any campaign served since start, in ms. */
   longestCapMs(): number {
     return this.longestCap;
   }

@@ -35,6 +35,14 @@ export interface SlotsInput {
   explain?: boolean;
 }
 
+export interface SlotsResult {
+  slots: SlotView[];
+  explain?: ExplainEntry[];
+}
+
+/** A slot request once the raw user id is gone: what travels to wherever the user's state lives. */
+export type UserSlotsInput = Omit<SlotsInput, 'user'>;
+
 export interface DeliveryDeps {
   settings: Settings;
   store: Store;
@@ -48,6 +56,11 @@ export interface DeliveryDeps {
   random?: () => number;
   /** How often recorded impressions and clicks are folded into predicted CTRs (index rebuild) [5 min]. */
   ctrRefreshMs?: number;
+  /**
+   * Where one user's read-decide-reserve runs when it is not this process
+   * (Workers: that user's Durable Object, which calls `serve` itself). Absent: here.
+   */
+  serveSlots?: (uid: string, input: UserSlotsInput) => Promise<SlotsResult>;
 }
 
 /** Default cadence at which event counters reach the CTR estimates in the index. */
@@ -86,8 +99,14 @@ export class Delivery {
     }
   }
 
-  async slots(input: SlotsInput): Promise<{ slots: SlotView[]; explain?: ExplainEntry[] }> {
-    const uid = await this.deps.pseudonymize(input.user);
+  async slots(input: SlotsInput): Promise<SlotsResult> {
+    const { user, ...request } = input;
+    const uid = await this.deps.pseudonymize(user);
+    return this.deps.serveSlots ? this.deps.serveSlots(uid, request) : this.serve(uid, request);
+  }
+
+  /** Reads, decides, holds budget and reserves for one pseudonymous user, serialised per user. */
+  async serve(uid: string, input: UserSlotsInput): Promise<SlotsResult> {
     return this.locks.run(uid, async () => {
       const now = this.deps.clock();
       const user = await this.loadUser(uid, now);

@@ -9,7 +9,7 @@ import type { Db } from './db.js';
 type CampaignRow = typeof t.campaigns.$inferSelect;
 type CreativeRow = typeof t.creatives.$inferSelect;
 
-function toCampaign(row: CampaignRow): Campaign {
+export function toCampaign(row: CampaignRow): Campaign {
   const budget: Campaign['budget'] = {};
   if (row.dailyBudgetMicros !== null) budget.dailyMicros = row.dailyBudgetMicros;
   if (row.totalBudgetMicros !== null) budget.totalMicros = row.totalBudgetMicros;
@@ -30,7 +30,7 @@ function toCampaign(row: CampaignRow): Campaign {
   };
 }
 
-function campaignColumns(c: CampaignPatch) {
+export function campaignColumns(c: CampaignPatch) {
   const row: Partial<CampaignRow> = {};
   if (c.name !== undefined) row.name = c.name;
   if (c.status !== undefined) row.status = c.status;
@@ -50,7 +50,7 @@ function campaignColumns(c: CampaignPatch) {
   return row;
 }
 
-function toCreative(row: CreativeRow): Creative {
+export function toCreative(row: CreativeRow): Creative {
   return {
     id: row.id,
     campaignId: row.campaignId,

@@ -17,7 +17,7 @@ export function openDatabase(path: string): { db: Db; sqlite: Database.Database 
   // FULL: a commit is fsynced before we acknowledge it, so acknowledged events and spend survive power loss.
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
-  // Erased users' rows are overwritten, not just unlinked: "every trace gone" includes the file's free pages.
+  // Erasing a user must not leave their pseudonym readable in freed pages.
   sqlite.pragma('secure_delete = ON');
   sqlite.pragma('foreign_keys = OFF');
   const db = drizzle({ client: sqlite });

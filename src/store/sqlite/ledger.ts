@@ -2,7 +2,7 @@
  * The event ledger: idempotent (reservation, type) rows, charges, user-state
  * effects and daily report aggregates, all in one SQLite transaction per batch.
  */
-import { and, between, asc, count, eq, sql } from 'drizzle-orm';
+import { and, between, asc, count, eq, gte, sql } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
 import type { EventType } from '../../engine/types.js';
 import type { EventBatchResult, EventOutcome, EventRules, LedgerStore, Reservation, ReportRow, VerifiedEvent } from '../interface.js';
@@ -78,8 +78,18 @@ export class SqliteLedger implements LedgerStore {
           afterCommit.push(() => this.users.cache.get(event.uid)?.hides.add(reservation.creativeId));
         }
         if (effect.reportsCreative) {
-          tx.insert(t.creativeReports).values({ creativeId: reservation.creativeId, uid: event.uid, at: now }).onConflictDoNothing().run();
-          const reporters = tx.select({ n: count() }).from(t.creativeReports).where(eq(t.creativeReports.creativeId, reservation.creativeId)).get()?.n ?? 0;
+          tx.insert(t.creativeReports)
+            .values({ creativeId: reservation.creativeId, uid: event.uid, at: now })
+            .onConflictDoUpdate({ target: [t.creativeReports.creativeId, t.creativeReports.uid], set: { at: now } })
+            .run();
+          // Only reports since the last review count: a creative an operator re-approved starts afresh.
+          const reviewedAt = tx.select({ at: t.creatives.updatedAt }).from(t.creatives).where(eq(t.creatives.id, reservation.creativeId)).get()?.at ?? 0;
+          const reporters =
+            tx
+              .select({ n: count() })
+              .from(t.creativeReports)
+              .where(and(eq(t.creativeReports.creativeId, reservation.creativeId), gte(t.creativeReports.at, reviewedAt)))
+              .get()?.n ?? 0;
           if (reporters >= rules.reportThreshold) {
             const changed = tx
               .update(t.creatives)

@@ -2,7 +2,7 @@
  * Per-user state (reservations, blocks, hides) in SQLite, behind a bounded LRU
  * cache written through on every change. Keys are pseudonymous ids only.
  */
-import { and, eq, gt, isNotNull, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
 import { isLive } from '../../engine/eligibility.js';
@@ -107,6 +107,8 @@ export class SqliteUsers implements UserStore {
     });
     for (const r of live) await this.budgets.release(r.campaignId, r.id);
     this.cache.delete(uid);
+    // The deleted rows' old pages still sit in the WAL until a checkpoint; fold and empty it now.
+    this.db.get(sql`PRAGMA wal_checkpoint(TRUNCATE)`);
   }
 
   /** Deletes history older than any cap or token needs. */

@@ -1,0 +1,10 @@
+/**
+ * The migrations as modules, for runtimes that cannot read this folder at run
+ * time (Durable Objects apply them with drizzle's durable-sqlite migrator).
+ * Add each new drizzle-kit migration here: `mNNNN` is its journal index.
+ */
+import journal from './meta/_journal.json';
+import m0000 from './0000_init.sql';
+import m0001 from './0001_creative_stats.sql';
+
+export default { journal, migrations: { m0000, m0001 } };

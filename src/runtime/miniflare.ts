@@ -1,0 +1,119 @@
+/**
+ * Runs the Worker locally inside workerd through Miniflare 3, from Node: bundles
+ * src/runtime/worker.ts with esbuild, declares the same bindings as
+ * wrangler.toml, and applies the D1 migrations the way `wrangler d1 migrations
+ * apply` does. Used by `npm run start:worker` and the runtime tests.
+ */
+import { build } from 'esbuild';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Miniflare } from 'miniflare';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+export const migrationsDir = join(root, 'schema/migrations');
+
+/** Kept in step with wrangler.toml. */
+export const COMPATIBILITY_DATE = '2025-07-01';
+
+/** The settings `npm start` reads (src/config.ts), passed through to the Worker as plain-text vars. */
+export const SETTING_NAMES = [
+  'NODE_ENV',
+  'PORT',
+  'TOKEN_TTL',
+  'FIRST_AFTER',
+  'MIN_GAP',
+  'MAX_PER_RESPONSE',
+  'USER_CAP_IMPRESSIONS',
+  'USER_CAP_WINDOW_SECONDS',
+  'FLOOR_CPM_MICROS',
+  'REPORT_THRESHOLD',
+  'RATE_LIMIT_ADVERTISER',
+  'RATE_LIMIT_CLIENT',
+  'USER_CACHE_SIZE',
+  'CORS_ORIGINS',
+  'PUBLIC_URL',
+  'CATALOG_REFRESH_MS',
+];
+
+/** Bundles the Worker (or another entry that re-exports its objects) into one ES module at `outfile`. */
+export async function bundleWorker(outfile: string, entry = join(root, 'src/runtime/worker.ts')): Promise<void> {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    conditions: ['workerd', 'worker', 'browser'],
+    target: 'es2022',
+    external: ['cloudflare:*'],
+    loader: { '.sql': 'text' },
+    logLevel: 'warning',
+    legalComments: 'none',
+  });
+}
+
+/** Minimal surface of a D1 database, as Miniflare hands it to Node. */
+interface D1Like {
+  prepare(query: string): { run(): Promise<unknown>; all<T>(): Promise<{ results: T[] }> };
+  batch(statements: unknown[]): Promise<unknown>;
+}
+
+/** Applies pending schema/migrations/*.sql in order, tracked in wrangler's `d1_migrations` table. */
+export async function applyD1Migrations(db: D1Like, dir = migrationsDir): Promise<string[]> {
+  await db
+    .prepare(
+      'CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)',
+    )
+    .run();
+  const done = new Set((await db.prepare('SELECT name FROM d1_migrations').all<{ name: string }>()).results.map((r) => r.name));
+  const applied: string[] = [];
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+    if (done.has(name)) continue;
+    const statements = readFileSync(join(dir, name), 'utf8')
+      .split('--> statement-breakpoint')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    await db.batch([
+      ...statements.map((s) => db.prepare(s)),
+      db.prepare(`INSERT INTO d1_migrations (name) VALUES ('${name.replace(/'/g, "''")}')`),
+    ]);
+    applied.push(name);
+  }
+  return applied;
+}
+
+export interface LocalWorkerOptions {
+  scriptPath: string;
+  /** Plain-text vars and secrets. */
+  bindings: Record<string, string>;
+  /** Persist D1, Durable Objects and R2 under this folder; absent: in memory. */
+  dataDir?: string;
+  port?: number;
+  host?: string;
+}
+
+export async function startLocalWorker(options: LocalWorkerOptions): Promise<Miniflare> {
+  const persist = options.dataDir;
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: options.scriptPath,
+    modulesRoot: dirname(options.scriptPath),
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings: options.bindings,
+    d1Databases: { DB: 'status-ads' },
+    r2Buckets: { MEDIA: 'status-ads-media' },
+    durableObjects: {
+      USERS: { className: 'UserObject', useSQLite: true },
+      CAMPAIGNS: { className: 'CampaignObject', useSQLite: true },
+    },
+    ...(persist
+      ? { d1Persist: join(persist, 'd1'), durableObjectsPersist: join(persist, 'do'), r2Persist: join(persist, 'r2') }
+      : {}),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.host !== undefined ? { host: options.host } : {}),
+  });
+  await mf.ready;
+  await applyD1Migrations((await mf.getD1Database('DB')) as unknown as D1Like);
+  return mf;
+}

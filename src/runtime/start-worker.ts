@@ -1,0 +1,46 @@
+/**
+ * `npm run start:worker`: the Worker inside workerd through Miniflare 3 on PORT,
+ * with D1, Durable Objects and R2 persisted under DATA_DIR [./data/worker] and
+ * the same settings as `npm start`. SIGTERM/SIGINT stop workerd and exit 0.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readSettings, SettingsError } from '../config.js';
+import { bundleWorker, SETTING_NAMES, startLocalWorker } from './miniflare.js';
+import { loadSecrets } from './secrets.js';
+
+async function main() {
+  const env = process.env;
+  const settings = readSettings(env);
+  const dataDir = resolve(env.DATA_DIR ?? './data/worker');
+  mkdirSync(dataDir, { recursive: true });
+  const { adminKey, secret } = loadSecrets(env, dataDir);
+  const scriptPath = join(dataDir, 'worker.js');
+  await bundleWorker(scriptPath);
+
+  const bindings: Record<string, string> = { ADMIN_KEY: adminKey, SECRET: secret };
+  for (const name of SETTING_NAMES) if (env[name] !== undefined) bindings[name] = env[name] as string;
+  // Registered before Miniflare's own exit hook, which stops workerd right after.
+  let mf: Awaited<ReturnType<typeof startLocalWorker>> | undefined;
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`[stop] ${signal}: stopping workerd`);
+    await mf?.dispose();
+    console.log('[stop] closed cleanly');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  const host = env.HOST ?? '0.0.0.0';
+  mf = await startLocalWorker({ scriptPath, bindings, dataDir, port: settings.port, host });
+  const url = await mf.ready;
+  console.log(`[start] serving the Worker in workerd on ${url.href.replace(/\/$/, '')} (D1, Durable Objects and R2 under ${dataDir})`);
+}
+
+main().catch((err) => {
+  console.error(err instanceof SettingsError ? `[start] ${err.message}` : err);
+  process.exit(1);
+});

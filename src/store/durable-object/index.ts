@@ -1,0 +1,183 @@
+/**
+ * The Workers backend as one Store for an isolate: the catalog in D1, each
+ * user's state in that user's Durable Object, each campaign's budget and
+ * counters in that campaign's Durable Object. Objects are reached through the
+ * small RPC interfaces below, so this file needs no Workers types and tests can
+ * pass any implementation.
+ */
+import type { BudgetState, ServableCampaign, UserState } from '../../engine/types.js';
+import type { D1Catalog } from '../d1/catalog.js';
+import type { BudgetStore, EventBatchResult, EventOutcome, LedgerStore, Reservation, ReportRow, Store, UserStore, VerifiedEvent } from '../interface.js';
+import { ageSnapshot, type BudgetSnapshot, type HoldRequest } from './campaign-object.js';
+import type { CampaignEffect } from './user-object.js';
+import type { SlotsResult, UserSlotsInput } from '../../delivery/delivery.js';
+
+/** What a user object answers (src/runtime/worker.ts, UserObject). */
+export interface UserObjectRpc {
+  serve(uid: string, input: UserSlotsInput): Promise<SlotsResult>;
+  load(uid: string, now: number): Promise<UserState>;
+  reserve(reservations: Reservation[]): Promise<void>;
+  block(uid: string, advertiserId: string, now: number): Promise<void>;
+  unblock(uid: string, advertiserId: string): Promise<void>;
+  blocks(uid: string): Promise<string[]>;
+  erase(uid: string): Promise<void>;
+  record(events: VerifiedEvent[], now: number, reportThreshold: number): Promise<EventBatchResult>;
+  reservation(id: string): Promise<Reservation | undefined>;
+}
+
+/** What a campaign object answers (src/runtime/worker.ts, CampaignObject), bound to one campaign. */
+export interface CampaignObjectRpc {
+  tryHold(hold: HoldRequest, now: number): Promise<{ held: boolean; state: BudgetSnapshot }>;
+  view(now: number): Promise<BudgetSnapshot>;
+  report(fromDay: string, toDay: string): Promise<ReportRow[]>;
+  /** Applies effects from a user object's outbox once each; returns creatives it sent back to review. */
+  apply(effects: CampaignEffect[], reportThreshold: number): Promise<string[]>;
+  release(reservationIds: string[]): Promise<void>;
+  forgetReporter(uid: string): Promise<void>;
+}
+
+export interface ObjectDirectory {
+  user(uid: string): UserObjectRpc;
+  campaign(campaignId: string): CampaignObjectRpc;
+}
+
+const NO_SPEND: BudgetState = { spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 };
+
+/**
+ * Budgets as this isolate last saw them. `view` feeds the engine's ranking and
+ * pacing and may lag by `staleMs` (it ages the snapshot to `now`: the day
+ * rolls over, holds lapse, never early); `tryHold` asks the campaign's object,
+ * which is the authority, and refreshes the view from its answer.
+ */
+export class EdgeBudgets implements BudgetStore {
+  private seen = new Map<string, { state: BudgetSnapshot; at: number }>();
+  private refreshing = new Set<string>();
+
+  constructor(
+    private objects: ObjectDirectory,
+    private staleMs = 1000,
+    private maxEntries = 50_000,
+  ) {}
+
+  private remember(campaignId: string, state: BudgetSnapshot, now: number) {
+    if (this.seen.size >= this.maxEntries && !this.seen.has(campaignId)) this.seen.clear();
+    this.seen.set(campaignId, { state, at: now });
+  }
+
+  view(campaignId: string, now: number): BudgetState {
+    const entry = this.seen.get(campaignId);
+    if ((!entry || now - entry.at > this.staleMs) && !this.refreshing.has(campaignId)) {
+      // Refresh in the background; the hot path never waits on it.
+      this.refreshing.add(campaignId);
+      this.objects
+        .campaign(campaignId)
+        .view(now)
+        .then((state) => this.remember(campaignId, state, now))
+        .catch(() => undefined)
+        .finally(() => this.refreshing.delete(campaignId));
+    }
+    return entry ? ageSnapshot(entry.state, now) : NO_SPEND;
+  }
+
+  /** The campaign object's exact state (one RPC), remembered for `view`. */
+  async current(campaignId: string, now: number): Promise<BudgetState> {
+    const state = await this.objects.campaign(campaignId).view(now);
+    this.remember(campaignId, state, now);
+    return ageSnapshot(state, now);
+  }
+
+  async tryHold(hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number }, now: number): Promise<boolean> {
+    const answer = await this.objects
+      .campaign(hold.campaign.id)
+      .tryHold({
+        budget: hold.campaign.budget,
+        pacing: hold.campaign.pacing,
+        bid: hold.campaign.bid,
+        predictedCtr: Math.max(0, ...hold.campaign.creatives.map((c) => c.predictedCtr)),
+        reservationId: hold.reservationId, amountMicros: hold.amountMicros, expiresAt: hold.expiresAt }, now);
+    this.remember(hold.campaign.id, answer.state, now);
+    return answer.held;
+  }
+
+  async release(campaignId: string, reservationId: string): Promise<void> {
+    await this.objects.campaign(campaignId).release([reservationId]);
+  }
+}
+
+export class EdgeUsers implements UserStore {
+  constructor(private objects: ObjectDirectory) {}
+
+  load(uid: string, now: number) {
+    return this.objects.user(uid).load(uid, now);
+  }
+
+  async reserve(reservations: Reservation[]) {
+    const byUser = new Map<string, Reservation[]>();
+    for (const r of reservations) byUser.set(r.uid, [...(byUser.get(r.uid) ?? []), r]);
+    await Promise.all([...byUser].map(([uid, list]) => this.objects.user(uid).reserve(list)));
+  }
+
+  block(uid: string, advertiserId: string, now: number) {
+    return this.objects.user(uid).block(uid, advertiserId, now);
+  }
+
+  unblock(uid: string, advertiserId: string) {
+    return this.objects.user(uid).unblock(uid, advertiserId);
+  }
+
+  blocks(uid: string) {
+    return this.objects.user(uid).blocks(uid);
+  }
+
+  erase(uid: string) {
+    return this.objects.user(uid).erase(uid);
+  }
+}
+
+/**
+ * Events go to their user's object (idempotency, reservation, blocks, hides),
+ * which forwards charges and counters to the campaign's object; reports are read
+ * from the campaign's object. Batches are split per user and run in parallel;
+ * outcomes come back in the caller's order.
+ */
+export class EdgeLedger implements LedgerStore {
+  constructor(private objects: ObjectDirectory) {}
+
+  async record(events: VerifiedEvent[], now: number, rules: { reportThreshold: number }): Promise<EventBatchResult> {
+    const byUser = new Map<string, number[]>();
+    events.forEach((e, i) => byUser.set(e.uid, [...(byUser.get(e.uid) ?? []), i]));
+    const outcomes: EventOutcome[] = new Array(events.length);
+    const sentToReview = new Set<string>();
+    await Promise.all(
+      [...byUser].map(async ([uid, positions]) => {
+        const result = await this.objects.user(uid).record(positions.map((i) => events[i]), now, rules.reportThreshold);
+        result.outcomes.forEach((outcome, j) => (outcomes[positions[j]] = outcome));
+        for (const id of result.sentToReview) sentToReview.add(id);
+      }),
+    );
+    return { outcomes, sentToReview: [...sentToReview] };
+  }
+
+  /** Knowingly unsupported: a reservation id alone does not say which user object holds it. */
+  async reservation(_id: string): Promise<Reservation | undefined> {
+    return undefined;
+  }
+
+  report(campaignId: string, fromDay: string, toDay: string) {
+    return this.objects.campaign(campaignId).report(fromDay, toDay);
+  }
+}
+
+export function createEdgeStore(options: { catalog: D1Catalog; objects: ObjectDirectory; budgetStaleMs?: number }): Store & { budgets: EdgeBudgets } {
+  return {
+    catalog: options.catalog,
+    users: new EdgeUsers(options.objects),
+    budgets: new EdgeBudgets(options.objects, options.budgetStaleMs),
+    ledger: new EdgeLedger(options.objects),
+    // Objects prune their own history on access and by alarm.
+    async prune() {
+      return 0;
+    },
+    async close() {},
+  };
+}

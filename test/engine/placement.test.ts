@@ -1,0 +1,84 @@
+/** Placement: where ads may go between organic statuses, with statuses or per-contact runs. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { PlacementSettings } from '../../src/config.js';
+import { candidatePositions, choosePositions } from '../../src/engine/placement.js';
+
+const defaults: PlacementSettings = { firstAfter: 2, minGap: 4, maxPerResponse: 3 };
+
+describe('candidatePositions', () => {
+  it('offers every position 1..statuses', () => {
+    expect(candidatePositions({ statuses: 5 })).toEqual([1, 2, 3, 4, 5]);
+    expect(candidatePositions({ statuses: 0 })).toEqual([]);
+  });
+
+  it('offers only run boundaries with runs', () => {
+    expect(candidatePositions({ runs: [3, 1, 2] })).toEqual([3, 4, 6]);
+    expect(candidatePositions({ runs: [] })).toEqual([]);
+    expect(candidatePositions({ runs: [1000] })).toEqual([1000]);
+  });
+});
+
+describe('choosePositions', () => {
+  it('uses the product defaults on a plain feed', () => {
+    expect(choosePositions(candidatePositions({ statuses: 10 }), defaults, Infinity)).toEqual([2, 6, 10]);
+    expect(choosePositions(candidatePositions({ statuses: 20 }), defaults, Infinity)).toEqual([2, 6, 10]);
+    expect(choosePositions(candidatePositions({ statuses: 1 }), defaults, Infinity)).toEqual([]);
+    expect(choosePositions(candidatePositions({ statuses: 2 }), defaults, Infinity)).toEqual([2]);
+  });
+
+  it('never places an ad inside one contact’s run', () => {
+    expect(choosePositions(candidatePositions({ runs: [3, 1, 2] }), defaults, Infinity)).toEqual([3]);
+    expect(choosePositions(candidatePositions({ runs: [1, 1, 4, 4] }), defaults, Infinity)).toEqual([2, 6, 10]);
+    // A single run of 5 has one boundary: after the last status.
+    expect(choosePositions(candidatePositions({ runs: [5] }), defaults, Infinity)).toEqual([5]);
+    // First boundary before firstAfter is skipped.
+    expect(choosePositions(candidatePositions({ runs: [1, 6] }), defaults, Infinity)).toEqual([7]);
+  });
+
+  it('respects the limit it is given', () => {
+    expect(choosePositions(candidatePositions({ statuses: 30 }), defaults, 1)).toEqual([2]);
+    expect(choosePositions(candidatePositions({ statuses: 30 }), defaults, 0)).toEqual([]);
+  });
+
+  it('obeys firstAfter, minGap, maxPerResponse and picks as many positions as fit (property)', () => {
+    const settings = fc.record({
+      firstAfter: fc.integer({ min: 1, max: 6 }),
+      minGap: fc.integer({ min: 1, max: 6 }),
+      maxPerResponse: fc.integer({ min: 1, max: 5 }),
+    });
+    const feed = fc.oneof(
+      fc.record({ statuses: fc.integer({ min: 0, max: 16 }) }),
+      fc.record({ runs: fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 10 }) }),
+    );
+    fc.assert(
+      fc.property(settings, feed, fc.integer({ min: 0, max: 6 }), (s, request, limit) => {
+        const positions = candidatePositions(request);
+        const total = 'statuses' in request ? request.statuses : request.runs.reduce((a, b) => a + b, 0);
+        const chosen = choosePositions(positions, s, limit);
+        expect(chosen.length).toBeLessThanOrEqual(Math.min(limit, s.maxPerResponse));
+        chosen.forEach((after, i) => {
+          expect(positions).toContain(after);
+          expect(after).toBeGreaterThanOrEqual(Math.max(1, s.firstAfter));
+          expect(after).toBeLessThanOrEqual(total);
+          if (i > 0) expect(after - chosen[i - 1]).toBeGreaterThanOrEqual(s.minGap);
+        });
+        // Greedy from the top is optimal: no valid set of positions is larger (exhaustive search).
+        let best = 0;
+        const search = (from: number, previous: number, count: number) => {
+          best = Math.max(best, count);
+          if (count >= Math.min(limit, s.maxPerResponse)) return;
+          for (let i = from; i < positions.length; i++) {
+            const p = positions[i];
+            if (p >= s.firstAfter && p - previous >= s.minGap) {
+              search(i + 1, p, count + 1);
+            }
+          }
+        };
+        search(0, -Infinity, 0);
+        expect(chosen.length).toBe(best);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * A `Store` in Node that is the Workers backend inside workerd: every call goes
+ * through test/helpers/store-bridge.worker.ts to the isolate's D1 catalog, user
+ * objects and campaign objects. `makeWorkerStore` already has the shape `storeContract(name, open)` expects:
+ *
+ *   storeContract('workers (D1 + Durable Objects in workerd)', () => makeWorkerStore());
+ *
+ * Tried against the contract on the tests branch: every case passes except the
+ * five that need WORKER_STORE_GAPS below.
+ *
+ * `budgets.view` is synchronous in the interface, so here it answers from the
+ * campaign object's snapshot fetched after the last `tryHold` or `ledger.record`
+ * touching that campaign, aged to `now` as the Worker's own view does.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Env } from '../../src/config.js';
+import { ageSnapshot, type BudgetSnapshot } from '../../src/store/durable-object/campaign-object.js';
+import { bundleWorker, startLocalWorker } from '../../src/runtime/miniflare.js';
+import type { Store } from '../../src/store/interface.js';
+import { SECRET } from './service.js';
+
+/** Store behaviours the Workers backend knowingly does not offer, with the reason. */
+export const WORKER_STORE_GAPS: Record<string, string> = {
+  // The store contract's cases that read reservations back by id (history, erase, conversion, charge, prune) depend on it.
+  'ledger.reservation(id)': 'a reservation id alone does not name its user object (ids are made by the caller); nothing in the service calls it',
+  'Store.prune(now)': 'user objects prune themselves by alarm when their history stops mattering; no isolate can enumerate them, so prune returns 0',
+};
+
+const decode = (value: unknown): unknown =>
+  Array.isArray(value)
+    ? value.map(decode)
+    : value && typeof value === 'object'
+      ? '$set' in value
+        ? new Set((value as { $set: unknown[] }).$set)
+        : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decode(v)]))
+      : value;
+
+export async function makeWorkerStore(env: Env = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'status-ads-store-'));
+  const scriptPath = join(dir, 'bridge.js');
+  await bundleWorker(scriptPath, fileURLToPath(new URL('./store-bridge.worker.ts', import.meta.url)));
+  const bindings: Record<string, string> = { ADMIN_KEY: 'unused-admin-key', SECRET, CATALOG_REFRESH_MS: '0' };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) bindings[k] = v;
+  const mf = await startLocalWorker({ scriptPath, bindings });
+
+  async function invoke(part: string, method: string, ...args: unknown[]): Promise<any> {
+    const res = await mf.dispatchFetch('http://bridge.test/', { method: 'POST', body: JSON.stringify({ part, method, args }) });
+    const body = (await res.json()) as { result?: unknown; error?: string };
+    if (body.error !== undefined) throw new Error(body.error);
+    return body.result === null ? undefined : decode(body.result);
+  }
+
+  const views = new Map<string, { snapshot: BudgetSnapshot; now: number }>();
+  const refreshView = async (campaignId: string, now: number) =>
+    views.set(campaignId, { snapshot: await invoke('campaign', 'snapshot', campaignId, now), now });
+  const proxy = (part: string) =>
+    new Proxy({}, { get: (_t, method: string) => (...args: unknown[]) => invoke(part, method, ...args) }) as any;
+
+  const store: Store = {
+    catalog: proxy('catalog'),
+    users: proxy('users'),
+    budgets: {
+      view: (campaignId, now) => {
+        const seen = views.get(campaignId);
+        return seen ? ageSnapshot(seen.snapshot, now) : { spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 };
+      },
+      async tryHold(hold, now) {
+        const held = (await invoke('budgets', 'tryHold', hold, now)) as boolean;
+        await refreshView(hold.campaign.id, now);
+        return held;
+      },
+      async release(campaignId, reservationId) {
+        await invoke('budgets', 'release', campaignId, reservationId);
+        const seen = views.get(campaignId);
+        if (seen) await refreshView(campaignId, seen.now);
+      },
+    },
+    ledger: {
+      async record(events, now, rules) {
+        const result = await invoke('ledger', 'record', events, now, { reportThreshold: rules.reportThreshold });
+        await Promise.all([...new Set(events.map((e) => e.campaignId))].map((id) => refreshView(id, now)));
+        return result;
+      },
+      reservation: (id) => invoke('ledger', 'reservation', id),
+      report: (campaignId, from, to) => invoke('ledger', 'report', campaignId, from, to),
+    },
+    prune: (now) => invoke('store', 'prune', now),
+    async close() {},
+  };
+
+  async function close() {
+    await mf.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { store, mf, close };
+}

@@ -1,0 +1,683 @@
+/**
+ * The store contract: one suite every backend must pass, written against the
+ * `Store` interface only (no SQL, no backend internals). A backend's test file
+ * calls `storeContract(name, open)`; `open` must return a fresh, empty store
+ * whose per-user history window is at least CONTRACT_HISTORY_MS.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventEffect } from '../../src/engine/events.js';
+import type { ServableCampaign } from '../../src/engine/types.js';
+import type { Advertiser, Campaign, Creative, EventRules, Media, Reservation, Store, VerifiedEvent } from '../../src/store/interface.js';
+
+/** Backends under contract keep per-user history for (at least) this long. */
+export const CONTRACT_HISTORY_MS = 3_600_000;
+
+const T = Date.UTC(2026, 10, 25, 12, 0, 0);
+const DAY = 86_400_000;
+const TTL = 900_000;
+const mediaUrl = (sha: string) => `/media/${sha}`;
+const rules = (reportThreshold = 5): EventRules => ({ effect: eventEffect, reportThreshold });
+const uid = (n: number) => n.toString(16).padStart(2, '0').repeat(32);
+
+let counter = 0;
+const nextId = (prefix: string) => `${prefix}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
+
+function advertiser(overrides: Partial<Advertiser> = {}): Advertiser {
+  return {
+    id: nextId('adv'),
+    name: 'Bakery',
+    description: null,
+    address: null,
+    email: null,
+    website: null,
+    category: null,
+    createdAt: T,
+    updatedAt: T,
+    ...overrides,
+  };
+}
+
+function campaign(advertiserId: string, overrides: Partial<Campaign> = {}): Campaign {
+  return {
+    id: nextId('cmp'),
+    advertiserId,
+    name: 'Campaign',
+    status: 'active',
+    startAt: T - DAY,
+    endAt: null,
+    bid: { type: 'cpm', amountMicros: 2_000_000 },
+    budget: {},
+    pacing: 'asap',
+    targeting: {},
+    caps: [],
+    createdAt: T,
+    updatedAt: T,
+    ...overrides,
+  };
+}
+
+function media(n = Math.floor(Math.random() * 1e9)): Media {
+  return { sha256: n.toString(16).padStart(64, '0'), mime: 'image/png', bytes: 1234, width: 90, height: 160, durationMs: null, createdAt: T };
+}
+
+function creative(c: Campaign, mediaSha256: string, overrides: Partial<Creative> = {}): Creative {
+  return {
+    id: nextId('crv'),
+    campaignId: c.id,
+    advertiserId: c.advertiserId,
+    headline: 'Fresh bread',
+    cta: { type: 'website', target: 'https://bakery.example' },
+    mediaSha256,
+    review: 'pending',
+    reviewReason: null,
+    createdAt: T,
+    updatedAt: T,
+    ...overrides,
+  };
+}
+
+function reservation(c: Campaign, k: Creative, user: string, overrides: Partial<Reservation> = {}): Reservation {
+  return {
+    id: nextId('r'),
+    uid: user,
+    campaignId: c.id,
+    creativeId: k.id,
+    advertiserId: c.advertiserId,
+    bidType: c.bid.type,
+    priceMicros: c.bid.type === 'cpm' ? 1000 : 50_000,
+    servedAt: T,
+    expiresAt: T + TTL,
+    viewedAt: null,
+    chargedAt: null,
+    ...overrides,
+  };
+}
+
+/** The three numbers of a budget view (backends may return richer objects). */
+function budget(store: Store, campaignId: string, now: number) {
+  const { spentTodayMicros, spentTotalMicros, heldMicros } = store.budgets.view(campaignId, now);
+  return { spentTodayMicros, spentTotalMicros, heldMicros };
+}
+
+const event = (r: Reservation, type: VerifiedEvent['type']): VerifiedEvent => ({
+  type,
+  reservationId: r.id,
+  uid: r.uid,
+  campaignId: r.campaignId,
+  creativeId: r.creativeId,
+});
+
+export function storeContract(name: string, open: () => Promise<{ store: Store; close(): Promise<void> }>) {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+    let close: () => Promise<void>;
+
+    beforeEach(async () => {
+      ({ store, close } = await open());
+    });
+    afterEach(async () => {
+      await close();
+    });
+
+    /** An advertiser with one campaign and one approved creative. */
+    async function seed(campaignOverrides: Partial<Campaign> = {}, review: Creative['review'] = 'approved') {
+      const a = advertiser();
+      await store.catalog.createAdvertiser(a, `hash-${a.id}`);
+      const c = campaign(a.id, campaignOverrides);
+      await store.catalog.createCampaign(c);
+      const m = media();
+      await store.catalog.putMedia(m);
+      const k = creative(c, m.sha256, { review });
+      await store.catalog.createCreative(k);
+      return { a, c, k, m };
+    }
+
+    async function servableOf(campaignId: string): Promise<ServableCampaign> {
+      const found = (await store.catalog.servable(mediaUrl)).find((s) => s.id === campaignId);
+      if (!found) throw new Error(`campaign ${campaignId} not servable`);
+      return found;
+    }
+
+    /** Serves a slot as delivery does: hold the price against budgets, then reserve. */
+    async function serve(c: Campaign, k: Creative, user: string, overrides: Partial<Reservation> = {}) {
+      const r = reservation(c, k, user, overrides);
+      const held = await store.budgets.tryHold(
+        { campaign: await servableOf(c.id), reservationId: r.id, amountMicros: r.priceMicros, expiresAt: r.expiresAt },
+        r.servedAt,
+      );
+      expect(held).toBe(true);
+      await store.users.reserve([r]);
+      return r;
+    }
+
+    describe('catalog', () => {
+      it('creates, lists, gets and updates advertisers', async () => {
+        const a = advertiser({ name: 'Alpha', email: 'a@example.com', createdAt: T });
+        const b = advertiser({ name: 'Beta', createdAt: T + 1 });
+        await store.catalog.createAdvertiser(a, 'hash-a');
+        await store.catalog.createAdvertiser(b, 'hash-b');
+        expect(await store.catalog.getAdvertiser(a.id)).toEqual(a);
+        expect((await store.catalog.listAdvertisers()).map((x) => x.id)).toEqual([a.id, b.id]);
+        const updated = await store.catalog.updateAdvertiser(a.id, { website: 'https://alpha.example', description: 'Bread' }, T + 5);
+        expect(updated).toMatchObject({ id: a.id, name: 'Alpha', email: 'a@example.com', website: 'https://alpha.example', description: 'Bread', updatedAt: T + 5 });
+        expect(await store.catalog.getAdvertiser(a.id)).toEqual(updated);
+        expect(await store.catalog.updateAdvertiser('adv_missing', { name: 'X' }, T)).toBeUndefined();
+        expect(await store.catalog.getAdvertiser('adv_missing')).toBeUndefined();
+      });
+
+      it('finds keys by hash for advertisers and clients, and nothing else', async () => {
+        const a = advertiser();
+        await store.catalog.createAdvertiser(a, 'hash-of-advertiser-key');
+        await store.catalog.createClient({ id: 'cli_1', name: 'Messenger', createdAt: T }, 'hash-of-client-key');
+        expect(await store.catalog.findKey('hash-of-advertiser-key')).toEqual({ kind: 'advertiser', ownerId: a.id });
+        expect(await store.catalog.findKey('hash-of-client-key')).toEqual({ kind: 'client', ownerId: 'cli_1' });
+        expect(await store.catalog.findKey('hash-unknown')).toBeUndefined();
+        expect(await store.catalog.findKey('')).toBeUndefined();
+      });
+
+      it('creates, lists (per advertiser), gets and patches campaigns', async () => {
+        const a = advertiser();
+        const b = advertiser();
+        await store.catalog.createAdvertiser(a, 'ha');
+        await store.catalog.createAdvertiser(b, 'hb');
+        const c1 = campaign(a.id, {
+          targeting: { countries: ['DE', 'AT'], languages: ['de'], platforms: ['ios'] },
+          caps: [{ impressions: 2, windowSeconds: 3600 }],
+          budget: { dailyMicros: 5_000_000, totalMicros: 50_000_000 },
+          endAt: T + DAY,
+          pacing: 'even',
+        });
+        const c2 = campaign(a.id, { createdAt: T + 1, bid: { type: 'cpc', amountMicros: 300_000 } });
+        const c3 = campaign(b.id);
+        for (const c of [c1, c2, c3]) await store.catalog.createCampaign(c);
+        expect(await store.catalog.getCampaign(c1.id)).toEqual(c1);
+        expect(await store.catalog.getCampaign(c2.id)).toEqual(c2);
+        expect((await store.catalog.listCampaigns(a.id)).map((c) => c.id)).toEqual([c1.id, c2.id]);
+        expect((await store.catalog.listCampaigns(b.id)).map((c) => c.id)).toEqual([c3.id]);
+        expect(await store.catalog.listCampaigns('adv_nobody')).toEqual([]);
+
+        const patched = await store.catalog.updateCampaign(c1.id, { status: 'paused', budget: { totalMicros: 7 }, caps: [], endAt: null }, T + 9);
+        expect(patched).toEqual({ ...c1, status: 'paused', budget: { totalMicros: 7 }, caps: [], endAt: null, updatedAt: T + 9 });
+        expect(await store.catalog.getCampaign(c1.id)).toEqual(patched);
+        const renamed = await store.catalog.updateCampaign(c1.id, { name: 'Renamed' }, T + 10);
+        expect(renamed).toMatchObject({ name: 'Renamed', status: 'paused', budget: { totalMicros: 7 }, targeting: c1.targeting });
+        expect(await store.catalog.updateCampaign('cmp_missing', { name: 'x' }, T)).toBeUndefined();
+        expect(await store.catalog.getCampaign('cmp_missing')).toBeUndefined();
+      });
+
+      it('stores media once per content address', async () => {
+        const m = media(42);
+        await store.catalog.putMedia(m);
+        await store.catalog.putMedia({ ...m, createdAt: T + 1 });
+        expect(await store.catalog.getMedia(m.sha256)).toEqual(m);
+        expect(await store.catalog.getMedia('f'.repeat(64))).toBeUndefined();
+      });
+
+      it('creates, lists and reviews creatives', async () => {
+        const a = advertiser();
+        await store.catalog.createAdvertiser(a, 'ha');
+        const c1 = campaign(a.id);
+        const c2 = campaign(a.id);
+        await store.catalog.createCampaign(c1);
+        await store.catalog.createCampaign(c2);
+        const m = media();
+        await store.catalog.putMedia(m);
+        const k1 = creative(c1, m.sha256, { createdAt: T });
+        const k2 = creative(c1, m.sha256, { createdAt: T + 1, cta: { type: 'call', target: '+4930123456' } });
+        const k3 = creative(c2, m.sha256, { createdAt: T + 2 });
+        for (const k of [k1, k2, k3]) await store.catalog.createCreative(k);
+        expect(await store.catalog.getCreative(k2.id)).toEqual(k2);
+        expect(await store.catalog.getCreative('crv_missing')).toBeUndefined();
+        expect((await store.catalog.listCreatives({ campaignId: c1.id })).map((k) => k.id)).toEqual([k1.id, k2.id]);
+        expect((await store.catalog.listCreatives({ review: 'pending' })).map((k) => k.id)).toEqual([k1.id, k2.id, k3.id]);
+
+        const approved = await store.catalog.setReview(k1.id, 'approved', null, T + 5);
+        expect(approved).toEqual({ ...k1, review: 'approved', updatedAt: T + 5 });
+        const rejected = await store.catalog.setReview(k2.id, 'rejected', 'blurry', T + 6);
+        expect(rejected).toMatchObject({ review: 'rejected', reviewReason: 'blurry' });
+        expect((await store.catalog.listCreatives({ review: 'pending' })).map((k) => k.id)).toEqual([k3.id]);
+        expect((await store.catalog.listCreatives({ review: 'approved', campaignId: c1.id })).map((k) => k.id)).toEqual([k1.id]);
+        expect((await store.catalog.listCreatives({ review: 'approved', campaignId: c2.id }))).toEqual([]);
+        expect(await store.catalog.setReview('crv_missing', 'approved', null, T)).toBeUndefined();
+      });
+
+      it('servable() holds only active campaigns, with only their approved creatives', async () => {
+        const a = advertiser({ name: 'Shown Name' });
+        await store.catalog.createAdvertiser(a, 'ha');
+        const active = campaign(a.id, { targeting: { countries: ['DE'] }, caps: [{ impressions: 1, windowSeconds: 60 }] });
+        const paused = campaign(a.id, { status: 'paused' });
+        const archived = campaign(a.id, { status: 'archived' });
+        const empty = campaign(a.id);
+        const pendingOnly = campaign(a.id);
+        for (const c of [active, paused, archived, empty, pendingOnly]) await store.catalog.createCampaign(c);
+        const m = media(7);
+        await store.catalog.putMedia(m);
+        const approved = creative(active, m.sha256, { review: 'approved', headline: 'Approved one' });
+        const pending = creative(active, m.sha256, { review: 'pending' });
+        const rejected = creative(active, m.sha256, { review: 'rejected', reviewReason: 'no' });
+        const onPaused = creative(paused, m.sha256, { review: 'approved' });
+        const onPendingOnly = creative(pendingOnly, m.sha256, { review: 'pending' });
+        for (const k of [approved, pending, rejected, onPaused, onPendingOnly]) await store.catalog.createCreative(k);
+
+        const servable = await store.catalog.servable(mediaUrl);
+        expect(servable.map((s) => s.id).sort()).toEqual([active.id, empty.id, pendingOnly.id].sort());
+        const s = servable.find((x) => x.id === active.id)!;
+        expect(s).toMatchObject({
+          advertiserId: a.id,
+          advertiserName: 'Shown Name',
+          status: 'active',
+          startAt: active.startAt,
+          endAt: null,
+          bid: active.bid,
+          budget: active.budget,
+          pacing: active.pacing,
+          targeting: { countries: ['DE'] },
+          caps: [{ impressions: 1, windowSeconds: 60 }],
+          hasCreatives: true,
+        });
+        expect(s.creatives.map((k) => k.id)).toEqual([approved.id]);
+        expect(s.creatives[0]).toMatchObject({
+          headline: 'Approved one',
+          cta: approved.cta,
+          media: { url: mediaUrl(m.sha256), mime: 'image/png', width: 90, height: 160 },
+        });
+        expect(s.creatives[0].predictedCtr).toBeGreaterThan(0);
+        expect(s.creatives[0].predictedCtr).toBeLessThan(1);
+        expect(servable.find((x) => x.id === empty.id)).toMatchObject({ creatives: [], hasCreatives: false });
+        expect(servable.find((x) => x.id === pendingOnly.id)).toMatchObject({ creatives: [], hasCreatives: true });
+
+        // Approval, pausing and rejection show up in the next servable().
+        await store.catalog.setReview(pending.id, 'approved', null, T + 1);
+        await store.catalog.setReview(approved.id, 'rejected', 'misleading', T + 1);
+        await store.catalog.updateCampaign(paused.id, { status: 'active' }, T + 1);
+        await store.catalog.updateCampaign(empty.id, { status: 'archived' }, T + 1);
+        const after = await store.catalog.servable(mediaUrl);
+        expect(after.map((x) => x.id).sort()).toEqual([active.id, paused.id, pendingOnly.id].sort());
+        expect(after.find((x) => x.id === active.id)!.creatives.map((k) => k.id)).toEqual([pending.id]);
+        expect(after.find((x) => x.id === paused.id)!.creatives.map((k) => k.id)).toEqual([onPaused.id]);
+      });
+
+      it('version() moves on every change that affects servable()', async () => {
+        const versions = [await store.catalog.version()];
+        const bumped = async () => {
+          const v = await store.catalog.version();
+          expect(v).toBeGreaterThan(versions.at(-1)!);
+          versions.push(v);
+        };
+        const a = advertiser();
+        await store.catalog.createAdvertiser(a, 'ha');
+        const c = campaign(a.id);
+        await store.catalog.createCampaign(c);
+        await bumped();
+        await store.catalog.updateCampaign(c.id, { status: 'paused' }, T + 1);
+        await bumped();
+        const m = media();
+        await store.catalog.putMedia(m);
+        const k = creative(c, m.sha256);
+        await store.catalog.createCreative(k);
+        await bumped();
+        await store.catalog.setReview(k.id, 'approved', null, T + 2);
+        await bumped();
+        await store.catalog.updateAdvertiser(a.id, { name: 'New name' }, T + 3);
+        await bumped();
+        // Reads do not move it.
+        await store.catalog.servable(mediaUrl);
+        await store.catalog.listCampaigns(a.id);
+        expect(await store.catalog.version()).toBe(versions.at(-1));
+      });
+    });
+
+    describe('users', () => {
+      it('loads an empty state for an unknown user', async () => {
+        const state = await store.users.load(uid(1), T);
+        expect(state.history).toEqual([]);
+        expect([...state.blocks]).toEqual([]);
+        expect([...state.hides]).toEqual([]);
+        expect(await store.users.blocks(uid(1))).toEqual([]);
+      });
+
+      it('remembers reservations as live history until they expire', async () => {
+        const { c, k } = await seed();
+        const r1 = await serve(c, k, uid(1));
+        const r2 = await serve(c, k, uid(1), { servedAt: T + 1000, expiresAt: T + 1000 + TTL });
+        await serve(c, k, uid(2));
+        const state = await store.users.load(uid(1), T + 2000);
+        expect(state.history.map((e) => e.reservationId).sort()).toEqual([r1.id, r2.id].sort());
+        expect(state.history.find((e) => e.reservationId === r1.id)).toEqual({
+          reservationId: r1.id,
+          campaignId: c.id,
+          creativeId: k.id,
+          advertiserId: c.advertiserId,
+          servedAt: T,
+          expiresAt: T + TTL,
+          viewed: false,
+        });
+        // Past expiry an unviewed reservation no longer counts toward caps.
+        const later = await store.users.load(uid(1), T + TTL + 500);
+        const live = later.history.filter((e) => e.viewed || e.expiresAt > T + TTL + 500);
+        expect(live.map((e) => e.reservationId)).toEqual([r2.id]);
+        expect((await store.ledger.reservation(r1.id))?.uid).toBe(uid(1));
+      });
+
+      it('reserves a whole response at once, and nothing for an empty one', async () => {
+        const { c, k } = await seed();
+        const { c: c2, k: k2 } = await seed();
+        const batch = [reservation(c, k, uid(5)), reservation(c2, k2, uid(5))];
+        await store.users.reserve(batch);
+        await store.users.reserve([]);
+        const state = await store.users.load(uid(5), T + 1);
+        expect(state.history.map((e) => e.reservationId).sort()).toEqual(batch.map((r) => r.id).sort());
+        for (const r of batch) expect(await store.ledger.reservation(r.id)).toEqual(r);
+      });
+
+      it('blocks, lists and unblocks advertisers per user', async () => {
+        await store.users.block(uid(1), 'adv_a', T);
+        await store.users.block(uid(1), 'adv_b', T + 1);
+        await store.users.block(uid(1), 'adv_a', T + 2);
+        await store.users.block(uid(2), 'adv_c', T);
+        expect((await store.users.blocks(uid(1))).sort()).toEqual(['adv_a', 'adv_b']);
+        expect([...(await store.users.load(uid(1), T + 3)).blocks].sort()).toEqual(['adv_a', 'adv_b']);
+        await store.users.unblock(uid(1), 'adv_a');
+        await store.users.unblock(uid(1), 'adv_never');
+        expect(await store.users.blocks(uid(1))).toEqual(['adv_b']);
+        expect([...(await store.users.load(uid(1), T + 4)).blocks]).toEqual(['adv_b']);
+        expect(await store.users.blocks(uid(2))).toEqual(['adv_c']);
+      });
+
+      it('erase removes every row carrying the uid, and only that uid', async () => {
+        const { c, k } = await seed();
+        const r = await serve(c, k, uid(1));
+        const hidden = await serve(c, k, uid(1), { servedAt: T + 1, expiresAt: T + 1 + TTL });
+        const other = await serve(c, k, uid(2));
+        await store.users.block(uid(1), 'adv_x', T);
+        await store.ledger.record([event(r, 'impression'), event(hidden, 'hide'), event(hidden, 'report')], T + 10, rules(2));
+        await store.ledger.record([event(other, 'impression')], T + 10, rules(2));
+
+        await store.users.erase(uid(1));
+        const state = await store.users.load(uid(1), T + 20);
+        expect(state.history).toEqual([]);
+        expect([...state.blocks]).toEqual([]);
+        expect([...state.hides]).toEqual([]);
+        expect(await store.users.blocks(uid(1))).toEqual([]);
+        expect(await store.ledger.reservation(r.id)).toBeUndefined();
+        expect(await store.ledger.reservation(hidden.id)).toBeUndefined();
+        // Its events are gone: a replay is not a duplicate, it has nothing to attach to.
+        const replay = await store.ledger.record([event(r, 'impression')], T + 30, rules(2));
+        expect(replay.outcomes).toEqual([{ status: 'rejected', reason: expect.any(String) }]);
+        // Its report no longer counts toward review.
+        const third = await serve(c, k, uid(3), { servedAt: T + 40, expiresAt: T + 40 + TTL });
+        const reported = await store.ledger.record([event(third, 'report')], T + 41, rules(2));
+        expect(reported.sentToReview).toEqual([]);
+        expect((await store.catalog.getCreative(k.id))?.review).toBe('approved');
+        // Other users are untouched.
+        expect(await store.ledger.reservation(other.id)).toMatchObject({ uid: uid(2) });
+        expect((await store.users.load(uid(2), T + 50)).history.map((e) => e.reservationId)).toEqual([other.id]);
+        expect((await store.ledger.record([event(other, 'impression')], T + 50, rules(2))).outcomes).toEqual([{ status: 'duplicate' }]);
+      });
+
+      it('erase never leaves budget held past the erased reservations’ expiry', async () => {
+        const { c, k } = await seed({ budget: { totalMicros: 1000 } });
+        const campaign = await servableOf(c.id);
+        await serve(c, k, uid(1));
+        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_more', amountMicros: 1000, expiresAt: T + TTL }, T)).toBe(false);
+        await store.users.erase(uid(1));
+        // A backend may release at once (SQLite does) or let the hold lapse; never later than the token's expiry.
+        expect(budget(store, c.id, T + TTL).heldMicros).toBe(0);
+        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_later', amountMicros: 1000, expiresAt: T + 2 * TTL }, T + TTL)).toBe(true);
+      });
+    });
+
+    describe('budgets', () => {
+      it('starts at zero and holds within budget only', async () => {
+        const { c } = await seed({ budget: { dailyMicros: 3000, totalMicros: 5000 } });
+        const campaign = await servableOf(c.id);
+        expect(budget(store, c.id, T)).toEqual({ spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 });
+        const hold = (id: string, amountMicros: number, now = T) => store.budgets.tryHold({ campaign, reservationId: id, amountMicros, expiresAt: now + TTL }, now);
+        expect(await hold('r1', 2000)).toBe(true);
+        expect(await hold('r2', 1001)).toBe(false);
+        expect(await hold('r3', 1000)).toBe(true);
+        expect(await hold('r4', 1)).toBe(false);
+        expect(budget(store, c.id, T).heldMicros).toBe(3000);
+        // Holds lapse when their reservations expire.
+        expect(budget(store, c.id, T + TTL).heldMicros).toBe(0);
+        expect(await hold('r5', 3000, T + TTL)).toBe(true);
+      });
+
+      it('never lets holds and spend exceed a budget, whatever the sequence', async () => {
+        const { c, k } = await seed({ budget: { totalMicros: 10_000 } });
+        const campaign = await servableOf(c.id);
+        let now = T;
+        for (let i = 0; i < 40; i++) {
+          now += 60_000;
+          const r = reservation(c, k, uid(i % 3), { servedAt: now, expiresAt: now + TTL, priceMicros: 500 + ((i * 37) % 900) });
+          if (await store.budgets.tryHold({ campaign, reservationId: r.id, amountMicros: r.priceMicros, expiresAt: r.expiresAt }, now)) {
+            await store.users.reserve([r]);
+            if (i % 2 === 0) await store.ledger.record([event(r, 'impression')], now + 1, rules());
+          }
+          const view = budget(store, c.id, now + 1);
+          expect(view.spentTotalMicros + view.heldMicros).toBeLessThanOrEqual(10_000);
+        }
+        expect(budget(store, c.id, now + 1).spentTotalMicros).toBeGreaterThan(5_000);
+      });
+
+      it('release gives a hold back at once; releasing twice or unknown holds is harmless', async () => {
+        const { c } = await seed({ budget: { totalMicros: 1000 } });
+        const campaign = await servableOf(c.id);
+        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_a', amountMicros: 1000, expiresAt: T + TTL }, T)).toBe(true);
+        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_b', amountMicros: 1, expiresAt: T + TTL }, T)).toBe(false);
+        await store.budgets.release(c.id, 'r_a');
+        await store.budgets.release(c.id, 'r_a');
+        await store.budgets.release(c.id, 'r_unknown');
+        await store.budgets.release('cmp_unknown', 'r_a');
+        expect(budget(store, c.id, T).heldMicros).toBe(0);
+        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_b', amountMicros: 1000, expiresAt: T + TTL }, T)).toBe(true);
+      });
+
+      it('an unbounded campaign always holds', async () => {
+        const { c } = await seed();
+        const campaign = await servableOf(c.id);
+        for (let i = 0; i < 5; i++) {
+          expect(await store.budgets.tryHold({ campaign, reservationId: `r${i}`, amountMicros: 1e9, expiresAt: T + TTL }, T)).toBe(true);
+        }
+      });
+
+      it('daily spend resets at the UTC day; total spend does not', async () => {
+        const { c, k } = await seed({ budget: { dailyMicros: 1000, totalMicros: 1500 } });
+        const r = await serve(c, k, uid(1));
+        await store.ledger.record([event(r, 'impression')], T + 1, rules());
+        expect(budget(store, c.id, T + 2)).toEqual({ spentTodayMicros: 1000, spentTotalMicros: 1000, heldMicros: 0 });
+        const campaign = await servableOf(c.id);
+        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_today', amountMicros: 1, expiresAt: T + TTL }, T + 2)).toBe(false);
+        const tomorrow = T + DAY;
+        expect(budget(store, c.id, tomorrow)).toEqual({ spentTodayMicros: 0, spentTotalMicros: 1000, heldMicros: 0 });
+        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_tomorrow', amountMicros: 600, expiresAt: tomorrow + TTL }, tomorrow)).toBe(false);
+        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_tomorrow2', amountMicros: 500, expiresAt: tomorrow + TTL }, tomorrow)).toBe(true);
+      });
+    });
+
+    describe('ledger', () => {
+      it('accepts an event once: duplicates in the same batch and across batches', async () => {
+        const { c, k } = await seed();
+        const r = await serve(c, k, uid(1));
+        const first = await store.ledger.record([event(r, 'impression'), event(r, 'impression'), event(r, 'click')], T + 10, rules());
+        expect(first.outcomes).toEqual([{ status: 'accepted' }, { status: 'duplicate' }, { status: 'accepted' }]);
+        const again = await store.ledger.record([event(r, 'click'), event(r, 'impression'), event(r, 'hide')], T + 20, rules());
+        expect(again.outcomes).toEqual([{ status: 'duplicate' }, { status: 'duplicate' }, { status: 'accepted' }]);
+        const [row] = await store.ledger.report(c.id, '2026-11-25', '2026-11-25');
+        expect(row).toMatchObject({ impressions: 1, clicks: 1, hides: 1 });
+      });
+
+      it('rejects unknown reservations and claims that do not match the reservation', async () => {
+        const { c, k } = await seed();
+        const { c: otherCampaign } = await seed();
+        const r = await serve(c, k, uid(1));
+        const result = await store.ledger.record(
+          [
+            { ...event(r, 'impression'), reservationId: 'r_unknown' },
+            { ...event(r, 'impression'), uid: uid(9) },
+            { ...event(r, 'impression'), campaignId: otherCampaign.id },
+            event(r, 'impression'),
+          ],
+          T + 10,
+          rules(),
+        );
+        expect(result.outcomes.slice(0, 3)).toEqual([
+          { status: 'rejected', reason: expect.any(String) },
+          { status: 'rejected', reason: expect.any(String) },
+          { status: 'rejected', reason: expect.any(String) },
+        ]);
+        expect(result.outcomes[3]).toEqual({ status: 'accepted' });
+      });
+
+      it('converts the reservation on impression: it keeps counting after its token expires', async () => {
+        const { c, k } = await seed();
+        const r = await serve(c, k, uid(1));
+        await store.ledger.record([event(r, 'impression')], T + 100, rules());
+        expect(await store.ledger.reservation(r.id)).toMatchObject({ id: r.id, viewedAt: T + 100 });
+        const state = await store.users.load(uid(1), T + TTL + 60_000);
+        expect(state.history).toEqual([expect.objectContaining({ reservationId: r.id, viewed: true })]);
+      });
+
+      it('charges a cpm reservation once, on its impression, at its price', async () => {
+        const { c, k } = await seed({ budget: { totalMicros: 100_000 } });
+        const r = await serve(c, k, uid(1), { priceMicros: 1234 });
+        expect(budget(store, c.id, T + 1)).toEqual({ spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 1234 });
+        await store.ledger.record([event(r, 'click'), event(r, 'impression'), event(r, 'impression')], T + 10, rules());
+        await store.ledger.record([event(r, 'impression')], T + 20, rules());
+        expect(budget(store, c.id, T + 30)).toEqual({ spentTodayMicros: 1234, spentTotalMicros: 1234, heldMicros: 0 });
+        expect((await store.ledger.reservation(r.id))?.chargedAt).toBe(T + 10);
+        const [row] = await store.ledger.report(c.id, '2026-11-25', '2026-11-25');
+        expect(row).toMatchObject({ impressions: 1, clicks: 1, spendMicros: 1234 });
+      });
+
+      it('charges a cpc reservation once, on its click', async () => {
+        const { c, k } = await seed({ bid: { type: 'cpc', amountMicros: 400_000 }, budget: { totalMicros: 1_000_000 } });
+        const r = await serve(c, k, uid(1), { priceMicros: 250_000 });
+        await store.ledger.record([event(r, 'impression')], T + 10, rules());
+        expect(budget(store, c.id, T + 11)).toMatchObject({ spentTotalMicros: 0, heldMicros: 250_000 });
+        await store.ledger.record([event(r, 'click'), event(r, 'click')], T + 20, rules());
+        await store.ledger.record([event(r, 'click')], T + 30, rules());
+        expect(budget(store, c.id, T + 31)).toEqual({ spentTodayMicros: 250_000, spentTotalMicros: 250_000, heldMicros: 0 });
+        const [row] = await store.ledger.report(c.id, '2026-11-25', '2026-11-25');
+        expect(row).toMatchObject({ impressions: 1, clicks: 1, spendMicros: 250_000 });
+      });
+
+      it('hide and block events change the user’s state', async () => {
+        const { c, k } = await seed();
+        const r = await serve(c, k, uid(1));
+        const result = await store.ledger.record([event(r, 'hide'), event(r, 'block')], T + 10, rules());
+        expect(result.outcomes).toEqual([{ status: 'accepted' }, { status: 'accepted' }]);
+        const state = await store.users.load(uid(1), T + 11);
+        expect([...state.hides]).toEqual([k.id]);
+        expect([...state.blocks]).toEqual([c.advertiserId]);
+        expect(await store.users.blocks(uid(1))).toEqual([c.advertiserId]);
+        expect([...(await store.users.load(uid(2), T + 11)).hides]).toEqual([]);
+      });
+
+      it('sends a creative back to review at the threshold of distinct reporters', async () => {
+        const { c, k } = await seed();
+        const before = await store.catalog.version();
+        const r1 = await serve(c, k, uid(1));
+        const r1b = await serve(c, k, uid(1), { servedAt: T + 1, expiresAt: T + 1 + TTL });
+        const r2 = await serve(c, k, uid(2));
+        const r3 = await serve(c, k, uid(3));
+        // The same user reporting twice counts once.
+        const first = await store.ledger.record([event(r1, 'report'), event(r1b, 'report'), event(r2, 'report')], T + 10, rules(3));
+        expect(first.sentToReview).toEqual([]);
+        expect((await store.catalog.getCreative(k.id))?.review).toBe('approved');
+        const second = await store.ledger.record([event(r3, 'report')], T + 20, rules(3));
+        expect(second.outcomes).toEqual([{ status: 'accepted' }]);
+        expect(second.sentToReview).toEqual([k.id]);
+        expect((await store.catalog.getCreative(k.id))?.review).toBe('pending');
+        expect(await store.catalog.version()).toBeGreaterThan(before);
+        expect((await servableOf(c.id)).creatives).toEqual([]);
+        const [row] = await store.ledger.report(c.id, '2026-11-25', '2026-11-25');
+        expect(row.reports).toBe(4);
+      });
+
+      it('after an operator re-approves a creative, only new reports count toward the threshold', async () => {
+        const { c, k } = await seed();
+        const first = [await serve(c, k, uid(1)), await serve(c, k, uid(2))];
+        expect((await store.ledger.record(first.map((r) => event(r, 'report')), T + 10, rules(2))).sentToReview).toEqual([k.id]);
+        await store.catalog.setReview(k.id, 'approved', null, T + 20);
+        // One new reporter, and an earlier reporter reporting again, make two distinct reporters since the review.
+        const third = await serve(c, k, uid(3), { servedAt: T + 30, expiresAt: T + 30 + TTL });
+        expect((await store.ledger.record([event(third, 'report')], T + 31, rules(2))).sentToReview).toEqual([]);
+        expect((await store.catalog.getCreative(k.id))?.review).toBe('approved');
+        const again = await serve(c, k, uid(1), { servedAt: T + 40, expiresAt: T + 40 + TTL });
+        expect((await store.ledger.record([event(again, 'report')], T + 41, rules(2))).sentToReview).toEqual([k.id]);
+        expect((await store.catalog.getCreative(k.id))?.review).toBe('pending');
+      });
+
+      it('reports one row per UTC day with activity, within the range, in order', async () => {
+        const { c, k } = await seed();
+        const { c: other, k: otherK } = await seed();
+        const day1 = T;
+        const day2 = T + DAY;
+        const day4 = T + 3 * DAY;
+        const a = await serve(c, k, uid(1), { servedAt: day1, expiresAt: day1 + TTL, priceMicros: 1000 });
+        const b = await serve(c, k, uid(2), { servedAt: day1, expiresAt: day1 + TTL, priceMicros: 1000 });
+        const d = await serve(c, k, uid(1), { servedAt: day2, expiresAt: day2 + TTL, priceMicros: 700 });
+        const e = await serve(c, k, uid(3), { servedAt: day4, expiresAt: day4 + TTL, priceMicros: 900 });
+        const x = await serve(other, otherK, uid(1));
+        await store.ledger.record([event(a, 'impression'), event(b, 'impression'), event(b, 'report'), event(a, 'click')], day1 + 10, rules());
+        await store.ledger.record([event(x, 'impression')], day1 + 10, rules());
+        await store.ledger.record([event(d, 'impression'), event(d, 'hide'), event(d, 'block')], day2 + 10, rules());
+        await store.ledger.record([event(e, 'impression')], day4 + 10, rules());
+
+        const rows = await store.ledger.report(c.id, '2026-11-25', '2026-11-30');
+        expect(rows).toEqual([
+          { date: '2026-11-25', impressions: 2, reach: 2, clicks: 1, hides: 0, reports: 1, blocks: 0, spendMicros: 2000 },
+          { date: '2026-11-26', impressions: 1, reach: 1, clicks: 0, hides: 1, reports: 0, blocks: 1, spendMicros: 700 },
+          { date: '2026-11-28', impressions: 1, reach: 1, clicks: 0, hides: 0, reports: 0, blocks: 0, spendMicros: 900 },
+        ]);
+        expect((await store.ledger.report(c.id, '2026-11-26', '2026-11-27')).map((r) => r.date)).toEqual(['2026-11-26']);
+        expect(await store.ledger.report(c.id, '2026-12-01', '2026-12-31')).toEqual([]);
+        expect(await store.ledger.report('cmp_missing', '2026-11-25', '2026-11-30')).toEqual([]);
+      });
+
+      it('estimates reach as unique users without double counting a returning user', async () => {
+        const { c, k } = await seed();
+        let now = T;
+        for (let i = 0; i < 60; i++) {
+          now += 1000;
+          const r = await serve(c, k, uid(i % 20), { servedAt: now, expiresAt: now + TTL });
+          await store.ledger.record([event(r, 'impression')], now + 1, rules());
+        }
+        const [row] = await store.ledger.report(c.id, '2026-11-25', '2026-11-25');
+        expect(row.impressions).toBe(60);
+        expect(row.reach).toBeGreaterThanOrEqual(19);
+        expect(row.reach).toBeLessThanOrEqual(21);
+      });
+    });
+
+    describe('prune', () => {
+      it('drops history no cap or token needs, and keeps what they do', async () => {
+        const { c, k } = await seed();
+        const oldViewed = await serve(c, k, uid(1));
+        const oldUnviewed = await serve(c, k, uid(1));
+        await store.ledger.record([event(oldViewed, 'impression')], T + 10, rules());
+        const later = T + 3 * DAY;
+        const live = await serve(c, k, uid(1), { servedAt: later, expiresAt: later + TTL });
+        const recentExpired = await serve(c, k, uid(2), { servedAt: later - TTL - 1000, expiresAt: later - 1000 });
+        const recentViewed = await serve(c, k, uid(2), { servedAt: later - TTL - 1000, expiresAt: later - 1000 });
+        await store.ledger.record([event(recentViewed, 'impression')], later - TTL, rules());
+
+        const removed = await store.prune(later);
+        expect(removed).toBeGreaterThanOrEqual(2);
+        expect(await store.ledger.reservation(oldViewed.id)).toBeUndefined();
+        expect(await store.ledger.reservation(oldUnviewed.id)).toBeUndefined();
+        expect(await store.ledger.reservation(recentExpired.id)).toBeUndefined();
+        expect(await store.ledger.reservation(live.id)).toBeDefined();
+        expect(await store.ledger.reservation(recentViewed.id)).toBeDefined();
+        expect((await store.users.load(uid(1), later)).history.map((e) => e.reservationId)).toEqual([live.id]);
+        expect((await store.users.load(uid(2), later)).history.map((e) => e.reservationId)).toEqual([recentViewed.id]);
+        // Aggregates survive pruning.
+        const [row] = await store.ledger.report(c.id, '2026-11-25', '2026-11-25');
+        expect(row.impressions).toBe(1);
+        // A second prune at the same time finds nothing more.
+        expect(await store.prune(later)).toBe(0);
+      });
+    });
+  });
+}
