@@ -5,13 +5,24 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { png } from '../helpers/media.js';
+import { expect } from 'vitest';
 import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
 
 export type KeyKind = 'none' | 'wrong' | 'admin' | 'advertiser' | 'other' | 'client';
 export const KEY_KINDS: KeyKind[] = ['none', 'wrong', 'admin', 'advertiser', 'other', 'client'];
 
-export interface World {
-  s: TestService;
+/** What the route table needs from a running service: the Node helper and the Worker helper both fit. */
+export interface ServiceLike {
+  app: { request(path: string, init?: RequestInit): Response | Promise<Response> };
+  call(method: string, path: string, key: string | undefined, body?: unknown): Promise<{ status: number; headers: Headers; body: any }>;
+  newAdvertiser(name?: string): Promise<{ id: string; key: string }>;
+  newClient(name?: string): Promise<{ id: string; key: string }>;
+  seedCampaign(options?: { advertiser?: { id: string; key: string }; seed?: number }): Promise<{ advertiser: { id: string; key: string }; campaignId: string; creativeId: string }>;
+  close(): Promise<void>;
+}
+
+export interface World<S extends ServiceLike = TestService> {
+  s: S;
   keys: Record<KeyKind, string | undefined>;
   a: { id: string; key: string; campaignId: string; creativeId: string; sha256: string };
   b: { id: string; key: string; campaignId: string; creativeId: string };
@@ -20,7 +31,11 @@ export interface World {
 }
 
 export async function makeWorld(env: Record<string, string> = {}): Promise<World> {
-  const s = await makeService(env);
+  return seedWorld(await makeService(env));
+}
+
+/** Two advertisers, a client and a live token on any service. */
+export async function seedWorld<S extends ServiceLike>(s: S): Promise<World<S>> {
   const a = await s.seedCampaign({ advertiser: await s.newAdvertiser('Bakery A'), seed: 1 });
   const b = await s.seedCampaign({ advertiser: await s.newAdvertiser('Florist B'), seed: 2 });
   const client = await s.newClient();
@@ -56,9 +71,9 @@ export interface RouteCase {
   name: string;
   group: Group;
   method: string;
-  path: (w: World) => string;
+  path: (w: World<ServiceLike>) => string;
   /** A valid body for the owner; multipart for uploads. */
-  body?: (w: World) => unknown;
+  body?: (w: World<ServiceLike>) => unknown;
   multipart?: boolean;
   /** Status for the rightful caller. */
   ok: number;
@@ -98,7 +113,7 @@ export const ROUTES: RouteCase[] = [
 ];
 
 /** Sends one route case with the given key (and optionally a replacement body). */
-export async function send(w: World, route: RouteCase, key: string | undefined, init: { body?: BodyInit; contentType?: string } = {}) {
+export async function send(w: World<ServiceLike>, route: RouteCase, key: string | undefined, init: { body?: BodyInit; contentType?: string } = {}) {
   const headers: Record<string, string> = {};
   if (key !== undefined) headers.Authorization = `Bearer ${key}`;
   let body: BodyInit | undefined = init.body;
@@ -135,3 +150,28 @@ export function isProblem(res: { status: number; headers: Headers; body: any }):
     typeof b.type === 'string' && typeof b.title === 'string' && b.status === res.status && typeof b.detail === 'string'
   );
 }
+
+/** The status PRODUCT.md promises for a route and a key kind. */
+function expected(route: RouteCase, kind: KeyKind): number {
+  if (route.group === 'public') return route.ok;
+  if (kind === 'none' || kind === 'wrong') return 401;
+  const kindGroup = kind === 'other' ? 'advertiser' : kind;
+  if (kindGroup !== route.group) return 403;
+  if (kind === 'other' && route.tenant) return 404;
+  return route.ok;
+}
+
+export const ISOLATION_TABLE = ROUTES.flatMap((route) => KEY_KINDS.map((kind) => ({ route, kind, status: expected(route, kind) })));
+
+/** One row of the table: exact status, problem+json for errors. Shared with the Worker run. */
+export async function checkRow(w: World<ServiceLike>, { route, kind, status }: (typeof ISOLATION_TABLE)[number]) {
+  const res = await send(w, route, w.keys[kind]);
+  expect(res.status, res.text).toBe(status);
+  if (status >= 400) {
+    expect(isProblem(res), res.text).toBe(true);
+    if (status === 401) expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    // A 404 for another tenant's resource must look exactly like one for a resource that does not exist.
+    if (status === 404) expect(res.body.detail).not.toContain(w.a.id);
+  }
+}
+
