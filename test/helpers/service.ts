@@ -99,7 +99,7 @@ export async function makeService(env: Env = {}, start = Date.UTC(2026, 10, 25, 
     rmSync(dir, { recursive: true, force: true });
   }
 
-  return { app, store, settings, clock, dir, call, upload, newAdvertiser, newClient, seedCampaign, close, ...service };
+  return { ...service, app, store, settings, clock, dir, call, upload, newAdvertiser, newClient, seedCampaign, close };
 }
 
 export type TestService = Awaited<ReturnType<typeof makeService>>;
