@@ -134,7 +134,7 @@ async function seed(base: string, campaigns: CampaignSpec[], advertisers: number
       schedule: { start },
     });
     const form = new FormData();
-    form.set('file', new File([images[Number(c.id.slice(4)) % images.length]], 'ad.png', { type: 'image/png' }));
+    form.set('file', new File([images[Number(c.id.slice(4)) % images.length] as Uint8Array<ArrayBuffer>], 'ad.png', { type: 'image/png' }));
     form.set('headline', `Offer from ${c.advertiserId}`);
     form.set('ctaType', 'website');
     form.set('ctaTarget', 'https://shop.example');

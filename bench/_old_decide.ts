@@ -1,0 +1,159 @@
+/**
+ * The slot decision: which sponsored items go where in one user's feed.
+ * Pure: the clock and the user's and budgets' state are passed in; nothing is awaited.
+ */
+import {
+  ecpmMicros,
+  ecpmUpperBound,
+  frequencyCapAllows,
+  inSchedule,
+  matchesTargeting,
+  maxCostMicros,
+  pacingAllows,
+  pickCreative,
+  remainingBudgetMicros,
+  userCapRemaining,
+} from '../src/engine/eligibility.js';
+import { candidatePositions, choosePositions } from '../src/engine/placement.js';
+import type {
+  BudgetState,
+  Decision,
+  EngineSettings,
+  ExplainEntry,
+  LossReason,
+  PlacedSlot,
+  ServableCampaign,
+  ServableCreative,
+  SlotRequest,
+  UserState,
+} from '../src/engine/types.js';
+
+export interface DecideInput {
+  now: number;
+  settings: EngineSettings;
+  /** Candidates, ordered by `ecpmUpperBound` descending (the catalog index keeps them so). */
+  campaigns: Iterable<ServableCampaign>;
+  user: UserState;
+  budgetOf: (campaignId: string) => BudgetState;
+  request: SlotRequest;
+}
+
+interface Eligible {
+  campaign: ServableCampaign;
+  creative: ServableCreative;
+  ecpm: number;
+  remaining: number;
+}
+
+type Verdict = Eligible | { reason: LossReason; creativeId?: string; remaining?: number; ecpm?: number };
+
+/** Checks one campaign for this user and request, returning the first reason it loses. */
+function evaluate(campaign: ServableCampaign, input: DecideInput): Verdict {
+  const { now, user, request } = input;
+  if (!inSchedule(campaign, now)) return { reason: 'schedule' };
+  if (!matchesTargeting(campaign.targeting, request.context)) return { reason: 'targeting' };
+  if (campaign.creatives.length === 0) return { reason: 'not_approved' };
+  if (user.blocks.has(campaign.advertiserId)) return { reason: 'blocked' };
+  const pick = pickCreative(campaign, user, now);
+  if ('reason' in pick) return { reason: pick.reason };
+  const creative = pick.creative;
+  const ecpm = ecpmMicros(campaign, creative);
+  if (ecpm < input.settings.floorCpmMicros || ecpm <= 0) return { reason: 'outranked', creativeId: creative.id, ecpm };
+  const budget = input.budgetOf(campaign.id);
+  const remaining = remainingBudgetMicros(campaign, budget);
+  if (remaining < maxCostMicros(campaign)) return { reason: 'budget', creativeId: creative.id, remaining };
+  if (!pacingAllows(campaign, budget, now)) return { reason: 'pacing', creativeId: creative.id, remaining };
+  if (!frequencyCapAllows(campaign, user, now)) return { reason: 'frequency_cap', creativeId: creative.id };
+  return { campaign, creative, ecpm, remaining };
+}
+
+/** Second price: the runner-up's eCPM or the floor, never above the winner's own eCPM; per billable event. */
+function clearingPrice(winner: Eligible, runnerUp: Eligible | undefined, floorCpmMicros: number): number {
+  const priceEcpm = Math.min(winner.ecpm, Math.max(floorCpmMicros, runnerUp?.ecpm ?? 0));
+  if (winner.campaign.bid.type === 'cpm') return Math.floor(priceEcpm / 1000);
+  const perClick = Math.floor(priceEcpm / (winner.creative.predictedCtr * 1000));
+  return Math.min(winner.campaign.bid.amountMicros, perClick);
+}
+
+function byEcpm(a: Eligible, b: Eligible): number {
+  return b.ecpm - a.ecpm || (a.campaign.id < b.campaign.id ? -1 : a.campaign.id > b.campaign.id ? 1 : 0);
+}
+
+/** Decides the slots for one feed response. */
+export function decide(input: DecideInput): Decision {
+  const { settings, request, user, now } = input;
+  const positions = candidatePositions(request);
+  const userRemaining = userCapRemaining(user, now, settings.userCap);
+  const wanted = Math.min(choosePositions(positions, settings.placement, Infinity).length, userRemaining);
+
+  const eligible: Eligible[] = [];
+  const explain: ExplainEntry[] | undefined = request.explain ? [] : undefined;
+  const advertisersSeen = new Set<string>();
+  // Stop once enough distinct advertisers are eligible that no later (lower-bounded) candidate could win or set a price.
+  let floorOfTop = Infinity;
+  for (const campaign of input.campaigns) {
+    if (!explain && advertisersSeen.size >= wanted + 1 && ecpmUpperBound(campaign) < floorOfTop) break;
+    const verdict = evaluate(campaign, input);
+    if ('reason' in verdict) {
+      if (explain) {
+        const entry: ExplainEntry = { campaignId: campaign.id, outcome: 'rejected', reason: verdict.reason };
+        if (verdict.creativeId) entry.creativeId = verdict.creativeId;
+        if (verdict.ecpm !== undefined) entry.ecpmMicros = verdict.ecpm;
+        if (verdict.remaining !== undefined) entry.remainingBudgetMicros = verdict.remaining;
+        explain.push(entry);
+      }
+      continue;
+    }
+    eligible.push(verdict);
+    if (!advertisersSeen.has(campaign.advertiserId)) {
+      advertisersSeen.add(campaign.advertiserId);
+      floorOfTop = Math.min(floorOfTop, verdict.ecpm);
+    }
+  }
+  eligible.sort(byEcpm);
+
+  const winners: { winner: Eligible; price: number }[] = [];
+  const usedAdvertisers = new Set<string>();
+  for (let slot = 0; slot < wanted; slot++) {
+    const index = eligible.findIndex((e) => !usedAdvertisers.has(e.campaign.advertiserId));
+    if (index < 0) break;
+    const winner = eligible[index];
+    const runnerUp = eligible.find(
+      (e, i) =>
+        i > index &&
+        e.campaign.advertiserId !== winner.campaign.advertiserId &&
+        !usedAdvertisers.has(e.campaign.advertiserId),
+    );
+    winners.push({ winner, price: clearingPrice(winner, runnerUp, settings.floorCpmMicros) });
+    usedAdvertisers.add(winner.campaign.advertiserId);
+  }
+
+  const afters = choosePositions(positions, settings.placement, winners.length);
+  const slots: PlacedSlot[] = winners.map(({ winner, price }, i) => ({
+    after: afters[i],
+    campaign: winner.campaign,
+    creative: winner.creative,
+    ecpmMicros: winner.ecpm,
+    priceMicros: price,
+  }));
+
+  if (explain) {
+    const served = new Map(slots.map((s) => [s.campaign.id, s]));
+    for (const e of eligible) {
+      const slot = served.get(e.campaign.id);
+      const entry: ExplainEntry = slot
+        ? { campaignId: e.campaign.id, creativeId: e.creative.id, outcome: 'served', ecpmMicros: e.ecpm, priceMicros: slot.priceMicros }
+        : {
+            campaignId: e.campaign.id,
+            creativeId: e.creative.id,
+            outcome: 'rejected',
+            reason: userRemaining === 0 ? 'user_cap' : usedAdvertisers.has(e.campaign.advertiserId) ? 'advertiser_diversity' : 'outranked',
+            ecpmMicros: e.ecpm,
+          };
+      if (Number.isFinite(e.remaining)) entry.remainingBudgetMicros = e.remaining;
+      explain.push(entry);
+    }
+    return { slots, explain };
+  }
+  return { slots };
+}
