@@ -228,10 +228,10 @@ async function main() {
   if (only.has('serve')) {
     const scenarios = full
       ? [
-          { campaigns: 10_000, users: 1_000_000, requests: 50_000, warmup: 2_000, userCacheSize: 100_000, seed },
-          { campaigns: 100_000, users: 1_000_000, requests: 50_000, warmup: 2_000, userCacheSize: 100_000, seed },
+          { campaigns: 10_000, users: 1_000_000, requests: 50_000, warmup: 2_000, userCacheSize: 100_000, concurrency: 16, seed },
+          { campaigns: 100_000, users: 1_000_000, requests: 50_000, warmup: 2_000, userCacheSize: 100_000, concurrency: 16, seed },
         ]
-      : [{ campaigns: 10_000, users: 1_000_000, requests: 5_000, warmup: 500, userCacheSize: 100_000, seed }];
+      : [{ campaigns: 10_000, users: 1_000_000, requests: 5_000, warmup: 500, userCacheSize: 100_000, concurrency: 16, seed }];
     for (const s of scenarios) {
       progress(`serve path: ${s.campaigns} campaigns × ${s.users} users, ${s.requests} requests`);
       const r = await runServeScenario(s);

@@ -90,6 +90,8 @@ export interface ServeScenario {
   requests: number;
   warmup: number;
   userCacheSize: number;
+  /** Requests in flight at once (what concurrent HTTP connections would give); group commit needs more than 1. */
+  concurrency: number;
   seed: number;
 }
 
@@ -146,29 +148,42 @@ export async function runServeScenario(scenario: ServeScenario): Promise<ServeRe
       for (const o of outcomes) events[o.status]++;
       if (measured) {
         eventsHistogram.recordValue(ns);
-        eventsNs += ns;
         measuredEvents += batch.length;
       }
     };
 
-    for (const session of sessions(scenario.seed, scenario.users, total, new Zipf(scenario.users))) {
-      const measured = i >= scenario.warmup;
-      users.add(session.userIndex);
-      const t0 = process.hrtime.bigint();
-      const response = await delivery.slots({ user: session.user, statuses: session.statuses, runs: session.runs, context: session.context });
-      const ns = Number(process.hrtime.bigint() - t0);
-      if (measured) {
-        slotsHistogram.recordValue(ns);
-        slotsNs += ns;
-        slotCount += response.slots.length;
+    const feed = sessions(scenario.seed, scenario.users, total, new Zipf(scenario.users));
+    const worker = async () => {
+      for (let next = feed.next(); !next.done; next = feed.next()) {
+        const session = next.value;
+        const measured = i >= scenario.warmup;
+        users.add(session.userIndex);
+        const t0 = process.hrtime.bigint();
+        const response = await delivery.slots({ user: session.user, statuses: session.statuses, runs: session.runs, context: session.context });
+        const ns = Number(process.hrtime.bigint() - t0);
+        if (measured) {
+          slotsHistogram.recordValue(ns);
+          slotCount += response.slots.length;
+        }
+        for (const slot of response.slots) for (const type of eventsForSlot(eventRandom)) pending.push({ token: slot.token, type });
+        now += 0.5;
+        i++;
+        if (i === scenario.warmup) measuredFrom = process.hrtime.bigint();
+        if (i % reportEvery === 0) progress(`  serve path ${scenario.campaigns} campaigns × ${scenario.users} users: ${i}/${total}`);
       }
-      for (const slot of response.slots) for (const type of eventsForSlot(eventRandom)) pending.push({ token: slot.token, type });
-      while (pending.length >= 50) await flush(measured);
-      now += 0.5;
-      i++;
-      if (i % reportEvery === 0) progress(`  serve path ${scenario.campaigns} campaigns × ${scenario.users} users: ${i}/${total}`);
-    }
-    while (pending.length > 0) await flush(false);
+    };
+    let measuredFrom = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: scenario.concurrency }, worker));
+    slotsNs = Number(process.hrtime.bigint() - measuredFrom);
+    // Then the events those slots produced, in batches of 50, with the same concurrency.
+    progress(`  serve path: ${pending.length} events in batches of 50`);
+    const eventsFrom = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: scenario.concurrency }, async () => {
+        while (pending.length > 0) await flush(true);
+      }),
+    );
+    eventsNs = Number(process.hrtime.bigint() - eventsFrom);
 
     const cache = (store.users as SqliteUsers).cache;
     gc();
