@@ -20,6 +20,14 @@ const counterColumn: Record<EventType, 'impressions' | 'clicks' | 'hides' | 'rep
   block: 'blocks',
 };
 
+interface PendingBatch {
+  batch: VerifiedEvent[];
+  now: number;
+  rules: EventRules;
+  resolve: (result: EventBatchResult) => void;
+  reject: (err: unknown) => void;
+}
+
 export class SqliteLedger implements LedgerStore {
   private statements: ReturnType<typeof prepareStatements>;
   /**
@@ -28,6 +36,7 @@ export class SqliteLedger implements LedgerStore {
    * re-encoding 4 KiB per impression.
    */
   private sketches = new LRUCache<string, Reach>({ max: 10_000 });
+  private pending: PendingBatch[] = [];
 
   constructor(
     private db: Db,
@@ -41,76 +50,116 @@ export class SqliteLedger implements LedgerStore {
     return this.db.select().from(t.reservations).where(eq(t.reservations.id, id)).get();
   }
 
-  async record(batch: VerifiedEvent[], now: number, rules: EventRules): Promise<EventBatchResult> {
+  /**
+   * Group commit: batches that arrive while a commit is being fsynced share the
+   * next transaction; each caller resolves only once its events are durable.
+   */
+  record(batch: VerifiedEvent[], now: number, rules: EventRules): Promise<EventBatchResult> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.length === 0) setImmediate(() => this.commitPending());
+      this.pending.push({ batch, now, rules, resolve, reject });
+    });
+  }
+
+  private commitPending() {
+    const group = this.pending;
+    this.pending = [];
+    const dirtySketches = new Map<string, { campaignId: string; day: string; reach: Reach }>();
+    const run = (items: PendingBatch[]) => {
+      try {
+        return this.db.transaction((tx) => {
+          const applied = items.map((item) => this.apply(tx, item, dirtySketches));
+          for (const { campaignId, day, reach } of dirtySketches.values()) this.statements.setSketch.run({ campaignId, day, sketch: reach.serialize() });
+          return applied;
+        });
+      } catch (err) {
+        // The cached sketches may hold adds that were rolled back: read them again next time.
+        for (const key of dirtySketches.keys()) this.sketches.delete(key);
+        throw err;
+      } finally {
+        dirtySketches.clear();
+      }
+    };
+    let applied: ReturnType<SqliteLedger['apply']>[];
+    try {
+      applied = run(group);
+    } catch {
+      // One bad batch must not fail its neighbours: retry each on its own.
+      for (const item of group) {
+        try {
+          const [one] = run([item]);
+          for (const f of one.afterCommit) f();
+          item.resolve({ outcomes: one.outcomes, sentToReview: one.sentToReview });
+        } catch (err) {
+          item.reject(err);
+        }
+      }
+      return;
+    }
+    group.forEach((item, i) => {
+      for (const f of applied[i].afterCommit) f();
+      item.resolve({ outcomes: applied[i].outcomes, sentToReview: applied[i].sentToReview });
+    });
+  }
+
+  /** Applies one batch inside the open transaction; in-memory effects wait in `afterCommit`. */
+  private apply(tx: Db, { batch, now, rules }: PendingBatch, dirtySketches: Map<string, { campaignId: string; day: string; reach: Reach }>) {
     const day = utcDay(now);
     const afterCommit: (() => void)[] = [];
     const sentToReview: string[] = [];
-    const dirtySketches = new Map<string, { campaignId: string; reach: Reach }>();
     const q = this.statements;
-    let outcomes: EventOutcome[];
-    try {
-      outcomes = this.db.transaction((tx) => {
-        const results = batch.map((event): EventOutcome => {
-          if (q.seen.get({ reservationId: event.reservationId, type: event.type })) return { status: 'duplicate' };
-          const reservation = q.reservation.get({ id: event.reservationId });
-          if (!reservation || reservation.uid !== event.uid || reservation.campaignId !== event.campaignId) {
-            return { status: 'rejected', reason: 'unknown_reservation' };
-          }
-          const effect = rules.effect(reservation, event.type);
-          q.insertEvent.run({ reservationId: event.reservationId, type: event.type, uid: event.uid, campaignId: event.campaignId, at: now, costMicros: effect.chargeMicros });
+    const outcomes = batch.map((event): EventOutcome => {
+      if (q.seen.get({ reservationId: event.reservationId, type: event.type })) return { status: 'duplicate' };
+      const reservation = q.reservation.get({ id: event.reservationId });
+      if (!reservation || reservation.uid !== event.uid || reservation.campaignId !== event.campaignId) {
+        return { status: 'rejected', reason: 'unknown_reservation' };
+      }
+      const effect = rules.effect(reservation, event.type);
+      q.insertEvent.run({ reservationId: event.reservationId, type: event.type, uid: event.uid, campaignId: event.campaignId, at: now, costMicros: effect.chargeMicros });
 
-          if (effect.converts && reservation.viewedAt === null) {
-            q.setViewed.run({ id: reservation.id, at: now });
-            afterCommit.push(() => {
-              const entry = this.users.cache.get(event.uid)?.history.find((e) => e.reservationId === reservation.id);
-              if (entry) entry.viewed = true;
-            });
-          }
-          if (effect.chargeMicros > 0) {
-            q.setCharged.run({ id: reservation.id, at: now });
-            q.addSpend.run({ campaignId: reservation.campaignId, day, amount: effect.chargeMicros });
-            afterCommit.push(() => this.budgets.charged(reservation.campaignId, reservation.id, effect.chargeMicros, now));
-          }
-          if (effect.blocksAdvertiser) {
-            tx.insert(t.userBlocks).values({ uid: event.uid, advertiserId: reservation.advertiserId, at: now }).onConflictDoNothing().run();
-            afterCommit.push(() => this.users.cache.get(event.uid)?.blocks.add(reservation.advertiserId));
-          }
-          if (effect.hidesCreative) {
-            tx.insert(t.userHides).values({ uid: event.uid, creativeId: reservation.creativeId, at: now }).onConflictDoNothing().run();
-            afterCommit.push(() => this.users.cache.get(event.uid)?.hides.add(reservation.creativeId));
-          }
-          if (effect.reportsCreative) {
-            tx.insert(t.creativeReports).values({ creativeId: reservation.creativeId, uid: event.uid, at: now }).onConflictDoNothing().run();
-            const reporters = tx.select({ n: count() }).from(t.creativeReports).where(eq(t.creativeReports.creativeId, reservation.creativeId)).get()?.n ?? 0;
-            if (reporters >= rules.reportThreshold) {
-              const changed = tx
-                .update(t.creatives)
-                .set({ review: 'pending', reviewReason: `reported by ${reporters} users`, updatedAt: now })
-                .where(and(eq(t.creatives.id, reservation.creativeId), eq(t.creatives.review, 'approved')))
-                .run().changes;
-              if (changed) {
-                tx.update(t.catalogVersion).set({ version: sql`${t.catalogVersion.version} + 1` }).run();
-                sentToReview.push(reservation.creativeId);
-              }
-            }
-          }
-          this.count(reservation.campaignId, day, event, effect.chargeMicros, dirtySketches);
-          return { status: 'accepted' };
+      if (effect.converts && reservation.viewedAt === null) {
+        q.setViewed.run({ id: reservation.id, at: now });
+        afterCommit.push(() => {
+          const entry = this.users.cache.get(event.uid)?.history.find((e) => e.reservationId === reservation.id);
+          if (entry) entry.viewed = true;
         });
-        for (const { campaignId, reach } of dirtySketches.values()) q.setSketch.run({ campaignId, day, sketch: reach.serialize() });
-        return results;
-      });
-    } catch (err) {
-      // The cached sketches may hold adds that were rolled back: read them again next time.
-      for (const key of dirtySketches.keys()) this.sketches.delete(key);
-      throw err;
-    }
-    for (const apply of afterCommit) apply();
-    return { outcomes, sentToReview };
+      }
+      if (effect.chargeMicros > 0) {
+        q.setCharged.run({ id: reservation.id, at: now });
+        q.addSpend.run({ campaignId: reservation.campaignId, day, amount: effect.chargeMicros });
+        afterCommit.push(() => this.budgets.charged(reservation.campaignId, reservation.id, effect.chargeMicros, now));
+      }
+      if (effect.blocksAdvertiser) {
+        tx.insert(t.userBlocks).values({ uid: event.uid, advertiserId: reservation.advertiserId, at: now }).onConflictDoNothing().run();
+        afterCommit.push(() => this.users.cache.get(event.uid)?.blocks.add(reservation.advertiserId));
+      }
+      if (effect.hidesCreative) {
+        tx.insert(t.userHides).values({ uid: event.uid, creativeId: reservation.creativeId, at: now }).onConflictDoNothing().run();
+        afterCommit.push(() => this.users.cache.get(event.uid)?.hides.add(reservation.creativeId));
+      }
+      if (effect.reportsCreative) {
+        tx.insert(t.creativeReports).values({ creativeId: reservation.creativeId, uid: event.uid, at: now }).onConflictDoNothing().run();
+        const reporters = tx.select({ n: count() }).from(t.creativeReports).where(eq(t.creativeReports.creativeId, reservation.creativeId)).get()?.n ?? 0;
+        if (reporters >= rules.reportThreshold) {
+          const changed = tx
+            .update(t.creatives)
+            .set({ review: 'pending', reviewReason: `reported by ${reporters} users`, updatedAt: now })
+            .where(and(eq(t.creatives.id, reservation.creativeId), eq(t.creatives.review, 'approved')))
+            .run().changes;
+          if (changed) {
+            tx.update(t.catalogVersion).set({ version: sql`${t.catalogVersion.version} + 1` }).run();
+            sentToReview.push(reservation.creativeId);
+          }
+        }
+      }
+      this.count(reservation.campaignId, day, event, effect.chargeMicros, dirtySketches);
+      return { status: 'accepted' };
+    });
+    return { outcomes, sentToReview, afterCommit };
   }
 
   /** Bumps the day's aggregate row; reach goes into a HyperLogLog sketch, never a user list. */
-  private count(campaignId: string, day: string, event: VerifiedEvent, chargeMicros: number, dirty: Map<string, { campaignId: string; reach: Reach }>) {
+  private count(campaignId: string, day: string, event: VerifiedEvent, chargeMicros: number, dirty: Map<string, { campaignId: string; day: string; reach: Reach }>) {
     const column = counterColumn[event.type];
     this.statements.addCounts.run({
       campaignId,
@@ -129,7 +178,7 @@ export class SqliteLedger implements LedgerStore {
       reach = Reach.parse(this.statements.sketch.get({ campaignId, day })?.sketch);
       this.sketches.set(key, reach);
     }
-    if (reach.add(event.uid)) dirty.set(key, { campaignId, reach });
+    if (reach.add(event.uid)) dirty.set(key, { campaignId, day, reach });
   }
 
   async report(campaignId: string, fromDay: string, toDay: string): Promise<ReportRow[]> {
