@@ -6,7 +6,7 @@
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,8 +30,8 @@ export interface HttpOptions {
   durationSeconds: number;
   eventConnections: number[];
   seed: number;
-  /** Extra environment for the server (e.g. NODE_OPTIONS=--cpu-prof). */
-  serverEnv?: Record<string, string>;
+  /** Write a V8 CPU profile of the server into this folder when it stops. */
+  profileDir?: string;
 }
 
 export interface HttpLoad {
@@ -42,15 +42,44 @@ export interface HttpLoad {
   non2xx: number;
   errors: number;
   status5xx: number;
+  /** Server CPU time per request (user + system): less sensitive to other load on a shared machine than req/s. */
+  serverCpuUsPerRequest?: number;
 }
 
 export interface HttpResult {
   seededCampaigns: number;
   seedSeconds: number;
-  rows: { connections: number; baseline: HttpLoad; slots: HttpLoad; ratio: number; slotsPerRequest: number }[];
+  rows: { connections: number; baseline: HttpLoad; slots: HttpLoad; ratio: number; cpuRatio?: number; slotsPerRequest: number }[];
   events: { connections: number; load: HttpLoad; eventsPerSecond: number; accepted: number; duplicate: number; rejected: number }[];
   counters: Counters;
   audit: { reservations: number; users: number };
+}
+
+/** CPU seconds (user + system) used so far by a process and its descendants still alive (tsx runs node as a child); null off Linux. */
+function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return null;
+  let total = 0;
+  const visit = (p: number) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
+      for (const child of readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) visit(Number(child));
+    } catch {
+      // the process went away
+    }
+  };
+  visit(pid);
+  return total;
+}
+
+/** Runs a load and measures the server's CPU time per request alongside it. */
+async function measured(pid: number | undefined, options: autocannon.Options): Promise<HttpLoad> {
+  const before = cpuSeconds(pid);
+  const result = summarize(await load(options));
+  const after = cpuSeconds(pid);
+  if (before !== null && after !== null && result.requests > 0) result.serverCpuUsPerRequest = Math.round(((after - before) * 1e6) / result.requests);
+  return result;
 }
 
 async function freePort(): Promise<number> {
@@ -64,8 +93,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function start(script: string, env: Record<string, string>, port: number): Promise<ChildProcess> {
-  const child = spawn(TSX, [script], { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts a server under tsx; with `nodeArgs` (e.g. --cpu-prof) as `node <args> --import tsx` instead, since NODE_OPTIONS refuses those flags. */
+async function start(script: string, env: Record<string, string>, port: number, nodeArgs?: string[]): Promise<ChildProcess> {
+  const [command, args] = nodeArgs ? [process.execPath, [...nodeArgs, '--import', 'tsx', script]] : [TSX, [script]];
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (d) => (log += d));
   child.stderr!.on('data', (d) => (log += d));
@@ -172,8 +203,9 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
     progress(`  http: starting server on 127.0.0.1:${port} and baseline on :${basePort}`);
     const server = await start(
       'src/runtime/node.ts',
-      { DATABASE: database, MEDIA_DIR: join(dir, 'media'), ADMIN_KEY, SECRET, RATE_LIMIT_ADVERTISER: '0', ...options.serverEnv },
+      { DATABASE: database, MEDIA_DIR: join(dir, 'media'), ADMIN_KEY, SECRET, RATE_LIMIT_ADVERTISER: '0' },
       port,
+      options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : undefined,
     );
     children.push(server);
     const baseline = await start('bench/baseline-server.ts', {}, basePort);
@@ -198,19 +230,16 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
     const rows: HttpResult['rows'] = [];
     for (const connections of options.connections) {
       progress(`  http: baseline, ${connections} connections, ${options.durationSeconds} s`);
-      const base = summarize(
-        await load({
+      const base = await measured(baseline.pid, {
           url: `http://127.0.0.1:${basePort}`,
           connections,
           duration: options.durationSeconds,
           requests: [{ method: 'POST', path: '/json', headers, setupRequest: (req) => ({ ...req, body: nextBody() }) }],
-        }),
-      );
+      });
       progress(`  http: /v1/slots, ${connections} connections, ${options.durationSeconds} s`);
       let slotCount = 0;
       let responses = 0;
-      const ours = summarize(
-        await load({
+      const ours = await measured(server.pid, {
           url: `http://127.0.0.1:${port}`,
           connections,
           duration: options.durationSeconds,
@@ -229,13 +258,15 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
               },
             },
           ],
-        }),
-      );
+      });
       rows.push({
         connections,
         baseline: base,
         slots: ours,
         ratio: Math.round((ours.requestsPerSecond / base.requestsPerSecond) * 1000) / 1000,
+        ...(ours.serverCpuUsPerRequest && base.serverCpuUsPerRequest
+          ? { cpuRatio: Math.round((base.serverCpuUsPerRequest / ours.serverCpuUsPerRequest) * 1000) / 1000 }
+          : {}),
         slotsPerRequest: Math.round((slotCount / Math.max(1, responses)) * 100) / 100,
       });
     }
@@ -251,8 +282,7 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
       progress(`  http: /v1/events, ${connections} connections, ${mine.length} batches of 50`);
       let next = 0;
       const outcome = { accepted: 0, duplicate: 0, rejected: 0 };
-      const result = summarize(
-        await load({
+      const result = await measured(server.pid, {
           url: `http://127.0.0.1:${port}`,
           connections,
           amount: mine.length,
@@ -268,8 +298,7 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
               },
             },
           ],
-        }),
-      );
+      });
       events.push({ connections, load: result, eventsPerSecond: Math.round(outcome.accepted / result.seconds), ...outcome });
     }
 

@@ -2,7 +2,8 @@
  * `npm run bench` (quick, < 3 min) and `npm run bench -- --full`: engine, serve
  * path, memory and HTTP benchmarks with correctness counters; prints a markdown
  * summary and writes JSON, a markdown report and SVG plots under bench/results/.
- * `--only=engine,serve,memory,http` runs a subset; `--seed=N` changes the workload.
+ * `--only=engine,serve,memory,http` runs a subset; `--seed=N` changes the workload;
+ * `--profile=DIR` makes the HTTP server write a CPU profile (node --cpu-prof) into DIR.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -41,7 +42,8 @@ function parseArgs(argv: string[]) {
   const full = argv.includes('--full');
   const only = argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
   const seed = Number(argv.find((a) => a.startsWith('--seed='))?.slice(7) ?? 42);
-  return { full, only: new Set(only ?? ['engine', 'serve', 'memory', 'http']), seed };
+  const profileDir = argv.find((a) => a.startsWith('--profile='))?.slice(10);
+  return { full, only: new Set(only ?? ['engine', 'serve', 'memory', 'http']), seed, profileDir };
 }
 
 const n = (v: number) => v.toLocaleString('en-US');
@@ -165,22 +167,24 @@ export function markdown(r: BenchReport, plots: Record<string, string> = {}): st
     const h = r.http;
     lines.push(`## HTTP (real server over 127.0.0.1, ${n(h.seededCampaigns)} campaigns seeded through the API in ${h.seedSeconds.toFixed(1)} s)`);
     lines.push('');
-    lines.push('| connections | baseline req/s | baseline p50/p99 ms | /v1/slots req/s | /v1/slots p50/p90/p99/p99.9 ms | ratio | slots/response | 5xx | errors |');
-    lines.push('|---:|---:|---|---:|---|---:|---:|---:|---:|');
+    lines.push('| connections | baseline req/s | baseline p50/p99 ms | /v1/slots req/s | /v1/slots p50/p90/p99/p99.9 ms | ratio | server CPU µs/req baseline / slots | CPU ratio | slots/response | 5xx | errors |');
+    lines.push('|---:|---:|---|---:|---|---:|---|---:|---:|---:|---:|');
     for (const row of h.rows) {
       const s = row.slots.latencyMs;
       lines.push(
-        `| ${row.connections} | ${n(row.baseline.requestsPerSecond)} | ${row.baseline.latencyMs.p50}/${row.baseline.latencyMs.p99} | ${n(row.slots.requestsPerSecond)} | ${s.p50}/${s.p90}/${s.p99}/${s.p999} | ${(row.ratio * 100).toFixed(1)}% | ${row.slotsPerRequest} | ${row.slots.status5xx} | ${row.slots.errors} |`,
+        `| ${row.connections} | ${n(row.baseline.requestsPerSecond)} | ${row.baseline.latencyMs.p50}/${row.baseline.latencyMs.p99} | ${n(row.slots.requestsPerSecond)} | ${s.p50}/${s.p90}/${s.p99}/${s.p999} | ${(row.ratio * 100).toFixed(1)}% | ${row.baseline.serverCpuUsPerRequest ?? '?'} / ${row.slots.serverCpuUsPerRequest ?? '?'} | ${row.cpuRatio !== undefined ? `${(row.cpuRatio * 100).toFixed(1)}%` : '?'} | ${row.slotsPerRequest} | ${row.slots.status5xx} | ${row.slots.errors} |`,
       );
     }
     lines.push('');
-    lines.push('| /v1/events connections | batches | req/s | events/s accepted | p50/p99 ms | accepted | duplicate | rejected | 5xx |');
-    lines.push('|---:|---:|---:|---:|---|---:|---:|---:|---:|');
+    lines.push('| /v1/events connections | batches | req/s | events/s accepted | p50/p99 ms | server CPU µs/event | accepted | duplicate | rejected | 5xx |');
+    lines.push('|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|');
     for (const e of h.events) {
       lines.push(
-        `| ${e.connections} | ${n(e.load.requests)} | ${n(e.load.requestsPerSecond)} | ${n(e.eventsPerSecond)} | ${e.load.latencyMs.p50}/${e.load.latencyMs.p99} | ${n(e.accepted)} | ${n(e.duplicate)} | ${n(e.rejected)} | ${e.load.status5xx} |`,
+        `| ${e.connections} | ${n(e.load.requests)} | ${n(e.load.requestsPerSecond)} | ${n(e.eventsPerSecond)} | ${e.load.latencyMs.p50}/${e.load.latencyMs.p99} | ${e.load.serverCpuUsPerRequest !== undefined ? Math.round(e.load.serverCpuUsPerRequest / 50) : '?'} | ${n(e.accepted)} | ${n(e.duplicate)} | ${n(e.rejected)} | ${e.load.status5xx} |`,
       );
     }
+    lines.push('');
+    lines.push('"ratio" is /v1/slots requests/s over the baseline\'s in the same run; "CPU ratio" is baseline server CPU per request over ours, which depends less on what else runs on the machine. Both servers run under tsx, one process each.');
     lines.push('');
     lines.push(`Audit of the server's database afterwards: ${n(h.audit.reservations)} reservations of ${n(h.audit.users)} users; cap violations ${h.counters.capViolations}, blocked served ${h.counters.blockedServed}, overspend ${h.counters.budgetOverspend}; 5xx responses ${h.counters.serverErrors}.`);
     if (plots.http) lines.push('', `![HTTP throughput](${plots.http})`);
@@ -196,7 +200,7 @@ export function markdown(r: BenchReport, plots: Record<string, string> = {}): st
 }
 
 async function main() {
-  const { full, only, seed } = parseArgs(process.argv.slice(2));
+  const { full, only, seed, profileDir } = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const report: BenchReport = {
     mode: full ? 'full' : 'quick',
@@ -246,10 +250,14 @@ async function main() {
   }
   if (only.has('http')) {
     progress('http: real server vs plain Hono baseline');
+    // --profile=DIR: the server writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
     report.http = await runHttpBenchmark(
-      full
+      Object.assign(
+        { profileDir },
+        full
         ? { campaigns: 1_000, users: 1_000_000, connections: [1, 10, 50, 100], durationSeconds: 10, eventConnections: [4, 16], seed }
         : { campaigns: 150, users: 1_000_000, connections: [10, 50], durationSeconds: 5, eventConnections: [4, 16], seed },
+      ),
     );
     report.counters = addCounters(report.counters, report.http.counters);
   }

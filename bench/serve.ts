@@ -156,7 +156,9 @@ export async function runServeScenario(scenario: ServeScenario): Promise<ServeRe
     const worker = async () => {
       for (let next = feed.next(); !next.done; next = feed.next()) {
         const session = next.value;
-        const measured = i >= scenario.warmup;
+        const seq = taken++;
+        const measured = seq >= scenario.warmup;
+        if (seq === scenario.warmup) measuredFrom = process.hrtime.bigint();
         users.add(session.userIndex);
         const t0 = process.hrtime.bigint();
         const response = await delivery.slots({ user: session.user, statuses: session.statuses, runs: session.runs, context: session.context });
@@ -168,11 +170,11 @@ export async function runServeScenario(scenario: ServeScenario): Promise<ServeRe
         for (const slot of response.slots) for (const type of eventsForSlot(eventRandom)) pending.push({ token: slot.token, type });
         now += 0.5;
         i++;
-        if (i === scenario.warmup) measuredFrom = process.hrtime.bigint();
         if (i % reportEvery === 0) progress(`  serve path ${scenario.campaigns} campaigns × ${scenario.users} users: ${i}/${total}`);
       }
     };
     let measuredFrom = process.hrtime.bigint();
+    let taken = 0;
     await Promise.all(Array.from({ length: scenario.concurrency }, worker));
     slotsNs = Number(process.hrtime.bigint() - measuredFrom);
     // Then the events those slots produced, in batches of 50, with the same concurrency.
