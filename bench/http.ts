@@ -134,7 +134,7 @@ async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<voi
   );
 }
 
-async function seed(base: string, campaigns: CampaignSpec[], advertisers: number): Promise<string> {
+async function seed(base: string, campaigns: CampaignSpec[]): Promise<string> {
   const call = async (method: string, path: string, key: string, body: unknown) => {
     const res = await fetch(base + path, {
       method,
@@ -174,7 +174,6 @@ async function seed(base: string, campaigns: CampaignSpec[], advertisers: number
     if (res.status !== 201) throw new Error(`upload: ${res.status} ${JSON.stringify(creative)}`);
     await call('POST', `/v1/creatives/${creative.id}/review`, ADMIN_KEY, { decision: 'approve' });
   });
-  void advertisers;
   return (await call('POST', '/v1/clients', ADMIN_KEY, { name: 'Bench messenger' })).apiKey;
 }
 
@@ -214,7 +213,7 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
     const catalog = generateCatalog(options.seed, options.campaigns);
     const t0 = Date.now();
     progress(`  http: seeding ${options.campaigns} campaigns through the API`);
-    const clientKey = await seed(`http://127.0.0.1:${port}`, catalog.campaigns, catalog.advertisers.length);
+    const clientKey = await seed(`http://127.0.0.1:${port}`, catalog.campaigns);
     const seedSeconds = (Date.now() - t0) / 1000;
     progress(`  http: seeded in ${seedSeconds.toFixed(1)} s`);
 
@@ -231,33 +230,33 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
     for (const connections of options.connections) {
       progress(`  http: baseline, ${connections} connections, ${options.durationSeconds} s`);
       const base = await measured(baseline.pid, {
-          url: `http://127.0.0.1:${basePort}`,
-          connections,
-          duration: options.durationSeconds,
-          requests: [{ method: 'POST', path: '/json', headers, setupRequest: (req) => ({ ...req, body: nextBody() }) }],
+        url: `http://127.0.0.1:${basePort}`,
+        connections,
+        duration: options.durationSeconds,
+        requests: [{ method: 'POST', path: '/json', headers, setupRequest: (req) => ({ ...req, body: nextBody() }) }],
       });
       progress(`  http: /v1/slots, ${connections} connections, ${options.durationSeconds} s`);
       let slotCount = 0;
       let responses = 0;
       const ours = await measured(server.pid, {
-          url: `http://127.0.0.1:${port}`,
-          connections,
-          duration: options.durationSeconds,
-          requests: [
-            {
-              method: 'POST',
-              path: '/v1/slots',
-              headers,
-              setupRequest: (req) => ({ ...req, body: nextBody() }),
-              onResponse: (status, body) => {
-                if (status !== 200) return;
-                responses++;
-                const slots = (JSON.parse(body) as { slots: { token: string }[] }).slots;
-                slotCount += slots.length;
-                for (const slot of slots) for (const type of eventsForSlot(eventRandom)) pendingEvents.push({ token: slot.token, type });
-              },
+        url: `http://127.0.0.1:${port}`,
+        connections,
+        duration: options.durationSeconds,
+        requests: [
+          {
+            method: 'POST',
+            path: '/v1/slots',
+            headers,
+            setupRequest: (req) => ({ ...req, body: nextBody() }),
+            onResponse: (status, body) => {
+              if (status !== 200) return;
+              responses++;
+              const slots = (JSON.parse(body) as { slots: { token: string }[] }).slots;
+              slotCount += slots.length;
+              for (const slot of slots) for (const type of eventsForSlot(eventRandom)) pendingEvents.push({ token: slot.token, type });
             },
-          ],
+          },
+        ],
       });
       rows.push({
         connections,
@@ -283,21 +282,21 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
       let next = 0;
       const outcome = { accepted: 0, duplicate: 0, rejected: 0 };
       const result = await measured(server.pid, {
-          url: `http://127.0.0.1:${port}`,
-          connections,
-          amount: mine.length,
-          requests: [
-            {
-              method: 'POST',
-              path: '/v1/events',
-              headers,
-              setupRequest: (req) => ({ ...req, body: mine[next++ % mine.length] }),
-              onResponse: (status, body) => {
-                if (status !== 200) return;
-                for (const r of (JSON.parse(body) as { results: { status: keyof typeof outcome }[] }).results) outcome[r.status]++;
-              },
+        url: `http://127.0.0.1:${port}`,
+        connections,
+        amount: mine.length,
+        requests: [
+          {
+            method: 'POST',
+            path: '/v1/events',
+            headers,
+            setupRequest: (req) => ({ ...req, body: mine[next++ % mine.length] }),
+            onResponse: (status, body) => {
+              if (status !== 200) return;
+              for (const r of (JSON.parse(body) as { results: { status: keyof typeof outcome }[] }).results) outcome[r.status]++;
             },
-          ],
+          },
+        ],
       });
       events.push({ connections, load: result, eventsPerSecond: Math.round(outcome.accepted / result.seconds), ...outcome });
     }
