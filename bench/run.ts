@@ -145,12 +145,12 @@ export function markdown(r: BenchReport, plots: Record<string, string> = {}): st
   if (r.serve.length > 0) {
     lines.push('## Serve path in-process (`Delivery.slots` / `Delivery.events` on the SQLite store, no HTTP)');
     lines.push('');
-    lines.push('| campaigns | users | user cache | in flight | requests | slots req/s | p50 µs | p99 µs | p99.9 µs | slots/request | events/s (batches of 50) | batch p50 µs | batch p99 µs | accepted | heap MB | cached users | counters |');
-    lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    lines.push('| campaigns | users | user cache | in flight | requests | slots req/s | CPU µs/request | p50 µs | p99 µs | p99.9 µs | slots/request | events/s (batches of 50) | CPU µs/event | batch p50 µs | batch p99 µs | accepted | heap MB | cached users | counters |');
+    lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (const s of r.serve) {
       const c = s.counters;
       lines.push(
-        `| ${n(s.scenario.campaigns)} | ${n(s.scenario.users)} | ${n(s.scenario.userCacheSize)} | ${s.scenario.concurrency} | ${n(s.scenario.requests)} | ${n(s.slots.perSecond)} | ${s.slots.latency.p50Us} | ${s.slots.latency.p99Us} | ${s.slots.latency.p999Us} | ${s.slots.slotsPerRequest} | ${n(s.events.perSecond)} | ${s.events.batchLatency.p50Us} | ${s.events.batchLatency.p99Us} | ${n(s.events.accepted)} | ${s.heapUsedMB} | ${n(s.userCacheEntries)} | ${c.capViolations}/${c.blockedServed}/${c.budgetOverspend} |`,
+        `| ${n(s.scenario.campaigns)} | ${n(s.scenario.users)} | ${n(s.scenario.userCacheSize)} | ${s.scenario.concurrency} | ${n(s.scenario.requests)} | ${n(s.slots.perSecond)} | ${s.slots.cpuUsPerRequest} | ${s.slots.latency.p50Us} | ${s.slots.latency.p99Us} | ${s.slots.latency.p999Us} | ${s.slots.slotsPerRequest} | ${n(s.events.perSecond)} | ${s.events.cpuUsPerEvent} | ${s.events.batchLatency.p50Us} | ${s.events.batchLatency.p99Us} | ${n(s.events.accepted)} | ${s.heapUsedMB} | ${n(s.userCacheEntries)} | ${c.capViolations}/${c.blockedServed}/${c.budgetOverspend} |`,
       );
     }
     lines.push('');

@@ -97,8 +97,9 @@ export interface ServeScenario {
 
 export interface ServeResult {
   scenario: ServeScenario;
-  slots: { perSecond: number; latency: LatencySummary; slotsPerRequest: number };
-  events: { perSecond: number; batchLatency: LatencySummary; accepted: number; duplicate: number; rejected: number };
+  /** `cpuUsPerRequest`: process CPU (user + system) per request, steadier than req/s on a shared machine. */
+  slots: { perSecond: number; latency: LatencySummary; slotsPerRequest: number; cpuUsPerRequest: number };
+  events: { perSecond: number; batchLatency: LatencySummary; accepted: number; duplicate: number; rejected: number; cpuUsPerEvent: number };
   distinctUsers: number;
   userCacheEntries: number;
   heapUsedMB: number;
@@ -158,7 +159,10 @@ export async function runServeScenario(scenario: ServeScenario): Promise<ServeRe
         const session = next.value;
         const seq = taken++;
         const measured = seq >= scenario.warmup;
-        if (seq === scenario.warmup) measuredFrom = process.hrtime.bigint();
+        if (seq === scenario.warmup) {
+          measuredFrom = process.hrtime.bigint();
+          cpuFrom = process.cpuUsage();
+        }
         users.add(session.userIndex);
         const t0 = process.hrtime.bigint();
         const response = await delivery.slots({ user: session.user, statuses: session.statuses, runs: session.runs, context: session.context });
@@ -175,17 +179,21 @@ export async function runServeScenario(scenario: ServeScenario): Promise<ServeRe
     };
     let measuredFrom = process.hrtime.bigint();
     let taken = 0;
+    let cpuFrom = process.cpuUsage();
     await Promise.all(Array.from({ length: scenario.concurrency }, worker));
     slotsNs = Number(process.hrtime.bigint() - measuredFrom);
+    const slotsCpu = process.cpuUsage(cpuFrom);
     // Then the events those slots produced, in batches of 50, with the same concurrency.
     progress(`  serve path: ${pending.length} events in batches of 50`);
     const eventsFrom = process.hrtime.bigint();
+    const eventsCpuFrom = process.cpuUsage();
     await Promise.all(
       Array.from({ length: scenario.concurrency }, async () => {
         while (pending.length > 0) await flush(true);
       }),
     );
     eventsNs = Number(process.hrtime.bigint() - eventsFrom);
+    const eventsCpu = process.cpuUsage(eventsCpuFrom);
 
     const cache = (store.users as SqliteUsers).cache;
     gc();
@@ -199,11 +207,13 @@ export async function runServeScenario(scenario: ServeScenario): Promise<ServeRe
         perSecond: Math.round(scenario.requests / (slotsNs / 1e9)),
         latency: summarizeNs(slotsHistogram),
         slotsPerRequest: Math.round((slotCount / scenario.requests) * 100) / 100,
+        cpuUsPerRequest: Math.round((slotsCpu.user + slotsCpu.system) / scenario.requests),
       },
       events: {
         perSecond: Math.round(measuredEvents / (eventsNs / 1e9)),
         batchLatency: summarizeNs(eventsHistogram),
         ...events,
+        cpuUsPerEvent: Math.round(((eventsCpu.user + eventsCpu.system) / Math.max(1, measuredEvents)) * 10) / 10,
       },
       distinctUsers: users.size,
       userCacheEntries,
