@@ -106,11 +106,12 @@ export function decide(input: DecideInput): Decision {
 
   const eligible: Eligible[] = [];
   const explain: ExplainEntry[] | undefined = request.explain ? [] : undefined;
-  const advertisersSeen = new Set<string>();
-  // Stop once enough distinct advertisers are eligible that no later (lower-bounded) candidate could win or set a price.
-  let floorOfTop = Infinity;
+  // Stop once wanted + 1 distinct advertisers are eligible and no later (lower-bounded) candidate
+  // could beat the (wanted + 1)-th best of them: it could then neither win nor set a price.
+  const bestOfAdvertiser = new Map<string, number>();
+  const top: number[] = []; // the best eCPM of the leading wanted + 1 advertisers, descending
   for (const campaign of input.campaigns) {
-    if (!explain && advertisersSeen.size >= wanted + 1 && ecpmUpperBound(campaign) < floorOfTop) break;
+    if (!explain && (wanted === 0 || (top.length >= wanted + 1 && ecpmUpperBound(campaign) < top[wanted]))) break;
     const verdict = evaluate(campaign, input);
     if ('reason' in verdict) {
       if (explain) {
@@ -124,9 +125,15 @@ export function decide(input: DecideInput): Decision {
       continue;
     }
     eligible.push(verdict);
-    if (!advertisersSeen.has(campaign.advertiserId)) {
-      advertisersSeen.add(campaign.advertiserId);
-      floorOfTop = Math.min(floorOfTop, verdict.ecpm);
+    const previous = bestOfAdvertiser.get(campaign.advertiserId);
+    if (previous === undefined || verdict.ecpm > previous) {
+      bestOfAdvertiser.set(campaign.advertiserId, verdict.ecpm);
+      const was = previous === undefined ? -1 : top.indexOf(previous);
+      if (was >= 0) top.splice(was, 1);
+      let at = 0;
+      while (at < top.length && top[at] >= verdict.ecpm) at++;
+      top.splice(at, 0, verdict.ecpm);
+      if (top.length > wanted + 1) top.pop();
     }
   }
   eligible.sort(byEcpm);

@@ -355,8 +355,12 @@ export class CampaignObject extends DurableObject<WorkerEnv> {
     const sent: string[] = [];
     const iso = await isolateFor(this.env);
     for (const creativeId of overThreshold) {
+      // Only reports since the creative's last review count; its review time lives in D1.
+      const reviewedAt = (await iso.catalog.getCreative(creativeId))?.updatedAt ?? 0;
+      const reporters = store.reporters(creativeId, reviewedAt);
+      if (reporters < reportThreshold) continue;
       // Conditional on still being approved, so a retry or a later report sends it back at most once.
-      if (await iso.catalog.sendToReview(creativeId, `reported by ${store.reporters(creativeId)} users`, Date.now())) sent.push(creativeId);
+      if (await iso.catalog.sendToReview(creativeId, `reported by ${reporters} users`, Date.now())) sent.push(creativeId);
     }
     if (sent.length > 0) await iso.service.index.refresh();
     return sent;

@@ -38,10 +38,20 @@ const decode = (value: unknown): unknown =>
         : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decode(v)]))
       : value;
 
+/** One bundle per test file: bundling is the slow part of starting a store. */
+let bundled: Promise<string> | undefined;
+function bridgeBundle(): Promise<string> {
+  bundled ??= (async () => {
+    const scriptPath = join(mkdtempSync(join(tmpdir(), 'status-ads-bridge-')), 'bridge.js');
+    await bundleWorker(scriptPath, fileURLToPath(new URL('./store-bridge.worker.ts', import.meta.url)));
+    return scriptPath;
+  })();
+  return bundled;
+}
+
 export async function makeWorkerStore(env: Env = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'status-ads-store-'));
-  const scriptPath = join(dir, 'bridge.js');
-  await bundleWorker(scriptPath, fileURLToPath(new URL('./store-bridge.worker.ts', import.meta.url)));
+  const scriptPath = await bridgeBundle();
   const bindings: Record<string, string> = { ADMIN_KEY: 'unused-admin-key', SECRET, CATALOG_REFRESH_MS: '0' };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) bindings[k] = v;
   const mf = await startLocalWorker({ scriptPath, bindings });

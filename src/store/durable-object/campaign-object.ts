@@ -4,7 +4,7 @@
  * sketch, and distinct reporters. It is the single writer for the campaign
  * network-wide, so check-and-hold is atomic and spend never exceeds a budget.
  */
-import { and, asc, between, count, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, between, count, eq, gte, inArray, lte, sql } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
 import { pacingAllows, remainingBudgetMicros } from '../../engine/eligibility.js';
 import type { BudgetState, EventType, ServableCampaign } from '../../engine/types.js';
@@ -177,7 +177,11 @@ export class CampaignObjectStore {
             .run();
         }
         if (effect.type === 'report') {
-          tx.insert(t.creativeReports).values({ creativeId: effect.creativeId, uid: effect.uid, at: effect.at }).onConflictDoNothing().run();
+          // A repeated report moves its time forward, so it counts again after a re-approval.
+          tx.insert(t.creativeReports)
+            .values({ creativeId: effect.creativeId, uid: effect.uid, at: effect.at })
+            .onConflictDoUpdate({ target: [t.creativeReports.creativeId, t.creativeReports.uid], set: { at: effect.at } })
+            .run();
           const reporters = tx.select({ n: count() }).from(t.creativeReports).where(eq(t.creativeReports.creativeId, effect.creativeId)).get()?.n ?? 0;
           if (reporters >= reportThreshold) overThreshold.add(effect.creativeId);
         }
@@ -224,8 +228,15 @@ export class CampaignObjectStore {
       .run();
   }
 
-  reporters(creativeId: string): number {
-    return this.db.select({ n: count() }).from(t.creativeReports).where(eq(t.creativeReports.creativeId, creativeId)).get()?.n ?? 0;
+  /** Distinct reporters of a creative since `since` (its last review): earlier reports were already judged. */
+  reporters(creativeId: string, since = 0): number {
+    return (
+      this.db
+        .select({ n: count() })
+        .from(t.creativeReports)
+        .where(and(eq(t.creativeReports.creativeId, creativeId), gte(t.creativeReports.at, since)))
+        .get()?.n ?? 0
+    );
   }
 
   forgetReporter(uid: string): void {

@@ -22,24 +22,18 @@ export class SqliteUsers implements UserStore {
     private historyMs: () => number,
   ) {
     this.cache = new LRUCache({ max: cacheSize });
+    this.statements = prepareStatements(db);
   }
+
+  private statements: ReturnType<typeof prepareStatements>;
+  /** Reservations waiting for the next group commit, with whoever awaits them. */
+  private pending: { reservations: Reservation[]; done: (err?: unknown) => void }[] = [];
 
   private read(uid: string, now: number): UserState {
     const since = now - this.historyMs();
-    const rows = this.db
-      .select()
-      .from(t.reservations)
-      .where(
-        and(
-          eq(t.reservations.uid, uid),
-          gt(t.reservations.servedAt, since),
-          or(isNotNull(t.reservations.viewedAt), gt(t.reservations.expiresAt, now)),
-        ),
-      )
-      .orderBy(t.reservations.servedAt)
-      .all();
-    const blocks = this.db.select({ a: t.userBlocks.advertiserId }).from(t.userBlocks).where(eq(t.userBlocks.uid, uid)).all();
-    const hides = this.db.select({ c: t.userHides.creativeId }).from(t.userHides).where(eq(t.userHides.uid, uid)).all();
+    const rows = this.statements.readHistory.all({ uid, since, now });
+    const blocks = this.statements.readBlocks.all({ uid });
+    const hides = this.statements.readHides.all({ uid });
     return {
       history: rows.map(toHistory),
       blocks: new Set(blocks.map((b) => b.a)),
@@ -66,9 +60,47 @@ export class SqliteUsers implements UserStore {
     return state;
   }
 
-  async reserve(reservations: Reservation[]) {
-    if (reservations.length === 0) return;
-    this.db.insert(t.reservations).values(reservations).run();
+  /**
+   * Group commit: reservations of requests that arrive while a commit is being
+   * fsynced share the next transaction. Each caller resolves only after its rows
+   * are durable, so nothing is acknowledged before it is on disk.
+   */
+  reserve(reservations: Reservation[]): Promise<void> {
+    if (reservations.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      if (this.pending.length === 0) setImmediate(() => this.commitPending());
+      this.pending.push({ reservations, done: (err) => (err ? reject(err) : resolve()) });
+    });
+  }
+
+  private commitPending() {
+    const group = this.pending;
+    this.pending = [];
+    const insert = (reservations: Reservation[]) => {
+      for (const r of reservations) this.statements.insertReservation.run(r as unknown as Record<string, unknown>);
+    };
+    try {
+      this.db.transaction(() => group.forEach((g) => insert(g.reservations)));
+    } catch {
+      // One bad request must not fail its neighbours: retry each on its own.
+      for (const g of group) {
+        try {
+          this.db.transaction(() => insert(g.reservations));
+          this.cached(g.reservations);
+          g.done();
+        } catch (err) {
+          g.done(err);
+        }
+      }
+      return;
+    }
+    for (const g of group) {
+      this.cached(g.reservations);
+      g.done();
+    }
+  }
+
+  private cached(reservations: Reservation[]) {
     for (const r of reservations) this.cache.get(r.uid)?.history.push(toHistory(r));
   }
 
@@ -121,6 +153,42 @@ export class SqliteUsers implements UserStore {
     const events = this.db.delete(t.events).where(lt(t.events.at, before)).run().changes;
     return reservations + events;
   }
+}
+
+/** Prepared once: the slot path reads a user on every cache miss and writes on every serve. */
+function prepareStatements(db: Db) {
+  return {
+    readHistory: db
+      .select()
+      .from(t.reservations)
+      .where(
+        and(
+          eq(t.reservations.uid, sql.placeholder('uid')),
+          gt(t.reservations.servedAt, sql.placeholder('since')),
+          or(isNotNull(t.reservations.viewedAt), gt(t.reservations.expiresAt, sql.placeholder('now'))),
+        ),
+      )
+      .orderBy(t.reservations.servedAt)
+      .prepare(),
+    readBlocks: db.select({ a: t.userBlocks.advertiserId }).from(t.userBlocks).where(eq(t.userBlocks.uid, sql.placeholder('uid'))).prepare(),
+    readHides: db.select({ c: t.userHides.creativeId }).from(t.userHides).where(eq(t.userHides.uid, sql.placeholder('uid'))).prepare(),
+    insertReservation: db
+      .insert(t.reservations)
+      .values({
+        id: sql.placeholder('id'),
+        uid: sql.placeholder('uid'),
+        campaignId: sql.placeholder('campaignId'),
+        creativeId: sql.placeholder('creativeId'),
+        advertiserId: sql.placeholder('advertiserId'),
+        bidType: sql.placeholder('bidType'),
+        priceMicros: sql.placeholder('priceMicros'),
+        servedAt: sql.placeholder('servedAt'),
+        expiresAt: sql.placeholder('expiresAt'),
+        viewedAt: sql.placeholder('viewedAt'),
+        chargedAt: sql.placeholder('chargedAt'),
+      })
+      .prepare(),
+  };
 }
 
 export function toHistory(r: Pick<Reservation, 'id' | 'campaignId' | 'creativeId' | 'advertiserId' | 'servedAt' | 'expiresAt' | 'viewedAt'>): HistoryEntry {
