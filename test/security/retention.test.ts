@@ -153,8 +153,9 @@ describe('erase removes every row of a user', () => {
     for (const table of ['reservations', 'events', 'user_blocks', 'user_hides', 'creative_reports']) expect(count(s.dir, table, uid)).toBe(0);
     // Other users are untouched.
     expect(rowsMentioning(s.dir, await pseudonym(other)).length).toBeGreaterThan(0);
-    // The bytes are gone too, not just the rows: secure_delete overwrites them in the main file, and the
-    // retention job's truncating checkpoint drops the old WAL frames (no checkpoint of our own here).
+    // The bytes are gone too, not just the rows: secure_delete overwrites them in the main file, and
+    // truncating checkpoints (after erase and after each retention run) drop the old WAL frames.
+    // No checkpoint of our own here: the files are read as the service left them.
     await s.store.prune(s.clock.now);
     const bytes = fileBytes(s.dir);
     expect(bytes.includes(uid), `uid found in the database files`).toBe(false);
