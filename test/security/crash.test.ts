@@ -44,6 +44,8 @@ describe('crash safety', () => {
     const world = await seed(server, new Uint8Array(png(90, 160, 5)), { budget: { totalMicros: 1_000_000_000_000 } });
     const acknowledged: Sent[] = [];
     const sent: Sent[] = [];
+    // `dying`: the kill is under way, so failures are expected; `killed`: clients stop.
+    let dying = false;
     let killed = false;
     let cutOff = 0;
 
@@ -65,7 +67,7 @@ describe('crash safety', () => {
             acknowledged.push(batch[j]);
           });
         } catch (err) {
-          if (!killed) throw err;
+          if (!dying) throw err;
           cutOff++;
         }
       }
@@ -75,14 +77,17 @@ describe('crash safety', () => {
     const clients = Array.from({ length: 8 }, (_, n) =>
       client(n).catch((err) => {
         failure = err;
-        killed = true;
+        dying = killed = true;
       }),
     );
     // Kill once real load is flowing.
     while (acknowledged.length < 600 && failure === undefined) await new Promise((r) => setTimeout(r, 10));
     if (failure !== undefined) throw failure;
-    killed = true;
+    // Clients keep sending through the kill, so requests are always cut off mid-flight.
+    dying = true;
     process.kill(server.pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    killed = true;
     await Promise.all(clients);
     await stopServer(server);
     expect(acknowledged.length).toBeGreaterThanOrEqual(600);
