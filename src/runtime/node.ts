@@ -4,38 +4,15 @@
  */
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { readSettings, SettingsError } from '../config.js';
 import { FsMediaStorage } from '../media/fs.js';
 import { createSqliteStore } from '../store/sqlite/index.js';
 import { createService } from '../wiring.js';
+import { loadSecrets } from './secrets.js';
 
 const PRUNE_EVERY_MS = 60_000;
 const SHUTDOWN_GRACE_MS = 10_000;
-
-/** ADMIN_KEY and SECRET: from the environment, or generated once and kept beside the database outside production. */
-function loadSecrets(env: NodeJS.ProcessEnv, dataDir: string): { adminKey: string; secret: string } {
-  if (env.ADMIN_KEY && env.SECRET) return { adminKey: env.ADMIN_KEY, secret: env.SECRET };
-  if (env.NODE_ENV === 'production') {
-    throw new SettingsError('ADMIN_KEY and SECRET must be set when NODE_ENV=production');
-  }
-  const file = join(dataDir, 'secrets.json');
-  let saved: { adminKey?: string; secret?: string } = {};
-  if (existsSync(file)) saved = JSON.parse(readFileSync(file, 'utf8'));
-  const secrets = {
-    adminKey: env.ADMIN_KEY ?? saved.adminKey ?? `sk_admin_${randomBytes(32).toString('base64url')}`,
-    secret: env.SECRET ?? saved.secret ?? randomBytes(32).toString('base64url'),
-  };
-  if (secrets.adminKey !== saved.adminKey || secrets.secret !== saved.secret) {
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
-    chmodSync(file, 0o600);
-    console.log(`[start] generated ADMIN_KEY/SECRET and saved them to ${file} (set both in the environment for production)`);
-  }
-  return secrets;
-}
 
 async function main() {
   const env = process.env;

@@ -6,12 +6,10 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { drizzle, type DrizzleD1Database } from 'drizzle-orm/d1';
 import * as t from '../../../schema/tables.js';
-import { deploymentPrior, predictedCtr } from '../../engine/ctr.js';
 import type { ServableCampaign } from '../../engine/types.js';
 import type { Advertiser, AdvertiserProfile, Campaign, CampaignPatch, CatalogStore, Client, Creative, Media, ReviewState } from '../interface.js';
-import { campaignColumns, toCampaign, toCreative } from '../sqlite/catalog.js';
+import { campaignColumns, type CampaignRow, servableFrom, toCampaign, toCreative } from '../catalog-rows.js';
 
-type CampaignRow = typeof t.campaigns.$inferSelect;
 export type D1Db = DrizzleD1Database;
 
 /** Anything drizzle's D1 driver accepts: the Workers binding, or Miniflare's from Node. */
@@ -196,46 +194,7 @@ export class D1Catalog implements CatalogStore {
       })
       .from(t.creativeStats)
       .get();
-    const prior = deploymentPrior(totals?.clicks ?? 0, totals?.impressions ?? 0);
-    const byCampaign = new Map<string, ServableCampaign>();
-    for (const { campaign, advertiserName } of campaignRows) {
-      const c = toCampaign(campaign);
-      byCampaign.set(c.id, {
-        id: c.id,
-        advertiserId: c.advertiserId,
-        advertiserName,
-        status: c.status,
-        startAt: c.startAt,
-        endAt: c.endAt,
-        bid: c.bid,
-        budget: c.budget,
-        pacing: c.pacing,
-        targeting: c.targeting,
-        caps: c.caps,
-        creatives: [],
-        hasCreatives: false,
-      });
-    }
-    for (const { creative, media, impressions, clicks } of creativeRows) {
-      const campaign = byCampaign.get(creative.campaignId);
-      if (!campaign) continue;
-      campaign.hasCreatives = true;
-      if (creative.review !== 'approved') continue;
-      campaign.creatives.push({
-        id: creative.id,
-        headline: creative.headline,
-        cta: { type: creative.ctaType, target: creative.ctaTarget },
-        media: {
-          url: mediaUrl(media.sha256),
-          mime: media.mime,
-          width: media.width,
-          height: media.height,
-          ...(media.durationMs !== null ? { durationMs: media.durationMs } : {}),
-        },
-        predictedCtr: predictedCtr(clicks ?? 0, impressions ?? 0, prior),
-      });
-    }
-    return [...byCampaign.values()];
+    return servableFrom({ campaignRows, creativeRows, totals }, mediaUrl);
   }
 
   /** Adds impressions and clicks counted elsewhere (campaign objects) to the CTR counters, in one batch. */

@@ -10,6 +10,7 @@ import { pacingAllows, remainingBudgetMicros } from '../../engine/eligibility.js
 import type { BudgetState, EventType, ServableCampaign } from '../../engine/types.js';
 import type { ReportRow } from '../interface.js';
 import { Reach } from '../reach.js';
+import { toReportRow } from '../catalog-rows.js';
 import { utcDay } from '../sqlite/budgets.js';
 import { appliedEffects, budgetHolds, ctrPending } from './tables.js';
 import type { CampaignEffect, ObjectDb } from './user-object.js';
@@ -250,16 +251,7 @@ export class CampaignObjectStore {
       .where(and(eq(t.reportDaily.campaignId, this.campaignId), between(t.reportDaily.day, fromDay, toDay)))
       .orderBy(asc(t.reportDaily.day))
       .all()
-      .map((r) => ({
-        date: r.day,
-        impressions: r.impressions,
-        reach: Reach.parse(r.reachSketch).estimate(),
-        clicks: r.clicks,
-        hides: r.hides,
-        reports: r.reports,
-        blocks: r.blocks,
-        spendMicros: r.spendMicros,
-      }));
+      .map(toReportRow);
   }
 
   /** Drops applied-effect rows past retention (holds lapse on every read, at the caller's clock). */

@@ -13,14 +13,8 @@ import type { CampaignEffect } from './user-object.js';
 import type { SlotsResult, UserSlotsInput } from '../../delivery/delivery.js';
 
 /** What a user object answers (src/runtime/worker.ts, UserObject). */
-export interface UserObjectRpc {
+export interface UserObjectRpc extends UserStore {
   serve(uid: string, input: UserSlotsInput): Promise<SlotsResult>;
-  load(uid: string, now: number): Promise<UserState>;
-  reserve(reservations: Reservation[]): Promise<void>;
-  block(uid: string, advertiserId: string, now: number): Promise<void>;
-  unblock(uid: string, advertiserId: string): Promise<void>;
-  blocks(uid: string): Promise<string[]>;
-  erase(uid: string): Promise<void>;
   record(events: VerifiedEvent[], now: number, reportThreshold: number): Promise<EventBatchResult>;
   reservation(id: string): Promise<Reservation | undefined>;
 }

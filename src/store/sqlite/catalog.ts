@@ -1,69 +1,10 @@
 /** Advertisers, keys, campaigns, media and creatives in SQLite through drizzle. */
 import { and, asc, eq, sql } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
-import { deploymentPrior, predictedCtr } from '../../engine/ctr.js';
 import type { ServableCampaign } from '../../engine/types.js';
 import type { Advertiser, AdvertiserProfile, Campaign, CampaignPatch, CatalogStore, Client, Creative, Media, ReviewState } from '../interface.js';
+import { campaignColumns, type CampaignRow, servableFrom, toCampaign, toCreative } from '../catalog-rows.js';
 import type { Db } from './db.js';
-
-type CampaignRow = typeof t.campaigns.$inferSelect;
-type CreativeRow = typeof t.creatives.$inferSelect;
-
-export function toCampaign(row: CampaignRow): Campaign {
-  const budget: Campaign['budget'] = {};
-  if (row.dailyBudgetMicros !== null) budget.dailyMicros = row.dailyBudgetMicros;
-  if (row.totalBudgetMicros !== null) budget.totalMicros = row.totalBudgetMicros;
-  return {
-    id: row.id,
-    advertiserId: row.advertiserId,
-    name: row.name,
-    status: row.status,
-    startAt: row.startAt,
-    endAt: row.endAt,
-    bid: { type: row.bidType, amountMicros: row.bidMicros },
-    budget,
-    pacing: row.pacing,
-    targeting: JSON.parse(row.targeting),
-    caps: JSON.parse(row.caps),
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  };
-}
-
-export function campaignColumns(c: CampaignPatch) {
-  const row: Partial<CampaignRow> = {};
-  if (c.name !== undefined) row.name = c.name;
-  if (c.status !== undefined) row.status = c.status;
-  if (c.startAt !== undefined) row.startAt = c.startAt;
-  if (c.endAt !== undefined) row.endAt = c.endAt;
-  if (c.bid !== undefined) {
-    row.bidType = c.bid.type;
-    row.bidMicros = c.bid.amountMicros;
-  }
-  if (c.budget !== undefined) {
-    row.dailyBudgetMicros = c.budget.dailyMicros ?? null;
-    row.totalBudgetMicros = c.budget.totalMicros ?? null;
-  }
-  if (c.pacing !== undefined) row.pacing = c.pacing;
-  if (c.targeting !== undefined) row.targeting = JSON.stringify(c.targeting);
-  if (c.caps !== undefined) row.caps = JSON.stringify(c.caps);
-  return row;
-}
-
-export function toCreative(row: CreativeRow): Creative {
-  return {
-    id: row.id,
-    campaignId: row.campaignId,
-    advertiserId: row.advertiserId,
-    headline: row.headline,
-    cta: { type: row.ctaType, target: row.ctaTarget },
-    mediaSha256: row.mediaSha256,
-    review: row.review,
-    reviewReason: row.reviewReason,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  };
-}
 
 export class SqliteCatalog implements CatalogStore {
   constructor(private db: Db) {}
@@ -240,46 +181,7 @@ export class SqliteCatalog implements CatalogStore {
       })
       .from(t.creativeStats)
       .get();
-    const prior = deploymentPrior(totals?.clicks ?? 0, totals?.impressions ?? 0);
-    const byCampaign = new Map<string, ServableCampaign>();
-    for (const { campaign, advertiserName } of campaignRows) {
-      const c = toCampaign(campaign);
-      byCampaign.set(c.id, {
-        id: c.id,
-        advertiserId: c.advertiserId,
-        advertiserName,
-        status: c.status,
-        startAt: c.startAt,
-        endAt: c.endAt,
-        bid: c.bid,
-        budget: c.budget,
-        pacing: c.pacing,
-        targeting: c.targeting,
-        caps: c.caps,
-        creatives: [],
-        hasCreatives: false,
-      });
-    }
-    for (const { creative, media, impressions, clicks } of creativeRows) {
-      const campaign = byCampaign.get(creative.campaignId);
-      if (!campaign) continue;
-      campaign.hasCreatives = true;
-      if (creative.review !== 'approved') continue;
-      campaign.creatives.push({
-        id: creative.id,
-        headline: creative.headline,
-        cta: { type: creative.ctaType, target: creative.ctaTarget },
-        media: {
-          url: mediaUrl(media.sha256),
-          mime: media.mime,
-          width: media.width,
-          height: media.height,
-          ...(media.durationMs !== null ? { durationMs: media.durationMs } : {}),
-        },
-        predictedCtr: predictedCtr(clicks ?? 0, impressions ?? 0, prior),
-      });
-    }
-    return [...byCampaign.values()];
+    return servableFrom({ campaignRows, creativeRows, totals }, mediaUrl);
   }
 
   async version() {

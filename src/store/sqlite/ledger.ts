@@ -10,6 +10,7 @@ import { utcDay, type SqliteBudgets } from './budgets.js';
 import type { Db } from './db.js';
 import type { SqliteUsers } from './users.js';
 import { Reach } from '../reach.js';
+import { toReportRow } from '../catalog-rows.js';
 import { LRUCache } from 'lru-cache';
 
 const counterColumn: Record<EventType, 'impressions' | 'clicks' | 'hides' | 'reports' | 'blocks'> = {
@@ -205,16 +206,7 @@ export class SqliteLedger implements LedgerStore {
       .where(and(eq(t.reportDaily.campaignId, campaignId), between(t.reportDaily.day, fromDay, toDay)))
       .orderBy(asc(t.reportDaily.day))
       .all()
-      .map((r) => ({
-        date: r.day,
-        impressions: r.impressions,
-        reach: Reach.parse(r.reachSketch).estimate(),
-        clicks: r.clicks,
-        hides: r.hides,
-        reports: r.reports,
-        blocks: r.blocks,
-        spendMicros: r.spendMicros,
-      }));
+      .map(toReportRow);
 }
 }
 
