@@ -8,6 +8,7 @@ import { ecpmUpperBound } from '../../src/engine/eligibility.js';
 import type { EngineSettings, ServableCampaign, UserState } from '../../src/engine/types.js';
 import { openDatabase } from '../../src/store/sqlite/db.js';
 import { SqliteBudgets } from '../../src/store/sqlite/budgets.js';
+import { rng } from '../workload.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -61,17 +62,8 @@ export interface SimulationResult {
   wallMs: number;
 }
 
-/** mulberry32: small, fast, seedable. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded randomness for the simulation: the workload generator's mulberry32. */
+export const seededRandom = rng;
 
 /** Traffic intensity at a minute of the day, linear between hourly points. */
 export function trafficAt(minute: number): number {

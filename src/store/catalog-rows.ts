@@ -4,7 +4,7 @@
  */
 import * as t from '../../schema/tables.js';
 import { deploymentPrior, predictedCtr } from '../engine/ctr.js';
-import type { ServableCampaign } from '../engine/types.js';
+import type { EventType, ServableCampaign } from '../engine/types.js';
 import type { Campaign, CampaignPatch, Creative, ReportRow } from './interface.js';
 import { Reach } from './reach.js';
 
@@ -132,3 +132,12 @@ export function toReportRow(r: typeof t.reportDaily.$inferSelect): ReportRow {
     spendMicros: r.spendMicros,
   };
 }
+
+/** The daily report column each event type counts in. */
+export const counterColumn: Record<EventType, 'impressions' | 'clicks' | 'hides' | 'reports' | 'blocks'> = {
+  impression: 'impressions',
+  click: 'clicks',
+  hide: 'hides',
+  report: 'reports',
+  block: 'blocks',
+};

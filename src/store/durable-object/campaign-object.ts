@@ -7,10 +7,10 @@
 import { and, asc, between, count, eq, gte, inArray, lte, sql } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
 import { pacingAllows, remainingBudgetMicros } from '../../engine/eligibility.js';
-import type { BudgetState, EventType, ServableCampaign } from '../../engine/types.js';
+import type { BudgetState, ServableCampaign } from '../../engine/types.js';
 import type { ReportRow } from '../interface.js';
 import { Reach } from '../reach.js';
-import { toReportRow } from '../catalog-rows.js';
+import { counterColumn, toReportRow } from '../catalog-rows.js';
 import { utcDay } from '../sqlite/budgets.js';
 import { appliedEffects, budgetHolds, ctrPending } from './tables.js';
 import type { CampaignEffect, ObjectDb } from './user-object.js';
@@ -18,13 +18,6 @@ import type { CampaignEffect, ObjectDb } from './user-object.js';
 /** Applied-effect rows are kept this long: far beyond any outbox retry. */
 const APPLIED_RETENTION_MS = 7 * 86_400_000;
 
-const counterColumn: Record<EventType, 'impressions' | 'clicks' | 'hides' | 'reports' | 'blocks'> = {
-  impression: 'impressions',
-  click: 'clicks',
-  hide: 'hides',
-  report: 'reports',
-  block: 'blocks',
-};
 
 /** The parts of a campaign its object needs to judge a hold. */
 export interface HoldRequest {

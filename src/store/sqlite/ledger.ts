@@ -4,22 +4,14 @@
  */
 import { and, between, asc, count, eq, gte, sql } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
-import type { EventType } from '../../engine/types.js';
 import type { EventBatchResult, EventOutcome, EventRules, LedgerStore, Reservation, ReportRow, VerifiedEvent } from '../interface.js';
 import { utcDay, type SqliteBudgets } from './budgets.js';
 import type { Db } from './db.js';
 import type { SqliteUsers } from './users.js';
 import { Reach } from '../reach.js';
-import { toReportRow } from '../catalog-rows.js';
+import { counterColumn, toReportRow } from '../catalog-rows.js';
 import { LRUCache } from 'lru-cache';
 
-const counterColumn: Record<EventType, 'impressions' | 'clicks' | 'hides' | 'reports' | 'blocks'> = {
-  impression: 'impressions',
-  click: 'clicks',
-  hide: 'hides',
-  report: 'reports',
-  block: 'blocks',
-};
 
 interface PendingBatch {
   batch: VerifiedEvent[];
