@@ -69,6 +69,8 @@ async function harness(seed: number, campaigns = CAMPAIGNS, path = ':memory:') {
   const delivery = new Delivery({
     settings, store: racing, index, clock: () => clock.now, random: seededRandom(seed),
     pseudonymize: createPseudonymizer('s'), signer: new TokenSigner('s'),
+    // The index is built by hand from a fixed catalog: no CTR refresh from a store.
+    ctrRefreshMs: Infinity,
   });
   const burst = async <T>(work: () => Promise<T>): Promise<T> => {
     stale.views = new Map([...index.candidates({}, true)].map((c) => [c.id, { ...store.budgets.view(c.id, clock.now) }]));
