@@ -74,7 +74,7 @@ export function readSettings(env: Env): Settings {
     rateLimitAdvertiser: int(env, 'RATE_LIMIT_ADVERTISER', 20, 0, 1_000_000),
     rateLimitClient: int(env, 'RATE_LIMIT_CLIENT', 0, 0, 1_000_000),
     authFailures: {
-      limit: int(env, 'AUTH_FAILURE_LIMIT', 20, 0, 1_000_000),
+      limit: int(env, 'AUTH_FAILURE_LIMIT', 300, 0, 1_000_000),
       windowSeconds: int(env, 'AUTH_FAILURE_WINDOW_SECONDS', 60, 1, 86_400),
     },
     userCacheSize: int(env, 'USER_CACHE_SIZE', 100_000, 1, 100_000_000),

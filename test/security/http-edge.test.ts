@@ -54,7 +54,7 @@ const REQUESTS: string[] = [
 describe('malformed HTTP on the real server', () => {
   let server: RealServer;
   beforeAll(async () => {
-    server = await startServer();
+    server = await startServer({ env: { AUTH_FAILURE_LIMIT: '20' } });
   });
   afterAll(async () => {
     await stopServer(server);
