@@ -10,7 +10,7 @@ import { eventEffect } from '../engine/events.js';
 import type { Cta, EngineSettings, EventType, ExplainEntry, MediaRef, RequestContext, ServableCampaign, UserState } from '../engine/types.js';
 import { randomId } from '../privacy/crypto.js';
 import type { Pseudonymizer } from '../privacy/pseudonym.js';
-import type { TokenSigner } from '../privacy/token.js';
+import type { TokenCheck, TokenSigner } from '../privacy/token.js';
 import type { EventOutcome, Reservation, Store, VerifiedEvent } from '../store/interface.js';
 import { KeyedLock } from './keyed-lock.js';
 
@@ -29,6 +29,8 @@ export interface SlotView {
 
 export interface SlotsInput {
   user: string;
+  /** The feed client asking; its tokens are bound to it. */
+  clientId?: string;
   statuses?: number;
   runs?: number[];
   context?: RequestContext;
@@ -166,6 +168,7 @@ export class Delivery {
           const creative = campaign.creatives[creativeIndex];
           const token = await signer.sign({
             reservationId: reservation.id,
+            clientId: input.clientId ?? '',
             uid,
             campaignId: campaign.id,
             creativeId: creative.id,
@@ -189,9 +192,10 @@ export class Delivery {
     });
   }
 
-  async events(items: { token: string; type: EventType }[]): Promise<EventOutcome[]> {
+  /** Verifies and records events; a token served to another feed client is rejected like a forged one. */
+  async events(items: { token: string; type: EventType }[], clientId = ''): Promise<EventOutcome[]> {
     const now = this.deps.clock();
-    const checks = await Promise.all(items.map((item) => this.deps.signer.verify(item.token, now)));
+    const checks = await Promise.all(items.map((item) => this.verifyFor(item.token, clientId, now)));
     const outcomes: EventOutcome[] = new Array(items.length);
     const verified: VerifiedEvent[] = [];
     const positions: number[] = [];
@@ -200,7 +204,8 @@ export class Delivery {
         outcomes[i] = { status: 'rejected', reason: check.reason === 'expired' ? 'expired_token' : 'invalid_token' };
         return;
       }
-      verified.push({ type: items[i].type, ...check.claims });
+      const { reservationId, uid, campaignId, creativeId } = check.claims;
+      verified.push({ type: items[i].type, reservationId, uid, campaignId, creativeId });
       positions.push(i);
     });
     if (verified.length > 0) {
@@ -213,6 +218,11 @@ export class Delivery {
       else this.refreshCtrIfDue(now);
     }
     return outcomes;
+  }
+
+  private async verifyFor(token: string, clientId: string, now: number): Promise<TokenCheck> {
+    const check = await this.deps.signer.verify(token, now);
+    return check.ok && check.claims.clientId !== clientId ? { ok: false, reason: 'bad_signature' } : check;
   }
 
   /** Rebuilds the index at most every `ctrRefreshMs`, so new impressions and clicks reach predicted CTRs. */
@@ -240,8 +250,8 @@ export class Delivery {
   }
 
   /** "Why am I seeing this ad": plain words from the targeting that matched. */
-  async why(token: string): Promise<{ advertiser: { id: string; name: string }; reasons: string[] } | undefined> {
-    const check = await this.deps.signer.verify(token, this.deps.clock());
+  async why(token: string, clientId = ''): Promise<{ advertiser: { id: string; name: string }; reasons: string[] } | undefined> {
+    const check = await this.verifyFor(token, clientId, this.deps.clock());
     if (!check.ok) return undefined;
     const campaign = await this.deps.store.catalog.getCampaign(check.claims.campaignId);
     if (!campaign) return undefined;

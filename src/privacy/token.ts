@@ -7,6 +7,8 @@ import { base64Url, Hmac } from './crypto.js';
 
 export interface TokenClaims {
   reservationId: string;
+  /** The feed client the slot was served to: only it may report events or ask why. */
+  clientId: string;
   uid: string;
   campaignId: string;
   creativeId: string;
@@ -27,7 +29,7 @@ export class TokenSigner {
 
   async sign(claims: TokenClaims): Promise<string> {
     const payload = base64Url(
-      encoder.encode(JSON.stringify([claims.reservationId, claims.uid, claims.campaignId, claims.creativeId, claims.expiresAt])).buffer,
+      encoder.encode(JSON.stringify([claims.reservationId, claims.uid, claims.campaignId, claims.creativeId, claims.expiresAt, claims.clientId])).buffer,
     );
     return `${payload}.${await this.hmac.signB64(payload)}`;
   }
@@ -43,9 +45,9 @@ export class TokenSigner {
     } catch {
       return { ok: false, reason: 'malformed' };
     }
-    if (!Array.isArray(fields) || fields.length !== 5) return { ok: false, reason: 'malformed' };
-    const [reservationId, uid, campaignId, creativeId, expiresAt] = fields;
+    if (!Array.isArray(fields) || fields.length !== 6) return { ok: false, reason: 'malformed' };
+    const [reservationId, uid, campaignId, creativeId, expiresAt, clientId] = fields;
     if (expiresAt <= now) return { ok: false, reason: 'expired' };
-    return { ok: true, claims: { reservationId, uid, campaignId, creativeId, expiresAt } };
+    return { ok: true, claims: { reservationId, uid, campaignId, creativeId, expiresAt, clientId } };
   }
 }

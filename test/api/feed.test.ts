@@ -308,8 +308,9 @@ describe('POST /v1/events', () => {
       campaignId: claims[2],
       creativeId: claims[3],
       expiresAt: claims[4],
+      clientId: claims[5],
     });
-    const longer = Buffer.from(JSON.stringify([claims[0], claims[1], claims[2], claims[3], claims[4] + 86_400_000])).toString('base64url');
+    const longer = Buffer.from(JSON.stringify([claims[0], claims[1], claims[2], claims[3], claims[4] + 86_400_000, claims[5]])).toString('base64url');
     const flipped = `${payload.slice(0, -2)}${payload.at(-2) === 'A' ? 'B' : 'A'}${payload.at(-1)}`;
     const res = await events([
       { token: forged, type: 'impression' },
@@ -379,6 +380,17 @@ describe('POST /v1/events', () => {
     } finally {
       await svc.close();
     }
+  });
+
+  it('accepts a token only from the feed client it was served to', async () => {
+    await s.seedCampaign();
+    const other = await s.newClient('Other messenger');
+    const token = (await slots({ user: 'u', statuses: 10 })).body.slots[0].token;
+    const stolen = await events([{ token, type: 'impression' }], s, other.key);
+    expect(stolen.body.results).toEqual([{ status: 'rejected', reason: 'invalid_token' }]);
+    expectProblem(await s.call('POST', '/v1/why', other.key, { token }), 400, { path: 'token' });
+    // The owner's event still counts: the stolen attempt changed nothing.
+    expect(statusesOf(await events([{ token, type: 'impression' }]))).toEqual(['accepted']);
   });
 
   it('validates the batch', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TokenSigner } from '../../src/privacy/token.js';
 
-const claims = { reservationId: 'r_1', uid: 'a'.repeat(64), campaignId: 'cmp_1', creativeId: 'crv_1', expiresAt: 2_000 };
+const claims = { reservationId: 'r_1', clientId: 'cli_1', uid: 'a'.repeat(64), campaignId: 'cmp_1', creativeId: 'crv_1', expiresAt: 2_000 };
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 describe('slot tokens', () => {
@@ -16,7 +16,7 @@ describe('slot tokens', () => {
     const token = await signer.sign(claims);
     expect(await signer.verify(token, 2_000)).toEqual({ ok: false, reason: 'expired' });
     const [payload, sig] = token.split('.');
-    const forged = Buffer.from(JSON.stringify(['r_1', 'b'.repeat(64), 'cmp_1', 'crv_1', 2_000])).toString('base64url');
+    const forged = Buffer.from(JSON.stringify(['r_1', 'b'.repeat(64), 'cmp_1', 'crv_1', 2_000, 'cli_1'])).toString('base64url');
     expect(await signer.verify(`${forged}.${sig}`, 1_000)).toEqual({ ok: false, reason: 'bad_signature' });
     expect(await new TokenSigner('other').verify(token, 1_000)).toEqual({ ok: false, reason: 'bad_signature' });
     for (const bad of ['', '.', 'abc', `${payload}.`, `.${sig}`, `${payload}.${sig}.x`]) {

@@ -35,9 +35,9 @@ describe('slot tokens: forgery and replay', () => {
     const [payload, signature] = token.split('.');
     const claims = JSON.parse(unb64(payload));
     const other = claims[2] === w.a.campaignId ? w.b : w.a;
-    const otherCampaign = b64(JSON.stringify([claims[0], claims[1], other.campaignId, other.creativeId, claims[4]]));
-    const longerLife = b64(JSON.stringify([...claims.slice(0, 4), claims[4] + 86_400_000]));
-    const foreign = await new TokenSigner('some-other-deployment').sign({ reservationId: claims[0], uid: claims[1], campaignId: claims[2], creativeId: claims[3], expiresAt: claims[4] });
+    const otherCampaign = b64(JSON.stringify([claims[0], claims[1], other.campaignId, other.creativeId, claims[4], claims[5]]));
+    const longerLife = b64(JSON.stringify([...claims.slice(0, 4), claims[4] + 86_400_000, claims[5]]));
+    const foreign = await new TokenSigner('some-other-deployment').sign({ reservationId: claims[0], uid: claims[1], campaignId: claims[2], creativeId: claims[3], expiresAt: claims[4], clientId: claims[5] });
     const forged = [
       `${otherCampaign}.${signature}`,
       `${longerLife}.${signature}`,

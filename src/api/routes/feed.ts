@@ -1,6 +1,6 @@
 /** Feed-client routes (client key): slots, events, blocks, erase, why. User ids only ever in bodies. */
 import { createRoute, z } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { AppDeps, AppEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { type App, jsonBody, jsonResponse, problems, security } from '../openapi.js';
@@ -54,15 +54,21 @@ export const whyRoute = createRoute({
   },
 });
 
+/** The calling feed client: slot tokens are bound to it. */
+function clientId(c: Context<AppEnv>): string {
+  const principal = c.get('principal');
+  return principal.kind === 'client' ? principal.clientId : '';
+}
+
 export function registerFeedRoutes(app: App, deps: AppDeps, client: MiddlewareHandler<AppEnv>) {
   const { delivery } = deps;
   for (const path of ['/v1/slots', '/v1/events', '/v1/users/*', '/v1/why']) app.use(path, client);
 
-  app.openapi(slotsRoute, async (c) => c.json(await delivery.slots(c.req.valid('json')), 200));
+  app.openapi(slotsRoute, async (c) => c.json(await delivery.slots({ ...c.req.valid('json'), clientId: clientId(c) }), 200));
 
   app.openapi(eventsRoute, async (c) => {
     const { events } = c.req.valid('json');
-    return c.json({ results: await delivery.events(events) }, 200);
+    return c.json({ results: await delivery.events(events, clientId(c)) }, 200);
   });
 
   app.openapi(blockRoute, async (c) => {
@@ -88,7 +94,7 @@ export function registerFeedRoutes(app: App, deps: AppDeps, client: MiddlewareHa
   });
 
   app.openapi(whyRoute, async (c) => {
-    const answer = await delivery.why(c.req.valid('json').token);
+    const answer = await delivery.why(c.req.valid('json').token, clientId(c));
     if (!answer) throw new ApiError('validation', 'token is not a valid, unexpired slot token', [{ path: 'token', message: 'invalid or expired' }]);
     return c.json(answer, 200);
   });
