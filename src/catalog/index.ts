@@ -68,6 +68,8 @@ export class CatalogIndex {
     // Never shrinks while running: a paused campaign's caps still need their history when it resumes.
     for (const c of campaigns) for (const cap of c.caps) this.longestCap = Math.max(this.longestCap, cap.windowSeconds * 1000);
     for (const r of ranked) {
+      // Paused campaigns stay in `all` (explain, cap windows) but are never candidates.
+      if (r.campaign.status !== 'active') continue;
       const countries = r.campaign.targeting.countries;
       if (!countries) {
         this.anyCountry.push(r);

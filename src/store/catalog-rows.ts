@@ -74,7 +74,7 @@ export interface ServableRows {
   totals: { impressions: number; clicks: number } | undefined;
 }
 
-/** Active campaigns with their approved creatives and predicted CTRs, for the in-memory index. */
+/** Active and paused campaigns with their approved creatives and predicted CTRs, for the in-memory index. */
 export function servableFrom({ campaignRows, creativeRows, totals }: ServableRows, mediaUrl: (sha256: string) => string): ServableCampaign[] {
   const prior = deploymentPrior(totals?.clicks ?? 0, totals?.impressions ?? 0);
   const byCampaign = new Map<string, ServableCampaign>();

@@ -98,7 +98,10 @@ export interface CatalogStore {
   listCreatives(filter: { review?: ReviewState; campaignId?: string }): Promise<Creative[]>;
   setReview(id: string, review: ReviewState, reason: string | null, now: number): Promise<Creative | undefined>;
 
-  /** Every active campaign with its advertiser and approved creatives, for the in-memory index. */
+  /**
+   * Every active or paused campaign with its advertiser and approved creatives, for the in-memory index
+   * (paused ones never serve, but their caps still decide how much user history to keep).
+   */
   servable(mediaUrl: (sha256: string) => string): Promise<ServableCampaign[]>;
   /** Bumped on every change that affects `servable()`. */
   version(): Promise<number>;

@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CatalogIndex } from '../../src/catalog/index.js';
 import { createPseudonymizer } from '../../src/privacy/pseudonym.js';
 import { TokenSigner } from '../../src/privacy/token.js';
 import { png } from '../helpers/media.js';
@@ -144,6 +145,19 @@ describe('POST /v1/slots', () => {
     expect((await slots({ user: 'u', statuses: 5 })).body.slots).toEqual([]);
     s.clock.advance(22 * 3600_000);
     expect((await slots({ user: 'u', statuses: 5 })).body.slots).toHaveLength(1);
+  });
+
+  it('a restarted process still keeps history for a paused campaign’s long cap, and never serves it', async () => {
+    const { advertiser, campaignId } = await s.seedCampaign({ campaign: { caps: [{ impressions: 1, windowSeconds: 86_400 }] } });
+    await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { status: 'paused' });
+    // What a fresh process builds from the same database.
+    const fresh = new CatalogIndex(s.store.catalog, (sha) => `/media/${sha}`);
+    await fresh.refresh(true);
+    expect(fresh.longestCapMs()).toBe(86_400_000);
+    expect([...fresh.candidates({}, false)].map((c) => c.id)).not.toContain(campaignId);
+    const explained = await slots({ user: 'u', statuses: 5, explain: true });
+    expect(explained.body.slots).toEqual([]);
+    expect(explained.body.explain).toContainEqual(expect.objectContaining({ campaignId, outcome: 'rejected', reason: 'schedule' }));
   });
 
   it('holds a cap of k impressions per window over many requests', async () => {

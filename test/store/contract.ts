@@ -253,7 +253,7 @@ export function storeContract(
         expect(await store.catalog.setReview('crv_missing', 'approved', null, T)).toBeUndefined();
       });
 
-      it('servable() holds only active campaigns, with only their approved creatives', async () => {
+      it('servable() holds active and paused campaigns (never archived), with only their approved creatives', async () => {
         const a = advertiser({ name: 'Shown Name' });
         await store.catalog.createAdvertiser(a, 'ha');
         const active = campaign(a.id, { targeting: { countries: ['DE'] }, caps: [{ impressions: 1, windowSeconds: 60 }] });
@@ -272,7 +272,8 @@ export function storeContract(
         for (const k of [approved, pending, rejected, onPaused, onPendingOnly]) await store.catalog.createCreative(k);
 
         const servable = await store.catalog.servable(mediaUrl);
-        expect(servable.map((s) => s.id).sort()).toEqual([active.id, empty.id, pendingOnly.id].sort());
+        expect(servable.map((s) => s.id).sort()).toEqual([active.id, paused.id, empty.id, pendingOnly.id].sort());
+        expect(servable.find((x) => x.id === paused.id)).toMatchObject({ status: 'paused', creatives: [{ id: onPaused.id }] });
         const s = servable.find((x) => x.id === active.id)!;
         expect(s).toMatchObject({
           advertiserId: a.id,

@@ -3,7 +3,7 @@
  * SQLite backend. D1 has no interactive transactions, so multi-row writes go
  * through `batch`, which D1 runs atomically.
  */
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import { drizzle, type DrizzleD1Database } from 'drizzle-orm/d1';
 import * as t from '../../../schema/tables.js';
 import type { ServableCampaign } from '../../engine/types.js';
@@ -175,7 +175,7 @@ export class D1Catalog implements CatalogStore {
         .select({ campaign: t.campaigns, advertiserName: t.advertisers.name })
         .from(t.campaigns)
         .innerJoin(t.advertisers, eq(t.advertisers.id, t.campaigns.advertiserId))
-        .where(eq(t.campaigns.status, 'active'))
+        .where(ne(t.campaigns.status, 'archived'))
         .all(),
       this.db
         .select({ creative: t.creatives, media: t.media, impressions: t.creativeStats.impressions, clicks: t.creativeStats.clicks })
@@ -183,7 +183,7 @@ export class D1Catalog implements CatalogStore {
         .innerJoin(t.campaigns, eq(t.campaigns.id, t.creatives.campaignId))
         .innerJoin(t.media, eq(t.media.sha256, t.creatives.mediaSha256))
         .leftJoin(t.creativeStats, eq(t.creativeStats.creativeId, t.creatives.id))
-        .where(eq(t.campaigns.status, 'active'))
+        .where(ne(t.campaigns.status, 'archived'))
         .all(),
     ]);
     // The prior is the whole deployment's CTR (every creative ever counted), as on SQLite.

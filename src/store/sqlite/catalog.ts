@@ -1,5 +1,5 @@
 /** Advertisers, keys, campaigns, media and creatives in SQLite through drizzle. */
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
 import type { ServableCampaign } from '../../engine/types.js';
 import type { Advertiser, AdvertiserProfile, Campaign, CampaignPatch, CatalogStore, Client, Creative, Media, ReviewState } from '../interface.js';
@@ -163,7 +163,7 @@ export class SqliteCatalog implements CatalogStore {
       .select({ campaign: t.campaigns, advertiserName: t.advertisers.name })
       .from(t.campaigns)
       .innerJoin(t.advertisers, eq(t.advertisers.id, t.campaigns.advertiserId))
-      .where(eq(t.campaigns.status, 'active'))
+      .where(ne(t.campaigns.status, 'archived'))
       .all();
     const creativeRows = this.db
       .select({ creative: t.creatives, media: t.media, impressions: t.creativeStats.impressions, clicks: t.creativeStats.clicks })
@@ -171,7 +171,7 @@ export class SqliteCatalog implements CatalogStore {
       .innerJoin(t.campaigns, eq(t.campaigns.id, t.creatives.campaignId))
       .innerJoin(t.media, eq(t.media.sha256, t.creatives.mediaSha256))
       .leftJoin(t.creativeStats, eq(t.creativeStats.creativeId, t.creatives.id))
-      .where(eq(t.campaigns.status, 'active'))
+      .where(ne(t.campaigns.status, 'archived'))
       .all();
     // The prior is the whole deployment's CTR (every creative ever counted), smoothed toward 1%.
     const totals = this.db
