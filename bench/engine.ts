@@ -7,6 +7,7 @@
 import { CatalogIndex } from '../src/catalog/index.js';
 import { readSettings } from '../src/config.js';
 import { decide } from '../src/engine/decide.js';
+import { historyWindowMs } from '../src/engine/eligibility.js';
 import type { BudgetState, EngineSettings, HistoryEntry, RequestContext, ServableCampaign, UserState } from '../src/engine/types.js';
 import type { CatalogStore } from '../src/store/interface.js';
 import { nsHistogram, progress, summarizeNs, zeroCounters, heapUsedBytes, type Counters, type LatencySummary } from './stats.js';
@@ -184,7 +185,7 @@ export async function runEngineScenario(scenario: EngineScenario): Promise<Engin
   const eventRandom = rng(scenario.seed ^ 0xe7e7);
   const histogram = nsHistogram();
   const counters = zeroCounters();
-  const historyMs = Math.max(settings.tokenTtlMs, settings.userCap.windowSeconds * 1000, index.longestCapMs());
+  const historyMs = historyWindowMs(settings, index.longestCapMs());
   // ~2,000 feed opens per simulated second: reservations live, caps fill, holds expire.
   const stepMs = 0.5;
   let now = BENCH_START;

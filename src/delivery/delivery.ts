@@ -5,7 +5,7 @@
 import type { Settings } from '../config.js';
 import type { CatalogIndex } from '../catalog/index.js';
 import { decide } from '../engine/decide.js';
-import { remainingBudgetMicros } from '../engine/eligibility.js';
+import { historyWindowMs, remainingBudgetMicros } from '../engine/eligibility.js';
 import { eventEffect } from '../engine/events.js';
 import type { Cta, EngineSettings, EventType, ExplainEntry, MediaRef, RequestContext, ServableCampaign, UserState } from '../engine/types.js';
 import { randomId } from '../privacy/crypto.js';
@@ -81,8 +81,7 @@ export class Delivery {
 
   /** Per-user history worth keeping: the longest cap window, the user cap window, or the token TTL. */
   historyMs(): number {
-    const s = this.deps.settings;
-    return Math.max(s.tokenTtlMs, s.userCap.windowSeconds * 1000, this.deps.index.longestCapMs());
+    return historyWindowMs(this.deps.settings, this.deps.index.longestCapMs());
   }
 
   private async loadUser(uid: string, now: number): Promise<UserState | undefined> {

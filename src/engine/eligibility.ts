@@ -30,6 +30,14 @@ export function isLive(entry: HistoryEntry, now: number): boolean {
   return entry.viewed || entry.expiresAt > now;
 }
 
+/**
+ * How far back a user's history matters: the longest campaign cap window, the
+ * user-cap window or the token TTL. Older history is pruned.
+ */
+export function historyWindowMs(settings: { tokenTtlMs: number; userCap: CapRule }, longestCapMs: number): number {
+  return Math.max(settings.tokenTtlMs, settings.userCap.windowSeconds * 1000, longestCapMs);
+}
+
 /** Entries counting toward a cap window that ends now. */
 export function countInWindow(history: HistoryEntry[], now: number, cap: CapRule, campaignId?: string): number {
   const since = now - cap.windowSeconds * 1000;

@@ -52,6 +52,34 @@ export function campaignColumns(c: CampaignPatch) {
   return row;
 }
 
+/** The full row for a new campaign. */
+export function campaignRow(campaign: Campaign): CampaignRow {
+  return {
+    ...(campaignColumns(campaign) as CampaignRow),
+    id: campaign.id,
+    advertiserId: campaign.advertiserId,
+    createdAt: campaign.createdAt,
+    updatedAt: campaign.updatedAt,
+  };
+}
+
+/** The row for a new creative. */
+export function creativeRow(creative: Creative): CreativeRow {
+  return {
+    id: creative.id,
+    campaignId: creative.campaignId,
+    advertiserId: creative.advertiserId,
+    headline: creative.headline,
+    ctaType: creative.cta.type,
+    ctaTarget: creative.cta.target,
+    mediaSha256: creative.mediaSha256,
+    review: creative.review,
+    reviewReason: creative.reviewReason,
+    createdAt: creative.createdAt,
+    updatedAt: creative.updatedAt,
+  };
+}
+
 export function toCreative(row: CreativeRow): Creative {
   return {
     id: row.id,

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { ReportRow } from '../../src/store/interface.js';
 import { makeService } from '../helpers/service.js';
 
 type EventType = 'impression' | 'click' | 'hide' | 'report' | 'block';
@@ -26,16 +27,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 3600_000, max: 4 * 3600_000 }) }) },
 );
 
-interface Row {
-  date: string;
-  impressions: number;
-  reach: number;
-  clicks: number;
-  hides: number;
-  reports: number;
-  blocks: number;
-  spendMicros: number;
-}
+type Row = ReportRow;
 
 const counter: Record<EventType, keyof Row> = { impression: 'impressions', click: 'clicks', hide: 'hides', report: 'reports', block: 'blocks' };
 

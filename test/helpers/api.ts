@@ -8,6 +8,16 @@ export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
 export type RequestFn = (path: string, init?: RequestInit) => Promise<Response>;
 
+/** A response body as JSON when it parses, else as text. */
+export async function readBody(res: Response): Promise<{ json: any; text: string }> {
+  const text = await res.text();
+  try {
+    return { json: text ? JSON.parse(text) : undefined, text };
+  } catch {
+    return { json: text, text };
+  }
+}
+
 export function apiHelpers(request: RequestFn, now: () => number) {
   /** JSON request with a bearer key; returns status, headers and parsed body. */
   async function call(method: string, path: string, key: string | undefined, body?: unknown, extraHeaders: Record<string, string> = {}) {
@@ -15,13 +25,7 @@ export function apiHelpers(request: RequestFn, now: () => number) {
     if (key) headers.Authorization = `Bearer ${key}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const res = await request(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    let json: any;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = text;
-    }
+    const { json } = await readBody(res);
     return { status: res.status, headers: res.headers, body: json };
   }
 

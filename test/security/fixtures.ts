@@ -4,6 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import { readBody } from '../helpers/api.js';
 import { png } from '../helpers/media.js';
 import { expect } from 'vitest';
 import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
@@ -130,13 +131,7 @@ export async function send(w: World<ServiceLike>, route: RouteCase, key: string 
   }
   if (init.contentType !== undefined) headers['Content-Type'] = init.contentType;
   const res = await w.s.app.request(route.path(w), { method: route.method, headers, body });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = text;
-  }
+  const { json, text } = await readBody(res);
   return { status: res.status, headers: res.headers, body: json, text };
 }
 

@@ -8,7 +8,7 @@ import { drizzle, type DrizzleD1Database } from 'drizzle-orm/d1';
 import * as t from '../../../schema/tables.js';
 import type { ServableCampaign } from '../../engine/types.js';
 import type { Advertiser, AdvertiserProfile, Campaign, CampaignPatch, CatalogStore, Client, Creative, Media, ReviewState } from '../interface.js';
-import { campaignColumns, type CampaignRow, servableFrom, toCampaign, toCreative } from '../catalog-rows.js';
+import { campaignColumns, campaignRow, creativeRow, servableFrom, toCampaign, toCreative } from '../catalog-rows.js';
 
 export type D1Db = DrizzleD1Database;
 
@@ -66,13 +66,7 @@ export class D1Catalog implements CatalogStore {
 
   async createCampaign(campaign: Campaign) {
     await this.db.batch([
-      this.db.insert(t.campaigns).values({
-        ...(campaignColumns(campaign) as CampaignRow),
-        id: campaign.id,
-        advertiserId: campaign.advertiserId,
-        createdAt: campaign.createdAt,
-        updatedAt: campaign.updatedAt,
-      }),
+      this.db.insert(t.campaigns).values(campaignRow(campaign)),
       this.bump(),
     ]);
   }
@@ -110,19 +104,7 @@ export class D1Catalog implements CatalogStore {
 
   async createCreative(creative: Creative) {
     await this.db.batch([
-      this.db.insert(t.creatives).values({
-        id: creative.id,
-        campaignId: creative.campaignId,
-        advertiserId: creative.advertiserId,
-        headline: creative.headline,
-        ctaType: creative.cta.type,
-        ctaTarget: creative.cta.target,
-        mediaSha256: creative.mediaSha256,
-        review: creative.review,
-        reviewReason: creative.reviewReason,
-        createdAt: creative.createdAt,
-        updatedAt: creative.updatedAt,
-      }),
+      this.db.insert(t.creatives).values(creativeRow(creative)),
       this.bump(),
     ]);
   }

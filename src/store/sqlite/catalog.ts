@@ -3,7 +3,7 @@ import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
 import type { ServableCampaign } from '../../engine/types.js';
 import type { Advertiser, AdvertiserProfile, Campaign, CampaignPatch, CatalogStore, Client, Creative, Media, ReviewState } from '../interface.js';
-import { campaignColumns, type CampaignRow, servableFrom, toCampaign, toCreative } from '../catalog-rows.js';
+import { campaignColumns, campaignRow, creativeRow, servableFrom, toCampaign, toCreative } from '../catalog-rows.js';
 import type { Db } from './db.js';
 
 export class SqliteCatalog implements CatalogStore {
@@ -57,13 +57,7 @@ export class SqliteCatalog implements CatalogStore {
     this.db.transaction(() => {
       this.db
         .insert(t.campaigns)
-        .values({
-          ...(campaignColumns(campaign) as CampaignRow),
-          id: campaign.id,
-          advertiserId: campaign.advertiserId,
-          createdAt: campaign.createdAt,
-          updatedAt: campaign.updatedAt,
-        })
+        .values(campaignRow(campaign))
         .run();
       this.bump();
     });
@@ -109,19 +103,7 @@ export class SqliteCatalog implements CatalogStore {
     this.db.transaction(() => {
       this.db
         .insert(t.creatives)
-        .values({
-          id: creative.id,
-          campaignId: creative.campaignId,
-          advertiserId: creative.advertiserId,
-          headline: creative.headline,
-          ctaType: creative.cta.type,
-          ctaTarget: creative.cta.target,
-          mediaSha256: creative.mediaSha256,
-          review: creative.review,
-          reviewReason: creative.reviewReason,
-          createdAt: creative.createdAt,
-          updatedAt: creative.updatedAt,
-        })
+        .values(creativeRow(creative))
         .run();
       this.bump();
     });
