@@ -1,0 +1,149 @@
+/**
+ * The Worker as `npm run start:worker` serves it, plus what the Workers bench
+ * needs in the same workerd and isolate: a plain Hono JSON endpoint (the
+ * baseline) at POST /__bench/hono, and counters of Durable Object calls and D1
+ * statements (every binding the Worker and its objects use is wrapped) at
+ * GET /__bench/counters. Bench only; never deployed.
+ */
+import { Hono } from 'hono';
+import worker, * as objects from '../../src/runtime/worker.js';
+
+type Env = Record<string, unknown>;
+
+const counters = { doCalls: {} as Record<string, number>, d1Statements: 0, d1Batches: 0, requests: 0 };
+
+function countDo(binding: string, method: string) {
+  const key = `${binding}.${method}`;
+  counters.doCalls[key] = (counters.doCalls[key] ?? 0) + 1;
+}
+
+/**
+ * Placement experiment: with BENCH_USER_SHARDS = N > 0, the object named by a
+ * user's pseudonym is one of N shared objects (32 bits of the pseudonym mod N).
+ * The user object's state is keyed by uid in every query, so it runs unchanged.
+ */
+function userObjectName(uid: string, shards: number): string {
+  return shards > 0 && /^[0-9a-f]{32,}$/.test(uid) ? `users-${parseInt(uid.slice(16, 24), 16) % shards}` : uid;
+}
+
+/** A namespace whose stubs count every RPC (and fetch) made through them. */
+function countingNamespace(binding: string, ns: any, userShards = 0): any {
+  return new Proxy(ns, {
+    get(target, prop) {
+      if (prop === 'idFromName' && binding === 'USERS') return (name: string) => target.idFromName(userObjectName(name, userShards));
+      const value = target[prop];
+      if (prop !== 'get' && prop !== 'getByName') return typeof value === 'function' ? value.bind(target) : value;
+      return (...args: unknown[]) => {
+        const stub = value.apply(target, args);
+        return new Proxy(stub, {
+          get(s, method) {
+            const member = s[method];
+            if (typeof method !== 'string' || method === 'then' || method === 'id' || method === 'name') return member;
+            return (...rpcArgs: unknown[]) => {
+              countDo(binding, method);
+              return s[method](...rpcArgs);
+            };
+          },
+        });
+      };
+    },
+  });
+}
+
+/** A D1 database whose statements count when they run. */
+function countingD1(db: any): any {
+  const wrapStatement = (statement: any): any =>
+    new Proxy(statement, {
+      get(target, prop) {
+        if (prop === '__target') return target;
+        const value = target[prop];
+        if (typeof value !== 'function') return value;
+        if (prop === 'bind') return (...args: unknown[]) => wrapStatement(value.apply(target, args));
+        if (prop === 'all' || prop === 'run' || prop === 'first' || prop === 'raw') {
+          return (...args: unknown[]) => {
+            counters.d1Statements++;
+            return value.apply(target, args);
+          };
+        }
+        return value.bind(target);
+      },
+    });
+  return new Proxy(db, {
+    get(target, prop) {
+      const value = target[prop];
+      if (prop === 'prepare') return (sql: string) => wrapStatement(value.call(target, sql));
+      if (prop === 'batch') {
+        return (statements: unknown[]) => {
+          counters.d1Batches++;
+          counters.d1Statements += statements.length;
+          // Batches need the real statements back.
+          return value.call(target, statements.map((s: any) => s?.__target ?? s));
+        };
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+const wrapped = new WeakMap<object, Env>();
+function countingEnv(env: Env): Env {
+  let out = wrapped.get(env);
+  if (out) return out;
+  out = { ...env };
+  for (const [name, value] of Object.entries(env)) {
+    if (value && typeof value === 'object' && 'idFromName' in value) out[name] = countingNamespace(name, value, Number(env.BENCH_USER_SHARDS ?? 0));
+  }
+  if (env.DB) out.DB = countingD1(env.DB);
+  wrapped.set(env, out);
+  return out;
+}
+
+const plain = new Hono();
+plain.post('/__bench/hono', async (c) => {
+  const body = await c.req.json<{ user?: string }>();
+  return c.json({ slots: [], user: typeof body.user === 'string' ? body.user.length : 0 });
+});
+plain.get('/__bench/counters', (c) => c.json(counters));
+/** Creates every shared user object once (hashed placement), so a new user meets a warm one. */
+plain.post('/__bench/warm-user-shards', async (c) => {
+  const env = c.env as Env;
+  const shards = Number(env.BENCH_USER_SHARDS ?? 0);
+  const ns = env.USERS as any;
+  for (let i = 0; i < shards; i += 32) {
+    await Promise.all(
+      Array.from({ length: Math.min(32, shards - i) }, (_, j) => ns.get(ns.idFromName(`users-${i + j}`)).blocks('0'.repeat(64))),
+    );
+  }
+  return c.json({ shards });
+});
+plain.post('/__bench/counters/reset', (c) => {
+  counters.doCalls = {};
+  counters.d1Statements = 0;
+  counters.d1Batches = 0;
+  counters.requests = 0;
+  return c.json({ ok: true });
+});
+
+/** Every Durable Object class the Worker exports, with its env wrapped so its own calls count too. */
+function counted<T extends new (...args: any[]) => object>(Base: T): T {
+  return class extends Base {
+    constructor(...args: any[]) {
+      super(args[0], countingEnv(args[1]));
+    }
+  } as T;
+}
+
+const exported: Record<string, unknown> = {};
+for (const [name, value] of Object.entries(objects)) {
+  if (name !== 'default' && typeof value === 'function' && /Object$/.test(name)) exported[name] = counted(value as never);
+}
+export const UserObject = exported.UserObject;
+export const CampaignObject = exported.CampaignObject;
+
+export default {
+  async fetch(request: Request, env: Env, ctx: unknown): Promise<Response> {
+    if (new URL(request.url).pathname.startsWith('/__bench/')) return plain.fetch(request, env);
+    counters.requests++;
+    return (worker as any).fetch(request, countingEnv(env), ctx);
+  },
+};

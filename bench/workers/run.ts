@@ -1,0 +1,416 @@
+/**
+ * The Workers path measured in workerd, the way `npm run start:worker` runs it
+ * (same bundle settings, bindings and D1 migrations through Miniflare 3), side
+ * by side with a plain Hono JSON endpoint served by the same workerd isolate:
+ * wrk on POST /v1/slots with many distinct users and with a few warm ones, then
+ * event batches; Durable Object calls, D1 statements and workerd CPU per request.
+ * Writes bench/results/workers-<label>.json and .md.
+ *
+ * Usage: npx tsx bench/workers/run.ts [--campaigns 200] [--users 200000] [--warm-users 500]
+ *        [--duration 20] [--connections 32] [--label name] [--set NAME=value ...]
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { bundleWorker, startLocalWorker } from '../../src/runtime/miniflare.js';
+import { png } from '../../test/helpers/media.js';
+import { eventsForSlot, generateCatalog, rng, sessions, Zipf, type CampaignSpec } from '../workload.js';
+
+export const ADMIN_KEY = 'sk_admin_bench-workers-0123456789abcdef';
+export const SECRET = 'bench-workers-secret-0123456789abcdef-0123';
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+export interface WrkResult {
+  requestsPerSecond: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  seconds: number;
+}
+
+export interface PathCost {
+  requests: number;
+  /** Durable Object RPCs per request, by binding.method, and in all. */
+  doCallsPerRequest: number;
+  doCalls: Record<string, number>;
+  d1StatementsPerRequest: number;
+  /** workerd process CPU (user + system) per request. */
+  cpuUsPerRequest: number;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** The workerd processes Miniflare started for us (children of this process). */
+export function workerdPids(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === process.pid && stat.includes('(workerd)')) pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+/** CPU seconds (user + system) used so far by the given processes and their threads. */
+export function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks / 100;
+}
+
+/** POST JSON; a connection workerd closed under us is retried once on a fresh one. */
+export async function post(url: string, headers: Record<string, string>, body: string): Promise<Response> {
+  const init = { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body };
+  try {
+    return await fetch(url, init);
+  } catch {
+    return await fetch(url, init);
+  }
+}
+
+export async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
+}
+
+export async function seed(base: string, campaigns: CampaignSpec[]): Promise<string> {
+  const call = async (method: string, path: string, key: string, body: unknown) => {
+    const res = await fetch(base + path, { method, headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const json = (await res.json()) as any;
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const keys = new Map<string, string>();
+  await pool([...new Set(campaigns.map((c) => c.advertiserId))], 4, async (id) => {
+    keys.set(id, (await call('POST', '/v1/advertisers', ADMIN_KEY, { name: `Business ${id}` })).apiKey);
+  });
+  const start = new Date(Date.now() - 86_400_000).toISOString();
+  const images = Array.from({ length: 8 }, (_, i) => png(90, 160, i));
+  await pool(campaigns, 4, async (c) => {
+    const key = keys.get(c.advertiserId)!;
+    const campaign = await call('POST', '/v1/campaigns', key, { name: c.id, bid: c.bid, budget: c.budget, pacing: c.pacing, targeting: c.targeting, caps: c.caps, schedule: { start } });
+    const form = new FormData();
+    form.set('file', new File([images[Number(c.id.slice(4)) % images.length] as Uint8Array<ArrayBuffer>], 'ad.png', { type: 'image/png' }));
+    form.set('headline', `Offer from ${c.advertiserId}`);
+    form.set('ctaType', 'website');
+    form.set('ctaTarget', 'https://shop.example');
+    const res = await fetch(`${base}/v1/campaigns/${campaign.id}/creatives`, { method: 'POST', headers: { Authorization: `Bearer ${key}` }, body: form });
+    const creative = (await res.json()) as any;
+    if (res.status !== 201) throw new Error(`upload: ${res.status} ${JSON.stringify(creative)}`);
+    await call('POST', `/v1/creatives/${creative.id}/review`, ADMIN_KEY, { decision: 'approve' });
+  });
+  return (await call('POST', '/v1/clients', ADMIN_KEY, { name: 'Bench messenger' })).apiKey;
+}
+
+const WRK_SCRIPT = `
+local bodies = {}
+local n = 0
+local i = 0
+function init(args)
+  local f = io.open(args[1], "r")
+  for line in f:lines() do n = n + 1; bodies[n] = line end
+  f:close()
+  i = math.random(n)
+end
+function request()
+  i = i % n + 1
+  return wrk.format(nil, nil, nil, bodies[i])
+end
+function done(summary, latency, requests)
+  local non2xx = summary.errors.status
+  io.write(string.format('\\nJSON {"requests":%d,"seconds":%f,"non2xx":%d,"errors":%d,"p50":%f,"p90":%f,"p99":%f,"max":%f}\\n',
+    summary.requests, summary.duration / 1e6, non2xx, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+end
+`;
+
+async function wrk(url: string, bodiesFile: string, headers: Record<string, string>, connections: number, seconds: number, dir: string): Promise<WrkResult> {
+  const script = join(dir, 'bench.lua');
+  writeFileSync(script, `wrk.method = "POST"\n${WRK_SCRIPT}`);
+  const args = ['-t2', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', script, '-H', 'Content-Type: application/json'];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  args.push(url, '--', bodiesFile);
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn('/usr/bin/wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    child.on('error', reject);
+    child.on('exit', () => resolve(text));
+  });
+  const line = out.split('\n').find((l) => l.startsWith('JSON '));
+  if (!line) throw new Error(`wrk gave no summary: ${out}`);
+  const j = JSON.parse(line.slice(5));
+  return {
+    requestsPerSecond: Math.round(j.requests / j.seconds),
+    requests: j.requests,
+    non2xx: j.non2xx,
+    errors: j.errors,
+    latencyMs: { p50: round(j.p50), p90: round(j.p90), p99: round(j.p99), max: round(j.max) },
+    seconds: round(j.seconds),
+  };
+}
+
+export const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+export interface WorkersBenchOptions {
+  campaigns: number;
+  users: number;
+  warmUsers: number;
+  durationSeconds: number;
+  connections: number;
+  seed: number;
+  /** Extra Worker vars (settings), e.g. USER_SHARDS. */
+  vars: Record<string, string>;
+  label: string;
+}
+
+export async function runWorkersBench(o: WorkersBenchOptions) {
+  const dir = mkdtempSync(join(tmpdir(), 'status-ads-workers-'));
+  let mf: Awaited<ReturnType<typeof startLocalWorker>> | undefined;
+  const stop = async () => {
+    await mf?.dispose().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const onSignal = () => void stop().then(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const scriptPath = join(dir, 'worker.js');
+    await bundleWorker(scriptPath, join(here, 'entry.ts'));
+    const port = await freePort();
+    mf = await startLocalWorker({
+      scriptPath,
+      bindings: { ADMIN_KEY, SECRET, RATE_LIMIT_ADVERTISER: '0', RATE_LIMIT_CLIENT: '0', ...o.vars },
+      dataDir: join(dir, 'data'),
+      port,
+      host: '127.0.0.1',
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const pids = workerdPids();
+    console.log(`[workers] workerd ${pids.join(',')} on ${base}; seeding ${o.campaigns} campaigns`);
+    const t0 = Date.now();
+    const clientKey = await seed(base, generateCatalog(o.seed, o.campaigns).campaigns);
+    const seedSeconds = round((Date.now() - t0) / 1000, 1);
+    const headers = { Authorization: `Bearer ${clientKey}` };
+
+    const bodies = (users: number, count: number) => {
+      const file = join(dir, `bodies-${users}.txt`);
+      const lines: string[] = [];
+      const distinct = new Set<number>();
+      for (const s of sessions(o.seed, users, count, new Zipf(users))) {
+        distinct.add(s.userIndex);
+        lines.push(JSON.stringify(s.statuses !== undefined ? { user: s.user, statuses: s.statuses, context: s.context } : { user: s.user, runs: s.runs, context: s.context }));
+      }
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      return { file, lines, distinct: distinct.size };
+    };
+    const counters = async () => (await (await fetch(`${base}/__bench/counters`)).json()) as { doCalls: Record<string, number>; d1Statements: number; requests: number };
+    const reset = () => fetch(`${base}/__bench/counters/reset`, { method: 'POST' });
+    const costed = async <T>(work: () => Promise<T>, requestsOf: (t: T) => number): Promise<{ result: T; cost: PathCost }> => {
+      await reset();
+      const cpu0 = cpuSeconds(pids);
+      const result = await work();
+      const cpu = cpuSeconds(pids) - cpu0;
+      const c = await counters();
+      const requests = Math.max(1, requestsOf(result));
+      const doCalls = Object.values(c.doCalls).reduce((a, b) => a + b, 0);
+      return {
+        result,
+        cost: {
+          requests,
+          doCallsPerRequest: round(doCalls / requests),
+          doCalls: c.doCalls,
+          d1StatementsPerRequest: round(c.d1Statements / requests, 3),
+          cpuUsPerRequest: Math.round((cpu * 1e6) / requests),
+        },
+      };
+    };
+
+    const many = bodies(o.users, 200_000);
+    const warm = bodies(o.warmUsers, 20_000);
+    console.log(`[workers] plain Hono in the same workerd, ${o.connections} connections, ${o.durationSeconds} s`);
+    const hono = await costed(() => wrk(`${base}/__bench/hono`, many.file, headers, o.connections, o.durationSeconds, dir), (r) => r.requests);
+    console.log(`[workers]   ${hono.result.requestsPerSecond} req/s`);
+    console.log(`[workers] /v1/slots, ${o.users} users (Zipf), ${o.connections} connections, ${o.durationSeconds} s`);
+    const manyRun = await costed(() => wrk(`${base}/v1/slots`, many.file, headers, o.connections, o.durationSeconds, dir), (r) => r.requests);
+    console.log(`[workers]   ${manyRun.result.requestsPerSecond} req/s, ${JSON.stringify(manyRun.cost)}`);
+    // Warm the few users once, then measure.
+    await pool(warm.lines.slice(0, 2_000), 8, async (body) => {
+      await (await post(`${base}/v1/slots`, headers, body)).arrayBuffer();
+    });
+    console.log(`[workers] /v1/slots, ${o.warmUsers} warm users, ${o.connections} connections, ${o.durationSeconds} s`);
+    const warmRun = await costed(() => wrk(`${base}/v1/slots`, warm.file, headers, o.connections, o.durationSeconds, dir), (r) => r.requests);
+    console.log(`[workers]   ${warmRun.result.requestsPerSecond} req/s, ${JSON.stringify(warmRun.cost)}`);
+
+    // Events: tokens from fresh slot requests, sent back in batches of 100.
+    const random = rng(o.seed ^ 0xe7e7);
+    const pending: { token: string; type: string }[] = [];
+    await pool(many.lines.slice(0, 3_000), 16, async (body) => {
+      const res = await post(`${base}/v1/slots`, headers, body);
+      if (!res.ok) return void (await res.arrayBuffer());
+      for (const slot of ((await res.json()) as { slots: { token: string }[] }).slots) for (const type of eventsForSlot(random)) pending.push({ token: slot.token, type });
+    });
+    const batches: string[] = [];
+    for (let i = 0; i + 100 <= pending.length; i += 100) batches.push(JSON.stringify({ events: pending.slice(i, i + 100) }));
+    console.log(`[workers] /v1/events: ${batches.length} batches of 100, 8 at a time`);
+    const events = await costed(
+      async () => {
+        const outcome = { accepted: 0, duplicate: 0, rejected: 0, non2xx: 0 };
+        const t = performance.now();
+        await pool(batches, 8, async (body) => {
+          const res = await post(`${base}/v1/events`, headers, body);
+          if (!res.ok) {
+            await res.arrayBuffer();
+            outcome.non2xx++;
+            return;
+          }
+          for (const r of ((await res.json()) as { results: { status: 'accepted' | 'duplicate' | 'rejected' }[] }).results) outcome[r.status]++;
+        });
+        const seconds = (performance.now() - t) / 1000;
+        return { ...outcome, batches: batches.length, seconds: round(seconds), eventsPerSecond: Math.round(outcome.accepted / seconds) };
+      },
+      (r) => r.batches,
+    );
+    console.log(`[workers]   ${JSON.stringify(events.result)} ${JSON.stringify(events.cost)}`);
+
+    const storage = sqliteBytes(join(dir, 'data', 'do'));
+    return {
+      label: o.label,
+      when: new Date().toISOString(),
+      options: o,
+      seedSeconds,
+      hono: hono.result,
+      honoCost: hono.cost,
+      slotsManyUsers: { ...manyRun.result, distinctUsersInBodies: many.distinct, ratio: round(manyRun.result.requestsPerSecond / hono.result.requestsPerSecond, 3), cost: manyRun.cost },
+      slotsWarmUsers: { ...warmRun.result, ratio: round(warmRun.result.requestsPerSecond / hono.result.requestsPerSecond, 3), cost: warmRun.cost },
+      events: { ...events.result, cost: events.cost },
+      durableObjectStorage: storage,
+    };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await stop();
+  }
+}
+
+/** SQLite files of Durable Objects on disk, per namespace folder: count and bytes. */
+export function sqliteBytes(root: string): Record<string, { objects: number; bytes: number }> {
+  const out: Record<string, { objects: number; bytes: number }> = {};
+  const walk = (dir: string, ns: string) => {
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of entries) {
+      const path = join(dir, name);
+      const s = statSync(path);
+      if (s.isDirectory()) walk(path, ns || name);
+      else if (name.endsWith('.sqlite') || name.endsWith('.sqlite-wal')) {
+        out[ns] ??= { objects: 0, bytes: 0 };
+        if (name.endsWith('.sqlite')) out[ns].objects++;
+        out[ns].bytes += s.size;
+      }
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
+function markdown(r: Awaited<ReturnType<typeof runWorkersBench>>): string {
+  const row = (name: string, w: WrkResult, cost?: PathCost, ratio?: number) =>
+    `| ${name} | ${w.requestsPerSecond.toLocaleString('en-US')} | ${ratio ?? '—'} | ${w.latencyMs.p50} / ${w.latencyMs.p99} | ${w.non2xx} | ${cost ? cost.doCallsPerRequest : '—'} | ${cost ? cost.d1StatementsPerRequest : '—'} | ${cost ? cost.cpuUsPerRequest.toLocaleString('en-US') : '—'} |`;
+  return `# Workers path in workerd: ${r.label}
+
+${r.when}, \`npx tsx bench/workers/run.ts\` (${r.options.campaigns} campaigns seeded through the API in ${r.seedSeconds} s; wrk -t2 -c${r.options.connections} -d${r.options.durationSeconds}s; vars ${JSON.stringify(r.options.vars)}).
+
+| endpoint | req/s | × Hono | p50 / p99 ms | non-2xx | DO calls/req | D1 statements/req | workerd CPU µs/req |
+|---|---|---|---|---|---|---|---|
+${row('plain Hono JSON (same workerd)', r.hono, r.honoCost)}
+${row(`/v1/slots, ${r.options.users.toLocaleString('en-US')} users (${r.slotsManyUsers.distinctUsersInBodies.toLocaleString('en-US')} distinct in the request mix)`, r.slotsManyUsers, r.slotsManyUsers.cost, r.slotsManyUsers.ratio)}
+${row(`/v1/slots, ${r.options.warmUsers} warm users`, r.slotsWarmUsers, r.slotsWarmUsers.cost, r.slotsWarmUsers.ratio)}
+
+DO calls per slot request (many users): ${JSON.stringify(r.slotsManyUsers.cost.doCalls)} over ${r.slotsManyUsers.cost.requests} requests.
+
+Events: ${r.events.batches} batches of 100 (8 in flight): ${r.events.eventsPerSecond.toLocaleString('en-US')} accepted events/s; per batch ${r.events.cost.doCallsPerRequest} DO calls (${JSON.stringify(r.events.cost.doCalls)}), ${r.events.cost.d1StatementsPerRequest} D1 statements, ${r.events.cost.cpuUsPerRequest.toLocaleString('en-US')} µs workerd CPU; accepted ${r.events.accepted}, duplicate ${r.events.duplicate}, rejected ${r.events.rejected}, non-2xx ${r.events.non2xx}.
+
+Durable Object SQLite on disk at the end: ${Object.entries(r.durableObjectStorage)
+    .map(([ns, v]) => `${ns}: ${v.objects} objects, ${(v.bytes / 1024).toFixed(0)} KiB (${(v.bytes / Math.max(1, v.objects) / 1024).toFixed(1)} KiB each)`)
+    .join('; ')}.
+`;
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      campaigns: { type: 'string' },
+      users: { type: 'string' },
+      'warm-users': { type: 'string' },
+      duration: { type: 'string' },
+      connections: { type: 'string' },
+      seed: { type: 'string' },
+      label: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]);
+    return;
+  }
+  const vars: Record<string, string> = {};
+  for (const pair of values.set ?? []) {
+    const [k, ...v] = pair.split('=');
+    vars[k] = v.join('=');
+  }
+  const result = await runWorkersBench({
+    campaigns: Number(values.campaigns ?? 200),
+    users: Number(values.users ?? 200_000),
+    warmUsers: Number(values['warm-users'] ?? 500),
+    durationSeconds: Number(values.duration ?? 20),
+    connections: Number(values.connections ?? 32),
+    seed: Number(values.seed ?? 7),
+    vars,
+    label: values.label ?? 'run',
+  });
+  const out = fileURLToPath(new URL('../results/', import.meta.url));
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, `workers-${result.label}.json`), `${JSON.stringify(result, null, 1)}\n`);
+  writeFileSync(join(out, `workers-${result.label}.md`), markdown(result));
+  console.log(markdown(result));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
