@@ -132,7 +132,7 @@ async function main() {
   const o = { users: Number(values.users ?? 1500), erase: Number(values.erase ?? 300), campaigns: Number(values.campaigns ?? 50) };
   const shards = values.shards ?? '256';
   const variable = values['shards-var'] ?? 'USER_SHARDS';
-  const results = [];
+  const results: Awaited<ReturnType<typeof measure>>[] = [];
   for (const placement of [
     { name: 'one object per user', vars: { [variable]: '0' }, warmShards: false },
     { name: `hashed into ${shards} objects`, vars: { [variable]: shards }, warmShards: true },
