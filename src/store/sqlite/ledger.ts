@@ -72,7 +72,8 @@ export class SqliteLedger implements LedgerStore {
       firstTime: () => true, // the events table already made this event the first of its kind
       remainingMicros: (campaignId, day) => {
         const budget = q.budget.get({ id: campaignId });
-        if (!budget) return 0;
+        // Unknown to the catalog: no budget in force beyond what the hold already fitted.
+        if (!budget) return Number.POSITIVE_INFINITY;
         let remaining = Number.POSITIVE_INFINITY;
         if (budget.daily !== null) remaining = Math.min(remaining, budget.daily - (q.spentOn.get({ campaignId, day })?.s ?? 0));
         if (budget.total !== null) remaining = Math.min(remaining, budget.total - (q.spentTotal.get({ campaignId })?.s ?? 0));
