@@ -5,7 +5,7 @@ import { mediaUrl } from './api/views.js';
 import { CatalogIndex } from './catalog/index.js';
 import { CatalogService } from './catalog/service.js';
 import type { Settings } from './config.js';
-import { Delivery, type DeliveryDeps } from './delivery/delivery.js';
+import { Delivery } from './delivery/delivery.js';
 import type { MediaStorage } from './media/storage.js';
 import { createPseudonymizer } from './privacy/pseudonym.js';
 import { TokenSigner } from './privacy/token.js';
@@ -20,8 +20,6 @@ export interface ServiceOptions {
   clock?: () => number;
   /** The caller's address on this runtime (failed-authentication throttling). */
   clientAddress?: ClientAddress;
-  /** Where a user's slot decision runs when not in this process (see DeliveryDeps). */
-  serveSlots?: DeliveryDeps['serveSlots'];
 }
 
 export async function createService(options: ServiceOptions) {
@@ -35,9 +33,8 @@ export async function createService(options: ServiceOptions) {
     pseudonymize: createPseudonymizer(options.secret),
     signer: new TokenSigner(options.secret),
     clock,
-    serveSlots: options.serveSlots,
   });
   const catalog = new CatalogService(options.store, index);
   const app = newApp({ ...options, index, catalog, delivery, clock });
-  return { app, index, catalog, delivery };
+  return { app, index, catalog, delivery, settings: options.settings };
 }
