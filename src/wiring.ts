@@ -1,5 +1,5 @@
 /** Builds the service from settings and a store: the part every runtime shares. */
-import { newApp } from './api/app.js';
+import { createApp } from './api/app.js';
 import type { ClientAddress } from './api/context.js';
 import { mediaUrl } from './api/views.js';
 import { CatalogIndex } from './catalog/index.js';
@@ -35,6 +35,6 @@ export async function createService(options: ServiceOptions) {
     clock,
   });
   const catalog = new CatalogService(options.store, index);
-  const app = newApp({ ...options, index, catalog, delivery, clock });
+  const app = createApp({ ...options, index, catalog, delivery, clock });
   return { app, index, catalog, delivery, settings: options.settings };
 }

@@ -1,5 +1,5 @@
 /**
- * The Cloudflare Workers entry: hosting only. The same app as Node (createService/newApp),
+ * The Cloudflare Workers entry: hosting only. The same app as Node (createService/createApp),
  * wired to D1 (catalog), R2 (media), one Durable Object per pseudonymous user and one per
  * campaign; the object classes here delegate to src/store/durable-object/. See docs/deploy.md.
  */
@@ -11,7 +11,7 @@ import { CTR_REFRESH_MS } from '../delivery/delivery.js';
 import type { HistoryEntry, ServableCampaign } from '../engine/types.js';
 import { R2MediaStorage } from '../media/r2.js';
 import type { SqlCatalog } from '../store/catalog.js';
-import { openD1Catalog } from '../store/d1/index.js';
+import { createD1Catalog } from '../store/d1/index.js';
 import { CampaignObjectService, type HoldRequest } from '../store/durable-object/campaign-object.js';
 import { type CampaignObjectRpc, createEdgeStore, type EdgeBudgets, type ObjectDirectory, type UserObjectRpc } from '../store/durable-object/index.js';
 import { migrateObject, type ObjectAlarms, UserObjectService } from '../store/durable-object/user-object.js';
@@ -82,7 +82,7 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
     throw new Error('ADMIN_KEY and SECRET must be set (wrangler secret put ADMIN_KEY; wrangler secret put SECRET)');
   }
   const refreshMs = Number(vars.CATALOG_REFRESH_MS ?? 1000);
-  const catalog = openD1Catalog(env.DB);
+  const catalog = createD1Catalog(env.DB);
   const objects = directory(env);
   const store = createEdgeStore({ catalog, objects });
   const service = await createService({
