@@ -4,10 +4,10 @@
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { readBody } from '../helpers/api.js';
-import { png } from '../helpers/media.js';
+import { readBody } from './api.js';
+import { png } from './media.js';
 import { expect } from 'vitest';
-import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
+import { ADMIN_KEY, makeService, type TestService } from './service.js';
 
 /** Which key a row of the isolation table sends (a test-only notion: no key, a wrong one, another advertiser's). */
 export type KeyUsed = 'none' | 'wrong' | 'admin' | 'advertiser' | 'other' | 'client';

@@ -1,7 +1,7 @@
 /** Checks every route must pass: problem+json errors, and the key matrix (401 without a valid key, 403 for the wrong kind). */
 import { expect } from 'vitest';
 import type { PrincipalKind } from '../../src/api/middleware/auth.js';
-import { ADMIN_KEY, type TestService } from '../helpers/service.js';
+import { ADMIN_KEY, type TestService } from './service.js';
 
 export interface Reply {
   status: number;
