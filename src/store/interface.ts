@@ -188,5 +188,7 @@ export interface Store {
   ledger: LedgerStore;
   /** Drops per-user history no cap window or token needs any more. */
   prune(now: number): Promise<number>;
+  /** Readiness: the database takes writes and every migration is applied (absent: assumed). */
+  health?(): Promise<{ writable: boolean; migrated: boolean }>;
   close(): Promise<void>;
 }

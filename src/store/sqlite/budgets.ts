@@ -7,6 +7,7 @@ import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
 import { remainingBudgetMicros } from '../../engine/eligibility.js';
 import type { BudgetState, ServableCampaign } from '../../engine/types.js';
+import type { StoreMetrics } from '../../ops/metrics.js';
 import type { BudgetStore } from '../interface.js';
 import type { Db } from './db.js';
 
@@ -36,7 +37,10 @@ interface Account {
 export class SqliteBudgets implements BudgetStore {
   private accounts = new Map<string, Account>();
 
-  constructor(private db: Db) {}
+  constructor(
+    private db: Db,
+    private metrics?: StoreMetrics,
+  ) {}
 
   private account(campaignId: string, now: number): Account {
     const day = dayNumber(now);
@@ -105,10 +109,13 @@ export class SqliteBudgets implements BudgetStore {
 
   private expire(account: Account, now: number) {
     let drop = 0;
+    let expired = 0;
     while (drop < account.holds.length && (account.holds[drop].expiresAt <= now || account.holds[drop].released)) {
+      if (!account.holds[drop].released) expired++;
       this.releaseHold(account, account.holds[drop]);
       drop++;
     }
+    if (expired > 0) this.metrics?.holds('expired', expired);
     if (drop > 0) account.holds.splice(0, drop);
   }
 
@@ -123,6 +130,7 @@ export class SqliteBudgets implements BudgetStore {
     const account = this.account(hold.campaign.id, now);
     if (remainingBudgetMicros(hold.campaign, account) < hold.amountMicros) return false;
     this.addHold(account, hold.reservationId, hold.amountMicros, hold.expiresAt);
+    this.metrics?.holds('taken', 1);
     return true;
   }
 
@@ -130,7 +138,10 @@ export class SqliteBudgets implements BudgetStore {
   charged(campaignId: string, reservationId: string, amountMicros: number, now: number): void {
     const account = this.account(campaignId, now);
     const hold = account.byReservation.get(reservationId);
-    if (hold) this.releaseHold(account, hold);
+    if (hold) {
+      this.releaseHold(account, hold);
+      this.metrics?.holds('released', 1);
+    }
     // The ledger books the charge on the UTC day of `now`, which account() just made current.
     account.spentTodayMicros += amountMicros;
     account.spentTotalMicros += amountMicros;
@@ -139,6 +150,9 @@ export class SqliteBudgets implements BudgetStore {
   async release(campaignId: string, reservationId: string): Promise<void> {
     const account = this.accounts.get(campaignId);
     const hold = account?.byReservation.get(reservationId);
-    if (account && hold) this.releaseHold(account, hold);
+    if (account && hold) {
+      this.releaseHold(account, hold);
+      this.metrics?.holds('released', 1);
+    }
   }
 }

@@ -4,6 +4,7 @@
  */
 import { and, between, asc, count, eq, gte, sql } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
+import type { StoreMetrics } from '../../ops/metrics.js';
 import type { EventBatchResult, EventOutcome, EventRules, LedgerStore, Reservation, ReportRow, VerifiedEvent } from '../interface.js';
 import { utcDay, type SqliteBudgets } from './budgets.js';
 import type { Db } from './db.js';
@@ -35,6 +36,7 @@ export class SqliteLedger implements LedgerStore {
     private db: Db,
     private users: SqliteUsers,
     private budgets: SqliteBudgets,
+    private metrics?: StoreMetrics,
   ) {
     this.statements = prepareStatements(db);
   }
@@ -75,7 +77,9 @@ export class SqliteLedger implements LedgerStore {
     };
     let applied: ReturnType<SqliteLedger['apply']>[];
     try {
+      const started = performance.now();
       applied = run(group);
+      this.metrics?.commit('events', (performance.now() - started) / 1000, group.length);
     } catch {
       // One bad batch must not fail its neighbours: retry each on its own.
       for (const item of group) {

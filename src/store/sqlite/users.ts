@@ -7,6 +7,7 @@ import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
 import { isLive } from '../../engine/eligibility.js';
 import type { HistoryEntry, UserState } from '../../engine/types.js';
+import type { StoreMetrics } from '../../ops/metrics.js';
 import type { Reservation, UserStore } from '../interface.js';
 import type { Db } from './db.js';
 import type { SqliteBudgets } from './budgets.js';
@@ -20,6 +21,7 @@ export class SqliteUsers implements UserStore {
     cacheSize: number,
     /** How far back history matters: the longest cap window or token TTL. */
     private historyMs: () => number,
+    private metrics?: StoreMetrics,
   ) {
     this.cache = new LRUCache({ max: cacheSize });
     this.statements = prepareStatements(db);
@@ -48,6 +50,7 @@ export class SqliteUsers implements UserStore {
   /** The cached state, trimmed of entries no cap can count any more. */
   state(uid: string, now: number): UserState {
     let state = this.cache.get(uid);
+    this.metrics?.userCache(state !== undefined);
     if (!state) {
       state = this.read(uid, now);
       this.cache.set(uid, state);
@@ -80,7 +83,9 @@ export class SqliteUsers implements UserStore {
       for (const r of reservations) this.statements.insertReservation.run(r as unknown as Record<string, unknown>);
     };
     try {
+      const started = performance.now();
       this.db.transaction(() => group.forEach((g) => insert(g.reservations)));
+      this.metrics?.commit('reservations', (performance.now() - started) / 1000, group.length);
     } catch {
       // One bad request must not fail its neighbours: retry each on its own.
       for (const g of group) {

@@ -1,0 +1,71 @@
+/** Liveness (/healthz), readiness (/readyz) and Prometheus metrics (/metrics). */
+import { createRoute, z } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { constantTimeEqual, sha256Hex } from '../../privacy/crypto.js';
+import type { AppDeps, AppEnv } from '../context.js';
+import { ApiError } from '../errors.js';
+import { type App, jsonResponse, problems, security } from '../openapi.js';
+
+export const healthRoute = createRoute({
+  method: 'get',
+  path: '/healthz',
+  tags: ['public'],
+  summary: 'Liveness: the process answers (reveals nothing else)',
+  responses: { 200: jsonResponse(z.object({ status: z.literal('ok') }), 'Alive'), ...problems() },
+});
+
+const Checks = z.object({
+  database: z.boolean().openapi({ description: 'The database answers and takes writes' }),
+  migrations: z.boolean().openapi({ description: 'Every schema migration is applied' }),
+  catalog: z.boolean().openapi({ description: 'The catalog index is loaded' }),
+});
+export type ReadinessChecks = z.infer<typeof Checks>;
+
+export const readyRoute = createRoute({
+  method: 'get',
+  path: '/readyz',
+  tags: ['public'],
+  summary: 'Readiness: database writable, migrations applied, catalog loaded',
+  responses: {
+    200: jsonResponse(z.object({ status: z.literal('ready'), checks: Checks }), 'Ready to serve'),
+    503: jsonResponse(z.object({ status: z.literal('not_ready'), checks: Checks }), 'Not ready: the failing checks are false'),
+    ...problems(),
+  },
+});
+
+export const metricsRoute = createRoute({
+  method: 'get',
+  path: '/metrics',
+  tags: ['operator'],
+  summary: 'Prometheus metrics (operator key or METRICS_TOKEN)',
+  security,
+  responses: {
+    200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' as const } } } },
+    ...problems(401, 403, 429),
+  },
+});
+
+/** Health and metrics; `requireAdmin` admits the operator key when the caller did not send METRICS_TOKEN. */
+export function registerHealthRoutes(app: App, deps: AppDeps, requireAdmin: MiddlewareHandler<AppEnv>) {
+  app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200));
+
+  app.openapi(readyRoute, async (c) => {
+    const store = deps.store.health ? await deps.store.health().catch(() => ({ writable: false, migrated: false })) : { writable: true, migrated: true };
+    const checks = { database: store.writable, migrations: store.migrated, catalog: deps.index.loaded };
+    const ready = checks.database && checks.migrations && checks.catalog;
+    return ready ? c.json({ status: 'ready' as const, checks }, 200) : c.json({ status: 'not_ready' as const, checks }, 503);
+  });
+
+  const tokenHash = deps.metricsToken ? sha256Hex(deps.metricsToken) : undefined;
+  const metricsAuth: MiddlewareHandler<AppEnv> = async function metricsAuth(c, next) {
+    const sent = /^Bearer\s+(\S{1,256})$/i.exec(c.req.header('Authorization') ?? '')?.[1];
+    if (tokenHash && sent !== undefined && constantTimeEqual(await sha256Hex(sent), await tokenHash)) return next();
+    return requireAdmin(c, next);
+  };
+  app.use('/metrics', metricsAuth);
+  app.openapi(metricsRoute, async (c) => {
+    if (!deps.scrapeMetrics) throw new ApiError('not_found', 'This runtime has no /metrics; see docs/deploy.md for where its numbers go');
+    const { text, contentType } = await deps.scrapeMetrics();
+    return c.body(text, 200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' }) as never;
+  });
+}
