@@ -7,7 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
-import { silentLog } from '../ops/log.js';
+import { jsonLinesLog } from '../ops/log.js';
 import { noopMetrics } from '../ops/metrics.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { ApiError, handleError, problemResponse } from './errors.js';
@@ -35,7 +35,8 @@ export function newApp(deps: AppDeps) {
 
   // First, so every answer (errors and 404s included) carries X-Request-Id and is logged and measured once.
   app.use('*', requestId({ limitLength: REQUEST_ID_MAX, generator: () => crypto.randomUUID() }));
-  app.use('*', requestLog({ log: deps.log ?? silentLog, metrics: deps.metrics ?? noopMetrics }));
+  // Without a logger wired in, 5xx errors still reach stderr (as JSON lines); request lines do not.
+  app.use('*', requestLog({ log: deps.log ?? jsonLinesLog('error', console.error), metrics: deps.metrics ?? noopMetrics }));
 
   // A locked-down CSP on every response; a page that needs more (e.g. /docs) sets its own, which is kept.
   app.use(

@@ -77,7 +77,8 @@ describe('/healthz and /readyz', () => {
     raw.close();
     let ready = await other.call('GET', '/readyz', undefined);
     expect(ready.status).toBe(503);
-    expect(ready.body).toEqual({ status: 'not_ready', checks: { database: true, migrations: false, catalog: true } });
+    expect(ready.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(ready.body).toMatchObject({ status: 503, detail: 'Failing checks: migrations', checks: { database: true, migrations: false, catalog: true } });
     await other.store.close();
     ready = await other.call('GET', '/readyz', undefined);
     expect(ready.status).toBe(503);

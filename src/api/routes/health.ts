@@ -21,6 +21,10 @@ const Checks = z.object({
 });
 export type ReadinessChecks = z.infer<typeof Checks>;
 
+const NotReady = z
+  .object({ type: z.string(), title: z.string(), status: z.literal(503), detail: z.string(), checks: Checks })
+  .openapi('NotReady', { description: 'A problem (RFC 9457) with the checks as an extension member' });
+
 export const readyRoute = createRoute({
   method: 'get',
   path: '/readyz',
@@ -28,7 +32,7 @@ export const readyRoute = createRoute({
   summary: 'Readiness: database writable, migrations applied, catalog loaded',
   responses: {
     200: jsonResponse(z.object({ status: z.literal('ready'), checks: Checks }), 'Ready to serve'),
-    503: jsonResponse(z.object({ status: z.literal('not_ready'), checks: Checks }), 'Not ready: the failing checks are false'),
+    503: { description: 'Not ready: the failing checks are false', content: { 'application/problem+json': { schema: NotReady } } },
     ...problems(),
   },
 });
@@ -52,8 +56,10 @@ export function registerHealthRoutes(app: App, deps: AppDeps, requireAdmin: Midd
   app.openapi(readyRoute, async (c) => {
     const store = deps.store.health ? await deps.store.health().catch(() => ({ writable: false, migrated: false })) : { writable: true, migrated: true };
     const checks = { database: store.writable, migrations: store.migrated, catalog: deps.index.loaded };
-    const ready = checks.database && checks.migrations && checks.catalog;
-    return ready ? c.json({ status: 'ready' as const, checks }, 200) : c.json({ status: 'not_ready' as const, checks }, 503);
+    const failing = Object.entries(checks).filter(([, ok]) => !ok).map(([name]) => name);
+    if (failing.length === 0) return c.json({ status: 'ready' as const, checks }, 200);
+    const problem = { type: '/problems/not-ready', title: 'Not ready', status: 503 as const, detail: `Failing checks: ${failing.join(', ')}`, checks };
+    return c.json(problem, 503, { 'Content-Type': 'application/problem+json', 'Retry-After': '5' });
   });
 
   const tokenHash = deps.metricsToken ? sha256Hex(deps.metricsToken) : undefined;
