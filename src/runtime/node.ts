@@ -38,10 +38,9 @@ async function main() {
   checkFolder('MEDIA_DIR', mediaDir, true);
   const { adminKey, secret } = loadSecrets(env, dirname(database), (message) => log.warn({}, message));
 
-  let historyMs = () => settings.tokenTtlMs;
   let outOfBudget = () => 0;
   const metrics = createPrometheusMetrics({ userCacheSize: () => store.userCacheSize(), campaignsOutOfBudget: () => outOfBudget() });
-  const store = createSqliteStore({ path: database, userCacheSize: settings.userCacheSize, historyMs: () => historyMs(), metrics });
+  const store = createSqliteStore({ path: database, userCacheSize: settings.userCacheSize, metrics });
   const { app, delivery, index } = await createService({
     settings,
     store,
@@ -54,7 +53,6 @@ async function main() {
     scrapeMetrics: () => metrics.scrape(),
     metricsToken: settings.metricsToken || undefined,
   });
-  historyMs = () => delivery.historyMs();
   outOfBudget = () => {
     const now = Date.now();
     let count = 0;
@@ -65,7 +63,7 @@ async function main() {
   };
 
   const prune = setInterval(() => {
-    store.prune(Date.now()).catch((err) => log.error(errorFields(err), 'retention prune failed'));
+    delivery.prune(Date.now()).catch((err) => log.error(errorFields(err), 'retention prune failed'));
   }, PRUNE_EVERY_MS);
   prune.unref();
 

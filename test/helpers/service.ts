@@ -35,8 +35,7 @@ export async function makeService(
     },
   };
   const settings = readSettings({ RATE_LIMIT_ADVERTISER: '0', ...env });
-  let historyMs = () => settings.tokenTtlMs;
-  const store = createSqliteStore({ path: join(dir, 'ads.db'), userCacheSize: settings.userCacheSize, historyMs: () => historyMs(), metrics: ops.metrics });
+  const store = createSqliteStore({ path: join(dir, 'ads.db'), userCacheSize: settings.userCacheSize, metrics: ops.metrics });
   const service = await createService({
     settings,
     store,
@@ -46,7 +45,6 @@ export async function makeService(
     clock: () => clock.now,
     ...ops,
   });
-  historyMs = () => service.delivery.historyMs();
   const { app } = service;
 
   const helpers = apiHelpers((path, init) => Promise.resolve(app.request(path, init)), () => clock.now);

@@ -3,8 +3,8 @@ import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { StoreMetrics } from '../../ops/metrics.js';
 import type { Store } from '../interface.js';
 import { SqliteBudgets } from './budgets.js';
-import { SqliteCatalog } from './catalog.js';
-import { migrationsFolder, openDatabase } from './db.js';
+import { SqlCatalog } from '../catalog.js';
+import { atomicTransaction, migrationsFolder, openDatabase } from './db.js';
 import { SqliteLedger } from './ledger.js';
 import { SqliteUsers } from './users.js';
 
@@ -12,8 +12,6 @@ export interface SqliteStoreOptions {
   /** File path, or ':memory:' for tests. */
   path: string;
   userCacheSize: number;
-  /** How far back per-user history matters (longest cap window or token TTL). */
-  historyMs: () => number;
   /** Commit, budget-hold and cache hooks [none]. */
   metrics?: StoreMetrics;
 }
@@ -22,15 +20,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & { userCa
   const { db, sqlite } = openDatabase(options.path);
   const metrics = options.metrics;
   const budgets = new SqliteBudgets(db, metrics);
-  const users = new SqliteUsers(db, budgets, options.userCacheSize, options.historyMs, metrics);
+  const users = new SqliteUsers(db, budgets, options.userCacheSize, metrics);
   const latestMigration = Math.max(0, ...readMigrationFiles({ migrationsFolder }).map((m) => m.folderMillis));
+  const catalog = new SqlCatalog(db, atomicTransaction(db));
   return {
-    catalog: new SqliteCatalog(db),
+    catalog,
     users,
     budgets,
-    ledger: new SqliteLedger(db, users, budgets, metrics),
-    async prune(now) {
-      const pruned = users.prune(now);
+    ledger: new SqliteLedger(db, users, budgets, catalog, metrics),
+    async prune(now, historyMs) {
+      const pruned = users.prune(now, historyMs);
       // Old WAL frames still hold pruned and erased rows; a truncating checkpoint drops them from disk.
       sqlite.pragma('wal_checkpoint(TRUNCATE)');
       return pruned;
@@ -43,7 +42,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & { userCa
         sqlite.exec('ROLLBACK');
         writable = !sqlite.readonly;
       } catch {
-        if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+        if (sqlite.open && sqlite.inTransaction) sqlite.exec('ROLLBACK');
       }
       const applied = sqlite.prepare('SELECT max(created_at) AS at FROM __drizzle_migrations').get() as { at: number | null } | undefined;
       return { writable, migrated: Number(applied?.at ?? -1) >= latestMigration };
