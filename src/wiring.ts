@@ -7,6 +7,8 @@ import { CatalogService } from './catalog/service.js';
 import type { Settings } from './config.js';
 import { Delivery } from './delivery/delivery.js';
 import type { MediaStorage } from './media/storage.js';
+import type { Log } from './ops/log.js';
+import type { Metrics } from './ops/metrics.js';
 import { createPseudonymizer } from './privacy/pseudonym.js';
 import { TokenSigner } from './privacy/token.js';
 import type { Store } from './store/interface.js';
@@ -20,6 +22,14 @@ export interface ServiceOptions {
   clock?: () => number;
   /** The caller's address on this runtime (failed-authentication throttling). */
   clientAddress?: ClientAddress;
+  /** Request logs [silent]. */
+  log?: Log;
+  /** Metrics hooks for the API and delivery [none]; the store takes its own at creation. */
+  metrics?: Metrics;
+  /** The Prometheus text for GET /metrics (Node). */
+  scrapeMetrics?: () => Promise<{ text: string; contentType: string }>;
+  /** METRICS_TOKEN: may read /metrics besides the operator key. */
+  metricsToken?: string;
 }
 
 export async function createService(options: ServiceOptions) {
@@ -33,6 +43,7 @@ export async function createService(options: ServiceOptions) {
     pseudonymize: createPseudonymizer(options.secret),
     signer: new TokenSigner(options.secret),
     clock,
+    metrics: options.metrics,
   });
   const catalog = new CatalogService(options.store, index);
   const app = createApp({ ...options, index, catalog, delivery, clock });

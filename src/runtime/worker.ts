@@ -9,6 +9,7 @@ import { drizzle } from 'drizzle-orm/durable-sqlite';
 import { readSettings, type Env } from '../config.js';
 import { CTR_REFRESH_MS } from '../delivery/delivery.js';
 import type { HistoryEntry, ServableCampaign } from '../engine/types.js';
+import { jsonLinesLog } from '../ops/log.js';
 import { R2MediaStorage } from '../media/r2.js';
 import type { SqlCatalog } from '../store/catalog.js';
 import { createD1Catalog } from '../store/d1/index.js';
@@ -93,6 +94,8 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
     secret: env.SECRET,
     // Failed-authentication throttling by the caller's address, as Cloudflare's edge saw it.
     clientAddress: (c) => c.req.header('CF-Connecting-IP'),
+    // One JSON line per request on console.log: Workers Logs and `wrangler tail` collect them.
+    log: jsonLinesLog(settings.logLevel),
   });
   let checkedAt = Date.now();
   let rebuiltAt = checkedAt;
