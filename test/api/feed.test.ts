@@ -7,7 +7,7 @@ import { createPseudonymizer } from '../../src/privacy/pseudonym.js';
 import { TokenSigner } from '../../src/privacy/token.js';
 import { png } from '../helpers/media.js';
 import { ADMIN_KEY, makeService, SECRET, type TestService } from '../helpers/service.js';
-import { expectContentRejected, expectKeyMatrix, expectProblem, keysOf } from './shared.js';
+import { expectContentRejected, expectKeyMatrix, expectProblem, keysOf } from '../helpers/route-checks.js';
 
 const REASONS = ['targeting', 'schedule', 'budget', 'pacing', 'frequency_cap', 'user_cap', 'blocked', 'hidden', 'not_approved', 'advertiser_diversity', 'outranked'];
 const TTL_MS = 900_000;
@@ -140,7 +140,7 @@ describe('POST /v1/slots', () => {
     await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { status: 'paused' });
     s.clock.advance(2 * 3600_000);
     await slots({ user: 'u', statuses: 5 });
-    await s.store.prune(s.clock.now);
+    await s.delivery.prune(s.clock.now);
     await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { status: 'active' });
     expect((await slots({ user: 'u', statuses: 5 })).body.slots).toEqual([]);
     s.clock.advance(22 * 3600_000);
