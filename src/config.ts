@@ -125,6 +125,7 @@ export const SETTING_NAMES = [
   'CORS_ORIGINS',
   'PUBLIC_URL',
   'CATALOG_REFRESH_MS',
+  'USER_SHARDS',
 ];
 
 function editDistance(a: string, b: string): number {

@@ -7,6 +7,7 @@
  */
 import { Hono } from 'hono';
 import worker, * as objects from '../../src/runtime/worker.js';
+import { parseUserShards } from '../../src/store/durable-object/placement.js';
 
 type Env = Record<string, unknown>;
 
@@ -17,20 +18,10 @@ function countDo(binding: string, method: string) {
   counters.doCalls[key] = (counters.doCalls[key] ?? 0) + 1;
 }
 
-/**
- * Placement experiment: with BENCH_USER_SHARDS = N > 0, the object named by a
- * user's pseudonym is one of N shared objects (32 bits of the pseudonym mod N).
- * The user object's state is keyed by uid in every query, so it runs unchanged.
- */
-function userObjectName(uid: string, shards: number): string {
-  return shards > 0 && /^[0-9a-f]{32,}$/.test(uid) ? `users-${parseInt(uid.slice(16, 24), 16) % shards}` : uid;
-}
-
 /** A namespace whose stubs count every RPC (and fetch) made through them. */
-function countingNamespace(binding: string, ns: any, userShards = 0): any {
+function countingNamespace(binding: string, ns: any): any {
   return new Proxy(ns, {
     get(target, prop) {
-      if (prop === 'idFromName' && binding === 'USERS') return (name: string) => target.idFromName(userObjectName(name, userShards));
       const value = target[prop];
       if (prop !== 'get' && prop !== 'getByName') return typeof value === 'function' ? value.bind(target) : value;
       return (...args: unknown[]) => {
@@ -91,7 +82,7 @@ function countingEnv(env: Env): Env {
   if (out) return out;
   out = { ...env };
   for (const [name, value] of Object.entries(env)) {
-    if (value && typeof value === 'object' && 'idFromName' in value) out[name] = countingNamespace(name, value, Number(env.BENCH_USER_SHARDS ?? 0));
+    if (value && typeof value === 'object' && 'idFromName' in value) out[name] = countingNamespace(name, value);
   }
   if (env.DB) out.DB = countingD1(env.DB);
   wrapped.set(env, out);
@@ -107,7 +98,7 @@ plain.get('/__bench/counters', (c) => c.json(counters));
 /** Creates every shared user object once (hashed placement), so a new user meets a warm one. */
 plain.post('/__bench/warm-user-shards', async (c) => {
   const env = c.env as Env;
-  const shards = Number(env.BENCH_USER_SHARDS ?? 0);
+  const shards = parseUserShards(env.USER_SHARDS as string | undefined);
   const ns = env.USERS as any;
   for (let i = 0; i < shards; i += 32) {
     await Promise.all(

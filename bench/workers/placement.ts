@@ -47,7 +47,7 @@ async function measure(placement: { name: string; vars: Record<string, string>; 
     const port = await freePort();
     mf = await startLocalWorker({
       scriptPath,
-      bindings: { ADMIN_KEY, SECRET, RATE_LIMIT_ADVERTISER: '0', RATE_LIMIT_CLIENT: '0', ...placement.vars },
+      bindings: { ADMIN_KEY, SECRET, RATE_LIMIT_ADVERTISER: '0', RATE_LIMIT_CLIENT: '0', LOG_LEVEL: 'warn', ...placement.vars },
       dataDir: join(dir, 'data'),
       port,
       host: '127.0.0.1',

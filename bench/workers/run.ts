@@ -85,13 +85,16 @@ export function cpuSeconds(pids: number[]): number {
   return ticks / 100;
 }
 
-/** POST JSON; a connection workerd closed under us is retried once on a fresh one. */
+/** POST JSON; a connection workerd closed under us (keep-alive race) is retried on a fresh one. */
 export async function post(url: string, headers: Record<string, string>, body: string): Promise<Response> {
   const init = { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body };
-  try {
-    return await fetch(url, init);
-  } catch {
-    return await fetch(url, init);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
   }
 }
 
@@ -211,7 +214,7 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
     const port = await freePort();
     mf = await startLocalWorker({
       scriptPath,
-      bindings: { ADMIN_KEY, SECRET, RATE_LIMIT_ADVERTISER: '0', RATE_LIMIT_CLIENT: '0', ...o.vars },
+      bindings: { ADMIN_KEY, SECRET, RATE_LIMIT_ADVERTISER: '0', RATE_LIMIT_CLIENT: '0', LOG_LEVEL: 'warn', ...o.vars },
       dataDir: join(dir, 'data'),
       port,
       host: '127.0.0.1',

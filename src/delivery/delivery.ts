@@ -154,7 +154,8 @@ export class Delivery {
 
       const reservations: Reservation[] = [];
       const placed: { after: number; campaign: ServableCampaign; reservation: Reservation; creativeIndex: number }[] = [];
-      for (const slot of decision.slots) {
+      // Holds go to different campaigns' authorities: ask them all at once (one round trip on Workers).
+      const asked = decision.slots.map((slot) => {
         const reservation: Reservation = {
           id: randomId('r'),
           uid,
@@ -168,14 +169,17 @@ export class Delivery {
           viewedAt: null,
           chargedAt: null,
         };
-        const held = await store.budgets
+        const held = store.budgets
           .tryHold({ campaign: slot.campaign, reservationId: reservation.id, amountMicros: slot.priceMicros, expiresAt: reservation.expiresAt }, now)
           .catch((err) => {
             // Fail closed: a budget that cannot be asked is not spent.
             console.error(`[slots] budget unavailable for ${slot.campaign.id}, slot unfilled: ${(err as Error).message}`);
             return false;
           });
-        if (!held) {
+        return { slot, reservation, held };
+      });
+      for (const { slot, reservation, held } of asked) {
+        if (!(await held)) {
           // Another user's request took the budget between the decision and the hold: the slot goes unfilled.
           metrics.unfilled('budget', 1);
           const entry = decision.explain?.find((e) => e.campaignId === slot.campaign.id);

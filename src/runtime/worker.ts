@@ -15,6 +15,7 @@ import type { SqlCatalog } from '../store/catalog.js';
 import { createD1Catalog } from '../store/d1/index.js';
 import { CampaignObjectService, type HoldRequest } from '../store/durable-object/campaign-object.js';
 import { type CampaignObjectRpc, createEdgeStore, type EdgeBudgets, type ObjectDirectory, type UserObjectRpc } from '../store/durable-object/index.js';
+import { parseUserShards, userObjectName } from '../store/durable-object/placement.js';
 import { migrateObject, type ObjectAlarms, UserObjectService } from '../store/durable-object/user-object.js';
 import type { CampaignEffect } from '../store/event-procedure.js';
 import type { Reservation, Store, VerifiedEvent } from '../store/interface.js';
@@ -29,6 +30,8 @@ export interface WorkerEnv {
   SECRET?: string;
   /** How often an isolate checks D1's catalog version, in ms [1000]. */
   CATALOG_REFRESH_MS?: string;
+  /** Users' state in this many shared objects, or 0 for one object per user [4096]. */
+  USER_SHARDS?: string;
   [setting: string]: unknown;
 }
 
@@ -38,9 +41,9 @@ function stringVars(env: WorkerEnv): Env {
   return vars;
 }
 
-function directory(env: WorkerEnv): ObjectDirectory {
+function directory(env: WorkerEnv, userShards: number): ObjectDirectory {
   return {
-    user: (uid) => env.USERS.get(env.USERS.idFromName(uid)) as unknown as UserObject,
+    user: (uid) => env.USERS.get(env.USERS.idFromName(userObjectName(uid, userShards))) as unknown as UserObject,
     campaign(campaignId) {
       const stub = env.CAMPAIGNS.get(env.CAMPAIGNS.idFromName(campaignId)) as unknown as CampaignObject;
       return {
@@ -84,7 +87,7 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
   }
   const refreshMs = Number(vars.CATALOG_REFRESH_MS ?? 1000);
   const catalog = createD1Catalog(env.DB);
-  const objects = directory(env);
+  const objects = directory(env, parseUserShards(vars.USER_SHARDS));
   const store = createEdgeStore({ catalog, objects });
   const service = await createService({
     settings,

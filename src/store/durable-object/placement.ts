@@ -1,0 +1,26 @@
+/**
+ * Where a user's state lives on Workers (see docs/deploy.md, "User placement"):
+ * one of `shards` shared objects chosen by 32 bits of the pseudonym, or, with
+ * `shards` = 0, an object of its own. Every query in a user object is keyed by
+ * uid, so both placements run the same code; caps and blocks stay strongly
+ * consistent because each user still has exactly one object.
+ */
+
+/** The default: measured in bench/workers/placement.ts. */
+export const DEFAULT_USER_SHARDS = 4096;
+
+/** The Durable Object name holding this pseudonymous user's state. */
+export function userObjectName(uid: string, shards: number): string {
+  if (shards <= 0) return uid;
+  // Pseudonyms are HMAC-SHA256 hex: uniformly random. Bits 64–95 (the reach sketch uses 0–63).
+  const bits = Number.parseInt(uid.slice(16, 24), 16);
+  return `users-${(Number.isNaN(bits) ? 0 : bits) % shards}`;
+}
+
+/** USER_SHARDS: a whole number of shared objects, 0 for one object per user. */
+export function parseUserShards(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_USER_SHARDS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 1_000_000) throw new Error(`USER_SHARDS must be a whole number from 0 to 1000000, got "${raw}"`);
+  return n;
+}
