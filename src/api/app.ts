@@ -6,6 +6,7 @@ import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
+import { registerConsole } from '../console/routes.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { ApiError, handleError, problemResponse } from './errors.js';
 import { createAuth, type KeyKind } from './middleware/auth.js';
@@ -78,6 +79,7 @@ export function newApp(deps: AppDeps) {
   registerFeedRoutes(app, deps, guard('client'));
   registerPublicRoutes(app, deps);
   registerDocsRoute(app);
+  registerConsole(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {
