@@ -54,7 +54,7 @@ export function ReportChart({ days, rows }: { days: string[]; rows: ReportRowVie
         const baseline = y0 + TOP + plotHeight;
         return (
           <g class="panel">
-            <text x={0} y={y0 + 16} class="chart-label">
+            <text x={8} y={y0 + 18} class="chart-label">
               {`${series.label}: ${series.format(total)} in total`}
             </text>
             <text x={LEFT - 6} y={y0 + TOP + 10} text-anchor="end" class="chart-tick">
