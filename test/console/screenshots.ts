@@ -36,7 +36,7 @@ async function main() {
       budget: { dailyMicros: 10_000_000 },
     });
     const form = new FormData();
-    form.set('file', new File([poster], 'sunrise.png', { type: 'image/png' }));
+    form.set('file', new File([poster as Uint8Array<ArrayBuffer>], 'sunrise.png', { type: 'image/png' }));
     form.set('headline', 'Fresh bread every morning');
     form.set('ctaType', 'website');
     form.set('ctaTarget', 'https://sonne.example/order');
