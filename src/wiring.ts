@@ -7,6 +7,8 @@ import { CatalogService } from './catalog/service.js';
 import type { Settings } from './config.js';
 import { Delivery, type DeliveryDeps } from './delivery/delivery.js';
 import type { MediaStorage } from './media/storage.js';
+import type { Log } from './ops/log.js';
+import type { Metrics } from './ops/metrics.js';
 import { createPseudonymizer } from './privacy/pseudonym.js';
 import { TokenSigner } from './privacy/token.js';
 import type { Store } from './store/interface.js';
@@ -22,6 +24,14 @@ export interface ServiceOptions {
   clientAddress?: ClientAddress;
   /** Where a user's slot decision runs when not in this process (see DeliveryDeps). */
   serveSlots?: DeliveryDeps['serveSlots'];
+  /** Request logs [silent]. */
+  log?: Log;
+  /** Metrics hooks for the API and delivery [none]; the store takes its own at creation. */
+  metrics?: Metrics;
+  /** The Prometheus text for GET /metrics (Node). */
+  scrapeMetrics?: () => Promise<{ text: string; contentType: string }>;
+  /** METRICS_TOKEN: may read /metrics besides the operator key. */
+  metricsToken?: string;
 }
 
 export async function createService(options: ServiceOptions) {
@@ -36,6 +46,7 @@ export async function createService(options: ServiceOptions) {
     signer: new TokenSigner(options.secret),
     clock,
     serveSlots: options.serveSlots,
+    metrics: options.metrics,
   });
   const catalog = new CatalogService(options.store, index);
   const app = newApp({ ...options, index, catalog, delivery, clock });

@@ -7,7 +7,9 @@ import type { CatalogIndex } from '../catalog/index.js';
 import { decide } from '../engine/decide.js';
 import { historyWindowMs, remainingBudgetMicros } from '../engine/eligibility.js';
 import { eventEffect } from '../engine/events.js';
+import { candidatePositions, choosePositions } from '../engine/placement.js';
 import type { Cta, EngineSettings, EventType, ExplainEntry, MediaRef, RequestContext, ServableCampaign, UserState } from '../engine/types.js';
+import { type Metrics, noopMetrics } from '../ops/metrics.js';
 import { randomId } from '../privacy/crypto.js';
 import type { Pseudonymizer } from '../privacy/pseudonym.js';
 import type { TokenCheck, TokenSigner } from '../privacy/token.js';
@@ -63,6 +65,8 @@ export interface DeliveryDeps {
    * (Workers: that user's Durable Object, which calls `serve` itself). Absent: here.
    */
   serveSlots?: (uid: string, input: UserSlotsInput) => Promise<SlotsResult>;
+  /** Slot and event counters [none]. */
+  metrics?: Metrics;
 }
 
 /** Default cadence at which event counters reach the CTR estimates in the index. */
@@ -72,9 +76,11 @@ export class Delivery {
   private locks = new KeyedLock();
   private engineSettings: EngineSettings;
   private ctrRefreshedAt: number;
+  private metrics: Metrics;
 
   constructor(private deps: DeliveryDeps) {
     const s = deps.settings;
+    this.metrics = deps.metrics ?? noopMetrics;
     this.ctrRefreshedAt = deps.clock();
     this.engineSettings = { placement: s.placement, userCap: s.userCap, floorCpmMicros: s.floorCpmMicros, tokenTtlMs: s.tokenTtlMs };
   }
@@ -110,9 +116,14 @@ export class Delivery {
   async serve(uid: string, input: UserSlotsInput): Promise<SlotsResult> {
     return this.locks.run(uid, async () => {
       const now = this.deps.clock();
+      const metrics = this.metrics;
+      metrics.slotRequest();
       const user = await this.loadUser(uid, now);
       // Fail closed: without the user's caps and blocks we cannot serve safely.
-      if (!user) return input.explain ? { slots: [], explain: [] } : { slots: [] };
+      if (!user) {
+        metrics.unfilled('unavailable', choosePositions(candidatePositions(input), this.deps.settings.placement, Infinity).length);
+        return input.explain ? { slots: [], explain: [] } : { slots: [] };
+      }
       const context = input.context ?? {};
       const { store, index, signer, settings } = this.deps;
       const decision = decide({
@@ -124,6 +135,7 @@ export class Delivery {
         request: { statuses: input.statuses, runs: input.runs, context, explain: input.explain === true },
         random: this.deps.random ?? Math.random,
       });
+      if (decision.unfilled) for (const u of decision.unfilled) metrics.unfilled(u.reason, u.count);
 
       const reservations: Reservation[] = [];
       const placed: { after: number; campaign: ServableCampaign; reservation: Reservation; creativeIndex: number }[] = [];
@@ -147,6 +159,7 @@ export class Delivery {
         );
         if (!held) {
           // Another user's request took the budget between the decision and the hold: the slot goes unfilled.
+          metrics.unfilled('budget', 1);
           const entry = decision.explain?.find((e) => e.campaignId === slot.campaign.id);
           if (entry) Object.assign(entry, { outcome: 'rejected', reason: 'budget', remainingBudgetMicros: remainingBudgetMicros(slot.campaign, store.budgets.view(slot.campaign.id, now)) });
           continue;
@@ -159,8 +172,10 @@ export class Delivery {
       } catch (err) {
         console.error(`[slots] could not store reservations, serving no ad: ${(err as Error).message}`);
         await Promise.all(reservations.map((r) => store.budgets.release(r.campaignId, r.id)));
+        metrics.unfilled('unavailable', reservations.length);
         return { slots: [] };
       }
+      for (const r of reservations) metrics.slotServed(r.bidType, r.priceMicros);
 
       const slots = await Promise.all(
         placed.map(async ({ after, campaign, reservation, creativeIndex }) => {
@@ -215,6 +230,10 @@ export class Delivery {
       result.outcomes.forEach((outcome, j) => (outcomes[positions[j]] = outcome));
       if (result.sentToReview.length > 0) await this.deps.index.refresh();
       else this.refreshCtrIfDue(now);
+    }
+    for (let i = 0; i < items.length; i++) {
+      const outcome = outcomes[i];
+      this.metrics.event(items[i].type, outcome.status === 'rejected' ? outcome.reason : outcome.status);
     }
     return outcomes;
   }

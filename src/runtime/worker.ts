@@ -9,6 +9,7 @@ import type { D1Database, DurableObjectNamespace, DurableObjectState, ExecutionC
 import { DurableObject } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/durable-sqlite';
 import { readSettings, type Env, type Settings } from '../config.js';
+import { jsonLinesLog } from '../ops/log.js';
 import { CTR_REFRESH_MS, Delivery, type UserSlotsInput } from '../delivery/delivery.js';
 import { KeyedLock } from '../delivery/keyed-lock.js';
 import { R2MediaStorage } from '../media/r2.js';
@@ -109,6 +110,8 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
     secret: env.SECRET,
     // Failed-authentication throttling by the caller's address, as Cloudflare's edge saw it.
     clientAddress: (c) => c.req.header('CF-Connecting-IP'),
+    // One JSON line per request on console.log: Workers Logs and `wrangler tail` collect them.
+    log: jsonLinesLog(settings.logLevel),
     async serveSlots(uid, input) {
       try {
         return await (objects.user(uid) as unknown as UserObject).serve(uid, input);

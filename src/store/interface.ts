@@ -199,5 +199,7 @@ export interface Store {
   ledger: LedgerStore;
   /** Drops per-user history older than `historyMs` that no token needs any more. */
   prune(now: number, historyMs: number): Promise<number>;
+  /** Readiness: the database takes writes and every migration is applied (absent: assumed). */
+  health?(): Promise<{ writable: boolean; migrated: boolean }>;
   close(): Promise<void>;
 }

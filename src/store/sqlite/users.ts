@@ -12,6 +12,7 @@ import type { SqliteBudgets } from './budgets.js';
 import { toHistory } from '../user-history.js';
 import type { Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
+import type { StoreMetrics } from '../../ops/metrics.js';
 
 export class SqliteUsers implements UserStore {
   readonly cache: LRUCache<string, UserState>;
@@ -20,6 +21,7 @@ export class SqliteUsers implements UserStore {
     private db: Db,
     private budgets: SqliteBudgets,
     cacheSize: number,
+    private metrics?: StoreMetrics,
   ) {
     this.cache = new LRUCache({ max: cacheSize });
     this.statements = prepareStatements(db);
@@ -33,7 +35,7 @@ export class SqliteUsers implements UserStore {
     });
     for (const batch of batches) for (const r of batch) this.cache.get(r.uid)?.history.push(toHistory(r));
     return batches.map(() => undefined);
-  });
+  }, (seconds, size) => this.metrics?.commit('reservations', seconds, size));
 
   private read(uid: string, now: number, historyMs: number): UserState {
     const since = now - historyMs;
@@ -50,6 +52,7 @@ export class SqliteUsers implements UserStore {
   /** The cached state, trimmed of entries no cap can count any more. */
   async load(uid: string, now: number, historyMs: number): Promise<UserState> {
     let state = this.cache.get(uid);
+    this.metrics?.userCache(state !== undefined);
     if (!state) {
       state = this.read(uid, now, historyMs);
       this.cache.set(uid, state);
