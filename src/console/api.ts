@@ -35,6 +35,9 @@ export class ConsoleApi {
     // The API throttles failed keys by the caller's address: keep the person's address (Workers) and env (Node socket).
     const address = this.c.req.header('CF-Connecting-IP');
     if (address) headers.set('CF-Connecting-IP', address);
+    // One request id for the page and the API calls it makes, so their log lines read together.
+    const requestId = (this.c.var as { requestId?: unknown }).requestId;
+    if (typeof requestId === 'string') headers.set('X-Request-Id', requestId);
     let payload: BodyInit | undefined;
     if (body instanceof FormData) payload = body;
     else if (body !== undefined) {

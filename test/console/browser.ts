@@ -43,6 +43,8 @@ export interface OfflineContext {
   page: Page;
   /** URLs the page tried to fetch from any other origin (all aborted). */
   offOrigin: string[];
+  /** Every URL the page requested, in order. */
+  requested: string[];
 }
 
 /** A browser context that may only talk to `origin`: anything else is recorded and aborted. */
@@ -60,13 +62,15 @@ export async function offlineContext(browser: Browser, origin: string, options: 
       await route.abort('blockedbyclient');
     },
   );
+  const requested: string[] = [];
   context.on('request', (request) => {
+    requested.push(request.url());
     const url = new URL(request.url());
     if (url.origin !== origin && url.protocol !== 'blob:' && url.protocol !== 'data:') offOrigin.push(request.url());
   });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
-  return { context, page, offOrigin };
+  return { context, page, offOrigin, requested };
 }
 
 /** Signs in through the form, by its label and button; waits for the page it lands on. */

@@ -31,7 +31,7 @@ afterAll(async () => {
 describe('console on Node, in Chromium', () => {
   it('runs the whole story offline: advertiser, campaign, PNG and MP4 creatives, review, a served ad, the report', async () => {
     const origin = server.url;
-    const { context, page, offOrigin } = await offlineContext(chromium.browser, origin);
+    const { context, page, offOrigin, requested } = await offlineContext(chromium.browser, origin);
     const critical: string[] = [];
     const axe = async (where: string) => {
       const found = await axeViolations(page);
@@ -216,6 +216,13 @@ describe('console on Node, in Chromium', () => {
 
     expect(critical).toEqual([]);
     expect(offOrigin).toEqual([]);
+    // No key ever travels in a URL or reaches the server's log.
+    for (const key of [ADMIN, advertiserKey, clientKey]) {
+      expect(requested.filter((url) => url.includes(key))).toEqual([]);
+      expect(server.logs()).not.toContain(key);
+    }
+    expect(requested.length).toBeGreaterThan(20);
+    expect(server.logs()).toContain('"route":"/console/sign-in"');
     await context.close();
   }, 120_000);
 
