@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { png } from '../helpers/media.js';
-import { ADMIN, http, removeDir, startServer, stopServer } from '../security/server.js';
+import { ADMIN, http, removeDir, startServer, stopServer } from '../helpers/server.js';
 import { launchBrowser, offlineContext, signIn } from './browser.js';
 
 const DOCS = join(import.meta.dirname, '../../docs');

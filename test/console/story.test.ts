@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { png } from '../helpers/media.js';
-import { ADMIN, type RealServer, removeDir, startServer, stopServer } from '../security/server.js';
+import { ADMIN, type RealServer, removeDir, startServer, stopServer } from '../helpers/server.js';
 import { axeViolations, type ConsoleBrowser, eventually, launchBrowser, mediaLoaded, offlineContext, signIn, signOut, textOf } from './browser.js';
 
 const MP4 = readFileSync(join(import.meta.dirname, '../fixtures/vertical-90x160-2s.mp4'));

@@ -12,7 +12,7 @@ import type { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleWorker, startLocalWorker } from '../../src/runtime/miniflare.js';
 import { png } from '../helpers/media.js';
-import { freePort, removeDir } from '../security/server.js';
+import { freePort, removeDir } from '../helpers/server.js';
 import { type ConsoleBrowser, launchBrowser, mediaLoaded, offlineContext, signIn, signOut, textOf } from './browser.js';
 
 const ADMIN = 'sk_admin_worker_console_0123456789abcdef';
