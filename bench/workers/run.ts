@@ -225,6 +225,13 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
     const t0 = Date.now();
     const clientKey = await seed(base, generateCatalog(o.seed, o.campaigns).campaigns);
     const seedSeconds = round((Date.now() - t0) / 1000, 1);
+    // Shared user objects exist within minutes of a deployment's life: create them first, so the
+    // measurement sees a new user arrive in an existing object (0 with one object per user).
+    const t1 = Date.now();
+    const warm = await fetch(`${base}/__bench/warm-user-shards`, { method: 'POST' });
+    const userShards = ((await warm.json()) as { shards: number }).shards;
+    const warmShardSeconds = round((Date.now() - t1) / 1000, 1);
+    console.log(`[workers] ${userShards} shared user objects created in ${warmShardSeconds} s`);
     const headers = { Authorization: `Bearer ${clientKey}` };
 
     const bodies = (users: number, count: number) => {
@@ -261,7 +268,7 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
     };
 
     const many = bodies(o.users, 200_000);
-    const warm = bodies(o.warmUsers, 20_000);
+    const warmUsers = bodies(o.warmUsers, 20_000);
     console.log(`[workers] plain Hono in the same workerd, ${o.connections} connections, ${o.durationSeconds} s`);
     const hono = await costed(() => wrk(`${base}/__bench/hono`, many.file, headers, o.connections, o.durationSeconds, dir), (r) => r.requests);
     console.log(`[workers]   ${hono.result.requestsPerSecond} req/s`);
@@ -269,17 +276,17 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
     const manyRun = await costed(() => wrk(`${base}/v1/slots`, many.file, headers, o.connections, o.durationSeconds, dir), (r) => r.requests);
     console.log(`[workers]   ${manyRun.result.requestsPerSecond} req/s, ${JSON.stringify(manyRun.cost)}`);
     // Warm the few users once, then measure.
-    await pool(warm.lines.slice(0, 2_000), 8, async (body) => {
+    await pool(warmUsers.lines.slice(0, 2_000), 8, async (body) => {
       await (await post(`${base}/v1/slots`, headers, body)).arrayBuffer();
     });
     console.log(`[workers] /v1/slots, ${o.warmUsers} warm users, ${o.connections} connections, ${o.durationSeconds} s`);
-    const warmRun = await costed(() => wrk(`${base}/v1/slots`, warm.file, headers, o.connections, o.durationSeconds, dir), (r) => r.requests);
+    const warmRun = await costed(() => wrk(`${base}/v1/slots`, warmUsers.file, headers, o.connections, o.durationSeconds, dir), (r) => r.requests);
     console.log(`[workers]   ${warmRun.result.requestsPerSecond} req/s, ${JSON.stringify(warmRun.cost)}`);
 
     // Events: tokens from fresh slot requests, sent back in batches of 100.
     const random = rng(o.seed ^ 0xe7e7);
     const pending: { token: string; type: string }[] = [];
-    await pool(many.lines.slice(0, 3_000), 16, async (body) => {
+    await pool(many.lines.slice(0, 1_000), 16, async (body) => {
       const res = await post(`${base}/v1/slots`, headers, body);
       if (!res.ok) return void (await res.arrayBuffer());
       for (const slot of ((await res.json()) as { slots: { token: string }[] }).slots) for (const type of eventsForSlot(random)) pending.push({ token: slot.token, type });
@@ -313,6 +320,8 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
       when: new Date().toISOString(),
       options: o,
       seedSeconds,
+      userShards,
+      warmShardSeconds,
       hono: hono.result,
       honoCost: hono.cost,
       slotsManyUsers: { ...manyRun.result, distinctUsersInBodies: many.distinct, ratio: round(manyRun.result.requestsPerSecond / hono.result.requestsPerSecond, 3), cost: manyRun.cost },
@@ -357,7 +366,7 @@ function markdown(r: Awaited<ReturnType<typeof runWorkersBench>>): string {
     `| ${name} | ${w.requestsPerSecond.toLocaleString('en-US')} | ${ratio ?? '—'} | ${w.latencyMs.p50} / ${w.latencyMs.p99} | ${w.non2xx} | ${cost ? cost.doCallsPerRequest : '—'} | ${cost ? cost.d1StatementsPerRequest : '—'} | ${cost ? cost.cpuUsPerRequest.toLocaleString('en-US') : '—'} |`;
   return `# Workers path in workerd: ${r.label}
 
-${r.when}, \`npx tsx bench/workers/run.ts\` (${r.options.campaigns} campaigns seeded through the API in ${r.seedSeconds} s; wrk -t2 -c${r.options.connections} -d${r.options.durationSeconds}s; vars ${JSON.stringify(r.options.vars)}).
+${r.when}, \`npx tsx bench/workers/run.ts\` (${r.options.campaigns} campaigns seeded through the API in ${r.seedSeconds} s; ${r.userShards ? `${r.userShards} shared user objects created first in ${r.warmShardSeconds} s` : 'one object per user'}; wrk -t2 -c${r.options.connections} -d${r.options.durationSeconds}s; vars ${JSON.stringify(r.options.vars)}).
 
 | endpoint | req/s | × Hono | p50 / p99 ms | non-2xx | DO calls/req | D1 statements/req | workerd CPU µs/req |
 |---|---|---|---|---|---|---|---|
