@@ -87,7 +87,10 @@ export function cpuSeconds(pids: number[]): number {
 
 /** POST JSON; a connection workerd closed under us (keep-alive race) is retried on a fresh one. */
 export async function post(url: string, headers: Record<string, string>, body: string): Promise<Response> {
-  const init = { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body };
+  return await retried(url, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body });
+}
+
+async function retried(url: string, init: RequestInit): Promise<Response> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fetch(url, init);
@@ -228,7 +231,7 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
     // Shared user objects exist within minutes of a deployment's life: create them first, so the
     // measurement sees a new user arrive in an existing object (0 with one object per user).
     const t1 = Date.now();
-    const warm = await fetch(`${base}/__bench/warm-user-shards`, { method: 'POST' });
+    const warm = await retried(`${base}/__bench/warm-user-shards`, { method: 'POST' });
     const userShards = ((await warm.json()) as { shards: number }).shards;
     const warmShardSeconds = round((Date.now() - t1) / 1000, 1);
     console.log(`[workers] ${userShards} shared user objects created in ${warmShardSeconds} s`);
@@ -245,8 +248,8 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
       writeFileSync(file, `${lines.join('\n')}\n`);
       return { file, lines, distinct: distinct.size };
     };
-    const counters = async () => (await (await fetch(`${base}/__bench/counters`)).json()) as { doCalls: Record<string, number>; d1Statements: number; requests: number };
-    const reset = () => fetch(`${base}/__bench/counters/reset`, { method: 'POST' });
+    const counters = async () => (await (await retried(`${base}/__bench/counters`, {})).json()) as { doCalls: Record<string, number>; d1Statements: number; requests: number };
+    const reset = async () => void (await (await retried(`${base}/__bench/counters/reset`, { method: 'POST' })).arrayBuffer());
     const costed = async <T>(work: () => Promise<T>, requestsOf: (t: T) => number): Promise<{ result: T; cost: PathCost }> => {
       await reset();
       const cpu0 = cpuSeconds(pids);

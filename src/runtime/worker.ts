@@ -30,7 +30,7 @@ export interface WorkerEnv {
   SECRET?: string;
   /** How often an isolate checks D1's catalog version, in ms [1000]. */
   CATALOG_REFRESH_MS?: string;
-  /** Users' state in this many shared objects, or 0 for one object per user [4096]. */
+  /** Users' state in this many shared objects, or 0 for one object per user [1024]. */
   USER_SHARDS?: string;
   [setting: string]: unknown;
 }

@@ -7,7 +7,7 @@
  */
 
 /** The default: measured in bench/workers/placement.ts. */
-export const DEFAULT_USER_SHARDS = 4096;
+export const DEFAULT_USER_SHARDS = 1024;
 
 /** The Durable Object name holding this pseudonymous user's state. */
 export function userObjectName(uid: string, shards: number): string {
