@@ -9,6 +9,7 @@ import type { D1Database, DurableObjectNamespace, DurableObjectState, ExecutionC
 import { DurableObject } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/durable-sqlite';
 import { readSettings, type Env, type Settings } from '../config.js';
+import { type AnalyticsDataset, analyticsEngineMetrics } from '../ops/analytics-engine.js';
 import { jsonLinesLog } from '../ops/log.js';
 import { CTR_REFRESH_MS, Delivery, type UserSlotsInput } from '../delivery/delivery.js';
 import { KeyedLock } from '../delivery/keyed-lock.js';
@@ -35,6 +36,8 @@ export interface WorkerEnv {
   SECRET?: string;
   /** How often an isolate checks D1's catalog version, in ms [1000]. */
   CATALOG_REFRESH_MS?: string;
+  /** Optional Workers Analytics Engine dataset for metrics. */
+  ANALYTICS?: AnalyticsDataset;
   [setting: string]: unknown;
 }
 
@@ -112,6 +115,8 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
     clientAddress: (c) => c.req.header('CF-Connecting-IP'),
     // One JSON line per request on console.log: Workers Logs and `wrangler tail` collect them.
     log: jsonLinesLog(settings.logLevel),
+    // Counters go to Workers Analytics Engine when a dataset is bound as ANALYTICS (docs/deploy.md, "Metrics").
+    metrics: env.ANALYTICS ? analyticsEngineMetrics(env.ANALYTICS) : undefined,
     async serveSlots(uid, input) {
       try {
         return await (objects.user(uid) as unknown as UserObject).serve(uid, input);
@@ -203,6 +208,8 @@ export class UserObject extends DurableObject<WorkerEnv> implements UserObjectRp
       pseudonymize: iso.pseudonymize,
       signer: iso.signer,
       clock: Date.now,
+      // The slot decision runs here: its counters go to Analytics Engine too, when bound.
+      metrics: this.env.ANALYTICS ? analyticsEngineMetrics(this.env.ANALYTICS) : undefined,
     });
     return (this.delivery = delivery);
   }
