@@ -43,6 +43,9 @@ describe('npm run build', () => {
     expect(ready.status).toBe(200);
     expect(ready.headers.get('x-request-id')).toBe('built-1');
     expect(server.output()).toMatch(/"reqId":"built-1".*"route":"\/readyz".*"status":200/);
+    // The console (JSX) and the offline /docs page come from the build too.
+    expect((await fetch(`http://127.0.0.1:${port}/console`, { redirect: 'manual' })).status).toBeLessThan(400);
+    expect((await fetch(`http://127.0.0.1:${port}/docs`)).status).toBe(200);
     server.child.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });
   }, 120_000);
