@@ -63,6 +63,7 @@ export interface HttpLoad {
 export interface HttpResult {
   seededCampaigns: number;
   seedSeconds: number;
+  /** User population the requests are drawn from (Zipf activity). */
   users: number;
   userCacheSize: number;
   connections: number;
@@ -247,7 +248,7 @@ async function postEvents(url: string, key: string, connections: number, batches
   const outcome = { accepted: 0, duplicate: 0, rejected: 0 };
   const result = await (autocannon({
     url,
-    connections,
+    connections: Math.min(connections, batches.length),
     amount: batches.length,
     requests: [
       {
@@ -300,14 +301,13 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
     progress(`  http: seeded and started in ${seedSeconds.toFixed(1)} s`);
 
     // Slot request bodies: feed sessions of users drawn by Zipf activity from `users`.
-    const bodyCount = 300_000;
+    const bodyCount = 200_000;
     const bodies = join(dir, 'bodies.jsonl');
-    const feed = sessions(options.seed, options.users, bodyCount, new Zipf(options.users));
     const lines: string[] = [];
-    for (const s of feed) lines.push(JSON.stringify(s.statuses !== undefined ? { user: s.user, statuses: s.statuses, context: s.context } : { user: s.user, runs: s.runs, context: s.context }));
+    for (const s of sessions(options.seed, options.users, bodyCount, new Zipf(options.users))) {
+      lines.push(JSON.stringify(s.statuses !== undefined ? { user: s.user, statuses: s.statuses, context: s.context } : { user: s.user, runs: s.runs, context: s.context }));
+    }
     writeFileSync(bodies, lines.join('\n') + '\n');
-    const distinctUsers = new Set(lines.map((l) => JSON.parse(l).user as string)).size;
-    lines.length = 0;
     let offset = 0;
 
     const load = { threads: options.threads, connections: options.connections, seconds: options.durationSeconds, bodies, key: clientKey };
@@ -416,7 +416,7 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
     return {
       seededCampaigns: options.campaigns,
       seedSeconds,
-      users: distinctUsers,
+      users: options.users,
       userCacheSize: options.userCacheSize,
       connections: options.connections,
       threads: options.threads,

@@ -152,7 +152,7 @@ function targets(r: BenchReport): BenchReport['targets'] {
   }
   if (r.http) {
     const h = r.http;
-    const at = `${h.connections} connections, ${n(h.seededCampaigns)} campaigns, ${n(h.users)} distinct users`;
+    const at = `${h.connections} connections, ${n(h.seededCampaigns)} campaigns, ${n(h.users)} users`;
     out.push({ name: `HTTP /v1/slots vs Hono baseline (${at}; median of ${h.rows.length} rounds)`, target: `≥ ${TARGETS.httpRatio * 100}%`, measured: `${(h.ratio * 100).toFixed(1)}% (rounds: ${h.rows.map((x) => `${(x.ratio * 100).toFixed(1)}%`).join(', ')})`, met: h.ratio >= TARGETS.httpRatio });
     out.push({ name: `HTTP /v1/slots p99 (${h.connections} connections)`, target: `≤ ${TARGETS.httpP99Ms} ms`, measured: `${h.slotsP99Ms} ms`, met: h.slotsP99Ms <= TARGETS.httpP99Ms });
     const best = Math.max(0, ...h.events.map((e) => e.eventsPerSecond));
@@ -243,7 +243,7 @@ export function markdown(r: BenchReport, plots: Record<string, string> = {}): st
     const h = r.http;
     lines.push(`## HTTP (real server over 127.0.0.1, ${n(h.seededCampaigns)} campaigns seeded through the API in ${h.seedSeconds.toFixed(1)} s)`);
     lines.push('');
-    lines.push(`wrk, ${h.threads} threads, ${h.connections} connections; ${n(h.users)} distinct users in the request bodies (Zipf activity), server \`USER_CACHE_SIZE=${n(h.userCacheSize)}\`. Rounds alternate baseline and /v1/slots.`);
+    lines.push(`wrk, ${h.threads} threads, ${h.connections} connections; users drawn from a population of ${n(h.users)} with Zipf activity, server \`USER_CACHE_SIZE=${n(h.userCacheSize)}\`. Rounds alternate baseline and /v1/slots.`);
     lines.push('');
     lines.push('| round | baseline req/s | baseline p50/p99 ms | /v1/slots req/s | /v1/slots p50/p90/p99/p99.9 ms | ratio | server CPU µs/req baseline / slots | CPU ratio | slots/response | non-2xx | 5xx | errors |');
     lines.push('|---:|---:|---|---:|---|---:|---|---:|---:|---:|---:|---:|');
