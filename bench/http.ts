@@ -58,6 +58,8 @@ export interface HttpLoad {
   status5xx: number;
   /** Server CPU time per request (user + system): less sensitive to other load on a shared machine than req/s. */
   serverCpuUsPerRequest?: number;
+  /** Share of that CPU time spent in the kernel (socket writes, fsync, page cache). */
+  serverSystemShare?: number;
 }
 
 export interface HttpResult {
@@ -80,13 +82,13 @@ export interface HttpResult {
   audit: { reservations: number; users: number };
 }
 
-/** CPU seconds (user + system) used so far by a process; null off Linux. */
-function cpuSeconds(pid: number | undefined): number | null {
+/** CPU seconds (user, system) used so far by a process; null off Linux. */
+function cpuSeconds(pid: number | undefined): { user: number; system: number } | null {
   if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return null;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
+    return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }; // utime, stime in USER_HZ (100 on Linux)
   } catch {
     return null;
   }
@@ -101,12 +103,21 @@ function rssMB(pid: number | undefined): number | undefined {
   }
 }
 
-async function withCpu<T extends { requests: number }>(pid: number | undefined, run: () => Promise<T>): Promise<T & { serverCpuUsPerRequest?: number }> {
+async function withCpu<T extends { requests: number }>(
+  pid: number | undefined,
+  run: () => Promise<T>,
+): Promise<T & { serverCpuUsPerRequest?: number; serverSystemShare?: number }> {
   const before = cpuSeconds(pid);
   const result = await run();
   const after = cpuSeconds(pid);
   if (before === null || after === null || result.requests === 0) return result;
-  return { ...result, serverCpuUsPerRequest: Math.round(((after - before) * 1e6) / result.requests) };
+  const user = after.user - before.user;
+  const system = after.system - before.system;
+  return {
+    ...result,
+    serverCpuUsPerRequest: Math.round(((user + system) * 1e6) / result.requests),
+    serverSystemShare: user + system > 0 ? Math.round((system / (user + system)) * 100) / 100 : undefined,
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -353,11 +364,11 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
         const out = await postEvents(url, clientKey, connections, mine);
         return { ...out, requests: out.load.requests };
       });
-      const { requests: _, serverCpuUsPerRequest, ...rest } = r;
+      const { requests: _, serverCpuUsPerRequest, serverSystemShare, ...rest } = r;
       events.push({
         connections,
         ...rest,
-        load: { ...rest.load, serverCpuUsPerRequest },
+        load: { ...rest.load, serverCpuUsPerRequest, serverSystemShare },
         eventsPerSecond: Math.round(rest.accepted / rest.load.seconds),
         cpuUsPerEvent: serverCpuUsPerRequest !== undefined ? Math.round((serverCpuUsPerRequest / options.eventBatch) * 10) / 10 : undefined,
       });

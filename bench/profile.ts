@@ -31,7 +31,8 @@ interface CpuProfile {
  * libraries (1), so a drizzle call made by the user store counts as user state.
  */
 const RULES: { part: string; tier: number; url: RegExp; fn?: RegExp }[] = [
-  { part: 'reservation (insert + commit)', tier: 4, url: /src\/store\//, fn: /^(reserve|commitPending|flush|groupCommit|commit)$/ },
+  { part: 'event ledger (SQLite)', tier: 4, url: /src\/store\/sqlite\/ledger\.ts/ },
+  { part: 'reservation (insert + commit)', tier: 4, url: /src\/store\/sqlite\/users\.ts/, fn: /^(reserve|commitPending|flush|syncSoon|commit)$/ },
   { part: 'tokens', tier: 3, url: /src\/privacy\/token\.ts/ },
   { part: 'pseudonym', tier: 3, url: /src\/privacy\/pseudonym\.ts/ },
   { part: 'auth (key lookup, throttle, rate limit)', tier: 3, url: /src\/api\/middleware\/(auth|auth-throttle|rate-limit)\.ts/ },

@@ -5,6 +5,7 @@ import { SqliteCatalog } from './catalog.js';
 import { openDatabase } from './db.js';
 import { SqliteLedger } from './ledger.js';
 import { SqliteUsers } from './users.js';
+import { WalSync } from './wal-sync.js';
 
 export interface SqliteStoreOptions {
   /** File path, or ':memory:' for tests. */
@@ -12,17 +13,20 @@ export interface SqliteStoreOptions {
   userCacheSize: number;
   /** How far back per-user history matters (longest cap window or token TTL). */
   historyMs: () => number;
+  /** Syncs the WAL off the event loop [one for `path`]. */
+  walSync?: WalSync;
 }
 
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const { db, sqlite } = openDatabase(options.path);
+  const walSync = options.walSync ?? new WalSync(options.path);
   const budgets = new SqliteBudgets(db);
-  const users = new SqliteUsers(db, budgets, options.userCacheSize, options.historyMs);
+  const users = new SqliteUsers(db, budgets, options.userCacheSize, options.historyMs, walSync);
   return {
     catalog: new SqliteCatalog(db),
     users,
     budgets,
-    ledger: new SqliteLedger(db, users, budgets),
+    ledger: new SqliteLedger(db, users, budgets, walSync),
     async prune(now) {
       const pruned = users.prune(now);
       // Old WAL frames still hold pruned and erased rows; a truncating checkpoint drops them from disk.
@@ -31,6 +35,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async close() {
       if (sqlite.open) sqlite.close();
+      walSync.close();
     },
   };
 }

@@ -8,6 +8,7 @@ import type { EventBatchResult, EventOutcome, EventRules, LedgerStore, Reservati
 import { utcDay, type SqliteBudgets } from './budgets.js';
 import type { Db } from './db.js';
 import type { SqliteUsers } from './users.js';
+import type { WalSync } from './wal-sync.js';
 import { Reach } from '../reach.js';
 import { counterColumn, toReportRow } from '../catalog-rows.js';
 import { LRUCache } from 'lru-cache';
@@ -35,6 +36,7 @@ export class SqliteLedger implements LedgerStore {
     private db: Db,
     private users: SqliteUsers,
     private budgets: SqliteBudgets,
+    private walSync: WalSync,
   ) {
     this.statements = prepareStatements(db);
   }
@@ -74,25 +76,32 @@ export class SqliteLedger implements LedgerStore {
       }
     };
     let applied: ReturnType<SqliteLedger['apply']>[];
+    const answers: (() => void)[] = [];
     try {
       applied = run(group);
+      group.forEach((item, i) => {
+        for (const f of applied[i].afterCommit) f();
+        answers.push(() => item.resolve({ outcomes: applied[i].outcomes, sentToReview: applied[i].sentToReview }));
+      });
     } catch {
       // One bad batch must not fail its neighbours: retry each on its own.
       for (const item of group) {
         try {
           const [one] = run([item]);
           for (const f of one.afterCommit) f();
-          item.resolve({ outcomes: one.outcomes, sentToReview: one.sentToReview });
+          answers.push(() => item.resolve({ outcomes: one.outcomes, sentToReview: one.sentToReview }));
         } catch (err) {
           item.reject(err);
         }
       }
-      return;
     }
-    group.forEach((item, i) => {
-      for (const f of applied[i].afterCommit) f();
-      item.resolve({ outcomes: applied[i].outcomes, sentToReview: applied[i].sentToReview });
-    });
+    // Acknowledged only once durable: the WAL is synced off the event loop, one sync for the whole group.
+    if (answers.length > 0) {
+      this.walSync.sync().then(
+        () => answers.forEach((answer) => answer()),
+        (err) => group.forEach((item) => item.reject(err)),
+      );
+    }
   }
 
   /** Applies one batch inside the open transaction; in-memory effects wait in `afterCommit`. */

@@ -10,6 +10,7 @@ import type { HistoryEntry, UserState } from '../../engine/types.js';
 import type { Reservation, UserStore } from '../interface.js';
 import type { Db } from './db.js';
 import type { SqliteBudgets } from './budgets.js';
+import type { WalSync } from './wal-sync.js';
 
 export class SqliteUsers implements UserStore {
   readonly cache: LRUCache<string, UserState>;
@@ -20,6 +21,7 @@ export class SqliteUsers implements UserStore {
     cacheSize: number,
     /** How far back history matters: the longest cap window or token TTL. */
     private historyMs: () => number,
+    private walSync: WalSync,
   ) {
     this.cache = new LRUCache({ max: cacheSize });
     this.statements = prepareStatements(db);
@@ -92,12 +94,19 @@ export class SqliteUsers implements UserStore {
           g.done(err);
         }
       }
+      this.syncSoon();
       return;
     }
     for (const g of group) {
       this.cached(g.reservations);
       g.done();
     }
+    this.syncSoon();
+  }
+
+  /** Reservations are answered once written (a process crash keeps them); the disk catches up off the event loop. */
+  private syncSoon() {
+    this.walSync.sync().catch((err) => console.error(`[reservations] WAL sync failed: ${(err as Error).message}`));
   }
 
   private cached(reservations: Reservation[]) {
