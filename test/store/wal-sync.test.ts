@@ -74,7 +74,7 @@ describe('WAL sync', () => {
   it('acknowledges an event batch only after a WAL sync that follows its commit', async () => {
     const path = tempDb();
     const walSync = new WalSync(path);
-    const store = createSqliteStore({ path, userCacheSize: 10, historyMs: () => 86_400_000, walSync });
+    const store = createSqliteStore({ path, userCacheSize: 10, walSync });
     try {
       await store.users.reserve([reservation('r_1')]);
       await walSync.sync(); // settle the background sync the reservation started
@@ -94,7 +94,7 @@ describe('WAL sync', () => {
   it('answers reservations once written and syncs them in the background', async () => {
     const path = tempDb();
     const walSync = new WalSync(path);
-    const store = createSqliteStore({ path, userCacheSize: 10, historyMs: () => 86_400_000, walSync });
+    const store = createSqliteStore({ path, userCacheSize: 10, walSync });
     try {
       const before = walSync.rounds;
       await store.users.reserve([reservation('r_2')]);

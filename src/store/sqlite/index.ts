@@ -1,8 +1,8 @@
 /** The embedded backend: one SQLite file (WAL) behind every store interface. */
 import type { Store } from '../interface.js';
 import { SqliteBudgets } from './budgets.js';
-import { SqliteCatalog } from './catalog.js';
-import { openDatabase } from './db.js';
+import { SqlCatalog } from '../catalog.js';
+import { atomicTransaction, openDatabase } from './db.js';
 import { SqliteLedger } from './ledger.js';
 import { SqliteUsers } from './users.js';
 import { WalSync } from './wal-sync.js';
@@ -11,8 +11,6 @@ export interface SqliteStoreOptions {
   /** File path, or ':memory:' for tests. */
   path: string;
   userCacheSize: number;
-  /** How far back per-user history matters (longest cap window or token TTL). */
-  historyMs: () => number;
   /** Syncs the WAL off the event loop [one for `path`]. */
   walSync?: WalSync;
 }
@@ -21,14 +19,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const { db, sqlite } = openDatabase(options.path);
   const walSync = options.walSync ?? new WalSync(options.path);
   const budgets = new SqliteBudgets(db);
-  const users = new SqliteUsers(db, budgets, options.userCacheSize, options.historyMs, walSync);
+  const users = new SqliteUsers(db, budgets, options.userCacheSize, walSync);
+  const catalog = new SqlCatalog(db, atomicTransaction(db));
   return {
-    catalog: new SqliteCatalog(db),
+    catalog,
     users,
     budgets,
-    ledger: new SqliteLedger(db, users, budgets, walSync),
-    async prune(now) {
-      const pruned = users.prune(now);
+    ledger: new SqliteLedger(db, users, budgets, catalog, walSync),
+    async prune(now, historyMs) {
+      const pruned = users.prune(now, historyMs);
       // Old WAL frames still hold pruned and erased rows; a truncating checkpoint drops them from disk.
       sqlite.pragma('wal_checkpoint(TRUNCATE)');
       return pruned;

@@ -1,0 +1,70 @@
+/**
+ * Group commit: work that arrives while a commit (or its sync) is under way shares
+ * the next transaction. One bad item must not fail its neighbours: if the shared
+ * commit fails, each item is committed again on its own.
+ *
+ * Durability (`WalSync`, see wal-sync.ts): the connection commits without an fsync on
+ * this thread; with `wait: 'sync'` each caller resolves only once a WAL sync that
+ * began after its commit is done (events: acknowledged means on disk); with
+ * `wait: 'commit'` callers resolve as soon as the commit is written (it survives a
+ * process crash) and the sync follows in the background (reservations: SECURITY.md
+ * bounds what a power loss can take).
+ */
+import type { WalSync } from './wal-sync.js';
+
+export interface Durability {
+  wal: WalSync;
+  wait: 'sync' | 'commit';
+}
+
+export class GroupCommit<Item, Result> {
+  private pending: { item: Item; resolve: (result: Result) => void; reject: (err: unknown) => void }[] = [];
+
+  /** `commit` writes the items in one transaction and returns one result per item, or throws. */
+  constructor(
+    private commit: (items: Item[]) => Result[],
+    private durability?: Durability,
+  ) {}
+
+  submit(item: Item): Promise<Result> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.length === 0) setImmediate(() => this.flush());
+      this.pending.push({ item, resolve, reject });
+    });
+  }
+
+  private flush(): void {
+    const group = this.pending;
+    this.pending = [];
+    const answers: (() => void)[] = [];
+    try {
+      const results = this.commit(group.map((g) => g.item));
+      group.forEach((g, i) => answers.push(() => g.resolve(results[i])));
+    } catch {
+      for (const g of group) {
+        try {
+          const [result] = this.commit([g.item]);
+          answers.push(() => g.resolve(result));
+        } catch (err) {
+          g.reject(err);
+        }
+      }
+    }
+    if (answers.length === 0) return;
+    const d = this.durability;
+    if (!d) {
+      for (const answer of answers) answer();
+      return;
+    }
+    const synced = d.wal.sync();
+    if (d.wait === 'commit') {
+      for (const answer of answers) answer();
+      synced.catch((err) => console.error(`[store] WAL sync failed: ${(err as Error).message}`));
+      return;
+    }
+    synced.then(
+      () => answers.forEach((answer) => answer()),
+      (err) => group.forEach((g) => g.reject(err)),
+    );
+  }
+}
