@@ -26,13 +26,14 @@ interface CpuProfile {
 
 /**
  * Parts of a request. Each sample goes to the matching frame of the highest
- * tier, innermost first within a tier: the service's own code (tier 3–4) before
+ * tier, innermost first within a tier: the service's own code (tier 3–5) before
  * validation and response building (2) before the framework, the adapter and
  * libraries (1), so a drizzle call made by the user store counts as user state.
  */
 const RULES: { part: string; tier: number; url: RegExp; fn?: RegExp }[] = [
-  { part: 'event ledger (SQLite)', tier: 4, url: /src\/store\/sqlite\/ledger\.ts/ },
-  { part: 'reservation (insert + commit)', tier: 4, url: /src\/store\/sqlite\/users\.ts/, fn: /^(reserve|commitPending|flush|syncSoon|commit)$/ },
+  { part: 'event ledger (SQLite)', tier: 5, url: /src\/store\/(sqlite\/ledger\.ts|event-procedure\.ts)/ },
+  { part: 'WAL sync', tier: 4, url: /src\/store\/sqlite\/wal-sync\.ts/ },
+  { part: 'reservation (insert + commit)', tier: 4, url: /src\/store\/sqlite\/group-commit\.ts/ },
   { part: 'tokens', tier: 3, url: /src\/privacy\/token\.ts/ },
   { part: 'pseudonym', tier: 3, url: /src\/privacy\/pseudonym\.ts/ },
   { part: 'auth (key lookup, throttle, rate limit)', tier: 3, url: /src\/api\/middleware\/(auth|auth-throttle|rate-limit)\.ts/ },
