@@ -399,7 +399,8 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
       });
       const eventsTo = nowUs();
       await stop(server);
-      const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (tsx's loader thread writes another).
+      const file = readdirSync(profDir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
       if (file) {
         const [slots, evs] = summarizeProfile(join(profDir, file), [
           { name: 'POST /v1/slots', fromUs: slotsFrom, toUs: slotsTo, units: slotsRun.requests },
