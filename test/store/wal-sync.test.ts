@@ -4,9 +4,10 @@
  * that began after their commit; reservations are answered once written and
  * synced in the background.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
 import { openDatabase } from '../../src/store/sqlite/db.js';
@@ -107,6 +108,33 @@ describe('WAL sync', () => {
       } finally {
         reopened.sqlite.close();
       }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('folds the WAL into the database file from a worker thread, not inside a commit', async () => {
+    const path = tempDb();
+    const store = createSqliteStore({ path, userCacheSize: 10 });
+    try {
+      await store.users.reserve([reservation('r_3')]);
+      // The checkpointer runs every 250 ms; the serving connection itself never checkpoints (wal_autocheckpoint = 0).
+      let rows = 0;
+      for (let i = 0; i < 40 && rows === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        // The database file alone, without its WAL: only checkpointed rows are in it.
+        const copy = `${path}.copy`;
+        copyFileSync(path, copy);
+        const alone = new Database(copy, { readonly: true });
+        try {
+          const migrated = alone.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'reservations'").get() as { n: number };
+          if (migrated.n === 1) rows = (alone.prepare("SELECT count(*) AS n FROM reservations WHERE id = 'r_3'").get() as { n: number }).n;
+        } finally {
+          alone.close();
+          rmSync(copy, { force: true });
+        }
+      }
+      expect(rows).toBe(1);
     } finally {
       await store.close();
     }

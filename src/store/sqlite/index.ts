@@ -6,6 +6,7 @@ import { atomicTransaction, openDatabase } from './db.js';
 import { SqliteLedger } from './ledger.js';
 import { SqliteUsers } from './users.js';
 import { WalSync } from './wal-sync.js';
+import { Checkpointer } from './checkpointer.js';
 
 export interface SqliteStoreOptions {
   /** File path, or ':memory:' for tests. */
@@ -18,6 +19,7 @@ export interface SqliteStoreOptions {
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const { db, sqlite } = openDatabase(options.path);
   const walSync = options.walSync ?? new WalSync(options.path);
+  const checkpointer = options.path === ':memory:' ? undefined : new Checkpointer(sqlite, options.path);
   const budgets = new SqliteBudgets(db);
   const users = new SqliteUsers(db, budgets, options.userCacheSize, walSync);
   const catalog = new SqlCatalog(db, atomicTransaction(db));
@@ -33,6 +35,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return pruned;
     },
     async close() {
+      await checkpointer?.close();
       if (sqlite.open) sqlite.close();
       walSync.close();
     },
