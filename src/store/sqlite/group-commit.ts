@@ -20,9 +20,13 @@ export interface Durability {
 export class GroupCommit<Item, Result> {
   private pending: { item: Item; resolve: (result: Result) => void; reject: (err: unknown) => void }[] = [];
 
-  /** `commit` writes the items in one transaction and returns one result per item, or throws. */
+  /**
+   * `commit` writes the items in one transaction and returns one result per item, or throws;
+   * `observe` hears how long each shared commit took and how many items it carried (metrics).
+   */
   constructor(
     private commit: (items: Item[]) => Result[],
+    private observe?: (seconds: number, groupSize: number) => void,
     private durability?: Durability,
   ) {}
 
@@ -38,7 +42,9 @@ export class GroupCommit<Item, Result> {
     this.pending = [];
     const answers: (() => void)[] = [];
     try {
+      const started = performance.now();
       const results = this.commit(group.map((g) => g.item));
+      this.observe?.((performance.now() - started) / 1000, group.length);
       group.forEach((g, i) => answers.push(() => g.resolve(results[i])));
     } catch {
       for (const g of group) {

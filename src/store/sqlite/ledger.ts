@@ -14,6 +14,7 @@ import { Reach } from '../reach.js';
 import type { SqliteBudgets } from './budgets.js';
 import type { Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
+import type { StoreMetrics } from '../../ops/metrics.js';
 import type { SqliteUsers } from './users.js';
 import type { WalSync } from './wal-sync.js';
 
@@ -47,10 +48,15 @@ export class SqliteLedger implements LedgerStore {
     private budgets: SqliteBudgets,
     private catalog: SqlCatalog,
     wal: WalSync,
+    private metrics?: StoreMetrics,
   ) {
     this.sqlite = (db as unknown as { $client: Database.Database }).$client;
     this.statements = prepareStatements(this.sqlite);
-    this.group = new GroupCommit<Batch, Applied>((batches) => this.commit(batches), { wal, wait: 'sync' });
+    this.group = new GroupCommit<Batch, Applied>(
+      (batches) => this.commit(batches),
+      (seconds, size) => this.metrics?.commit('events', seconds, size),
+      { wal, wait: 'sync' },
+    );
   }
 
   async record(events: VerifiedEvent[], now: number, rules: EventRules): Promise<EventBatchResult> {
