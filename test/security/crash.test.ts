@@ -3,12 +3,12 @@
  * is SIGKILLed mid-load and restarted on the same files. Every acknowledged
  * event is still there (its replay is a duplicate), none is counted twice, and
  * spend equals the sum of the prices charged. SQLite runs WAL with
- * synchronous=NORMAL and events are acknowledged only after the WAL is synced
- * (test/store/wal-sync.test.ts), so an acknowledged event also survives power loss.
+ * synchronous=FULL, so an acknowledged commit also survives power loss.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/store/sqlite/db.js';
 import { png } from '../helpers/media.js';
 import { http, removeDir, seed, startServer, stopServer, type RealServer } from '../helpers/server.js';
 
@@ -24,6 +24,18 @@ describe('crash safety', () => {
   afterAll(async () => {
     await stopServer(server);
     removeDir(dir);
+  });
+
+  it('opens SQLite in WAL mode with synchronous=FULL', () => {
+    const tmp = join(process.env.TMPDIR ?? '/tmp', `status-ads-pragma-${process.pid}.db`);
+    const opened = openDatabase(tmp);
+    try {
+      expect(opened.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(opened.sqlite.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    } finally {
+      opened.sqlite.close();
+      for (const suffix of ['', '-wal', '-shm']) removeDir(tmp + suffix);
+    }
   });
 
   it('SIGKILL mid-load loses no acknowledged event and counts none twice', async () => {

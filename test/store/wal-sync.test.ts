@@ -1,6 +1,6 @@
 /**
- * Durability off the event loop: SQLite commits with synchronous=NORMAL and the
- * WAL is synced on the thread pool. Events are acknowledged only after a sync
+ * Durability off the event loop: the hot paths' group commits run with
+ * synchronous=NORMAL and the WAL is synced on the thread pool. Events are acknowledged only after a sync
  * that began after their commit; reservations are answered once written and
  * synced in the background.
  */
@@ -41,12 +41,19 @@ const reservation = (id: string): Reservation => ({
 });
 
 describe('WAL sync', () => {
-  it('opens SQLite in WAL mode with synchronous=NORMAL (no fsync on the event loop per commit)', () => {
-    const { sqlite } = openDatabase(tempDb());
+  it('runs a group commit with synchronous=NORMAL and every other write with FULL', () => {
+    const path = tempDb();
+    const { sqlite } = openDatabase(path);
+    const wal = new WalSync(path, sqlite);
     try {
       expect(sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(sqlite.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+      expect(sqlite.pragma('synchronous', { simple: true })).toBe(2); // FULL
+      expect(wal.unsynced(() => sqlite.pragma('synchronous', { simple: true }))).toBe(1); // NORMAL
+      expect(sqlite.pragma('synchronous', { simple: true })).toBe(2);
+      expect(() => wal.unsynced(() => { throw new Error('rolled back'); })).toThrow('rolled back');
+      expect(sqlite.pragma('synchronous', { simple: true })).toBe(2);
     } finally {
+      wal.close();
       sqlite.close();
     }
   });

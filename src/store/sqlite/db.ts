@@ -15,10 +15,8 @@ export function openDatabase(path: string): { db: Db; sqlite: Database.Database 
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new Database(path);
   sqlite.pragma('journal_mode = WAL');
-  // NORMAL: a commit is written to the WAL (it survives the process dying) without an fsync on this
-  // thread; what must survive power loss is acknowledged only after WalSync has synced the WAL off the
-  // event loop (see wal-sync.ts and SECURITY.md).
-  sqlite.pragma('synchronous = NORMAL');
+  // FULL: a commit is fsynced before we acknowledge it, so acknowledged events and spend survive power loss.
+  sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   // Erasing a user must not leave their pseudonym readable in freed pages.
   sqlite.pragma('secure_delete = ON');

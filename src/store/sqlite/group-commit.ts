@@ -3,8 +3,8 @@
  * the next transaction. One bad item must not fail its neighbours: if the shared
  * commit fails, each item is committed again on its own.
  *
- * Durability (`WalSync`, see wal-sync.ts): the connection commits without an fsync on
- * this thread; with `wait: 'sync'` each caller resolves only once a WAL sync that
+ * Durability (`WalSync`, see wal-sync.ts): the group's transaction commits without an
+ * fsync on this thread; with `wait: 'sync'` each caller resolves only once a WAL sync that
  * began after its commit is done (events: acknowledged means on disk); with
  * `wait: 'commit'` callers resolve as soon as the commit is written (it survives a
  * process crash) and the sync follows in the background (reservations: SECURITY.md
@@ -41,15 +41,17 @@ export class GroupCommit<Item, Result> {
     const group = this.pending;
     this.pending = [];
     const answers: (() => void)[] = [];
+    const d = this.durability;
+    const commit = (items: Item[]) => (d ? d.wal.unsynced(() => this.commit(items)) : this.commit(items));
     try {
       const started = performance.now();
-      const results = this.commit(group.map((g) => g.item));
+      const results = commit(group.map((g) => g.item));
       this.observe?.((performance.now() - started) / 1000, group.length);
       group.forEach((g, i) => answers.push(() => g.resolve(results[i])));
     } catch {
       for (const g of group) {
         try {
-          const [result] = this.commit([g.item]);
+          const [result] = commit([g.item]);
           answers.push(() => g.resolve(result));
         } catch (err) {
           g.reject(err);
@@ -57,7 +59,6 @@ export class GroupCommit<Item, Result> {
       }
     }
     if (answers.length === 0) return;
-    const d = this.durability;
     if (!d) {
       for (const answer of answers) answer();
       return;

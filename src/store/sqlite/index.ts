@@ -23,7 +23,7 @@ export interface SqliteStoreOptions {
 export function createSqliteStore(options: SqliteStoreOptions): Store & { userCacheSize(): number } {
   const { db, sqlite } = openDatabase(options.path);
   const metrics = options.metrics;
-  const walSync = options.walSync ?? new WalSync(options.path);
+  const walSync = options.walSync ?? new WalSync(options.path, sqlite);
   const checkpointer = options.path === ':memory:' ? undefined : new Checkpointer(sqlite, options.path);
   const budgets = new SqliteBudgets(db, metrics);
   const users = new SqliteUsers(db, budgets, options.userCacheSize, walSync, metrics);
