@@ -242,7 +242,7 @@ export function markdown(r: BenchReport, plots: Record<string, string> = {}): st
   }
   if (r.http) {
     const h = r.http;
-    lines.push(`## HTTP (real server over 127.0.0.1, ${n(h.seededCampaigns)} campaigns seeded through the API in ${h.seedSeconds.toFixed(1)} s)`);
+    lines.push(`## HTTP (real server over 127.0.0.1, ${n(h.seededCampaigns)} campaigns written into its database, seeded and started in ${h.seedSeconds.toFixed(1)} s)`);
     lines.push('');
     lines.push(`wrk, ${h.threads} threads, ${h.connections} connections; users drawn from a population of ${n(h.users)} with Zipf activity, server \`USER_CACHE_SIZE=${n(h.userCacheSize)}\`. Rounds alternate baseline and /v1/slots.`);
     lines.push('');
