@@ -203,7 +203,10 @@ async function wrk(url: string, o: { threads: number; connections: number; secon
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('exit', resolve);
+    child.once('error', (err) => reject(new Error(`wrk could not run (${err.message}); the HTTP benchmark needs wrk on PATH (apt-get install wrk)`)));
+  });
   const line = out.split('\n').find((l) => l.startsWith('WRK_JSON '));
   if (code !== 0 || !line) throw new Error(`wrk failed (${code}): ${out}`);
   return JSON.parse(line.slice(9)) as WrkRun;
