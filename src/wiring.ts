@@ -5,6 +5,8 @@ import { mediaUrl } from './api/views.js';
 import { CatalogIndex } from './catalog/index.js';
 import type { Settings } from './config.js';
 import { Delivery, type DeliveryDeps } from './delivery/delivery.js';
+import { TrafficRecorder } from './forecast/recorder.js';
+import { Forecasts } from './forecast/service.js';
 import type { MediaStorage } from './media/storage.js';
 import { createPseudonymizer } from './privacy/pseudonym.js';
 import { TokenSigner } from './privacy/token.js';
@@ -27,6 +29,7 @@ export async function createService(options: ServiceOptions) {
   const clock = options.clock ?? Date.now;
   const index = new CatalogIndex(options.store.catalog, (sha) => mediaUrl(options.settings.publicUrl, sha));
   await index.refresh(true);
+  const traffic = new TrafficRecorder(options.store.traffic, clock, options.settings.trafficFlushMs);
   const delivery = new Delivery({
     settings: options.settings,
     store: options.store,
@@ -35,7 +38,9 @@ export async function createService(options: ServiceOptions) {
     signer: new TokenSigner(options.secret),
     clock,
     serveSlots: options.serveSlots,
+    traffic,
   });
-  const app = newApp({ ...options, index, delivery, clock });
-  return { app, index, delivery };
+  const forecasts = new Forecasts({ traffic: options.store.traffic, recorder: traffic, index, floorCpmMicros: options.settings.floorCpmMicros, clock });
+  const app = newApp({ ...options, index, delivery, forecasts, clock });
+  return { app, index, delivery, forecasts, traffic };
 }

@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import type { Settings } from '../config.js';
 import type { CatalogIndex } from '../catalog/index.js';
 import type { Delivery } from '../delivery/delivery.js';
+import type { Forecasts } from '../forecast/service.js';
 import type { MediaStorage } from '../media/storage.js';
 import type { Store } from '../store/interface.js';
 
@@ -19,6 +20,7 @@ export interface AppDeps {
   store: Store;
   index: CatalogIndex;
   delivery: Delivery;
+  forecasts: Forecasts;
   media: MediaStorage;
   adminKey: string;
   clock: () => number;

@@ -4,10 +4,14 @@
  */
 import type { Settings } from '../config.js';
 import type { CatalogIndex } from '../catalog/index.js';
+import { advertiserCard } from '../engine/card.js';
+import { type CategoryId, categoryLabel, isCategory } from '../engine/categories.js';
 import { decide } from '../engine/decide.js';
 import { historyWindowMs, remainingBudgetMicros } from '../engine/eligibility.js';
 import { eventEffect } from '../engine/events.js';
-import type { Cta, EngineSettings, EventType, ExplainEntry, MediaRef, RequestContext, ServableCampaign, UserState } from '../engine/types.js';
+import { candidatePositions, choosePositions } from '../engine/placement.js';
+import type { TrafficRecorder } from '../forecast/recorder.js';
+import type { AdvertiserCard, Cta, EngineSettings, EventType, ExplainEntry, MediaRef, RequestContext, ServableCampaign, UserState } from '../engine/types.js';
 import { randomId } from '../privacy/crypto.js';
 import type { Pseudonymizer } from '../privacy/pseudonym.js';
 import type { TokenCheck, TokenSigner } from '../privacy/token.js';
@@ -20,7 +24,7 @@ export interface SlotView {
   ad: {
     creativeId: string;
     campaignId: string;
-    advertiser: { id: string; name: string };
+    advertiser: AdvertiserCard;
     headline: string;
     cta: Cta;
     media: MediaRef;
@@ -63,6 +67,8 @@ export interface DeliveryDeps {
    * (Workers: that user's Durable Object, which calls `serve` itself). Absent: here.
    */
   serveSlots?: (uid: string, input: UserSlotsInput) => Promise<SlotsResult>;
+  /** Counts traffic for forecasts where the request arrives (this process or isolate). */
+  traffic?: TrafficRecorder;
 }
 
 /** Default cadence at which event counters reach the CTR estimates in the index. */
@@ -103,7 +109,15 @@ export class Delivery {
   async slots(input: SlotsInput): Promise<SlotsResult> {
     const { user, ...request } = input;
     const uid = await this.deps.pseudonymize(user);
-    return this.deps.serveSlots ? this.deps.serveSlots(uid, request) : this.serve(uid, request);
+    const result = await (this.deps.serveSlots ? this.deps.serveSlots(uid, request) : this.serve(uid, request));
+    const { traffic, settings } = this.deps;
+    if (traffic) {
+      // Positions the feed offered (placement only), and slots served: aggregates for forecasts.
+      const offered = choosePositions(candidatePositions(request), settings.placement, Infinity).length;
+      traffic.request(this.deps.clock(), request.context ?? {}, uid, offered, result.slots.length);
+      await traffic.flushIfDue();
+    }
+    return result;
   }
 
   /** Reads, decides, holds budget and reserves for one pseudonymous user, serialised per user. */
@@ -179,7 +193,7 @@ export class Delivery {
             ad: {
               creativeId: creative.id,
               campaignId: campaign.id,
-              advertiser: { id: campaign.advertiserId, name: campaign.advertiserName },
+              advertiser: campaign.advertiser,
               headline: creative.headline,
               cta: creative.cta,
               media: creative.media,
@@ -213,6 +227,7 @@ export class Delivery {
         reportThreshold: this.deps.settings.reportThreshold,
       });
       result.outcomes.forEach((outcome, j) => (outcomes[positions[j]] = outcome));
+      this.deps.traffic?.viewed(now, verified.filter((e, j) => e.type === 'impression' && result.outcomes[j].status === 'accepted').length);
       if (result.sentToReview.length > 0) await this.deps.index.refresh();
       else this.refreshCtrIfDue(now);
     }
@@ -239,8 +254,19 @@ export class Delivery {
     await this.deps.store.users.unblock(await this.deps.pseudonymize(user), advertiserId);
   }
 
-  async blocks(user: string): Promise<string[]> {
-    return this.deps.store.users.blocks(await this.deps.pseudonymize(user));
+  async mute(user: string, category: string): Promise<void> {
+    await this.deps.store.users.mute(await this.deps.pseudonymize(user), category, this.deps.clock());
+  }
+
+  async unmute(user: string, category: string): Promise<void> {
+    await this.deps.store.users.unmute(await this.deps.pseudonymize(user), category);
+  }
+
+  /** What a user turned off: blocked advertisers and muted categories. */
+  async blocks(user: string): Promise<{ advertisers: string[]; categories: CategoryId[] }> {
+    const uid = await this.deps.pseudonymize(user);
+    const [advertisers, categories] = await Promise.all([this.deps.store.users.blocks(uid), this.deps.store.users.mutes(uid)]);
+    return { advertisers, categories: categories.filter(isCategory) };
   }
 
   async erase(user: string): Promise<void> {
@@ -262,6 +288,10 @@ export class Delivery {
     if (t.languages) reasons.push(`They want to reach people who use ${t.languages.join(', ')}, your app's language.`);
     if (t.platforms) reasons.push(`They want to reach people on ${t.platforms.join(', ')}.`);
     if (!t.countries && !t.languages && !t.platforms) reasons.push('They want to reach everyone; no targeting was used.');
+    const category = advertiserCard(advertiser).category;
+    if (category) {
+      reasons.push(`${advertiser.name} is in the category "${categoryLabel(category)}". You have not muted it; mute it to stop seeing ads of this kind.`);
+    }
     reasons.push('Nothing from your messages, contacts or statuses was used to choose this ad.');
     return { advertiser: { id: advertiser.id, name: advertiser.name }, reasons };
   }

@@ -16,9 +16,10 @@ import { createPseudonymizer, type Pseudonymizer } from '../privacy/pseudonym.js
 import { TokenSigner } from '../privacy/token.js';
 import { D1Catalog } from '../store/d1/catalog.js';
 import { CampaignObjectStore, ctrFlushed, pendingCtr, type HoldRequest } from '../store/durable-object/campaign-object.js';
+import { SqlTraffic } from '../store/traffic.js';
 import { createEdgeStore, type EdgeBudgets, type CampaignObjectRpc, type ObjectDirectory, type UserObjectRpc } from '../store/durable-object/index.js';
 import { migrateObject, UserObjectStore, type CampaignEffect, type ObjectDb } from '../store/durable-object/user-object.js';
-import type { Reservation, Store, VerifiedEvent } from '../store/interface.js';
+import type { Reservation, Store, TrafficBatch, TrafficStore, VerifiedEvent } from '../store/interface.js';
 import { createService } from '../wiring.js';
 
 export interface WorkerEnv {
@@ -26,6 +27,7 @@ export interface WorkerEnv {
   MEDIA: R2Bucket;
   USERS: DurableObjectNamespace;
   CAMPAIGNS: DurableObjectNamespace;
+  TRAFFIC: DurableObjectNamespace;
   ADMIN_KEY?: string;
   SECRET?: string;
   /** How often an isolate checks D1's catalog version, in ms [1000]. */
@@ -60,6 +62,7 @@ function directory(env: WorkerEnv): ObjectDirectory {
         forgetReporter: (uid) => stub.forgetReporter(campaignId, uid),
       } satisfies CampaignObjectRpc;
     },
+    traffic: () => env.TRAFFIC.get(env.TRAFFIC.idFromName('traffic')) as unknown as TrafficObject,
   };
 }
 
@@ -183,6 +186,9 @@ export class UserObject extends DurableObject<WorkerEnv> implements UserObjectRp
         block: async (uid, advertiserId, now) => state.block(uid, advertiserId, now),
         unblock: async (uid, advertiserId) => state.unblock(uid, advertiserId),
         blocks: async (uid) => state.blocks(uid),
+        mute: async (uid, category, now) => state.mute(uid, category, now),
+        unmute: async (uid, category) => state.unmute(uid, category),
+        mutes: async (uid) => state.mutes(uid),
         erase: async () => {
           throw new Error('erase goes through UserObject.erase');
         },
@@ -228,6 +234,18 @@ export class UserObject extends DurableObject<WorkerEnv> implements UserObjectRp
 
   async blocks(uid: string) {
     return this.state.blocks(uid);
+  }
+
+  async mute(uid: string, category: string, now: number) {
+    return this.serial(() => this.state.mute(uid, category, now));
+  }
+
+  async unmute(uid: string, category: string) {
+    return this.serial(() => this.state.unmute(uid, category));
+  }
+
+  async mutes(uid: string) {
+    return this.state.mutes(uid);
   }
 
   async reservation(id: string) {
@@ -390,5 +408,29 @@ export class CampaignObject extends DurableObject<WorkerEnv> {
 
   async forgetReporter(campaignId: string, uid: string) {
     this.of(campaignId).forgetReporter(uid);
+  }
+}
+
+/**
+ * The deployment's traffic aggregates (forecast basis): isolates merge their
+ * in-memory counts and reach sketches into it every TRAFFIC_FLUSH_MS; forecasts
+ * read it. Single writer, so sketch merges never race.
+ */
+export class TrafficObject extends DurableObject<WorkerEnv> implements TrafficStore {
+  private traffic: SqlTraffic;
+
+  constructor(ctx: DurableObjectState, env: WorkerEnv) {
+    super(ctx, env);
+    const db = drizzle(ctx.storage as never);
+    this.traffic = new SqlTraffic(db as never);
+    void ctx.blockConcurrencyWhile(() => migrateObject(db));
+  }
+
+  async add(batch: TrafficBatch) {
+    this.traffic.addNow(batch);
+  }
+
+  async read(fromDay: string, toDay: string) {
+    return this.traffic.readNow(fromDay, toDay);
   }
 }

@@ -3,8 +3,9 @@
  * read the same schema, so they turn rows into records, servable campaigns and report rows alike.
  */
 import * as t from '../../schema/tables.js';
+import { advertiserCard } from '../engine/card.js';
 import { deploymentPrior, predictedCtr } from '../engine/ctr.js';
-import type { EventType, ServableCampaign } from '../engine/types.js';
+import type { EventType, ServableCampaign, VideoEventType } from '../engine/types.js';
 import type { Campaign, CampaignPatch, Creative, ReportRow } from './interface.js';
 import { Reach } from './reach.js';
 
@@ -96,7 +97,7 @@ export function toCreative(row: CreativeRow): Creative {
 }
 
 export interface ServableRows {
-  campaignRows: { campaign: CampaignRow; advertiserName: string }[];
+  campaignRows: { campaign: CampaignRow; advertiser: typeof t.advertisers.$inferSelect }[];
   creativeRows: { creative: CreativeRow; media: typeof t.media.$inferSelect; impressions: number | null; clicks: number | null }[];
   /** Deployment-wide impression and click totals: the CTR prior. */
   totals: { impressions: number; clicks: number } | undefined;
@@ -106,12 +107,12 @@ export interface ServableRows {
 export function servableFrom({ campaignRows, creativeRows, totals }: ServableRows, mediaUrl: (sha256: string) => string): ServableCampaign[] {
   const prior = deploymentPrior(totals?.clicks ?? 0, totals?.impressions ?? 0);
   const byCampaign = new Map<string, ServableCampaign>();
-  for (const { campaign, advertiserName } of campaignRows) {
+  for (const { campaign, advertiser } of campaignRows) {
     const c = toCampaign(campaign);
     byCampaign.set(c.id, {
       id: c.id,
       advertiserId: c.advertiserId,
-      advertiserName,
+      advertiser: advertiserCard(advertiser),
       status: c.status,
       startAt: c.startAt,
       endAt: c.endAt,
@@ -144,7 +145,6 @@ export function servableFrom({ campaignRows, creativeRows, totals }: ServableRow
     });
   }
   return [...byCampaign.values()];
-  return [...byCampaign.values()];
 }
 
 /** A daily report row as advertisers read it: counters as stored, reach estimated from its sketch. */
@@ -158,11 +158,16 @@ export function toReportRow(r: typeof t.reportDaily.$inferSelect): ReportRow {
     reports: r.reports,
     blocks: r.blocks,
     spendMicros: r.spendMicros,
+    videoStarts: 0,
+    videoFirstQuartiles: 0,
+    videoMidpoints: 0,
+    videoThirdQuartiles: 0,
+    videoCompletes: 0,
   };
 }
 
 /** The daily report column each event type counts in. */
-export const counterColumn: Record<EventType, 'impressions' | 'clicks' | 'hides' | 'reports' | 'blocks'> = {
+export const counterColumn: Record<Exclude<EventType, VideoEventType>, 'impressions' | 'clicks' | 'hides' | 'reports' | 'blocks'> = {
   impression: 'impressions',
   click: 'clicks',
   hide: 'hides',

@@ -4,6 +4,7 @@
  * (today `sqlite/`); every backend passes the same contract suite in test/store.
  */
 import type { CapRule } from '../config.js';
+import type { CategoryId } from '../engine/categories.js';
 import type { EventEffect, ReservationView } from '../engine/events.js';
 import type {
   BidType,
@@ -24,7 +25,9 @@ export interface Advertiser {
   address: string | null;
   email: string | null;
   website: string | null;
-  category: string | null;
+  category: CategoryId | null;
+  /** A free-text category from before the fixed list that maps to none of it; cleared when a category is set. */
+  legacyCategory?: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -129,6 +132,10 @@ export interface UserStore {
   block(uid: string, advertiserId: string, now: number): Promise<void>;
   unblock(uid: string, advertiserId: string): Promise<void>;
   blocks(uid: string): Promise<string[]>;
+  mute(uid: string, category: string, now: number): Promise<void>;
+  unmute(uid: string, category: string): Promise<void>;
+  /** Muted categories, in the order they were muted. */
+  mutes(uid: string): Promise<string[]>;
   /** Removes every row that carries this user's pseudonym. */
   erase(uid: string): Promise<void>;
 }
@@ -163,26 +170,47 @@ export interface EventRules {
   reportThreshold: number;
 }
 
-export interface ReportRow {
-  date: string;
-  impressions: number;
-  reach: number;
-  clicks: number;
-  hides: number;
-  reports: number;
-  blocks: number;
-  spendMicros: number;
-}
+export type { ReportBy, ReportRow } from './report-rows.js';
+import type { ReportBy, ReportRow } from './report-rows.js';
 
 export interface LedgerStore {
   /** Applies a batch of verified events idempotently and durably, in order, before returning. */
   record(events: VerifiedEvent[], now: number, rules: EventRules): Promise<EventBatchResult>;
   reservation(id: string): Promise<Reservation | undefined>;
-  report(campaignId: string, fromDay: string, toDay: string): Promise<ReportRow[]>;
+  /** Rows with activity between the two UTC days (inclusive), broken down `by` [day], ordered by key. */
+  report(campaignId: string, fromDay: string, toDay: string, by?: ReportBy): Promise<ReportRow[]>;
+}
+
+/** One traffic row: a day and request context ('' where none was sent), its counts and reach sketch. */
+export interface TrafficRow {
+  day: string;
+  country: string;
+  language: string;
+  platform: string;
+  requests: number;
+  opportunities: number;
+  served: number;
+  reachSketch: string | null;
+}
+
+/** Traffic counted in memory since the last flush, merged into the stored rows by `add`. */
+export interface TrafficBatch {
+  cells: TrafficRow[];
+  /** Impressions per UTC day. */
+  impressions: Record<string, number>;
+  /** Rows of days before this one may be dropped. */
+  oldestDayKept?: string;
+}
+
+/** Aggregate traffic per day and request context, never user ids: what forecasts are built from. */
+export interface TrafficStore {
+  add(batch: TrafficBatch): Promise<void>;
+  read(fromDay: string, toDay: string): Promise<{ cells: TrafficRow[]; impressions: Record<string, number> }>;
 }
 
 export interface Store {
   catalog: CatalogStore;
+  traffic: TrafficStore;
   users: UserStore;
   budgets: BudgetStore;
   ledger: LedgerStore;

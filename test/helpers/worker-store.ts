@@ -95,8 +95,9 @@ export async function makeWorkerStore(env: Env = {}) {
         return result;
       },
       reservation: (id) => invoke('ledger', 'reservation', id),
-      report: (campaignId, from, to) => invoke('ledger', 'report', campaignId, from, to),
+      report: (campaignId, from, to, by) => invoke('ledger', 'report', campaignId, from, to, by),
     },
+    traffic: proxy('traffic'),
     prune: (now) => invoke('store', 'prune', now),
     async close() {},
   };

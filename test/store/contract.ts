@@ -277,7 +277,7 @@ export function storeContract(
         const s = servable.find((x) => x.id === active.id)!;
         expect(s).toMatchObject({
           advertiserId: a.id,
-          advertiserName: 'Shown Name',
+          advertiser: { id: a.id, name: 'Shown Name' },
           status: 'active',
           startAt: active.startAt,
           endAt: null,

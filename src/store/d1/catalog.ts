@@ -45,9 +45,9 @@ export class D1Catalog implements CatalogStore {
   }
 
   async updateAdvertiser(id: string, patch: Partial<AdvertiserProfile>, now: number) {
-    const update = this.db.update(t.advertisers).set({ ...patch, updatedAt: now }).where(eq(t.advertisers.id, id)).returning();
-    // The advertiser's name is shown on served ads.
-    if (patch.name === undefined) return (await update)[0];
+    const update = this.db.update(t.advertisers).set({ ...patch, ...(patch.category !== undefined ? { legacyCategory: null } : {}), updatedAt: now }).where(eq(t.advertisers.id, id)).returning();
+    // The whole profile is the business card shown on served ads.
+    if (Object.keys(patch).length === 0) return (await update)[0];
     const [rows] = await this.db.batch([update, this.bump()]);
     return rows[0];
   }
@@ -154,7 +154,7 @@ export class D1Catalog implements CatalogStore {
     // campaigns.name and advertisers.name collide there. Plain queries map by position.
     const [campaignRows, creativeRows] = await Promise.all([
       this.db
-        .select({ campaign: t.campaigns, advertiserName: t.advertisers.name })
+        .select({ campaign: t.campaigns, advertiser: t.advertisers })
         .from(t.campaigns)
         .innerJoin(t.advertisers, eq(t.advertisers.id, t.campaigns.advertiserId))
         .where(ne(t.campaigns.status, 'archived'))

@@ -198,7 +198,7 @@ export class CampaignObjectStore {
 
   /** Bumps the day's aggregate row; reach goes into a HyperLogLog sketch, never a user list. */
   private count(tx: ObjectDb, day: string, effect: CampaignEffect): void {
-    const column = counterColumn[effect.type];
+    const column = counterColumn[effect.type as keyof typeof counterColumn];
     const where = and(eq(t.reportDaily.campaignId, this.campaignId), eq(t.reportDaily.day, day));
     const row = tx.select({ sketch: t.reportDaily.reachSketch }).from(t.reportDaily).where(where).get();
     let sketch = row?.sketch ?? null;

@@ -7,7 +7,7 @@
  */
 import type { BudgetState, ServableCampaign, UserState } from '../../engine/types.js';
 import type { D1Catalog } from '../d1/catalog.js';
-import type { BudgetStore, EventBatchResult, EventOutcome, LedgerStore, Reservation, ReportRow, Store, UserStore, VerifiedEvent } from '../interface.js';
+import type { BudgetStore, EventBatchResult, EventOutcome, LedgerStore, Reservation, ReportRow, Store, TrafficStore, UserStore, VerifiedEvent } from '../interface.js';
 import { ageSnapshot, type BudgetSnapshot, type HoldRequest } from './campaign-object.js';
 import type { CampaignEffect } from './user-object.js';
 import type { SlotsResult, UserSlotsInput } from '../../delivery/delivery.js';
@@ -33,6 +33,8 @@ export interface CampaignObjectRpc {
 export interface ObjectDirectory {
   user(uid: string): UserObjectRpc;
   campaign(campaignId: string): CampaignObjectRpc;
+  /** The deployment's one traffic object (forecast basis). */
+  traffic(): TrafficStore;
 }
 
 const NO_SPEND: BudgetState = { spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 };
@@ -123,6 +125,18 @@ export class EdgeUsers implements UserStore {
     return this.objects.user(uid).blocks(uid);
   }
 
+  mute(uid: string, category: string, now: number) {
+    return this.objects.user(uid).mute(uid, category, now);
+  }
+
+  unmute(uid: string, category: string) {
+    return this.objects.user(uid).unmute(uid, category);
+  }
+
+  mutes(uid: string) {
+    return this.objects.user(uid).mutes(uid);
+  }
+
   erase(uid: string) {
     return this.objects.user(uid).erase(uid);
   }
@@ -168,6 +182,7 @@ export function createEdgeStore(options: { catalog: D1Catalog; objects: ObjectDi
     users: new EdgeUsers(options.objects),
     budgets: new EdgeBudgets(options.objects, options.budgetStaleMs),
     ledger: new EdgeLedger(options.objects),
+    traffic: options.objects.traffic(),
     // Objects prune their own history on access and by alarm.
     async prune() {
       return 0;

@@ -34,9 +34,9 @@ export class SqliteCatalog implements CatalogStore {
 
   async updateAdvertiser(id: string, patch: Partial<AdvertiserProfile>, now: number) {
     return this.db.transaction((tx) => {
-      const row = tx.update(t.advertisers).set({ ...patch, updatedAt: now }).where(eq(t.advertisers.id, id)).returning().get();
-      // The advertiser's name is shown on served ads.
-      if (row && patch.name !== undefined) this.bump();
+      const row = tx.update(t.advertisers).set({ ...patch, ...(patch.category !== undefined ? { legacyCategory: null } : {}), updatedAt: now }).where(eq(t.advertisers.id, id)).returning().get();
+      // The whole profile is the business card shown on served ads.
+      if (row && Object.keys(patch).length > 0) this.bump();
       return row;
     });
   }
@@ -142,7 +142,7 @@ export class SqliteCatalog implements CatalogStore {
 
   async servable(mediaUrl: (sha256: string) => string): Promise<ServableCampaign[]> {
     const campaignRows = this.db
-      .select({ campaign: t.campaigns, advertiserName: t.advertisers.name })
+      .select({ campaign: t.campaigns, advertiser: t.advertisers })
       .from(t.campaigns)
       .innerJoin(t.advertisers, eq(t.advertisers.id, t.campaigns.advertiserId))
       .where(ne(t.campaigns.status, 'archived'))

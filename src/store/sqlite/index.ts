@@ -5,6 +5,7 @@ import { SqliteCatalog } from './catalog.js';
 import { openDatabase } from './db.js';
 import { SqliteLedger } from './ledger.js';
 import { SqliteUsers } from './users.js';
+import { SqlTraffic } from '../traffic.js';
 
 export interface SqliteStoreOptions {
   /** File path, or ':memory:' for tests. */
@@ -23,6 +24,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     users,
     budgets,
     ledger: new SqliteLedger(db, users, budgets),
+    traffic: new SqlTraffic(db),
     async prune(now) {
       const pruned = users.prune(now);
       // Old WAL frames still hold pruned and erased rows; a truncating checkpoint drops them from disk.

@@ -170,7 +170,7 @@ export class SqliteLedger implements LedgerStore {
 
   /** Bumps the day's aggregate row; reach goes into a HyperLogLog sketch, never a user list. */
   private count(campaignId: string, day: string, event: VerifiedEvent, chargeMicros: number, dirty: Map<string, { campaignId: string; day: string; reach: Reach }>) {
-    const column = counterColumn[event.type];
+    const column = counterColumn[event.type as keyof typeof counterColumn];
     this.statements.addCounts.run({
       campaignId,
       day,

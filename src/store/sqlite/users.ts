@@ -34,10 +34,12 @@ export class SqliteUsers implements UserStore {
     const rows = this.statements.readHistory.all({ uid, since, now });
     const blocks = this.statements.readBlocks.all({ uid });
     const hides = this.statements.readHides.all({ uid });
+    const mutes = this.statements.readMutes.all({ uid });
     return {
       history: rows.map(toHistory),
       blocks: new Set(blocks.map((b) => b.a)),
       hides: new Set(hides.map((h) => h.c)),
+      mutes: new Set(mutes.map((m) => m.c)),
     };
   }
 
@@ -124,6 +126,26 @@ export class SqliteUsers implements UserStore {
       .map((r) => r.a);
   }
 
+  async mute(uid: string, category: string, now: number) {
+    this.db.insert(t.userMutes).values({ uid, category, at: now }).onConflictDoNothing().run();
+    this.cache.get(uid)?.mutes.add(category);
+  }
+
+  async unmute(uid: string, category: string) {
+    this.db.delete(t.userMutes).where(and(eq(t.userMutes.uid, uid), eq(t.userMutes.category, category))).run();
+    this.cache.get(uid)?.mutes.delete(category);
+  }
+
+  async mutes(uid: string) {
+    return this.db
+      .select({ c: t.userMutes.category })
+      .from(t.userMutes)
+      .where(eq(t.userMutes.uid, uid))
+      .orderBy(t.userMutes.at)
+      .all()
+      .map((r) => r.c);
+  }
+
   async erase(uid: string) {
     const live = this.db
       .select({ id: t.reservations.id, campaignId: t.reservations.campaignId })
@@ -134,6 +156,7 @@ export class SqliteUsers implements UserStore {
       tx.delete(t.reservations).where(eq(t.reservations.uid, uid)).run();
       tx.delete(t.userBlocks).where(eq(t.userBlocks.uid, uid)).run();
       tx.delete(t.userHides).where(eq(t.userHides.uid, uid)).run();
+      tx.delete(t.userMutes).where(eq(t.userMutes.uid, uid)).run();
       tx.delete(t.events).where(eq(t.events.uid, uid)).run();
       tx.delete(t.creativeReports).where(eq(t.creativeReports.uid, uid)).run();
     });
@@ -172,6 +195,7 @@ function prepareStatements(db: Db) {
       .prepare(),
     readBlocks: db.select({ a: t.userBlocks.advertiserId }).from(t.userBlocks).where(eq(t.userBlocks.uid, sql.placeholder('uid'))).prepare(),
     readHides: db.select({ c: t.userHides.creativeId }).from(t.userHides).where(eq(t.userHides.uid, sql.placeholder('uid'))).prepare(),
+    readMutes: db.select({ c: t.userMutes.category }).from(t.userMutes).where(eq(t.userMutes.uid, sql.placeholder('uid'))).prepare(),
     insertReservation: db
       .insert(t.reservations)
       .values({
