@@ -278,8 +278,9 @@ export const trafficDaily = sqliteTable(
   (t) => [primaryKey({ columns: [t.day, t.country, t.language, t.platform] })],
 );
 
-/** Impressions per UTC day over all traffic: the share of served slots users see. */
-export const trafficImpressions = sqliteTable('traffic_impressions', {
+/** Impressions and clicks per UTC day over all traffic: how many served slots are seen, and the deployment's CTR. */
+export const trafficTotals = sqliteTable('traffic_totals', {
   day: text('day').primaryKey(),
   impressions: integer('impressions').notNull().default(0),
+  clicks: integer('clicks').notNull().default(0),
 });

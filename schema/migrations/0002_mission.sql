@@ -30,9 +30,10 @@ CREATE TABLE `traffic_daily` (
 	PRIMARY KEY(`day`, `country`, `language`, `platform`)
 );
 --> statement-breakpoint
-CREATE TABLE `traffic_impressions` (
+CREATE TABLE `traffic_totals` (
 	`day` text PRIMARY KEY NOT NULL,
-	`impressions` integer DEFAULT 0 NOT NULL
+	`impressions` integer DEFAULT 0 NOT NULL,
+	`clicks` integer DEFAULT 0 NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE `user_mutes` (

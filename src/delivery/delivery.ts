@@ -227,7 +227,8 @@ export class Delivery {
         reportThreshold: this.deps.settings.reportThreshold,
       });
       result.outcomes.forEach((outcome, j) => (outcomes[positions[j]] = outcome));
-      this.deps.traffic?.viewed(now, verified.filter((e, j) => e.type === 'impression' && result.outcomes[j].status === 'accepted').length);
+      const accepted = (type: EventType) => verified.filter((e, j) => e.type === type && result.outcomes[j].status === 'accepted').length;
+      this.deps.traffic?.events(now, accepted('impression'), accepted('click'));
       if (result.sentToReview.length > 0) await this.deps.index.refresh();
       else this.refreshCtrIfDue(now);
     }

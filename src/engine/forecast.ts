@@ -93,39 +93,44 @@ function contextOf(cell: TrafficCell): RequestContext {
   return context;
 }
 
-/** P(X = k) for X ~ Binomial(n, p), for the small k a feed response has slots for. */
-function binomial(n: number, p: number, k: number): number {
-  if (k > n) return 0;
-  let c = 1;
-  for (let i = 0; i < k; i++) c = (c * (n - i)) / (i + 1);
-  return c * p ** k * (1 - p) ** (n - k);
+/**
+ * P(K = k) for k < `upTo`, K the number of competitors present (each independently
+ * with its own probability): a Poisson-binomial, by dynamic programming.
+ */
+function presentCounts(presence: number[], upTo: number): number[] {
+  const dist = new Array<number>(upTo).fill(0);
+  dist[0] = 1;
+  for (const p of presence) {
+    for (let k = upTo - 1; k >= 0; k--) dist[k] = dist[k] * (1 - p) + (k > 0 ? dist[k - 1] * p : 0);
+  }
+  return dist;
 }
 
-/** E[min(slots, X)], X ~ Binomial(n, p): ads placed per request when n advertisers compete. */
-function expectedFilled(n: number, p: number, slots: number): number {
-  let below = 0;
+/** E[min(slots, K)]: ads placed per request when the present competitors fill up to `slots` (fractional) slots. */
+function expectedFilled(dist: number[], slots: number): number {
+  let filled = 0;
   let mass = 0;
   for (let k = 0; k < Math.ceil(slots); k++) {
-    const q = binomial(n, p, k);
-    below += q * k;
-    mass += q;
+    filled += dist[k] * k;
+    mass += dist[k];
   }
-  return below + slots * Math.max(0, 1 - mass);
+  return filled + slots * Math.max(0, 1 - mass);
 }
 
 /**
- * How likely each competing advertiser is to be eligible for a request (caps,
- * budgets and pacing leave some out): the p at which `n` competitors would
- * fill the slots served per request that day.
+ * The slots per request competitors actually get to fill (placement, the
+ * deployment-wide user cap and unfilled positions all shrink it): the value that
+ * reproduces the slots served per request that day, at most the positions offered.
  */
-function presence(n: number, slots: number, servedPerRequest: number): number {
-  if (n === 0 || slots <= 0) return 0;
-  if (servedPerRequest >= expectedFilled(n, 1, slots)) return 1;
+function effectiveSlots(presence: number[], offered: number, servedPerRequest: number): number {
+  if (offered <= 0) return 0;
+  const dist = presentCounts(presence, Math.ceil(offered) + 1);
+  if (presence.length === 0 || servedPerRequest >= expectedFilled(dist, offered)) return offered;
   let lo = 0;
-  let hi = 1;
+  let hi = offered;
   for (let i = 0; i < 40; i++) {
     const mid = (lo + hi) / 2;
-    if (expectedFilled(n, mid, slots) < servedPerRequest) lo = mid;
+    if (expectedFilled(dist, mid) < servedPerRequest) lo = mid;
     else hi = mid;
   }
   return (lo + hi) / 2;
@@ -182,30 +187,39 @@ function forecastOne(input: ForecastInput, traffic: TrafficDay, rivals: Servable
     requests += R;
     if (draftEcpm < floorCpmMicros) continue;
     const context = contextOf(cell);
-    // One bid per advertiser (never two ads of one advertiser in a response): its best eCPM.
-    const best = new Map<string, number>();
+    const users = Math.max(1, input.reachOf(traffic.day, [cell]));
+    const perUser = R / users;
+    // One bid per advertiser (never two ads of one advertiser in a response): its best eCPM,
+    // present in a user's request while its frequency caps leave room (a user sends `perUser` a day).
+    const best = new Map<string, { ecpm: number; presence: number }>();
     for (const c of rivals) {
       if (!matchesTargeting(c.targeting, context)) continue;
       const ecpm = ecpmUpperBound(c);
       if (ecpm < floorCpmMicros) continue;
-      best.set(c.advertiserId, Math.max(best.get(c.advertiserId) ?? 0, ecpm));
+      const presence = Math.min(1, capPerDay(c.caps) / perUser);
+      const seen = best.get(c.advertiserId);
+      if (!seen || ecpm > seen.ecpm) best.set(c.advertiserId, { ecpm, presence: Math.max(presence, seen?.presence ?? 0) });
+      else seen.presence = Math.max(seen.presence, presence);
     }
-    const bids = [...best.values()].sort((a, b) => b - a);
-    const slots = cell.opportunities / cell.requests;
-    const p = presence(bids.length, slots, cell.served / cell.requests);
-    const above = bids.filter((b) => b > draftEcpm).length;
+    const bids = [...best.values()].sort((a, b) => b.ecpm - a.ecpm);
+    const slots = effectiveSlots(
+      bids.map((b) => b.presence),
+      cell.opportunities / cell.requests,
+      cell.served / cell.requests,
+    );
+    const above = bids.filter((b) => b.ecpm > draftEcpm);
+    const dist = presentCounts(above.map((b) => b.presence), Math.ceil(slots) + 1);
     let winRate = 0;
-    for (let k = 0; k < Math.ceil(slots); k++) winRate += binomial(above, p, k) * Math.min(1, Math.max(0, slots - k));
+    for (let k = 0; k < Math.ceil(slots); k++) winRate += dist[k] * Math.min(1, Math.max(0, slots - k));
     // Second price: the best competitor present below the draft, or the floor.
     let price = 0;
     let absent = 1;
-    for (const b of bids.slice(above)) {
-      price += b * p * absent;
-      absent *= 1 - p;
+    for (const b of bids.slice(above.length)) {
+      price += b.ecpm * b.presence * absent;
+      absent *= 1 - b.presence;
     }
     price = Math.min(draftEcpm, Math.max(floorCpmMicros, price + floorCpmMicros * absent));
-    const users = Math.max(1, input.reachOf(traffic.day, [cell]));
-    const won = cappedPerUser((R / users) * winRate, perDayCap) * users;
+    const won = cappedPerUser(perUser * winRate, perDayCap) * users;
     wonRequests += R * winRate;
     impressions += won * viewRate;
     priceTimesImpressions += price * won * viewRate;

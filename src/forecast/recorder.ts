@@ -15,7 +15,7 @@ const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 export class TrafficRecorder {
   private cells = new Map<string, { row: Omit<TrafficRow, 'reachSketch'>; reach: Reach }>();
-  private impressions: Record<string, number> = {};
+  private totals: TrafficBatch['totals'] = {};
   private flushedAt: number;
   private flushing: Promise<void> | undefined;
 
@@ -40,10 +40,12 @@ export class TrafficRecorder {
     cell.reach.add(uid);
   }
 
-  viewed(now: number, impressions: number): void {
-    if (impressions <= 0) return;
-    const day = utcDay(now);
-    this.impressions[day] = (this.impressions[day] ?? 0) + impressions;
+  /** Accepted impressions and clicks: how many served slots are seen, and the deployment's CTR. */
+  events(now: number, impressions: number, clicks: number): void {
+    if (impressions <= 0 && clicks <= 0) return;
+    const day = (this.totals[utcDay(now)] ??= { impressions: 0, clicks: 0 });
+    day.impressions += impressions;
+    day.clicks += clicks;
   }
 
   /** Flushes if the interval passed; never throws (failures are logged and the counts kept for next time). */
@@ -59,15 +61,15 @@ export class TrafficRecorder {
   /** Merges everything counted so far into the store. */
   async flush(): Promise<void> {
     if (this.flushing) await this.flushing;
-    if (this.cells.size === 0 && Object.keys(this.impressions).length === 0) return;
+    if (this.cells.size === 0 && Object.keys(this.totals).length === 0) return;
     const cells = this.cells;
-    const impressions = this.impressions;
+    const totals = this.totals;
     this.cells = new Map();
-    this.impressions = {};
+    this.totals = {};
     this.flushedAt = this.clock();
     const batch: TrafficBatch = {
       cells: [...cells.values()].map(({ row, reach }) => ({ ...row, reachSketch: reach.serialize() })),
-      impressions,
+      totals,
       oldestDayKept: utcDay(this.clock() - TRAFFIC_RETENTION_DAYS * DAY_MS),
     };
     this.flushing = this.store.add(batch);
@@ -85,7 +87,7 @@ export class TrafficRecorder {
           now.reach.merge(cell.reach);
         }
       }
-      for (const [day, n] of Object.entries(impressions)) this.impressions[day] = (this.impressions[day] ?? 0) + n;
+      for (const [day, n] of Object.entries(totals)) this.events(Date.parse(day), n.impressions, n.clicks);
       throw err;
     } finally {
       this.flushing = undefined;

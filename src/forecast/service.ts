@@ -5,7 +5,7 @@
  * against today's catalog.
  */
 import type { CatalogIndex } from '../catalog/index.js';
-import { CTR_PRIOR } from '../engine/ctr.js';
+import { deploymentPrior } from '../engine/ctr.js';
 import { forecast, type ForecastResult, type TrafficCell, type TrafficDay } from '../engine/forecast.js';
 import { utcDayFraction } from '../engine/eligibility.js';
 import type { BidType, Pacing, Targeting } from '../engine/types.js';
@@ -47,7 +47,7 @@ export class Forecasts {
     // What this process counted since its last flush belongs in the basis too.
     await this.deps.recorder.flush();
     const today = utcDay(now);
-    const { cells, impressions } = await this.deps.traffic.read(utcDay(now - BASIS_DAYS * DAY_MS), today);
+    const { cells, totals } = await this.deps.traffic.read(utcDay(now - BASIS_DAYS * DAY_MS), today);
     const complete = cells.filter((c) => c.day < today);
     const fraction = utcDayFraction(now);
     const useToday = complete.length === 0 && fraction >= MIN_PARTIAL_FRACTION;
@@ -60,7 +60,7 @@ export class Forecasts {
       return {
         day,
         cells: list.map(({ reachSketch: _, ...counts }) => counts),
-        impressions: impressions[day] ?? 0,
+        impressions: totals[day]?.impressions ?? 0,
         served: list.reduce((sum, c) => sum + c.served, 0),
         scale: useToday ? 1 / fraction : 1,
       };
@@ -73,9 +73,13 @@ export class Forecasts {
     };
 
     const competitors = [...this.deps.index.candidates({}, true)];
-    let ctrSum = 0;
-    let ctrCount = 0;
-    for (const c of competitors) for (const creative of c.creatives) (ctrSum += creative.predictedCtr), ctrCount++;
+    // A new creative's predicted CTR is the deployment prior: from the basis days' impressions and clicks, as the catalog smooths it.
+    let clicks = 0;
+    let seen = 0;
+    for (const day of Object.keys(totals)) {
+      clicks += totals[day].clicks;
+      seen += totals[day].impressions;
+    }
     return forecast({
       now,
       draft: {
@@ -92,8 +96,7 @@ export class Forecasts {
       reachOf,
       competitors,
       floorCpmMicros: this.deps.floorCpmMicros,
-      // A new cpc campaign has no clicks yet: price it at the deployment's typical predicted CTR.
-      predictedCtr: ctrCount > 0 ? ctrSum / ctrCount : CTR_PRIOR.mean,
+      predictedCtr: deploymentPrior(clicks, seen).mean,
     });
   }
 }

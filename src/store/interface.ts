@@ -196,8 +196,8 @@ export interface TrafficRow {
 /** Traffic counted in memory since the last flush, merged into the stored rows by `add`. */
 export interface TrafficBatch {
   cells: TrafficRow[];
-  /** Impressions per UTC day. */
-  impressions: Record<string, number>;
+  /** Impressions and clicks per UTC day. */
+  totals: Record<string, { impressions: number; clicks: number }>;
   /** Rows of days before this one may be dropped. */
   oldestDayKept?: string;
 }
@@ -205,7 +205,7 @@ export interface TrafficBatch {
 /** Aggregate traffic per day and request context, never user ids: what forecasts are built from. */
 export interface TrafficStore {
   add(batch: TrafficBatch): Promise<void>;
-  read(fromDay: string, toDay: string): Promise<{ cells: TrafficRow[]; impressions: Record<string, number> }>;
+  read(fromDay: string, toDay: string): Promise<{ cells: TrafficRow[]; totals: TrafficBatch['totals'] }>;
 }
 
 export interface Store {

@@ -1,10 +1,10 @@
 /**
  * Traffic aggregates, the basis of forecasts, over any synchronous drizzle
  * SQLite (better-sqlite3 on Node, a Durable Object's storage on Workers): counts
- * per day and request context, a reach sketch per row, impressions per day.
+ * per day and request context, a reach sketch per row, impressions and clicks per day.
  * Batches merge into the rows in one transaction; rows older than 35 days go.
  */
-import { and, between, gte, lt, sql } from 'drizzle-orm';
+import { and, between, lt, sql } from 'drizzle-orm';
 import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
 import * as t from '../../schema/tables.js';
 import type { TrafficBatch, TrafficRow, TrafficStore } from './interface.js';
@@ -48,33 +48,32 @@ export class SqlTraffic implements TrafficStore {
           })
           .run();
       }
-      for (const [day, impressions] of Object.entries(batch.impressions)) {
-        tx.insert(t.trafficImpressions)
-          .values({ day, impressions })
+      for (const [day, { impressions, clicks }] of Object.entries(batch.totals)) {
+        tx.insert(t.trafficTotals)
+          .values({ day, impressions, clicks })
           .onConflictDoUpdate({
-            target: t.trafficImpressions.day,
-            set: { impressions: sql`${t.trafficImpressions.impressions} + ${sql.raw(String(Math.trunc(impressions)))}` },
+            target: t.trafficTotals.day,
+            set: {
+              impressions: sql`${t.trafficTotals.impressions} + ${sql.raw(String(Math.trunc(impressions)))}`,
+              clicks: sql`${t.trafficTotals.clicks} + ${sql.raw(String(Math.trunc(clicks)))}`,
+            },
           })
           .run();
       }
       if (batch.oldestDayKept) {
         tx.delete(t.trafficDaily).where(lt(t.trafficDaily.day, batch.oldestDayKept)).run();
-        tx.delete(t.trafficImpressions).where(lt(t.trafficImpressions.day, batch.oldestDayKept)).run();
+        tx.delete(t.trafficTotals).where(lt(t.trafficTotals.day, batch.oldestDayKept)).run();
       }
     });
   }
 
-  async read(fromDay: string, toDay: string): Promise<{ cells: TrafficRow[]; impressions: Record<string, number> }> {
+  async read(fromDay: string, toDay: string): Promise<{ cells: TrafficRow[]; totals: TrafficBatch['totals'] }> {
     return this.readNow(fromDay, toDay);
   }
 
-  readNow(fromDay: string, toDay: string): { cells: TrafficRow[]; impressions: Record<string, number> } {
+  readNow(fromDay: string, toDay: string): { cells: TrafficRow[]; totals: TrafficBatch['totals'] } {
     const cells = this.db.select().from(t.trafficDaily).where(between(t.trafficDaily.day, fromDay, toDay)).all();
-    const views = this.db
-      .select()
-      .from(t.trafficImpressions)
-      .where(and(gte(t.trafficImpressions.day, fromDay), sql`${t.trafficImpressions.day} <= ${toDay}`))
-      .all();
-    return { cells, impressions: Object.fromEntries(views.map((v) => [v.day, v.impressions])) };
+    const totals = this.db.select().from(t.trafficTotals).where(between(t.trafficTotals.day, fromDay, toDay)).all();
+    return { cells, totals: Object.fromEntries(totals.map(({ day, ...counts }) => [day, counts])) };
   }
 }
