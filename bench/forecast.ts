@@ -59,8 +59,7 @@ export async function runForecastAccuracy(scenario: ForecastScenario): Promise<F
     seedDatabase(path, generateCatalog(scenario.seed, scenario.campaigns), DAY1);
     const settings = readSettings({ RATE_LIMIT_ADVERTISER: '0' });
     let now = DAY1;
-    let historyMs = () => settings.tokenTtlMs;
-    const store = createSqliteStore({ path, userCacheSize: scenario.users, historyMs: () => historyMs() });
+    const store = createSqliteStore({ path, userCacheSize: scenario.users });
     const service = await createService({
       settings,
       store,
@@ -70,7 +69,6 @@ export async function runForecastAccuracy(scenario: ForecastScenario): Promise<F
       clock: () => now,
     });
     const { delivery, forecasts, index } = service;
-    historyMs = () => delivery.historyMs();
     const zipf = new Zipf(scenario.users);
     const eventRandom = rng(scenario.seed ^ 0xe7e7);
 

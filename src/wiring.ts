@@ -3,11 +3,14 @@ import { newApp } from './api/app.js';
 import type { ClientAddress } from './api/context.js';
 import { mediaUrl } from './api/views.js';
 import { CatalogIndex } from './catalog/index.js';
+import { CatalogService } from './catalog/service.js';
 import type { Settings } from './config.js';
 import { Delivery, type DeliveryDeps } from './delivery/delivery.js';
 import { TrafficRecorder } from './forecast/recorder.js';
 import { Forecasts } from './forecast/service.js';
 import type { MediaStorage } from './media/storage.js';
+import type { Log } from './ops/log.js';
+import type { Metrics } from './ops/metrics.js';
 import { createPseudonymizer } from './privacy/pseudonym.js';
 import { TokenSigner } from './privacy/token.js';
 import type { Store } from './store/interface.js';
@@ -23,6 +26,14 @@ export interface ServiceOptions {
   clientAddress?: ClientAddress;
   /** Where a user's slot decision runs when not in this process (see DeliveryDeps). */
   serveSlots?: DeliveryDeps['serveSlots'];
+  /** Request logs [silent]. */
+  log?: Log;
+  /** Metrics hooks for the API and delivery [none]; the store takes its own at creation. */
+  metrics?: Metrics;
+  /** The Prometheus text for GET /metrics (Node). */
+  scrapeMetrics?: () => Promise<{ text: string; contentType: string }>;
+  /** METRICS_TOKEN: may read /metrics besides the operator key. */
+  metricsToken?: string;
 }
 
 export async function createService(options: ServiceOptions) {
@@ -38,9 +49,11 @@ export async function createService(options: ServiceOptions) {
     signer: new TokenSigner(options.secret),
     clock,
     serveSlots: options.serveSlots,
+    metrics: options.metrics,
     traffic,
   });
+  const catalog = new CatalogService(options.store, index);
   const forecasts = new Forecasts({ traffic: options.store.traffic, recorder: traffic, index, floorCpmMicros: options.settings.floorCpmMicros, clock });
-  const app = newApp({ ...options, index, delivery, forecasts, clock });
-  return { app, index, delivery, forecasts, traffic };
+  const app = newApp({ ...options, index, catalog, delivery, forecasts, clock });
+  return { app, index, catalog, delivery, forecasts, traffic };
 }

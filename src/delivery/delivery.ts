@@ -12,6 +12,7 @@ import { eventEffect } from '../engine/events.js';
 import { candidatePositions, choosePositions } from '../engine/placement.js';
 import type { TrafficRecorder } from '../forecast/recorder.js';
 import type { AdvertiserCard, Cta, EngineSettings, EventType, ExplainEntry, MediaRef, RequestContext, ServableCampaign, UserState } from '../engine/types.js';
+import { type Metrics, noopMetrics } from '../ops/metrics.js';
 import { randomId } from '../privacy/crypto.js';
 import type { Pseudonymizer } from '../privacy/pseudonym.js';
 import type { TokenCheck, TokenSigner } from '../privacy/token.js';
@@ -69,6 +70,8 @@ export interface DeliveryDeps {
   serveSlots?: (uid: string, input: UserSlotsInput) => Promise<SlotsResult>;
   /** Counts traffic for forecasts where the request arrives (this process or isolate). */
   traffic?: TrafficRecorder;
+  /** Slot and event counters [none]. */
+  metrics?: Metrics;
 }
 
 /** Default cadence at which event counters reach the CTR estimates in the index. */
@@ -78,9 +81,11 @@ export class Delivery {
   private locks = new KeyedLock();
   private engineSettings: EngineSettings;
   private ctrRefreshedAt: number;
+  private metrics: Metrics;
 
   constructor(private deps: DeliveryDeps) {
     const s = deps.settings;
+    this.metrics = deps.metrics ?? noopMetrics;
     this.ctrRefreshedAt = deps.clock();
     this.engineSettings = { placement: s.placement, userCap: s.userCap, floorCpmMicros: s.floorCpmMicros, tokenTtlMs: s.tokenTtlMs };
   }
@@ -95,7 +100,7 @@ export class Delivery {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       return await Promise.race([
-        this.deps.store.users.load(uid, now),
+        this.deps.store.users.load(uid, now, this.historyMs()),
         new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
       ]);
     } catch (err) {
@@ -124,9 +129,14 @@ export class Delivery {
   async serve(uid: string, input: UserSlotsInput): Promise<SlotsResult> {
     return this.locks.run(uid, async () => {
       const now = this.deps.clock();
+      const metrics = this.metrics;
+      metrics.slotRequest();
       const user = await this.loadUser(uid, now);
       // Fail closed: without the user's caps and blocks we cannot serve safely.
-      if (!user) return input.explain ? { slots: [], explain: [] } : { slots: [] };
+      if (!user) {
+        metrics.unfilled('unavailable', choosePositions(candidatePositions(input), this.deps.settings.placement, Infinity).length);
+        return input.explain ? { slots: [], explain: [] } : { slots: [] };
+      }
       const context = input.context ?? {};
       const { store, index, signer, settings } = this.deps;
       const decision = decide({
@@ -138,6 +148,7 @@ export class Delivery {
         request: { statuses: input.statuses, runs: input.runs, context, explain: input.explain === true },
         random: this.deps.random ?? Math.random,
       });
+      if (decision.unfilled) for (const u of decision.unfilled) metrics.unfilled(u.reason, u.count);
 
       const reservations: Reservation[] = [];
       const placed: { after: number; campaign: ServableCampaign; reservation: Reservation; creativeIndex: number }[] = [];
@@ -154,6 +165,10 @@ export class Delivery {
           expiresAt: now + settings.tokenTtlMs,
           viewedAt: null,
           chargedAt: null,
+          // Recorded with the slot, so reports break events down by what the feed client sent and video events know their creative.
+          country: context.country ?? '',
+          platform: context.platform ?? '',
+          video: slot.creative.media.mime.startsWith('video/'),
         };
         const held = await store.budgets.tryHold(
           { campaign: slot.campaign, reservationId: reservation.id, amountMicros: slot.priceMicros, expiresAt: reservation.expiresAt },
@@ -161,6 +176,7 @@ export class Delivery {
         );
         if (!held) {
           // Another user's request took the budget between the decision and the hold: the slot goes unfilled.
+          metrics.unfilled('budget', 1);
           const entry = decision.explain?.find((e) => e.campaignId === slot.campaign.id);
           if (entry) Object.assign(entry, { outcome: 'rejected', reason: 'budget', remainingBudgetMicros: remainingBudgetMicros(slot.campaign, store.budgets.view(slot.campaign.id, now)) });
           continue;
@@ -173,8 +189,10 @@ export class Delivery {
       } catch (err) {
         console.error(`[slots] could not store reservations, serving no ad: ${(err as Error).message}`);
         await Promise.all(reservations.map((r) => store.budgets.release(r.campaignId, r.id)));
+        metrics.unfilled('unavailable', reservations.length);
         return { slots: [] };
       }
+      for (const r of reservations) metrics.slotServed(r.bidType, r.priceMicros);
 
       const slots = await Promise.all(
         placed.map(async ({ after, campaign, reservation, creativeIndex }) => {
@@ -232,6 +250,10 @@ export class Delivery {
       if (result.sentToReview.length > 0) await this.deps.index.refresh();
       else this.refreshCtrIfDue(now);
     }
+    for (let i = 0; i < items.length; i++) {
+      const outcome = outcomes[i];
+      this.metrics.event(items[i].type, outcome.status === 'rejected' ? outcome.reason : outcome.status);
+    }
     return outcomes;
   }
 
@@ -268,6 +290,11 @@ export class Delivery {
     const uid = await this.deps.pseudonymize(user);
     const [advertisers, categories] = await Promise.all([this.deps.store.users.blocks(uid), this.deps.store.users.mutes(uid)]);
     return { advertisers, categories: categories.filter(isCategory) };
+  }
+
+  /** Retention: drops per-user history no cap window (as the index knows them) or token needs any more. */
+  prune(now: number): Promise<number> {
+    return this.deps.store.prune(now, this.historyMs());
   }
 
   async erase(user: string): Promise<void> {

@@ -56,7 +56,7 @@ export function categoryLabel(id: CategoryId): string {
 
 /**
  * Common free-text categories advertisers used before the list was fixed, and
- * the category each one means. The 0002 migration maps stored values with
+ * the category each one means. The 0003 migration maps stored values with
  * exactly this table (test/engine/categories.test.ts keeps the two in step).
  */
 export const LEGACY_SYNONYMS: Record<string, CategoryId> = {

@@ -9,17 +9,22 @@ import type { D1Database, DurableObjectNamespace, DurableObjectState, ExecutionC
 import { DurableObject } from 'cloudflare:workers';
 import { drizzle } from 'drizzle-orm/durable-sqlite';
 import { readSettings, type Env, type Settings } from '../config.js';
+import { jsonLinesLog } from '../ops/log.js';
 import { CTR_REFRESH_MS, Delivery, type UserSlotsInput } from '../delivery/delivery.js';
 import { KeyedLock } from '../delivery/keyed-lock.js';
 import { R2MediaStorage } from '../media/r2.js';
 import { createPseudonymizer, type Pseudonymizer } from '../privacy/pseudonym.js';
 import { TokenSigner } from '../privacy/token.js';
-import { D1Catalog } from '../store/d1/catalog.js';
+import { eventEffect } from '../engine/events.js';
+import type { ServableCampaign } from '../engine/types.js';
+import type { SqlCatalog } from '../store/catalog.js';
+import { openD1Catalog } from '../store/d1/index.js';
 import { CampaignObjectStore, ctrFlushed, pendingCtr, type HoldRequest } from '../store/durable-object/campaign-object.js';
-import { SqlTraffic } from '../store/traffic.js';
 import { createEdgeStore, type EdgeBudgets, type CampaignObjectRpc, type ObjectDirectory, type UserObjectRpc } from '../store/durable-object/index.js';
-import { migrateObject, UserObjectStore, type CampaignEffect, type ObjectDb } from '../store/durable-object/user-object.js';
-import type { Reservation, Store, TrafficBatch, TrafficStore, VerifiedEvent } from '../store/interface.js';
+import { migrateObject, UserObjectStore, type ObjectDb } from '../store/durable-object/user-object.js';
+import type { CampaignEffect } from '../store/event-procedure.js';
+import type { ReportBy, Reservation, Store, TrafficBatch, TrafficStore, VerifiedEvent } from '../store/interface.js';
+import { SqlTraffic } from '../store/traffic.js';
 import { createService } from '../wiring.js';
 
 export interface WorkerEnv {
@@ -50,15 +55,16 @@ function stringVars(env: WorkerEnv): Env {
 
 function directory(env: WorkerEnv): ObjectDirectory {
   return {
-    user: (uid) => env.USERS.get(env.USERS.idFromName(uid)) as unknown as UserObjectRpc,
+    user: (uid) => env.USERS.get(env.USERS.idFromName(uid)) as unknown as UserObject,
     campaign(campaignId) {
       const stub = env.CAMPAIGNS.get(env.CAMPAIGNS.idFromName(campaignId)) as unknown as CampaignObject;
       return {
         tryHold: (hold, now) => stub.tryHold(campaignId, hold, now),
         view: (now) => stub.view(campaignId, now),
-        report: (from, to) => stub.report(campaignId, from, to),
+        report: (from, to, by) => stub.report(campaignId, from, to, by),
         apply: (effects, threshold) => stub.apply(campaignId, effects, threshold),
         release: (ids) => stub.release(campaignId, ids),
+        limit: (budget, now) => stub.limit(campaignId, budget, now),
         forgetReporter: (uid) => stub.forgetReporter(campaignId, uid),
       } satisfies CampaignObjectRpc;
     },
@@ -69,7 +75,7 @@ function directory(env: WorkerEnv): ObjectDirectory {
 /** Everything one isolate shares between requests and the objects it hosts. */
 interface Isolate {
   settings: Settings;
-  catalog: D1Catalog;
+  catalog: SqlCatalog;
   objects: ObjectDirectory;
   store: Store & { budgets: EdgeBudgets };
   service: Awaited<ReturnType<typeof createService>>;
@@ -96,7 +102,7 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
     throw new Error('ADMIN_KEY and SECRET must be set (wrangler secret put ADMIN_KEY; wrangler secret put SECRET)');
   }
   const refreshMs = Number(vars.CATALOG_REFRESH_MS ?? 1000);
-  const catalog = new D1Catalog(env.DB);
+  const catalog = openD1Catalog(env.DB);
   const objects = directory(env);
   const store = createEdgeStore({ catalog, objects });
   const service = await createService({
@@ -107,9 +113,11 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
     secret: env.SECRET,
     // Failed-authentication throttling by the caller's address, as Cloudflare's edge saw it.
     clientAddress: (c) => c.req.header('CF-Connecting-IP'),
+    // One JSON line per request on console.log: Workers Logs and `wrangler tail` collect them.
+    log: jsonLinesLog(settings.logLevel),
     async serveSlots(uid, input) {
       try {
-        return await objects.user(uid).serve(uid, input);
+        return await (objects.user(uid) as unknown as UserObject).serve(uid, input);
       } catch (err) {
         // Fail closed: without the user's object we cannot know caps or blocks.
         console.error(`[slots] user object unavailable, serving no ad: ${(err as Error).message}`);
@@ -177,12 +185,12 @@ export class UserObject extends DurableObject<WorkerEnv> implements UserObjectRp
   private deliveryOf(iso: Isolate): Delivery {
     if (this.delivery) return this.delivery;
     const state = this.state;
-    const historyMs = () => delivery.historyMs();
     const store: Store = {
       ...iso.store,
       users: {
-        load: async (uid, now) => state.load(uid, now, historyMs()),
+        load: async (uid, now, historyMs) => state.load(uid, now, historyMs),
         reserve: async (reservations) => state.reserve(reservations),
+        reservation: async (uid, id) => state.reservation(uid, id),
         block: async (uid, advertiserId, now) => state.block(uid, advertiserId, now),
         unblock: async (uid, advertiserId) => state.unblock(uid, advertiserId),
         blocks: async (uid) => state.blocks(uid),
@@ -215,9 +223,12 @@ export class UserObject extends DurableObject<WorkerEnv> implements UserObjectRp
     });
   }
 
-  async load(uid: string, now: number) {
-    const iso = await isolateFor(this.env);
-    return this.serial(() => this.state.load(uid, now, this.deliveryOf(iso).historyMs()));
+  async load(uid: string, now: number, historyMs: number) {
+    return this.serial(() => this.state.load(uid, now, historyMs));
+  }
+
+  async prune(now: number, historyMs: number) {
+    return this.serial(() => this.state.prune(now, historyMs).removed);
   }
 
   async reserve(reservations: Reservation[]) {
@@ -248,13 +259,13 @@ export class UserObject extends DurableObject<WorkerEnv> implements UserObjectRp
     return this.state.mutes(uid);
   }
 
-  async reservation(id: string) {
-    return this.state.reservation(id);
+  async reservation(uid: string, id: string) {
+    return this.state.reservation(uid, id);
   }
 
   async record(events: VerifiedEvent[], now: number, reportThreshold: number) {
     return this.serial(async () => {
-      const outcomes = this.state.record(events, now);
+      const outcomes = this.state.record(events, now, { effect: eventEffect });
       const sentToReview = await this.deliver(reportThreshold);
       return { outcomes, sentToReview };
     });
@@ -356,13 +367,14 @@ export class CampaignObject extends DurableObject<WorkerEnv> {
     return this.of(campaignId).snapshot(now);
   }
 
-  async report(campaignId: string, fromDay: string, toDay: string) {
-    return this.of(campaignId).report(fromDay, toDay);
+  async report(campaignId: string, fromDay: string, toDay: string, by: ReportBy) {
+    return this.of(campaignId).report(fromDay, toDay, by);
   }
 
   async apply(campaignId: string, effects: CampaignEffect[], reportThreshold: number): Promise<string[]> {
     const store = this.of(campaignId);
-    const overThreshold = store.apply(effects, reportThreshold);
+    const iso = await isolateFor(this.env);
+    const sent = await store.apply(effects, reportThreshold, Date.now(), iso.catalog);
     const now = Date.now();
     if (now - this.prunedAt > PRUNE_APPLIED_EVERY_MS) {
       this.prunedAt = now;
@@ -370,17 +382,6 @@ export class CampaignObject extends DurableObject<WorkerEnv> {
     }
     if (now - this.ctrFlushedAt >= CTR_FLUSH_MS) await this.flushCtr();
     else if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(this.ctrFlushedAt + CTR_FLUSH_MS);
-    const sent: string[] = [];
-    const iso = await isolateFor(this.env);
-    for (const creativeId of overThreshold) {
-      // Only reports since the creative's last review count; its review time lives in D1.
-      const reviewedAt = (await iso.catalog.getCreative(creativeId))?.updatedAt ?? 0;
-      const reporters = store.reporters(creativeId, reviewedAt);
-      if (reporters < reportThreshold) continue;
-      // Conditional on still being approved, so a retry or a later report sends it back at most once.
-      if (await iso.catalog.sendToReview(creativeId, `reported by ${reporters} users`, Date.now())) sent.push(creativeId);
-    }
-    if (sent.length > 0) await iso.service.index.refresh();
     return sent;
   }
 
@@ -404,6 +405,10 @@ export class CampaignObject extends DurableObject<WorkerEnv> {
 
   async release(campaignId: string, reservationIds: string[]) {
     this.of(campaignId).release(reservationIds);
+  }
+
+  async limit(campaignId: string, budget: ServableCampaign['budget'], now: number) {
+    this.of(campaignId).limit(budget, now);
   }
 
   async forgetReporter(campaignId: string, uid: string) {

@@ -5,15 +5,14 @@
 import * as t from '../../schema/tables.js';
 import { advertiserCard } from '../engine/card.js';
 import { deploymentPrior, predictedCtr } from '../engine/ctr.js';
-import type { EventType, ServableCampaign, VideoEventType } from '../engine/types.js';
-import type { Campaign, CampaignPatch, Creative, ReportRow } from './interface.js';
-import { Reach } from './reach.js';
+import type { ServableCampaign } from '../engine/types.js';
+import type { CampaignRecord, CampaignPatch, Creative } from './interface.js';
 
 export type CampaignRow = typeof t.campaigns.$inferSelect;
 export type CreativeRow = typeof t.creatives.$inferSelect;
 
-export function toCampaign(row: CampaignRow): Campaign {
-  const budget: Campaign['budget'] = {};
+export function toCampaign(row: CampaignRow): CampaignRecord {
+  const budget: CampaignRecord['budget'] = {};
   if (row.dailyBudgetMicros !== null) budget.dailyMicros = row.dailyBudgetMicros;
   if (row.totalBudgetMicros !== null) budget.totalMicros = row.totalBudgetMicros;
   return {
@@ -54,7 +53,7 @@ export function campaignColumns(c: CampaignPatch) {
 }
 
 /** The full row for a new campaign. */
-export function campaignRow(campaign: Campaign): CampaignRow {
+export function campaignRow(campaign: CampaignRecord): CampaignRow {
   return {
     ...(campaignColumns(campaign) as CampaignRow),
     id: campaign.id,
@@ -147,30 +146,3 @@ export function servableFrom({ campaignRows, creativeRows, totals }: ServableRow
   return [...byCampaign.values()];
 }
 
-/** A daily report row as advertisers read it: counters as stored, reach estimated from its sketch. */
-export function toReportRow(r: typeof t.reportDaily.$inferSelect): ReportRow {
-  return {
-    date: r.day,
-    impressions: r.impressions,
-    reach: Reach.parse(r.reachSketch).estimate(),
-    clicks: r.clicks,
-    hides: r.hides,
-    reports: r.reports,
-    blocks: r.blocks,
-    spendMicros: r.spendMicros,
-    videoStarts: 0,
-    videoFirstQuartiles: 0,
-    videoMidpoints: 0,
-    videoThirdQuartiles: 0,
-    videoCompletes: 0,
-  };
-}
-
-/** The daily report column each event type counts in. */
-export const counterColumn: Record<Exclude<EventType, VideoEventType>, 'impressions' | 'clicks' | 'hides' | 'reports' | 'blocks'> = {
-  impression: 'impressions',
-  click: 'clicks',
-  hide: 'hides',
-  report: 'reports',
-  block: 'blocks',
-};

@@ -1,8 +1,8 @@
-/** Public routes: media by content address, health, the OpenAPI document. */
+/** Public routes: media by content address. */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
-import { type App, jsonResponse, problems } from '../openapi.js';
+import { type App, problems } from '../openapi.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -47,14 +47,6 @@ export const mediaRoute = createRoute({
   },
 });
 
-export const healthRoute = createRoute({
-  method: 'get',
-  path: '/healthz',
-  tags: ['public'],
-  summary: 'Liveness and readiness',
-  responses: { 200: jsonResponse(z.object({ status: z.literal('ok'), campaigns: z.number().int() }), 'Healthy'), ...problems() },
-});
-
 /** Parses a single `bytes=` range against a size; undefined for none, null for unsatisfiable. */
 export function parseRange(header: string | undefined, size: number): { offset: number; length: number } | undefined | null {
   if (!header) return undefined;
@@ -76,8 +68,6 @@ export function parseRange(header: string | undefined, size: number): { offset: 
 }
 
 export function registerPublicRoutes(app: App, deps: AppDeps) {
-  app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const, campaigns: deps.index.size }, 200));
-
   // Hono answers HEAD with the GET handler (headers, no body); list it in the document too.
   app.openAPIRegistry.registerPath({
     ...mediaRoute,

@@ -47,6 +47,10 @@ ALTER TABLE `advertisers` ADD `legacy_category` text;--> statement-breakpoint
 ALTER TABLE `reservations` ADD `country` text DEFAULT '' NOT NULL;--> statement-breakpoint
 ALTER TABLE `reservations` ADD `platform` text DEFAULT '' NOT NULL;--> statement-breakpoint
 ALTER TABLE `reservations` ADD `video` integer DEFAULT false NOT NULL;--> statement-breakpoint
+-- Daily report rows move into report_rows as the 'day' breakdown (video counters start at 0); 0004 drops report_daily.
+INSERT INTO `report_rows` (`campaign_id`, `by`, `day`, `key`, `impressions`, `clicks`, `hides`, `reports`, `blocks`, `spend_micros`, `reach_sketch`)
+SELECT `campaign_id`, 'day', `day`, '', `impressions`, `clicks`, `hides`, `reports`, `blocks`, `spend_micros`, `reach_sketch` FROM `report_daily`;
+--> statement-breakpoint
 -- Categories become the fixed list (src/engine/categories.ts): free text that names one (an id, a label,
 -- an IAB id or a common synonym) is mapped; anything else is kept in legacy_category and cleared.
 UPDATE `advertisers` SET `legacy_category` = `category`, `category` = NULL
