@@ -219,7 +219,11 @@ export function createEdgeStore(options: { catalog: SqlCatalog; objects: ObjectD
     users,
     budgets: new EdgeBudgets(options.objects, options.budgetStaleMs),
     ledger: new EdgeLedger(options.objects),
-    traffic: options.objects.traffic(),
+    // A stub per call: an object stub belongs to the request that made it.
+    traffic: {
+      add: (batch) => options.objects.traffic().add(batch),
+      read: (fromDay, toDay) => options.objects.traffic().read(fromDay, toDay),
+    },
     prune: (now, historyMs) => users.prune(now, historyMs),
     async close() {},
   };

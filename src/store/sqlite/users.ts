@@ -186,6 +186,9 @@ function prepareStatements(db: Db) {
         expiresAt: sql.placeholder('expiresAt'),
         viewedAt: sql.placeholder('viewedAt'),
         chargedAt: sql.placeholder('chargedAt'),
+        country: sql.placeholder('country'),
+        platform: sql.placeholder('platform'),
+        video: sql.placeholder('video'),
       })
       .prepare(),
   };
