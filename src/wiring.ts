@@ -1,11 +1,11 @@
 /** Builds the service from settings and a store: the part every runtime shares. */
-import { newApp } from './api/app.js';
+import { createApp } from './api/app.js';
 import type { ClientAddress } from './api/context.js';
 import { mediaUrl } from './api/views.js';
 import { CatalogIndex } from './catalog/index.js';
 import { CatalogService } from './catalog/service.js';
 import type { Settings } from './config.js';
-import { Delivery, type DeliveryDeps } from './delivery/delivery.js';
+import { Delivery } from './delivery/delivery.js';
 import { TrafficRecorder } from './forecast/recorder.js';
 import { Forecasts } from './forecast/service.js';
 import type { MediaStorage } from './media/storage.js';
@@ -24,8 +24,6 @@ export interface ServiceOptions {
   clock?: () => number;
   /** The caller's address on this runtime (failed-authentication throttling). */
   clientAddress?: ClientAddress;
-  /** Where a user's slot decision runs when not in this process (see DeliveryDeps). */
-  serveSlots?: DeliveryDeps['serveSlots'];
   /** Request logs [silent]. */
   log?: Log;
   /** Metrics hooks for the API and delivery [none]; the store takes its own at creation. */
@@ -48,12 +46,11 @@ export async function createService(options: ServiceOptions) {
     pseudonymize: createPseudonymizer(options.secret),
     signer: new TokenSigner(options.secret),
     clock,
-    serveSlots: options.serveSlots,
     metrics: options.metrics,
     traffic,
   });
   const catalog = new CatalogService(options.store, index);
   const forecasts = new Forecasts({ traffic: options.store.traffic, recorder: traffic, index, floorCpmMicros: options.settings.floorCpmMicros, clock });
-  const app = newApp({ ...options, index, catalog, delivery, forecasts, clock });
-  return { app, index, catalog, delivery, forecasts, traffic };
+  const app = createApp({ ...options, index, catalog, delivery, forecasts, clock });
+  return { app, index, catalog, delivery, forecasts, traffic, settings: options.settings };
 }

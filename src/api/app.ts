@@ -11,12 +11,12 @@ import { jsonLinesLog } from '../ops/log.js';
 import { noopMetrics } from '../ops/metrics.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { ApiError, handleError, problemResponse } from './errors.js';
-import { createAuth, type KeyKind } from './middleware/auth.js';
+import { createAuth, type PrincipalKind } from './middleware/auth.js';
 import { authThrottle } from './middleware/auth-throttle.js';
 import { requireContentType } from './middleware/content-type.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { REQUEST_ID_MAX, requestLog } from './middleware/request-log.js';
-import { newOpenApiHono } from './openapi.js';
+import { createOpenApiHono } from './openapi.js';
 import { registerAdvertiserRoutes } from './routes/advertiser.js';
 import { registerDocsRoute } from './routes/docs.js';
 import { registerFeedRoutes } from './routes/feed.js';
@@ -27,8 +27,8 @@ import { registerPublicRoutes } from './routes/public.js';
 const MiB = 1024 * 1024;
 const UPLOAD_PATH = /^\/v1\/campaigns\/[^/]+\/creatives\/?$/;
 
-export function newApp(deps: AppDeps) {
-  const app = newOpenApiHono();
+export function createApp(deps: AppDeps) {
+  const app = createOpenApiHono();
   app.onError(handleError);
   // Returned, not thrown: a throw here skips the security-headers middleware on the way out.
   app.notFound((c) => problemResponse(c, new ApiError('not_found', `No route ${c.req.method} ${c.req.path}`)));
@@ -72,7 +72,7 @@ export function newApp(deps: AppDeps) {
   });
   // The body's type is checked only after the key: a caller without a valid key learns nothing but 401.
   const contentType = requireContentType({ multipartPaths: UPLOAD_PATH });
-  const guard = (...kinds: KeyKind[]): MiddlewareHandler<AppEnv> => {
+  const guard = (...kinds: PrincipalKind[]): MiddlewareHandler<AppEnv> => {
     const auth = throttled(requireKey(...kinds));
     return async function authAndLimit(c, next) {
       await auth(c, async () => {

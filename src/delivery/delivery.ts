@@ -17,7 +17,7 @@ import { randomId } from '../privacy/crypto.js';
 import type { Pseudonymizer } from '../privacy/pseudonym.js';
 import type { TokenCheck, TokenSigner } from '../privacy/token.js';
 import type { EventOutcome, Reservation, Store, VerifiedEvent } from '../store/interface.js';
-import { KeyedLock } from './keyed-lock.js';
+import { KeyedLock } from '../store/keyed-lock.js';
 
 export interface SlotView {
   after: number;
@@ -47,7 +47,7 @@ export interface SlotsResult {
   explain?: ExplainEntry[];
 }
 
-/** A slot request once the raw user id is gone: what travels to wherever the user's state lives. */
+/** A slot request once the raw user id is gone. */
 export type UserSlotsInput = Omit<SlotsInput, 'user'>;
 
 export interface DeliveryDeps {
@@ -63,16 +63,14 @@ export interface DeliveryDeps {
   random?: () => number;
   /** How often recorded impressions and clicks are folded into predicted CTRs (index rebuild) [5 min]. */
   ctrRefreshMs?: number;
-  /**
-   * Where one user's read-decide-reserve runs when it is not this process
-   * (Workers: that user's Durable Object, which calls `serve` itself). Absent: here.
-   */
-  serveSlots?: (uid: string, input: UserSlotsInput) => Promise<SlotsResult>;
   /** Counts traffic for forecasts where the request arrives (this process or isolate). */
   traffic?: TrafficRecorder;
   /** Slot and event counters [none]. */
   metrics?: Metrics;
 }
+
+/** How many times a response is decided again when a concurrent one changed the user's history first. */
+const SERVE_ATTEMPTS = 3;
 
 /** Default cadence at which event counters reach the CTR estimates in the index. */
 export const CTR_REFRESH_MS = 5 * 60_000;
@@ -95,12 +93,12 @@ export class Delivery {
     return historyWindowMs(this.deps.settings, this.deps.index.longestCapMs());
   }
 
-  private async loadUser(uid: string, now: number): Promise<UserState | undefined> {
+  private async loadUser(uid: string, now: number, historyMs: number): Promise<UserState | undefined> {
     const timeoutMs = this.deps.userStateTimeoutMs ?? 2000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       return await Promise.race([
-        this.deps.store.users.load(uid, now, this.historyMs()),
+        this.deps.store.users.load(uid, now, historyMs),
         new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
       ]);
     } catch (err) {
@@ -114,7 +112,7 @@ export class Delivery {
   async slots(input: SlotsInput): Promise<SlotsResult> {
     const { user, ...request } = input;
     const uid = await this.deps.pseudonymize(user);
-    const result = await (this.deps.serveSlots ? this.deps.serveSlots(uid, request) : this.serve(uid, request));
+    const result = await this.serve(uid, request);
     const { traffic, settings } = this.deps;
     if (traffic) {
       // Positions the feed offered (placement only), and slots served: aggregates for forecasts.
@@ -125,13 +123,30 @@ export class Delivery {
     return result;
   }
 
-  /** Reads, decides, holds budget and reserves for one pseudonymous user, serialised per user. */
-  async serve(uid: string, input: UserSlotsInput): Promise<SlotsResult> {
+  /**
+   * Reads, decides, holds budget and reserves for one pseudonymous user, serialised per
+   * user in this process. Where another process may serve the same user at once (Workers
+   * isolates), the store refuses a response decided on a history that changed meanwhile,
+   * and the decision is made again on the new one.
+   */
+  private async serve(uid: string, input: UserSlotsInput): Promise<SlotsResult> {
+    this.metrics.slotRequest();
     return this.locks.run(uid, async () => {
+      for (let attempt = 1; attempt <= SERVE_ATTEMPTS; attempt++) {
+        const result = await this.serveOnce(uid, input);
+        if (result !== 'conflict') return result;
+      }
+      console.error('[slots] user history kept changing under concurrent requests, serving no ad');
+      return input.explain ? { slots: [], explain: [] } : { slots: [] };
+    });
+  }
+
+  private async serveOnce(uid: string, input: UserSlotsInput): Promise<SlotsResult | 'conflict'> {
+    {
       const now = this.deps.clock();
       const metrics = this.metrics;
-      metrics.slotRequest();
-      const user = await this.loadUser(uid, now);
+      const historyMs = this.historyMs();
+      const user = await this.loadUser(uid, now, historyMs);
       // Fail closed: without the user's caps and blocks we cannot serve safely.
       if (!user) {
         metrics.unfilled('unavailable', choosePositions(candidatePositions(input), this.deps.settings.placement, Infinity).length);
@@ -170,10 +185,13 @@ export class Delivery {
           platform: context.platform ?? '',
           video: slot.creative.media.mime.startsWith('video/'),
         };
-        const held = await store.budgets.tryHold(
-          { campaign: slot.campaign, reservationId: reservation.id, amountMicros: slot.priceMicros, expiresAt: reservation.expiresAt },
-          now,
-        );
+        const held = await store.budgets
+          .tryHold({ campaign: slot.campaign, reservationId: reservation.id, amountMicros: slot.priceMicros, expiresAt: reservation.expiresAt }, now)
+          .catch((err) => {
+            // Fail closed: a budget that cannot be asked is not spent.
+            console.error(`[slots] budget unavailable for ${slot.campaign.id}, slot unfilled: ${(err as Error).message}`);
+            return false;
+          });
         if (!held) {
           // Another user's request took the budget between the decision and the hold: the slot goes unfilled.
           metrics.unfilled('budget', 1);
@@ -184,11 +202,15 @@ export class Delivery {
         reservations.push(reservation);
         placed.push({ after: slot.after, campaign: slot.campaign, reservation, creativeIndex: slot.campaign.creatives.indexOf(slot.creative) });
       }
+      const releaseAll = () => Promise.all(reservations.map((r) => store.budgets.release(r.campaignId, r.id).catch(() => undefined)));
       try {
-        await store.users.reserve(reservations);
+        if ((await store.users.reserve(reservations, { history: user.history, historyMs })) === false) {
+          await releaseAll();
+          return 'conflict';
+        }
       } catch (err) {
         console.error(`[slots] could not store reservations, serving no ad: ${(err as Error).message}`);
-        await Promise.all(reservations.map((r) => store.budgets.release(r.campaignId, r.id)));
+        await releaseAll();
         metrics.unfilled('unavailable', reservations.length);
         return { slots: [] };
       }
@@ -220,7 +242,7 @@ export class Delivery {
         }),
       );
       return decision.explain ? { slots, explain: decision.explain } : { slots };
-    });
+    }
   }
 
   /** Verifies and records events; a token served to another feed client is rejected like a forged one. */
@@ -306,6 +328,8 @@ export class Delivery {
   async why(token: string, clientId = ''): Promise<{ advertiser: { id: string; name: string }; reasons: string[] } | undefined> {
     const check = await this.verifyFor(token, clientId, this.deps.clock());
     if (!check.ok) return undefined;
+    // An erased user's tokens still verify until they expire; their reservation is gone, and so is any answer.
+    if (!(await this.deps.store.users.reservation(check.claims.uid, check.claims.reservationId))) return undefined;
     const campaign = await this.deps.store.catalog.getCampaign(check.claims.campaignId);
     if (!campaign) return undefined;
     const advertiser = await this.deps.store.catalog.getAdvertiser(campaign.advertiserId);

@@ -25,7 +25,7 @@ import {
   T0,
   USERS,
   worstWindow,
-} from './model.js';
+} from '../helpers/engine-model.js';
 
 const stats = { responses: 0, slots: 0, impressions: 0, charges: 0, blockedSkips: 0 };
 

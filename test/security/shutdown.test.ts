@@ -8,7 +8,7 @@ import { request, Agent } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, http, removeDir, startServer, stopServer, type RealServer } from './server.js';
+import { ADMIN, http, removeDir, startServer, stopServer, type RealServer } from '../helpers/server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -6,10 +6,10 @@ import { and, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
 import { isLive } from '../../engine/eligibility.js';
-import type { UserState } from '../../engine/types.js';
+import type { HistoryEntry, UserState } from '../../engine/types.js';
 import type { Reservation, UserStore } from '../interface.js';
 import type { SqliteBudgets } from './budgets.js';
-import { toHistory } from '../user-history.js';
+import { gainedHistory, toHistory } from '../user-history.js';
 import type { Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
 import type { StoreMetrics } from '../../ops/metrics.js';
@@ -67,8 +67,14 @@ export class SqliteUsers implements UserStore {
     return state;
   }
 
-  reserve(reservations: Reservation[]): Promise<void> {
-    return reservations.length === 0 ? Promise.resolve() : this.group.submit(reservations);
+  async reserve(reservations: Reservation[], basedOn?: { history: HistoryEntry[]; historyMs: number }): Promise<boolean> {
+    if (reservations.length === 0) return true;
+    if (basedOn) {
+      const current = await this.load(reservations[0].uid, reservations[0].servedAt, basedOn.historyMs);
+      if (gainedHistory(current.history, basedOn.history)) return false;
+    }
+    await this.group.submit(reservations);
+    return true;
   }
 
   async reservation(uid: string, id: string): Promise<Reservation | undefined> {
