@@ -88,7 +88,7 @@ export async function makeWorkerStore(env: Env = {}) {
         await Promise.all([...new Set(events.map((e) => e.campaignId))].map((id) => refreshView(id, now)));
         return result;
       },
-      report: (campaignId, from, to, by) => invoke('ledger', 'report', campaignId, from, to, by),
+      report: (campaignId, from, to, by) => invoke('ledger', 'report', campaignId, from, to, ...(by ? [by] : [])),
     },
     traffic: proxy('traffic'),
     prune: (now, historyMs) => invoke('store', 'prune', now, historyMs),
