@@ -7,6 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import { registerConsole } from '../console/routes.js';
 import { jsonLinesLog } from '../ops/log.js';
 import { noopMetrics } from '../ops/metrics.js';
 import type { AppDeps, AppEnv } from './context.js';
@@ -89,6 +90,7 @@ export function createApp(deps: AppDeps) {
   registerPublicRoutes(app, deps);
   registerHealthRoutes(app, deps, guard('admin'));
   registerDocsRoute(app);
+  registerConsole(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {
