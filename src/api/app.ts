@@ -49,13 +49,20 @@ export function createApp(deps: AppDeps) {
     }),
   );
   if (deps.settings.corsOrigins.length > 0) app.use('*', cors({ origin: deps.settings.corsOrigins }));
-  const limitTo = (maxSize: number, what: string) =>
-    bodyLimit({
-      maxSize,
-      onError: () => {
-        throw new ApiError('payload_too_large', `Request body exceeds ${what}`);
-      },
-    });
+  const limitTo = (maxSize: number, what: string): MiddlewareHandler => {
+    const tooLarge = () => {
+      throw new ApiError('payload_too_large', `Request body exceeds ${what}`);
+    };
+    const streamed = bodyLimit({ maxSize, onError: tooLarge });
+    // With a Content-Length and no Transfer-Encoding the header decides (the body cannot be longer);
+    // bodyLimit would first read c.req.raw.body, which on Node builds a web Request and stream per request.
+    return async function limitBody(c, next) {
+      const length = c.req.header('content-length');
+      if (length === undefined || c.req.header('transfer-encoding') !== undefined) return streamed(c, next);
+      if (Number.parseInt(length, 10) > maxSize) tooLarge();
+      await next();
+    };
+  };
   const jsonLimit = limitTo(MiB, 'the 1 MiB limit');
   const uploadLimit = limitTo(17 * MiB, 'the upload limit (video 16 MB, image 5 MB)');
   app.use('/v1/*', (c, next) => (UPLOAD_PATH.test(c.req.path) ? uploadLimit : jsonLimit)(c, next));

@@ -94,7 +94,7 @@ export function campaignValues(c: CampaignView): CampaignFormValues {
     languages: (c.targeting.languages ?? []).join(', '),
     platforms: c.targeting.platforms ?? [],
     capImpressions: cap ? String(cap.impressions) : '',
-    capHours: cap ? String(cap.windowSeconds / 3600) : '',
+    capHours: cap ? String(Number((cap.windowSeconds / 3600).toFixed(4))) : '',
   };
 }
 
@@ -133,11 +133,21 @@ export function campaignBody(v: CampaignFormValues): { body: Record<string, unkn
     if (Number.isNaN(n)) errors[field] = ['enter a whole number'];
     return n;
   };
+  /** Hours as typed (e.g. 24 or 0.5) → whole seconds. */
+  const hours = (field: keyof CampaignFormValues, value: string) => {
+    const trimmed = value.trim();
+    if (trimmed === '') return undefined;
+    if (!/^\d{1,6}(\.\d{1,6})?$/.test(trimmed)) {
+      errors[field] = ['enter a number of hours, e.g. 24 or 0.5'];
+      return Number.NaN;
+    }
+    return Math.round(Number(trimmed) * 3600);
+  };
   const bidAmount = amount('bidAmount', v.bidAmount);
   const dailyMicros = amount('dailyBudget', v.dailyBudget);
   const totalMicros = amount('totalBudget', v.totalBudget);
   const capImpressions = count('capImpressions', v.capImpressions);
-  const capHours = count('capHours', v.capHours);
+  const capHours = hours('capHours', v.capHours);
   if ((capImpressions === undefined) !== (capHours === undefined)) {
     errors[capImpressions === undefined ? 'capImpressions' : 'capHours'] = ['fill in both cap fields, or neither'];
   }
@@ -157,7 +167,7 @@ export function campaignBody(v: CampaignFormValues): { body: Record<string, unkn
       ...(languages ? { languages } : {}),
       ...(v.platforms.length ? { platforms: v.platforms } : {}),
     },
-    caps: capImpressions !== undefined && capHours !== undefined ? [{ impressions: capImpressions, windowSeconds: capHours * 3600 }] : [],
+    caps: capImpressions !== undefined && capHours !== undefined ? [{ impressions: capImpressions, windowSeconds: capHours }] : [],
   };
   if (v.start || v.end) body.schedule = { start: v.start || isoDay(Date.now()), ...(v.end ? { end: v.end } : {}) };
   return { body, errors };

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { png } from '../helpers/media.js';
-import { ADMIN, type RealServer, removeDir, startServer, stopServer } from '../helpers/server.js';
+import { ADMIN, http, type RealServer, removeDir, startServer, stopServer } from '../helpers/server.js';
 import { axeViolations, type ConsoleBrowser, eventually, launchBrowser, mediaLoaded, offlineContext, signIn, signOut, textOf } from './browser.js';
 
 const MP4 = readFileSync(join(import.meta.dirname, '../fixtures/vertical-90x160-2s.mp4'));
@@ -238,11 +238,26 @@ describe('console on Node, in Chromium', () => {
     await page.keyboard.type(ADMIN);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { level: 1, name: 'Review queue' }).waitFor();
-    for (const path of ['/console/review', '/console/advertisers', '/console/clients']) {
-      await page.goto(`${origin}${path}`);
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-      expect(overflow, `${path} scrolls sideways at 360 px`).toBeLessThanOrEqual(0);
-    }
+    const noSidewaysScroll = async (paths: string[]) => {
+      for (const path of paths) {
+        await page.goto(`${origin}${path}`);
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        expect(overflow, `${path} scrolls sideways at 360 px`).toBeLessThanOrEqual(0);
+      }
+    };
+    await noSidewaysScroll(['/console/review', '/console/advertisers', '/console/clients']);
+    // An advertiser with a campaign and a creative, made over the API, for the advertiser pages.
+    const adv = await http(server, 'POST', '/v1/advertisers', ADMIN, { name: 'Narrow Screen Bakery With A Rather Long Name', website: 'https://narrow.example' });
+    const campaign = await http(server, 'POST', '/v1/campaigns', adv.body.apiKey, { name: 'Narrow', bid: { type: 'cpm', amountMicros: 1_000_000 } });
+    const form = new FormData();
+    form.set('file', new File([png(90, 160, 5) as Uint8Array<ArrayBuffer>], 'n.png', { type: 'image/png' }));
+    form.set('headline', 'Fits a small phone');
+    form.set('ctaType', 'website');
+    form.set('ctaTarget', 'https://narrow.example');
+    await fetch(`${origin}/v1/campaigns/${campaign.body.id}/creatives`, { method: 'POST', headers: { Authorization: `Bearer ${adv.body.apiKey}` }, body: form });
+    await signOut(page);
+    await signIn(page, origin, adv.body.apiKey, 'Campaigns');
+    await noSidewaysScroll(['/console/campaigns', `/console/campaigns/${campaign.body.id}`, '/console/campaigns/new', '/console/profile', '/console/reports']);
     expect(offOrigin).toEqual([]);
     await context.close();
   });

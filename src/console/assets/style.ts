@@ -27,7 +27,8 @@ h3 { font-size: 1.05rem; margin: 0 0 8px; }
 .row { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-end; }
 .row > .field { flex: 1 1 200px; }
 .split { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
-.split > form { flex: 1 1 300px; }
+.split > form { flex: 1 1 260px; min-width: 0; }
+.field > input, .field > select, .field > textarea { width: 100%; min-width: 0; }
 .field { display: flex; flex-direction: column; gap: 4px; border: 0; padding: 0; margin: 0; }
 fieldset.field legend { font-weight: 600; padding: 0; margin-bottom: 4px; }
 label { font-weight: 600; }
@@ -47,13 +48,13 @@ button.secondary { background: #fff; color: #0b57b0; }
 button.danger { background: #b42318; border-color: #b42318; }
 form.inline { display: inline-flex; flex-wrap: wrap; gap: 8px; align-items: center; margin: 0; }
 .actions { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; }
-.table-wrap { overflow-x: auto; }
+.table-wrap { overflow-x: auto; position: relative; }
 table { border-collapse: collapse; width: 100%; background: #fff; }
 caption { text-align: left; font-weight: 600; padding: 6px 0; }
 th, td { text-align: left; padding: 8px; border-bottom: 1px solid #d1d5db; vertical-align: middle; }
 thead th { background: #eef1f5; }
 .spend { display: inline-flex; flex-direction: column; gap: 2px; }
-meter { width: 120px; }
+meter { width: 90px; max-width: 100%; }
 .summary { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 0 0 12px; }
 .summary dt { font-weight: 600; }
 .summary dd { margin: 0; overflow-wrap: anywhere; }
@@ -97,6 +98,8 @@ meter { width: 120px; }
 .report-form button { align-self: flex-end; margin-bottom: 22px; }
 @media (max-width: 480px) {
   main { padding: 10px; }
+  th, td { padding: 6px 4px; font-size: 0.9rem; }
+  .actions { gap: 6px; }
   .who { margin-left: 0; }
   .phone { width: 100%; max-width: 300px; }
 }

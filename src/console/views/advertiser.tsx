@@ -187,7 +187,7 @@ export function CampaignFormPage(props: { session: Session; campaign?: CampaignV
         <Checkboxes name="platforms" label={L.platforms} values={v.platforms} errors={errors} hint="None ticked: all" options={[['android', 'Android'], ['ios', 'iOS'], ['web', 'Web']]} />
         <div class="row">
           <TextField name="capImpressions" label={L.capImpressions} value={v.capImpressions} inputmode="numeric" errors={errors} hint="Optional" />
-          <TextField name="capHours" label={L.capHours} value={v.capHours} inputmode="numeric" errors={errors} hint="Optional, e.g. 24" />
+          <TextField name="capHours" label={L.capHours} value={v.capHours} inputmode="decimal" errors={errors} hint="Optional, e.g. 24 or 0.5" />
         </div>
         <button type="submit">{editing ? 'Save campaign' : 'Create campaign'}</button>
       </form>
