@@ -5,12 +5,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readSettings, SettingsError } from '../config.js';
+import { checkSettingNames, readSettings, SettingsError } from '../config.js';
 import { bundleWorker, SETTING_NAMES, startLocalWorker } from './miniflare.js';
 import { loadSecrets } from './secrets.js';
 
 async function main() {
   const env = process.env;
+  checkSettingNames(env);
   const settings = readSettings(env);
   const dataDir = resolve(env.DATA_DIR ?? './data/worker');
   mkdirSync(dataDir, { recursive: true });
@@ -36,6 +37,12 @@ async function main() {
 
   const host = env.HOST ?? '0.0.0.0';
   mf = await startLocalWorker({ scriptPath, bindings, dataDir, port: settings.port, host });
+  // Miniflare's exit hook answers SIGTERM/SIGINT with exit code 143/130 before dispose() finishes;
+  // its 'exit' hook (which kills workerd) stays as a safety net, the signals are ours: exit 0.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void shutdown(signal));
+  }
   const url = await mf.ready;
   console.log(`[start] serving the Worker in workerd on ${url.href.replace(/\/$/, '')} (D1, Durable Objects and R2 under ${dataDir})`);
 }
