@@ -25,6 +25,7 @@ import {
   type RenewRequest,
   type ShardState,
 } from '../../src/engine/budget-leases.js';
+import { advertiserCard } from '../../src/engine/card.js';
 import { pacingPassRate } from '../../src/engine/eligibility.js';
 import type { BudgetState, ServableCampaign } from '../../src/engine/types.js';
 import { HOURLY_TRAFFIC, trafficAt } from '../pacing/simulation.js';
@@ -141,7 +142,7 @@ function campaignOf(dailyMicros: number, bidMicros: number): ServableCampaign {
   return {
     id: 'big',
     advertiserId: 'a',
-    advertiserName: 'a',
+    advertiser: advertiserCard({ id: 'a', name: 'a' }),
     status: 'active',
     startAt: 0,
     endAt: null,
