@@ -130,6 +130,7 @@ for (const [name, value] of Object.entries(objects)) {
 }
 export const UserObject = exported.UserObject;
 export const CampaignObject = exported.CampaignObject;
+export const TrafficObject = exported.TrafficObject;
 
 export default {
   async fetch(request: Request, env: Env, ctx: unknown): Promise<Response> {
