@@ -20,7 +20,7 @@ import {
 } from './routes/advertiser.js';
 import { blockRoute, blocksRoute, eraseRoute, eventsRoute, slotsRoute, unblockRoute, whyRoute } from './routes/feed.js';
 import { createAdvertiserRoute, createClientRoute, listAdvertisersRoute, reviewQueueRoute, reviewRoute } from './routes/operator.js';
-import { healthRoute, mediaRoute } from './routes/public.js';
+import { healthRoute, mediaRoute, problemTypeRoute } from './routes/public.js';
 
 /** Every route of the API, in the order of the product spec. */
 export const apiRoutes = [
@@ -47,6 +47,7 @@ export const apiRoutes = [
   whyRoute,
   healthRoute,
   mediaRoute,
+  problemTypeRoute,
 ] as const;
 
 type Registered<Routes extends readonly unknown[]> = { [K in keyof Routes]: { route: Routes[K]; handler: never } };

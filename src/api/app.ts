@@ -10,6 +10,7 @@ import type { AppDeps, AppEnv } from './context.js';
 import { ApiError, handleError, problemResponse } from './errors.js';
 import { createAuth, type KeyKind } from './middleware/auth.js';
 import { authThrottle } from './middleware/auth-throttle.js';
+import { methodGuard } from './middleware/method.js';
 import { requireContentType } from './middleware/content-type.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { newOpenApiHono } from './openapi.js';
@@ -38,6 +39,7 @@ export function newApp(deps: AppDeps) {
     }),
   );
   if (deps.settings.corsOrigins.length > 0) app.use('*', cors({ origin: deps.settings.corsOrigins }));
+  app.use('*', methodGuard(app));
   const limitTo = (maxSize: number, what: string) =>
     bodyLimit({
       maxSize,

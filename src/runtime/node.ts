@@ -9,6 +9,7 @@ import { readSettings, SettingsError } from '../config.js';
 import { FsMediaStorage } from '../media/fs.js';
 import { createSqliteStore } from '../store/sqlite/index.js';
 import { createService } from '../wiring.js';
+import { createHttpServer } from './node-http.js';
 import { loadSecrets } from './secrets.js';
 
 const PRUNE_EVERY_MS = 60_000;
@@ -33,7 +34,7 @@ async function main() {
   }, PRUNE_EVERY_MS);
   prune.unref();
 
-  const server = serve({ fetch: app.fetch, port: settings.port, hostname: env.HOST ?? '0.0.0.0' }, (info) => {
+  const server = serve({ fetch: app.fetch, port: settings.port, hostname: env.HOST ?? '0.0.0.0', createServer: createHttpServer }, (info) => {
     console.log(`[start] serving on http://${info.address}:${info.port} (database ${database})`);
   });
 

@@ -118,7 +118,7 @@ describe('content smuggling and injection', () => {
   });
 
   it('SQL and script payloads are stored and returned verbatim as data, never executed', async () => {
-    const payloads = ["Robert'); DROP TABLE campaigns;--", '" OR 1=1 --', '<script>alert(1)</script>', '${7*7}{{7*7}}', '\u0000nul'];
+    const payloads = ["Robert'); DROP TABLE campaigns;--", '" OR 1=1 --', '<script>alert(1)</script>', '${7*7}{{7*7}}', '\u202enul'];
     for (const name of payloads) {
       const created = await w.s.call('POST', '/v1/campaigns', w.a.key, { name, bid: { type: 'cpm', amountMicros: 1000 } });
       expect(created.status).toBe(201);
