@@ -16,6 +16,8 @@ export interface ServiceOptions {
   media: MediaStorage;
   adminKey: string;
   secret: string;
+  /** Slot-token secrets, current first, then previous ones still accepted (`tokenSecretsFrom`); default: derived from `secret`. */
+  tokenSecrets?: string[];
   clock?: () => number;
   /** The caller's address on this runtime (failed-authentication throttling). */
   clientAddress?: ClientAddress;
@@ -32,7 +34,7 @@ export async function createService(options: ServiceOptions) {
     store: options.store,
     index,
     pseudonymize: createPseudonymizer(options.secret),
-    signer: new TokenSigner(options.secret),
+    signer: new TokenSigner(options.tokenSecrets ?? options.secret),
     clock,
     serveSlots: options.serveSlots,
   });

@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { readSettings, SettingsError } from '../config.js';
 import { FsMediaStorage } from '../media/fs.js';
 import { createSqliteStore } from '../store/sqlite/index.js';
+import { tokenSecretsFrom } from '../privacy/token.js';
 import { createService } from '../wiring.js';
 import { createHttpServer } from './node-http.js';
 import { loadSecrets } from './secrets.js';
@@ -24,7 +25,7 @@ async function main() {
 
   let historyMs = () => settings.tokenTtlMs;
   const store = createSqliteStore({ path: database, userCacheSize: settings.userCacheSize, historyMs: () => historyMs() });
-  const { app, delivery } = await createService({ settings, store, media: new FsMediaStorage(mediaDir), adminKey, secret,
+  const { app, delivery } = await createService({ settings, store, media: new FsMediaStorage(mediaDir), adminKey, secret, tokenSecrets: tokenSecretsFrom(env, secret),
     clientAddress: (c) => getConnInfo(c).remote.address,
   });
   historyMs = () => delivery.historyMs();

@@ -13,7 +13,7 @@ import { CTR_REFRESH_MS, Delivery, type UserSlotsInput } from '../delivery/deliv
 import { KeyedLock } from '../delivery/keyed-lock.js';
 import { R2MediaStorage } from '../media/r2.js';
 import { createPseudonymizer, type Pseudonymizer } from '../privacy/pseudonym.js';
-import { TokenSigner } from '../privacy/token.js';
+import { TokenSigner, tokenSecretsFrom } from '../privacy/token.js';
 import { D1Catalog } from '../store/d1/catalog.js';
 import { CampaignObjectStore, ctrFlushed, pendingCtr, type HoldRequest } from '../store/durable-object/campaign-object.js';
 import { createEdgeStore, type EdgeBudgets, type CampaignObjectRpc, type ObjectDirectory, type UserObjectRpc } from '../store/durable-object/index.js';
@@ -96,12 +96,14 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
   const catalog = new D1Catalog(env.DB);
   const objects = directory(env);
   const store = createEdgeStore({ catalog, objects });
+  const tokenSecrets = tokenSecretsFrom(vars, env.SECRET);
   const service = await createService({
     settings,
     store,
     media: new R2MediaStorage(env.MEDIA),
     adminKey: env.ADMIN_KEY,
     secret: env.SECRET,
+    tokenSecrets,
     // Failed-authentication throttling by the caller's address, as Cloudflare's edge saw it.
     clientAddress: (c) => c.req.header('CF-Connecting-IP'),
     async serveSlots(uid, input) {
@@ -122,7 +124,7 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
     objects,
     store,
     service,
-    signer: new TokenSigner(env.SECRET),
+    signer: new TokenSigner(tokenSecrets),
     pseudonymize: createPseudonymizer(env.SECRET),
     async freshIndex() {
       const now = Date.now();

@@ -136,6 +136,31 @@ export function hardeningSuite(name: string, world: () => World<HardeningService
     });
   });
 
+  describe(`${name}: slot tokens are opaque`, () => {
+    it('a token reveals no id, and two tokens of one user share no bytes', async () => {
+      const w = world();
+      const res = await w.s.call('POST', '/v1/slots', w.client.key, { user: 'linkable-user-42', statuses: 20 });
+      const tokens: string[] = res.body.slots.map((slot: { token: string }) => slot.token);
+      expect(tokens.length).toBe(2);
+      const bodies = tokens.map((t) => Buffer.from(t.split('.')[1], 'base64url'));
+      for (const [i, token] of tokens.entries()) {
+        const visible = `${token} ${bodies[i].toString('latin1')}`;
+        for (const id of ['linkable-user-42', w.a.campaignId, w.b.campaignId, w.a.creativeId, w.b.creativeId, w.client.id]) expect(visible).not.toContain(id);
+      }
+      let common = 0;
+      for (let i = 0; i < bodies[0].length; i++)
+        for (let j = 0; j < bodies[1].length; j++) {
+          let k = 0;
+          while (bodies[0][i + k] !== undefined && bodies[0][i + k] === bodies[1][j + k]) k++;
+          common = Math.max(common, k);
+        }
+      expect(common).toBeLessThan(4);
+      // Still verified item by item.
+      const events = await w.s.call('POST', '/v1/events', w.client.key, { events: tokens.map((token) => ({ token, type: 'impression' })) });
+      expect(events.body.results).toEqual([{ status: 'accepted' }, { status: 'accepted' }]);
+    });
+  });
+
   describe(`${name}: HTTP semantics`, () => {
     it('a known path with a method it does not take is a 405 with Allow, with or without a key', async () => {
       const w = world();
