@@ -57,9 +57,9 @@ export async function runMemoryBound(cacheSizes: number[], usersPerCacheSize: nu
     const points: MemoryPoint[] = [];
     for (const size of cacheSizes) {
       for (const users of usersPerCacheSize) {
-        const store = createSqliteStore({ path, userCacheSize: size, historyMs: () => 3_600_000 });
+        const store = createSqliteStore({ path, userCacheSize: size });
         const before = heapUsedBytes();
-        for (let i = 0; i < users; i++) await store.users.load(uid(i), BENCH_START);
+        for (let i = 0; i < users; i++) await store.users.load(uid(i), BENCH_START, 3_600_000);
         const after = heapUsedBytes();
         const cache = (store.users as SqliteUsers).cache;
         points.push({ userCacheSize: size, distinctUsers: users, cacheEntries: cache.size, heapGrowthMB: Math.round(((after - before) / 2 ** 20) * 10) / 10 });

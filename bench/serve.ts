@@ -115,8 +115,7 @@ export async function runServeScenario(scenario: ServeScenario): Promise<ServeRe
     seedDatabase(path, catalog, BENCH_START);
     const settings = readSettings({ RATE_LIMIT_ADVERTISER: '0', USER_CACHE_SIZE: String(scenario.userCacheSize) });
     let now = BENCH_START;
-    let historyMs = () => settings.tokenTtlMs;
-    const store = createSqliteStore({ path, userCacheSize: settings.userCacheSize, historyMs: () => historyMs() });
+    const store = createSqliteStore({ path, userCacheSize: settings.userCacheSize });
     const { delivery } = await createService({
       settings,
       store,
@@ -125,7 +124,6 @@ export async function runServeScenario(scenario: ServeScenario): Promise<ServeRe
       secret: 'bench-secret',
       clock: () => now,
     });
-    historyMs = () => delivery.historyMs();
 
     const slotsHistogram = nsHistogram();
     const eventsHistogram = nsHistogram();

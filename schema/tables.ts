@@ -204,3 +204,44 @@ export const creativeStats = sqliteTable('creative_stats', {
   clicks: integer('clicks').notNull().default(0),
   updatedAt: integer('updated_at').notNull(),
 });
+
+// ---------- Durable Objects only (created everywhere by the same migrations; empty outside objects) ----------
+
+/** Effects committed in a user object but not yet acknowledged by their campaign object (JSON CampaignEffect). */
+export const outbox = sqliteTable('do_outbox', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  campaignId: text('campaign_id').notNull(),
+  effect: text('effect').notNull(),
+});
+
+/** A campaign object's live budget holds: the maximum cost of a served, not yet charged reservation. */
+export const budgetHolds = sqliteTable('do_budget_holds', {
+  reservationId: text('reservation_id').primaryKey(),
+  amountMicros: integer('amount_micros').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+});
+
+/** The budget in force as a campaign object last learned it (holds and catalog changes): charges never exceed it. */
+export const budgetInForce = sqliteTable('do_budget_in_force', {
+  campaignId: text('campaign_id').primaryKey(),
+  dailyMicros: integer('daily_micros'),
+  totalMicros: integer('total_micros'),
+});
+
+/** (reservation, event type) pairs a campaign object already applied: outbox retries count once. */
+export const appliedEffects = sqliteTable(
+  'do_applied_effects',
+  {
+    reservationId: text('reservation_id').notNull(),
+    type: text('type').notNull(),
+    at: integer('at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.reservationId, t.type] })],
+);
+
+/** Impressions and clicks per creative counted in a campaign object but not yet added to D1's creative_stats. */
+export const ctrPending = sqliteTable('do_ctr_pending', {
+  creativeId: text('creative_id').primaryKey(),
+  impressions: integer('impressions').notNull(),
+  clicks: integer('clicks').notNull(),
+});

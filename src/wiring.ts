@@ -3,6 +3,7 @@ import { newApp } from './api/app.js';
 import type { ClientAddress } from './api/context.js';
 import { mediaUrl } from './api/views.js';
 import { CatalogIndex } from './catalog/index.js';
+import { CatalogService } from './catalog/service.js';
 import type { Settings } from './config.js';
 import { Delivery, type DeliveryDeps } from './delivery/delivery.js';
 import type { MediaStorage } from './media/storage.js';
@@ -38,6 +39,7 @@ export async function createService(options: ServiceOptions) {
     clock,
     serveSlots: options.serveSlots,
   });
-  const app = newApp({ ...options, index, delivery, clock });
-  return { app, index, delivery };
+  const catalog = new CatalogService(options.store, index);
+  const app = newApp({ ...options, index, catalog, delivery, clock });
+  return { app, index, catalog, delivery };
 }

@@ -6,5 +6,6 @@
 import journal from './meta/_journal.json';
 import m0000 from './0000_init.sql';
 import m0001 from './0001_creative_stats.sql';
+import m0002 from './0002_durable_object_tables.sql';
 
-export default { journal, migrations: { m0000, m0001 } };
+export default { journal, migrations: { m0000, m0001, m0002 } };

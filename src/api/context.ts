@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import type { Settings } from '../config.js';
 import type { CatalogIndex } from '../catalog/index.js';
+import type { CatalogService } from '../catalog/service.js';
 import type { Delivery } from '../delivery/delivery.js';
 import type { MediaStorage } from '../media/storage.js';
 import type { Store } from '../store/interface.js';
@@ -18,6 +19,8 @@ export interface AppDeps {
   settings: Settings;
   store: Store;
   index: CatalogIndex;
+  /** Catalog writes (they refresh the index). */
+  catalog: CatalogService;
   delivery: Delivery;
   media: MediaStorage;
   adminKey: string;

@@ -1,5 +1,5 @@
 /** Store records to API shapes: times as ISO-8601, optional fields omitted rather than null. */
-import type { Advertiser, Campaign, Client, Creative, Media } from '../store/interface.js';
+import type { Advertiser, CampaignRecord, Client, Creative, Media } from '../store/interface.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -11,7 +11,7 @@ export function clientView(c: Client) {
   return { id: c.id, name: c.name, createdAt: iso(c.createdAt) };
 }
 
-export function campaignView(c: Campaign) {
+export function campaignView(c: CampaignRecord) {
   const { startAt, endAt, ...rest } = c;
   return {
     ...rest,

@@ -89,7 +89,7 @@ export class Delivery {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       return await Promise.race([
-        this.deps.store.users.load(uid, now),
+        this.deps.store.users.load(uid, now, this.historyMs()),
         new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
       ]);
     } catch (err) {
@@ -241,6 +241,11 @@ export class Delivery {
 
   async blocks(user: string): Promise<string[]> {
     return this.deps.store.users.blocks(await this.deps.pseudonymize(user));
+  }
+
+  /** Retention: drops per-user history no cap window (as the index knows them) or token needs any more. */
+  prune(now: number): Promise<number> {
+    return this.deps.store.prune(now, this.historyMs());
   }
 
   async erase(user: string): Promise<void> {

@@ -23,15 +23,13 @@ async function main() {
   const mediaDir = resolve(env.MEDIA_DIR ?? './data/media');
   const { adminKey, secret } = loadSecrets(env, dirname(database));
 
-  let historyMs = () => settings.tokenTtlMs;
-  const store = createSqliteStore({ path: database, userCacheSize: settings.userCacheSize, historyMs: () => historyMs() });
+  const store = createSqliteStore({ path: database, userCacheSize: settings.userCacheSize });
   const { app, delivery } = await createService({ settings, store, media: new FsMediaStorage(mediaDir), adminKey, secret, tokenSecrets: tokenSecretsFrom(env, secret),
     clientAddress: (c) => getConnInfo(c).remote.address,
   });
-  historyMs = () => delivery.historyMs();
 
   const prune = setInterval(() => {
-    store.prune(Date.now()).catch((err) => console.error(`[retention] prune failed: ${err.message}`));
+    delivery.prune(Date.now()).catch((err) => console.error(`[retention] prune failed: ${err.message}`));
   }, PRUNE_EVERY_MS);
   prune.unref();
 

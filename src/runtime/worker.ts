@@ -14,10 +14,14 @@ import { KeyedLock } from '../delivery/keyed-lock.js';
 import { R2MediaStorage } from '../media/r2.js';
 import { createPseudonymizer, type Pseudonymizer } from '../privacy/pseudonym.js';
 import { TokenSigner, tokenSecretsFrom } from '../privacy/token.js';
-import { D1Catalog } from '../store/d1/catalog.js';
+import { eventEffect } from '../engine/events.js';
+import type { ServableCampaign } from '../engine/types.js';
+import type { SqlCatalog } from '../store/catalog.js';
+import { openD1Catalog } from '../store/d1/index.js';
 import { CampaignObjectStore, ctrFlushed, pendingCtr, type HoldRequest } from '../store/durable-object/campaign-object.js';
 import { createEdgeStore, type EdgeBudgets, type CampaignObjectRpc, type ObjectDirectory, type UserObjectRpc } from '../store/durable-object/index.js';
-import { migrateObject, UserObjectStore, type CampaignEffect, type ObjectDb } from '../store/durable-object/user-object.js';
+import { migrateObject, UserObjectStore, type ObjectDb } from '../store/durable-object/user-object.js';
+import type { CampaignEffect } from '../store/event-procedure.js';
 import type { Reservation, Store, VerifiedEvent } from '../store/interface.js';
 import { createService } from '../wiring.js';
 
@@ -48,7 +52,7 @@ function stringVars(env: WorkerEnv): Env {
 
 function directory(env: WorkerEnv): ObjectDirectory {
   return {
-    user: (uid) => env.USERS.get(env.USERS.idFromName(uid)) as unknown as UserObjectRpc,
+    user: (uid) => env.USERS.get(env.USERS.idFromName(uid)) as unknown as UserObject,
     campaign(campaignId) {
       const stub = env.CAMPAIGNS.get(env.CAMPAIGNS.idFromName(campaignId)) as unknown as CampaignObject;
       return {
@@ -57,6 +61,7 @@ function directory(env: WorkerEnv): ObjectDirectory {
         report: (from, to) => stub.report(campaignId, from, to),
         apply: (effects, threshold) => stub.apply(campaignId, effects, threshold),
         release: (ids) => stub.release(campaignId, ids),
+        limit: (budget, now) => stub.limit(campaignId, budget, now),
         forgetReporter: (uid) => stub.forgetReporter(campaignId, uid),
       } satisfies CampaignObjectRpc;
     },
@@ -66,7 +71,7 @@ function directory(env: WorkerEnv): ObjectDirectory {
 /** Everything one isolate shares between requests and the objects it hosts. */
 interface Isolate {
   settings: Settings;
-  catalog: D1Catalog;
+  catalog: SqlCatalog;
   objects: ObjectDirectory;
   store: Store & { budgets: EdgeBudgets };
   service: Awaited<ReturnType<typeof createService>>;
@@ -93,7 +98,7 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
     throw new Error('ADMIN_KEY and SECRET must be set (wrangler secret put ADMIN_KEY; wrangler secret put SECRET)');
   }
   const refreshMs = Number(vars.CATALOG_REFRESH_MS ?? 1000);
-  const catalog = new D1Catalog(env.DB);
+  const catalog = openD1Catalog(env.DB);
   const objects = directory(env);
   const store = createEdgeStore({ catalog, objects });
   const tokenSecrets = tokenSecretsFrom(vars, env.SECRET);
@@ -108,7 +113,7 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
     clientAddress: (c) => c.req.header('CF-Connecting-IP'),
     async serveSlots(uid, input) {
       try {
-        return await objects.user(uid).serve(uid, input);
+        return await (objects.user(uid) as unknown as UserObject).serve(uid, input);
       } catch (err) {
         // Fail closed: without the user's object we cannot know caps or blocks.
         console.error(`[slots] user object unavailable, serving no ad: ${(err as Error).message}`);
@@ -176,12 +181,12 @@ export class UserObject extends DurableObject<WorkerEnv> implements UserObjectRp
   private deliveryOf(iso: Isolate): Delivery {
     if (this.delivery) return this.delivery;
     const state = this.state;
-    const historyMs = () => delivery.historyMs();
     const store: Store = {
       ...iso.store,
       users: {
-        load: async (uid, now) => state.load(uid, now, historyMs()),
+        load: async (uid, now, historyMs) => state.load(uid, now, historyMs),
         reserve: async (reservations) => state.reserve(reservations),
+        reservation: async (uid, id) => state.reservation(uid, id),
         block: async (uid, advertiserId, now) => state.block(uid, advertiserId, now),
         unblock: async (uid, advertiserId) => state.unblock(uid, advertiserId),
         blocks: async (uid) => state.blocks(uid),
@@ -211,9 +216,12 @@ export class UserObject extends DurableObject<WorkerEnv> implements UserObjectRp
     });
   }
 
-  async load(uid: string, now: number) {
-    const iso = await isolateFor(this.env);
-    return this.serial(() => this.state.load(uid, now, this.deliveryOf(iso).historyMs()));
+  async load(uid: string, now: number, historyMs: number) {
+    return this.serial(() => this.state.load(uid, now, historyMs));
+  }
+
+  async prune(now: number, historyMs: number) {
+    return this.serial(() => this.state.prune(now, historyMs).removed);
   }
 
   async reserve(reservations: Reservation[]) {
@@ -232,13 +240,13 @@ export class UserObject extends DurableObject<WorkerEnv> implements UserObjectRp
     return this.state.blocks(uid);
   }
 
-  async reservation(id: string) {
-    return this.state.reservation(id);
+  async reservation(uid: string, id: string) {
+    return this.state.reservation(uid, id);
   }
 
   async record(events: VerifiedEvent[], now: number, reportThreshold: number) {
     return this.serial(async () => {
-      const outcomes = this.state.record(events, now);
+      const outcomes = this.state.record(events, now, { effect: eventEffect });
       const sentToReview = await this.deliver(reportThreshold);
       return { outcomes, sentToReview };
     });
@@ -346,7 +354,8 @@ export class CampaignObject extends DurableObject<WorkerEnv> {
 
   async apply(campaignId: string, effects: CampaignEffect[], reportThreshold: number): Promise<string[]> {
     const store = this.of(campaignId);
-    const overThreshold = store.apply(effects, reportThreshold);
+    const iso = await isolateFor(this.env);
+    const sent = await store.apply(effects, reportThreshold, Date.now(), iso.catalog);
     const now = Date.now();
     if (now - this.prunedAt > PRUNE_APPLIED_EVERY_MS) {
       this.prunedAt = now;
@@ -354,17 +363,6 @@ export class CampaignObject extends DurableObject<WorkerEnv> {
     }
     if (now - this.ctrFlushedAt >= CTR_FLUSH_MS) await this.flushCtr();
     else if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(this.ctrFlushedAt + CTR_FLUSH_MS);
-    const sent: string[] = [];
-    const iso = await isolateFor(this.env);
-    for (const creativeId of overThreshold) {
-      // Only reports since the creative's last review count; its review time lives in D1.
-      const reviewedAt = (await iso.catalog.getCreative(creativeId))?.updatedAt ?? 0;
-      const reporters = store.reporters(creativeId, reviewedAt);
-      if (reporters < reportThreshold) continue;
-      // Conditional on still being approved, so a retry or a later report sends it back at most once.
-      if (await iso.catalog.sendToReview(creativeId, `reported by ${reporters} users`, Date.now())) sent.push(creativeId);
-    }
-    if (sent.length > 0) await iso.service.index.refresh();
     return sent;
   }
 
@@ -388,6 +386,10 @@ export class CampaignObject extends DurableObject<WorkerEnv> {
 
   async release(campaignId: string, reservationIds: string[]) {
     this.of(campaignId).release(reservationIds);
+  }
+
+  async limit(campaignId: string, budget: ServableCampaign['budget'], now: number) {
+    this.of(campaignId).limit(budget, now);
   }
 
   async forgetReporter(campaignId: string, uid: string) {

@@ -4,15 +4,15 @@
  */
 import * as t from '../../schema/tables.js';
 import { deploymentPrior, predictedCtr } from '../engine/ctr.js';
-import type { EventType, ServableCampaign } from '../engine/types.js';
-import type { Campaign, CampaignPatch, Creative, ReportRow } from './interface.js';
+import type { ServableCampaign } from '../engine/types.js';
+import type { CampaignRecord, CampaignPatch, Creative, ReportRow } from './interface.js';
 import { Reach } from './reach.js';
 
 export type CampaignRow = typeof t.campaigns.$inferSelect;
 export type CreativeRow = typeof t.creatives.$inferSelect;
 
-export function toCampaign(row: CampaignRow): Campaign {
-  const budget: Campaign['budget'] = {};
+export function toCampaign(row: CampaignRow): CampaignRecord {
+  const budget: CampaignRecord['budget'] = {};
   if (row.dailyBudgetMicros !== null) budget.dailyMicros = row.dailyBudgetMicros;
   if (row.totalBudgetMicros !== null) budget.totalMicros = row.totalBudgetMicros;
   return {
@@ -53,7 +53,7 @@ export function campaignColumns(c: CampaignPatch) {
 }
 
 /** The full row for a new campaign. */
-export function campaignRow(campaign: Campaign): CampaignRow {
+export function campaignRow(campaign: CampaignRecord): CampaignRow {
   return {
     ...(campaignColumns(campaign) as CampaignRow),
     id: campaign.id,
@@ -144,7 +144,6 @@ export function servableFrom({ campaignRows, creativeRows, totals }: ServableRow
     });
   }
   return [...byCampaign.values()];
-  return [...byCampaign.values()];
 }
 
 /** A daily report row as advertisers read it: counters as stored, reach estimated from its sketch. */
@@ -160,12 +159,3 @@ export function toReportRow(r: typeof t.reportDaily.$inferSelect): ReportRow {
     spendMicros: r.spendMicros,
   };
 }
-
-/** The daily report column each event type counts in. */
-export const counterColumn: Record<EventType, 'impressions' | 'clicks' | 'hides' | 'reports' | 'blocks'> = {
-  impression: 'impressions',
-  click: 'clicks',
-  hide: 'hides',
-  report: 'reports',
-  block: 'blocks',
-};

@@ -1,7 +1,7 @@
 /**
  * What the service needs remembered, split by owner: the catalog, per-user state,
  * budgets, and the event ledger with its reports. One implementation per backend
- * (today `sqlite/`); every backend passes the same contract suite in test/store.
+ * (`sqlite/`; `d1/` + `durable-object/`); every backend passes the same contract suite in test/store.
  */
 import type { CapRule } from '../config.js';
 import type { EventEffect, ReservationView } from '../engine/events.js';
@@ -36,7 +36,8 @@ export interface Client {
   createdAt: number;
 }
 
-export interface Campaign {
+/** A campaign as the catalog stores it (the engine's view is `ServableCampaign`, the API's the `Campaign` schema). */
+export interface CampaignRecord {
   id: string;
   advertiserId: string;
   name: string;
@@ -51,7 +52,7 @@ export interface Campaign {
   createdAt: number;
   updatedAt: number;
 }
-export type CampaignPatch = Partial<Pick<Campaign, 'name' | 'status' | 'startAt' | 'endAt' | 'bid' | 'budget' | 'pacing' | 'targeting' | 'caps'>>;
+export type CampaignPatch = Partial<Pick<CampaignRecord, 'name' | 'status' | 'startAt' | 'endAt' | 'bid' | 'budget' | 'pacing' | 'targeting' | 'caps'>>;
 
 export interface Media {
   sha256: string;
@@ -86,10 +87,10 @@ export interface CatalogStore {
   createClient(client: Client, keyHash: string): Promise<void>;
   findKey(keyHash: string): Promise<{ kind: KeyKind; ownerId: string } | undefined>;
 
-  createCampaign(campaign: Campaign): Promise<void>;
-  listCampaigns(advertiserId: string): Promise<Campaign[]>;
-  getCampaign(id: string): Promise<Campaign | undefined>;
-  updateCampaign(id: string, patch: CampaignPatch, now: number): Promise<Campaign | undefined>;
+  createCampaign(campaign: CampaignRecord): Promise<void>;
+  listCampaigns(advertiserId: string): Promise<CampaignRecord[]>;
+  getCampaign(id: string): Promise<CampaignRecord | undefined>;
+  updateCampaign(id: string, patch: CampaignPatch, now: number): Promise<CampaignRecord | undefined>;
 
   putMedia(media: Media): Promise<void>;
   getMedia(sha256: string): Promise<Media | undefined>;
@@ -97,6 +98,10 @@ export interface CatalogStore {
   getCreative(id: string): Promise<Creative | undefined>;
   listCreatives(filter: { review?: ReviewState; campaignId?: string }): Promise<Creative[]>;
   setReview(id: string, review: ReviewState, reason: string | null, now: number): Promise<Creative | undefined>;
+  /** Sends an approved creative back to review (reported too often); true if it was approved. */
+  sendToReview(id: string, reason: string, now: number): Promise<boolean>;
+  /** Adds impressions and clicks counted elsewhere (campaign objects) to the CTR counters. */
+  addCtrCounts(counts: { creativeId: string; impressions: number; clicks: number }[], now: number): Promise<void>;
 
   /**
    * Every active or paused campaign with its advertiser and approved creatives, for the in-memory index
@@ -123,9 +128,11 @@ export interface Reservation {
 }
 
 export interface UserStore {
-  /** The user's blocks, hides and history still relevant to caps at `now`. */
-  load(uid: string, now: number): Promise<UserState>;
+  /** The user's blocks, hides and history still relevant to caps at `now` (served within `historyMs`). */
+  load(uid: string, now: number, historyMs: number): Promise<UserState>;
   reserve(reservations: Reservation[]): Promise<void>;
+  /** One reservation of this user, as stored. */
+  reservation(uid: string, id: string): Promise<Reservation | undefined>;
   block(uid: string, advertiserId: string, now: number): Promise<void>;
   unblock(uid: string, advertiserId: string): Promise<void>;
   blocks(uid: string): Promise<string[]>;
@@ -140,6 +147,11 @@ export interface BudgetStore {
   tryHold(hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number }, now: number): Promise<boolean>;
   /** Gives back a hold whose reservation was never stored (or was erased). */
   release(campaignId: string, reservationId: string): Promise<void>;
+  /**
+   * The campaign's budget changed (lowered, or the campaign paused or archived): outstanding
+   * holds are cut so spend + holds fit the budget in force, and no later charge exceeds it.
+   */
+  limit(campaign: Pick<CampaignRecord, 'id' | 'budget'>, now: number): Promise<void>;
 }
 
 export interface VerifiedEvent {
@@ -177,7 +189,6 @@ export interface ReportRow {
 export interface LedgerStore {
   /** Applies a batch of verified events idempotently and durably, in order, before returning. */
   record(events: VerifiedEvent[], now: number, rules: EventRules): Promise<EventBatchResult>;
-  reservation(id: string): Promise<Reservation | undefined>;
   report(campaignId: string, fromDay: string, toDay: string): Promise<ReportRow[]>;
 }
 
@@ -186,7 +197,7 @@ export interface Store {
   users: UserStore;
   budgets: BudgetStore;
   ledger: LedgerStore;
-  /** Drops per-user history no cap window or token needs any more. */
-  prune(now: number): Promise<number>;
+  /** Drops per-user history older than `historyMs` that no token needs any more. */
+  prune(now: number, historyMs: number): Promise<number>;
   close(): Promise<void>;
 }

@@ -140,7 +140,7 @@ describe('POST /v1/slots', () => {
     await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { status: 'paused' });
     s.clock.advance(2 * 3600_000);
     await slots({ user: 'u', statuses: 5 });
-    await s.store.prune(s.clock.now);
+    await s.delivery.prune(s.clock.now);
     await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { status: 'active' });
     expect((await slots({ user: 'u', statuses: 5 })).body.slots).toEqual([]);
     s.clock.advance(22 * 3600_000);

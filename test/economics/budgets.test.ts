@@ -16,7 +16,7 @@ import type { BudgetState, ServableCampaign } from '../../src/engine/types.js';
 import { createPseudonymizer } from '../../src/privacy/pseudonym.js';
 import { TokenSigner } from '../../src/privacy/token.js';
 import type { BudgetStore, CatalogStore, Store } from '../../src/store/interface.js';
-import { utcDay } from '../../src/store/sqlite/budgets.js';
+import { utcDay } from '../../src/store/utc-day.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
 
 const START = Date.UTC(2026, 10, 25, 23, 40); // 20 minutes before a UTC midnight
@@ -53,7 +53,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
 
 async function harness(seed: number, campaigns = CAMPAIGNS, path = ':memory:') {
   const settings = readSettings({});
-  const store = createSqliteStore({ path, userCacheSize: 4, historyMs: () => settings.tokenTtlMs });
+  const store = createSqliteStore({ path, userCacheSize: 4 });
   const clock = { now: START };
   const index = new CatalogIndex({} as CatalogStore, (sha) => sha);
   index.build(campaigns.map((c) => structuredClone(c)));
@@ -64,6 +64,7 @@ async function harness(seed: number, campaigns = CAMPAIGNS, path = ':memory:') {
     view: (id, now) => stale.views?.get(id) ?? store.budgets.view(id, now),
     tryHold: (hold, now) => store.budgets.tryHold(hold, now),
     release: (campaignId, reservationId) => store.budgets.release(campaignId, reservationId),
+    limit: (campaign, now) => store.budgets.limit(campaign, now),
   };
   const racing: Store = { ...store, budgets };
   const delivery = new Delivery({
@@ -169,7 +170,7 @@ describe('budgets under any interleaving', () => {
       await delivery.events(tokens.filter((_, i) => i % 2 === 0).map((token) => ({ token, type: 'impression' as const })));
       await delivery.events(tokens.filter((_, i) => i % 3 === 0).map((token) => ({ token, type: 'click' as const })));
       const before = CAMPAIGNS.map((c) => ({ ...store.budgets.view(c.id, clock.now) }));
-      const restarted = createSqliteStore({ path, userCacheSize: 4, historyMs: () => 900_000 });
+      const restarted = createSqliteStore({ path, userCacheSize: 4 });
       const after = CAMPAIGNS.map((c) => restarted.budgets.view(c.id, clock.now));
       for (let i = 0; i < CAMPAIGNS.length; i++) {
         expect(after[i].spentTodayMicros).toBe(before[i].spentTodayMicros);

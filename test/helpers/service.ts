@@ -29,8 +29,7 @@ export async function makeService(env: Env = {}, start = Date.UTC(2026, 10, 25, 
     },
   };
   const settings = readSettings({ RATE_LIMIT_ADVERTISER: '0', ...env });
-  let historyMs = () => settings.tokenTtlMs;
-  const store = createSqliteStore({ path: join(dir, 'ads.db'), userCacheSize: settings.userCacheSize, historyMs: () => historyMs() });
+  const store = createSqliteStore({ path: join(dir, 'ads.db'), userCacheSize: settings.userCacheSize });
   const service = await createService({
     settings,
     store,
@@ -39,7 +38,6 @@ export async function makeService(env: Env = {}, start = Date.UTC(2026, 10, 25, 
     secret: SECRET,
     clock: () => clock.now,
   });
-  historyMs = () => service.delivery.historyMs();
   const { app } = service;
 
   const helpers = apiHelpers((path, init) => Promise.resolve(app.request(path, init)), () => clock.now);

@@ -85,7 +85,7 @@ describe('failed-authentication throttling per client address', () => {
 
   beforeAll(async () => {
     const settings = readSettings({ AUTH_FAILURE_LIMIT: '10', AUTH_FAILURE_WINDOW_SECONDS: '60' });
-    store = createSqliteStore({ path: join(dir, 'ads.db'), userCacheSize: 100, historyMs: () => settings.tokenTtlMs });
+    store = createSqliteStore({ path: join(dir, 'ads.db'), userCacheSize: 100 });
     service = await createService({
       settings,
       store,

@@ -74,11 +74,11 @@ describe('retention: prune keeps only what caps and token TTL need', () => {
     await s.call('POST', '/v1/events', client.key, { events: [{ token, type: 'impression' }] });
     await s.call('POST', '/v1/slots', client.key, { user: skipper, statuses: 10 });
 
-    expect(await s.store.prune(s.clock.now)).toBe(0);
+    expect(await s.delivery.prune(s.clock.now)).toBe(0);
 
     // Past the token TTL: the unviewed reservation is released and deleted; the impression still counts toward the cap.
     s.clock.advance(15 * MINUTE + 1);
-    await s.store.prune(s.clock.now);
+    await s.delivery.prune(s.clock.now);
     expect(count(s.dir, 'reservations', skipperUid)).toBe(0);
     expect(count(s.dir, 'reservations', viewerUid)).toBe(1);
     expect(count(s.dir, 'events', viewerUid)).toBe(1);
@@ -87,7 +87,7 @@ describe('retention: prune keeps only what caps and token TTL need', () => {
 
     // Past the longest cap window: nothing per-user is left but the user's own choices (none here).
     s.clock.advance(2 * 60 * MINUTE);
-    await s.store.prune(s.clock.now);
+    await s.delivery.prune(s.clock.now);
     for (const uid of [viewerUid, skipperUid]) {
       expect(count(s.dir, 'reservations', uid)).toBe(0);
       expect(count(s.dir, 'events', uid)).toBe(0);
@@ -103,7 +103,7 @@ describe('retention: prune keeps only what caps and token TTL need', () => {
     expect((await s.call('POST', '/v1/slots', client.key, { user: viewer, statuses: 10 })).body.slots).toHaveLength(1);
 
     // Pruned history is gone from the bytes too (the retention job checkpoints the WAL itself).
-    await s.store.prune(s.clock.now);
+    await s.delivery.prune(s.clock.now);
     const bytes = fileBytes(s.dir);
     expect(bytes.includes(skipperUid), 'pruned pseudonym found in the database files').toBe(false);
     expect(bytes.includes(viewer), `viewer found in the database files`).toBe(false);
@@ -156,7 +156,7 @@ describe('erase removes every row of a user', () => {
     // The bytes are gone too, not just the rows: secure_delete overwrites them in the main file, and
     // truncating checkpoints (after erase and after each retention run) drop the old WAL frames.
     // No checkpoint of our own here: the files are read as the service left them.
-    await s.store.prune(s.clock.now);
+    await s.delivery.prune(s.clock.now);
     const bytes = fileBytes(s.dir);
     expect(bytes.includes(uid), `uid found in the database files`).toBe(false);
     expect(bytes.includes(raw), `raw found in the database files`).toBe(false);

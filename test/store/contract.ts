@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it as vitestIt } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
 import type { ServableCampaign } from '../../src/engine/types.js';
-import type { Advertiser, Campaign, Creative, EventRules, Media, Reservation, Store, VerifiedEvent } from '../../src/store/interface.js';
+import type { Advertiser, CampaignRecord as Campaign, Creative, EventRules, Media, Reservation, Store, VerifiedEvent } from '../../src/store/interface.js';
 
 /** Backends under contract keep per-user history for (at least) this long. */
 export const CONTRACT_HISTORY_MS = 3_600_000;
@@ -342,7 +342,7 @@ export function storeContract(
 
     describe('users', () => {
       it('loads an empty state for an unknown user', async () => {
-        const state = await store.users.load(uid(1), T);
+        const state = await store.users.load(uid(1), T, CONTRACT_HISTORY_MS);
         expect(state.history).toEqual([]);
         expect([...state.blocks]).toEqual([]);
         expect([...state.hides]).toEqual([]);
@@ -354,7 +354,7 @@ export function storeContract(
         const r1 = await serve(c, k, uid(1));
         const r2 = await serve(c, k, uid(1), { servedAt: T + 1000, expiresAt: T + 1000 + TTL });
         await serve(c, k, uid(2));
-        const state = await store.users.load(uid(1), T + 2000);
+        const state = await store.users.load(uid(1), T + 2000, CONTRACT_HISTORY_MS);
         expect(state.history.map((e) => e.reservationId).sort()).toEqual([r1.id, r2.id].sort());
         expect(state.history.find((e) => e.reservationId === r1.id)).toEqual({
           reservationId: r1.id,
@@ -366,10 +366,10 @@ export function storeContract(
           viewed: false,
         });
         // Past expiry an unviewed reservation no longer counts toward caps.
-        const later = await store.users.load(uid(1), T + TTL + 500);
+        const later = await store.users.load(uid(1), T + TTL + 500, CONTRACT_HISTORY_MS);
         const live = later.history.filter((e) => e.viewed || e.expiresAt > T + TTL + 500);
         expect(live.map((e) => e.reservationId)).toEqual([r2.id]);
-        expect((await store.ledger.reservation(r1.id))?.uid).toBe(uid(1));
+        expect((await store.users.reservation(r1.uid, r1.id))?.uid).toBe(uid(1));
       });
 
       it('reserves a whole response at once, and nothing for an empty one', async () => {
@@ -378,9 +378,9 @@ export function storeContract(
         const batch = [reservation(c, k, uid(5)), reservation(c2, k2, uid(5))];
         await store.users.reserve(batch);
         await store.users.reserve([]);
-        const state = await store.users.load(uid(5), T + 1);
+        const state = await store.users.load(uid(5), T + 1, CONTRACT_HISTORY_MS);
         expect(state.history.map((e) => e.reservationId).sort()).toEqual(batch.map((r) => r.id).sort());
-        for (const r of batch) expect(await store.ledger.reservation(r.id)).toEqual(r);
+        for (const r of batch) expect(await store.users.reservation(r.uid, r.id)).toEqual(r);
       });
 
       it('blocks, lists and unblocks advertisers per user', async () => {
@@ -389,11 +389,11 @@ export function storeContract(
         await store.users.block(uid(1), 'adv_a', T + 2);
         await store.users.block(uid(2), 'adv_c', T);
         expect((await store.users.blocks(uid(1))).sort()).toEqual(['adv_a', 'adv_b']);
-        expect([...(await store.users.load(uid(1), T + 3)).blocks].sort()).toEqual(['adv_a', 'adv_b']);
+        expect([...(await store.users.load(uid(1), T + 3, CONTRACT_HISTORY_MS)).blocks].sort()).toEqual(['adv_a', 'adv_b']);
         await store.users.unblock(uid(1), 'adv_a');
         await store.users.unblock(uid(1), 'adv_never');
         expect(await store.users.blocks(uid(1))).toEqual(['adv_b']);
-        expect([...(await store.users.load(uid(1), T + 4)).blocks]).toEqual(['adv_b']);
+        expect([...(await store.users.load(uid(1), T + 4, CONTRACT_HISTORY_MS)).blocks]).toEqual(['adv_b']);
         expect(await store.users.blocks(uid(2))).toEqual(['adv_c']);
       });
 
@@ -407,13 +407,13 @@ export function storeContract(
         await store.ledger.record([event(other, 'impression')], T + 10, rules(2));
 
         await store.users.erase(uid(1));
-        const state = await store.users.load(uid(1), T + 20);
+        const state = await store.users.load(uid(1), T + 20, CONTRACT_HISTORY_MS);
         expect(state.history).toEqual([]);
         expect([...state.blocks]).toEqual([]);
         expect([...state.hides]).toEqual([]);
         expect(await store.users.blocks(uid(1))).toEqual([]);
-        expect(await store.ledger.reservation(r.id)).toBeUndefined();
-        expect(await store.ledger.reservation(hidden.id)).toBeUndefined();
+        expect(await store.users.reservation(r.uid, r.id)).toBeUndefined();
+        expect(await store.users.reservation(hidden.uid, hidden.id)).toBeUndefined();
         // Its events are gone: a replay is not a duplicate, it has nothing to attach to.
         const replay = await store.ledger.record([event(r, 'impression')], T + 30, rules(2));
         expect(replay.outcomes).toEqual([{ status: 'rejected', reason: expect.any(String) }]);
@@ -423,8 +423,8 @@ export function storeContract(
         expect(reported.sentToReview).toEqual([]);
         expect((await store.catalog.getCreative(k.id))?.review).toBe('approved');
         // Other users are untouched.
-        expect(await store.ledger.reservation(other.id)).toMatchObject({ uid: uid(2) });
-        expect((await store.users.load(uid(2), T + 50)).history.map((e) => e.reservationId)).toEqual([other.id]);
+        expect(await store.users.reservation(other.uid, other.id)).toMatchObject({ uid: uid(2) });
+        expect((await store.users.load(uid(2), T + 50, CONTRACT_HISTORY_MS)).history.map((e) => e.reservationId)).toEqual([other.id]);
         expect((await store.ledger.record([event(other, 'impression')], T + 50, rules(2))).outcomes).toEqual([{ status: 'duplicate' }]);
       });
 
@@ -484,6 +484,28 @@ export function storeContract(
         await store.budgets.release('cmp_unknown', 'r_a');
         expect(budget(store, c.id, T).heldMicros).toBe(0);
         expect(await store.budgets.tryHold({ campaign, reservationId: 'r_b', amountMicros: 1000, expiresAt: T + TTL }, T)).toBe(true);
+      });
+
+      it('a lowered budget cuts outstanding holds: spend never exceeds the budget in force', async () => {
+        const { c, k } = await seed({ budget: { totalMicros: 10_000 } });
+        const served: Reservation[] = [];
+        for (let i = 0; i < 10; i++) served.push(await serve(c, k, uid(i), { priceMicros: 1000 }));
+        expect(budget(store, c.id, T + 1).heldMicros).toBe(10_000);
+        const lowered = await store.catalog.updateCampaign(c.id, { budget: { totalMicros: 3000 } }, T + 1);
+        await store.budgets.limit(lowered!, T + 1);
+        const cut = budget(store, c.id, T + 2);
+        expect(cut.spentTotalMicros + cut.heldMicros).toBeLessThanOrEqual(3000);
+        const result = await store.ledger.record(served.map((r) => event(r, 'impression')), T + 10, rules());
+        expect(result.outcomes.every((o) => o.status === 'accepted')).toBe(true);
+        expect(budget(store, c.id, T + 11)).toEqual({ spentTodayMicros: 3000, spentTotalMicros: 3000, heldMicros: 0 });
+        const [row] = await store.ledger.report(c.id, '2026-11-25', '2026-11-25');
+        expect(row).toMatchObject({ impressions: 10, spendMicros: 3000 });
+        // A lowered daily budget binds the same way.
+        const { c: d, k: dk } = await seed({ budget: { dailyMicros: 5000 } });
+        const daily = [await serve(d, dk, uid(1), { priceMicros: 2000 }), await serve(d, dk, uid(2), { priceMicros: 2000 })];
+        await store.budgets.limit((await store.catalog.updateCampaign(d.id, { budget: { dailyMicros: 2500 } }, T + 1))!, T + 1);
+        await store.ledger.record(daily.map((r) => event(r, 'impression')), T + 10, rules());
+        expect(budget(store, d.id, T + 11).spentTodayMicros).toBe(2500);
       });
 
       it('an unbounded campaign always holds', async () => {
@@ -546,8 +568,8 @@ export function storeContract(
         const { c, k } = await seed();
         const r = await serve(c, k, uid(1));
         await store.ledger.record([event(r, 'impression')], T + 100, rules());
-        expect(await store.ledger.reservation(r.id)).toMatchObject({ id: r.id, viewedAt: T + 100 });
-        const state = await store.users.load(uid(1), T + TTL + 60_000);
+        expect(await store.users.reservation(r.uid, r.id)).toMatchObject({ id: r.id, viewedAt: T + 100 });
+        const state = await store.users.load(uid(1), T + TTL + 60_000, CONTRACT_HISTORY_MS);
         expect(state.history).toEqual([expect.objectContaining({ reservationId: r.id, viewed: true })]);
       });
 
@@ -558,7 +580,7 @@ export function storeContract(
         await store.ledger.record([event(r, 'click'), event(r, 'impression'), event(r, 'impression')], T + 10, rules());
         await store.ledger.record([event(r, 'impression')], T + 20, rules());
         expect(budget(store, c.id, T + 30)).toEqual({ spentTodayMicros: 1234, spentTotalMicros: 1234, heldMicros: 0 });
-        expect((await store.ledger.reservation(r.id))?.chargedAt).toBe(T + 10);
+        expect((await store.users.reservation(r.uid, r.id))?.chargedAt).toBe(T + 10);
         const [row] = await store.ledger.report(c.id, '2026-11-25', '2026-11-25');
         expect(row).toMatchObject({ impressions: 1, clicks: 1, spendMicros: 1234 });
       });
@@ -580,11 +602,11 @@ export function storeContract(
         const r = await serve(c, k, uid(1));
         const result = await store.ledger.record([event(r, 'hide'), event(r, 'block')], T + 10, rules());
         expect(result.outcomes).toEqual([{ status: 'accepted' }, { status: 'accepted' }]);
-        const state = await store.users.load(uid(1), T + 11);
+        const state = await store.users.load(uid(1), T + 11, CONTRACT_HISTORY_MS);
         expect([...state.hides]).toEqual([k.id]);
         expect([...state.blocks]).toEqual([c.advertiserId]);
         expect(await store.users.blocks(uid(1))).toEqual([c.advertiserId]);
-        expect([...(await store.users.load(uid(2), T + 11)).hides]).toEqual([]);
+        expect([...(await store.users.load(uid(2), T + 11, CONTRACT_HISTORY_MS)).hides]).toEqual([]);
       });
 
       it('sends a creative back to review at the threshold of distinct reporters', async () => {
@@ -676,20 +698,20 @@ export function storeContract(
         const recentViewed = await serve(c, k, uid(2), { servedAt: later - TTL - 1000, expiresAt: later - 1000 });
         await store.ledger.record([event(recentViewed, 'impression')], later - TTL, rules());
 
-        const removed = await store.prune(later);
+        const removed = await store.prune(later, CONTRACT_HISTORY_MS);
         expect(removed).toBeGreaterThanOrEqual(2);
-        expect(await store.ledger.reservation(oldViewed.id)).toBeUndefined();
-        expect(await store.ledger.reservation(oldUnviewed.id)).toBeUndefined();
-        expect(await store.ledger.reservation(recentExpired.id)).toBeUndefined();
-        expect(await store.ledger.reservation(live.id)).toBeDefined();
-        expect(await store.ledger.reservation(recentViewed.id)).toBeDefined();
-        expect((await store.users.load(uid(1), later)).history.map((e) => e.reservationId)).toEqual([live.id]);
-        expect((await store.users.load(uid(2), later)).history.map((e) => e.reservationId)).toEqual([recentViewed.id]);
+        expect(await store.users.reservation(oldViewed.uid, oldViewed.id)).toBeUndefined();
+        expect(await store.users.reservation(oldUnviewed.uid, oldUnviewed.id)).toBeUndefined();
+        expect(await store.users.reservation(recentExpired.uid, recentExpired.id)).toBeUndefined();
+        expect(await store.users.reservation(live.uid, live.id)).toBeDefined();
+        expect(await store.users.reservation(recentViewed.uid, recentViewed.id)).toBeDefined();
+        expect((await store.users.load(uid(1), later, CONTRACT_HISTORY_MS)).history.map((e) => e.reservationId)).toEqual([live.id]);
+        expect((await store.users.load(uid(2), later, CONTRACT_HISTORY_MS)).history.map((e) => e.reservationId)).toEqual([recentViewed.id]);
         // Aggregates survive pruning.
         const [row] = await store.ledger.report(c.id, '2026-11-25', '2026-11-25');
         expect(row.impressions).toBe(1);
         // A second prune at the same time finds nothing more.
-        expect(await store.prune(later)).toBe(0);
+        expect(await store.prune(later, CONTRACT_HISTORY_MS)).toBe(0);
       });
     });
   });

@@ -8,7 +8,7 @@ import { CONTRACT_HISTORY_MS, storeContract } from './contract.js';
 function sqlite(userCacheSize: number) {
   return async () => {
     const dir = mkdtempSync(join(tmpdir(), 'store-contract-'));
-    const store = createSqliteStore({ path: join(dir, 'ads.db'), userCacheSize, historyMs: () => CONTRACT_HISTORY_MS });
+    const store = createSqliteStore({ path: join(dir, 'ads.db'), userCacheSize });
     return {
       store,
       async close() {

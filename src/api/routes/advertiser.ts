@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { MediaError, probeMedia } from '../../media/probe.js';
 import { randomId, sha256Hex } from '../../privacy/crypto.js';
-import type { Campaign as CampaignRecord, CampaignPatch as CampaignPatchRecord } from '../../store/interface.js';
+import type { CampaignRecord, CampaignPatch as CampaignPatchRecord } from '../../store/interface.js';
 import type { AppDeps, AppEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { type App, jsonBody, jsonResponse, problems, security } from '../openapi.js';
@@ -101,9 +101,8 @@ export function registerAdvertiserRoutes(app: App, deps: AppDeps, advertiser: Mi
 
   app.openapi(patchMeRoute, async (c) => {
     const patch = c.req.valid('json');
-    const me = await store.catalog.updateAdvertiser(advertiserId(c), patch, clock());
+    const me = await deps.catalog.updateAdvertiser(advertiserId(c), patch, clock());
     if (!me) throw new ApiError('not_found', 'Your advertiser no longer exists');
-    if (patch.name !== undefined) await deps.index.refresh();
     return c.json(advertiserView(me), 200);
   });
 
@@ -124,8 +123,7 @@ export function registerAdvertiserRoutes(app: App, deps: AppDeps, advertiser: Mi
       createdAt: now,
       updatedAt: now,
     };
-    await store.catalog.createCampaign(campaign);
-    await deps.index.refresh();
+    await deps.catalog.createCampaign(campaign);
     return c.json(campaignView(campaign), 201);
   });
 
@@ -151,9 +149,8 @@ export function registerAdvertiserRoutes(app: App, deps: AppDeps, advertiser: Mi
     if (endAt !== null && endAt <= startAt) {
       throw new ApiError('validation', 'schedule.end must be after schedule.start', [{ path: 'schedule.end', message: 'must be after schedule.start' }]);
     }
-    const updated = await store.catalog.updateCampaign(id, patch, clock());
+    const updated = await deps.catalog.updateCampaign(id, patch, clock());
     if (!updated) throw new ApiError('not_found', `No campaign ${id}`);
-    await deps.index.refresh();
     return c.json(campaignView(updated), 200);
   });
 
@@ -174,7 +171,7 @@ export function registerAdvertiserRoutes(app: App, deps: AppDeps, advertiser: Mi
     const sha256 = await sha256Hex(bytes);
     await deps.media.put(sha256, bytes);
     const media = { sha256, mime: probed.mime, bytes: bytes.length, width: probed.width, height: probed.height, durationMs: probed.durationMs ?? null, createdAt: now };
-    await store.catalog.putMedia(media);
+    await deps.catalog.putMedia(media);
     const creative = {
       id: randomId('crv'),
       campaignId: campaign.id,
@@ -187,7 +184,7 @@ export function registerAdvertiserRoutes(app: App, deps: AppDeps, advertiser: Mi
       createdAt: now,
       updatedAt: now,
     };
-    await store.catalog.createCreative(creative);
+    await deps.catalog.createCreative(creative);
     return c.json(creativeView(creative, media, settings.publicUrl), 201);
   });
 

@@ -87,7 +87,7 @@ export function registerOperatorRoutes(app: App, deps: AppDeps, admin: Middlewar
       createdAt: now,
       updatedAt: now,
     };
-    await store.catalog.createAdvertiser(advertiser, await hashApiKey(apiKey));
+    await deps.catalog.createAdvertiser(advertiser, await hashApiKey(apiKey));
     return c.json({ advertiser: advertiserView(advertiser), apiKey }, 201);
   });
 
@@ -100,7 +100,7 @@ export function registerOperatorRoutes(app: App, deps: AppDeps, admin: Middlewar
     const input = c.req.valid('json');
     const apiKey = newApiKey('client');
     const client = { id: randomId('cli'), name: input.name, createdAt: clock() };
-    await store.catalog.createClient(client, await hashApiKey(apiKey));
+    await deps.catalog.createClient(client, await hashApiKey(apiKey));
     return c.json({ client: clientView(client), apiKey }, 201);
   });
 
@@ -117,11 +117,10 @@ export function registerOperatorRoutes(app: App, deps: AppDeps, admin: Middlewar
   app.openapi(reviewRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { decision, reason } = c.req.valid('json');
-    const creative = await store.catalog.setReview(id, decision === 'approve' ? 'approved' : 'rejected', decision === 'reject' ? reason ?? null : null, clock());
+    const creative = await deps.catalog.setReview(id, decision === 'approve' ? 'approved' : 'rejected', decision === 'reject' ? reason ?? null : null, clock());
     if (!creative) throw new ApiError('not_found', `No creative ${id}`);
     const media = await store.catalog.getMedia(creative.mediaSha256);
     if (!media) throw new ApiError('not_found', `No media for creative ${id}`);
-    await deps.index.refresh();
     return c.json(creativeView(creative, media, settings.publicUrl), 200);
   });
 }

@@ -4,16 +4,17 @@
  * sketch, and distinct reporters. It is the single writer for the campaign
  * network-wide, so check-and-hold is atomic and spend never exceeds a budget.
  */
-import { and, asc, between, count, eq, gte, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, between, count, desc, eq, gte, inArray, lte, sql } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
+import { appliedEffects, budgetHolds, budgetInForce, ctrPending } from '../../../schema/tables.js';
 import { pacingAllows, remainingBudgetMicros } from '../../engine/eligibility.js';
 import type { BudgetState, ServableCampaign } from '../../engine/types.js';
-import type { ReportRow } from '../interface.js';
+import { toReportRow } from '../catalog-rows.js';
+import { applyCampaignSide, type CampaignEffect, type CampaignSideTx, reviewReported } from '../event-procedure.js';
+import type { CatalogStore, ReportRow } from '../interface.js';
 import { Reach } from '../reach.js';
-import { counterColumn, toReportRow } from '../catalog-rows.js';
-import { utcDay } from '../sqlite/budgets.js';
-import { appliedEffects, budgetHolds, ctrPending } from './tables.js';
-import type { CampaignEffect, ObjectDb } from './user-object.js';
+import { utcDay } from '../utc-day.js';
+import type { ObjectDb } from './user-object.js';
 
 /** Applied-effect rows are kept this long: far beyond any outbox retry. */
 const APPLIED_RETENTION_MS = 7 * 86_400_000;
@@ -91,18 +92,9 @@ export class CampaignObjectStore {
 
   view(now: number): BudgetState {
     this.expireHolds(now);
-    const today = this.db
-      .select({ s: t.campaignSpend.spendMicros })
-      .from(t.campaignSpend)
-      .where(and(eq(t.campaignSpend.campaignId, this.campaignId), eq(t.campaignSpend.day, utcDay(now))))
-      .get();
-    const total = this.db
-      .select({ s: sql<number>`coalesce(sum(${t.campaignSpend.spendMicros}), 0)` })
-      .from(t.campaignSpend)
-      .where(eq(t.campaignSpend.campaignId, this.campaignId))
-      .get();
+    const spent = this.spent(this.db, utcDay(now));
     const held = this.db.select({ s: sql<number>`coalesce(sum(${budgetHolds.amountMicros}), 0)` }).from(budgetHolds).get();
-    return { spentTodayMicros: today?.s ?? 0, spentTotalMicros: total?.s ?? 0, heldMicros: held?.s ?? 0 };
+    return { spentTodayMicros: spent.today, spentTotalMicros: spent.total, heldMicros: held?.s ?? 0 };
   }
 
   /**
@@ -111,6 +103,7 @@ export class CampaignObjectStore {
    * so the authority re-checks what that view may have got wrong.
    */
   tryHold(hold: HoldRequest, now: number): { held: boolean; state: BudgetSnapshot } {
+    this.rememberBudget(hold.budget);
     const state = this.view(now);
     const campaign = { budget: hold.budget, pacing: hold.pacing, bid: hold.bid, creatives: [{ predictedCtr: hold.predictedCtr }] } as ServableCampaign;
     const fits = remainingBudgetMicros(campaign, state) >= hold.amountMicros && pacingAllows(campaign, state, now);
@@ -143,79 +136,129 @@ export class CampaignObjectStore {
     if (reservationIds.length > 0) this.db.delete(budgetHolds).where(inArray(budgetHolds.reservationId, reservationIds)).run();
   }
 
+  private rememberBudget(budget: ServableCampaign['budget']): void {
+    const row = { dailyMicros: budget.dailyMicros ?? null, totalMicros: budget.totalMicros ?? null };
+    this.db
+      .insert(budgetInForce)
+      .values({ campaignId: this.campaignId, ...row })
+      .onConflictDoUpdate({ target: budgetInForce.campaignId, set: row })
+      .run();
+  }
+
+  /** The budget changed: remember it, and cut the newest holds until spend + holds fit it. */
+  limit(budget: ServableCampaign['budget'], now: number): void {
+    this.rememberBudget(budget);
+    const state = this.view(now);
+    let held = state.heldMicros;
+    const fits = () =>
+      (budget.dailyMicros === undefined || state.spentTodayMicros + held <= budget.dailyMicros) &&
+      (budget.totalMicros === undefined || state.spentTotalMicros + held <= budget.totalMicros);
+    if (fits()) return;
+    const holds = this.db.select().from(budgetHolds).orderBy(desc(budgetHolds.expiresAt)).all();
+    const cut: string[] = [];
+    for (const hold of holds) {
+      if (fits()) break;
+      cut.push(hold.reservationId);
+      held -= hold.amountMicros;
+    }
+    this.release(cut);
+  }
+
   /**
-   * Applies effects once each, in one transaction: charges turn holds into
-   * spend, counters and reach go into the day's row, reports into distinct
-   * reporters. Returns creatives whose distinct reporters reached `reportThreshold`.
+   * The campaign's side of the event procedure for effects from user objects' outboxes,
+   * once each, in one transaction; then the report-threshold rule against the catalog.
+   * Returns creatives it sent back to review.
    */
-  apply(effects: CampaignEffect[], reportThreshold: number): string[] {
-    const overThreshold = new Set<string>();
+  async apply(effects: CampaignEffect[], reportThreshold: number, now: number, catalog: Pick<CatalogStore, 'getCreative' | 'sendToReview'>): Promise<string[]> {
+    const reported = new Set<string>();
     this.db.transaction((tx) => {
-      for (const effect of effects) {
-        const fresh = tx
-          .insert(appliedEffects)
-          .values({ reservationId: effect.reservationId, type: effect.type, at: effect.at })
-          .onConflictDoNothing()
-          .returning({ id: appliedEffects.reservationId })
-          .all();
-        if (fresh.length === 0) continue;
-        const day = utcDay(effect.at);
-        if (effect.chargeMicros > 0) {
+      const side: CampaignSideTx = {
+        firstTime: (effect) =>
+          tx
+            .insert(appliedEffects)
+            .values({ reservationId: effect.reservationId, type: effect.type, at: effect.at })
+            .onConflictDoNothing()
+            .returning({ id: appliedEffects.reservationId })
+            .all().length > 0,
+        remainingMicros: (campaignId, day) => {
+          const budget = tx.select().from(budgetInForce).where(eq(budgetInForce.campaignId, campaignId)).get();
+          if (!budget) return Number.POSITIVE_INFINITY;
+          const spent = this.spent(tx as unknown as ObjectDb, day);
+          let remaining = Number.POSITIVE_INFINITY;
+          if (budget.dailyMicros !== null) remaining = Math.min(remaining, budget.dailyMicros - spent.today);
+          if (budget.totalMicros !== null) remaining = Math.min(remaining, budget.totalMicros - spent.total);
+          return remaining;
+        },
+        addSpend: (effect, day, micros) => {
           tx.delete(budgetHolds).where(eq(budgetHolds.reservationId, effect.reservationId)).run();
+          if (micros <= 0) return;
           tx.insert(t.campaignSpend)
-            .values({ campaignId: this.campaignId, day, spendMicros: effect.chargeMicros })
+            .values({ campaignId: this.campaignId, day, spendMicros: micros })
             .onConflictDoUpdate({
               target: [t.campaignSpend.campaignId, t.campaignSpend.day],
-              set: { spendMicros: sql`${t.campaignSpend.spendMicros} + ${effect.chargeMicros}` },
+              set: { spendMicros: sql`${t.campaignSpend.spendMicros} + ${sql.raw(String(Math.trunc(micros)))}` },
             })
             .run();
-        }
-        if (effect.type === 'report') {
-          // A repeated report moves its time forward, so it counts again after a re-approval.
+        },
+        addReporter: (creativeId, uid, at) => {
+          reported.add(creativeId);
           tx.insert(t.creativeReports)
-            .values({ creativeId: effect.creativeId, uid: effect.uid, at: effect.at })
-            .onConflictDoUpdate({ target: [t.creativeReports.creativeId, t.creativeReports.uid], set: { at: effect.at } })
+            .values({ creativeId, uid, at })
+            .onConflictDoUpdate({ target: [t.creativeReports.creativeId, t.creativeReports.uid], set: { at } })
             .run();
-          const reporters = tx.select({ n: count() }).from(t.creativeReports).where(eq(t.creativeReports.creativeId, effect.creativeId)).get()?.n ?? 0;
-          if (reporters >= reportThreshold) overThreshold.add(effect.creativeId);
-        }
-        if (effect.type === 'impression' || effect.type === 'click') {
-          const impressions = effect.type === 'impression' ? 1 : 0;
-          const clicks = effect.type === 'click' ? 1 : 0;
+        },
+        addCtr: (creativeId, impressions, clicks) => {
           tx.insert(ctrPending)
-            .values({ creativeId: effect.creativeId, impressions, clicks })
+            .values({ creativeId, impressions, clicks })
             .onConflictDoUpdate({
               target: ctrPending.creativeId,
-              set: { impressions: sql`${ctrPending.impressions} + ${sql.raw(String(impressions))}`, clicks: sql`${ctrPending.clicks} + ${sql.raw(String(clicks))}` },
+              set: {
+                impressions: sql`${ctrPending.impressions} + ${sql.raw(String(impressions))}`,
+                clicks: sql`${ctrPending.clicks} + ${sql.raw(String(clicks))}`,
+              },
             })
             .run();
-        }
-        this.count(tx as unknown as ObjectDb, day, effect);
-      }
+        },
+        count: (_campaignId, day, column, spend, reachOf) => this.count(tx as unknown as ObjectDb, day, column, spend, reachOf),
+      };
+      for (const effect of effects) applyCampaignSide(side, effect);
     });
-    return [...overThreshold];
+    return reviewReported(reported, reportThreshold, now, catalog, (creativeId, since) => this.reporters(creativeId, since));
+  }
+
+  private spent(db: ObjectDb, day: string): { today: number; total: number } {
+    const today = db
+      .select({ s: t.campaignSpend.spendMicros })
+      .from(t.campaignSpend)
+      .where(and(eq(t.campaignSpend.campaignId, this.campaignId), eq(t.campaignSpend.day, day)))
+      .get();
+    const total = db
+      .select({ s: sql<number>`coalesce(sum(${t.campaignSpend.spendMicros}), 0)` })
+      .from(t.campaignSpend)
+      .where(eq(t.campaignSpend.campaignId, this.campaignId))
+      .get();
+    return { today: today?.s ?? 0, total: total?.s ?? 0 };
   }
 
   /** Bumps the day's aggregate row; reach goes into a HyperLogLog sketch, never a user list. */
-  private count(tx: ObjectDb, day: string, effect: CampaignEffect): void {
-    const column = counterColumn[effect.type];
+  private count(tx: ObjectDb, day: string, column: 'impressions' | 'clicks' | 'hides' | 'reports' | 'blocks', spend: number, reachOf: string | undefined): void {
     const where = and(eq(t.reportDaily.campaignId, this.campaignId), eq(t.reportDaily.day, day));
     const row = tx.select({ sketch: t.reportDaily.reachSketch }).from(t.reportDaily).where(where).get();
     let sketch = row?.sketch ?? null;
-    if (effect.type === 'impression') {
+    if (reachOf !== undefined) {
       const reach = Reach.parse(sketch);
-      if (reach.add(effect.uid)) sketch = reach.serialize();
+      if (reach.add(reachOf)) sketch = reach.serialize();
     }
     if (!row) {
       tx.insert(t.reportDaily)
-        .values({ campaignId: this.campaignId, day, [column]: 1, spendMicros: effect.chargeMicros, reachSketch: sketch })
+        .values({ campaignId: this.campaignId, day, [column]: 1, spendMicros: spend, reachSketch: sketch })
         .run();
       return;
     }
     tx.update(t.reportDaily)
       .set({
         [column]: sql`${t.reportDaily[column]} + 1`,
-        spendMicros: sql`${t.reportDaily.spendMicros} + ${effect.chargeMicros}`,
+        spendMicros: sql`${t.reportDaily.spendMicros} + ${sql.raw(String(Math.trunc(spend)))}`,
         reachSketch: sketch,
       })
       .where(where)

@@ -5,18 +5,27 @@
  * small RPC interfaces below, so this file needs no Workers types and tests can
  * pass any implementation.
  */
-import type { BudgetState, ServableCampaign, UserState } from '../../engine/types.js';
-import type { D1Catalog } from '../d1/catalog.js';
-import type { BudgetStore, EventBatchResult, EventOutcome, LedgerStore, Reservation, ReportRow, Store, UserStore, VerifiedEvent } from '../interface.js';
+import type { BudgetState, ServableCampaign } from '../../engine/types.js';
+import type { SqlCatalog } from '../catalog.js';
+import type { CampaignEffect } from '../event-procedure.js';
+import type {
+  BudgetStore,
+  CampaignRecord,
+  EventBatchResult,
+  EventOutcome,
+  LedgerStore,
+  Reservation,
+  ReportRow,
+  Store,
+  UserStore,
+  VerifiedEvent,
+} from '../interface.js';
 import { ageSnapshot, type BudgetSnapshot, type HoldRequest } from './campaign-object.js';
-import type { CampaignEffect } from './user-object.js';
-import type { SlotsResult, UserSlotsInput } from '../../delivery/delivery.js';
 
 /** What a user object answers (src/runtime/worker.ts, UserObject). */
 export interface UserObjectRpc extends UserStore {
-  serve(uid: string, input: UserSlotsInput): Promise<SlotsResult>;
   record(events: VerifiedEvent[], now: number, reportThreshold: number): Promise<EventBatchResult>;
-  reservation(id: string): Promise<Reservation | undefined>;
+  prune(now: number, historyMs: number): Promise<number>;
 }
 
 /** What a campaign object answers (src/runtime/worker.ts, CampaignObject), bound to one campaign. */
@@ -27,6 +36,7 @@ export interface CampaignObjectRpc {
   /** Applies effects from a user object's outbox once each; returns creatives it sent back to review. */
   apply(effects: CampaignEffect[], reportThreshold: number): Promise<string[]>;
   release(reservationIds: string[]): Promise<void>;
+  limit(budget: ServableCampaign['budget'], now: number): Promise<void>;
   forgetReporter(uid: string): Promise<void>;
 }
 
@@ -96,35 +106,64 @@ export class EdgeBudgets implements BudgetStore {
   async release(campaignId: string, reservationId: string): Promise<void> {
     await this.objects.campaign(campaignId).release([reservationId]);
   }
+
+  async limit(campaign: Pick<CampaignRecord, 'id' | 'budget'>, now: number): Promise<void> {
+    const objects = this.objects.campaign(campaign.id);
+    await objects.limit(campaign.budget, now);
+    this.remember(campaign.id, await objects.view(now), now);
+  }
 }
 
 export class EdgeUsers implements UserStore {
-  constructor(private objects: ObjectDirectory) {}
+  /** Users this isolate reached since its last prune: the only objects it can name. */
+  private touched = new Set<string>();
 
-  load(uid: string, now: number) {
-    return this.objects.user(uid).load(uid, now);
+  constructor(
+    private objects: ObjectDirectory,
+    private maxTouched = 100_000,
+  ) {}
+
+  private user(uid: string): UserObjectRpc {
+    if (this.touched.size < this.maxTouched) this.touched.add(uid);
+    return this.objects.user(uid);
+  }
+
+  load(uid: string, now: number, historyMs: number) {
+    return this.user(uid).load(uid, now, historyMs);
+  }
+
+  reservation(uid: string, id: string) {
+    return this.user(uid).reservation(uid, id);
+  }
+
+  /** Prunes the user objects this isolate reached (objects also prune themselves by alarm). */
+  async prune(now: number, historyMs: number): Promise<number> {
+    const users = [...this.touched];
+    this.touched.clear();
+    const removed = await Promise.all(users.map((uid) => this.objects.user(uid).prune(now, historyMs)));
+    return removed.reduce((a, b) => a + b, 0);
   }
 
   async reserve(reservations: Reservation[]) {
     const byUser = new Map<string, Reservation[]>();
     for (const r of reservations) byUser.set(r.uid, [...(byUser.get(r.uid) ?? []), r]);
-    await Promise.all([...byUser].map(([uid, list]) => this.objects.user(uid).reserve(list)));
+    await Promise.all([...byUser].map(([uid, list]) => this.user(uid).reserve(list)));
   }
 
   block(uid: string, advertiserId: string, now: number) {
-    return this.objects.user(uid).block(uid, advertiserId, now);
+    return this.user(uid).block(uid, advertiserId, now);
   }
 
   unblock(uid: string, advertiserId: string) {
-    return this.objects.user(uid).unblock(uid, advertiserId);
+    return this.user(uid).unblock(uid, advertiserId);
   }
 
   blocks(uid: string) {
-    return this.objects.user(uid).blocks(uid);
+    return this.user(uid).blocks(uid);
   }
 
   erase(uid: string) {
-    return this.objects.user(uid).erase(uid);
+    return this.user(uid).erase(uid);
   }
 }
 
@@ -152,26 +191,19 @@ export class EdgeLedger implements LedgerStore {
     return { outcomes, sentToReview: [...sentToReview] };
   }
 
-  /** Knowingly unsupported: a reservation id alone does not say which user object holds it. */
-  async reservation(_id: string): Promise<Reservation | undefined> {
-    return undefined;
-  }
-
   report(campaignId: string, fromDay: string, toDay: string) {
     return this.objects.campaign(campaignId).report(fromDay, toDay);
   }
 }
 
-export function createEdgeStore(options: { catalog: D1Catalog; objects: ObjectDirectory; budgetStaleMs?: number }): Store & { budgets: EdgeBudgets } {
+export function createEdgeStore(options: { catalog: SqlCatalog; objects: ObjectDirectory; budgetStaleMs?: number }): Store & { budgets: EdgeBudgets } {
+  const users = new EdgeUsers(options.objects);
   return {
     catalog: options.catalog,
-    users: new EdgeUsers(options.objects),
+    users,
     budgets: new EdgeBudgets(options.objects, options.budgetStaleMs),
     ledger: new EdgeLedger(options.objects),
-    // Objects prune their own history on access and by alarm.
-    async prune() {
-      return 0;
-    },
+    prune: (now, historyMs) => users.prune(now, historyMs),
     async close() {},
   };
 }

@@ -1,9 +1,9 @@
 /**
  * One pseudonymous user's state inside that user's Durable Object: reservations,
- * blocks, hides and the event idempotency ledger, in the object's own SQLite
- * (the shared schema). The object is the only writer for its user, so every
- * read-check-write here is strongly consistent. Effects that belong to a campaign
- * (charges, report counters, reporters) are committed to an outbox in the same
+ * blocks, hides and the event idempotency ledger, in the object's own SQLite (the
+ * one schema). The object is the only writer for its user, so every
+ * read-check-write here is strongly consistent. The user's side of the event
+ * procedure runs here; the campaign's side is committed to an outbox in the same
  * transaction and delivered to that campaign's object, which applies each once.
  */
 import { and, asc, eq, gt, inArray, isNotNull, lt, or, sql } from 'drizzle-orm';
@@ -11,35 +11,21 @@ import type { DrizzleSqliteDODatabase } from 'drizzle-orm/durable-sqlite';
 import { migrate } from 'drizzle-orm/durable-sqlite/migrator';
 import migrations from '../../../schema/migrations/migrations.js';
 import * as t from '../../../schema/tables.js';
-import { eventEffect } from '../../engine/events.js';
-import type { EventType, UserState } from '../../engine/types.js';
-import type { EventOutcome, Reservation, VerifiedEvent } from '../interface.js';
-import { toHistory } from '../sqlite/users.js';
-import { objectTablesDdl, outbox } from './tables.js';
+import type { UserState } from '../../engine/types.js';
+import { applyUserSide, type CampaignEffect, type UserSideTx } from '../event-procedure.js';
+import type { EventOutcome, EventRules, Reservation, VerifiedEvent } from '../interface.js';
+import { toHistory } from '../user-history.js';
 
 export type ObjectDb = DrizzleSqliteDODatabase;
-
-/** What a first event does to its campaign's object: spend, report counters, reach, reporters. */
-export interface CampaignEffect {
-  reservationId: string;
-  type: EventType;
-  campaignId: string;
-  creativeId: string;
-  /** The pseudonym, for the reach sketch and distinct reporters only; erased with the user. */
-  uid: string;
-  chargeMicros: number;
-  at: number;
-}
 
 export interface PendingEffect {
   id: number;
   effect: CampaignEffect;
 }
 
-/** Applies the shared migrations and the object's own tables; call inside blockConcurrencyWhile. */
+/** Applies the one schema's migrations (object tables included); call inside blockConcurrencyWhile. */
 export async function migrateObject(db: ObjectDb): Promise<void> {
   await migrate(db, migrations);
-  for (const ddl of objectTablesDdl) db.run(sql.raw(ddl));
 }
 
 export class UserObjectStore {
@@ -86,69 +72,47 @@ export class UserObjectStore {
       .map((r) => r.a);
   }
 
-  reservation(id: string): Reservation | undefined {
-    return this.db.select().from(t.reservations).where(eq(t.reservations.id, id)).get();
+  reservation(uid: string, id: string): Reservation | undefined {
+    const row = this.db.select().from(t.reservations).where(eq(t.reservations.id, id)).get();
+    return row?.uid === uid ? row : undefined;
   }
 
-  /**
-   * Applies verified events of this user idempotently, in order, in one
-   * transaction, and queues their campaign effects in the outbox.
-   */
-  record(batch: VerifiedEvent[], now: number): EventOutcome[] {
-    return this.db.transaction((tx) =>
-      batch.map((event): EventOutcome => {
-        const seen = tx
-          .select({ at: t.events.at })
-          .from(t.events)
-          .where(and(eq(t.events.reservationId, event.reservationId), eq(t.events.type, event.type)))
-          .get();
-        if (seen) return { status: 'duplicate' };
-        const reservation = tx.select().from(t.reservations).where(eq(t.reservations.id, event.reservationId)).get();
-        if (!reservation || reservation.uid !== event.uid || reservation.campaignId !== event.campaignId) {
-          return { status: 'rejected', reason: 'unknown_reservation' };
-        }
-        const effect = eventEffect(reservation, event.type, now);
-        tx.insert(t.events)
-          .values({ reservationId: event.reservationId, type: event.type, uid: event.uid, campaignId: event.campaignId, at: now, costMicros: effect.chargeMicros })
-          .run();
-        if (effect.converts && reservation.viewedAt === null) {
-          tx.update(t.reservations).set({ viewedAt: now }).where(eq(t.reservations.id, reservation.id)).run();
-        }
-        if (effect.chargeMicros > 0) {
-          tx.update(t.reservations).set({ chargedAt: now }).where(eq(t.reservations.id, reservation.id)).run();
-        }
-        if (effect.blocksAdvertiser) {
-          tx.insert(t.userBlocks).values({ uid: event.uid, advertiserId: reservation.advertiserId, at: now }).onConflictDoNothing().run();
-        }
-        if (effect.hidesCreative) {
-          tx.insert(t.userHides).values({ uid: event.uid, creativeId: reservation.creativeId, at: now }).onConflictDoNothing().run();
-        }
-        const campaignEffect: CampaignEffect = {
-          reservationId: reservation.id,
-          type: event.type,
-          campaignId: reservation.campaignId,
-          creativeId: reservation.creativeId,
-          uid: event.uid,
-          chargeMicros: effect.chargeMicros,
-          at: now,
-        };
-        tx.insert(outbox).values({ campaignId: reservation.campaignId, effect: JSON.stringify(campaignEffect) }).run();
-        return { status: 'accepted' };
-      }),
-    );
+  /** The user's side of the event procedure, in one transaction; campaign effects go to the outbox. */
+  record(batch: VerifiedEvent[], now: number, rules: Pick<EventRules, 'effect'>): EventOutcome[] {
+    return this.db.transaction((tx) => {
+      const userSide: UserSideTx = {
+        seen: (reservationId, type) =>
+          tx
+            .select({ at: t.events.at })
+            .from(t.events)
+            .where(and(eq(t.events.reservationId, reservationId), eq(t.events.type, type)))
+            .get() !== undefined,
+        reservation: (id) => tx.select().from(t.reservations).where(eq(t.reservations.id, id)).get(),
+        insertEvent: (row) => tx.insert(t.events).values(row).run(),
+        markViewed: (r, at) => tx.update(t.reservations).set({ viewedAt: at }).where(eq(t.reservations.id, r.id)).run(),
+        markCharged: (r, at) => tx.update(t.reservations).set({ chargedAt: at }).where(eq(t.reservations.id, r.id)).run(),
+        block: (uid, advertiserId, at) => tx.insert(t.userBlocks).values({ uid, advertiserId, at }).onConflictDoNothing().run(),
+        hide: (uid, creativeId, at) => tx.insert(t.userHides).values({ uid, creativeId, at }).onConflictDoNothing().run(),
+        forCampaign: (effect) => {
+          tx.insert(t.outbox).values({ campaignId: effect.campaignId, effect: JSON.stringify(effect) }).run();
+          return undefined;
+        },
+      };
+      return applyUserSide(userSide, batch, now, rules);
+    });
   }
 
   pending(): PendingEffect[] {
     return this.db
       .select()
-      .from(outbox)
-      .orderBy(asc(outbox.id))
+      .from(t.outbox)
+      .orderBy(asc(t.outbox.id))
       .all()
       .map((row) => ({ id: row.id, effect: JSON.parse(row.effect) as CampaignEffect }));
   }
 
   delivered(ids: number[]): void {
-    if (ids.length > 0) this.db.delete(outbox).where(inArray(outbox.id, ids)).run();
+    if (ids.length > 0) this.db.delete(t.outbox).where(inArray(t.outbox.id, ids)).run();
   }
 
   /** What campaign objects hold for this user: live holds to release and creatives it reported. */
@@ -174,11 +138,11 @@ export class UserObjectStore {
       tx.delete(t.userBlocks).where(eq(t.userBlocks.uid, uid)).run();
       tx.delete(t.userHides).where(eq(t.userHides.uid, uid)).run();
       tx.delete(t.events).where(eq(t.events.uid, uid)).run();
-      tx.delete(outbox).run();
+      tx.delete(t.outbox).run();
     });
   }
 
-  /** Deletes history older than any cap or token needs; returns whether anything is left to prune later. */
+  /** Deletes history older than any cap or token needs; returns what it removed and the oldest history left. */
   prune(now: number, historyMs: number): { removed: number; oldestServedAt: number | undefined } {
     const before = now - historyMs;
     const r = this.db
@@ -187,7 +151,11 @@ export class UserObjectStore {
       .returning({ id: t.reservations.id })
       .all().length;
     // Report events stay: they are how erase finds the campaign objects that count this user as a reporter.
-    const e = this.db.delete(t.events).where(and(lt(t.events.at, before), sql`${t.events.type} <> 'report'`)).returning({ id: t.events.reservationId }).all().length;
+    const e = this.db
+      .delete(t.events)
+      .where(and(lt(t.events.at, before), sql`${t.events.type} <> 'report'`))
+      .returning({ id: t.events.reservationId })
+      .all().length;
     const oldest = this.db.select({ at: sql<number | null>`min(${t.reservations.servedAt})` }).from(t.reservations).get()?.at ?? undefined;
     return { removed: r + e, oldestServedAt: oldest ?? undefined };
   }

@@ -7,10 +7,9 @@ import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
 import { remainingBudgetMicros } from '../../engine/eligibility.js';
 import type { BudgetState, ServableCampaign } from '../../engine/types.js';
-import type { BudgetStore } from '../interface.js';
+import type { BudgetStore, CampaignRecord } from '../interface.js';
+import { utcDay } from '../utc-day.js';
 import type { Db } from './db.js';
-
-export const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 const DAY_MS = 86_400_000;
 /** The UTC day as a number: cheap enough to compute on every budget read of the hot path. */
@@ -134,6 +133,16 @@ export class SqliteBudgets implements BudgetStore {
     // The ledger books the charge on the UTC day of `now`, which account() just made current.
     account.spentTodayMicros += amountMicros;
     account.spentTotalMicros += amountMicros;
+  }
+
+  async limit(campaign: Pick<CampaignRecord, 'id' | 'budget'>, now: number): Promise<void> {
+    const account = this.account(campaign.id, now);
+    const { dailyMicros, totalMicros } = campaign.budget;
+    const fits = () =>
+      (dailyMicros === undefined || account.spentTodayMicros + account.heldMicros <= dailyMicros) &&
+      (totalMicros === undefined || account.spentTotalMicros + account.heldMicros <= totalMicros);
+    // The newest holds go first: the oldest are the likeliest to have been seen already.
+    for (let i = account.holds.length - 1; i >= 0 && !fits(); i--) this.releaseHold(account, account.holds[i]);
   }
 
   async release(campaignId: string, reservationId: string): Promise<void> {

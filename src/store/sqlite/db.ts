@@ -1,10 +1,11 @@
-/** Opens the SQLite file with the durability settings money and events need, and migrates it. */
+/** Opens the SQLite file with the durability settings money and events need, migrates it, and runs atomic writes. */
 import Database from 'better-sqlite3';
-import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Atomic } from '../catalog.js';
 
 export type Db = BetterSQLite3Database;
 
@@ -23,4 +24,11 @@ export function openDatabase(path: string): { db: Db; sqlite: Database.Database 
   const db = drizzle({ client: sqlite });
   migrate(db, { migrationsFolder });
   return { db, sqlite };
+}
+
+/** `atomic` on better-sqlite3: the writes in one transaction; `returning()` writes give their rows. */
+export function atomicTransaction(db: Db): Atomic {
+  type Write = { all(): unknown; run(): unknown; config?: { returning?: unknown } };
+  return (async (writes: readonly Write[]) =>
+    db.transaction(() => writes.map((w) => (w.config?.returning ? w.all() : w.run())))) as unknown as Atomic;
 }

@@ -1,8 +1,8 @@
 /** The embedded backend: one SQLite file (WAL) behind every store interface. */
 import type { Store } from '../interface.js';
 import { SqliteBudgets } from './budgets.js';
-import { SqliteCatalog } from './catalog.js';
-import { openDatabase } from './db.js';
+import { SqlCatalog } from '../catalog.js';
+import { atomicTransaction, openDatabase } from './db.js';
 import { SqliteLedger } from './ledger.js';
 import { SqliteUsers } from './users.js';
 
@@ -10,21 +10,20 @@ export interface SqliteStoreOptions {
   /** File path, or ':memory:' for tests. */
   path: string;
   userCacheSize: number;
-  /** How far back per-user history matters (longest cap window or token TTL). */
-  historyMs: () => number;
 }
 
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const { db, sqlite } = openDatabase(options.path);
   const budgets = new SqliteBudgets(db);
-  const users = new SqliteUsers(db, budgets, options.userCacheSize, options.historyMs);
+  const users = new SqliteUsers(db, budgets, options.userCacheSize);
+  const catalog = new SqlCatalog(db, atomicTransaction(db));
   return {
-    catalog: new SqliteCatalog(db),
+    catalog,
     users,
     budgets,
-    ledger: new SqliteLedger(db, users, budgets),
-    async prune(now) {
-      const pruned = users.prune(now);
+    ledger: new SqliteLedger(db, users, budgets, catalog),
+    async prune(now, historyMs) {
+      const pruned = users.prune(now, historyMs);
       // Old WAL frames still hold pruned and erased rows; a truncating checkpoint drops them from disk.
       sqlite.pragma('wal_checkpoint(TRUNCATE)');
       return pruned;

@@ -1,24 +1,31 @@
 /**
- * The event ledger: idempotent (reservation, type) rows, charges, user-state
- * effects and daily report aggregates, all in one SQLite transaction per batch.
+ * The event ledger on SQLite: both sides of the event procedure (../event-procedure.ts)
+ * in one transaction per group of batches, then the report-threshold rule.
  */
-import { and, between, asc, count, eq, gte, sql } from 'drizzle-orm';
-import * as t from '../../../schema/tables.js';
-import type { EventBatchResult, EventOutcome, EventRules, LedgerStore, Reservation, ReportRow, VerifiedEvent } from '../interface.js';
-import { utcDay, type SqliteBudgets } from './budgets.js';
-import type { Db } from './db.js';
-import type { SqliteUsers } from './users.js';
-import { Reach } from '../reach.js';
-import { counterColumn, toReportRow } from '../catalog-rows.js';
+import { and, asc, between, count, eq, gte, sql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
+import * as t from '../../../schema/tables.js';
+import { toReportRow } from '../catalog-rows.js';
+import type { SqlCatalog } from '../catalog.js';
+import { applyCampaignSide, applyUserSide, type CampaignSideTx, reviewReported, type UserSideTx } from '../event-procedure.js';
+import type { EventBatchResult, EventOutcome, EventRules, LedgerStore, ReportRow, VerifiedEvent } from '../interface.js';
+import { Reach } from '../reach.js';
+import { utcDay } from '../utc-day.js';
+import type { SqliteBudgets } from './budgets.js';
+import type { Db } from './db.js';
+import { GroupCommit } from './group-commit.js';
+import type { SqliteUsers } from './users.js';
 
-
-interface PendingBatch {
-  batch: VerifiedEvent[];
+interface Batch {
+  events: VerifiedEvent[];
   now: number;
   rules: EventRules;
-  resolve: (result: EventBatchResult) => void;
-  reject: (err: unknown) => void;
+}
+
+interface Applied {
+  outcomes: EventOutcome[];
+  /** Creatives reported in this batch: the threshold rule looks at them after the commit. */
+  reported: string[];
 }
 
 export class SqliteLedger implements LedgerStore {
@@ -29,166 +36,119 @@ export class SqliteLedger implements LedgerStore {
    * re-encoding 4 KiB per impression.
    */
   private sketches = new LRUCache<string, Reach>({ max: 10_000 });
-  private pending: PendingBatch[] = [];
+  private group = new GroupCommit<Batch, Applied>((batches) => this.commit(batches));
 
   constructor(
     private db: Db,
     private users: SqliteUsers,
     private budgets: SqliteBudgets,
+    private catalog: SqlCatalog,
   ) {
     this.statements = prepareStatements(db);
   }
 
-  async reservation(id: string): Promise<Reservation | undefined> {
-    return this.db.select().from(t.reservations).where(eq(t.reservations.id, id)).get();
+  async record(events: VerifiedEvent[], now: number, rules: EventRules): Promise<EventBatchResult> {
+    const { outcomes, reported } = await this.group.submit({ events, now, rules });
+    const sentToReview = await reviewReported(reported, rules.reportThreshold, now, this.catalog, (creativeId, since) => this.reportersSince(creativeId, since));
+    return { outcomes, sentToReview };
   }
 
-  /**
-   * Group commit: batches that arrive while a commit is being fsynced share the
-   * next transaction; each caller resolves only once its events are durable.
-   */
-  record(batch: VerifiedEvent[], now: number, rules: EventRules): Promise<EventBatchResult> {
-    return new Promise((resolve, reject) => {
-      if (this.pending.length === 0) setImmediate(() => this.commitPending());
-      this.pending.push({ batch, now, rules, resolve, reject });
-    });
+  private reportersSince(creativeId: string, since: number): number {
+    return (
+      this.db
+        .select({ n: count() })
+        .from(t.creativeReports)
+        .where(and(eq(t.creativeReports.creativeId, creativeId), gte(t.creativeReports.at, since)))
+        .get()?.n ?? 0
+    );
   }
 
-  private commitPending() {
-    const group = this.pending;
-    this.pending = [];
-    const dirtySketches = new Map<string, { campaignId: string; day: string; reach: Reach }>();
-    const run = (items: PendingBatch[]) => {
-      try {
-        return this.db.transaction((tx) => {
-          const applied = items.map((item) => this.apply(tx, item, dirtySketches));
-          for (const { campaignId, day, reach } of dirtySketches.values()) this.statements.setSketch.run({ campaignId, day, sketch: reach.serialize() });
-          return applied;
-        });
-      } catch (err) {
-        // The cached sketches may hold adds that were rolled back: read them again next time.
-        for (const key of dirtySketches.keys()) this.sketches.delete(key);
-        throw err;
-      } finally {
-        dirtySketches.clear();
-      }
-    };
-    let applied: ReturnType<SqliteLedger['apply']>[];
-    try {
-      applied = run(group);
-    } catch {
-      // One bad batch must not fail its neighbours: retry each on its own.
-      for (const item of group) {
-        try {
-          const [one] = run([item]);
-          for (const f of one.afterCommit) f();
-          item.resolve({ outcomes: one.outcomes, sentToReview: one.sentToReview });
-        } catch (err) {
-          item.reject(err);
-        }
-      }
-      return;
-    }
-    group.forEach((item, i) => {
-      for (const f of applied[i].afterCommit) f();
-      item.resolve({ outcomes: applied[i].outcomes, sentToReview: applied[i].sentToReview });
-    });
-  }
-
-  /** Applies one batch inside the open transaction; in-memory effects wait in `afterCommit`. */
-  private apply(tx: Db, { batch, now, rules }: PendingBatch, dirtySketches: Map<string, { campaignId: string; day: string; reach: Reach }>) {
-    const day = utcDay(now);
+  /** One transaction for the group; in-memory effects (user cache, budgets) only after it commits. */
+  private commit(batches: Batch[]): Applied[] {
     const afterCommit: (() => void)[] = [];
-    const sentToReview: string[] = [];
+    const dirty = new Map<string, { campaignId: string; day: string; reach: Reach }>();
     const q = this.statements;
-    const outcomes = batch.map((event): EventOutcome => {
-      if (q.seen.get({ reservationId: event.reservationId, type: event.type })) return { status: 'duplicate' };
-      const reservation = q.reservation.get({ id: event.reservationId });
-      if (!reservation || reservation.uid !== event.uid || reservation.campaignId !== event.campaignId) {
-        return { status: 'rejected', reason: 'unknown_reservation' };
-      }
-      const effect = rules.effect(reservation, event.type, now);
-      q.insertEvent.run({ reservationId: event.reservationId, type: event.type, uid: event.uid, campaignId: event.campaignId, at: now, costMicros: effect.chargeMicros });
-
-      if (effect.converts && reservation.viewedAt === null) {
-        q.setViewed.run({ id: reservation.id, at: now });
-        afterCommit.push(() => {
-          const entry = this.users.cache.get(event.uid)?.history.find((e) => e.reservationId === reservation.id);
-          if (entry) entry.viewed = true;
+    const campaignSide: CampaignSideTx = {
+      firstTime: () => true, // the events table already made this event the first of its kind
+      remainingMicros: (campaignId, day) => {
+        const budget = q.budget.get({ id: campaignId });
+        // Unknown to the catalog: no budget in force beyond what the hold already fitted.
+        if (!budget) return Number.POSITIVE_INFINITY;
+        let remaining = Number.POSITIVE_INFINITY;
+        if (budget.daily !== null) remaining = Math.min(remaining, budget.daily - (q.spentOn.get({ campaignId, day })?.s ?? 0));
+        if (budget.total !== null) remaining = Math.min(remaining, budget.total - (q.spentTotal.get({ campaignId })?.s ?? 0));
+        return remaining;
+      },
+      addSpend: (effect, day, micros) => {
+        if (micros > 0) q.addSpend.run({ campaignId: effect.campaignId, day, amount: micros });
+        afterCommit.push(() => this.budgets.charged(effect.campaignId, effect.reservationId, micros, effect.at));
+      },
+      addReporter: (creativeId, uid, at) => q.addReporter.run({ creativeId, uid, at }),
+      addCtr: (creativeId, impressions, clicks, at) => q.addCtr.run({ creativeId, impressions, clicks, at }),
+      count: (campaignId, day, column, spend, reachOf) => {
+        q.addCounts.run({
+          campaignId,
+          day,
+          impressions: column === 'impressions' ? 1 : 0,
+          clicks: column === 'clicks' ? 1 : 0,
+          hides: column === 'hides' ? 1 : 0,
+          reports: column === 'reports' ? 1 : 0,
+          blocks: column === 'blocks' ? 1 : 0,
+          spend,
         });
-      }
-      if (effect.chargeMicros > 0) {
-        q.setCharged.run({ id: reservation.id, at: now });
-        q.addSpend.run({ campaignId: reservation.campaignId, day, amount: effect.chargeMicros });
-        afterCommit.push(() => this.budgets.charged(reservation.campaignId, reservation.id, effect.chargeMicros, now));
-      }
-      if (effect.blocksAdvertiser) {
-        tx.insert(t.userBlocks).values({ uid: event.uid, advertiserId: reservation.advertiserId, at: now }).onConflictDoNothing().run();
-        afterCommit.push(() => this.users.cache.get(event.uid)?.blocks.add(reservation.advertiserId));
-      }
-      if (effect.hidesCreative) {
-        tx.insert(t.userHides).values({ uid: event.uid, creativeId: reservation.creativeId, at: now }).onConflictDoNothing().run();
-        afterCommit.push(() => this.users.cache.get(event.uid)?.hides.add(reservation.creativeId));
-      }
-      if (effect.reportsCreative) {
-        tx.insert(t.creativeReports)
-          .values({ creativeId: reservation.creativeId, uid: event.uid, at: now })
-          .onConflictDoUpdate({ target: [t.creativeReports.creativeId, t.creativeReports.uid], set: { at: now } })
-          .run();
-        // Only reports since the last review count: a creative an operator re-approved starts afresh.
-        const reviewedAt = tx.select({ at: t.creatives.updatedAt }).from(t.creatives).where(eq(t.creatives.id, reservation.creativeId)).get()?.at ?? 0;
-        const reporters =
-          tx
-            .select({ n: count() })
-            .from(t.creativeReports)
-            .where(and(eq(t.creativeReports.creativeId, reservation.creativeId), gte(t.creativeReports.at, reviewedAt)))
-            .get()?.n ?? 0;
-        if (reporters >= rules.reportThreshold) {
-          const changed = tx
-            .update(t.creatives)
-            .set({ review: 'pending', reviewReason: `reported by ${reporters} users`, updatedAt: now })
-            .where(and(eq(t.creatives.id, reservation.creativeId), eq(t.creatives.review, 'approved')))
-            .run().changes;
-          if (changed) {
-            tx.update(t.catalogVersion).set({ version: sql`${t.catalogVersion.version} + 1` }).run();
-            sentToReview.push(reservation.creativeId);
-          }
-        }
-      }
-      if (event.type === 'impression' || event.type === 'click') this.countForCtr(reservation.creativeId, event.type, now);
-      this.count(reservation.campaignId, day, event, effect.chargeMicros, dirtySketches);
-      return { status: 'accepted' };
-    });
-    return { outcomes, sentToReview, afterCommit };
+        if (reachOf !== undefined) this.reach(campaignId, day, reachOf, dirty);
+      },
+    };
+    try {
+      return this.db.transaction(() => {
+        const applied = batches.map((batch) => {
+          const reported: string[] = [];
+          const userSide: UserSideTx = {
+            seen: (reservationId, type) => q.seen.get({ reservationId, type }) !== undefined,
+            reservation: (id) => q.reservation.get({ id }),
+            insertEvent: (row) => q.insertEvent.run(row),
+            markViewed: (reservation, at) => {
+              q.setViewed.run({ id: reservation.id, at });
+              afterCommit.push(() => this.users.viewed(reservation.uid, reservation.id));
+            },
+            markCharged: (reservation, at) => q.setCharged.run({ id: reservation.id, at }),
+            block: (uid, advertiserId, at) => {
+              q.addBlock.run({ uid, advertiserId, at });
+              afterCommit.push(() => this.users.cache.get(uid)?.blocks.add(advertiserId));
+            },
+            hide: (uid, creativeId, at) => {
+              q.addHide.run({ uid, creativeId, at });
+              afterCommit.push(() => this.users.cache.get(uid)?.hides.add(creativeId));
+            },
+            forCampaign: (effect) => {
+              if (effect.type === 'report') reported.push(effect.creativeId);
+              return applyCampaignSide(campaignSide, effect);
+            },
+          };
+          return { outcomes: applyUserSide(userSide, batch.events, batch.now, batch.rules), reported };
+        });
+        for (const { campaignId, day, reach } of dirty.values()) q.setSketch.run({ campaignId, day, sketch: reach.serialize() });
+        return applied;
+      });
+    } catch (err) {
+      // The cached sketches may hold adds that were rolled back: read them again next time.
+      for (const key of dirty.keys()) this.sketches.delete(key);
+      afterCommit.length = 0;
+      throw err;
+    } finally {
+      for (const f of afterCommit) f();
+    }
   }
 
-  /** Per-creative impressions and clicks behind the CTR estimate, in the event's transaction. */
-  private countForCtr(creativeId: string, type: 'impression' | 'click', now: number) {
-    const impression = type === 'impression';
-    this.statements.addCtr.run({ creativeId, impressions: impression ? 1 : 0, clicks: impression ? 0 : 1, at: now });
-  }
-
-  /** Bumps the day's aggregate row; reach goes into a HyperLogLog sketch, never a user list. */
-  private count(campaignId: string, day: string, event: VerifiedEvent, chargeMicros: number, dirty: Map<string, { campaignId: string; day: string; reach: Reach }>) {
-    const column = counterColumn[event.type];
-    this.statements.addCounts.run({
-      campaignId,
-      day,
-      impressions: column === 'impressions' ? 1 : 0,
-      clicks: column === 'clicks' ? 1 : 0,
-      hides: column === 'hides' ? 1 : 0,
-      reports: column === 'reports' ? 1 : 0,
-      blocks: column === 'blocks' ? 1 : 0,
-      spend: chargeMicros,
-    });
-    if (event.type !== 'impression') return;
+  /** Reach goes into a HyperLogLog sketch, never a user list. */
+  private reach(campaignId: string, day: string, uid: string, dirty: Map<string, { campaignId: string; day: string; reach: Reach }>) {
     const key = `${campaignId}|${day}`;
     let reach = this.sketches.get(key);
     if (!reach) {
       reach = Reach.parse(this.statements.sketch.get({ campaignId, day })?.sketch);
       this.sketches.set(key, reach);
     }
-    if (reach.add(event.uid)) dirty.set(key, { campaignId, day, reach });
+    if (reach.add(uid)) dirty.set(key, { campaignId, day, reach });
   }
 
   async report(campaignId: string, fromDay: string, toDay: string): Promise<ReportRow[]> {
@@ -199,7 +159,7 @@ export class SqliteLedger implements LedgerStore {
       .orderBy(asc(t.reportDaily.day))
       .all()
       .map(toReportRow);
-}
+  }
 }
 
 /** Prepared once: every accepted event runs these. */
@@ -218,6 +178,28 @@ function prepareStatements(db: Db) {
       .prepare(),
     setViewed: db.update(t.reservations).set({ viewedAt: sql`${p('at')}` }).where(eq(t.reservations.id, p('id'))).prepare(),
     setCharged: db.update(t.reservations).set({ chargedAt: sql`${p('at')}` }).where(eq(t.reservations.id, p('id'))).prepare(),
+    addBlock: db.insert(t.userBlocks).values({ uid: p('uid'), advertiserId: p('advertiserId'), at: p('at') }).onConflictDoNothing().prepare(),
+    addHide: db.insert(t.userHides).values({ uid: p('uid'), creativeId: p('creativeId'), at: p('at') }).onConflictDoNothing().prepare(),
+    addReporter: db
+      .insert(t.creativeReports)
+      .values({ creativeId: p('creativeId'), uid: p('uid'), at: p('at') })
+      .onConflictDoUpdate({ target: [t.creativeReports.creativeId, t.creativeReports.uid], set: { at: sql`excluded.at` } })
+      .prepare(),
+    budget: db
+      .select({ daily: t.campaigns.dailyBudgetMicros, total: t.campaigns.totalBudgetMicros })
+      .from(t.campaigns)
+      .where(eq(t.campaigns.id, p('id')))
+      .prepare(),
+    spentOn: db
+      .select({ s: t.campaignSpend.spendMicros })
+      .from(t.campaignSpend)
+      .where(and(eq(t.campaignSpend.campaignId, p('campaignId')), eq(t.campaignSpend.day, p('day'))))
+      .prepare(),
+    spentTotal: db
+      .select({ s: sql<number>`coalesce(sum(${t.campaignSpend.spendMicros}), 0)` })
+      .from(t.campaignSpend)
+      .where(eq(t.campaignSpend.campaignId, p('campaignId')))
+      .prepare(),
     addSpend: db
       .insert(t.campaignSpend)
       .values({ campaignId: p('campaignId'), day: p('day'), spendMicros: p('amount') })

@@ -6,10 +6,12 @@ import { and, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
 import { isLive } from '../../engine/eligibility.js';
-import type { HistoryEntry, UserState } from '../../engine/types.js';
+import type { UserState } from '../../engine/types.js';
 import type { Reservation, UserStore } from '../interface.js';
-import type { Db } from './db.js';
 import type { SqliteBudgets } from './budgets.js';
+import { toHistory } from '../user-history.js';
+import type { Db } from './db.js';
+import { GroupCommit } from './group-commit.js';
 
 export class SqliteUsers implements UserStore {
   readonly cache: LRUCache<string, UserState>;
@@ -18,19 +20,23 @@ export class SqliteUsers implements UserStore {
     private db: Db,
     private budgets: SqliteBudgets,
     cacheSize: number,
-    /** How far back history matters: the longest cap window or token TTL. */
-    private historyMs: () => number,
   ) {
     this.cache = new LRUCache({ max: cacheSize });
     this.statements = prepareStatements(db);
   }
 
   private statements: ReturnType<typeof prepareStatements>;
-  /** Reservations waiting for the next group commit, with whoever awaits them. */
-  private pending: { reservations: Reservation[]; done: (err?: unknown) => void }[] = [];
+  /** Reservations of concurrent slot requests share one transaction; nothing is acknowledged before it is on disk. */
+  private group = new GroupCommit<Reservation[], void>((batches) => {
+    this.db.transaction(() => {
+      for (const batch of batches) for (const r of batch) this.statements.insertReservation.run(r as unknown as Record<string, unknown>);
+    });
+    for (const batch of batches) for (const r of batch) this.cache.get(r.uid)?.history.push(toHistory(r));
+    return batches.map(() => undefined);
+  });
 
-  private read(uid: string, now: number): UserState {
-    const since = now - this.historyMs();
+  private read(uid: string, now: number, historyMs: number): UserState {
+    const since = now - historyMs;
     const rows = this.statements.readHistory.all({ uid, since, now });
     const blocks = this.statements.readBlocks.all({ uid });
     const hides = this.statements.readHides.all({ uid });
@@ -41,67 +47,34 @@ export class SqliteUsers implements UserStore {
     };
   }
 
-  async load(uid: string, now: number): Promise<UserState> {
-    return this.state(uid, now);
-  }
-
   /** The cached state, trimmed of entries no cap can count any more. */
-  state(uid: string, now: number): UserState {
+  async load(uid: string, now: number, historyMs: number): Promise<UserState> {
     let state = this.cache.get(uid);
     if (!state) {
-      state = this.read(uid, now);
+      state = this.read(uid, now, historyMs);
       this.cache.set(uid, state);
       return state;
     }
-    const since = now - this.historyMs();
+    const since = now - historyMs;
     if (state.history.some((e) => e.servedAt <= since || !isLive(e, now))) {
       state.history = state.history.filter((e) => e.servedAt > since && isLive(e, now));
     }
     return state;
   }
 
-  /**
-   * Group commit: reservations of requests that arrive while a commit is being
-   * fsynced share the next transaction. Each caller resolves only after its rows
-   * are durable, so nothing is acknowledged before it is on disk.
-   */
   reserve(reservations: Reservation[]): Promise<void> {
-    if (reservations.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      if (this.pending.length === 0) setImmediate(() => this.commitPending());
-      this.pending.push({ reservations, done: (err) => (err ? reject(err) : resolve()) });
-    });
+    return reservations.length === 0 ? Promise.resolve() : this.group.submit(reservations);
   }
 
-  private commitPending() {
-    const group = this.pending;
-    this.pending = [];
-    const insert = (reservations: Reservation[]) => {
-      for (const r of reservations) this.statements.insertReservation.run(r as unknown as Record<string, unknown>);
-    };
-    try {
-      this.db.transaction(() => group.forEach((g) => insert(g.reservations)));
-    } catch {
-      // One bad request must not fail its neighbours: retry each on its own.
-      for (const g of group) {
-        try {
-          this.db.transaction(() => insert(g.reservations));
-          this.cached(g.reservations);
-          g.done();
-        } catch (err) {
-          g.done(err);
-        }
-      }
-      return;
-    }
-    for (const g of group) {
-      this.cached(g.reservations);
-      g.done();
-    }
+  async reservation(uid: string, id: string): Promise<Reservation | undefined> {
+    const row = this.db.select().from(t.reservations).where(eq(t.reservations.id, id)).get();
+    return row?.uid === uid ? row : undefined;
   }
 
-  private cached(reservations: Reservation[]) {
-    for (const r of reservations) this.cache.get(r.uid)?.history.push(toHistory(r));
+  /** A committed impression: the cached history entry stops expiring. */
+  viewed(uid: string, reservationId: string): void {
+    const entry = this.cache.get(uid)?.history.find((e) => e.reservationId === reservationId);
+    if (entry) entry.viewed = true;
   }
 
   async block(uid: string, advertiserId: string, now: number) {
@@ -144,8 +117,8 @@ export class SqliteUsers implements UserStore {
   }
 
   /** Deletes history older than any cap or token needs. */
-  prune(now: number): number {
-    const before = now - this.historyMs();
+  prune(now: number, historyMs: number): number {
+    const before = now - historyMs;
     const reservations = this.db
       .delete(t.reservations)
       .where(or(lt(t.reservations.servedAt, before), and(lt(t.reservations.expiresAt, now), isNull(t.reservations.viewedAt))))
@@ -188,17 +161,5 @@ function prepareStatements(db: Db) {
         chargedAt: sql.placeholder('chargedAt'),
       })
       .prepare(),
-  };
-}
-
-export function toHistory(r: Pick<Reservation, 'id' | 'campaignId' | 'creativeId' | 'advertiserId' | 'servedAt' | 'expiresAt' | 'viewedAt'>): HistoryEntry {
-  return {
-    reservationId: r.id,
-    campaignId: r.campaignId,
-    creativeId: r.creativeId,
-    advertiserId: r.advertiserId,
-    servedAt: r.servedAt,
-    expiresAt: r.expiresAt,
-    viewed: r.viewedAt !== null,
   };
 }

@@ -1,26 +1,29 @@
 /**
- * The catalog in D1 through drizzle's D1 driver: the same tables and rows as the
- * SQLite backend. D1 has no interactive transactions, so multi-row writes go
- * through `batch`, which D1 runs atomically.
+ * The one catalog over drizzle, for every SQL backend (better-sqlite3 on Node, D1 on
+ * Workers): advertisers, keys, campaigns, media and creatives, and the version
+ * counter caches watch. A backend supplies only `atomic`, which runs several
+ * writes all-or-nothing (a transaction on better-sqlite3, a batch on D1).
  */
 import { and, asc, eq, ne, sql } from 'drizzle-orm';
-import { drizzle, type DrizzleD1Database } from 'drizzle-orm/d1';
-import * as t from '../../../schema/tables.js';
-import type { ServableCampaign } from '../../engine/types.js';
-import type { Advertiser, AdvertiserProfile, Campaign, CampaignPatch, CatalogStore, Client, Creative, Media, ReviewState } from '../interface.js';
-import { campaignColumns, campaignRow, creativeRow, servableFrom, toCampaign, toCreative } from '../catalog-rows.js';
+import type { BatchItem, BatchResponse } from 'drizzle-orm/batch';
+import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
+import * as t from '../../schema/tables.js';
+import type { ServableCampaign } from '../engine/types.js';
+import { campaignColumns, campaignRow, creativeRow, servableFrom, toCampaign, toCreative } from './catalog-rows.js';
+import type { Advertiser, AdvertiserProfile, CampaignPatch, CampaignRecord, CatalogStore, Client, Creative, Media, ReviewState } from './interface.js';
 
-export type D1Db = DrizzleD1Database;
+/** A drizzle SQLite database, synchronous (better-sqlite3) or not (D1): every query here is awaited. */
+export type SqlDb = BaseSQLiteDatabase<'sync' | 'async', unknown>;
 
-/** Anything drizzle's D1 driver accepts: the Workers binding, or Miniflare's from Node. */
-export type D1Binding = Parameters<typeof drizzle>[0];
+export type AtomicWrites = Readonly<[BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]>;
+/** Runs the writes all-or-nothing, in order; returns each one's result (rows for `returning()` writes). */
+export type Atomic = <T extends AtomicWrites>(writes: T) => Promise<BatchResponse<T>>;
 
-export class D1Catalog implements CatalogStore {
-  readonly db: D1Db;
-
-  constructor(binding: D1Binding) {
-    this.db = drizzle(binding);
-  }
+export class SqlCatalog implements CatalogStore {
+  constructor(
+    readonly db: SqlDb,
+    private atomic: Atomic,
+  ) {}
 
   private bump() {
     return this.db
@@ -30,30 +33,29 @@ export class D1Catalog implements CatalogStore {
   }
 
   async createAdvertiser(advertiser: Advertiser, keyHash: string) {
-    await this.db.batch([
+    await this.atomic([
       this.db.insert(t.advertisers).values(advertiser),
       this.db.insert(t.apiKeys).values({ keyHash, kind: 'advertiser', ownerId: advertiser.id, createdAt: advertiser.createdAt }),
     ]);
   }
 
   async listAdvertisers() {
-    return this.db.select().from(t.advertisers).orderBy(asc(t.advertisers.createdAt), asc(t.advertisers.id)).all();
+    return await this.db.select().from(t.advertisers).orderBy(asc(t.advertisers.createdAt), asc(t.advertisers.id)).all();
   }
 
   async getAdvertiser(id: string) {
-    return this.db.select().from(t.advertisers).where(eq(t.advertisers.id, id)).get();
+    return await this.db.select().from(t.advertisers).where(eq(t.advertisers.id, id)).get();
   }
 
   async updateAdvertiser(id: string, patch: Partial<AdvertiserProfile>, now: number) {
     const update = this.db.update(t.advertisers).set({ ...patch, updatedAt: now }).where(eq(t.advertisers.id, id)).returning();
-    // The advertiser's name is shown on served ads.
-    if (patch.name === undefined) return (await update)[0];
-    const [rows] = await this.db.batch([update, this.bump()]);
+    // The advertiser's name is shown on served ads; other fields do not change what is served.
+    const [rows] = patch.name === undefined ? await this.atomic([update]) : await this.atomic([update, this.bump()]);
     return rows[0];
   }
 
   async createClient(client: Client, keyHash: string) {
-    await this.db.batch([
+    await this.atomic([
       this.db.insert(t.clients).values(client),
       this.db.insert(t.apiKeys).values({ keyHash, kind: 'client', ownerId: client.id, createdAt: client.createdAt }),
     ]);
@@ -64,11 +66,8 @@ export class D1Catalog implements CatalogStore {
     return row ? { kind: row.kind, ownerId: row.ownerId } : undefined;
   }
 
-  async createCampaign(campaign: Campaign) {
-    await this.db.batch([
-      this.db.insert(t.campaigns).values(campaignRow(campaign)),
-      this.bump(),
-    ]);
+  async createCampaign(campaign: CampaignRecord) {
+    await this.atomic([this.db.insert(t.campaigns).values(campaignRow(campaign)), this.bump()]);
   }
 
   async listCampaigns(advertiserId: string) {
@@ -87,8 +86,13 @@ export class D1Catalog implements CatalogStore {
   }
 
   async updateCampaign(id: string, patch: CampaignPatch, now: number) {
-    const [rows] = await this.db.batch([
-      this.db.update(t.campaigns).set({ ...campaignColumns(patch), updatedAt: now }).where(eq(t.campaigns.id, id)).returning(),
+    // The bump is harmless when no row matched: caches just rebuild once more.
+    const [rows] = await this.atomic([
+      this.db
+        .update(t.campaigns)
+        .set({ ...campaignColumns(patch), updatedAt: now })
+        .where(eq(t.campaigns.id, id))
+        .returning(),
       this.bump(),
     ]);
     return rows[0] ? toCampaign(rows[0]) : undefined;
@@ -99,14 +103,11 @@ export class D1Catalog implements CatalogStore {
   }
 
   async getMedia(sha256: string) {
-    return this.db.select().from(t.media).where(eq(t.media.sha256, sha256)).get();
+    return await this.db.select().from(t.media).where(eq(t.media.sha256, sha256)).get();
   }
 
   async createCreative(creative: Creative) {
-    await this.db.batch([
-      this.db.insert(t.creatives).values(creativeRow(creative)),
-      this.bump(),
-    ]);
+    await this.atomic([this.db.insert(t.creatives).values(creativeRow(creative)), this.bump()]);
   }
 
   async getCreative(id: string) {
@@ -128,17 +129,20 @@ export class D1Catalog implements CatalogStore {
   }
 
   async setReview(id: string, review: ReviewState, reason: string | null, now: number) {
-    // The bump is harmless when no row matched: caches just rebuild once more.
-    const [rows] = await this.db.batch([
-      this.db.update(t.creatives).set({ review, reviewReason: reason, updatedAt: now }).where(eq(t.creatives.id, id)).returning(),
+    const [rows] = await this.atomic([
+      this.db
+        .update(t.creatives)
+        .set({ review, reviewReason: reason, updatedAt: now })
+        .where(eq(t.creatives.id, id))
+        .returning(),
       this.bump(),
     ]);
     return rows[0] ? toCreative(rows[0]) : undefined;
   }
 
-  /** Sends an approved creative back to review (reported too often); true if it was approved. */
   async sendToReview(id: string, reason: string, now: number): Promise<boolean> {
-    const [rows] = await this.db.batch([
+    // Conditional on still being approved, so a retry or a later report sends it back at most once.
+    const [rows] = await this.atomic([
       this.db
         .update(t.creatives)
         .set({ review: 'pending', reviewReason: reason, updatedAt: now })
@@ -150,9 +154,9 @@ export class D1Catalog implements CatalogStore {
   }
 
   async servable(mediaUrl: (sha256: string) => string): Promise<ServableCampaign[]> {
-    // Not one `batch`: drizzle maps joined rows from D1 batches by column name, and
+    // Not one D1 `batch`: drizzle maps joined rows from D1 batches by column name, and
     // campaigns.name and advertisers.name collide there. Plain queries map by position.
-    const [campaignRows, creativeRows] = await Promise.all([
+    const [campaignRows, creativeRows, totals] = await Promise.all([
       this.db
         .select({ campaign: t.campaigns, advertiserName: t.advertisers.name })
         .from(t.campaigns)
@@ -167,35 +171,34 @@ export class D1Catalog implements CatalogStore {
         .leftJoin(t.creativeStats, eq(t.creativeStats.creativeId, t.creatives.id))
         .where(ne(t.campaigns.status, 'archived'))
         .all(),
+      // The prior is the whole deployment's CTR (every creative ever counted), smoothed toward 1%.
+      this.db
+        .select({
+          impressions: sql<number>`coalesce(sum(${t.creativeStats.impressions}), 0)`,
+          clicks: sql<number>`coalesce(sum(${t.creativeStats.clicks}), 0)`,
+        })
+        .from(t.creativeStats)
+        .get(),
     ]);
-    // The prior is the whole deployment's CTR (every creative ever counted), as on SQLite.
-    const totals = await this.db
-      .select({
-        impressions: sql<number>`coalesce(sum(${t.creativeStats.impressions}), 0)`,
-        clicks: sql<number>`coalesce(sum(${t.creativeStats.clicks}), 0)`,
-      })
-      .from(t.creativeStats)
-      .get();
     return servableFrom({ campaignRows, creativeRows, totals }, mediaUrl);
   }
 
-  /** Adds impressions and clicks counted elsewhere (campaign objects) to the CTR counters, in one batch. */
   async addCtrCounts(counts: { creativeId: string; impressions: number; clicks: number }[], now: number): Promise<void> {
-    if (counts.length === 0) return;
-    const [first, ...rest] = counts.map((c) =>
+    const writes = counts.map((c) =>
       this.db
         .insert(t.creativeStats)
         .values({ creativeId: c.creativeId, impressions: c.impressions, clicks: c.clicks, updatedAt: now })
         .onConflictDoUpdate({
           target: t.creativeStats.creativeId,
           set: {
+            // Literals, not parameters: workerd binds JS numbers as REAL.
             impressions: sql`${t.creativeStats.impressions} + ${sql.raw(String(Math.trunc(c.impressions)))}`,
             clicks: sql`${t.creativeStats.clicks} + ${sql.raw(String(Math.trunc(c.clicks)))}`,
             updatedAt: now,
           },
         }),
     );
-    await this.db.batch([first, ...rest]);
+    if (writes.length > 0) await this.atomic(writes as unknown as AtomicWrites);
   }
 
   async version() {

@@ -1,0 +1,60 @@
+/**
+ * The catalog use case: every write to advertisers, campaigns and creatives goes
+ * through here, which also refreshes the index (and, when a campaign's budget or
+ * status changes, lets the budget store cut holds the new budget no longer allows),
+ * so routes and the console only translate HTTP. Reads go to the store directly.
+ */
+import type { AdvertiserProfile, CampaignPatch, CampaignRecord, Creative, Media, ReviewState, Store } from '../store/interface.js';
+import type { Advertiser, Client } from '../store/interface.js';
+import type { CatalogIndex } from './index.js';
+
+export class CatalogService {
+  constructor(
+    private store: Pick<Store, 'catalog' | 'budgets'>,
+    private index: CatalogIndex,
+  ) {}
+
+  createAdvertiser(advertiser: Advertiser, keyHash: string): Promise<void> {
+    return this.store.catalog.createAdvertiser(advertiser, keyHash);
+  }
+
+  async updateAdvertiser(id: string, patch: Partial<AdvertiserProfile>, now: number): Promise<Advertiser | undefined> {
+    const advertiser = await this.store.catalog.updateAdvertiser(id, patch, now);
+    // The advertiser's name is shown on served ads.
+    if (advertiser && patch.name !== undefined) await this.index.refresh();
+    return advertiser;
+  }
+
+  createClient(client: Client, keyHash: string): Promise<void> {
+    return this.store.catalog.createClient(client, keyHash);
+  }
+
+  async createCampaign(campaign: CampaignRecord): Promise<void> {
+    await this.store.catalog.createCampaign(campaign);
+    await this.index.refresh();
+  }
+
+  async updateCampaign(id: string, patch: CampaignPatch, now: number): Promise<CampaignRecord | undefined> {
+    const campaign = await this.store.catalog.updateCampaign(id, patch, now);
+    if (!campaign) return undefined;
+    // Spend never exceeds the budget in force: holds taken under a larger budget are cut to it.
+    if (patch.budget !== undefined || patch.status !== undefined) await this.store.budgets.limit(campaign, now);
+    await this.index.refresh();
+    return campaign;
+  }
+
+  putMedia(media: Media): Promise<void> {
+    return this.store.catalog.putMedia(media);
+  }
+
+  async createCreative(creative: Creative): Promise<void> {
+    await this.store.catalog.createCreative(creative);
+    await this.index.refresh();
+  }
+
+  async setReview(id: string, review: ReviewState, reason: string | null, now: number): Promise<Creative | undefined> {
+    const creative = await this.store.catalog.setReview(id, review, reason, now);
+    if (creative) await this.index.refresh();
+    return creative;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * What an event does, in one place, over two small transaction interfaces that each
+ * backend supplies. The user's side (idempotency, reservation check, conversion,
+ * charge mark, hide, block) runs where the user's rows are; the campaign's side
+ * (spend within the budget in force, report counters and reach, CTR counts,
+ * reporters) runs where the campaign's rows are: the same SQLite transaction on
+ * Node; on Workers the campaign's Durable Object, reached once per effect through
+ * the user object's outbox. The report-threshold rule is here too.
+ */
+import { reportsRequireReview } from '../engine/events.js';
+import type { EventType } from '../engine/types.js';
+import type { CatalogStore, EventOutcome, EventRules, Reservation, VerifiedEvent } from './interface.js';
+import { utcDay } from './utc-day.js';
+
+/** What a first event does to its campaign: spend, report counters, reach, reporters, CTR counts. */
+export interface CampaignEffect {
+  reservationId: string;
+  type: EventType;
+  campaignId: string;
+  creativeId: string;
+  /** The pseudonym, for the reach sketch and distinct reporters only; erased with the user. */
+  uid: string;
+  /** The reservation's price if this event is billable; the campaign's side may charge less (budget in force). */
+  chargeMicros: number;
+  at: number;
+}
+
+/** The user's rows, inside one transaction. */
+export interface UserSideTx {
+  seen(reservationId: string, type: EventType): boolean;
+  reservation(id: string): Reservation | undefined;
+  insertEvent(row: { reservationId: string; type: EventType; uid: string; campaignId: string; at: number; costMicros: number }): void;
+  markViewed(reservation: Reservation, at: number): void;
+  markCharged(reservation: Reservation, at: number): void;
+  block(uid: string, advertiserId: string, at: number): void;
+  hide(uid: string, creativeId: string, at: number): void;
+  /**
+   * Hands the campaign's side on: applied in this transaction (returns what was charged)
+   * or queued durably for the campaign's owner (returns undefined: charged there).
+   */
+  forCampaign(effect: CampaignEffect): number | undefined;
+}
+
+/** The daily report column each event type counts in. */
+export const counterColumn: Record<EventType, 'impressions' | 'clicks' | 'hides' | 'reports' | 'blocks'> = {
+  impression: 'impressions',
+  click: 'clicks',
+  hide: 'hides',
+  report: 'reports',
+  block: 'blocks',
+};
+
+/** The campaign's rows, inside one transaction. */
+export interface CampaignSideTx {
+  /** False if this (reservation, type) was applied here before (outbox retries count once). */
+  firstTime(effect: CampaignEffect): boolean;
+  /** What the campaign may still spend on `day` under the budget in force (Infinity when unbounded). */
+  remainingMicros(campaignId: string, day: string): number;
+  /** Turns the effect's hold into `micros` of spend on `day` (micros may be less than the hold, or 0). */
+  addSpend(effect: CampaignEffect, day: string, micros: number): void;
+  addReporter(creativeId: string, uid: string, at: number): void;
+  addCtr(creativeId: string, impressions: number, clicks: number, at: number): void;
+  /** Bumps the day's row: one in `column`, `spendMicros`, and the uid into the reach sketch if given. */
+  count(campaignId: string, day: string, column: (typeof counterColumn)[EventType], spendMicros: number, reachOf: string | undefined): void;
+}
+
+/** Applies verified events of one or more users in order; every outcome is decided here. */
+export function applyUserSide(tx: UserSideTx, batch: VerifiedEvent[], now: number, rules: Pick<EventRules, 'effect'>): EventOutcome[] {
+  return batch.map((event): EventOutcome => {
+    if (tx.seen(event.reservationId, event.type)) return { status: 'duplicate' };
+    const reservation = tx.reservation(event.reservationId);
+    if (!reservation || reservation.uid !== event.uid || reservation.campaignId !== event.campaignId) {
+      return { status: 'rejected', reason: 'unknown_reservation' };
+    }
+    const effect = rules.effect(reservation, event.type, now);
+    if (effect.converts && reservation.viewedAt === null) tx.markViewed(reservation, now);
+    if (effect.chargeMicros > 0) tx.markCharged(reservation, now);
+    if (effect.blocksAdvertiser) tx.block(event.uid, reservation.advertiserId, now);
+    if (effect.hidesCreative) tx.hide(event.uid, reservation.creativeId, now);
+    const charged = tx.forCampaign({
+      reservationId: reservation.id,
+      type: event.type,
+      campaignId: reservation.campaignId,
+      creativeId: reservation.creativeId,
+      uid: event.uid,
+      chargeMicros: effect.chargeMicros,
+      at: now,
+    });
+    tx.insertEvent({ ...event, at: now, costMicros: charged ?? effect.chargeMicros });
+    return { status: 'accepted' };
+  });
+}
+
+/**
+ * Applies one campaign effect once: a charge turns its hold into spend, never past the
+ * budget in force; counters and reach go into the day's row; a report records its
+ * (distinct) reporter. Returns what was charged.
+ */
+export function applyCampaignSide(tx: CampaignSideTx, effect: CampaignEffect): number {
+  if (!tx.firstTime(effect)) return 0;
+  const day = utcDay(effect.at);
+  const charge = effect.chargeMicros > 0 ? Math.max(0, Math.min(effect.chargeMicros, tx.remainingMicros(effect.campaignId, day))) : 0;
+  if (effect.chargeMicros > 0) tx.addSpend(effect, day, charge);
+  // A repeated report moves its time forward, so it counts again after a re-approval.
+  if (effect.type === 'report') tx.addReporter(effect.creativeId, effect.uid, effect.at);
+  if (effect.type === 'impression' || effect.type === 'click') {
+    tx.addCtr(effect.creativeId, effect.type === 'impression' ? 1 : 0, effect.type === 'click' ? 1 : 0, effect.at);
+  }
+  tx.count(effect.campaignId, day, counterColumn[effect.type], charge, effect.type === 'impression' ? effect.uid : undefined);
+  return charge;
+}
+
+/**
+ * The report-threshold rule: a creative goes back to review once `threshold` distinct
+ * users reported it since its last review (earlier reports were already judged).
+ * Returns the creatives it sent back.
+ */
+export async function reviewReported(
+  creativeIds: Iterable<string>,
+  threshold: number,
+  now: number,
+  catalog: Pick<CatalogStore, 'getCreative' | 'sendToReview'>,
+  reportersSince: (creativeId: string, since: number) => number | Promise<number>,
+): Promise<string[]> {
+  const sent: string[] = [];
+  for (const creativeId of new Set(creativeIds)) {
+    const creative = await catalog.getCreative(creativeId);
+    if (creative?.review !== 'approved') continue;
+    const reporters = await reportersSince(creativeId, creative.updatedAt);
+    if (!reportsRequireReview(reporters, threshold)) continue;
+    if (await catalog.sendToReview(creativeId, `reported by ${reporters} users`, now)) sent.push(creativeId);
+  }
+  return sent;
+}
