@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readBody } from '../helpers/api.js';
-import { png } from '../helpers/media.js';
+import { fixture } from '../helpers/fixtures.js';
+import { chunk, png } from '../helpers/media.js';
 import type { ServiceLike, World } from './fixtures.js';
 
 export interface HardeningService extends ServiceLike {
@@ -49,6 +50,25 @@ export const GOOD_CTA: [string, string][] = [
 
 /** A lone high surrogate, a lone low surrogate, and NUL: each makes a string ill-formed. */
 export const ILL_FORMED = ['surr-\ud800x', 'surr-\udc00x', 'nul-\u0000x', '\udfff', 'pair-reversed-\udc00\ud800'];
+
+/** A PNG that is only a header: IHDR declaring width × height, one tiny IDAT, IEND. */
+export function pngHeaderOnly(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', Buffer.from([0x78, 0x9c, 0x63, 0x60, 0x00, 0x02, 0x00, 0x00, 0x05, 0x00, 0x01, 0x00])), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** The MP4 with its movie header's duration rewritten (version-0 mvhd), as an attacker would. */
+export function withMvhdSeconds(mp4: Uint8Array, seconds: number): Uint8Array {
+  const bytes = Buffer.from(mp4);
+  const at = bytes.indexOf('mvhd');
+  if (at < 0 || bytes[at + 4] !== 0) throw new Error('expected a version-0 mvhd');
+  bytes.writeUInt32BE(seconds * bytes.readUInt32BE(at + 16), at + 20);
+  return bytes;
+}
 
 const fieldNamed = (body: any, path: string) => (body?.errors ?? []).some((e: { path: string }) => e.path === path);
 
@@ -133,6 +153,39 @@ export function hardeningSuite(name: string, world: () => World<HardeningService
       const res = await w.s.call('POST', '/v1/advertisers', w.keys.admin, { name: 'Bäckerei 🥐 𝔅' });
       expect(res.status).toBe(201);
       expect(res.body.advertiser.name).toBe('Bäckerei 🥐 𝔅');
+    });
+  });
+
+  describe(`${name}: media limits cannot be bypassed`, () => {
+    const refused = async (file: Uint8Array, status: number, detail: RegExp) => {
+      const w = world();
+      const res = await w.s.upload(w.a.key, w.a.campaignId, file);
+      expect(res.status, JSON.stringify(res.body)).toBe(status);
+      expect(res.body.detail).toMatch(detail);
+      expect(res.body.errors.map((e: { path: string }) => e.path)).toContain('file');
+    };
+    it('a 69-byte PNG declaring 2147483647x2147483647 is refused', async () => {
+      const file = pngHeaderOnly(2147483647, 2147483647);
+      expect(file.length).toBe(69);
+      await refused(file, 422, /8192 pixels on a side/);
+    });
+    it('a 60000x60000 PNG is refused; so is 8192x8192 (over 7680x4320 pixels); 8192x100 passes', async () => {
+      await refused(pngHeaderOnly(60000, 60000), 422, /8192 pixels on a side/);
+      await refused(pngHeaderOnly(8192, 8192), 422, /7680x4320/);
+      const w = world();
+      expect((await w.s.upload(w.a.key, w.a.campaignId, pngHeaderOnly(8192, 100))).status).toBe(201);
+    });
+    it('bytes after a PNG IEND are refused', async () => {
+      await refused(Buffer.concat([png(9, 16, 11), Buffer.from('<script>alert(1)</script>')]), 422, /follow its IEND/);
+    });
+    it('an MP4 whose mvhd was edited to 10 s is refused, whether its tracks run 30 s or 31 s', async () => {
+      await refused(withMvhdSeconds(fixture('long-32x32-31s.mp4'), 10), 422, /header says 10\.0 s but its tracks run 31\.0 s/);
+      await refused(withMvhdSeconds(fixture('limit-32x32-30s.mp4'), 10), 422, /header says 10\.0 s/);
+      // Untouched, the 30 s file passes and reports its header's duration.
+      const w = world();
+      const ok = await w.s.upload(w.a.key, w.a.campaignId, fixture('limit-32x32-30s.mp4'));
+      expect(ok.status).toBe(201);
+      expect(ok.body.media.durationMs).toBe(30000);
     });
   });
 
