@@ -3,13 +3,13 @@
  * security headers, auth per route group, and the generated OpenAPI document.
  */
 import type { MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AppDeps, AppEnv } from './context.js';
 import { ApiError, handleError, problemResponse } from './errors.js';
 import { createAuth, type KeyKind } from './middleware/auth.js';
 import { authThrottle } from './middleware/auth-throttle.js';
+import { bodyLimit } from './middleware/body-limit.js';
 import { methodGuard } from './middleware/method.js';
 import { requireContentType } from './middleware/content-type.js';
 import { rateLimit } from './middleware/rate-limit.js';
@@ -40,13 +40,7 @@ export function newApp(deps: AppDeps) {
   );
   if (deps.settings.corsOrigins.length > 0) app.use('*', cors({ origin: deps.settings.corsOrigins }));
   app.use('*', methodGuard(app));
-  const limitTo = (maxSize: number, what: string) =>
-    bodyLimit({
-      maxSize,
-      onError: () => {
-        throw new ApiError('payload_too_large', `Request body exceeds ${what}`);
-      },
-    });
+  const limitTo = (maxSize: number, what: string) => bodyLimit({ maxSize, what });
   const jsonLimit = limitTo(MiB, 'the 1 MiB limit');
   const uploadLimit = limitTo(17 * MiB, 'the upload limit (video 16 MB, image 5 MB)');
   app.use('/v1/*', (c, next) => (UPLOAD_PATH.test(c.req.path) ? uploadLimit : jsonLimit)(c, next));

@@ -35,10 +35,12 @@ export interface RealServer {
 }
 
 /** Starts the server on `dir` (a new temp folder if absent) and waits until it listens. */
-export async function startServer(options: { dir?: string; env?: Record<string, string> } = {}): Promise<RealServer> {
+export async function startServer(options: { dir?: string; env?: Record<string, string>; worker?: boolean } = {}): Promise<RealServer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'status-ads-server-'));
   const port = await freePort();
-  const proc = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['src/runtime/node.ts'], {
+  // `npm run start:worker`: the Worker in workerd behind the local edge, data under DATA_DIR.
+  const entry = options.worker ? 'src/runtime/start-worker.ts' : 'src/runtime/node.ts';
+  const proc = spawn(join(ROOT, 'node_modules/.bin/tsx'), [entry], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
@@ -50,6 +52,7 @@ export async function startServer(options: { dir?: string; env?: Record<string, 
       ADMIN_KEY: ADMIN,
       SECRET: 'crash-test-secret',
       RATE_LIMIT_ADVERTISER: '0',
+      ...(options.worker ? { DATA_DIR: join(dir, 'worker'), CATALOG_REFRESH_MS: '0' } : {}),
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -59,8 +62,8 @@ export async function startServer(options: { dir?: string; env?: Record<string, 
   proc.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => proc.once('exit', (code, signal) => done({ code, signal })));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  while (!out.includes('serving on')) {
+  const deadline = Date.now() + (options.worker ? 60_000 : 20_000);
+  while (!out.includes(options.worker ? 'serving the Worker' : 'serving on')) {
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`server exited before listening:\n${out}`);
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
