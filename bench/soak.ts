@@ -6,7 +6,7 @@
 import { Agent, request } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { png } from '../test/helpers/media.js';
-import { procStats, removeDir, seed, startServer, stopServer, type RealServer } from '../test/security/server.js';
+import { procStats, removeDir, seed, startServer, stopServer, type RealServer } from '../test/helpers/server.js';
 
 export interface SoakSample {
   atMs: number;
@@ -42,7 +42,7 @@ function post(agent: Agent, port: number, path: string, key: string, body: unkno
   });
 }
 
-/** Asks the server (preloaded with test/security/preload/resources.cjs) for its active handles. */
+/** Asks the server (preloaded with test/helpers/preload-resources.cjs) for its active handles. */
 async function resources(server: RealServer): Promise<Record<string, number>> {
   const before = server.logs().length;
   process.kill(server.pid, 'SIGUSR2');
@@ -104,7 +104,7 @@ export async function soak(server: RealServer, options: { durationMs: number; wo
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const seconds = Number(process.argv[2] ?? 300);
-  const server = await startServer({ env: { USER_CACHE_SIZE: process.env.USER_CACHE_SIZE ?? '1000', NODE_OPTIONS: `--require ${new URL('../test/security/preload/resources.cjs', import.meta.url).pathname}` } });
+  const server = await startServer({ env: { USER_CACHE_SIZE: process.env.USER_CACHE_SIZE ?? '1000', NODE_OPTIONS: `--require ${new URL('../test/helpers/preload-resources.cjs', import.meta.url).pathname}` } });
   try {
     const result = await soak(server, { durationMs: seconds * 1000, workers: 4, sampleEveryMs: 1000 });
     for (const s of result.samples) console.log(`${(s.atMs / 1000).toFixed(0)}s rss=${(s.rssKb / 1024).toFixed(1)}MB fds=${s.fds}`);

@@ -39,7 +39,13 @@ export interface Settings {
   corsOrigins: string[];
   /** Prefix for media URLs in responses (e.g. https://ads.example.com); empty = relative /media/... */
   publicUrl: string;
+  /** LOG_LEVEL [info]: trace, debug, info, warn, error, fatal or silent. */
+  logLevel: LogLevel;
+  /** METRICS_TOKEN: a bearer token that may read /metrics besides the operator key; empty = operator key only. */
+  metricsToken: string;
 }
+
+import { type LogLevel, LOG_LEVELS, parseLogLevel } from './ops/log.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -80,5 +86,103 @@ export function readSettings(env: Env): Settings {
     userCacheSize: int(env, 'USER_CACHE_SIZE', 100_000, 1, 100_000_000),
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     publicUrl: (env.PUBLIC_URL ?? '').replace(/\/+$/, ''),
+    logLevel: logLevel(env.LOG_LEVEL),
+    metricsToken: env.METRICS_TOKEN ?? '',
   };
+}
+
+function logLevel(raw: string | undefined): LogLevel {
+  const level = parseLogLevel(raw);
+  if (!level) throw new SettingsError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  return level;
+}
+
+/** Every setting name the service reads, on either runtime (README's settings table). */
+export const SETTING_NAMES = [
+  'NODE_ENV',
+  'PORT',
+  'HOST',
+  'DATABASE',
+  'MEDIA_DIR',
+  'DATA_DIR',
+  'ADMIN_KEY',
+  'SECRET',
+  'TOKEN_SECRET',
+  'TOKEN_SECRET_PREVIOUS',
+  'METRICS_TOKEN',
+  'LOG_LEVEL',
+  'TOKEN_TTL',
+  'FIRST_AFTER',
+  'MIN_GAP',
+  'MAX_PER_RESPONSE',
+  'USER_CAP_IMPRESSIONS',
+  'USER_CAP_WINDOW_SECONDS',
+  'FLOOR_CPM_MICROS',
+  'REPORT_THRESHOLD',
+  'RATE_LIMIT_ADVERTISER',
+  'RATE_LIMIT_CLIENT',
+  'AUTH_FAILURE_LIMIT',
+  'AUTH_FAILURE_WINDOW_SECONDS',
+  'USER_CACHE_SIZE',
+  'CORS_ORIGINS',
+  'PUBLIC_URL',
+  'CATALOG_REFRESH_MS',
+];
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length];
+}
+
+/**
+ * Refuses an environment variable that is not a setting but looks like a typo of
+ * one (`PROT`, `LOGLEVEL`, `secret`, `RATE_LIMIT_CLIENTS`): a setting that silently
+ * keeps its default is worse than a refusal to start. Short names must be one edit
+ * away, longer ones two, so ordinary variables (`HOME` next to `HOST`) pass.
+ */
+export function checkSettingNames(env: Env, known: readonly string[] = SETTING_NAMES): void {
+  for (const name of Object.keys(env)) {
+    if (known.includes(name) || name.startsWith('npm_')) continue;
+    const upper = name.toUpperCase();
+    for (const setting of known) {
+      const distance = editDistance(upper, setting);
+      if (distance <= (setting.length <= 5 ? 1 : 2)) {
+        throw new SettingsError(`Unknown setting ${name}: did you mean ${setting}? (see the settings table in README.md)`);
+      }
+    }
+  }
+}
+
+/** ADMIN_KEY and SECRET in production: at least 32 random bytes' worth (256 bits). */
+const SECRET_BITS = 256;
+
+/**
+ * A rough strength estimate: length × log2(the alphabet its character classes
+ * span), and a floor on character variety so `aaaa…` or `abcabc…` never pass.
+ * `openssl rand -hex 32` and `openssl rand -base64 32` pass; a word or a short key does not.
+ */
+export function secretWeakness(name: string, value: string): string | undefined {
+  let alphabet = 0;
+  if (/[a-z]/.test(value)) alphabet += 26;
+  if (/[A-Z]/.test(value)) alphabet += 26;
+  if (/[0-9]/.test(value)) alphabet += 10;
+  if (/[^a-zA-Z0-9]/.test(value)) alphabet += 33;
+  // Mixed case with digits or symbols: treat as base64 (a random base64url string may lack one class by chance).
+  if (/[a-z]/.test(value) && /[A-Z]/.test(value) && /[^a-zA-Z]/.test(value)) alphabet = Math.max(alphabet, 64);
+  const bits = value.length * Math.log2(Math.max(alphabet, 1));
+  const counts = new Map<string, number>();
+  for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let perChar = 0;
+  for (const n of counts.values()) perChar -= (n / value.length) * Math.log2(n / value.length);
+  if (bits < SECRET_BITS || perChar < 3) {
+    return `${name} is too weak for production: use at least 32 random bytes, e.g. $(openssl rand -base64 32)`;
+  }
+  return undefined;
 }

@@ -1,12 +1,14 @@
 /** Builds the service from settings and a store: the part every runtime shares. */
-import { newApp } from './api/app.js';
+import { createApp } from './api/app.js';
 import type { ClientAddress } from './api/context.js';
 import { mediaUrl } from './api/views.js';
 import { CatalogIndex } from './catalog/index.js';
 import { CatalogService } from './catalog/service.js';
 import type { Settings } from './config.js';
-import { Delivery, type DeliveryDeps } from './delivery/delivery.js';
+import { Delivery } from './delivery/delivery.js';
 import type { MediaStorage } from './media/storage.js';
+import type { Log } from './ops/log.js';
+import type { Metrics } from './ops/metrics.js';
 import { createPseudonymizer } from './privacy/pseudonym.js';
 import { TokenSigner } from './privacy/token.js';
 import type { Store } from './store/interface.js';
@@ -22,8 +24,14 @@ export interface ServiceOptions {
   clock?: () => number;
   /** The caller's address on this runtime (failed-authentication throttling). */
   clientAddress?: ClientAddress;
-  /** Where a user's slot decision runs when not in this process (see DeliveryDeps). */
-  serveSlots?: DeliveryDeps['serveSlots'];
+  /** Request logs [silent]. */
+  log?: Log;
+  /** Metrics hooks for the API and delivery [none]; the store takes its own at creation. */
+  metrics?: Metrics;
+  /** The Prometheus text for GET /metrics (Node). */
+  scrapeMetrics?: () => Promise<{ text: string; contentType: string }>;
+  /** METRICS_TOKEN: may read /metrics besides the operator key. */
+  metricsToken?: string;
 }
 
 export async function createService(options: ServiceOptions) {
@@ -37,9 +45,9 @@ export async function createService(options: ServiceOptions) {
     pseudonymize: createPseudonymizer(options.secret),
     signer: new TokenSigner(options.tokenSecrets ?? options.secret),
     clock,
-    serveSlots: options.serveSlots,
+    metrics: options.metrics,
   });
   const catalog = new CatalogService(options.store, index);
-  const app = newApp({ ...options, index, catalog, delivery, clock });
-  return { app, index, catalog, delivery };
+  const app = createApp({ ...options, index, catalog, delivery, clock });
+  return { app, index, catalog, delivery, settings: options.settings };
 }

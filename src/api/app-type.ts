@@ -20,7 +20,8 @@ import {
 } from './routes/advertiser.js';
 import { blockRoute, blocksRoute, eraseRoute, eventsRoute, slotsRoute, unblockRoute, whyRoute } from './routes/feed.js';
 import { createAdvertiserRoute, createClientRoute, listAdvertisersRoute, reviewQueueRoute, reviewRoute } from './routes/operator.js';
-import { healthRoute, mediaRoute, problemTypeRoute } from './routes/public.js';
+import { healthRoute, metricsRoute, readyRoute } from './routes/health.js';
+import { mediaRoute, problemTypeRoute } from './routes/public.js';
 
 /** Every route of the API, in the order of the product spec. */
 export const apiRoutes = [
@@ -46,6 +47,8 @@ export const apiRoutes = [
   eraseRoute,
   whyRoute,
   healthRoute,
+  readyRoute,
+  metricsRoute,
   mediaRoute,
   problemTypeRoute,
 ] as const;

@@ -4,30 +4,40 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
+import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import { jsonLinesLog } from '../ops/log.js';
+import { noopMetrics } from '../ops/metrics.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { ApiError, handleError, problemResponse } from './errors.js';
-import { createAuth, type KeyKind } from './middleware/auth.js';
+import { createAuth, type PrincipalKind } from './middleware/auth.js';
 import { authThrottle } from './middleware/auth-throttle.js';
 import { bodyLimit } from './middleware/body-limit.js';
 import { methodGuard } from './middleware/method.js';
 import { requireContentType } from './middleware/content-type.js';
 import { rateLimit } from './middleware/rate-limit.js';
-import { newOpenApiHono } from './openapi.js';
+import { REQUEST_ID_MAX, requestLog } from './middleware/request-log.js';
+import { createOpenApiHono } from './openapi.js';
 import { registerAdvertiserRoutes } from './routes/advertiser.js';
 import { registerDocsRoute } from './routes/docs.js';
 import { registerFeedRoutes } from './routes/feed.js';
+import { registerHealthRoutes } from './routes/health.js';
 import { registerOperatorRoutes } from './routes/operator.js';
 import { registerPublicRoutes } from './routes/public.js';
 
 const MiB = 1024 * 1024;
 const UPLOAD_PATH = /^\/v1\/campaigns\/[^/]+\/creatives\/?$/;
 
-export function newApp(deps: AppDeps) {
-  const app = newOpenApiHono();
+export function createApp(deps: AppDeps) {
+  const app = createOpenApiHono();
   app.onError(handleError);
   // Returned, not thrown: a throw here skips the security-headers middleware on the way out.
   app.notFound((c) => problemResponse(c, new ApiError('not_found', `No route ${c.req.method} ${c.req.path}`)));
+
+  // First, so every answer (errors and 404s included) carries X-Request-Id and is logged and measured once.
+  app.use('*', requestId({ limitLength: REQUEST_ID_MAX, generator: () => crypto.randomUUID() }));
+  // Without a logger wired in, 5xx errors still reach stderr (as JSON lines); request lines do not.
+  app.use('*', requestLog({ log: deps.log ?? jsonLinesLog('error', console.error), metrics: deps.metrics ?? noopMetrics }));
 
   // A locked-down CSP on every response; a page that needs more (e.g. /docs) sets its own, which is kept.
   app.use(
@@ -58,7 +68,7 @@ export function newApp(deps: AppDeps) {
   });
   // The body's type is checked only after the key: a caller without a valid key learns nothing but 401.
   const contentType = requireContentType({ multipartPaths: UPLOAD_PATH });
-  const guard = (...kinds: KeyKind[]): MiddlewareHandler<AppEnv> => {
+  const guard = (...kinds: PrincipalKind[]): MiddlewareHandler<AppEnv> => {
     const auth = throttled(requireKey(...kinds));
     return async function authAndLimit(c, next) {
       await auth(c, async () => {
@@ -73,6 +83,7 @@ export function newApp(deps: AppDeps) {
   registerAdvertiserRoutes(app, deps, guard('advertiser'));
   registerFeedRoutes(app, deps, guard('client'));
   registerPublicRoutes(app, deps);
+  registerHealthRoutes(app, deps, guard('admin'));
   registerDocsRoute(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

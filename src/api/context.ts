@@ -5,6 +5,8 @@ import type { CatalogIndex } from '../catalog/index.js';
 import type { CatalogService } from '../catalog/service.js';
 import type { Delivery } from '../delivery/delivery.js';
 import type { MediaStorage } from '../media/storage.js';
+import type { Log } from '../ops/log.js';
+import type { Metrics } from '../ops/metrics.js';
 import type { Store } from '../store/interface.js';
 
 export type Principal = { kind: 'admin' } | { kind: 'advertiser'; advertiserId: string } | { kind: 'client'; clientId: string };
@@ -27,10 +29,19 @@ export interface AppDeps {
   clock: () => number;
   /** For failed-authentication throttling; without it, nothing is throttled by address. */
   clientAddress?: ClientAddress;
+  /** Request logs [silent]. */
+  log?: Log;
+  /** Metrics hooks [none]. */
+  metrics?: Metrics;
+  /** The Prometheus exposition for GET /metrics; absent: this runtime has none. */
+  scrapeMetrics?: () => Promise<{ text: string; contentType: string }>;
+  /** A bearer token that may read /metrics besides the operator key. */
+  metricsToken?: string;
 }
 
 export type AppEnv = {
   Variables: {
     principal: Principal;
+    requestId: string;
   };
 };

@@ -145,7 +145,6 @@ export function handleError(err: Error, c: Context): Response {
   if (c.req.raw.signal?.aborted || (err as { code?: unknown }).code === 'ECONNRESET') {
     return problemResponse(c, new ApiError('bad_request', 'The client closed the connection before the request was read'));
   }
-  // Never log request bodies: they may carry user ids.
-  console.error(`[error] ${c.req.method} ${c.req.routePath}: ${err.stack ?? err.message}`);
+  // Logged once, with the request id, by the request-log middleware (never with the body: it may carry user ids).
   return problemResponse(c, new ApiError('internal', 'Something went wrong on our side; the request was not applied'));
 }

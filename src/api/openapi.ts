@@ -68,7 +68,7 @@ export function validationError(error: z.ZodError): ApiError {
   return new ApiError('validation', errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
 }
 
-export function newOpenApiHono(): App {
+export function createOpenApiHono(): App {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error);

@@ -99,6 +99,11 @@ export class CatalogIndex {
     return this.longestCap;
   }
 
+  /** True once the catalog has been read at least once. */
+  get loaded(): boolean {
+    return this.loadedVersion !== -1;
+  }
+
   get size(): number {
     return this.all.length;
   }

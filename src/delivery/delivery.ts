@@ -7,12 +7,14 @@ import type { CatalogIndex } from '../catalog/index.js';
 import { decide } from '../engine/decide.js';
 import { historyWindowMs, remainingBudgetMicros } from '../engine/eligibility.js';
 import { eventEffect } from '../engine/events.js';
+import { candidatePositions, choosePositions } from '../engine/placement.js';
 import type { Cta, EngineSettings, EventType, ExplainEntry, MediaRef, RequestContext, ServableCampaign, UserState } from '../engine/types.js';
+import { type Metrics, noopMetrics } from '../ops/metrics.js';
 import { randomId } from '../privacy/crypto.js';
 import type { Pseudonymizer } from '../privacy/pseudonym.js';
 import type { TokenCheck, TokenSigner } from '../privacy/token.js';
 import type { EventOutcome, Reservation, Store, VerifiedEvent } from '../store/interface.js';
-import { KeyedLock } from './keyed-lock.js';
+import { KeyedLock } from '../store/keyed-lock.js';
 
 export interface SlotView {
   after: number;
@@ -42,7 +44,7 @@ export interface SlotsResult {
   explain?: ExplainEntry[];
 }
 
-/** A slot request once the raw user id is gone: what travels to wherever the user's state lives. */
+/** A slot request once the raw user id is gone. */
 export type UserSlotsInput = Omit<SlotsInput, 'user'>;
 
 export interface DeliveryDeps {
@@ -58,12 +60,12 @@ export interface DeliveryDeps {
   random?: () => number;
   /** How often recorded impressions and clicks are folded into predicted CTRs (index rebuild) [5 min]. */
   ctrRefreshMs?: number;
-  /**
-   * Where one user's read-decide-reserve runs when it is not this process
-   * (Workers: that user's Durable Object, which calls `serve` itself). Absent: here.
-   */
-  serveSlots?: (uid: string, input: UserSlotsInput) => Promise<SlotsResult>;
+  /** Slot and event counters [none]. */
+  metrics?: Metrics;
 }
+
+/** How many times a response is decided again when a concurrent one changed the user's history first. */
+const SERVE_ATTEMPTS = 3;
 
 /** Default cadence at which event counters reach the CTR estimates in the index. */
 export const CTR_REFRESH_MS = 5 * 60_000;
@@ -72,9 +74,11 @@ export class Delivery {
   private locks = new KeyedLock();
   private engineSettings: EngineSettings;
   private ctrRefreshedAt: number;
+  private metrics: Metrics;
 
   constructor(private deps: DeliveryDeps) {
     const s = deps.settings;
+    this.metrics = deps.metrics ?? noopMetrics;
     this.ctrRefreshedAt = deps.clock();
     this.engineSettings = { placement: s.placement, userCap: s.userCap, floorCpmMicros: s.floorCpmMicros, tokenTtlMs: s.tokenTtlMs };
   }
@@ -84,12 +88,12 @@ export class Delivery {
     return historyWindowMs(this.deps.settings, this.deps.index.longestCapMs());
   }
 
-  private async loadUser(uid: string, now: number): Promise<UserState | undefined> {
+  private async loadUser(uid: string, now: number, historyMs: number): Promise<UserState | undefined> {
     const timeoutMs = this.deps.userStateTimeoutMs ?? 2000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       return await Promise.race([
-        this.deps.store.users.load(uid, now, this.historyMs()),
+        this.deps.store.users.load(uid, now, historyMs),
         new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
       ]);
     } catch (err) {
@@ -103,16 +107,38 @@ export class Delivery {
   async slots(input: SlotsInput): Promise<SlotsResult> {
     const { user, ...request } = input;
     const uid = await this.deps.pseudonymize(user);
-    return this.deps.serveSlots ? this.deps.serveSlots(uid, request) : this.serve(uid, request);
+    return this.serve(uid, request);
   }
 
-  /** Reads, decides, holds budget and reserves for one pseudonymous user, serialised per user. */
-  async serve(uid: string, input: UserSlotsInput): Promise<SlotsResult> {
+  /**
+   * Reads, decides, holds budget and reserves for one pseudonymous user, serialised per
+   * user in this process. Where another process may serve the same user at once (Workers
+   * isolates), the store refuses a response decided on a history that changed meanwhile,
+   * and the decision is made again on the new one.
+   */
+  private async serve(uid: string, input: UserSlotsInput): Promise<SlotsResult> {
+    this.metrics.slotRequest();
     return this.locks.run(uid, async () => {
+      for (let attempt = 1; attempt <= SERVE_ATTEMPTS; attempt++) {
+        const result = await this.serveOnce(uid, input);
+        if (result !== 'conflict') return result;
+      }
+      console.error('[slots] user history kept changing under concurrent requests, serving no ad');
+      return input.explain ? { slots: [], explain: [] } : { slots: [] };
+    });
+  }
+
+  private async serveOnce(uid: string, input: UserSlotsInput): Promise<SlotsResult | 'conflict'> {
+    {
       const now = this.deps.clock();
-      const user = await this.loadUser(uid, now);
+      const metrics = this.metrics;
+      const historyMs = this.historyMs();
+      const user = await this.loadUser(uid, now, historyMs);
       // Fail closed: without the user's caps and blocks we cannot serve safely.
-      if (!user) return input.explain ? { slots: [], explain: [] } : { slots: [] };
+      if (!user) {
+        metrics.unfilled('unavailable', choosePositions(candidatePositions(input), this.deps.settings.placement, Infinity).length);
+        return input.explain ? { slots: [], explain: [] } : { slots: [] };
+      }
       const context = input.context ?? {};
       const { store, index, signer, settings } = this.deps;
       const decision = decide({
@@ -124,6 +150,7 @@ export class Delivery {
         request: { statuses: input.statuses, runs: input.runs, context, explain: input.explain === true },
         random: this.deps.random ?? Math.random,
       });
+      if (decision.unfilled) for (const u of decision.unfilled) metrics.unfilled(u.reason, u.count);
 
       const reservations: Reservation[] = [];
       const placed: { after: number; campaign: ServableCampaign; reservation: Reservation; creativeIndex: number }[] = [];
@@ -141,12 +168,16 @@ export class Delivery {
           viewedAt: null,
           chargedAt: null,
         };
-        const held = await store.budgets.tryHold(
-          { campaign: slot.campaign, reservationId: reservation.id, amountMicros: slot.priceMicros, expiresAt: reservation.expiresAt },
-          now,
-        );
+        const held = await store.budgets
+          .tryHold({ campaign: slot.campaign, reservationId: reservation.id, amountMicros: slot.priceMicros, expiresAt: reservation.expiresAt }, now)
+          .catch((err) => {
+            // Fail closed: a budget that cannot be asked is not spent.
+            console.error(`[slots] budget unavailable for ${slot.campaign.id}, slot unfilled: ${(err as Error).message}`);
+            return false;
+          });
         if (!held) {
           // Another user's request took the budget between the decision and the hold: the slot goes unfilled.
+          metrics.unfilled('budget', 1);
           const entry = decision.explain?.find((e) => e.campaignId === slot.campaign.id);
           if (entry) Object.assign(entry, { outcome: 'rejected', reason: 'budget', remainingBudgetMicros: remainingBudgetMicros(slot.campaign, store.budgets.view(slot.campaign.id, now)) });
           continue;
@@ -154,13 +185,19 @@ export class Delivery {
         reservations.push(reservation);
         placed.push({ after: slot.after, campaign: slot.campaign, reservation, creativeIndex: slot.campaign.creatives.indexOf(slot.creative) });
       }
+      const releaseAll = () => Promise.all(reservations.map((r) => store.budgets.release(r.campaignId, r.id).catch(() => undefined)));
       try {
-        await store.users.reserve(reservations);
+        if ((await store.users.reserve(reservations, { history: user.history, historyMs })) === false) {
+          await releaseAll();
+          return 'conflict';
+        }
       } catch (err) {
         console.error(`[slots] could not store reservations, serving no ad: ${(err as Error).message}`);
-        await Promise.all(reservations.map((r) => store.budgets.release(r.campaignId, r.id)));
+        await releaseAll();
+        metrics.unfilled('unavailable', reservations.length);
         return { slots: [] };
       }
+      for (const r of reservations) metrics.slotServed(r.bidType, r.priceMicros);
 
       const slots = await Promise.all(
         placed.map(async ({ after, campaign, reservation, creativeIndex }) => {
@@ -188,7 +225,7 @@ export class Delivery {
         }),
       );
       return decision.explain ? { slots, explain: decision.explain } : { slots };
-    });
+    }
   }
 
   /** Verifies and records events; a token served to another feed client is rejected like a forged one. */
@@ -215,6 +252,10 @@ export class Delivery {
       result.outcomes.forEach((outcome, j) => (outcomes[positions[j]] = outcome));
       if (result.sentToReview.length > 0) await this.deps.index.refresh();
       else this.refreshCtrIfDue(now);
+    }
+    for (let i = 0; i < items.length; i++) {
+      const outcome = outcomes[i];
+      this.metrics.event(items[i].type, outcome.status === 'rejected' ? outcome.reason : outcome.status);
     }
     return outcomes;
   }
@@ -257,6 +298,8 @@ export class Delivery {
   async why(token: string, clientId = ''): Promise<{ advertiser: { id: string; name: string }; reasons: string[] } | undefined> {
     const check = await this.verifyFor(token, clientId, this.deps.clock());
     if (!check.ok) return undefined;
+    // An erased user's tokens still verify until they expire; their reservation is gone, and so is any answer.
+    if (!(await this.deps.store.users.reservation(check.claims.uid, check.claims.reservationId))) return undefined;
     const campaign = await this.deps.store.catalog.getCampaign(check.claims.campaignId);
     if (!campaign) return undefined;
     const advertiser = await this.deps.store.catalog.getAdvertiser(campaign.advertiserId);

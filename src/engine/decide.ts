@@ -26,6 +26,7 @@ import type {
   ServableCampaign,
   ServableCreative,
   SlotRequest,
+  UnfilledReason,
   UserState,
 } from './types.js';
 
@@ -97,12 +98,26 @@ function byEcpm(a: Eligible, b: Eligible): number {
   return b.ecpm - a.ecpm || b.fullEcpm - a.fullEcpm || (a.campaign.id < b.campaign.id ? -1 : a.campaign.id > b.campaign.id ? 1 : 0);
 }
 
+/** Loss reasons that can explain an empty place (the rest mean the campaign was never a candidate for it). */
+const UNFILLED_BY: Partial<Record<LossReason, UnfilledReason>> = {
+  frequency_cap: 'frequency_cap',
+  blocked: 'blocked',
+  hidden: 'hidden',
+  budget: 'budget',
+  pacing: 'pacing',
+  // evaluate() answers 'outranked' only for an eCPM under the floor.
+  outranked: 'floor',
+};
+
 /** Decides the slots for one feed response. */
 export function decide(input: DecideInput): Decision {
   const { settings, request, user, now } = input;
   const positions = candidatePositions(request);
   const userRemaining = userCapRemaining(user, now, settings.userCap);
-  const wanted = Math.min(choosePositions(positions, settings.placement, Infinity).length, userRemaining);
+  const capacity = choosePositions(positions, settings.placement, Infinity).length;
+  const wanted = Math.min(capacity, userRemaining);
+  // The best-ranked candidate's reason for losing, for the metrics of unfilled places.
+  let shortfall: UnfilledReason | undefined;
 
   const eligible: Eligible[] = [];
   const explain: ExplainEntry[] | undefined = request.explain ? [] : undefined;
@@ -114,6 +129,7 @@ export function decide(input: DecideInput): Decision {
     if (!explain && (wanted === 0 || (top.length >= wanted + 1 && ecpmUpperBound(campaign) < top[wanted]))) break;
     const verdict = evaluate(campaign, input);
     if ('reason' in verdict) {
+      shortfall ??= UNFILLED_BY[verdict.reason];
       if (explain) {
         const entry: ExplainEntry = { campaignId: campaign.id, outcome: 'rejected', reason: verdict.reason };
         if (verdict.creativeId) entry.creativeId = verdict.creativeId;
@@ -163,6 +179,13 @@ export function decide(input: DecideInput): Decision {
     priceMicros: price,
   }));
 
+  let unfilled: Decision['unfilled'];
+  if (slots.length < capacity) {
+    unfilled = [];
+    if (wanted < capacity) unfilled.push({ reason: 'user_cap', count: capacity - wanted });
+    if (slots.length < wanted) unfilled.push({ reason: shortfall ?? 'no_candidate', count: wanted - slots.length });
+  }
+
   if (explain) {
     const served = new Map(slots.map((s) => [s.campaign.id, s]));
     for (const e of eligible) {
@@ -179,7 +202,7 @@ export function decide(input: DecideInput): Decision {
       if (Number.isFinite(e.remaining)) entry.remainingBudgetMicros = e.remaining;
       explain.push(entry);
     }
-    return { slots, explain };
+    return unfilled ? { slots, explain, unfilled } : { slots, explain };
   }
-  return { slots };
+  return unfilled ? { slots, unfilled } : { slots };
 }

@@ -131,7 +131,15 @@ export interface PlacedSlot {
   priceMicros: number;
 }
 
+/**
+ * Why a place the feed could hold stayed empty: the user cap, or the reason the
+ * best-ranked candidate lost (`floor`: its eCPM was under the floor), or no candidate at all.
+ */
+export type UnfilledReason = 'user_cap' | 'frequency_cap' | 'blocked' | 'hidden' | 'budget' | 'pacing' | 'floor' | 'no_candidate';
+
 export interface Decision {
   slots: PlacedSlot[];
   explain?: ExplainEntry[];
+  /** Places the request could hold that got no ad, by reason (absent when every place was filled). */
+  unfilled?: { reason: UnfilledReason; count: number }[];
 }

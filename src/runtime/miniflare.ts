@@ -17,24 +17,7 @@ export const migrationsDir = join(root, 'schema/migrations');
 export const COMPATIBILITY_DATE = '2025-07-01';
 
 /** The settings `npm start` reads (src/config.ts), passed through to the Worker as plain-text vars. */
-export const SETTING_NAMES = [
-  'NODE_ENV',
-  'PORT',
-  'TOKEN_TTL',
-  'FIRST_AFTER',
-  'MIN_GAP',
-  'MAX_PER_RESPONSE',
-  'USER_CAP_IMPRESSIONS',
-  'USER_CAP_WINDOW_SECONDS',
-  'FLOOR_CPM_MICROS',
-  'REPORT_THRESHOLD',
-  'RATE_LIMIT_ADVERTISER',
-  'RATE_LIMIT_CLIENT',
-  'USER_CACHE_SIZE',
-  'CORS_ORIGINS',
-  'PUBLIC_URL',
-  'CATALOG_REFRESH_MS',
-];
+export { SETTING_NAMES } from '../config.js';
 
 /** Bundles the Worker (or another entry that re-exports its objects) into one ES module at `outfile`. */
 export async function bundleWorker(outfile: string, entry = join(root, 'src/runtime/worker.ts')): Promise<void> {

@@ -1,12 +1,22 @@
+#!/usr/bin/env node
 /**
- * `npm start`: the service on Node with the embedded SQLite store and media on
- * disk. SIGTERM/SIGINT drain in-flight requests, close the database, exit 0.
+ * `npm start` (and `node dist/src/runtime/node.js` after `npm run build`): the
+ * service on Node with the embedded SQLite store and media on disk. SIGTERM/SIGINT
+ * stop accepting, let in-flight requests finish within DRAIN_MS, drop idle and
+ * half-open connections at once, close the database and exit 0.
  */
-import { serve } from '@hono/node-server';
+import { createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import { readSettings, SettingsError } from '../config.js';
+import { checkSettingNames, readSettings, SettingsError } from '../config.js';
+import { remainingBudgetMicros } from '../engine/eligibility.js';
 import { FsMediaStorage } from '../media/fs.js';
+import { errorFields } from '../ops/log.js';
+import { checkFolder, checkHost, checkWritableFile, listenError } from '../ops/node-checks.js';
+import { createNodeLog } from '../ops/node-log.js';
+import { createPrometheusMetrics } from '../ops/prometheus.js';
 import { createSqliteStore } from '../store/sqlite/index.js';
 import { tokenSecretsFrom } from '../privacy/token.js';
 import { createService } from '../wiring.js';
@@ -14,57 +24,113 @@ import { createHttpServer } from './node-http.js';
 import { loadSecrets } from './secrets.js';
 
 const PRUNE_EVERY_MS = 60_000;
-const SHUTDOWN_GRACE_MS = 10_000;
+/** In-flight requests get this long after SIGTERM; below the 10 s most supervisors wait before SIGKILL. */
+const DRAIN_MS = 8_000;
 
 async function main() {
   const env = process.env;
+  checkSettingNames(env);
   const settings = readSettings(env);
+  const log = createNodeLog(settings.logLevel);
+  const host = checkHost(env.HOST ?? '0.0.0.0');
   const database = resolve(env.DATABASE ?? './data/ads.db');
   const mediaDir = resolve(env.MEDIA_DIR ?? './data/media');
-  const { adminKey, secret } = loadSecrets(env, dirname(database));
+  checkFolder('DATABASE', dirname(database), env.DATABASE === undefined);
+  checkWritableFile('DATABASE', database);
+  checkFolder('MEDIA_DIR', mediaDir, true);
+  const { adminKey, secret } = loadSecrets(env, dirname(database), (message) => log.warn({}, message));
 
-  const store = createSqliteStore({ path: database, userCacheSize: settings.userCacheSize });
-  const { app, delivery } = await createService({ settings, store, media: new FsMediaStorage(mediaDir), adminKey, secret, tokenSecrets: tokenSecretsFrom(env, secret),
+  let outOfBudget = () => 0;
+  const metrics = createPrometheusMetrics({ userCacheSize: () => store.userCacheSize(), campaignsOutOfBudget: () => outOfBudget() });
+  const store = createSqliteStore({ path: database, userCacheSize: settings.userCacheSize, metrics });
+  const { app, delivery, index } = await createService({
+    settings,
+    store,
+    media: new FsMediaStorage(mediaDir),
+    adminKey,
+    secret,
+    tokenSecrets: tokenSecretsFrom(env, secret),
     clientAddress: (c) => getConnInfo(c).remote.address,
+    log,
+    metrics,
+    scrapeMetrics: () => metrics.scrape(),
+    metricsToken: settings.metricsToken || undefined,
   });
+  outOfBudget = () => {
+    const now = Date.now();
+    let count = 0;
+    for (const campaign of index.candidates({}, true)) {
+      if (campaign.status === 'active' && remainingBudgetMicros(campaign, store.budgets.view(campaign.id, now)) <= 0) count++;
+    }
+    return count;
+  };
 
   const prune = setInterval(() => {
-    delivery.prune(Date.now()).catch((err) => console.error(`[retention] prune failed: ${err.message}`));
+    delivery.prune(Date.now()).catch((err) => log.error(errorFields(err), 'retention prune failed'));
   }, PRUNE_EVERY_MS);
   prune.unref();
 
-  const server = serve({ fetch: app.fetch, port: settings.port, hostname: env.HOST ?? '0.0.0.0', createServer: createHttpServer }, (info) => {
-    console.log(`[start] serving on http://${info.address}:${info.port} (database ${database})`);
+  // createHttpServer: a 204 without Content-Type, and a lingering close after an answer sent before the body.
+  const server = createAdaptorServer({ fetch: app.fetch, createServer: createHttpServer }) as Server;
+  // Which connections have a request in flight: at shutdown every other one (idle keep-alive,
+  // or a half-open one that sent nothing or half a request line) is closed at once.
+  const sockets = new Set<Socket>();
+  const busy = new Map<Socket, number>();
+  let stopping = false;
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    if (stopping) socket.destroy();
+  });
+  server.on('request', (req, res) => {
+    const socket = req.socket;
+    busy.set(socket, (busy.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      const left = (busy.get(socket) ?? 1) - 1;
+      if (left > 0) busy.set(socket, left);
+      else {
+        busy.delete(socket);
+        if (stopping) socket.end();
+      }
+    });
   });
 
-  let stopping = false;
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (err) => fail(listenError(err, host, settings.port)));
+    server.listen(settings.port, host, () => ok());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : settings.port;
+  log.info({ host, port, database }, `serving on http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`[stop] ${signal}: draining in-flight requests`);
+    log.info({ signal, inFlight: busy.size }, 'stopping: draining in-flight requests');
     clearInterval(prune);
-    const force = setTimeout(() => {
-      console.error('[stop] drain took too long; exiting');
-      process.exit(1);
-    }, SHUTDOWN_GRACE_MS);
-    force.unref();
     server.close(async () => {
-      await store.close();
-      console.log('[stop] closed cleanly');
-      process.exit(0);
+      try {
+        await store.close();
+        log.info({}, 'stopped cleanly');
+        process.exit(0);
+      } catch (err) {
+        log.error(errorFields(err), 'closing the database failed');
+        process.exit(1);
+      }
     });
-    // Keep-alive connections with no request in flight would hold close() open, including
-    // those that go idle when their in-flight request finishes: close them as they do.
-    if ('closeIdleConnections' in server) {
-      server.closeIdleConnections();
-      setInterval(() => server.closeIdleConnections(), 50).unref();
-    }
+    for (const socket of sockets) if (!busy.has(socket)) socket.destroy();
+    const deadline = setTimeout(() => {
+      log.warn({ connections: sockets.size }, `drain deadline (${DRAIN_MS} ms): closing the remaining connections`);
+      for (const socket of sockets) socket.destroy();
+    }, DRAIN_MS);
+    deadline.unref();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 main().catch((err) => {
+  // A configuration problem is one line for the operator; anything else keeps its stack.
   console.error(err instanceof SettingsError ? `[start] ${err.message}` : err);
   process.exit(1);
 });

@@ -2,10 +2,22 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SettingsError } from '../config.js';
+import { secretWeakness, SettingsError } from '../config.js';
 
-export function loadSecrets(env: NodeJS.ProcessEnv, dataDir: string): { adminKey: string; secret: string } {
-  if (env.ADMIN_KEY && env.SECRET) return { adminKey: env.ADMIN_KEY, secret: env.SECRET };
+/** `notice` tells the operator about generated or weak secrets [console.log]. */
+export function loadSecrets(
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+  notice: (message: string) => void = (message) => console.log(`[start] ${message}`),
+): { adminKey: string; secret: string } {
+  if (env.ADMIN_KEY && env.SECRET) {
+    for (const name of ['ADMIN_KEY', 'SECRET'] as const) {
+      const weakness = secretWeakness(name, env[name] as string);
+      if (weakness && env.NODE_ENV === 'production') throw new SettingsError(weakness);
+      if (weakness) notice(`${weakness} (accepted outside production)`);
+    }
+    return { adminKey: env.ADMIN_KEY, secret: env.SECRET };
+  }
   if (env.NODE_ENV === 'production') {
     throw new SettingsError('ADMIN_KEY and SECRET must be set when NODE_ENV=production');
   }
@@ -20,7 +32,7 @@ export function loadSecrets(env: NodeJS.ProcessEnv, dataDir: string): { adminKey
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
     chmodSync(file, 0o600);
-    console.log(`[start] generated ADMIN_KEY/SECRET and saved them to ${file} (set both in the environment for production)`);
+    notice(`generated ADMIN_KEY/SECRET and saved them to ${file} (set both in the environment for production)`);
   }
   return secrets;
 }

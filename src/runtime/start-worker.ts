@@ -23,7 +23,7 @@ async function main() {
   await bundleWorker(scriptPath);
 
   const bindings: Record<string, string> = { ADMIN_KEY: adminKey, SECRET: secret };
-  for (const name of [...SETTING_NAMES, 'TOKEN_SECRET', 'TOKEN_SECRET_PREVIOUS']) if (env[name] !== undefined) bindings[name] = env[name] as string;
+  for (const name of SETTING_NAMES) if (env[name] !== undefined) bindings[name] = env[name] as string;
   // Registered before Miniflare's own exit hook, which stops workerd right after.
   let mf: Awaited<ReturnType<typeof startLocalWorker>> | undefined;
   let edge: Server | undefined;

@@ -11,6 +11,7 @@ import type {
   CampaignStatus,
   EventType,
   Pacing,
+  HistoryEntry,
   ServableCampaign,
   Targeting,
   UserState,
@@ -130,7 +131,13 @@ export interface Reservation {
 export interface UserStore {
   /** The user's blocks, hides and history still relevant to caps at `now` (served within `historyMs`). */
   load(uid: string, now: number, historyMs: number): Promise<UserState>;
-  reserve(reservations: Reservation[]): Promise<void>;
+  /**
+   * Stores one response's reservations (all of one user), durably, before resolving. With
+   * `basedOn` (the history the response was decided on), stores nothing and answers false if
+   * the user has since gained history that counts toward caps (a concurrent response). The
+   * state `load` returns may be a live cached view: callers serialise a user in-process.
+   */
+  reserve(reservations: Reservation[], basedOn?: { history: HistoryEntry[]; historyMs: number }): Promise<boolean>;
   /** One reservation of this user, as stored. */
   reservation(uid: string, id: string): Promise<Reservation | undefined>;
   block(uid: string, advertiserId: string, now: number): Promise<void>;
@@ -199,5 +206,7 @@ export interface Store {
   ledger: LedgerStore;
   /** Drops per-user history older than `historyMs` that no token needs any more. */
   prune(now: number, historyMs: number): Promise<number>;
+  /** Readiness: the database takes writes and every migration is applied (absent: assumed). */
+  health?(): Promise<{ writable: boolean; migrated: boolean }>;
   close(): Promise<void>;
 }

@@ -15,3 +15,10 @@ export function toHistory(
     viewed: r.viewedAt !== null,
   };
 }
+
+/** True if `current` holds history that `seen` lacks: a response decided on `seen` may break a cap. */
+export function gainedHistory(current: HistoryEntry[], seen: HistoryEntry[]): boolean {
+  if (current.length === 0) return false;
+  const known = new Set(seen.map((e) => e.reservationId));
+  return current.some((e) => !known.has(e.reservationId));
+}

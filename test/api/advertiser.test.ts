@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { png } from '../helpers/media.js';
 import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
-import { expectContentRejected, expectKeyMatrix, expectProblem, keysOf } from './shared.js';
+import { expectContentRejected, expectKeyMatrix, expectProblem, keysOf } from '../helpers/route-checks.js';
 
 let s: TestService;
 beforeEach(async () => {

@@ -7,7 +7,7 @@ import { createPseudonymizer } from '../../src/privacy/pseudonym.js';
 import { TokenSigner } from '../../src/privacy/token.js';
 import { png } from '../helpers/media.js';
 import { ADMIN_KEY, makeService, SECRET, type TestService } from '../helpers/service.js';
-import { expectContentRejected, expectKeyMatrix, expectProblem, keysOf } from './shared.js';
+import { expectContentRejected, expectKeyMatrix, expectProblem, keysOf } from '../helpers/route-checks.js';
 
 const REASONS = ['targeting', 'schedule', 'budget', 'pacing', 'frequency_cap', 'user_cap', 'blocked', 'hidden', 'not_approved', 'advertiser_diversity', 'outranked'];
 const TTL_MS = 900_000;

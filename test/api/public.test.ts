@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { png } from '../helpers/media.js';
 import { makeService, type TestService } from '../helpers/service.js';
-import { expectProblem } from './shared.js';
+import { expectProblem } from '../helpers/route-checks.js';
 
 let s: TestService;
 beforeEach(async () => {

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../../src/engine/types.js';
-import { counted, worstWindow } from '../engine/model.js';
+import { counted, worstWindow } from '../helpers/engine-model.js';
 import { png } from '../helpers/media.js';
 import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
 

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CatalogIndex } from '../../src/catalog/index.js';
 import { decide } from '../../src/engine/decide.js';
 import { eventEffect } from '../../src/engine/events.js';
+import { choosePositions } from '../../src/engine/placement.js';
 import type { EngineSettings, RequestContext, ServableCampaign, Targeting } from '../../src/engine/types.js';
 import {
   type Action,
@@ -24,7 +25,7 @@ import {
   T0,
   USERS,
   worstWindow,
-} from './model.js';
+} from '../helpers/engine-model.js';
 
 const stats = { responses: 0, slots: 0, impressions: 0, charges: 0, blockedSkips: 0 };
 
@@ -105,6 +106,10 @@ function simulate(settings: EngineSettings, catalog: GenCampaign[], actions: Act
       const other = run(!action.explain);
       const shape = (d: typeof decision) => d.slots.map((s) => [s.after, s.campaign.id, s.creative.id, s.priceMicros]);
       expect(shape(other)).toEqual(shape(decision));
+      // Every place the feed could hold is served or counted unfilled (metrics), the same way with or without explain.
+      expect(other.unfilled).toEqual(decision.unfilled);
+      const unfilled = (decision.unfilled ?? []).reduce((sum, u) => sum + u.count, 0);
+      expect(decision.slots.length + unfilled).toBe(choosePositions(expectedPositions(request), settings.placement, Infinity).length);
 
       // Placement.
       const positions = expectedPositions(request);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { readSettings, type Env } from '../../src/config.js';
 import { FsMediaStorage } from '../../src/media/fs.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
-import { createService } from '../../src/wiring.js';
+import type { Metrics } from '../../src/ops/metrics.js';
+import { createService, type ServiceOptions } from '../../src/wiring.js';
 
 import { ADMIN_KEY, apiHelpers } from './api.js';
 
@@ -20,7 +21,12 @@ export interface TestClock {
   advance(ms: number): void;
 }
 
-export async function makeService(env: Env = {}, start = Date.UTC(2026, 10, 25, 12, 0, 0)) {
+/** `ops`: logs and metrics to wire in (the store gets the metrics too). */
+export async function makeService(
+  env: Env = {},
+  start = Date.UTC(2026, 10, 25, 12, 0, 0),
+  ops: Pick<ServiceOptions, 'log' | 'scrapeMetrics' | 'metricsToken'> & { metrics?: Metrics } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'status-ads-'));
   const clock: TestClock = {
     now: start,
@@ -29,7 +35,7 @@ export async function makeService(env: Env = {}, start = Date.UTC(2026, 10, 25, 
     },
   };
   const settings = readSettings({ RATE_LIMIT_ADVERTISER: '0', ...env });
-  const store = createSqliteStore({ path: join(dir, 'ads.db'), userCacheSize: settings.userCacheSize });
+  const store = createSqliteStore({ path: join(dir, 'ads.db'), userCacheSize: settings.userCacheSize, metrics: ops.metrics });
   const service = await createService({
     settings,
     store,
@@ -37,6 +43,7 @@ export async function makeService(env: Env = {}, start = Date.UTC(2026, 10, 25, 
     adminKey: ADMIN_KEY,
     secret: SECRET,
     clock: () => clock.now,
+    ...ops,
   });
   const { app } = service;
 

@@ -42,7 +42,7 @@ function bridgeBundle(): Promise<string> {
 export async function makeWorkerStore(env: Env = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'status-ads-store-'));
   const scriptPath = await bridgeBundle();
-  const bindings: Record<string, string> = { ADMIN_KEY: 'unused-admin-key', SECRET, CATALOG_REFRESH_MS: '0' };
+  const bindings: Record<string, string> = { ADMIN_KEY: 'unused-admin-key', SECRET, CATALOG_REFRESH_MS: '0', LOG_LEVEL: 'warn' };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) bindings[k] = v;
   const mf = await startLocalWorker({ scriptPath, bindings });
 

@@ -53,7 +53,7 @@ async function start(): Promise<ChildProcess> {
   // Wait for this process to say it is serving: a leftover server on the port must not pass for it.
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited early (${child.exitCode}): ${output}`);
-    if (output.includes('[start] serving on')) {
+    if (output.includes('serving on http')) {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       if (res.ok) return child;
     }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenSigner } from '../../src/privacy/token.js';
 import { SECRET } from '../helpers/service.js';
-import { makeWorld, snapshot, type World } from './fixtures.js';
+import { makeWorld, snapshot, type World } from '../helpers/isolation.js';
 
 
 describe('slot tokens: forgery and replay', () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/sqlite/db.js';
 import { png } from '../helpers/media.js';
-import { http, removeDir, seed, startServer, stopServer, type RealServer } from './server.js';
+import { http, removeDir, seed, startServer, stopServer, type RealServer } from '../helpers/server.js';
 
 type EventType = 'impression' | 'click';
 interface Sent {

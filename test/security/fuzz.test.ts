@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { png } from '../helpers/media.js';
-import { isProblem, makeWorld, ROUTES, send, snapshot, type RouteCase, type World } from './fixtures.js';
+import { isProblem, makeWorld, ROUTES, send, snapshot, type RouteCase, type World } from '../helpers/isolation.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { readBody } from '../helpers/api.js';
 import { fixture } from '../helpers/fixtures.js';
 import { chunk, png } from '../helpers/media.js';
-import type { ServiceLike, World } from './fixtures.js';
+import type { ServiceLike, World } from '../helpers/isolation.js';
 
 export interface HardeningService extends ServiceLike {
   upload(key: string, campaignId: string, file: Uint8Array, fields?: Record<string, string>): Promise<{ status: number; body: any }>;

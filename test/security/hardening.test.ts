@@ -2,9 +2,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPseudonymizer } from '../../src/privacy/pseudonym.js';
 import { png } from '../helpers/media.js';
-import { makeWorld, type World } from './fixtures.js';
+import { makeWorld, type World } from '../helpers/isolation.js';
 import { hardeningSuite } from './hardening-suite.js';
-import { ADMIN, http, type RealServer, removeDir, seed, startServer, stopServer } from './server.js';
+import { ADMIN, http, type RealServer, removeDir, seed, startServer, stopServer } from '../helpers/server.js';
 
 let w: World;
 beforeAll(async () => {

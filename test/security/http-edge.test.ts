@@ -5,7 +5,7 @@
  */
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeDir, startServer, stopServer, type RealServer } from './server.js';
+import { removeDir, startServer, stopServer, type RealServer } from '../helpers/server.js';
 
 function raw(port: number, request: string | Buffer): Promise<string> {
   return new Promise((done) => {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeWorkerService, type WorkerService } from '../helpers/worker.js';
-import { checkRow, ISOLATION_TABLE, seedWorld, type World } from './fixtures.js';
+import { checkRow, ISOLATION_TABLE, seedWorld, type World } from '../helpers/isolation.js';
 
 const LIMIT = 60;
 

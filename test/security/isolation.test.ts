@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { png } from '../helpers/media.js';
-import { checkRow, ISOLATION_TABLE, makeWorld, snapshot, type World } from './fixtures.js';
+import { checkRow, ISOLATION_TABLE, makeWorld, snapshot, type World } from '../helpers/isolation.js';
 
 describe('tenant isolation: every route × every key kind', () => {
   let w: World;

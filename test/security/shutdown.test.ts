@@ -8,7 +8,7 @@ import { request, Agent } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, http, removeDir, startServer, stopServer, type RealServer } from './server.js';
+import { ADMIN, http, removeDir, startServer, stopServer, type RealServer } from '../helpers/server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -83,7 +83,7 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('graceful shutdown on %s', (signal
 
     const started = Date.now();
     server.proc.kill(signal);
-    while (!server.logs().includes('[stop]')) {
+    while (!server.logs().includes('stopping: draining')) {
       expect(Date.now() - started).toBeLessThan(5000);
       await sleep(10);
     }
@@ -101,7 +101,7 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('graceful shutdown on %s', (signal
     // Well inside the 10 s budget: it must not wait out the 5 s keep-alive timeout of drained connections.
     expect(took).toBeLessThan(4_000);
     expect(idleClosed).toBe(true);
-    expect(server.logs()).toContain('[stop] closed cleanly');
+    expect(server.logs()).toContain('stopped cleanly');
     // The last connection to a WAL database checkpoints and removes the -wal file: proof it was closed.
     expect(existsSync(join(server.dir, 'ads.db-wal'))).toBe(false);
     agent.destroy();

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { soak } from '../../bench/soak.js';
-import { removeDir, startServer, stopServer, type RealServer } from './server.js';
+import { removeDir, startServer, stopServer, type RealServer } from '../helpers/server.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 20);
 
@@ -19,7 +19,7 @@ describe('soak', () => {
 
   it(`${SECONDS} s of load: memory plateaus, no descriptor or timer leak`, async () => {
     server = await startServer({
-      env: { USER_CACHE_SIZE: '200', NODE_OPTIONS: `--require ${fileURLToPath(new URL('./preload/resources.cjs', import.meta.url))}` },
+      env: { USER_CACHE_SIZE: '200', NODE_OPTIONS: `--require ${fileURLToPath(new URL('../helpers/preload-resources.cjs', import.meta.url))}` },
     });
     const result = await soak(server, { durationMs: SECONDS * 1000, workers: 4 });
     expect(result.errors).toBe(0);

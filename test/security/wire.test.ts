@@ -8,7 +8,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { png } from '../helpers/media.js';
-import { ADMIN, type RealServer, removeDir, seed, startServer, stopServer } from './server.js';
+import { ADMIN, type RealServer, removeDir, seed, startServer, stopServer } from '../helpers/server.js';
 
 const MiB = 1024 * 1024;
 

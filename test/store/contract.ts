@@ -383,6 +383,23 @@ export function storeContract(
         for (const r of batch) expect(await store.users.reservation(r.uid, r.id)).toEqual(r);
       });
 
+      it('refuses a response decided on a history a concurrent response changed, storing nothing', async () => {
+        const { c, k } = await seed();
+        // A snapshot: a backend may hand out its live cached state.
+        const seen = { ...(await store.users.load(uid(7), T, CONTRACT_HISTORY_MS)) };
+        seen.history = [...seen.history];
+        const first = reservation(c, k, uid(7));
+        expect(await store.users.reserve([first], { history: seen.history, historyMs: CONTRACT_HISTORY_MS })).toBe(true);
+        // Decided on the same (now stale) history: refused.
+        const second = reservation(c, k, uid(7));
+        expect(await store.users.reserve([second], { history: seen.history, historyMs: CONTRACT_HISTORY_MS })).toBe(false);
+        expect(await store.users.reservation(uid(7), second.id)).toBeUndefined();
+        // Decided again on the history as it is now: stored.
+        const fresh = await store.users.load(uid(7), T, CONTRACT_HISTORY_MS);
+        expect(await store.users.reserve([second], { history: fresh.history, historyMs: CONTRACT_HISTORY_MS })).toBe(true);
+        expect((await store.users.load(uid(7), T, CONTRACT_HISTORY_MS)).history.map((e) => e.reservationId).sort()).toEqual([first.id, second.id].sort());
+      });
+
       it('blocks, lists and unblocks advertisers per user', async () => {
         await store.users.block(uid(1), 'adv_a', T);
         await store.users.block(uid(1), 'adv_b', T + 1);

@@ -6,7 +6,7 @@ import type { CatalogStore } from '../../store/interface.js';
 import type { AppEnv, Principal } from '../context.js';
 import { ApiError } from '../errors.js';
 
-export type KeyKind = Principal['kind'];
+export type PrincipalKind = Principal['kind'];
 
 export interface AuthOptions {
   adminKey: string;
@@ -36,7 +36,7 @@ export function createAuth(options: AuthOptions) {
     return principal;
   }
 
-  return function requireKey(...kinds: KeyKind[]): MiddlewareHandler<AppEnv> {
+  return function requireKey(...kinds: PrincipalKind[]): MiddlewareHandler<AppEnv> {
     return async function authenticate(c, next) {
       const header = c.req.header('Authorization');
       if (!header) throw unauthorized('Send Authorization: Bearer <key>');

@@ -1,8 +1,8 @@
-/** Public routes: media by content address, health, the OpenAPI document. */
+/** Public routes: media by content address. */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { AppDeps } from '../context.js';
 import { ApiError, type ErrorCode, problemExplanations, problemSlug, statusOf } from '../errors.js';
-import { type App, jsonResponse, problems } from '../openapi.js';
+import { type App, problems } from '../openapi.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -45,14 +45,6 @@ export const mediaRoute = createRoute({
     416: { description: 'Range not satisfiable', headers: { 'Content-Range': header('bytes */size') } },
     ...problems(400, 404),
   },
-});
-
-export const healthRoute = createRoute({
-  method: 'get',
-  path: '/healthz',
-  tags: ['public'],
-  summary: 'Liveness and readiness',
-  responses: { 200: jsonResponse(z.object({ status: z.literal('ok'), campaigns: z.number().int() }), 'Healthy'), ...problems() },
 });
 
 export const problemTypeRoute = createRoute({
@@ -102,8 +94,6 @@ export function registerPublicRoutes(app: App, deps: AppDeps) {
     if (!page) throw new ApiError('not_found', `No problem type ${type}`);
     return c.html(page, 200, { 'Cache-Control': 'public, max-age=86400' });
   });
-
-  app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const, campaigns: deps.index.size }, 200));
 
   // Hono answers HEAD with the GET handler (headers, no body); list it in the document too.
   app.openAPIRegistry.registerPath({

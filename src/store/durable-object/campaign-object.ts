@@ -14,7 +14,7 @@ import { applyCampaignSide, type CampaignEffect, type CampaignSideTx, reviewRepo
 import type { CatalogStore, ReportRow } from '../interface.js';
 import { Reach } from '../reach.js';
 import { utcDay } from '../utc-day.js';
-import type { ObjectDb } from './user-object.js';
+import type { ObjectAlarms, ObjectDb } from './user-object.js';
 
 /** Applied-effect rows are kept this long: far beyond any outbox retry. */
 const APPLIED_RETENTION_MS = 7 * 86_400_000;
@@ -293,5 +293,90 @@ export class CampaignObjectStore {
   /** Drops applied-effect rows past retention (holds lapse on every read, at the caller's clock). */
   prune(now: number): void {
     this.db.delete(appliedEffects).where(lte(appliedEffects.at, now - APPLIED_RETENTION_MS)).run();
+  }
+}
+
+/** How often a campaign object drops applied-effect rows past their retention. */
+const PRUNE_APPLIED_EVERY_MS = 3_600_000;
+/** How often a campaign object adds its impression and click counts to D1 (CTR estimates): bounded D1 writes. */
+const CTR_FLUSH_MS = 30_000;
+
+/**
+ * What one campaign object does, behind the thin class in src/runtime/worker.ts: the
+ * budget authority and counters of the campaigns it is named for. Each check-and-hold is
+ * synchronous on the object's SQLite, so holds never interleave mid-check. Expired holds
+ * are dropped on every read; applied-effect rows hourly; CTR counts go to the catalog at
+ * most every CTR_FLUSH_MS.
+ */
+export class CampaignObjectService {
+  private stores = new Map<string, CampaignObjectStore>();
+  private prunedAt = 0;
+  private ctrFlushedAt = 0;
+
+  constructor(
+    private db: ObjectDb,
+    private alarms: ObjectAlarms,
+    private catalog: () => Promise<Pick<CatalogStore, 'getCreative' | 'sendToReview' | 'addCtrCounts'>>,
+  ) {}
+
+  private of(campaignId: string): CampaignObjectStore {
+    let store = this.stores.get(campaignId);
+    if (!store) this.stores.set(campaignId, (store = new CampaignObjectStore(this.db, campaignId)));
+    return store;
+  }
+
+  async tryHold(campaignId: string, hold: HoldRequest, now: number) {
+    return this.of(campaignId).tryHold(hold, now);
+  }
+
+  async view(campaignId: string, now: number) {
+    return this.of(campaignId).snapshot(now);
+  }
+
+  async report(campaignId: string, fromDay: string, toDay: string) {
+    return this.of(campaignId).report(fromDay, toDay);
+  }
+
+  async release(campaignId: string, reservationIds: string[]) {
+    this.of(campaignId).release(reservationIds);
+  }
+
+  async limit(campaignId: string, budget: ServableCampaign['budget'], now: number) {
+    this.of(campaignId).limit(budget, now);
+  }
+
+  async forgetReporter(campaignId: string, uid: string) {
+    this.of(campaignId).forgetReporter(uid);
+  }
+
+  async apply(campaignId: string, effects: CampaignEffect[], reportThreshold: number): Promise<string[]> {
+    const store = this.of(campaignId);
+    const sent = await store.apply(effects, reportThreshold, Date.now(), await this.catalog());
+    const now = Date.now();
+    if (now - this.prunedAt > PRUNE_APPLIED_EVERY_MS) {
+      this.prunedAt = now;
+      store.prune(now);
+    }
+    if (now - this.ctrFlushedAt >= CTR_FLUSH_MS) await this.flushCtr();
+    else if ((await this.alarms.get()) === null) await this.alarms.set(this.ctrFlushedAt + CTR_FLUSH_MS);
+    return sent;
+  }
+
+  /** Adds this object's pending impression and click counts to the catalog's creative_stats (CTR estimates). */
+  private async flushCtr() {
+    this.ctrFlushedAt = Date.now();
+    const pending = pendingCtr(this.db);
+    if (pending.length === 0) return;
+    try {
+      await (await this.catalog()).addCtrCounts(pending, this.ctrFlushedAt);
+      ctrFlushed(this.db, pending);
+    } catch (err) {
+      console.error(`[ctr] could not add counts to the catalog, retrying: ${(err as Error).message}`);
+      await this.alarms.set(Date.now() + CTR_FLUSH_MS);
+    }
+  }
+
+  async alarm() {
+    await this.flushCtr();
   }
 }

@@ -5,7 +5,7 @@
  * small RPC interfaces below, so this file needs no Workers types and tests can
  * pass any implementation.
  */
-import type { BudgetState, ServableCampaign } from '../../engine/types.js';
+import type { BudgetState, HistoryEntry, ServableCampaign } from '../../engine/types.js';
 import type { SqlCatalog } from '../catalog.js';
 import type { CampaignEffect } from '../event-procedure.js';
 import type {
@@ -144,10 +144,9 @@ export class EdgeUsers implements UserStore {
     return removed.reduce((a, b) => a + b, 0);
   }
 
-  async reserve(reservations: Reservation[]) {
-    const byUser = new Map<string, Reservation[]>();
-    for (const r of reservations) byUser.set(r.uid, [...(byUser.get(r.uid) ?? []), r]);
-    await Promise.all([...byUser].map(([uid, list]) => this.user(uid).reserve(list)));
+  async reserve(reservations: Reservation[], basedOn?: { history: HistoryEntry[]; historyMs: number }) {
+    if (reservations.length === 0) return true;
+    return this.user(reservations[0].uid).reserve(reservations, basedOn);
   }
 
   block(uid: string, advertiserId: string, now: number) {

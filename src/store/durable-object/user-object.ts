@@ -11,10 +11,13 @@ import type { DrizzleSqliteDODatabase } from 'drizzle-orm/durable-sqlite';
 import { migrate } from 'drizzle-orm/durable-sqlite/migrator';
 import migrations from '../../../schema/migrations/migrations.js';
 import * as t from '../../../schema/tables.js';
-import type { UserState } from '../../engine/types.js';
+import { eventEffect } from '../../engine/events.js';
+import type { HistoryEntry, UserState } from '../../engine/types.js';
 import { applyUserSide, type CampaignEffect, type UserSideTx } from '../event-procedure.js';
 import type { EventOutcome, EventRules, Reservation, VerifiedEvent } from '../interface.js';
-import { toHistory } from '../user-history.js';
+import { KeyedLock } from '../keyed-lock.js';
+import { gainedHistory, toHistory } from '../user-history.js';
+import type { ObjectDirectory, UserObjectRpc } from './index.js';
 
 export type ObjectDb = DrizzleSqliteDODatabase;
 
@@ -50,8 +53,15 @@ export class UserObjectStore {
     return { history: rows.map(toHistory), blocks: new Set(blocks.map((b) => b.a)), hides: new Set(hides.map((h) => h.c)) };
   }
 
-  reserve(reservations: Reservation[]): void {
-    if (reservations.length > 0) this.db.insert(t.reservations).values(reservations).run();
+  /** Stores one response's reservations unless the user gained cap history since `basedOn` was read. */
+  reserve(reservations: Reservation[], basedOn?: { history: HistoryEntry[]; historyMs: number }): boolean {
+    if (reservations.length === 0) return true;
+    if (basedOn) {
+      const current = this.load(reservations[0].uid, reservations[0].servedAt, basedOn.historyMs);
+      if (gainedHistory(current.history, basedOn.history)) return false;
+    }
+    this.db.insert(t.reservations).values(reservations).run();
+    return true;
   }
 
   block(uid: string, advertiserId: string, now: number): void {
@@ -158,5 +168,149 @@ export class UserObjectStore {
       .all().length;
     const oldest = this.db.select({ at: sql<number | null>`min(${t.reservations.servedAt})` }).from(t.reservations).get()?.at ?? undefined;
     return { removed: r + e, oldestServedAt: oldest ?? undefined };
+  }
+}
+
+/** Alarm access of a Durable Object's storage. */
+export interface ObjectAlarms {
+  get(): Promise<number | null>;
+  set(at: number): Promise<void>;
+}
+
+/** What a user object needs from the isolate hosting it. */
+export interface UserObjectContext {
+  objects: ObjectDirectory;
+  reportThreshold: number;
+  /** The history window the isolate's index implies (for pruning by alarm). */
+  historyMs(): number;
+}
+
+/** Retry delay for effects a campaign object did not acknowledge. */
+const OUTBOX_RETRY_MS = 5_000;
+
+/**
+ * What one user object does, behind the thin class in src/runtime/worker.ts: every call
+ * runs one at a time (the lock spans the awaits on campaign objects); campaign effects
+ * are delivered from the outbox, retried by alarm; erase releases the user's holds and
+ * reports in campaign objects before deleting the rows; history is pruned by alarm.
+ */
+export class UserObjectService implements UserObjectRpc {
+  private state: UserObjectStore;
+  private lock = new KeyedLock();
+
+  constructor(
+    db: ObjectDb,
+    private alarms: ObjectAlarms,
+    private context: () => Promise<UserObjectContext>,
+  ) {
+    this.state = new UserObjectStore(db);
+  }
+
+  private serial<T>(work: () => T | Promise<T>): Promise<T> {
+    return this.lock.run('user', async () => work());
+  }
+
+  async load(uid: string, now: number, historyMs: number) {
+    return this.serial(() => this.state.load(uid, now, historyMs));
+  }
+
+  async reserve(reservations: Reservation[], basedOn?: { history: HistoryEntry[]; historyMs: number }) {
+    return this.serial(async () => {
+      const stored = this.state.reserve(reservations, basedOn);
+      // A served response (Delivery passes what it was based on): prune once its history stops mattering.
+      if (stored && basedOn && reservations.length > 0) await this.schedule(Date.now() + basedOn.historyMs);
+      return stored;
+    });
+  }
+
+  async block(uid: string, advertiserId: string, now: number) {
+    return this.serial(() => this.state.block(uid, advertiserId, now));
+  }
+
+  async unblock(uid: string, advertiserId: string) {
+    return this.serial(() => this.state.unblock(uid, advertiserId));
+  }
+
+  async blocks(uid: string) {
+    return this.state.blocks(uid);
+  }
+
+  async reservation(uid: string, id: string) {
+    return this.state.reservation(uid, id);
+  }
+
+  async record(events: VerifiedEvent[], now: number, reportThreshold: number) {
+    return this.serial(async () => {
+      const outcomes = this.state.record(events, now, { effect: eventEffect });
+      const sentToReview = await this.deliver(reportThreshold);
+      return { outcomes, sentToReview };
+    });
+  }
+
+  async prune(now: number, historyMs: number) {
+    return this.serial(() => this.state.prune(now, historyMs).removed);
+  }
+
+  /** Hands outbox effects to their campaign objects; what fails stays queued and is retried by alarm. */
+  private async deliver(reportThreshold: number): Promise<string[]> {
+    const byCampaign = new Map<string, { ids: number[]; effects: CampaignEffect[] }>();
+    for (const { id, effect } of this.state.pending()) {
+      let group = byCampaign.get(effect.campaignId);
+      if (!group) byCampaign.set(effect.campaignId, (group = { ids: [], effects: [] }));
+      group.ids.push(id);
+      group.effects.push(effect);
+    }
+    if (byCampaign.size === 0) return [];
+    const { objects } = await this.context();
+    const sentToReview: string[] = [];
+    let failed = false;
+    await Promise.all(
+      [...byCampaign].map(async ([campaignId, group]) => {
+        try {
+          sentToReview.push(...(await objects.campaign(campaignId).apply(group.effects, reportThreshold)));
+          this.state.delivered(group.ids);
+        } catch (err) {
+          failed = true;
+          console.error(`[events] campaign object ${campaignId} unavailable, effects queued: ${(err as Error).message}`);
+        }
+      }),
+    );
+    if (failed) await this.schedule(Date.now() + OUTBOX_RETRY_MS);
+    return sentToReview;
+  }
+
+  async erase(uid: string) {
+    const { objects, reportThreshold } = await this.context();
+    return this.serial(async () => {
+      await this.deliver(reportThreshold);
+      if (this.state.pending().length > 0) throw new Error('campaign objects unavailable; erase not done, retry');
+      const traces = this.state.traces(uid);
+      const campaigns = new Set([...traces.holds.map((h) => h.campaignId), ...traces.reports.map((r) => r.campaignId)]);
+      await Promise.all(
+        [...campaigns].map(async (campaignId) => {
+          const campaign = objects.campaign(campaignId);
+          await campaign.release(traces.holds.filter((h) => h.campaignId === campaignId).map((h) => h.reservationId));
+          if (traces.reports.some((r) => r.campaignId === campaignId)) await campaign.forgetReporter(uid);
+        }),
+      );
+      this.state.erase(uid);
+    });
+  }
+
+  /** Sets the alarm no later than `at`. */
+  private async schedule(at: number) {
+    const current = await this.alarms.get();
+    if (current === null || current > at) await this.alarms.set(at);
+  }
+
+  /** Retries undelivered effects and drops history no cap or token needs any more. */
+  async alarm() {
+    const context = await this.context();
+    await this.serial(async () => {
+      await this.deliver(context.reportThreshold);
+      const historyMs = context.historyMs();
+      const { oldestServedAt } = this.state.prune(Date.now(), historyMs);
+      if (oldestServedAt !== undefined) await this.schedule(oldestServedAt + historyMs + 1);
+    });
   }
 }

@@ -7,6 +7,7 @@ import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
 import { remainingBudgetMicros } from '../../engine/eligibility.js';
 import type { BudgetState, ServableCampaign } from '../../engine/types.js';
+import type { StoreMetrics } from '../../ops/metrics.js';
 import type { BudgetStore, CampaignRecord } from '../interface.js';
 import { utcDay } from '../utc-day.js';
 import type { Db } from './db.js';
@@ -35,7 +36,10 @@ interface Account {
 export class SqliteBudgets implements BudgetStore {
   private accounts = new Map<string, Account>();
 
-  constructor(private db: Db) {}
+  constructor(
+    private db: Db,
+    private metrics?: StoreMetrics,
+  ) {}
 
   private account(campaignId: string, now: number): Account {
     const day = dayNumber(now);
@@ -104,10 +108,13 @@ export class SqliteBudgets implements BudgetStore {
 
   private expire(account: Account, now: number) {
     let drop = 0;
+    let expired = 0;
     while (drop < account.holds.length && (account.holds[drop].expiresAt <= now || account.holds[drop].released)) {
+      if (!account.holds[drop].released) expired++;
       this.releaseHold(account, account.holds[drop]);
       drop++;
     }
+    if (expired > 0) this.metrics?.holds('expired', expired);
     if (drop > 0) account.holds.splice(0, drop);
   }
 
@@ -122,6 +129,7 @@ export class SqliteBudgets implements BudgetStore {
     const account = this.account(hold.campaign.id, now);
     if (remainingBudgetMicros(hold.campaign, account) < hold.amountMicros) return false;
     this.addHold(account, hold.reservationId, hold.amountMicros, hold.expiresAt);
+    this.metrics?.holds('taken', 1);
     return true;
   }
 
@@ -129,7 +137,7 @@ export class SqliteBudgets implements BudgetStore {
   charged(campaignId: string, reservationId: string, amountMicros: number, now: number): void {
     const account = this.account(campaignId, now);
     const hold = account.byReservation.get(reservationId);
-    if (hold) this.releaseHold(account, hold);
+    if (hold) this.released(account, hold);
     // The ledger books the charge on the UTC day of `now`, which account() just made current.
     account.spentTodayMicros += amountMicros;
     account.spentTotalMicros += amountMicros;
@@ -142,12 +150,19 @@ export class SqliteBudgets implements BudgetStore {
       (dailyMicros === undefined || account.spentTodayMicros + account.heldMicros <= dailyMicros) &&
       (totalMicros === undefined || account.spentTotalMicros + account.heldMicros <= totalMicros);
     // The newest holds go first: the oldest are the likeliest to have been seen already.
-    for (let i = account.holds.length - 1; i >= 0 && !fits(); i--) this.releaseHold(account, account.holds[i]);
+    for (let i = account.holds.length - 1; i >= 0 && !fits(); i--) this.released(account, account.holds[i]);
   }
 
   async release(campaignId: string, reservationId: string): Promise<void> {
     const account = this.accounts.get(campaignId);
     const hold = account?.byReservation.get(reservationId);
-    if (account && hold) this.releaseHold(account, hold);
+    if (account && hold) this.released(account, hold);
+  }
+
+  /** A live hold ends before its expiry: charged, cut to a lowered budget, or given back. */
+  private released(account: Account, hold: Hold) {
+    if (hold.released) return;
+    this.releaseHold(account, hold);
+    this.metrics?.holds('released', 1);
   }
 }

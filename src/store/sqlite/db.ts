@@ -9,7 +9,7 @@ import type { Atomic } from '../catalog.js';
 
 export type Db = BetterSQLite3Database;
 
-const migrationsFolder = fileURLToPath(new URL('../../../schema/migrations', import.meta.url));
+export const migrationsFolder = fileURLToPath(new URL('../../../schema/migrations', import.meta.url));
 
 export function openDatabase(path: string): { db: Db; sqlite: Database.Database } {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });

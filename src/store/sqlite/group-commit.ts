@@ -7,8 +7,14 @@
 export class GroupCommit<Item, Result> {
   private pending: { item: Item; resolve: (result: Result) => void; reject: (err: unknown) => void }[] = [];
 
-  /** `commit` writes the items in one transaction and returns one result per item, or throws. */
-  constructor(private commit: (items: Item[]) => Result[]) {}
+  /**
+   * `commit` writes the items in one transaction and returns one result per item, or throws;
+   * `observe` hears how long each shared commit took and how many items it carried (metrics).
+   */
+  constructor(
+    private commit: (items: Item[]) => Result[],
+    private observe?: (seconds: number, groupSize: number) => void,
+  ) {}
 
   submit(item: Item): Promise<Result> {
     return new Promise((resolve, reject) => {
@@ -22,7 +28,9 @@ export class GroupCommit<Item, Result> {
     this.pending = [];
     let results: Result[];
     try {
+      const started = performance.now();
       results = this.commit(group.map((g) => g.item));
+      this.observe?.((performance.now() - started) / 1000, group.length);
     } catch {
       for (const g of group) {
         try {

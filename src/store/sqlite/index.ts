@@ -1,8 +1,10 @@
 /** The embedded backend: one SQLite file (WAL) behind every store interface. */
+import { readMigrationFiles } from 'drizzle-orm/migrator';
+import type { StoreMetrics } from '../../ops/metrics.js';
 import type { Store } from '../interface.js';
 import { SqliteBudgets } from './budgets.js';
 import { SqlCatalog } from '../catalog.js';
-import { atomicTransaction, openDatabase } from './db.js';
+import { atomicTransaction, migrationsFolder, openDatabase } from './db.js';
 import { SqliteLedger } from './ledger.js';
 import { SqliteUsers } from './users.js';
 
@@ -10,24 +12,42 @@ export interface SqliteStoreOptions {
   /** File path, or ':memory:' for tests. */
   path: string;
   userCacheSize: number;
+  /** Commit, budget-hold and cache hooks [none]. */
+  metrics?: StoreMetrics;
 }
 
-export function createSqliteStore(options: SqliteStoreOptions): Store {
+export function createSqliteStore(options: SqliteStoreOptions): Store & { userCacheSize(): number } {
   const { db, sqlite } = openDatabase(options.path);
-  const budgets = new SqliteBudgets(db);
-  const users = new SqliteUsers(db, budgets, options.userCacheSize);
+  const metrics = options.metrics;
+  const budgets = new SqliteBudgets(db, metrics);
+  const users = new SqliteUsers(db, budgets, options.userCacheSize, metrics);
+  const latestMigration = Math.max(0, ...readMigrationFiles({ migrationsFolder }).map((m) => m.folderMillis));
   const catalog = new SqlCatalog(db, atomicTransaction(db));
   return {
     catalog,
     users,
     budgets,
-    ledger: new SqliteLedger(db, users, budgets, catalog),
+    ledger: new SqliteLedger(db, users, budgets, catalog, metrics),
     async prune(now, historyMs) {
       const pruned = users.prune(now, historyMs);
       // Old WAL frames still hold pruned and erased rows; a truncating checkpoint drops them from disk.
       sqlite.pragma('wal_checkpoint(TRUNCATE)');
       return pruned;
     },
+    async health() {
+      let writable = false;
+      try {
+        // Taking the write lock proves the file (and its WAL) can be written right now; nothing is changed.
+        sqlite.exec('BEGIN IMMEDIATE');
+        sqlite.exec('ROLLBACK');
+        writable = !sqlite.readonly;
+      } catch {
+        if (sqlite.open && sqlite.inTransaction) sqlite.exec('ROLLBACK');
+      }
+      const applied = sqlite.prepare('SELECT max(created_at) AS at FROM __drizzle_migrations').get() as { at: number | null } | undefined;
+      return { writable, migrated: Number(applied?.at ?? -1) >= latestMigration };
+    },
+    userCacheSize: () => users.cache.size,
     async close() {
       if (sqlite.open) sqlite.close();
     },

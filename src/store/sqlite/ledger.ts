@@ -14,6 +14,7 @@ import { utcDay } from '../utc-day.js';
 import type { SqliteBudgets } from './budgets.js';
 import type { Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
+import type { StoreMetrics } from '../../ops/metrics.js';
 import type { SqliteUsers } from './users.js';
 
 interface Batch {
@@ -36,13 +37,17 @@ export class SqliteLedger implements LedgerStore {
    * re-encoding 4 KiB per impression.
    */
   private sketches = new LRUCache<string, Reach>({ max: 10_000 });
-  private group = new GroupCommit<Batch, Applied>((batches) => this.commit(batches));
+  private group = new GroupCommit<Batch, Applied>(
+    (batches) => this.commit(batches),
+    (seconds, size) => this.metrics?.commit('events', seconds, size),
+  );
 
   constructor(
     private db: Db,
     private users: SqliteUsers,
     private budgets: SqliteBudgets,
     private catalog: SqlCatalog,
+    private metrics?: StoreMetrics,
   ) {
     this.statements = prepareStatements(db);
   }

@@ -6,12 +6,13 @@ import { and, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
 import { isLive } from '../../engine/eligibility.js';
-import type { UserState } from '../../engine/types.js';
+import type { HistoryEntry, UserState } from '../../engine/types.js';
 import type { Reservation, UserStore } from '../interface.js';
 import type { SqliteBudgets } from './budgets.js';
-import { toHistory } from '../user-history.js';
+import { gainedHistory, toHistory } from '../user-history.js';
 import type { Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
+import type { StoreMetrics } from '../../ops/metrics.js';
 
 export class SqliteUsers implements UserStore {
   readonly cache: LRUCache<string, UserState>;
@@ -20,6 +21,7 @@ export class SqliteUsers implements UserStore {
     private db: Db,
     private budgets: SqliteBudgets,
     cacheSize: number,
+    private metrics?: StoreMetrics,
   ) {
     this.cache = new LRUCache({ max: cacheSize });
     this.statements = prepareStatements(db);
@@ -33,7 +35,7 @@ export class SqliteUsers implements UserStore {
     });
     for (const batch of batches) for (const r of batch) this.cache.get(r.uid)?.history.push(toHistory(r));
     return batches.map(() => undefined);
-  });
+  }, (seconds, size) => this.metrics?.commit('reservations', seconds, size));
 
   private read(uid: string, now: number, historyMs: number): UserState {
     const since = now - historyMs;
@@ -50,6 +52,7 @@ export class SqliteUsers implements UserStore {
   /** The cached state, trimmed of entries no cap can count any more. */
   async load(uid: string, now: number, historyMs: number): Promise<UserState> {
     let state = this.cache.get(uid);
+    this.metrics?.userCache(state !== undefined);
     if (!state) {
       state = this.read(uid, now, historyMs);
       this.cache.set(uid, state);
@@ -62,8 +65,14 @@ export class SqliteUsers implements UserStore {
     return state;
   }
 
-  reserve(reservations: Reservation[]): Promise<void> {
-    return reservations.length === 0 ? Promise.resolve() : this.group.submit(reservations);
+  async reserve(reservations: Reservation[], basedOn?: { history: HistoryEntry[]; historyMs: number }): Promise<boolean> {
+    if (reservations.length === 0) return true;
+    if (basedOn) {
+      const current = await this.load(reservations[0].uid, reservations[0].servedAt, basedOn.historyMs);
+      if (gainedHistory(current.history, basedOn.history)) return false;
+    }
+    await this.group.submit(reservations);
+    return true;
   }
 
   async reservation(uid: string, id: string): Promise<Reservation | undefined> {

@@ -4,13 +4,14 @@
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { readBody } from '../helpers/api.js';
-import { png } from '../helpers/media.js';
+import { readBody } from './api.js';
+import { png } from './media.js';
 import { expect } from 'vitest';
-import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
+import { ADMIN_KEY, makeService, type TestService } from './service.js';
 
-export type KeyKind = 'none' | 'wrong' | 'admin' | 'advertiser' | 'other' | 'client';
-export const KEY_KINDS: KeyKind[] = ['none', 'wrong', 'admin', 'advertiser', 'other', 'client'];
+/** Which key a row of the isolation table sends (a test-only notion: no key, a wrong one, another advertiser's). */
+export type KeyUsed = 'none' | 'wrong' | 'admin' | 'advertiser' | 'other' | 'client';
+export const KEY_KINDS: KeyUsed[] = ['none', 'wrong', 'admin', 'advertiser', 'other', 'client'];
 
 /** What the route table needs from a running service: the Node helper and the Worker helper both fit. */
 export interface ServiceLike {
@@ -24,7 +25,7 @@ export interface ServiceLike {
 
 export interface World<S extends ServiceLike = TestService> {
   s: S;
-  keys: Record<KeyKind, string | undefined>;
+  keys: Record<KeyUsed, string | undefined>;
   a: { id: string; key: string; campaignId: string; creativeId: string; sha256: string };
   b: { id: string; key: string; campaignId: string; creativeId: string };
   client: { id: string; key: string };
@@ -147,7 +148,7 @@ export function isProblem(res: { status: number; headers: Headers; body: any }):
 }
 
 /** The status PRODUCT.md promises for a route and a key kind. */
-function expected(route: RouteCase, kind: KeyKind): number {
+function expected(route: RouteCase, kind: KeyUsed): number {
   if (route.group === 'public') return route.ok;
   if (kind === 'none' || kind === 'wrong') return 401;
   const kindGroup = kind === 'other' ? 'advertiser' : kind;

@@ -1,8 +1,7 @@
 /** Checks every route must pass: problem+json errors, and the key matrix (401 without a valid key, 403 for the wrong kind). */
 import { expect } from 'vitest';
-import { ADMIN_KEY, type TestService } from '../helpers/service.js';
-
-export type KeyKind = 'admin' | 'advertiser' | 'client';
+import type { PrincipalKind } from '../../src/api/middleware/auth.js';
+import { ADMIN_KEY, type TestService } from './service.js';
 
 export interface Reply {
   status: number;
@@ -27,7 +26,7 @@ export function expectContentRejected(res: Reply, path: string) {
 }
 
 /** One key of each kind. */
-export async function keysOf(s: TestService): Promise<Record<KeyKind, string>> {
+export async function keysOf(s: TestService): Promise<Record<PrincipalKind, string>> {
   const advertiser = await s.newAdvertiser('Key matrix advertiser');
   const client = await s.newClient('Key matrix client');
   return { admin: ADMIN_KEY, advertiser: advertiser.key, client: client.key };
@@ -36,9 +35,9 @@ export async function keysOf(s: TestService): Promise<Record<KeyKind, string>> {
 /** No key, a malformed header and an unknown key are 401; every other kind of key is 403. */
 export async function expectKeyMatrix(
   s: TestService,
-  keys: Record<KeyKind, string>,
+  keys: Record<PrincipalKind, string>,
   route: { method: string; path: string; body?: unknown },
-  allowed: KeyKind,
+  allowed: PrincipalKind,
 ) {
   const noKey = await s.call(route.method, route.path, undefined, route.body);
   expectProblem(noKey, 401);

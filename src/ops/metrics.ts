@@ -1,0 +1,45 @@
+/**
+ * What the service reports for metrics, as a small observer interface passed in
+ * at wiring time: the API, delivery and the SQLite store call these hooks, and
+ * each runtime supplies an implementation (Prometheus on Node, Analytics Engine
+ * on Workers) or none (`noopMetrics`). The engine never sees it.
+ */
+import type { BidType, EventType, UnfilledReason } from '../engine/types.js';
+
+/** An unfilled place's reason, plus `unavailable`: the user's state (or its storage) could not be reached. */
+export type UnfilledSlotReason = UnfilledReason | 'unavailable';
+
+/** What became of a budget hold: taken at serve time, released (charged or given back), expired unused. */
+export type HoldChange = 'taken' | 'released' | 'expired';
+
+/** The hooks a store calls; every one must be cheap (they run on the hot path). */
+export interface StoreMetrics {
+  /** One group commit: which queue, how long the transaction took, how many callers shared it. */
+  commit(kind: 'events' | 'reservations', seconds: number, groupSize: number): void;
+  holds(change: HoldChange, count: number): void;
+  /** A user-state lookup answered from the in-process cache (true) or from the database. */
+  userCache(hit: boolean): void;
+}
+
+export interface Metrics extends StoreMetrics {
+  /** One answered HTTP request; `route` is the matched pattern (bounded), never the raw path. */
+  request(route: string, method: string, status: number, seconds: number): void;
+  /** One slot request. */
+  slotRequest(): void;
+  /** One served slot at its clearing price (micros per billable event). */
+  slotServed(bidType: BidType, priceMicros: number): void;
+  unfilled(reason: UnfilledSlotReason, count: number): void;
+  /** One event of a batch: `outcome` is accepted, duplicate, or the rejection reason. */
+  event(type: EventType, outcome: string): void;
+}
+
+export const noopMetrics: Metrics = {
+  request() {},
+  slotRequest() {},
+  slotServed() {},
+  unfilled() {},
+  event() {},
+  commit() {},
+  holds() {},
+  userCache() {},
+};

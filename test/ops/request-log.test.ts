@@ -1,0 +1,109 @@
+/**
+ * Request ids and request logs, in-process: every answer carries X-Request-Id
+ * (the caller's when valid, else a fresh UUID); each request is one log line with
+ * its id, route pattern, status, duration and key kind/id, and never the key, a
+ * user id or a body; a 500 is logged once, at error level, with its id.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Log } from '../../src/ops/log.js';
+import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface Line {
+  level: 'info' | 'warn' | 'error';
+  fields: Record<string, any>;
+  message?: string;
+}
+
+let lines: Line[] = [];
+const log: Log = {
+  info: (fields, message) => lines.push({ level: 'info', fields: fields as Record<string, any>, message }),
+  warn: (fields, message) => lines.push({ level: 'warn', fields: fields as Record<string, any>, message }),
+  error: (fields, message) => lines.push({ level: 'error', fields: fields as Record<string, any>, message }),
+};
+let s: TestService;
+
+beforeAll(async () => {
+  s = await makeService({}, undefined, { log });
+});
+afterAll(() => s.close());
+
+describe('X-Request-Id', () => {
+  it('echoes a valid caller id and replaces a missing or invalid one with a UUID', async () => {
+    expect((await s.call('GET', '/healthz', undefined, undefined, { 'X-Request-Id': 'trace-42_abc=' })).headers.get('x-request-id')).toBe('trace-42_abc=');
+    expect((await s.call('GET', '/healthz', undefined)).headers.get('x-request-id')).toMatch(UUID);
+    for (const bad of ['has space', 'semi;colon', 'a'.repeat(129), 'ünïcode', '<script>']) {
+      const res = await s.app.request('/healthz', { headers: { 'X-Request-Id': bad } });
+      expect(res.headers.get('x-request-id'), bad).toMatch(UUID);
+    }
+    expect((await s.call('GET', '/healthz', undefined, undefined, { 'X-Request-Id': 'a'.repeat(128) })).headers.get('x-request-id')).toBe('a'.repeat(128));
+  });
+
+  it('is on every answer: 401, 403, 400, 404, 413 and problem answers', async () => {
+    const client = await s.newClient();
+    const answers = [
+      await s.call('GET', '/v1/campaigns', undefined),
+      await s.call('GET', '/v1/campaigns', client.key),
+      await s.call('POST', '/v1/slots', client.key, { user: 'u', statuses: 'many' }),
+      await s.call('GET', '/no/such/route', undefined),
+      await s.call('POST', '/v1/slots', client.key, { user: 'u', statuses: 3, pad: 'x'.repeat(1_100_000) }),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([401, 403, 400, 404, 413]);
+    for (const a of answers) expect(a.headers.get('x-request-id')).toMatch(UUID);
+  });
+});
+
+describe('request log', () => {
+  it('writes one line per request with id, route pattern, status, duration and key kind and id', async () => {
+    const { advertiser, campaignId } = await s.seedCampaign();
+    lines = [];
+    const res = await s.call('GET', `/v1/campaigns/${campaignId}`, advertiser.key, undefined, { 'X-Request-Id': 'req-1' });
+    expect(res.status).toBe(200);
+    expect(lines).toHaveLength(1);
+    const [line] = lines;
+    expect(line.level).toBe('info');
+    expect(line.fields).toMatchObject({ reqId: 'req-1', method: 'GET', route: '/v1/campaigns/:id', status: 200, key: { kind: 'advertiser', id: advertiser.id } });
+    expect(line.fields.ms).toBeGreaterThanOrEqual(0);
+    // The pattern, never the raw path (ids in paths are not labels).
+    expect(JSON.stringify(line)).not.toContain(campaignId);
+
+    lines = [];
+    await s.call('GET', '/v1/advertisers', ADMIN_KEY);
+    await s.call('GET', '/nowhere/at/all', undefined);
+    expect(lines.map((l) => [l.fields.route, l.fields.status, l.fields.key])).toEqual([
+      ['/v1/advertisers', 200, { kind: 'admin' }],
+      ['unmatched', 404, undefined],
+    ]);
+  });
+
+  it('never logs a key, a user id or a body', async () => {
+    const client = await s.newClient();
+    await s.seedCampaign();
+    lines = [];
+    const user = 'user-4f1b9c-private';
+    const slots = await s.call('POST', '/v1/slots', client.key, { user, statuses: 10 });
+    expect(slots.status).toBe(200);
+    await s.call('POST', '/v1/events', client.key, { events: slots.body.slots.map((x: { token: string }) => ({ token: x.token, type: 'impression' })) });
+    await s.call('POST', '/v1/users/block', client.key, { user, advertiser: 'adv_nobody' });
+    await s.call('POST', '/v1/slots', 'wrong-key-value-xyz', { user, statuses: 10 });
+    expect(lines).toHaveLength(4);
+    expect(lines[0].fields.key).toEqual({ kind: 'client', id: client.id });
+    const text = JSON.stringify(lines);
+    for (const secret of [user, client.key, 'wrong-key-value-xyz', slots.body.slots[0].token, '"statuses"']) expect(text).not.toContain(secret);
+  });
+
+  it('logs a 500 once, at error level, with the request id and the error', async () => {
+    const broken = await makeService({}, undefined, { log });
+    const advertiser = await broken.newAdvertiser();
+    await broken.store.close(); // every SQL call now throws
+    lines = [];
+    const res = await broken.call('GET', '/v1/campaigns', advertiser.key, undefined, { 'X-Request-Id': 'boom-1' });
+    expect(res.status).toBe(500);
+    expect(res.headers.get('x-request-id')).toBe('boom-1');
+    expect(lines).toHaveLength(1);
+    expect(lines[0].level).toBe('error');
+    expect(lines[0].fields).toMatchObject({ reqId: 'boom-1', route: '/v1/campaigns', status: 500, err: { message: expect.any(String) } });
+    await broken.close();
+  });
+});
