@@ -38,7 +38,10 @@ export class CatalogService {
     const campaign = await this.store.catalog.updateCampaign(id, patch, now);
     if (!campaign) return undefined;
     // Spend never exceeds the budget in force: holds taken under a larger budget are cut to it.
-    if (patch.budget !== undefined || patch.status !== undefined) await this.store.budgets.limit(campaign, now);
+    if (patch.budget !== undefined || patch.status !== undefined) {
+      // The catalog change is committed; holds lapse with their tokens if the budget store cannot be reached now.
+      await this.store.budgets.limit(campaign, now).catch((err) => console.error(`[budgets] could not cut holds of ${id}: ${(err as Error).message}`));
+    }
     await this.index.refresh();
     return campaign;
   }

@@ -103,7 +103,6 @@ export class CampaignObjectStore {
    * so the authority re-checks what that view may have got wrong.
    */
   tryHold(hold: HoldRequest, now: number): { held: boolean; state: BudgetSnapshot } {
-    this.rememberBudget(hold.budget);
     const state = this.view(now);
     const campaign = { budget: hold.budget, pacing: hold.pacing, bid: hold.bid, creatives: [{ predictedCtr: hold.predictedCtr }] } as ServableCampaign;
     const fits = remainingBudgetMicros(campaign, state) >= hold.amountMicros && pacingAllows(campaign, state, now);
@@ -145,7 +144,11 @@ export class CampaignObjectStore {
       .run();
   }
 
-  /** The budget changed: remember it, and cut the newest holds until spend + holds fit it. */
+  /**
+   * The budget changed (told by the catalog use case, never by a hold: a holding isolate's
+   * index may be stale): remember it as the budget in force for charges, and cut the newest
+   * holds until spend + holds fit it.
+   */
   limit(budget: ServableCampaign['budget'], now: number): void {
     this.rememberBudget(budget);
     const state = this.view(now);
