@@ -6,6 +6,7 @@ import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import { registerConsole } from '../console/routes.js';
 import { jsonLinesLog } from '../ops/log.js';
 import { noopMetrics } from '../ops/metrics.js';
 import type { AppDeps, AppEnv } from './context.js';
@@ -85,6 +86,7 @@ export function createApp(deps: AppDeps) {
   registerPublicRoutes(app, deps);
   registerHealthRoutes(app, deps, guard('admin'));
   registerDocsRoute(app);
+  registerConsole(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

@@ -26,6 +26,8 @@ export interface AppDeps {
   delivery: Delivery;
   media: MediaStorage;
   adminKey: string;
+  /** The deployment SECRET; the console seals its session cookies with a key derived from it. */
+  secret: string;
   clock: () => number;
   /** For failed-authentication throttling; without it, nothing is throttled by address. */
   clientAddress?: ClientAddress;

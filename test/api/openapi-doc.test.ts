@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeService, type TestService } from '../helpers/service.js';
@@ -39,7 +38,7 @@ describe('GET /openapi.json', () => {
     const documented = new Set(operations().map(({ method, path }) => `${method.toUpperCase()} ${path}`));
     const served = new Set(
       s.app.routes
-        .filter((r) => r.method !== 'ALL' && !['/openapi.json', '/docs'].includes(r.path))
+        .filter((r) => r.method !== 'ALL' && r.path !== '/openapi.json' && !/^\/(docs|console)(\/|$)/.test(r.path))
         .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`),
     );
     expect(served.size).toBeGreaterThan(20);
@@ -87,19 +86,19 @@ describe('GET /docs', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('Content-Type')).toMatch(/^text\/html/);
     const html = await res.text();
-    expect(html).toContain('SwaggerUIBundle');
-    expect(html).toContain("url: '/openapi.json'");
-    // Third-party code only with Subresource Integrity.
-    for (const tag of html.match(/<(script|link)[^>]+(src|href)="https:[^>]+>/g) ?? []) expect(tag).toMatch(/integrity="sha384-/);
+    // Works offline: Swagger UI comes from this app (the swagger-ui-dist package), nothing from another origin.
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+    expect(html).not.toMatch(/<script>/);
+    const scripts = [...html.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1]);
+    expect(scripts).toEqual(['/docs/assets/swagger-ui-bundle.js', '/docs/assets/initializer.js']);
+    const bundle = await s.app.request(scripts[0]);
+    expect(bundle.headers.get('Content-Type')).toMatch(/^text\/javascript/);
+    expect(await bundle.text()).toContain('SwaggerUIBundle');
+    expect(await (await s.app.request(scripts[1])).text()).toContain("url: '/openapi.json'");
 
     const csp = res.headers.get('Content-Security-Policy') ?? '';
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain("connect-src 'self'");
-    expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
-    // The one inline script is allowed by its hash, and only it.
-    const inline = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
-    expect(inline).toHaveLength(1);
-    const hash = createHash('sha256').update(inline[0]).digest('base64');
-    expect(csp).toContain(`'sha256-${hash}'`);
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
   });
 });

@@ -23,8 +23,11 @@ export function chunk(type: string, data: Buffer): Buffer {
   return Buffer.concat([len, body, crc]);
 }
 
-/** An RGB PNG of the given size, filled with a colour derived from `seed` (so different seeds differ). */
-export function png(width: number, height: number, seed = 0): Buffer {
+/**
+ * An RGB PNG of the given size, filled with a colour derived from `seed` (so
+ * different seeds differ), or painted by `pixel` (x, y) → [r, g, b].
+ */
+export function png(width: number, height: number, seed = 0, pixel?: (x: number, y: number) => [number, number, number]): Buffer {
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
@@ -32,7 +35,12 @@ export function png(width: number, height: number, seed = 0): Buffer {
   header[9] = 2; // RGB
   const row = Buffer.alloc(1 + width * 3);
   for (let x = 0; x < width; x++) row.set([seed & 0xff, (seed >> 8) & 0xff, x & 0xff], 1 + x * 3);
-  const raw = Buffer.concat(Array.from({ length: height }, () => row));
+  const painted = (y: number) => {
+    const line = Buffer.alloc(1 + width * 3);
+    for (let x = 0; x < width; x++) line.set(pixel!(x, y), 1 + x * 3);
+    return line;
+  };
+  const raw = Buffer.concat(Array.from({ length: height }, (_, y) => (pixel ? painted(y) : row)));
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk('IHDR', header),

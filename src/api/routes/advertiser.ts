@@ -58,6 +58,11 @@ export const uploadCreativeRoute = createRoute({
   request: { params: IdParam, body: { required: true, content: { 'multipart/form-data': { schema: CreativeUpload } } } },
   responses: { 201: jsonResponse(Creative, 'Created creative, pending review'), ...problems(400, 401, 403, 404, 413, 415, 422, 429) },
 });
+export const listCreativesRoute = createRoute({
+  method: 'get', path: '/v1/campaigns/{id}/creatives', tags, security, summary: "A campaign's creatives with their review state, oldest first",
+  request: { params: IdParam },
+  responses: { 200: jsonResponse(z.object({ creatives: z.array(Creative) }), 'Creatives'), ...problems(401, 403, 404, 429) },
+});
 export const getCreativeRoute = createRoute({
   method: 'get', path: '/v1/creatives/{id}', tags, security, summary: 'One creative with its review state',
   request: { params: IdParam },
@@ -186,6 +191,16 @@ export function registerAdvertiserRoutes(app: App, deps: AppDeps, advertiser: Mi
     };
     await deps.catalog.createCreative(creative);
     return c.json(creativeView(creative, media, settings.publicUrl), 201);
+  });
+
+  app.openapi(listCreativesRoute, async (c) => {
+    const campaign = await ownCampaign(c, c.req.valid('param').id);
+    const creatives = [];
+    for (const creative of await store.catalog.listCreatives({ campaignId: campaign.id })) {
+      const media = await store.catalog.getMedia(creative.mediaSha256);
+      if (media) creatives.push(creativeView(creative, media, settings.publicUrl));
+    }
+    return c.json({ creatives }, 200);
   });
 
   app.openapi(getCreativeRoute, async (c) => {

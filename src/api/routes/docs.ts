@@ -1,35 +1,16 @@
 /**
- * GET /docs: an interactive API reference (Swagger UI) over /openapi.json.
- * Swagger UI is a pinned build loaded from jsDelivr with Subresource Integrity,
- * and the page carries a strict CSP: its one inline script is allowed by hash.
+ * GET /docs: an interactive API reference (Swagger UI) over /openapi.json that
+ * works offline. Swagger UI comes from the swagger-ui-dist package and is
+ * served by this app (/docs/assets/...), so the page's CSP allows scripts and
+ * styles from this origin only, and no inline script at all.
  */
-import { SwaggerUI } from '@hono/swagger-ui';
-import { encodeBase64 } from 'hono/utils/encode';
 import type { App } from '../openapi.js';
+import { loadSwaggerAsset, type SwaggerAssetName } from './docs-assets/load.js';
 
-/** swagger-ui-dist build and the SHA-384 of its two files (from the npm tarball jsDelivr serves verbatim). */
-const SWAGGER_UI_VERSION = '5.35.0';
-const INTEGRITY = {
-  js: 'sha384-gjRm0bEPMeTmMh5jT2cHccIwCUZSTd8YC+j0d0sXw0MdGEfScduGpSyF3ZSSLkX9',
-  css: 'sha384-WlYgdmXYOOBWL5apwjDEZwN+U3HmXSSu5R6V5aGxEcf7z+KuRNwBhoxKVN1i3D5I',
-};
-const CDN = 'https://cdn.jsdelivr.net';
-
-const INIT_SCRIPT = `
-window.onload = () => {
+const INITIALIZER = `window.addEventListener('load', function () {
   window.ui = SwaggerUIBundle({ dom_id: '#swagger-ui', url: '/openapi.json', deepLinking: true, validatorUrl: null });
-};
-`;
-
-const body = SwaggerUI({
-  url: '/openapi.json',
-  version: SWAGGER_UI_VERSION,
-  manuallySwaggerUIHtml: (asset) => `
-    <div id="swagger-ui"></div>
-    ${asset.css.map((url) => `<link rel="stylesheet" href="${url}" integrity="${INTEGRITY.css}" crossorigin="anonymous" />`).join('')}
-    ${asset.js.map((url) => `<script src="${url}" integrity="${INTEGRITY.js}" crossorigin="anonymous"></script>`).join('')}
-    <script>${INIT_SCRIPT}</script>`,
 });
+`;
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -37,30 +18,41 @@ const PAGE = `<!doctype html>
     <meta charset="utf-8" />
     <meta name="viewport" content="width=device-width, initial-scale=1" />
     <title>Status-feed ad serving engine — API reference</title>
+    <link rel="stylesheet" href="/docs/assets/swagger-ui.css" />
   </head>
-  <body>${body}</body>
+  <body>
+    <main id="swagger-ui"></main>
+    <script src="/docs/assets/swagger-ui-bundle.js"></script>
+    <script src="/docs/assets/initializer.js"></script>
+  </body>
 </html>`;
 
-async function contentSecurityPolicy(): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(INIT_SCRIPT));
-  return [
-    "default-src 'none'",
-    `script-src 'sha256-${encodeBase64(digest)}' ${CDN}`,
-    // Swagger UI sets style attributes at run time.
-    `style-src ${CDN} 'unsafe-inline'`,
-    `img-src 'self' data: ${CDN}`,
-    `font-src ${CDN}`,
-    // The document and "Try it out" calls go to this origin only.
-    "connect-src 'self'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
-}
+export const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  // Swagger UI sets style attributes at run time.
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  // The document and "Try it out" calls go to this origin only.
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const TYPES: Record<SwaggerAssetName, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+};
 
 export function registerDocsRoute(app: App) {
-  const csp = contentSecurityPolicy();
-  app.get('/docs', async (c) =>
-    c.html(PAGE, 200, { 'Content-Security-Policy': await csp, 'Cache-Control': 'public, max-age=3600' }),
-  );
+  app.get('/docs', (c) => c.html(PAGE, 200, { 'Content-Security-Policy': DOCS_CSP, 'Cache-Control': 'public, max-age=3600' }));
+  app.get('/docs/assets/:name', async (c) => {
+    const name = c.req.param('name');
+    const cache = { 'Cache-Control': 'public, max-age=86400' };
+    if (name === 'initializer.js') return c.body(INITIALIZER, 200, { 'Content-Type': 'text/javascript; charset=utf-8', ...cache });
+    if (!(name in TYPES)) return c.text('Not found', 404);
+    const body = await loadSwaggerAsset(name as SwaggerAssetName);
+    return c.body(body, 200, { 'Content-Type': TYPES[name as SwaggerAssetName], ...cache });
+  });
 }

@@ -1,0 +1,67 @@
+/**
+ * The console's only way to read or change anything: the HTTP API itself,
+ * called in-process (`app.request`) with the signed-in person's key, so every
+ * rule, check and error is the API's own.
+ */
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import type { Advertiser, Campaign, Client, Creative, Problem, ReportRow } from '../api/schemas.js';
+
+export type AdvertiserView = z.infer<typeof Advertiser>;
+export type CampaignView = z.infer<typeof Campaign>;
+export type CreativeView = z.infer<typeof Creative>;
+export type ClientView = z.infer<typeof Client>;
+export type ReportRowView = z.infer<typeof ReportRow>;
+export type ProblemView = z.infer<typeof Problem>;
+export type PendingCreative = CreativeView & { advertiser: AdvertiserView };
+
+export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; problem: ProblemView };
+
+/** What the console needs of the app: Hono's `request`. */
+export interface InProcessApp {
+  request(input: string, init?: RequestInit, env?: unknown, executionCtx?: never): Response | Promise<Response>;
+}
+
+export class ConsoleApi {
+  constructor(
+    private readonly app: InProcessApp,
+    private readonly c: Context,
+    private readonly key: string,
+  ) {}
+
+  /** Calls one API route; JSON and problem+json bodies are parsed, anything else is kept as text. */
+  async call<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
+    const headers = new Headers({ Authorization: `Bearer ${this.key}`, Accept: 'application/json' });
+    // The API throttles failed keys by the caller's address: keep the person's address (Workers) and env (Node socket).
+    const address = this.c.req.header('CF-Connecting-IP');
+    if (address) headers.set('CF-Connecting-IP', address);
+    // One request id for the page and the API calls it makes, so their log lines read together.
+    const requestId = (this.c.var as { requestId?: unknown }).requestId;
+    if (typeof requestId === 'string') headers.set('X-Request-Id', requestId);
+    let payload: BodyInit | undefined;
+    if (body instanceof FormData) payload = body;
+    else if (body !== undefined) {
+      headers.set('Content-Type', 'application/json');
+      payload = JSON.stringify(body);
+    }
+    let executionCtx: never | undefined;
+    try {
+      executionCtx = this.c.executionCtx as never;
+    } catch {
+      executionCtx = undefined; // Node has none
+    }
+    const res = await this.app.request(path, { method, headers, body: payload }, this.c.env, executionCtx);
+    const type = res.headers.get('Content-Type') ?? '';
+    const parsed: unknown = type.includes('json') ? await res.json() : await res.text();
+    if (res.ok) return { ok: true, status: res.status, data: parsed as T };
+    const problem =
+      typeof parsed === 'object' && parsed !== null && 'detail' in parsed
+        ? (parsed as ProblemView)
+        : { type: 'about:blank', title: res.statusText || 'Error', status: res.status, detail: String(parsed).slice(0, 200) };
+    return { ok: false, status: res.status, problem };
+  }
+
+  get<T>(path: string) {
+    return this.call<T>('GET', path);
+  }
+}

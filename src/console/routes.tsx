@@ -1,0 +1,443 @@
+/** @jsxImportSource hono/jsx */
+/**
+ * GET /console: the web console for advertisers and operators. Routes here only
+ * translate between pages and the API (called in-process with the signed-in
+ * key); every rule and every error message is the API's.
+ */
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppDeps, AppEnv } from '../api/context.js';
+import type { App } from '../api/openapi.js';
+import { AdvertiserProfileInput } from '../api/schemas.js';
+import type { AdvertiserView, CampaignView, ClientView, CreativeView, PendingCreative, ProblemView, ReportRowView } from './api.js';
+import { ConsoleApi } from './api.js';
+import { ASSETS } from './assets/index.js';
+import { blankCampaign, CAMPAIGN_ERROR_FIELDS, campaignBody, campaignValues, changedFields, postedCampaign } from './campaign-form.js';
+import { addDays, daysBetween, type FieldErrors, fieldErrors, type FormFields, hasErrors, isoDay, text } from './forms.js';
+import {
+  checkCsrf,
+  checkSignInToken,
+  clearSession,
+  clearSignInToken,
+  type ConsoleRole,
+  randomToken,
+  sameOrigin,
+  SESSION_TTL_MS,
+  type Session,
+  SessionSealer,
+  signInToken,
+} from './session.js';
+import { CampaignFormPage, CampaignPage, CampaignsPage, ProfilePage, type ProfileValues, ReportsPage, type UploadValues } from './views/advertiser.js';
+import { Page } from './views/layout.js';
+import { AdvertisersPage, ClientsPage, ReviewPage, SignInPage } from './views/operator.js';
+
+/** No inline script or style anywhere; media previews of a chosen file are blob: URLs. */
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' blob:",
+  "media-src 'self' blob:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+const NOTICES: Record<string, string> = {
+  'profile-saved': 'Profile saved.',
+  'campaign-created': 'Campaign created. Upload a creative next.',
+  'campaign-saved': 'Campaign saved.',
+  paused: 'Campaign paused.',
+  resumed: 'Campaign resumed.',
+  uploaded: 'Creative uploaded. It is pending review.',
+  approved: 'Creative approved. It can serve now.',
+  rejected: 'Creative rejected.',
+};
+
+const PROFILE_FIELDS = ['name', 'description', 'address', 'email', 'website', 'category'] as const;
+const UPLOAD_FIELDS = { file: 'file', headline: 'headline', ctaType: 'ctaType', ctaTarget: 'ctaTarget' };
+const REPORT_FIELDS = { campaign: 'campaign', from: 'from', to: 'to' };
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** An API answer the page cannot carry on from. */
+class ApiFailure extends Error {
+  constructor(readonly problem: ProblemView) {
+    super(problem.detail);
+  }
+}
+
+function need<T>(result: { ok: true; data: T } | { ok: false; problem: ProblemView }): T {
+  if (!result.ok) throw new ApiFailure(result.problem);
+  return result.data;
+}
+
+/** The advertiser `category` choices, if the API fixes them (an enum); otherwise free text. */
+function categoryOptions(): string[] | undefined {
+  const field = (AdvertiserProfileInput as unknown as { shape?: Record<string, { unwrap?: () => { options?: unknown } }> }).shape?.category;
+  const options = field?.unwrap?.().options;
+  return Array.isArray(options) && options.every((o) => typeof o === 'string') ? options : undefined;
+}
+
+const profileValues = (a: Partial<AdvertiserView>): ProfileValues => ({
+  name: a.name ?? '',
+  description: a.description ?? '',
+  address: a.address ?? '',
+  email: a.email ?? '',
+  website: a.website ?? '',
+  category: a.category ?? '',
+});
+
+/** Profile form → API body: free text is sent even when empty (to clear it); structured fields only when filled in. */
+function profileBody(v: ProfileValues): Record<string, string> {
+  const body: Record<string, string> = { name: v.name, description: v.description, address: v.address };
+  if (v.email.trim()) body.email = v.email.trim();
+  if (v.website.trim()) body.website = v.website.trim();
+  if (v.category.trim()) body.category = v.category.trim();
+  return body;
+}
+
+type Handler = (c: Context<AppEnv>, session: Session, api: ConsoleApi, form: FormFields) => Promise<Response>;
+
+export function registerConsole(app: App, deps: AppDeps) {
+  const sealer = new SessionSealer(deps.secret);
+  const categories = categoryOptions();
+  const render = (c: Context, page: unknown, status: 200 | 201 | 400 | 401 | 403 | 404 | 413 | 415 | 422 | 429 | 500 | 502 = 200) =>
+    c.html(`<!doctype html>${String(page)}`, status);
+
+  app.use('/console', pageHeaders);
+  app.use('/console/*', pageHeaders);
+  async function pageHeaders(c: Context, next: () => Promise<void>) {
+    await next();
+    c.header('Content-Security-Policy', CSP);
+    // Not no-referrer: with it, browsers send "Origin: null" on form posts, and the origin check needs the real one.
+    c.header('Referrer-Policy', 'same-origin');
+    if (!c.req.path.startsWith('/console/assets/')) c.header('Cache-Control', 'no-store');
+  }
+  // Forms are small; an upload carries the API's largest media (16 MB video) plus its fields.
+  const formLimit = bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('This form is too large.', 413) });
+  const uploadLimit = bodyLimit({ maxSize: 17 * 1024 * 1024, onError: (c) => c.text('This file is too large: images up to 5 MB, videos up to 16 MB.', 413) });
+  app.use('/console/*', async (c, next) => {
+    if (c.req.method !== 'POST') return next();
+    return (/\/creatives$/.test(c.req.path) ? uploadLimit : formLimit)(c, next);
+  });
+
+  app.get('/console/assets/:name', (c) => {
+    const asset = ASSETS[c.req.param('name')];
+    if (!asset) return c.text('Not found', 404);
+    return c.body(asset.body, 200, { 'Content-Type': asset.type, 'Cache-Control': 'public, max-age=31536000, immutable' });
+  });
+
+  function errorPage(c: Context, session: Session | undefined, problem: ProblemView) {
+    const status = ([400, 403, 404, 413, 415, 422, 429].includes(problem.status) ? problem.status : 502) as 400;
+    return render(
+      c,
+      <Page title={problem.title} session={session}>
+        <p role="alert">{problem.detail}</p>
+        <p>
+          <a href="/console">Back to the console</a>
+        </p>
+      </Page>,
+      status,
+    );
+  }
+
+  /** A page for one role: the session, the API with its key, the form (checked for CSRF) for posts. */
+  function as(role: ConsoleRole, handler: Handler) {
+    return async (c: Context<AppEnv>) => {
+      const session = await sealer.read(c, Date.now());
+      if (!session || session.role !== role) return c.redirect('/console', 303);
+      let form: FormFields = {};
+      if (c.req.method === 'POST') {
+        form = (await c.req.parseBody({ all: true })) as FormFields;
+        if (!sameOrigin(c) || !checkCsrf(session, form.csrf)) {
+          return errorPage(c, session, { type: 'about:blank', title: 'Form expired', status: 403, detail: 'This form was not sent from this console page. Reload the page and try again.' });
+        }
+      }
+      try {
+        return await handler(c, session, new ConsoleApi(app, c, session.key), form);
+      } catch (err) {
+        if (!(err instanceof ApiFailure)) throw err;
+        if (err.problem.status === 401) {
+          clearSession(c);
+          return c.redirect('/console', 303);
+        }
+        return errorPage(c, session, err.problem);
+      }
+    };
+  }
+  const notice = (c: Context) => NOTICES[c.req.query('done') ?? ''];
+
+  // ---------- signing in and out ----------
+
+  app.get('/console', async (c) => {
+    const session = await sealer.read(c, Date.now());
+    if (session) return c.redirect(session.role === 'admin' ? '/console/review' : '/console/campaigns', 303);
+    return render(c, <SignInPage token={signInToken(c)} />);
+  });
+
+  app.post('/console/sign-in', async (c) => {
+    const form = (await c.req.parseBody()) as FormFields;
+    const again = (error: string, status: 400 | 401 | 403 | 429) => render(c, <SignInPage token={signInToken(c)} error={error} />, status);
+    if (!sameOrigin(c) || !checkSignInToken(c, form.csrf)) return again('The sign-in form expired. Please try again.', 403);
+    const key = text(form, 'apiKey').trim();
+    if (!key) return again('Enter your API key.', 400);
+    const api = new ConsoleApi(app, c, key);
+    const me = await api.get<AdvertiserView>('/v1/me');
+    let role: ConsoleRole;
+    let name: string;
+    if (me.ok) {
+      role = 'advertiser';
+      name = me.data.name;
+    } else if (me.status === 403) {
+      const operator = await api.get('/v1/advertisers');
+      if (!operator.ok) return again('This is a feed-client key. Feed clients use the API, not the console.', 403);
+      role = 'admin';
+      name = 'Operator';
+    } else if (me.status === 401) {
+      return again('This API key is not valid.', 401);
+    } else {
+      return again(me.problem.detail, me.status === 429 ? 429 : 400);
+    }
+    await sealer.write(c, { key, role, name, csrf: randomToken(), expiresAt: Date.now() + SESSION_TTL_MS });
+    clearSignInToken(c);
+    return c.redirect(role === 'admin' ? '/console/review' : '/console/campaigns', 303);
+  });
+
+  app.post('/console/sign-out', async (c) => {
+    const session = await sealer.read(c, Date.now());
+    const form = (await c.req.parseBody()) as FormFields;
+    if (session && sameOrigin(c) && checkCsrf(session, form.csrf)) clearSession(c);
+    return c.redirect('/console', 303);
+  });
+
+  // ---------- advertiser ----------
+
+  app.get(
+    '/console/profile',
+    as('advertiser', async (c, session, api) => {
+      const me = need(await api.get<AdvertiserView>('/v1/me'));
+      return render(c, <ProfilePage session={session} profile={me} values={profileValues(me)} errors={{}} notice={notice(c)} categories={categories} />);
+    }),
+  );
+
+  app.post(
+    '/console/profile',
+    as('advertiser', async (c, session, api, form) => {
+      const values = profileValues(Object.fromEntries(PROFILE_FIELDS.map((f) => [f, text(form, f)])));
+      const saved = await api.call<AdvertiserView>('PATCH', '/v1/me', profileBody(values));
+      if (saved.ok) {
+        // The name in the header follows the profile.
+        await sealer.write(c, { ...session, name: saved.data.name });
+        return c.redirect('/console/profile?done=profile-saved', 303);
+      }
+      if (saved.status !== 400) need(saved);
+      const me = need(await api.get<AdvertiserView>('/v1/me'));
+      const errors = fieldErrors(saved.ok ? ({} as ProblemView) : saved.problem, Object.fromEntries(PROFILE_FIELDS.map((f) => [f, f])));
+      return render(c, <ProfilePage session={session} profile={me} values={values} errors={errors} categories={categories} />, 400);
+    }),
+  );
+
+  app.get(
+    '/console/campaigns',
+    as('advertiser', async (c, session, api) => {
+      const { campaigns } = need(await api.get<{ campaigns: CampaignView[] }>('/v1/campaigns'));
+      const today = isoDay(deps.clock());
+      const rows = await Promise.all(
+        campaigns.map(async (campaign) => {
+          const report = await api.get<{ rows: ReportRowView[] }>(`/v1/reports?campaign=${encodeURIComponent(campaign.id)}&from=${today}&to=${today}`);
+          return { campaign, todaySpendMicros: report.ok ? report.data.rows.reduce((sum, r) => sum + r.spendMicros, 0) : undefined };
+        }),
+      );
+      return render(c, <CampaignsPage session={session} rows={rows} notice={notice(c)} />);
+    }),
+  );
+
+  app.get(
+    '/console/campaigns/new',
+    as('advertiser', async (c, session) => render(c, <CampaignFormPage session={session} values={blankCampaign(deps.clock())} errors={{}} />)),
+  );
+
+  app.post(
+    '/console/campaigns/new',
+    as('advertiser', async (c, session, api, form) => {
+      const values = postedCampaign(form);
+      const { body, errors } = campaignBody(values);
+      if (!hasErrors(errors)) {
+        const created = await api.call<CampaignView>('POST', '/v1/campaigns', body);
+        if (created.ok) return c.redirect(`/console/campaigns/${encodeURIComponent(created.data.id)}?done=campaign-created`, 303);
+        if (created.status !== 400) need(created);
+        Object.assign(errors, fieldErrors(created.problem, CAMPAIGN_ERROR_FIELDS));
+      }
+      return render(c, <CampaignFormPage session={session} values={values} errors={errors} />, 400);
+    }),
+  );
+
+  const campaignPath = (c: Context) => `/v1/campaigns/${encodeURIComponent(c.req.param('id') ?? '')}`;
+
+  async function campaignPage(c: Context, session: Session, api: ConsoleApi, upload: UploadValues, errors: FieldErrors, status: 200 | 400 = 200) {
+    const [campaign, creatives, me] = await Promise.all([
+      api.get<CampaignView>(campaignPath(c)),
+      api.get<{ creatives: CreativeView[] }>(`${campaignPath(c)}/creatives`),
+      api.get<AdvertiserView>('/v1/me'),
+    ]);
+    return render(
+      c,
+      <CampaignPage session={session} campaign={need(campaign)} creatives={need(creatives).creatives} profile={need(me)} upload={upload} errors={errors} notice={notice(c)} />,
+      status,
+    );
+  }
+
+  app.get(
+    '/console/campaigns/:id',
+    as('advertiser', async (c, session, api) => campaignPage(c, session, api, { headline: '', ctaType: 'website', ctaTarget: '' }, {})),
+  );
+
+  app.get(
+    '/console/campaigns/:id/edit',
+    as('advertiser', async (c, session, api) => {
+      const campaign = need(await api.get<CampaignView>(campaignPath(c)));
+      return render(c, <CampaignFormPage session={session} campaign={campaign} values={campaignValues(campaign)} errors={{}} />);
+    }),
+  );
+
+  app.post(
+    '/console/campaigns/:id/edit',
+    as('advertiser', async (c, session, api, form) => {
+      const campaign = need(await api.get<CampaignView>(campaignPath(c)));
+      const values = postedCampaign(form);
+      const { body, errors } = campaignBody(values);
+      if (!hasErrors(errors)) {
+        const patch = changedFields(body, campaignBody(campaignValues(campaign)).body);
+        if (Object.keys(patch).length === 0) return c.redirect(`/console/campaigns/${encodeURIComponent(campaign.id)}?done=campaign-saved`, 303);
+        const saved = await api.call<CampaignView>('PATCH', campaignPath(c), patch);
+        if (saved.ok) return c.redirect(`/console/campaigns/${encodeURIComponent(campaign.id)}?done=campaign-saved`, 303);
+        if (saved.status !== 400) need(saved);
+        Object.assign(errors, fieldErrors(saved.problem, CAMPAIGN_ERROR_FIELDS));
+      }
+      return render(c, <CampaignFormPage session={session} campaign={campaign} values={values} errors={errors} />, 400);
+    }),
+  );
+
+  app.post(
+    '/console/campaigns/:id/status',
+    as('advertiser', async (c, _session, api, form) => {
+      const status = text(form, 'status');
+      need(await api.call<CampaignView>('PATCH', campaignPath(c), { status }));
+      return c.redirect(`/console/campaigns?done=${status === 'paused' ? 'paused' : 'resumed'}`, 303);
+    }),
+  );
+
+  app.post(
+    '/console/campaigns/:id/creatives',
+    as('advertiser', async (c, session, api, form) => {
+      const upload: UploadValues = { headline: text(form, 'headline'), ctaType: text(form, 'ctaType'), ctaTarget: text(form, 'ctaTarget') };
+      const body = new FormData();
+      const file = Array.isArray(form.file) ? form.file[0] : form.file;
+      // A form posted with no file chosen carries an empty part: leave it out, and the API says what is missing.
+      if (file instanceof File && file.size > 0) body.append('file', file, file.name);
+      for (const [name, value] of Object.entries(upload)) body.append(name, value);
+      const created = await api.call<CreativeView>('POST', `${campaignPath(c)}/creatives`, body);
+      if (created.ok) return c.redirect(`/console/campaigns/${encodeURIComponent(c.req.param('id') ?? '')}?done=uploaded#creatives`, 303);
+      if (![400, 413, 415, 422].includes(created.status)) need(created);
+      return campaignPage(c, session, api, upload, fieldErrors(created.ok ? ({} as ProblemView) : created.problem, UPLOAD_FIELDS), 400);
+    }),
+  );
+
+  /** The report for the query's campaign and range (default: the last 7 days, UTC). */
+  async function report(c: Context, api: ConsoleApi) {
+    const { campaigns } = need(await api.get<{ campaigns: CampaignView[] }>('/v1/campaigns'));
+    const to = c.req.query('to') || isoDay(deps.clock());
+    const from = c.req.query('from') || (DAY.test(to) ? addDays(to, -6) : to);
+    const campaignId = c.req.query('campaign') || campaigns[0]?.id;
+    let rows: ReportRowView[] | undefined;
+    let errors: FieldErrors = {};
+    if (campaignId) {
+      const query = new URLSearchParams({ campaign: campaignId, from, to });
+      const result = await api.get<{ rows: ReportRowView[] }>(`/v1/reports?${query}`);
+      if (result.ok) rows = result.data.rows;
+      else if (result.status === 400 || result.status === 404) errors = fieldErrors(result.problem, REPORT_FIELDS);
+      else need(result);
+    }
+    const days = rows && DAY.test(from) && DAY.test(to) ? daysBetween(from, to) : [];
+    return { campaigns, campaignId, from, to, rows, errors, days };
+  }
+
+  app.get(
+    '/console/reports',
+    as('advertiser', async (c, session, api) => {
+      const r = await report(c, api);
+      return render(c, <ReportsPage session={session} {...r} />, hasErrors(r.errors) ? 400 : 200);
+    }),
+  );
+
+  app.get(
+    '/console/reports.csv',
+    as('advertiser', async (c, session, api) => {
+      const r = await report(c, api);
+      if (!r.rows || !r.campaignId) return render(c, <ReportsPage session={session} {...r} />, 400);
+      const columns = ['date', 'impressions', 'reach', 'clicks', 'hides', 'reports', 'blocks', 'spendMicros'] as const;
+      const csv = [columns.join(','), ...r.rows.map((row) => columns.map((col) => String(row[col])).join(','))].join('\r\n') + '\r\n';
+      const name = `report-${r.campaignId.replace(/[^A-Za-z0-9_-]/g, '')}-${r.from}-${r.to}.csv`;
+      return c.body(csv, 200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${name}"` });
+    }),
+  );
+
+  // ---------- operator ----------
+
+  async function reviewPage(c: Context, session: Session, api: ConsoleApi, error?: string) {
+    const { creatives } = need(await api.get<{ creatives: PendingCreative[] }>('/v1/review'));
+    return render(c, <ReviewPage session={session} creatives={creatives} notice={notice(c)} error={error} />, error ? 400 : 200);
+  }
+
+  app.get('/console/review', as('admin', async (c, session, api) => reviewPage(c, session, api)));
+
+  app.post(
+    '/console/review/:id',
+    as('admin', async (c, session, api, form) => {
+      const decision = text(form, 'decision');
+      const reason = text(form, 'reason').trim();
+      const body = { decision, ...(decision === 'reject' && reason ? { reason } : {}) };
+      const result = await api.call<CreativeView>('POST', `/v1/creatives/${encodeURIComponent(c.req.param('id') ?? '')}/review`, body);
+      if (result.ok) return c.redirect(`/console/review?done=${decision === 'approve' ? 'approved' : 'rejected'}`, 303);
+      if (result.status !== 400) need(result);
+      return reviewPage(c, session, api, result.ok ? undefined : (result.problem.errors?.map((e) => e.message).join('; ') ?? result.problem.detail));
+    }),
+  );
+
+  async function advertisersPage(c: Context, session: Session, api: ConsoleApi, extra: { values?: ProfileValues; errors?: FieldErrors; created?: { advertiser: AdvertiserView; apiKey: string } }) {
+    const { advertisers } = need(await api.get<{ advertisers: AdvertiserView[] }>('/v1/advertisers'));
+    return render(
+      c,
+      <AdvertisersPage session={session} advertisers={advertisers} values={extra.values ?? {}} errors={extra.errors ?? {}} created={extra.created} categories={categories} />,
+      extra.errors && hasErrors(extra.errors) ? 400 : 200,
+    );
+  }
+
+  app.get('/console/advertisers', as('admin', async (c, session, api) => advertisersPage(c, session, api, {})));
+
+  app.post(
+    '/console/advertisers',
+    as('admin', async (c, session, api, form) => {
+      const values = profileValues(Object.fromEntries(PROFILE_FIELDS.map((f) => [f, text(form, f)])));
+      const body = Object.fromEntries(Object.entries(profileBody(values)).filter(([, v]) => v.trim() !== ''));
+      const created = await api.call<{ advertiser: AdvertiserView; apiKey: string }>('POST', '/v1/advertisers', body);
+      if (created.ok) return advertisersPage(c, session, api, { created: created.data });
+      if (created.status !== 400) need(created);
+      return advertisersPage(c, session, api, { values, errors: fieldErrors(created.problem, Object.fromEntries(PROFILE_FIELDS.map((f) => [f, f]))) });
+    }),
+  );
+
+  app.get('/console/clients', as('admin', async (c, session) => render(c, <ClientsPage session={session} name="" errors={{}} />)));
+
+  app.post(
+    '/console/clients',
+    as('admin', async (c, session, api, form) => {
+      const name = text(form, 'name');
+      const created = await api.call<{ client: ClientView; apiKey: string }>('POST', '/v1/clients', { name });
+      if (created.ok) return render(c, <ClientsPage session={session} name="" errors={{}} created={created.data} />);
+      if (created.status !== 400) need(created);
+      return render(c, <ClientsPage session={session} name={name} errors={fieldErrors(created.problem, { name: 'name' })} />, 400);
+    }),
+  );
+}

@@ -1,0 +1,142 @@
+/**
+ * Console pages over HTTP, in-process (no browser): what each form does
+ * through the API, and what the page then shows.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { png } from '../helpers/media.js';
+import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
+
+let s: TestService;
+beforeAll(async () => {
+  s = await makeService();
+});
+afterAll(async () => {
+  await s.close();
+});
+
+const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)![1];
+
+/** A signed-in console session: GET and form POST with its cookie and CSRF token. */
+async function session(key: string) {
+  const start = await s.app.request('/console');
+  const signInCookie = start.headers.getSetCookie()[0].split(';')[0];
+  const res = await s.app.request('/console/sign-in', {
+    method: 'POST',
+    headers: { Cookie: signInCookie, Origin: 'http://localhost' },
+    body: new URLSearchParams({ csrf: csrfOf(await start.text()), apiKey: key }),
+  });
+  const cookie = res.headers.getSetCookie().find((l) => l.startsWith('console_session='))!.split(';')[0];
+  const landing = await s.app.request(res.headers.get('Location')!, { headers: { Cookie: cookie } });
+  const csrf = csrfOf(await landing.text());
+  return {
+    get: (path: string) => s.app.request(path, { headers: { Cookie: cookie } }),
+    post: (path: string, fields: Record<string, string | File>) => {
+      const hasFile = Object.values(fields).some((v) => v instanceof File);
+      const body = hasFile ? new FormData() : new URLSearchParams();
+      for (const [k, v] of Object.entries({ csrf, ...fields })) (body as FormData).append(k, v as string);
+      return s.app.request(path, { method: 'POST', headers: { Cookie: cookie, Origin: 'http://localhost' }, body });
+    },
+  };
+}
+
+describe('review in the console', () => {
+  it('rejects with a reason, which the advertiser then sees; a rejection without one shows the API error', async () => {
+    const adv = await s.newAdvertiser('Review Co');
+    const campaign = await s.call('POST', '/v1/campaigns', adv.key, { name: 'To review', bid: { type: 'cpm', amountMicros: 1_000_000 } });
+    const creative = (await s.upload(adv.key, campaign.body.id, png(90, 160, 11), { headline: 'Too loud' })).body;
+    const operator = await session(ADMIN_KEY);
+
+    const noReason = await operator.post(`/console/review/${creative.id}`, { decision: 'reject', reason: '' });
+    expect(noReason.status).toBe(400);
+    expect(await noReason.text()).toContain('a rejection needs a reason');
+    expect((await s.call('GET', `/v1/creatives/${creative.id}`, adv.key)).body.review).toBe('pending');
+
+    const rejected = await operator.post(`/console/review/${creative.id}`, { decision: 'reject', reason: 'Text covers the product' });
+    expect(rejected.status).toBe(303);
+    expect(rejected.headers.get('Location')).toBe('/console/review?done=rejected');
+
+    const advertiser = await session(adv.key);
+    const page = await (await advertiser.get(`/console/campaigns/${campaign.body.id}`)).text();
+    expect(page).toContain('Review: <strong>Rejected</strong>');
+    expect(page).toContain('Reason: Text covers the product');
+  });
+});
+
+describe('campaigns in the console', () => {
+  it('edits only what the form changed, keeping a start time the form cannot show', async () => {
+    const adv = await s.newAdvertiser('Edit Co');
+    const start = '2026-11-25T10:30:00.000Z';
+    const created = await s.call('POST', '/v1/campaigns', adv.key, {
+      name: 'Before',
+      bid: { type: 'cpm', amountMicros: 1_250_000 },
+      schedule: { start },
+      caps: [{ impressions: 2, windowSeconds: 90 }],
+    });
+    const advertiser = await session(adv.key);
+    const form = await (await advertiser.get(`/console/campaigns/${created.body.id}/edit`)).text();
+    expect(form).toMatch(/id="bidAmount"[^>]*value="1.25"/);
+    const field = (name: string) => new RegExp(`id="${name}"[^>]*value="([^"]*)"`).exec(form)?.[1] ?? '';
+    const res = await advertiser.post(`/console/campaigns/${created.body.id}/edit`, {
+      name: 'After',
+      status: 'active',
+      start: field('start'),
+      end: '',
+      bidType: 'cpm',
+      bidAmount: field('bidAmount'),
+      dailyBudget: '',
+      totalBudget: '',
+      pacing: 'even',
+      countries: '',
+      languages: '',
+      capImpressions: field('capImpressions'),
+      capHours: field('capHours'),
+    });
+    expect(res.status).toBe(303);
+    const after = (await s.call('GET', `/v1/campaigns/${created.body.id}`, adv.key)).body;
+    expect(after.name).toBe('After');
+    expect(after.schedule.start).toBe(start);
+    expect(after.caps).toEqual([{ impressions: 2, windowSeconds: 90 }]);
+    expect(after.bid).toEqual({ type: 'cpm', amountMicros: 1_250_000 });
+  });
+
+  it('pauses and resumes through the API', async () => {
+    const adv = await s.newAdvertiser('Pause Co');
+    const created = await s.call('POST', '/v1/campaigns', adv.key, { name: 'Toggle', bid: { type: 'cpm', amountMicros: 1_000_000 } });
+    const advertiser = await session(adv.key);
+    expect((await advertiser.post(`/console/campaigns/${created.body.id}/status`, { status: 'paused' })).headers.get('Location')).toBe('/console/campaigns?done=paused');
+    expect((await s.call('GET', `/v1/campaigns/${created.body.id}`, adv.key)).body.status).toBe('paused');
+    const list = await (await advertiser.get('/console/campaigns?done=paused')).text();
+    expect(list).toContain('Campaign paused.');
+    expect(list).toContain('Resume<span class="visually-hidden"> Toggle</span>');
+    await advertiser.post(`/console/campaigns/${created.body.id}/status`, { status: 'active' });
+    expect((await s.call('GET', `/v1/campaigns/${created.body.id}`, adv.key)).body.status).toBe('active');
+  });
+
+  it("shows the API's media error next to the file field, keeping what was typed", async () => {
+    const adv = await s.newAdvertiser('Upload Co');
+    const created = await s.call('POST', '/v1/campaigns', adv.key, { name: 'Uploads', bid: { type: 'cpm', amountMicros: 1_000_000 } });
+    const advertiser = await session(adv.key);
+    const res = await advertiser.post(`/console/campaigns/${created.body.id}/creatives`, {
+      file: new File(['just some text, not an image'], 'notes.png', { type: 'image/png' }),
+      headline: 'Kept headline',
+      ctaType: 'website',
+      ctaTarget: 'https://upload.example',
+    });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toMatch(/id="file"[^>]*aria-invalid="true"/);
+    expect(html).toMatch(/id="file-error"/);
+    expect(html).toMatch(/id="headline"[^>]*value="Kept headline"/);
+    expect((await s.call('GET', `/v1/campaigns/${created.body.id}/creatives`, adv.key)).body.creatives).toEqual([]);
+  });
+
+  it('downloads the report as CSV with a header row', async () => {
+    const { advertiser: adv, campaignId } = await s.seedCampaign();
+    const advertiser = await session(adv.key);
+    const res = await advertiser.get(`/console/reports.csv?campaign=${campaignId}&from=2026-11-20&to=2026-11-26`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('Content-Type')).toMatch(/^text\/csv/);
+    expect(res.headers.get('Content-Disposition')).toMatch(/^attachment; filename="report-/);
+    expect((await res.text()).split('\r\n')[0]).toMatch(/^date,impressions,reach,clicks/);
+  });
+});
