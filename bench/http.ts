@@ -1,36 +1,50 @@
 /**
- * HTTP benchmark: the real server (`src/runtime/node.ts` via tsx) on a temporary
- * data folder, seeded through the API, loaded with autocannon on /v1/slots and
- * /v1/events (batches of 50); a plain Hono JSON server is loaded in the same run
- * as the baseline. Afterwards the database is audited for cap, block and budget breaches.
+ * HTTP benchmark: the real server (`node --import tsx src/runtime/node.ts`, as
+ * `npm start` runs it) on a temporary data folder, and a
+ * plain Hono JSON server (`baseline-server.ts`) loaded the same way in the same
+ * run. The catalog is written into the database before the server starts. /v1/slots and the baseline are loaded by wrk (C, two threads) with
+ * pre-generated bodies, in alternating rounds; /v1/events by autocannon with
+ * every token served, in batches. Then the server is restarted on the same data
+ * under `--cpu-prof` for a shorter pass whose profile is split into the parts of
+ * a slot request and of an event. Afterwards the database is audited.
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSettings } from '../src/config.js';
 import type { EventType } from '../src/engine/types.js';
-import { png } from '../test/helpers/media.js';
 import { auditDatabase } from './audit.js';
+import { removeTempDir, tempDir, track } from './cleanup.js';
+import { summarizeProfile, type ProfileBreakdown } from './profile.js';
+import { seedDatabase } from './serve.js';
 import { progress, type Counters } from './stats.js';
-import { eventsForSlot, generateCatalog, rng, sessions, Zipf, type CampaignSpec } from './workload.js';
+import { eventsForSlot, generateCatalog, rng, sessions, Zipf } from './workload.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+const LOAD_SCRIPT = join(ROOT, 'bench', 'load.lua');
 const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 const SECRET = 'bench-secret-0123456789abcdef';
 
 export interface HttpOptions {
   campaigns: number;
   users: number;
-  connections: number[];
+  /** USER_CACHE_SIZE of the server: smaller than `users`, so many requests read SQLite. */
+  userCacheSize: number;
+  connections: number;
+  /** wrk threads. */
+  threads: number;
   durationSeconds: number;
+  /** Baseline/slots round pairs. */
+  rounds: number;
+  eventBatch: number;
   eventConnections: number[];
   seed: number;
-  /** Write a V8 CPU profile of the server into this folder when it stops. */
+  /** Run the profiled pass and report the CPU breakdown. */
+  breakdown: boolean;
+  /** Also keep the server's CPU profile in this folder. */
   profileDir?: string;
 }
 
@@ -44,42 +58,66 @@ export interface HttpLoad {
   status5xx: number;
   /** Server CPU time per request (user + system): less sensitive to other load on a shared machine than req/s. */
   serverCpuUsPerRequest?: number;
+  /** Share of that CPU time spent in the kernel (socket writes, fsync, page cache). */
+  serverSystemShare?: number;
 }
 
 export interface HttpResult {
   seededCampaigns: number;
   seedSeconds: number;
-  rows: { connections: number; baseline: HttpLoad; slots: HttpLoad; ratio: number; cpuRatio?: number; slotsPerRequest: number }[];
-  events: { connections: number; load: HttpLoad; eventsPerSecond: number; accepted: number; duplicate: number; rejected: number }[];
+  /** User population the requests are drawn from (Zipf activity). */
+  users: number;
+  userCacheSize: number;
+  connections: number;
+  threads: number;
+  rows: { round: number; baseline: HttpLoad; slots: HttpLoad; ratio: number; cpuRatio?: number; slotsPerRequest: number }[];
+  /** Median over rounds. */
+  ratio: number;
+  slotsP99Ms: number;
+  eventBatch: number;
+  events: { connections: number; load: HttpLoad; eventsPerSecond: number; accepted: number; duplicate: number; rejected: number; cpuUsPerEvent?: number }[];
+  breakdown?: { slots: ProfileBreakdown; events: ProfileBreakdown; slotsCpuUsPerRequest?: number; eventsCpuUsPerEvent?: number };
+  serverRssMB?: number;
   counters: Counters;
   audit: { reservations: number; users: number };
 }
 
-/** CPU seconds (user + system) used so far by a process and its descendants still alive (tsx runs node as a child); null off Linux. */
-function cpuSeconds(pid: number | undefined): number | null {
+/** CPU seconds (user, system) used so far by a process; null off Linux. */
+function cpuSeconds(pid: number | undefined): { user: number; system: number } | null {
   if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return null;
-  let total = 0;
-  const visit = (p: number) => {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
-      for (const child of readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) visit(Number(child));
-    } catch {
-      // the process went away
-    }
-  };
-  visit(pid);
-  return total;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }; // utime, stime in USER_HZ (100 on Linux)
+  } catch {
+    return null;
+  }
 }
 
-/** Runs a load and measures the server's CPU time per request alongside it. */
-async function measured(pid: number | undefined, options: autocannon.Options): Promise<HttpLoad> {
+function rssMB(pid: number | undefined): number | undefined {
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Math.round(Number(kb) / 1024) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function withCpu<T extends { requests: number }>(
+  pid: number | undefined,
+  run: () => Promise<T>,
+): Promise<T & { serverCpuUsPerRequest?: number; serverSystemShare?: number }> {
   const before = cpuSeconds(pid);
-  const result = summarize(await load(options));
+  const result = await run();
   const after = cpuSeconds(pid);
-  if (before !== null && after !== null && result.requests > 0) result.serverCpuUsPerRequest = Math.round(((after - before) * 1e6) / result.requests);
-  return result;
+  if (before === null || after === null || result.requests === 0) return result;
+  const user = after.user - before.user;
+  const system = after.system - before.system;
+  return {
+    ...result,
+    serverCpuUsPerRequest: Math.round(((user + system) * 1e6) / result.requests),
+    serverSystemShare: user + system > 0 ? Math.round((system / (user + system)) * 100) / 100 : undefined,
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -93,14 +131,21 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts a server under tsx; with `nodeArgs` (e.g. --cpu-prof) as `node <args> --import tsx` instead, since NODE_OPTIONS refuses those flags. */
-async function start(script: string, env: Record<string, string>, port: number, nodeArgs?: string[]): Promise<ChildProcess> {
-  const [command, args] = nodeArgs ? [process.execPath, [...nodeArgs, '--import', 'tsx', script]] : [TSX, [script]];
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `node [nodeArgs] --import tsx script` (one process, as `npm start` does) and waits for /healthz. */
+async function start(script: string, env: Record<string, string>, port: number, nodeArgs: string[] = []): Promise<ChildProcess> {
+  const child = track(
+    spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  // Keep only the tail of what it prints (request logs would otherwise pile up here).
   let log = '';
-  child.stdout!.on('data', (d) => (log += d));
-  child.stderr!.on('data', (d) => (log += d));
-  const deadline = Date.now() + 30_000;
+  const keep = (d: Buffer) => (log = (log + d.toString()).slice(-16_384));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${script} exited: ${log}`);
     try {
@@ -116,7 +161,7 @@ async function start(script: string, env: Record<string, string>, port: number, 
 }
 
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
@@ -124,60 +169,64 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Runs `work` over `items` with at most `limit` in flight. */
-async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]);
-    }),
-  );
+async function newClientKey(base: string): Promise<string> {
+  const res = await fetch(`${base}/v1/clients`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'Bench messenger' }),
+  });
+  const json = (await res.json()) as { apiKey?: string };
+  if (res.status !== 201 || !json.apiKey) throw new Error(`POST /v1/clients: ${res.status} ${JSON.stringify(json)}`);
+  return json.apiKey;
 }
 
-async function seed(base: string, campaigns: CampaignSpec[]): Promise<string> {
-  const call = async (method: string, path: string, key: string, body: unknown) => {
-    const res = await fetch(base + path, {
-      method,
-      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const json = (await res.json()) as any;
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
+interface WrkRun {
+  requests: number;
+  durationUs: number;
+  errors: number;
+  s2xx: number;
+  s4xx: number;
+  s5xx: number;
+  other: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+/** wrk with `load.lua`: POSTs the bodies from `offset`, writes served tokens under `tokens` ('-': none). */
+async function wrk(url: string, o: { threads: number; connections: number; seconds: number; bodies: string; tokens: string; offset: number; key: string }): Promise<WrkRun> {
+  const args = [`-t${o.threads}`, `-c${o.connections}`, `-d${o.seconds}s`, '--timeout', '10s', '-s', LOAD_SCRIPT, url, '--', o.bodies, o.tokens, String(o.offset), o.key, String(o.threads)];
+  const child = track(spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('exit', resolve);
+    child.once('error', (err) => reject(new Error(`wrk could not run (${err.message}); the HTTP benchmark needs wrk on PATH (apt-get install wrk)`)));
+  });
+  const line = out.split('\n').find((l) => l.startsWith('WRK_JSON '));
+  if (code !== 0 || !line) throw new Error(`wrk failed (${code}): ${out}`);
+  return JSON.parse(line.slice(9)) as WrkRun;
+}
+
+function fromWrk(r: WrkRun): HttpLoad {
+  const seconds = r.durationUs / 1e6;
+  const ms = (us: number) => Math.round(us / 10) / 100;
+  return {
+    seconds,
+    requestsPerSecond: Math.round(r.requests / seconds),
+    latencyMs: { p50: ms(r.p50), p90: ms(r.p90), p99: ms(r.p99), p999: ms(r.p999), max: ms(r.max), mean: ms(r.mean) },
+    requests: r.requests,
+    non2xx: r.s4xx + r.s5xx + r.other,
+    errors: r.errors,
+    status5xx: r.s5xx,
   };
-  const keys = new Map<string, string>();
-  const advertiserIds = [...new Set(campaigns.map((c) => c.advertiserId))];
-  await pool(advertiserIds, 8, async (id) => {
-    const res = await call('POST', '/v1/advertisers', ADMIN_KEY, { name: `Business ${id}` });
-    keys.set(id, res.apiKey);
-  });
-  const start = new Date(Date.now() - 86_400_000).toISOString();
-  const images = Array.from({ length: 8 }, (_, i) => png(90, 160, i));
-  await pool(campaigns, 8, async (c) => {
-    const key = keys.get(c.advertiserId)!;
-    const campaign = await call('POST', '/v1/campaigns', key, {
-      name: c.id,
-      bid: c.bid,
-      budget: c.budget,
-      pacing: c.pacing,
-      targeting: c.targeting,
-      caps: c.caps,
-      schedule: { start },
-    });
-    const form = new FormData();
-    form.set('file', new File([images[Number(c.id.slice(4)) % images.length] as Uint8Array<ArrayBuffer>], 'ad.png', { type: 'image/png' }));
-    form.set('headline', `Offer from ${c.advertiserId}`);
-    form.set('ctaType', 'website');
-    form.set('ctaTarget', 'https://shop.example');
-    const res = await fetch(`${base}/v1/campaigns/${campaign.id}/creatives`, { method: 'POST', headers: { Authorization: `Bearer ${key}` }, body: form });
-    const creative = (await res.json()) as any;
-    if (res.status !== 201) throw new Error(`upload: ${res.status} ${JSON.stringify(creative)}`);
-    await call('POST', `/v1/creatives/${creative.id}/review`, ADMIN_KEY, { decision: 'approve' });
-  });
-  return (await call('POST', '/v1/clients', ADMIN_KEY, { name: 'Bench messenger' })).apiKey;
 }
 
-function summarize(r: autocannon.Result): HttpLoad {
+function fromAutocannon(r: autocannon.Result): HttpLoad {
   const seconds = (r.finish.getTime() - r.start.getTime()) / 1000;
   const total = r['1xx'] + r['2xx'] + r['3xx'] + r['4xx'] + r['5xx'];
   return {
@@ -191,114 +240,187 @@ function summarize(r: autocannon.Result): HttpLoad {
   };
 }
 
-const load = (options: autocannon.Options) => autocannon(options) as unknown as Promise<autocannon.Result>;
+/** Tokens written by wrk threads under `prefix`, in file order. */
+function readTokens(dir: string, prefix: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.startsWith(`${prefix}-`))
+    .sort()
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean));
+}
+
+/** Event batches for the given tokens: what users do with served slots (impressions, a few clicks, hides...). */
+function eventBatches(tokens: string[], size: number, random: () => number): string[] {
+  const events: { token: string; type: EventType }[] = [];
+  for (const token of tokens) for (const type of eventsForSlot(random)) events.push({ token, type });
+  const batches: string[] = [];
+  for (let i = 0; i + size <= events.length; i += size) batches.push(JSON.stringify({ events: events.slice(i, i + size) }));
+  return batches;
+}
+
+async function postEvents(url: string, key: string, connections: number, batches: string[]) {
+  let next = 0;
+  const outcome = { accepted: 0, duplicate: 0, rejected: 0 };
+  const result = await (autocannon({
+    url,
+    connections: Math.min(connections, batches.length),
+    amount: batches.length,
+    requests: [
+      {
+        method: 'POST',
+        path: '/v1/events',
+        headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+        setupRequest: (req) => ({ ...req, body: batches[next++ % batches.length] }),
+        onResponse: (status, body) => {
+          if (status !== 200) return;
+          for (const r of (JSON.parse(body) as { results: { status: keyof typeof outcome }[] }).results) outcome[r.status]++;
+        },
+      },
+    ],
+  }) as unknown as Promise<autocannon.Result>);
+  return { load: fromAutocannon(result), ...outcome };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'status-ads-http-'));
+  const dir = tempDir('http');
   const children: ChildProcess[] = [];
   try {
     const [port, basePort] = [await freePort(), await freePort()];
+    const url = `http://127.0.0.1:${port}`;
     const database = join(dir, 'ads.db');
+    const serverEnv = {
+      DATABASE: database,
+      MEDIA_DIR: join(dir, 'media'),
+      ADMIN_KEY,
+      SECRET,
+      RATE_LIMIT_ADVERTISER: '0',
+      RATE_LIMIT_CLIENT: '0',
+      USER_CACHE_SIZE: String(options.userCacheSize),
+    };
+    // The catalog goes straight into the database file (seeding is not what is measured; through the
+    // API it takes minutes on a loaded machine, one index rebuild per change); the client key through the API.
+    const catalog = generateCatalog(options.seed, options.campaigns);
+    const t0 = Date.now();
+    progress(`  http: seeding ${options.campaigns} campaigns into the database`);
+    seedDatabase(database, catalog, Date.now());
     progress(`  http: starting server on 127.0.0.1:${port} and baseline on :${basePort}`);
-    const server = await start(
-      'src/runtime/node.ts',
-      { DATABASE: database, MEDIA_DIR: join(dir, 'media'), ADMIN_KEY, SECRET, RATE_LIMIT_ADVERTISER: '0' },
-      port,
-      options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : undefined,
-    );
+    let server = await start('src/runtime/node.ts', serverEnv, port);
     children.push(server);
     const baseline = await start('bench/baseline-server.ts', {}, basePort);
     children.push(baseline);
-
-    const catalog = generateCatalog(options.seed, options.campaigns);
-    const t0 = Date.now();
-    progress(`  http: seeding ${options.campaigns} campaigns through the API`);
-    const clientKey = await seed(`http://127.0.0.1:${port}`, catalog.campaigns);
+    const clientKey = await newClientKey(url);
     const seedSeconds = (Date.now() - t0) / 1000;
-    progress(`  http: seeded in ${seedSeconds.toFixed(1)} s`);
+    progress(`  http: seeded and started in ${seedSeconds.toFixed(1)} s`);
 
-    const feed = sessions(options.seed, options.users, Infinity, new Zipf(options.users));
-    const nextBody = () => {
-      const s = feed.next().value!;
-      return JSON.stringify(s.statuses !== undefined ? { user: s.user, statuses: s.statuses, context: s.context } : { user: s.user, runs: s.runs, context: s.context });
-    };
-    const eventRandom = rng(options.seed ^ 0xe7e7);
-    const pendingEvents: { token: string; type: EventType }[] = [];
-    const headers = { Authorization: `Bearer ${clientKey}`, 'Content-Type': 'application/json' };
+    // Slot request bodies: feed sessions of users drawn by Zipf activity from `users`.
+    const bodyCount = 200_000;
+    const bodies = join(dir, 'bodies.jsonl');
+    const lines: string[] = [];
+    for (const s of sessions(options.seed, options.users, bodyCount, new Zipf(options.users))) {
+      lines.push(JSON.stringify(s.statuses !== undefined ? { user: s.user, statuses: s.statuses, context: s.context } : { user: s.user, runs: s.runs, context: s.context }));
+    }
+    writeFileSync(bodies, lines.join('\n') + '\n');
+    let offset = 0;
 
+    const load = { threads: options.threads, connections: options.connections, seconds: options.durationSeconds, bodies, key: clientKey };
+    // Warm-up (JIT, the user cache, SQLite's page cache), not measured; its tokens feed the events below.
+    progress('  http: warm-up, 3 s each');
+    await wrk(`http://127.0.0.1:${basePort}/json`, { ...load, seconds: 3, tokens: '-', offset });
+    offset += (await wrk(`${url}/v1/slots`, { ...load, seconds: 3, tokens: join(dir, 'tokens-r0'), offset })).requests + options.connections;
     const rows: HttpResult['rows'] = [];
-    for (const connections of options.connections) {
-      progress(`  http: baseline, ${connections} connections, ${options.durationSeconds} s`);
-      const base = await measured(baseline.pid, {
-        url: `http://127.0.0.1:${basePort}`,
-        connections,
-        duration: options.durationSeconds,
-        requests: [{ method: 'POST', path: '/json', headers, setupRequest: (req) => ({ ...req, body: nextBody() }) }],
-      });
-      progress(`  http: /v1/slots, ${connections} connections, ${options.durationSeconds} s`);
-      let slotCount = 0;
-      let responses = 0;
-      const ours = await measured(server.pid, {
-        url: `http://127.0.0.1:${port}`,
-        connections,
-        duration: options.durationSeconds,
-        requests: [
-          {
-            method: 'POST',
-            path: '/v1/slots',
-            headers,
-            setupRequest: (req) => ({ ...req, body: nextBody() }),
-            onResponse: (status, body) => {
-              if (status !== 200) return;
-              responses++;
-              const slots = (JSON.parse(body) as { slots: { token: string }[] }).slots;
-              slotCount += slots.length;
-              for (const slot of slots) for (const type of eventsForSlot(eventRandom)) pendingEvents.push({ token: slot.token, type });
-            },
-          },
-        ],
-      });
+    for (let round = 1; round <= options.rounds; round++) {
+      progress(`  http: round ${round}: baseline, ${options.connections} connections, ${options.durationSeconds} s`);
+      const base = await withCpu(baseline.pid, async () => fromWrk(await wrk(`http://127.0.0.1:${basePort}/json`, { ...load, tokens: '-', offset })));
+      progress(`  http: round ${round}: /v1/slots, ${options.connections} connections, ${options.durationSeconds} s`);
+      const ours = await withCpu(server.pid, async () => fromWrk(await wrk(`${url}/v1/slots`, { ...load, tokens: join(dir, `tokens-r${round}`), offset })));
+      offset += ours.requests + options.connections;
+      const served = readTokens(dir, `tokens-r${round}`).length;
       rows.push({
-        connections,
+        round,
         baseline: base,
         slots: ours,
         ratio: Math.round((ours.requestsPerSecond / base.requestsPerSecond) * 1000) / 1000,
         ...(ours.serverCpuUsPerRequest && base.serverCpuUsPerRequest
           ? { cpuRatio: Math.round((base.serverCpuUsPerRequest / ours.serverCpuUsPerRequest) * 1000) / 1000 }
           : {}),
-        slotsPerRequest: Math.round((slotCount / Math.max(1, responses)) * 100) / 100,
+        slotsPerRequest: Math.round((served / Math.max(1, ours.requests - ours.non2xx)) * 100) / 100,
       });
+      progress(`  http: round ${round}: baseline ${base.requestsPerSecond} req/s, slots ${ours.requestsPerSecond} req/s (ratio ${rows.at(-1)!.ratio}), slots p99 ${ours.latencyMs.p99} ms`);
     }
 
-    // Events: every slot served above, in batches of 50, split across the concurrency levels.
-    const batches: string[] = [];
-    for (let i = 0; i + 50 <= pendingEvents.length; i += 50) batches.push(JSON.stringify({ events: pendingEvents.slice(i, i + 50) }));
+    // Events: every slot served above, in batches, split across the concurrency levels.
+    const eventRandom = rng(options.seed ^ 0xe7e7);
+    const batches = eventBatches(
+      [0, ...rows.map((r) => r.round)].flatMap((round) => readTokens(dir, `tokens-r${round}`)),
+      options.eventBatch,
+      eventRandom,
+    );
     const events: HttpResult['events'] = [];
     const share = Math.floor(batches.length / options.eventConnections.length);
     for (const [k, connections] of options.eventConnections.entries()) {
       const mine = batches.slice(k * share, (k + 1) * share);
       if (mine.length === 0) break;
-      progress(`  http: /v1/events, ${connections} connections, ${mine.length} batches of 50`);
-      let next = 0;
-      const outcome = { accepted: 0, duplicate: 0, rejected: 0 };
-      const result = await measured(server.pid, {
-        url: `http://127.0.0.1:${port}`,
-        connections,
-        amount: mine.length,
-        requests: [
-          {
-            method: 'POST',
-            path: '/v1/events',
-            headers,
-            setupRequest: (req) => ({ ...req, body: mine[next++ % mine.length] }),
-            onResponse: (status, body) => {
-              if (status !== 200) return;
-              for (const r of (JSON.parse(body) as { results: { status: keyof typeof outcome }[] }).results) outcome[r.status]++;
-            },
-          },
-        ],
+      progress(`  http: /v1/events, ${connections} connections, ${mine.length} batches of ${options.eventBatch}`);
+      const r = await withCpu(server.pid, async () => {
+        const out = await postEvents(url, clientKey, connections, mine);
+        return { ...out, requests: out.load.requests };
       });
-      events.push({ connections, load: result, eventsPerSecond: Math.round(outcome.accepted / result.seconds), ...outcome });
+      const { requests: _, serverCpuUsPerRequest, serverSystemShare, ...rest } = r;
+      events.push({
+        connections,
+        ...rest,
+        load: { ...rest.load, serverCpuUsPerRequest, serverSystemShare },
+        eventsPerSecond: Math.round(rest.accepted / rest.load.seconds),
+        cpuUsPerEvent: serverCpuUsPerRequest !== undefined ? Math.round((serverCpuUsPerRequest / options.eventBatch) * 10) / 10 : undefined,
+      });
+      progress(`  http: → ${events.at(-1)!.eventsPerSecond} events/s accepted, ${events.at(-1)!.cpuUsPerEvent} µs CPU per event`);
+    }
+    const serverRssMB = rssMB(server.pid);
+
+    let breakdown: HttpResult['breakdown'];
+    if (options.breakdown) {
+      progress('  http: restarting the server under --cpu-prof for the CPU breakdown');
+      await stop(server);
+      const profDir = join(dir, 'profile');
+      mkdirSync(profDir);
+      server = await start('src/runtime/node.ts', serverEnv, port, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+      children.push(server);
+      // Warm up (JIT, user cache) before the measured window.
+      await wrk(`${url}/v1/slots`, { ...load, seconds: 2, tokens: join(dir, 'tokens-warm'), offset });
+      offset += 20_000;
+      const seconds = Math.max(3, Math.round(options.durationSeconds / 2));
+      const slotsFrom = nowUs();
+      const slotsRun = await withCpu(server.pid, async () => fromWrk(await wrk(`${url}/v1/slots`, { ...load, seconds, tokens: join(dir, 'tokens-prof'), offset })));
+      const slotsTo = nowUs();
+      const profBatches = eventBatches(readTokens(dir, 'tokens-prof'), options.eventBatch, eventRandom);
+      const eventsFrom = nowUs();
+      const ev = await withCpu(server.pid, async () => {
+        const out = await postEvents(url, clientKey, Math.max(...options.eventConnections), profBatches);
+        return { ...out, requests: out.load.requests };
+      });
+      const eventsTo = nowUs();
+      await stop(server);
+      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (tsx's loader thread writes another).
+      const file = readdirSync(profDir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+      if (file) {
+        const [slots, evs] = summarizeProfile(join(profDir, file), [
+          { name: 'POST /v1/slots', fromUs: slotsFrom, toUs: slotsTo, units: slotsRun.requests },
+          { name: 'POST /v1/events (per event)', fromUs: eventsFrom, toUs: eventsTo, units: ev.accepted + ev.duplicate + ev.rejected },
+        ]);
+        breakdown = {
+          slots,
+          events: evs,
+          slotsCpuUsPerRequest: slotsRun.serverCpuUsPerRequest,
+          eventsCpuUsPerEvent: ev.serverCpuUsPerRequest !== undefined ? Math.round((ev.serverCpuUsPerRequest / options.eventBatch) * 10) / 10 : undefined,
+        };
+        if (options.profileDir) {
+          mkdirSync(options.profileDir, { recursive: true });
+          copyFileSync(join(profDir, file), join(options.profileDir, file));
+          progress(`  http: CPU profile kept as ${join(options.profileDir, file)}`);
+        }
+      }
     }
 
     progress('  http: stopping the server (SIGTERM) and auditing its database');
@@ -309,13 +431,22 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
     return {
       seededCampaigns: options.campaigns,
       seedSeconds,
+      users: options.users,
+      userCacheSize: options.userCacheSize,
+      connections: options.connections,
+      threads: options.threads,
       rows,
+      ratio: median(rows.map((r) => r.ratio)),
+      slotsP99Ms: median(rows.map((r) => r.slots.latencyMs.p99)),
+      eventBatch: options.eventBatch,
       events,
+      breakdown,
+      serverRssMB,
       counters: { capViolations: audit.capViolations, blockedServed: audit.blockedServed, budgetOverspend: audit.budgetOverspend, serverErrors },
       audit: { reservations: audit.reservations, users: audit.users },
     };
   } finally {
     for (const child of children) await stop(child);
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   }
 }

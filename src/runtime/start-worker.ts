@@ -8,13 +8,14 @@
 import type { Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readSettings, SettingsError } from '../config.js';
+import { checkSettingNames, readSettings, SettingsError } from '../config.js';
 import { startLocalEdge } from './local-edge.js';
 import { bundleWorker, SETTING_NAMES, startLocalWorker } from './miniflare.js';
 import { loadSecrets } from './secrets.js';
 
 async function main() {
   const env = process.env;
+  checkSettingNames(env);
   const settings = readSettings(env);
   const dataDir = resolve(env.DATA_DIR ?? './data/worker');
   mkdirSync(dataDir, { recursive: true });
@@ -47,6 +48,12 @@ async function main() {
 
   const host = env.HOST ?? '0.0.0.0';
   mf = await startLocalWorker({ scriptPath, bindings, dataDir, port: 0, host: '127.0.0.1' });
+  // Miniflare's exit hook answers SIGTERM/SIGINT with exit code 143/130 before dispose() finishes;
+  // its 'exit' hook (which kills workerd) stays as a safety net, the signals are ours: exit 0.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void shutdown(signal));
+  }
   edge = await startLocalEdge({ upstream: await mf.ready, port: settings.port, host });
   const address = edge.address();
   // Reachable locally even when bound to every interface.

@@ -9,6 +9,7 @@ import { drizzle } from 'drizzle-orm/durable-sqlite';
 import { readSettings, type Env } from '../config.js';
 import { CTR_REFRESH_MS } from '../delivery/delivery.js';
 import type { HistoryEntry, ServableCampaign } from '../engine/types.js';
+import { type AnalyticsDataset, analyticsEngineMetrics } from '../ops/analytics-engine.js';
 import { jsonLinesLog } from '../ops/log.js';
 import { R2MediaStorage } from '../media/r2.js';
 import { tokenSecretsFrom } from '../privacy/token.js';
@@ -30,6 +31,8 @@ export interface WorkerEnv {
   SECRET?: string;
   /** How often an isolate checks D1's catalog version, in ms [1000]. */
   CATALOG_REFRESH_MS?: string;
+  /** Optional Workers Analytics Engine dataset for metrics. */
+  ANALYTICS?: AnalyticsDataset;
   [setting: string]: unknown;
 }
 
@@ -99,6 +102,8 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
     clientAddress: (c) => c.req.header('CF-Connecting-IP'),
     // One JSON line per request on console.log: Workers Logs and `wrangler tail` collect them.
     log: jsonLinesLog(settings.logLevel),
+    // Counters go to Workers Analytics Engine when a dataset is bound as ANALYTICS (docs/deploy.md, "Metrics").
+    metrics: env.ANALYTICS ? analyticsEngineMetrics(env.ANALYTICS) : undefined,
   });
   let checkedAt = Date.now();
   let rebuiltAt = checkedAt;

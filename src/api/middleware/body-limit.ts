@@ -39,14 +39,18 @@ export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler {
   const drainUpTo = options.drainUpTo ?? 64 * 1024 * 1024;
   const tooLarge = () => new ApiError('payload_too_large', `Request body exceeds ${options.what}`);
   return async function limitBody(c, next) {
-    const body = c.req.raw.body;
-    if (!body) return next();
-    const declared = c.req.raw.headers.has('transfer-encoding') ? null : c.req.raw.headers.get('content-length');
-    if (declared !== null) {
-      if (Number.parseInt(declared, 10) <= options.maxSize) return next();
-      if (Number.parseInt(declared, 10) <= drainUpTo) await drain(body.getReader(), drainUpTo);
+    // With a Content-Length and no Transfer-Encoding the header decides (the body cannot be longer), and a body
+    // within the limit is left alone: on Node, touching c.req.raw builds a web Request and stream per request.
+    const length = c.req.header('content-length');
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+      const declared = Number.parseInt(length, 10);
+      if (!(declared > options.maxSize)) return next();
+      const body = c.req.raw.body;
+      if (body && declared <= drainUpTo) await drain(body.getReader(), drainUpTo);
       throw tooLarge();
     }
+    const body = c.req.raw.body;
+    if (!body) return next();
     // No declared length (chunked): read up to the limit, then drain the rest.
     const reader = body.getReader();
     const chunks: Uint8Array[] = [];

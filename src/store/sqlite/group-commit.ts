@@ -1,9 +1,22 @@
 /**
- * Group commit: work that arrives while a commit is being fsynced shares the next
- * transaction, and each caller resolves only once its own rows are durable. One bad
- * item must not fail its neighbours: if the shared commit fails, each item is
- * committed again on its own.
+ * Group commit: work that arrives while a commit (or its sync) is under way shares
+ * the next transaction. One bad item must not fail its neighbours: if the shared
+ * commit fails, each item is committed again on its own.
+ *
+ * Durability (`WalSync`, see wal-sync.ts): the group's transaction commits without an
+ * fsync on this thread; with `wait: 'sync'` each caller resolves only once a WAL sync that
+ * began after its commit is done (events: acknowledged means on disk); with
+ * `wait: 'commit'` callers resolve as soon as the commit is written (it survives a
+ * process crash) and the sync follows in the background (reservations: SECURITY.md
+ * bounds what a power loss can take).
  */
+import type { WalSync } from './wal-sync.js';
+
+export interface Durability {
+  wal: WalSync;
+  wait: 'sync' | 'commit';
+}
+
 export class GroupCommit<Item, Result> {
   private pending: { item: Item; resolve: (result: Result) => void; reject: (err: unknown) => void }[] = [];
 
@@ -14,6 +27,7 @@ export class GroupCommit<Item, Result> {
   constructor(
     private commit: (items: Item[]) => Result[],
     private observe?: (seconds: number, groupSize: number) => void,
+    private durability?: Durability,
   ) {}
 
   submit(item: Item): Promise<Result> {
@@ -26,21 +40,38 @@ export class GroupCommit<Item, Result> {
   private flush(): void {
     const group = this.pending;
     this.pending = [];
-    let results: Result[];
+    const answers: (() => void)[] = [];
+    const d = this.durability;
+    const commit = (items: Item[]) => (d ? d.wal.unsynced(() => this.commit(items)) : this.commit(items));
     try {
       const started = performance.now();
-      results = this.commit(group.map((g) => g.item));
+      const results = commit(group.map((g) => g.item));
       this.observe?.((performance.now() - started) / 1000, group.length);
+      group.forEach((g, i) => answers.push(() => g.resolve(results[i])));
     } catch {
       for (const g of group) {
         try {
-          g.resolve(this.commit([g.item])[0]);
+          const [result] = commit([g.item]);
+          answers.push(() => g.resolve(result));
         } catch (err) {
           g.reject(err);
         }
       }
+    }
+    if (answers.length === 0) return;
+    if (!d) {
+      for (const answer of answers) answer();
       return;
     }
-    group.forEach((g, i) => g.resolve(results[i]));
+    const synced = d.wal.sync();
+    if (d.wait === 'commit') {
+      for (const answer of answers) answer();
+      synced.catch((err) => console.error(`[store] WAL sync failed: ${(err as Error).message}`));
+      return;
+    }
+    synced.then(
+      () => answers.forEach((answer) => answer()),
+      (err) => group.forEach((g) => g.reject(err)),
+    );
   }
 }

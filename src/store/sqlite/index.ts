@@ -7,6 +7,8 @@ import { SqlCatalog } from '../catalog.js';
 import { atomicTransaction, migrationsFolder, openDatabase } from './db.js';
 import { SqliteLedger } from './ledger.js';
 import { SqliteUsers } from './users.js';
+import { WalSync } from './wal-sync.js';
+import { Checkpointer } from './checkpointer.js';
 
 export interface SqliteStoreOptions {
   /** File path, or ':memory:' for tests. */
@@ -14,20 +16,24 @@ export interface SqliteStoreOptions {
   userCacheSize: number;
   /** Commit, budget-hold and cache hooks [none]. */
   metrics?: StoreMetrics;
+  /** Syncs the WAL off the event loop [one for `path`]. */
+  walSync?: WalSync;
 }
 
 export function createSqliteStore(options: SqliteStoreOptions): Store & { userCacheSize(): number } {
   const { db, sqlite } = openDatabase(options.path);
   const metrics = options.metrics;
+  const walSync = options.walSync ?? new WalSync(options.path, sqlite);
+  const checkpointer = options.path === ':memory:' ? undefined : new Checkpointer(sqlite, options.path);
   const budgets = new SqliteBudgets(db, metrics);
-  const users = new SqliteUsers(db, budgets, options.userCacheSize, metrics);
+  const users = new SqliteUsers(db, budgets, options.userCacheSize, walSync, metrics);
   const latestMigration = Math.max(0, ...readMigrationFiles({ migrationsFolder }).map((m) => m.folderMillis));
   const catalog = new SqlCatalog(db, atomicTransaction(db));
   return {
     catalog,
     users,
     budgets,
-    ledger: new SqliteLedger(db, users, budgets, catalog, metrics),
+    ledger: new SqliteLedger(db, users, budgets, catalog, walSync, metrics),
     async prune(now, historyMs) {
       const pruned = users.prune(now, historyMs);
       // Old WAL frames still hold pruned and erased rows; a truncating checkpoint drops them from disk.
@@ -49,7 +55,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & { userCa
     },
     userCacheSize: () => users.cache.size,
     async close() {
+      await checkpointer?.close();
       if (sqlite.open) sqlite.close();
+      walSync.close();
     },
   };
 }

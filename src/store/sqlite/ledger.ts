@@ -2,20 +2,21 @@
  * The event ledger on SQLite: both sides of the event procedure (../event-procedure.ts)
  * in one transaction per group of batches, then the report-threshold rule.
  */
-import { and, asc, between, count, eq, gte, sql } from 'drizzle-orm';
+import type Database from 'better-sqlite3';
+import { and, asc, between, count, eq, gte } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
 import { toReportRow } from '../catalog-rows.js';
 import type { SqlCatalog } from '../catalog.js';
 import { applyCampaignSide, applyUserSide, type CampaignSideTx, reviewReported, type UserSideTx } from '../event-procedure.js';
-import type { EventBatchResult, EventOutcome, EventRules, LedgerStore, ReportRow, VerifiedEvent } from '../interface.js';
+import type { EventBatchResult, EventOutcome, EventRules, LedgerStore, ReportRow, Reservation, VerifiedEvent } from '../interface.js';
 import { Reach } from '../reach.js';
-import { utcDay } from '../utc-day.js';
 import type { SqliteBudgets } from './budgets.js';
 import type { Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
 import type { StoreMetrics } from '../../ops/metrics.js';
 import type { SqliteUsers } from './users.js';
+import type { WalSync } from './wal-sync.js';
 
 interface Batch {
   events: VerifiedEvent[];
@@ -31,25 +32,31 @@ interface Applied {
 
 export class SqliteLedger implements LedgerStore {
   private statements: ReturnType<typeof prepareStatements>;
+  private sqlite: Database.Database;
   /**
    * Parsed reach sketches by campaign-day: this process is the only writer, so a
    * batch adds to the cached sketch and writes it once instead of decoding and
    * re-encoding 4 KiB per impression.
    */
   private sketches = new LRUCache<string, Reach>({ max: 10_000 });
-  private group = new GroupCommit<Batch, Applied>(
-    (batches) => this.commit(batches),
-    (seconds, size) => this.metrics?.commit('events', seconds, size),
-  );
+  /** Concurrent batches share one transaction; each is acknowledged only once the WAL is synced after it. */
+  private group: GroupCommit<Batch, Applied>;
 
   constructor(
     private db: Db,
     private users: SqliteUsers,
     private budgets: SqliteBudgets,
     private catalog: SqlCatalog,
+    wal: WalSync,
     private metrics?: StoreMetrics,
   ) {
-    this.statements = prepareStatements(db);
+    this.sqlite = (db as unknown as { $client: Database.Database }).$client;
+    this.statements = prepareStatements(this.sqlite);
+    this.group = new GroupCommit<Batch, Applied>(
+      (batches) => this.commit(batches),
+      (seconds, size) => this.metrics?.commit('events', seconds, size),
+      { wal, wait: 'sync' },
+    );
   }
 
   async record(events: VerifiedEvent[], now: number, rules: EventRules): Promise<EventBatchResult> {
@@ -68,61 +75,95 @@ export class SqliteLedger implements LedgerStore {
     );
   }
 
-  /** One transaction for the group; in-memory effects (user cache, budgets) only after it commits. */
+  /**
+   * One transaction for the group; in-memory effects (user cache, budgets) only after it
+   * commits. The campaign side is aggregated over the group: one spend, report and CTR
+   * upsert per campaign-day or creative instead of one per event, the budget in force
+   * and spend so far read once per campaign (this process is the only writer).
+   */
   private commit(batches: Batch[]): Applied[] {
     const afterCommit: (() => void)[] = [];
     const dirty = new Map<string, { campaignId: string; day: string; reach: Reach }>();
     const q = this.statements;
+    const counts = new Map<string, { campaignId: string; day: string; impressions: number; clicks: number; hides: number; reports: number; blocks: number; spend: number }>();
+    const ctr = new Map<string, { impressions: number; clicks: number; at: number }>();
+    /** Spend by campaign-day: what was recorded before this group (read once) and what this group adds. */
+    const spendOn = new Map<string, { campaignId: string; day: string; before: number; added: number }>();
+    const limits = new Map<string, { daily: number | null; total: number | null; spentTotal: number } | null>();
+    const limitOf = (campaignId: string) => {
+      let limit = limits.get(campaignId);
+      if (limit === undefined) {
+        const budget = q.budget.get(campaignId) as { daily: number | null; total: number | null } | undefined;
+        limit = budget ? { ...budget, spentTotal: budget.total !== null ? (q.spentTotal.get(campaignId) as number) : 0 } : null;
+        limits.set(campaignId, limit);
+      }
+      return limit;
+    };
+    const spentOn = (campaignId: string, day: string) => {
+      const key = `${campaignId}|${day}`;
+      let entry = spendOn.get(key);
+      if (!entry) spendOn.set(key, (entry = { campaignId, day, before: (q.spentOn.get(campaignId, day) as number | undefined) ?? 0, added: 0 }));
+      return entry;
+    };
     const campaignSide: CampaignSideTx = {
       firstTime: () => true, // the events table already made this event the first of its kind
       remainingMicros: (campaignId, day) => {
-        const budget = q.budget.get({ id: campaignId });
+        const limit = limitOf(campaignId);
         // Unknown to the catalog: no budget in force beyond what the hold already fitted.
-        if (!budget) return Number.POSITIVE_INFINITY;
+        if (!limit) return Number.POSITIVE_INFINITY;
         let remaining = Number.POSITIVE_INFINITY;
-        if (budget.daily !== null) remaining = Math.min(remaining, budget.daily - (q.spentOn.get({ campaignId, day })?.s ?? 0));
-        if (budget.total !== null) remaining = Math.min(remaining, budget.total - (q.spentTotal.get({ campaignId })?.s ?? 0));
+        if (limit.daily !== null) {
+          const spent = spentOn(campaignId, day);
+          remaining = Math.min(remaining, limit.daily - spent.before - spent.added);
+        }
+        if (limit.total !== null) remaining = Math.min(remaining, limit.total - limit.spentTotal);
         return remaining;
       },
       addSpend: (effect, day, micros) => {
-        if (micros > 0) q.addSpend.run({ campaignId: effect.campaignId, day, amount: micros });
+        if (micros > 0) {
+          spentOn(effect.campaignId, day).added += micros;
+          const limit = limitOf(effect.campaignId);
+          if (limit) limit.spentTotal += micros;
+        }
         afterCommit.push(() => this.budgets.charged(effect.campaignId, effect.reservationId, micros, effect.at));
       },
-      addReporter: (creativeId, uid, at) => q.addReporter.run({ creativeId, uid, at }),
-      addCtr: (creativeId, impressions, clicks, at) => q.addCtr.run({ creativeId, impressions, clicks, at }),
+      addReporter: (creativeId, uid, at) => q.addReporter.run(creativeId, uid, at),
+      addCtr: (creativeId, impressions, clicks, at) => {
+        const row = ctr.get(creativeId);
+        if (row) {
+          row.impressions += impressions;
+          row.clicks += clicks;
+          row.at = at;
+        } else ctr.set(creativeId, { impressions, clicks, at });
+      },
       count: (campaignId, day, column, spend, reachOf) => {
-        q.addCounts.run({
-          campaignId,
-          day,
-          impressions: column === 'impressions' ? 1 : 0,
-          clicks: column === 'clicks' ? 1 : 0,
-          hides: column === 'hides' ? 1 : 0,
-          reports: column === 'reports' ? 1 : 0,
-          blocks: column === 'blocks' ? 1 : 0,
-          spend,
-        });
+        const key = `${campaignId}|${day}`;
+        let row = counts.get(key);
+        if (!row) counts.set(key, (row = { campaignId, day, impressions: 0, clicks: 0, hides: 0, reports: 0, blocks: 0, spend: 0 }));
+        row[column]++;
+        row.spend += spend;
         if (reachOf !== undefined) this.reach(campaignId, day, reachOf, dirty);
       },
     };
     try {
-      return this.db.transaction(() => {
+      return this.sqlite.transaction(() => {
         const applied = batches.map((batch) => {
           const reported: string[] = [];
           const userSide: UserSideTx = {
-            seen: (reservationId, type) => q.seen.get({ reservationId, type }) !== undefined,
-            reservation: (id) => q.reservation.get({ id }),
-            insertEvent: (row) => q.insertEvent.run(row),
+            seen: (reservationId, type) => q.seen.get(reservationId, type) !== undefined,
+            reservation: (id) => q.reservation.get(id) as Reservation | undefined,
+            insertEvent: (row) => q.insertEvent.run(row.reservationId, row.type, row.uid, row.campaignId, row.at, row.costMicros),
             markViewed: (reservation, at) => {
-              q.setViewed.run({ id: reservation.id, at });
+              q.setViewed.run(at, reservation.id);
               afterCommit.push(() => this.users.viewed(reservation.uid, reservation.id));
             },
-            markCharged: (reservation, at) => q.setCharged.run({ id: reservation.id, at }),
+            markCharged: (reservation, at) => q.setCharged.run(at, reservation.id),
             block: (uid, advertiserId, at) => {
-              q.addBlock.run({ uid, advertiserId, at });
+              q.addBlock.run(uid, advertiserId, at);
               afterCommit.push(() => this.users.cache.get(uid)?.blocks.add(advertiserId));
             },
             hide: (uid, creativeId, at) => {
-              q.addHide.run({ uid, creativeId, at });
+              q.addHide.run(uid, creativeId, at);
               afterCommit.push(() => this.users.cache.get(uid)?.hides.add(creativeId));
             },
             forCampaign: (effect) => {
@@ -132,9 +173,12 @@ export class SqliteLedger implements LedgerStore {
           };
           return { outcomes: applyUserSide(userSide, batch.events, batch.now, batch.rules), reported };
         });
-        for (const { campaignId, day, reach } of dirty.values()) q.setSketch.run({ campaignId, day, sketch: reach.serialize() });
+        for (const { campaignId, day, added } of spendOn.values()) if (added > 0) q.addSpend.run(campaignId, day, added);
+        for (const r of counts.values()) q.addCounts.run(r.campaignId, r.day, r.impressions, r.clicks, r.hides, r.reports, r.blocks, r.spend);
+        for (const [creativeId, r] of ctr) q.addCtr.run(creativeId, r.impressions, r.clicks, r.at);
+        for (const { campaignId, day, reach } of dirty.values()) q.setSketch.run(reach.serialize(), campaignId, day);
         return applied;
-      });
+      })();
     } catch (err) {
       // The cached sketches may hold adds that were rolled back: read them again next time.
       for (const key of dirty.keys()) this.sketches.delete(key);
@@ -150,7 +194,7 @@ export class SqliteLedger implements LedgerStore {
     const key = `${campaignId}|${day}`;
     let reach = this.sketches.get(key);
     if (!reach) {
-      reach = Reach.parse(this.statements.sketch.get({ campaignId, day })?.sketch);
+      reach = Reach.parse((this.statements.sketch.get(campaignId, day) as string | null | undefined) ?? undefined);
       this.sketches.set(key, reach);
     }
     if (reach.add(uid)) dirty.set(key, { campaignId, day, reach });
@@ -167,97 +211,41 @@ export class SqliteLedger implements LedgerStore {
   }
 }
 
-/** Prepared once: every accepted event runs these. */
-function prepareStatements(db: Db) {
-  const p = sql.placeholder;
+/**
+ * Prepared once, as plain better-sqlite3 statements: every accepted event runs the
+ * first ones, and drizzle's placeholder mapping cost as much as SQLite itself here.
+ */
+function prepareStatements(sqlite: Database.Database) {
+  const s = (text: string) => sqlite.prepare(text);
   return {
-    seen: db
-      .select({ at: t.events.at })
-      .from(t.events)
-      .where(and(eq(t.events.reservationId, p('reservationId')), eq(t.events.type, p('type'))))
-      .prepare(),
-    reservation: db.select().from(t.reservations).where(eq(t.reservations.id, p('id'))).prepare(),
-    insertEvent: db
-      .insert(t.events)
-      .values({ reservationId: p('reservationId'), type: p('type'), uid: p('uid'), campaignId: p('campaignId'), at: p('at'), costMicros: p('costMicros') })
-      .prepare(),
-    setViewed: db.update(t.reservations).set({ viewedAt: sql`${p('at')}` }).where(eq(t.reservations.id, p('id'))).prepare(),
-    setCharged: db.update(t.reservations).set({ chargedAt: sql`${p('at')}` }).where(eq(t.reservations.id, p('id'))).prepare(),
-    addBlock: db.insert(t.userBlocks).values({ uid: p('uid'), advertiserId: p('advertiserId'), at: p('at') }).onConflictDoNothing().prepare(),
-    addHide: db.insert(t.userHides).values({ uid: p('uid'), creativeId: p('creativeId'), at: p('at') }).onConflictDoNothing().prepare(),
-    addReporter: db
-      .insert(t.creativeReports)
-      .values({ creativeId: p('creativeId'), uid: p('uid'), at: p('at') })
-      .onConflictDoUpdate({ target: [t.creativeReports.creativeId, t.creativeReports.uid], set: { at: sql`excluded.at` } })
-      .prepare(),
-    budget: db
-      .select({ daily: t.campaigns.dailyBudgetMicros, total: t.campaigns.totalBudgetMicros })
-      .from(t.campaigns)
-      .where(eq(t.campaigns.id, p('id')))
-      .prepare(),
-    spentOn: db
-      .select({ s: t.campaignSpend.spendMicros })
-      .from(t.campaignSpend)
-      .where(and(eq(t.campaignSpend.campaignId, p('campaignId')), eq(t.campaignSpend.day, p('day'))))
-      .prepare(),
-    spentTotal: db
-      .select({ s: sql<number>`coalesce(sum(${t.campaignSpend.spendMicros}), 0)` })
-      .from(t.campaignSpend)
-      .where(eq(t.campaignSpend.campaignId, p('campaignId')))
-      .prepare(),
-    addSpend: db
-      .insert(t.campaignSpend)
-      .values({ campaignId: p('campaignId'), day: p('day'), spendMicros: p('amount') })
-      .onConflictDoUpdate({
-        target: [t.campaignSpend.campaignId, t.campaignSpend.day],
-        set: { spendMicros: sql`${t.campaignSpend.spendMicros} + excluded.spend_micros` },
-      })
-      .prepare(),
-    addCounts: db
-      .insert(t.reportDaily)
-      .values({
-        campaignId: p('campaignId'),
-        day: p('day'),
-        impressions: p('impressions'),
-        clicks: p('clicks'),
-        hides: p('hides'),
-        reports: p('reports'),
-        blocks: p('blocks'),
-        spendMicros: p('spend'),
-      })
-      .onConflictDoUpdate({
-        target: [t.reportDaily.campaignId, t.reportDaily.day],
-        set: {
-          impressions: sql`${t.reportDaily.impressions} + excluded.impressions`,
-          clicks: sql`${t.reportDaily.clicks} + excluded.clicks`,
-          hides: sql`${t.reportDaily.hides} + excluded.hides`,
-          reports: sql`${t.reportDaily.reports} + excluded.reports`,
-          blocks: sql`${t.reportDaily.blocks} + excluded.blocks`,
-          spendMicros: sql`${t.reportDaily.spendMicros} + excluded.spend_micros`,
-        },
-      })
-      .prepare(),
-    addCtr: db
-      .insert(t.creativeStats)
-      .values({ creativeId: p('creativeId'), impressions: p('impressions'), clicks: p('clicks'), updatedAt: p('at') })
-      .onConflictDoUpdate({
-        target: t.creativeStats.creativeId,
-        set: {
-          impressions: sql`${t.creativeStats.impressions} + excluded.impressions`,
-          clicks: sql`${t.creativeStats.clicks} + excluded.clicks`,
-          updatedAt: sql`excluded.updated_at`,
-        },
-      })
-      .prepare(),
-    sketch: db
-      .select({ sketch: t.reportDaily.reachSketch })
-      .from(t.reportDaily)
-      .where(and(eq(t.reportDaily.campaignId, p('campaignId')), eq(t.reportDaily.day, p('day'))))
-      .prepare(),
-    setSketch: db
-      .update(t.reportDaily)
-      .set({ reachSketch: sql`${p('sketch')}` })
-      .where(and(eq(t.reportDaily.campaignId, p('campaignId')), eq(t.reportDaily.day, p('day'))))
-      .prepare(),
+    seen: s('SELECT 1 FROM events WHERE reservation_id = ? AND type = ?').pluck(),
+    reservation: s(
+      `SELECT id, uid, campaign_id AS campaignId, creative_id AS creativeId, advertiser_id AS advertiserId, bid_type AS bidType,
+        price_micros AS priceMicros, served_at AS servedAt, expires_at AS expiresAt, viewed_at AS viewedAt, charged_at AS chargedAt
+       FROM reservations WHERE id = ?`,
+    ),
+    insertEvent: s('INSERT INTO events (reservation_id, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, ?, ?)'),
+    setViewed: s('UPDATE reservations SET viewed_at = ? WHERE id = ?'),
+    setCharged: s('UPDATE reservations SET charged_at = ? WHERE id = ?'),
+    addBlock: s('INSERT INTO user_blocks (uid, advertiser_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+    addHide: s('INSERT INTO user_hides (uid, creative_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+    addReporter: s('INSERT INTO creative_reports (creative_id, uid, at) VALUES (?, ?, ?) ON CONFLICT (creative_id, uid) DO UPDATE SET at = excluded.at'),
+    budget: s('SELECT daily_budget_micros AS daily, total_budget_micros AS total FROM campaigns WHERE id = ?'),
+    spentOn: s('SELECT spend_micros FROM campaign_spend WHERE campaign_id = ? AND day = ?').pluck(),
+    spentTotal: s('SELECT coalesce(sum(spend_micros), 0) FROM campaign_spend WHERE campaign_id = ?').pluck(),
+    addSpend: s(
+      'INSERT INTO campaign_spend (campaign_id, day, spend_micros) VALUES (?, ?, ?) ON CONFLICT (campaign_id, day) DO UPDATE SET spend_micros = spend_micros + excluded.spend_micros',
+    ),
+    addCounts: s(
+      `INSERT INTO report_daily (campaign_id, day, impressions, clicks, hides, reports, blocks, spend_micros) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (campaign_id, day) DO UPDATE SET impressions = impressions + excluded.impressions, clicks = clicks + excluded.clicks,
+         hides = hides + excluded.hides, reports = reports + excluded.reports, blocks = blocks + excluded.blocks, spend_micros = spend_micros + excluded.spend_micros`,
+    ),
+    addCtr: s(
+      `INSERT INTO creative_stats (creative_id, impressions, clicks, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (creative_id) DO UPDATE SET impressions = impressions + excluded.impressions, clicks = clicks + excluded.clicks, updated_at = excluded.updated_at`,
+    ),
+    sketch: s('SELECT reach_sketch FROM report_daily WHERE campaign_id = ? AND day = ?').pluck(),
+    setSketch: s('UPDATE report_daily SET reach_sketch = ? WHERE campaign_id = ? AND day = ?'),
   };
 }

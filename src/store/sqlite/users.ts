@@ -2,7 +2,8 @@
  * Per-user state (reservations, blocks, hides) in SQLite, behind a bounded LRU
  * cache written through on every change. Keys are pseudonymous ids only.
  */
-import { and, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import type Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
 import { isLive } from '../../engine/eligibility.js';
@@ -13,6 +14,7 @@ import { gainedHistory, toHistory } from '../user-history.js';
 import type { Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
 import type { StoreMetrics } from '../../ops/metrics.js';
+import type { WalSync } from './wal-sync.js';
 
 export class SqliteUsers implements UserStore {
   readonly cache: LRUCache<string, UserState>;
@@ -21,31 +23,44 @@ export class SqliteUsers implements UserStore {
     private db: Db,
     private budgets: SqliteBudgets,
     cacheSize: number,
+    wal: WalSync,
     private metrics?: StoreMetrics,
   ) {
     this.cache = new LRUCache({ max: cacheSize });
     this.statements = prepareStatements(db);
+    this.group = new GroupCommit<Reservation[], void>(
+      (batches) => {
+        this.db.transaction(() => {
+          for (const batch of batches) {
+            for (const r of batch) {
+              this.statements.insertReservation.run(r.id, r.uid, r.campaignId, r.creativeId, r.advertiserId, r.bidType, r.priceMicros, r.servedAt, r.expiresAt, r.viewedAt, r.chargedAt);
+            }
+          }
+        });
+        for (const batch of batches) for (const r of batch) this.cache.get(r.uid)?.history.push(toHistory(r));
+        return batches.map(() => undefined);
+      },
+      (seconds, size) => this.metrics?.commit('reservations', seconds, size),
+      { wal, wait: 'commit' },
+    );
   }
 
   private statements: ReturnType<typeof prepareStatements>;
-  /** Reservations of concurrent slot requests share one transaction; nothing is acknowledged before it is on disk. */
-  private group = new GroupCommit<Reservation[], void>((batches) => {
-    this.db.transaction(() => {
-      for (const batch of batches) for (const r of batch) this.statements.insertReservation.run(r as unknown as Record<string, unknown>);
-    });
-    for (const batch of batches) for (const r of batch) this.cache.get(r.uid)?.history.push(toHistory(r));
-    return batches.map(() => undefined);
-  }, (seconds, size) => this.metrics?.commit('reservations', seconds, size));
+  /**
+   * Reservations of concurrent slot requests share one transaction, answered once it is
+   * written (a process crash keeps it); the WAL sync follows off the event loop.
+   */
+  private group: GroupCommit<Reservation[], void>;
 
   private read(uid: string, now: number, historyMs: number): UserState {
     const since = now - historyMs;
-    const rows = this.statements.readHistory.all({ uid, since, now });
-    const blocks = this.statements.readBlocks.all({ uid });
-    const hides = this.statements.readHides.all({ uid });
+    const rows = this.statements.readHistory.all(uid, since, now) as Parameters<typeof toHistory>[0][];
+    const blocks = this.statements.readBlocks.all(uid) as string[];
+    const hides = this.statements.readHides.all(uid) as string[];
     return {
       history: rows.map(toHistory),
-      blocks: new Set(blocks.map((b) => b.a)),
-      hides: new Set(hides.map((h) => h.c)),
+      blocks: new Set(blocks),
+      hides: new Set(hides),
     };
   }
 
@@ -137,38 +152,24 @@ export class SqliteUsers implements UserStore {
   }
 }
 
-/** Prepared once: the slot path reads a user on every cache miss and writes on every serve. */
+/**
+ * Prepared once, as plain better-sqlite3 statements: the slot path reads a user on
+ * every cache miss and writes on every serve, and drizzle's placeholder and row
+ * mapping cost as much as SQLite itself here.
+ */
 function prepareStatements(db: Db) {
+  const sqlite = (db as unknown as { $client: Database.Database }).$client;
   return {
-    readHistory: db
-      .select()
-      .from(t.reservations)
-      .where(
-        and(
-          eq(t.reservations.uid, sql.placeholder('uid')),
-          gt(t.reservations.servedAt, sql.placeholder('since')),
-          or(isNotNull(t.reservations.viewedAt), gt(t.reservations.expiresAt, sql.placeholder('now'))),
-        ),
-      )
-      .orderBy(t.reservations.servedAt)
-      .prepare(),
-    readBlocks: db.select({ a: t.userBlocks.advertiserId }).from(t.userBlocks).where(eq(t.userBlocks.uid, sql.placeholder('uid'))).prepare(),
-    readHides: db.select({ c: t.userHides.creativeId }).from(t.userHides).where(eq(t.userHides.uid, sql.placeholder('uid'))).prepare(),
-    insertReservation: db
-      .insert(t.reservations)
-      .values({
-        id: sql.placeholder('id'),
-        uid: sql.placeholder('uid'),
-        campaignId: sql.placeholder('campaignId'),
-        creativeId: sql.placeholder('creativeId'),
-        advertiserId: sql.placeholder('advertiserId'),
-        bidType: sql.placeholder('bidType'),
-        priceMicros: sql.placeholder('priceMicros'),
-        servedAt: sql.placeholder('servedAt'),
-        expiresAt: sql.placeholder('expiresAt'),
-        viewedAt: sql.placeholder('viewedAt'),
-        chargedAt: sql.placeholder('chargedAt'),
-      })
-      .prepare(),
+    readHistory: sqlite.prepare(
+      `SELECT id, campaign_id AS campaignId, creative_id AS creativeId, advertiser_id AS advertiserId, served_at AS servedAt,
+         expires_at AS expiresAt, viewed_at AS viewedAt
+       FROM reservations WHERE uid = ? AND served_at > ? AND (viewed_at IS NOT NULL OR expires_at > ?) ORDER BY served_at`,
+    ),
+    readBlocks: sqlite.prepare('SELECT advertiser_id FROM user_blocks WHERE uid = ?').pluck(),
+    readHides: sqlite.prepare('SELECT creative_id FROM user_hides WHERE uid = ?').pluck(),
+    insertReservation: sqlite.prepare(
+      `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at, viewed_at, charged_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
   };
 }

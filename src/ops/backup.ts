@@ -1,0 +1,70 @@
+/**
+ * A consistent online backup of the Node store while the server runs (the
+ * command is backup-cli.ts). FILE gets the SQLite database,
+ * copied with better-sqlite3's online backup API in one step (one read snapshot,
+ * so it never restarts under write load); `FILE.media/` gets every media file
+ * that database references, in MEDIA_DIR's layout (`ab/abcdef…`), each checked
+ * against its SHA-256. Restore: see docs/deploy.md ("Backups").
+ */
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { SettingsError } from '../config.js';
+
+export interface BackupResult {
+  database: string;
+  mediaDir: string;
+  pages: number;
+  media: number;
+  integrity: string;
+}
+
+/** Backs up `database` (and the media it references, from `mediaDir`) to `out` and `out.media/`. */
+export async function backup(options: { database: string; mediaDir: string; out: string }): Promise<BackupResult> {
+  const { database, mediaDir } = options;
+  const out = resolve(options.out);
+  if (!existsSync(database)) throw new SettingsError(`DATABASE ${database} does not exist`);
+  if (!existsSync(dirname(out))) throw new SettingsError(`--out: the folder ${dirname(out)} does not exist`);
+  if (existsSync(out) || existsSync(`${out}.media`)) throw new SettingsError(`--out: ${out} already exists; choose a new name`);
+
+  // Written under temporary names and renamed at the end: a half-made backup never looks like a whole one.
+  const partial = `${out}.partial`;
+  const partialMedia = `${out}.media.partial`;
+  rmSync(partial, { force: true });
+  rmSync(partialMedia, { recursive: true, force: true });
+  const source = new Database(database, { fileMustExist: true });
+  source.pragma('busy_timeout = 5000');
+  let pages: number;
+  try {
+    // One step for all pages: one read snapshot, consistent, and never restarted by the server's writes.
+    ({ totalPages: pages } = await source.backup(partial, { progress: () => 0x7fffffff }));
+  } finally {
+    source.close();
+  }
+
+  const copy = new Database(partial);
+  let integrity: string;
+  let shas: string[];
+  try {
+    copy.pragma('journal_mode = DELETE');
+    integrity = String(copy.pragma('integrity_check', { simple: true }));
+    shas = (copy.prepare('SELECT sha256 FROM media ORDER BY sha256').all() as { sha256: string }[]).map((r) => r.sha256);
+  } finally {
+    copy.close();
+  }
+  if (integrity !== 'ok') throw new Error(`the backup failed its integrity check: ${integrity}`);
+
+  mkdirSync(partialMedia, { recursive: true });
+  for (const sha of shas) {
+    const from = join(mediaDir, sha.slice(0, 2), sha);
+    const bytes = readFileSync(from);
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== sha) throw new Error(`media ${from} does not match its SHA-256 (${actual})`);
+    mkdirSync(join(partialMedia, sha.slice(0, 2)), { recursive: true });
+    writeFileSync(join(partialMedia, sha.slice(0, 2), sha), bytes, { flush: true });
+  }
+  renameSync(partialMedia, `${out}.media`);
+  renameSync(partial, out);
+  return { database: out, mediaDir: `${out}.media`, pages, media: shas.length, integrity };
+}

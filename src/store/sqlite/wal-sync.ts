@@ -1,0 +1,75 @@
+/**
+ * Durability off the event loop for the two hot write paths. The connection runs
+ * `synchronous = FULL` (db.ts: every other write is fsynced before it returns);
+ * `unsynced(fn)` runs one group commit with `synchronous = NORMAL` (WAL): the
+ * commit writes its frames to the `-wal` file, so it survives the process dying
+ * (the kernel holds the pages), but it is not on the disk until the file is
+ * synced. `sync()` makes everything committed before the call durable with an
+ * fdatasync of the `-wal` file on libuv's thread pool, so the JavaScript thread
+ * keeps serving while the disk works. Callers that arrive while a sync is running
+ * share the next one (a sync that began before their commit would not cover it).
+ * A checkpoint that moves frames into the database file syncs that file itself.
+ */
+import type Database from 'better-sqlite3';
+import { closeSync, fdatasync, openSync } from 'node:fs';
+
+type Waiter = { resolve: () => void; reject: (err: unknown) => void };
+
+export class WalSync {
+  private fd: number | undefined;
+  private running = false;
+  private next: Waiter[] = [];
+  /** Completed syncs (diagnostics and tests). */
+  rounds = 0;
+
+  /** `path`: the database file; ':memory:' has nothing to sync. */
+  constructor(
+    private path: string,
+    private sqlite?: Database.Database,
+  ) {}
+
+  /** Runs `commit` (one transaction) without the per-commit fsync; `sync()` makes it durable later. */
+  unsynced<T>(commit: () => T): T {
+    if (!this.sqlite) return commit();
+    this.sqlite.pragma('synchronous = NORMAL');
+    try {
+      return commit();
+    } finally {
+      this.sqlite.pragma('synchronous = FULL');
+    }
+  }
+
+  /** Resolves once every commit made before this call is on disk. */
+  sync(): Promise<void> {
+    if (this.path === ':memory:') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.next.push({ resolve, reject });
+      if (!this.running) this.round();
+    });
+  }
+
+  private round(): void {
+    const group = this.next;
+    this.next = [];
+    this.running = true;
+    const finish = (err: unknown) => {
+      this.running = false;
+      this.rounds++;
+      for (const w of group) err ? w.reject(err) : w.resolve();
+      if (this.next.length > 0) this.round();
+    };
+    try {
+      // The -wal file exists once the first write committed; SQLite keeps it (same inode) while the connection is open.
+      this.fd ??= openSync(`${this.path}-wal`, 'r');
+    } catch (err) {
+      finish(err);
+      return;
+    }
+    fdatasync(this.fd, finish);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Durability off the event loop: the hot paths' group commits run with
+ * synchronous=NORMAL and the WAL is synced on the thread pool. Events are acknowledged only after a sync
+ * that began after their commit; reservations are answered once written and
+ * synced in the background.
+ */
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventEffect } from '../../src/engine/events.js';
+import { openDatabase } from '../../src/store/sqlite/db.js';
+import { createSqliteStore } from '../../src/store/sqlite/index.js';
+import { WalSync } from '../../src/store/sqlite/wal-sync.js';
+import type { Reservation } from '../../src/store/interface.js';
+
+const dirs: string[] = [];
+const tempDb = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wal-sync-'));
+  dirs.push(dir);
+  return join(dir, 'ads.db');
+};
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const T = Date.UTC(2026, 0, 1);
+const reservation = (id: string): Reservation => ({
+  id,
+  uid: 'u'.repeat(64),
+  campaignId: 'cmp_1',
+  creativeId: 'cr_1',
+  advertiserId: 'adv_1',
+  bidType: 'cpm',
+  priceMicros: 1_000,
+  servedAt: T,
+  expiresAt: T + 900_000,
+  viewedAt: null,
+  chargedAt: null,
+});
+
+describe('WAL sync', () => {
+  it('runs a group commit with synchronous=NORMAL and every other write with FULL', () => {
+    const path = tempDb();
+    const { sqlite } = openDatabase(path);
+    const wal = new WalSync(path, sqlite);
+    try {
+      expect(sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(sqlite.pragma('synchronous', { simple: true })).toBe(2); // FULL
+      expect(wal.unsynced(() => sqlite.pragma('synchronous', { simple: true }))).toBe(1); // NORMAL
+      expect(sqlite.pragma('synchronous', { simple: true })).toBe(2);
+      expect(() => wal.unsynced(() => { throw new Error('rolled back'); })).toThrow('rolled back');
+      expect(sqlite.pragma('synchronous', { simple: true })).toBe(2);
+    } finally {
+      wal.close();
+      sqlite.close();
+    }
+  });
+
+  it('callers that arrive while a sync runs share the next one, which starts after it', async () => {
+    const path = tempDb();
+    const { sqlite } = openDatabase(path);
+    const wal = new WalSync(path);
+    try {
+      sqlite.exec('CREATE TABLE t (x INTEGER)');
+      const first = wal.sync();
+      sqlite.exec('INSERT INTO t VALUES (1)');
+      // Committed after the first sync started: these must wait for a second round.
+      const second = wal.sync();
+      const third = wal.sync();
+      await first;
+      expect(wal.rounds).toBe(1);
+      await Promise.all([second, third]);
+      expect(wal.rounds).toBe(2);
+    } finally {
+      wal.close();
+      sqlite.close();
+    }
+  });
+
+  it('acknowledges an event batch only after a WAL sync that follows its commit', async () => {
+    const path = tempDb();
+    const walSync = new WalSync(path);
+    const store = createSqliteStore({ path, userCacheSize: 10, walSync });
+    try {
+      await store.users.reserve([reservation('r_1')]);
+      await walSync.sync(); // settle the background sync the reservation started
+      const before = walSync.rounds;
+      const result = await store.ledger.record(
+        [{ type: 'impression', reservationId: 'r_1', uid: 'u'.repeat(64), campaignId: 'cmp_1', creativeId: 'cr_1' }],
+        T + 1_000,
+        { effect: eventEffect, reportThreshold: 3 },
+      );
+      expect(result.outcomes).toEqual([{ status: 'accepted' }]);
+      expect(walSync.rounds).toBeGreaterThan(before);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('answers reservations once written and syncs them in the background', async () => {
+    const path = tempDb();
+    const walSync = new WalSync(path);
+    const store = createSqliteStore({ path, userCacheSize: 10, walSync });
+    try {
+      const before = walSync.rounds;
+      await store.users.reserve([reservation('r_2')]);
+      await walSync.sync();
+      // The background sync the commit started, then ours.
+      expect(walSync.rounds).toBeGreaterThanOrEqual(before + 2);
+      const reopened = openDatabase(path);
+      try {
+        expect(reopened.sqlite.prepare('SELECT count(*) AS n FROM reservations WHERE id = ?').get('r_2')).toEqual({ n: 1 });
+      } finally {
+        reopened.sqlite.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('folds the WAL into the database file from a worker thread, not inside a commit', async () => {
+    const path = tempDb();
+    const store = createSqliteStore({ path, userCacheSize: 10 });
+    try {
+      await store.users.reserve([reservation('r_3')]);
+      // The checkpointer runs every 250 ms; the serving connection itself never checkpoints (wal_autocheckpoint = 0).
+      let rows = 0;
+      for (let i = 0; i < 40 && rows === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        // The database file alone, without its WAL: only checkpointed rows are in it.
+        const copy = `${path}.copy`;
+        copyFileSync(path, copy);
+        const alone = new Database(copy, { readonly: true });
+        try {
+          const migrated = alone.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'reservations'").get() as { n: number };
+          if (migrated.n === 1) rows = (alone.prepare("SELECT count(*) AS n FROM reservations WHERE id = 'r_3'").get() as { n: number }).n;
+        } finally {
+          alone.close();
+          rmSync(copy, { force: true });
+        }
+      }
+      expect(rows).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
