@@ -440,4 +440,10 @@ export function registerConsole(app: App, deps: AppDeps) {
       return render(c, <ClientsPage session={session} name={name} errors={fieldErrors(created.problem, { name: 'name' })} />, 400);
     }),
   );
+
+  // Last: any other page under /console is a page-shaped 404, not the API's problem+json.
+  app.get('/console/*', async (c) => {
+    const session = await sealer.read(c, Date.now());
+    return errorPage(c, session, { type: 'about:blank', title: 'Page not found', status: 404, detail: `There is no console page at ${c.req.path}.` });
+  });
 }

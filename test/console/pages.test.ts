@@ -140,3 +140,13 @@ describe('campaigns in the console', () => {
     expect((await res.text()).split('\r\n')[0]).toMatch(/^date,impressions,reach,clicks/);
   });
 });
+
+describe('unknown console pages', () => {
+  it('answer with a page-shaped 404 under the console CSP', async () => {
+    const res = await s.app.request('/console/no-such-page');
+    expect(res.status).toBe(404);
+    expect(res.headers.get('Content-Type')).toMatch(/^text\/html/);
+    expect(res.headers.get('Content-Security-Policy')).toContain("script-src 'self'");
+    expect(await res.text()).toContain('There is no console page at /console/no-such-page.');
+  });
+});
