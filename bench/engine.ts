@@ -4,6 +4,7 @@
  * Each decision is applied (reservations, events, holds, charges) so caps,
  * blocks and budgets bite as they would in production, and audited as it goes.
  */
+import { advertiserCard } from '../src/engine/card.js';
 import { CatalogIndex } from '../src/catalog/index.js';
 import { readSettings } from '../src/config.js';
 import { decide } from '../src/engine/decide.js';
@@ -20,7 +21,7 @@ export function toServable(spec: CampaignSpec, advertiserName: string, startAt: 
   return {
     id: spec.id,
     advertiserId: spec.advertiserId,
-    advertiserName,
+    advertiser: advertiserCard({ id: spec.advertiserId, name: advertiserName }),
     status: 'active',
     startAt,
     endAt: null,
@@ -204,7 +205,7 @@ export async function runEngineScenario(scenario: EngineScenario): Promise<Engin
   for (const session of feed) {
     let user = states.get(session.userIndex);
     if (!user) {
-      user = { history: [], blocks: new Set(), hides: new Set() };
+      user = { history: [], blocks: new Set(), hides: new Set(), mutes: new Set() };
       // A few users arrive having blocked a business already.
       if (userRandom() < 0.03) user.blocks.add(catalog.advertisers[Math.floor(userRandom() * catalog.advertisers.length)].id);
       states.set(session.userIndex, user);
@@ -313,7 +314,7 @@ export function memoryPerUserState(n = 20_000, historyEntries = 4): { bytesPerUs
     if (i % 30 === 0) blocks.add(`adv_${i % 2000}`);
     const hides = new Set<string>();
     // Keys are 64-hex pseudonyms, as in production.
-    keep.set(i.toString(16).padStart(64, '0'), { history, blocks, hides });
+    keep.set(i.toString(16).padStart(64, '0'), { history, blocks, hides, mutes: new Set() });
   }
   const after = heapUsedBytes();
   const bytesPerUser = Math.round((after - before) / n);

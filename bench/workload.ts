@@ -206,8 +206,9 @@ export interface Session {
  * 60% send a status count, 40% per-contact runs (contacts ~ geometric, each
  * contact posting 1–few statuses).
  */
-export function* sessions(seed: number, users: number, count = Infinity, zipf = new Zipf(users)): Generator<Session> {
-  const r = rng(seed ^ 0x5e55);
+export function* sessions(seed: number, users: number, count = Infinity, zipf = new Zipf(users), sessionSeed = seed): Generator<Session> {
+  // `sessionSeed` draws other sessions of the same users (same traits), e.g. another day.
+  const r = rng(sessionSeed ^ 0x5e55);
   for (let i = 0; i < count; i++) {
     const userIndex = zipf.sample(r);
     const profile = userProfile(seed, userIndex);

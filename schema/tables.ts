@@ -4,6 +4,7 @@
  * deletes are explicit so D1 table-rebuild migrations never destroy data.
  */
 import { sqliteTable, text, integer, primaryKey, index } from 'drizzle-orm/sqlite-core';
+import type { CategoryId } from '../src/engine/categories.js';
 
 // ---------- catalog ----------
 
@@ -14,7 +15,10 @@ export const advertisers = sqliteTable('advertisers', {
   address: text('address'),
   email: text('email'),
   website: text('website'),
-  category: text('category'),
+  /** One of the fixed categories (src/engine/categories.ts). */
+  category: text('category').$type<CategoryId>(),
+  /** A free-text category from before the list was fixed that maps to none of it; kept, never served. */
+  legacyCategory: text('legacy_category'),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
 });
@@ -122,6 +126,11 @@ export const reservations = sqliteTable(
     viewedAt: integer('viewed_at'),
     /** Set once the billable event was charged; releases the budget hold. */
     chargedAt: integer('charged_at'),
+    /** The request's context as the feed client sent it, for report breakdowns ('' when not sent). */
+    country: text('country').notNull().default(''),
+    platform: text('platform').notNull().default(''),
+    /** The creative is a video: only video creatives take playback events. */
+    video: integer('video', { mode: 'boolean' }).notNull().default(false),
   },
   (t) => [
     index('reservations_uid').on(t.uid),
@@ -140,6 +149,17 @@ export const userBlocks = sqliteTable(
   (t) => [primaryKey({ columns: [t.uid, t.advertiserId] })],
 );
 
+/** Categories of ads a user muted (src/engine/categories.ts). */
+export const userMutes = sqliteTable(
+  'user_mutes',
+  {
+    uid: text('uid').notNull(),
+    category: text('category').notNull(),
+    at: integer('at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.uid, t.category] })],
+);
+
 export const userHides = sqliteTable(
   'user_hides',
   {
@@ -155,7 +175,9 @@ export const events = sqliteTable(
   'events',
   {
     reservationId: text('reservation_id').notNull(),
-    type: text('type', { enum: ['impression', 'click', 'hide', 'report', 'block'] }).notNull(),
+    type: text('type', {
+      enum: ['impression', 'click', 'hide', 'report', 'block', 'start', 'first_quartile', 'midpoint', 'third_quartile', 'complete'],
+    }).notNull(),
     uid: text('uid').notNull(),
     campaignId: text('campaign_id').notNull(),
     at: integer('at').notNull(),
@@ -177,23 +199,6 @@ export const campaignSpend = sqliteTable(
   (t) => [primaryKey({ columns: [t.campaignId, t.day] })],
 );
 
-export const reportDaily = sqliteTable(
-  'report_daily',
-  {
-    campaignId: text('campaign_id').notNull(),
-    day: text('day').notNull(),
-    impressions: integer('impressions').notNull().default(0),
-    clicks: integer('clicks').notNull().default(0),
-    hides: integer('hides').notNull().default(0),
-    reports: integer('reports').notNull().default(0),
-    blocks: integer('blocks').notNull().default(0),
-    spendMicros: integer('spend_micros').notNull().default(0),
-    /** Serialized HyperLogLog sketch for reach (unique users); never user ids. */
-    reachSketch: text('reach_sketch'),
-  },
-  (t) => [primaryKey({ columns: [t.campaignId, t.day] })],
-);
-
 /**
  * Per-creative delivery counters for the CTR estimate, bumped by the ledger in
  * the same transaction as the event. Aggregates only, no user ids.
@@ -203,6 +208,64 @@ export const creativeStats = sqliteTable('creative_stats', {
   impressions: integer('impressions').notNull().default(0),
   clicks: integer('clicks').notNull().default(0),
   updatedAt: integer('updated_at').notNull(),
+});
+
+/**
+ * Report rows by breakdown (src/store/report-rows.ts): per campaign, UTC day,
+ * breakdown (day | hour | creative | country | platform) and key, the counters
+ * and a reach sketch. Aggregates only, no user ids.
+ */
+export const reportRows = sqliteTable(
+  'report_rows',
+  {
+    campaignId: text('campaign_id').notNull(),
+    by: text('by', { enum: ['day', 'hour', 'creative', 'country', 'platform'] }).notNull(),
+    day: text('day').notNull(),
+    key: text('key').notNull(),
+    impressions: integer('impressions').notNull().default(0),
+    clicks: integer('clicks').notNull().default(0),
+    hides: integer('hides').notNull().default(0),
+    reports: integer('reports').notNull().default(0),
+    blocks: integer('blocks').notNull().default(0),
+    spendMicros: integer('spend_micros').notNull().default(0),
+    videoStarts: integer('video_starts').notNull().default(0),
+    videoFirstQuartiles: integer('video_first_quartiles').notNull().default(0),
+    videoMidpoints: integer('video_midpoints').notNull().default(0),
+    videoThirdQuartiles: integer('video_third_quartiles').notNull().default(0),
+    videoCompletes: integer('video_completes').notNull().default(0),
+    /** Serialized HyperLogLog sketch for reach (unique users); never user ids. */
+    reachSketch: text('reach_sketch'),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.by, t.day, t.key] })],
+);
+
+// ---------- traffic (aggregates only), the basis of forecasts ----------
+
+/**
+ * Slot requests per UTC day and request context ('' where the feed client sent
+ * none): requests, ad positions placement allowed, slots served, and a reach
+ * sketch of the users behind them. Kept 35 days.
+ */
+export const trafficDaily = sqliteTable(
+  'traffic_daily',
+  {
+    day: text('day').notNull(),
+    country: text('country').notNull(),
+    language: text('language').notNull(),
+    platform: text('platform').notNull(),
+    requests: integer('requests').notNull().default(0),
+    opportunities: integer('opportunities').notNull().default(0),
+    served: integer('served').notNull().default(0),
+    reachSketch: text('reach_sketch'),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.country, t.language, t.platform] })],
+);
+
+/** Impressions and clicks per UTC day over all traffic: how many served slots are seen, and the deployment's CTR. */
+export const trafficTotals = sqliteTable('traffic_totals', {
+  day: text('day').primaryKey(),
+  impressions: integer('impressions').notNull().default(0),
+  clicks: integer('clicks').notNull().default(0),
 });
 
 // ---------- Durable Objects only (created everywhere by the same migrations; empty outside objects) ----------

@@ -39,6 +39,8 @@ export interface Settings {
   corsOrigins: string[];
   /** Prefix for media URLs in responses (e.g. https://ads.example.com); empty = relative /media/... */
   publicUrl: string;
+  /** How often traffic counts (the basis of forecasts) are merged into storage, in ms; 0 = every request. */
+  trafficFlushMs: number;
   /** LOG_LEVEL [info]: trace, debug, info, warn, error, fatal or silent. */
   logLevel: LogLevel;
   /** METRICS_TOKEN: a bearer token that may read /metrics besides the operator key; empty = operator key only. */
@@ -86,6 +88,7 @@ export function readSettings(env: Env): Settings {
     userCacheSize: int(env, 'USER_CACHE_SIZE', 100_000, 1, 100_000_000),
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     publicUrl: (env.PUBLIC_URL ?? '').replace(/\/+$/, ''),
+    trafficFlushMs: int(env, 'TRAFFIC_FLUSH_MS', 10_000, 0, 3_600_000),
     logLevel: logLevel(env.LOG_LEVEL),
     metricsToken: env.METRICS_TOKEN ?? '',
   };

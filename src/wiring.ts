@@ -6,6 +6,8 @@ import { CatalogIndex } from './catalog/index.js';
 import { CatalogService } from './catalog/service.js';
 import type { Settings } from './config.js';
 import { Delivery } from './delivery/delivery.js';
+import { TrafficRecorder } from './forecast/recorder.js';
+import { Forecasts } from './forecast/service.js';
 import type { MediaStorage } from './media/storage.js';
 import type { Log } from './ops/log.js';
 import type { Metrics } from './ops/metrics.js';
@@ -36,6 +38,7 @@ export async function createService(options: ServiceOptions) {
   const clock = options.clock ?? Date.now;
   const index = new CatalogIndex(options.store.catalog, (sha) => mediaUrl(options.settings.publicUrl, sha));
   await index.refresh(true);
+  const traffic = new TrafficRecorder(options.store.traffic, clock, options.settings.trafficFlushMs);
   const delivery = new Delivery({
     settings: options.settings,
     store: options.store,
@@ -44,8 +47,10 @@ export async function createService(options: ServiceOptions) {
     signer: new TokenSigner(options.secret),
     clock,
     metrics: options.metrics,
+    traffic,
   });
   const catalog = new CatalogService(options.store, index);
-  const app = createApp({ ...options, index, catalog, delivery, clock });
-  return { app, index, catalog, delivery, settings: options.settings };
+  const forecasts = new Forecasts({ traffic: options.store.traffic, recorder: traffic, index, floorCpmMicros: options.settings.floorCpmMicros, clock });
+  const app = createApp({ ...options, index, catalog, delivery, forecasts, clock });
+  return { app, index, catalog, delivery, forecasts, traffic, settings: options.settings };
 }

@@ -3,6 +3,7 @@
  * real in-memory budget accounts: simulated clock, seeded RNG, a messenger-like
  * daily traffic curve. Shows how `even` follows its target curve and `asap` runs out.
  */
+import { advertiserCard } from '../../src/engine/card.js';
 import { decide } from '../../src/engine/decide.js';
 import { ecpmUpperBound } from '../../src/engine/eligibility.js';
 import type { EngineSettings, ServableCampaign, UserState } from '../../src/engine/types.js';
@@ -143,7 +144,7 @@ function campaign(id: string, advertiserId: string, bidCpmMicros: number, pacing
   return {
     id,
     advertiserId,
-    advertiserName: advertiserId,
+    advertiser: advertiserCard({ id: advertiserId, name: advertiserId }),
     status: 'active',
     startAt: 0,
     endAt: null,
@@ -196,7 +197,7 @@ export async function simulateDay(input: SimulationOptions): Promise<SimulationR
     floorCpmMicros: 100_000,
     tokenTtlMs: options.tokenTtlMs,
   };
-  const user: UserState = { history: [], blocks: new Set(), hides: new Set() };
+  const user: UserState = { history: [], blocks: new Set(), hides: new Set(), mutes: new Set() };
   const request = { statuses: 10, context: {}, explain: false };
   const queue = new EventQueue();
   const impressions = { even: 0, asap: 0, background: 0 };

@@ -16,10 +16,11 @@ import {
   listCreativesRoute,
   patchCampaignRoute,
   patchMeRoute,
+  forecastRoute,
   reportsRoute,
   uploadCreativeRoute,
 } from './routes/advertiser.js';
-import { blockRoute, blocksRoute, eraseRoute, eventsRoute, slotsRoute, unblockRoute, whyRoute } from './routes/feed.js';
+import { blockRoute, blocksRoute, eraseRoute, eventsRoute, muteRoute, slotsRoute, unblockRoute, unmuteRoute, whyRoute } from './routes/feed.js';
 import { createAdvertiserRoute, createClientRoute, listAdvertisersRoute, reviewQueueRoute, reviewRoute } from './routes/operator.js';
 import { healthRoute, metricsRoute, readyRoute } from './routes/health.js';
 import { mediaRoute } from './routes/public.js';
@@ -41,10 +42,13 @@ export const apiRoutes = [
   listCreativesRoute,
   getCreativeRoute,
   reportsRoute,
+  forecastRoute,
   slotsRoute,
   eventsRoute,
   blockRoute,
   unblockRoute,
+  muteRoute,
+  unmuteRoute,
   blocksRoute,
   eraseRoute,
   whyRoute,

@@ -4,6 +4,7 @@ import type { Settings } from '../config.js';
 import type { CatalogIndex } from '../catalog/index.js';
 import type { CatalogService } from '../catalog/service.js';
 import type { Delivery } from '../delivery/delivery.js';
+import type { Forecasts } from '../forecast/service.js';
 import type { MediaStorage } from '../media/storage.js';
 import type { Log } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -24,6 +25,7 @@ export interface AppDeps {
   /** Catalog writes (they refresh the index). */
   catalog: CatalogService;
   delivery: Delivery;
+  forecasts: Forecasts;
   media: MediaStorage;
   adminKey: string;
   /** The deployment SECRET; the console seals its session cookies with a key derived from it. */

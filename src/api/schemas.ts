@@ -3,6 +3,8 @@
  * OpenAPI document. Request objects are strict: unknown fields are rejected.
  */
 import { z } from '@hono/zod-openapi';
+import { CATEGORY_IDS, categoryFromText } from '../engine/categories.js';
+import { EVENT_TYPES } from '../engine/types.js';
 
 export const Id = z.string().min(1).max(64);
 const Micros = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -11,6 +13,19 @@ const Country = z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code in up
 const Language = z.string().regex(/^[a-z]{2,3}$/, 'a BCP-47 primary language tag in lower case, e.g. "de"');
 export const PlatformSchema = z.enum(['android', 'ios', 'web']);
 const ShortText = (max: number) => z.string().trim().min(1).max(max);
+
+/** One of the fixed business categories (docs/api.md#categories); free text is refused, with the id it probably meant. */
+export const CategorySchema = z
+  .enum(CATEGORY_IDS, {
+    error: (issue) => {
+      const meant = typeof issue.input === 'string' ? categoryFromText(issue.input) : undefined;
+      const hint = meant ? `; did you mean "${meant}"?` : ' (the list is in docs/api.md#categories and the OpenAPI document)';
+      return `category must be one of the fixed category ids, e.g. "food-drink"${hint}`;
+    },
+  })
+  .openapi('Category');
+/** In answers: a category, or null when the advertiser has none (not registered, so `Category` stays the bare list). */
+const CategoryOrNull = z.enum(CATEGORY_IDS).nullable();
 
 export const Problem = z
   .object({
@@ -31,7 +46,7 @@ export const AdvertiserProfileInput = z
     address: z.string().max(500).optional(),
     email: z.email().max(320).optional(),
     website: z.url({ protocol: /^https?$/ }).max(2000).optional(),
-    category: z.string().max(100).optional(),
+    category: CategorySchema.optional(),
   })
   .openapi('AdvertiserInput');
 
@@ -45,11 +60,28 @@ export const Advertiser = z
     address: z.string().nullable(),
     email: z.string().nullable(),
     website: z.string().nullable(),
-    category: z.string().nullable(),
+    category: CategoryOrNull,
+    categoryNotice: z
+      .string()
+      .optional()
+      .openapi({ description: 'Present when a free-text category from before the fixed list could not be mapped to one' }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
   .openapi('Advertiser');
+
+/** The advertiser's public profile as shown with each ad. */
+export const AdvertiserCard = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    address: z.string().nullable(),
+    email: z.string().nullable(),
+    website: z.string().nullable(),
+    category: CategoryOrNull,
+  })
+  .openapi('AdvertiserCard');
 
 export const ClientInput = z.strictObject({ name: ShortText(200) }).openapi('ClientInput');
 export const Client = z.object({ id: z.string(), name: z.string(), createdAt: z.string() }).openapi('Client');
@@ -205,7 +237,7 @@ export const Slot = z
     ad: z.object({
       creativeId: z.string(),
       campaignId: z.string(),
-      advertiser: z.object({ id: z.string(), name: z.string() }),
+      advertiser: AdvertiserCard,
       headline: z.string(),
       cta: z.object({ type: CtaType, target: z.string() }),
       media: z.object({ url: z.string(), mime: z.string(), width: z.number().int(), height: z.number().int(), durationMs: z.number().int().optional() }),
@@ -219,7 +251,7 @@ export const ExplainEntry = z
     creativeId: z.string().optional(),
     outcome: z.enum(['served', 'rejected']),
     reason: z
-      .enum(['targeting', 'schedule', 'budget', 'pacing', 'frequency_cap', 'user_cap', 'blocked', 'hidden', 'not_approved', 'advertiser_diversity', 'outranked'])
+      .enum(['targeting', 'schedule', 'budget', 'pacing', 'frequency_cap', 'user_cap', 'blocked', 'muted', 'hidden', 'not_approved', 'advertiser_diversity', 'outranked'])
       .optional(),
     ecpmMicros: z.number().int().optional(),
     priceMicros: z.number().int().optional(),
@@ -230,7 +262,7 @@ export const ExplainEntry = z
 export const EventsInput = z
   .strictObject({
     events: z
-      .array(z.strictObject({ token: z.string().min(1).max(1024), type: z.enum(['impression', 'click', 'hide', 'report', 'block']) }))
+      .array(z.strictObject({ token: z.string().min(1).max(1024), type: z.enum(EVENT_TYPES) }))
       .min(1)
       .max(500),
   })
@@ -248,11 +280,17 @@ export const ReportQuery = z.object({
   campaign: Id,
   from: z.iso.date(),
   to: z.iso.date(),
+  by: z.enum(['day', 'hour', 'creative', 'country', 'platform']).default('day'),
+  format: z.enum(['json', 'csv']).default('json'),
 });
 
 export const ReportRow = z
   .object({
-    date: z.string(),
+    date: z.string().optional().openapi({ description: 'by=day: the UTC day, YYYY-MM-DD' }),
+    hour: z.string().optional().openapi({ description: 'by=hour: the UTC hour, YYYY-MM-DDTHH' }),
+    creativeId: z.string().optional().openapi({ description: 'by=creative' }),
+    country: z.string().optional().openapi({ description: 'by=country: as the feed client sent it; "" when it sent none' }),
+    platform: z.string().optional().openapi({ description: 'by=platform: as the feed client sent it; "" when it sent none' }),
     impressions: z.number().int(),
     reach: z.number().int(),
     clicks: z.number().int(),
@@ -260,5 +298,53 @@ export const ReportRow = z
     reports: z.number().int(),
     blocks: z.number().int(),
     spendMicros: z.number().int(),
+    videoStarts: z.number().int(),
+    videoFirstQuartiles: z.number().int(),
+    videoMidpoints: z.number().int(),
+    videoThirdQuartiles: z.number().int(),
+    videoCompletes: z.number().int(),
   })
   .openapi('ReportRow');
+
+// ---------- topic controls and forecasts ----------
+
+export const UserCategoryInput = z.strictObject({ user: UserId, category: CategorySchema }).openapi('UserCategory');
+
+export const UserBlocks = z
+  .object({ advertisers: z.array(z.string()), categories: z.array(CategorySchema) })
+  .openapi('UserBlocks');
+
+/** A campaign as it would be created, for a forecast: what it targets, caps, bids and may spend. */
+export const ForecastInput = z
+  .strictObject({
+    bid: Bid,
+    budget: Budget.default({}),
+    pacing: campaignFields.pacing.default('even'),
+    targeting: Targeting.default({}),
+    caps: campaignFields.caps.default([]),
+    schedule: Schedule.optional(),
+  })
+  .refine(scheduleOrdered, scheduleIssue)
+  .openapi('ForecastRequest');
+
+const Estimate = (description: string) =>
+  z.object({ expected: z.number(), low: z.number(), high: z.number() }).openapi({ description });
+
+export const Forecast = z
+  .object({
+    day: z.string().openapi({ description: 'The UTC day forecast, YYYY-MM-DD (tomorrow)' }),
+    matchingRequests: Estimate('Slot requests matching the targeting'),
+    reachableUsers: Estimate('Distinct users behind those requests (from reach sketches)'),
+    impressions: Estimate('Impressions expected under the caps, the budget and today’s competition'),
+    winRate: Estimate('Share of matching requests the campaign would win a slot in, 0..1'),
+    averagePriceMicros: Estimate('Expected clearing price, in the bid’s unit: per thousand impressions (cpm) or per click (cpc)'),
+    spendMicros: Estimate('Expected spend for the day'),
+    basis: z.object({
+      days: z.number().int().openapi({ description: 'Days of recorded traffic the forecast used' }),
+      from: z.string().nullable(),
+      to: z.string().nullable(),
+      partial: z.boolean().openapi({ description: 'true when only today’s traffic so far was available, scaled to a day' }),
+      requests: z.number().int().openapi({ description: 'Slot requests recorded over those days, all targeting' }),
+    }),
+  })
+  .openapi('Forecast');

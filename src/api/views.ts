@@ -4,7 +4,21 @@ import type { Advertiser, CampaignRecord, Client, Creative, Media } from '../sto
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function advertiserView(a: Advertiser) {
-  return { ...a, createdAt: iso(a.createdAt), updatedAt: iso(a.updatedAt) };
+  return {
+    id: a.id,
+    name: a.name,
+    description: a.description,
+    address: a.address,
+    email: a.email,
+    website: a.website,
+    category: a.category,
+    // A category kept from before the fixed list that maps to none of it: say so until one is chosen.
+    ...(a.legacyCategory
+      ? { categoryNotice: `Your earlier category "${a.legacyCategory}" is not one of the fixed categories and is not shown with your ads; set one of the ids in docs/api.md#categories.` }
+      : {}),
+    createdAt: iso(a.createdAt),
+    updatedAt: iso(a.updatedAt),
+  };
 }
 
 export function clientView(c: Client) {

@@ -20,8 +20,8 @@ export class CatalogService {
 
   async updateAdvertiser(id: string, patch: Partial<AdvertiserProfile>, now: number): Promise<Advertiser | undefined> {
     const advertiser = await this.store.catalog.updateAdvertiser(id, patch, now);
-    // The advertiser's name is shown on served ads.
-    if (advertiser && patch.name !== undefined) await this.index.refresh();
+    // The whole profile is the business card shown with served ads.
+    if (advertiser && Object.keys(patch).length > 0) await this.index.refresh();
     return advertiser;
   }
 

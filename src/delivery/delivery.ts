@@ -4,11 +4,14 @@
  */
 import type { Settings } from '../config.js';
 import type { CatalogIndex } from '../catalog/index.js';
+import { advertiserCard } from '../engine/card.js';
+import { type CategoryId, categoryLabel, isCategory } from '../engine/categories.js';
 import { decide } from '../engine/decide.js';
 import { historyWindowMs, remainingBudgetMicros } from '../engine/eligibility.js';
 import { eventEffect } from '../engine/events.js';
 import { candidatePositions, choosePositions } from '../engine/placement.js';
-import type { Cta, EngineSettings, EventType, ExplainEntry, MediaRef, RequestContext, ServableCampaign, UserState } from '../engine/types.js';
+import type { TrafficRecorder } from '../forecast/recorder.js';
+import type { AdvertiserCard, Cta, EngineSettings, EventType, ExplainEntry, MediaRef, RequestContext, ServableCampaign, UserState } from '../engine/types.js';
 import { type Metrics, noopMetrics } from '../ops/metrics.js';
 import { randomId } from '../privacy/crypto.js';
 import type { Pseudonymizer } from '../privacy/pseudonym.js';
@@ -22,7 +25,7 @@ export interface SlotView {
   ad: {
     creativeId: string;
     campaignId: string;
-    advertiser: { id: string; name: string };
+    advertiser: AdvertiserCard;
     headline: string;
     cta: Cta;
     media: MediaRef;
@@ -60,6 +63,8 @@ export interface DeliveryDeps {
   random?: () => number;
   /** How often recorded impressions and clicks are folded into predicted CTRs (index rebuild) [5 min]. */
   ctrRefreshMs?: number;
+  /** Counts traffic for forecasts where the request arrives (this process or isolate). */
+  traffic?: TrafficRecorder;
   /** Slot and event counters [none]. */
   metrics?: Metrics;
 }
@@ -107,7 +112,15 @@ export class Delivery {
   async slots(input: SlotsInput): Promise<SlotsResult> {
     const { user, ...request } = input;
     const uid = await this.deps.pseudonymize(user);
-    return this.serve(uid, request);
+    const result = await this.serve(uid, request);
+    const { traffic, settings } = this.deps;
+    if (traffic) {
+      // Positions the feed offered (placement only), and slots served: aggregates for forecasts.
+      const offered = choosePositions(candidatePositions(request), settings.placement, Infinity).length;
+      traffic.request(this.deps.clock(), request.context ?? {}, uid, offered, result.slots.length);
+      await traffic.flushIfDue();
+    }
+    return result;
   }
 
   /**
@@ -167,6 +180,10 @@ export class Delivery {
           expiresAt: now + settings.tokenTtlMs,
           viewedAt: null,
           chargedAt: null,
+          // Recorded with the slot, so reports break events down by what the feed client sent and video events know their creative.
+          country: context.country ?? '',
+          platform: context.platform ?? '',
+          video: slot.creative.media.mime.startsWith('video/'),
         };
         const held = await store.budgets
           .tryHold({ campaign: slot.campaign, reservationId: reservation.id, amountMicros: slot.priceMicros, expiresAt: reservation.expiresAt }, now)
@@ -216,7 +233,7 @@ export class Delivery {
             ad: {
               creativeId: creative.id,
               campaignId: campaign.id,
-              advertiser: { id: campaign.advertiserId, name: campaign.advertiserName },
+              advertiser: campaign.advertiser,
               headline: creative.headline,
               cta: creative.cta,
               media: creative.media,
@@ -250,6 +267,8 @@ export class Delivery {
         reportThreshold: this.deps.settings.reportThreshold,
       });
       result.outcomes.forEach((outcome, j) => (outcomes[positions[j]] = outcome));
+      const accepted = (type: EventType) => verified.filter((e, j) => e.type === type && result.outcomes[j].status === 'accepted').length;
+      this.deps.traffic?.events(now, accepted('impression'), accepted('click'));
       if (result.sentToReview.length > 0) await this.deps.index.refresh();
       else this.refreshCtrIfDue(now);
     }
@@ -280,8 +299,19 @@ export class Delivery {
     await this.deps.store.users.unblock(await this.deps.pseudonymize(user), advertiserId);
   }
 
-  async blocks(user: string): Promise<string[]> {
-    return this.deps.store.users.blocks(await this.deps.pseudonymize(user));
+  async mute(user: string, category: string): Promise<void> {
+    await this.deps.store.users.mute(await this.deps.pseudonymize(user), category, this.deps.clock());
+  }
+
+  async unmute(user: string, category: string): Promise<void> {
+    await this.deps.store.users.unmute(await this.deps.pseudonymize(user), category);
+  }
+
+  /** What a user turned off: blocked advertisers and muted categories. */
+  async blocks(user: string): Promise<{ advertisers: string[]; categories: CategoryId[] }> {
+    const uid = await this.deps.pseudonymize(user);
+    const [advertisers, categories] = await Promise.all([this.deps.store.users.blocks(uid), this.deps.store.users.mutes(uid)]);
+    return { advertisers, categories: categories.filter(isCategory) };
   }
 
   /** Retention: drops per-user history no cap window (as the index knows them) or token needs any more. */
@@ -310,6 +340,10 @@ export class Delivery {
     if (t.languages) reasons.push(`They want to reach people who use ${t.languages.join(', ')}, your app's language.`);
     if (t.platforms) reasons.push(`They want to reach people on ${t.platforms.join(', ')}.`);
     if (!t.countries && !t.languages && !t.platforms) reasons.push('They want to reach everyone; no targeting was used.');
+    const category = advertiserCard(advertiser).category;
+    if (category) {
+      reasons.push(`${advertiser.name} is in the category "${categoryLabel(category)}". You have not muted it; mute it to stop seeing ads of this kind.`);
+    }
     reasons.push('Nothing from your messages, contacts or statuses was used to choose this ad.');
     return { advertiser: { id: advertiser.id, name: advertiser.name }, reasons };
   }

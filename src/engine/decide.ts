@@ -65,6 +65,7 @@ function evaluate(campaign: ServableCampaign, input: DecideInput): Verdict {
   if (!matchesTargeting(campaign.targeting, request.context)) return { reason: 'targeting' };
   if (campaign.creatives.length === 0) return { reason: 'not_approved' };
   if (user.blocks.has(campaign.advertiserId)) return { reason: 'blocked' };
+  if (campaign.advertiser.category !== null && user.mutes.has(campaign.advertiser.category)) return { reason: 'muted' };
   const pick = pickCreative(campaign, user, now);
   if ('reason' in pick) return { reason: pick.reason };
   const creative = pick.creative;

@@ -1,5 +1,5 @@
 /** What a feed event does: the charge it makes and the state it changes. Pure. */
-import type { BidType, EventType } from './types.js';
+import { type BidType, type EventType, VIDEO_EVENT_TYPES } from './types.js';
 
 export interface ReservationView {
   bidType: BidType;
@@ -8,6 +8,8 @@ export interface ReservationView {
   chargedAt: number | null;
   /** When the reservation's hold is released; an event at or after it is never charged. */
   expiresAt?: number;
+  /** The served creative is a video. */
+  video?: boolean;
 }
 
 export interface EventEffect {
@@ -36,6 +38,17 @@ export function eventEffect(reservation: ReservationView, type: EventType, now?:
     hidesCreative: type === 'hide',
     reportsCreative: type === 'report',
   };
+}
+
+const videoEvents = new Set<EventType>(VIDEO_EVENT_TYPES);
+
+/**
+ * Why an event cannot apply to a reservation at all: playback progress
+ * (start … complete) is for video creatives only. Refused events are not
+ * recorded, so they never use up their (token, type).
+ */
+export function eventRefusal(reservation: Pick<ReservationView, 'video'>, type: EventType): 'not_video' | undefined {
+  return videoEvents.has(type) && !reservation.video ? 'not_video' : undefined;
 }
 
 /** A report count at or above the threshold sends the creative back to review. */

@@ -1,11 +1,16 @@
 /** The engine's vocabulary: what can be served, what a user has seen, what was decided. */
 import type { CapRule, PlacementSettings } from '../config.js';
+import type { CategoryId } from './categories.js';
 
 export type Platform = 'android' | 'ios' | 'web';
 export type BidType = 'cpm' | 'cpc';
 export type Pacing = 'even' | 'asap';
 export type CampaignStatus = 'active' | 'paused' | 'archived';
-export type EventType = 'impression' | 'click' | 'hide' | 'report' | 'block';
+/** Playback progress of a video creative: the IAB VAST tracking events, in snake case. */
+export const VIDEO_EVENT_TYPES = ['start', 'first_quartile', 'midpoint', 'third_quartile', 'complete'] as const;
+export type VideoEventType = (typeof VIDEO_EVENT_TYPES)[number];
+export const EVENT_TYPES = ['impression', 'click', 'hide', 'report', 'block', ...VIDEO_EVENT_TYPES] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface Targeting {
   countries?: string[];
@@ -41,11 +46,22 @@ export interface ServableCreative {
   predictedCtr: number;
 }
 
+/** The advertiser's public profile, shown with every ad it serves (the business card). */
+export interface AdvertiserCard {
+  id: string;
+  name: string;
+  description: string | null;
+  address: string | null;
+  email: string | null;
+  website: string | null;
+  category: CategoryId | null;
+}
+
 /** A campaign as the engine sees it; `creatives` holds only approved ones. */
 export interface ServableCampaign {
   id: string;
   advertiserId: string;
-  advertiserName: string;
+  advertiser: AdvertiserCard;
   status: CampaignStatus;
   startAt: number;
   endAt: number | null;
@@ -74,6 +90,8 @@ export interface UserState {
   history: HistoryEntry[];
   blocks: Set<string>;
   hides: Set<string>;
+  /** Categories (src/engine/categories.ts) the user muted. */
+  mutes: Set<string>;
 }
 
 export interface BudgetState {
@@ -91,6 +109,7 @@ export type LossReason =
   | 'frequency_cap'
   | 'user_cap'
   | 'blocked'
+  | 'muted'
   | 'hidden'
   | 'not_approved'
   | 'advertiser_diversity'

@@ -89,6 +89,7 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Min
     durableObjects: {
       USERS: { className: 'UserObject', useSQLite: true },
       CAMPAIGNS: { className: 'CampaignObject', useSQLite: true },
+      TRAFFIC: { className: 'TrafficObject', useSQLite: true },
     },
     ...(persist
       ? { d1Persist: join(persist, 'd1'), durableObjectsPersist: join(persist, 'do'), r2Persist: join(persist, 'r2') }

@@ -19,7 +19,8 @@ import { CampaignObjectService, type HoldRequest } from '../store/durable-object
 import { type CampaignObjectRpc, createEdgeStore, type EdgeBudgets, type ObjectDirectory, type UserObjectRpc } from '../store/durable-object/index.js';
 import { migrateObject, type ObjectAlarms, UserObjectService } from '../store/durable-object/user-object.js';
 import type { CampaignEffect } from '../store/event-procedure.js';
-import type { Reservation, Store, VerifiedEvent } from '../store/interface.js';
+import type { ReportBy, Reservation, Store, TrafficBatch, TrafficStore, VerifiedEvent } from '../store/interface.js';
+import { SqlTraffic } from '../store/traffic.js';
 import { createService } from '../wiring.js';
 
 export interface WorkerEnv {
@@ -27,6 +28,7 @@ export interface WorkerEnv {
   MEDIA: R2Bucket;
   USERS: DurableObjectNamespace;
   CAMPAIGNS: DurableObjectNamespace;
+  TRAFFIC: DurableObjectNamespace;
   ADMIN_KEY?: string;
   SECRET?: string;
   /** How often an isolate checks D1's catalog version, in ms [1000]. */
@@ -50,13 +52,14 @@ function directory(env: WorkerEnv): ObjectDirectory {
       return {
         tryHold: (hold, now) => stub.tryHold(campaignId, hold, now),
         view: (now) => stub.view(campaignId, now),
-        report: (from, to) => stub.report(campaignId, from, to),
+        report: (from, to, by) => stub.report(campaignId, from, to, by),
         apply: (effects, threshold) => stub.apply(campaignId, effects, threshold),
         release: (ids) => stub.release(campaignId, ids),
         limit: (budget, now) => stub.limit(campaignId, budget, now),
         forgetReporter: (uid) => stub.forgetReporter(campaignId, uid),
       } satisfies CampaignObjectRpc;
     },
+    traffic: () => env.TRAFFIC.get(env.TRAFFIC.idFromName('traffic')) as unknown as TrafficObject,
   };
 }
 
@@ -174,6 +177,15 @@ export class UserObject extends DurableObject<WorkerEnv> implements UserObjectRp
   blocks(uid: string) {
     return this.service.blocks(uid);
   }
+  mute(uid: string, category: string, now: number) {
+    return this.service.mute(uid, category, now);
+  }
+  unmute(uid: string, category: string) {
+    return this.service.unmute(uid, category);
+  }
+  mutes(uid: string) {
+    return this.service.mutes(uid);
+  }
   reservation(uid: string, id: string) {
     return this.service.reservation(uid, id);
   }
@@ -208,8 +220,8 @@ export class CampaignObject extends DurableObject<WorkerEnv> {
   view(campaignId: string, now: number) {
     return this.service.view(campaignId, now);
   }
-  report(campaignId: string, fromDay: string, toDay: string) {
-    return this.service.report(campaignId, fromDay, toDay);
+  report(campaignId: string, fromDay: string, toDay: string, by: ReportBy) {
+    return this.service.report(campaignId, fromDay, toDay, by);
   }
   apply(campaignId: string, effects: CampaignEffect[], reportThreshold: number) {
     return this.service.apply(campaignId, effects, reportThreshold);
@@ -225,5 +237,29 @@ export class CampaignObject extends DurableObject<WorkerEnv> {
   }
   alarm() {
     return this.service.alarm();
+  }
+}
+
+/**
+ * The deployment's traffic aggregates (forecast basis): isolates merge their
+ * in-memory counts and reach sketches into it every TRAFFIC_FLUSH_MS; forecasts
+ * read it. Single writer, so sketch merges never race.
+ */
+export class TrafficObject extends DurableObject<WorkerEnv> implements TrafficStore {
+  private traffic: SqlTraffic;
+
+  constructor(ctx: DurableObjectState, env: WorkerEnv) {
+    super(ctx, env);
+    const db = drizzle(ctx.storage as never);
+    this.traffic = new SqlTraffic(db as never);
+    void ctx.blockConcurrencyWhile(() => migrateObject(db));
+  }
+
+  async add(batch: TrafficBatch) {
+    this.traffic.addNow(batch);
+  }
+
+  async read(fromDay: string, toDay: string) {
+    return this.traffic.readNow(fromDay, toDay);
   }
 }

@@ -3,10 +3,10 @@
  * read the same schema, so they turn rows into records, servable campaigns and report rows alike.
  */
 import * as t from '../../schema/tables.js';
+import { advertiserCard } from '../engine/card.js';
 import { deploymentPrior, predictedCtr } from '../engine/ctr.js';
 import type { ServableCampaign } from '../engine/types.js';
-import type { CampaignRecord, CampaignPatch, Creative, ReportRow } from './interface.js';
-import { Reach } from './reach.js';
+import type { CampaignRecord, CampaignPatch, Creative } from './interface.js';
 
 export type CampaignRow = typeof t.campaigns.$inferSelect;
 export type CreativeRow = typeof t.creatives.$inferSelect;
@@ -96,7 +96,7 @@ export function toCreative(row: CreativeRow): Creative {
 }
 
 export interface ServableRows {
-  campaignRows: { campaign: CampaignRow; advertiserName: string }[];
+  campaignRows: { campaign: CampaignRow; advertiser: typeof t.advertisers.$inferSelect }[];
   creativeRows: { creative: CreativeRow; media: typeof t.media.$inferSelect; impressions: number | null; clicks: number | null }[];
   /** Deployment-wide impression and click totals: the CTR prior. */
   totals: { impressions: number; clicks: number } | undefined;
@@ -106,12 +106,12 @@ export interface ServableRows {
 export function servableFrom({ campaignRows, creativeRows, totals }: ServableRows, mediaUrl: (sha256: string) => string): ServableCampaign[] {
   const prior = deploymentPrior(totals?.clicks ?? 0, totals?.impressions ?? 0);
   const byCampaign = new Map<string, ServableCampaign>();
-  for (const { campaign, advertiserName } of campaignRows) {
+  for (const { campaign, advertiser } of campaignRows) {
     const c = toCampaign(campaign);
     byCampaign.set(c.id, {
       id: c.id,
       advertiserId: c.advertiserId,
-      advertiserName,
+      advertiser: advertiserCard(advertiser),
       status: c.status,
       startAt: c.startAt,
       endAt: c.endAt,
@@ -146,16 +146,3 @@ export function servableFrom({ campaignRows, creativeRows, totals }: ServableRow
   return [...byCampaign.values()];
 }
 
-/** A daily report row as advertisers read it: counters as stored, reach estimated from its sketch. */
-export function toReportRow(r: typeof t.reportDaily.$inferSelect): ReportRow {
-  return {
-    date: r.day,
-    impressions: r.impressions,
-    reach: Reach.parse(r.reachSketch).estimate(),
-    clicks: r.clicks,
-    hides: r.hides,
-    reports: r.reports,
-    blocks: r.blocks,
-    spendMicros: r.spendMicros,
-  };
-}

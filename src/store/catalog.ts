@@ -48,9 +48,11 @@ export class SqlCatalog implements CatalogStore {
   }
 
   async updateAdvertiser(id: string, patch: Partial<AdvertiserProfile>, now: number) {
-    const update = this.db.update(t.advertisers).set({ ...patch, updatedAt: now }).where(eq(t.advertisers.id, id)).returning();
-    // The advertiser's name is shown on served ads; other fields do not change what is served.
-    const [rows] = patch.name === undefined ? await this.atomic([update]) : await this.atomic([update, this.bump()]);
+    // Choosing a category retires a free-text one the migration could not map (see docs/api.md#categories).
+    const legacy = patch.category !== undefined ? { legacyCategory: null } : {};
+    const update = this.db.update(t.advertisers).set({ ...patch, ...legacy, updatedAt: now }).where(eq(t.advertisers.id, id)).returning();
+    // The whole profile is the business card shown with served ads.
+    const [rows] = Object.keys(patch).length === 0 ? await this.atomic([update]) : await this.atomic([update, this.bump()]);
     return rows[0];
   }
 
@@ -158,7 +160,7 @@ export class SqlCatalog implements CatalogStore {
     // campaigns.name and advertisers.name collide there. Plain queries map by position.
     const [campaignRows, creativeRows, totals] = await Promise.all([
       this.db
-        .select({ campaign: t.campaigns, advertiserName: t.advertisers.name })
+        .select({ campaign: t.campaigns, advertiser: t.advertisers })
         .from(t.campaigns)
         .innerJoin(t.advertisers, eq(t.advertisers.id, t.campaigns.advertiserId))
         .where(ne(t.campaigns.status, 'archived'))

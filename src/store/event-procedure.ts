@@ -7,9 +7,10 @@
  * Node; on Workers the campaign's Durable Object, reached once per effect through
  * the user object's outbox. The report-threshold rule is here too.
  */
-import { reportsRequireReview } from '../engine/events.js';
+import { eventRefusal, reportsRequireReview } from '../engine/events.js';
 import type { EventType } from '../engine/types.js';
 import type { CatalogStore, EventOutcome, EventRules, Reservation, VerifiedEvent } from './interface.js';
+import { counterOf, type ReportBy, type ReportCounter, reportKeys } from './report-rows.js';
 import { utcDay } from './utc-day.js';
 
 /** What a first event does to its campaign: spend, report counters, reach, reporters, CTR counts. */
@@ -18,6 +19,9 @@ export interface CampaignEffect {
   type: EventType;
   campaignId: string;
   creativeId: string;
+  /** The slot request's context as the feed client sent it ('' when not sent): report breakdowns. */
+  country: string;
+  platform: string;
   /** The pseudonym, for the reach sketch and distinct reporters only; erased with the user. */
   uid: string;
   /** The reservation's price if this event is billable; the campaign's side may charge less (budget in force). */
@@ -41,15 +45,6 @@ export interface UserSideTx {
   forCampaign(effect: CampaignEffect): number | undefined;
 }
 
-/** The daily report column each event type counts in. */
-export const counterColumn: Record<EventType, 'impressions' | 'clicks' | 'hides' | 'reports' | 'blocks'> = {
-  impression: 'impressions',
-  click: 'clicks',
-  hide: 'hides',
-  report: 'reports',
-  block: 'blocks',
-};
-
 /** The campaign's rows, inside one transaction. */
 export interface CampaignSideTx {
   /** False if this (reservation, type) was applied here before (outbox retries count once). */
@@ -60,8 +55,18 @@ export interface CampaignSideTx {
   addSpend(effect: CampaignEffect, day: string, micros: number): void;
   addReporter(creativeId: string, uid: string, at: number): void;
   addCtr(creativeId: string, impressions: number, clicks: number, at: number): void;
-  /** Bumps the day's row: one in `column`, `spendMicros`, and the uid into the reach sketch if given. */
-  count(campaignId: string, day: string, column: (typeof counterColumn)[EventType], spendMicros: number, reachOf: string | undefined): void;
+  /**
+   * Bumps the event's report rows on `day`, one per breakdown (src/store/report-rows.ts):
+   * one in `counter`, `spendMicros`, and the uid into each row's reach sketch if given.
+   */
+  count(
+    campaignId: string,
+    day: string,
+    rows: { by: ReportBy; key: string }[],
+    counter: Exclude<ReportCounter, 'spendMicros'>,
+    spendMicros: number,
+    reachOf: string | undefined,
+  ): void;
 }
 
 /** Applies verified events of one or more users in order; every outcome is decided here. */
@@ -72,6 +77,9 @@ export function applyUserSide(tx: UserSideTx, batch: VerifiedEvent[], now: numbe
     if (!reservation || reservation.uid !== event.uid || reservation.campaignId !== event.campaignId) {
       return { status: 'rejected', reason: 'unknown_reservation' };
     }
+    // Not recorded, so a refused event never uses up its (token, type).
+    const refusal = eventRefusal(reservation, event.type);
+    if (refusal) return { status: 'rejected', reason: refusal };
     const effect = rules.effect(reservation, event.type, now);
     if (effect.converts && reservation.viewedAt === null) tx.markViewed(reservation, now);
     if (effect.chargeMicros > 0) tx.markCharged(reservation, now);
@@ -82,6 +90,8 @@ export function applyUserSide(tx: UserSideTx, batch: VerifiedEvent[], now: numbe
       type: event.type,
       campaignId: reservation.campaignId,
       creativeId: reservation.creativeId,
+      country: reservation.country,
+      platform: reservation.platform,
       uid: event.uid,
       chargeMicros: effect.chargeMicros,
       at: now,
@@ -106,7 +116,14 @@ export function applyCampaignSide(tx: CampaignSideTx, effect: CampaignEffect): n
   if (effect.type === 'impression' || effect.type === 'click') {
     tx.addCtr(effect.creativeId, effect.type === 'impression' ? 1 : 0, effect.type === 'click' ? 1 : 0, effect.at);
   }
-  tx.count(effect.campaignId, day, counterColumn[effect.type], charge, effect.type === 'impression' ? effect.uid : undefined);
+  tx.count(
+    effect.campaignId,
+    day,
+    reportKeys({ creativeId: effect.creativeId, country: effect.country ?? '', platform: effect.platform ?? '', at: effect.at }),
+    counterOf[effect.type],
+    charge,
+    effect.type === 'impression' ? effect.uid : undefined,
+  );
   return charge;
 }
 

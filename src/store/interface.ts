@@ -4,6 +4,7 @@
  * (`sqlite/`; `d1/` + `durable-object/`); every backend passes the same contract suite in test/store.
  */
 import type { CapRule } from '../config.js';
+import type { CategoryId } from '../engine/categories.js';
 import type { EventEffect, ReservationView } from '../engine/events.js';
 import type {
   BidType,
@@ -25,7 +26,9 @@ export interface Advertiser {
   address: string | null;
   email: string | null;
   website: string | null;
-  category: string | null;
+  category: CategoryId | null;
+  /** A free-text category from before the fixed list that maps to none of it; cleared when a category is set. */
+  legacyCategory?: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -126,6 +129,11 @@ export interface Reservation {
   expiresAt: number;
   viewedAt: number | null;
   chargedAt: number | null;
+  /** The slot request's country and platform as the feed client sent them ('' when not sent): report breakdowns. */
+  country: string;
+  platform: string;
+  /** The creative is a video: only then does it take playback events. */
+  video: boolean;
 }
 
 export interface UserStore {
@@ -143,6 +151,10 @@ export interface UserStore {
   block(uid: string, advertiserId: string, now: number): Promise<void>;
   unblock(uid: string, advertiserId: string): Promise<void>;
   blocks(uid: string): Promise<string[]>;
+  mute(uid: string, category: string, now: number): Promise<void>;
+  unmute(uid: string, category: string): Promise<void>;
+  /** Muted categories, in the order they were muted. */
+  mutes(uid: string): Promise<string[]>;
   /** Removes every row that carries this user's pseudonym. */
   erase(uid: string): Promise<void>;
 }
@@ -182,25 +194,46 @@ export interface EventRules {
   reportThreshold: number;
 }
 
-export interface ReportRow {
-  date: string;
-  impressions: number;
-  reach: number;
-  clicks: number;
-  hides: number;
-  reports: number;
-  blocks: number;
-  spendMicros: number;
-}
+export type { ReportBy, ReportRow } from './report-rows.js';
+import type { ReportBy, ReportRow } from './report-rows.js';
 
 export interface LedgerStore {
   /** Applies a batch of verified events idempotently and durably, in order, before returning. */
   record(events: VerifiedEvent[], now: number, rules: EventRules): Promise<EventBatchResult>;
-  report(campaignId: string, fromDay: string, toDay: string): Promise<ReportRow[]>;
+  /** Rows with activity between the two UTC days (inclusive), broken down `by` [day], ordered by key. */
+  report(campaignId: string, fromDay: string, toDay: string, by?: ReportBy): Promise<ReportRow[]>;
+}
+
+/** One traffic row: a day and request context ('' where none was sent), its counts and reach sketch. */
+export interface TrafficRow {
+  day: string;
+  country: string;
+  language: string;
+  platform: string;
+  requests: number;
+  opportunities: number;
+  served: number;
+  reachSketch: string | null;
+}
+
+/** Traffic counted in memory since the last flush, merged into the stored rows by `add`. */
+export interface TrafficBatch {
+  cells: TrafficRow[];
+  /** Impressions and clicks per UTC day. */
+  totals: Record<string, { impressions: number; clicks: number }>;
+  /** Rows of days before this one may be dropped. */
+  oldestDayKept?: string;
+}
+
+/** Aggregate traffic per day and request context, never user ids: what forecasts are built from. */
+export interface TrafficStore {
+  add(batch: TrafficBatch): Promise<void>;
+  read(fromDay: string, toDay: string): Promise<{ cells: TrafficRow[]; totals: TrafficBatch['totals'] }>;
 }
 
 export interface Store {
   catalog: CatalogStore;
+  traffic: TrafficStore;
   users: UserStore;
   budgets: BudgetStore;
   ledger: LedgerStore;

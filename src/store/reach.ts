@@ -43,6 +43,12 @@ export class Reach {
     return true;
   }
 
+  /** Adds every user of `other` (register-wise maximum): the sketch of the union. */
+  merge(other: Reach): this {
+    for (let i = 0; i < M; i++) if (other.registers[i] > this.registers[i]) this.registers[i] = other.registers[i];
+    return this;
+  }
+
   /**
    * Ertl's improved raw estimator ("New cardinality estimation algorithms for
    * HyperLogLog sketches", 2017, as in Redis): one formula from 0 to 2^64, so

@@ -19,9 +19,9 @@ describe('GET/PATCH /v1/me', () => {
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({ id, name: 'Bakery', email: null });
     s.clock.advance(5000);
-    const patched = await s.call('PATCH', '/v1/me', key, { email: 'shop@bakery.example', category: 'food', website: 'https://bakery.example/de' });
+    const patched = await s.call('PATCH', '/v1/me', key, { email: 'shop@bakery.example', category: 'food-drink', website: 'https://bakery.example/de' });
     expect(patched.status).toBe(200);
-    expect(patched.body).toMatchObject({ id, name: 'Bakery', email: 'shop@bakery.example', category: 'food', website: 'https://bakery.example/de' });
+    expect(patched.body).toMatchObject({ id, name: 'Bakery', email: 'shop@bakery.example', category: 'food-drink', website: 'https://bakery.example/de' });
     expect(Date.parse(patched.body.updatedAt)).toBeGreaterThan(Date.parse(me.body.updatedAt));
     expect((await s.call('GET', '/v1/me', key)).body).toEqual(patched.body);
   });
@@ -31,7 +31,7 @@ describe('GET/PATCH /v1/me', () => {
     const client = await s.newClient();
     await s.call('PATCH', '/v1/me', advertiser.key, { name: 'Bakery & Café' });
     const slots = await s.call('POST', '/v1/slots', client.key, { user: 'u', statuses: 5 });
-    expect(slots.body.slots[0].ad.advertiser).toEqual({ id: advertiser.id, name: 'Bakery & Café' });
+    expect(slots.body.slots[0].ad.advertiser).toMatchObject({ id: advertiser.id, name: 'Bakery & Café' });
   });
 
   it('validates the patch', async () => {
@@ -327,8 +327,8 @@ describe('GET /v1/reports', () => {
     const res = await s.call('GET', `/v1/reports?campaign=${campaignId}&from=${day1}&to=${day2}`, advertiser.key);
     expect(res.status).toBe(200);
     expect(res.body.rows).toEqual([
-      { date: day1, impressions: 2, reach: 2, clicks: 1, hides: 0, reports: 0, blocks: 0, spendMicros: expect.any(Number) },
-      { date: day2, impressions: 1, reach: 1, clicks: 0, hides: 1, reports: 0, blocks: 0, spendMicros: expect.any(Number) },
+      { date: day1, impressions: 2, reach: 2, clicks: 1, hides: 0, reports: 0, blocks: 0, spendMicros: expect.any(Number), videoStarts: 0, videoFirstQuartiles: 0, videoMidpoints: 0, videoThirdQuartiles: 0, videoCompletes: 0 },
+      { date: day2, impressions: 1, reach: 1, clicks: 0, hides: 1, reports: 0, blocks: 0, spendMicros: expect.any(Number), videoStarts: 0, videoFirstQuartiles: 0, videoMidpoints: 0, videoThirdQuartiles: 0, videoCompletes: 0 },
     ]);
     // cpm: charged per impression, never above the bid (2.00 per thousand = 2000 micros each).
     expect(res.body.rows[0].spendMicros).toBeGreaterThan(0);

@@ -46,7 +46,7 @@ describe('POST /v1/slots', () => {
         ad: {
           creativeId,
           campaignId,
-          advertiser: { id: advertiser.id, name: 'Bakery' },
+          advertiser: { id: advertiser.id, name: 'Bakery', description: null, address: null, email: null, website: null, category: null },
           headline: 'Fresh bread daily',
           cta: { type: 'website', target: 'https://bakery.example' },
           media: { url: expect.stringMatching(/\/media\/[0-9a-f]{64}$/), mime: 'image/png', width: 90, height: 160 },
@@ -428,14 +428,14 @@ describe('POST /v1/users/block, /unblock, /blocks', () => {
     expect(block.status).toBe(204);
     expect(block.body).toBeUndefined();
     expect((await s.call('POST', '/v1/users/block', client.key, { user: 'u', advertiser: a.advertiser.id })).status).toBe(204);
-    expect((await s.call('POST', '/v1/users/blocks', client.key, { user: 'u' })).body).toEqual({ advertisers: [a.advertiser.id] });
-    expect((await s.call('POST', '/v1/users/blocks', client.key, { user: 'v' })).body).toEqual({ advertisers: [] });
+    expect((await s.call('POST', '/v1/users/blocks', client.key, { user: 'u' })).body).toEqual({ advertisers: [a.advertiser.id], categories: [] });
+    expect((await s.call('POST', '/v1/users/blocks', client.key, { user: 'v' })).body).toEqual({ advertisers: [], categories: [] });
     const served = await slots({ user: 'u', statuses: 20 });
     expect(served.body.slots.map((x: any) => x.ad.advertiser.id)).toEqual([b.advertiser.id]);
     expect((await slots({ user: 'v', statuses: 20 })).body.slots).toHaveLength(2);
 
     expect((await s.call('POST', '/v1/users/unblock', client.key, { user: 'u', advertiser: a.advertiser.id })).status).toBe(204);
-    expect((await s.call('POST', '/v1/users/blocks', client.key, { user: 'u' })).body).toEqual({ advertisers: [] });
+    expect((await s.call('POST', '/v1/users/blocks', client.key, { user: 'u' })).body).toEqual({ advertisers: [], categories: [] });
     s.clock.advance(TTL_MS + 1);
     expect((await slots({ user: 'u', statuses: 20 })).body.slots.map((x: any) => x.ad.advertiser.id)).toContain(a.advertiser.id);
   });

@@ -29,7 +29,7 @@ describe('POST /v1/advertisers', () => {
       address: 'Hauptstr. 1, Berlin',
       email: 'hello@bakery.example',
       website: 'https://bakery.example',
-      category: 'food',
+      category: 'food-drink',
     };
     const res = await s.call('POST', '/v1/advertisers', ADMIN_KEY, profile);
     expect(res.status).toBe(201);

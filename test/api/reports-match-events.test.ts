@@ -28,6 +28,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 );
 
 type Row = ReportRow;
+const NO_VIDEO = { videoStarts: 0, videoFirstQuartiles: 0, videoMidpoints: 0, videoThirdQuartiles: 0, videoCompletes: 0 };
 
 const counter: Record<EventType, keyof Row> = { impression: 'impressions', click: 'clicks', hide: 'hides', report: 'reports', block: 'blocks' };
 
@@ -45,10 +46,10 @@ describe('GET /v1/reports', () => {
           // The model: only what the API told us (slots with their prices, event outcomes).
           const slots: { token: string; campaignId: string; bidType: 'cpm' | 'cpc'; priceMicros: number; user: string; charged: boolean }[] = [];
           const seen = new Set<string>();
-          const expected = new Map<string, Map<string, Row & { users: Set<string> }>>(); // campaign → day → row
+          const expected = new Map<string, Map<string, Row & { date: string; users: Set<string> }>>(); // campaign → day → row
           const rowFor = (campaignId: string, day: string) => {
             const days = expected.get(campaignId) ?? expected.set(campaignId, new Map()).get(campaignId)!;
-            const empty = { date: day, impressions: 0, reach: 0, clicks: 0, hides: 0, reports: 0, blocks: 0, spendMicros: 0, users: new Set<string>() };
+            const empty = { date: day, impressions: 0, reach: 0, clicks: 0, hides: 0, reports: 0, blocks: 0, spendMicros: 0, ...NO_VIDEO, users: new Set<string>() };
             return days.get(day) ?? days.set(day, empty).get(day)!;
           };
 

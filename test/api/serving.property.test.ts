@@ -98,7 +98,7 @@ interface Served extends HistoryEntry {
 
 async function run(actions: Action[]) {
   const prefix = `run${runId++}-`;
-  const users = Array.from({ length: 3 }, () => ({ history: [] as Served[], blocks: new Set<string>(), hides: new Set<string>() }));
+  const users = Array.from({ length: 3 }, () => ({ history: [] as Served[], blocks: new Set<string>(), hides: new Set<string>(), mutes: new Set<string>() }));
   const served: Served[] = [];
   const lastResponse = new Map<number, Served[]>();
   for (const action of actions) {
@@ -113,7 +113,7 @@ async function run(actions: Action[]) {
     }
     if (action.kind === 'erase') {
       expect((await s.call('POST', '/v1/users/erase', clientKey, { user: prefix + action.user })).status).toBe(204);
-      users[action.user] = { history: [], blocks: new Set(), hides: new Set() };
+      users[action.user] = { history: [], blocks: new Set(), hides: new Set(), mutes: new Set() };
       lastResponse.delete(action.user);
       for (const entry of served) if (entry.user === action.user) entry.expiresAt = -1; // its tokens now lead nowhere
     }

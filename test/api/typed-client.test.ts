@@ -72,7 +72,9 @@ describe('typed client (hc over AppType) against the in-process app', () => {
     // Alone in the auction, the impression clears at the floor: 0.10 per thousand = 100 micros.
     const report = await me.v1.reports.$get({ query: { campaign: campaignId, from: day, to: day } });
     if (report.status !== 200) throw new Error('report');
-    expect((await report.json()).rows).toEqual([{ date: day, impressions: 1, reach: 1, clicks: 1, hides: 0, reports: 0, blocks: 0, spendMicros: 100 }]);
+    expect(((await report.json()) as { rows: unknown[] }).rows).toEqual([
+      { date: day, impressions: 1, reach: 1, clicks: 1, hides: 0, reports: 0, blocks: 0, spendMicros: 100, videoStarts: 0, videoFirstQuartiles: 0, videoMidpoints: 0, videoThirdQuartiles: 0, videoCompletes: 0 },
+    ]);
 
     // A player seeking in the video, through the same client.
     const sha256 = creative.media.sha256;

@@ -1,4 +1,5 @@
 /** Fail closed: when a user's caps, reservations or blocks cannot be read (error or timeout), no ad is served. */
+import { advertiserCard } from '../../src/engine/card.js';
 import { describe, expect, it, vi } from 'vitest';
 import { CatalogIndex } from '../../src/catalog/index.js';
 import { readSettings } from '../../src/config.js';
@@ -12,7 +13,7 @@ const NOW = Date.UTC(2026, 10, 25, 12);
 const campaign: ServableCampaign = {
   id: 'cmp_1',
   advertiserId: 'adv_1',
-  advertiserName: 'Bakery',
+  advertiser: advertiserCard({ id: 'adv_1', name: 'Bakery' }),
   status: 'active',
   startAt: NOW - 1000,
   endAt: null,
@@ -54,7 +55,7 @@ function delivery(users: Partial<Store['users']>) {
   return { d, reserve, release };
 }
 
-const empty = (): UserState => ({ history: [], blocks: new Set(), hides: new Set() });
+const empty = (): UserState => ({ history: [], blocks: new Set(), hides: new Set(), mutes: new Set() });
 
 describe('delivery fails closed', () => {
   it('serves when the user state loads', async () => {

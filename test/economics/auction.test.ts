@@ -1,4 +1,5 @@
 /** Auction properties of the pure engine: ranking by eCPM, second price from the right runner-up, never above the bid. */
+import { advertiserCard } from '../../src/engine/card.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/engine/decide.js';
@@ -13,7 +14,7 @@ const settings: EngineSettings = {
   floorCpmMicros: 100_000,
   tokenTtlMs: 900_000,
 };
-const emptyUser = (): UserState => ({ history: [], blocks: new Set(), hides: new Set() });
+const emptyUser = (): UserState => ({ history: [], blocks: new Set(), hides: new Set(), mutes: new Set() });
 
 const campaignArb = fc.record({
   advertiser: fc.integer({ min: 0, max: 4 }),
@@ -34,7 +35,7 @@ function build(specs: Spec[]) {
     const campaign: ServableCampaign = {
       id,
       advertiserId: `a${s.advertiser}`,
-      advertiserName: `A${s.advertiser}`,
+      advertiser: advertiserCard({ id: `a${s.advertiser}`, name: `A${s.advertiser}` }),
       status: 'active',
       startAt: 0,
       endAt: null,

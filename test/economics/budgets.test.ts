@@ -3,6 +3,7 @@
  * racing), impression and click events (replayed or not) and reservation
  * expiries, across a UTC midnight: the real Delivery, SQLite store and engine.
  */
+import { advertiserCard } from '../../src/engine/card.js';
 import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,7 @@ const START = Date.UTC(2026, 10, 25, 23, 40); // 20 minutes before a UTC midnigh
 
 function campaign(id: string, bid: ServableCampaign['bid'], budget: ServableCampaign['budget'], pacing: 'even' | 'asap'): ServableCampaign {
   return {
-    id, advertiserId: `adv-${id}`, advertiserName: id, status: 'active', startAt: 0, endAt: null, bid, budget, pacing,
+    id, advertiserId: `adv-${id}`, advertiser: advertiserCard({ id: `adv-${id}`, name: id }), status: 'active', startAt: 0, endAt: null, bid, budget, pacing,
     targeting: {}, caps: [],
     creatives: [0, 1].map((i) => ({
       id: `${id}-k${i}`, headline: id, cta: { type: 'website', target: 'https://x.example' },

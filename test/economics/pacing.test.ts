@@ -1,3 +1,4 @@
+import { advertiserCard } from '../../src/engine/card.js';
 import { describe, expect, it } from 'vitest';
 import { simulateDay } from '../../bench/pacing/simulation.js';
 import { decide } from '../../src/engine/decide.js';
@@ -34,7 +35,7 @@ describe('pacing simulation (one day, seeded)', () => {
 describe('pacingPassRate', () => {
   const midnight = Date.UTC(2026, 10, 25);
   const campaign = {
-    id: 'c', advertiserId: 'a', advertiserName: 'a', status: 'active', startAt: 0, endAt: null,
+    id: 'c', advertiserId: 'a', advertiser: advertiserCard({ id: 'a', name: 'a' }), status: 'active', startAt: 0, endAt: null,
     bid: { type: 'cpm', amountMicros: 2_000_000 }, budget: { dailyMicros: 24_000_000 }, pacing: 'even',
     targeting: {}, caps: [], creatives: [], hasCreatives: true,
   } as unknown as ServableCampaign;
@@ -75,7 +76,7 @@ describe('pacingPassRate', () => {
       now: at(12),
       settings: { placement: { firstAfter: 2, minGap: 4, maxPerResponse: 3 }, userCap: { impressions: 8, windowSeconds: 3600 }, floorCpmMicros: 100_000, tokenTtlMs: 900_000 },
       campaigns: [withCreative],
-      user: { history: [], blocks: new Set<string>(), hides: new Set<string>() },
+      user: { history: [], blocks: new Set<string>(), hides: new Set<string>(), mutes: new Set<string>() },
       // Exactly on target: pass rate 0.5.
       budgetOf: () => ({ spentTodayMicros: 12_000_000, spentTotalMicros: 12_000_000, heldMicros: 0 }),
       request: { statuses: 3, context: {}, explain: true },

@@ -1,4 +1,5 @@
 /** Creative rotation: the creative this user has seen least, then the better predicted CTR. */
+import { advertiserCard } from '../../src/engine/card.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pickCreative } from '../../src/engine/eligibility.js';
@@ -13,7 +14,7 @@ const creative = (id: string, predictedCtr: number) => ({
   predictedCtr,
 });
 const campaignWith = (ctrs: number[]): ServableCampaign => ({
-  id: 'c', advertiserId: 'a', advertiserName: 'A', status: 'active', startAt: 0, endAt: null,
+  id: 'c', advertiserId: 'a', advertiser: advertiserCard({ id: 'a', name: 'A' }), status: 'active', startAt: 0, endAt: null,
   bid: { type: 'cpm', amountMicros: 1_000_000 }, budget: {}, pacing: 'asap', targeting: {}, caps: [],
   creatives: ctrs.map((ctr, i) => creative(`k${i}`, ctr)), hasCreatives: true,
 });
@@ -22,7 +23,7 @@ const seen = (creativeId: string, n: number, live = false): HistoryEntry[] =>
     reservationId: `${creativeId}-${i}`, campaignId: 'c', creativeId, advertiserId: 'a',
     servedAt: NOW - 60_000 * (i + 1), expiresAt: live && i === 0 ? NOW + 1000 : NOW - 1, viewed: !(live && i === 0),
   }));
-const user = (history: HistoryEntry[], hides: string[] = []): UserState => ({ history, blocks: new Set(), hides: new Set(hides) });
+const user = (history: HistoryEntry[], hides: string[] = []): UserState => ({ history, blocks: new Set(), hides: new Set(hides), mutes: new Set() });
 
 describe('pickCreative', () => {
   it('prefers the best predicted CTR among unseen creatives', () => {

@@ -54,7 +54,7 @@ function simulate(settings: EngineSettings, catalog: GenCampaign[], actions: Act
   const index = new CatalogIndex(undefined as never, (sha) => `/media/${sha}`);
   index.build(campaigns);
   const generated = new Map(catalog.map((c) => [c.id, c]));
-  const users = Array.from({ length: USERS }, () => ({ history: [] as ServedSlot[], blocks: new Set<string>(), hides: new Set<string>() }));
+  const users = Array.from({ length: USERS }, () => ({ history: [] as ServedSlot[], blocks: new Set<string>(), hides: new Set<string>(), mutes: new Set<string>() }));
   const served: ServedSlot[] = [];
   const seenEvents = new Set<string>();
   const budgets = new BudgetModel();
@@ -65,6 +65,8 @@ function simulate(settings: EngineSettings, catalog: GenCampaign[], actions: Act
     if (action.kind === 'advance') now += action.ms;
     if (action.kind === 'block') users[action.user].blocks.add(`a${action.advertiser}`);
     if (action.kind === 'unblock') users[action.user].blocks.delete(`a${action.advertiser}`);
+    if (action.kind === 'mute') users[action.user].mutes.add(action.category);
+    if (action.kind === 'unmute') users[action.user].mutes.delete(action.category);
     if (action.kind === 'event' && served.length > 0) {
       const slot = served[action.pick % served.length];
       const key = `${slot.reservationId}:${action.type}`;
@@ -95,7 +97,7 @@ function simulate(settings: EngineSettings, catalog: GenCampaign[], actions: Act
           now,
           settings,
           campaigns: index.candidates(action.context, explain),
-          user: { history: user.history, blocks: new Set(user.blocks), hides: new Set(user.hides) },
+          user: { history: user.history, blocks: new Set(user.blocks), hides: new Set(user.hides), mutes: new Set(user.mutes) },
           budgetOf: (id) => budgets.view(id, now),
           request: { ...request, explain },
         });
@@ -135,6 +137,9 @@ function simulate(settings: EngineSettings, catalog: GenCampaign[], actions: Act
         if (campaign.endAt !== null) expect(now).toBeLessThan(campaign.endAt);
         expect(targetingMatches(campaign.targeting, action.context)).toBe(true);
         expect(user.blocks.has(campaign.advertiserId)).toBe(false);
+        // A muted category is never served to that user.
+        const category = slot.campaign.advertiser.category;
+        if (category !== null) expect(user.mutes.has(category)).toBe(false);
         expect(user.hides.has(creative.id)).toBe(false);
         expect(reservedBefore.has(creative.id)).toBe(false);
         const ecpm = campaign.bid.type === 'cpm' ? campaign.bid.amountMicros : campaign.bid.amountMicros * creative.predictedCtr * 1000;
@@ -161,6 +166,10 @@ function simulate(settings: EngineSettings, catalog: GenCampaign[], actions: Act
         for (const entry of explain) {
           const c = generated.get(entry.campaignId)!;
           if (entry.reason === 'blocked') expect(user.blocks.has(c.advertiserId)).toBe(true);
+          if (entry.reason === 'muted') {
+            const category = campaigns.find((k) => k.id === entry.campaignId)!.advertiser.category;
+            expect(category !== null && user.mutes.has(category)).toBe(true);
+          }
           if (entry.reason === 'targeting') expect(targetingMatches(c.targeting, action.context)).toBe(false);
           if (entry.reason === 'not_approved') expect(c.allCreatives.some((k) => k.approved)).toBe(false);
         }

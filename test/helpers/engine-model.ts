@@ -3,6 +3,7 @@
  * catalogs, users, budgets and the history the delivery layer would keep.
  * Everything here is plain data; the engine under test is driven directly.
  */
+import { advertiserCard } from '../../src/engine/card.js';
 import fc from 'fast-check';
 import type { CapRule } from '../../src/config.js';
 import type {
@@ -16,6 +17,8 @@ import type {
   Targeting,
 } from '../../src/engine/types.js';
 
+/** Advertisers' categories by advertiser number: some have none. */
+export const CATEGORY_OF = ['food-drink', 'travel', null] as const;
 export const T0 = Date.UTC(2026, 10, 25, 9, 30, 0);
 export const COUNTRIES = ['DE', 'FR', 'US'];
 export const LANGUAGES = ['de', 'en', 'fr'];
@@ -28,6 +31,7 @@ export const REASONS = [
   'frequency_cap',
   'user_cap',
   'blocked',
+  'muted',
   'hidden',
   'not_approved',
   'advertiser_diversity',
@@ -116,7 +120,7 @@ export const catalogArb: fc.Arbitrary<GenCampaign[]> = fc
         campaigns.push({
           id,
           advertiserId: `a${a}`,
-          advertiserName: `Advertiser ${a}`,
+          advertiser: advertiserCard({ id: `a${a}`, name: `Advertiser ${a}`, category: CATEGORY_OF[a % CATEGORY_OF.length] }),
           status: shape.status,
           startAt,
           endAt: shape.durationMs === null ? null : startAt + shape.durationMs,
@@ -156,6 +160,7 @@ export type Action =
   | { kind: 'slots'; user: number; statuses?: number; runs?: number[]; context: RequestContext; explain: boolean }
   | { kind: 'event'; type: 'impression' | 'click' | 'hide' | 'report' | 'block'; pick: number }
   | { kind: 'block' | 'unblock'; user: number; advertiser: number }
+  | { kind: 'mute' | 'unmute'; user: number; category: string }
   | { kind: 'advance'; ms: number };
 
 export const USERS = 2;
@@ -187,6 +192,14 @@ export const actionArb: fc.Arbitrary<Action> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.record({ kind: fc.constantFrom('block' as const, 'unblock' as const), user: fc.nat({ max: USERS - 1 }), advertiser: fc.nat({ max: 4 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('mute' as const, 'unmute' as const),
+      user: fc.nat({ max: USERS - 1 }),
+      category: fc.constantFrom('food-drink', 'travel'),
+    }),
   },
   {
     weight: 3,

@@ -91,7 +91,7 @@ export const ROUTES: RouteCase[] = [
   { name: 'review queue', group: 'admin', method: 'GET', path: () => '/v1/review', ok: 200 },
   { name: 'review creative', group: 'admin', method: 'POST', path: (w) => `/v1/creatives/${w.a.creativeId}/review`, body: () => ({ decision: 'approve' }), ok: 200 },
   { name: 'get me', group: 'advertiser', method: 'GET', path: () => '/v1/me', ok: 200 },
-  { name: 'patch me', group: 'advertiser', method: 'PATCH', path: () => '/v1/me', body: () => ({ category: 'food' }), ok: 200 },
+  { name: 'patch me', group: 'advertiser', method: 'PATCH', path: () => '/v1/me', body: () => ({ category: 'food-drink' }), ok: 200 },
   {
     name: 'create campaign', group: 'advertiser', method: 'POST', path: () => '/v1/campaigns',
     body: () => ({ name: 'More bread', status: 'paused', bid: { type: 'cpm', amountMicros: 1_000_000 } }), ok: 201,

@@ -5,7 +5,7 @@
  */
 import { storeFor, type WorkerEnv } from '../../src/runtime/worker.js';
 
-export { CampaignObject, UserObject } from '../../src/runtime/worker.js';
+export { CampaignObject, TrafficObject, UserObject } from '../../src/runtime/worker.js';
 
 const encode = (value: unknown): unknown =>
   value instanceof Set

@@ -88,8 +88,9 @@ export async function makeWorkerStore(env: Env = {}) {
         await Promise.all([...new Set(events.map((e) => e.campaignId))].map((id) => refreshView(id, now)));
         return result;
       },
-      report: (campaignId, from, to) => invoke('ledger', 'report', campaignId, from, to),
+      report: (campaignId, from, to, by) => invoke('ledger', 'report', campaignId, from, to, ...(by ? [by] : [])),
     },
+    traffic: proxy('traffic'),
     prune: (now, historyMs) => invoke('store', 'prune', now, historyMs),
     async close() {},
   };

@@ -93,7 +93,7 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('graceful shutdown on %s', (signal
     finishBody();
 
     expect(await inFlight).toBe(200);
-    expect(JSON.parse(answer)).toEqual({ advertisers: [] });
+    expect(JSON.parse(answer)).toEqual({ advertisers: [], categories: [] });
 
     const exit = await server.exited;
     const took = Date.now() - started;

@@ -31,6 +31,7 @@ function advertiser(overrides: Partial<Advertiser> = {}): Advertiser {
     email: null,
     website: null,
     category: null,
+    legacyCategory: null,
     createdAt: T,
     updatedAt: T,
     ...overrides,
@@ -89,6 +90,9 @@ function reservation(c: Campaign, k: Creative, user: string, overrides: Partial<
     expiresAt: T + TTL,
     viewedAt: null,
     chargedAt: null,
+    country: '',
+    platform: '',
+    video: false,
     ...overrides,
   };
 }
@@ -277,7 +281,7 @@ export function storeContract(
         const s = servable.find((x) => x.id === active.id)!;
         expect(s).toMatchObject({
           advertiserId: a.id,
-          advertiserName: 'Shown Name',
+          advertiser: { id: a.id, name: 'Shown Name' },
           status: 'active',
           startAt: active.startAt,
           endAt: null,
@@ -679,9 +683,9 @@ export function storeContract(
 
         const rows = await store.ledger.report(c.id, '2026-11-25', '2026-11-30');
         expect(rows).toEqual([
-          { date: '2026-11-25', impressions: 2, reach: 2, clicks: 1, hides: 0, reports: 1, blocks: 0, spendMicros: 2000 },
-          { date: '2026-11-26', impressions: 1, reach: 1, clicks: 0, hides: 1, reports: 0, blocks: 1, spendMicros: 700 },
-          { date: '2026-11-28', impressions: 1, reach: 1, clicks: 0, hides: 0, reports: 0, blocks: 0, spendMicros: 900 },
+          { date: '2026-11-25', impressions: 2, reach: 2, clicks: 1, hides: 0, reports: 1, blocks: 0, spendMicros: 2000, videoStarts: 0, videoFirstQuartiles: 0, videoMidpoints: 0, videoThirdQuartiles: 0, videoCompletes: 0 },
+          { date: '2026-11-26', impressions: 1, reach: 1, clicks: 0, hides: 1, reports: 0, blocks: 1, spendMicros: 700, videoStarts: 0, videoFirstQuartiles: 0, videoMidpoints: 0, videoThirdQuartiles: 0, videoCompletes: 0 },
+          { date: '2026-11-28', impressions: 1, reach: 1, clicks: 0, hides: 0, reports: 0, blocks: 0, spendMicros: 900, videoStarts: 0, videoFirstQuartiles: 0, videoMidpoints: 0, videoThirdQuartiles: 0, videoCompletes: 0 },
         ]);
         expect((await store.ledger.report(c.id, '2026-11-26', '2026-11-27')).map((r) => r.date)).toEqual(['2026-11-26']);
         expect(await store.ledger.report(c.id, '2026-12-01', '2026-12-31')).toEqual([]);

@@ -29,6 +29,9 @@ describe('ledger reach after a failed batch', () => {
       expiresAt: now + 60_000,
       viewedAt: null,
       chargedAt: null,
+      country: '',
+      platform: '',
+      video: false,
     }));
     await s.store.users.reserve(reservations);
     return reservations.map((r) => ({ type: 'impression', reservationId: r.id, uid: r.uid, campaignId, creativeId }));

@@ -38,6 +38,9 @@ const reservation = (id: string): Reservation => ({
   expiresAt: T + 900_000,
   viewedAt: null,
   chargedAt: null,
+  country: '',
+  platform: '',
+  video: false,
 });
 
 describe('WAL sync', () => {

@@ -16,9 +16,16 @@ import {
   Creative,
   CreativeUpload,
   Id,
+  Forecast,
+  ForecastInput,
   ReportQuery,
   ReportRow,
 } from '../schemas.js';
+import { toCsv } from '../csv.js';
+import { REPORT_COUNTERS, type ReportBy } from '../../store/report-rows.js';
+
+/** The CSV column that names each row's key. */
+const REPORT_KEY_COLUMN: Record<ReportBy, string> = { day: 'date', hour: 'hour', creative: 'creativeId', country: 'country', platform: 'platform' };
 import { advertiserView, campaignView, creativeView } from '../views.js';
 
 const tags = ['advertiser'];
@@ -69,9 +76,23 @@ export const getCreativeRoute = createRoute({
   responses: { 200: jsonResponse(Creative, 'Creative'), ...problems(401, 403, 404, 429) },
 });
 export const reportsRoute = createRoute({
-  method: 'get', path: '/v1/reports', tags, security, summary: 'Daily report rows (UTC) for one campaign',
+  method: 'get', path: '/v1/reports', tags, security, summary: 'Report rows for one campaign, by day, hour (UTC), creative, country or platform; JSON or CSV',
   request: { query: ReportQuery },
-  responses: { 200: jsonResponse(z.object({ rows: z.array(ReportRow) }), 'One row per day with activity'), ...problems(400, 401, 403, 404, 429) },
+  responses: {
+    200: {
+      description: 'One row per key with activity; with format=csv, the same columns as CSV with a header row',
+      content: {
+        'application/json': { schema: z.object({ rows: z.array(ReportRow) }) },
+        'text/csv': { schema: z.string() },
+      },
+    },
+    ...problems(400, 401, 403, 404, 429),
+  },
+});
+export const forecastRoute = createRoute({
+  method: 'post', path: '/v1/forecast', tags, security, summary: 'Forecast one day of a campaign draft before spending',
+  request: { body: jsonBody(ForecastInput) },
+  responses: { 200: jsonResponse(Forecast, 'Expected delivery tomorrow, with a low/high range and its basis'), ...problems(400, 401, 403, 413, 415, 429) },
 });
 
 function advertiserId(c: Context<AppEnv>): string {
@@ -88,7 +109,7 @@ function scheduleFields(schedule: { start: string; end?: string } | undefined, n
 export function registerAdvertiserRoutes(app: App, deps: AppDeps, advertiser: MiddlewareHandler<AppEnv>) {
   const { store, clock, settings } = deps;
   // '/v1/campaigns/*' also matches '/v1/campaigns' itself; listing both would authenticate twice.
-  for (const path of ['/v1/me', '/v1/campaigns/*', '/v1/reports']) app.use(path, advertiser);
+  for (const path of ['/v1/me', '/v1/campaigns/*', '/v1/reports', '/v1/forecast']) app.use(path, advertiser);
   app.on('GET', '/v1/creatives/:id', advertiser);
 
   /** The campaign if it belongs to the caller; otherwise 404, never revealing it exists. */
@@ -213,9 +234,17 @@ export function registerAdvertiserRoutes(app: App, deps: AppDeps, advertiser: Mi
   });
 
   app.openapi(reportsRoute, async (c) => {
-    const { campaign, from, to } = c.req.valid('query');
+    const { campaign, from, to, by, format } = c.req.valid('query');
     if (from > to) throw new ApiError('validation', '"from" must not be after "to"', [{ path: 'from', message: 'must not be after "to"' }]);
     await ownCampaign(c, campaign);
-    return c.json({ rows: await store.ledger.report(campaign, from, to) }, 200);
+    const rows = await store.ledger.report(campaign, from, to, by);
+    if (format === 'json') return c.json({ rows }, 200);
+    const csv = toCsv([REPORT_KEY_COLUMN[by], 'impressions', 'reach', ...REPORT_COUNTERS.filter((k) => k !== 'impressions')], rows);
+    return c.body(csv, 200, {
+      'Content-Type': 'text/csv; charset=utf-8',
+      'Content-Disposition': `attachment; filename="report-${campaign}-${by}-${from}-${to}.csv"`,
+    });
   });
+
+  app.openapi(forecastRoute, async (c) => c.json(await deps.forecasts.forecast(c.req.valid('json'), advertiserId(c)), 200));
 }

@@ -4,7 +4,18 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AppDeps, AppEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { type App, jsonBody, jsonResponse, problems, security } from '../openapi.js';
-import { EventResult, EventsInput, ExplainEntry, Slot, SlotsInput, UserAdvertiserInput, UserInput, WhyInput } from '../schemas.js';
+import {
+  EventResult,
+  EventsInput,
+  ExplainEntry,
+  Slot,
+  SlotsInput,
+  UserAdvertiserInput,
+  UserBlocks,
+  UserCategoryInput,
+  UserInput,
+  WhyInput,
+} from '../schemas.js';
 
 const tags = ['feed'];
 const noContent = { description: 'Done' };
@@ -35,10 +46,20 @@ export const unblockRoute = createRoute({
   request: { body: jsonBody(UserAdvertiserInput) },
   responses: { 204: noContent, ...problems(400, 401, 403, 413, 415, 429) },
 });
+export const muteRoute = createRoute({
+  method: 'post', path: '/v1/users/mute', tags, security, summary: 'Mute a whole category of ads for a user',
+  request: { body: jsonBody(UserCategoryInput) },
+  responses: { 204: noContent, ...problems(400, 401, 403, 413, 415, 429) },
+});
+export const unmuteRoute = createRoute({
+  method: 'post', path: '/v1/users/unmute', tags, security, summary: 'Unmute a category of ads for a user',
+  request: { body: jsonBody(UserCategoryInput) },
+  responses: { 204: noContent, ...problems(400, 401, 403, 413, 415, 429) },
+});
 export const blocksRoute = createRoute({
-  method: 'post', path: '/v1/users/blocks', tags, security, summary: 'The advertisers a user blocked',
+  method: 'post', path: '/v1/users/blocks', tags, security, summary: 'The advertisers a user blocked and the categories they muted',
   request: { body: jsonBody(UserInput) },
-  responses: { 200: jsonResponse(z.object({ advertisers: z.array(z.string()) }), 'Blocked advertiser ids'), ...problems(400, 401, 403, 413, 415, 429) },
+  responses: { 200: jsonResponse(UserBlocks, 'Blocked advertiser ids and muted categories'), ...problems(400, 401, 403, 413, 415, 429) },
 });
 export const eraseRoute = createRoute({
   method: 'post', path: '/v1/users/erase', tags, security, summary: 'Erase every trace of a user',
@@ -86,7 +107,19 @@ export function registerFeedRoutes(app: App, deps: AppDeps, client: MiddlewareHa
     return c.body(null, 204);
   });
 
-  app.openapi(blocksRoute, async (c) => c.json({ advertisers: await delivery.blocks(c.req.valid('json').user) }, 200));
+  app.openapi(muteRoute, async (c) => {
+    const { user, category } = c.req.valid('json');
+    await delivery.mute(user, category);
+    return c.body(null, 204);
+  });
+
+  app.openapi(unmuteRoute, async (c) => {
+    const { user, category } = c.req.valid('json');
+    await delivery.unmute(user, category);
+    return c.body(null, 204);
+  });
+
+  app.openapi(blocksRoute, async (c) => c.json(await delivery.blocks(c.req.valid('json').user), 200));
 
   app.openapi(eraseRoute, async (c) => {
     await delivery.erase(c.req.valid('json').user);

@@ -27,7 +27,7 @@ const BOTTOM = 24;
 /** `days` is every day of the range; days without a row are zero. */
 export function ReportChart({ days, rows }: { days: string[]; rows: ReportRowView[] }) {
   const byDay = new Map(rows.map((r) => [r.date, r]));
-  const zero: ReportRowView = { date: '', impressions: 0, reach: 0, clicks: 0, hides: 0, reports: 0, blocks: 0, spendMicros: 0 };
+  const zero: ReportRowView = { date: '', impressions: 0, reach: 0, clicks: 0, hides: 0, reports: 0, blocks: 0, spendMicros: 0, videoStarts: 0, videoFirstQuartiles: 0, videoMidpoints: 0, videoThirdQuartiles: 0, videoCompletes: 0 };
   const plotWidth = WIDTH - LEFT - RIGHT;
   const step = plotWidth / Math.max(1, days.length);
   const barWidth = Math.max(1, step * 0.7);

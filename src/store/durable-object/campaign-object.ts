@@ -9,7 +9,7 @@ import * as t from '../../../schema/tables.js';
 import { appliedEffects, budgetHolds, budgetInForce, ctrPending } from '../../../schema/tables.js';
 import { pacingAllows, remainingBudgetMicros } from '../../engine/eligibility.js';
 import type { BudgetState, ServableCampaign } from '../../engine/types.js';
-import { toReportRow } from '../catalog-rows.js';
+import { type ReportBy, type ReportCounter, toReportRows } from '../report-rows.js';
 import { applyCampaignSide, type CampaignEffect, type CampaignSideTx, reviewReported } from '../event-procedure.js';
 import type { CatalogStore, ReportRow } from '../interface.js';
 import { Reach } from '../reach.js';
@@ -222,7 +222,7 @@ export class CampaignObjectStore {
             })
             .run();
         },
-        count: (_campaignId, day, column, spend, reachOf) => this.count(tx as unknown as ObjectDb, day, column, spend, reachOf),
+        count: (_campaignId, day, rows, counter, spend, reachOf) => this.count(tx as unknown as ObjectDb, day, rows, counter, spend, reachOf),
       };
       for (const effect of effects) applyCampaignSide(side, effect);
     });
@@ -243,29 +243,38 @@ export class CampaignObjectStore {
     return { today: today?.s ?? 0, total: total?.s ?? 0 };
   }
 
-  /** Bumps the day's aggregate row; reach goes into a HyperLogLog sketch, never a user list. */
-  private count(tx: ObjectDb, day: string, column: 'impressions' | 'clicks' | 'hides' | 'reports' | 'blocks', spend: number, reachOf: string | undefined): void {
-    const where = and(eq(t.reportDaily.campaignId, this.campaignId), eq(t.reportDaily.day, day));
-    const row = tx.select({ sketch: t.reportDaily.reachSketch }).from(t.reportDaily).where(where).get();
-    let sketch = row?.sketch ?? null;
-    if (reachOf !== undefined) {
-      const reach = Reach.parse(sketch);
-      if (reach.add(reachOf)) sketch = reach.serialize();
-    }
-    if (!row) {
-      tx.insert(t.reportDaily)
-        .values({ campaignId: this.campaignId, day, [column]: 1, spendMicros: spend, reachSketch: sketch })
+  /** Bumps the event's report rows, one per breakdown; reach goes into each row's HyperLogLog sketch, never a user list. */
+  private count(
+    tx: ObjectDb,
+    day: string,
+    rows: { by: ReportBy; key: string }[],
+    counter: Exclude<ReportCounter, 'spendMicros'>,
+    spend: number,
+    reachOf: string | undefined,
+  ): void {
+    for (const { by, key } of rows) {
+      const where = and(eq(t.reportRows.campaignId, this.campaignId), eq(t.reportRows.by, by), eq(t.reportRows.day, day), eq(t.reportRows.key, key));
+      const row = tx.select({ sketch: t.reportRows.reachSketch }).from(t.reportRows).where(where).get();
+      let sketch = row?.sketch ?? null;
+      if (reachOf !== undefined) {
+        const reach = Reach.parse(sketch);
+        if (reach.add(reachOf)) sketch = reach.serialize();
+      }
+      if (!row) {
+        tx.insert(t.reportRows)
+          .values({ campaignId: this.campaignId, by, day, key, [counter]: 1, spendMicros: spend, reachSketch: sketch })
+          .run();
+        continue;
+      }
+      tx.update(t.reportRows)
+        .set({
+          [counter]: sql`${t.reportRows[counter]} + 1`,
+          spendMicros: sql`${t.reportRows.spendMicros} + ${sql.raw(String(Math.trunc(spend)))}`,
+          reachSketch: sketch,
+        })
+        .where(where)
         .run();
-      return;
     }
-    tx.update(t.reportDaily)
-      .set({
-        [column]: sql`${t.reportDaily[column]} + 1`,
-        spendMicros: sql`${t.reportDaily.spendMicros} + ${sql.raw(String(Math.trunc(spend)))}`,
-        reachSketch: sketch,
-      })
-      .where(where)
-      .run();
   }
 
   /** Distinct reporters of a creative since `since` (its last review): earlier reports were already judged. */
@@ -283,14 +292,13 @@ export class CampaignObjectStore {
     this.db.delete(t.creativeReports).where(eq(t.creativeReports.uid, uid)).run();
   }
 
-  report(fromDay: string, toDay: string): ReportRow[] {
-    return this.db
+  report(fromDay: string, toDay: string, by: ReportBy = 'day'): ReportRow[] {
+    const rows = this.db
       .select()
-      .from(t.reportDaily)
-      .where(and(eq(t.reportDaily.campaignId, this.campaignId), between(t.reportDaily.day, fromDay, toDay)))
-      .orderBy(asc(t.reportDaily.day))
-      .all()
-      .map(toReportRow);
+      .from(t.reportRows)
+      .where(and(eq(t.reportRows.campaignId, this.campaignId), eq(t.reportRows.by, by), between(t.reportRows.day, fromDay, toDay)))
+      .all();
+    return toReportRows(rows, by);
   }
 
   /** Drops applied-effect rows past retention (holds lapse on every read, at the caller's clock). */
@@ -336,8 +344,8 @@ export class CampaignObjectService {
     return this.of(campaignId).snapshot(now);
   }
 
-  async report(campaignId: string, fromDay: string, toDay: string) {
-    return this.of(campaignId).report(fromDay, toDay);
+  async report(campaignId: string, fromDay: string, toDay: string, by: ReportBy = 'day') {
+    return this.of(campaignId).report(fromDay, toDay, by);
   }
 
   async release(campaignId: string, reservationIds: string[]) {

@@ -15,8 +15,10 @@ import type {
   EventOutcome,
   LedgerStore,
   Reservation,
+  ReportBy,
   ReportRow,
   Store,
+  TrafficStore,
   UserStore,
   VerifiedEvent,
 } from '../interface.js';
@@ -32,7 +34,7 @@ export interface UserObjectRpc extends UserStore {
 export interface CampaignObjectRpc {
   tryHold(hold: HoldRequest, now: number): Promise<{ held: boolean; state: BudgetSnapshot }>;
   view(now: number): Promise<BudgetSnapshot>;
-  report(fromDay: string, toDay: string): Promise<ReportRow[]>;
+  report(fromDay: string, toDay: string, by: ReportBy): Promise<ReportRow[]>;
   /** Applies effects from a user object's outbox once each; returns creatives it sent back to review. */
   apply(effects: CampaignEffect[], reportThreshold: number): Promise<string[]>;
   release(reservationIds: string[]): Promise<void>;
@@ -43,6 +45,8 @@ export interface CampaignObjectRpc {
 export interface ObjectDirectory {
   user(uid: string): UserObjectRpc;
   campaign(campaignId: string): CampaignObjectRpc;
+  /** The deployment's one traffic object (forecast basis). */
+  traffic(): TrafficStore;
 }
 
 const NO_SPEND: BudgetState = { spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 };
@@ -161,6 +165,18 @@ export class EdgeUsers implements UserStore {
     return this.user(uid).blocks(uid);
   }
 
+  mute(uid: string, category: string, now: number) {
+    return this.user(uid).mute(uid, category, now);
+  }
+
+  unmute(uid: string, category: string) {
+    return this.user(uid).unmute(uid, category);
+  }
+
+  mutes(uid: string) {
+    return this.user(uid).mutes(uid);
+  }
+
   erase(uid: string) {
     return this.user(uid).erase(uid);
   }
@@ -190,8 +206,8 @@ export class EdgeLedger implements LedgerStore {
     return { outcomes, sentToReview: [...sentToReview] };
   }
 
-  report(campaignId: string, fromDay: string, toDay: string) {
-    return this.objects.campaign(campaignId).report(fromDay, toDay);
+  report(campaignId: string, fromDay: string, toDay: string, by: ReportBy = 'day') {
+    return this.objects.campaign(campaignId).report(fromDay, toDay, by);
   }
 }
 
@@ -202,6 +218,11 @@ export function createEdgeStore(options: { catalog: SqlCatalog; objects: ObjectD
     users,
     budgets: new EdgeBudgets(options.objects, options.budgetStaleMs),
     ledger: new EdgeLedger(options.objects),
+    // A stub per call: an object stub belongs to the request that made it.
+    traffic: {
+      add: (batch) => options.objects.traffic().add(batch),
+      read: (fromDay, toDay) => options.objects.traffic().read(fromDay, toDay),
+    },
     prune: (now, historyMs) => users.prune(now, historyMs),
     async close() {},
   };

@@ -50,7 +50,13 @@ export class UserObjectStore {
       .all();
     const blocks = this.db.select({ a: t.userBlocks.advertiserId }).from(t.userBlocks).where(eq(t.userBlocks.uid, uid)).all();
     const hides = this.db.select({ c: t.userHides.creativeId }).from(t.userHides).where(eq(t.userHides.uid, uid)).all();
-    return { history: rows.map(toHistory), blocks: new Set(blocks.map((b) => b.a)), hides: new Set(hides.map((h) => h.c)) };
+    const mutes = this.db.select({ c: t.userMutes.category }).from(t.userMutes).where(eq(t.userMutes.uid, uid)).all();
+    return {
+      history: rows.map(toHistory),
+      blocks: new Set(blocks.map((b) => b.a)),
+      hides: new Set(hides.map((h) => h.c)),
+      mutes: new Set(mutes.map((m) => m.c)),
+    };
   }
 
   /** Stores one response's reservations unless the user gained cap history since `basedOn` was read. */
@@ -80,6 +86,24 @@ export class UserObjectStore {
       .orderBy(asc(t.userBlocks.at))
       .all()
       .map((r) => r.a);
+  }
+
+  mute(uid: string, category: string, now: number): void {
+    this.db.insert(t.userMutes).values({ uid, category, at: now }).onConflictDoNothing().run();
+  }
+
+  unmute(uid: string, category: string): void {
+    this.db.delete(t.userMutes).where(and(eq(t.userMutes.uid, uid), eq(t.userMutes.category, category))).run();
+  }
+
+  mutes(uid: string): string[] {
+    return this.db
+      .select({ c: t.userMutes.category })
+      .from(t.userMutes)
+      .where(eq(t.userMutes.uid, uid))
+      .orderBy(asc(t.userMutes.at))
+      .all()
+      .map((r) => r.c);
   }
 
   reservation(uid: string, id: string): Reservation | undefined {
@@ -147,6 +171,7 @@ export class UserObjectStore {
       tx.delete(t.reservations).where(eq(t.reservations.uid, uid)).run();
       tx.delete(t.userBlocks).where(eq(t.userBlocks.uid, uid)).run();
       tx.delete(t.userHides).where(eq(t.userHides.uid, uid)).run();
+      tx.delete(t.userMutes).where(eq(t.userMutes.uid, uid)).run();
       tx.delete(t.events).where(eq(t.events.uid, uid)).run();
       tx.delete(t.outbox).run();
     });
@@ -233,6 +258,18 @@ export class UserObjectService implements UserObjectRpc {
 
   async blocks(uid: string) {
     return this.state.blocks(uid);
+  }
+
+  async mute(uid: string, category: string, now: number) {
+    return this.serial(() => this.state.mute(uid, category, now));
+  }
+
+  async unmute(uid: string, category: string) {
+    return this.serial(() => this.state.unmute(uid, category));
+  }
+
+  async mutes(uid: string) {
+    return this.state.mutes(uid);
   }
 
   async reservation(uid: string, id: string) {

@@ -7,6 +7,7 @@ import { SqlCatalog } from '../catalog.js';
 import { atomicTransaction, migrationsFolder, openDatabase } from './db.js';
 import { SqliteLedger } from './ledger.js';
 import { SqliteUsers } from './users.js';
+import { SqlTraffic } from '../traffic.js';
 import { WalSync } from './wal-sync.js';
 import { Checkpointer } from './checkpointer.js';
 
@@ -34,6 +35,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & { userCa
     users,
     budgets,
     ledger: new SqliteLedger(db, users, budgets, catalog, walSync, metrics),
+    traffic: new SqlTraffic(db),
     async prune(now, historyMs) {
       const pruned = users.prune(now, historyMs);
       // Old WAL frames still hold pruned and erased rows; a truncating checkpoint drops them from disk.

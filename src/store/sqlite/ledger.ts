@@ -6,10 +6,10 @@ import type Database from 'better-sqlite3';
 import { and, asc, between, count, eq, gte } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
-import { toReportRow } from '../catalog-rows.js';
 import type { SqlCatalog } from '../catalog.js';
 import { applyCampaignSide, applyUserSide, type CampaignSideTx, reviewReported, type UserSideTx } from '../event-procedure.js';
-import type { EventBatchResult, EventOutcome, EventRules, LedgerStore, ReportRow, Reservation, VerifiedEvent } from '../interface.js';
+import type { EventBatchResult, EventOutcome, EventRules, LedgerStore, ReportBy, ReportRow, Reservation, VerifiedEvent } from '../interface.js';
+import { REPORT_COUNTERS, type ReportCounter, toReportRows } from '../report-rows.js';
 import { Reach } from '../reach.js';
 import type { SqliteBudgets } from './budgets.js';
 import type { Db } from './db.js';
@@ -83,9 +83,9 @@ export class SqliteLedger implements LedgerStore {
    */
   private commit(batches: Batch[]): Applied[] {
     const afterCommit: (() => void)[] = [];
-    const dirty = new Map<string, { campaignId: string; day: string; reach: Reach }>();
+    const dirty = new Map<string, { row: ReportRowKey; reach: Reach }>();
     const q = this.statements;
-    const counts = new Map<string, { campaignId: string; day: string; impressions: number; clicks: number; hides: number; reports: number; blocks: number; spend: number }>();
+    const counts = new Map<string, { row: ReportRowKey; counters: Record<ReportCounter, number> }>();
     const ctr = new Map<string, { impressions: number; clicks: number; at: number }>();
     /** Spend by campaign-day: what was recorded before this group (read once) and what this group adds. */
     const spendOn = new Map<string, { campaignId: string; day: string; before: number; added: number }>();
@@ -136,13 +136,18 @@ export class SqliteLedger implements LedgerStore {
           row.at = at;
         } else ctr.set(creativeId, { impressions, clicks, at });
       },
-      count: (campaignId, day, column, spend, reachOf) => {
-        const key = `${campaignId}|${day}`;
-        let row = counts.get(key);
-        if (!row) counts.set(key, (row = { campaignId, day, impressions: 0, clicks: 0, hides: 0, reports: 0, blocks: 0, spend: 0 }));
-        row[column]++;
-        row.spend += spend;
-        if (reachOf !== undefined) this.reach(campaignId, day, reachOf, dirty);
+      count: (campaignId, day, rows, counter, spend, reachOf) => {
+        for (const { by, key } of rows) {
+          const cacheKey = `${campaignId}|${by}|${day}|${key}`;
+          let entry = counts.get(cacheKey);
+          if (!entry) {
+            const counters = Object.fromEntries(REPORT_COUNTERS.map((c) => [c, 0])) as Record<ReportCounter, number>;
+            counts.set(cacheKey, (entry = { row: { campaignId, by, day, key }, counters }));
+          }
+          entry.counters[counter]++;
+          entry.counters.spendMicros += spend;
+          if (reachOf !== undefined) this.reach(cacheKey, entry.row, reachOf, dirty);
+        }
       },
     };
     try {
@@ -174,9 +179,9 @@ export class SqliteLedger implements LedgerStore {
           return { outcomes: applyUserSide(userSide, batch.events, batch.now, batch.rules), reported };
         });
         for (const { campaignId, day, added } of spendOn.values()) if (added > 0) q.addSpend.run(campaignId, day, added);
-        for (const r of counts.values()) q.addCounts.run(r.campaignId, r.day, r.impressions, r.clicks, r.hides, r.reports, r.blocks, r.spend);
+        for (const { row, counters } of counts.values()) q.addCounts.run(row.campaignId, row.by, row.day, row.key, ...REPORT_COUNTERS.map((c) => counters[c]));
         for (const [creativeId, r] of ctr) q.addCtr.run(creativeId, r.impressions, r.clicks, r.at);
-        for (const { campaignId, day, reach } of dirty.values()) q.setSketch.run(reach.serialize(), campaignId, day);
+        for (const { row, reach } of dirty.values()) q.setSketch.run(reach.serialize(), row.campaignId, row.by, row.day, row.key);
         return applied;
       })();
     } catch (err) {
@@ -189,25 +194,23 @@ export class SqliteLedger implements LedgerStore {
     }
   }
 
-  /** Reach goes into a HyperLogLog sketch, never a user list. */
-  private reach(campaignId: string, day: string, uid: string, dirty: Map<string, { campaignId: string; day: string; reach: Reach }>) {
-    const key = `${campaignId}|${day}`;
-    let reach = this.sketches.get(key);
+  /** Reach goes into a HyperLogLog sketch per report row, never a user list. */
+  private reach(cacheKey: string, row: ReportRowKey, uid: string, dirty: Map<string, { row: ReportRowKey; reach: Reach }>) {
+    let reach = this.sketches.get(cacheKey);
     if (!reach) {
-      reach = Reach.parse((this.statements.sketch.get(campaignId, day) as string | null | undefined) ?? undefined);
-      this.sketches.set(key, reach);
+      reach = Reach.parse((this.statements.sketch.get(row.campaignId, row.by, row.day, row.key) as string | null | undefined) ?? undefined);
+      this.sketches.set(cacheKey, reach);
     }
-    if (reach.add(uid)) dirty.set(key, { campaignId, day, reach });
+    if (reach.add(uid)) dirty.set(cacheKey, { row, reach });
   }
 
-  async report(campaignId: string, fromDay: string, toDay: string): Promise<ReportRow[]> {
-    return this.db
+  async report(campaignId: string, fromDay: string, toDay: string, by: ReportBy = 'day'): Promise<ReportRow[]> {
+    const rows = this.db
       .select()
-      .from(t.reportDaily)
-      .where(and(eq(t.reportDaily.campaignId, campaignId), between(t.reportDaily.day, fromDay, toDay)))
-      .orderBy(asc(t.reportDaily.day))
-      .all()
-      .map(toReportRow);
+      .from(t.reportRows)
+      .where(and(eq(t.reportRows.campaignId, campaignId), eq(t.reportRows.by, by), between(t.reportRows.day, fromDay, toDay)))
+      .all();
+    return toReportRows(rows, by);
   }
 }
 
@@ -221,7 +224,8 @@ function prepareStatements(sqlite: Database.Database) {
     seen: s('SELECT 1 FROM events WHERE reservation_id = ? AND type = ?').pluck(),
     reservation: s(
       `SELECT id, uid, campaign_id AS campaignId, creative_id AS creativeId, advertiser_id AS advertiserId, bid_type AS bidType,
-        price_micros AS priceMicros, served_at AS servedAt, expires_at AS expiresAt, viewed_at AS viewedAt, charged_at AS chargedAt
+        price_micros AS priceMicros, served_at AS servedAt, expires_at AS expiresAt, viewed_at AS viewedAt, charged_at AS chargedAt,
+        country, platform, video <> 0 AS video
        FROM reservations WHERE id = ?`,
     ),
     insertEvent: s('INSERT INTO events (reservation_id, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -236,16 +240,27 @@ function prepareStatements(sqlite: Database.Database) {
     addSpend: s(
       'INSERT INTO campaign_spend (campaign_id, day, spend_micros) VALUES (?, ?, ?) ON CONFLICT (campaign_id, day) DO UPDATE SET spend_micros = spend_micros + excluded.spend_micros',
     ),
+    // Columns in REPORT_COUNTERS order.
     addCounts: s(
-      `INSERT INTO report_daily (campaign_id, day, impressions, clicks, hides, reports, blocks, spend_micros) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (campaign_id, day) DO UPDATE SET impressions = impressions + excluded.impressions, clicks = clicks + excluded.clicks,
-         hides = hides + excluded.hides, reports = reports + excluded.reports, blocks = blocks + excluded.blocks, spend_micros = spend_micros + excluded.spend_micros`,
+      `INSERT INTO report_rows (campaign_id, by, day, key, ${COUNTER_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ${COUNTER_COLUMNS.map(() => '?').join(', ')})
+       ON CONFLICT (campaign_id, by, day, key) DO UPDATE SET ${COUNTER_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
     ),
     addCtr: s(
       `INSERT INTO creative_stats (creative_id, impressions, clicks, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (creative_id) DO UPDATE SET impressions = impressions + excluded.impressions, clicks = clicks + excluded.clicks, updated_at = excluded.updated_at`,
     ),
-    sketch: s('SELECT reach_sketch FROM report_daily WHERE campaign_id = ? AND day = ?').pluck(),
-    setSketch: s('UPDATE report_daily SET reach_sketch = ? WHERE campaign_id = ? AND day = ?'),
+    sketch: s('SELECT reach_sketch FROM report_rows WHERE campaign_id = ? AND by = ? AND day = ? AND key = ?').pluck(),
+    setSketch: s('UPDATE report_rows SET reach_sketch = ? WHERE campaign_id = ? AND by = ? AND day = ? AND key = ?'),
   };
 }
+
+/** One stored report row's key. */
+interface ReportRowKey {
+  campaignId: string;
+  by: ReportBy;
+  day: string;
+  key: string;
+}
+
+/** The SQL columns of REPORT_COUNTERS, in the same order. */
+const COUNTER_COLUMNS = REPORT_COUNTERS.map((c) => t.reportRows[c].name);

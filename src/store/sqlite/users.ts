@@ -33,7 +33,10 @@ export class SqliteUsers implements UserStore {
         this.db.transaction(() => {
           for (const batch of batches) {
             for (const r of batch) {
-              this.statements.insertReservation.run(r.id, r.uid, r.campaignId, r.creativeId, r.advertiserId, r.bidType, r.priceMicros, r.servedAt, r.expiresAt, r.viewedAt, r.chargedAt);
+              this.statements.insertReservation.run(
+                r.id, r.uid, r.campaignId, r.creativeId, r.advertiserId, r.bidType, r.priceMicros, r.servedAt, r.expiresAt, r.viewedAt, r.chargedAt,
+                r.country, r.platform, r.video ? 1 : 0,
+              );
             }
           }
         });
@@ -57,10 +60,12 @@ export class SqliteUsers implements UserStore {
     const rows = this.statements.readHistory.all(uid, since, now) as Parameters<typeof toHistory>[0][];
     const blocks = this.statements.readBlocks.all(uid) as string[];
     const hides = this.statements.readHides.all(uid) as string[];
+    const mutes = this.statements.readMutes.all(uid) as string[];
     return {
       history: rows.map(toHistory),
       blocks: new Set(blocks),
       hides: new Set(hides),
+      mutes: new Set(mutes),
     };
   }
 
@@ -121,6 +126,26 @@ export class SqliteUsers implements UserStore {
       .map((r) => r.a);
   }
 
+  async mute(uid: string, category: string, now: number) {
+    this.db.insert(t.userMutes).values({ uid, category, at: now }).onConflictDoNothing().run();
+    this.cache.get(uid)?.mutes.add(category);
+  }
+
+  async unmute(uid: string, category: string) {
+    this.db.delete(t.userMutes).where(and(eq(t.userMutes.uid, uid), eq(t.userMutes.category, category))).run();
+    this.cache.get(uid)?.mutes.delete(category);
+  }
+
+  async mutes(uid: string) {
+    return this.db
+      .select({ c: t.userMutes.category })
+      .from(t.userMutes)
+      .where(eq(t.userMutes.uid, uid))
+      .orderBy(t.userMutes.at)
+      .all()
+      .map((r) => r.c);
+  }
+
   async erase(uid: string) {
     const live = this.db
       .select({ id: t.reservations.id, campaignId: t.reservations.campaignId })
@@ -131,6 +156,7 @@ export class SqliteUsers implements UserStore {
       tx.delete(t.reservations).where(eq(t.reservations.uid, uid)).run();
       tx.delete(t.userBlocks).where(eq(t.userBlocks.uid, uid)).run();
       tx.delete(t.userHides).where(eq(t.userHides.uid, uid)).run();
+      tx.delete(t.userMutes).where(eq(t.userMutes.uid, uid)).run();
       tx.delete(t.events).where(eq(t.events.uid, uid)).run();
       tx.delete(t.creativeReports).where(eq(t.creativeReports.uid, uid)).run();
     });
@@ -167,9 +193,11 @@ function prepareStatements(db: Db) {
     ),
     readBlocks: sqlite.prepare('SELECT advertiser_id FROM user_blocks WHERE uid = ?').pluck(),
     readHides: sqlite.prepare('SELECT creative_id FROM user_hides WHERE uid = ?').pluck(),
+    readMutes: sqlite.prepare('SELECT category FROM user_mutes WHERE uid = ?').pluck(),
     insertReservation: sqlite.prepare(
-      `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at, viewed_at, charged_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at, viewed_at, charged_at,
+         country, platform, video)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
   };
 }
