@@ -130,6 +130,7 @@ export const SETTING_NAMES = [
   'CORS_ORIGINS',
   'PUBLIC_URL',
   'CATALOG_REFRESH_MS',
+  'TRAFFIC_FLUSH_MS',
 ];
 
 /** Edits (insert, delete, substitute, swap two neighbours) between two names: `PROT` is one from `PORT`. */

@@ -8,7 +8,6 @@ import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppDeps, AppEnv } from '../api/context.js';
 import type { App } from '../api/openapi.js';
-import { AdvertiserProfileInput } from '../api/schemas.js';
 import type { AdvertiserView, CampaignView, ClientView, CreativeView, PendingCreative, ProblemView, ReportRowView } from './api.js';
 import { ConsoleApi } from './api.js';
 import { ASSETS } from './assets/index.js';
@@ -72,13 +71,6 @@ function need<T>(result: { ok: true; data: T } | { ok: false; problem: ProblemVi
   return result.data;
 }
 
-/** The advertiser `category` choices, if the API fixes them (an enum); otherwise free text. */
-function categoryOptions(): string[] | undefined {
-  const field = (AdvertiserProfileInput as unknown as { shape?: Record<string, { unwrap?: () => { options?: unknown } }> }).shape?.category;
-  const options = field?.unwrap?.().options;
-  return Array.isArray(options) && options.every((o) => typeof o === 'string') ? options : undefined;
-}
-
 const profileValues = (a: Partial<AdvertiserView>): ProfileValues => ({
   name: a.name ?? '',
   description: a.description ?? '',
@@ -101,7 +93,6 @@ type Handler = (c: Context<AppEnv>, session: Session, api: ConsoleApi, form: For
 
 export function registerConsole(app: App, deps: AppDeps) {
   const sealer = new SessionSealer(deps.secret);
-  const categories = categoryOptions();
   const render = (c: Context, page: unknown, status: 200 | 201 | 400 | 401 | 403 | 404 | 413 | 415 | 422 | 429 | 500 | 502 = 200) =>
     c.html(`<!doctype html>${String(page)}`, status);
 
@@ -217,7 +208,7 @@ export function registerConsole(app: App, deps: AppDeps) {
     '/console/profile',
     as('advertiser', async (c, session, api) => {
       const me = need(await api.get<AdvertiserView>('/v1/me'));
-      return render(c, <ProfilePage session={session} profile={me} values={profileValues(me)} errors={{}} notice={notice(c)} categories={categories} />);
+      return render(c, <ProfilePage session={session} profile={me} values={profileValues(me)} errors={{}} notice={notice(c)} />);
     }),
   );
 
@@ -234,7 +225,7 @@ export function registerConsole(app: App, deps: AppDeps) {
       if (saved.status !== 400) need(saved);
       const me = need(await api.get<AdvertiserView>('/v1/me'));
       const errors = fieldErrors(saved.ok ? ({} as ProblemView) : saved.problem, Object.fromEntries(PROFILE_FIELDS.map((f) => [f, f])));
-      return render(c, <ProfilePage session={session} profile={me} values={values} errors={errors} categories={categories} />, 400);
+      return render(c, <ProfilePage session={session} profile={me} values={values} errors={errors} />, 400);
     }),
   );
 
@@ -374,12 +365,17 @@ export function registerConsole(app: App, deps: AppDeps) {
   app.get(
     '/console/reports.csv',
     as('advertiser', async (c, session, api) => {
+      const campaign = c.req.query('campaign') ?? '';
+      const to = c.req.query('to') || isoDay(deps.clock());
+      const from = c.req.query('from') || (DAY.test(to) ? addDays(to, -6) : to);
+      // The API writes the CSV (format=csv); the console only names the download.
+      const csv = await api.get<string>(`/v1/reports?${new URLSearchParams({ campaign, from, to, format: 'csv' })}`);
+      if (csv.ok && typeof csv.data === 'string') {
+        const name = `report-${campaign.replace(/[^A-Za-z0-9_-]/g, '')}-${from}-${to}.csv`;
+        return c.body(csv.data, 200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${name}"` });
+      }
       const r = await report(c, api);
-      if (!r.rows || !r.campaignId) return render(c, <ReportsPage session={session} {...r} />, 400);
-      const columns = ['date', 'impressions', 'reach', 'clicks', 'hides', 'reports', 'blocks', 'spendMicros'] as const;
-      const csv = [columns.join(','), ...r.rows.map((row) => columns.map((col) => String(row[col])).join(','))].join('\r\n') + '\r\n';
-      const name = `report-${r.campaignId.replace(/[^A-Za-z0-9_-]/g, '')}-${r.from}-${r.to}.csv`;
-      return c.body(csv, 200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${name}"` });
+      return render(c, <ReportsPage session={session} {...r} />, 400);
     }),
   );
 
@@ -409,7 +405,7 @@ export function registerConsole(app: App, deps: AppDeps) {
     const { advertisers } = need(await api.get<{ advertisers: AdvertiserView[] }>('/v1/advertisers'));
     return render(
       c,
-      <AdvertisersPage session={session} advertisers={advertisers} values={extra.values ?? {}} errors={extra.errors ?? {}} created={extra.created} categories={categories} />,
+      <AdvertisersPage session={session} advertisers={advertisers} values={extra.values ?? {}} errors={extra.errors ?? {}} created={extra.created} />,
       extra.errors && hasErrors(extra.errors) ? 400 : 200,
     );
   }

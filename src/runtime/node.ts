@@ -106,7 +106,6 @@ async function main() {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal, inFlight: busy.size }, 'stopping: draining in-flight requests');
     clearInterval(prune);
     server.close(async () => {
       try {
@@ -119,6 +118,8 @@ async function main() {
       }
     });
     for (const socket of sockets) if (!busy.has(socket)) socket.destroy();
+    // Logged once the listener is closed: whoever reads this line finds new connections refused.
+    log.info({ signal, inFlight: busy.size }, 'stopping: draining in-flight requests');
     const deadline = setTimeout(() => {
       log.warn({ connections: sockets.size }, `drain deadline (${DRAIN_MS} ms): closing the remaining connections`);
       for (const socket of sockets) socket.destroy();

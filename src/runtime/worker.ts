@@ -10,6 +10,7 @@ import { readSettings, type Env } from '../config.js';
 import { CTR_REFRESH_MS } from '../delivery/delivery.js';
 import type { HistoryEntry, ServableCampaign } from '../engine/types.js';
 import { type AnalyticsDataset, analyticsEngineMetrics } from '../ops/analytics-engine.js';
+import { createIsolateMetrics, fanOutMetrics } from '../ops/isolate-metrics.js';
 import { jsonLinesLog } from '../ops/log.js';
 import { R2MediaStorage } from '../media/r2.js';
 import { tokenSecretsFrom } from '../privacy/token.js';
@@ -94,6 +95,7 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
   const objects = directory(env);
   const store = createEdgeStore({ catalog, objects });
   const tokenSecrets = tokenSecretsFrom(vars, env.SECRET);
+  const isolateMetrics = createIsolateMetrics();
   const service = await createService({
     settings,
     store,
@@ -105,8 +107,11 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
     clientAddress: (c) => c.req.header('CF-Connecting-IP'),
     // One JSON line per request on console.log: Workers Logs and `wrangler tail` collect them.
     log: jsonLinesLog(settings.logLevel),
-    // Counters go to Workers Analytics Engine when a dataset is bound as ANALYTICS (docs/deploy.md, "Metrics").
-    metrics: env.ANALYTICS ? analyticsEngineMetrics(env.ANALYTICS) : undefined,
+    // GET /metrics shows this isolate's counters; Workers Analytics Engine gets them all when a
+    // dataset is bound as ANALYTICS (docs/deploy.md, "Metrics").
+    metrics: env.ANALYTICS ? fanOutMetrics(isolateMetrics, analyticsEngineMetrics(env.ANALYTICS)) : isolateMetrics,
+    scrapeMetrics: () => isolateMetrics.scrape(),
+    metricsToken: settings.metricsToken || undefined,
   });
   let checkedAt = Date.now();
   let rebuiltAt = checkedAt;

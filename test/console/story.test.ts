@@ -77,6 +77,7 @@ describe('console on Node, in Chromium', () => {
     expect(await textOf(page.locator('#email-error'))).toMatch(/email/i);
     await page.getByLabel('Email').fill('hello@sonne.example');
     await page.getByLabel('Website').fill('https://sonne.example');
+    await page.getByLabel('Category').selectOption({ label: 'Food & Drink' });
     await page.getByRole('button', { name: 'Save profile' }).click();
     await page.getByText('Profile saved.').waitFor();
     expect(await page.getByLabel('Address').inputValue()).toBe('Hauptstraße 1, Berlin');
@@ -146,6 +147,7 @@ describe('console on Node, in Chromium', () => {
       expect(text).toMatch(/sponsored/i);
       expect(text).toContain('Bäckerei <Sonne>');
       expect(text).toContain('Sourdough since 1921');
+      expect(text).toContain('Food & Drink');
     }
     expect(await textOf(mp4Card)).toContain('video/mp4, 90×160, 2.0 s');
     await axe('campaign with previews');

@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** Advertiser pages: business profile, campaigns, one campaign with its creatives, reports. */
+import { CATEGORIES } from '../../engine/categories.js';
 import type { AdvertiserView, CampaignView, CreativeView, ReportRowView } from '../api.js';
 import { CAMPAIGN_LABELS, type CampaignFormValues } from '../campaign-form.js';
 import { type FieldErrors, formatMicros } from '../forms.js';
@@ -27,7 +28,7 @@ export const PROFILE_LABELS = {
 export type ProfileValues = Record<keyof typeof PROFILE_LABELS, string>;
 
 /** The profile fields, shared by the advertiser's own form and the operator's "create advertiser" form. */
-export function ProfileFields({ values, errors, categories }: { values: Partial<ProfileValues>; errors: FieldErrors; categories?: string[] }) {
+export function ProfileFields({ values, errors }: { values: Partial<ProfileValues>; errors: FieldErrors }) {
   return (
     <>
       <TextField name="name" label={PROFILE_LABELS.name} value={values.name} required maxlength={200} errors={errors} autocomplete="organization" />
@@ -35,22 +36,19 @@ export function ProfileFields({ values, errors, categories }: { values: Partial<
       <TextField name="address" label={PROFILE_LABELS.address} value={values.address} maxlength={500} errors={errors} autocomplete="street-address" />
       <TextField name="email" label={PROFILE_LABELS.email} type="email" value={values.email} errors={errors} autocomplete="email" />
       <TextField name="website" label={PROFILE_LABELS.website} type="url" value={values.website} errors={errors} hint="Starts with https://" autocomplete="url" />
-      {categories ? (
-        <SelectField
-          name="category"
-          label={PROFILE_LABELS.category}
-          value={values.category}
-          options={[['', 'Choose a category'], ...categories.map((c): [string, string] => [c, c])]}
-          errors={errors}
-        />
-      ) : (
-        <TextField name="category" label={PROFILE_LABELS.category} value={values.category} maxlength={100} errors={errors} />
-      )}
+      <SelectField
+        name="category"
+        label={PROFILE_LABELS.category}
+        value={values.category}
+        options={[['', 'No category'], ...CATEGORIES.map((c): [string, string] => [c.id, c.label])]}
+        errors={errors}
+        hint="People can mute a whole category of ads"
+      />
     </>
   );
 }
 
-export function ProfilePage(props: { session: Session; profile: AdvertiserView; values: ProfileValues; errors: FieldErrors; notice?: string; categories?: string[] }) {
+export function ProfilePage(props: { session: Session; profile: AdvertiserView; values: ProfileValues; errors: FieldErrors; notice?: string }) {
   const { session, profile, values, errors } = props;
   return (
     <Page title="Business profile" session={session} section="/console/profile" notice={props.notice}>
@@ -59,7 +57,8 @@ export function ProfilePage(props: { session: Session; profile: AdvertiserView; 
         <form method="post" action="/console/profile" class="stack" novalidate>
           <ErrorSummary errors={errors} labels={PROFILE_LABELS} />
           <CsrfField token={session.csrf} />
-          <ProfileFields values={values} errors={errors} categories={props.categories} />
+          {profile.categoryNotice && <p class="warning">{profile.categoryNotice}</p>}
+          <ProfileFields values={values} errors={errors} />
           <button type="submit">Save profile</button>
         </form>
         <PhonePreview advertiser={profile} headline="Your headline" ctaType="website" caption="Your business card as people see it" />

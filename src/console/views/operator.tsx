@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** Operator pages: the review queue, advertisers (key shown once), feed clients (key shown once), and sign-in. */
+import { categoryLabel } from '../../engine/categories.js';
 import type { AdvertiserView, PendingCreative } from '../api.js';
 import type { FieldErrors } from '../forms.js';
 import type { Session } from '../session.js';
@@ -118,7 +119,6 @@ export function AdvertisersPage(props: {
   values: Partial<ProfileValues>;
   errors: FieldErrors;
   created?: { advertiser: AdvertiserView; apiKey: string };
-  categories?: string[];
 }) {
   const { session, advertisers, values, errors, created } = props;
   return (
@@ -128,7 +128,7 @@ export function AdvertisersPage(props: {
         <form method="post" action="/console/advertisers" class="stack" novalidate>
           <ErrorSummary errors={errors} labels={PROFILE_LABELS} />
           <CsrfField token={session.csrf} />
-          <ProfileFields values={values} errors={errors} categories={props.categories} />
+          <ProfileFields values={values} errors={errors} />
           <button type="submit">Create advertiser</button>
         </form>
       </Section>
@@ -151,7 +151,7 @@ export function AdvertisersPage(props: {
                 {advertisers.map((a) => (
                   <tr>
                     <th scope="row">{a.name}</th>
-                    <td>{a.category ?? ''}</td>
+                    <td>{a.category ? categoryLabel(a.category) : ''}</td>
                     <td>{a.email ?? ''}</td>
                     <td>
                       <code>{a.id}</code>

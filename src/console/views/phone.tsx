@@ -3,6 +3,7 @@
  * The ad as a user sees it: a 9:16 phone screen with the sponsored status
  * between two placeholder statuses, the business card, headline and CTA button.
  */
+import { categoryLabel } from '../../engine/categories.js';
 import type { AdvertiserView } from '../api.js';
 
 export const CTA_LABELS: Record<string, string> = { message: 'Send message', website: 'Visit website', call: 'Call' };
@@ -46,7 +47,7 @@ export function PhonePreview({ advertiser, headline, ctaType, media, caption, li
           </div>
           <div class="card">
             <p class="card-name">{advertiser.name}</p>
-            {advertiser.category && <p class="card-line">{advertiser.category}</p>}
+            {advertiser.category && <p class="card-line">{categoryLabel(advertiser.category)}</p>}
             {advertiser.description && <p class="card-line">{advertiser.description}</p>}
             {advertiser.address && <p class="card-line">{advertiser.address}</p>}
             {advertiser.website && <p class="card-line">{advertiser.website}</p>}
