@@ -21,6 +21,8 @@ export interface ServiceOptions {
   media: MediaStorage;
   adminKey: string;
   secret: string;
+  /** Slot-token secrets, current first, then previous ones still accepted (`tokenSecretsFrom`); default: derived from `secret`. */
+  tokenSecrets?: string[];
   clock?: () => number;
   /** The caller's address on this runtime (failed-authentication throttling). */
   clientAddress?: ClientAddress;
@@ -44,7 +46,7 @@ export async function createService(options: ServiceOptions) {
     store: options.store,
     index,
     pseudonymize: createPseudonymizer(options.secret),
-    signer: new TokenSigner(options.secret),
+    signer: new TokenSigner(options.tokenSecrets ?? options.secret),
     clock,
     metrics: options.metrics,
     traffic,

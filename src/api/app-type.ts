@@ -23,7 +23,7 @@ import {
 import { blockRoute, blocksRoute, eraseRoute, eventsRoute, muteRoute, slotsRoute, unblockRoute, unmuteRoute, whyRoute } from './routes/feed.js';
 import { createAdvertiserRoute, createClientRoute, listAdvertisersRoute, reviewQueueRoute, reviewRoute } from './routes/operator.js';
 import { healthRoute, metricsRoute, readyRoute } from './routes/health.js';
-import { mediaRoute } from './routes/public.js';
+import { mediaRoute, problemTypeRoute } from './routes/public.js';
 
 /** Every route of the API, in the order of the product spec. */
 export const apiRoutes = [
@@ -56,6 +56,7 @@ export const apiRoutes = [
   readyRoute,
   metricsRoute,
   mediaRoute,
+  problemTypeRoute,
 ] as const;
 
 type Registered<Routes extends readonly unknown[]> = { [K in keyof Routes]: { route: Routes[K]; handler: never } };

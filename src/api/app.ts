@@ -3,7 +3,6 @@
  * security headers, auth per route group, and the generated OpenAPI document.
  */
 import type { MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
@@ -14,6 +13,8 @@ import type { AppDeps, AppEnv } from './context.js';
 import { ApiError, handleError, problemResponse } from './errors.js';
 import { createAuth, type PrincipalKind } from './middleware/auth.js';
 import { authThrottle } from './middleware/auth-throttle.js';
+import { bodyLimit } from './middleware/body-limit.js';
+import { methodGuard } from './middleware/method.js';
 import { requireContentType } from './middleware/content-type.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { REQUEST_ID_MAX, requestLog } from './middleware/request-log.js';
@@ -49,20 +50,8 @@ export function createApp(deps: AppDeps) {
     }),
   );
   if (deps.settings.corsOrigins.length > 0) app.use('*', cors({ origin: deps.settings.corsOrigins }));
-  const limitTo = (maxSize: number, what: string): MiddlewareHandler => {
-    const tooLarge = () => {
-      throw new ApiError('payload_too_large', `Request body exceeds ${what}`);
-    };
-    const streamed = bodyLimit({ maxSize, onError: tooLarge });
-    // With a Content-Length and no Transfer-Encoding the header decides (the body cannot be longer);
-    // bodyLimit would first read c.req.raw.body, which on Node builds a web Request and stream per request.
-    return async function limitBody(c, next) {
-      const length = c.req.header('content-length');
-      if (length === undefined || c.req.header('transfer-encoding') !== undefined) return streamed(c, next);
-      if (Number.parseInt(length, 10) > maxSize) tooLarge();
-      await next();
-    };
-  };
+  app.use('*', methodGuard(app));
+  const limitTo = (maxSize: number, what: string) => bodyLimit({ maxSize, what });
   const jsonLimit = limitTo(MiB, 'the 1 MiB limit');
   const uploadLimit = limitTo(17 * MiB, 'the upload limit (video 16 MB, image 5 MB)');
   app.use('/v1/*', (c, next) => (UPLOAD_PATH.test(c.req.path) ? uploadLimit : jsonLimit)(c, next));

@@ -67,6 +67,27 @@ const titles: Record<ErrorCode, string> = {
   internal: 'Internal server error',
 };
 
+/** What each problem type means and what to do about it: served at its `type` URI (/problems/<slug>). */
+export const problemExplanations: Record<ErrorCode, string> = {
+  validation:
+    'A field of the request is missing, has the wrong type, is out of bounds, is not well-formed text (NUL or a lone UTF-16 surrogate), or is unknown. `errors` lists each field by its path with what is wrong.',
+  content_rejected:
+    'The request carried a field that looks like message or status content (text, body, caption, message, content, media). This service takes ad metadata and opaque ids only: remove the field.',
+  bad_request: 'The request could not be read (for example invalid JSON, or the connection closed before the body arrived).',
+  unauthorized: 'Send `Authorization: Bearer <key>` with a valid key. Repeated failures from one address are throttled (429).',
+  forbidden: 'The key is valid but of the wrong kind for this route (operator, advertiser or feed-client routes).',
+  not_found: 'There is no such route or object, or it belongs to another tenant (existence is not revealed).',
+  method_not_allowed: 'The path exists but does not take this method; the `Allow` header lists the methods it takes.',
+  payload_too_large: 'The body exceeds the limit: 1 MiB for JSON, 17 MiB for an upload, 5 MB for an image, 16 MB for a video.',
+  unsupported_media_type:
+    'JSON routes take `application/json`, uploads `multipart/form-data`; an upload must be a PNG, JPEG, WebP image or an MP4 video, recognised by its bytes.',
+  unprocessable: 'The uploaded media breaks a limit (duration, pixel count, dimensions) or is truncated or corrupt.',
+  rate_limited: 'Too many requests (or too many failed authentications from this address); retry after the `Retry-After` seconds.',
+  internal: 'Something went wrong on our side; the request was not applied. Retrying is safe.',
+};
+
+export const problemSlug = (code: ErrorCode) => code.replaceAll('_', '-');
+
 export class ApiError extends Error {
   constructor(
     readonly code: ErrorCode,
@@ -87,7 +108,7 @@ export interface Problem {
 }
 
 export function problemBody(code: ErrorCode, detail: string, errors?: FieldError[]): Problem {
-  const body: Problem = { type: `/problems/${code.replaceAll('_', '-')}`, title: titles[code], status: statusOf(code), detail };
+  const body: Problem = { type: `/problems/${problemSlug(code)}`, title: titles[code], status: statusOf(code), detail };
   if (errors) body.errors = errors;
   return body;
 }

@@ -6,13 +6,32 @@ import { z } from '@hono/zod-openapi';
 import { CATEGORY_IDS, categoryFromText } from '../engine/categories.js';
 import { EVENT_TYPES } from '../engine/types.js';
 
-export const Id = z.string().min(1).max(64);
+/**
+ * Text must be well-formed: a lone UTF-16 surrogate would be stored as U+FFFD
+ * (so two different user ids could become one pseudonym) and NUL cuts strings
+ * short in C tools and logs. Applied to every string the API accepts.
+ */
+const ILL_FORMED = /[\0\uD800-\uDFFF]/u;
+export const wellFormedText = (s: string) => !ILL_FORMED.test(s);
+const WELL_FORMED = 'must be well-formed Unicode text without NUL or lone surrogates';
+/** A string schema that refuses ill-formed text (400 naming the field). */
+export const text = () => z.string().refine(wellFormedText, WELL_FORMED);
+
+export const Id = text().min(1).max(64);
 const Micros = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const IsoDate = z.iso.datetime({ offset: true }).or(z.iso.date());
 const Country = z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code in upper case, e.g. "DE"');
 const Language = z.string().regex(/^[a-z]{2,3}$/, 'a BCP-47 primary language tag in lower case, e.g. "de"');
 export const PlatformSchema = z.enum(['android', 'ios', 'web']);
-const ShortText = (max: number) => z.string().trim().min(1).max(max);
+const ShortText = (max: number) => text().trim().min(1).max(max);
+
+/** An absolute http(s) URL with a host and no credentials, exactly as sent (no control characters or spaces). */
+function isHttpUrl(value: string): boolean {
+  if (!/^https?:\/\/[^\s\0-\x1f\x7f]+$/i.test(value) || !URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '' && url.username === '' && url.password === '';
+}
+const HttpUrl = text().max(2000).refine(isHttpUrl, 'must be an absolute https:// (or http://) URL');
 
 /** One of the fixed business categories (docs/api.md#categories); free text is refused, with the id it probably meant. */
 export const CategorySchema = z
@@ -42,10 +61,10 @@ export const Problem = z
 export const AdvertiserProfileInput = z
   .strictObject({
     name: ShortText(200),
-    description: z.string().max(2000).optional(),
-    address: z.string().max(500).optional(),
-    email: z.email().max(320).optional(),
-    website: z.url({ protocol: /^https?$/ }).max(2000).optional(),
+    description: text().max(2000).optional(),
+    address: text().max(500).optional(),
+    email: z.email().max(320).refine(wellFormedText, WELL_FORMED).optional(),
+    website: HttpUrl.optional(),
     category: CategorySchema.optional(),
   })
   .openapi('AdvertiserInput');
@@ -89,7 +108,7 @@ export const Client = z.object({ id: z.string(), name: z.string(), createdAt: z.
 export const ReviewInput = z
   .strictObject({
     decision: z.enum(['approve', 'reject']),
-    reason: z.string().trim().min(1).max(500).optional(),
+    reason: text().trim().min(1).max(500).optional(),
   })
   .refine((r) => r.decision === 'approve' || r.reason !== undefined, { message: 'a rejection needs a reason', path: ['reason'] })
   .openapi('ReviewInput');
@@ -168,13 +187,49 @@ export const Campaign = z
 
 export const CtaType = z.enum(['message', 'website', 'call']);
 
+/** E.164: "+", a country code that does not start with 0, at most 15 digits in all. */
+const E164 = /^\+[1-9]\d{1,14}$/;
+/** The messenger's click-to-chat link: https://wa.me/<the E.164 number's digits>, nothing else. */
+const CHAT_LINK = /^https:\/\/wa\.me\/[1-9]\d{1,14}$/;
+
+/** Why `target` is not a valid call-to-action target of `type`, or undefined if it is. */
+export function ctaTargetProblem(type: 'message' | 'website' | 'call', target: string): string | undefined {
+  switch (type) {
+    case 'website':
+      return isHttpUrl(target) ? undefined : 'a website target must be an absolute https:// (or http://) URL, e.g. "https://bakery.example/menu"';
+    case 'call':
+      return E164.test(target) ? undefined : 'a call target must be an E.164 phone number, e.g. "+4930123456"';
+    case 'message':
+      return E164.test(target) || CHAT_LINK.test(target)
+        ? undefined
+        : 'a message target must be an E.164 phone number (e.g. "+4930123456") or a chat link "https://wa.me/4930123456"';
+  }
+}
+
+/** Fields of a call to action; every path that sets one (upload, any later update) checks it with `ctaIssue`. */
+export const ctaFields = {
+  ctaType: CtaType,
+  ctaTarget: ShortText(2000).openapi({
+    description:
+      'website: an absolute https:// or http:// URL; call: an E.164 number ("+4930123456"); ' +
+      'message: an E.164 number or a chat link "https://wa.me/<digits of the E.164 number>"',
+  }),
+};
+
+/** Adds a 400 issue naming `ctaTarget` when it does not fit `ctaType`. */
+export function ctaIssue(value: { ctaType?: 'message' | 'website' | 'call'; ctaTarget?: string }, ctx: z.RefinementCtx) {
+  if (value.ctaType === undefined || value.ctaTarget === undefined) return;
+  const problem = ctaTargetProblem(value.ctaType, value.ctaTarget);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['ctaTarget'] });
+}
+
 export const CreativeUpload = z
   .strictObject({
     file: z.instanceof(File, { message: 'send the image or video as a file part named "file"' }).openapi({ type: 'string', format: 'binary' }),
     headline: ShortText(90),
-    ctaType: CtaType,
-    ctaTarget: ShortText(2000),
+    ...ctaFields,
   })
+  .superRefine(ctaIssue)
   .openapi('CreativeUpload');
 
 export const MediaInfo = z
@@ -208,7 +263,7 @@ export const Creative = z
 // ---------- feed ----------
 
 /** A raw user id: it is pseudonymised before anything else sees it. */
-export const UserId = z.string().min(1).max(256);
+export const UserId = text().min(1).max(256);
 
 export const SlotsInput = z
   .strictObject({
@@ -262,7 +317,7 @@ export const ExplainEntry = z
 export const EventsInput = z
   .strictObject({
     events: z
-      .array(z.strictObject({ token: z.string().min(1).max(1024), type: z.enum(EVENT_TYPES) }))
+      .array(z.strictObject({ token: text().min(1).max(1024), type: z.enum(EVENT_TYPES) }))
       .min(1)
       .max(500),
   })
@@ -274,7 +329,7 @@ export const EventResult = z
 
 export const UserAdvertiserInput = z.strictObject({ user: UserId, advertiser: Id }).openapi('UserAdvertiser');
 export const UserInput = z.strictObject({ user: UserId }).openapi('UserRef');
-export const WhyInput = z.strictObject({ token: z.string().min(1).max(1024) }).openapi('WhyRequest');
+export const WhyInput = z.strictObject({ token: text().min(1).max(1024) }).openapi('WhyRequest');
 
 export const ReportQuery = z.object({
   campaign: Id,

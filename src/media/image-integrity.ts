@@ -23,7 +23,7 @@ function crc32(bytes: Uint8Array, start: number, end: number): number {
 
 const ascii = (bytes: Uint8Array, at: number, length: number) => String.fromCharCode(...bytes.subarray(at, at + length));
 
-/** PNG: chunks from IHDR to IEND, each inside the file with a matching CRC. */
+/** PNG: chunks from IHDR to IEND, each inside the file with a matching CRC, and nothing after IEND. */
 export function pngProblem(bytes: Uint8Array): string | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 8; // signature
@@ -36,7 +36,7 @@ export function pngProblem(bytes: Uint8Array): string | undefined {
     const end = at + 12 + length;
     if (end > bytes.length) return `the ${type} chunk is cut off`;
     if (crc32(bytes, at + 4, at + 8 + length) !== view.getUint32(at + 8 + length)) return `the ${type} chunk fails its checksum`;
-    if (type === 'IEND') return undefined;
+    if (type === 'IEND') return end === bytes.length ? undefined : `${bytes.length - end} bytes follow its IEND chunk`;
     at = end;
   }
   return 'it ends before its IEND chunk';
@@ -70,12 +70,13 @@ export function jpegProblem(bytes: Uint8Array): string | undefined {
   return 'it is cut off before its image data';
 }
 
-/** WebP: the RIFF size fits the file, and every chunk fits the RIFF. */
+/** WebP: the RIFF size is the file's, and every chunk fits the RIFF. */
 export function webpProblem(bytes: Uint8Array): string | undefined {
   if (bytes.length < 12) return 'it is too short';
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const riffEnd = 8 + view.getUint32(4, true);
   if (riffEnd > bytes.length) return 'it is shorter than its RIFF header says';
+  if (riffEnd < bytes.length) return `${bytes.length - riffEnd} bytes follow its RIFF data`;
   let at = 12;
   let chunks = 0;
   while (at + 8 <= riffEnd) {

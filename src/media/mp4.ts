@@ -9,6 +9,8 @@ export interface Mp4Info {
   width: number;
   height: number;
   durationMs: number;
+  /** The longest track's own length; the duration limit applies to it too. */
+  tracksMs: number;
 }
 
 /** Why an MP4 was refused; the caller maps it to an HTTP problem. */
@@ -78,12 +80,19 @@ function parse(bytes: Uint8Array): { movie: Movie; samplesInside: boolean } | un
   return { movie, samplesInside };
 }
 
-function durationMsOf(movie: Movie, track: Track): number {
+/** How far the movie header's duration may differ from what its tracks hold (audio priming, edit lists). */
+export const HEADER_TOLERANCE_MS = 500;
+
+/** A track's length from its own samples (stts, or its fragments' trun): what a player actually plays. */
+function trackMs(track: Track): number {
+  return track.samples_duration > 0 && track.timescale > 0 ? (track.samples_duration * 1000) / track.timescale : 0;
+}
+
+/** What the headers claim: `mvhd`, or for fragmented MP4 (mvhd says 0) the `mehd` fragment duration. */
+function headerMs(movie: Movie): number {
   if (movie.duration > 0 && movie.timescale > 0) return (movie.duration * 1000) / movie.timescale;
-  // Fragmented MP4 (fMP4): the movie header says 0; the fragments carry the length.
   const fragments = movie.fragment_duration;
   if (fragments && fragments.num > 0 && fragments.den > 0) return (fragments.num * 1000) / fragments.den;
-  if (track.samples_duration > 0 && track.timescale > 0) return (track.samples_duration * 1000) / track.timescale;
   return 0;
 }
 
@@ -106,8 +115,16 @@ export function readMp4(bytes: Uint8Array): Mp4Info | Mp4Problem {
   let width = Math.round(track.track_width || track.video?.width || 0);
   let height = Math.round(track.track_height || track.video?.height || 0);
   if (quarterTurn(track.matrix)) [width, height] = [height, width];
-  const durationMs = Math.round(durationMsOf(movie, track));
   if (!(width > 0 && height > 0 && width <= 65_535 && height <= 65_535)) return corrupt('its video track has no valid width and height');
-  if (!(Number.isFinite(durationMs) && durationMs > 0)) return corrupt('its duration cannot be read');
-  return { width, height, durationMs };
+  // The duration is taken from the tracks, and a header that disagrees with them is refused:
+  // an edited mvhd must not pass a long video off as a short one.
+  const tracksMs = Math.max(...movie.tracks.map(trackMs));
+  const claimedMs = headerMs(movie);
+  if (!(Number.isFinite(tracksMs) && tracksMs > 0)) return corrupt('its tracks hold no timed samples');
+  if (claimedMs > 0 && Math.abs(claimedMs - tracksMs) > HEADER_TOLERANCE_MS) {
+    return corrupt(`its header says ${(claimedMs / 1000).toFixed(1)} s but its tracks run ${(tracksMs / 1000).toFixed(1)} s`);
+  }
+  // Reported as the header's presentation length when it agrees (edit lists trim priming samples), else the tracks'.
+  const durationMs = Math.round(claimedMs > 0 ? claimedMs : tracksMs);
+  return { width, height, durationMs, tracksMs: Math.round(tracksMs) };
 }

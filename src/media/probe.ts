@@ -13,7 +13,21 @@ export const LIMITS = {
   imageBytes: 5 * MB,
   videoBytes: 16 * MB,
   videoMs: 30_000,
+  /** Longest side of an image or video frame, in pixels. */
+  side: 8192,
+  /** Pixels per image or frame: 8K UHD (7680×4320). What a phone must decode is bounded, whatever the file size. */
+  pixels: 7680 * 4320,
 };
+
+/** Refuses pictures whose declared size a client could not (or should not) decode. */
+function checkDimensions(what: string, width: number, height: number) {
+  if (width > LIMITS.side || height > LIMITS.side) {
+    throw new MediaError('too_many_pixels', `${what} may be at most ${LIMITS.side} pixels on a side; this one is ${width}x${height}`);
+  }
+  if (width * height > LIMITS.pixels) {
+    throw new MediaError('too_many_pixels', `${what} may have at most ${LIMITS.pixels} pixels (7680x4320); this one is ${width}x${height}`);
+  }
+}
 
 const IMAGE_CHECKS: Record<string, (bytes: Uint8Array) => string | undefined> = {
   'image/png': pngProblem,
@@ -32,7 +46,7 @@ export interface ProbedMedia {
 
 export class MediaError extends Error {
   constructor(
-    readonly kind: 'unsupported' | 'too_large' | 'too_long' | 'corrupt',
+    readonly kind: 'unsupported' | 'too_large' | 'too_long' | 'too_many_pixels' | 'corrupt',
     message: string,
   ) {
     super(message);
@@ -69,6 +83,7 @@ export async function probeMedia(bytes: Uint8Array): Promise<ProbedMedia> {
       throw new MediaError('corrupt', `the ${type.mime} file is truncated or corrupt: its dimensions cannot be read`);
     }
     if (!size.width || !size.height) throw new MediaError('corrupt', `the ${type.mime} file has no readable dimensions`);
+    checkDimensions('images', size.width, size.height);
     return { mime: type.mime, width: size.width, height: size.height };
   }
   if (bytes.length > LIMITS.videoBytes) {
@@ -76,8 +91,10 @@ export async function probeMedia(bytes: Uint8Array): Promise<ProbedMedia> {
   }
   const video = readMp4(bytes);
   if ('kind' in video) throw new MediaError(video.kind === 'no_video' ? 'unsupported' : 'corrupt', video.message);
-  if (tenths(video.durationMs) > tenths(LIMITS.videoMs)) {
-    throw new MediaError('too_long', `videos may be at most 30 s long; this one is ${(video.durationMs / 1000).toFixed(1)} s`);
+  checkDimensions('video frames', video.width, video.height);
+  const longest = Math.max(video.durationMs, video.tracksMs);
+  if (tenths(video.durationMs) > tenths(LIMITS.videoMs) || tenths(video.tracksMs) > tenths(LIMITS.videoMs) + 1) {
+    throw new MediaError('too_long', `videos may be at most 30 s long; this one is ${(longest / 1000).toFixed(1)} s`);
   }
-  return { mime: 'video/mp4', ...video };
+  return { mime: 'video/mp4', width: video.width, height: video.height, durationMs: video.durationMs };
 }

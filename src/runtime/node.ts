@@ -18,7 +18,9 @@ import { checkFolder, checkHost, checkWritableFile, listenError } from '../ops/n
 import { createNodeLog } from '../ops/node-log.js';
 import { createPrometheusMetrics } from '../ops/prometheus.js';
 import { createSqliteStore } from '../store/sqlite/index.js';
+import { tokenSecretsFrom } from '../privacy/token.js';
 import { createService } from '../wiring.js';
+import { createHttpServer } from './node-http.js';
 import { loadSecrets } from './secrets.js';
 
 const PRUNE_EVERY_MS = 60_000;
@@ -47,6 +49,7 @@ async function main() {
     media: new FsMediaStorage(mediaDir),
     adminKey,
     secret,
+    tokenSecrets: tokenSecretsFrom(env, secret),
     clientAddress: (c) => getConnInfo(c).remote.address,
     log,
     metrics,
@@ -67,7 +70,8 @@ async function main() {
   }, PRUNE_EVERY_MS);
   prune.unref();
 
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  // createHttpServer: a 204 without Content-Type, and a lingering close after an answer sent before the body.
+  const server = createAdaptorServer({ fetch: app.fetch, createServer: createHttpServer }) as Server;
   // Which connections have a request in flight: at shutdown every other one (idle keep-alive,
   // or a half-open one that sent nothing or half a request line) is closed at once.
   const sockets = new Set<Socket>();
@@ -102,7 +106,6 @@ async function main() {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal, inFlight: busy.size }, 'stopping: draining in-flight requests');
     clearInterval(prune);
     server.close(async () => {
       try {
@@ -115,6 +118,8 @@ async function main() {
       }
     });
     for (const socket of sockets) if (!busy.has(socket)) socket.destroy();
+    // Logged once the listener is closed: whoever reads this line finds new connections refused.
+    log.info({ signal, inFlight: busy.size }, 'stopping: draining in-flight requests');
     const deadline = setTimeout(() => {
       log.warn({ connections: sockets.size }, `drain deadline (${DRAIN_MS} ms): closing the remaining connections`);
       for (const socket of sockets) socket.destroy();

@@ -1,11 +1,15 @@
 /**
- * `npm run start:worker`: the Worker inside workerd through Miniflare 3 on PORT,
- * with D1, Durable Objects and R2 persisted under DATA_DIR [./data/worker] and
- * the same settings as `npm start`. SIGTERM/SIGINT stop workerd and exit 0.
+ * `npm run start:worker`: the Worker inside workerd through Miniflare 3, with
+ * D1, Durable Objects and R2 persisted under DATA_DIR [./data/worker] and the
+ * same settings as `npm start`. workerd listens on loopback only; PORT is
+ * served by a local stand-in for Cloudflare's edge (./local-edge.ts), which
+ * sets CF-Connecting-IP from the socket. SIGTERM/SIGINT stop both and exit 0.
  */
+import type { Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkSettingNames, readSettings, SettingsError } from '../config.js';
+import { startLocalEdge } from './local-edge.js';
 import { bundleWorker, SETTING_NAMES, startLocalWorker } from './miniflare.js';
 import { loadSecrets } from './secrets.js';
 
@@ -23,11 +27,18 @@ async function main() {
   for (const name of SETTING_NAMES) if (env[name] !== undefined) bindings[name] = env[name] as string;
   // Registered before Miniflare's own exit hook, which stops workerd right after.
   let mf: Awaited<ReturnType<typeof startLocalWorker>> | undefined;
+  let edge: Server | undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`[stop] ${signal}: stopping workerd`);
+    if (edge) {
+      const closed = new Promise((done) => edge?.close(done));
+      edge.closeIdleConnections();
+      await Promise.race([closed, new Promise((done) => setTimeout(done, 5_000).unref())]);
+      edge.closeAllConnections();
+    }
     await mf?.dispose();
     console.log('[stop] closed cleanly');
     process.exit(0);
@@ -36,15 +47,19 @@ async function main() {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   const host = env.HOST ?? '0.0.0.0';
-  mf = await startLocalWorker({ scriptPath, bindings, dataDir, port: settings.port, host });
+  mf = await startLocalWorker({ scriptPath, bindings, dataDir, port: 0, host: '127.0.0.1' });
   // Miniflare's exit hook answers SIGTERM/SIGINT with exit code 143/130 before dispose() finishes;
   // its 'exit' hook (which kills workerd) stays as a safety net, the signals are ours: exit 0.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.removeAllListeners(signal);
     process.on(signal, () => void shutdown(signal));
   }
-  const url = await mf.ready;
-  console.log(`[start] serving the Worker in workerd on ${url.href.replace(/\/$/, '')} (D1, Durable Objects and R2 under ${dataDir})`);
+  edge = await startLocalEdge({ upstream: await mf.ready, port: settings.port, host });
+  const address = edge.address();
+  // Reachable locally even when bound to every interface.
+  const shown = typeof address === 'object' && address ? (['0.0.0.0', '::'].includes(address.address) ? '127.0.0.1' : address.address) : '';
+  const where = typeof address === 'object' && address ? `http://${shown.includes(':') ? `[${shown}]` : shown}:${address.port}` : String(address);
+  console.log(`[start] serving the Worker in workerd on ${where} (D1, Durable Objects and R2 under ${dataDir})`);
 }
 
 main().catch((err) => {

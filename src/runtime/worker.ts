@@ -10,8 +10,10 @@ import { readSettings, type Env } from '../config.js';
 import { CTR_REFRESH_MS } from '../delivery/delivery.js';
 import type { HistoryEntry, ServableCampaign } from '../engine/types.js';
 import { type AnalyticsDataset, analyticsEngineMetrics } from '../ops/analytics-engine.js';
+import { createIsolateMetrics, fanOutMetrics } from '../ops/isolate-metrics.js';
 import { jsonLinesLog } from '../ops/log.js';
 import { R2MediaStorage } from '../media/r2.js';
+import { tokenSecretsFrom } from '../privacy/token.js';
 import type { SqlCatalog } from '../store/catalog.js';
 import { createD1Catalog } from '../store/d1/index.js';
 import { CampaignObjectService, type HoldRequest } from '../store/durable-object/campaign-object.js';
@@ -95,18 +97,24 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
   const catalog = createD1Catalog(env.DB);
   const objects = directory(env, parseUserShards(vars.USER_SHARDS));
   const store = createEdgeStore({ catalog, objects });
+  const tokenSecrets = tokenSecretsFrom(vars, env.SECRET);
+  const isolateMetrics = createIsolateMetrics();
   const service = await createService({
     settings,
     store,
     media: new R2MediaStorage(env.MEDIA),
     adminKey: env.ADMIN_KEY,
     secret: env.SECRET,
+    tokenSecrets,
     // Failed-authentication throttling by the caller's address, as Cloudflare's edge saw it.
     clientAddress: (c) => c.req.header('CF-Connecting-IP'),
     // One JSON line per request on console.log: Workers Logs and `wrangler tail` collect them.
     log: jsonLinesLog(settings.logLevel),
-    // Counters go to Workers Analytics Engine when a dataset is bound as ANALYTICS (docs/deploy.md, "Metrics").
-    metrics: env.ANALYTICS ? analyticsEngineMetrics(env.ANALYTICS) : undefined,
+    // GET /metrics shows this isolate's counters; Workers Analytics Engine gets them all when a
+    // dataset is bound as ANALYTICS (docs/deploy.md, "Metrics").
+    metrics: env.ANALYTICS ? fanOutMetrics(isolateMetrics, analyticsEngineMetrics(env.ANALYTICS)) : isolateMetrics,
+    scrapeMetrics: () => isolateMetrics.scrape(),
+    metricsToken: settings.metricsToken || undefined,
   });
   let checkedAt = Date.now();
   let rebuiltAt = checkedAt;

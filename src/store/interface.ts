@@ -4,9 +4,9 @@
  * (`sqlite/`; `d1/` + `durable-object/`); every backend passes the same contract suite in test/store.
  */
 import type { CapRule } from '../config.js';
-import type { CategoryId } from '../engine/categories.js';
 import type { EventEffect, ReservationView } from '../engine/events.js';
 import type {
+  AdvertiserCard,
   BidType,
   BudgetState,
   CampaignStatus,
@@ -19,14 +19,8 @@ import type {
 } from '../engine/types.js';
 import type { KeyKind } from '../privacy/keys.js';
 
-export interface Advertiser {
-  id: string;
-  name: string;
-  description: string | null;
-  address: string | null;
-  email: string | null;
-  website: string | null;
-  category: CategoryId | null;
+/** The stored advertiser: its public card (what users see with an ad) and what only it and operators see. */
+export interface Advertiser extends AdvertiserCard {
   /** A free-text category from before the fixed list that maps to none of it; cleared when a category is set. */
   legacyCategory?: string | null;
   createdAt: number;

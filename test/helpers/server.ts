@@ -1,5 +1,5 @@
 /**
- * The real Node server (`tsx src/runtime/node.ts`) as a child process on
+ * The real Node server (`node --import tsx src/runtime/node.ts`, as `npm start`) as a child process on
  * 127.0.0.1 and a free port, with its own temp data folder and captured logs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,9 +23,9 @@ export async function freePort(): Promise<number> {
 }
 
 export interface RealServer {
-  /** The `tsx` wrapper, which runs the server in a child process and relays SIGTERM/SIGINT to it. */
+  /** The node process that serves. */
   proc: ChildProcess;
-  /** The node process that actually serves (the wrapper's child): what a crash kills and what /proc measures. */
+  /** Its pid: what a crash kills and what /proc measures. */
   pid: number;
   port: number;
   url: string;
@@ -35,10 +35,14 @@ export interface RealServer {
 }
 
 /** Starts the server on `dir` (a new temp folder if absent) and waits until it listens. */
-export async function startServer(options: { dir?: string; env?: Record<string, string> } = {}): Promise<RealServer> {
+export async function startServer(options: { dir?: string; env?: Record<string, string>; worker?: boolean } = {}): Promise<RealServer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'status-ads-server-'));
   const port = await freePort();
-  const proc = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['src/runtime/node.ts'], {
+  // What `npm start` (or, with `worker`, `npm run start:worker`: workerd behind the local edge, data under
+  // DATA_DIR) runs: one node process (the tsx CLI would add a parent that relays signals on a 30 ms timer,
+  // which a loaded machine misses and then reports exit 143).
+  const entry = options.worker ? 'src/runtime/start-worker.ts' : 'src/runtime/node.ts';
+  const proc = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
@@ -50,6 +54,7 @@ export async function startServer(options: { dir?: string; env?: Record<string, 
       ADMIN_KEY: ADMIN,
       SECRET: 'crash-test-secret',
       RATE_LIMIT_ADVERTISER: '0',
+      ...(options.worker ? { DATA_DIR: join(dir, 'worker'), CATALOG_REFRESH_MS: '0' } : {}),
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -59,8 +64,8 @@ export async function startServer(options: { dir?: string; env?: Record<string, 
   proc.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => proc.once('exit', (code, signal) => done({ code, signal })));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  while (!out.includes('serving on')) {
+  const deadline = Date.now() + (options.worker ? 60_000 : 20_000);
+  while (!out.includes(options.worker ? 'serving the Worker' : 'serving on')) {
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`server exited before listening:\n${out}`);
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
@@ -68,41 +73,14 @@ export async function startServer(options: { dir?: string; env?: Record<string, 
     }
     await new Promise((r) => setTimeout(r, 25));
   }
-  const pid = serverPid(proc.pid!);
-  return { proc, pid, port, url, dir, logs: () => out, exited };
-}
-
-function serverPid(wrapper: number): number {
-  const children = readFileSync(`/proc/${wrapper}/task/${wrapper}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  if (children.length !== 1) throw new Error(`expected one child of tsx, found ${children.join(',')}`);
-  return children[0];
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return { proc, pid: proc.pid!, port, url, dir, logs: () => out, exited };
 }
 
 /** Kills the server if it still runs and waits for it to be gone. */
 export async function stopServer(server: RealServer | undefined, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   if (!server) return;
-  if (alive(server.pid)) process.kill(server.pid, signal);
   if (server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill(signal);
   await server.exited;
-  // The wrapper is gone; make sure its child is too (it may be a zombie briefly).
-  for (let i = 0; i < 100 && alive(server.pid) && !isZombie(server.pid); i++) await new Promise((r) => setTimeout(r, 20));
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    return / Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, ''));
-  } catch {
-    return true;
-  }
 }
 
 export function removeDir(dir: string | undefined) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../helpers/fixtures.js';
-import { png } from '../helpers/media.js';
+import { chunk, png } from '../helpers/media.js';
 import { makeService, type TestService } from '../helpers/service.js';
 
 const MB = 1024 * 1024;
@@ -153,9 +153,12 @@ describe('creative upload', () => {
       expect(res.body.detail).toMatch(/5 MB/);
     });
     it('image of exactly 5 MB passes the size rule', async () => {
-      const bytes = concat(png(8, 8), new Uint8Array(5 * MB - png(8, 8).length));
+      // Padded with a private ancillary chunk before IEND (bytes after IEND are refused); the size rule is ≤, not <.
+      const small = png(8, 8);
+      const pad = chunk('prVt', Buffer.alloc(5 * MB - small.length - 12));
+      const bytes = concat(small.subarray(0, small.length - 12), pad, small.subarray(small.length - 12));
+      expect(bytes.length).toBe(5 * MB);
       const res = await upload(bytes);
-      // Trailing bytes after IEND are tolerated; the size rule is ≤, not <.
       expect(res.status).toBe(201);
     });
     it('video over 16 MB → 413 naming 16 MB', async () => {

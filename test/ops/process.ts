@@ -5,23 +5,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const STRONG_ADMIN_KEY = 'sk_admin_Qm9vdHN0cmFwLWFkbWluLWtleS1mb3Itb3BzLXRlc3Rz';
 export const STRONG_SECRET = 'c2VjcmV0LWZvci10aGUtb3BzLXRlc3RzLTMyLWJ5dGVzIQ';
 
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => done(port));
-    });
-  });
-}
+export { freePort } from '../helpers/server.js';
 
 export interface Proc {
   child: ChildProcess;

@@ -1,8 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { TokenSigner } from '../../src/privacy/token.js';
+import { TokenSigner, tokenSecretsFrom } from '../../src/privacy/token.js';
 
 const claims = { reservationId: 'r_1', clientId: 'cli_1', uid: 'a'.repeat(64), campaignId: 'cmp_1', creativeId: 'crv_1', expiresAt: 2_000 };
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const bytesOf = (token: string) => Buffer.from(token.split('.')[1], 'base64url');
+
+/** Longest run of bytes two buffers share anywhere. */
+function longestCommon(a: Uint8Array, b: Uint8Array): number {
+  let best = 0;
+  for (let i = 0; i < a.length; i++)
+    for (let j = 0; j < b.length; j++) {
+      let k = 0;
+      while (i + k < a.length && j + k < b.length && a[i + k] === b[j + k]) k++;
+      best = Math.max(best, k);
+    }
+  return best;
+}
 
 describe('slot tokens', () => {
   const signer = new TokenSigner('secret');
@@ -12,25 +25,72 @@ describe('slot tokens', () => {
     expect(await signer.verify(token, 1_000)).toEqual({ ok: true, claims });
   });
 
+  it('are opaque: nothing of the claims is readable, and two tokens of one user share no bytes', async () => {
+    const a = await signer.sign(claims);
+    const b = await signer.sign({ ...claims, reservationId: 'r_2' });
+    const same = await signer.sign(claims);
+    for (const token of [a, b, same]) {
+      const text = `${token} ${bytesOf(token).toString('latin1')} ${bytesOf(token).toString('hex')}`;
+      for (const secret of [claims.uid, claims.uid.slice(0, 8), 'cmp_1', 'crv_1', 'cli_1', 'r_1', Buffer.from(claims.uid).toString('base64url').slice(0, 12)]) {
+        expect(text).not.toContain(secret);
+      }
+    }
+    // Same user, even the same claims: nothing in common beyond what chance allows (a 4-byte match is ~1% likely).
+    expect(a).not.toBe(same);
+    expect(longestCommon(bytesOf(a), bytesOf(same))).toBeLessThan(4);
+    expect(longestCommon(bytesOf(a), bytesOf(b))).toBeLessThan(4);
+  });
+
   it('rejects expired, tampered, foreign and malformed tokens', async () => {
     const token = await signer.sign(claims);
     expect(await signer.verify(token, 2_000)).toEqual({ ok: false, reason: 'expired' });
-    const [payload, sig] = token.split('.');
-    const forged = Buffer.from(JSON.stringify(['r_1', 'b'.repeat(64), 'cmp_1', 'crv_1', 2_000, 'cli_1'])).toString('base64url');
-    expect(await signer.verify(`${forged}.${sig}`, 1_000)).toEqual({ ok: false, reason: 'bad_signature' });
+    const [kid, body] = token.split('.');
+    const sealed = Buffer.from(body, 'base64url');
+    for (let i = 0; i < sealed.length; i += 7) {
+      const flipped = Buffer.from(sealed);
+      flipped[i] ^= 1;
+      expect((await signer.verify(`${kid}.${flipped.toString('base64url')}`, 1_000)).ok, `byte ${i}`).toBe(false);
+    }
     expect(await new TokenSigner('other').verify(token, 1_000)).toEqual({ ok: false, reason: 'bad_signature' });
-    for (const bad of ['', '.', 'abc', `${payload}.`, `.${sig}`, `${payload}.${sig}.x`]) {
-      expect((await signer.verify(bad, 1_000)).ok).toBe(false);
+    // Another deployment's token under our key id is still only a failed tag.
+    const foreignBody = (await new TokenSigner('other').sign(claims)).split('.')[1];
+    expect(await signer.verify(`${kid}.${foreignBody}`, 1_000)).toEqual({ ok: false, reason: 'bad_signature' });
+    for (const bad of ['', '.', 'abc', `${kid}.`, `.${body}`, `${kid}.${body}.x`, `${kid}.${body.slice(0, 20)}`, `${kid}x.${body}`, `${kid}.${body}=`, `${kid}.${body.replace(/./, '+')}`]) {
+      expect((await signer.verify(bad, 1_000)).ok, bad).toBe(false);
     }
   });
 
-  it('accepts only the canonical signature encoding, not variants that decode to the same bytes', async () => {
-    const token = await signer.sign(claims);
+  it('accepts only the canonical encoding, not variants that decode to the same bytes', async () => {
+    // Find a token whose length leaves unused bits in its last base64url character.
+    let token = await signer.sign(claims);
+    for (let i = 0; bytesOf(token).length % 3 === 0 && i < 10; i++) token = await signer.sign({ ...claims, reservationId: `r_${'x'.repeat(i + 1)}` });
+    expect(bytesOf(token).length % 3).not.toBe(0);
     const last = token.at(-1)!;
-    // A 32-byte signature is 43 base64url characters: the last one carries 2 unused bits.
     const index = B64.indexOf(last);
-    const variants = [1, 2, 3].map((d) => B64[(index & ~3) | ((index + d) & 3)]).filter((c) => c !== last);
-    expect(variants.length).toBe(3);
-    for (const v of variants) expect((await signer.verify(token.slice(0, -1) + v, 1_000)).ok).toBe(false);
+    const unused = bytesOf(token).length % 3 === 1 ? 15 : 3;
+    const variants = [1, 2, 3].map((d) => B64[(index & ~unused) | ((index + d) & unused)]).filter((c) => c !== last);
+    expect(variants.length).toBeGreaterThan(0);
+    for (const v of variants) {
+      expect(Buffer.from(token.slice(0, -1) + v, 'base64url').equals(Buffer.from(token, 'base64url'))).toBe(true);
+      expect((await signer.verify(token.slice(0, -1) + v, 1_000)).ok).toBe(false);
+    }
+  });
+
+  it('carry a key id, so keys rotate: a previous secret still opens tokens in flight', async () => {
+    const old = new TokenSigner('old-secret');
+    const rotated = new TokenSigner(['new-secret', 'old-secret']);
+    const inFlight = await old.sign(claims);
+    const fresh = await rotated.sign(claims);
+    expect(inFlight.split('.')[0]).not.toBe(fresh.split('.')[0]);
+    expect(await rotated.verify(inFlight, 1_000)).toEqual({ ok: true, claims });
+    expect(await rotated.verify(fresh, 1_000)).toEqual({ ok: true, claims });
+    // New tokens use the new key only; once the previous secret is dropped, old tokens fail.
+    expect((await old.verify(fresh, 1_000)).ok).toBe(false);
+    expect(await new TokenSigner('new-secret').verify(inFlight, 1_000)).toEqual({ ok: false, reason: 'bad_signature' });
+  });
+
+  it('reads TOKEN_SECRET and TOKEN_SECRET_PREVIOUS, defaulting to SECRET', () => {
+    expect(tokenSecretsFrom({}, 's')).toEqual(['s']);
+    expect(tokenSecretsFrom({ TOKEN_SECRET: 'n', TOKEN_SECRET_PREVIOUS: 'o1, o2,,n' }, 's')).toEqual(['n', 'o1', 'o2']);
   });
 });

@@ -30,7 +30,7 @@ function freePort(): Promise<number> {
 }
 
 async function start(): Promise<ChildProcess> {
-  const child = spawn('node_modules/.bin/tsx', ['src/runtime/node.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/runtime/node.ts'], {
     env: {
       ...process.env,
       NODE_ENV: 'test',
@@ -62,7 +62,7 @@ async function start(): Promise<ChildProcess> {
   throw new Error(`server did not start: ${output}`);
 }
 
-/** Signals the server's whole process group (tsx and the node process it runs). */
+/** Signals the server's process group (the one node process `npm start` also runs). */
 function signal(child: ChildProcess, name: NodeJS.Signals) {
   try {
     process.kill(-child.pid!, name);

@@ -287,11 +287,14 @@ describe('fuzzing every route', () => {
   });
 
   it('unknown methods and routes are problem+json', async () => {
-    for (const [method, path] of [['DELETE', '/v1/campaigns'], ['PUT', '/v1/me'], ['OPTIONS', '/v1/slots'], ['GET', '/v1/slots'], ['GET', '/v2/anything'], ['POST', '/healthz']] as const) {
+    for (const [method, path] of [['DELETE', '/v1/campaigns'], ['PUT', '/v1/me'], ['GET', '/v1/slots'], ['GET', '/v2/anything'], ['POST', '/healthz'], ['OPTIONS', '/v2/anything']] as const) {
       const res = await w.s.app.request(path, { method, headers: { Authorization: `Bearer ${w.keys.client}` } });
       expect(res.status, `${method} ${path}`).toBeGreaterThanOrEqual(400);
       expect(res.status, `${method} ${path}`).toBeLessThan(500);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     }
+    const options = await w.s.app.request('/v1/slots', { method: 'OPTIONS' });
+    expect(options.status).toBe(204);
+    expect(options.headers.get('allow')).toBe('POST, OPTIONS');
   });
 });

@@ -115,7 +115,7 @@ describe('failed-authentication throttling per client address', () => {
       body: JSON.stringify({ user: 'u' }),
     });
 
-  it('after N bad keys from one address, that address gets 429 with Retry-After — even with a good key', async () => {
+  it('after N bad keys from one address, further bad keys from it get 429 with Retry-After', async () => {
     for (let i = 0; i < 10; i++) expect((await blocks(`sk_cli_guess${i}`, '203.0.113.7')).status).toBe(401);
     const throttled = await blocks(`sk_cli_guess_more`, '203.0.113.7');
     expect(throttled.status).toBe(429);
@@ -123,22 +123,50 @@ describe('failed-authentication throttling per client address', () => {
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect(throttled.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    // A correct guess from the throttled address learns nothing.
-    expect((await blocks(clientKey, '203.0.113.7')).status).toBe(429);
+    expect((await blocks(undefined, '203.0.113.7')).status).toBe(429);
     // Other addresses are not affected.
-    expect((await blocks(clientKey, '198.51.100.1')).status).toBe(200);
+    expect((await blocks('sk_cli_guess_elsewhere', '198.51.100.1')).status).toBe(401);
     // The window ends.
     clock.now += 60_000;
-    expect((await blocks(clientKey, '203.0.113.7')).status).toBe(200);
+    expect((await blocks('sk_cli_guess_after', '203.0.113.7')).status).toBe(401);
+  });
+
+  it('a valid key is never refused because of others\' failures from its address (operator, advertiser, client)', async () => {
+    const address = '203.0.113.8';
+    for (let i = 0; i < 300; i++) await blocks(`sk_cli_guess${i}`, address);
+    expect((await blocks('sk_cli_one_more', address)).status).toBe(429);
+    expect((await blocks(clientKey, address)).status).toBe(200);
+    const as = (key: string, path: string) => service.app.request(path, { headers: { Authorization: `Bearer ${key}`, 'x-test-address': address } });
+    expect((await as(ADMIN_KEY, '/v1/advertisers')).status).toBe(200);
+    const adv = await service.app.request('/v1/advertisers', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json', 'x-test-address': address },
+      body: JSON.stringify({ name: 'Shop' }),
+    });
+    expect(adv.status).toBe(201);
+    expect((await as(((await adv.json()) as { apiKey: string }).apiKey, '/v1/me')).status).toBe(200);
   });
 
   it('successful requests never count toward the limit', async () => {
     for (let i = 0; i < 50; i++) expect((await blocks(clientKey, '198.51.100.2')).status).toBe(200);
+    expect((await blocks('sk_cli_first_failure', '198.51.100.2')).status).toBe(401);
   });
 
   it('missing keys count as failures too', async () => {
     for (let i = 0; i < 10; i++) expect((await blocks(undefined, '198.51.100.3')).status).toBe(401);
-    expect((await blocks(clientKey, '198.51.100.3')).status).toBe(429);
+    expect((await blocks(undefined, '198.51.100.3')).status).toBe(429);
+    expect((await blocks(clientKey, '198.51.100.3')).status).toBe(200);
+  });
+
+  it('CORS preflights and OPTIONS are not failures', async () => {
+    for (let i = 0; i < 300; i++) {
+      const res = await service.app.request('/v1/slots', {
+        method: 'OPTIONS',
+        headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'POST', 'x-test-address': '198.51.100.5' },
+      });
+      expect(res.status).toBeLessThan(300);
+    }
+    expect((await blocks('sk_cli_first_failure', '198.51.100.5')).status).toBe(401);
   });
 
   it('wrong-kind keys (403) are not authentication failures', async () => {

@@ -23,7 +23,8 @@ describe('soak', () => {
     });
     const result = await soak(server, { durationMs: SECONDS * 1000, workers: 4 });
     expect(result.errors).toBe(0);
-    expect(result.requests).toBeGreaterThan(SECONDS * 50);
+    // Enough requests to load the server; speed itself is bench/'s business (the machine is shared).
+    expect(result.requests).toBeGreaterThan(SECONDS * 10);
 
     // Plateau: the peak of the last third is not meaningfully above the peak of the middle third.
     const mb = (kb: number) => kb / 1024;

@@ -1,8 +1,10 @@
 /**
  * Failed-authentication throttling per client address: after `maxFailures` bad
- * keys within `windowMs`, every request from that address is a 429 until the
- * window ends, so keys cannot be guessed at speed. The address comes from the
- * runtime (`ClientAddress`); without one, nothing is throttled.
+ * keys within `windowMs`, every further *failed* attempt from that address is a
+ * 429 until the window ends, so keys cannot be guessed at speed. A valid key is
+ * never refused for others' failures (many users share an address behind NAT),
+ * and CORS preflights are not attempts. The address comes from the runtime
+ * (`ClientAddress`); without one, nothing is throttled.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { LRUCache } from 'lru-cache';
@@ -24,7 +26,7 @@ interface Window {
   failures: number;
 }
 
-/** Wraps authentication: refuses throttled addresses before the key is looked at, counts 401s. */
+/** Wraps authentication: counts 401s per address; once over the limit, a failure answers 429 instead of 401. */
 export function authThrottle(options: AuthThrottleOptions) {
   const windows = new LRUCache<string, Window>({ max: options.maxAddresses ?? 50_000 });
   const addressOf = (c: Context): string | undefined => {
@@ -38,27 +40,23 @@ export function authThrottle(options: AuthThrottleOptions) {
 
   return function throttled(authenticate: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
     return async function throttleFailedAuth(c, next) {
-      const address = addressOf(c);
+      // Preflights carry no key by design: never an attempt.
+      const address = c.req.method === 'OPTIONS' ? undefined : addressOf(c);
       if (!address) return authenticate(c, next);
-      const now = options.clock();
-      let window = windows.get(address);
-      if (window && now - window.startedAt >= options.windowMs) {
-        windows.delete(address);
-        window = undefined;
-      }
-      if (window && window.failures >= options.maxFailures) {
-        const seconds = Math.max(1, Math.ceil((window.startedAt + options.windowMs - now) / 1000));
-        throw new ApiError('rate_limited', `Too many failed authentications from this address; retry in ${seconds} s`, undefined, {
-          'Retry-After': String(seconds),
-        });
-      }
       try {
         return await authenticate(c, next);
       } catch (err) {
-        if (err instanceof ApiError && err.code === 'unauthorized') {
-          if (!window) windows.set(address, (window = { startedAt: now, failures: 0 }));
-          window.failures++;
+        if (!(err instanceof ApiError && err.code === 'unauthorized')) throw err;
+        const now = options.clock();
+        let window = windows.get(address);
+        if (!window || now - window.startedAt >= options.windowMs) windows.set(address, (window = { startedAt: now, failures: 0 }));
+        if (window.failures >= options.maxFailures) {
+          const seconds = Math.max(1, Math.ceil((window.startedAt + options.windowMs - now) / 1000));
+          throw new ApiError('rate_limited', `Too many failed authentications from this address; retry in ${seconds} s`, undefined, {
+            'Retry-After': String(seconds),
+          });
         }
+        window.failures++;
         throw err;
       }
     };

@@ -1,7 +1,7 @@
 /** Public routes: media by content address. */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { AppDeps } from '../context.js';
-import { ApiError } from '../errors.js';
+import { ApiError, type ErrorCode, problemExplanations, problemSlug, statusOf } from '../errors.js';
 import { type App, problems } from '../openapi.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -47,6 +47,26 @@ export const mediaRoute = createRoute({
   },
 });
 
+export const problemTypeRoute = createRoute({
+  method: 'get',
+  path: '/problems/{type}',
+  tags: ['public'],
+  summary: 'What a problem `type` means (every problem+json `type` resolves here)',
+  request: { params: z.object({ type: z.string().max(64) }) },
+  responses: { 200: { description: 'A short page about the problem type', content: { 'text/html': { schema: { type: 'string' } } } }, ...problems(404) },
+});
+
+const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+const problemPages = new Map(
+  (Object.keys(problemExplanations) as ErrorCode[]).map((code) => {
+    const title = `${statusOf(code)} ${problemSlug(code)}`;
+    const body = escapeHtml(problemExplanations[code]).replace(/`([^`]+)`/g, '<code>$1</code>');
+    const page = `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>\n<body><h1>${title}</h1>\n<p>${body}</p>\n<p>Answers are RFC 9457 problem details (<code>application/problem+json</code>). See <a href="/docs">the API reference</a>.</p></body></html>\n`;
+    return [problemSlug(code), page] as const;
+  }),
+);
+
 /** Parses a single `bytes=` range against a size; undefined for none, null for unsatisfiable. */
 export function parseRange(header: string | undefined, size: number): { offset: number; length: number } | undefined | null {
   if (!header) return undefined;
@@ -68,6 +88,13 @@ export function parseRange(header: string | undefined, size: number): { offset: 
 }
 
 export function registerPublicRoutes(app: App, deps: AppDeps) {
+  app.openapi(problemTypeRoute, (c) => {
+    const { type } = c.req.valid('param');
+    const page = problemPages.get(type);
+    if (!page) throw new ApiError('not_found', `No problem type ${type}`);
+    return c.html(page, 200, { 'Cache-Control': 'public, max-age=86400' });
+  });
+
   // Hono answers HEAD with the GET handler (headers, no body); list it in the document too.
   app.openAPIRegistry.registerPath({
     ...mediaRoute,

@@ -1,0 +1,77 @@
+/**
+ * Request body limits, answered so every client can read them: an oversized
+ * body is read and discarded (up to `drainUpTo`) before the 413 goes out. A
+ * server that answers while the client is still sending makes many clients
+ * fail with a reset instead of the 413 (workerd resets such a connection, and
+ * a pooled keep-alive connection would be left mid-body). Beyond `drainUpTo`
+ * the 413 is sent at once (Node then closes the connection lingering).
+ */
+import type { MiddlewareHandler } from 'hono';
+import { ApiError } from '../errors.js';
+
+export interface BodyLimitOptions {
+  maxSize: number;
+  /** What the limit is, for the 413's detail (e.g. "the 1 MiB limit"). */
+  what: string;
+  /** Bytes of an oversized body read and discarded before answering [64 MiB]. */
+  drainUpTo?: number;
+}
+
+/** Reads and drops what is left of a body, up to `bound` bytes; cancels beyond it. */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, bound: number, already = 0): Promise<void> {
+  let read = already;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.length;
+      if (read > bound) {
+        await reader.cancel();
+        return;
+      }
+    }
+  } catch {
+    // The client hung up: nothing left to drain.
+  }
+}
+
+export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler {
+  const drainUpTo = options.drainUpTo ?? 64 * 1024 * 1024;
+  const tooLarge = () => new ApiError('payload_too_large', `Request body exceeds ${options.what}`);
+  return async function limitBody(c, next) {
+    // With a Content-Length and no Transfer-Encoding the header decides (the body cannot be longer), and a body
+    // within the limit is left alone: on Node, touching c.req.raw builds a web Request and stream per request.
+    const length = c.req.header('content-length');
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+      const declared = Number.parseInt(length, 10);
+      if (!(declared > options.maxSize)) return next();
+      const body = c.req.raw.body;
+      if (body && declared <= drainUpTo) await drain(body.getReader(), drainUpTo);
+      throw tooLarge();
+    }
+    const body = c.req.raw.body;
+    if (!body) return next();
+    // No declared length (chunked): read up to the limit, then drain the rest.
+    const reader = body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > options.maxSize) {
+        await drain(reader, drainUpTo, size);
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+    const whole = new Uint8Array(size);
+    let at = 0;
+    for (const chunk of chunks) {
+      whole.set(chunk, at);
+      at += chunk.length;
+    }
+    c.req.raw = new Request(c.req.raw, { body: whole });
+    return next();
+  };
+}

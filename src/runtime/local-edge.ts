@@ -1,0 +1,127 @@
+/**
+ * What Cloudflare's edge does in front of a Worker, for `npm run start:worker`:
+ * a small HTTP proxy on PORT in front of workerd (which listens on loopback only).
+ * Miniflare keeps a `CF-Connecting-IP` the client sent, and reads `MF-*`
+ * control headers from it, so the proxy drops those and sets `CF-Connecting-IP`
+ * from the socket: a client can neither dodge nor aim the failed-auth throttle.
+ * It listens through `createHttpServer`, so an early answer (a 413 before the
+ * body was read) reaches the client as it does on Node.
+ */
+import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http';
+import { Readable } from 'node:stream';
+import { createHttpServer } from './node-http.js';
+
+/** Headers only the edge may set; a client's are dropped. */
+const EDGE_ONLY = /^(cf-|mf-|true-client-ip$|x-real-ip$|x-forwarded-for$)/;
+/** Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection, never forwarded. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
+
+/** The socket's address as the edge would report it: IPv4-mapped IPv6 as plain IPv4. */
+export function socketAddress(remote: string | undefined): string {
+  return (remote ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+}
+
+/** Headers to send upstream: the client's, minus edge-only and hop-by-hop ones, plus the socket's address. */
+export function edgeHeaders(headers: IncomingHttpHeaders, remote: string | undefined): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  const connectionTokens = new Set(String(headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()));
+  for (const [name, value] of Object.entries(headers)) {
+    if (EDGE_ONLY.test(name) || (HOP_BY_HOP.has(name) && name !== 'transfer-encoding') || connectionTokens.has(name)) continue;
+    out[name] = value;
+  }
+  out['cf-connecting-ip'] = socketAddress(remote);
+  return out;
+}
+
+export interface LocalEdgeOptions {
+  /** workerd's loopback URL (Miniflare's `ready`). */
+  upstream: URL;
+  port: number;
+  host: string;
+}
+
+/**
+ * The request body as a web stream. Unlike `Readable.toWeb`, cancelling it (the
+ * upstream answered early) does not destroy the client's connection: the rest
+ * is read and dropped, and the answer goes out with a lingering close.
+ */
+function bodyOf(req: IncomingMessage): ReadableStream<Uint8Array> {
+  const onData = (chunk: Buffer) => controller?.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c;
+        req.pause();
+        req.on('data', (chunk: Buffer) => {
+          onData(chunk);
+          if ((c.desiredSize ?? 0) <= 0) req.pause();
+        });
+        req.once('end', () => c.close());
+        req.once('error', (err) => c.error(err));
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        controller = undefined;
+        req.removeAllListeners('data');
+        req.resume();
+      },
+    },
+    { highWaterMark: 4 },
+  );
+}
+
+/** Starts the proxy; resolves once it listens. */
+export function startLocalEdge(options: LocalEdgeOptions): Promise<Server> {
+  const server = createHttpServer({}, async (req, res) => {
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(edgeHeaders(req.headers, req.socket.remoteAddress))) {
+      if (name === 'host' || name === 'transfer-encoding' || value === undefined) continue;
+      for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+    }
+    // fetch would decode a compressed answer but keep its Content-Encoding: ask for none.
+    headers.set('accept-encoding', 'identity');
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    const aborted = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) aborted.abort();
+    });
+    let answer: Response;
+    try {
+      // fetch reads an answer that arrives before the body is sent (an early 413), which node:http's client may not.
+      answer = await fetch(new URL(req.url ?? '/', options.upstream), {
+        method: req.method,
+        headers,
+        body: hasBody ? bodyOf(req) : undefined,
+        duplex: 'half',
+        redirect: 'manual',
+        signal: aborted.signal,
+      } as RequestInit);
+    } catch {
+      if (res.headersSent || res.destroyed) return;
+      res.writeHead(502, { 'Content-Type': 'application/problem+json' });
+      res.end(JSON.stringify({ type: '/problems/internal', title: 'Bad gateway', status: 502, detail: 'workerd did not answer' }));
+      return;
+    }
+    const out: Record<string, string | string[]> = {};
+    answer.headers.forEach((value, name) => {
+      if (!HOP_BY_HOP.has(name) && name !== 'set-cookie') out[name] = value;
+    });
+    const cookies = answer.headers.getSetCookie();
+    if (cookies.length) out['set-cookie'] = cookies;
+    res.writeHead(answer.status, out);
+    if (!answer.body || req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    Readable.fromWeb(answer.body as import('node:stream/web').ReadableStream<Uint8Array>)
+      .on('error', () => res.destroy())
+      .pipe(res);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve(server));
+  });
+}

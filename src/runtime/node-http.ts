@@ -1,0 +1,65 @@
+/**
+ * The Node HTTP server `npm start` listens with (passed to @hono/node-server's
+ * `serve` as `createServer`): it corrects what the adapter does on the wire.
+ * - A 204 carries no Content-Type (the adapter adds text/plain to any response
+ *   without one).
+ * - An answer sent before the request body was read (a 413, a 401 on an
+ *   upload) says `Connection: close`, and the connection then closes
+ *   *lingering*: our side is shut (FIN) while the rest of the body is read and
+ *   discarded, up to a bound, so the client reads the answer instead of a reset
+ *   and never reuses a connection that still carries half a body.
+ */
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** How long, and for how many bytes, a closing connection keeps reading what the client still sends. */
+export const LINGER = { ms: 10_000, bytes: 64 * 1024 * 1024 };
+
+const lingering = new WeakSet<Socket>();
+
+/** Replaces the socket's close-after-response with a lingering close. */
+function lingerOnClose(socket: Socket) {
+  if (lingering.has(socket)) return;
+  lingering.add(socket);
+  let closing = false;
+  socket.destroySoon = function lingeringClose(this: Socket) {
+    if (closing) return;
+    closing = true;
+    // Our answer is flushed and followed by FIN; what the client still sends is read and dropped.
+    this.end();
+    let read = 0;
+    const timer = setTimeout(() => this.destroy(), LINGER.ms);
+    timer.unref();
+    this.on('data', (chunk: Buffer) => {
+      read += chunk.length;
+      if (read > LINGER.bytes) this.destroy();
+    });
+    this.once('end', () => this.destroy());
+    this.once('close', () => clearTimeout(timer));
+    this.resume();
+  };
+}
+
+function correctResponse(req: IncomingMessage, res: ServerResponse) {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, status: number, ...rest: unknown[]) {
+    if (status === 204) {
+      const headers = rest.find((r) => r && typeof r === 'object') as Record<string, unknown> | undefined;
+      if (headers && !Array.isArray(headers)) for (const key of Object.keys(headers)) if (key.toLowerCase() === 'content-type') delete headers[key];
+      this.removeHeader('content-type');
+    }
+    // Answering before the body arrived: this connection cannot carry another request cleanly.
+    if (!req.complete && !this.headersSent) {
+      this.setHeader('Connection', 'close');
+      lingerOnClose(req.socket);
+    }
+    return (writeHead as (...a: unknown[]) => ServerResponse).call(this, status, ...rest);
+  } as ServerResponse['writeHead'];
+}
+
+/** `http.createServer` with the corrections above; same signature, so `serve({ createServer: createHttpServer })`. */
+export const createHttpServer = ((options: ServerOptions, listener?: RequestListener): Server =>
+  createServer(options, (req: IncomingMessage, res: ServerResponse) => {
+    correctResponse(req, res);
+    listener?.(req, res);
+  })) as typeof createServer;
