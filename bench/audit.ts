@@ -37,7 +37,9 @@ export function auditDatabase(path: string, userCap: CapRule): AuditResult {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
     const campaigns = new Map<string, { caps: CapRule[]; daily: number | null; total: number | null }>();
-    for (const c of db.prepare('select id, caps, daily_budget_micros as daily, total_budget_micros as total from campaigns').all() as {
+    for (const c of db
+      .prepare('select id, caps, daily_budget_micros as daily, total_budget_micros as total from campaigns')
+      .all() as {
       id: string;
       caps: string;
       daily: number | null;
@@ -51,7 +53,11 @@ export function auditDatabase(path: string, userCap: CapRule): AuditResult {
       )
       .all() as Row[];
     const blocks = new Map<string, number>();
-    for (const b of db.prepare('select uid, advertiser_id as a, at from user_blocks').all() as { uid: string; a: string; at: number }[]) {
+    for (const b of db.prepare('select uid, advertiser_id as a, at from user_blocks').all() as {
+      uid: string;
+      a: string;
+      at: number;
+    }[]) {
       blocks.set(`${b.uid}|${b.a}`, b.at);
     }
 

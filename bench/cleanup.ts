@@ -22,7 +22,10 @@ function removeAll(): void {
 export function installCleanup(): void {
   if (installed) return;
   installed = true;
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.once(signal, () => {
       process.stderr.write(`\n[bench] ${signal}: stopping servers and removing temporary folders\n`);
       removeAll();

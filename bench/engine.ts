@@ -4,15 +4,23 @@
  * Each decision is applied (reservations, events, holds, charges) so caps,
  * blocks and budgets bite as they would in production, and audited as it goes.
  */
-import { advertiserCard } from '../src/engine/card.js';
+
 import { CatalogIndex } from '../src/catalog/index.js';
 import { readSettings } from '../src/config.js';
+import { advertiserCard } from '../src/engine/card.js';
 import { decide } from '../src/engine/decide.js';
 import { historyWindowMs } from '../src/engine/eligibility.js';
-import type { BudgetState, EngineSettings, HistoryEntry, RequestContext, ServableCampaign, UserState } from '../src/engine/types.js';
+import type {
+  BudgetState,
+  EngineSettings,
+  HistoryEntry,
+  RequestContext,
+  ServableCampaign,
+  UserState,
+} from '../src/engine/types.js';
 import type { CatalogStore } from '../src/store/interface.js';
-import { nsHistogram, progress, summarizeNs, zeroCounters, heapUsedBytes, type Counters, type LatencySummary } from './stats.js';
-import { eventsForSlot, generateCatalog, rng, sessions, Zipf, type CampaignSpec } from './workload.js';
+import { type Counters, heapUsedBytes, type LatencySummary, nsHistogram, progress, summarizeNs, zeroCounters } from './stats.js';
+import { type CampaignSpec, eventsForSlot, generateCatalog, rng, sessions, Zipf } from './workload.js';
 
 /** Benchmarks run on a fixed simulated clock: noon UTC, mid-way through the pacing day. */
 export const BENCH_START = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -259,7 +267,8 @@ export async function runEngineScenario(scenario: EngineScenario): Promise<Engin
       for (const cap of campaign.caps) {
         if (liveInWindow(user.history, now, cap.windowSeconds * 1000, campaign.id) > cap.impressions) counters.capViolations++;
       }
-      if (liveInWindow(user.history, now, settings.userCap.windowSeconds * 1000) > settings.userCap.impressions) counters.capViolations++;
+      if (liveInWindow(user.history, now, settings.userCap.windowSeconds * 1000) > settings.userCap.impressions)
+        counters.capViolations++;
 
       for (const type of eventsForSlot(eventRandom)) {
         if (type === 'impression') {

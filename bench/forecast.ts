@@ -47,7 +47,13 @@ const METRICS = ['matchingRequests', 'reachableUsers', 'impressions', 'winRate',
 
 export interface ForecastAccuracy {
   scenario: ForecastScenario;
-  drafts: { id: string; bid: CampaignSpec['bid']; targeting: CampaignSpec['targeting']; forecast: ForecastResult; actual: Actual }[];
+  drafts: {
+    id: string;
+    bid: CampaignSpec['bid'];
+    targeting: CampaignSpec['targeting'];
+    forecast: ForecastResult;
+    actual: Actual;
+  }[];
   /** Per metric: median and mean absolute percentage error, and how often the actual fell inside [low, high]. */
   summary: Record<(typeof METRICS)[number], { medianApe: number; meanApe: number; withinRange: number; drafts: number }>;
 }
@@ -73,7 +79,11 @@ export async function runForecastAccuracy(scenario: ForecastScenario): Promise<F
     const eventRandom = rng(scenario.seed ^ 0xe7e7);
 
     /** Serves one day of sessions, events following their slots within the simulated minute. */
-    async function serveDay(day: number, sessionSeed: number, watch: Map<string, { requests: number; users: Set<string>; served: number; spec: CampaignSpec }>) {
+    async function serveDay(
+      day: number,
+      sessionSeed: number,
+      watch: Map<string, { requests: number; users: Set<string>; served: number; spec: CampaignSpec }>,
+    ) {
       const step = DAY_MS / scenario.sessionsPerDay;
       const pending: { token: string; type: EventType }[] = [];
       let i = 0;
@@ -92,14 +102,20 @@ export async function runForecastAccuracy(scenario: ForecastScenario): Promise<F
             w.requests++;
             w.users.add(session.user);
           }
-          const res = await delivery.slots({ user: session.user, statuses: session.statuses, runs: session.runs, context: session.context });
+          const res = await delivery.slots({
+            user: session.user,
+            statuses: session.statuses,
+            runs: session.runs,
+            context: session.context,
+          });
           for (const slot of res.slots) {
             const watched = watch.get(slot.ad.campaignId);
             if (watched) watched.served++;
             for (const type of eventsForSlot(eventRandom)) pending.push({ token: slot.token, type });
           }
           if (pending.length >= 50) await flush();
-          if (i % Math.floor(scenario.sessionsPerDay / 4) === 0) progress(`  forecast bench: day ${new Date(day).toISOString().slice(0, 10)} ${i}/${scenario.sessionsPerDay}`);
+          if (i % Math.floor(scenario.sessionsPerDay / 4) === 0)
+            progress(`  forecast bench: day ${new Date(day).toISOString().slice(0, 10)} ${i}/${scenario.sessionsPerDay}`);
         }
       };
       await Promise.all(Array.from({ length: 16 }, worker));
@@ -111,25 +127,76 @@ export async function runForecastAccuracy(scenario: ForecastScenario): Promise<F
     // Day 2 begins: forecast each draft against day 1's traffic and today's catalog.
     now = DAY1 + DAY_MS + 60_000;
     const specs = generateCatalog(scenario.seed ^ 0xd4af, scenario.drafts).campaigns.slice(0, scenario.drafts);
-    const drafts = specs.map((spec, i) => ({ ...spec, id: `draft_${i}`, advertiserId: `draft_adv_${i}`, creatives: spec.creatives.map((c, k) => ({ ...c, id: `draft_${i}_cr${k}` })) }));
+    const drafts = specs.map((spec, i) => ({
+      ...spec,
+      id: `draft_${i}`,
+      advertiserId: `draft_adv_${i}`,
+      creatives: spec.creatives.map((c, k) => ({ ...c, id: `draft_${i}_cr${k}` })),
+    }));
     const forecastsById = new Map<string, ForecastResult>();
     for (const d of drafts) {
-      forecastsById.set(d.id, await forecasts.forecast({ bid: d.bid, budget: d.budget, pacing: d.pacing, targeting: d.targeting, caps: d.caps }, d.advertiserId));
+      forecastsById.set(
+        d.id,
+        await forecasts.forecast(
+          { bid: d.bid, budget: d.budget, pacing: d.pacing, targeting: d.targeting, caps: d.caps },
+          d.advertiserId,
+        ),
+      );
     }
 
     // Then the drafts go live and day 2 is served.
     const sha256 = 'f'.repeat(64);
-    await store.catalog.putMedia({ sha256, mime: 'image/png', bytes: 20_000, width: 1080, height: 1920, durationMs: null, createdAt: now });
+    await store.catalog.putMedia({
+      sha256,
+      mime: 'image/png',
+      bytes: 20_000,
+      width: 1080,
+      height: 1920,
+      durationMs: null,
+      createdAt: now,
+    });
     for (const d of drafts) {
-      await store.catalog.createAdvertiser({ id: d.advertiserId, name: d.advertiserId, description: null, address: null, email: null, website: null, category: null, createdAt: now, updatedAt: now }, `key-${d.id}`);
+      await store.catalog.createAdvertiser(
+        {
+          id: d.advertiserId,
+          name: d.advertiserId,
+          description: null,
+          address: null,
+          email: null,
+          website: null,
+          category: null,
+          createdAt: now,
+          updatedAt: now,
+        },
+        `key-${d.id}`,
+      );
       await store.catalog.createCampaign({
-        id: d.id, advertiserId: d.advertiserId, name: d.id, status: 'active', startAt: now, endAt: null, bid: d.bid, budget: d.budget, pacing: d.pacing,
-        targeting: d.targeting, caps: d.caps, createdAt: now, updatedAt: now,
+        id: d.id,
+        advertiserId: d.advertiserId,
+        name: d.id,
+        status: 'active',
+        startAt: now,
+        endAt: null,
+        bid: d.bid,
+        budget: d.budget,
+        pacing: d.pacing,
+        targeting: d.targeting,
+        caps: d.caps,
+        createdAt: now,
+        updatedAt: now,
       });
       for (const c of d.creatives) {
         await store.catalog.createCreative({
-          id: c.id, campaignId: d.id, advertiserId: d.advertiserId, headline: 'New', cta: { type: 'website', target: 'https://shop.example' }, mediaSha256: sha256,
-          review: 'approved', reviewReason: null, createdAt: now, updatedAt: now,
+          id: c.id,
+          campaignId: d.id,
+          advertiserId: d.advertiserId,
+          headline: 'New',
+          cta: { type: 'website', target: 'https://shop.example' },
+          mediaSha256: sha256,
+          review: 'approved',
+          reviewReason: null,
+          createdAt: now,
+          updatedAt: now,
         });
       }
     }
@@ -172,8 +239,12 @@ function summarize(drafts: ForecastAccuracy['drafts']): ForecastAccuracy['summar
   for (const metric of METRICS) {
     // Percentage errors where the actual is not zero (a price is only defined where something was bought).
     const rows = drafts.filter((d) => d.actual[metric] > 0);
-    const apes = rows.map((d) => Math.abs(d.forecast[metric].expected - d.actual[metric]) / d.actual[metric]).sort((a, b) => a - b);
-    const within = drafts.filter((d) => d.forecast[metric].low <= d.actual[metric] && d.actual[metric] <= d.forecast[metric].high).length;
+    const apes = rows
+      .map((d) => Math.abs(d.forecast[metric].expected - d.actual[metric]) / d.actual[metric])
+      .sort((a, b) => a - b);
+    const within = drafts.filter(
+      (d) => d.forecast[metric].low <= d.actual[metric] && d.actual[metric] <= d.forecast[metric].high,
+    ).length;
     out[metric] = {
       medianApe: apes.length ? Math.round(apes[Math.floor(apes.length / 2)] * 1000) / 1000 : 0,
       meanApe: apes.length ? Math.round((apes.reduce((a, b) => a + b, 0) / apes.length) * 1000) / 1000 : 0,
@@ -194,7 +265,10 @@ export function renderMarkdown(r: ForecastAccuracy, startedAt: string): string {
     '',
     '| metric | median abs. error | mean abs. error | actual within [low, high] | drafts with actual > 0 |',
     '|---|---|---|---|---|',
-    ...METRICS.map((m) => `| ${m} | ${pct(r.summary[m].medianApe)} | ${pct(r.summary[m].meanApe)} | ${pct(r.summary[m].withinRange)} | ${r.summary[m].drafts} |`),
+    ...METRICS.map(
+      (m) =>
+        `| ${m} | ${pct(r.summary[m].medianApe)} | ${pct(r.summary[m].meanApe)} | ${pct(r.summary[m].withinRange)} | ${r.summary[m].drafts} |`,
+    ),
     '',
     '| draft | bid | targeting | requests f/a | reach f/a | impressions f [low–high] / a | win rate f/a | price f/a | spend f/a |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -209,8 +283,15 @@ export function renderMarkdown(r: ForecastAccuracy, startedAt: string): string {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
-  const scenario: ForecastScenario = { seed: arg('seed', 42), campaigns: arg('campaigns', 400), users: arg('users', 20_000), sessionsPerDay: arg('sessions', 40_000), drafts: arg('drafts', 20) };
+  const arg = (name: string, fallback: number) =>
+    Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
+  const scenario: ForecastScenario = {
+    seed: arg('seed', 42),
+    campaigns: arg('campaigns', 400),
+    users: arg('users', 20_000),
+    sessionsPerDay: arg('sessions', 40_000),
+    drafts: arg('drafts', 20),
+  };
   const startedAt = new Date().toISOString();
   const result = await runForecastAccuracy(scenario);
   const md = renderMarkdown(result, startedAt);

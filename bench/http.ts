@@ -8,19 +8,20 @@
  * under `--cpu-prof` for a shorter pass whose profile is split into the parts of
  * a slot request and of an event. Afterwards the database is audited.
  */
-import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
 import { readSettings } from '../src/config.js';
 import type { EventType } from '../src/engine/types.js';
 import { auditDatabase } from './audit.js';
 import { removeTempDir, tempDir, track } from './cleanup.js';
-import { summarizeProfile, type ProfileBreakdown } from './profile.js';
+import { type ProfileBreakdown, summarizeProfile } from './profile.js';
 import { seedDatabase } from './serve.js';
-import { progress, type Counters } from './stats.js';
+import { type Counters, progress } from './stats.js';
 import { eventsForSlot, generateCatalog, rng, sessions, Zipf } from './workload.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -75,7 +76,15 @@ export interface HttpResult {
   ratio: number;
   slotsP99Ms: number;
   eventBatch: number;
-  events: { connections: number; load: HttpLoad; eventsPerSecond: number; accepted: number; duplicate: number; rejected: number; cpuUsPerEvent?: number }[];
+  events: {
+    connections: number;
+    load: HttpLoad;
+    eventsPerSecond: number;
+    accepted: number;
+    duplicate: number;
+    rejected: number;
+    cpuUsPerEvent?: number;
+  }[];
   breakdown?: { slots: ProfileBreakdown; events: ProfileBreakdown; slotsCpuUsPerRequest?: number; eventsCpuUsPerEvent?: number };
   serverRssMB?: number;
   counters: Counters;
@@ -197,15 +206,35 @@ interface WrkRun {
 }
 
 /** wrk with `load.lua`: POSTs the bodies from `offset`, writes served tokens under `tokens` ('-': none). */
-async function wrk(url: string, o: { threads: number; connections: number; seconds: number; bodies: string; tokens: string; offset: number; key: string }): Promise<WrkRun> {
-  const args = [`-t${o.threads}`, `-c${o.connections}`, `-d${o.seconds}s`, '--timeout', '10s', '-s', LOAD_SCRIPT, url, '--', o.bodies, o.tokens, String(o.offset), o.key, String(o.threads)];
+async function wrk(
+  url: string,
+  o: { threads: number; connections: number; seconds: number; bodies: string; tokens: string; offset: number; key: string },
+): Promise<WrkRun> {
+  const args = [
+    `-t${o.threads}`,
+    `-c${o.connections}`,
+    `-d${o.seconds}s`,
+    '--timeout',
+    '10s',
+    '-s',
+    LOAD_SCRIPT,
+    url,
+    '--',
+    o.bodies,
+    o.tokens,
+    String(o.offset),
+    o.key,
+    String(o.threads),
+  ];
   const child = track(spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('exit', resolve);
-    child.once('error', (err) => reject(new Error(`wrk could not run (${err.message}); the HTTP benchmark needs wrk on PATH (apt-get install wrk)`)));
+    child.once('error', (err) =>
+      reject(new Error(`wrk could not run (${err.message}); the HTTP benchmark needs wrk on PATH (apt-get install wrk)`)),
+    );
   });
   const line = out.split('\n').find((l) => l.startsWith('WRK_JSON '));
   if (code !== 0 || !line) throw new Error(`wrk failed (${code}): ${out}`);
@@ -232,7 +261,14 @@ function fromAutocannon(r: autocannon.Result): HttpLoad {
   return {
     seconds,
     requestsPerSecond: Math.round(total / seconds),
-    latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, p999: r.latency.p99_9, max: r.latency.max, mean: r.latency.average },
+    latencyMs: {
+      p50: r.latency.p50,
+      p90: r.latency.p90,
+      p99: r.latency.p99,
+      p999: r.latency.p99_9,
+      max: r.latency.max,
+      mean: r.latency.average,
+    },
     requests: total,
     non2xx: r.non2xx,
     errors: r.errors,
@@ -319,22 +355,40 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
     const bodies = join(dir, 'bodies.jsonl');
     const lines: string[] = [];
     for (const s of sessions(options.seed, options.users, bodyCount, new Zipf(options.users))) {
-      lines.push(JSON.stringify(s.statuses !== undefined ? { user: s.user, statuses: s.statuses, context: s.context } : { user: s.user, runs: s.runs, context: s.context }));
+      lines.push(
+        JSON.stringify(
+          s.statuses !== undefined
+            ? { user: s.user, statuses: s.statuses, context: s.context }
+            : { user: s.user, runs: s.runs, context: s.context },
+        ),
+      );
     }
-    writeFileSync(bodies, lines.join('\n') + '\n');
+    writeFileSync(bodies, `${lines.join('\n')}\n`);
     let offset = 0;
 
-    const load = { threads: options.threads, connections: options.connections, seconds: options.durationSeconds, bodies, key: clientKey };
+    const load = {
+      threads: options.threads,
+      connections: options.connections,
+      seconds: options.durationSeconds,
+      bodies,
+      key: clientKey,
+    };
     // Warm-up (JIT, the user cache, SQLite's page cache), not measured; its tokens feed the events below.
     progress('  http: warm-up, 3 s each');
     await wrk(`http://127.0.0.1:${basePort}/json`, { ...load, seconds: 3, tokens: '-', offset });
-    offset += (await wrk(`${url}/v1/slots`, { ...load, seconds: 3, tokens: join(dir, 'tokens-r0'), offset })).requests + options.connections;
+    offset +=
+      (await wrk(`${url}/v1/slots`, { ...load, seconds: 3, tokens: join(dir, 'tokens-r0'), offset })).requests +
+      options.connections;
     const rows: HttpResult['rows'] = [];
     for (let round = 1; round <= options.rounds; round++) {
       progress(`  http: round ${round}: baseline, ${options.connections} connections, ${options.durationSeconds} s`);
-      const base = await withCpu(baseline.pid, async () => fromWrk(await wrk(`http://127.0.0.1:${basePort}/json`, { ...load, tokens: '-', offset })));
+      const base = await withCpu(baseline.pid, async () =>
+        fromWrk(await wrk(`http://127.0.0.1:${basePort}/json`, { ...load, tokens: '-', offset })),
+      );
       progress(`  http: round ${round}: /v1/slots, ${options.connections} connections, ${options.durationSeconds} s`);
-      const ours = await withCpu(server.pid, async () => fromWrk(await wrk(`${url}/v1/slots`, { ...load, tokens: join(dir, `tokens-r${round}`), offset })));
+      const ours = await withCpu(server.pid, async () =>
+        fromWrk(await wrk(`${url}/v1/slots`, { ...load, tokens: join(dir, `tokens-r${round}`), offset })),
+      );
       offset += ours.requests + options.connections;
       const served = readTokens(dir, `tokens-r${round}`).length;
       rows.push({
@@ -347,7 +401,9 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
           : {}),
         slotsPerRequest: Math.round((served / Math.max(1, ours.requests - ours.non2xx)) * 100) / 100,
       });
-      progress(`  http: round ${round}: baseline ${base.requestsPerSecond} req/s, slots ${ours.requestsPerSecond} req/s (ratio ${rows.at(-1)!.ratio}), slots p99 ${ours.latencyMs.p99} ms`);
+      progress(
+        `  http: round ${round}: baseline ${base.requestsPerSecond} req/s, slots ${ours.requestsPerSecond} req/s (ratio ${rows.at(-1)!.ratio}), slots p99 ${ours.latencyMs.p99} ms`,
+      );
     }
 
     // Events: every slot served above, in batches, split across the concurrency levels.
@@ -373,7 +429,8 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
         ...rest,
         load: { ...rest.load, serverCpuUsPerRequest, serverSystemShare },
         eventsPerSecond: Math.round(rest.accepted / rest.load.seconds),
-        cpuUsPerEvent: serverCpuUsPerRequest !== undefined ? Math.round((serverCpuUsPerRequest / options.eventBatch) * 10) / 10 : undefined,
+        cpuUsPerEvent:
+          serverCpuUsPerRequest !== undefined ? Math.round((serverCpuUsPerRequest / options.eventBatch) * 10) / 10 : undefined,
       });
       progress(`  http: → ${events.at(-1)!.eventsPerSecond} events/s accepted, ${events.at(-1)!.cpuUsPerEvent} µs CPU per event`);
     }
@@ -392,7 +449,9 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
       offset += 20_000;
       const seconds = Math.max(3, Math.round(options.durationSeconds / 2));
       const slotsFrom = nowUs();
-      const slotsRun = await withCpu(server.pid, async () => fromWrk(await wrk(`${url}/v1/slots`, { ...load, seconds, tokens: join(dir, 'tokens-prof'), offset })));
+      const slotsRun = await withCpu(server.pid, async () =>
+        fromWrk(await wrk(`${url}/v1/slots`, { ...load, seconds, tokens: join(dir, 'tokens-prof'), offset })),
+      );
       const slotsTo = nowUs();
       const profBatches = eventBatches(readTokens(dir, 'tokens-prof'), options.eventBatch, eventRandom);
       const eventsFrom = nowUs();
@@ -407,13 +466,21 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
       if (file) {
         const [slots, evs] = summarizeProfile(join(profDir, file), [
           { name: 'POST /v1/slots', fromUs: slotsFrom, toUs: slotsTo, units: slotsRun.requests },
-          { name: 'POST /v1/events (per event)', fromUs: eventsFrom, toUs: eventsTo, units: ev.accepted + ev.duplicate + ev.rejected },
+          {
+            name: 'POST /v1/events (per event)',
+            fromUs: eventsFrom,
+            toUs: eventsTo,
+            units: ev.accepted + ev.duplicate + ev.rejected,
+          },
         ]);
         breakdown = {
           slots,
           events: evs,
           slotsCpuUsPerRequest: slotsRun.serverCpuUsPerRequest,
-          eventsCpuUsPerEvent: ev.serverCpuUsPerRequest !== undefined ? Math.round((ev.serverCpuUsPerRequest / options.eventBatch) * 10) / 10 : undefined,
+          eventsCpuUsPerEvent:
+            ev.serverCpuUsPerRequest !== undefined
+              ? Math.round((ev.serverCpuUsPerRequest / options.eventBatch) * 10) / 10
+              : undefined,
         };
         if (options.profileDir) {
           mkdirSync(options.profileDir, { recursive: true });
@@ -442,7 +509,12 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
       events,
       breakdown,
       serverRssMB,
-      counters: { capViolations: audit.capViolations, blockedServed: audit.blockedServed, budgetOverspend: audit.budgetOverspend, serverErrors },
+      counters: {
+        capViolations: audit.capViolations,
+        blockedServed: audit.blockedServed,
+        budgetOverspend: audit.budgetOverspend,
+        serverErrors,
+      },
       audit: { reservations: audit.reservations, users: audit.users },
     };
   } finally {

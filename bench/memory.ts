@@ -62,8 +62,15 @@ export async function runMemoryBound(cacheSizes: number[], usersPerCacheSize: nu
         for (let i = 0; i < users; i++) await store.users.load(uid(i), BENCH_START, 3_600_000);
         const after = heapUsedBytes();
         const cache = (store.users as SqliteUsers).cache;
-        points.push({ userCacheSize: size, distinctUsers: users, cacheEntries: cache.size, heapGrowthMB: Math.round(((after - before) / 2 ** 20) * 10) / 10 });
-        progress(`  memory: cache ${size}, ${users} distinct users → ${cache.size} cached, heap +${points.at(-1)!.heapGrowthMB} MB`);
+        points.push({
+          userCacheSize: size,
+          distinctUsers: users,
+          cacheEntries: cache.size,
+          heapGrowthMB: Math.round(((after - before) / 2 ** 20) * 10) / 10,
+        });
+        progress(
+          `  memory: cache ${size}, ${users} distinct users → ${cache.size} cached, heap +${points.at(-1)!.heapGrowthMB} MB`,
+        );
         await store.close();
       }
     }

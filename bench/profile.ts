@@ -44,11 +44,19 @@ const RULES: { part: string; tier: number; url: RegExp; fn?: RegExp }[] = [
   { part: 'store (other)', tier: 3, url: /src\/store\// },
   { part: 'decide (engine, index)', tier: 3, url: /src\/(engine|catalog)\// },
   { part: 'delivery (orchestration, ids)', tier: 3, url: /src\/delivery\// },
-  { part: 'validation (zod)', tier: 2, url: /node_modules\/(zod|@hono\/zod-openapi|@hono\/zod-validator)\/|hono\/dist\/validator\// },
+  {
+    part: 'validation (zod)',
+    tier: 2,
+    url: /node_modules\/(zod|@hono\/zod-openapi|@hono\/zod-validator)\/|hono\/dist\/validator\//,
+  },
   { part: 'response (JSON, headers)', tier: 2, url: /hono\/dist\/context\.js|src\/api\/views\.ts/ },
   { part: 'logging, metrics', tier: 2, url: /node_modules\/(pino|prom-client|thread-stream|sonic-boom)\/|src\/.*(log|metric)/i },
   { part: 'routes, middleware (Hono)', tier: 1, url: /node_modules\/hono\/|src\/api\// },
-  { part: 'HTTP adapter (node:http, @hono/node-server)', tier: 1, url: /@hono\/node-server|node:_http|node:net|node:internal\/(streams|stream_base|http|deps\/undici|webstreams|abort|url)|node:stream|node:events/ },
+  {
+    part: 'HTTP adapter (node:http, @hono/node-server)',
+    tier: 1,
+    url: /@hono\/node-server|node:_http|node:net|node:internal\/(streams|stream_base|http|deps\/undici|webstreams|abort|url)|node:stream|node:events/,
+  },
   { part: 'SQLite (other)', tier: 1, url: /better-sqlite3|drizzle-orm/ },
 ];
 const GC = 'garbage collector';
@@ -121,7 +129,17 @@ export function summarizeProfile(path: string, windows: ProfileWindow[]): Profil
     const parts = [...totals[k].entries()]
       .filter(([part]) => part !== 'idle')
       .sort((a, b) => b[1] - a[1])
-      .map(([part, us]) => ({ part, usPerUnit: Math.round((us / units) * 10) / 10, share: Math.round((us / Math.max(1, busy)) * 1000) / 1000 }));
-    return { name: w.name, units: w.units, busyUsPerUnit: Math.round((busy / units) * 10) / 10, idleShare: all > 0 ? Math.round((idle / all) * 1000) / 1000 : 0, parts };
+      .map(([part, us]) => ({
+        part,
+        usPerUnit: Math.round((us / units) * 10) / 10,
+        share: Math.round((us / Math.max(1, busy)) * 1000) / 1000,
+      }));
+    return {
+      name: w.name,
+      units: w.units,
+      busyUsPerUnit: Math.round((busy / units) * 10) / 10,
+      idleShare: all > 0 ? Math.round((idle / all) * 1000) / 1000 : 0,
+      parts,
+    };
   });
 }

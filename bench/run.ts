@@ -6,16 +6,16 @@
  * parseArgs: an unknown flag is an error).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { memoryPerUserState, runEngineScenario, type EngineResult } from './engine.js';
+import { parseArgs } from 'node:util';
 import { installCleanup } from './cleanup.js';
-import { runHttpBenchmark, type HttpResult } from './http.js';
-import { runMemoryBound, type MemoryPoint } from './memory.js';
+import { type EngineResult, memoryPerUserState, runEngineScenario } from './engine.js';
+import { type HttpResult, runHttpBenchmark } from './http.js';
+import { type MemoryPoint, runMemoryBound } from './memory.js';
 import { runServeScenario, type ServeResult } from './serve.js';
-import { addCounters, machine, progress, zeroCounters, type Counters, type Machine } from './stats.js';
+import { addCounters, type Counters, type Machine, machine, progress, zeroCounters } from './stats.js';
 import { barChart, lineChart } from './svg.js';
 
 const TARGETS = {
@@ -126,10 +126,28 @@ function targets(r: BenchReport): BenchReport['targets'] {
   const big = r.engine.find((e) => e.scenario.campaigns === 100_000 && e.scenario.users === 1_000_000) ?? r.engine.at(-1);
   if (big) {
     const label = `${n(big.scenario.campaigns)} campaigns, ${n(big.scenario.users)} users`;
-    out.push({ name: `engine p99 (${label})`, target: `≤ ${TARGETS.engineP99Us} µs`, measured: `${big.latency.p99Us} µs`, met: big.latency.p99Us <= TARGETS.engineP99Us });
-    out.push({ name: `engine decisions/s, one core (${label})`, target: `≥ ${n(TARGETS.engineDecisionsPerSecond)}`, measured: n(big.decisionsPerSecond), met: big.decisionsPerSecond >= TARGETS.engineDecisionsPerSecond });
-    const small = r.engine.find((e) => e.scenario.campaigns === Math.min(...r.engine.map((x) => x.scenario.campaigns)) && e.scenario.users === big.scenario.users);
-    const fewUsers = r.engine.find((e) => e.scenario.campaigns === big.scenario.campaigns && e.scenario.users === Math.min(...r.engine.map((x) => x.scenario.users)));
+    out.push({
+      name: `engine p99 (${label})`,
+      target: `≤ ${TARGETS.engineP99Us} µs`,
+      measured: `${big.latency.p99Us} µs`,
+      met: big.latency.p99Us <= TARGETS.engineP99Us,
+    });
+    out.push({
+      name: `engine decisions/s, one core (${label})`,
+      target: `≥ ${n(TARGETS.engineDecisionsPerSecond)}`,
+      measured: n(big.decisionsPerSecond),
+      met: big.decisionsPerSecond >= TARGETS.engineDecisionsPerSecond,
+    });
+    const small = r.engine.find(
+      (e) =>
+        e.scenario.campaigns === Math.min(...r.engine.map((x) => x.scenario.campaigns)) &&
+        e.scenario.users === big.scenario.users,
+    );
+    const fewUsers = r.engine.find(
+      (e) =>
+        e.scenario.campaigns === big.scenario.campaigns &&
+        e.scenario.users === Math.min(...r.engine.map((x) => x.scenario.users)),
+    );
     if (small && small !== big) {
       out.push({
         name: `engine mean time vs campaigns (${n(small.scenario.campaigns)} → ${n(big.scenario.campaigns)})`,
@@ -154,10 +172,25 @@ function targets(r: BenchReport): BenchReport['targets'] {
   if (r.http) {
     const h = r.http;
     const at = `${h.connections} connections, ${n(h.seededCampaigns)} campaigns, ${n(h.users)} users`;
-    out.push({ name: `HTTP /v1/slots vs Hono baseline (${at}; median of ${h.rows.length} rounds)`, target: `≥ ${TARGETS.httpRatio * 100}%`, measured: `${(h.ratio * 100).toFixed(1)}% (rounds: ${h.rows.map((x) => `${(x.ratio * 100).toFixed(1)}%`).join(', ')})`, met: h.ratio >= TARGETS.httpRatio });
-    out.push({ name: `HTTP /v1/slots p99 (${h.connections} connections)`, target: `≤ ${TARGETS.httpP99Ms} ms`, measured: `${h.slotsP99Ms} ms`, met: h.slotsP99Ms <= TARGETS.httpP99Ms });
+    out.push({
+      name: `HTTP /v1/slots vs Hono baseline (${at}; median of ${h.rows.length} rounds)`,
+      target: `≥ ${TARGETS.httpRatio * 100}%`,
+      measured: `${(h.ratio * 100).toFixed(1)}% (rounds: ${h.rows.map((x) => `${(x.ratio * 100).toFixed(1)}%`).join(', ')})`,
+      met: h.ratio >= TARGETS.httpRatio,
+    });
+    out.push({
+      name: `HTTP /v1/slots p99 (${h.connections} connections)`,
+      target: `≤ ${TARGETS.httpP99Ms} ms`,
+      measured: `${h.slotsP99Ms} ms`,
+      met: h.slotsP99Ms <= TARGETS.httpP99Ms,
+    });
     const best = Math.max(0, ...h.events.map((e) => e.eventsPerSecond));
-    out.push({ name: `HTTP /v1/events, batches of ${h.eventBatch}, durably acknowledged`, target: `≥ ${n(TARGETS.eventsPerSecond)} events/s`, measured: `${n(best)} events/s`, met: best >= TARGETS.eventsPerSecond });
+    out.push({
+      name: `HTTP /v1/events, batches of ${h.eventBatch}, durably acknowledged`,
+      target: `≥ ${n(TARGETS.eventsPerSecond)} events/s`,
+      measured: `${n(best)} events/s`,
+      met: best >= TARGETS.eventsPerSecond,
+    });
   }
   if (r.memory.length > 0) {
     const bySize = new Map<number, MemoryPoint[]>();
@@ -169,7 +202,11 @@ function targets(r: BenchReport): BenchReport['targets'] {
     out.push({
       name: 'memory bounded by the user cache setting',
       target: 'heap flat as distinct users grow',
-      measured: [...bySize.entries()].map(([size, ps]) => `cache ${n(size)}: ${ps.map((p) => `${n(p.distinctUsers)} users → +${p.heapGrowthMB} MB`).join(', ')}`).join('; '),
+      measured: [...bySize.entries()]
+        .map(
+          ([size, ps]) => `cache ${n(size)}: ${ps.map((p) => `${n(p.distinctUsers)} users → +${p.heapGrowthMB} MB`).join(', ')}`,
+        )
+        .join('; '),
       met: flat,
     });
   }
@@ -196,12 +233,15 @@ export function markdown(r: BenchReport, plots: Record<string, string> = {}): st
   lines.push('');
   lines.push('| | target | measured | met |');
   lines.push('|---|---|---|---|');
-  for (const t of r.targets) lines.push(`| ${t.name} | ${t.target} | ${t.measured} | ${t.met === null ? '–' : t.met ? 'yes' : '**no**'} |`);
+  for (const t of r.targets)
+    lines.push(`| ${t.name} | ${t.target} | ${t.measured} | ${t.met === null ? '–' : t.met ? 'yes' : '**no**'} |`);
   lines.push('');
   if (r.engine.length > 0) {
     lines.push('## Engine (in-process `decide` over the catalog index, user states and budgets in memory)');
     lines.push('');
-    lines.push('| campaigns | users | decisions | decisions/s (1 core) | p50 µs | p99 µs | p99.9 µs | max µs | mean µs | slots/decision | candidates examined | matching targeting | in index bucket | distinct users | counters |');
+    lines.push(
+      '| campaigns | users | decisions | decisions/s (1 core) | p50 µs | p99 µs | p99.9 µs | max µs | mean µs | slots/decision | candidates examined | matching targeting | in index bucket | distinct users | counters |',
+    );
     lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (const e of r.engine) {
       const c = e.counters;
@@ -210,10 +250,14 @@ export function markdown(r: BenchReport, plots: Record<string, string> = {}): st
       );
     }
     lines.push('');
-    lines.push('Counters are cap violations / blocked advertisers served / budget overspend. "Candidates examined" is how many campaigns `decide` pulled from the index per decision; "matching targeting" is how many campaigns match the request\'s country, language and platform; "in index bucket" is what the index could hand out for the request\'s country.');
+    lines.push(
+      'Counters are cap violations / blocked advertisers served / budget overspend. "Candidates examined" is how many campaigns `decide` pulled from the index per decision; "matching targeting" is how many campaigns match the request\'s country, language and platform; "in index bucket" is what the index could hand out for the request\'s country.',
+    );
     if (r.userStateBytes) {
       lines.push('');
-      lines.push(`Memory per cached user state: **${n(r.userStateBytes.bytesPerUser)} bytes** with ${r.userStateBytes.historyEntries} history entries and a 64-hex key (heap growth over 20,000 states).`);
+      lines.push(
+        `Memory per cached user state: **${n(r.userStateBytes.bytesPerUser)} bytes** with ${r.userStateBytes.historyEntries} history entries and a 64-hex key (heap growth over 20,000 states).`,
+      );
     }
     if (plots.engine) lines.push('', `![engine latency vs campaigns](${plots.engine})`);
     if (plots.candidates) lines.push('', `![candidates examined](${plots.candidates})`);
@@ -222,7 +266,9 @@ export function markdown(r: BenchReport, plots: Record<string, string> = {}): st
   if (r.serve.length > 0) {
     lines.push('## Serve path in-process (`Delivery.slots` / `Delivery.events` on the SQLite store, no HTTP)');
     lines.push('');
-    lines.push('| campaigns | users | user cache | in flight | requests | slots req/s | CPU µs/request | p50 µs | p99 µs | p99.9 µs | slots/request | events/s (batches of 50) | CPU µs/event | batch p50 µs | batch p99 µs | accepted | heap MB | cached users | counters |');
+    lines.push(
+      '| campaigns | users | user cache | in flight | requests | slots req/s | CPU µs/request | p50 µs | p99 µs | p99.9 µs | slots/request | events/s (batches of 50) | CPU µs/event | batch p50 µs | batch p99 µs | accepted | heap MB | cached users | counters |',
+    );
     lines.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (const s of r.serve) {
       const c = s.counters;
@@ -237,16 +283,23 @@ export function markdown(r: BenchReport, plots: Record<string, string> = {}): st
     lines.push('');
     lines.push('| user cache setting | distinct users loaded | cached entries | heap growth MB |');
     lines.push('|---:|---:|---:|---:|');
-    for (const p of r.memory) lines.push(`| ${n(p.userCacheSize)} | ${n(p.distinctUsers)} | ${n(p.cacheEntries)} | ${p.heapGrowthMB} |`);
+    for (const p of r.memory)
+      lines.push(`| ${n(p.userCacheSize)} | ${n(p.distinctUsers)} | ${n(p.cacheEntries)} | ${p.heapGrowthMB} |`);
     lines.push('');
   }
   if (r.http) {
     const h = r.http;
-    lines.push(`## HTTP (real server over 127.0.0.1, ${n(h.seededCampaigns)} campaigns written into its database, seeded and started in ${h.seedSeconds.toFixed(1)} s)`);
+    lines.push(
+      `## HTTP (real server over 127.0.0.1, ${n(h.seededCampaigns)} campaigns written into its database, seeded and started in ${h.seedSeconds.toFixed(1)} s)`,
+    );
     lines.push('');
-    lines.push(`wrk, ${h.threads} threads, ${h.connections} connections; users drawn from a population of ${n(h.users)} with Zipf activity, server \`USER_CACHE_SIZE=${n(h.userCacheSize)}\`. Rounds alternate baseline and /v1/slots.`);
+    lines.push(
+      `wrk, ${h.threads} threads, ${h.connections} connections; users drawn from a population of ${n(h.users)} with Zipf activity, server \`USER_CACHE_SIZE=${n(h.userCacheSize)}\`. Rounds alternate baseline and /v1/slots.`,
+    );
     lines.push('');
-    lines.push('| round | baseline req/s | baseline p50/p99 ms | /v1/slots req/s | /v1/slots p50/p90/p99/p99.9 ms | ratio | server CPU µs/req baseline / slots | CPU ratio | slots/response | non-2xx | 5xx | errors |');
+    lines.push(
+      '| round | baseline req/s | baseline p50/p99 ms | /v1/slots req/s | /v1/slots p50/p90/p99/p99.9 ms | ratio | server CPU µs/req baseline / slots | CPU ratio | slots/response | non-2xx | 5xx | errors |',
+    );
     lines.push('|---:|---:|---|---:|---|---:|---|---:|---:|---:|---:|---:|');
     for (const row of h.rows) {
       const s = row.slots.latencyMs;
@@ -255,7 +308,9 @@ export function markdown(r: BenchReport, plots: Record<string, string> = {}): st
       );
     }
     lines.push('');
-    lines.push(`| /v1/events connections | batches of ${h.eventBatch} | req/s | events/s accepted | p50/p99 ms | server CPU µs/event | accepted | duplicate | rejected | 5xx |`);
+    lines.push(
+      `| /v1/events connections | batches of ${h.eventBatch} | req/s | events/s accepted | p50/p99 ms | server CPU µs/event | accepted | duplicate | rejected | 5xx |`,
+    );
     lines.push('|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|');
     for (const e of h.events) {
       lines.push(
@@ -263,14 +318,18 @@ export function markdown(r: BenchReport, plots: Record<string, string> = {}): st
       );
     }
     lines.push('');
-    lines.push('"ratio" is /v1/slots requests/s over the baseline\'s in the same round; "CPU ratio" is baseline server CPU per request over ours (from /proc), which depends less on what else runs on the machine. Both servers run as one `node --import tsx` process each. Events are acknowledged only after their transaction is durable.');
+    lines.push(
+      '"ratio" is /v1/slots requests/s over the baseline\'s in the same round; "CPU ratio" is baseline server CPU per request over ours (from /proc), which depends less on what else runs on the machine. Both servers run as one `node --import tsx` process each. Events are acknowledged only after their transaction is durable.',
+    );
     if (h.serverRssMB !== undefined) lines.push('', `Server resident memory after the load: ${h.serverRssMB} MB.`);
     if (h.breakdown) {
       const b = h.breakdown;
       lines.push('');
-      lines.push('### Where the server\'s time goes (profiled pass, `node --cpu-prof`)');
+      lines.push("### Where the server's time goes (profiled pass, `node --cpu-prof`)");
       lines.push('');
-      lines.push(`Main-thread time per unit, from the samples taken while the load ran; busy ${b.slots.busyUsPerUnit} µs per slot request (idle ${(b.slots.idleShare * 100).toFixed(0)}%), ${b.events.busyUsPerUnit} µs per event (idle ${(b.events.idleShare * 100).toFixed(0)}%). Process CPU in the same pass (/proc, profiler included): ${b.slotsCpuUsPerRequest ?? '?'} µs per slot request, ${b.eventsCpuUsPerEvent ?? '?'} µs per event. A synchronous fsync counts as thread time of the part that commits.`);
+      lines.push(
+        `Main-thread time per unit, from the samples taken while the load ran; busy ${b.slots.busyUsPerUnit} µs per slot request (idle ${(b.slots.idleShare * 100).toFixed(0)}%), ${b.events.busyUsPerUnit} µs per event (idle ${(b.events.idleShare * 100).toFixed(0)}%). Process CPU in the same pass (/proc, profiler included): ${b.slotsCpuUsPerRequest ?? '?'} µs per slot request, ${b.eventsCpuUsPerEvent ?? '?'} µs per event. A synchronous fsync counts as thread time of the part that commits.`,
+      );
       lines.push('');
       lines.push('| part | µs per slot request | share | | part | µs per event | share |');
       lines.push('|---|---:|---:|---|---|---:|---:|');
@@ -278,11 +337,15 @@ export function markdown(r: BenchReport, plots: Record<string, string> = {}): st
       for (let i = 0; i < rowsN; i++) {
         const a = b.slots.parts[i];
         const e = b.events.parts[i];
-        lines.push(`| ${a?.part ?? ''} | ${a?.usPerUnit ?? ''} | ${a ? `${(a.share * 100).toFixed(1)}%` : ''} | | ${e?.part ?? ''} | ${e?.usPerUnit ?? ''} | ${e ? `${(e.share * 100).toFixed(1)}%` : ''} |`);
+        lines.push(
+          `| ${a?.part ?? ''} | ${a?.usPerUnit ?? ''} | ${a ? `${(a.share * 100).toFixed(1)}%` : ''} | | ${e?.part ?? ''} | ${e?.usPerUnit ?? ''} | ${e ? `${(e.share * 100).toFixed(1)}%` : ''} |`,
+        );
       }
     }
     lines.push('');
-    lines.push(`Audit of the server's database afterwards: ${n(h.audit.reservations)} reservations of ${n(h.audit.users)} users; cap violations ${h.counters.capViolations}, blocked served ${h.counters.blockedServed}, overspend ${h.counters.budgetOverspend}; 5xx responses ${h.counters.serverErrors}.`);
+    lines.push(
+      `Audit of the server's database afterwards: ${n(h.audit.reservations)} reservations of ${n(h.audit.users)} users; cap violations ${h.counters.capViolations}, blocked served ${h.counters.blockedServed}, overspend ${h.counters.budgetOverspend}; 5xx responses ${h.counters.serverErrors}.`,
+    );
     if (plots.http) lines.push('', `![HTTP throughput](${plots.http})`);
     lines.push('');
   }
@@ -290,7 +353,9 @@ export function markdown(r: BenchReport, plots: Record<string, string> = {}): st
   lines.push('');
   lines.push('| cap violations | blocked advertisers served | budget overspend | 5xx responses |');
   lines.push('|---:|---:|---:|---:|');
-  lines.push(`| ${r.counters.capViolations} | ${r.counters.blockedServed} | ${r.counters.budgetOverspend} | ${r.counters.serverErrors} |`);
+  lines.push(
+    `| ${r.counters.capViolations} | ${r.counters.blockedServed} | ${r.counters.budgetOverspend} | ${r.counters.serverErrors} |`,
+  );
   lines.push('');
   return lines.join('\n');
 }
@@ -315,10 +380,14 @@ async function main() {
     const saved = JSON.parse(readFileSync(rewrite, 'utf8')) as BenchReport;
     saved.targets = targets(saved);
     const stamp = basename(rewrite, '.json');
-    const plots = Object.fromEntries(['engine', 'candidates', 'http'].map((k) => [k, `${stamp}-${k}.svg`]).filter(([, f]) => existsSync(join(dirname(rewrite), f))));
-    writeFileSync(rewrite, JSON.stringify(saved, null, 2) + '\n');
+    const plots = Object.fromEntries(
+      ['engine', 'candidates', 'http']
+        .map((k) => [k, `${stamp}-${k}.svg`])
+        .filter(([, f]) => existsSync(join(dirname(rewrite), f))),
+    );
+    writeFileSync(rewrite, `${JSON.stringify(saved, null, 2)}\n`);
     writeFileSync(join(dirname(rewrite), `${stamp}.md`), markdown(saved, plots));
-    process.stdout.write(markdown(saved, plots) + '\n');
+    process.stdout.write(`${markdown(saved, plots)}\n`);
     return;
   }
   const { full, only, seed } = options;
@@ -334,7 +403,9 @@ async function main() {
     counters: zeroCounters(),
     targets: [],
   };
-  progress(`${report.mode} run on ${report.machine.cores} × ${report.machine.cpuModel}, Node ${report.machine.node}, load ${report.machine.loadAverageAtStart}`);
+  progress(
+    `${report.mode} run on ${report.machine.cores} × ${report.machine.cpuModel}, Node ${report.machine.node}, load ${report.machine.loadAverageAtStart}`,
+  );
 
   if (only.has('engine')) {
     const decisions = full ? 200_000 : 20_000;
@@ -344,7 +415,9 @@ async function main() {
         const e = await runEngineScenario({ campaigns, users, decisions, warmup: full ? 20_000 : 2_000, seed });
         report.engine.push(e);
         report.counters = addCounters(report.counters, e.counters);
-        progress(`  → ${e.decisionsPerSecond} decisions/s, p50 ${e.latency.p50Us} µs, p99 ${e.latency.p99Us} µs, p99.9 ${e.latency.p999Us} µs`);
+        progress(
+          `  → ${e.decisionsPerSecond} decisions/s, p50 ${e.latency.p50Us} µs, p99 ${e.latency.p99Us} µs, p99.9 ${e.latency.p999Us} µs`,
+        );
       }
     }
     report.userStateBytes = memoryPerUserState();
@@ -354,7 +427,15 @@ async function main() {
     const scenarios = full
       ? [
           { campaigns: 10_000, users: 1_000_000, requests: 50_000, warmup: 2_000, userCacheSize: 100_000, concurrency: 16, seed },
-          { campaigns: 100_000, users: 1_000_000, requests: 50_000, warmup: 2_000, userCacheSize: 100_000, concurrency: 16, seed },
+          {
+            campaigns: 100_000,
+            users: 1_000_000,
+            requests: 50_000,
+            warmup: 2_000,
+            userCacheSize: 100_000,
+            concurrency: 16,
+            seed,
+          },
         ]
       : [{ campaigns: 10_000, users: 1_000_000, requests: 5_000, warmup: 500, userCacheSize: 100_000, concurrency: 16, seed }];
     for (const s of scenarios) {
@@ -367,7 +448,9 @@ async function main() {
   }
   if (only.has('memory')) {
     progress('memory: user cache bound');
-    report.memory = full ? await runMemoryBound([10_000, 50_000], [100_000, 200_000]) : await runMemoryBound([5_000], [20_000, 60_000]);
+    report.memory = full
+      ? await runMemoryBound([10_000, 50_000], [100_000, 200_000])
+      : await runMemoryBound([5_000], [20_000, 60_000]);
   }
   if (only.has('http')) {
     progress('http: real server vs plain Hono baseline');
@@ -389,11 +472,24 @@ async function main() {
       const rows = report.engine.filter((e) => e.scenario.users === u);
       return [
         { name: `p50, ${u / 1000}k users`, points: rows.map((e) => [e.scenario.campaigns, e.latency.p50Us] as [number, number]) },
-        { name: `p99, ${u / 1000}k users`, points: rows.map((e) => [e.scenario.campaigns, e.latency.p99Us] as [number, number]), dashed: true },
+        {
+          name: `p99, ${u / 1000}k users`,
+          points: rows.map((e) => [e.scenario.campaigns, e.latency.p99Us] as [number, number]),
+          dashed: true,
+        },
       ];
     });
     plots.engine = `${stamp}-engine.svg`;
-    writeFileSync(join(dir, plots.engine), lineChart({ title: 'Engine latency per decision vs active campaigns', xLabel: 'active campaigns (log)', yLabel: 'µs', logX: true, series }));
+    writeFileSync(
+      join(dir, plots.engine),
+      lineChart({
+        title: 'Engine latency per decision vs active campaigns',
+        xLabel: 'active campaigns (log)',
+        yLabel: 'µs',
+        logX: true,
+        series,
+      }),
+    );
     plots.candidates = `${stamp}-candidates.svg`;
     writeFileSync(
       join(dir, plots.candidates),
@@ -404,7 +500,9 @@ async function main() {
         logX: true,
         series: users.map((u) => ({
           name: `examined, ${u / 1000}k users`,
-          points: report.engine.filter((e) => e.scenario.users === u).map((e) => [e.scenario.campaigns, e.candidatesExamined] as [number, number]),
+          points: report.engine
+            .filter((e) => e.scenario.users === u)
+            .map((e) => [e.scenario.campaigns, e.candidatesExamined] as [number, number]),
         })),
       }),
     );
@@ -426,9 +524,9 @@ async function main() {
     );
   }
   const md = markdown(report, plots);
-  writeFileSync(join(dir, `${stamp}.json`), JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(dir, `${stamp}.md`), md);
-  process.stdout.write(md + '\n');
+  process.stdout.write(`${md}\n`);
   progress(`wrote bench/results/${stamp}.{json,md} and ${Object.keys(plots).length} SVG plots`);
 }
 

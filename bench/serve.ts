@@ -17,8 +17,8 @@ import type { SqliteUsers } from '../src/store/sqlite/users.js';
 import { createService } from '../src/wiring.js';
 import { auditDatabase } from './audit.js';
 import { BENCH_START } from './engine.js';
-import { gc, nsHistogram, progress, summarizeNs, type Counters, type LatencySummary } from './stats.js';
-import { eventsForSlot, generateCatalog, rng, sessions, Zipf, type Catalog } from './workload.js';
+import { type Counters, gc, type LatencySummary, nsHistogram, progress, summarizeNs } from './stats.js';
+import { type Catalog, eventsForSlot, generateCatalog, rng, sessions, Zipf } from './workload.js';
 
 /** Writes a generated catalog straight into a fresh database file in one transaction (seeding is not what we measure). */
 export function seedDatabase(path: string, catalog: Catalog, now: number): void {
@@ -79,7 +79,10 @@ export function seedDatabase(path: string, catalog: Catalog, now: number): void 
       ),
       (part) => db.insert(t.creatives).values(part).run(),
     );
-    db.insert(t.catalogVersion).values({ id: 1, version: 1 }).onConflictDoUpdate({ target: t.catalogVersion.id, set: { version: 2 } }).run();
+    db.insert(t.catalogVersion)
+      .values({ id: 1, version: 1 })
+      .onConflictDoUpdate({ target: t.catalogVersion.id, set: { version: 2 } })
+      .run();
   })();
   sqlite.close();
 }
@@ -99,7 +102,14 @@ export interface ServeResult {
   scenario: ServeScenario;
   /** `cpuUsPerRequest`: process CPU (user + system) per request, steadier than req/s on a shared machine. */
   slots: { perSecond: number; latency: LatencySummary; slotsPerRequest: number; cpuUsPerRequest: number };
-  events: { perSecond: number; batchLatency: LatencySummary; accepted: number; duplicate: number; rejected: number; cpuUsPerEvent: number };
+  events: {
+    perSecond: number;
+    batchLatency: LatencySummary;
+    accepted: number;
+    duplicate: number;
+    rejected: number;
+    cpuUsPerEvent: number;
+  };
   distinctUsers: number;
   userCacheEntries: number;
   heapUsedMB: number;
@@ -163,16 +173,23 @@ export async function runServeScenario(scenario: ServeScenario): Promise<ServeRe
         }
         users.add(session.userIndex);
         const t0 = process.hrtime.bigint();
-        const response = await delivery.slots({ user: session.user, statuses: session.statuses, runs: session.runs, context: session.context });
+        const response = await delivery.slots({
+          user: session.user,
+          statuses: session.statuses,
+          runs: session.runs,
+          context: session.context,
+        });
         const ns = Number(process.hrtime.bigint() - t0);
         if (measured) {
           slotsHistogram.recordValue(ns);
           slotCount += response.slots.length;
         }
-        for (const slot of response.slots) for (const type of eventsForSlot(eventRandom)) pending.push({ token: slot.token, type });
+        for (const slot of response.slots)
+          for (const type of eventsForSlot(eventRandom)) pending.push({ token: slot.token, type });
         now += 0.5;
         i++;
-        if (i % reportEvery === 0) progress(`  serve path ${scenario.campaigns} campaigns × ${scenario.users} users: ${i}/${total}`);
+        if (i % reportEvery === 0)
+          progress(`  serve path ${scenario.campaigns} campaigns × ${scenario.users} users: ${i}/${total}`);
       }
     };
     let measuredFrom = process.hrtime.bigint();
@@ -216,7 +233,12 @@ export async function runServeScenario(scenario: ServeScenario): Promise<ServeRe
       distinctUsers: users.size,
       userCacheEntries,
       heapUsedMB,
-      counters: { capViolations: audit.capViolations, blockedServed: audit.blockedServed, budgetOverspend: audit.budgetOverspend, serverErrors: 0 },
+      counters: {
+        capViolations: audit.capViolations,
+        blockedServed: audit.blockedServed,
+        budgetOverspend: audit.budgetOverspend,
+        serverErrors: 0,
+      },
       audit: { reservations: audit.reservations, users: audit.users },
     };
   } finally {

@@ -6,7 +6,7 @@
 import { Agent, request } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { png } from '../test/helpers/media.js';
-import { procStats, removeDir, seed, startServer, stopServer, type RealServer } from '../test/helpers/server.js';
+import { procStats, type RealServer, removeDir, seed, startServer, stopServer } from '../test/helpers/server.js';
 
 export interface SoakSample {
   atMs: number;
@@ -29,7 +29,18 @@ function post(agent: Agent, port: number, path: string, key: string, body: unkno
   const data = JSON.stringify(body);
   return new Promise((done, fail) => {
     const req = request(
-      { agent, port, host: '127.0.0.1', method: 'POST', path, headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } },
+      {
+        agent,
+        port,
+        host: '127.0.0.1',
+        method: 'POST',
+        path,
+        headers: {
+          Authorization: `Bearer ${key}`,
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(data),
+        },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -55,7 +66,10 @@ async function resources(server: RealServer): Promise<Record<string, number>> {
 }
 
 /** Runs `workers` clients for `durationMs`: slots for ever-new users (churning the user cache) and their events. */
-export async function soak(server: RealServer, options: { durationMs: number; workers: number; sampleEveryMs?: number }): Promise<SoakResult> {
+export async function soak(
+  server: RealServer,
+  options: { durationMs: number; workers: number; sampleEveryMs?: number },
+): Promise<SoakResult> {
   const world = await seed(server, new Uint8Array(png(90, 160, 9)));
   const settle = () => new Promise((r) => setTimeout(r, 300));
   await settle();
@@ -99,16 +113,37 @@ export async function soak(server: RealServer, options: { durationMs: number; wo
   clearInterval(sampler);
   agent.destroy();
   await settle();
-  return { samples, requests, errors, resourcesBefore, resourcesAfter: await resources(server), fdsBefore, fdsAfter: procStats(server.pid).fds };
+  return {
+    samples,
+    requests,
+    errors,
+    resourcesBefore,
+    resourcesAfter: await resources(server),
+    fdsBefore,
+    fdsAfter: procStats(server.pid).fds,
+  };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const seconds = Number(process.argv[2] ?? 300);
-  const server = await startServer({ env: { USER_CACHE_SIZE: process.env.USER_CACHE_SIZE ?? '1000', NODE_OPTIONS: `--require ${new URL('../test/helpers/preload-resources.cjs', import.meta.url).pathname}` } });
+  const server = await startServer({
+    env: {
+      USER_CACHE_SIZE: process.env.USER_CACHE_SIZE ?? '1000',
+      NODE_OPTIONS: `--require ${new URL('../test/helpers/preload-resources.cjs', import.meta.url).pathname}`,
+    },
+  });
   try {
     const result = await soak(server, { durationMs: seconds * 1000, workers: 4, sampleEveryMs: 1000 });
-    for (const s of result.samples) console.log(`${(s.atMs / 1000).toFixed(0)}s rss=${(s.rssKb / 1024).toFixed(1)}MB fds=${s.fds}`);
-    console.log(JSON.stringify({ requests: result.requests, errors: result.errors, fds: [result.fdsBefore, result.fdsAfter], resources: [result.resourcesBefore, result.resourcesAfter] }));
+    for (const s of result.samples)
+      console.log(`${(s.atMs / 1000).toFixed(0)}s rss=${(s.rssKb / 1024).toFixed(1)}MB fds=${s.fds}`);
+    console.log(
+      JSON.stringify({
+        requests: result.requests,
+        errors: result.errors,
+        fds: [result.fdsBefore, result.fdsAfter],
+        resources: [result.resourcesBefore, result.resourcesAfter],
+      }),
+    );
   } finally {
     await stopServer(server);
     removeDir(server.dir);

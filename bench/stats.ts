@@ -1,8 +1,9 @@
 /** Shared measuring tools: HDR latency histograms, the machine record, heap measurement, progress lines. */
-import * as hdr from 'hdr-histogram-js';
+
 import { cpus, loadavg, totalmem } from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import * as hdr from 'hdr-histogram-js';
 
 export interface LatencySummary {
   count: number;

@@ -65,13 +65,21 @@ export function lineChart(o: { title: string; xLabel: string; yLabel: string; se
     );
     for (const [x, y] of pts) body.push(`<circle cx="${px(x)}" cy="${py(y)}" r="3" fill="${color}"/>`);
     const ly = M.top + 14 + i * 18;
-    body.push(`<line x1="${W - M.right + 10}" x2="${W - M.right + 30}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+    body.push(
+      `<line x1="${W - M.right + 10}" x2="${W - M.right + 30}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+    );
     body.push(`<text x="${W - M.right + 34}" y="${ly}" font-size="11">${esc(s.name)}</text>`);
   });
   return frame(o.title, o.xLabel, o.yLabel, body, yMax);
 }
 
-export function barChart(o: { title: string; xLabel: string; yLabel: string; groups: string[]; series: { name: string; values: number[] }[] }): string {
+export function barChart(o: {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  groups: string[];
+  series: { name: string; values: number[] }[];
+}): string {
   const yMax = niceMax(Math.max(...o.series.flatMap((s) => s.values)));
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
@@ -79,12 +87,16 @@ export function barChart(o: { title: string; xLabel: string; yLabel: string; gro
   const barW = (groupW * 0.7) / o.series.length;
   const body: string[] = [];
   o.groups.forEach((g, gi) => {
-    body.push(`<text x="${M.left + groupW * (gi + 0.5)}" y="${H - M.bottom + 16}" text-anchor="middle" font-size="11">${esc(g)}</text>`);
+    body.push(
+      `<text x="${M.left + groupW * (gi + 0.5)}" y="${H - M.bottom + 16}" text-anchor="middle" font-size="11">${esc(g)}</text>`,
+    );
     o.series.forEach((s, si) => {
       const v = s.values[gi] ?? 0;
       const h = (v / yMax) * plotH;
       const x = M.left + groupW * gi + groupW * 0.15 + barW * si;
-      body.push(`<rect x="${x}" y="${M.top + plotH - h}" width="${barW - 2}" height="${h}" fill="${COLORS[si % COLORS.length]}"/>`);
+      body.push(
+        `<rect x="${x}" y="${M.top + plotH - h}" width="${barW - 2}" height="${h}" fill="${COLORS[si % COLORS.length]}"/>`,
+      );
     });
   });
   o.series.forEach((s, i) => {

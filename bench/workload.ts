@@ -48,18 +48,48 @@ function weighted<T>(r: () => number, table: readonly (readonly [T, number])[]):
 
 /** Rough share of messenger users per market, and the market's main language. */
 export const MARKETS = [
-  ['IN', 'hi', 18], ['BR', 'pt', 10], ['ID', 'id', 8], ['US', 'en', 7], ['MX', 'es', 6], ['NG', 'en', 5],
-  ['DE', 'de', 4], ['TR', 'tr', 4], ['PK', 'ur', 4], ['EG', 'ar', 4], ['PH', 'en', 3], ['GB', 'en', 3],
-  ['FR', 'fr', 3], ['IT', 'it', 3], ['ES', 'es', 3], ['AR', 'es', 3], ['CO', 'es', 2], ['ZA', 'en', 2],
-  ['SA', 'ar', 2], ['KE', 'en', 2], ['PL', 'pl', 1], ['NL', 'nl', 1], ['MY', 'ms', 1], ['RU', 'ru', 1],
+  ['IN', 'hi', 18],
+  ['BR', 'pt', 10],
+  ['ID', 'id', 8],
+  ['US', 'en', 7],
+  ['MX', 'es', 6],
+  ['NG', 'en', 5],
+  ['DE', 'de', 4],
+  ['TR', 'tr', 4],
+  ['PK', 'ur', 4],
+  ['EG', 'ar', 4],
+  ['PH', 'en', 3],
+  ['GB', 'en', 3],
+  ['FR', 'fr', 3],
+  ['IT', 'it', 3],
+  ['ES', 'es', 3],
+  ['AR', 'es', 3],
+  ['CO', 'es', 2],
+  ['ZA', 'en', 2],
+  ['SA', 'ar', 2],
+  ['KE', 'en', 2],
+  ['PL', 'pl', 1],
+  ['NL', 'nl', 1],
+  ['MY', 'ms', 1],
+  ['RU', 'ru', 1],
 ] as const;
 const marketTable = MARKETS.map(([country, , w]) => [country, w] as const);
 const languageOf = new Map<string, string>(MARKETS.map(([c, l]) => [c, l]));
-const PLATFORMS: readonly (readonly [Platform, number])[] = [['android', 72], ['ios', 25], ['web', 3]];
+const PLATFORMS: readonly (readonly [Platform, number])[] = [
+  ['android', 72],
+  ['ios', 25],
+  ['web', 3],
+];
 const CAP_PRESETS: readonly (readonly [CapRule[], number])[] = [
   [[], 30],
   [[{ impressions: 3, windowSeconds: 86_400 }], 25],
-  [[{ impressions: 1, windowSeconds: 3_600 }, { impressions: 5, windowSeconds: 86_400 }], 20],
+  [
+    [
+      { impressions: 1, windowSeconds: 3_600 },
+      { impressions: 5, windowSeconds: 86_400 },
+    ],
+    20,
+  ],
   [[{ impressions: 2, windowSeconds: 21_600 }], 15],
   [[{ impressions: 10, windowSeconds: 7 * 86_400 }], 10],
 ];
@@ -123,10 +153,19 @@ export function generateCatalog(seed: number, campaignCount: number): Catalog {
       const budget: CampaignSpec['budget'] = {};
       if (chance(r, 0.85)) budget.dailyMicros = Math.round(logNormal(r, 50_000_000, 1.0));
       if (chance(r, 0.4)) budget.totalMicros = Math.round(logNormal(r, 1_000_000_000, 1.0));
-      const creatives = Array.from({ length: weighted(r, [[1, 50], [2, 30], [3, 20]] as const) }, (_, i) => ({
-        id: `${id}_cr${i}`,
-        predictedCtr: Math.min(0.2, Math.max(0.001, logNormal(r, 0.01, 0.5))),
-      }));
+      const creatives = Array.from(
+        {
+          length: weighted(r, [
+            [1, 50],
+            [2, 30],
+            [3, 20],
+          ] as const),
+        },
+        (_, i) => ({
+          id: `${id}_cr${i}`,
+          predictedCtr: Math.min(0.2, Math.max(0.001, logNormal(r, 0.01, 0.5))),
+        }),
+      );
       campaigns.push({
         id,
         advertiserId: advertiser.id,
@@ -173,7 +212,7 @@ export class Zipf {
     this.cdf = new Float64Array(n);
     let sum = 0;
     for (let k = 1; k <= n; k++) {
-      sum += 1 / Math.pow(k, s);
+      sum += 1 / k ** s;
       this.cdf[k - 1] = sum;
     }
     for (let k = 0; k < n; k++) this.cdf[k] /= sum;
@@ -206,7 +245,13 @@ export interface Session {
  * 60% send a status count, 40% per-contact runs (contacts ~ geometric, each
  * contact posting 1–few statuses).
  */
-export function* sessions(seed: number, users: number, count = Infinity, zipf = new Zipf(users), sessionSeed = seed): Generator<Session> {
+export function* sessions(
+  seed: number,
+  users: number,
+  count = Infinity,
+  zipf = new Zipf(users),
+  sessionSeed = seed,
+): Generator<Session> {
   // `sessionSeed` draws other sessions of the same users (same traits), e.g. another day.
   const r = rng(sessionSeed ^ 0x5e55);
   for (let i = 0; i < count; i++) {

@@ -3,7 +3,7 @@
  * Times are Unix milliseconds, money is integer micros. No ON DELETE CASCADE:
  * deletes are explicit so D1 table-rebuild migrations never destroy data.
  */
-import { sqliteTable, text, integer, primaryKey, index } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import type { CategoryId } from '../src/engine/categories.js';
 
 // ---------- catalog ----------
@@ -176,7 +176,18 @@ export const events = sqliteTable(
   {
     reservationId: text('reservation_id').notNull(),
     type: text('type', {
-      enum: ['impression', 'click', 'hide', 'report', 'block', 'start', 'first_quartile', 'midpoint', 'third_quartile', 'complete'],
+      enum: [
+        'impression',
+        'click',
+        'hide',
+        'report',
+        'block',
+        'start',
+        'first_quartile',
+        'midpoint',
+        'third_quartile',
+        'complete',
+      ],
     }).notNull(),
     uid: text('uid').notNull(),
     campaignId: text('campaign_id').notNull(),

@@ -47,7 +47,7 @@ export interface Settings {
   metricsToken: string;
 }
 
-import { type LogLevel, LOG_LEVELS, parseLogLevel } from './ops/log.js';
+import { LOG_LEVELS, type LogLevel, parseLogLevel } from './ops/log.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -86,7 +86,10 @@ export function readSettings(env: Env): Settings {
       windowSeconds: int(env, 'AUTH_FAILURE_WINDOW_SECONDS', 60, 1, 86_400),
     },
     userCacheSize: int(env, 'USER_CACHE_SIZE', 100_000, 1, 100_000_000),
-    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    corsOrigins: (env.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     publicUrl: (env.PUBLIC_URL ?? '').replace(/\/+$/, ''),
     trafficFlushMs: int(env, 'TRAFFIC_FLUSH_MS', 10_000, 0, 3_600_000),
     logLevel: logLevel(env.LOG_LEVEL),

@@ -52,7 +52,13 @@ export async function createService(options: ServiceOptions) {
     traffic,
   });
   const catalog = new CatalogService(options.store, index);
-  const forecasts = new Forecasts({ traffic: options.store.traffic, recorder: traffic, index, floorCpmMicros: options.settings.floorCpmMicros, clock });
+  const forecasts = new Forecasts({
+    traffic: options.store.traffic,
+    recorder: traffic,
+    index,
+    floorCpmMicros: options.settings.floorCpmMicros,
+    clock,
+  });
   const app = createApp({ ...options, index, catalog, delivery, forecasts, clock });
   return { app, index, catalog, delivery, forecasts, traffic, settings: options.settings };
 }

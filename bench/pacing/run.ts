@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { simulateDay, type SimulationResult } from './simulation.js';
+import { type SimulationResult, simulateDay } from './simulation.js';
 
 const units = (micros: number) => (micros / 1_000_000).toFixed(2);
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
@@ -30,11 +30,17 @@ export function plot(result: SimulationResult): string {
   const even = line([start, ...result.samples.map((s): [number, number] => [x(s.minute), y(s.evenMicros)])]);
   const asap = line([start, ...result.samples.map((s): [number, number] => [x(s.minute), y(s.asapMicros)])]);
   const target = line([start, [x(1440), y(result.options.evenDailyMicros)]]);
-  const traffic = line([[x(0), ty(0)], ...result.samples.map((s): [number, number] => [x(s.minute), ty(s.traffic)]), [x(1440), ty(0)]]);
+  const traffic = line([
+    [x(0), ty(0)],
+    ...result.samples.map((s): [number, number] => [x(s.minute), ty(s.traffic)]),
+    [x(1440), ty(0)],
+  ]);
   const grid: string[] = [];
   for (let hour = 0; hour <= 24; hour += 3) {
     grid.push(`<line x1="${x(hour * 60)}" y1="${top}" x2="${x(hour * 60)}" y2="${top + h}" stroke="#eee"/>`);
-    grid.push(`<text x="${x(hour * 60)}" y="${top + h + 18}" font-size="11" text-anchor="middle">${String(hour).padStart(2, '0')}:00</text>`);
+    grid.push(
+      `<text x="${x(hour * 60)}" y="${top + h + 18}" font-size="11" text-anchor="middle">${String(hour).padStart(2, '0')}:00</text>`,
+    );
   }
   for (let f = 0; f <= 1; f += 0.25) {
     grid.push(`<line x1="${left}" y1="${y(daily * f)}" x2="${left + w}" y2="${y(daily * f)}" stroke="#eee"/>`);

@@ -7,8 +7,8 @@ import { advertiserCard } from '../../src/engine/card.js';
 import { decide } from '../../src/engine/decide.js';
 import { ecpmUpperBound } from '../../src/engine/eligibility.js';
 import type { EngineSettings, ServableCampaign, UserState } from '../../src/engine/types.js';
-import { openDatabase } from '../../src/store/sqlite/db.js';
 import { SqliteBudgets } from '../../src/store/sqlite/budgets.js';
+import { openDatabase } from '../../src/store/sqlite/db.js';
 import { rng } from '../workload.js';
 
 const DAY_MS = 86_400_000;
@@ -17,7 +17,8 @@ const MINUTE_MS = 60_000;
 
 /** Relative feed traffic per UTC hour: a night trough, a lunch bump and an evening peak. */
 export const HOURLY_TRAFFIC = [
-  0.35, 0.25, 0.18, 0.15, 0.15, 0.2, 0.35, 0.6, 0.85, 0.95, 1.0, 1.05, 1.15, 1.1, 1.0, 0.95, 1.0, 1.1, 1.25, 1.4, 1.5, 1.4, 1.0, 0.6,
+  0.35, 0.25, 0.18, 0.15, 0.15, 0.2, 0.35, 0.6, 0.85, 0.95, 1.0, 1.05, 1.15, 1.1, 1.0, 0.95, 1.0, 1.1, 1.25, 1.4, 1.5, 1.4, 1.0,
+  0.6,
 ];
 
 export interface SimulationOptions {
@@ -140,7 +141,13 @@ class EventQueue {
   }
 }
 
-function campaign(id: string, advertiserId: string, bidCpmMicros: number, pacing: 'even' | 'asap', dailyMicros?: number): ServableCampaign {
+function campaign(
+  id: string,
+  advertiserId: string,
+  bidCpmMicros: number,
+  pacing: 'even' | 'asap',
+  dailyMicros?: number,
+): ServableCampaign {
   return {
     id,
     advertiserId,
@@ -187,9 +194,12 @@ export async function simulateDay(input: SimulationOptions): Promise<SimulationR
   const budgets = new SqliteBudgets(db);
   const even = campaign('even', 'adv-even', 2_000_000, options.evenPacing, options.evenDailyMicros);
   const asap = campaign('asap', 'adv-asap', 3_000_000, 'asap', options.asapDailyMicros);
-  const campaigns = [even, asap, campaign('bg-1', 'adv-bg-1', 1_500_000, 'asap'), campaign('bg-2', 'adv-bg-2', 1_200_000, 'asap')].sort(
-    (a, b) => ecpmUpperBound(b) - ecpmUpperBound(a),
-  );
+  const campaigns = [
+    even,
+    asap,
+    campaign('bg-1', 'adv-bg-1', 1_500_000, 'asap'),
+    campaign('bg-2', 'adv-bg-2', 1_200_000, 'asap'),
+  ].sort((a, b) => ecpmUpperBound(b) - ecpmUpperBound(a));
   const settings: EngineSettings = {
     placement: { firstAfter: 2, minGap: 4, maxPerResponse: 3 },
     // Every request is a different user in this simulation, so the user cap never binds.
@@ -241,10 +251,18 @@ export async function simulateDay(input: SimulationOptions): Promise<SimulationR
       for (const slot of decision.slots) {
         const reservationId = `r${nextId++}`;
         const expiresAt = now + options.tokenTtlMs;
-        const held = await budgets.tryHold({ campaign: slot.campaign, reservationId, amountMicros: slot.priceMicros, expiresAt }, now);
+        const held = await budgets.tryHold(
+          { campaign: slot.campaign, reservationId, amountMicros: slot.priceMicros, expiresAt },
+          now,
+        );
         if (!held) continue;
         if (random() < options.viewRate) {
-          queue.push({ at: now + Math.floor(random() * options.maxViewDelayMs), campaignId: slot.campaign.id, reservationId, priceMicros: slot.priceMicros });
+          queue.push({
+            at: now + Math.floor(random() * options.maxViewDelayMs),
+            campaignId: slot.campaign.id,
+            reservationId,
+            priceMicros: slot.priceMicros,
+          });
         }
       }
       if (asapExhaustedAtMinute === null) {
@@ -257,10 +275,22 @@ export async function simulateDay(input: SimulationOptions): Promise<SimulationR
     const spend = (id: string) => budgets.view(id, minuteEnd).spentTodayMicros;
     const target = Math.round((options.evenDailyMicros * (minute + 1)) / minutes);
     if ((minute + 1) % 10 === 0) {
-      samples.push({ minute: minute + 1, evenMicros: spend('even'), asapMicros: spend('asap'), targetMicros: target, traffic: trafficAt(minute + 1) });
+      samples.push({
+        minute: minute + 1,
+        evenMicros: spend('even'),
+        asapMicros: spend('asap'),
+        targetMicros: target,
+        traffic: trafficAt(minute + 1),
+      });
     }
     if ((minute + 1) % 60 === 0) {
-      hours.push({ hour: (minute + 1) / 60, targetMicros: target, evenMicros: spend('even'), asapMicros: spend('asap'), requests: hourRequests });
+      hours.push({
+        hour: (minute + 1) / 60,
+        targetMicros: target,
+        evenMicros: spend('even'),
+        asapMicros: spend('asap'),
+        requests: hourRequests,
+      });
       hourRequests = 0;
     }
   }

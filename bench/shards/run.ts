@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { simulateShards, type ShardSimResult } from './simulation.js';
+import { type ShardSimResult, simulateShards } from './simulation.js';
 
 const units = (micros: number) => (micros / 1_000_000).toLocaleString('en-US', { maximumFractionDigits: 0 });
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}%`;
@@ -27,21 +27,36 @@ export function plot(r: ShardSimResult): string {
   const ky = (k: number) => bottom - (k / maxK) * (bottom - mid - 30);
   const line = (points: [number, number][]) => points.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' ');
   const spend = line([[x(0), y(0)], ...r.samples.map((s): [number, number] => [x(s.minute), y(s.spentMicros)])]);
-  const target = line([[x(0), y(0)], [x(1440), y(r.dailyBudgetMicros)]]);
+  const target = line([
+    [x(0), y(0)],
+    [x(1440), y(r.dailyBudgetMicros)],
+  ]);
   const upper = line(r.samples.map((s): [number, number] => [x(s.minute), y(s.targetMicros * 1.05)]));
   const lower = line(r.samples.map((s): [number, number] => [x(s.minute), y(s.targetMicros * 0.95)]));
-  const shards = line(r.samples.flatMap((s, i): [number, number][] => [[x(i === 0 ? 0 : r.samples[i - 1].minute), ky(s.shards)], [x(s.minute), ky(s.shards)]]));
+  const shards = line(
+    r.samples.flatMap((s, i): [number, number][] => [
+      [x(i === 0 ? 0 : r.samples[i - 1].minute), ky(s.shards)],
+      [x(s.minute), ky(s.shards)],
+    ]),
+  );
   const shift = `<rect x="${x(r.options.shiftFrom * 60)}" y="${top}" width="${x(r.options.shiftTo * 60) - x(r.options.shiftFrom * 60)}" height="${bottom - top}" fill="#fbeed5"/>`;
   const grid: string[] = [];
   for (let hour = 0; hour <= 24; hour += 3) {
     grid.push(`<line x1="${x(hour * 60)}" y1="${top}" x2="${x(hour * 60)}" y2="${bottom}" stroke="#eee"/>`);
-    grid.push(`<text x="${x(hour * 60)}" y="${bottom + 18}" font-size="11" text-anchor="middle">${String(hour).padStart(2, '0')}:00</text>`);
+    grid.push(
+      `<text x="${x(hour * 60)}" y="${bottom + 18}" font-size="11" text-anchor="middle">${String(hour).padStart(2, '0')}:00</text>`,
+    );
   }
   for (let f = 0; f <= 1; f += 0.25) {
-    grid.push(`<line x1="${left}" y1="${y(r.dailyBudgetMicros * f)}" x2="${left + w}" y2="${y(r.dailyBudgetMicros * f)}" stroke="#eee"/>`);
-    grid.push(`<text x="${left - 6}" y="${y(r.dailyBudgetMicros * f) + 4}" font-size="11" text-anchor="end">${(f * 100).toFixed(0)}%</text>`);
+    grid.push(
+      `<line x1="${left}" y1="${y(r.dailyBudgetMicros * f)}" x2="${left + w}" y2="${y(r.dailyBudgetMicros * f)}" stroke="#eee"/>`,
+    );
+    grid.push(
+      `<text x="${left - 6}" y="${y(r.dailyBudgetMicros * f) + 4}" font-size="11" text-anchor="end">${(f * 100).toFixed(0)}%</text>`,
+    );
   }
-  for (const k of [0, Math.round(maxK / 2), maxK]) grid.push(`<text x="${left - 6}" y="${ky(k) + 4}" font-size="11" text-anchor="end">${k}</text>`);
+  for (const k of [0, Math.round(maxK / 2), maxK])
+    grid.push(`<text x="${left - 6}" y="${ky(k) + 4}" font-size="11" text-anchor="end">${k}</text>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
 <text x="${left}" y="18" font-size="14">One campaign at ${r.options.impressionsPerSec.toLocaleString('en-US')} impressions/s over budget shards: spend (of daily budget) and shard count, seed ${r.options.seed}</text>

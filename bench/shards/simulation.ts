@@ -8,22 +8,22 @@
 import { createHmac } from 'node:crypto';
 import {
   applyLease,
+  type Coordinator,
   campaignView,
   grantLease,
   LEASES,
+  type Lease,
+  type LeaseBudget,
+  type LeaseConfig,
   leaseAllows,
   newCoordinator,
   newShard,
   noteDemand,
+  type RenewRequest,
   renewalDue,
   renewalRequest,
-  shardFor,
-  type Coordinator,
-  type Lease,
-  type LeaseBudget,
-  type LeaseConfig,
-  type RenewRequest,
   type ShardState,
+  shardFor,
 } from '../../src/engine/budget-leases.js';
 import { advertiserCard } from '../../src/engine/card.js';
 import { pacingPassRate } from '../../src/engine/eligibility.js';
@@ -84,7 +84,14 @@ export interface ShardSimResult {
   dailyBudgetMicros: number;
   hours: HourRow[];
   /** Every 10 minutes: cumulative spend, target, shards, served per second, unspent lease on idle shards. */
-  samples: { minute: number; spentMicros: number; targetMicros: number; shards: number; servedPerSec: number; idleUnspentMicros: number }[];
+  samples: {
+    minute: number;
+    spentMicros: number;
+    targetMicros: number;
+    shards: number;
+    servedPerSec: number;
+    idleUnspentMicros: number;
+  }[];
   spentMicros: number;
   /** The most spend plus live holds ever reached, against the daily budget. */
   peakCommittedMicros: number;
@@ -199,14 +206,24 @@ export function simulateShards(input: Partial<ShardSimOptions> = {}): ShardSimRe
   const shards: SimShard[] = [];
   const shardAt = (i: number) => {
     while (shards.length <= i) {
-      shards.push({ state: newShard(shards.length, dayStart), spentToday: 0, held: 0, charge: new Float64Array(RING), lapse: new Float64Array(RING) });
+      shards.push({
+        state: newShard(shards.length, dayStart),
+        spentToday: 0,
+        held: 0,
+        charge: new Float64Array(RING),
+        lapse: new Float64Array(RING),
+      });
     }
     return shards[i];
   };
   shardAt(0);
   /** Answers in flight: applied at the next step (shard 0 lives in the coordinator's object: at once). */
   let inFlight: { shard: number; lease: Lease }[] = [];
-  const account = (s: SimShard): BudgetState => ({ spentTodayMicros: s.spentToday, spentTotalMicros: s.spentToday, heldMicros: s.held });
+  const account = (s: SimShard): BudgetState => ({
+    spentTodayMicros: s.spentToday,
+    spentTotalMicros: s.spentToday,
+    heldMicros: s.held,
+  });
   let renewals = 0;
   const ask = (index: number, now: number) => {
     const shard = shards[index];
@@ -229,7 +246,7 @@ export function simulateShards(input: Partial<ShardSimOptions> = {}): ShardSimRe
   let peakCommitted = 0;
   let hourRenewals = 0;
   let hourRefused = 0;
-  let hourHolds = 0;
+  let _hourHolds = 0;
   let hourDemand = 0;
   let hourServed = 0;
   let minuteServed = 0;
@@ -324,7 +341,7 @@ export function simulateShards(input: Partial<ShardSimOptions> = {}): ShardSimRe
     hourServed += servedNow;
     minuteServed += servedNow;
     hourRefused += refusedNow;
-    hourHolds += holdsNow;
+    _hourHolds += holdsNow;
 
     let spent = 0;
     let committed = 0;
@@ -355,7 +372,14 @@ export function simulateShards(input: Partial<ShardSimOptions> = {}): ShardSimRe
         const s = shards[i];
         if (shifted) idle += Math.max(0, (s.state.lease.dailyMicros ?? 0) - s.spentToday - s.held);
       }
-      samples.push({ minute: (second + 1) / 60, spentMicros: spent, targetMicros: target, shards: k, servedPerSec: minuteServed / 600, idleUnspentMicros: idle });
+      samples.push({
+        minute: (second + 1) / 60,
+        spentMicros: spent,
+        targetMicros: target,
+        shards: k,
+        servedPerSec: minuteServed / 600,
+        idleUnspentMicros: idle,
+      });
       minuteServed = 0;
     }
     if ((second + 1) % 3600 === 0) {
@@ -373,7 +397,7 @@ export function simulateShards(input: Partial<ShardSimOptions> = {}): ShardSimRe
       });
       hourRenewals = 0;
       hourRefused = 0;
-      hourHolds = 0;
+      _hourHolds = 0;
       hourDemand = 0;
       hourServed = 0;
       hourKMin = Infinity;
@@ -394,7 +418,11 @@ export function simulateShards(input: Partial<ShardSimOptions> = {}): ShardSimRe
     peakCommittedMicros: peakCommitted,
     overspendMicros: Math.max(0, peakCommitted - dailyBudget, spentMicros - dailyBudget),
     worstHourlyDeviation: hours.reduce((w, h) => (Math.abs(h.deviation) > Math.abs(w) ? h.deviation : w), 0),
-    rebalance: { idleReturnedAfterS: idleReturnedAfter, refusalsSettledAfterS: refusalsSettledAfter, idleUnspentAtShiftMicros: idleUnspentAtShift },
+    rebalance: {
+      idleReturnedAfterS: idleReturnedAfter,
+      refusalsSettledAfterS: refusalsSettledAfter,
+      idleUnspentAtShiftMicros: idleUnspentAtShift,
+    },
     shardCount: { min: kMin, max: kMax, changes: kChanges },
     renewals,
     background,

@@ -68,7 +68,10 @@ function countingD1(db: any): any {
           counters.d1Batches++;
           counters.d1Statements += statements.length;
           // Batches need the real statements back.
-          return value.call(target, statements.map((s: any) => s?.__target ?? s));
+          return value.call(
+            target,
+            statements.map((s: any) => s?.__target ?? s),
+          );
         };
       }
       return typeof value === 'function' ? value.bind(target) : value;

@@ -38,7 +38,10 @@ function summarize(latencies: number[], cpuSeconds: number): Phase {
   };
 }
 
-async function measure(placement: { name: string; vars: Record<string, string>; warmShards: boolean }, o: { users: number; erase: number; campaigns: number }) {
+async function measure(
+  placement: { name: string; vars: Record<string, string>; warmShards: boolean },
+  o: { users: number; erase: number; campaigns: number },
+) {
   const dir = mkdtempSync(join(tmpdir(), 'status-ads-placement-'));
   let mf: Awaited<ReturnType<typeof startLocalWorker>> | undefined;
   try {
@@ -129,7 +132,11 @@ async function main() {
     console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]);
     return;
   }
-  const o = { users: Number(values.users ?? 1500), erase: Number(values.erase ?? 300), campaigns: Number(values.campaigns ?? 50) };
+  const o = {
+    users: Number(values.users ?? 1500),
+    erase: Number(values.erase ?? 300),
+    campaigns: Number(values.campaigns ?? 50),
+  };
   const shards = values.shards ?? '256';
   const variable = values['shards-var'] ?? 'USER_SHARDS';
   const results: Awaited<ReturnType<typeof measure>>[] = [];

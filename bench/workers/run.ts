@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bundleWorker, startLocalWorker } from '../../src/runtime/miniflare.js';
 import { png } from '../../test/helpers/media.js';
-import { eventsForSlot, generateCatalog, rng, sessions, Zipf, type CampaignSpec } from '../workload.js';
+import { type CampaignSpec, eventsForSlot, generateCatalog, rng, sessions, Zipf } from '../workload.js';
 
 export const ADMIN_KEY = 'sk_admin_bench-workers-0123456789abcdef';
 export const SECRET = 'bench-workers-secret-0123456789abcdef-0123';
@@ -112,7 +112,11 @@ export async function pool<T>(items: T[], limit: number, work: (item: T) => Prom
 
 export async function seed(base: string, campaigns: CampaignSpec[]): Promise<string> {
   const call = async (method: string, path: string, key: string, body: unknown) => {
-    const res = await fetch(base + path, { method, headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(base + path, {
+      method,
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const json = (await res.json()) as any;
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
     return json;
@@ -125,13 +129,28 @@ export async function seed(base: string, campaigns: CampaignSpec[]): Promise<str
   const images = Array.from({ length: 8 }, (_, i) => png(90, 160, i));
   await pool(campaigns, 4, async (c) => {
     const key = keys.get(c.advertiserId)!;
-    const campaign = await call('POST', '/v1/campaigns', key, { name: c.id, bid: c.bid, budget: c.budget, pacing: c.pacing, targeting: c.targeting, caps: c.caps, schedule: { start } });
+    const campaign = await call('POST', '/v1/campaigns', key, {
+      name: c.id,
+      bid: c.bid,
+      budget: c.budget,
+      pacing: c.pacing,
+      targeting: c.targeting,
+      caps: c.caps,
+      schedule: { start },
+    });
     const form = new FormData();
-    form.set('file', new File([images[Number(c.id.slice(4)) % images.length] as Uint8Array<ArrayBuffer>], 'ad.png', { type: 'image/png' }));
+    form.set(
+      'file',
+      new File([images[Number(c.id.slice(4)) % images.length] as Uint8Array<ArrayBuffer>], 'ad.png', { type: 'image/png' }),
+    );
     form.set('headline', `Offer from ${c.advertiserId}`);
     form.set('ctaType', 'website');
     form.set('ctaTarget', 'https://shop.example');
-    const res = await fetch(`${base}/v1/campaigns/${campaign.id}/creatives`, { method: 'POST', headers: { Authorization: `Bearer ${key}` }, body: form });
+    const res = await fetch(`${base}/v1/campaigns/${campaign.id}/creatives`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}` },
+      body: form,
+    });
     const creative = (await res.json()) as any;
     if (res.status !== 201) throw new Error(`upload: ${res.status} ${JSON.stringify(creative)}`);
     await call('POST', `/v1/creatives/${creative.id}/review`, ADMIN_KEY, { decision: 'approve' });
@@ -161,10 +180,27 @@ function done(summary, latency, requests)
 end
 `;
 
-async function wrk(url: string, bodiesFile: string, headers: Record<string, string>, connections: number, seconds: number, dir: string): Promise<WrkResult> {
+async function wrk(
+  url: string,
+  bodiesFile: string,
+  headers: Record<string, string>,
+  connections: number,
+  seconds: number,
+  dir: string,
+): Promise<WrkResult> {
   const script = join(dir, 'bench.lua');
   writeFileSync(script, `wrk.method = "POST"\n${WRK_SCRIPT}`);
-  const args = ['-t2', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', script, '-H', 'Content-Type: application/json'];
+  const args = [
+    '-t2',
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--timeout',
+    '10s',
+    '-s',
+    script,
+    '-H',
+    'Content-Type: application/json',
+  ];
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
   args.push(url, '--', bodiesFile);
   const out = await new Promise<string>((resolve, reject) => {
@@ -243,12 +279,23 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
       const distinct = new Set<number>();
       for (const s of sessions(o.seed, users, count, new Zipf(users))) {
         distinct.add(s.userIndex);
-        lines.push(JSON.stringify(s.statuses !== undefined ? { user: s.user, statuses: s.statuses, context: s.context } : { user: s.user, runs: s.runs, context: s.context }));
+        lines.push(
+          JSON.stringify(
+            s.statuses !== undefined
+              ? { user: s.user, statuses: s.statuses, context: s.context }
+              : { user: s.user, runs: s.runs, context: s.context },
+          ),
+        );
       }
       writeFileSync(file, `${lines.join('\n')}\n`);
       return { file, lines, distinct: distinct.size };
     };
-    const counters = async () => (await (await retried(`${base}/__bench/counters`, {})).json()) as { doCalls: Record<string, number>; d1Statements: number; requests: number };
+    const counters = async () =>
+      (await (await retried(`${base}/__bench/counters`, {})).json()) as {
+        doCalls: Record<string, number>;
+        d1Statements: number;
+        requests: number;
+      };
     const reset = async () => void (await (await retried(`${base}/__bench/counters/reset`, { method: 'POST' })).arrayBuffer());
     const costed = async <T>(work: () => Promise<T>, requestsOf: (t: T) => number): Promise<{ result: T; cost: PathCost }> => {
       await reset();
@@ -273,17 +320,26 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
     const many = bodies(o.users, 200_000);
     const warmUsers = bodies(o.warmUsers, 20_000);
     console.log(`[workers] plain Hono in the same workerd, ${o.connections} connections, ${o.durationSeconds} s`);
-    const hono = await costed(() => wrk(`${base}/__bench/hono`, many.file, headers, o.connections, o.durationSeconds, dir), (r) => r.requests);
+    const hono = await costed(
+      () => wrk(`${base}/__bench/hono`, many.file, headers, o.connections, o.durationSeconds, dir),
+      (r) => r.requests,
+    );
     console.log(`[workers]   ${hono.result.requestsPerSecond} req/s`);
     console.log(`[workers] /v1/slots, ${o.users} users (Zipf), ${o.connections} connections, ${o.durationSeconds} s`);
-    const manyRun = await costed(() => wrk(`${base}/v1/slots`, many.file, headers, o.connections, o.durationSeconds, dir), (r) => r.requests);
+    const manyRun = await costed(
+      () => wrk(`${base}/v1/slots`, many.file, headers, o.connections, o.durationSeconds, dir),
+      (r) => r.requests,
+    );
     console.log(`[workers]   ${manyRun.result.requestsPerSecond} req/s, ${JSON.stringify(manyRun.cost)}`);
     // Warm the few users once, then measure.
     await pool(warmUsers.lines.slice(0, 2_000), 8, async (body) => {
       await (await post(`${base}/v1/slots`, headers, body)).arrayBuffer();
     });
     console.log(`[workers] /v1/slots, ${o.warmUsers} warm users, ${o.connections} connections, ${o.durationSeconds} s`);
-    const warmRun = await costed(() => wrk(`${base}/v1/slots`, warmUsers.file, headers, o.connections, o.durationSeconds, dir), (r) => r.requests);
+    const warmRun = await costed(
+      () => wrk(`${base}/v1/slots`, warmUsers.file, headers, o.connections, o.durationSeconds, dir),
+      (r) => r.requests,
+    );
     console.log(`[workers]   ${warmRun.result.requestsPerSecond} req/s, ${JSON.stringify(warmRun.cost)}`);
 
     // Events: tokens from fresh slot requests, sent back in batches of 100.
@@ -292,7 +348,8 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
     await pool(many.lines.slice(0, 1_000), 16, async (body) => {
       const res = await post(`${base}/v1/slots`, headers, body);
       if (!res.ok) return void (await res.arrayBuffer());
-      for (const slot of ((await res.json()) as { slots: { token: string }[] }).slots) for (const type of eventsForSlot(random)) pending.push({ token: slot.token, type });
+      for (const slot of ((await res.json()) as { slots: { token: string }[] }).slots)
+        for (const type of eventsForSlot(random)) pending.push({ token: slot.token, type });
     });
     const batches: string[] = [];
     for (let i = 0; i + 100 <= pending.length; i += 100) batches.push(JSON.stringify({ events: pending.slice(i, i + 100) }));
@@ -308,10 +365,16 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
             outcome.non2xx++;
             return;
           }
-          for (const r of ((await res.json()) as { results: { status: 'accepted' | 'duplicate' | 'rejected' }[] }).results) outcome[r.status]++;
+          for (const r of ((await res.json()) as { results: { status: 'accepted' | 'duplicate' | 'rejected' }[] }).results)
+            outcome[r.status]++;
         });
         const seconds = (performance.now() - t) / 1000;
-        return { ...outcome, batches: batches.length, seconds: round(seconds), eventsPerSecond: Math.round(outcome.accepted / seconds) };
+        return {
+          ...outcome,
+          batches: batches.length,
+          seconds: round(seconds),
+          eventsPerSecond: Math.round(outcome.accepted / seconds),
+        };
       },
       (r) => r.batches,
     );
@@ -327,8 +390,17 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
       warmShardSeconds,
       hono: hono.result,
       honoCost: hono.cost,
-      slotsManyUsers: { ...manyRun.result, distinctUsersInBodies: many.distinct, ratio: round(manyRun.result.requestsPerSecond / hono.result.requestsPerSecond, 3), cost: manyRun.cost },
-      slotsWarmUsers: { ...warmRun.result, ratio: round(warmRun.result.requestsPerSecond / hono.result.requestsPerSecond, 3), cost: warmRun.cost },
+      slotsManyUsers: {
+        ...manyRun.result,
+        distinctUsersInBodies: many.distinct,
+        ratio: round(manyRun.result.requestsPerSecond / hono.result.requestsPerSecond, 3),
+        cost: manyRun.cost,
+      },
+      slotsWarmUsers: {
+        ...warmRun.result,
+        ratio: round(warmRun.result.requestsPerSecond / hono.result.requestsPerSecond, 3),
+        cost: warmRun.cost,
+      },
       events: { ...events.result, cost: events.cost },
       durableObjectStorage: storage,
     };
@@ -382,7 +454,10 @@ DO calls per slot request (many users): ${JSON.stringify(r.slotsManyUsers.cost.d
 Events: ${r.events.batches} batches of 100 (8 in flight): ${r.events.eventsPerSecond.toLocaleString('en-US')} accepted events/s; per batch ${r.events.cost.doCallsPerRequest} DO calls (${JSON.stringify(r.events.cost.doCalls)}), ${r.events.cost.d1StatementsPerRequest} D1 statements, ${r.events.cost.cpuUsPerRequest.toLocaleString('en-US')} µs workerd CPU; accepted ${r.events.accepted}, duplicate ${r.events.duplicate}, rejected ${r.events.rejected}, non-2xx ${r.events.non2xx}.
 
 Durable Object SQLite on disk at the end: ${Object.entries(r.durableObjectStorage)
-    .map(([ns, v]) => `${ns}: ${v.objects} objects, ${(v.bytes / 1024).toFixed(0)} KiB (${(v.bytes / Math.max(1, v.objects) / 1024).toFixed(1)} KiB each)`)
+    .map(
+      ([ns, v]) =>
+        `${ns}: ${v.objects} objects, ${(v.bytes / 1024).toFixed(0)} KiB (${(v.bytes / Math.max(1, v.objects) / 1024).toFixed(1)} KiB each)`,
+    )
     .join('; ')}.
 `;
 }

@@ -3,11 +3,12 @@
  * time (Durable Objects apply them with drizzle's durable-sqlite migrator).
  * Add each new drizzle-kit migration here: `mNNNN` is its journal index.
  */
-import journal from './meta/_journal.json';
+
 import m0000 from './0000_init.sql';
 import m0001 from './0001_creative_stats.sql';
 import m0002 from './0002_durable_object_tables.sql';
 import m0003 from './0003_mission.sql';
 import m0004 from './0004_drop_report_daily.sql';
+import journal from './meta/_journal.json';
 
 export default { journal, migrations: { m0000, m0001, m0002, m0003, m0004 } };

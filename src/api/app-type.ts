@@ -9,6 +9,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from './context.js';
 import {
   createCampaignRoute,
+  forecastRoute,
   getCampaignRoute,
   getCreativeRoute,
   getMeRoute,
@@ -16,13 +17,28 @@ import {
   listCreativesRoute,
   patchCampaignRoute,
   patchMeRoute,
-  forecastRoute,
   reportsRoute,
   uploadCreativeRoute,
 } from './routes/advertiser.js';
-import { blockRoute, blocksRoute, eraseRoute, eventsRoute, muteRoute, slotsRoute, unblockRoute, unmuteRoute, whyRoute } from './routes/feed.js';
-import { createAdvertiserRoute, createClientRoute, listAdvertisersRoute, reviewQueueRoute, reviewRoute } from './routes/operator.js';
+import {
+  blockRoute,
+  blocksRoute,
+  eraseRoute,
+  eventsRoute,
+  muteRoute,
+  slotsRoute,
+  unblockRoute,
+  unmuteRoute,
+  whyRoute,
+} from './routes/feed.js';
 import { healthRoute, metricsRoute, readyRoute } from './routes/health.js';
+import {
+  createAdvertiserRoute,
+  createClientRoute,
+  listAdvertisersRoute,
+  reviewQueueRoute,
+  reviewRoute,
+} from './routes/operator.js';
 import { mediaRoute, problemTypeRoute } from './routes/public.js';
 
 /** Every route of the API, in the order of the product spec. */

@@ -14,8 +14,8 @@ import { ApiError, handleError, problemResponse } from './errors.js';
 import { createAuth, type PrincipalKind } from './middleware/auth.js';
 import { authThrottle } from './middleware/auth-throttle.js';
 import { bodyLimit } from './middleware/body-limit.js';
-import { methodGuard } from './middleware/method.js';
 import { requireContentType } from './middleware/content-type.js';
+import { methodGuard } from './middleware/method.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { REQUEST_ID_MAX, requestLog } from './middleware/request-log.js';
 import { createOpenApiHono } from './openapi.js';
@@ -94,7 +94,8 @@ export function createApp(deps: AppDeps) {
     info: {
       title: 'Status-feed ad serving engine',
       version: '1.0.0',
-      description: 'Places sponsored statuses in messenger status feeds. It only sees ad metadata and opaque ids, never message content.',
+      description:
+        'Places sponsored statuses in messenger status feeds. It only sees ad metadata and opaque ids, never message content.',
     },
   });
   return app;

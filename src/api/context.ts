@@ -1,8 +1,8 @@
 /** What every route can reach: the wired dependencies and the authenticated principal. */
 import type { Context } from 'hono';
-import type { Settings } from '../config.js';
 import type { CatalogIndex } from '../catalog/index.js';
 import type { CatalogService } from '../catalog/service.js';
+import type { Settings } from '../config.js';
 import type { Delivery } from '../delivery/delivery.js';
 import type { Forecasts } from '../forecast/service.js';
 import type { MediaStorage } from '../media/storage.js';

@@ -82,7 +82,8 @@ export const problemExplanations: Record<ErrorCode, string> = {
   unsupported_media_type:
     'JSON routes take `application/json`, uploads `multipart/form-data`; an upload must be a PNG, JPEG, WebP image or an MP4 video, recognised by its bytes.',
   unprocessable: 'The uploaded media breaks a limit (duration, pixel count, dimensions) or is truncated or corrupt.',
-  rate_limited: 'Too many requests (or too many failed authentications from this address); retry after the `Retry-After` seconds.',
+  rate_limited:
+    'Too many requests (or too many failed authentications from this address); retry after the `Retry-After` seconds.',
   internal: 'Something went wrong on our side; the request was not applied. Retrying is safe.',
 };
 

@@ -1,5 +1,5 @@
 /** Shared pieces of route definitions: JSON bodies, problem responses, the bearer scheme. */
-import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { OpenAPIHono, type z } from '@hono/zod-openapi';
 import type { ZodType } from 'zod';
 import type { AppEnv } from './context.js';
 import { ApiError, type FieldError } from './errors.js';

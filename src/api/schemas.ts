@@ -29,7 +29,9 @@ const ShortText = (max: number) => text().trim().min(1).max(max);
 function isHttpUrl(value: string): boolean {
   if (!/^https?:\/\/[^\s\0-\x1f\x7f]+$/i.test(value) || !URL.canParse(value)) return false;
   const url = new URL(value);
-  return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '' && url.username === '' && url.password === '';
+  return (
+    (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '' && url.username === '' && url.password === ''
+  );
 }
 const HttpUrl = text().max(2000).refine(isHttpUrl, 'must be an absolute https:// (or http://) URL');
 
@@ -125,7 +127,11 @@ const Targeting = z
 
 const CapSchema = z.strictObject({
   impressions: z.number().int().min(1).max(10_000),
-  windowSeconds: z.number().int().min(1).max(30 * 86_400),
+  windowSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 86_400),
 });
 
 const Bid = z.strictObject({ type: z.enum(['cpm', 'cpc']), amountMicros: Micros.min(1) });
@@ -160,7 +166,11 @@ export const CampaignInput = z
   .refine(scheduleOrdered, scheduleIssue)
   .openapi('CampaignInput');
 
-export const CampaignPatch = z.strictObject(campaignFields).partial().refine(scheduleOrdered, scheduleIssue).openapi('CampaignPatch');
+export const CampaignPatch = z
+  .strictObject(campaignFields)
+  .partial()
+  .refine(scheduleOrdered, scheduleIssue)
+  .openapi('CampaignPatch');
 
 export const Campaign = z
   .object({
@@ -196,7 +206,9 @@ const CHAT_LINK = /^https:\/\/wa\.me\/[1-9]\d{1,14}$/;
 export function ctaTargetProblem(type: 'message' | 'website' | 'call', target: string): string | undefined {
   switch (type) {
     case 'website':
-      return isHttpUrl(target) ? undefined : 'a website target must be an absolute https:// (or http://) URL, e.g. "https://bakery.example/menu"';
+      return isHttpUrl(target)
+        ? undefined
+        : 'a website target must be an absolute https:// (or http://) URL, e.g. "https://bakery.example/menu"';
     case 'call':
       return E164.test(target) ? undefined : 'a call target must be an E.164 phone number, e.g. "+4930123456"';
     case 'message':
@@ -225,7 +237,9 @@ export function ctaIssue(value: { ctaType?: 'message' | 'website' | 'call'; ctaT
 
 export const CreativeUpload = z
   .strictObject({
-    file: z.instanceof(File, { message: 'send the image or video as a file part named "file"' }).openapi({ type: 'string', format: 'binary' }),
+    file: z
+      .instanceof(File, { message: 'send the image or video as a file part named "file"' })
+      .openapi({ type: 'string', format: 'binary' }),
     headline: ShortText(90),
     ...ctaFields,
   })
@@ -295,7 +309,13 @@ export const Slot = z
       advertiser: AdvertiserCard,
       headline: z.string(),
       cta: z.object({ type: CtaType, target: z.string() }),
-      media: z.object({ url: z.string(), mime: z.string(), width: z.number().int(), height: z.number().int(), durationMs: z.number().int().optional() }),
+      media: z.object({
+        url: z.string(),
+        mime: z.string(),
+        width: z.number().int(),
+        height: z.number().int(),
+        durationMs: z.number().int().optional(),
+      }),
     }),
   })
   .openapi('Slot');
@@ -306,7 +326,20 @@ export const ExplainEntry = z
     creativeId: z.string().optional(),
     outcome: z.enum(['served', 'rejected']),
     reason: z
-      .enum(['targeting', 'schedule', 'budget', 'pacing', 'frequency_cap', 'user_cap', 'blocked', 'muted', 'hidden', 'not_approved', 'advertiser_diversity', 'outranked'])
+      .enum([
+        'targeting',
+        'schedule',
+        'budget',
+        'pacing',
+        'frequency_cap',
+        'user_cap',
+        'blocked',
+        'muted',
+        'hidden',
+        'not_approved',
+        'advertiser_diversity',
+        'outranked',
+      ])
       .optional(),
     ecpmMicros: z.number().int().optional(),
     priceMicros: z.number().int().optional(),

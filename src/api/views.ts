@@ -14,7 +14,9 @@ export function advertiserView(a: Advertiser) {
     category: a.category,
     // A category kept from before the fixed list that maps to none of it: say so until one is chosen.
     ...(a.legacyCategory
-      ? { categoryNotice: `Your earlier category "${a.legacyCategory}" is not one of the fixed categories and is not shown with your ads; set one of the ids in docs/api.md#categories.` }
+      ? {
+          categoryNotice: `Your earlier category "${a.legacyCategory}" is not one of the fixed categories and is not shown with your ads; set one of the ids in docs/api.md#categories.`,
+        }
       : {}),
     createdAt: iso(a.createdAt),
     updatedAt: iso(a.updatedAt),
@@ -42,7 +44,9 @@ export function mediaUrl(publicUrl: string, sha256: string): string {
 /** Vertical 9:16 fills a status screen; other ratios are letterboxed. */
 export function mediaWarnings(media: Pick<Media, 'width' | 'height'>): string[] {
   const ratio = media.width / media.height;
-  return Math.abs(ratio - 9 / 16) > 0.02 ? [`media is ${media.width}x${media.height}; 9:16 (e.g. 1080x1920) is recommended for status feeds`] : [];
+  return Math.abs(ratio - 9 / 16) > 0.02
+    ? [`media is ${media.width}x${media.height}; 9:16 (e.g. 1080x1920) is recommended for status feeds`]
+    : [];
 }
 
 export function creativeView(c: Creative, media: Media, publicUrl: string) {

@@ -4,8 +4,17 @@
  * status changes, lets the budget store cut holds the new budget no longer allows),
  * so routes and the console only translate HTTP. Reads go to the store directly.
  */
-import type { AdvertiserProfile, CampaignPatch, CampaignRecord, Creative, Media, ReviewState, Store } from '../store/interface.js';
-import type { Advertiser, Client } from '../store/interface.js';
+import type {
+  Advertiser,
+  AdvertiserProfile,
+  CampaignPatch,
+  CampaignRecord,
+  Client,
+  Creative,
+  Media,
+  ReviewState,
+  Store,
+} from '../store/interface.js';
 import type { CatalogIndex } from './index.js';
 
 export class CatalogService {
@@ -40,7 +49,9 @@ export class CatalogService {
     // Spend never exceeds the budget in force: holds taken under a larger budget are cut to it.
     if (patch.budget !== undefined || patch.status !== undefined) {
       // The catalog change is committed; holds lapse with their tokens if the budget store cannot be reached now.
-      await this.store.budgets.limit(campaign, now).catch((err) => console.error(`[budgets] could not cut holds of ${id}: ${(err as Error).message}`));
+      await this.store.budgets
+        .limit(campaign, now)
+        .catch((err) => console.error(`[budgets] could not cut holds of ${id}: ${(err as Error).message}`));
     }
     await this.index.refresh();
     return campaign;

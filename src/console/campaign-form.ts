@@ -167,7 +167,8 @@ export function campaignBody(v: CampaignFormValues): { body: Record<string, unkn
       ...(languages ? { languages } : {}),
       ...(v.platforms.length ? { platforms: v.platforms } : {}),
     },
-    caps: capImpressions !== undefined && capHours !== undefined ? [{ impressions: capImpressions, windowSeconds: capHours }] : [],
+    caps:
+      capImpressions !== undefined && capHours !== undefined ? [{ impressions: capImpressions, windowSeconds: capHours }] : [],
   };
   if (v.start || v.end) body.schedule = { start: v.start || isoDay(Date.now()), ...(v.end ? { end: v.end } : {}) };
   return { body, errors };

@@ -44,7 +44,10 @@ export function parseMicros(value: string): number | undefined {
 /** 2_500_000 → "2.50"; sub-cent amounts keep their digits (0.002) so one CPM impression is visible. */
 export function formatMicros(micros: number): string {
   const whole = Math.floor(micros / 1_000_000);
-  const fraction = String(micros % 1_000_000).padStart(6, '0').replace(/0+$/, '').padEnd(2, '0');
+  const fraction = String(micros % 1_000_000)
+    .padStart(6, '0')
+    .replace(/0+$/, '')
+    .padEnd(2, '0');
   return `${whole.toLocaleString('en-US')}.${fraction}`;
 }
 

@@ -8,25 +8,48 @@ import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppDeps, AppEnv } from '../api/context.js';
 import type { App } from '../api/openapi.js';
-import type { AdvertiserView, CampaignView, ClientView, CreativeView, PendingCreative, ProblemView, ReportRowView } from './api.js';
+import type {
+  AdvertiserView,
+  CampaignView,
+  ClientView,
+  CreativeView,
+  PendingCreative,
+  ProblemView,
+  ReportRowView,
+} from './api.js';
 import { ConsoleApi } from './api.js';
 import { ASSETS } from './assets/index.js';
-import { blankCampaign, CAMPAIGN_ERROR_FIELDS, campaignBody, campaignValues, changedFields, postedCampaign } from './campaign-form.js';
-import { addDays, daysBetween, type FieldErrors, fieldErrors, type FormFields, hasErrors, isoDay, text } from './forms.js';
 import {
+  blankCampaign,
+  CAMPAIGN_ERROR_FIELDS,
+  campaignBody,
+  campaignValues,
+  changedFields,
+  postedCampaign,
+} from './campaign-form.js';
+import { addDays, daysBetween, type FieldErrors, type FormFields, fieldErrors, hasErrors, isoDay, text } from './forms.js';
+import {
+  type ConsoleRole,
   checkCsrf,
   checkSignInToken,
   clearSession,
   clearSignInToken,
-  type ConsoleRole,
   randomToken,
-  sameOrigin,
   SESSION_TTL_MS,
   type Session,
   SessionSealer,
+  sameOrigin,
   signInToken,
 } from './session.js';
-import { CampaignFormPage, CampaignPage, CampaignsPage, ProfilePage, type ProfileValues, ReportsPage, type UploadValues } from './views/advertiser.js';
+import {
+  CampaignFormPage,
+  CampaignPage,
+  CampaignsPage,
+  ProfilePage,
+  type ProfileValues,
+  ReportsPage,
+  type UploadValues,
+} from './views/advertiser.js';
 import { Page } from './views/layout.js';
 import { AdvertisersPage, ClientsPage, ReviewPage, SignInPage } from './views/operator.js';
 
@@ -93,8 +116,11 @@ type Handler = (c: Context<AppEnv>, session: Session, api: ConsoleApi, form: For
 
 export function registerConsole(app: App, deps: AppDeps) {
   const sealer = new SessionSealer(deps.secret);
-  const render = (c: Context, page: unknown, status: 200 | 201 | 400 | 401 | 403 | 404 | 413 | 415 | 422 | 429 | 500 | 502 = 200) =>
-    c.html(`<!doctype html>${String(page)}`, status);
+  const render = (
+    c: Context,
+    page: unknown,
+    status: 200 | 201 | 400 | 401 | 403 | 404 | 413 | 415 | 422 | 429 | 500 | 502 = 200,
+  ) => c.html(`<!doctype html>${String(page)}`, status);
 
   app.use('/console', pageHeaders);
   app.use('/console/*', pageHeaders);
@@ -107,7 +133,10 @@ export function registerConsole(app: App, deps: AppDeps) {
   }
   // Forms are small; an upload carries the API's largest media (16 MB video) plus its fields.
   const formLimit = bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('This form is too large.', 413) });
-  const uploadLimit = bodyLimit({ maxSize: 17 * 1024 * 1024, onError: (c) => c.text('This file is too large: images up to 5 MB, videos up to 16 MB.', 413) });
+  const uploadLimit = bodyLimit({
+    maxSize: 17 * 1024 * 1024,
+    onError: (c) => c.text('This file is too large: images up to 5 MB, videos up to 16 MB.', 413),
+  });
   app.use('/console/*', async (c, next) => {
     if (c.req.method !== 'POST') return next();
     return (/\/creatives$/.test(c.req.path) ? uploadLimit : formLimit)(c, next);
@@ -142,7 +171,12 @@ export function registerConsole(app: App, deps: AppDeps) {
       if (c.req.method === 'POST') {
         form = (await c.req.parseBody({ all: true })) as FormFields;
         if (!sameOrigin(c) || !checkCsrf(session, form.csrf)) {
-          return errorPage(c, session, { type: 'about:blank', title: 'Form expired', status: 403, detail: 'This form was not sent from this console page. Reload the page and try again.' });
+          return errorPage(c, session, {
+            type: 'about:blank',
+            title: 'Form expired',
+            status: 403,
+            detail: 'This form was not sent from this console page. Reload the page and try again.',
+          });
         }
       }
       try {
@@ -169,7 +203,8 @@ export function registerConsole(app: App, deps: AppDeps) {
 
   app.post('/console/sign-in', async (c) => {
     const form = (await c.req.parseBody()) as FormFields;
-    const again = (error: string, status: 400 | 401 | 403 | 429) => render(c, <SignInPage token={signInToken(c)} error={error} />, status);
+    const again = (error: string, status: 400 | 401 | 403 | 429) =>
+      render(c, <SignInPage token={signInToken(c)} error={error} />, status);
     if (!sameOrigin(c) || !checkSignInToken(c, form.csrf)) return again('The sign-in form expired. Please try again.', 403);
     const key = text(form, 'apiKey').trim();
     if (!key) return again('Enter your API key.', 400);
@@ -224,7 +259,10 @@ export function registerConsole(app: App, deps: AppDeps) {
       }
       if (saved.status !== 400) need(saved);
       const me = need(await api.get<AdvertiserView>('/v1/me'));
-      const errors = fieldErrors(saved.ok ? ({} as ProblemView) : saved.problem, Object.fromEntries(PROFILE_FIELDS.map((f) => [f, f])));
+      const errors = fieldErrors(
+        saved.ok ? ({} as ProblemView) : saved.problem,
+        Object.fromEntries(PROFILE_FIELDS.map((f) => [f, f])),
+      );
       return render(c, <ProfilePage session={session} profile={me} values={values} errors={errors} />, 400);
     }),
   );
@@ -236,8 +274,13 @@ export function registerConsole(app: App, deps: AppDeps) {
       const today = isoDay(deps.clock());
       const rows = await Promise.all(
         campaigns.map(async (campaign) => {
-          const report = await api.get<{ rows: ReportRowView[] }>(`/v1/reports?campaign=${encodeURIComponent(campaign.id)}&from=${today}&to=${today}`);
-          return { campaign, todaySpendMicros: report.ok ? report.data.rows.reduce((sum, r) => sum + r.spendMicros, 0) : undefined };
+          const report = await api.get<{ rows: ReportRowView[] }>(
+            `/v1/reports?campaign=${encodeURIComponent(campaign.id)}&from=${today}&to=${today}`,
+          );
+          return {
+            campaign,
+            todaySpendMicros: report.ok ? report.data.rows.reduce((sum, r) => sum + r.spendMicros, 0) : undefined,
+          };
         }),
       );
       return render(c, <CampaignsPage session={session} rows={rows} notice={notice(c)} />);
@@ -246,7 +289,9 @@ export function registerConsole(app: App, deps: AppDeps) {
 
   app.get(
     '/console/campaigns/new',
-    as('advertiser', async (c, session) => render(c, <CampaignFormPage session={session} values={blankCampaign(deps.clock())} errors={{}} />)),
+    as('advertiser', async (c, session) =>
+      render(c, <CampaignFormPage session={session} values={blankCampaign(deps.clock())} errors={{}} />),
+    ),
   );
 
   app.post(
@@ -266,7 +311,14 @@ export function registerConsole(app: App, deps: AppDeps) {
 
   const campaignPath = (c: Context) => `/v1/campaigns/${encodeURIComponent(c.req.param('id') ?? '')}`;
 
-  async function campaignPage(c: Context, session: Session, api: ConsoleApi, upload: UploadValues, errors: FieldErrors, status: 200 | 400 = 200) {
+  async function campaignPage(
+    c: Context,
+    session: Session,
+    api: ConsoleApi,
+    upload: UploadValues,
+    errors: FieldErrors,
+    status: 200 | 400 = 200,
+  ) {
     const [campaign, creatives, me] = await Promise.all([
       api.get<CampaignView>(campaignPath(c)),
       api.get<{ creatives: CreativeView[] }>(`${campaignPath(c)}/creatives`),
@@ -274,14 +326,24 @@ export function registerConsole(app: App, deps: AppDeps) {
     ]);
     return render(
       c,
-      <CampaignPage session={session} campaign={need(campaign)} creatives={need(creatives).creatives} profile={need(me)} upload={upload} errors={errors} notice={notice(c)} />,
+      <CampaignPage
+        session={session}
+        campaign={need(campaign)}
+        creatives={need(creatives).creatives}
+        profile={need(me)}
+        upload={upload}
+        errors={errors}
+        notice={notice(c)}
+      />,
       status,
     );
   }
 
   app.get(
     '/console/campaigns/:id',
-    as('advertiser', async (c, session, api) => campaignPage(c, session, api, { headline: '', ctaType: 'website', ctaTarget: '' }, {})),
+    as('advertiser', async (c, session, api) =>
+      campaignPage(c, session, api, { headline: '', ctaType: 'website', ctaTarget: '' }, {}),
+    ),
   );
 
   app.get(
@@ -300,7 +362,8 @@ export function registerConsole(app: App, deps: AppDeps) {
       const { body, errors } = campaignBody(values);
       if (!hasErrors(errors)) {
         const patch = changedFields(body, campaignBody(campaignValues(campaign)).body);
-        if (Object.keys(patch).length === 0) return c.redirect(`/console/campaigns/${encodeURIComponent(campaign.id)}?done=campaign-saved`, 303);
+        if (Object.keys(patch).length === 0)
+          return c.redirect(`/console/campaigns/${encodeURIComponent(campaign.id)}?done=campaign-saved`, 303);
         const saved = await api.call<CampaignView>('PATCH', campaignPath(c), patch);
         if (saved.ok) return c.redirect(`/console/campaigns/${encodeURIComponent(campaign.id)}?done=campaign-saved`, 303);
         if (saved.status !== 400) need(saved);
@@ -322,16 +385,28 @@ export function registerConsole(app: App, deps: AppDeps) {
   app.post(
     '/console/campaigns/:id/creatives',
     as('advertiser', async (c, session, api, form) => {
-      const upload: UploadValues = { headline: text(form, 'headline'), ctaType: text(form, 'ctaType'), ctaTarget: text(form, 'ctaTarget') };
+      const upload: UploadValues = {
+        headline: text(form, 'headline'),
+        ctaType: text(form, 'ctaType'),
+        ctaTarget: text(form, 'ctaTarget'),
+      };
       const body = new FormData();
       const file = Array.isArray(form.file) ? form.file[0] : form.file;
       // A form posted with no file chosen carries an empty part: leave it out, and the API says what is missing.
       if (file instanceof File && file.size > 0) body.append('file', file, file.name);
       for (const [name, value] of Object.entries(upload)) body.append(name, value);
       const created = await api.call<CreativeView>('POST', `${campaignPath(c)}/creatives`, body);
-      if (created.ok) return c.redirect(`/console/campaigns/${encodeURIComponent(c.req.param('id') ?? '')}?done=uploaded#creatives`, 303);
+      if (created.ok)
+        return c.redirect(`/console/campaigns/${encodeURIComponent(c.req.param('id') ?? '')}?done=uploaded#creatives`, 303);
       if (![400, 413, 415, 422].includes(created.status)) need(created);
-      return campaignPage(c, session, api, upload, fieldErrors(created.ok ? ({} as ProblemView) : created.problem, UPLOAD_FIELDS), 400);
+      return campaignPage(
+        c,
+        session,
+        api,
+        upload,
+        fieldErrors(created.ok ? ({} as ProblemView) : created.problem, UPLOAD_FIELDS),
+        400,
+      );
     }),
   );
 
@@ -372,7 +447,10 @@ export function registerConsole(app: App, deps: AppDeps) {
       const csv = await api.get<string>(`/v1/reports?${new URLSearchParams({ campaign, from, to, format: 'csv' })}`);
       if (csv.ok && typeof csv.data === 'string') {
         const name = `report-${campaign.replace(/[^A-Za-z0-9_-]/g, '')}-${from}-${to}.csv`;
-        return c.body(csv.data, 200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${name}"` });
+        return c.body(csv.data, 200, {
+          'Content-Type': 'text/csv; charset=utf-8',
+          'Content-Disposition': `attachment; filename="${name}"`,
+        });
       }
       const r = await report(c, api);
       return render(c, <ReportsPage session={session} {...r} />, 400);
@@ -386,7 +464,10 @@ export function registerConsole(app: App, deps: AppDeps) {
     return render(c, <ReviewPage session={session} creatives={creatives} notice={notice(c)} error={error} />, error ? 400 : 200);
   }
 
-  app.get('/console/review', as('admin', async (c, session, api) => reviewPage(c, session, api)));
+  app.get(
+    '/console/review',
+    as('admin', async (c, session, api) => reviewPage(c, session, api)),
+  );
 
   app.post(
     '/console/review/:id',
@@ -394,23 +475,46 @@ export function registerConsole(app: App, deps: AppDeps) {
       const decision = text(form, 'decision');
       const reason = text(form, 'reason').trim();
       const body = { decision, ...(decision === 'reject' && reason ? { reason } : {}) };
-      const result = await api.call<CreativeView>('POST', `/v1/creatives/${encodeURIComponent(c.req.param('id') ?? '')}/review`, body);
+      const result = await api.call<CreativeView>(
+        'POST',
+        `/v1/creatives/${encodeURIComponent(c.req.param('id') ?? '')}/review`,
+        body,
+      );
       if (result.ok) return c.redirect(`/console/review?done=${decision === 'approve' ? 'approved' : 'rejected'}`, 303);
       if (result.status !== 400) need(result);
-      return reviewPage(c, session, api, result.ok ? undefined : (result.problem.errors?.map((e) => e.message).join('; ') ?? result.problem.detail));
+      return reviewPage(
+        c,
+        session,
+        api,
+        result.ok ? undefined : (result.problem.errors?.map((e) => e.message).join('; ') ?? result.problem.detail),
+      );
     }),
   );
 
-  async function advertisersPage(c: Context, session: Session, api: ConsoleApi, extra: { values?: ProfileValues; errors?: FieldErrors; created?: { advertiser: AdvertiserView; apiKey: string } }) {
+  async function advertisersPage(
+    c: Context,
+    session: Session,
+    api: ConsoleApi,
+    extra: { values?: ProfileValues; errors?: FieldErrors; created?: { advertiser: AdvertiserView; apiKey: string } },
+  ) {
     const { advertisers } = need(await api.get<{ advertisers: AdvertiserView[] }>('/v1/advertisers'));
     return render(
       c,
-      <AdvertisersPage session={session} advertisers={advertisers} values={extra.values ?? {}} errors={extra.errors ?? {}} created={extra.created} />,
+      <AdvertisersPage
+        session={session}
+        advertisers={advertisers}
+        values={extra.values ?? {}}
+        errors={extra.errors ?? {}}
+        created={extra.created}
+      />,
       extra.errors && hasErrors(extra.errors) ? 400 : 200,
     );
   }
 
-  app.get('/console/advertisers', as('admin', async (c, session, api) => advertisersPage(c, session, api, {})));
+  app.get(
+    '/console/advertisers',
+    as('admin', async (c, session, api) => advertisersPage(c, session, api, {})),
+  );
 
   app.post(
     '/console/advertisers',
@@ -420,11 +524,17 @@ export function registerConsole(app: App, deps: AppDeps) {
       const created = await api.call<{ advertiser: AdvertiserView; apiKey: string }>('POST', '/v1/advertisers', body);
       if (created.ok) return advertisersPage(c, session, api, { created: created.data });
       if (created.status !== 400) need(created);
-      return advertisersPage(c, session, api, { values, errors: fieldErrors(created.problem, Object.fromEntries(PROFILE_FIELDS.map((f) => [f, f]))) });
+      return advertisersPage(c, session, api, {
+        values,
+        errors: fieldErrors(created.problem, Object.fromEntries(PROFILE_FIELDS.map((f) => [f, f]))),
+      });
     }),
   );
 
-  app.get('/console/clients', as('admin', async (c, session) => render(c, <ClientsPage session={session} name="" errors={{}} />)));
+  app.get(
+    '/console/clients',
+    as('admin', async (c, session) => render(c, <ClientsPage session={session} name="" errors={{}} />)),
+  );
 
   app.post(
     '/console/clients',
@@ -433,13 +543,22 @@ export function registerConsole(app: App, deps: AppDeps) {
       const created = await api.call<{ client: ClientView; apiKey: string }>('POST', '/v1/clients', { name });
       if (created.ok) return render(c, <ClientsPage session={session} name="" errors={{}} created={created.data} />);
       if (created.status !== 400) need(created);
-      return render(c, <ClientsPage session={session} name={name} errors={fieldErrors(created.problem, { name: 'name' })} />, 400);
+      return render(
+        c,
+        <ClientsPage session={session} name={name} errors={fieldErrors(created.problem, { name: 'name' })} />,
+        400,
+      );
     }),
   );
 
   // Last: any other page under /console is a page-shaped 404, not the API's problem+json.
   app.get('/console/*', async (c) => {
     const session = await sealer.read(c, Date.now());
-    return errorPage(c, session, { type: 'about:blank', title: 'Page not found', status: 404, detail: `There is no console page at ${c.req.path}.` });
+    return errorPage(c, session, {
+      type: 'about:blank',
+      title: 'Page not found',
+      status: 404,
+      detail: `There is no console page at ${c.req.path}.`,
+    });
   });
 }

@@ -47,7 +47,9 @@ export class SessionSealer {
 
   constructor(secret: string) {
     this.key = (async () => {
-      const material = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+      const material = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+        'sign',
+      ]);
       const raw = await crypto.subtle.sign('HMAC', material, encoder.encode('console-session-v1'));
       return crypto.subtle.importKey('raw', raw, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
     })();

@@ -2,16 +2,27 @@
  * Feed-side use cases: serve slots, record events, blocks, erase, "why this ad".
  * Orchestrates: stores are read, the engine decides, stores remember, tokens are signed.
  */
-import type { Settings } from '../config.js';
+
 import type { CatalogIndex } from '../catalog/index.js';
+import type { Settings } from '../config.js';
 import { advertiserCard } from '../engine/card.js';
 import { type CategoryId, categoryLabel, isCategory } from '../engine/categories.js';
 import { decide } from '../engine/decide.js';
 import { historyWindowMs, remainingBudgetMicros } from '../engine/eligibility.js';
 import { eventEffect } from '../engine/events.js';
 import { candidatePositions, choosePositions } from '../engine/placement.js';
+import type {
+  AdvertiserCard,
+  Cta,
+  EngineSettings,
+  EventType,
+  ExplainEntry,
+  MediaRef,
+  RequestContext,
+  ServableCampaign,
+  UserState,
+} from '../engine/types.js';
 import type { TrafficRecorder } from '../forecast/recorder.js';
-import type { AdvertiserCard, Cta, EngineSettings, EventType, ExplainEntry, MediaRef, RequestContext, ServableCampaign, UserState } from '../engine/types.js';
 import { type Metrics, noopMetrics } from '../ops/metrics.js';
 import { randomId } from '../privacy/crypto.js';
 import type { Pseudonymizer } from '../privacy/pseudonym.js';
@@ -85,7 +96,12 @@ export class Delivery {
     const s = deps.settings;
     this.metrics = deps.metrics ?? noopMetrics;
     this.ctrRefreshedAt = deps.clock();
-    this.engineSettings = { placement: s.placement, userCap: s.userCap, floorCpmMicros: s.floorCpmMicros, tokenTtlMs: s.tokenTtlMs };
+    this.engineSettings = {
+      placement: s.placement,
+      userCap: s.userCap,
+      floorCpmMicros: s.floorCpmMicros,
+      tokenTtlMs: s.tokenTtlMs,
+    };
   }
 
   /** Per-user history worth keeping: the longest cap window, the user cap window, or the token TTL. */
@@ -149,7 +165,10 @@ export class Delivery {
       const user = await this.loadUser(uid, now, historyMs);
       // Fail closed: without the user's caps and blocks we cannot serve safely.
       if (!user) {
-        metrics.unfilled('unavailable', choosePositions(candidatePositions(input), this.deps.settings.placement, Infinity).length);
+        metrics.unfilled(
+          'unavailable',
+          choosePositions(candidatePositions(input), this.deps.settings.placement, Infinity).length,
+        );
         return input.explain ? { slots: [], explain: [] } : { slots: [] };
       }
       const context = input.context ?? {};
@@ -187,7 +206,15 @@ export class Delivery {
           video: slot.creative.media.mime.startsWith('video/'),
         };
         const held = store.budgets
-          .tryHold({ campaign: slot.campaign, reservationId: reservation.id, amountMicros: slot.priceMicros, expiresAt: reservation.expiresAt }, now)
+          .tryHold(
+            {
+              campaign: slot.campaign,
+              reservationId: reservation.id,
+              amountMicros: slot.priceMicros,
+              expiresAt: reservation.expiresAt,
+            },
+            now,
+          )
           .catch((err) => {
             // Fail closed: a budget that cannot be asked is not spent.
             console.error(`[slots] budget unavailable for ${slot.campaign.id}, slot unfilled: ${(err as Error).message}`);
@@ -200,13 +227,24 @@ export class Delivery {
           // Another user's request took the budget between the decision and the hold: the slot goes unfilled.
           metrics.unfilled('budget', 1);
           const entry = decision.explain?.find((e) => e.campaignId === slot.campaign.id);
-          if (entry) Object.assign(entry, { outcome: 'rejected', reason: 'budget', remainingBudgetMicros: remainingBudgetMicros(slot.campaign, store.budgets.view(slot.campaign.id, now)) });
+          if (entry)
+            Object.assign(entry, {
+              outcome: 'rejected',
+              reason: 'budget',
+              remainingBudgetMicros: remainingBudgetMicros(slot.campaign, store.budgets.view(slot.campaign.id, now)),
+            });
           continue;
         }
         reservations.push(reservation);
-        placed.push({ after: slot.after, campaign: slot.campaign, reservation, creativeIndex: slot.campaign.creatives.indexOf(slot.creative) });
+        placed.push({
+          after: slot.after,
+          campaign: slot.campaign,
+          reservation,
+          creativeIndex: slot.campaign.creatives.indexOf(slot.creative),
+        });
       }
-      const releaseAll = () => Promise.all(reservations.map((r) => store.budgets.release(r.campaignId, r.id).catch(() => undefined)));
+      const releaseAll = () =>
+        Promise.all(reservations.map((r) => store.budgets.release(r.campaignId, r.id).catch(() => undefined)));
       try {
         if ((await store.users.reserve(reservations, { history: user.history, historyMs })) === false) {
           await releaseAll();
@@ -271,7 +309,8 @@ export class Delivery {
         reportThreshold: this.deps.settings.reportThreshold,
       });
       result.outcomes.forEach((outcome, j) => (outcomes[positions[j]] = outcome));
-      const accepted = (type: EventType) => verified.filter((e, j) => e.type === type && result.outcomes[j].status === 'accepted').length;
+      const accepted = (type: EventType) =>
+        verified.filter((e, j) => e.type === type && result.outcomes[j].status === 'accepted').length;
       this.deps.traffic?.events(now, accepted('impression'), accepted('click'));
       if (result.sentToReview.length > 0) await this.deps.index.refresh();
       else this.refreshCtrIfDue(now);
@@ -346,7 +385,9 @@ export class Delivery {
     if (!t.countries && !t.languages && !t.platforms) reasons.push('They want to reach everyone; no targeting was used.');
     const category = advertiserCard(advertiser).category;
     if (category) {
-      reasons.push(`${advertiser.name} is in the category "${categoryLabel(category)}". You have not muted it; mute it to stop seeing ads of this kind.`);
+      reasons.push(
+        `${advertiser.name} is in the category "${categoryLabel(category)}". You have not muted it; mute it to stop seeing ads of this kind.`,
+      );
     }
     reasons.push('Nothing from your messages, contacts or statuses was used to choose this ad.');
     return { advertiser: { id: advertiser.id, name: advertiser.name }, reasons };

@@ -164,7 +164,16 @@ export function newCoordinator(budget: LeaseBudget, now: number): Coordinator {
 export function newShard(index: number, now: number): ShardState {
   return {
     index,
-    lease: { day: dayOf(now), dailyMicros: 0, totalMicros: 0, budget: {}, othersSpentTodayMicros: 0, othersHeldMicros: 0, shards: 1, seq: 0 },
+    lease: {
+      day: dayOf(now),
+      dailyMicros: 0,
+      totalMicros: 0,
+      budget: {},
+      othersSpentTodayMicros: 0,
+      othersHeldMicros: 0,
+      shards: 1,
+      seq: 0,
+    },
     awaiting: null,
     renewedAt: -Infinity,
     meter: emptyMeter(now),
@@ -186,7 +195,13 @@ export function headroomMicros(lease: Lease, account: BudgetState, now: number):
 }
 
 /** Whether the shard may hold `amountMicros` now (the authority's budget check, in place of the whole budget). */
-export function leaseAllows(shard: ShardState, account: BudgetState, budget: LeaseBudget, amountMicros: number, now: number): boolean {
+export function leaseAllows(
+  shard: ShardState,
+  account: BudgetState,
+  budget: LeaseBudget,
+  amountMicros: number,
+  now: number,
+): boolean {
   if (!sameBudget(shard.lease.budget, budget)) return false;
   return headroomMicros(shard.lease, account, now) >= amountMicros;
 }
@@ -201,12 +216,23 @@ export function campaignView(shard: ShardState, account: BudgetState): BudgetSta
 }
 
 /** Counts one hold asked for (whether or not the lease allowed it): demand drives lease sizes and K. */
-export function noteDemand(shard: ShardState, amountMicros: number, now: number, config: LeaseConfig = LEASES, holds = 1): ShardState {
+export function noteDemand(
+  shard: ShardState,
+  amountMicros: number,
+  now: number,
+  config: LeaseConfig = LEASES,
+  holds = 1,
+): ShardState {
   return { ...shard, meter: meterAdd(shard.meter, holds, amountMicros * holds, amountMicros, now, config) };
 }
 
 function meterAdd(meter: RateMeter, holds: number, micros: number, maxHold: number, now: number, config: LeaseConfig): RateMeter {
-  const next = { ...meter, holds: meter.holds + holds, micros: meter.micros + micros, maxHoldMicros: Math.max(meter.maxHoldMicros, maxHold) };
+  const next = {
+    ...meter,
+    holds: meter.holds + holds,
+    micros: meter.micros + micros,
+    maxHoldMicros: Math.max(meter.maxHoldMicros, maxHold),
+  };
   return meterFold(next, now, config);
 }
 
@@ -227,7 +253,12 @@ function meterFold(meter: RateMeter, now: number, config: LeaseConfig): RateMete
 }
 
 /** What this shard wants to have in hand: its demand over the horizon, never less than a few holds; all of it alone. */
-function keepMicros(shards: number, index: number, meter: { microsPerSec: number; maxHoldMicros: number }, config: LeaseConfig): number {
+function keepMicros(
+  shards: number,
+  index: number,
+  meter: { microsPerSec: number; maxHoldMicros: number },
+  config: LeaseConfig,
+): number {
   if (index >= shards) return 0;
   if (shards === 1) return Infinity;
   return Math.floor(Math.max(MIN_KEEP_HOLDS * meter.maxHoldMicros, (meter.microsPerSec * config.horizonMs) / 1000));
@@ -238,7 +269,13 @@ function keepMicros(shards: number, index: number, meter: { microsPerSec: number
  * changed, its headroom fell below half of what it wants, it has demand and
  * has not reported for `renewEveryMs`, or it sits idle on unspent lease.
  */
-export function renewalDue(shard: ShardState, account: BudgetState, budget: LeaseBudget, now: number, config: LeaseConfig = LEASES): boolean {
+export function renewalDue(
+  shard: ShardState,
+  account: BudgetState,
+  budget: LeaseBudget,
+  now: number,
+  config: LeaseConfig = LEASES,
+): boolean {
   if (shard.awaiting !== null && now - shard.renewedAt < config.renewTimeoutMs) return false;
   const { lease } = shard;
   if (!sameBudget(lease.budget, budget)) return true;
@@ -281,7 +318,13 @@ export function renewalRequest(
   if (totalMicros !== null) totalMicros = Math.min(totalMicros, Math.max(committedTotal, committedTotal + keep));
   const seq = Math.max(lease.seq, shard.awaiting ?? 0) + 1;
   // Both ceilings are now valid for today: lowered on the same day, or what is committed on a new one.
-  const next: ShardState = { ...shard, lease: { ...lease, day: today, dailyMicros, totalMicros }, awaiting: seq, renewedAt: now, meter };
+  const next: ShardState = {
+    ...shard,
+    lease: { ...lease, day: today, dailyMicros, totalMicros },
+    awaiting: seq,
+    renewedAt: now,
+    meter,
+  };
   return {
     shard: next,
     request: {
@@ -351,7 +394,9 @@ export function grantLease(
   // whichever is lower. Asked on an earlier day, its lease allows nothing today: only the holds it had
   // then can still turn into today's spend. Without a ceiling (a budget just added), what it committed.
   const dailyBound =
-    request.dailyMicros === null ? committedToday : Math.min(previous.dailyMicros, request.day === today ? request.dailyMicros : request.account.heldMicros);
+    request.dailyMicros === null
+      ? committedToday
+      : Math.min(previous.dailyMicros, request.day === today ? request.dailyMicros : request.account.heldMicros);
   const record: ShardRecord = {
     dailyMicros: dailyBound,
     totalMicros: request.totalMicros === null ? committedTotal : Math.min(previous.totalMicros, request.totalMicros),
@@ -374,7 +419,12 @@ export function grantLease(
   const demand = sum(active, (r) => r.microsPerSec);
   const share = request.shard >= c.shards ? 0 : demand > 0 ? Math.max(record.microsPerSec / demand, 1 / c.shards) : 1 / c.shards;
 
-  const grantFor = (budgetMicros: number | undefined, held: number, committed: number, pick: (r: ShardRecord) => number): number | null => {
+  const grantFor = (
+    budgetMicros: number | undefined,
+    held: number,
+    committed: number,
+    pick: (r: ShardRecord) => number,
+  ): number | null => {
     if (budgetMicros === undefined) return null;
     const pool = Math.max(0, budgetMicros - sum(c.records, pick));
     const want = Math.max(0, committed + keep - held);
@@ -383,7 +433,11 @@ export function grantLease(
   };
   const dailyMicros = grantFor(budget.dailyMicros, record.dailyMicros, committedToday, (r) => r.dailyMicros);
   const totalMicros = grantFor(budget.totalMicros, record.totalMicros, committedTotal, (r) => r.totalMicros);
-  const granted: ShardRecord = { ...record, dailyMicros: dailyMicros ?? record.dailyMicros, totalMicros: totalMicros ?? record.totalMicros };
+  const granted: ShardRecord = {
+    ...record,
+    dailyMicros: dailyMicros ?? record.dailyMicros,
+    totalMicros: totalMicros ?? record.totalMicros,
+  };
   const finalRecords = c.records.slice();
   finalRecords[request.shard] = granted;
   c = { ...c, records: finalRecords };
@@ -426,7 +480,12 @@ export function resize(coordinator: Coordinator, now: number, config: LeaseConfi
   if (wanted * 2 <= coordinator.shards) {
     const since = coordinator.underusedSince ?? now;
     if (now - since >= config.shrinkAfterMs) {
-      return { ...coordinator, shards: Math.max(wanted, Math.ceil(coordinator.shards / 2)), resizedAt: now, underusedSince: null };
+      return {
+        ...coordinator,
+        shards: Math.max(wanted, Math.ceil(coordinator.shards / 2)),
+        resizedAt: now,
+        underusedSince: null,
+      };
     }
     return coordinator.underusedSince === null ? { ...coordinator, underusedSince: now } : coordinator;
   }

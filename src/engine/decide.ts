@@ -70,7 +70,8 @@ function evaluate(campaign: ServableCampaign, input: DecideInput): Verdict {
   if ('reason' in pick) return { reason: pick.reason };
   const creative = pick.creative;
   const fullEcpm = ecpmMicros(campaign, creative);
-  if (fullEcpm < input.settings.floorCpmMicros || fullEcpm <= 0) return { reason: 'outranked', creativeId: creative.id, ecpm: fullEcpm };
+  if (fullEcpm < input.settings.floorCpmMicros || fullEcpm <= 0)
+    return { reason: 'outranked', creativeId: creative.id, ecpm: fullEcpm };
   const budget = input.budgetOf(campaign.id);
   const remaining = remainingBudgetMicros(campaign, budget);
   // Whatever the auction clears at must fit the budget: below one full bid's cost, bid only what is left.
@@ -96,7 +97,9 @@ function clearingPrice(winner: Eligible, runnerUp: Eligible | undefined, floorCp
 }
 
 function byEcpm(a: Eligible, b: Eligible): number {
-  return b.ecpm - a.ecpm || b.fullEcpm - a.fullEcpm || (a.campaign.id < b.campaign.id ? -1 : a.campaign.id > b.campaign.id ? 1 : 0);
+  return (
+    b.ecpm - a.ecpm || b.fullEcpm - a.fullEcpm || (a.campaign.id < b.campaign.id ? -1 : a.campaign.id > b.campaign.id ? 1 : 0)
+  );
 }
 
 /** Loss reasons that can explain an empty place (the rest mean the campaign was never a candidate for it). */
@@ -136,7 +139,8 @@ export function decide(input: DecideInput): Decision {
         if (verdict.creativeId) entry.creativeId = verdict.creativeId;
         if (verdict.ecpm !== undefined) entry.ecpmMicros = verdict.ecpm;
         if (verdict.price !== undefined) entry.priceMicros = verdict.price;
-        if (verdict.remaining !== undefined && Number.isFinite(verdict.remaining)) entry.remainingBudgetMicros = verdict.remaining;
+        if (verdict.remaining !== undefined && Number.isFinite(verdict.remaining))
+          entry.remainingBudgetMicros = verdict.remaining;
         explain.push(entry);
       }
       continue;
@@ -163,9 +167,7 @@ export function decide(input: DecideInput): Decision {
     const winner = eligible[index];
     const runnerUp = eligible.find(
       (e, i) =>
-        i > index &&
-        e.campaign.advertiserId !== winner.campaign.advertiserId &&
-        !usedAdvertisers.has(e.campaign.advertiserId),
+        i > index && e.campaign.advertiserId !== winner.campaign.advertiserId && !usedAdvertisers.has(e.campaign.advertiserId),
     );
     winners.push({ winner, price: clearingPrice(winner, runnerUp, settings.floorCpmMicros) });
     usedAdvertisers.add(winner.campaign.advertiserId);
@@ -192,12 +194,23 @@ export function decide(input: DecideInput): Decision {
     for (const e of eligible) {
       const slot = served.get(e.campaign.id);
       const entry: ExplainEntry = slot
-        ? { campaignId: e.campaign.id, creativeId: e.creative.id, outcome: 'served', ecpmMicros: e.ecpm, priceMicros: slot.priceMicros }
+        ? {
+            campaignId: e.campaign.id,
+            creativeId: e.creative.id,
+            outcome: 'served',
+            ecpmMicros: e.ecpm,
+            priceMicros: slot.priceMicros,
+          }
         : {
             campaignId: e.campaign.id,
             creativeId: e.creative.id,
             outcome: 'rejected',
-            reason: userRemaining === 0 ? 'user_cap' : usedAdvertisers.has(e.campaign.advertiserId) ? 'advertiser_diversity' : 'outranked',
+            reason:
+              userRemaining === 0
+                ? 'user_cap'
+                : usedAdvertisers.has(e.campaign.advertiserId)
+                  ? 'advertiser_diversity'
+                  : 'outranked',
             ecpmMicros: e.ecpm,
           };
       if (Number.isFinite(e.remaining)) entry.remainingBudgetMicros = e.remaining;

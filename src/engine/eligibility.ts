@@ -121,7 +121,11 @@ export function pacingAllows(campaign: ServableCampaign, budget: BudgetState, no
 }
 
 /** eCPM in micros: the cpm bid, or cpc bid × predicted CTR × 1000 (`bidMicros` overrides the campaign's bid). */
-export function ecpmMicros(campaign: ServableCampaign, creative: ServableCreative, bidMicros = campaign.bid.amountMicros): number {
+export function ecpmMicros(
+  campaign: ServableCampaign,
+  creative: ServableCreative,
+  bidMicros = campaign.bid.amountMicros,
+): number {
   return campaign.bid.type === 'cpm' ? bidMicros : Math.floor(bidMicros * creative.predictedCtr * 1000);
 }
 
@@ -165,10 +169,7 @@ export function pickCreative(
       if (!entry.viewed && entry.expiresAt > now) reserved = true;
     }
     if (reserved) continue;
-    if (
-      seen < bestSeen ||
-      (seen === bestSeen && best !== undefined && creative.predictedCtr > best.predictedCtr)
-    ) {
+    if (seen < bestSeen || (seen === bestSeen && best !== undefined && creative.predictedCtr > best.predictedCtr)) {
       best = creative;
       bestSeen = seen;
     }

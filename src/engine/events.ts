@@ -29,7 +29,8 @@ export interface EventEffect {
  * charge always converts a hold and never adds spend that was not held.
  */
 export function eventEffect(reservation: ReservationView, type: EventType, now?: number): EventEffect {
-  const billable = (type === 'impression' && reservation.bidType === 'cpm') || (type === 'click' && reservation.bidType === 'cpc');
+  const billable =
+    (type === 'impression' && reservation.bidType === 'cpm') || (type === 'click' && reservation.bidType === 'cpc');
   const holdLive = now === undefined || reservation.expiresAt === undefined || now < reservation.expiresAt;
   return {
     chargeMicros: billable && holdLive && reservation.chargedAt === null ? reservation.priceMicros : 0,

@@ -208,7 +208,10 @@ function forecastOne(input: ForecastInput, traffic: TrafficDay, rivals: Servable
       cell.served / cell.requests,
     );
     const above = bids.filter((b) => b.ecpm > draftEcpm);
-    const dist = presentCounts(above.map((b) => b.presence), Math.ceil(slots) + 1);
+    const dist = presentCounts(
+      above.map((b) => b.presence),
+      Math.ceil(slots) + 1,
+    );
     let winRate = 0;
     for (let k = 0; k < Math.ceil(slots); k++) winRate += dist[k] * Math.min(1, Math.max(0, slots - k));
     // Second price: the best competitor present below the draft, or the floor.
@@ -270,17 +273,39 @@ export function forecast(input: ForecastInput): ForecastResult {
   const requests = input.days.reduce((sum, d) => sum + d.cells.reduce((s, c) => s + c.requests, 0), 0);
   return {
     day: utcDayOf(dayStart),
-    matchingRequests: estimate(perDay.map((d) => d.matchingRequests), 2 / Math.sqrt(Math.max(1, perDay[0]?.matchingRequests ?? 1)), whole),
-    reachableUsers: estimate(perDay.map((d) => d.reachableUsers), REACH_ERROR, whole),
-    impressions: estimate(perDay.map((d) => d.impressions), MODEL_ERROR, whole),
-    winRate: estimate(perDay.map((d) => d.winRate), MODEL_ERROR, ratio, 1),
+    matchingRequests: estimate(
+      perDay.map((d) => d.matchingRequests),
+      2 / Math.sqrt(Math.max(1, perDay[0]?.matchingRequests ?? 1)),
+      whole,
+    ),
+    reachableUsers: estimate(
+      perDay.map((d) => d.reachableUsers),
+      REACH_ERROR,
+      whole,
+    ),
+    impressions: estimate(
+      perDay.map((d) => d.impressions),
+      MODEL_ERROR,
+      whole,
+    ),
+    winRate: estimate(
+      perDay.map((d) => d.winRate),
+      MODEL_ERROR,
+      ratio,
+      1,
+    ),
     averagePriceMicros: estimate(
       perDay.filter((d) => d.impressions > 0).map((d) => priceInBidUnit(d.priceEcpm)),
       MODEL_ERROR,
       whole,
       input.draft.bid.amountMicros,
     ),
-    spendMicros: estimate(perDay.map((d) => d.spendMicros), MODEL_ERROR, whole, Math.min(input.draft.budget.dailyMicros ?? Infinity, input.draft.budget.totalMicros ?? Infinity)),
+    spendMicros: estimate(
+      perDay.map((d) => d.spendMicros),
+      MODEL_ERROR,
+      whole,
+      Math.min(input.draft.budget.dailyMicros ?? Infinity, input.draft.budget.totalMicros ?? Infinity),
+    ),
     basis: {
       days: input.days.length,
       from: input.days[0]?.day ?? null,

@@ -6,8 +6,8 @@
  * forecast statistics, never acknowledged data).
  */
 import type { RequestContext } from '../engine/types.js';
-import { Reach } from '../store/reach.js';
 import type { TrafficBatch, TrafficRow, TrafficStore } from '../store/interface.js';
+import { Reach } from '../store/reach.js';
 import { TRAFFIC_RETENTION_DAYS } from '../store/traffic.js';
 
 const DAY_MS = 86_400_000;
@@ -30,7 +30,12 @@ export class TrafficRecorder {
 
   /** One slot request: its context, the user's pseudonym (for reach), the positions offered and slots served. */
   request(now: number, context: RequestContext, uid: string, opportunities: number, served: number): void {
-    const row = { day: utcDay(now), country: context.country ?? '', language: context.language ?? '', platform: context.platform ?? '' };
+    const row = {
+      day: utcDay(now),
+      country: context.country ?? '',
+      language: context.language ?? '',
+      platform: context.platform ?? '',
+    };
     const key = `${row.day}|${row.country}|${row.language}|${row.platform}`;
     let cell = this.cells.get(key);
     if (!cell) this.cells.set(key, (cell = { row: { ...row, requests: 0, opportunities: 0, served: 0 }, reach: Reach.empty() }));

@@ -5,13 +5,13 @@
  * against today's catalog.
  */
 import type { CatalogIndex } from '../catalog/index.js';
-import { deploymentPrior } from '../engine/ctr.js';
-import { forecast, type ForecastResult, type TrafficCell, type TrafficDay } from '../engine/forecast.js';
-import { utcDayFraction } from '../engine/eligibility.js';
-import type { BidType, Pacing, Targeting } from '../engine/types.js';
 import type { CapRule } from '../config.js';
-import { Reach } from '../store/reach.js';
+import { deploymentPrior } from '../engine/ctr.js';
+import { utcDayFraction } from '../engine/eligibility.js';
+import { type ForecastResult, forecast, type TrafficCell, type TrafficDay } from '../engine/forecast.js';
+import type { BidType, Pacing, Targeting } from '../engine/types.js';
 import type { TrafficRow, TrafficStore } from '../store/interface.js';
+import { Reach } from '../store/reach.js';
 import type { TrafficRecorder } from './recorder.js';
 
 const DAY_MS = 86_400_000;

@@ -36,7 +36,10 @@ export class FsMediaStorage implements MediaStorage {
   async get(sha256: string, range?: ByteRange): Promise<StoredMedia | undefined> {
     const size = await this.size(sha256);
     if (size === undefined) return undefined;
-    const stream = createReadStream(this.path(sha256), range ? { start: range.offset, end: range.offset + range.length - 1 } : {});
+    const stream = createReadStream(
+      this.path(sha256),
+      range ? { start: range.offset, end: range.offset + range.length - 1 } : {},
+    );
     return { body: Readable.toWeb(stream) as ReadableStream<Uint8Array>, size };
   }
 }

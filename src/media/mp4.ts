@@ -3,7 +3,7 @@
  * parser; web APIs only, so it runs on Workers too), plus a check that the file
  * is whole, since a truncated MP4 with its `moov` first still parses.
  */
-import { createFile, MP4BoxBuffer, type Movie, type Track } from 'mp4box';
+import { createFile, type Movie, MP4BoxBuffer, type Track } from 'mp4box';
 
 export interface Mp4Info {
   width: number;
@@ -106,7 +106,7 @@ export function readMp4(bytes: Uint8Array): Mp4Info | Mp4Problem {
   } catch {
     return corrupt('its headers cannot be parsed');
   }
-  if (!parsed || !parsed.movie.hasMoov) return corrupt('it has no readable movie header (moov)');
+  if (!parsed?.movie.hasMoov) return corrupt('it has no readable movie header (moov)');
   if (!parsed.samplesInside) return corrupt('its media data is missing or cut off');
   const { movie } = parsed;
   const track = movie.videoTracks[0];
@@ -115,7 +115,8 @@ export function readMp4(bytes: Uint8Array): Mp4Info | Mp4Problem {
   let width = Math.round(track.track_width || track.video?.width || 0);
   let height = Math.round(track.track_height || track.video?.height || 0);
   if (quarterTurn(track.matrix)) [width, height] = [height, width];
-  if (!(width > 0 && height > 0 && width <= 65_535 && height <= 65_535)) return corrupt('its video track has no valid width and height');
+  if (!(width > 0 && height > 0 && width <= 65_535 && height <= 65_535))
+    return corrupt('its video track has no valid width and height');
   // The duration is taken from the tracks, and a header that disagrees with them is refused:
   // an edited mvhd must not pass a long video off as a short one.
   const tracksMs = Math.max(...movie.tracks.map(trackMs));

@@ -22,10 +22,16 @@ export const LIMITS = {
 /** Refuses pictures whose declared size a client could not (or should not) decode. */
 function checkDimensions(what: string, width: number, height: number) {
   if (width > LIMITS.side || height > LIMITS.side) {
-    throw new MediaError('too_many_pixels', `${what} may be at most ${LIMITS.side} pixels on a side; this one is ${width}x${height}`);
+    throw new MediaError(
+      'too_many_pixels',
+      `${what} may be at most ${LIMITS.side} pixels on a side; this one is ${width}x${height}`,
+    );
   }
   if (width * height > LIMITS.pixels) {
-    throw new MediaError('too_many_pixels', `${what} may have at most ${LIMITS.pixels} pixels (7680x4320); this one is ${width}x${height}`);
+    throw new MediaError(
+      'too_many_pixels',
+      `${what} may have at most ${LIMITS.pixels} pixels (7680x4320); this one is ${width}x${height}`,
+    );
   }
 }
 
@@ -72,7 +78,10 @@ export async function probeMedia(bytes: Uint8Array): Promise<ProbedMedia> {
   }
   if (imageCheck) {
     if (bytes.length > LIMITS.imageBytes) {
-      throw new MediaError('too_large', `images may be at most 5 MB (${LIMITS.imageBytes} bytes); this one is ${bytes.length} bytes`);
+      throw new MediaError(
+        'too_large',
+        `images may be at most 5 MB (${LIMITS.imageBytes} bytes); this one is ${bytes.length} bytes`,
+      );
     }
     const problem = imageCheck(bytes);
     if (problem) throw new MediaError('corrupt', `the ${type.mime} file is truncated or corrupt: ${problem}`);
@@ -87,7 +96,10 @@ export async function probeMedia(bytes: Uint8Array): Promise<ProbedMedia> {
     return { mime: type.mime, width: size.width, height: size.height };
   }
   if (bytes.length > LIMITS.videoBytes) {
-    throw new MediaError('too_large', `videos may be at most 16 MB (${LIMITS.videoBytes} bytes); this one is ${bytes.length} bytes`);
+    throw new MediaError(
+      'too_large',
+      `videos may be at most 16 MB (${LIMITS.videoBytes} bytes); this one is ${bytes.length} bytes`,
+    );
   }
   const video = readMp4(bytes);
   if ('kind' in video) throw new MediaError(video.kind === 'no_video' ? 'unsupported' : 'corrupt', video.message);

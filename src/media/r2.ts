@@ -23,7 +23,10 @@ export class R2MediaStorage implements MediaStorage {
   }
 
   async get(sha256: string, range?: ByteRange): Promise<StoredMedia | undefined> {
-    const object = await this.bucket.get(this.key(sha256), range ? { range: { offset: range.offset, length: range.length } } : undefined);
+    const object = await this.bucket.get(
+      this.key(sha256),
+      range ? { range: { offset: range.offset, length: range.length } } : undefined,
+    );
     if (!object) return undefined;
     return { body: object.body as unknown as ReadableStream<Uint8Array>, size: object.size };
   }

@@ -6,10 +6,11 @@
  * that database references, in MEDIA_DIR's layout (`ab/abcdef…`), each checked
  * against its SHA-256. Restore: see docs/deploy.md ("Backups").
  */
-import Database from 'better-sqlite3';
+
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import { SettingsError } from '../config.js';
 
 export interface BackupResult {

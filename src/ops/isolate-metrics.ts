@@ -61,23 +61,40 @@ class HistogramFamily {
   }
 }
 
-const UNFILLED: UnfilledSlotReason[] = ['frequency_cap', 'user_cap', 'blocked', 'hidden', 'budget', 'pacing', 'floor', 'no_candidate', 'unavailable'];
+const UNFILLED: UnfilledSlotReason[] = [
+  'frequency_cap',
+  'user_cap',
+  'blocked',
+  'hidden',
+  'budget',
+  'pacing',
+  'floor',
+  'no_candidate',
+  'unavailable',
+];
 
 export interface IsolateMetrics extends Metrics {
   scrape(): Promise<{ text: string; contentType: string }>;
 }
 
 export function createIsolateMetrics(): IsolateMetrics {
-  const requests = new HistogramFamily('http_request_duration_seconds', 'Time to answer an HTTP request, by route pattern, method and status (this isolate)', [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10,
-  ]);
+  const requests = new HistogramFamily(
+    'http_request_duration_seconds',
+    'Time to answer an HTTP request, by route pattern, method and status (this isolate)',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+  );
   const slotRequests = new CounterFamily('ads_slot_requests_total', 'Slot requests decided (this isolate)');
   const served = new CounterFamily('ads_slots_served_total', 'Ads placed in slot responses (this isolate)');
-  const unfilled = new CounterFamily('ads_slots_unfilled_total', 'Places a feed could hold that got no ad, by reason (this isolate)');
+  const unfilled = new CounterFamily(
+    'ads_slots_unfilled_total',
+    'Places a feed could hold that got no ad, by reason (this isolate)',
+  );
   for (const reason of UNFILLED) unfilled.inc({ reason }, 0);
-  const prices = new HistogramFamily('ads_clearing_price_micros', 'Clearing price per billable event, in micros (this isolate)', [
-    10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000, 100_000, 1_000_000,
-  ]);
+  const prices = new HistogramFamily(
+    'ads_clearing_price_micros',
+    'Clearing price per billable event, in micros (this isolate)',
+    [10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000, 100_000, 1_000_000],
+  );
   const events = new CounterFamily('ads_events_total', 'Feed events by type and outcome (this isolate)');
   const holds = new CounterFamily('ads_budget_holds_total', 'Budget holds by change (this isolate)');
   const families = [requests, slotRequests, served, unfilled, prices, events, holds];

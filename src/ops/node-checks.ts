@@ -41,11 +41,14 @@ export function listenError(err: NodeJS.ErrnoException, host: string, port: numb
  */
 export function checkFolder(setting: string, dir: string, createIfMissing: boolean): void {
   if (!existsSync(dir)) {
-    if (!createIfMissing) throw new SettingsError(`${setting}: the folder ${dir} does not exist; create it or point ${setting} elsewhere`);
+    if (!createIfMissing)
+      throw new SettingsError(`${setting}: the folder ${dir} does not exist; create it or point ${setting} elsewhere`);
     try {
       mkdirSync(dir, { recursive: true });
     } catch (err) {
-      throw new SettingsError(`${setting}: cannot create the folder ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new SettingsError(
+        `${setting}: cannot create the folder ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
   }
   if (!statSync(dir).isDirectory()) throw new SettingsError(`${setting}: ${dir} is not a folder`);
@@ -55,7 +58,9 @@ export function checkFolder(setting: string, dir: string, createIfMissing: boole
     closeSync(openSync(probe, 'wx'));
     unlinkSync(probe);
   } catch (err) {
-    throw new SettingsError(`${setting}: the folder ${dir} is not writable by this process (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new SettingsError(
+      `${setting}: the folder ${dir} is not writable by this process (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
 }
 
@@ -65,6 +70,8 @@ export function checkWritableFile(setting: string, file: string): void {
   try {
     closeSync(openSync(file, 'r+'));
   } catch (err) {
-    throw new SettingsError(`${setting}: ${file} is not writable by this process (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new SettingsError(
+      `${setting}: ${file} is not writable by this process (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
 }

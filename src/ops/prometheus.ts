@@ -14,7 +14,17 @@ export interface PrometheusGauges {
   campaignsOutOfBudget?: () => number;
 }
 
-const UNFILLED: UnfilledSlotReason[] = ['frequency_cap', 'user_cap', 'blocked', 'hidden', 'budget', 'pacing', 'floor', 'no_candidate', 'unavailable'];
+const UNFILLED: UnfilledSlotReason[] = [
+  'frequency_cap',
+  'user_cap',
+  'blocked',
+  'hidden',
+  'budget',
+  'pacing',
+  'floor',
+  'no_candidate',
+  'unavailable',
+];
 
 export interface PrometheusMetrics extends Metrics {
   registry: Registry;
@@ -36,7 +46,12 @@ export function createPrometheusMetrics(gauges: PrometheusGauges = {}): Promethe
     registers,
   });
   const slotRequests = new Counter({ name: 'ads_slot_requests_total', help: 'Slot requests decided', registers });
-  const served = new Counter({ name: 'ads_slots_served_total', help: 'Ads placed in slot responses', labelNames: ['bid_type'] as const, registers });
+  const served = new Counter({
+    name: 'ads_slots_served_total',
+    help: 'Ads placed in slot responses',
+    labelNames: ['bid_type'] as const,
+    registers,
+  });
   const unfilled = new Counter({
     name: 'ads_slots_unfilled_total',
     help: 'Places a feed could hold that got no ad, by reason (see docs/deploy.md)',

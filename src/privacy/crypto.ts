@@ -8,9 +8,9 @@ import { encodeBase64Url } from 'hono/utils/encode';
 
 type NodeCrypto = typeof import('node:crypto');
 /** Looked up at run time (no static import), so runtimes without node:crypto are unaffected. */
-const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:crypto') as
-  | NodeCrypto
-  | undefined;
+const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
+  'node:crypto',
+) as NodeCrypto | undefined;
 
 /** Unpadded base64url: safe in ids, keys and tokens without escaping. */
 export const base64Url = (buf: ArrayBufferLike) => encodeBase64Url(buf).replace(/=+$/, '');
@@ -48,13 +48,10 @@ export class Hmac {
 
   constructor(secret: string, purpose: string) {
     this.rawKey = `${purpose}:${secret}`;
-    this.key = crypto.subtle.importKey(
-      'raw',
-      encoder.encode(`${purpose}:${secret}`),
-      { name: 'HMAC', hash: 'SHA-256' },
-      false,
-      ['sign', 'verify'],
-    );
+    this.key = crypto.subtle.importKey('raw', encoder.encode(`${purpose}:${secret}`), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+      'verify',
+    ]);
   }
 
   async sign(data: string): Promise<Uint8Array> {

@@ -10,7 +10,8 @@ export function createPseudonymizer(secret: string): Pseudonymizer {
   const hmac = new Hmac(secret, 'user-id');
   return (rawUserId) => {
     // The API refuses such ids with a 400 first; this guards every other caller.
-    if (ILL_FORMED.test(rawUserId)) return Promise.reject(new RangeError('a user id must be well-formed Unicode text without NUL'));
+    if (ILL_FORMED.test(rawUserId))
+      return Promise.reject(new RangeError('a user id must be well-formed Unicode text without NUL'));
     return hmac.signHex(rawUserId);
   };
 }

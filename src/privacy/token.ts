@@ -35,16 +35,18 @@ export function tokenSecretsFrom(env: Record<string, unknown>, secret: string): 
 
 type NodeCrypto = typeof import('node:crypto');
 /** Looked up at run time (no static import): synchronous AES-GCM on Node, WebCrypto elsewhere (Workers). */
-const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:crypto') as
-  | NodeCrypto
-  | undefined;
+const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
+  'node:crypto',
+) as NodeCrypto | undefined;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 type BufferLike = { from(data: Uint8Array | string, encoding?: string): Uint8Array & { toString(encoding: string): string } };
 const NodeBuffer = (globalThis as { Buffer?: BufferLike }).Buffer;
-const toB64 = (bytes: Uint8Array) => (NodeBuffer ? NodeBuffer.from(bytes).toString('base64url') : base64Url(bytes.slice().buffer));
-const fromB64 = (text: string): Uint8Array => (NodeBuffer ? new Uint8Array(NodeBuffer.from(text, 'base64url')) : decodeBase64Url(text));
+const toB64 = (bytes: Uint8Array) =>
+  NodeBuffer ? NodeBuffer.from(bytes).toString('base64url') : base64Url(bytes.slice().buffer);
+const fromB64 = (text: string): Uint8Array =>
+  NodeBuffer ? new Uint8Array(NodeBuffer.from(text, 'base64url')) : decodeBase64Url(text);
 const NONCE = 12;
 const TAG = 16;
 const KID = /^[A-Za-z0-9_-]{8}$/;
@@ -101,7 +103,11 @@ async function seal(key: TokenKey, plaintext: Uint8Array): Promise<Uint8Array> {
     sealed.set(cipher.getAuthTag(), NONCE + body.length + final.length);
   } else {
     const out = new Uint8Array(
-      await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce as Uint8Array<ArrayBuffer>, additionalData: aad, tagLength: TAG * 8 }, await key.webKey!, plaintext as Uint8Array<ArrayBuffer>),
+      await crypto.subtle.encrypt(
+        { name: 'AES-GCM', iv: nonce as Uint8Array<ArrayBuffer>, additionalData: aad, tagLength: TAG * 8 },
+        await key.webKey!,
+        plaintext as Uint8Array<ArrayBuffer>,
+      ),
     );
     sealed = new Uint8Array(NONCE + out.length);
     sealed.set(out, NONCE);
@@ -125,7 +131,11 @@ async function open(key: TokenKey, sealed: Uint8Array): Promise<Uint8Array | und
       return final.length ? new Uint8Array(Buffer.concat([body, final])) : new Uint8Array(body);
     }
     return new Uint8Array(
-      await crypto.subtle.decrypt({ name: 'AES-GCM', iv: nonce as Uint8Array<ArrayBuffer>, additionalData: aad, tagLength: TAG * 8 }, await key.webKey!, sealed.subarray(NONCE) as Uint8Array<ArrayBuffer>),
+      await crypto.subtle.decrypt(
+        { name: 'AES-GCM', iv: nonce as Uint8Array<ArrayBuffer>, additionalData: aad, tagLength: TAG * 8 },
+        await key.webKey!,
+        sealed.subarray(NONCE) as Uint8Array<ArrayBuffer>,
+      ),
     );
   } catch {
     return undefined;

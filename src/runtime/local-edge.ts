@@ -14,7 +14,17 @@ import { createHttpServer } from './node-http.js';
 /** Headers only the edge may set; a client's are dropped. */
 const EDGE_ONLY = /^(cf-|mf-|true-client-ip$|x-real-ip$|x-forwarded-for$)/;
 /** Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection, never forwarded. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-authenticate',
+  'proxy-authorization',
+]);
 
 /** The socket's address as the edge would report it: IPv4-mapped IPv6 as plain IPv4. */
 export function socketAddress(remote: string | undefined): string {
@@ -24,7 +34,12 @@ export function socketAddress(remote: string | undefined): string {
 /** Headers to send upstream: the client's, minus edge-only and hop-by-hop ones, plus the socket's address. */
 export function edgeHeaders(headers: IncomingHttpHeaders, remote: string | undefined): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
-  const connectionTokens = new Set(String(headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()));
+  const connectionTokens = new Set(
+    String(headers.connection ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((s) => s.trim()),
+  );
   for (const [name, value] of Object.entries(headers)) {
     if (EDGE_ONLY.test(name) || (HOP_BY_HOP.has(name) && name !== 'transfer-encoding') || connectionTokens.has(name)) continue;
     out[name] = value;
@@ -102,7 +117,9 @@ export function startLocalEdge(options: LocalEdgeOptions): Promise<Server> {
     } catch {
       if (res.headersSent || res.destroyed) return;
       res.writeHead(502, { 'Content-Type': 'application/problem+json' });
-      res.end(JSON.stringify({ type: '/problems/internal', title: 'Bad gateway', status: 502, detail: 'workerd did not answer' }));
+      res.end(
+        JSON.stringify({ type: '/problems/internal', title: 'Bad gateway', status: 502, detail: 'workerd did not answer' }),
+      );
       return;
     }
     const out: Record<string, string | string[]> = {};

@@ -4,10 +4,11 @@
  * wrangler.toml, and applies the D1 migrations the way `wrangler d1 migrations
  * apply` does. Used by `npm run start:worker` and the runtime tests.
  */
-import { build } from 'esbuild';
+
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -51,7 +52,9 @@ export async function applyD1Migrations(db: D1Like, dir = migrationsDir): Promis
     .run();
   const done = new Set((await db.prepare('SELECT name FROM d1_migrations').all<{ name: string }>()).results.map((r) => r.name));
   const applied: string[] = [];
-  for (const name of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
     if (done.has(name)) continue;
     const statements = readFileSync(join(dir, name), 'utf8')
       .split('--> statement-breakpoint')

@@ -9,7 +9,14 @@
  *   discarded, up to a bound, so the client reads the answer instead of a reset
  *   and never reuses a connection that still carries half a body.
  */
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http';
 import type { Socket } from 'node:net';
 
 /** How long, and for how many bytes, a closing connection keeps reading what the client still sends. */
@@ -45,7 +52,8 @@ function correctResponse(req: IncomingMessage, res: ServerResponse) {
   res.writeHead = function (this: ServerResponse, status: number, ...rest: unknown[]) {
     if (status === 204) {
       const headers = rest.find((r) => r && typeof r === 'object') as Record<string, unknown> | undefined;
-      if (headers && !Array.isArray(headers)) for (const key of Object.keys(headers)) if (key.toLowerCase() === 'content-type') delete headers[key];
+      if (headers && !Array.isArray(headers))
+        for (const key of Object.keys(headers)) if (key.toLowerCase() === 'content-type') delete headers[key];
       this.removeHeader('content-type');
     }
     // Answering before the body arrived: this connection cannot carry another request cleanly.

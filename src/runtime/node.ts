@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { dirname, resolve } from 'node:path';
 /**
  * `npm start` (and `node dist/src/runtime/node.js` after `npm run build`): the
  * service on Node with the embedded SQLite store and media on disk. SIGTERM/SIGINT
@@ -7,9 +10,6 @@
  */
 import { createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
-import { dirname, resolve } from 'node:path';
 import { checkSettingNames, readSettings, SettingsError } from '../config.js';
 import { remainingBudgetMicros } from '../engine/eligibility.js';
 import { FsMediaStorage } from '../media/fs.js';
@@ -17,8 +17,8 @@ import { errorFields } from '../ops/log.js';
 import { checkFolder, checkHost, checkWritableFile, listenError } from '../ops/node-checks.js';
 import { createNodeLog } from '../ops/node-log.js';
 import { createPrometheusMetrics } from '../ops/prometheus.js';
-import { createSqliteStore } from '../store/sqlite/index.js';
 import { tokenSecretsFrom } from '../privacy/token.js';
+import { createSqliteStore } from '../store/sqlite/index.js';
 import { createService } from '../wiring.js';
 import { createHttpServer } from './node-http.js';
 import { loadSecrets } from './secrets.js';
@@ -41,7 +41,10 @@ async function main() {
   const { adminKey, secret } = loadSecrets(env, dirname(database), (message) => log.warn({}, message));
 
   let outOfBudget = () => 0;
-  const metrics = createPrometheusMetrics({ userCacheSize: () => store.userCacheSize(), campaignsOutOfBudget: () => outOfBudget() });
+  const metrics = createPrometheusMetrics({
+    userCacheSize: () => store.userCacheSize(),
+    campaignsOutOfBudget: () => outOfBudget(),
+  });
   const store = createSqliteStore({ path: database, userCacheSize: settings.userCacheSize, metrics });
   const { app, delivery, index } = await createService({
     settings,

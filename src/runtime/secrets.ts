@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { secretWeakness, SettingsError } from '../config.js';
+import { SettingsError, secretWeakness } from '../config.js';
 
 /** `notice` tells the operator about generated or weak secrets [console.log]. */
 export function loadSecrets(
@@ -30,7 +30,7 @@ export function loadSecrets(
   };
   if (secrets.adminKey !== saved.adminKey || secrets.secret !== saved.secret) {
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+    writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
     notice(`generated ADMIN_KEY/SECRET and saved them to ${file} (set both in the environment for production)`);
   }

@@ -5,8 +5,9 @@
  * served by a local stand-in for Cloudflare's edge (./local-edge.ts), which
  * sets CF-Connecting-IP from the socket. SIGTERM/SIGINT stop both and exit 0.
  */
-import type { Server } from 'node:http';
+
 import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { checkSettingNames, readSettings, SettingsError } from '../config.js';
 import { startLocalEdge } from './local-edge.js';
@@ -57,8 +58,12 @@ async function main() {
   edge = await startLocalEdge({ upstream: await mf.ready, port: settings.port, host });
   const address = edge.address();
   // Reachable locally even when bound to every interface.
-  const shown = typeof address === 'object' && address ? (['0.0.0.0', '::'].includes(address.address) ? '127.0.0.1' : address.address) : '';
-  const where = typeof address === 'object' && address ? `http://${shown.includes(':') ? `[${shown}]` : shown}:${address.port}` : String(address);
+  const shown =
+    typeof address === 'object' && address ? (['0.0.0.0', '::'].includes(address.address) ? '127.0.0.1' : address.address) : '';
+  const where =
+    typeof address === 'object' && address
+      ? `http://${shown.includes(':') ? `[${shown}]` : shown}:${address.port}`
+      : String(address);
   console.log(`[start] serving the Worker in workerd on ${where} (D1, Durable Objects and R2 under ${dataDir})`);
 }
 

@@ -3,21 +3,34 @@
  * wired to D1 (catalog), R2 (media), one Durable Object per pseudonymous user and one per
  * campaign; the object classes here delegate to src/store/durable-object/. See docs/deploy.md.
  */
-import type { D1Database, DurableObjectNamespace, DurableObjectState, ExecutionContext, R2Bucket } from '@cloudflare/workers-types';
+
 import { DurableObject } from 'cloudflare:workers';
+import type {
+  D1Database,
+  DurableObjectNamespace,
+  DurableObjectState,
+  ExecutionContext,
+  R2Bucket,
+} from '@cloudflare/workers-types';
 import { drizzle } from 'drizzle-orm/durable-sqlite';
-import { readSettings, type Env } from '../config.js';
+import { type Env, readSettings } from '../config.js';
 import { CTR_REFRESH_MS } from '../delivery/delivery.js';
 import type { HistoryEntry, ServableCampaign } from '../engine/types.js';
+import { R2MediaStorage } from '../media/r2.js';
 import { type AnalyticsDataset, analyticsEngineMetrics } from '../ops/analytics-engine.js';
 import { createIsolateMetrics, fanOutMetrics } from '../ops/isolate-metrics.js';
 import { jsonLinesLog } from '../ops/log.js';
-import { R2MediaStorage } from '../media/r2.js';
 import { tokenSecretsFrom } from '../privacy/token.js';
 import type { SqlCatalog } from '../store/catalog.js';
 import { createD1Catalog } from '../store/d1/index.js';
 import { CampaignObjectService, type HoldRequest } from '../store/durable-object/campaign-object.js';
-import { type CampaignObjectRpc, createEdgeStore, type EdgeBudgets, type ObjectDirectory, type UserObjectRpc } from '../store/durable-object/index.js';
+import {
+  type CampaignObjectRpc,
+  createEdgeStore,
+  type EdgeBudgets,
+  type ObjectDirectory,
+  type UserObjectRpc,
+} from '../store/durable-object/index.js';
 import { parseUserShards, userObjectName } from '../store/durable-object/placement.js';
 import { migrateObject, type ObjectAlarms, UserObjectService } from '../store/durable-object/user-object.js';
 import type { CampaignEffect } from '../store/event-procedure.js';
@@ -163,7 +176,11 @@ export class UserObject extends DurableObject<WorkerEnv> implements UserObjectRp
     const db = drizzle(ctx.storage as never);
     this.service = new UserObjectService(db, alarmsOf(ctx), async () => {
       const iso = await isolateFor(env);
-      return { objects: iso.objects, reportThreshold: iso.service.settings.reportThreshold, historyMs: () => iso.service.delivery.historyMs() };
+      return {
+        objects: iso.objects,
+        reportThreshold: iso.service.settings.reportThreshold,
+        historyMs: () => iso.service.delivery.historyMs(),
+      };
     });
     void ctx.blockConcurrencyWhile(() => migrateObject(db));
   }

@@ -2,11 +2,11 @@
  * Row mapping shared by the SQL backends (better-sqlite3, D1, Durable Objects): all
  * read the same schema, so they turn rows into records, servable campaigns and report rows alike.
  */
-import * as t from '../../schema/tables.js';
+import type * as t from '../../schema/tables.js';
 import { advertiserCard } from '../engine/card.js';
 import { deploymentPrior, predictedCtr } from '../engine/ctr.js';
 import type { ServableCampaign } from '../engine/types.js';
-import type { CampaignRecord, CampaignPatch, Creative } from './interface.js';
+import type { CampaignPatch, CampaignRecord, Creative } from './interface.js';
 
 export type CampaignRow = typeof t.campaigns.$inferSelect;
 export type CreativeRow = typeof t.creatives.$inferSelect;
@@ -97,13 +97,21 @@ export function toCreative(row: CreativeRow): Creative {
 
 export interface ServableRows {
   campaignRows: { campaign: CampaignRow; advertiser: typeof t.advertisers.$inferSelect }[];
-  creativeRows: { creative: CreativeRow; media: typeof t.media.$inferSelect; impressions: number | null; clicks: number | null }[];
+  creativeRows: {
+    creative: CreativeRow;
+    media: typeof t.media.$inferSelect;
+    impressions: number | null;
+    clicks: number | null;
+  }[];
   /** Deployment-wide impression and click totals: the CTR prior. */
   totals: { impressions: number; clicks: number } | undefined;
 }
 
 /** Active and paused campaigns with their approved creatives and predicted CTRs, for the in-memory index. */
-export function servableFrom({ campaignRows, creativeRows, totals }: ServableRows, mediaUrl: (sha256: string) => string): ServableCampaign[] {
+export function servableFrom(
+  { campaignRows, creativeRows, totals }: ServableRows,
+  mediaUrl: (sha256: string) => string,
+): ServableCampaign[] {
   const prior = deploymentPrior(totals?.clicks ?? 0, totals?.impressions ?? 0);
   const byCampaign = new Map<string, ServableCampaign>();
   for (const { campaign, advertiser } of campaignRows) {
@@ -145,4 +153,3 @@ export function servableFrom({ campaignRows, creativeRows, totals }: ServableRow
   }
   return [...byCampaign.values()];
 }
-

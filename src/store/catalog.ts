@@ -10,7 +10,17 @@ import type { BaseSQLiteDatabase } from 'drizzle-orm/sqlite-core';
 import * as t from '../../schema/tables.js';
 import type { ServableCampaign } from '../engine/types.js';
 import { campaignColumns, campaignRow, creativeRow, servableFrom, toCampaign, toCreative } from './catalog-rows.js';
-import type { Advertiser, AdvertiserProfile, CampaignPatch, CampaignRecord, CatalogStore, Client, Creative, Media, ReviewState } from './interface.js';
+import type {
+  Advertiser,
+  AdvertiserProfile,
+  CampaignPatch,
+  CampaignRecord,
+  CatalogStore,
+  Client,
+  Creative,
+  Media,
+  ReviewState,
+} from './interface.js';
 
 /** A drizzle SQLite database, synchronous (better-sqlite3) or not (D1): every query here is awaited. */
 export type SqlDb = BaseSQLiteDatabase<'sync' | 'async', unknown>;
@@ -50,7 +60,11 @@ export class SqlCatalog implements CatalogStore {
   async updateAdvertiser(id: string, patch: Partial<AdvertiserProfile>, now: number) {
     // Choosing a category retires a free-text one the migration could not map (see docs/api.md#categories).
     const legacy = patch.category !== undefined ? { legacyCategory: null } : {};
-    const update = this.db.update(t.advertisers).set({ ...patch, ...legacy, updatedAt: now }).where(eq(t.advertisers.id, id)).returning();
+    const update = this.db
+      .update(t.advertisers)
+      .set({ ...patch, ...legacy, updatedAt: now })
+      .where(eq(t.advertisers.id, id))
+      .returning();
     // The whole profile is the business card shown with served ads.
     const [rows] = Object.keys(patch).length === 0 ? await this.atomic([update]) : await this.atomic([update, this.bump()]);
     return rows[0];
@@ -132,11 +146,7 @@ export class SqlCatalog implements CatalogStore {
 
   async setReview(id: string, review: ReviewState, reason: string | null, now: number) {
     const [rows] = await this.atomic([
-      this.db
-        .update(t.creatives)
-        .set({ review, reviewReason: reason, updatedAt: now })
-        .where(eq(t.creatives.id, id))
-        .returning(),
+      this.db.update(t.creatives).set({ review, reviewReason: reason, updatedAt: now }).where(eq(t.creatives.id, id)).returning(),
       this.bump(),
     ]);
     return rows[0] ? toCreative(rows[0]) : undefined;
@@ -166,7 +176,12 @@ export class SqlCatalog implements CatalogStore {
         .where(ne(t.campaigns.status, 'archived'))
         .all(),
       this.db
-        .select({ creative: t.creatives, media: t.media, impressions: t.creativeStats.impressions, clicks: t.creativeStats.clicks })
+        .select({
+          creative: t.creatives,
+          media: t.media,
+          impressions: t.creativeStats.impressions,
+          clicks: t.creativeStats.clicks,
+        })
         .from(t.creatives)
         .innerJoin(t.campaigns, eq(t.campaigns.id, t.creatives.campaignId))
         .innerJoin(t.media, eq(t.media.sha256, t.creatives.mediaSha256))

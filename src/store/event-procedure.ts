@@ -33,7 +33,14 @@ export interface CampaignEffect {
 export interface UserSideTx {
   seen(reservationId: string, type: EventType): boolean;
   reservation(id: string): Reservation | undefined;
-  insertEvent(row: { reservationId: string; type: EventType; uid: string; campaignId: string; at: number; costMicros: number }): void;
+  insertEvent(row: {
+    reservationId: string;
+    type: EventType;
+    uid: string;
+    campaignId: string;
+    at: number;
+    costMicros: number;
+  }): void;
   markViewed(reservation: Reservation, at: number): void;
   markCharged(reservation: Reservation, at: number): void;
   block(uid: string, advertiserId: string, at: number): void;
@@ -70,7 +77,12 @@ export interface CampaignSideTx {
 }
 
 /** Applies verified events of one or more users in order; every outcome is decided here. */
-export function applyUserSide(tx: UserSideTx, batch: VerifiedEvent[], now: number, rules: Pick<EventRules, 'effect'>): EventOutcome[] {
+export function applyUserSide(
+  tx: UserSideTx,
+  batch: VerifiedEvent[],
+  now: number,
+  rules: Pick<EventRules, 'effect'>,
+): EventOutcome[] {
   return batch.map((event): EventOutcome => {
     if (tx.seen(event.reservationId, event.type)) return { status: 'duplicate' };
     const reservation = tx.reservation(event.reservationId);
@@ -109,7 +121,8 @@ export function applyUserSide(tx: UserSideTx, batch: VerifiedEvent[], now: numbe
 export function applyCampaignSide(tx: CampaignSideTx, effect: CampaignEffect): number {
   if (!tx.firstTime(effect)) return 0;
   const day = utcDay(effect.at);
-  const charge = effect.chargeMicros > 0 ? Math.max(0, Math.min(effect.chargeMicros, tx.remainingMicros(effect.campaignId, day))) : 0;
+  const charge =
+    effect.chargeMicros > 0 ? Math.max(0, Math.min(effect.chargeMicros, tx.remainingMicros(effect.campaignId, day))) : 0;
   if (effect.chargeMicros > 0) tx.addSpend(effect, day, charge);
   // A repeated report moves its time forward, so it counts again after a re-approval.
   if (effect.type === 'report') tx.addReporter(effect.creativeId, effect.uid, effect.at);

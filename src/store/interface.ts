@@ -11,8 +11,8 @@ import type {
   BudgetState,
   CampaignStatus,
   EventType,
-  Pacing,
   HistoryEntry,
+  Pacing,
   ServableCampaign,
   Targeting,
   UserState,
@@ -50,7 +50,9 @@ export interface CampaignRecord {
   createdAt: number;
   updatedAt: number;
 }
-export type CampaignPatch = Partial<Pick<CampaignRecord, 'name' | 'status' | 'startAt' | 'endAt' | 'bid' | 'budget' | 'pacing' | 'targeting' | 'caps'>>;
+export type CampaignPatch = Partial<
+  Pick<CampaignRecord, 'name' | 'status' | 'startAt' | 'endAt' | 'bid' | 'budget' | 'pacing' | 'targeting' | 'caps'>
+>;
 
 export interface Media {
   sha256: string;
@@ -157,7 +159,10 @@ export interface BudgetStore {
   /** The campaign's spend and holds as this process knows them; read on the hot path, so synchronous. */
   view(campaignId: string, now: number): BudgetState;
   /** Atomically holds `amountMicros` against the campaign's budgets; false if it would not fit. */
-  tryHold(hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number }, now: number): Promise<boolean>;
+  tryHold(
+    hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number },
+    now: number,
+  ): Promise<boolean>;
   /** Gives back a hold whose reservation was never stored (or was erased). */
   release(campaignId: string, reservationId: string): Promise<void>;
   /**
@@ -189,6 +194,7 @@ export interface EventRules {
 }
 
 export type { ReportBy, ReportRow } from './report-rows.js';
+
 import type { ReportBy, ReportRow } from './report-rows.js';
 
 export interface LedgerStore {

@@ -65,7 +65,8 @@ export function reportKeys(context: ReportContext): { by: ReportBy; key: string 
 /** A stored row: counters as columns, reach as a serialized sketch. */
 export type StoredReportRow = { day: string; key: string; reachSketch: string | null } & Record<ReportCounter, number>;
 
-export type ReportRow = Partial<Record<'date' | 'hour' | 'creativeId' | 'country' | 'platform', string>> & Record<ReportCounter | 'reach', number>;
+export type ReportRow = Partial<Record<'date' | 'hour' | 'creativeId' | 'country' | 'platform', string>> &
+  Record<ReportCounter | 'reach', number>;
 
 const labelOf: Record<ReportBy, 'date' | 'hour' | 'creativeId' | 'country' | 'platform'> = {
   day: 'date',

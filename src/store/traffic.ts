@@ -72,8 +72,16 @@ export class SqlTraffic implements TrafficStore {
   }
 
   readNow(fromDay: string, toDay: string): { cells: TrafficRow[]; totals: TrafficBatch['totals'] } {
-    const cells = this.db.select().from(t.trafficDaily).where(between(t.trafficDaily.day, fromDay, toDay)).all();
-    const totals = this.db.select().from(t.trafficTotals).where(between(t.trafficTotals.day, fromDay, toDay)).all();
+    const cells = this.db
+      .select()
+      .from(t.trafficDaily)
+      .where(between(t.trafficDaily.day, fromDay, toDay))
+      .all();
+    const totals = this.db
+      .select()
+      .from(t.trafficTotals)
+      .where(between(t.trafficTotals.day, fromDay, toDay))
+      .all();
     return { cells, totals: Object.fromEntries(totals.map(({ day, ...counts }) => [day, counts])) };
   }
 }

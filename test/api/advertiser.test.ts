@@ -1,8 +1,8 @@
 /** Advertiser routes (advertiser key): own profile, campaigns, creatives, reports; other tenants' resources are 404. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { png } from '../helpers/media.js';
-import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
 import { expectContentRejected, expectKeyMatrix, expectProblem, keysOf } from '../helpers/route-checks.js';
+import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
 
 let s: TestService;
 beforeEach(async () => {
@@ -19,9 +19,19 @@ describe('GET/PATCH /v1/me', () => {
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({ id, name: 'Bakery', email: null });
     s.clock.advance(5000);
-    const patched = await s.call('PATCH', '/v1/me', key, { email: 'shop@bakery.example', category: 'food-drink', website: 'https://bakery.example/de' });
+    const patched = await s.call('PATCH', '/v1/me', key, {
+      email: 'shop@bakery.example',
+      category: 'food-drink',
+      website: 'https://bakery.example/de',
+    });
     expect(patched.status).toBe(200);
-    expect(patched.body).toMatchObject({ id, name: 'Bakery', email: 'shop@bakery.example', category: 'food-drink', website: 'https://bakery.example/de' });
+    expect(patched.body).toMatchObject({
+      id,
+      name: 'Bakery',
+      email: 'shop@bakery.example',
+      category: 'food-drink',
+      website: 'https://bakery.example/de',
+    });
     expect(Date.parse(patched.body.updatedAt)).toBeGreaterThan(Date.parse(me.body.updatedAt));
     expect((await s.call('GET', '/v1/me', key)).body).toEqual(patched.body);
   });
@@ -73,11 +83,17 @@ describe('POST /v1/campaigns', () => {
       budget: { dailyMicros: 10_000_000, totalMicros: 100_000_000 },
       pacing: 'asap',
       targeting: { countries: ['DE', 'AT'], languages: ['de'], platforms: ['android', 'ios'] },
-      caps: [{ impressions: 3, windowSeconds: 86_400 }, { impressions: 1, windowSeconds: 600 }],
+      caps: [
+        { impressions: 3, windowSeconds: 86_400 },
+        { impressions: 1, windowSeconds: 600 },
+      ],
     };
     const res = await s.call('POST', '/v1/campaigns', key, input);
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ ...input, schedule: { start: '2026-12-01T00:00:00.000Z', end: '2026-12-23T23:00:00.000Z' } });
+    expect(res.body).toMatchObject({
+      ...input,
+      schedule: { start: '2026-12-01T00:00:00.000Z', end: '2026-12-23T23:00:00.000Z' },
+    });
     expect((await s.call('GET', `/v1/campaigns/${res.body.id}`, key)).body).toEqual(res.body);
   });
 
@@ -122,7 +138,10 @@ describe('POST /v1/campaigns', () => {
     expect(slots.status).toBe(200);
     expect(slots.body.slots).toHaveLength(2);
     const results = await s.call('POST', '/v1/events', client.key, {
-      events: slots.body.slots.flatMap((x: any) => [{ token: x.token, type: 'impression' }, { token: x.token, type: 'click' }]),
+      events: slots.body.slots.flatMap((x: any) => [
+        { token: x.token, type: 'impression' },
+        { token: x.token, type: 'click' },
+      ]),
     });
     expect(results.status).toBe(200);
     expect(results.body.results.every((r: any) => r.status === 'accepted')).toBe(true);
@@ -173,9 +192,18 @@ describe('PATCH /v1/campaigns/{id}', () => {
       budget: { totalMicros: 50_000 },
     });
     expect(changed.status).toBe(200);
-    expect(changed.body).toMatchObject({ status: 'active', bid: { amountMicros: 3_000_000 }, targeting: { countries: ['FR'] }, budget: { totalMicros: 50_000 } });
-    expect((await s.call('POST', '/v1/slots', client.key, { user: 'u3', statuses: 5, context: { country: 'DE' } })).body.slots).toEqual([]);
-    expect((await s.call('POST', '/v1/slots', client.key, { user: 'u3', statuses: 5, context: { country: 'FR' } })).body.slots).toHaveLength(1);
+    expect(changed.body).toMatchObject({
+      status: 'active',
+      bid: { amountMicros: 3_000_000 },
+      targeting: { countries: ['FR'] },
+      budget: { totalMicros: 50_000 },
+    });
+    expect(
+      (await s.call('POST', '/v1/slots', client.key, { user: 'u3', statuses: 5, context: { country: 'DE' } })).body.slots,
+    ).toEqual([]);
+    expect(
+      (await s.call('POST', '/v1/slots', client.key, { user: 'u3', statuses: 5, context: { country: 'FR' } })).body.slots,
+    ).toHaveLength(1);
     expect((await s.call('GET', `/v1/campaigns/${campaignId}`, advertiser.key)).body).toEqual(changed.body);
   });
 
@@ -185,7 +213,10 @@ describe('PATCH /v1/campaigns/{id}', () => {
     const future = new Date(s.clock.now + 86_400_000).toISOString();
     await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { schedule: { start: future } });
     expect((await s.call('POST', '/v1/slots', client.key, { user: 'u', statuses: 5 })).body.slots).toEqual([]);
-    const past = { start: new Date(s.clock.now - 2 * 86_400_000).toISOString(), end: new Date(s.clock.now - 86_400_000).toISOString() };
+    const past = {
+      start: new Date(s.clock.now - 2 * 86_400_000).toISOString(),
+      end: new Date(s.clock.now - 86_400_000).toISOString(),
+    };
     await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { schedule: past });
     expect((await s.call('POST', '/v1/slots', client.key, { user: 'u', statuses: 5 })).body.slots).toEqual([]);
   });
@@ -193,10 +224,16 @@ describe('PATCH /v1/campaigns/{id}', () => {
   it('validates the patch and is 404 for another tenant’s campaign', async () => {
     const { advertiser, campaignId } = await s.seedCampaign();
     const other = await s.newAdvertiser('Other');
-    expectProblem(await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { status: 'deleted' }), 400, { path: 'status' });
-    expectProblem(await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { advertiserId: other.id }), 400, { path: 'advertiserId' });
+    expectProblem(await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { status: 'deleted' }), 400, {
+      path: 'status',
+    });
+    expectProblem(await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { advertiserId: other.id }), 400, {
+      path: 'advertiserId',
+    });
     expectProblem(
-      await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { schedule: { start: '2030-01-02', end: '2030-01-01' } }),
+      await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, {
+        schedule: { start: '2030-01-02', end: '2030-01-01' },
+      }),
       400,
       { path: 'schedule.end' },
     );
@@ -213,7 +250,14 @@ describe('POST /v1/campaigns/{id}/creatives', () => {
     const campaign = (await s.call('POST', '/v1/campaigns', key, minimalCampaign)).body;
     const bytes = png(90, 160, 3);
     // Named and declared as JPEG: the bytes say PNG.
-    const res = await s.upload(key, campaign.id, bytes, { headline: 'Try our rye', ctaType: 'message', ctaTarget: '+4930123' }, 'photo.jpg', 'image/jpeg');
+    const res = await s.upload(
+      key,
+      campaign.id,
+      bytes,
+      { headline: 'Try our rye', ctaType: 'message', ctaTarget: '+4930123' },
+      'photo.jpg',
+      'image/jpeg',
+    );
     expect(res.status).toBe(201);
     const { createHash } = await import('node:crypto');
     const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -235,7 +279,14 @@ describe('POST /v1/campaigns/{id}/creatives', () => {
   it('rejects what is not a supported image, whatever its name says', async () => {
     const { key } = await s.newAdvertiser();
     const campaign = (await s.call('POST', '/v1/campaigns', key, minimalCampaign)).body;
-    const text = await s.upload(key, campaign.id, new TextEncoder().encode('hello, this is not an image'), {}, 'ad.png', 'image/png');
+    const text = await s.upload(
+      key,
+      campaign.id,
+      new TextEncoder().encode('hello, this is not an image'),
+      {},
+      'ad.png',
+      'image/png',
+    );
     expect(text.status).toBeGreaterThanOrEqual(400);
     expect(text.status).toBeLessThan(500);
     const truncated = await s.upload(key, campaign.id, png(90, 160).subarray(0, 20), {}, 'ad.png');
@@ -253,7 +304,11 @@ describe('POST /v1/campaigns/{id}/creatives', () => {
     const form = async (fields: Record<string, string | File>) => {
       const body = new FormData();
       for (const [k, v] of Object.entries(fields)) body.set(k, v);
-      const res = await s.app.request(`/v1/campaigns/${campaign.id}/creatives`, { method: 'POST', headers: { Authorization: `Bearer ${key}` }, body });
+      const res = await s.app.request(`/v1/campaigns/${campaign.id}/creatives`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${key}` },
+        body,
+      });
       return { status: res.status, headers: res.headers, body: await res.json() };
     };
     const file = new File([new Uint8Array(png(90, 160))], 'ad.png', { type: 'image/png' });
@@ -322,13 +377,46 @@ describe('GET /v1/reports', () => {
     s.clock.advance(86_400_000);
     const day2 = new Date(s.clock.now).toISOString().slice(0, 10);
     const slot = (await s.call('POST', '/v1/slots', client.key, { user: 'u3', statuses: 5 })).body.slots[0];
-    await s.call('POST', '/v1/events', client.key, { events: [{ token: slot.token, type: 'impression' }, { token: slot.token, type: 'hide' }] });
+    await s.call('POST', '/v1/events', client.key, {
+      events: [
+        { token: slot.token, type: 'impression' },
+        { token: slot.token, type: 'hide' },
+      ],
+    });
 
     const res = await s.call('GET', `/v1/reports?campaign=${campaignId}&from=${day1}&to=${day2}`, advertiser.key);
     expect(res.status).toBe(200);
     expect(res.body.rows).toEqual([
-      { date: day1, impressions: 2, reach: 2, clicks: 1, hides: 0, reports: 0, blocks: 0, spendMicros: expect.any(Number), videoStarts: 0, videoFirstQuartiles: 0, videoMidpoints: 0, videoThirdQuartiles: 0, videoCompletes: 0 },
-      { date: day2, impressions: 1, reach: 1, clicks: 0, hides: 1, reports: 0, blocks: 0, spendMicros: expect.any(Number), videoStarts: 0, videoFirstQuartiles: 0, videoMidpoints: 0, videoThirdQuartiles: 0, videoCompletes: 0 },
+      {
+        date: day1,
+        impressions: 2,
+        reach: 2,
+        clicks: 1,
+        hides: 0,
+        reports: 0,
+        blocks: 0,
+        spendMicros: expect.any(Number),
+        videoStarts: 0,
+        videoFirstQuartiles: 0,
+        videoMidpoints: 0,
+        videoThirdQuartiles: 0,
+        videoCompletes: 0,
+      },
+      {
+        date: day2,
+        impressions: 1,
+        reach: 1,
+        clicks: 0,
+        hides: 1,
+        reports: 0,
+        blocks: 0,
+        spendMicros: expect.any(Number),
+        videoStarts: 0,
+        videoFirstQuartiles: 0,
+        videoMidpoints: 0,
+        videoThirdQuartiles: 0,
+        videoCompletes: 0,
+      },
     ]);
     // cpm: charged per impression, never above the bid (2.00 per thousand = 2000 micros each).
     expect(res.body.rows[0].spendMicros).toBeGreaterThan(0);

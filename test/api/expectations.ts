@@ -13,7 +13,28 @@ import { fixture } from '../helpers/fixtures.js';
 
 type Service = ReturnType<typeof apiHelpers> & { close(): Promise<void>; now(): number };
 
-const COUNTRIES = ['IS', 'NZ', 'PT', 'UY', 'FI', 'CL', 'KE', 'VN', 'GH', 'EE', 'LT', 'LV', 'SI', 'SK', 'HR', 'RS', 'BA', 'MK', 'AL', 'MT'];
+const COUNTRIES = [
+  'IS',
+  'NZ',
+  'PT',
+  'UY',
+  'FI',
+  'CL',
+  'KE',
+  'VN',
+  'GH',
+  'EE',
+  'LT',
+  'LV',
+  'SI',
+  'SK',
+  'HR',
+  'RS',
+  'BA',
+  'MK',
+  'AL',
+  'MT',
+];
 
 export function describeExpectations(runtime: string, make: () => Promise<Service>) {
   let s: Service;
@@ -51,7 +72,10 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
       const up = await s.upload(advertiser.key, seeded.campaignId, file, {}, 'ad.mp4', 'video/mp4');
       expect(up.status, JSON.stringify(up.body)).toBe(201);
       // The image creative goes back to review, so only the video serves.
-      await s.call('POST', `/v1/creatives/${seeded.creativeId}/review`, ADMIN_KEY, { decision: 'reject', reason: 'use the video' });
+      await s.call('POST', `/v1/creatives/${seeded.creativeId}/review`, ADMIN_KEY, {
+        decision: 'reject',
+        reason: 'use the video',
+      });
       await s.call('POST', `/v1/creatives/${up.body.id}/review`, ADMIN_KEY, { decision: 'approve' });
       creativeId = up.body.id;
     }
@@ -82,10 +106,22 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
     });
 
     it('shows absent profile fields as null', async () => {
-      const { advertiser, context } = await seedAlone({ description: undefined, address: undefined, email: undefined, website: undefined, category: undefined });
+      const { advertiser, context } = await seedAlone({
+        description: undefined,
+        address: undefined,
+        email: undefined,
+        website: undefined,
+        category: undefined,
+      });
       const res = await slots({ user: newUser(), statuses: 10, context });
       expect(res.body.slots[0].ad.advertiser).toEqual({
-        id: advertiser.id, name: 'Corner Bakery', description: null, address: null, email: null, website: null, category: null,
+        id: advertiser.id,
+        name: 'Corner Bakery',
+        description: null,
+        address: null,
+        email: null,
+        website: null,
+        category: null,
       });
     });
   });
@@ -118,10 +154,16 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
       expect((await s.call('POST', '/v1/users/mute', client.key, { user, category: 'food-drink' })).status).toBe(204);
       const muted = await slots({ user, statuses: 10, context, explain: true });
       expect(muted.body.slots).toEqual([]);
-      expect(muted.body.explain.find((e: any) => e.campaignId === campaignId)).toMatchObject({ outcome: 'rejected', reason: 'muted' });
+      expect(muted.body.explain.find((e: any) => e.campaignId === campaignId)).toMatchObject({
+        outcome: 'rejected',
+        reason: 'muted',
+      });
       // Another user still sees it.
       expect((await slots({ user: newUser(), statuses: 10, context })).body.slots).toHaveLength(1);
-      expect((await s.call('POST', '/v1/users/blocks', client.key, { user })).body).toEqual({ advertisers: [], categories: ['food-drink'] });
+      expect((await s.call('POST', '/v1/users/blocks', client.key, { user })).body).toEqual({
+        advertisers: [],
+        categories: ['food-drink'],
+      });
 
       expect((await s.call('POST', '/v1/users/unmute', client.key, { user, category: 'food-drink' })).status).toBe(204);
       expect((await slots({ user, statuses: 10, context })).body.slots).toHaveLength(1);
@@ -160,7 +202,12 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
       expect(first.body.results.map((r: any) => r.status)).toEqual([...all.map(() => 'accepted'), 'duplicate', 'duplicate']);
       const report = await s.call('GET', `/v1/reports?campaign=${campaignId}&from=${today()}&to=${today()}`, advertiser.key);
       expect(report.body.rows[0]).toMatchObject({
-        impressions: 1, videoStarts: 1, videoFirstQuartiles: 1, videoMidpoints: 1, videoThirdQuartiles: 1, videoCompletes: 1,
+        impressions: 1,
+        videoStarts: 1,
+        videoFirstQuartiles: 1,
+        videoMidpoints: 1,
+        videoThirdQuartiles: 1,
+        videoCompletes: 1,
       });
     });
 
@@ -168,7 +215,11 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
       const { campaignId, advertiser, context } = await seedAlone();
       const res = await slots({ user: newUser(), statuses: 10, context });
       const token = res.body.slots[0].token;
-      const out = await events([{ token, type: 'impression' }, { token, type: 'start' }, { token, type: 'complete' }]);
+      const out = await events([
+        { token, type: 'impression' },
+        { token, type: 'start' },
+        { token, type: 'complete' },
+      ]);
       expect(out.body.results).toEqual([
         { status: 'accepted' },
         { status: 'rejected', reason: 'not_video' },
@@ -197,9 +248,14 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
       expect((await s.call('GET', `${base}&by=creative`, advertiser.key)).body.rows).toEqual([
         expect.objectContaining({ creativeId, impressions: 3, reach: 3 }),
       ]);
-      expect((await s.call('GET', `${base}&by=country`, advertiser.key)).body.rows).toEqual([expect.objectContaining({ country, impressions: 3 })]);
+      expect((await s.call('GET', `${base}&by=country`, advertiser.key)).body.rows).toEqual([
+        expect.objectContaining({ country, impressions: 3 }),
+      ]);
       const platforms = (await s.call('GET', `${base}&by=platform`, advertiser.key)).body.rows;
-      expect(platforms.map((r: any) => [r.platform, r.impressions, r.reach])).toEqual([['android', 1, 1], ['ios', 2, 2]]);
+      expect(platforms.map((r: any) => [r.platform, r.impressions, r.reach])).toEqual([
+        ['android', 1, 1],
+        ['ios', 2, 2],
+      ]);
       const day = (await s.call('GET', base, advertiser.key)).body.rows;
       expect(day).toEqual([expect.objectContaining({ date: today(), impressions: 3, reach: 3 })]);
     });
@@ -207,8 +263,15 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
     it('answers text/csv with a header row', async () => {
       const { campaignId, advertiser, context } = await seedAlone();
       const res = await slots({ user: newUser(), statuses: 10, context });
-      await events([{ token: res.body.slots[0].token, type: 'impression' }, { token: res.body.slots[0].token, type: 'click' }]);
-      const csv = await s.call('GET', `/v1/reports?campaign=${campaignId}&from=${today()}&to=${today()}&by=platform&format=csv`, advertiser.key);
+      await events([
+        { token: res.body.slots[0].token, type: 'impression' },
+        { token: res.body.slots[0].token, type: 'click' },
+      ]);
+      const csv = await s.call(
+        'GET',
+        `/v1/reports?campaign=${campaignId}&from=${today()}&to=${today()}&by=platform&format=csv`,
+        advertiser.key,
+      );
       expect(csv.status).toBe(200);
       expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
       const lines = (csv.body as string).trim().split('\r\n');
@@ -224,15 +287,23 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
       const bad = await s.call('GET', `/v1/reports?campaign=${campaignId}&from=${today()}&to=${today()}&by=week`, advertiser.key);
       expect(bad.status).toBe(400);
       expect(bad.body.errors[0].path).toBe('by');
-      expect((await s.call('GET', `/v1/reports?campaign=${campaignId}&from=${today()}&to=${today()}&format=xml`, advertiser.key)).status).toBe(400);
+      expect(
+        (await s.call('GET', `/v1/reports?campaign=${campaignId}&from=${today()}&to=${today()}&format=xml`, advertiser.key))
+          .status,
+      ).toBe(400);
     });
   });
 
   describe(`${runtime}: forecasts`, () => {
     it('forecasts a draft from the traffic served so far, never more than the traffic', async () => {
       const { advertiser, country } = await seedAlone();
-      for (let i = 0; i < 6; i++) await slots({ user: newUser(), statuses: 10, context: { country, platform: 'android', language: 'en' } });
-      const draft = { bid: { type: 'cpm', amountMicros: 5_000_000 }, targeting: { countries: [country] }, caps: [{ impressions: 1, windowSeconds: 86_400 }] };
+      for (let i = 0; i < 6; i++)
+        await slots({ user: newUser(), statuses: 10, context: { country, platform: 'android', language: 'en' } });
+      const draft = {
+        bid: { type: 'cpm', amountMicros: 5_000_000 },
+        targeting: { countries: [country] },
+        caps: [{ impressions: 1, windowSeconds: 86_400 }],
+      };
       const res = await s.call('POST', '/v1/forecast', advertiser.key, draft);
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       const f = res.body;
@@ -258,7 +329,9 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
       const bad = await s.call('POST', '/v1/forecast', advertiser.key, { bid: { type: 'cpx', amountMicros: 1 } });
       expect(bad.status).toBe(400);
       expect(bad.body.errors[0].path).toBe('bid.type');
-      expect((await s.call('POST', '/v1/forecast', advertiser.key, { bid: { type: 'cpm', amountMicros: 1 }, name: 'x' })).status).toBe(400);
+      expect(
+        (await s.call('POST', '/v1/forecast', advertiser.key, { bid: { type: 'cpm', amountMicros: 1 }, name: 'x' })).status,
+      ).toBe(400);
       expect((await s.call('POST', '/v1/forecast', client.key, { bid: { type: 'cpm', amountMicros: 1 } })).status).toBe(403);
       expect((await s.call('POST', '/v1/forecast', undefined, { bid: { type: 'cpm', amountMicros: 1 } })).status).toBe(401);
     });

@@ -6,10 +6,22 @@ import { CatalogIndex } from '../../src/catalog/index.js';
 import { createPseudonymizer } from '../../src/privacy/pseudonym.js';
 import { TokenSigner } from '../../src/privacy/token.js';
 import { png } from '../helpers/media.js';
-import { ADMIN_KEY, makeService, SECRET, type TestService } from '../helpers/service.js';
 import { expectContentRejected, expectKeyMatrix, expectProblem, keysOf } from '../helpers/route-checks.js';
+import { ADMIN_KEY, makeService, SECRET, type TestService } from '../helpers/service.js';
 
-const REASONS = ['targeting', 'schedule', 'budget', 'pacing', 'frequency_cap', 'user_cap', 'blocked', 'hidden', 'not_approved', 'advertiser_diversity', 'outranked'];
+const REASONS = [
+  'targeting',
+  'schedule',
+  'budget',
+  'pacing',
+  'frequency_cap',
+  'user_cap',
+  'blocked',
+  'hidden',
+  'not_approved',
+  'advertiser_diversity',
+  'outranked',
+];
 const TTL_MS = 900_000;
 
 let s: TestService;
@@ -21,7 +33,8 @@ beforeEach(async () => {
 afterEach(() => s.close());
 
 const slots = (body: Record<string, unknown>, svc = s, key = client.key) => svc.call('POST', '/v1/slots', key, body);
-const events = (list: { token: string; type: string }[], svc = s, key = client.key) => svc.call('POST', '/v1/events', key, { events: list });
+const events = (list: { token: string; type: string }[], svc = s, key = client.key) =>
+  svc.call('POST', '/v1/events', key, { events: list });
 const statusesOf = (res: { body: any }) => res.body.results.map((r: any) => r.status);
 
 /** Bytes of the SQLite files (main, WAL); `close` first to see everything checkpointed. */
@@ -46,7 +59,15 @@ describe('POST /v1/slots', () => {
         ad: {
           creativeId,
           campaignId,
-          advertiser: { id: advertiser.id, name: 'Bakery', description: null, address: null, email: null, website: null, category: null },
+          advertiser: {
+            id: advertiser.id,
+            name: 'Bakery',
+            description: null,
+            address: null,
+            email: null,
+            website: null,
+            category: null,
+          },
           headline: 'Fresh bread daily',
           cta: { type: 'website', target: 'https://bakery.example' },
           media: { url: expect.stringMatching(/\/media\/[0-9a-f]{64}$/), mime: 'image/png', width: 90, height: 160 },
@@ -83,9 +104,13 @@ describe('POST /v1/slots', () => {
   });
 
   it('follows contextual targeting', async () => {
-    const { campaignId } = await s.seedCampaign({ campaign: { targeting: { countries: ['DE'], languages: ['de'], platforms: ['android'] } } });
+    const { campaignId } = await s.seedCampaign({
+      campaign: { targeting: { countries: ['DE'], languages: ['de'], platforms: ['android'] } },
+    });
     const ask = (context: Record<string, string>) => slots({ user: `u${Math.random()}`, statuses: 5, context });
-    expect((await ask({ country: 'DE', language: 'de', platform: 'android' })).body.slots.map((x: any) => x.ad.campaignId)).toEqual([campaignId]);
+    expect(
+      (await ask({ country: 'DE', language: 'de', platform: 'android' })).body.slots.map((x: any) => x.ad.campaignId),
+    ).toEqual([campaignId]);
     expect((await ask({ country: 'FR', language: 'de', platform: 'android' })).body.slots).toEqual([]);
     expect((await ask({ country: 'DE', language: 'en', platform: 'android' })).body.slots).toEqual([]);
     expect((await ask({ country: 'DE', language: 'de', platform: 'ios' })).body.slots).toEqual([]);
@@ -157,7 +182,9 @@ describe('POST /v1/slots', () => {
     expect([...fresh.candidates({}, false)].map((c) => c.id)).not.toContain(campaignId);
     const explained = await slots({ user: 'u', statuses: 5, explain: true });
     expect(explained.body.slots).toEqual([]);
-    expect(explained.body.explain).toContainEqual(expect.objectContaining({ campaignId, outcome: 'rejected', reason: 'schedule' }));
+    expect(explained.body.explain).toContainEqual(
+      expect.objectContaining({ campaignId, outcome: 'rejected', reason: 'schedule' }),
+    );
   });
 
   it('holds a cap of k impressions per window over many requests', async () => {
@@ -296,13 +323,24 @@ describe('POST /v1/events', () => {
     ]);
     expect(first.status).toBe(200);
     expect(first.body.results).toEqual([{ status: 'accepted' }, { status: 'duplicate' }, { status: 'accepted' }]);
-    expect(statusesOf(await events([{ token, type: 'click' }, { token, type: 'impression' }]))).toEqual(['duplicate', 'duplicate']);
+    expect(
+      statusesOf(
+        await events([
+          { token, type: 'click' },
+          { token, type: 'impression' },
+        ]),
+      ),
+    ).toEqual(['duplicate', 'duplicate']);
   });
 
   it('counts and charges an impression once, whatever is replayed', async () => {
     const { advertiser, campaignId } = await s.seedCampaign();
     const token = (await slots({ user: 'u', statuses: 10 })).body.slots[0].token;
-    for (let i = 0; i < 3; i++) await events([{ token, type: 'impression' }, { token, type: 'impression' }]);
+    for (let i = 0; i < 3; i++)
+      await events([
+        { token, type: 'impression' },
+        { token, type: 'impression' },
+      ]);
     const day = new Date(s.clock.now).toISOString().slice(0, 10);
     const report = await s.call('GET', `/v1/reports?campaign=${campaignId}&from=${day}&to=${day}`, advertiser.key);
     expect(report.body.rows).toEqual([expect.objectContaining({ impressions: 1, reach: 1 })]);
@@ -318,7 +356,10 @@ describe('POST /v1/events', () => {
     const check = await new TokenSigner(SECRET).verify(fresh, s.clock.now);
     if (!check.ok) throw new Error('the served token does not verify');
     const forged = await new TokenSigner('not-the-secret').sign(check.claims);
-    const longer = await new TokenSigner('not-the-secret').sign({ ...check.claims, expiresAt: check.claims.expiresAt + 86_400_000 });
+    const longer = await new TokenSigner('not-the-secret').sign({
+      ...check.claims,
+      expiresAt: check.claims.expiresAt + 86_400_000,
+    });
     const flip = (i: number) => `${kid}.${body.slice(0, i)}${body[i] === 'A' ? 'B' : 'A'}${body.slice(i + 1)}`;
     const res = await events([
       { token: forged, type: 'impression' },
@@ -334,7 +375,17 @@ describe('POST /v1/events', () => {
       { token: fresh, type: 'impression' },
     ]);
     expect(res.status).toBe(200);
-    expect(statusesOf(res)).toEqual(['rejected', 'rejected', 'rejected', 'rejected', 'rejected', 'rejected', 'rejected', 'accepted', 'duplicate']);
+    expect(statusesOf(res)).toEqual([
+      'rejected',
+      'rejected',
+      'rejected',
+      'rejected',
+      'rejected',
+      'rejected',
+      'rejected',
+      'accepted',
+      'duplicate',
+    ]);
     for (const r of res.body.results.slice(0, 7)) expect(r.reason).toEqual(expect.any(String));
     expect(res.body.results[4].reason).toMatch(/expired/);
   });
@@ -365,7 +416,9 @@ describe('POST /v1/events', () => {
     expect(first.ad.advertiser.id).toBe(blocked.advertiser.id);
     await s.seedCampaign({ advertiser: await s.newAdvertiser('Other') });
     expect(statusesOf(await events([{ token: first.token, type: 'block' }]))).toEqual(['accepted']);
-    expect((await s.call('POST', '/v1/users/blocks', client.key, { user: 'u' })).body.advertisers).toEqual([blocked.advertiser.id]);
+    expect((await s.call('POST', '/v1/users/blocks', client.key, { user: 'u' })).body.advertisers).toEqual([
+      blocked.advertiser.id,
+    ]);
     for (let i = 0; i < 3; i++) {
       s.clock.advance(TTL_MS + 1);
       const res = await slots({ user: 'u', statuses: 20 });
@@ -380,7 +433,14 @@ describe('POST /v1/events', () => {
       const { advertiser, creativeId } = await svc.seedCampaign();
       const t1 = (await slots({ user: 'u1', statuses: 5 }, svc, c.key)).body.slots[0].token;
       const t2 = (await slots({ user: 'u2', statuses: 5 }, svc, c.key)).body.slots[0].token;
-      await events([{ token: t1, type: 'report' }, { token: t1, type: 'report' }], svc, c.key);
+      await events(
+        [
+          { token: t1, type: 'report' },
+          { token: t1, type: 'report' },
+        ],
+        svc,
+        c.key,
+      );
       expect((await svc.call('GET', `/v1/creatives/${creativeId}`, advertiser.key)).body.review).toBe('approved');
       expect(statusesOf(await events([{ token: t2, type: 'report' }], svc, c.key))).toEqual(['accepted']);
       expect((await svc.call('GET', `/v1/creatives/${creativeId}`, advertiser.key)).body.review).toBe('pending');
@@ -409,8 +469,13 @@ describe('POST /v1/events', () => {
     expectProblem(await events([{ token: 'a.b', type: 'view' }]), 400, { path: 'events.0.type' });
     expectProblem(await events([{ token: '', type: 'impression' }]), 400, { path: 'events.0.token' });
     expectProblem(await events([{ token: 'x'.repeat(1025), type: 'impression' }]), 400, { path: 'events.0.token' });
-    expectProblem(await s.call('POST', '/v1/events', client.key, { events: [{ token: 'a.b', type: 'click', at: 1 }] }), 400, { path: 'events.0.at' });
-    expectContentRejected(await s.call('POST', '/v1/events', client.key, { events: [{ token: 'a.b', type: 'click', message: 'hi' }] }), 'events.0.message');
+    expectProblem(await s.call('POST', '/v1/events', client.key, { events: [{ token: 'a.b', type: 'click', at: 1 }] }), 400, {
+      path: 'events.0.at',
+    });
+    expectContentRejected(
+      await s.call('POST', '/v1/events', client.key, { events: [{ token: 'a.b', type: 'click', message: 'hi' }] }),
+      'events.0.message',
+    );
     expect((await events(Array(500).fill({ token: 'a.b', type: 'impression' }))).status).toBe(200);
   });
 });
@@ -423,14 +488,23 @@ describe('POST /v1/users/block, /unblock, /blocks', () => {
     expect(block.status).toBe(204);
     expect(block.body).toBeUndefined();
     expect((await s.call('POST', '/v1/users/block', client.key, { user: 'u', advertiser: a.advertiser.id })).status).toBe(204);
-    expect((await s.call('POST', '/v1/users/blocks', client.key, { user: 'u' })).body).toEqual({ advertisers: [a.advertiser.id], categories: [] });
-    expect((await s.call('POST', '/v1/users/blocks', client.key, { user: 'v' })).body).toEqual({ advertisers: [], categories: [] });
+    expect((await s.call('POST', '/v1/users/blocks', client.key, { user: 'u' })).body).toEqual({
+      advertisers: [a.advertiser.id],
+      categories: [],
+    });
+    expect((await s.call('POST', '/v1/users/blocks', client.key, { user: 'v' })).body).toEqual({
+      advertisers: [],
+      categories: [],
+    });
     const served = await slots({ user: 'u', statuses: 20 });
     expect(served.body.slots.map((x: any) => x.ad.advertiser.id)).toEqual([b.advertiser.id]);
     expect((await slots({ user: 'v', statuses: 20 })).body.slots).toHaveLength(2);
 
     expect((await s.call('POST', '/v1/users/unblock', client.key, { user: 'u', advertiser: a.advertiser.id })).status).toBe(204);
-    expect((await s.call('POST', '/v1/users/blocks', client.key, { user: 'u' })).body).toEqual({ advertisers: [], categories: [] });
+    expect((await s.call('POST', '/v1/users/blocks', client.key, { user: 'u' })).body).toEqual({
+      advertisers: [],
+      categories: [],
+    });
     s.clock.advance(TTL_MS + 1);
     expect((await slots({ user: 'u', statuses: 20 })).body.slots.map((x: any) => x.ad.advertiser.id)).toContain(a.advertiser.id);
   });
@@ -439,11 +513,18 @@ describe('POST /v1/users/block, /unblock, /blocks', () => {
     expectProblem(await s.call('POST', '/v1/users/block', client.key, { user: 'u', advertiser: 'adv_missing' }), 404);
     expectProblem(await s.call('POST', '/v1/users/block', client.key, { user: 'u' }), 400, { path: 'advertiser' });
     expectProblem(await s.call('POST', '/v1/users/block', client.key, { advertiser: 'adv_x' }), 400, { path: 'user' });
-    expectProblem(await s.call('POST', '/v1/users/block', client.key, { user: 'x'.repeat(257), advertiser: 'adv_x' }), 400, { path: 'user' });
-    expectProblem(await s.call('POST', '/v1/users/unblock', client.key, { user: 'u', advertiser: '' }), 400, { path: 'advertiser' });
+    expectProblem(await s.call('POST', '/v1/users/block', client.key, { user: 'x'.repeat(257), advertiser: 'adv_x' }), 400, {
+      path: 'user',
+    });
+    expectProblem(await s.call('POST', '/v1/users/unblock', client.key, { user: 'u', advertiser: '' }), 400, {
+      path: 'advertiser',
+    });
     expectProblem(await s.call('POST', '/v1/users/blocks', client.key, {}), 400, { path: 'user' });
     expectProblem(await s.call('POST', '/v1/users/blocks', client.key, { user: 'u', all: true }), 400, { path: 'all' });
-    expectContentRejected(await s.call('POST', '/v1/users/block', client.key, { user: 'u', advertiser: 'adv_x', text: 'spam' }), 'text');
+    expectContentRejected(
+      await s.call('POST', '/v1/users/block', client.key, { user: 'u', advertiser: 'adv_x', text: 'spam' }),
+      'text',
+    );
   });
 });
 
@@ -453,7 +534,12 @@ describe('POST /v1/users/erase', () => {
     const other = await s.seedCampaign({ advertiser: await s.newAdvertiser('Other') });
     const first = await slots({ user: 'erase-me', statuses: 20 });
     const tokens = first.body.slots.map((x: any) => x.token);
-    await events(tokens.flatMap((token: string) => [{ token, type: 'impression' }, { token, type: 'report' }]));
+    await events(
+      tokens.flatMap((token: string) => [
+        { token, type: 'impression' },
+        { token, type: 'report' },
+      ]),
+    );
     await s.call('POST', '/v1/users/block', client.key, { user: 'erase-me', advertiser: other.advertiser.id });
     await slots({ user: 'keep-me', statuses: 20 });
 

@@ -57,7 +57,11 @@ describe('GET /openapi.json', () => {
       if (op.security) expect(statuses, where).toEqual(expect.arrayContaining(['401', '403']));
       if (op.requestBody) expect(statuses, where).toEqual(expect.arrayContaining(['400', '413', '415']));
       if (path.includes('{')) expect(statuses, where).toContain('404');
-      if (path.startsWith('/v1/') && !['/v1/advertisers', '/v1/clients', '/v1/review'].includes(path) && !path.endsWith('/review')) {
+      if (
+        path.startsWith('/v1/') &&
+        !['/v1/advertisers', '/v1/clients', '/v1/review'].includes(path) &&
+        !path.endsWith('/review')
+      ) {
         expect(statuses, `${where} (rate limited)`).toContain('429');
       }
     }
@@ -70,7 +74,9 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(upload.responses)).toEqual(expect.arrayContaining(['201', '413', '415', '422']));
     const media = doc.paths['/media/{sha256}'].get;
     expect(Object.keys(media.responses)).toEqual(expect.arrayContaining(['200', '206', '304', '416']));
-    expect(media.parameters.map((p: any) => `${p.in}:${p.name}`)).toEqual(expect.arrayContaining(['header:range', 'header:if-none-match', 'path:sha256']));
+    expect(media.parameters.map((p: any) => `${p.in}:${p.name}`)).toEqual(
+      expect.arrayContaining(['header:range', 'header:if-none-match', 'path:sha256']),
+    );
   });
 });
 

@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { png } from '../helpers/media.js';
-import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
 import { expectContentRejected, expectKeyMatrix, expectProblem, keysOf } from '../helpers/route-checks.js';
+import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
 
 let s: TestService;
 beforeEach(async () => {
@@ -15,7 +15,10 @@ afterEach(() => s.close());
 /** An advertiser with a campaign and one uploaded (pending) creative. */
 async function pendingCreative() {
   const advertiser = await s.newAdvertiser('Florist');
-  const campaign = await s.call('POST', '/v1/campaigns', advertiser.key, { name: 'Spring', bid: { type: 'cpm', amountMicros: 2_000_000 } });
+  const campaign = await s.call('POST', '/v1/campaigns', advertiser.key, {
+    name: 'Spring',
+    bid: { type: 'cpm', amountMicros: 2_000_000 },
+  });
   const creative = await s.upload(advertiser.key, campaign.body.id, png(90, 160, 7));
   expect(creative.status).toBe(201);
   return { advertiser, campaignId: campaign.body.id as string, creativeId: creative.body.id as string };
@@ -33,7 +36,12 @@ describe('POST /v1/advertisers', () => {
     };
     const res = await s.call('POST', '/v1/advertisers', ADMIN_KEY, profile);
     expect(res.status).toBe(201);
-    expect(res.body.advertiser).toMatchObject({ ...profile, id: expect.any(String), createdAt: expect.any(String), updatedAt: expect.any(String) });
+    expect(res.body.advertiser).toMatchObject({
+      ...profile,
+      id: expect.any(String),
+      createdAt: expect.any(String),
+      updatedAt: expect.any(String),
+    });
     expect(res.body.apiKey).toEqual(expect.any(String));
     const me = await s.call('GET', '/v1/me', res.body.apiKey);
     expect(me.status).toBe(200);
@@ -43,7 +51,14 @@ describe('POST /v1/advertisers', () => {
   it('needs only a name; absent profile fields are null', async () => {
     const res = await s.call('POST', '/v1/advertisers', ADMIN_KEY, { name: 'Solo' });
     expect(res.status).toBe(201);
-    expect(res.body.advertiser).toMatchObject({ name: 'Solo', description: null, address: null, email: null, website: null, category: null });
+    expect(res.body.advertiser).toMatchObject({
+      name: 'Solo',
+      description: null,
+      address: null,
+      email: null,
+      website: null,
+      category: null,
+    });
   });
 
   it('validates the profile and names the field', async () => {
@@ -51,9 +66,15 @@ describe('POST /v1/advertisers', () => {
     expectProblem(await s.call('POST', '/v1/advertisers', ADMIN_KEY, { name: '   ' }), 400, { path: 'name' });
     expectProblem(await s.call('POST', '/v1/advertisers', ADMIN_KEY, { name: 42 }), 400, { path: 'name' });
     expectProblem(await s.call('POST', '/v1/advertisers', ADMIN_KEY, { name: 'x'.repeat(201) }), 400, { path: 'name' });
-    expectProblem(await s.call('POST', '/v1/advertisers', ADMIN_KEY, { name: 'A', email: 'not-an-email' }), 400, { path: 'email' });
-    expectProblem(await s.call('POST', '/v1/advertisers', ADMIN_KEY, { name: 'A', website: 'javascript:alert(1)' }), 400, { path: 'website' });
-    expectProblem(await s.call('POST', '/v1/advertisers', ADMIN_KEY, { name: 'A', description: 'x'.repeat(2001) }), 400, { path: 'description' });
+    expectProblem(await s.call('POST', '/v1/advertisers', ADMIN_KEY, { name: 'A', email: 'not-an-email' }), 400, {
+      path: 'email',
+    });
+    expectProblem(await s.call('POST', '/v1/advertisers', ADMIN_KEY, { name: 'A', website: 'javascript:alert(1)' }), 400, {
+      path: 'website',
+    });
+    expectProblem(await s.call('POST', '/v1/advertisers', ADMIN_KEY, { name: 'A', description: 'x'.repeat(2001) }), 400, {
+      path: 'description',
+    });
   });
 
   it('rejects unknown fields by name and content-like fields as message content', async () => {
@@ -64,7 +85,11 @@ describe('POST /v1/advertisers', () => {
 
   it('rejects bodies that are not JSON objects', async () => {
     const send = (body: string, type = 'application/json') =>
-      s.app.request('/v1/advertisers', { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': type }, body });
+      s.app.request('/v1/advertisers', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': type },
+        body,
+      });
     for (const body of ['{"name":', '', 'null', '[]', '"name"']) {
       const res = await send(body);
       expect(res.status, body).toBe(400);
@@ -150,7 +175,10 @@ describe('POST /v1/creatives/{id}/review', () => {
   it('rejects a creative with a reason, which stops it serving', async () => {
     const { creativeId, advertiser } = await pendingCreative();
     await s.call('POST', `/v1/creatives/${creativeId}/review`, ADMIN_KEY, { decision: 'approve' });
-    const res = await s.call('POST', `/v1/creatives/${creativeId}/review`, ADMIN_KEY, { decision: 'reject', reason: 'Misleading claim' });
+    const res = await s.call('POST', `/v1/creatives/${creativeId}/review`, ADMIN_KEY, {
+      decision: 'reject',
+      reason: 'Misleading claim',
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ review: 'rejected', reviewReason: 'Misleading claim' });
     const client = await s.newClient();
@@ -161,11 +189,20 @@ describe('POST /v1/creatives/{id}/review', () => {
 
   it('validates the decision and needs a reason to reject', async () => {
     const { creativeId } = await pendingCreative();
-    expectProblem(await s.call('POST', `/v1/creatives/${creativeId}/review`, ADMIN_KEY, { decision: 'reject' }), 400, { path: 'reason' });
-    expectProblem(await s.call('POST', `/v1/creatives/${creativeId}/review`, ADMIN_KEY, { decision: 'maybe' }), 400, { path: 'decision' });
+    expectProblem(await s.call('POST', `/v1/creatives/${creativeId}/review`, ADMIN_KEY, { decision: 'reject' }), 400, {
+      path: 'reason',
+    });
+    expectProblem(await s.call('POST', `/v1/creatives/${creativeId}/review`, ADMIN_KEY, { decision: 'maybe' }), 400, {
+      path: 'decision',
+    });
     expectProblem(await s.call('POST', `/v1/creatives/${creativeId}/review`, ADMIN_KEY, {}), 400, { path: 'decision' });
-    expectProblem(await s.call('POST', `/v1/creatives/${creativeId}/review`, ADMIN_KEY, { decision: 'approve', note: 1 }), 400, { path: 'note' });
-    expectContentRejected(await s.call('POST', `/v1/creatives/${creativeId}/review`, ADMIN_KEY, { decision: 'approve', text: 'ok' }), 'text');
+    expectProblem(await s.call('POST', `/v1/creatives/${creativeId}/review`, ADMIN_KEY, { decision: 'approve', note: 1 }), 400, {
+      path: 'note',
+    });
+    expectContentRejected(
+      await s.call('POST', `/v1/creatives/${creativeId}/review`, ADMIN_KEY, { decision: 'approve', text: 'ok' }),
+      'text',
+    );
   });
 
   it('is 404 for an unknown creative', async () => {

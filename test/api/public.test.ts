@@ -2,8 +2,8 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { png } from '../helpers/media.js';
-import { makeService, type TestService } from '../helpers/service.js';
 import { expectProblem } from '../helpers/route-checks.js';
+import { makeService, type TestService } from '../helpers/service.js';
 
 let s: TestService;
 beforeEach(async () => {
@@ -13,7 +13,10 @@ afterEach(() => s.close());
 
 async function uploaded() {
   const advertiser = await s.newAdvertiser();
-  const campaign = await s.call('POST', '/v1/campaigns', advertiser.key, { name: 'c', bid: { type: 'cpm', amountMicros: 2_000_000 } });
+  const campaign = await s.call('POST', '/v1/campaigns', advertiser.key, {
+    name: 'c',
+    bid: { type: 'cpm', amountMicros: 2_000_000 },
+  });
   const bytes = png(90, 160, 5);
   const creative = await s.upload(advertiser.key, campaign.body.id, bytes);
   return { bytes, sha256: createHash('sha256').update(bytes).digest('hex'), url: creative.body.media.url as string };

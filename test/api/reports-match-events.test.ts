@@ -4,7 +4,7 @@ import type { ReportRow } from '../../src/store/interface.js';
 import { makeService } from '../helpers/service.js';
 
 type EventType = 'impression' | 'click' | 'hide' | 'report' | 'block';
-const EVENT_TYPES: EventType[] = ['impression', 'click', 'hide', 'report', 'block'];
+const _EVENT_TYPES: EventType[] = ['impression', 'click', 'hide', 'report', 'block'];
 const USERS = ['ann', 'ben', 'cat', 'dan', 'eve', 'fay', 'gus', 'hal', 'ivy', 'jon'];
 
 type Action =
@@ -21,16 +21,28 @@ const eventType = fc.oneof(
 
 const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('serve' as const), user: fc.nat(USERS.length - 1) }) },
-  { weight: 8, arbitrary: fc.record({ kind: fc.constant('event' as const), slot: fc.nat(), type: eventType, twice: fc.boolean() }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({ kind: fc.constant('event' as const), slot: fc.nat(), type: eventType, twice: fc.boolean() }),
+  },
   // Mostly seconds to minutes; sometimes hours, so sequences cross UTC midnight and outlive tokens.
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 1000, max: 10 * 60_000 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 3600_000, max: 4 * 3600_000 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 3600_000, max: 4 * 3600_000 }) }),
+  },
 );
 
 type Row = ReportRow;
 const NO_VIDEO = { videoStarts: 0, videoFirstQuartiles: 0, videoMidpoints: 0, videoThirdQuartiles: 0, videoCompletes: 0 };
 
-const counter: Record<EventType, keyof Row> = { impression: 'impressions', click: 'clicks', hide: 'hides', report: 'reports', block: 'blocks' };
+const counter: Record<EventType, keyof Row> = {
+  impression: 'impressions',
+  click: 'clicks',
+  hide: 'hides',
+  report: 'reports',
+  block: 'blocks',
+};
 
 describe('GET /v1/reports', () => {
   it('equals what the accepted events say, day by day (UTC), after any sequence of events', async () => {
@@ -40,16 +52,38 @@ describe('GET /v1/reports', () => {
         const s = await makeService({ USER_CAP_IMPRESSIONS: '1000', REPORT_THRESHOLD: '1000' }, Date.UTC(2026, 10, 25, 22, 30));
         try {
           const cpm = await s.seedCampaign({ seed: 1 });
-          const cpc = await s.seedCampaign({ advertiser: await s.newAdvertiser('Cafe'), campaign: { bid: { type: 'cpc', amountMicros: 500_000 } }, seed: 2 });
+          const cpc = await s.seedCampaign({
+            advertiser: await s.newAdvertiser('Cafe'),
+            campaign: { bid: { type: 'cpc', amountMicros: 500_000 } },
+            seed: 2,
+          });
           const client = await s.newClient();
 
           // The model: only what the API told us (slots with their prices, event outcomes).
-          const slots: { token: string; campaignId: string; bidType: 'cpm' | 'cpc'; priceMicros: number; user: string; charged: boolean }[] = [];
+          const slots: {
+            token: string;
+            campaignId: string;
+            bidType: 'cpm' | 'cpc';
+            priceMicros: number;
+            user: string;
+            charged: boolean;
+          }[] = [];
           const seen = new Set<string>();
           const expected = new Map<string, Map<string, Row & { date: string; users: Set<string> }>>(); // campaign → day → row
           const rowFor = (campaignId: string, day: string) => {
             const days = expected.get(campaignId) ?? expected.set(campaignId, new Map()).get(campaignId)!;
-            const empty = { date: day, impressions: 0, reach: 0, clicks: 0, hides: 0, reports: 0, blocks: 0, spendMicros: 0, ...NO_VIDEO, users: new Set<string>() };
+            const empty = {
+              date: day,
+              impressions: 0,
+              reach: 0,
+              clicks: 0,
+              hides: 0,
+              reports: 0,
+              blocks: 0,
+              spendMicros: 0,
+              ...NO_VIDEO,
+              users: new Set<string>(),
+            };
             return days.get(day) ?? days.set(day, empty).get(day)!;
           };
 
@@ -62,11 +96,19 @@ describe('GET /v1/reports', () => {
               for (const slot of res.body.slots) {
                 const served = res.body.explain.find((e: any) => e.campaignId === slot.ad.campaignId && e.outcome === 'served');
                 const bidType = slot.ad.campaignId === cpm.campaignId ? 'cpm' : 'cpc';
-                slots.push({ token: slot.token, campaignId: slot.ad.campaignId, bidType, priceMicros: served.priceMicros, user: USERS[a.user], charged: false });
+                slots.push({
+                  token: slot.token,
+                  campaignId: slot.ad.campaignId,
+                  bidType,
+                  priceMicros: served.priceMicros,
+                  user: USERS[a.user],
+                  charged: false,
+                });
               }
             } else if (slots.length > 0) {
               // Mostly one of the latest slots (still live); sometimes an old one (expired by now).
-              const slot = a.slot % 4 === 0 ? slots[a.slot % slots.length] : slots[slots.length - 1 - (a.slot % Math.min(slots.length, 5))];
+              const slot =
+                a.slot % 4 === 0 ? slots[a.slot % slots.length] : slots[slots.length - 1 - (a.slot % Math.min(slots.length, 5))];
               const batch = Array.from({ length: a.twice ? 2 : 1 }, () => ({ token: slot.token, type: a.type }));
               const res = await s.call('POST', '/v1/events', client.key, { events: batch });
               expect(res.status).toBe(200);
@@ -81,7 +123,8 @@ describe('GET /v1/reports', () => {
                 const row = rowFor(slot.campaignId, new Date(s.clock.now).toISOString().slice(0, 10));
                 (row[counter[a.type]] as number)++;
                 if (a.type === 'impression') row.users.add(slot.user);
-                const billable = (a.type === 'impression' && slot.bidType === 'cpm') || (a.type === 'click' && slot.bidType === 'cpc');
+                const billable =
+                  (a.type === 'impression' && slot.bidType === 'cpm') || (a.type === 'click' && slot.bidType === 'cpc');
                 if (billable && !slot.charged) {
                   row.spendMicros += slot.priceMicros;
                   slot.charged = true;
@@ -94,12 +137,17 @@ describe('GET /v1/reports', () => {
             const res = await s.call('GET', `/v1/reports?campaign=${campaignId}&from=2026-11-01&to=2026-12-31`, advertiser.key);
             expect(res.status).toBe(200);
             const want = [...(expected.get(campaignId)?.values() ?? [])].sort((x, y) => x.date.localeCompare(y.date));
-            expect(res.body.rows.map((r: Row) => ({ ...r, reach: 0 }))).toEqual(want.map(({ users: _, ...r }) => ({ ...r, reach: 0 })));
+            expect(res.body.rows.map((r: Row) => ({ ...r, reach: 0 }))).toEqual(
+              want.map(({ users: _, ...r }) => ({ ...r, reach: 0 })),
+            );
             // Reach is a sketch; with a handful of users it is exact unless two ids share a register.
             res.body.rows.forEach((r: Row, i: number) => expect(Math.abs(r.reach - want[i].users.size)).toBeLessThanOrEqual(1));
           }
           // Each advertiser sees only its own campaign's rows.
-          expect((await s.call('GET', `/v1/reports?campaign=${cpm.campaignId}&from=2026-11-01&to=2026-12-31`, cpc.advertiser.key)).status).toBe(404);
+          expect(
+            (await s.call('GET', `/v1/reports?campaign=${cpm.campaignId}&from=2026-11-01&to=2026-12-31`, cpc.advertiser.key))
+              .status,
+          ).toBe(404);
         } finally {
           await s.close();
         }

@@ -17,7 +17,14 @@ describe('creative review', () => {
       bid: { type: 'cpm', amountMicros: 2_000_000 },
       schedule: { start: new Date(s.clock.now - 1000).toISOString() },
     });
-    const creative = await s.upload(advertiser.key, campaign.body.id, fixture('vertical-90x160-2s.mp4'), {}, 'ad.mp4', 'video/mp4');
+    const creative = await s.upload(
+      advertiser.key,
+      campaign.body.id,
+      fixture('vertical-90x160-2s.mp4'),
+      {},
+      'ad.mp4',
+      'video/mp4',
+    );
     return { advertiser, campaignId: campaign.body.id as string, creativeId: creative.body.id as string };
   }
 
@@ -39,7 +46,9 @@ describe('creative review', () => {
     const { advertiser, creativeId } = await pendingCreative();
     expect((await s.call('GET', '/v1/review', advertiser.key)).status).toBe(403);
     expect((await s.call('GET', '/v1/review', undefined)).status).toBe(401);
-    expect((await s.call('POST', `/v1/creatives/${creativeId}/review`, advertiser.key, { decision: 'approve' })).status).toBe(403);
+    expect((await s.call('POST', `/v1/creatives/${creativeId}/review`, advertiser.key, { decision: 'approve' })).status).toBe(
+      403,
+    );
     expect((await s.call('POST', '/v1/creatives/crv_nope/review', ADMIN_KEY, { decision: 'approve' })).status).toBe(404);
   });
 
@@ -50,7 +59,10 @@ describe('creative review', () => {
       expect(res.status).toBe(400);
       expect(res.body.errors).toEqual([expect.objectContaining({ path: 'reason' })]);
     }
-    const rejected = await s.call('POST', `/v1/creatives/${creativeId}/review`, ADMIN_KEY, { decision: 'reject', reason: 'Text covers the product' });
+    const rejected = await s.call('POST', `/v1/creatives/${creativeId}/review`, ADMIN_KEY, {
+      decision: 'reject',
+      reason: 'Text covers the product',
+    });
     expect(rejected.status).toBe(200);
     expect(rejected.body).toMatchObject({ review: 'rejected', reviewReason: 'Text covers the product' });
 
@@ -83,7 +95,8 @@ describe('creative review', () => {
       expect(res.body.slots.map((x: any) => x.ad.creativeId)).toEqual([creativeId]);
       return res.body.slots[0].token as string;
     };
-    const report = async (token: string) => (await s.call('POST', '/v1/events', client.key, { events: [{ token, type: 'report' }] })).body.results[0].status;
+    const report = async (token: string) =>
+      (await s.call('POST', '/v1/events', client.key, { events: [{ token, type: 'report' }] })).body.results[0].status;
 
     // Two distinct users, one of them reporting twice (through two slots): still two reporters.
     expect(await report(await tokenFor('alice'))).toBe('accepted');
@@ -105,7 +118,10 @@ describe('creative review', () => {
     }
     // It is back in the operator's queue; events on slots already served still count.
     expect((await s.call('GET', '/v1/review', ADMIN_KEY)).body.creatives.map((c: any) => c.id)).toEqual([creativeId]);
-    expect((await s.call('POST', '/v1/events', client.key, { events: [{ token: daveToken, type: 'impression' }] })).body.results[0].status).toBe('accepted');
+    expect(
+      (await s.call('POST', '/v1/events', client.key, { events: [{ token: daveToken, type: 'impression' }] })).body.results[0]
+        .status,
+    ).toBe('accepted');
 
     // Re-approved, it serves again.
     await s.call('POST', `/v1/creatives/${creativeId}/review`, ADMIN_KEY, { decision: 'approve' });

@@ -17,7 +17,10 @@ const CAPS: Record<number, { impressions: number; windowSeconds: number }[]> = {
   0: [{ impressions: 1, windowSeconds: 600 }],
   1: [{ impressions: 2, windowSeconds: 3600 }],
   2: [],
-  3: [{ impressions: 1, windowSeconds: 86_400 }, { impressions: 3, windowSeconds: 60 }],
+  3: [
+    { impressions: 1, windowSeconds: 86_400 },
+    { impressions: 3, windowSeconds: 60 },
+  ],
 };
 
 let s: TestService;
@@ -40,7 +43,11 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
     weight: 6,
     arbitrary: fc.oneof(
       fc.record({ kind: fc.constant('slots' as const), user: fc.nat({ max: 2 }), statuses: fc.integer({ min: 0, max: 20 }) }),
-      fc.record({ kind: fc.constant('slots' as const), user: fc.nat({ max: 2 }), runs: fc.array(fc.integer({ min: 1, max: 5 }), { maxLength: 8 }) }),
+      fc.record({
+        kind: fc.constant('slots' as const),
+        user: fc.nat({ max: 2 }),
+        runs: fc.array(fc.integer({ min: 1, max: 5 }), { maxLength: 8 }),
+      }),
     ),
   },
   {
@@ -53,7 +60,14 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
       >,
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('block' as const, 'unblock' as const), user: fc.nat({ max: 2 }), advertiser: fc.nat({ max: 3 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('block' as const, 'unblock' as const),
+      user: fc.nat({ max: 2 }),
+      advertiser: fc.nat({ max: 3 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('erase' as const), user: fc.nat({ max: 2 }) }) },
   // What a client does most: report impressions for everything in the user's last response.
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('view' as const), user: fc.nat({ max: 2 }) }) },
@@ -61,7 +75,11 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
     weight: 3,
     arbitrary: fc.record({
       kind: fc.constant('advance' as const),
-      ms: fc.oneof(fc.integer({ min: 1000, max: 120_000 }), fc.integer({ min: TTL_MS, max: 2 * TTL_MS }), fc.integer({ min: 3_600_000, max: 7_200_000 })),
+      ms: fc.oneof(
+        fc.integer({ min: 1000, max: 120_000 }),
+        fc.integer({ min: TTL_MS, max: 2 * TTL_MS }),
+        fc.integer({ min: 3_600_000, max: 7_200_000 }),
+      ),
     }),
   },
 );
@@ -98,7 +116,12 @@ interface Served extends HistoryEntry {
 
 async function run(actions: Action[]) {
   const prefix = `run${runId++}-`;
-  const users = Array.from({ length: 3 }, () => ({ history: [] as Served[], blocks: new Set<string>(), hides: new Set<string>(), mutes: new Set<string>() }));
+  const users = Array.from({ length: 3 }, () => ({
+    history: [] as Served[],
+    blocks: new Set<string>(),
+    hides: new Set<string>(),
+    mutes: new Set<string>(),
+  }));
   const served: Served[] = [];
   const lastResponse = new Map<number, Served[]>();
   for (const action of actions) {
@@ -124,7 +147,9 @@ async function run(actions: Action[]) {
           ? (lastResponse.get(action.user) ?? []).map((slot) => ({ slot, type: 'impression' as const }))
           : [];
     if (picked.length > 0) {
-      const res = await s.call('POST', '/v1/events', clientKey, { events: picked.map(({ slot, type }) => ({ token: slot.token, type })) });
+      const res = await s.call('POST', '/v1/events', clientKey, {
+        events: picked.map(({ slot, type }) => ({ token: slot.token, type })),
+      });
       expect(res.status).toBe(200);
       picked.forEach(({ slot, type }, i) => {
         const result = res.body.results[i];
@@ -144,11 +169,15 @@ async function run(actions: Action[]) {
     }
     if (action.kind === 'slots') {
       const user = users[action.user];
-      const body = action.runs ? { user: prefix + action.user, runs: action.runs } : { user: prefix + action.user, statuses: action.statuses };
+      const body = action.runs
+        ? { user: prefix + action.user, runs: action.runs }
+        : { user: prefix + action.user, statuses: action.statuses };
       const res = await s.call('POST', '/v1/slots', clientKey, body);
       expect(res.status).toBe(200);
       const afters: number[] = res.body.slots.map((x: any) => x.after);
-      const positions = action.runs ? action.runs.map((_, i) => action.runs!.slice(0, i + 1).reduce((a, b) => a + b, 0)) : Array.from({ length: action.statuses! }, (_, i) => i + 1);
+      const positions = action.runs
+        ? action.runs.map((_, i) => action.runs!.slice(0, i + 1).reduce((a, b) => a + b, 0))
+        : Array.from({ length: action.statuses! }, (_, i) => i + 1);
       expect(afters.length).toBeLessThanOrEqual(3);
       afters.forEach((after, i) => {
         expect(positions).toContain(after);

@@ -8,7 +8,10 @@ describe('typed client (hc over AppType) against the in-process app', () => {
   let s: TestService;
   /** The client's fetch goes straight into the app: no sockets. */
   const client = (apiKey?: string) =>
-    createClient('http://ads.test', { apiKey, fetch: ((input: RequestInfo | URL, init?: RequestInit) => s.app.request(input, init)) as typeof fetch });
+    createClient('http://ads.test', {
+      apiKey,
+      fetch: ((input: RequestInfo | URL, init?: RequestInit) => s.app.request(input, init)) as typeof fetch,
+    });
 
   beforeAll(async () => {
     s = await makeService();
@@ -17,7 +20,11 @@ describe('typed client (hc over AppType) against the in-process app', () => {
 
   it('covers every route of the OpenAPI document', async () => {
     const doc: any = await (await s.app.request('/openapi.json')).json();
-    const documented = Object.entries<any>(doc.paths).flatMap(([path, item]) => Object.keys(item).filter((m) => m !== 'head').map((m) => `${m} ${path}`));
+    const documented = Object.entries<any>(doc.paths).flatMap(([path, item]) =>
+      Object.keys(item)
+        .filter((m) => m !== 'head')
+        .map((m) => `${m} ${path}`),
+    );
     expect(apiRoutes.map((r) => `${r.method} ${r.path}`).sort()).toEqual(documented.sort());
   });
 
@@ -33,7 +40,11 @@ describe('typed client (hc over AppType) against the in-process app', () => {
     const me = client(apiKey);
 
     const campaign = await me.v1.campaigns.$post({
-      json: { name: 'Morning rush', bid: { type: 'cpm', amountMicros: 2_000_000 }, schedule: { start: new Date(s.clock.now - 1000).toISOString() } },
+      json: {
+        name: 'Morning rush',
+        bid: { type: 'cpm', amountMicros: 2_000_000 },
+        schedule: { start: new Date(s.clock.now - 1000).toISOString() },
+      },
     });
     if (campaign.status !== 201) throw new Error('campaign');
     const { id: campaignId } = await campaign.json();
@@ -41,7 +52,12 @@ describe('typed client (hc over AppType) against the in-process app', () => {
     const video = fixture('vertical-90x160-2s.mp4');
     const upload = await me.v1.campaigns[':id'].creatives.$post({
       param: { id: campaignId },
-      form: { file: new File([video as Uint8Array<ArrayBuffer>], 'rush.mp4'), headline: 'Croissants at 7', ctaType: 'website', ctaTarget: 'https://bakery.example' },
+      form: {
+        file: new File([video as Uint8Array<ArrayBuffer>], 'rush.mp4'),
+        headline: 'Croissants at 7',
+        ctaType: 'website',
+        ctaTarget: 'https://bakery.example',
+      },
     });
     expect(upload.status).toBe(201);
     if (upload.status !== 201) return;
@@ -60,7 +76,14 @@ describe('typed client (hc over AppType) against the in-process app', () => {
     expect(slot.ad).toMatchObject({ creativeId: creative.id, advertiser: { id: advertiser.id, name: 'Corner Bakery' } });
     expect(slot.ad.media.durationMs).toBe(2000);
 
-    const events = await feed.v1.events.$post({ json: { events: [{ token: slot.token, type: 'impression' }, { token: slot.token, type: 'click' }] } });
+    const events = await feed.v1.events.$post({
+      json: {
+        events: [
+          { token: slot.token, type: 'impression' },
+          { token: slot.token, type: 'click' },
+        ],
+      },
+    });
     if (events.status !== 200) throw new Error('events');
     expect((await events.json()).results.map((r) => r.status)).toEqual(['accepted', 'accepted']);
 
@@ -73,7 +96,21 @@ describe('typed client (hc over AppType) against the in-process app', () => {
     const report = await me.v1.reports.$get({ query: { campaign: campaignId, from: day, to: day } });
     if (report.status !== 200) throw new Error('report');
     expect(((await report.json()) as { rows: unknown[] }).rows).toEqual([
-      { date: day, impressions: 1, reach: 1, clicks: 1, hides: 0, reports: 0, blocks: 0, spendMicros: 100, videoStarts: 0, videoFirstQuartiles: 0, videoMidpoints: 0, videoThirdQuartiles: 0, videoCompletes: 0 },
+      {
+        date: day,
+        impressions: 1,
+        reach: 1,
+        clicks: 1,
+        hides: 0,
+        reports: 0,
+        blocks: 0,
+        spendMicros: 100,
+        videoStarts: 0,
+        videoFirstQuartiles: 0,
+        videoMidpoints: 0,
+        videoThirdQuartiles: 0,
+        videoCompletes: 0,
+      },
     ]);
 
     // A player seeking in the video, through the same client.

@@ -15,8 +15,28 @@ const take = <T>(it: Iterable<T>, n: number) => {
 
 describe('workload generator', () => {
   it('gives the same catalog, sessions and events for the same seed', () => {
-    const a = { catalog: generateCatalog(7, 500), sessions: take(sessions(7, 10_000), 200), events: Array.from({ length: 200 }, ((r) => () => eventsForSlot(r))(rng(7))) };
-    const b = { catalog: generateCatalog(7, 500), sessions: take(sessions(7, 10_000), 200), events: Array.from({ length: 200 }, ((r) => () => eventsForSlot(r))(rng(7))) };
+    const a = {
+      catalog: generateCatalog(7, 500),
+      sessions: take(sessions(7, 10_000), 200),
+      events: Array.from(
+        { length: 200 },
+        (
+          (r) => () =>
+            eventsForSlot(r)
+        )(rng(7)),
+      ),
+    };
+    const b = {
+      catalog: generateCatalog(7, 500),
+      sessions: take(sessions(7, 10_000), 200),
+      events: Array.from(
+        { length: 200 },
+        (
+          (r) => () =>
+            eventsForSlot(r)
+        )(rng(7)),
+      ),
+    };
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
     expect(JSON.stringify(generateCatalog(8, 500))).not.toBe(JSON.stringify(a.catalog));
     expect(userProfile(7, 123)).toEqual(userProfile(7, 123));
@@ -56,7 +76,15 @@ describe('benchmark smoke runs', () => {
   });
 
   it('runs the in-process serve path benchmark with zero correctness counters', async () => {
-    const result = await runServeScenario({ campaigns: 100, users: 500, requests: 200, warmup: 20, userCacheSize: 100, concurrency: 4, seed: 1 });
+    const result = await runServeScenario({
+      campaigns: 100,
+      users: 500,
+      requests: 200,
+      warmup: 20,
+      userCacheSize: 100,
+      concurrency: 4,
+      seed: 1,
+    });
     expect(result.slots.latency.count).toBe(200);
     expect(result.events.accepted).toBeGreaterThan(0);
     expect(result.userCacheEntries).toBeLessThanOrEqual(100);

@@ -4,8 +4,9 @@
  * recorded and aborted), and small helpers that find things by label, role
  * and visible text.
  */
-import { AxeBuilder } from '@axe-core/playwright';
+
 import { existsSync } from 'node:fs';
+import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -48,7 +49,11 @@ export interface OfflineContext {
 }
 
 /** A browser context that may only talk to `origin`: anything else is recorded and aborted. */
-export async function offlineContext(browser: Browser, origin: string, options: { width?: number; height?: number } = {}): Promise<OfflineContext> {
+export async function offlineContext(
+  browser: Browser,
+  origin: string,
+  options: { width?: number; height?: number } = {},
+): Promise<OfflineContext> {
   const context = await browser.newContext({
     viewport: { width: options.width ?? 1200, height: options.height ?? 900 },
     acceptDownloads: true,
@@ -88,6 +93,7 @@ export async function signOut(page: Page): Promise<void> {
 
 /** The visible text of a locator, whitespace collapsed. */
 export async function textOf(locator: Locator): Promise<string> {
+  // biome-ignore lint/performance/useDomNodeTextContent: the visible text (innerText), not the DOM's text content
   return (await locator.innerText()).replace(/\s+/g, ' ').trim();
 }
 
@@ -104,7 +110,8 @@ export async function eventually(what: string, probe: () => Promise<boolean>, ti
 /** axe-core violations of critical impact on the current page (serious ones are returned too, for the message). */
 export async function axeViolations(page: Page): Promise<{ critical: string[]; serious: string[] }> {
   const result = await new AxeBuilder({ page }).analyze();
-  const describe = (v: (typeof result.violations)[number]) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`;
+  const describe = (v: (typeof result.violations)[number]) =>
+    `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`;
   return {
     critical: result.violations.filter((v) => v.impact === 'critical').map(describe),
     serious: result.violations.filter((v) => v.impact === 'serious').map(describe),

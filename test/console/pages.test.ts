@@ -25,7 +25,10 @@ async function session(key: string) {
     headers: { Cookie: signInCookie, Origin: 'http://localhost' },
     body: new URLSearchParams({ csrf: csrfOf(await start.text()), apiKey: key }),
   });
-  const cookie = res.headers.getSetCookie().find((l) => l.startsWith('console_session='))!.split(';')[0];
+  const cookie = res.headers
+    .getSetCookie()
+    .find((l) => l.startsWith('console_session='))!
+    .split(';')[0];
   const landing = await s.app.request(res.headers.get('Location')!, { headers: { Cookie: cookie } });
   const csrf = csrfOf(await landing.text());
   return {
@@ -42,7 +45,10 @@ async function session(key: string) {
 describe('review in the console', () => {
   it('rejects with a reason, which the advertiser then sees; a rejection without one shows the API error', async () => {
     const adv = await s.newAdvertiser('Review Co');
-    const campaign = await s.call('POST', '/v1/campaigns', adv.key, { name: 'To review', bid: { type: 'cpm', amountMicros: 1_000_000 } });
+    const campaign = await s.call('POST', '/v1/campaigns', adv.key, {
+      name: 'To review',
+      bid: { type: 'cpm', amountMicros: 1_000_000 },
+    });
     const creative = (await s.upload(adv.key, campaign.body.id, png(90, 160, 11), { headline: 'Too loud' })).body;
     const operator = await session(ADMIN_KEY);
 
@@ -51,7 +57,10 @@ describe('review in the console', () => {
     expect(await noReason.text()).toContain('a rejection needs a reason');
     expect((await s.call('GET', `/v1/creatives/${creative.id}`, adv.key)).body.review).toBe('pending');
 
-    const rejected = await operator.post(`/console/review/${creative.id}`, { decision: 'reject', reason: 'Text covers the product' });
+    const rejected = await operator.post(`/console/review/${creative.id}`, {
+      decision: 'reject',
+      reason: 'Text covers the product',
+    });
     expect(rejected.status).toBe(303);
     expect(rejected.headers.get('Location')).toBe('/console/review?done=rejected');
 
@@ -101,9 +110,14 @@ describe('campaigns in the console', () => {
 
   it('pauses and resumes through the API', async () => {
     const adv = await s.newAdvertiser('Pause Co');
-    const created = await s.call('POST', '/v1/campaigns', adv.key, { name: 'Toggle', bid: { type: 'cpm', amountMicros: 1_000_000 } });
+    const created = await s.call('POST', '/v1/campaigns', adv.key, {
+      name: 'Toggle',
+      bid: { type: 'cpm', amountMicros: 1_000_000 },
+    });
     const advertiser = await session(adv.key);
-    expect((await advertiser.post(`/console/campaigns/${created.body.id}/status`, { status: 'paused' })).headers.get('Location')).toBe('/console/campaigns?done=paused');
+    expect(
+      (await advertiser.post(`/console/campaigns/${created.body.id}/status`, { status: 'paused' })).headers.get('Location'),
+    ).toBe('/console/campaigns?done=paused');
     expect((await s.call('GET', `/v1/campaigns/${created.body.id}`, adv.key)).body.status).toBe('paused');
     const list = await (await advertiser.get('/console/campaigns?done=paused')).text();
     expect(list).toContain('Campaign paused.');
@@ -114,7 +128,10 @@ describe('campaigns in the console', () => {
 
   it("shows the API's media error next to the file field, keeping what was typed", async () => {
     const adv = await s.newAdvertiser('Upload Co');
-    const created = await s.call('POST', '/v1/campaigns', adv.key, { name: 'Uploads', bid: { type: 'cpm', amountMicros: 1_000_000 } });
+    const created = await s.call('POST', '/v1/campaigns', adv.key, {
+      name: 'Uploads',
+      bid: { type: 'cpm', amountMicros: 1_000_000 },
+    });
     const advertiser = await session(adv.key);
     const res = await advertiser.post(`/console/campaigns/${created.body.id}/creatives`, {
       file: new File(['just some text, not an image'], 'notes.png', { type: 'image/png' }),

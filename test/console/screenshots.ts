@@ -40,7 +40,11 @@ async function main() {
     form.set('headline', 'Fresh bread every morning');
     form.set('ctaType', 'website');
     form.set('ctaTarget', 'https://sonne.example/order');
-    const upload = await fetch(`${server.url}/v1/campaigns/${campaign.body.id}/creatives`, { method: 'POST', headers: { Authorization: `Bearer ${key}` }, body: form });
+    const upload = await fetch(`${server.url}/v1/campaigns/${campaign.body.id}/creatives`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}` },
+      body: form,
+    });
     const creative = (await upload.json()) as { id: string };
     await http(server, 'POST', `/v1/creatives/${creative.id}/review`, ADMIN, { decision: 'approve' });
     const client = await http(server, 'POST', '/v1/clients', ADMIN, { name: 'Messenger' });
@@ -60,7 +64,9 @@ async function main() {
     await preview.getByRole('img').evaluate((img: HTMLImageElement) => img.decode());
     await preview.screenshot({ path: join(DOCS, 'console-preview.png') });
     await page.goto(`${server.url}/console/reports`);
-    await page.getByRole('img', { name: 'Daily impressions, reach, clicks and spend' }).screenshot({ path: join(DOCS, 'console-report.png') });
+    await page
+      .getByRole('img', { name: 'Daily impressions, reach, clicks and spend' })
+      .screenshot({ path: join(DOCS, 'console-report.png') });
     console.log('saved docs/console-preview.png and docs/console-report.png');
   } finally {
     await chromium.close();

@@ -75,7 +75,11 @@ describe('console sign-in and session', () => {
     const noToken = await post('/console/sign-in', { apiKey: ADMIN_KEY }, { Cookie: form.cookie });
     expect(noToken.status).toBe(403);
     expect(noToken.headers.getSetCookie().some((l) => l.startsWith('console_session='))).toBe(false);
-    const elsewhere = await post('/console/sign-in', { csrf: form.token, apiKey: ADMIN_KEY }, { Cookie: form.cookie, Origin: 'https://evil.example' });
+    const elsewhere = await post(
+      '/console/sign-in',
+      { csrf: form.token, apiKey: ADMIN_KEY },
+      { Cookie: form.cookie, Origin: 'https://evil.example' },
+    );
     expect(elsewhere.status).toBe(403);
   });
 
@@ -128,7 +132,9 @@ describe('console pages', () => {
     const { html, res } = await signIn(adv.key);
     expect(html).not.toContain('<script>alert(1)</script>');
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
-    const page = await s.app.request(res.headers.get('Location')!, { headers: { Cookie: `console_session=${cookies(res).console_session}` } });
+    const page = await s.app.request(res.headers.get('Location')!, {
+      headers: { Cookie: `console_session=${cookies(res).console_session}` },
+    });
     const csp = page.headers.get('Content-Security-Policy')!;
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain('unsafe-inline');
@@ -140,7 +146,11 @@ describe('console pages', () => {
   it('puts the field errors of the API next to the fields they name', async () => {
     const adv = await s.newAdvertiser('Form Test');
     const { cookie, csrf } = await signIn(adv.key);
-    const res = await post('/console/campaigns/new', { csrf, name: 'Bad targeting', status: 'active', bidType: 'cpm', bidAmount: '1', countries: 'DE, germany', pacing: 'even' }, { Cookie: cookie });
+    const res = await post(
+      '/console/campaigns/new',
+      { csrf, name: 'Bad targeting', status: 'active', bidType: 'cpm', bidAmount: '1', countries: 'DE, germany', pacing: 'even' },
+      { Cookie: cookie },
+    );
     expect(res.status).toBe(400);
     const html = await res.text();
     expect(html).toMatch(/id="countries"[^>]*aria-invalid="true"/);

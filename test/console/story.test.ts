@@ -11,7 +11,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { png } from '../helpers/media.js';
 import { ADMIN, http, type RealServer, removeDir, startServer, stopServer } from '../helpers/server.js';
-import { axeViolations, type ConsoleBrowser, eventually, launchBrowser, mediaLoaded, offlineContext, signIn, signOut, textOf } from './browser.js';
+import {
+  axeViolations,
+  type ConsoleBrowser,
+  eventually,
+  launchBrowser,
+  mediaLoaded,
+  offlineContext,
+  signIn,
+  signOut,
+  textOf,
+} from './browser.js';
 
 const MP4 = readFileSync(join(import.meta.dirname, '../fixtures/vertical-90x160-2s.mp4'));
 
@@ -104,7 +114,9 @@ describe('console on Node, in Chromium', () => {
     const live = page.getByRole('figure', { name: 'Live preview' });
     expect(await textOf(live)).toContain('Your image or video appears here');
     expect(await textOf(live)).toContain('Bäckerei <Sonne>');
-    await page.getByLabel('Image or video file').setInputFiles({ name: 'bread.png', mimeType: 'image/png', buffer: png(90, 160, 7) });
+    await page
+      .getByLabel('Image or video file')
+      .setInputFiles({ name: 'bread.png', mimeType: 'image/png', buffer: png(90, 160, 7) });
     await page.getByLabel('Headline').fill('Fresh bread every morning');
     await page.getByLabel('Call-to-action target').fill('https://sonne.example/order');
     const livePng = live.getByRole('img', { name: 'Image: Fresh bread every morning' });
@@ -204,7 +216,10 @@ describe('console on Node, in Chromium', () => {
     const todayRow = page.getByRole('table', { name: /Daily figures/ }).getByRole('row', { name: new RegExp(today) });
     expect(await textOf(todayRow)).toBe(`${today} 1 1 0 0 0.0001`);
     await axe('report');
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download CSV' }).click(),
+    ]);
     const csv = readFileSync((await download.path())!, 'utf8');
     expect(csv.split(/\r?\n/)[0]).toMatch(/^date,impressions,reach,clicks/);
     expect(csv).toContain(`${today},1,1,0`);
@@ -213,7 +228,9 @@ describe('console on Node, in Chromium', () => {
     await page.getByRole('link', { name: 'Campaigns' }).click();
     await page.getByRole('button', { name: 'Pause Sunday bread' }).click();
     await page.getByText('Campaign paused.').waitFor();
-    expect(await textOf(page.getByRole('table', { name: /Your campaigns/ }).getByRole('row', { name: /Sunday bread/ }))).toContain('Paused');
+    expect(
+      await textOf(page.getByRole('table', { name: /Your campaigns/ }).getByRole('row', { name: /Sunday bread/ })),
+    ).toContain('Paused');
     await page.getByRole('button', { name: 'Resume Sunday bread' }).waitFor();
 
     expect(critical).toEqual([]);
@@ -249,17 +266,33 @@ describe('console on Node, in Chromium', () => {
     };
     await noSidewaysScroll(['/console/review', '/console/advertisers', '/console/clients']);
     // An advertiser with a campaign and a creative, made over the API, for the advertiser pages.
-    const adv = await http(server, 'POST', '/v1/advertisers', ADMIN, { name: 'Narrow Screen Bakery With A Rather Long Name', website: 'https://narrow.example' });
-    const campaign = await http(server, 'POST', '/v1/campaigns', adv.body.apiKey, { name: 'Narrow', bid: { type: 'cpm', amountMicros: 1_000_000 } });
+    const adv = await http(server, 'POST', '/v1/advertisers', ADMIN, {
+      name: 'Narrow Screen Bakery With A Rather Long Name',
+      website: 'https://narrow.example',
+    });
+    const campaign = await http(server, 'POST', '/v1/campaigns', adv.body.apiKey, {
+      name: 'Narrow',
+      bid: { type: 'cpm', amountMicros: 1_000_000 },
+    });
     const form = new FormData();
     form.set('file', new File([png(90, 160, 5) as Uint8Array<ArrayBuffer>], 'n.png', { type: 'image/png' }));
     form.set('headline', 'Fits a small phone');
     form.set('ctaType', 'website');
     form.set('ctaTarget', 'https://narrow.example');
-    await fetch(`${origin}/v1/campaigns/${campaign.body.id}/creatives`, { method: 'POST', headers: { Authorization: `Bearer ${adv.body.apiKey}` }, body: form });
+    await fetch(`${origin}/v1/campaigns/${campaign.body.id}/creatives`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${adv.body.apiKey}` },
+      body: form,
+    });
     await signOut(page);
     await signIn(page, origin, adv.body.apiKey, 'Campaigns');
-    await noSidewaysScroll(['/console/campaigns', `/console/campaigns/${campaign.body.id}`, '/console/campaigns/new', '/console/profile', '/console/reports']);
+    await noSidewaysScroll([
+      '/console/campaigns',
+      `/console/campaigns/${campaign.body.id}`,
+      '/console/campaigns/new',
+      '/console/profile',
+      '/console/reports',
+    ]);
     expect(offOrigin).toEqual([]);
     await context.close();
   });

@@ -70,7 +70,9 @@ describe('console on the Worker (workerd), in Chromium', () => {
     await page.getByLabel('Bid amount').fill('1.50');
     await page.getByRole('button', { name: 'Create campaign' }).click();
     await page.getByRole('heading', { level: 1, name: 'Edge campaign' }).waitFor();
-    await page.getByLabel('Image or video file').setInputFiles({ name: 'edge.png', mimeType: 'image/png', buffer: png(90, 160, 3) });
+    await page
+      .getByLabel('Image or video file')
+      .setInputFiles({ name: 'edge.png', mimeType: 'image/png', buffer: png(90, 160, 3) });
     await page.getByLabel('Headline').fill('Baked at the edge');
     await page.getByLabel('Call-to-action target').fill('https://edge.example');
     await page.getByRole('figure', { name: 'Live preview' }).getByRole('img', { name: 'Image: Baked at the edge' }).waitFor();
@@ -87,11 +89,17 @@ describe('console on the Worker (workerd), in Chromium', () => {
 
     const post = async (path: string, body: unknown) =>
       (await (
-        await fetch(`${origin}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${clientKey}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+        await fetch(`${origin}${path}`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${clientKey}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        })
       ).json()) as any;
     const slots = await post('/v1/slots', { user: 'edge-user', statuses: 10 });
     expect(slots.slots.map((s: any) => s.ad.headline)).toEqual(['Baked at the edge']);
-    expect((await post('/v1/events', { events: [{ token: slots.slots[0].token, type: 'impression' }] })).results[0].status).toBe('accepted');
+    expect((await post('/v1/events', { events: [{ token: slots.slots[0].token, type: 'impression' }] })).results[0].status).toBe(
+      'accepted',
+    );
 
     await signIn(page, origin, advertiserKey, 'Campaigns');
     await page.getByRole('link', { name: 'Reports' }).click();

@@ -1,9 +1,10 @@
 /** Fail closed: when a user's caps, reservations or blocks cannot be read (error or timeout), no ad is served. */
-import { advertiserCard } from '../../src/engine/card.js';
+
 import { describe, expect, it, vi } from 'vitest';
 import { CatalogIndex } from '../../src/catalog/index.js';
 import { readSettings } from '../../src/config.js';
 import { Delivery } from '../../src/delivery/delivery.js';
+import { advertiserCard } from '../../src/engine/card.js';
 import type { ServableCampaign, UserState } from '../../src/engine/types.js';
 import { TokenSigner } from '../../src/privacy/token.js';
 import type { Store } from '../../src/store/interface.js';

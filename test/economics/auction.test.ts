@@ -1,7 +1,8 @@
 /** Auction properties of the pure engine: ranking by eCPM, second price from the right runner-up, never above the bid. */
-import { advertiserCard } from '../../src/engine/card.js';
+
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { advertiserCard } from '../../src/engine/card.js';
 import { decide } from '../../src/engine/decide.js';
 import { ecpmUpperBound, maxCostMicros } from '../../src/engine/eligibility.js';
 import { candidatePositions, choosePositions } from '../../src/engine/placement.js';
@@ -24,7 +25,9 @@ const campaignArb = fc.record({
   cpcMicros: fc.integer({ min: 5_000, max: 500_000 }),
   ctrs: fc.array(fc.double({ min: 0.0005, max: 0.2, noNaN: true }), { minLength: 1, maxLength: 3 }),
   // Remaining budget as a multiple of the most one event costs: < 1 means it can only afford part of its bid.
-  budgetEvents: fc.option(fc.oneof(fc.integer({ min: 0, max: 3 }), fc.double({ min: 0, max: 2, noNaN: true })), { nil: undefined }),
+  budgetEvents: fc.option(fc.oneof(fc.integer({ min: 0, max: 3 }), fc.double({ min: 0, max: 2, noNaN: true })), {
+    nil: undefined,
+  }),
 });
 
 type Spec = typeof campaignArb extends fc.Arbitrary<infer T> ? T : never;
@@ -53,11 +56,15 @@ function build(specs: Spec[]) {
       })),
       hasCreatives: true,
     };
-    if (s.budgetEvents !== undefined) campaign.budget.totalMicros = Math.floor(s.budgetEvents * maxCostMicros(campaign)) + 1_000_000;
+    if (s.budgetEvents !== undefined)
+      campaign.budget.totalMicros = Math.floor(s.budgetEvents * maxCostMicros(campaign)) + 1_000_000;
     return campaign;
   });
   const budgets = new Map<string, BudgetState>(
-    campaigns.map((c) => [c.id, { spentTodayMicros: 0, spentTotalMicros: c.budget.totalMicros !== undefined ? 1_000_000 : 0, heldMicros: 0 }]),
+    campaigns.map((c) => [
+      c.id,
+      { spentTodayMicros: 0, spentTotalMicros: c.budget.totalMicros !== undefined ? 1_000_000 : 0, heldMicros: 0 },
+    ]),
   );
   campaigns.sort((a, b) => ecpmUpperBound(b) - ecpmUpperBound(a) || (a.id < b.id ? -1 : 1));
   return { campaigns, budgetOf: (id: string) => budgets.get(id)! };
@@ -73,9 +80,22 @@ function oracle(campaigns: ServableCampaign[], budgetOf: (id: string) => BudgetS
       const b = budgetOf(c.id);
       const remaining = c.budget.totalMicros === undefined ? Infinity : c.budget.totalMicros - b.spentTotalMicros - b.heldMicros;
       // Short of one full event's cost, a campaign bids only what it has left.
-      const bid = remaining >= maxCostMicros(c) ? c.bid.amountMicros : c.bid.type === 'cpm' ? Math.min(c.bid.amountMicros, remaining * 1000) : remaining;
+      const bid =
+        remaining >= maxCostMicros(c)
+          ? c.bid.amountMicros
+          : c.bid.type === 'cpm'
+            ? Math.min(c.bid.amountMicros, remaining * 1000)
+            : remaining;
       const ecpm = ecpmAt(bid);
-      return { c, creative, ecpm, full: ecpmAt(c.bid.amountMicros), bid, remaining, ok: ecpmAt(c.bid.amountMicros) >= settings.floorCpmMicros && ecpm >= settings.floorCpmMicros && ecpm > 0 };
+      return {
+        c,
+        creative,
+        ecpm,
+        full: ecpmAt(c.bid.amountMicros),
+        bid,
+        remaining,
+        ok: ecpmAt(c.bid.amountMicros) >= settings.floorCpmMicros && ecpm >= settings.floorCpmMicros && ecpm > 0,
+      };
     })
     .filter((e) => e.ok)
     .sort((a, b) => b.ecpm - a.ecpm || b.full - a.full || (a.c.id < b.c.id ? -1 : 1));
@@ -107,7 +127,9 @@ describe('second-price auction', () => {
         const decision = decide({ ...input, request: { statuses, context: {}, explain: false } });
         const explained = decide({ ...input, request: { statuses, context: {}, explain: true } });
         // Pruning candidates never changes the outcome.
-        expect(explained.slots.map((s) => [s.campaign.id, s.priceMicros])).toEqual(decision.slots.map((s) => [s.campaign.id, s.priceMicros]));
+        expect(explained.slots.map((s) => [s.campaign.id, s.priceMicros])).toEqual(
+          decision.slots.map((s) => [s.campaign.id, s.priceMicros]),
+        );
 
         const wanted = choosePositions(candidatePositions({ statuses }), settings.placement, Infinity).length;
         const expected = oracle(campaigns, budgetOf, wanted);
@@ -118,7 +140,8 @@ describe('second-price auction', () => {
           expect(slot.ecpmMicros).toBe(want.ecpm);
           // The winner has the highest eCPM among advertisers still in the running.
           for (const e of expected.eligible) {
-            if (!decision.slots.slice(0, i).some((s) => s.campaign.advertiserId === e.c.advertiserId)) expect(slot.ecpmMicros).toBeGreaterThanOrEqual(e.ecpm);
+            if (!decision.slots.slice(0, i).some((s) => s.campaign.advertiserId === e.c.advertiserId))
+              expect(slot.ecpmMicros).toBeGreaterThanOrEqual(e.ecpm);
           }
           // Price: second price per billable event, never above the bid.
           const perEvent =
@@ -143,20 +166,56 @@ describe('second-price auction', () => {
   });
 
   it('a bid below the floor never serves, even alone', () => {
-    const { campaigns, budgetOf } = build([{ advertiser: 0, bidType: 'cpm', cpmMicros: 99_999, cpcMicros: 0, ctrs: [0.01], budgetEvents: undefined }]);
-    const decision = decide({ now: NOW, settings, campaigns, user: emptyUser(), budgetOf, request: { statuses: 10, context: {}, explain: true } });
+    const { campaigns, budgetOf } = build([
+      { advertiser: 0, bidType: 'cpm', cpmMicros: 99_999, cpcMicros: 0, ctrs: [0.01], budgetEvents: undefined },
+    ]);
+    const decision = decide({
+      now: NOW,
+      settings,
+      campaigns,
+      user: emptyUser(),
+      budgetOf,
+      request: { statuses: 10, context: {}, explain: true },
+    });
     expect(decision.slots).toEqual([]);
-    expect(decision.explain).toEqual([{ campaignId: campaigns[0].id, creativeId: campaigns[0].creatives[0].id, outcome: 'rejected', reason: 'outranked', ecpmMicros: 99_999 }]);
+    expect(decision.explain).toEqual([
+      {
+        campaignId: campaigns[0].id,
+        creativeId: campaigns[0].creatives[0].id,
+        outcome: 'rejected',
+        reason: 'outranked',
+        ecpmMicros: 99_999,
+      },
+    ]);
   });
 
   it('a lone bidder pays the floor; with competition, the runner-up’s eCPM', () => {
-    const spec = (advertiser: number, cpmMicros: number) => ({ advertiser, bidType: 'cpm' as const, cpmMicros, cpcMicros: 0, ctrs: [0.01], budgetEvents: undefined });
+    const spec = (advertiser: number, cpmMicros: number) => ({
+      advertiser,
+      bidType: 'cpm' as const,
+      cpmMicros,
+      cpcMicros: 0,
+      ctrs: [0.01],
+      budgetEvents: undefined,
+    });
     const alone = build([spec(0, 2_000_000)]);
-    const one = decide({ now: NOW, settings, ...alone, user: emptyUser(), request: { statuses: 3, context: {}, explain: false } });
+    const one = decide({
+      now: NOW,
+      settings,
+      ...alone,
+      user: emptyUser(),
+      request: { statuses: 3, context: {}, explain: false },
+    });
     expect(one.slots[0].priceMicros).toBe(100); // 0.10 per thousand = 100 micros per impression
     // Same-advertiser campaigns do not set each other's price.
     const market = build([spec(0, 2_000_000), spec(0, 1_900_000), spec(1, 1_500_000)]);
-    const two = decide({ now: NOW, settings, ...market, user: emptyUser(), request: { statuses: 3, context: {}, explain: true } });
+    const two = decide({
+      now: NOW,
+      settings,
+      ...market,
+      user: emptyUser(),
+      request: { statuses: 3, context: {}, explain: true },
+    });
     expect(two.slots.map((s) => [s.campaign.advertiserId, s.priceMicros])).toEqual([['a0', 1500]]);
     expect(two.explain!.find((e) => e.reason === 'advertiser_diversity')).toBeDefined();
     expect(two.explain!.find((e) => e.reason === 'outranked')).toMatchObject({ ecpmMicros: 1_500_000 });

@@ -34,7 +34,9 @@ for (const [name, make, now] of [
       expect(tokens.length).toBe(10);
       const patched = await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { budget: { totalMicros: 300 } });
       expect(patched.status).toBe(200);
-      const events = await s.call('POST', '/v1/events', clientKey, { events: tokens.map((token) => ({ token, type: 'impression' })) });
+      const events = await s.call('POST', '/v1/events', clientKey, {
+        events: tokens.map((token) => ({ token, type: 'impression' })),
+      });
       expect(events.status).toBe(200);
       const day = new Date(now()).toISOString().slice(0, 10);
       const report = await s.call('GET', `/v1/reports?campaign=${campaignId}&from=${day}&to=${day}`, advertiser.key);

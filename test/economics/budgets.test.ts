@@ -3,32 +3,50 @@
  * racing), impression and click events (replayed or not) and reservation
  * expiries, across a UTC midnight: the real Delivery, SQLite store and engine.
  */
-import { advertiserCard } from '../../src/engine/card.js';
-import fc from 'fast-check';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../bench/pacing/simulation.js';
 import { CatalogIndex } from '../../src/catalog/index.js';
 import { readSettings } from '../../src/config.js';
 import { Delivery } from '../../src/delivery/delivery.js';
+import { advertiserCard } from '../../src/engine/card.js';
 import type { BudgetState, ServableCampaign } from '../../src/engine/types.js';
 import { createPseudonymizer } from '../../src/privacy/pseudonym.js';
 import { TokenSigner } from '../../src/privacy/token.js';
 import type { BudgetStore, CatalogStore, Store } from '../../src/store/interface.js';
-import { utcDay } from '../../src/store/utc-day.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
+import { utcDay } from '../../src/store/utc-day.js';
 
 const START = Date.UTC(2026, 10, 25, 23, 40); // 20 minutes before a UTC midnight
 
-function campaign(id: string, bid: ServableCampaign['bid'], budget: ServableCampaign['budget'], pacing: 'even' | 'asap'): ServableCampaign {
+function campaign(
+  id: string,
+  bid: ServableCampaign['bid'],
+  budget: ServableCampaign['budget'],
+  pacing: 'even' | 'asap',
+): ServableCampaign {
   return {
-    id, advertiserId: `adv-${id}`, advertiser: advertiserCard({ id: `adv-${id}`, name: id }), status: 'active', startAt: 0, endAt: null, bid, budget, pacing,
-    targeting: {}, caps: [],
+    id,
+    advertiserId: `adv-${id}`,
+    advertiser: advertiserCard({ id: `adv-${id}`, name: id }),
+    status: 'active',
+    startAt: 0,
+    endAt: null,
+    bid,
+    budget,
+    pacing,
+    targeting: {},
+    caps: [],
     creatives: [0, 1].map((i) => ({
-      id: `${id}-k${i}`, headline: id, cta: { type: 'website', target: 'https://x.example' },
-      media: { url: '/m', mime: 'image/png', width: 9, height: 16 }, predictedCtr: 0.01 + i * 0.005,
+      id: `${id}-k${i}`,
+      headline: id,
+      cta: { type: 'website', target: 'https://x.example' },
+      media: { url: '/m', mime: 'image/png', width: 9, height: 16 },
+      predictedCtr: 0.01 + i * 0.005,
     })),
     hasCreatives: true,
   };
@@ -47,9 +65,28 @@ type Command =
   | { kind: 'advance'; ms: number };
 
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('slots' as const), users: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 6 }) }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('events' as const), tokens: fc.array(fc.nat(30), { minLength: 1, maxLength: 8 }), type: fc.constantFrom('impression' as const, 'click' as const) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.integer({ min: 0, max: 120_000 }), fc.integer({ min: 600_000, max: 1_200_000 })) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('slots' as const),
+      users: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 6 }),
+    }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('events' as const),
+      tokens: fc.array(fc.nat(30), { minLength: 1, maxLength: 8 }),
+      type: fc.constantFrom('impression' as const, 'click' as const),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('advance' as const),
+      ms: fc.oneof(fc.integer({ min: 0, max: 120_000 }), fc.integer({ min: 600_000, max: 1_200_000 })),
+    }),
+  },
 );
 
 async function harness(seed: number, campaigns = CAMPAIGNS, path = ':memory:') {
@@ -69,8 +106,13 @@ async function harness(seed: number, campaigns = CAMPAIGNS, path = ':memory:') {
   };
   const racing: Store = { ...store, budgets };
   const delivery = new Delivery({
-    settings, store: racing, index, clock: () => clock.now, random: seededRandom(seed),
-    pseudonymize: createPseudonymizer('s'), signer: new TokenSigner('s'),
+    settings,
+    store: racing,
+    index,
+    clock: () => clock.now,
+    random: seededRandom(seed),
+    pseudonymize: createPseudonymizer('s'),
+    signer: new TokenSigner('s'),
     // The index is built by hand from a fixed catalog: no CTR refresh from a store.
     ctrRefreshMs: Infinity,
   });
@@ -101,11 +143,16 @@ describe('budgets under any interleaving', () => {
             if (command.kind === 'advance') clock.now += command.ms;
             else if (command.kind === 'slots') {
               // Different users race on the same campaigns.
-              const responses = await burst(() => Promise.all(command.users.map((u) => delivery.slots({ user: `u${u}`, statuses: 12 }))));
+              const responses = await burst(() =>
+                Promise.all(command.users.map((u) => delivery.slots({ user: `u${u}`, statuses: 12 }))),
+              );
               for (const r of responses) for (const slot of r.slots) tokens.push(slot.token);
             } else if (tokens.length > 0) {
               // Mostly recent tokens (still live), each sent twice (replays are duplicates).
-              const batch = command.tokens.map((i) => ({ token: tokens[tokens.length - 1 - (i % tokens.length)], type: command.type }));
+              const batch = command.tokens.map((i) => ({
+                token: tokens[tokens.length - 1 - (i % tokens.length)],
+                type: command.type,
+              }));
               await delivery.events([...batch, ...batch]);
             }
             for (const c of CAMPAIGNS) {
@@ -142,13 +189,20 @@ describe('budgets under any interleaving', () => {
     expect(store.budgets.view('cpm-small', clock.now).heldMicros).toBeGreaterThan(0);
     const held = store.budgets.view('cpm-small', clock.now).heldMicros;
     // cpm: the impression charges the held clearing price once; the click charges nothing.
-    await delivery.events([{ token: cpm.token, type: 'impression' }, { token: cpm.token, type: 'impression' }, { token: cpm.token, type: 'click' }]);
+    await delivery.events([
+      { token: cpm.token, type: 'impression' },
+      { token: cpm.token, type: 'impression' },
+      { token: cpm.token, type: 'click' },
+    ]);
     expect(store.budgets.view('cpm-small', clock.now)).toMatchObject({ heldMicros: 0, spentTodayMicros: held });
     // cpc: the impression is free and keeps the hold; the click charges it.
     const cpcHeld = store.budgets.view('cpc', clock.now).heldMicros;
     await delivery.events([{ token: cpc.token, type: 'impression' }]);
     expect(store.budgets.view('cpc', clock.now)).toMatchObject({ heldMicros: cpcHeld, spentTodayMicros: 0 });
-    await delivery.events([{ token: cpc.token, type: 'click' }, { token: cpc.token, type: 'click' }]);
+    await delivery.events([
+      { token: cpc.token, type: 'click' },
+      { token: cpc.token, type: 'click' },
+    ]);
     expect(store.budgets.view('cpc', clock.now)).toMatchObject({ heldMicros: 0, spentTodayMicros: cpcHeld });
     // An unviewed reservation's hold goes when its token expires; a late event neither charges nor holds.
     const second = await delivery.slots({ user: 'bob', statuses: 12 });
@@ -156,7 +210,9 @@ describe('budgets under any interleaving', () => {
     expect(store.budgets.view('cpm-small', clock.now).heldMicros).toBeGreaterThan(0);
     clock.now += 900_000;
     expect(store.budgets.view('cpm-small', clock.now).heldMicros).toBe(0);
-    expect(await delivery.events([{ token: late.token, type: 'impression' }])).toEqual([{ status: 'rejected', reason: 'expired_token' }]);
+    expect(await delivery.events([{ token: late.token, type: 'impression' }])).toEqual([
+      { status: 'rejected', reason: 'expired_token' },
+    ]);
     expect(store.budgets.view('cpm-small', clock.now).spentTotalMicros).toBe(held);
     await store.close();
   });
@@ -167,7 +223,8 @@ describe('budgets under any interleaving', () => {
       const path = join(dir, 'ads.db');
       const { store, clock, delivery } = await harness(7, CAMPAIGNS, path);
       const tokens: string[] = [];
-      for (let i = 0; i < 8; i++) for (const slot of (await delivery.slots({ user: `u${i}`, statuses: 12 })).slots) tokens.push(slot.token);
+      for (let i = 0; i < 8; i++)
+        for (const slot of (await delivery.slots({ user: `u${i}`, statuses: 12 })).slots) tokens.push(slot.token);
       await delivery.events(tokens.filter((_, i) => i % 2 === 0).map((token) => ({ token, type: 'impression' as const })));
       await delivery.events(tokens.filter((_, i) => i % 3 === 0).map((token) => ({ token, type: 'click' as const })));
       const before = CAMPAIGNS.map((c) => ({ ...store.budgets.view(c.id, clock.now) }));

@@ -17,9 +17,16 @@ describe('a small budget under concurrent load', () => {
     // 2.00 per thousand bid; the competitor's 1.50 sets the price: 1500 micros per impression, so 20 impressions fit.
     const small = await s.seedCampaign({
       advertiser: await s.newAdvertiser('Small shop'),
-      campaign: { bid: { type: 'cpm', amountMicros: 2_000_000 }, budget: { dailyMicros: 30_000, totalMicros: 30_000 }, pacing: 'asap' },
+      campaign: {
+        bid: { type: 'cpm', amountMicros: 2_000_000 },
+        budget: { dailyMicros: 30_000, totalMicros: 30_000 },
+        pacing: 'asap',
+      },
     });
-    await s.seedCampaign({ advertiser: await s.newAdvertiser('Big chain'), campaign: { bid: { type: 'cpm', amountMicros: 1_500_000 }, pacing: 'asap' } });
+    await s.seedCampaign({
+      advertiser: await s.newAdvertiser('Big chain'),
+      campaign: { bid: { type: 'cpm', amountMicros: 1_500_000 }, pacing: 'asap' },
+    });
     const client = await s.newClient();
 
     const responses = await Promise.all(
@@ -34,11 +41,17 @@ describe('a small budget under concurrent load', () => {
     // Every token is seen, some twice, in parallel batches.
     const events = slots.map((slot: any) => ({ token: slot.token, type: 'impression' }));
     const results = await Promise.all(
-      [events.slice(0, 60), events.slice(60), events.slice(0, 30)].map((batch) => s.call('POST', '/v1/events', client.key, { events: batch })),
+      [events.slice(0, 60), events.slice(60), events.slice(0, 30)].map((batch) =>
+        s.call('POST', '/v1/events', client.key, { events: batch }),
+      ),
     );
     expect(results.flatMap((r) => r.body.results).filter((r: any) => r.status === 'accepted')).toHaveLength(120);
 
-    const report = await s.call('GET', `/v1/reports?campaign=${small.campaignId}&from=2026-11-25&to=2026-11-25`, small.advertiser.key);
+    const report = await s.call(
+      'GET',
+      `/v1/reports?campaign=${small.campaignId}&from=2026-11-25&to=2026-11-25`,
+      small.advertiser.key,
+    );
     expect(report.body.rows).toHaveLength(1);
     const [row] = report.body.rows;
     expect(row.impressions).toBe(20);
@@ -63,12 +76,21 @@ describe('a small budget under concurrent load', () => {
       advertiser: await s.newAdvertiser('Odd budget'),
       campaign: { bid: { type: 'cpm', amountMicros: 2_000_000 }, budget: { totalMicros: 10_700 }, pacing: 'asap' },
     });
-    await s.seedCampaign({ advertiser: await s.newAdvertiser('Rival'), campaign: { bid: { type: 'cpm', amountMicros: 1_500_000 }, pacing: 'asap' } });
+    await s.seedCampaign({
+      advertiser: await s.newAdvertiser('Rival'),
+      campaign: { bid: { type: 'cpm', amountMicros: 1_500_000 }, pacing: 'asap' },
+    });
     const client = await s.newClient();
-    const responses = await Promise.all(Array.from({ length: 40 }, (_, i) => s.call('POST', '/v1/slots', client.key, { user: `u${i}`, statuses: 3 })));
+    const responses = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => s.call('POST', '/v1/slots', client.key, { user: `u${i}`, statuses: 3 })),
+    );
     const events = responses.flatMap((r) => r.body.slots).map((slot: any) => ({ token: slot.token, type: 'impression' }));
     await s.call('POST', '/v1/events', client.key, { events });
-    const report = await s.call('GET', `/v1/reports?campaign=${small.campaignId}&from=2026-11-25&to=2026-11-25`, small.advertiser.key);
+    const report = await s.call(
+      'GET',
+      `/v1/reports?campaign=${small.campaignId}&from=2026-11-25&to=2026-11-25`,
+      small.advertiser.key,
+    );
     // 7 × 1500 = 10 500, then a budget-capped bid of 0.20 per thousand wins one more impression at the floor.
     expect(report.body.rows[0].spendMicros).toBeLessThanOrEqual(10_700);
     expect(10_700 - report.body.rows[0].spendMicros).toBeLessThan(1500);

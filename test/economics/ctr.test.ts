@@ -1,7 +1,7 @@
 /** Predicted CTR comes from real events: counters kept by the ledger, folded into the index on a cadence. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CTR_PRIOR, deploymentPrior, predictedCtr } from '../../src/engine/ctr.js';
 import { CTR_REFRESH_MS } from '../../src/delivery/delivery.js';
+import { CTR_PRIOR, deploymentPrior, predictedCtr } from '../../src/engine/ctr.js';
 import { makeService, type TestService } from '../helpers/service.js';
 
 describe('predicted CTR', () => {
@@ -22,7 +22,9 @@ describe('predicted CTR', () => {
     afterEach(() => s.close());
 
     it('counts impressions and clicks once per token and reaches the index after the refresh cadence', async () => {
-      const { campaignId, creativeId } = await s.seedCampaign({ campaign: { bid: { type: 'cpc', amountMicros: 50_000 }, pacing: 'asap' } });
+      const { campaignId, creativeId } = await s.seedCampaign({
+        campaign: { bid: { type: 'cpc', amountMicros: 50_000 }, pacing: 'asap' },
+      });
       const client = await s.newClient();
       const tokens: string[] = [];
       for (let i = 0; i < 20; i++) {

@@ -1,6 +1,6 @@
-import { advertiserCard } from '../../src/engine/card.js';
 import { describe, expect, it } from 'vitest';
 import { simulateDay } from '../../bench/pacing/simulation.js';
+import { advertiserCard } from '../../src/engine/card.js';
 import { decide } from '../../src/engine/decide.js';
 import { pacingAllows, pacingPassRate } from '../../src/engine/eligibility.js';
 import type { ServableCampaign } from '../../src/engine/types.js';
@@ -35,20 +35,33 @@ describe('pacing simulation (one day, seeded)', () => {
 describe('pacingPassRate', () => {
   const midnight = Date.UTC(2026, 10, 25);
   const campaign = {
-    id: 'c', advertiserId: 'a', advertiser: advertiserCard({ id: 'a', name: 'a' }), status: 'active', startAt: 0, endAt: null,
-    bid: { type: 'cpm', amountMicros: 2_000_000 }, budget: { dailyMicros: 24_000_000 }, pacing: 'even',
-    targeting: {}, caps: [], creatives: [], hasCreatives: true,
+    id: 'c',
+    advertiserId: 'a',
+    advertiser: advertiserCard({ id: 'a', name: 'a' }),
+    status: 'active',
+    startAt: 0,
+    endAt: null,
+    bid: { type: 'cpm', amountMicros: 2_000_000 },
+    budget: { dailyMicros: 24_000_000 },
+    pacing: 'even',
+    targeting: {},
+    caps: [],
+    creatives: [],
+    hasCreatives: true,
   } as unknown as ServableCampaign;
   const creative = { predictedCtr: 0.01 } as any;
   const at = (hours: number) => midnight + hours * 3_600_000;
 
   it('never throttles a campaign behind its target by half the band or more (thin demand is not starved)', () => {
     expect(pacingPassRate(campaign, creative, { spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 }, midnight)).toBe(1);
-    expect(pacingPassRate(campaign, creative, { spentTodayMicros: 11_000_000, spentTotalMicros: 0, heldMicros: 700_000 }, at(12))).toBe(1);
+    expect(
+      pacingPassRate(campaign, creative, { spentTodayMicros: 11_000_000, spentTotalMicros: 0, heldMicros: 700_000 }, at(12)),
+    ).toBe(1);
   });
   it('throttles linearly across a band centred on the target: 0.5 on target, 0 half the band ahead', () => {
     const target = 12_000_000; // tolerance band: 5% of target = 600 000
-    const rate = (spent: number) => pacingPassRate(campaign, creative, { spentTodayMicros: spent, spentTotalMicros: 0, heldMicros: 0 }, at(12));
+    const rate = (spent: number) =>
+      pacingPassRate(campaign, creative, { spentTodayMicros: spent, spentTotalMicros: 0, heldMicros: 0 }, at(12));
     expect(rate(target - 300_000)).toBe(1);
     expect(rate(target - 150_000)).toBeCloseTo(0.75, 5);
     expect(rate(target)).toBeCloseTo(0.5, 5);
@@ -62,7 +75,9 @@ describe('pacingPassRate', () => {
   it('weights cpc holds by predicted CTR', () => {
     const cpc = { ...campaign, bid: { type: 'cpc' as const, amountMicros: 50_000 } };
     // 10 000 000 held for clicks at 1% CTR is 100 000 of expected spend: still behind.
-    expect(pacingPassRate(cpc, creative, { spentTodayMicros: 11_000_000, spentTotalMicros: 0, heldMicros: 10_000_000 }, at(12))).toBe(1);
+    expect(
+      pacingPassRate(cpc, creative, { spentTodayMicros: 11_000_000, spentTotalMicros: 0, heldMicros: 10_000_000 }, at(12)),
+    ).toBe(1);
   });
   it('asap and campaigns without a daily budget are never paced', () => {
     const busy = { spentTodayMicros: 23_000_000, spentTotalMicros: 0, heldMicros: 0 };
@@ -71,10 +86,26 @@ describe('pacingPassRate', () => {
   });
 
   it('decide throttles with the passed-in randomness and explains pacing with its numbers', () => {
-    const withCreative = { ...campaign, creatives: [{ id: 'k', headline: 'h', cta: { type: 'website' as const, target: 'x' }, media: { url: 'u', mime: 'image/png', width: 1, height: 1 }, predictedCtr: 0.01 }] };
+    const withCreative = {
+      ...campaign,
+      creatives: [
+        {
+          id: 'k',
+          headline: 'h',
+          cta: { type: 'website' as const, target: 'x' },
+          media: { url: 'u', mime: 'image/png', width: 1, height: 1 },
+          predictedCtr: 0.01,
+        },
+      ],
+    };
     const input = (random: () => number) => ({
       now: at(12),
-      settings: { placement: { firstAfter: 2, minGap: 4, maxPerResponse: 3 }, userCap: { impressions: 8, windowSeconds: 3600 }, floorCpmMicros: 100_000, tokenTtlMs: 900_000 },
+      settings: {
+        placement: { firstAfter: 2, minGap: 4, maxPerResponse: 3 },
+        userCap: { impressions: 8, windowSeconds: 3600 },
+        floorCpmMicros: 100_000,
+        tokenTtlMs: 900_000,
+      },
       campaigns: [withCreative],
       user: { history: [], blocks: new Set<string>(), hides: new Set<string>(), mutes: new Set<string>() },
       // Exactly on target: pass rate 0.5.
@@ -86,7 +117,14 @@ describe('pacingPassRate', () => {
     const throttled = decide(input(() => 0.5));
     expect(throttled.slots).toHaveLength(0);
     expect(throttled.explain).toEqual([
-      { campaignId: 'c', creativeId: 'k', outcome: 'rejected', reason: 'pacing', ecpmMicros: 2_000_000, remainingBudgetMicros: 12_000_000 },
+      {
+        campaignId: 'c',
+        creativeId: 'k',
+        outcome: 'rejected',
+        reason: 'pacing',
+        ecpmMicros: 2_000_000,
+        remainingBudgetMicros: 12_000_000,
+      },
     ]);
   });
 });

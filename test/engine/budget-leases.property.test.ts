@@ -8,25 +8,25 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   applyLease,
+  type Coordinator,
   campaignView,
   dayOf,
   grantLease,
   LEASES,
+  type Lease,
+  type LeaseBudget,
+  type LeaseConfig,
   leaseAllows,
   newCoordinator,
   newShard,
   noteDemand,
+  type RenewRequest,
   renewalDue,
   renewalRequest,
   resize,
+  type ShardState,
   shardFor,
   unallocated,
-  type Coordinator,
-  type Lease,
-  type LeaseBudget,
-  type LeaseConfig,
-  type RenewRequest,
-  type ShardState,
 } from '../../src/engine/budget-leases.js';
 import type { BudgetState } from '../../src/engine/types.js';
 
@@ -57,7 +57,14 @@ function account(shard: ModelShard, now: number): BudgetState {
   };
 }
 
-const config: LeaseConfig = { ...LEASES, holdsPerShard: 2, maxShards: 5, shrinkAfterMs: 30_000, renewEveryMs: 200, idleReturnMs: 2_000 };
+const config: LeaseConfig = {
+  ...LEASES,
+  holdsPerShard: 2,
+  maxShards: 5,
+  shrinkAfterMs: 30_000,
+  renewEveryMs: 200,
+  idleReturnMs: 2_000,
+};
 
 type Op =
   | { t: 'hold'; s: number; amount: number; ttl: number; times: number }
@@ -69,13 +76,16 @@ type Op =
   | { t: 'wait'; ms: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({
+  {
+    weight: 6,
+    arbitrary: fc.record({
       t: fc.constant('hold' as const),
       s: fc.nat(5),
       amount: fc.integer({ min: 1, max: 400 }),
       ttl: fc.integer({ min: 1, max: 60_000 }),
       times: fc.integer({ min: 1, max: 8 }),
-    }) },
+    }),
+  },
   { weight: 5, arbitrary: fc.record({ t: fc.constant('charge' as const), s: fc.nat(5), i: fc.nat(50) }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('renew' as const), s: fc.nat(5), force: fc.boolean() }) },
   { weight: 6, arbitrary: fc.record({ t: fc.constant('deliver' as const), i: fc.nat(20) }) },
@@ -83,12 +93,21 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('duplicate' as const), i: fc.nat(20) }) },
   {
     weight: 2,
-    arbitrary: fc.record({ t: fc.constant('wait' as const), ms: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 3_000 }) }, { weight: 1, arbitrary: fc.integer({ min: 3_600_000, max: 30 * 3_600_000 }) }) }),
+    arbitrary: fc.record({
+      t: fc.constant('wait' as const),
+      ms: fc.oneof(
+        { weight: 8, arbitrary: fc.integer({ min: 1, max: 3_000 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 3_600_000, max: 30 * 3_600_000 }) },
+      ),
+    }),
   },
 );
 
 const budgetArb: fc.Arbitrary<LeaseBudget> = fc
-  .record({ dailyMicros: fc.option(fc.integer({ min: 0, max: 5_000 }), { nil: undefined }), totalMicros: fc.option(fc.integer({ min: 0, max: 12_000 }), { nil: undefined }) })
+  .record({
+    dailyMicros: fc.option(fc.integer({ min: 0, max: 5_000 }), { nil: undefined }),
+    totalMicros: fc.option(fc.integer({ min: 0, max: 12_000 }), { nil: undefined }),
+  })
   .filter((b) => b.dailyMicros !== undefined || b.totalMicros !== undefined)
   .map((b) => Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)) as LeaseBudget);
 
@@ -134,7 +153,8 @@ function run(budget: LeaseBudget, start: number, ops: Op[]) {
         for (let n = 0; n < op.times; n++) {
           const a = account(shard, now);
           shard.state = noteDemand(shard.state, op.amount, now, config);
-          if (leaseAllows(shard.state, a, budget, op.amount, now)) shard.holds.push({ amount: op.amount, expiresAt: now + op.ttl });
+          if (leaseAllows(shard.state, a, budget, op.amount, now))
+            shard.holds.push({ amount: op.amount, expiresAt: now + op.ttl });
           if (renewalDue(shard.state, account(shard, now), budget, now, config)) send(index);
         }
         break;
@@ -186,9 +206,14 @@ function run(budget: LeaseBudget, start: number, ops: Op[]) {
 describe('budget leases', () => {
   it('never let spend and holds pass the daily or total budget, under any interleaving', () => {
     fc.assert(
-      fc.property(budgetArb, fc.integer({ min: 0, max: DAY_MS - 1 }), fc.array(opArb, { minLength: 1, maxLength: 300, size: 'max' }), (budget, offset, ops) => {
-        run(budget, Date.UTC(2026, 11, 1) + offset, ops);
-      }),
+      fc.property(
+        budgetArb,
+        fc.integer({ min: 0, max: DAY_MS - 1 }),
+        fc.array(opArb, { minLength: 1, maxLength: 300, size: 'max' }),
+        (budget, offset, ops) => {
+          run(budget, Date.UTC(2026, 11, 1) + offset, ops);
+        },
+      ),
       { numRuns: 200 },
     );
   });

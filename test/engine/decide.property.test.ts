@@ -30,7 +30,8 @@ import {
 const stats = { responses: 0, slots: 0, impressions: 0, charges: 0, blockedSkips: 0 };
 
 function targetingMatches(t: Targeting, c: RequestContext): boolean {
-  const ok = <T>(list: T[] | undefined, value: T | undefined) => list === undefined || (value !== undefined && list.includes(value));
+  const ok = <T>(list: T[] | undefined, value: T | undefined) =>
+    list === undefined || (value !== undefined && list.includes(value));
   return ok(t.countries, c.country) && ok(t.languages, c.language) && ok(t.platforms, c.platform);
 }
 
@@ -44,8 +45,10 @@ function expectedPositions(request: { statuses?: number; runs?: number[] }): num
 
 function remaining(campaign: ServableCampaign, b: { spentTodayMicros: number; spentTotalMicros: number; heldMicros: number }) {
   let left = Infinity;
-  if (campaign.budget.dailyMicros !== undefined) left = Math.min(left, campaign.budget.dailyMicros - b.spentTodayMicros - b.heldMicros);
-  if (campaign.budget.totalMicros !== undefined) left = Math.min(left, campaign.budget.totalMicros - b.spentTotalMicros - b.heldMicros);
+  if (campaign.budget.dailyMicros !== undefined)
+    left = Math.min(left, campaign.budget.dailyMicros - b.spentTodayMicros - b.heldMicros);
+  if (campaign.budget.totalMicros !== undefined)
+    left = Math.min(left, campaign.budget.totalMicros - b.spentTotalMicros - b.heldMicros);
   return left;
 }
 
@@ -54,7 +57,12 @@ function simulate(settings: EngineSettings, catalog: GenCampaign[], actions: Act
   const index = new CatalogIndex(undefined as never, (sha) => `/media/${sha}`);
   index.build(campaigns);
   const generated = new Map(catalog.map((c) => [c.id, c]));
-  const users = Array.from({ length: USERS }, () => ({ history: [] as ServedSlot[], blocks: new Set<string>(), hides: new Set<string>(), mutes: new Set<string>() }));
+  const users = Array.from({ length: USERS }, () => ({
+    history: [] as ServedSlot[],
+    blocks: new Set<string>(),
+    hides: new Set<string>(),
+    mutes: new Set<string>(),
+  }));
   const served: ServedSlot[] = [];
   const seenEvents = new Set<string>();
   const budgets = new BudgetModel();
@@ -73,7 +81,10 @@ function simulate(settings: EngineSettings, catalog: GenCampaign[], actions: Act
       // An expired token is rejected; a replayed (token, type) counts once.
       if (slot.expiresAt > now && !seenEvents.has(key)) {
         seenEvents.add(key);
-        const effect = eventEffect({ bidType: slot.bidType, priceMicros: slot.priceMicros, viewedAt: slot.viewed ? now : null, chargedAt: slot.chargedAt }, action.type);
+        const effect = eventEffect(
+          { bidType: slot.bidType, priceMicros: slot.priceMicros, viewedAt: slot.viewed ? now : null, chargedAt: slot.chargedAt },
+          action.type,
+        );
         if (effect.converts && !slot.viewed) {
           slot.viewed = true;
           stats.impressions++;
@@ -111,7 +122,9 @@ function simulate(settings: EngineSettings, catalog: GenCampaign[], actions: Act
       // Every place the feed could hold is served or counted unfilled (metrics), the same way with or without explain.
       expect(other.unfilled).toEqual(decision.unfilled);
       const unfilled = (decision.unfilled ?? []).reduce((sum, u) => sum + u.count, 0);
-      expect(decision.slots.length + unfilled).toBe(choosePositions(expectedPositions(request), settings.placement, Infinity).length);
+      expect(decision.slots.length + unfilled).toBe(
+        choosePositions(expectedPositions(request), settings.placement, Infinity).length,
+      );
 
       // Placement.
       const positions = expectedPositions(request);
@@ -142,7 +155,8 @@ function simulate(settings: EngineSettings, catalog: GenCampaign[], actions: Act
         if (category !== null) expect(user.mutes.has(category)).toBe(false);
         expect(user.hides.has(creative.id)).toBe(false);
         expect(reservedBefore.has(creative.id)).toBe(false);
-        const ecpm = campaign.bid.type === 'cpm' ? campaign.bid.amountMicros : campaign.bid.amountMicros * creative.predictedCtr * 1000;
+        const ecpm =
+          campaign.bid.type === 'cpm' ? campaign.bid.amountMicros : campaign.bid.amountMicros * creative.predictedCtr * 1000;
         expect(ecpm).toBeGreaterThanOrEqual(settings.floorCpmMicros);
         const maxCost = campaign.bid.type === 'cpm' ? Math.floor(campaign.bid.amountMicros / 1000) : campaign.bid.amountMicros;
         expect(slot.priceMicros).toBeLessThanOrEqual(maxCost);
@@ -160,9 +174,12 @@ function simulate(settings: EngineSettings, catalog: GenCampaign[], actions: Act
           if (entry.outcome === 'rejected') expect(REASONS).toContain(entry.reason);
           else expect(entry.reason).toBeUndefined();
         }
-        expect(explain.filter((e) => e.outcome === 'served').map((e) => e.campaignId).sort()).toEqual(
-          decision.slots.map((s) => s.campaign.id).sort(),
-        );
+        expect(
+          explain
+            .filter((e) => e.outcome === 'served')
+            .map((e) => e.campaignId)
+            .sort(),
+        ).toEqual(decision.slots.map((s) => s.campaign.id).sort());
         for (const entry of explain) {
           const c = generated.get(entry.campaignId)!;
           if (entry.reason === 'blocked') expect(user.blocks.has(c.advertiserId)).toBe(true);
@@ -215,7 +232,8 @@ function simulate(settings: EngineSettings, catalog: GenCampaign[], actions: Act
       const byDay = budgets.spendByDay(campaign.id);
       const total = [...byDay.values()].reduce((a, b) => a + b, 0);
       if (campaign.budget.totalMicros !== undefined) expect(total).toBeLessThanOrEqual(campaign.budget.totalMicros);
-      if (campaign.budget.dailyMicros !== undefined) for (const spent of byDay.values()) expect(spent).toBeLessThanOrEqual(campaign.budget.dailyMicros);
+      if (campaign.budget.dailyMicros !== undefined)
+        for (const spent of byDay.values()) expect(spent).toBeLessThanOrEqual(campaign.budget.dailyMicros);
     }
   }
 }
@@ -254,10 +272,16 @@ describe('decide (properties)', () => {
       fc.oneof(
         { weight: 4, arbitrary: actionArb.filter((a) => a.kind === 'slots') },
         { weight: 4, arbitrary: actionArb.filter((a) => a.kind === 'event') },
-        { weight: 1, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1_000, max: 1_000_000 }) }) },
+        {
+          weight: 1,
+          arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1_000, max: 1_000_000 }) }),
+        },
       ),
       { minLength: 10, maxLength: 80 },
     );
-    fc.assert(fc.property(settingsArb, tight, busy, (settings, catalog, actions) => simulate(settings, catalog, actions)), { numRuns: 150 });
+    fc.assert(
+      fc.property(settingsArb, tight, busy, (settings, catalog, actions) => simulate(settings, catalog, actions)),
+      { numRuns: 150 },
+    );
   });
 });

@@ -20,7 +20,13 @@ export async function readBody(res: Response): Promise<{ json: any; text: string
 
 export function apiHelpers(request: RequestFn, now: () => number) {
   /** JSON request with a bearer key; returns status, headers and parsed body. */
-  async function call(method: string, path: string, key: string | undefined, body?: unknown, extraHeaders: Record<string, string> = {}) {
+  async function call(
+    method: string,
+    path: string,
+    key: string | undefined,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ) {
     const headers: Record<string, string> = { ...extraHeaders };
     if (key) headers.Authorization = `Bearer ${key}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -29,14 +35,25 @@ export function apiHelpers(request: RequestFn, now: () => number) {
     return { status: res.status, headers: res.headers, body: json };
   }
 
-  async function upload(key: string, campaignId: string, file: Uint8Array, fields: Record<string, string> = {}, filename = 'ad.png', type = 'image/png') {
+  async function upload(
+    key: string,
+    campaignId: string,
+    file: Uint8Array,
+    fields: Record<string, string> = {},
+    filename = 'ad.png',
+    type = 'image/png',
+  ) {
     const form = new FormData();
     form.set('file', new File([file as Uint8Array<ArrayBuffer>], filename, { type }));
     form.set('headline', fields.headline ?? 'Fresh bread daily');
     form.set('ctaType', fields.ctaType ?? 'website');
     form.set('ctaTarget', fields.ctaTarget ?? 'https://bakery.example');
     for (const [k, v] of Object.entries(fields)) if (!['headline', 'ctaType', 'ctaTarget'].includes(k)) form.set(k, v);
-    const res = await request(`/v1/campaigns/${campaignId}/creatives`, { method: 'POST', headers: { Authorization: `Bearer ${key}` }, body: form });
+    const res = await request(`/v1/campaigns/${campaignId}/creatives`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}` },
+      body: form,
+    });
     return { status: res.status, body: (await res.json()) as any };
   }
 
@@ -53,7 +70,9 @@ export function apiHelpers(request: RequestFn, now: () => number) {
   }
 
   /** An advertiser with one active campaign and one approved creative. */
-  async function seedCampaign(options: { advertiser?: { id: string; key: string }; campaign?: Record<string, unknown>; seed?: number } = {}) {
+  async function seedCampaign(
+    options: { advertiser?: { id: string; key: string }; campaign?: Record<string, unknown>; seed?: number } = {},
+  ) {
     const advertiser = options.advertiser ?? (await newAdvertiser());
     const campaign = await call('POST', '/v1/campaigns', advertiser.key, {
       name: 'Campaign',
@@ -62,11 +81,20 @@ export function apiHelpers(request: RequestFn, now: () => number) {
       ...options.campaign,
     });
     if (campaign.status !== 201) throw new Error(`campaign: ${JSON.stringify(campaign.body)}`);
-    const creative = await upload(advertiser.key, campaign.body.id, png(90, 160, options.seed ?? Math.floor(Math.random() * 1e6)));
+    const creative = await upload(
+      advertiser.key,
+      campaign.body.id,
+      png(90, 160, options.seed ?? Math.floor(Math.random() * 1e6)),
+    );
     if (creative.status !== 201) throw new Error(`creative: ${JSON.stringify(creative.body)}`);
     const review = await call('POST', `/v1/creatives/${creative.body.id}/review`, ADMIN_KEY, { decision: 'approve' });
     if (review.status !== 200) throw new Error(`review: ${JSON.stringify(review.body)}`);
-    return { advertiser, campaignId: campaign.body.id as string, creativeId: creative.body.id as string, media: creative.body.media };
+    return {
+      advertiser,
+      campaignId: campaign.body.id as string,
+      creativeId: creative.body.id as string,
+      media: creative.body.media,
+    };
   }
 
   return { call, upload, newAdvertiser, newClient, seedCampaign };

@@ -3,9 +3,10 @@
  * catalogs, users, budgets and the history the delivery layer would keep.
  * Everything here is plain data; the engine under test is driven directly.
  */
-import { advertiserCard } from '../../src/engine/card.js';
+
 import fc from 'fast-check';
 import type { CapRule } from '../../src/config.js';
+import { advertiserCard } from '../../src/engine/card.js';
 import type {
   BudgetState,
   EngineSettings,
@@ -47,8 +48,7 @@ export interface GenCampaign extends Omit<ServableCampaign, 'creatives'> {
   allCreatives: GenCreative[];
 }
 
-const optionalSubset = <T>(values: T[]) =>
-  fc.option(fc.subarray(values, { minLength: 1 }), { nil: undefined, freq: 2 });
+const optionalSubset = <T>(values: T[]) => fc.option(fc.subarray(values, { minLength: 1 }), { nil: undefined, freq: 2 });
 
 const targetingArb: fc.Arbitrary<Targeting> = fc
   .record({ countries: optionalSubset(COUNTRIES), languages: optionalSubset(LANGUAGES), platforms: optionalSubset(PLATFORMS) })
@@ -168,16 +168,18 @@ export const USERS = 2;
 export const actionArb: fc.Arbitrary<Action> = fc.oneof(
   {
     weight: 5,
-    arbitrary: fc.record({
-      kind: fc.constant('slots' as const),
-      user: fc.nat({ max: USERS - 1 }),
-      feed: fc.oneof(
-        fc.record({ statuses: fc.integer({ min: 0, max: 30 }) }),
-        fc.record({ runs: fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 10 }) }),
-      ),
-      context: contextArb,
-      explain: fc.boolean(),
-    }).map(({ feed, ...rest }) => ({ ...rest, ...feed })),
+    arbitrary: fc
+      .record({
+        kind: fc.constant('slots' as const),
+        user: fc.nat({ max: USERS - 1 }),
+        feed: fc.oneof(
+          fc.record({ statuses: fc.integer({ min: 0, max: 30 }) }),
+          fc.record({ runs: fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 10 }) }),
+        ),
+        context: contextArb,
+        explain: fc.boolean(),
+      })
+      .map(({ feed, ...rest }) => ({ ...rest, ...feed })),
   },
   {
     weight: 5,
@@ -191,7 +193,11 @@ export const actionArb: fc.Arbitrary<Action> = fc.oneof(
   },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constantFrom('block' as const, 'unblock' as const), user: fc.nat({ max: USERS - 1 }), advertiser: fc.nat({ max: 4 }) }),
+    arbitrary: fc.record({
+      kind: fc.constantFrom('block' as const, 'unblock' as const),
+      user: fc.nat({ max: USERS - 1 }),
+      advertiser: fc.nat({ max: 4 }),
+    }),
   },
   {
     weight: 1,
@@ -205,7 +211,11 @@ export const actionArb: fc.Arbitrary<Action> = fc.oneof(
     weight: 3,
     arbitrary: fc.record({
       kind: fc.constant('advance' as const),
-      ms: fc.oneof(fc.integer({ min: 1, max: 120_000 }), fc.integer({ min: 600_000, max: 1_200_000 }), fc.integer({ min: 3_600_000, max: 30 * 3_600_000 })),
+      ms: fc.oneof(
+        fc.integer({ min: 1, max: 120_000 }),
+        fc.integer({ min: 600_000, max: 1_200_000 }),
+        fc.integer({ min: 3_600_000, max: 30 * 3_600_000 }),
+      ),
     }),
   },
 );
@@ -225,7 +235,9 @@ export class BudgetModel {
     return {
       spentTodayMicros: charges.filter((c) => c.day === today).reduce((s, c) => s + c.micros, 0),
       spentTotalMicros: charges.reduce((s, c) => s + c.micros, 0),
-      heldMicros: (this.holds.get(campaignId) ?? []).filter((h) => !h.released && h.expiresAt > now).reduce((s, h) => s + h.micros, 0),
+      heldMicros: (this.holds.get(campaignId) ?? [])
+        .filter((h) => !h.released && h.expiresAt > now)
+        .reduce((s, h) => s + h.micros, 0),
     };
   }
 

@@ -2,11 +2,12 @@
  * Shared fixtures for the security suites: two advertisers with one campaign and
  * one approved creative each, a feed client, a live slot token, and the route table.
  */
-import Database from 'better-sqlite3';
+
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { expect } from 'vitest';
 import { readBody } from './api.js';
 import { png } from './media.js';
-import { expect } from 'vitest';
 import { ADMIN_KEY, makeService, type TestService } from './service.js';
 
 /** Which key a row of the isolation table sends (a test-only notion: no key, a wrong one, another advertiser's). */
@@ -16,10 +17,18 @@ export const KEY_KINDS: KeyUsed[] = ['none', 'wrong', 'admin', 'advertiser', 'ot
 /** What the route table needs from a running service: the Node helper and the Worker helper both fit. */
 export interface ServiceLike {
   app: { request(path: string, init?: RequestInit): Response | Promise<Response> };
-  call(method: string, path: string, key: string | undefined, body?: unknown): Promise<{ status: number; headers: Headers; body: any }>;
+  call(
+    method: string,
+    path: string,
+    key: string | undefined,
+    body?: unknown,
+  ): Promise<{ status: number; headers: Headers; body: any }>;
   newAdvertiser(name?: string): Promise<{ id: string; key: string }>;
   newClient(name?: string): Promise<{ id: string; key: string }>;
-  seedCampaign(options?: { advertiser?: { id: string; key: string }; seed?: number }): Promise<{ advertiser: { id: string; key: string }; campaignId: string; creativeId: string }>;
+  seedCampaign(options?: {
+    advertiser?: { id: string; key: string };
+    seed?: number;
+  }): Promise<{ advertiser: { id: string; key: string }; campaignId: string; creativeId: string }>;
   close(): Promise<void>;
 }
 
@@ -46,8 +55,21 @@ export async function seedWorld<S extends ServiceLike>(s: S): Promise<World<S>> 
   const token = slots.body.slots[0].token as string;
   return {
     s,
-    keys: { none: undefined, wrong: 'sk_adv_' + 'x'.repeat(43), admin: ADMIN_KEY, advertiser: a.advertiser.key, other: b.advertiser.key, client: client.key },
-    a: { id: a.advertiser.id, key: a.advertiser.key, campaignId: a.campaignId, creativeId: a.creativeId, sha256: creative.body.media.sha256 },
+    keys: {
+      none: undefined,
+      wrong: `sk_adv_${'x'.repeat(43)}`,
+      admin: ADMIN_KEY,
+      advertiser: a.advertiser.key,
+      other: b.advertiser.key,
+      client: client.key,
+    },
+    a: {
+      id: a.advertiser.id,
+      key: a.advertiser.key,
+      campaignId: a.campaignId,
+      creativeId: a.creativeId,
+      sha256: creative.body.media.sha256,
+    },
     b: { id: b.advertiser.id, key: b.advertiser.key, campaignId: b.campaignId, creativeId: b.creativeId },
     client,
     token,
@@ -85,27 +107,117 @@ export interface RouteCase {
 
 let userSeq = 0;
 export const ROUTES: RouteCase[] = [
-  { name: 'create advertiser', group: 'admin', method: 'POST', path: () => '/v1/advertisers', body: () => ({ name: 'New Co' }), ok: 201 },
+  {
+    name: 'create advertiser',
+    group: 'admin',
+    method: 'POST',
+    path: () => '/v1/advertisers',
+    body: () => ({ name: 'New Co' }),
+    ok: 201,
+  },
   { name: 'list advertisers', group: 'admin', method: 'GET', path: () => '/v1/advertisers', ok: 200 },
   { name: 'create client', group: 'admin', method: 'POST', path: () => '/v1/clients', body: () => ({ name: 'App' }), ok: 201 },
   { name: 'review queue', group: 'admin', method: 'GET', path: () => '/v1/review', ok: 200 },
-  { name: 'review creative', group: 'admin', method: 'POST', path: (w) => `/v1/creatives/${w.a.creativeId}/review`, body: () => ({ decision: 'approve' }), ok: 200 },
-  { name: 'get me', group: 'advertiser', method: 'GET', path: () => '/v1/me', ok: 200 },
-  { name: 'patch me', group: 'advertiser', method: 'PATCH', path: () => '/v1/me', body: () => ({ category: 'food-drink' }), ok: 200 },
   {
-    name: 'create campaign', group: 'advertiser', method: 'POST', path: () => '/v1/campaigns',
-    body: () => ({ name: 'More bread', status: 'paused', bid: { type: 'cpm', amountMicros: 1_000_000 } }), ok: 201,
+    name: 'review creative',
+    group: 'admin',
+    method: 'POST',
+    path: (w) => `/v1/creatives/${w.a.creativeId}/review`,
+    body: () => ({ decision: 'approve' }),
+    ok: 200,
+  },
+  { name: 'get me', group: 'advertiser', method: 'GET', path: () => '/v1/me', ok: 200 },
+  {
+    name: 'patch me',
+    group: 'advertiser',
+    method: 'PATCH',
+    path: () => '/v1/me',
+    body: () => ({ category: 'food-drink' }),
+    ok: 200,
+  },
+  {
+    name: 'create campaign',
+    group: 'advertiser',
+    method: 'POST',
+    path: () => '/v1/campaigns',
+    body: () => ({ name: 'More bread', status: 'paused', bid: { type: 'cpm', amountMicros: 1_000_000 } }),
+    ok: 201,
   },
   { name: 'list campaigns', group: 'advertiser', method: 'GET', path: () => '/v1/campaigns', ok: 200 },
-  { name: 'get campaign', group: 'advertiser', method: 'GET', path: (w) => `/v1/campaigns/${w.a.campaignId}`, ok: 200, tenant: true },
-  { name: 'patch campaign', group: 'advertiser', method: 'PATCH', path: (w) => `/v1/campaigns/${w.a.campaignId}`, body: () => ({ name: 'Renamed' }), ok: 200, tenant: true },
-  { name: 'upload creative', group: 'advertiser', method: 'POST', path: (w) => `/v1/campaigns/${w.a.campaignId}/creatives`, multipart: true, ok: 201, tenant: true },
-  { name: 'get creative', group: 'advertiser', method: 'GET', path: (w) => `/v1/creatives/${w.a.creativeId}`, ok: 200, tenant: true },
-  { name: 'reports', group: 'advertiser', method: 'GET', path: (w) => `/v1/reports?campaign=${w.a.campaignId}&from=2026-11-01&to=2026-11-30`, ok: 200, tenant: true },
-  { name: 'slots', group: 'client', method: 'POST', path: () => '/v1/slots', body: () => ({ user: `u${userSeq++}`, statuses: 5 }), ok: 200 },
-  { name: 'events', group: 'client', method: 'POST', path: () => '/v1/events', body: (w) => ({ events: [{ token: w.token, type: 'impression' }] }), ok: 200 },
-  { name: 'block', group: 'client', method: 'POST', path: () => '/v1/users/block', body: (w) => ({ user: 'bob', advertiser: w.b.id }), ok: 204 },
-  { name: 'unblock', group: 'client', method: 'POST', path: () => '/v1/users/unblock', body: (w) => ({ user: 'bob', advertiser: w.b.id }), ok: 204 },
+  {
+    name: 'get campaign',
+    group: 'advertiser',
+    method: 'GET',
+    path: (w) => `/v1/campaigns/${w.a.campaignId}`,
+    ok: 200,
+    tenant: true,
+  },
+  {
+    name: 'patch campaign',
+    group: 'advertiser',
+    method: 'PATCH',
+    path: (w) => `/v1/campaigns/${w.a.campaignId}`,
+    body: () => ({ name: 'Renamed' }),
+    ok: 200,
+    tenant: true,
+  },
+  {
+    name: 'upload creative',
+    group: 'advertiser',
+    method: 'POST',
+    path: (w) => `/v1/campaigns/${w.a.campaignId}/creatives`,
+    multipart: true,
+    ok: 201,
+    tenant: true,
+  },
+  {
+    name: 'get creative',
+    group: 'advertiser',
+    method: 'GET',
+    path: (w) => `/v1/creatives/${w.a.creativeId}`,
+    ok: 200,
+    tenant: true,
+  },
+  {
+    name: 'reports',
+    group: 'advertiser',
+    method: 'GET',
+    path: (w) => `/v1/reports?campaign=${w.a.campaignId}&from=2026-11-01&to=2026-11-30`,
+    ok: 200,
+    tenant: true,
+  },
+  {
+    name: 'slots',
+    group: 'client',
+    method: 'POST',
+    path: () => '/v1/slots',
+    body: () => ({ user: `u${userSeq++}`, statuses: 5 }),
+    ok: 200,
+  },
+  {
+    name: 'events',
+    group: 'client',
+    method: 'POST',
+    path: () => '/v1/events',
+    body: (w) => ({ events: [{ token: w.token, type: 'impression' }] }),
+    ok: 200,
+  },
+  {
+    name: 'block',
+    group: 'client',
+    method: 'POST',
+    path: () => '/v1/users/block',
+    body: (w) => ({ user: 'bob', advertiser: w.b.id }),
+    ok: 204,
+  },
+  {
+    name: 'unblock',
+    group: 'client',
+    method: 'POST',
+    path: () => '/v1/users/unblock',
+    body: (w) => ({ user: 'bob', advertiser: w.b.id }),
+    ok: 204,
+  },
   { name: 'blocks', group: 'client', method: 'POST', path: () => '/v1/users/blocks', body: () => ({ user: 'bob' }), ok: 200 },
   { name: 'erase', group: 'client', method: 'POST', path: () => '/v1/users/erase', body: () => ({ user: 'carol' }), ok: 204 },
   { name: 'why', group: 'client', method: 'POST', path: () => '/v1/why', body: (w) => ({ token: w.token }), ok: 200 },
@@ -115,7 +227,12 @@ export const ROUTES: RouteCase[] = [
 ];
 
 /** Sends one route case with the given key (and optionally a replacement body). */
-export async function send(w: World<ServiceLike>, route: RouteCase, key: string | undefined, init: { body?: BodyInit; contentType?: string } = {}) {
+export async function send(
+  w: World<ServiceLike>,
+  route: RouteCase,
+  key: string | undefined,
+  init: { body?: BodyInit; contentType?: string } = {},
+) {
   const headers: Record<string, string> = {};
   if (key !== undefined) headers.Authorization = `Bearer ${key}`;
   let body: BodyInit | undefined = init.body;
@@ -142,8 +259,12 @@ export function isProblem(res: { status: number; headers: Headers; body: any }):
   const b = res.body;
   return (
     type.startsWith('application/problem+json') &&
-    typeof b === 'object' && b !== null &&
-    typeof b.type === 'string' && typeof b.title === 'string' && b.status === res.status && typeof b.detail === 'string'
+    typeof b === 'object' &&
+    b !== null &&
+    typeof b.type === 'string' &&
+    typeof b.title === 'string' &&
+    b.status === res.status &&
+    typeof b.detail === 'string'
   );
 }
 
@@ -157,7 +278,9 @@ function expected(route: RouteCase, kind: KeyUsed): number {
   return route.ok;
 }
 
-export const ISOLATION_TABLE = ROUTES.flatMap((route) => KEY_KINDS.map((kind) => ({ route, kind, status: expected(route, kind) })));
+export const ISOLATION_TABLE = ROUTES.flatMap((route) =>
+  KEY_KINDS.map((kind) => ({ route, kind, status: expected(route, kind) })),
+);
 
 /** One row of the table: exact status, problem+json for errors. Shared with the Worker run. */
 export async function checkRow(w: World<ServiceLike>, { route, kind, status }: (typeof ISOLATION_TABLE)[number]) {
@@ -170,4 +293,3 @@ export async function checkRow(w: World<ServiceLike>, { route, kind, status }: (
     if (status === 404) expect(res.body.detail).not.toContain(w.a.id);
   }
 }
-

@@ -15,7 +15,9 @@ export function expectProblem(res: Reply, status: number, options: { path?: stri
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   expect(res.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String) });
   if (options.path !== undefined) {
-    expect(res.body.errors, JSON.stringify(res.body)).toEqual(expect.arrayContaining([expect.objectContaining({ path: options.path })]));
+    expect(res.body.errors, JSON.stringify(res.body)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ path: options.path })]),
+    );
   }
   if (options.detail) expect(res.body.detail).toMatch(options.detail);
 }

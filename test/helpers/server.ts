@@ -2,13 +2,13 @@
  * The real Node server (`node --import tsx src/runtime/node.ts`, as `npm start`) as a child process on
  * 127.0.0.1 and a free port, with its own temp data folder and captured logs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const ADMIN = 'sk_admin_' + 'A'.repeat(43);
+export const ADMIN = `sk_admin_${'A'.repeat(43)}`;
 const ROOT = resolve(import.meta.dirname, '../..');
 
 export async function freePort(): Promise<number> {
@@ -35,7 +35,9 @@ export interface RealServer {
 }
 
 /** Starts the server on `dir` (a new temp folder if absent) and waits until it listens. */
-export async function startServer(options: { dir?: string; env?: Record<string, string>; worker?: boolean } = {}): Promise<RealServer> {
+export async function startServer(
+  options: { dir?: string; env?: Record<string, string>; worker?: boolean } = {},
+): Promise<RealServer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'status-ads-server-'));
   const port = await freePort();
   // What `npm start` (or, with `worker`, `npm run start:worker`: workerd behind the local edge, data under
@@ -62,7 +64,9 @@ export async function startServer(options: { dir?: string; env?: Record<string, 
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => proc.once('exit', (code, signal) => done({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    proc.once('exit', (code, signal) => done({ code, signal })),
+  );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.worker ? 60_000 : 20_000);
   while (!out.includes(options.worker ? 'serving the Worker' : 'serving on')) {
@@ -113,11 +117,21 @@ export async function seed(server: RealServer, png: Uint8Array, campaign: Record
   form.set('headline', 'Fresh bread');
   form.set('ctaType', 'website');
   form.set('ctaTarget', 'https://bakery.example');
-  const up = await fetch(`${server.url}/v1/campaigns/${cmp.body.id}/creatives`, { method: 'POST', headers: { Authorization: `Bearer ${key}` }, body: form });
+  const up = await fetch(`${server.url}/v1/campaigns/${cmp.body.id}/creatives`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${key}` },
+    body: form,
+  });
   const creative = (await up.json()) as { id: string };
   await http(server, 'POST', `/v1/creatives/${creative.id}/review`, ADMIN, { decision: 'approve' });
   const cli = await http(server, 'POST', '/v1/clients', ADMIN, { name: 'Messenger' });
-  return { advertiserKey: key, advertiserId: adv.body.advertiser.id as string, campaignId: cmp.body.id as string, creativeId: creative.id, clientKey: cli.body.apiKey as string };
+  return {
+    advertiserKey: key,
+    advertiserId: adv.body.advertiser.id as string,
+    campaignId: cmp.body.id as string,
+    creativeId: creative.id,
+    clientKey: cli.body.apiKey as string,
+  };
 }
 
 /** Process stats from /proc: resident memory (kB), open file descriptors. Linux only. */

@@ -5,10 +5,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSettings, type Env } from '../../src/config.js';
+import { type Env, readSettings } from '../../src/config.js';
 import { FsMediaStorage } from '../../src/media/fs.js';
-import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Metrics } from '../../src/ops/metrics.js';
+import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import { createService, type ServiceOptions } from '../../src/wiring.js';
 
 import { ADMIN_KEY, apiHelpers } from './api.js';
@@ -47,7 +47,10 @@ export async function makeService(
   });
   const { app } = service;
 
-  const helpers = apiHelpers((path, init) => Promise.resolve(app.request(path, init)), () => clock.now);
+  const helpers = apiHelpers(
+    (path, init) => Promise.resolve(app.request(path, init)),
+    () => clock.now,
+  );
 
   async function close() {
     await store.close();

@@ -26,7 +26,8 @@ export default {
       store: store as unknown as Methods,
       // A campaign object's exact snapshot, for the Node side's synchronous budgets.view.
       campaign: {
-        snapshot: (campaignId: string, now: number) => (env.CAMPAIGNS.get(env.CAMPAIGNS.idFromName(campaignId)) as any).view(campaignId, now),
+        snapshot: (campaignId: string, now: number) =>
+          (env.CAMPAIGNS.get(env.CAMPAIGNS.idFromName(campaignId)) as any).view(campaignId, now),
       },
     };
     const target = parts[part];

@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Env } from '../../src/config.js';
-import { ageSnapshot, type BudgetSnapshot } from '../../src/store/durable-object/campaign-object.js';
 import { bundleWorker, startLocalWorker } from '../../src/runtime/miniflare.js';
+import { ageSnapshot, type BudgetSnapshot } from '../../src/store/durable-object/campaign-object.js';
 import type { Store } from '../../src/store/interface.js';
 import { SECRET } from './service.js';
 
@@ -57,7 +57,15 @@ export async function makeWorkerStore(env: Env = {}) {
   const refreshView = async (campaignId: string, now: number) =>
     views.set(campaignId, { snapshot: await invoke('campaign', 'snapshot', campaignId, now), now });
   const proxy = (part: string) =>
-    new Proxy({}, { get: (_t, method: string) => (...args: unknown[]) => invoke(part, method, ...args) }) as any;
+    new Proxy(
+      {},
+      {
+        get:
+          (_t, method: string) =>
+          (...args: unknown[]) =>
+            invoke(part, method, ...args),
+      },
+    ) as any;
 
   const store: Store = {
     catalog: proxy('catalog'),

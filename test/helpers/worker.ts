@@ -18,7 +18,13 @@ export async function makeWorkerService(env: Env = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'status-ads-worker-'));
   const scriptPath = join(dir, 'worker.js');
   await bundleWorker(scriptPath);
-  const bindings: Record<string, string> = { ADMIN_KEY, SECRET, RATE_LIMIT_ADVERTISER: '0', CATALOG_REFRESH_MS: '0', LOG_LEVEL: 'warn' };
+  const bindings: Record<string, string> = {
+    ADMIN_KEY,
+    SECRET,
+    RATE_LIMIT_ADVERTISER: '0',
+    CATALOG_REFRESH_MS: '0',
+    LOG_LEVEL: 'warn',
+  };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) bindings[k] = v;
   const mf = await startLocalWorker({ scriptPath, bindings });
 

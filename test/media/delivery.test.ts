@@ -15,7 +15,10 @@ describe('GET /media/{sha256}', () => {
   beforeAll(async () => {
     s = await makeService();
     const advertiser = await s.newAdvertiser();
-    const campaign = await s.call('POST', '/v1/campaigns', advertiser.key, { name: 'C', bid: { type: 'cpm', amountMicros: 1_000_000 } });
+    const campaign = await s.call('POST', '/v1/campaigns', advertiser.key, {
+      name: 'C',
+      bid: { type: 'cpm', amountMicros: 1_000_000 },
+    });
     const uploaded = await s.upload(advertiser.key, campaign.body.id, video, {}, 'clip.mp4', 'video/mp4');
     url = uploaded.body.media.url;
     expect(`"${uploaded.body.media.sha256}"`).toBe(etag);
@@ -68,17 +71,23 @@ describe('GET /media/{sha256}', () => {
     expect(Buffer.concat(parts)).toEqual(Buffer.from(video));
   });
 
-  it.each([`bytes=${size}-`, `bytes=${size + 10}-${size + 20}`, 'bytes=-0'])('unsatisfiable %s → 416 with Content-Range */size', async (range) => {
-    const res = await get({ Range: range });
-    expect(res.status).toBe(416);
-    expect(res.headers.get('Content-Range')).toBe(`bytes */${size}`);
-  });
+  it.each([`bytes=${size}-`, `bytes=${size + 10}-${size + 20}`, 'bytes=-0'])(
+    'unsatisfiable %s → 416 with Content-Range */size',
+    async (range) => {
+      const res = await get({ Range: range });
+      expect(res.status).toBe(416);
+      expect(res.headers.get('Content-Range')).toBe(`bytes */${size}`);
+    },
+  );
 
-  it.each(['bytes=0-1,5-6', 'items=0-5', 'bytes=5-2x', 'bytes=-'])('a range it will not honour (%s) gets the whole file', async (range) => {
-    const res = await get({ Range: range });
-    expect(res.status).toBe(200);
-    expect((await bytesOf(res)).length).toBe(size);
-  });
+  it.each(['bytes=0-1,5-6', 'items=0-5', 'bytes=5-2x', 'bytes=-'])(
+    'a range it will not honour (%s) gets the whole file',
+    async (range) => {
+      const res = await get({ Range: range });
+      expect(res.status).toBe(200);
+      expect((await bytesOf(res)).length).toBe(size);
+    },
+  );
 
   it('If-Range with our ETag honours the range; with another, sends the whole file', async () => {
     expect((await get({ Range: 'bytes=0-9', 'If-Range': etag })).status).toBe(206);

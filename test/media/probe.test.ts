@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MediaError, probeMedia } from '../../src/media/probe.js';
 import { topLevelBoxesComplete } from '../../src/media/mp4.js';
-import { fixture, type FixtureName } from '../helpers/fixtures.js';
+import { MediaError, probeMedia } from '../../src/media/probe.js';
+import { type FixtureName, fixture } from '../helpers/fixtures.js';
 import { png } from '../helpers/media.js';
 
 const accepted: [FixtureName, { mime: string; width: number; height: number; durationMs?: number }][] = [
@@ -63,25 +63,31 @@ describe('probeMedia', () => {
     // A fragmented MP4 cut between fragments is a whole, shorter video: nothing says more was meant.
     const validCuts = name.startsWith('fragmented') ? new Set(boxEnds(bytes).slice(3)) : new Set<number>();
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: bytes.length - 1 }).filter((n) => !validCuts.has(n)), async (length) => {
-        const err = await refusal(bytes.subarray(0, length));
-        expect(['corrupt', 'unsupported']).toContain(err.kind);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: bytes.length - 1 }).filter((n) => !validCuts.has(n)),
+        async (length) => {
+          const err = await refusal(bytes.subarray(0, length));
+          expect(['corrupt', 'unsupported']).toContain(err.kind);
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
   it.each(wholeFiles)('never throws anything but a MediaError on damaged %s', async (_name, bytes) => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.nat(bytes.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), async (flips) => {
-        const damaged = bytes.slice();
-        for (const [at, value] of flips) damaged[at] = value;
-        try {
-          await probeMedia(damaged);
-        } catch (err) {
-          expect(err).toBeInstanceOf(MediaError);
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(bytes.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+        async (flips) => {
+          const damaged = bytes.slice();
+          for (const [at, value] of flips) damaged[at] = value;
+          try {
+            await probeMedia(damaged);
+          } catch (err) {
+            expect(err).toBeInstanceOf(MediaError);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -97,7 +103,12 @@ describe('probeMedia', () => {
   it('reads a fragmented MP4 cut between fragments as the shorter video it is', async () => {
     const bytes = fixture('fragmented-36x64-2s.mp4');
     const firstFragmentEnd = boxEnds(bytes)[3]; // ftyp, moov, moof, mdat
-    expect(await probeMedia(bytes.subarray(0, firstFragmentEnd))).toEqual({ mime: 'video/mp4', width: 36, height: 64, durationMs: 1000 });
+    expect(await probeMedia(bytes.subarray(0, firstFragmentEnd))).toEqual({
+      mime: 'video/mp4',
+      width: 36,
+      height: 64,
+      durationMs: 1000,
+    });
   });
 
   it('refuses an MP4 whose box sizes lie', async () => {

@@ -24,7 +24,10 @@ describe('creative upload', () => {
     s = await makeService();
     const advertiser = await s.newAdvertiser('Bakery');
     key = advertiser.key;
-    const campaign = await s.call('POST', '/v1/campaigns', key, { name: 'Launch', bid: { type: 'cpm', amountMicros: 1_000_000 } });
+    const campaign = await s.call('POST', '/v1/campaigns', key, {
+      name: 'Launch',
+      bid: { type: 'cpm', amountMicros: 1_000_000 },
+    });
     campaignId = campaign.body.id;
   });
   afterAll(() => s.close());
@@ -36,7 +39,11 @@ describe('creative upload', () => {
     form.set('headline', 'Fresh bread daily');
     form.set('ctaType', 'website');
     form.set('ctaTarget', 'https://bakery.example');
-    const res = await s.app.request(`/v1/campaigns/${campaignId}/creatives`, { method: 'POST', headers: { Authorization: `Bearer ${key}` }, body: form });
+    const res = await s.app.request(`/v1/campaigns/${campaignId}/creatives`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}` },
+      body: form,
+    });
     return { status: res.status, type: res.headers.get('Content-Type'), body: (await res.json()) as any };
   }
 
@@ -128,7 +135,7 @@ describe('creative upload', () => {
 
     it('random damage never makes a 500', async () => {
       let seed = 42;
-      const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+      const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
       for (const base of [mp4, jpeg, fixture('image-90x160.webp'), png(16, 16)]) {
         for (let round = 0; round < 8; round++) {
           const damaged = base.slice();
@@ -180,9 +187,15 @@ describe('creative upload', () => {
       form.set('headline', 'h');
       form.set('ctaType', 'website');
       form.set('ctaTarget', 'https://x.example');
-      const res = await s.app.request(`/v1/campaigns/${campaignId}/creatives`, { method: 'POST', headers: { Authorization: `Bearer ${key}` }, body: form });
+      const res = await s.app.request(`/v1/campaigns/${campaignId}/creatives`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${key}` },
+        body: form,
+      });
       expect(res.status).toBe(400);
-      expect(((await res.json()) as any).errors).toEqual([{ path: 'file', message: expect.stringContaining('file part named "file"') }]);
+      expect(((await res.json()) as any).errors).toEqual([
+        { path: 'file', message: expect.stringContaining('file part named "file"') },
+      ]);
     }
     const broken = await s.app.request(`/v1/campaigns/${campaignId}/creatives`, {
       method: 'POST',
@@ -199,7 +212,11 @@ describe('creative upload', () => {
     form.set('headline', 'x');
     form.set('ctaType', 'website');
     form.set('ctaTarget', 'https://x.example');
-    const res = await s.app.request(`/v1/campaigns/${campaignId}/creatives`, { method: 'POST', headers: { Authorization: `Bearer ${other.key}` }, body: form });
+    const res = await s.app.request(`/v1/campaigns/${campaignId}/creatives`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${other.key}` },
+      body: form,
+    });
     expect(res.status).toBe(404);
   });
 });

@@ -22,10 +22,23 @@ describe('Analytics Engine metrics', () => {
     points.length = 0;
     const slots = await s.call('POST', '/v1/slots', client.key, { user: 'u1', statuses: 10 });
     expect(slots.body.slots).toHaveLength(1);
-    await s.call('POST', '/v1/events', client.key, { events: [{ token: slots.body.slots[0].token, type: 'impression' }, { token: 'x', type: 'click' }] });
+    await s.call('POST', '/v1/events', client.key, {
+      events: [
+        { token: slots.body.slots[0].token, type: 'impression' },
+        { token: 'x', type: 'click' },
+      ],
+    });
     const kinds = points.map((p) => p.blobs!.slice(0, 3).join('/'));
     expect(kinds).toEqual(
-      expect.arrayContaining(['slot_request', 'slot_served/cpm', 'slot_unfilled/no_candidate', 'event/impression/accepted', 'event/click/invalid_token', 'request//v1/slots/200', 'request//v1/events/200']),
+      expect.arrayContaining([
+        'slot_request',
+        'slot_served/cpm',
+        'slot_unfilled/no_candidate',
+        'event/impression/accepted',
+        'event/click/invalid_token',
+        'request//v1/slots/200',
+        'request//v1/events/200',
+      ]),
     );
     expect(points.find((p) => p.blobs![0] === 'slot_unfilled')!.doubles).toEqual([2]);
     expect(points.every((p) => p.indexes![0] === p.blobs![0])).toBe(true);

@@ -4,10 +4,11 @@
  * holds nothing the live database does not, carries the media, and restores:
  * a server started on the copy is ready and serves the same media bytes.
  */
-import Database from 'better-sqlite3';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { apiHelpers } from '../helpers/api.js';
 import { cleanup, freePort, type Proc, run, STRONG_ADMIN_KEY, STRONG_SECRET, waitForOutput } from './process.js';
@@ -40,7 +41,11 @@ async function startServer(database: string, mediaDir: string) {
 const eventKeys = (file: string, where = '1 = 1', args: unknown[] = []) => {
   const db = new Database(file, { readonly: true });
   try {
-    return new Set((db.prepare(`SELECT reservation_id || '/' || type AS k FROM events WHERE ${where}`).all(...args) as { k: string }[]).map((r) => r.k));
+    return new Set(
+      (db.prepare(`SELECT reservation_id || '/' || type AS k FROM events WHERE ${where}`).all(...args) as { k: string }[]).map(
+        (r) => r.k,
+      ),
+    );
   } finally {
     db.close();
   }
@@ -122,7 +127,11 @@ describe('npm run backup', () => {
     const media = await fetch(restored.url + mediaPath);
     expect(media.status).toBe(200);
     expect(new Uint8Array(await media.arrayBuffer())).toEqual(served);
-    const report = await restored.api.call('GET', `/v1/reports?campaign=${campaign.body.id}&from=2020-01-01&to=2100-01-01`, advertiser.apiKey);
+    const report = await restored.api.call(
+      'GET',
+      `/v1/reports?campaign=${campaign.body.id}&from=2020-01-01&to=2100-01-01`,
+      advertiser.apiKey,
+    );
     expect(report.status).toBe(200);
     expect(report.body.rows.reduce((sum: number, r: { impressions: number }) => sum + r.impressions, 0)).toBe(backedUp.size);
     expect(readFileSync(out).subarray(0, 15).toString()).toBe('SQLite format 3');

@@ -3,7 +3,7 @@
  * TypeScript loader: built into a temporary folder (node_modules linked), the
  * server starts from it, is ready, answers with a request id, and stops with exit 0.
  */
-import { mkdtempSync, rmSync, symlinkSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';

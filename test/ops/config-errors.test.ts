@@ -51,25 +51,57 @@ async function start(env: Record<string, string>): Promise<{ code: number | null
 const cases: [string, Record<string, string>, RegExp][] = [
   ['port in use', {}, /^\[start\] PORT \d+ is already in use on 127\.0\.0\.1/],
   ['a host that is not a host name', { HOST: 'not a host!' }, /^\[start\] HOST must be an IP address or a host name/],
-  ['a host that is not this machine', { HOST: '203.0.113.7' }, /^\[start\] HOST 203\.0\.113\.7 is not an address of this machine/],
-  ['a database folder that does not exist', { DATABASE: '/nonexistent-folder/ads.db' }, /^\[start\] DATABASE: the folder \/nonexistent-folder does not exist/],
-  ['a database folder that is not writable', { DATABASE: '/proc/ads.db' }, /^\[start\] DATABASE: the folder \/proc is not writable/],
-  ['weak secrets in production', { NODE_ENV: 'production', ADMIN_KEY: 'a', SECRET: 'b' }, /^\[start\] ADMIN_KEY is too weak for production/],
-  ['a weak SECRET in production', { NODE_ENV: 'production', SECRET: 'password-password-password-12345' }, /^\[start\] SECRET is too weak for production/],
-  ['missing secrets in production', { NODE_ENV: 'production', ADMIN_KEY: '', SECRET: '' }, /^\[start\] ADMIN_KEY and SECRET must be set when NODE_ENV=production/],
+  [
+    'a host that is not this machine',
+    { HOST: '203.0.113.7' },
+    /^\[start\] HOST 203\.0\.113\.7 is not an address of this machine/,
+  ],
+  [
+    'a database folder that does not exist',
+    { DATABASE: '/nonexistent-folder/ads.db' },
+    /^\[start\] DATABASE: the folder \/nonexistent-folder does not exist/,
+  ],
+  [
+    'a database folder that is not writable',
+    { DATABASE: '/proc/ads.db' },
+    /^\[start\] DATABASE: the folder \/proc is not writable/,
+  ],
+  [
+    'weak secrets in production',
+    { NODE_ENV: 'production', ADMIN_KEY: 'a', SECRET: 'b' },
+    /^\[start\] ADMIN_KEY is too weak for production/,
+  ],
+  [
+    'a weak SECRET in production',
+    { NODE_ENV: 'production', SECRET: 'password-password-password-12345' },
+    /^\[start\] SECRET is too weak for production/,
+  ],
+  [
+    'missing secrets in production',
+    { NODE_ENV: 'production', ADMIN_KEY: '', SECRET: '' },
+    /^\[start\] ADMIN_KEY and SECRET must be set when NODE_ENV=production/,
+  ],
   ['a typo of PORT', { PROT: '9000' }, /^\[start\] Unknown setting PROT: did you mean PORT\?/],
   ['a typo of LOG_LEVEL', { LOGLEVEL: 'debug' }, /^\[start\] Unknown setting LOGLEVEL: did you mean LOG_LEVEL\?/],
   ['a lower-case setting', { secret: 'x' }, /^\[start\] Unknown setting secret: did you mean SECRET\?/],
-  ['a bad LOG_LEVEL', { LOG_LEVEL: 'loud' }, /^\[start\] LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent/],
+  [
+    'a bad LOG_LEVEL',
+    { LOG_LEVEL: 'loud' },
+    /^\[start\] LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent/,
+  ],
 ];
 
 describe('configuration errors', () => {
-  it.each(cases)('%s: one line, exit 1', async (_, env, expected) => {
-    const { code, lines } = await start({ ...env, PORT: env.PORT ?? (_ === 'port in use' ? String(busyPort) : '0') });
-    expect(code, lines.join('\n')).toBe(1);
-    expect(lines, lines.join('\n')).toHaveLength(1);
-    expect(lines[0]).toMatch(expected);
-  }, 30_000);
+  it.each(cases)(
+    '%s: one line, exit 1',
+    async (_, env, expected) => {
+      const { code, lines } = await start({ ...env, PORT: env.PORT ?? (_ === 'port in use' ? String(busyPort) : '0') });
+      expect(code, lines.join('\n')).toBe(1);
+      expect(lines, lines.join('\n')).toHaveLength(1);
+      expect(lines[0]).toMatch(expected);
+    },
+    30_000,
+  );
 
   it('lets ordinary environment variables through (HOME next to HOST, PATH next to PORT)', async () => {
     const port = await freePort();
@@ -98,11 +130,23 @@ describe('secret strength', () => {
     const { randomBytes } = await import('node:crypto');
     for (let i = 0; i < 50; i++) {
       const bytes = randomBytes(32);
-      for (const value of [bytes.toString('hex'), bytes.toString('base64'), bytes.toString('base64url'), `sk_admin_${bytes.toString('base64url')}`]) {
+      for (const value of [
+        bytes.toString('hex'),
+        bytes.toString('base64'),
+        bytes.toString('base64url'),
+        `sk_admin_${bytes.toString('base64url')}`,
+      ]) {
         expect(secretWeakness('SECRET', value), value).toBeUndefined();
       }
     }
-    for (const weak of ['a', 'x'.repeat(100), 'ab'.repeat(40), 'correct horse battery staple', randomBytes(16).toString('hex'), randomBytes(20).toString('base64url')]) {
+    for (const weak of [
+      'a',
+      'x'.repeat(100),
+      'ab'.repeat(40),
+      'correct horse battery staple',
+      randomBytes(16).toString('hex'),
+      randomBytes(20).toString('base64url'),
+    ]) {
       expect(secretWeakness('SECRET', weak), weak).toMatch(/too weak/);
     }
   });

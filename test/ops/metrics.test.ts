@@ -19,7 +19,12 @@ function parse(text: string): Map<string, number> {
     if (!line || line.startsWith('#')) continue;
     const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match) throw new Error(`unparsable line: ${line}`);
-    const labels = match[2] ? match[2].split(/,(?=\w+=)/).sort().join(',') : '';
+    const labels = match[2]
+      ? match[2]
+          .split(/,(?=\w+=)/)
+          .sort()
+          .join(',')
+      : '';
     out.set(`${match[1]}{${labels}}`, Number(match[3]));
   }
   return out;
@@ -31,7 +36,10 @@ async function scrape(key = ADMIN_KEY) {
   expect(res.headers.get('content-type')).toContain('text/plain');
   const values = parse(await res.text());
   return (name: string, labels: Record<string, string> = {}) => {
-    const key = `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',')}}`;
+    const key = `${name}{${Object.entries(labels)
+      .map(([k, v]) => `${k}="${v}"`)
+      .sort()
+      .join(',')}}`;
     return values.get(key) ?? 0;
   };
 }
@@ -78,7 +86,11 @@ describe('/healthz and /readyz', () => {
     let ready = await other.call('GET', '/readyz', undefined);
     expect(ready.status).toBe(503);
     expect(ready.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(ready.body).toMatchObject({ status: 503, detail: 'Failing checks: migrations', checks: { database: true, migrations: false, catalog: true } });
+    expect(ready.body).toMatchObject({
+      status: 503,
+      detail: 'Failing checks: migrations',
+      checks: { database: true, migrations: false, catalog: true },
+    });
     await other.store.close();
     ready = await other.call('GET', '/readyz', undefined);
     expect(ready.status).toBe(503);
@@ -93,7 +105,8 @@ describe('counters match what the API answered', () => {
     const a = await s.seedCampaign({ seed: 1 });
     const b = await s.seedCampaign({ seed: 2 });
     const before = await scrape();
-    const slots = (user: string, extra: Record<string, unknown> = {}) => s.call('POST', '/v1/slots', client.key, { user, statuses: 10, ...extra });
+    const slots = (user: string, extra: Record<string, unknown> = {}) =>
+      s.call('POST', '/v1/slots', client.key, { user, statuses: 10, ...extra });
     // Every event sent and its answer, for the tally.
     const sent: string[] = [];
     const results: { status: string; reason?: string }[] = [];
@@ -104,12 +117,15 @@ describe('counters match what the API answered', () => {
       results.push(...res.body.results);
       return res;
     };
-    const view = (answer: { body: { slots: { token: string }[] } }) => events(answer.body.slots.map((x) => ({ token: x.token, type: 'impression' })));
+    const view = (answer: { body: { slots: { token: string }[] } }) =>
+      events(answer.body.slots.map((x) => ({ token: x.token, type: 'impression' })));
 
     // 1. Two advertisers for three places: two served, the third has no candidate left.
     const first = await slots('u1', { explain: true });
     expect(first.body.slots).toHaveLength(2);
-    const prices = first.body.explain.filter((e: { outcome: string }) => e.outcome === 'served').map((e: { priceMicros: number }) => e.priceMicros);
+    const prices = first.body.explain
+      .filter((e: { outcome: string }) => e.outcome === 'served')
+      .map((e: { priceMicros: number }) => e.priceMicros);
     expect(prices).toHaveLength(2);
 
     // 2. A user who blocked both advertisers: three places, all unfilled as blocked.
@@ -129,7 +145,11 @@ describe('counters match what the API answered', () => {
     // 4. Events: impressions, a duplicate, a forged token, a click, hides.
     const tokens = first.body.slots.map((x: { token: string }) => x.token);
     await view(first);
-    await events([{ token: tokens[0], type: 'impression' }, { token: 'not-a-token', type: 'click' }, { token: tokens[1], type: 'click' }]);
+    await events([
+      { token: tokens[0], type: 'impression' },
+      { token: 'not-a-token', type: 'click' },
+      { token: tokens[1], type: 'click' },
+    ]);
     const u4 = await slots('u4');
     expect(u4.body.slots).toHaveLength(2);
     await events(u4.body.slots.map((x: { token: string }) => ({ token: x.token, type: 'hide' })));
@@ -153,10 +173,17 @@ describe('counters match what the API answered', () => {
     // u4's other two places: it hid both creatives.
     expect(delta('ads_slots_unfilled_total', { reason: 'hidden' })).toBe(2);
     // Every place a request could hold is served or counted unfilled.
-    const unfilled = ['frequency_cap', 'user_cap', 'blocked', 'hidden', 'budget', 'pacing', 'floor', 'no_candidate', 'unavailable'].reduce(
-      (sum, reason) => sum + delta('ads_slots_unfilled_total', { reason }),
-      0,
-    );
+    const unfilled = [
+      'frequency_cap',
+      'user_cap',
+      'blocked',
+      'hidden',
+      'budget',
+      'pacing',
+      'floor',
+      'no_candidate',
+      'unavailable',
+    ].reduce((sum, reason) => sum + delta('ads_slots_unfilled_total', { reason }), 0);
     expect(servedTotal + unfilled).toBe(slotCalls * 3);
 
     // Events by type and outcome, exactly as the results said.
@@ -181,7 +208,9 @@ describe('counters match what the API answered', () => {
     s.clock.advance(61_000);
     await slots('u9');
     const later = await scrape();
-    expect(later('ads_budget_holds_total', { change: 'expired' }) - before('ads_budget_holds_total', { change: 'expired' })).toBe(servedTotal - released);
+    expect(later('ads_budget_holds_total', { change: 'expired' }) - before('ads_budget_holds_total', { change: 'expired' })).toBe(
+      servedTotal - released,
+    );
 
     expect(after('ads_user_cache_entries')).toBeGreaterThan(0);
     expect(delta('ads_store_commit_group_size_count', { kind: 'events' })).toBeGreaterThan(0);

@@ -39,7 +39,8 @@ export async function waitForOutput(proc: Proc, text: string | RegExp, ms = 30_0
   const deadline = Date.now() + ms;
   const found = () => (typeof text === 'string' ? proc.output().includes(text) : text.test(proc.output()));
   while (!found()) {
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new Error(`exited before "${text}":\n${proc.output()}`);
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null)
+      throw new Error(`exited before "${text}":\n${proc.output()}`);
     if (Date.now() > deadline) throw new Error(`no "${text}" within ${ms} ms:\n${proc.output()}`);
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -31,13 +31,17 @@ afterAll(() => s.close());
 
 describe('X-Request-Id', () => {
   it('echoes a valid caller id and replaces a missing or invalid one with a UUID', async () => {
-    expect((await s.call('GET', '/healthz', undefined, undefined, { 'X-Request-Id': 'trace-42_abc=' })).headers.get('x-request-id')).toBe('trace-42_abc=');
+    expect(
+      (await s.call('GET', '/healthz', undefined, undefined, { 'X-Request-Id': 'trace-42_abc=' })).headers.get('x-request-id'),
+    ).toBe('trace-42_abc=');
     expect((await s.call('GET', '/healthz', undefined)).headers.get('x-request-id')).toMatch(UUID);
     for (const bad of ['has space', 'semi;colon', 'a'.repeat(129), 'ünïcode', '<script>']) {
       const res = await s.app.request('/healthz', { headers: { 'X-Request-Id': bad } });
       expect(res.headers.get('x-request-id'), bad).toMatch(UUID);
     }
-    expect((await s.call('GET', '/healthz', undefined, undefined, { 'X-Request-Id': 'a'.repeat(128) })).headers.get('x-request-id')).toBe('a'.repeat(128));
+    expect(
+      (await s.call('GET', '/healthz', undefined, undefined, { 'X-Request-Id': 'a'.repeat(128) })).headers.get('x-request-id'),
+    ).toBe('a'.repeat(128));
   });
 
   it('is on every answer: 401, 403, 400, 404, 413 and problem answers', async () => {
@@ -63,7 +67,13 @@ describe('request log', () => {
     expect(lines).toHaveLength(1);
     const [line] = lines;
     expect(line.level).toBe('info');
-    expect(line.fields).toMatchObject({ reqId: 'req-1', method: 'GET', route: '/v1/campaigns/:id', status: 200, key: { kind: 'advertiser', id: advertiser.id } });
+    expect(line.fields).toMatchObject({
+      reqId: 'req-1',
+      method: 'GET',
+      route: '/v1/campaigns/:id',
+      status: 200,
+      key: { kind: 'advertiser', id: advertiser.id },
+    });
     expect(line.fields.ms).toBeGreaterThanOrEqual(0);
     // The pattern, never the raw path (ids in paths are not labels).
     expect(JSON.stringify(line)).not.toContain(campaignId);
@@ -84,13 +94,16 @@ describe('request log', () => {
     const user = 'user-4f1b9c-private';
     const slots = await s.call('POST', '/v1/slots', client.key, { user, statuses: 10 });
     expect(slots.status).toBe(200);
-    await s.call('POST', '/v1/events', client.key, { events: slots.body.slots.map((x: { token: string }) => ({ token: x.token, type: 'impression' })) });
+    await s.call('POST', '/v1/events', client.key, {
+      events: slots.body.slots.map((x: { token: string }) => ({ token: x.token, type: 'impression' })),
+    });
     await s.call('POST', '/v1/users/block', client.key, { user, advertiser: 'adv_nobody' });
     await s.call('POST', '/v1/slots', 'wrong-key-value-xyz', { user, statuses: 10 });
     expect(lines).toHaveLength(4);
     expect(lines[0].fields.key).toEqual({ kind: 'client', id: client.id });
     const text = JSON.stringify(lines);
-    for (const secret of [user, client.key, 'wrong-key-value-xyz', slots.body.slots[0].token, '"statuses"']) expect(text).not.toContain(secret);
+    for (const secret of [user, client.key, 'wrong-key-value-xyz', slots.body.slots[0].token, '"statuses"'])
+      expect(text).not.toContain(secret);
   });
 
   it('logs a 500 once, at error level, with the request id and the error', async () => {
@@ -103,7 +116,12 @@ describe('request log', () => {
     expect(res.headers.get('x-request-id')).toBe('boom-1');
     expect(lines).toHaveLength(1);
     expect(lines[0].level).toBe('error');
-    expect(lines[0].fields).toMatchObject({ reqId: 'boom-1', route: '/v1/campaigns', status: 500, err: { message: expect.any(String) } });
+    expect(lines[0].fields).toMatchObject({
+      reqId: 'boom-1',
+      route: '/v1/campaigns',
+      status: 500,
+      err: { message: expect.any(String) },
+    });
     await broken.close();
   });
 });

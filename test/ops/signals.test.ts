@@ -9,7 +9,17 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { alive, cleanup, descendants, freePort, type Proc, run, STRONG_ADMIN_KEY, STRONG_SECRET, waitForOutput } from './process.js';
+import {
+  alive,
+  cleanup,
+  descendants,
+  freePort,
+  type Proc,
+  run,
+  STRONG_ADMIN_KEY,
+  STRONG_SECRET,
+  waitForOutput,
+} from './process.js';
 
 let proc: Proc | undefined;
 let dir: string | undefined;
@@ -27,7 +37,14 @@ async function serverEnv() {
   const port = await freePort();
   return {
     port,
-    env: { HOST: '127.0.0.1', PORT: String(port), DATABASE: join(dir, 'ads.db'), MEDIA_DIR: join(dir, 'media'), ADMIN_KEY: STRONG_ADMIN_KEY, SECRET: STRONG_SECRET },
+    env: {
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATABASE: join(dir, 'ads.db'),
+      MEDIA_DIR: join(dir, 'media'),
+      ADMIN_KEY: STRONG_ADMIN_KEY,
+      SECRET: STRONG_SECRET,
+    },
   };
 }
 
@@ -82,18 +99,22 @@ describe('npm scripts and signals', () => {
     expect(proc.output()).toContain('stopped cleanly');
   }, 60_000);
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('npm run start:worker: %s to npm stops workerd, exit 0, no process left', async (signal) => {
-    const { port, env } = await serverEnv();
-    proc = run('npm', ['run', 'start:worker'], { ...env, DATA_DIR: join(dir!, 'worker') });
-    await waitForOutput(proc, 'serving the Worker', 120_000);
-    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
-    const below = descendants(proc.child.pid!);
-    leftovers = below;
-    expect(below.length).toBeGreaterThanOrEqual(2); // node and workerd
-    proc.child.kill(signal);
-    expect(await proc.exited).toEqual({ code: 0, signal: null });
-    for (let i = 0; i < 100 && below.some(alive); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(below.filter(alive)).toEqual([]);
-    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
-  }, 180_000);
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'npm run start:worker: %s to npm stops workerd, exit 0, no process left',
+    async (signal) => {
+      const { port, env } = await serverEnv();
+      proc = run('npm', ['run', 'start:worker'], { ...env, DATA_DIR: join(dir!, 'worker') });
+      await waitForOutput(proc, 'serving the Worker', 120_000);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      const below = descendants(proc.child.pid!);
+      leftovers = below;
+      expect(below.length).toBeGreaterThanOrEqual(2); // node and workerd
+      proc.child.kill(signal);
+      expect(await proc.exited).toEqual({ code: 0, signal: null });
+      for (let i = 0; i < 100 && below.some(alive); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(below.filter(alive)).toEqual([]);
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    },
+    180_000,
+  );
 });

@@ -37,7 +37,11 @@ describe('GET /metrics on Workers', () => {
     const slots = await w.call('POST', '/v1/slots', client.key, { user: 'w1', statuses: 10 });
     expect(slots.body.slots).toHaveLength(1);
     const events = await w.call('POST', '/v1/events', client.key, {
-      events: [{ token: slots.body.slots[0].token, type: 'impression' }, { token: slots.body.slots[0].token, type: 'impression' }, { token: 'forged', type: 'click' }],
+      events: [
+        { token: slots.body.slots[0].token, type: 'impression' },
+        { token: slots.body.slots[0].token, type: 'impression' },
+        { token: 'forged', type: 'click' },
+      ],
     });
     expect(events.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'duplicate', 'rejected']);
     const after = await scrape(ADMIN_KEY);

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { TokenSigner, tokenSecretsFrom } from '../../src/privacy/token.js';
 
-const claims = { reservationId: 'r_1', clientId: 'cli_1', uid: 'a'.repeat(64), campaignId: 'cmp_1', creativeId: 'crv_1', expiresAt: 2_000 };
+const claims = {
+  reservationId: 'r_1',
+  clientId: 'cli_1',
+  uid: 'a'.repeat(64),
+  campaignId: 'cmp_1',
+  creativeId: 'crv_1',
+  expiresAt: 2_000,
+};
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const bytesOf = (token: string) => Buffer.from(token.split('.')[1], 'base64url');
 
@@ -31,7 +38,15 @@ describe('slot tokens', () => {
     const same = await signer.sign(claims);
     for (const token of [a, b, same]) {
       const text = `${token} ${bytesOf(token).toString('latin1')} ${bytesOf(token).toString('hex')}`;
-      for (const secret of [claims.uid, claims.uid.slice(0, 8), 'cmp_1', 'crv_1', 'cli_1', 'r_1', Buffer.from(claims.uid).toString('base64url').slice(0, 12)]) {
+      for (const secret of [
+        claims.uid,
+        claims.uid.slice(0, 8),
+        'cmp_1',
+        'crv_1',
+        'cli_1',
+        'r_1',
+        Buffer.from(claims.uid).toString('base64url').slice(0, 12),
+      ]) {
         expect(text).not.toContain(secret);
       }
     }
@@ -55,7 +70,18 @@ describe('slot tokens', () => {
     // Another deployment's token under our key id is still only a failed tag.
     const foreignBody = (await new TokenSigner('other').sign(claims)).split('.')[1];
     expect(await signer.verify(`${kid}.${foreignBody}`, 1_000)).toEqual({ ok: false, reason: 'bad_signature' });
-    for (const bad of ['', '.', 'abc', `${kid}.`, `.${body}`, `${kid}.${body}.x`, `${kid}.${body.slice(0, 20)}`, `${kid}x.${body}`, `${kid}.${body}=`, `${kid}.${body.replace(/./, '+')}`]) {
+    for (const bad of [
+      '',
+      '.',
+      'abc',
+      `${kid}.`,
+      `.${body}`,
+      `${kid}.${body}.x`,
+      `${kid}.${body.slice(0, 20)}`,
+      `${kid}x.${body}`,
+      `${kid}.${body}=`,
+      `${kid}.${body.replace(/./, '+')}`,
+    ]) {
       expect((await signer.verify(bad, 1_000)).ok, bad).toBe(false);
     }
   });
@@ -63,7 +89,8 @@ describe('slot tokens', () => {
   it('accepts only the canonical encoding, not variants that decode to the same bytes', async () => {
     // Find a token whose length leaves unused bits in its last base64url character.
     let token = await signer.sign(claims);
-    for (let i = 0; bytesOf(token).length % 3 === 0 && i < 10; i++) token = await signer.sign({ ...claims, reservationId: `r_${'x'.repeat(i + 1)}` });
+    for (let i = 0; bytesOf(token).length % 3 === 0 && i < 10; i++)
+      token = await signer.sign({ ...claims, reservationId: `r_${'x'.repeat(i + 1)}` });
     expect(bytesOf(token).length % 3).not.toBe(0);
     const last = token.at(-1)!;
     const index = B64.indexOf(last);

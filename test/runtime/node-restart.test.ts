@@ -52,7 +52,8 @@ async function start(): Promise<ChildProcess> {
   const deadline = Date.now() + 20_000;
   // Wait for this process to say it is serving: a leftover server on the port must not pass for it.
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited early (${child.exitCode}): ${output}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`server exited early (${child.exitCode}): ${output}`);
     if (output.includes('serving on http')) {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       if (res.ok) return child;
@@ -85,7 +86,8 @@ async function portClosed() {
 }
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
@@ -116,7 +118,10 @@ describe('node runtime', () => {
     const advertiser = await call('POST', '/v1/advertisers', ADMIN_KEY, { name: 'Bakery' });
     expect(advertiser.status).toBe(201);
     const advertiserKey = advertiser.body.apiKey;
-    const campaign = await call('POST', '/v1/campaigns', advertiserKey, { name: 'Bread', bid: { type: 'cpm', amountMicros: 2_000_000 } });
+    const campaign = await call('POST', '/v1/campaigns', advertiserKey, {
+      name: 'Bread',
+      bid: { type: 'cpm', amountMicros: 2_000_000 },
+    });
     expect(campaign.status).toBe(201);
     const form = new FormData();
     form.set('file', new File([new Uint8Array(png(90, 160, 11))], 'ad.png', { type: 'image/png' }));
@@ -147,7 +152,11 @@ describe('node runtime', () => {
 
     server = await start();
     const day = (offset: number) => new Date(Date.now() + offset).toISOString().slice(0, 10);
-    const report = await call('GET', `/v1/reports?campaign=${campaign.body.id}&from=${day(-86_400_000)}&to=${day(86_400_000)}`, advertiserKey);
+    const report = await call(
+      'GET',
+      `/v1/reports?campaign=${campaign.body.id}&from=${day(-86_400_000)}&to=${day(86_400_000)}`,
+      advertiserKey,
+    );
     expect(report.status).toBe(200);
     expect(report.body.rows.reduce((n: number, r: { impressions: number }) => n + r.impressions, 0)).toBe(1);
     const replay = await call('POST', '/v1/events', clientKey, { events: [{ token, type: 'impression' }] });

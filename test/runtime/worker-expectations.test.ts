@@ -1,6 +1,7 @@
 /** Issue 15's expectations (business card, categories, mutes, video metrics, breakdowns, forecasts) in workerd. */
-import { makeWorkerService } from '../helpers/worker.js';
+
 import { describeExpectations } from '../api/expectations.js';
+import { makeWorkerService } from '../helpers/worker.js';
 
 describeExpectations('workerd', async () => {
   const w = await makeWorkerService({ TRAFFIC_FLUSH_MS: '0' });

@@ -78,7 +78,10 @@ describe('Worker in workerd', () => {
 
     // The campaign object adds impression and click counts to D1 for the CTR estimate (first batch at once, then every 30 s).
     const creativeId = slots.body.slots[0].ad.creativeId;
-    const stats = await (await w.mf.getD1Database('DB')).prepare('SELECT impressions, clicks FROM creative_stats WHERE creative_id = ?').bind(creativeId).first();
+    const stats = await (await w.mf.getD1Database('DB'))
+      .prepare('SELECT impressions, clicks FROM creative_stats WHERE creative_id = ?')
+      .bind(creativeId)
+      .first();
     expect(stats).toEqual({ impressions: 1, clicks: 1 });
   });
 
@@ -94,7 +97,9 @@ describe('Worker in workerd', () => {
     const paused = await w.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { status: 'paused' });
     expect(paused.body.status).toBe('paused');
     expect((await w.call('GET', '/v1/campaigns', advertiser.key)).body.campaigns.map((c: any) => c.id)).toEqual([campaignId]);
-    expect((await w.call('POST', '/v1/slots', client.key, { user: newUser(), statuses: 10, context })).body.slots).toHaveLength(0);
+    expect((await w.call('POST', '/v1/slots', client.key, { user: newUser(), statuses: 10, context })).body.slots).toHaveLength(
+      0,
+    );
     const other = await w.newAdvertiser('Other');
     expect((await w.call('GET', `/v1/campaigns/${campaignId}`, other.key)).status).toBe(404);
   });
@@ -109,7 +114,8 @@ describe('Worker in workerd', () => {
       const mine = res.body.slots.filter((s: any) => s.ad.campaignId === campaignId);
       served.push(...mine.map((s: any) => s.token));
       // Viewing converts the reservation, so the creative may come again, within the cap.
-      if (mine.length > 0) await w.call('POST', '/v1/events', client.key, { events: [{ token: mine[0].token, type: 'impression' }] });
+      if (mine.length > 0)
+        await w.call('POST', '/v1/events', client.key, { events: [{ token: mine[0].token, type: 'impression' }] });
       if (i === 3) expect(res.body.explain.find((e: any) => e.campaignId === campaignId)?.reason).toBe('frequency_cap');
     }
     expect(served).toHaveLength(2);
@@ -193,7 +199,8 @@ describe('Worker catalog index', () => {
   it('follows catalog changes made in D1 by another isolate (version bump)', async () => {
     const { campaignId, context } = await seedAlone();
     const client = await w.newClient();
-    const ask = async () => (await w.call('POST', '/v1/slots', client.key, { user: newUser(), statuses: 10, context })).body.slots;
+    const ask = async () =>
+      (await w.call('POST', '/v1/slots', client.key, { user: newUser(), statuses: 10, context })).body.slots;
     expect(await ask()).toHaveLength(1);
     const db = await w.mf.getD1Database('DB');
     await db.batch([
@@ -226,7 +233,10 @@ describe('Worker concurrency', () => {
   it('many parallel slot requests for one small-budget campaign never break its budget', async () => {
     // Bidding the floor (0.10 per thousand), each impression costs and holds 100 micros: 5 fit in 500.
     const totalMicros = 500;
-    const { campaignId, advertiser, context } = await seedAlone({ bid: { type: 'cpm', amountMicros: 100_000 }, budget: { totalMicros } });
+    const { campaignId, advertiser, context } = await seedAlone({
+      bid: { type: 'cpm', amountMicros: 100_000 },
+      budget: { totalMicros },
+    });
     const client = await w.newClient();
     const answers = await Promise.all(
       Array.from({ length: 40 }, () => w.call('POST', '/v1/slots', client.key, { user: newUser(), statuses: 10, context })),
@@ -235,7 +245,9 @@ describe('Worker concurrency', () => {
     const served = answers.flatMap((a) => a.body.slots).filter((s: any) => s.ad.campaignId === campaignId);
     expect(served.length).toBeGreaterThan(0);
     expect(served.length).toBeLessThanOrEqual(5);
-    const events = await w.call('POST', '/v1/events', client.key, { events: served.map((s: any) => ({ token: s.token, type: 'impression' })) });
+    const events = await w.call('POST', '/v1/events', client.key, {
+      events: served.map((s: any) => ({ token: s.token, type: 'impression' })),
+    });
     expect(events.body.results.every((r: any) => r.status === 'accepted')).toBe(true);
     const day = new Date().toISOString().slice(0, 10);
     const report = await w.call('GET', `/v1/reports?campaign=${campaignId}&from=${day}&to=${day}`, advertiser.key);

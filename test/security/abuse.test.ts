@@ -3,13 +3,13 @@
  * injection: each attack from SECURITY.md that is not covered by isolation,
  * fuzzing or limits has its proof here.
  */
-import Database from 'better-sqlite3';
+
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenSigner } from '../../src/privacy/token.js';
-import { SECRET } from '../helpers/service.js';
 import { makeWorld, snapshot, type World } from '../helpers/isolation.js';
-
+import { SECRET } from '../helpers/service.js';
 
 describe('slot tokens: forgery and replay', () => {
   let w: World;
@@ -38,7 +38,9 @@ describe('slot tokens: forgery and replay', () => {
     const other = claims.campaignId === w.a.campaignId ? w.b : w.a;
     // Without the key nobody can seal claims: a foreign key's ciphertexts under our key id, for another campaign and a longer life.
     const foreignKey = new TokenSigner('some-other-deployment');
-    const otherCampaign = (await foreignKey.sign({ ...claims, campaignId: other.campaignId, creativeId: other.creativeId })).split('.')[1];
+    const otherCampaign = (
+      await foreignKey.sign({ ...claims, campaignId: other.campaignId, creativeId: other.creativeId })
+    ).split('.')[1];
     const longerLife = (await foreignKey.sign({ ...claims, expiresAt: claims.expiresAt + 86_400_000 })).split('.')[1];
     const foreign = await foreignKey.sign(claims);
     const sealed = Buffer.from(body, 'base64url');
@@ -59,14 +61,19 @@ describe('slot tokens: forgery and replay', () => {
     const before = snapshot(w.s.dir);
     const res = await post(forged.map((t) => ({ token: t, type: 'impression' })));
     expect(res.status).toBe(200);
-    res.body.results.forEach((r: unknown, i: number) => expect(r, `forged token #${i}`).toEqual({ status: 'rejected', reason: 'invalid_token' }));
+    res.body.results.forEach((r: unknown, i: number) =>
+      expect(r, `forged token #${i}`).toEqual({ status: 'rejected', reason: 'invalid_token' }),
+    );
     expect(snapshot(w.s.dir)).toBe(before);
     // "Why this ad" cannot be probed with a forged token either.
     expect((await w.s.call('POST', '/v1/why', w.client.key, { token: forged[0] })).status).toBe(400);
   });
 
   it('counts and charges a replayed impression once, however often and however batched', async () => {
-    const first = await post([{ token, type: 'impression' }, { token, type: 'impression' }]);
+    const first = await post([
+      { token, type: 'impression' },
+      { token, type: 'impression' },
+    ]);
     expect(first.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'duplicate']);
     const charged = spend();
     expect(charged).toBeGreaterThan(0);
@@ -86,7 +93,8 @@ describe('slot tokens: forgery and replay', () => {
 
   it('bounds what one user can be shown, and so what fake impressions for one user can cost (user cap)', async () => {
     let served = 0;
-    for (let i = 0; i < 20; i++) served += (await w.s.call('POST', '/v1/slots', w.client.key, { user: 'bot-user', statuses: 20 })).body.slots.length;
+    for (let i = 0; i < 20; i++)
+      served += (await w.s.call('POST', '/v1/slots', w.client.key, { user: 'bot-user', statuses: 20 })).body.slots.length;
     expect(served).toBeLessThanOrEqual(w.s.settings.userCap.impressions);
   });
 
@@ -103,29 +111,42 @@ describe('content smuggling and injection', () => {
   });
   afterAll(() => w.s.close());
 
-  it.each(['text', 'body', 'caption', 'message', 'content', 'media'])('the feed API rejects a "%s" field as message content', async (field) => {
-    for (const [path, body] of [
-      ['/v1/slots', { user: 'u', statuses: 5, [field]: 'hello from my chat' }],
-      ['/v1/users/block', { user: 'u', advertiser: w.a.id, [field]: 'x' }],
-      ['/v1/events', { events: [{ token: 't', type: 'impression', [field]: 'x' }] }],
-    ] as const) {
-      const before = snapshot(w.s.dir);
-      const res = await w.s.call('POST', path, w.client.key, body);
-      expect(res.status, path).toBe(400);
-      expect(res.body.type).toBe('/problems/content-rejected');
-      expect(res.body.detail).toMatch(/no message content/);
-      expect(snapshot(w.s.dir)).toBe(before);
-    }
-  });
+  it.each(['text', 'body', 'caption', 'message', 'content', 'media'])(
+    'the feed API rejects a "%s" field as message content',
+    async (field) => {
+      for (const [path, body] of [
+        ['/v1/slots', { user: 'u', statuses: 5, [field]: 'hello from my chat' }],
+        ['/v1/users/block', { user: 'u', advertiser: w.a.id, [field]: 'x' }],
+        ['/v1/events', { events: [{ token: 't', type: 'impression', [field]: 'x' }] }],
+      ] as const) {
+        const before = snapshot(w.s.dir);
+        const res = await w.s.call('POST', path, w.client.key, body);
+        expect(res.status, path).toBe(400);
+        expect(res.body.type).toBe('/problems/content-rejected');
+        expect(res.body.detail).toMatch(/no message content/);
+        expect(snapshot(w.s.dir)).toBe(before);
+      }
+    },
+  );
 
   it('context carries only country, language and platform', async () => {
-    const res = await w.s.call('POST', '/v1/slots', w.client.key, { user: 'u', statuses: 5, context: { country: 'DE', contacts: ['bob'] } });
+    const res = await w.s.call('POST', '/v1/slots', w.client.key, {
+      user: 'u',
+      statuses: 5,
+      context: { country: 'DE', contacts: ['bob'] },
+    });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].path).toBe('context.contacts');
   });
 
   it('SQL and script payloads are stored and returned verbatim as data, never executed', async () => {
-    const payloads = ["Robert'); DROP TABLE campaigns;--", '" OR 1=1 --', '<script>alert(1)</script>', '${7*7}{{7*7}}', '\u202enul'];
+    const payloads = [
+      "Robert'); DROP TABLE campaigns;--",
+      '" OR 1=1 --',
+      '<script>alert(1)</script>',
+      '${7*7}{{7*7}}',
+      '\u202enul',
+    ];
     for (const name of payloads) {
       const created = await w.s.call('POST', '/v1/campaigns', w.a.key, { name, bid: { type: 'cpm', amountMicros: 1000 } });
       expect(created.status).toBe(201);
@@ -136,7 +157,11 @@ describe('content smuggling and injection', () => {
     expect(list.body.campaigns.length).toBeGreaterThanOrEqual(payloads.length + 1);
     expect((await w.s.call('GET', `/v1/campaigns/${w.b.campaignId}`, w.b.key)).status).toBe(200);
     // A report query with SQL in it is a validation error, not a query.
-    const report = await w.s.call('GET', `/v1/reports?campaign=${encodeURIComponent("x' OR '1'='1")}&from=2026-01-01&to=2026-12-31`, w.a.key);
+    const report = await w.s.call(
+      'GET',
+      `/v1/reports?campaign=${encodeURIComponent("x' OR '1'='1")}&from=2026-01-01&to=2026-12-31`,
+      w.a.key,
+    );
     expect(report.status).toBe(404);
   });
 });

@@ -5,12 +5,13 @@
  * spend equals the sum of the prices charged. SQLite runs WAL with
  * synchronous=FULL, so an acknowledged commit also survives power loss.
  */
-import Database from 'better-sqlite3';
+
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/sqlite/db.js';
 import { png } from '../helpers/media.js';
-import { http, removeDir, seed, startServer, stopServer, type RealServer } from '../helpers/server.js';
+import { http, type RealServer, removeDir, seed, startServer, stopServer } from '../helpers/server.js';
 
 type EventType = 'impression' | 'click';
 interface Sent {
@@ -109,14 +110,22 @@ describe('crash safety', () => {
     const unanswered = sent.filter((e) => !ackedKeys.has(`${e.token} ${e.type}`));
     for (let i = 0; i < unanswered.length; i += 500) {
       const replay = await http(server, 'POST', '/v1/events', world.clientKey, { events: unanswered.slice(i, i + 500) });
-      expect(replay.body.results.every((r: { status: string }) => r.status === 'accepted' || r.status === 'duplicate')).toBe(true);
+      expect(replay.body.results.every((r: { status: string }) => r.status === 'accepted' || r.status === 'duplicate')).toBe(
+        true,
+      );
     }
 
     // Counted exactly once: the report equals the number of distinct events sent.
     const day = (d: number) => new Date(Date.now() + d * 86_400_000).toISOString().slice(0, 10);
-    const report = await http(server, 'GET', `/v1/reports?campaign=${world.campaignId}&from=${day(-1)}&to=${day(1)}`, world.advertiserKey);
+    const report = await http(
+      server,
+      'GET',
+      `/v1/reports?campaign=${world.campaignId}&from=${day(-1)}&to=${day(1)}`,
+      world.advertiserKey,
+    );
     expect(report.status).toBe(200);
-    const total = (k: 'impressions' | 'clicks' | 'spendMicros') => report.body.rows.reduce((a: number, r: Record<string, number>) => a + r[k], 0);
+    const total = (k: 'impressions' | 'clicks' | 'spendMicros') =>
+      report.body.rows.reduce((a: number, r: Record<string, number>) => a + r[k], 0);
     const distinct = (type: EventType) => new Set(sent.filter((e) => e.type === type).map((e) => e.token)).size;
     expect(total('impressions')).toBe(distinct('impression'));
     expect(total('clicks')).toBe(distinct('click'));

@@ -26,7 +26,8 @@ for (const [name, make] of [
     it('answers nothing about an erased user, even for a token that still verifies', async () => {
       const served = await s.call('POST', '/v1/slots', clientKey, { user: 'gone-user', statuses: 5 });
       const token = served.body.slots[0].token as string;
-      const other = (await s.call('POST', '/v1/slots', clientKey, { user: 'kept-user', statuses: 5 })).body.slots[0].token as string;
+      const other = (await s.call('POST', '/v1/slots', clientKey, { user: 'kept-user', statuses: 5 })).body.slots[0]
+        .token as string;
       expect((await s.call('POST', '/v1/why', clientKey, { token })).status).toBe(200);
 
       expect((await s.call('POST', '/v1/users/erase', clientKey, { user: 'gone-user' })).status).toBe(204);

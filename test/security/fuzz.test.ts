@@ -8,21 +8,60 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isProblem, makeWorld, ROUTES, type RouteCase, send, snapshot, type World } from '../helpers/isolation.js';
 import { png } from '../helpers/media.js';
-import { isProblem, makeWorld, ROUTES, send, snapshot, type RouteCase, type World } from '../helpers/isolation.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
 
 const ownerKey = (w: World, route: RouteCase) =>
-  route.group === 'admin' ? w.keys.admin : route.group === 'advertiser' ? w.keys.advertiser : route.group === 'client' ? w.keys.client : undefined;
+  route.group === 'admin'
+    ? w.keys.admin
+    : route.group === 'advertiser'
+      ? w.keys.advertiser
+      : route.group === 'client'
+        ? w.keys.client
+        : undefined;
 
 const oddString = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.constantFrom('', ' ', '\u0000', '\uD800', '\uFEFF', '‮', '𝕏'.repeat(300), 'a'.repeat(5000), "'; DROP TABLE campaigns; --", '../../etc/passwd', '<script>alert(1)</script>', '%00', '${jndi:ldap://x}'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\u0000',
+    '\uD800',
+    '\uFEFF',
+    '‮',
+    '𝕏'.repeat(300),
+    'a'.repeat(5000),
+    "'; DROP TABLE campaigns; --",
+    '../../etc/passwd',
+    '<script>alert(1)</script>',
+    '%00',
+    '${jndi:ldap://x}',
+  ),
 );
 const oddNumber = fc.oneof(
-  fc.constantFrom(0, -0, -1, 1, 0.5, 1e308, -1e308, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 1000, 1001, 256, 257, 500, 501),
+  fc.constantFrom(
+    0,
+    -0,
+    -1,
+    1,
+    0.5,
+    1e308,
+    -1e308,
+    2 ** 53,
+    2 ** 53 + 2,
+    -(2 ** 53),
+    Number.MAX_SAFE_INTEGER,
+    Number.MIN_SAFE_INTEGER,
+    1000,
+    1001,
+    256,
+    257,
+    500,
+    501,
+  ),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
   fc.integer(),
 );
@@ -38,7 +77,21 @@ const oddValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
   fc.integer({ min: 10, max: 2000 }).map((d) => deep(d, 'x')),
 );
-const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', 'text', 'body', 'caption', 'message', 'content', 'media', 'id', 'advertiserId', 'spendMicros', 'review'];
+const PROTO_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'text',
+  'body',
+  'caption',
+  'message',
+  'content',
+  'media',
+  'id',
+  'advertiserId',
+  'spendMicros',
+  'review',
+];
 
 /** A raw body and its content type. */
 interface Raw {
@@ -61,23 +114,46 @@ function bodies(valid: unknown): fc.Arbitrary<Raw> {
       return json(copy);
     }),
     // Nested fields of the valid body replaced.
-    fc.tuple(oddValue, oddValue).map(([x, y]) => json(JSON.parse(JSON.stringify(validObject), (_k, v) => (typeof v === 'string' ? x : typeof v === 'number' ? y : v)))),
+    fc
+      .tuple(oddValue, oddValue)
+      .map(([x, y]) =>
+        json(JSON.parse(JSON.stringify(validObject), (_k, v) => (typeof v === 'string' ? x : typeof v === 'number' ? y : v))),
+      ),
     // Prototype pollution attempts spelled out in raw JSON.
     fc.constantFrom('__proto__', 'constructor', 'prototype').map((k) => ({
       body: `{"${k}": {"isAdmin": true, "polluted": 1}, ${JSON.stringify(validObject).slice(1)}`.replace(', }', '}'),
       contentType: 'application/json',
     })),
     // Deep nesting, as arrays and as objects.
-    fc.integer({ min: 1000, max: 200_000 }).map((n) => ({ body: '['.repeat(n) + ']'.repeat(n), contentType: 'application/json' })),
-    fc.integer({ min: 1000, max: 50_000 }).map((n) => ({ body: '{"a":'.repeat(n) + '1' + '}'.repeat(n), contentType: 'application/json' })),
+    fc
+      .integer({ min: 1000, max: 200_000 })
+      .map((n) => ({ body: '['.repeat(n) + ']'.repeat(n), contentType: 'application/json' })),
+    fc
+      .integer({ min: 1000, max: 50_000 })
+      .map((n) => ({ body: `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`, contentType: 'application/json' })),
     // Invalid JSON and odd text.
-    fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.constantFrom('', '{', '{"user":', 'null', '[]', '"x"', '{"a":1,}', '\u0000', 'NaN', '{"statuses": 1e999}')).map((body) => ({
-      body,
-      contentType: 'application/json',
-    })),
+    fc
+      .oneof(
+        fc.string({ unit: 'binary', maxLength: 200 }),
+        fc.constantFrom('', '{', '{"user":', 'null', '[]', '"x"', '{"a":1,}', '\u0000', 'NaN', '{"statuses": 1e999}'),
+      )
+      .map((body) => ({
+        body,
+        contentType: 'application/json',
+      })),
     // A valid body under the wrong content type (or none).
     fc
-      .constantFrom(undefined, 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/jsonp', 'json', 'application/json; charset=utf-7', '*/*')
+      .constantFrom(
+        undefined,
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/xml',
+        'application/jsonp',
+        'json',
+        'application/json; charset=utf-7',
+        '*/*',
+      )
       .map((contentType) => ({ body: JSON.stringify(validObject), contentType })),
   );
 }
@@ -89,7 +165,13 @@ const uploadForms = fc
       file: fc.oneof(
         fc.uint8Array({ maxLength: 2000 }).map((b) => new File([b], 'x.png', { type: 'image/png' })),
         fc.constant(new File([new Uint8Array(png(9, 16, 3).subarray(0, 40))], 'cut.png', { type: 'image/png' })),
-        fc.constant(new File([new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')], 'a.svg', { type: 'image/svg+xml' })),
+        fc.constant(
+          new File(
+            [new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')],
+            'a.svg',
+            { type: 'image/svg+xml' },
+          ),
+        ),
         fc.constant(new File([new TextEncoder().encode('GIF89a\x01\x00\x01\x00')], 'a.gif', { type: 'image/gif' })),
         fc.constant(new File([new Uint8Array(png(9, 16, 4))], '../../../etc/passwd', { type: 'video/mp4' })),
         oddString,
@@ -169,7 +251,10 @@ describe('fuzzing every route', () => {
 
   it('GET routes ignore or reject bodies and query junk', async () => {
     const queries = fc.oneof(
-      fc.dictionary(fc.constantFrom('campaign', 'from', 'to', '__proto__', 'x'), fc.oneof(oddString, fc.constantFrom('2026-02-30', '2026-13-01', '0000-01-01', '9999-12-31', '2026-1-1'))),
+      fc.dictionary(
+        fc.constantFrom('campaign', 'from', 'to', '__proto__', 'x'),
+        fc.oneof(oddString, fc.constantFrom('2026-02-30', '2026-13-01', '0000-01-01', '9999-12-31', '2026-1-1')),
+      ),
       fc.constant({ campaign: 'a', from: '2026-11-30', to: '2026-11-01' }),
     );
     const reports = ROUTES.find((r) => r.name === 'reports')!;
@@ -180,13 +265,38 @@ describe('fuzzing every route', () => {
       }),
       { numRuns: RUNS },
     );
-    await check({ ...reports, path: (x) => `/v1/reports?campaign=${x.a.campaignId}&campaign=${x.b.campaignId}&from=2026-11-01&to=2026-11-30` }, {});
+    await check(
+      {
+        ...reports,
+        path: (x) => `/v1/reports?campaign=${x.a.campaignId}&campaign=${x.b.campaignId}&from=2026-11-01&to=2026-11-30`,
+      },
+      {},
+    );
     await healthy();
   });
 
   const TRAVERSAL = [
-    '..', '.', '%2e%2e', '..%2f', '..%2f..%2fetc%2fpasswd', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', '..%5c..%5cwindows', '%00', 'a%00b', '%E0%A4%A', '%',
-    '%ZZ', '%c0%ae%c0%ae%2f', '....//....//', encodeURIComponent('../../etc/passwd'), 'x'.repeat(10_000), '%F0%9F%92%A9', '%u2215', 'CON', 'a;b', 'a?b=c',
+    '..',
+    '.',
+    '%2e%2e',
+    '..%2f',
+    '..%2f..%2fetc%2fpasswd',
+    '%2e%2e%2f%2e%2e%2fetc%2fpasswd',
+    '..%5c..%5cwindows',
+    '%00',
+    'a%00b',
+    '%E0%A4%A',
+    '%',
+    '%ZZ',
+    '%c0%ae%c0%ae%2f',
+    '....//....//',
+    encodeURIComponent('../../etc/passwd'),
+    'x'.repeat(10_000),
+    '%F0%9F%92%A9',
+    '%u2215',
+    'CON',
+    'a;b',
+    'a?b=c',
   ];
   const idPaths: [string, (id: string) => string, string][] = [
     ['GET', (id) => `/v1/campaigns/${id}`, 'advertiser'],
@@ -210,7 +320,10 @@ describe('fuzzing every route', () => {
     await fc.assert(
       fc.asyncProperty(ids, fc.constantFrom(...idPaths), async (id, [method, path, group]) => {
         const route: RouteCase = { name: 'odd path', group: group as RouteCase['group'], method, path: () => path(id), ok: 200 };
-        const body = method === 'PATCH' || method === 'POST' ? { body: '{"name":"x","decision":"approve"}', contentType: 'application/json' } : {};
+        const body =
+          method === 'PATCH' || method === 'POST'
+            ? { body: '{"name":"x","decision":"approve"}', contentType: 'application/json' }
+            : {};
         const res = await check(route, body);
         if (route.group === 'public' && res.status < 400) expect(res.headers.get('content-type')).not.toMatch(/html/);
       }),
@@ -230,7 +343,16 @@ describe('fuzzing every route', () => {
     const header = fc.oneof(
       fc.string({ unit: 'binary-ascii', maxLength: 40 }).map((s) => s.replace(/[\r\n\0]/g, '')),
       fc.tuple(fc.nat(), fc.nat()).map(([a, b]) => `bytes=${a}-${b}`),
-      fc.constantFrom('bytes=-0', 'bytes=0-', 'bytes=-999999999999999999999', 'bytes=99999999999999999999-', 'bytes=5-1', 'bytes=0-0,2-3', 'bytes=', 'items=0-1'),
+      fc.constantFrom(
+        'bytes=-0',
+        'bytes=0-',
+        'bytes=-999999999999999999999',
+        'bytes=99999999999999999999-',
+        'bytes=5-1',
+        'bytes=0-0,2-3',
+        'bytes=',
+        'items=0-1',
+      ),
     );
     await fc.assert(
       fc.asyncProperty(header, header, async (range, inm) => {
@@ -248,7 +370,14 @@ describe('fuzzing every route', () => {
     const header = fc.oneof(
       fc.string({ unit: 'binary-ascii', maxLength: 300 }).map((s) => s.replace(/[\r\n\0]/g, '').trim()),
       fc.string({ maxLength: 300 }).map((s) => `Bearer ${s.replace(/[\r\n\0\s]/g, '') || 'x'}`),
-      fc.constantFrom('Bearer', 'Bearer ', 'Basic YWRtaW46YWRtaW4=', `Bearer ${'k'.repeat(257)}`, 'bearer  sk_cli_x', 'Bearer sk_cli_x extra'),
+      fc.constantFrom(
+        'Bearer',
+        'Bearer ',
+        'Basic YWRtaW46YWRtaW4=',
+        `Bearer ${'k'.repeat(257)}`,
+        'bearer  sk_cli_x',
+        'Bearer sk_cli_x extra',
+      ),
     );
     await fc.assert(
       fc.asyncProperty(header, async (auth) => {
@@ -287,7 +416,14 @@ describe('fuzzing every route', () => {
   });
 
   it('unknown methods and routes are problem+json', async () => {
-    for (const [method, path] of [['DELETE', '/v1/campaigns'], ['PUT', '/v1/me'], ['GET', '/v1/slots'], ['GET', '/v2/anything'], ['POST', '/healthz'], ['OPTIONS', '/v2/anything']] as const) {
+    for (const [method, path] of [
+      ['DELETE', '/v1/campaigns'],
+      ['PUT', '/v1/me'],
+      ['GET', '/v1/slots'],
+      ['GET', '/v2/anything'],
+      ['POST', '/healthz'],
+      ['OPTIONS', '/v2/anything'],
+    ] as const) {
       const res = await w.s.app.request(path, { method, headers: { Authorization: `Bearer ${w.keys.client}` } });
       expect(res.status, `${method} ${path}`).toBeGreaterThanOrEqual(400);
       expect(res.status, `${method} ${path}`).toBeLessThan(500);

@@ -6,11 +6,16 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readBody } from '../helpers/api.js';
 import { fixture } from '../helpers/fixtures.js';
-import { chunk, png } from '../helpers/media.js';
 import type { ServiceLike, World } from '../helpers/isolation.js';
+import { chunk, png } from '../helpers/media.js';
 
 export interface HardeningService extends ServiceLike {
-  upload(key: string, campaignId: string, file: Uint8Array, fields?: Record<string, string>): Promise<{ status: number; body: any }>;
+  upload(
+    key: string,
+    campaignId: string,
+    file: Uint8Array,
+    fields?: Record<string, string>,
+  ): Promise<{ status: number; body: any }>;
 }
 
 const DOCS = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
@@ -58,7 +63,12 @@ export function pngHeaderOnly(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8;
   ihdr[9] = 2;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', Buffer.from([0x78, 0x9c, 0x63, 0x60, 0x00, 0x02, 0x00, 0x00, 0x05, 0x00, 0x01, 0x00])), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', Buffer.from([0x78, 0x9c, 0x63, 0x60, 0x00, 0x02, 0x00, 0x00, 0x05, 0x00, 0x01, 0x00])),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** The MP4 with its movie header's duration rewritten (version-0 mvhd), as an attacker would. */
@@ -74,14 +84,17 @@ const fieldNamed = (body: any, path: string) => (body?.errors ?? []).some((e: { 
 
 export function hardeningSuite(name: string, world: () => World<HardeningService>) {
   describe(`${name}: call-to-action targets are checked per type`, () => {
-    it.each(BAD_CTA)('ctaType=%s refuses ctaTarget %j with a 400 naming ctaTarget, storing nothing', async (ctaType, ctaTarget) => {
-      const w = world();
-      const before = (await w.s.call('GET', '/v1/review', w.keys.admin)).body.creatives.length;
-      const res = await w.s.upload(w.a.key, w.a.campaignId, png(9, 16, 7), { ctaType, ctaTarget });
-      expect(res.status, JSON.stringify(res.body)).toBe(400);
-      expect(res.body.errors.map((e: { path: string }) => e.path)).toContain('ctaTarget');
-      expect((await w.s.call('GET', '/v1/review', w.keys.admin)).body.creatives.length).toBe(before);
-    });
+    it.each(BAD_CTA)(
+      'ctaType=%s refuses ctaTarget %j with a 400 naming ctaTarget, storing nothing',
+      async (ctaType, ctaTarget) => {
+        const w = world();
+        const before = (await w.s.call('GET', '/v1/review', w.keys.admin)).body.creatives.length;
+        const res = await w.s.upload(w.a.key, w.a.campaignId, png(9, 16, 7), { ctaType, ctaTarget });
+        expect(res.status, JSON.stringify(res.body)).toBe(400);
+        expect(res.body.errors.map((e: { path: string }) => e.path)).toContain('ctaTarget');
+        expect((await w.s.call('GET', '/v1/review', w.keys.admin)).body.creatives.length).toBe(before);
+      },
+    );
 
     it.each(GOOD_CTA)('ctaType=%s accepts %j', async (ctaType, ctaTarget) => {
       const w = world();
@@ -111,7 +124,8 @@ export function hardeningSuite(name: string, world: () => World<HardeningService
     it('different user ids never share caps: ill-formed ids cannot reach the pseudonymiser', async () => {
       const w = world();
       // Before the fix these three served from one pseudonym's caps.
-      for (const user of ['surr-\ud800x', 'surr-\udc00x']) expect((await w.s.call('POST', '/v1/slots', w.client.key, { user, statuses: 10 })).status).toBe(400);
+      for (const user of ['surr-\ud800x', 'surr-\udc00x'])
+        expect((await w.s.call('POST', '/v1/slots', w.client.key, { user, statuses: 10 })).status).toBe(400);
       expect((await w.s.call('POST', '/v1/slots', w.client.key, { user: 'surr-\ufffdx', statuses: 10 })).status).toBe(200);
     });
 
@@ -198,7 +212,8 @@ export function hardeningSuite(name: string, world: () => World<HardeningService
       const bodies = tokens.map((t) => Buffer.from(t.split('.')[1], 'base64url'));
       for (const [i, token] of tokens.entries()) {
         const visible = `${token} ${bodies[i].toString('latin1')}`;
-        for (const id of ['linkable-user-42', w.a.campaignId, w.b.campaignId, w.a.creativeId, w.b.creativeId, w.client.id]) expect(visible).not.toContain(id);
+        for (const id of ['linkable-user-42', w.a.campaignId, w.b.campaignId, w.a.creativeId, w.b.creativeId, w.client.id])
+          expect(visible).not.toContain(id);
       }
       let common = 0;
       for (let i = 0; i < bodies[0].length; i++)
@@ -209,7 +224,9 @@ export function hardeningSuite(name: string, world: () => World<HardeningService
         }
       expect(common).toBeLessThan(4);
       // Still verified item by item.
-      const events = await w.s.call('POST', '/v1/events', w.client.key, { events: tokens.map((token) => ({ token, type: 'impression' })) });
+      const events = await w.s.call('POST', '/v1/events', w.client.key, {
+        events: tokens.map((token) => ({ token, type: 'impression' })),
+      });
       expect(events.body.results).toEqual([{ status: 'accepted' }, { status: 'accepted' }]);
     });
   });
@@ -221,7 +238,10 @@ export function hardeningSuite(name: string, world: () => World<HardeningService
       const known = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
       let checked = 0;
       for (const [template, ops] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
-        const path = template.replace('{sha256}', w.a.sha256).replace('{type}', 'not-found').replace(/\{[^}]+\}/g, 'x_1');
+        const path = template
+          .replace('{sha256}', w.a.sha256)
+          .replace('{type}', 'not-found')
+          .replace(/\{[^}]+\}/g, 'x_1');
         const methods = Object.keys(ops).map((m) => m.toUpperCase());
         for (const method of known.filter((m) => !methods.includes(m))) {
           for (const key of [undefined, w.keys.admin, w.a.key, w.client.key]) {
@@ -255,7 +275,15 @@ export function hardeningSuite(name: string, world: () => World<HardeningService
         types.add(a.body.type);
       }
       expect(types.size).toBe(answers.length);
-      for (const slug of ['bad-request', 'payload-too-large', 'unsupported-media-type', 'unprocessable', 'rate-limited', 'internal']) types.add(`/problems/${slug}`);
+      for (const slug of [
+        'bad-request',
+        'payload-too-large',
+        'unsupported-media-type',
+        'unprocessable',
+        'rate-limited',
+        'internal',
+      ])
+        types.add(`/problems/${slug}`);
       for (const type of types) {
         const res = await w.s.app.request(new URL(type, 'http://x').pathname);
         const { text } = await readBody(res);

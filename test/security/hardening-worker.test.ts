@@ -1,7 +1,7 @@
 /** The hardening suite (./hardening-suite.ts) against the Worker bundle in workerd (D1, Durable Objects, R2). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeWorkerService, type WorkerService } from '../helpers/worker.js';
 import { seedWorld, type World } from '../helpers/isolation.js';
+import { makeWorkerService, type WorkerService } from '../helpers/worker.js';
 import { hardeningSuite } from './hardening-suite.js';
 
 let w: World<WorkerService>;

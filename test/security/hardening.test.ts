@@ -1,10 +1,10 @@
 /** The hardening suite (./hardening-suite.ts) on Node, in-process and on the real server where the wire matters. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPseudonymizer } from '../../src/privacy/pseudonym.js';
-import { png } from '../helpers/media.js';
 import { makeWorld, type World } from '../helpers/isolation.js';
-import { hardeningSuite } from './hardening-suite.js';
+import { png } from '../helpers/media.js';
 import { ADMIN, http, type RealServer, removeDir, seed, startServer, stopServer } from '../helpers/server.js';
+import { hardeningSuite } from './hardening-suite.js';
 
 let w: World;
 beforeAll(async () => {

@@ -5,7 +5,7 @@
  */
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeDir, startServer, stopServer, type RealServer } from '../helpers/server.js';
+import { type RealServer, removeDir, startServer, stopServer } from '../helpers/server.js';
 
 function raw(port: number, request: string | Buffer): Promise<string> {
   return new Promise((done) => {
@@ -72,7 +72,13 @@ describe('malformed HTTP on the real server', () => {
   it('non-ASCII bytes in the Authorization header are a 401, not a crash', async () => {
     const answer = await raw(
       server.port,
-      Buffer.concat([Buffer.from('POST /v1/slots HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nAuthorization: Bearer '), Buffer.from([0xff, 0xfe, 0xc3, 0xa9]), Buffer.from('\r\n\r\n{}')]),
+      Buffer.concat([
+        Buffer.from(
+          'POST /v1/slots HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nAuthorization: Bearer ',
+        ),
+        Buffer.from([0xff, 0xfe, 0xc3, 0xa9]),
+        Buffer.from('\r\n\r\n{}'),
+      ]),
     );
     expect(answer).toMatch(/^HTTP\/1\.1 401/);
   });

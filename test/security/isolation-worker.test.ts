@@ -5,8 +5,8 @@
  * by CF-Connecting-IP.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeWorkerService, type WorkerService } from '../helpers/worker.js';
 import { checkRow, ISOLATION_TABLE, seedWorld, type World } from '../helpers/isolation.js';
+import { makeWorkerService, type WorkerService } from '../helpers/worker.js';
 
 const LIMIT = 60;
 
@@ -21,7 +21,8 @@ describe('tenant isolation on Workers: every route × every key kind', () => {
   it.each(ISOLATION_TABLE)('$route.name ($route.method) with $kind key → $status', (row) => checkRow(w, row));
 
   it('throttles failed authentication per CF-Connecting-IP', async () => {
-    const attempt = (ip: string, key: string) => w.s.request('/v1/me', { headers: { Authorization: `Bearer ${key}`, 'CF-Connecting-IP': ip } });
+    const attempt = (ip: string, key: string) =>
+      w.s.request('/v1/me', { headers: { Authorization: `Bearer ${key}`, 'CF-Connecting-IP': ip } });
     const statuses: number[] = [];
     for (let i = 0; i <= LIMIT; i++) statuses.push((await attempt('203.0.113.50', `sk_adv_guess_${i}`)).status);
     expect(statuses.slice(0, LIMIT).every((x) => x === 401)).toBe(true);

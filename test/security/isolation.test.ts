@@ -4,8 +4,8 @@
  * every route × every key kind gets exactly the status PRODUCT.md promises.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { png } from '../helpers/media.js';
 import { checkRow, ISOLATION_TABLE, makeWorld, snapshot, type World } from '../helpers/isolation.js';
+import { png } from '../helpers/media.js';
 
 describe('tenant isolation: every route × every key kind', () => {
   let w: World;
@@ -87,16 +87,18 @@ describe('writable fields are allow-listed', () => {
     expect(res.body.errors.map((e: any) => e.path)).toContain(field);
   });
 
-  it.each([['review', 'approved'], ['advertiserId', 'ADV_B'], ['campaignId', 'cmp_x'], ['id', 'crv_x']])(
-    'uploads reject the form field %s',
-    async (field, value) => {
-      const before = snapshot(w.s.dir);
-      const res = await w.s.upload(w.a.key, w.a.campaignId, png(90, 160, 77), { [field]: value.replace('ADV_B', w.b.id) });
-      expect(res.status).toBe(400);
-      expect(res.body.errors.map((e: any) => e.path)).toContain(field);
-      expect(snapshot(w.s.dir)).toBe(before);
-    },
-  );
+  it.each([
+    ['review', 'approved'],
+    ['advertiserId', 'ADV_B'],
+    ['campaignId', 'cmp_x'],
+    ['id', 'crv_x'],
+  ])('uploads reject the form field %s', async (field, value) => {
+    const before = snapshot(w.s.dir);
+    const res = await w.s.upload(w.a.key, w.a.campaignId, png(90, 160, 77), { [field]: value.replace('ADV_B', w.b.id) });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: any) => e.path)).toContain(field);
+    expect(snapshot(w.s.dir)).toBe(before);
+  });
 
   it('an upload is always pending review and owned by the campaign’s advertiser', async () => {
     const res = await w.s.upload(w.a.key, w.a.campaignId, png(90, 160, 78));
@@ -106,7 +108,9 @@ describe('writable fields are allow-listed', () => {
   });
 
   it('a feed client cannot pass a pseudonym or campaign with an event', async () => {
-    const res = await w.s.call('POST', '/v1/events', w.client.key, { events: [{ token: w.token, type: 'click', uid: 'x', campaignId: w.b.campaignId }] });
+    const res = await w.s.call('POST', '/v1/events', w.client.key, {
+      events: [{ token: w.token, type: 'click', uid: 'x', campaignId: w.b.campaignId }],
+    });
     expect(res.status).toBe(400);
   });
 });

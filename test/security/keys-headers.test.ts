@@ -32,15 +32,16 @@ describe('API keys', () => {
     expect(constantTimeEqual('abc', 'abcd')).toBe(false);
     // The loop runs over the whole string whatever differs: it reads every char code of both inputs.
     const a = 'a'.repeat(64);
-    const b = 'b' + 'a'.repeat(63);
+    const b = `b${'a'.repeat(63)}`;
     let reads = 0;
-    const spy = (s: string) => new Proxy(new String(s), {
-      get(target, prop, receiver) {
-        if (prop === 'charCodeAt') return (i: number) => (reads++, s.charCodeAt(i));
-        if (prop === 'length') return s.length;
-        return Reflect.get(target, prop, receiver);
-      },
-    }) as unknown as string;
+    const spy = (s: string) =>
+      new Proxy(new String(s), {
+        get(target, prop, receiver) {
+          if (prop === 'charCodeAt') return (i: number) => (reads++, s.charCodeAt(i));
+          if (prop === 'length') return s.length;
+          return Reflect.get(target, prop, receiver);
+        },
+      }) as unknown as string;
     expect(constantTimeEqual(spy(a), spy(b))).toBe(false);
     expect(reads).toBe(128);
   });
@@ -64,7 +65,7 @@ describe('keys at rest and in logs', () => {
     const { advertiser } = await s.seedCampaign();
     const client = await s.newClient();
     // Exercise failure paths that log: bad keys, wrong kinds, a forced internal error.
-    await s.call('GET', '/v1/me', advertiser.key + 'x');
+    await s.call('GET', '/v1/me', `${advertiser.key}x`);
     await s.call('GET', '/v1/me', client.key);
     const original = s.store.catalog.listCampaigns;
     s.store.catalog.listCampaigns = async () => {
@@ -111,7 +112,11 @@ describe('security headers', () => {
       await s.app.request(`/media/${sha}`),
       await s.app.request('/v1/me'),
       await s.app.request('/no/such/page'),
-      await s.app.request('/v1/slots', { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' }, body: '{' }),
+      await s.app.request('/v1/slots', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
+        body: '{',
+      }),
     ];
     for (const res of responses) {
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
@@ -138,7 +143,8 @@ describe('security headers', () => {
       await fresh.close();
     }
     const docs = await s.app.request('/docs');
-    if ((docs.headers.get('content-type') ?? '').includes('text/html')) expect(docs.headers.get('content-security-policy')).toBeTruthy();
+    if ((docs.headers.get('content-type') ?? '').includes('text/html'))
+      expect(docs.headers.get('content-security-policy')).toBeTruthy();
   });
 
   it('media is served with its sniffed type, nosniff and immutable caching', async () => {
@@ -150,7 +156,14 @@ describe('security headers', () => {
 
 describe('CORS', () => {
   const preflight = (s: TestService, origin: string) =>
-    s.app.request('/v1/slots', { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type' } });
+    s.app.request('/v1/slots', {
+      method: 'OPTIONS',
+      headers: {
+        Origin: origin,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization,content-type',
+      },
+    });
 
   it('is off unless CORS_ORIGINS is set: no Access-Control-* headers at all', async () => {
     const s = await makeService();

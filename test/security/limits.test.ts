@@ -45,12 +45,21 @@ describe('rate limiting (PRODUCT.md: advertiser 20 rps, bursts of 40; clients of
     s = await makeService({ RATE_LIMIT_ADVERTISER: '20' });
     const { advertiser, campaignId, creativeId } = await s.seedCampaign();
     s.clock.advance(10_000); // refill after seeding
-    const paths = [`/v1/campaigns`, `/v1/campaigns/${campaignId}`, `/v1/creatives/${creativeId}`, `/v1/me`, `/v1/reports?campaign=${campaignId}&from=2026-11-01&to=2026-11-30`];
+    const paths = [
+      `/v1/campaigns`,
+      `/v1/campaigns/${campaignId}`,
+      `/v1/creatives/${creativeId}`,
+      `/v1/me`,
+      `/v1/reports?campaign=${campaignId}&from=2026-11-01&to=2026-11-30`,
+    ];
     for (const path of paths) {
       s.clock.advance(10_000);
       const statuses: number[] = [];
       for (let i = 0; i < 41; i++) statuses.push((await s.call('GET', path, advertiser.key)).status);
-      expect(statuses.filter((x) => x === 200), path).toHaveLength(40);
+      expect(
+        statuses.filter((x) => x === 200),
+        path,
+      ).toHaveLength(40);
     }
   });
 
@@ -111,7 +120,11 @@ describe('failed-authentication throttling per client address', () => {
   const blocks = (key: string | undefined, address: string) =>
     service.app.request('/v1/users/blocks', {
       method: 'POST',
-      headers: { ...(key ? { Authorization: `Bearer ${key}` } : {}), 'Content-Type': 'application/json', 'x-test-address': address },
+      headers: {
+        ...(key ? { Authorization: `Bearer ${key}` } : {}),
+        'Content-Type': 'application/json',
+        'x-test-address': address,
+      },
       body: JSON.stringify({ user: 'u' }),
     });
 
@@ -131,12 +144,13 @@ describe('failed-authentication throttling per client address', () => {
     expect((await blocks('sk_cli_guess_after', '203.0.113.7')).status).toBe(401);
   });
 
-  it('a valid key is never refused because of others\' failures from its address (operator, advertiser, client)', async () => {
+  it("a valid key is never refused because of others' failures from its address (operator, advertiser, client)", async () => {
     const address = '203.0.113.8';
     for (let i = 0; i < 300; i++) await blocks(`sk_cli_guess${i}`, address);
     expect((await blocks('sk_cli_one_more', address)).status).toBe(429);
     expect((await blocks(clientKey, address)).status).toBe(200);
-    const as = (key: string, path: string) => service.app.request(path, { headers: { Authorization: `Bearer ${key}`, 'x-test-address': address } });
+    const as = (key: string, path: string) =>
+      service.app.request(path, { headers: { Authorization: `Bearer ${key}`, 'x-test-address': address } });
     expect((await as(ADMIN_KEY, '/v1/advertisers')).status).toBe(200);
     const adv = await service.app.request('/v1/advertisers', {
       method: 'POST',
@@ -170,10 +184,14 @@ describe('failed-authentication throttling per client address', () => {
   });
 
   it('wrong-kind keys (403) are not authentication failures', async () => {
-    const res = await service.app.request('/v1/me', { headers: { Authorization: `Bearer ${clientKey}`, 'x-test-address': '198.51.100.4' } });
+    const res = await service.app.request('/v1/me', {
+      headers: { Authorization: `Bearer ${clientKey}`, 'x-test-address': '198.51.100.4' },
+    });
     expect(res.status).toBe(403);
     for (let i = 0; i < 20; i++) {
-      const again = await service.app.request('/v1/me', { headers: { Authorization: `Bearer ${clientKey}`, 'x-test-address': '198.51.100.4' } });
+      const again = await service.app.request('/v1/me', {
+        headers: { Authorization: `Bearer ${clientKey}`, 'x-test-address': '198.51.100.4' },
+      });
       expect(again.status).toBe(403);
     }
   });

@@ -4,9 +4,10 @@
  * database files are scanned byte by byte (after a checkpoint, -wal included):
  * the raw user id never appears, and after erase neither does its pseudonym.
  */
-import Database from 'better-sqlite3';
+
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createPseudonymizer } from '../../src/privacy/pseudonym.js';
 import { makeService, SECRET, type TestService } from '../helpers/service.js';
@@ -22,7 +23,8 @@ function rowsMentioning(dir: string, needle: string): string[] {
     const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[];
     for (const { name } of tables) {
       for (const row of db.prepare(`SELECT * FROM "${name}"`).all() as Record<string, unknown>[]) {
-        if (Object.values(row).some((v) => typeof v === 'string' && v.includes(needle))) found.push(`${name}: ${JSON.stringify(row)}`);
+        if (Object.values(row).some((v) => typeof v === 'string' && v.includes(needle)))
+          found.push(`${name}: ${JSON.stringify(row)}`);
       }
     }
     return found;
@@ -34,7 +36,9 @@ function rowsMentioning(dir: string, needle: string): string[] {
 /** The raw bytes of the database file and its WAL, as they are on disk. */
 function fileBytes(dir: string): string {
   const wal = join(dir, 'ads.db-wal');
-  return Buffer.concat([readFileSync(join(dir, 'ads.db')), existsSync(wal) ? readFileSync(wal) : Buffer.alloc(0)]).toString('latin1');
+  return Buffer.concat([readFileSync(join(dir, 'ads.db')), existsSync(wal) ? readFileSync(wal) : Buffer.alloc(0)]).toString(
+    'latin1',
+  );
 }
 
 const count = (dir: string, table: string, uid: string) => {
@@ -150,7 +154,8 @@ describe('erase removes every row of a user', () => {
     expect(erased.status).toBe(204);
 
     expect(rowsMentioning(s.dir, uid)).toEqual([]);
-    for (const table of ['reservations', 'events', 'user_blocks', 'user_hides', 'creative_reports']) expect(count(s.dir, table, uid)).toBe(0);
+    for (const table of ['reservations', 'events', 'user_blocks', 'user_hides', 'creative_reports'])
+      expect(count(s.dir, table, uid)).toBe(0);
     // Other users are untouched.
     expect(rowsMentioning(s.dir, await pseudonym(other)).length).toBeGreaterThan(0);
     // The bytes are gone too, not just the rows: secure_delete overwrites them in the main file, and
@@ -179,7 +184,9 @@ describe('raw user ids never leave the request body', () => {
     const s = await makeService();
     try {
       const doc = (await s.call('GET', '/openapi.json', undefined)).body;
-      for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>)) {
+      for (const [path, item] of Object.entries(
+        doc.paths as Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>,
+      )) {
         expect(path).not.toMatch(/user(?!s\/)/i);
         for (const op of Object.values(item)) for (const p of op.parameters ?? []) expect(p.name).not.toMatch(/user|uid/i);
       }

@@ -4,11 +4,11 @@
  * closes the database and exits 0 within 10 s.
  */
 import { existsSync } from 'node:fs';
-import { request, Agent } from 'node:http';
+import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN, http, removeDir, startServer, stopServer, type RealServer } from '../helpers/server.js';
+import { ADMIN, http, type RealServer, removeDir, startServer, stopServer } from '../helpers/server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -62,7 +62,12 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('graceful shutdown on %s', (signal
           host: '127.0.0.1',
           method: 'POST',
           path: '/v1/users/blocks',
-          headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Expect: '100-continue' },
+          headers: {
+            Authorization: `Bearer ${key}`,
+            'Content-Type': 'application/json',
+            'Content-Length': Buffer.byteLength(body),
+            Expect: '100-continue',
+          },
         },
         (res) => {
           res.setEncoding('utf8');

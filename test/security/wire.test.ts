@@ -37,7 +37,11 @@ describe.each([
   });
 
   const slots = (body: string) =>
-    fetch(`${server.url}/v1/slots`, { method: 'POST', headers: { Authorization: `Bearer ${keys.clientKey}`, 'Content-Type': 'application/json' }, body });
+    fetch(`${server.url}/v1/slots`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${keys.clientKey}`, 'Content-Type': 'application/json' },
+      body,
+    });
 
   it('an 8 MiB JSON body to /v1/slots is a readable 413, and the next requests on the pool succeed', async () => {
     for (const size of [3 * MiB, 8 * MiB, 8 * MiB, 30 * MiB]) {
@@ -61,7 +65,11 @@ describe.each([
       form.set('headline', 'Big');
       form.set('ctaType', 'website');
       form.set('ctaTarget', 'https://bakery.example');
-      const res = await fetch(`${server.url}/v1/campaigns/${keys.campaignId}/creatives`, { method: 'POST', headers: { Authorization: `Bearer ${keys.advertiserKey}` }, body: form });
+      const res = await fetch(`${server.url}/v1/campaigns/${keys.campaignId}/creatives`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${keys.advertiserKey}` },
+        body: form,
+      });
       return { status: res.status, body: await res.json() };
     };
     const feed = async () => {
@@ -95,18 +103,24 @@ describe.each([
     /** A request from a chosen loopback source address, with the headers given. */
     const from = (localAddress: string, key: string, headers: Record<string, string> = {}) =>
       new Promise<number>((done, fail) => {
-        const req = request(`${server.url}/v1/me`, { localAddress, headers: { Authorization: `Bearer ${key}`, ...headers } }, (res) => {
-          res.resume();
-          res.on('end', () => done(res.statusCode!));
-        });
+        const req = request(
+          `${server.url}/v1/me`,
+          { localAddress, headers: { Authorization: `Bearer ${key}`, ...headers } },
+          (res) => {
+            res.resume();
+            res.on('end', () => done(res.statusCode!));
+          },
+        );
         req.on('error', fail);
         req.end();
       });
     // Dodge: five failures, each claiming another address, still count against the socket's.
-    for (let i = 0; i < 5; i++) expect(await from('127.0.0.3', `sk_adv_guess_${i}`, { 'CF-Connecting-IP': `198.51.100.${i}` })).toBe(401);
+    for (let i = 0; i < 5; i++)
+      expect(await from('127.0.0.3', `sk_adv_guess_${i}`, { 'CF-Connecting-IP': `198.51.100.${i}` })).toBe(401);
     expect(await from('127.0.0.3', 'sk_adv_guess_more', { 'CF-Connecting-IP': '198.51.100.77' })).toBe(429);
     // Aim: failures sent from 127.0.0.4 naming 127.0.0.5 do not throttle 127.0.0.5 ...
-    for (let i = 0; i < 8; i++) await from('127.0.0.4', `sk_adv_aim_${i}`, { 'CF-Connecting-IP': '127.0.0.5', 'MF-CF-Blob': '{"clientIp":"127.0.0.5:1"}' });
+    for (let i = 0; i < 8; i++)
+      await from('127.0.0.4', `sk_adv_aim_${i}`, { 'CF-Connecting-IP': '127.0.0.5', 'MF-CF-Blob': '{"clientIp":"127.0.0.5:1"}' });
     expect(await from('127.0.0.5', 'sk_adv_victim_typo')).toBe(401);
     // ... and a valid key is never refused anyway.
     expect(await from('127.0.0.3', keys.advertiserKey)).toBe(200);
@@ -124,7 +138,10 @@ describe('Node (npm start) throttle address', () => {
   });
 
   it('ignores CF-Connecting-IP and X-Forwarded-For: the socket address counts', async () => {
-    const attempt = (ip: string) => fetch(`${server.url}/v1/me`, { headers: { Authorization: 'Bearer sk_adv_guess', 'CF-Connecting-IP': ip, 'X-Forwarded-For': ip } });
+    const attempt = (ip: string) =>
+      fetch(`${server.url}/v1/me`, {
+        headers: { Authorization: 'Bearer sk_adv_guess', 'CF-Connecting-IP': ip, 'X-Forwarded-For': ip },
+      });
     for (let i = 0; i < 3; i++) expect((await attempt(`203.0.113.${i}`)).status).toBe(401);
     expect((await attempt('203.0.113.99')).status).toBe(429);
     expect((await fetch(`${server.url}/v1/advertisers`, { headers: { Authorization: `Bearer ${ADMIN}` } })).status).toBe(200);

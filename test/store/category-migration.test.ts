@@ -4,10 +4,11 @@
  * legacy_category; daily report rows move into report_rows. Run on a real
  * SQLite file migrated to 0002 first, then to the latest.
  */
-import Database from 'better-sqlite3';
+
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CATEGORIES, categoryFromText, LEGACY_SYNONYMS } from '../../src/engine/categories.js';
 
@@ -24,7 +25,8 @@ afterEach(() => tmp && rmSync(tmp, { recursive: true, force: true }));
 function databaseAt0002() {
   tmp = mkdtempSync(join(tmpdir(), 'status-ads-migration-'));
   const db = new Database(join(tmp, 'ads.db'));
-  for (const file of ['0000_init.sql', '0001_creative_stats.sql', '0002_durable_object_tables.sql']) for (const s of statements(file)) db.exec(s);
+  for (const file of ['0000_init.sql', '0001_creative_stats.sql', '0002_durable_object_tables.sql'])
+    for (const s of statements(file)) db.exec(s);
   return db;
 }
 
@@ -47,7 +49,11 @@ describe('migration 0003: fixed categories', () => {
     insert.run('adv_null', 'A', null);
     for (const file of later) for (const s of statements(file)) db.exec(s);
 
-    const rows = db.prepare('SELECT id, category, legacy_category AS legacy FROM advertisers').all() as { id: string; category: string | null; legacy: string | null }[];
+    const rows = db.prepare('SELECT id, category, legacy_category AS legacy FROM advertisers').all() as {
+      id: string;
+      category: string | null;
+      legacy: string | null;
+    }[];
     const byId = new Map(rows.map((r) => [r.id, r]));
     inputs.forEach((text, i) => {
       const expected = categoryFromText(text) ?? null;
@@ -65,8 +71,22 @@ describe('migration 0003: fixed categories', () => {
     for (const file of later) for (const s of statements(file)) db.exec(s);
     expect(db.prepare('SELECT * FROM report_rows').all()).toEqual([
       {
-        campaign_id: 'cmp_1', by: 'day', day: '2026-11-20', key: '', impressions: 7, clicks: 2, hides: 1, reports: 0, blocks: 1, spend_micros: 700,
-        video_starts: 0, video_first_quartiles: 0, video_midpoints: 0, video_third_quartiles: 0, video_completes: 0, reach_sketch: 'sketch',
+        campaign_id: 'cmp_1',
+        by: 'day',
+        day: '2026-11-20',
+        key: '',
+        impressions: 7,
+        clicks: 2,
+        hides: 1,
+        reports: 0,
+        blocks: 1,
+        spend_micros: 700,
+        video_starts: 0,
+        video_first_quartiles: 0,
+        video_midpoints: 0,
+        video_third_quartiles: 0,
+        video_completes: 0,
+        reach_sketch: 'sketch',
       },
     ]);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'report_daily'").all()).toEqual([]);

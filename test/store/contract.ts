@@ -7,7 +7,16 @@
 import { afterEach, beforeEach, describe, expect, it as vitestIt } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
 import type { ServableCampaign } from '../../src/engine/types.js';
-import type { Advertiser, CampaignRecord as Campaign, Creative, EventRules, Media, Reservation, Store, VerifiedEvent } from '../../src/store/interface.js';
+import type {
+  Advertiser,
+  CampaignRecord as Campaign,
+  Creative,
+  EventRules,
+  Media,
+  Reservation,
+  Store,
+  VerifiedEvent,
+} from '../../src/store/interface.js';
 
 /** Backends under contract keep per-user history for (at least) this long. */
 export const CONTRACT_HISTORY_MS = 3_600_000;
@@ -58,7 +67,15 @@ function campaign(advertiserId: string, overrides: Partial<Campaign> = {}): Camp
 }
 
 function media(n = Math.floor(Math.random() * 1e9)): Media {
-  return { sha256: n.toString(16).padStart(64, '0'), mime: 'image/png', bytes: 1234, width: 90, height: 160, durationMs: null, createdAt: T };
+  return {
+    sha256: n.toString(16).padStart(64, '0'),
+    mime: 'image/png',
+    bytes: 1234,
+    width: 90,
+    height: 160,
+    durationMs: null,
+    createdAt: T,
+  };
 }
 
 function creative(c: Campaign, mediaSha256: string, overrides: Partial<Creative> = {}): Creative {
@@ -121,7 +138,8 @@ export function storeContract(
   gaps: Record<string, string> = {},
 ) {
   const it = Object.assign(
-    (title: string, fn: () => Promise<void>) => (title in gaps ? vitestIt.skip(`${title} — skipped: ${gaps[title]}`, fn) : vitestIt(title, fn)),
+    (title: string, fn: () => Promise<void>) =>
+      title in gaps ? vitestIt.skip(`${title} — skipped: ${gaps[title]}`, fn) : vitestIt(title, fn),
     {},
   );
   describe(`store contract: ${name}`, () => {
@@ -174,8 +192,19 @@ export function storeContract(
         await store.catalog.createAdvertiser(b, 'hash-b');
         expect(await store.catalog.getAdvertiser(a.id)).toEqual(a);
         expect((await store.catalog.listAdvertisers()).map((x) => x.id)).toEqual([a.id, b.id]);
-        const updated = await store.catalog.updateAdvertiser(a.id, { website: 'https://alpha.example', description: 'Bread' }, T + 5);
-        expect(updated).toMatchObject({ id: a.id, name: 'Alpha', email: 'a@example.com', website: 'https://alpha.example', description: 'Bread', updatedAt: T + 5 });
+        const updated = await store.catalog.updateAdvertiser(
+          a.id,
+          { website: 'https://alpha.example', description: 'Bread' },
+          T + 5,
+        );
+        expect(updated).toMatchObject({
+          id: a.id,
+          name: 'Alpha',
+          email: 'a@example.com',
+          website: 'https://alpha.example',
+          description: 'Bread',
+          updatedAt: T + 5,
+        });
         expect(await store.catalog.getAdvertiser(a.id)).toEqual(updated);
         expect(await store.catalog.updateAdvertiser('adv_missing', { name: 'X' }, T)).toBeUndefined();
         expect(await store.catalog.getAdvertiser('adv_missing')).toBeUndefined();
@@ -212,7 +241,11 @@ export function storeContract(
         expect((await store.catalog.listCampaigns(b.id)).map((c) => c.id)).toEqual([c3.id]);
         expect(await store.catalog.listCampaigns('adv_nobody')).toEqual([]);
 
-        const patched = await store.catalog.updateCampaign(c1.id, { status: 'paused', budget: { totalMicros: 7 }, caps: [], endAt: null }, T + 9);
+        const patched = await store.catalog.updateCampaign(
+          c1.id,
+          { status: 'paused', budget: { totalMicros: 7 }, caps: [], endAt: null },
+          T + 9,
+        );
         expect(patched).toEqual({ ...c1, status: 'paused', budget: { totalMicros: 7 }, caps: [], endAt: null, updatedAt: T + 9 });
         expect(await store.catalog.getCampaign(c1.id)).toEqual(patched);
         const renamed = await store.catalog.updateCampaign(c1.id, { name: 'Renamed' }, T + 10);
@@ -253,7 +286,7 @@ export function storeContract(
         expect(rejected).toMatchObject({ review: 'rejected', reviewReason: 'blurry' });
         expect((await store.catalog.listCreatives({ review: 'pending' })).map((k) => k.id)).toEqual([k3.id]);
         expect((await store.catalog.listCreatives({ review: 'approved', campaignId: c1.id })).map((k) => k.id)).toEqual([k1.id]);
-        expect((await store.catalog.listCreatives({ review: 'approved', campaignId: c2.id }))).toEqual([]);
+        expect(await store.catalog.listCreatives({ review: 'approved', campaignId: c2.id })).toEqual([]);
         expect(await store.catalog.setReview('crv_missing', 'approved', null, T)).toBeUndefined();
       });
 
@@ -401,7 +434,9 @@ export function storeContract(
         // Decided again on the history as it is now: stored.
         const fresh = await store.users.load(uid(7), T, CONTRACT_HISTORY_MS);
         expect(await store.users.reserve([second], { history: fresh.history, historyMs: CONTRACT_HISTORY_MS })).toBe(true);
-        expect((await store.users.load(uid(7), T, CONTRACT_HISTORY_MS)).history.map((e) => e.reservationId).sort()).toEqual([first.id, second.id].sort());
+        expect((await store.users.load(uid(7), T, CONTRACT_HISTORY_MS)).history.map((e) => e.reservationId).sort()).toEqual(
+          [first.id, second.id].sort(),
+        );
       });
 
       it('blocks, lists and unblocks advertisers per user', async () => {
@@ -445,19 +480,30 @@ export function storeContract(
         expect((await store.catalog.getCreative(k.id))?.review).toBe('approved');
         // Other users are untouched.
         expect(await store.users.reservation(other.uid, other.id)).toMatchObject({ uid: uid(2) });
-        expect((await store.users.load(uid(2), T + 50, CONTRACT_HISTORY_MS)).history.map((e) => e.reservationId)).toEqual([other.id]);
-        expect((await store.ledger.record([event(other, 'impression')], T + 50, rules(2))).outcomes).toEqual([{ status: 'duplicate' }]);
+        expect((await store.users.load(uid(2), T + 50, CONTRACT_HISTORY_MS)).history.map((e) => e.reservationId)).toEqual([
+          other.id,
+        ]);
+        expect((await store.ledger.record([event(other, 'impression')], T + 50, rules(2))).outcomes).toEqual([
+          { status: 'duplicate' },
+        ]);
       });
 
       it('erase never leaves budget held past the erased reservations’ expiry', async () => {
         const { c, k } = await seed({ budget: { totalMicros: 1000 } });
         const campaign = await servableOf(c.id);
         await serve(c, k, uid(1));
-        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_more', amountMicros: 1000, expiresAt: T + TTL }, T)).toBe(false);
+        expect(
+          await store.budgets.tryHold({ campaign, reservationId: 'r_more', amountMicros: 1000, expiresAt: T + TTL }, T),
+        ).toBe(false);
         await store.users.erase(uid(1));
         // A backend may release at once (SQLite does) or let the hold lapse; never later than the token's expiry.
         expect(budget(store, c.id, T + TTL).heldMicros).toBe(0);
-        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_later', amountMicros: 1000, expiresAt: T + 2 * TTL }, T + TTL)).toBe(true);
+        expect(
+          await store.budgets.tryHold(
+            { campaign, reservationId: 'r_later', amountMicros: 1000, expiresAt: T + 2 * TTL },
+            T + TTL,
+          ),
+        ).toBe(true);
       });
     });
 
@@ -466,7 +512,8 @@ export function storeContract(
         const { c } = await seed({ budget: { dailyMicros: 3000, totalMicros: 5000 } });
         const campaign = await servableOf(c.id);
         expect(budget(store, c.id, T)).toEqual({ spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 });
-        const hold = (id: string, amountMicros: number, now = T) => store.budgets.tryHold({ campaign, reservationId: id, amountMicros, expiresAt: now + TTL }, now);
+        const hold = (id: string, amountMicros: number, now = T) =>
+          store.budgets.tryHold({ campaign, reservationId: id, amountMicros, expiresAt: now + TTL }, now);
         expect(await hold('r1', 2000)).toBe(true);
         expect(await hold('r2', 1001)).toBe(false);
         expect(await hold('r3', 1000)).toBe(true);
@@ -484,7 +531,12 @@ export function storeContract(
         for (let i = 0; i < 40; i++) {
           now += 60_000;
           const r = reservation(c, k, uid(i % 3), { servedAt: now, expiresAt: now + TTL, priceMicros: 500 + ((i * 37) % 900) });
-          if (await store.budgets.tryHold({ campaign, reservationId: r.id, amountMicros: r.priceMicros, expiresAt: r.expiresAt }, now)) {
+          if (
+            await store.budgets.tryHold(
+              { campaign, reservationId: r.id, amountMicros: r.priceMicros, expiresAt: r.expiresAt },
+              now,
+            )
+          ) {
             await store.users.reserve([r]);
             if (i % 2 === 0) await store.ledger.record([event(r, 'impression')], now + 1, rules());
           }
@@ -497,14 +549,20 @@ export function storeContract(
       it('release gives a hold back at once; releasing twice or unknown holds is harmless', async () => {
         const { c } = await seed({ budget: { totalMicros: 1000 } });
         const campaign = await servableOf(c.id);
-        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_a', amountMicros: 1000, expiresAt: T + TTL }, T)).toBe(true);
-        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_b', amountMicros: 1, expiresAt: T + TTL }, T)).toBe(false);
+        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_a', amountMicros: 1000, expiresAt: T + TTL }, T)).toBe(
+          true,
+        );
+        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_b', amountMicros: 1, expiresAt: T + TTL }, T)).toBe(
+          false,
+        );
         await store.budgets.release(c.id, 'r_a');
         await store.budgets.release(c.id, 'r_a');
         await store.budgets.release(c.id, 'r_unknown');
         await store.budgets.release('cmp_unknown', 'r_a');
         expect(budget(store, c.id, T).heldMicros).toBe(0);
-        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_b', amountMicros: 1000, expiresAt: T + TTL }, T)).toBe(true);
+        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_b', amountMicros: 1000, expiresAt: T + TTL }, T)).toBe(
+          true,
+        );
       });
 
       it('a lowered budget cuts outstanding holds: spend never exceeds the budget in force', async () => {
@@ -516,7 +574,11 @@ export function storeContract(
         await store.budgets.limit(lowered!, T + 1);
         const cut = budget(store, c.id, T + 2);
         expect(cut.spentTotalMicros + cut.heldMicros).toBeLessThanOrEqual(3000);
-        const result = await store.ledger.record(served.map((r) => event(r, 'impression')), T + 10, rules());
+        const result = await store.ledger.record(
+          served.map((r) => event(r, 'impression')),
+          T + 10,
+          rules(),
+        );
         expect(result.outcomes.every((o) => o.status === 'accepted')).toBe(true);
         expect(budget(store, c.id, T + 11)).toEqual({ spentTodayMicros: 3000, spentTotalMicros: 3000, heldMicros: 0 });
         const [row] = await store.ledger.report(c.id, '2026-11-25', '2026-11-25');
@@ -525,7 +587,11 @@ export function storeContract(
         const { c: d, k: dk } = await seed({ budget: { dailyMicros: 5000 } });
         const daily = [await serve(d, dk, uid(1), { priceMicros: 2000 }), await serve(d, dk, uid(2), { priceMicros: 2000 })];
         await store.budgets.limit((await store.catalog.updateCampaign(d.id, { budget: { dailyMicros: 2500 } }, T + 1))!, T + 1);
-        await store.ledger.record(daily.map((r) => event(r, 'impression')), T + 10, rules());
+        await store.ledger.record(
+          daily.map((r) => event(r, 'impression')),
+          T + 10,
+          rules(),
+        );
         expect(budget(store, d.id, T + 11).spentTodayMicros).toBe(2500);
       });
 
@@ -533,7 +599,9 @@ export function storeContract(
         const { c } = await seed();
         const campaign = await servableOf(c.id);
         for (let i = 0; i < 5; i++) {
-          expect(await store.budgets.tryHold({ campaign, reservationId: `r${i}`, amountMicros: 1e9, expiresAt: T + TTL }, T)).toBe(true);
+          expect(
+            await store.budgets.tryHold({ campaign, reservationId: `r${i}`, amountMicros: 1e9, expiresAt: T + TTL }, T),
+          ).toBe(true);
         }
       });
 
@@ -543,11 +611,23 @@ export function storeContract(
         await store.ledger.record([event(r, 'impression')], T + 1, rules());
         expect(budget(store, c.id, T + 2)).toEqual({ spentTodayMicros: 1000, spentTotalMicros: 1000, heldMicros: 0 });
         const campaign = await servableOf(c.id);
-        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_today', amountMicros: 1, expiresAt: T + TTL }, T + 2)).toBe(false);
+        expect(
+          await store.budgets.tryHold({ campaign, reservationId: 'r_today', amountMicros: 1, expiresAt: T + TTL }, T + 2),
+        ).toBe(false);
         const tomorrow = T + DAY;
         expect(budget(store, c.id, tomorrow)).toEqual({ spentTodayMicros: 0, spentTotalMicros: 1000, heldMicros: 0 });
-        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_tomorrow', amountMicros: 600, expiresAt: tomorrow + TTL }, tomorrow)).toBe(false);
-        expect(await store.budgets.tryHold({ campaign, reservationId: 'r_tomorrow2', amountMicros: 500, expiresAt: tomorrow + TTL }, tomorrow)).toBe(true);
+        expect(
+          await store.budgets.tryHold(
+            { campaign, reservationId: 'r_tomorrow', amountMicros: 600, expiresAt: tomorrow + TTL },
+            tomorrow,
+          ),
+        ).toBe(false);
+        expect(
+          await store.budgets.tryHold(
+            { campaign, reservationId: 'r_tomorrow2', amountMicros: 500, expiresAt: tomorrow + TTL },
+            tomorrow,
+          ),
+        ).toBe(true);
       });
     });
 
@@ -555,7 +635,11 @@ export function storeContract(
       it('accepts an event once: duplicates in the same batch and across batches', async () => {
         const { c, k } = await seed();
         const r = await serve(c, k, uid(1));
-        const first = await store.ledger.record([event(r, 'impression'), event(r, 'impression'), event(r, 'click')], T + 10, rules());
+        const first = await store.ledger.record(
+          [event(r, 'impression'), event(r, 'impression'), event(r, 'click')],
+          T + 10,
+          rules(),
+        );
         expect(first.outcomes).toEqual([{ status: 'accepted' }, { status: 'duplicate' }, { status: 'accepted' }]);
         const again = await store.ledger.record([event(r, 'click'), event(r, 'impression'), event(r, 'hide')], T + 20, rules());
         expect(again.outcomes).toEqual([{ status: 'duplicate' }, { status: 'duplicate' }, { status: 'accepted' }]);
@@ -638,7 +722,11 @@ export function storeContract(
         const r2 = await serve(c, k, uid(2));
         const r3 = await serve(c, k, uid(3));
         // The same user reporting twice counts once.
-        const first = await store.ledger.record([event(r1, 'report'), event(r1b, 'report'), event(r2, 'report')], T + 10, rules(3));
+        const first = await store.ledger.record(
+          [event(r1, 'report'), event(r1b, 'report'), event(r2, 'report')],
+          T + 10,
+          rules(3),
+        );
         expect(first.sentToReview).toEqual([]);
         expect((await store.catalog.getCreative(k.id))?.review).toBe('approved');
         const second = await store.ledger.record([event(r3, 'report')], T + 20, rules(3));
@@ -654,7 +742,15 @@ export function storeContract(
       it('after an operator re-approves a creative, only new reports count toward the threshold', async () => {
         const { c, k } = await seed();
         const first = [await serve(c, k, uid(1)), await serve(c, k, uid(2))];
-        expect((await store.ledger.record(first.map((r) => event(r, 'report')), T + 10, rules(2))).sentToReview).toEqual([k.id]);
+        expect(
+          (
+            await store.ledger.record(
+              first.map((r) => event(r, 'report')),
+              T + 10,
+              rules(2),
+            )
+          ).sentToReview,
+        ).toEqual([k.id]);
         await store.catalog.setReview(k.id, 'approved', null, T + 20);
         // One new reporter, and an earlier reporter reporting again, make two distinct reporters since the review.
         const third = await serve(c, k, uid(3), { servedAt: T + 30, expiresAt: T + 30 + TTL });
@@ -676,16 +772,62 @@ export function storeContract(
         const d = await serve(c, k, uid(1), { servedAt: day2, expiresAt: day2 + TTL, priceMicros: 700 });
         const e = await serve(c, k, uid(3), { servedAt: day4, expiresAt: day4 + TTL, priceMicros: 900 });
         const x = await serve(other, otherK, uid(1));
-        await store.ledger.record([event(a, 'impression'), event(b, 'impression'), event(b, 'report'), event(a, 'click')], day1 + 10, rules());
+        await store.ledger.record(
+          [event(a, 'impression'), event(b, 'impression'), event(b, 'report'), event(a, 'click')],
+          day1 + 10,
+          rules(),
+        );
         await store.ledger.record([event(x, 'impression')], day1 + 10, rules());
         await store.ledger.record([event(d, 'impression'), event(d, 'hide'), event(d, 'block')], day2 + 10, rules());
         await store.ledger.record([event(e, 'impression')], day4 + 10, rules());
 
         const rows = await store.ledger.report(c.id, '2026-11-25', '2026-11-30');
         expect(rows).toEqual([
-          { date: '2026-11-25', impressions: 2, reach: 2, clicks: 1, hides: 0, reports: 1, blocks: 0, spendMicros: 2000, videoStarts: 0, videoFirstQuartiles: 0, videoMidpoints: 0, videoThirdQuartiles: 0, videoCompletes: 0 },
-          { date: '2026-11-26', impressions: 1, reach: 1, clicks: 0, hides: 1, reports: 0, blocks: 1, spendMicros: 700, videoStarts: 0, videoFirstQuartiles: 0, videoMidpoints: 0, videoThirdQuartiles: 0, videoCompletes: 0 },
-          { date: '2026-11-28', impressions: 1, reach: 1, clicks: 0, hides: 0, reports: 0, blocks: 0, spendMicros: 900, videoStarts: 0, videoFirstQuartiles: 0, videoMidpoints: 0, videoThirdQuartiles: 0, videoCompletes: 0 },
+          {
+            date: '2026-11-25',
+            impressions: 2,
+            reach: 2,
+            clicks: 1,
+            hides: 0,
+            reports: 1,
+            blocks: 0,
+            spendMicros: 2000,
+            videoStarts: 0,
+            videoFirstQuartiles: 0,
+            videoMidpoints: 0,
+            videoThirdQuartiles: 0,
+            videoCompletes: 0,
+          },
+          {
+            date: '2026-11-26',
+            impressions: 1,
+            reach: 1,
+            clicks: 0,
+            hides: 1,
+            reports: 0,
+            blocks: 1,
+            spendMicros: 700,
+            videoStarts: 0,
+            videoFirstQuartiles: 0,
+            videoMidpoints: 0,
+            videoThirdQuartiles: 0,
+            videoCompletes: 0,
+          },
+          {
+            date: '2026-11-28',
+            impressions: 1,
+            reach: 1,
+            clicks: 0,
+            hides: 0,
+            reports: 0,
+            blocks: 0,
+            spendMicros: 900,
+            videoStarts: 0,
+            videoFirstQuartiles: 0,
+            videoMidpoints: 0,
+            videoThirdQuartiles: 0,
+            videoCompletes: 0,
+          },
         ]);
         expect((await store.ledger.report(c.id, '2026-11-26', '2026-11-27')).map((r) => r.date)).toEqual(['2026-11-26']);
         expect(await store.ledger.report(c.id, '2026-12-01', '2026-12-31')).toEqual([]);
@@ -726,8 +868,12 @@ export function storeContract(
         expect(await store.users.reservation(recentExpired.uid, recentExpired.id)).toBeUndefined();
         expect(await store.users.reservation(live.uid, live.id)).toBeDefined();
         expect(await store.users.reservation(recentViewed.uid, recentViewed.id)).toBeDefined();
-        expect((await store.users.load(uid(1), later, CONTRACT_HISTORY_MS)).history.map((e) => e.reservationId)).toEqual([live.id]);
-        expect((await store.users.load(uid(2), later, CONTRACT_HISTORY_MS)).history.map((e) => e.reservationId)).toEqual([recentViewed.id]);
+        expect((await store.users.load(uid(1), later, CONTRACT_HISTORY_MS)).history.map((e) => e.reservationId)).toEqual([
+          live.id,
+        ]);
+        expect((await store.users.load(uid(2), later, CONTRACT_HISTORY_MS)).history.map((e) => e.reservationId)).toEqual([
+          recentViewed.id,
+        ]);
         // Aggregates survive pruning.
         const [row] = await store.ledger.report(c.id, '2026-11-25', '2026-11-25');
         expect(row.impressions).toBe(1);

@@ -15,7 +15,12 @@ describe('ledger reach after a failed batch', () => {
   const rules = { effect: eventEffect, reportThreshold: 5 };
   const uid = (i: number) => createHash('sha256').update(String(i)).digest('hex');
 
-  async function reserve(campaignId: string, creativeId: string, advertiserId: string, users: number[]): Promise<VerifiedEvent[]> {
+  async function reserve(
+    campaignId: string,
+    creativeId: string,
+    advertiserId: string,
+    users: number[],
+  ): Promise<VerifiedEvent[]> {
     const now = s.clock.now;
     const reservations: Reservation[] = users.map((i) => ({
       id: `r-${i}`,
@@ -41,7 +46,12 @@ describe('ledger reach after a failed batch', () => {
     const { campaignId, creativeId, advertiser } = await s.seedCampaign();
     const day = new Date(s.clock.now).toISOString().slice(0, 10);
     const reach = async () => (await s.store.ledger.report(campaignId, day, day))[0]?.reach ?? 0;
-    const events = await reserve(campaignId, creativeId, advertiser.id, Array.from({ length: 60 }, (_, i) => i));
+    const events = await reserve(
+      campaignId,
+      creativeId,
+      advertiser.id,
+      Array.from({ length: 60 }, (_, i) => i),
+    );
 
     await s.store.ledger.record(events.slice(0, 20), s.clock.now, rules);
     expect(await reach()).toBe(20);
@@ -50,7 +60,8 @@ describe('ledger reach after a failed batch', () => {
     const poisoned = events[29].reservationId;
     const failing = {
       ...rules,
-      effect: (...args: Parameters<typeof eventEffect>) => ((args[0] as { id?: string }).id === poisoned ? failNow() : eventEffect(...args)),
+      effect: (...args: Parameters<typeof eventEffect>) =>
+        (args[0] as { id?: string }).id === poisoned ? failNow() : eventEffect(...args),
     };
     await expect(s.store.ledger.record(events.slice(20, 40), s.clock.now, failing)).rejects.toThrow('store down');
     expect(await reach()).toBe(20);

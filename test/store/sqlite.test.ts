@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
-import { CONTRACT_HISTORY_MS, storeContract } from './contract.js';
+import { storeContract } from './contract.js';
 
 function sqlite(userCacheSize: number) {
   return async () => {

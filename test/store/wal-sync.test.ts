@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
+import type { Reservation } from '../../src/store/interface.js';
 import { openDatabase } from '../../src/store/sqlite/db.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import { WalSync } from '../../src/store/sqlite/wal-sync.js';
-import type { Reservation } from '../../src/store/interface.js';
 
 const dirs: string[] = [];
 const tempDb = () => {
@@ -53,7 +53,11 @@ describe('WAL sync', () => {
       expect(sqlite.pragma('synchronous', { simple: true })).toBe(2); // FULL
       expect(wal.unsynced(() => sqlite.pragma('synchronous', { simple: true }))).toBe(1); // NORMAL
       expect(sqlite.pragma('synchronous', { simple: true })).toBe(2);
-      expect(() => wal.unsynced(() => { throw new Error('rolled back'); })).toThrow('rolled back');
+      expect(() =>
+        wal.unsynced(() => {
+          throw new Error('rolled back');
+        }),
+      ).toThrow('rolled back');
       expect(sqlite.pragma('synchronous', { simple: true })).toBe(2);
     } finally {
       wal.close();
@@ -137,8 +141,11 @@ describe('WAL sync', () => {
         copyFileSync(path, copy);
         const alone = new Database(copy, { readonly: true });
         try {
-          const migrated = alone.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'reservations'").get() as { n: number };
-          if (migrated.n === 1) rows = (alone.prepare("SELECT count(*) AS n FROM reservations WHERE id = 'r_3'").get() as { n: number }).n;
+          const migrated = alone.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'reservations'").get() as {
+            n: number;
+          };
+          if (migrated.n === 1)
+            rows = (alone.prepare("SELECT count(*) AS n FROM reservations WHERE id = 'r_3'").get() as { n: number }).n;
         } finally {
           alone.close();
           rmSync(copy, { force: true });

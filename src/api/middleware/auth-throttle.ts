@@ -49,12 +49,18 @@ export function authThrottle(options: AuthThrottleOptions) {
         if (!(err instanceof ApiError && err.code === 'unauthorized')) throw err;
         const now = options.clock();
         let window = windows.get(address);
-        if (!window || now - window.startedAt >= options.windowMs) windows.set(address, (window = { startedAt: now, failures: 0 }));
+        if (!window || now - window.startedAt >= options.windowMs)
+          windows.set(address, (window = { startedAt: now, failures: 0 }));
         if (window.failures >= options.maxFailures) {
           const seconds = Math.max(1, Math.ceil((window.startedAt + options.windowMs - now) / 1000));
-          throw new ApiError('rate_limited', `Too many failed authentications from this address; retry in ${seconds} s`, undefined, {
-            'Retry-After': String(seconds),
-          });
+          throw new ApiError(
+            'rate_limited',
+            `Too many failed authentications from this address; retry in ${seconds} s`,
+            undefined,
+            {
+              'Retry-After': String(seconds),
+            },
+          );
         }
         window.failures++;
         throw err;

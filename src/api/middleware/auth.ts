@@ -31,7 +31,9 @@ export function createAuth(options: AuthOptions) {
     const found = await options.catalog.findKey(hash);
     if (!found) return undefined;
     const principal: Principal =
-      found.kind === 'advertiser' ? { kind: 'advertiser', advertiserId: found.ownerId } : { kind: 'client', clientId: found.ownerId };
+      found.kind === 'advertiser'
+        ? { kind: 'advertiser', advertiserId: found.ownerId }
+        : { kind: 'client', clientId: found.ownerId };
     cache.set(hash, principal);
     return principal;
   }
@@ -45,7 +47,10 @@ export function createAuth(options: AuthOptions) {
       const principal = await resolve(match[1]);
       if (!principal) throw unauthorized('This API key is not valid');
       if (!kinds.includes(principal.kind)) {
-        throw new ApiError('forbidden', `This route needs a${kinds[0] === 'admin' || kinds[0] === 'advertiser' ? 'n' : ''} ${kinds.join(' or ')} key; you sent a${principal.kind === 'client' ? '' : 'n'} ${principal.kind} key`);
+        throw new ApiError(
+          'forbidden',
+          `This route needs a${kinds[0] === 'admin' || kinds[0] === 'advertiser' ? 'n' : ''} ${kinds.join(' or ')} key; you sent a${principal.kind === 'client' ? '' : 'n'} ${principal.kind} key`,
+        );
       }
       c.set('principal', principal);
       await next();

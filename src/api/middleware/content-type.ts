@@ -8,7 +8,9 @@ export function requireContentType(options: { multipartPaths: RegExp }): Middlew
     if (method === 'POST' || method === 'PATCH' || method === 'PUT') {
       const type = (c.req.header('Content-Type') ?? '').toLowerCase();
       const wantsMultipart = options.multipartPaths.test(c.req.path);
-      const ok = wantsMultipart ? type.startsWith('multipart/form-data') : /^application\/([a-z0-9.+-]*\+)?json(\s*;|$)/.test(type);
+      const ok = wantsMultipart
+        ? type.startsWith('multipart/form-data')
+        : /^application\/([a-z0-9.+-]*\+)?json(\s*;|$)/.test(type);
       if (!ok) {
         throw new ApiError(
           'unsupported_media_type',

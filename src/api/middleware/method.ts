@@ -20,7 +20,6 @@ function patternOf(path: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: any app's routes will do
 export function methodGuard(app: Hono<any, any, any>): MiddlewareHandler {
   // Built on first use, when every route has been registered.
   let table: { exact: Map<string, Set<string>>; patterns: PathMethods[] } | undefined;
@@ -60,6 +59,9 @@ export function methodGuard(app: Hono<any, any, any>): MiddlewareHandler {
     if (!allowed) return next();
     const allow = [...allowed, 'OPTIONS'].join(', ');
     if (method === 'OPTIONS') return c.body(null, 204, { Allow: allow });
-    return problemResponse(c, new ApiError('method_not_allowed', `${path} does not take ${method}; it takes ${allow}`, undefined, { Allow: allow }));
+    return problemResponse(
+      c,
+      new ApiError('method_not_allowed', `${path} does not take ${method}; it takes ${allow}`, undefined, { Allow: allow }),
+    );
   };
 }

@@ -35,16 +35,22 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
     const principal = c.get('principal');
     const rate = options.rates[principal.kind] ?? 0;
     if (rate > 0) {
-      const key = principal.kind === 'advertiser' ? principal.advertiserId : principal.kind === 'client' ? principal.clientId : 'admin';
+      const key =
+        principal.kind === 'advertiser' ? principal.advertiserId : principal.kind === 'client' ? principal.clientId : 'admin';
       const now = options.clock();
       let bucket = buckets.get(key);
       if (!bucket) buckets.set(key, (bucket = { tokens: rate * 2, updatedAt: now }));
       const waitMs = take(bucket, now, rate, rate * 2);
       if (waitMs > 0) {
         const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-        throw new ApiError('rate_limited', `Rate limit of ${rate} requests per second exceeded; retry in ${seconds} s`, undefined, {
-          'Retry-After': String(seconds),
-        });
+        throw new ApiError(
+          'rate_limited',
+          `Rate limit of ${rate} requests per second exceeded; retry in ${seconds} s`,
+          undefined,
+          {
+            'Retry-After': String(seconds),
+          },
+        );
       }
     }
     await next();

@@ -3,8 +3,10 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { MediaError, probeMedia } from '../../media/probe.js';
 import { randomId, sha256Hex } from '../../privacy/crypto.js';
-import type { CampaignRecord, CampaignPatch as CampaignPatchRecord } from '../../store/interface.js';
+import type { CampaignPatch as CampaignPatchRecord, CampaignRecord } from '../../store/interface.js';
+import { REPORT_COUNTERS, type ReportBy } from '../../store/report-rows.js';
 import type { AppDeps, AppEnv } from '../context.js';
+import { toCsv } from '../csv.js';
 import { ApiError } from '../errors.js';
 import { type App, jsonBody, jsonResponse, problems, security } from '../openapi.js';
 import {
@@ -15,68 +17,115 @@ import {
   CampaignPatch,
   Creative,
   CreativeUpload,
-  Id,
   Forecast,
   ForecastInput,
+  Id,
   ReportQuery,
   ReportRow,
 } from '../schemas.js';
-import { toCsv } from '../csv.js';
-import { REPORT_COUNTERS, type ReportBy } from '../../store/report-rows.js';
 
 /** The CSV column that names each row's key. */
-const REPORT_KEY_COLUMN: Record<ReportBy, string> = { day: 'date', hour: 'hour', creative: 'creativeId', country: 'country', platform: 'platform' };
+const REPORT_KEY_COLUMN: Record<ReportBy, string> = {
+  day: 'date',
+  hour: 'hour',
+  creative: 'creativeId',
+  country: 'country',
+  platform: 'platform',
+};
+
 import { advertiserView, campaignView, creativeView } from '../views.js';
 
 const tags = ['advertiser'];
 const IdParam = z.object({ id: Id });
 
 export const getMeRoute = createRoute({
-  method: 'get', path: '/v1/me', tags, security, summary: 'Your business profile',
+  method: 'get',
+  path: '/v1/me',
+  tags,
+  security,
+  summary: 'Your business profile',
   responses: { 200: jsonResponse(Advertiser, 'Profile'), ...problems(401, 403, 429) },
 });
 export const patchMeRoute = createRoute({
-  method: 'patch', path: '/v1/me', tags, security, summary: 'Update your business profile',
+  method: 'patch',
+  path: '/v1/me',
+  tags,
+  security,
+  summary: 'Update your business profile',
   request: { body: jsonBody(AdvertiserPatch) },
   responses: { 200: jsonResponse(Advertiser, 'Updated profile'), ...problems(400, 401, 403, 413, 415, 429) },
 });
 export const createCampaignRoute = createRoute({
-  method: 'post', path: '/v1/campaigns', tags, security, summary: 'Create a campaign',
+  method: 'post',
+  path: '/v1/campaigns',
+  tags,
+  security,
+  summary: 'Create a campaign',
   request: { body: jsonBody(CampaignInput) },
   responses: { 201: jsonResponse(Campaign, 'Created campaign'), ...problems(400, 401, 403, 413, 415, 429) },
 });
 export const listCampaignsRoute = createRoute({
-  method: 'get', path: '/v1/campaigns', tags, security, summary: 'Your campaigns',
+  method: 'get',
+  path: '/v1/campaigns',
+  tags,
+  security,
+  summary: 'Your campaigns',
   responses: { 200: jsonResponse(z.object({ campaigns: z.array(Campaign) }), 'Campaigns'), ...problems(401, 403, 429) },
 });
 export const getCampaignRoute = createRoute({
-  method: 'get', path: '/v1/campaigns/{id}', tags, security, summary: 'One campaign',
+  method: 'get',
+  path: '/v1/campaigns/{id}',
+  tags,
+  security,
+  summary: 'One campaign',
   request: { params: IdParam },
   responses: { 200: jsonResponse(Campaign, 'Campaign'), ...problems(401, 403, 404, 429) },
 });
 export const patchCampaignRoute = createRoute({
-  method: 'patch', path: '/v1/campaigns/{id}', tags, security, summary: 'Change a campaign',
+  method: 'patch',
+  path: '/v1/campaigns/{id}',
+  tags,
+  security,
+  summary: 'Change a campaign',
   request: { params: IdParam, body: jsonBody(CampaignPatch) },
   responses: { 200: jsonResponse(Campaign, 'Updated campaign'), ...problems(400, 401, 403, 404, 413, 415, 429) },
 });
 export const uploadCreativeRoute = createRoute({
-  method: 'post', path: '/v1/campaigns/{id}/creatives', tags, security,
+  method: 'post',
+  path: '/v1/campaigns/{id}/creatives',
+  tags,
+  security,
   summary: 'Upload a creative (image png/jpeg/webp ≤ 5 MB, or mp4 video ≤ 16 MB and ≤ 30 s)',
   request: { params: IdParam, body: { required: true, content: { 'multipart/form-data': { schema: CreativeUpload } } } },
-  responses: { 201: jsonResponse(Creative, 'Created creative, pending review'), ...problems(400, 401, 403, 404, 413, 415, 422, 429) },
+  responses: {
+    201: jsonResponse(Creative, 'Created creative, pending review'),
+    ...problems(400, 401, 403, 404, 413, 415, 422, 429),
+  },
 });
 export const listCreativesRoute = createRoute({
-  method: 'get', path: '/v1/campaigns/{id}/creatives', tags, security, summary: "A campaign's creatives with their review state, oldest first",
+  method: 'get',
+  path: '/v1/campaigns/{id}/creatives',
+  tags,
+  security,
+  summary: "A campaign's creatives with their review state, oldest first",
   request: { params: IdParam },
   responses: { 200: jsonResponse(z.object({ creatives: z.array(Creative) }), 'Creatives'), ...problems(401, 403, 404, 429) },
 });
 export const getCreativeRoute = createRoute({
-  method: 'get', path: '/v1/creatives/{id}', tags, security, summary: 'One creative with its review state',
+  method: 'get',
+  path: '/v1/creatives/{id}',
+  tags,
+  security,
+  summary: 'One creative with its review state',
   request: { params: IdParam },
   responses: { 200: jsonResponse(Creative, 'Creative'), ...problems(401, 403, 404, 429) },
 });
 export const reportsRoute = createRoute({
-  method: 'get', path: '/v1/reports', tags, security, summary: 'Report rows for one campaign, by day, hour (UTC), creative, country or platform; JSON or CSV',
+  method: 'get',
+  path: '/v1/reports',
+  tags,
+  security,
+  summary: 'Report rows for one campaign, by day, hour (UTC), creative, country or platform; JSON or CSV',
   request: { query: ReportQuery },
   responses: {
     200: {
@@ -90,9 +139,16 @@ export const reportsRoute = createRoute({
   },
 });
 export const forecastRoute = createRoute({
-  method: 'post', path: '/v1/forecast', tags, security, summary: 'Forecast one day of a campaign draft before spending',
+  method: 'post',
+  path: '/v1/forecast',
+  tags,
+  security,
+  summary: 'Forecast one day of a campaign draft before spending',
   request: { body: jsonBody(ForecastInput) },
-  responses: { 200: jsonResponse(Forecast, 'Expected delivery tomorrow, with a low/high range and its basis'), ...problems(400, 401, 403, 413, 415, 429) },
+  responses: {
+    200: jsonResponse(Forecast, 'Expected delivery tomorrow, with a low/high range and its basis'),
+    ...problems(400, 401, 403, 413, 415, 429),
+  },
 });
 
 function advertiserId(c: Context<AppEnv>): string {
@@ -173,7 +229,9 @@ export function registerAdvertiserRoutes(app: App, deps: AppDeps, advertiser: Mi
     const endAt = patch.endAt !== undefined ? patch.endAt : current.endAt;
     const startAt = patch.startAt ?? current.startAt;
     if (endAt !== null && endAt <= startAt) {
-      throw new ApiError('validation', 'schedule.end must be after schedule.start', [{ path: 'schedule.end', message: 'must be after schedule.start' }]);
+      throw new ApiError('validation', 'schedule.end must be after schedule.start', [
+        { path: 'schedule.end', message: 'must be after schedule.start' },
+      ]);
     }
     const updated = await deps.catalog.updateCampaign(id, patch, clock());
     if (!updated) throw new ApiError('not_found', `No campaign ${id}`);
@@ -185,18 +243,27 @@ export function registerAdvertiserRoutes(app: App, deps: AppDeps, advertiser: Mi
     const campaign = await ownCampaign(c, id);
     const form = c.req.valid('form');
     const bytes = new Uint8Array(await form.file.arrayBuffer());
-    let probed;
+    let probed: Awaited<ReturnType<typeof probeMedia>>;
     try {
       probed = await probeMedia(bytes);
     } catch (err) {
       if (!(err instanceof MediaError)) throw err;
-      const code = err.kind === 'unsupported' ? 'unsupported_media_type' : err.kind === 'too_large' ? 'payload_too_large' : 'unprocessable';
+      const code =
+        err.kind === 'unsupported' ? 'unsupported_media_type' : err.kind === 'too_large' ? 'payload_too_large' : 'unprocessable';
       throw new ApiError(code, err.message, [{ path: 'file', message: err.message }]);
     }
     const now = clock();
     const sha256 = await sha256Hex(bytes);
     await deps.media.put(sha256, bytes);
-    const media = { sha256, mime: probed.mime, bytes: bytes.length, width: probed.width, height: probed.height, durationMs: probed.durationMs ?? null, createdAt: now };
+    const media = {
+      sha256,
+      mime: probed.mime,
+      bytes: bytes.length,
+      width: probed.width,
+      height: probed.height,
+      durationMs: probed.durationMs ?? null,
+      createdAt: now,
+    };
     await deps.catalog.putMedia(media);
     const creative = {
       id: randomId('crv'),
@@ -235,11 +302,15 @@ export function registerAdvertiserRoutes(app: App, deps: AppDeps, advertiser: Mi
 
   app.openapi(reportsRoute, async (c) => {
     const { campaign, from, to, by, format } = c.req.valid('query');
-    if (from > to) throw new ApiError('validation', '"from" must not be after "to"', [{ path: 'from', message: 'must not be after "to"' }]);
+    if (from > to)
+      throw new ApiError('validation', '"from" must not be after "to"', [{ path: 'from', message: 'must not be after "to"' }]);
     await ownCampaign(c, campaign);
     const rows = await store.ledger.report(campaign, from, to, by);
     if (format === 'json') return c.json({ rows }, 200);
-    const csv = toCsv([REPORT_KEY_COLUMN[by], 'impressions', 'reach', ...REPORT_COUNTERS.filter((k) => k !== 'impressions')], rows);
+    const csv = toCsv(
+      [REPORT_KEY_COLUMN[by], 'impressions', 'reach', ...REPORT_COUNTERS.filter((k) => k !== 'impressions')],
+      rows,
+    );
     return c.body(csv, 200, {
       'Content-Type': 'text/csv; charset=utf-8',
       'Content-Disposition': `attachment; filename="report-${campaign}-${by}-${from}-${to}.csv"`,

@@ -50,7 +50,8 @@ export function registerDocsRoute(app: App) {
   app.get('/docs/assets/:name', async (c) => {
     const name = c.req.param('name');
     const cache = { 'Cache-Control': 'public, max-age=86400' };
-    if (name === 'initializer.js') return c.body(INITIALIZER, 200, { 'Content-Type': 'text/javascript; charset=utf-8', ...cache });
+    if (name === 'initializer.js')
+      return c.body(INITIALIZER, 200, { 'Content-Type': 'text/javascript; charset=utf-8', ...cache });
     if (!(name in TYPES)) return c.text('Not found', 404);
     const body = await loadSwaggerAsset(name as SwaggerAssetName);
     return c.body(body, 200, { 'Content-Type': TYPES[name as SwaggerAssetName], ...cache });

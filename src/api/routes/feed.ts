@@ -21,7 +21,11 @@ const tags = ['feed'];
 const noContent = { description: 'Done' };
 
 export const slotsRoute = createRoute({
-  method: 'post', path: '/v1/slots', tags, security, summary: 'Ad slots for one user’s feed',
+  method: 'post',
+  path: '/v1/slots',
+  tags,
+  security,
+  summary: 'Ad slots for one user’s feed',
   request: { body: jsonBody(SlotsInput) },
   responses: {
     200: jsonResponse(z.object({ slots: z.array(Slot), explain: z.array(ExplainEntry).optional() }), 'Slots, in feed order'),
@@ -29,48 +33,89 @@ export const slotsRoute = createRoute({
   },
 });
 export const eventsRoute = createRoute({
-  method: 'post', path: '/v1/events', tags, security, summary: 'Report what users saw and did (≤ 500 per call)',
+  method: 'post',
+  path: '/v1/events',
+  tags,
+  security,
+  summary: 'Report what users saw and did (≤ 500 per call)',
   request: { body: jsonBody(EventsInput) },
   responses: {
-    200: jsonResponse(z.object({ results: z.array(EventResult) }), 'One result per event, in order; committed before this answer'),
+    200: jsonResponse(
+      z.object({ results: z.array(EventResult) }),
+      'One result per event, in order; committed before this answer',
+    ),
     ...problems(400, 401, 403, 413, 415, 429),
   },
 });
 export const blockRoute = createRoute({
-  method: 'post', path: '/v1/users/block', tags, security, summary: 'Block an advertiser for a user',
+  method: 'post',
+  path: '/v1/users/block',
+  tags,
+  security,
+  summary: 'Block an advertiser for a user',
   request: { body: jsonBody(UserAdvertiserInput) },
   responses: { 204: noContent, ...problems(400, 401, 403, 404, 413, 415, 429) },
 });
 export const unblockRoute = createRoute({
-  method: 'post', path: '/v1/users/unblock', tags, security, summary: 'Unblock an advertiser for a user',
+  method: 'post',
+  path: '/v1/users/unblock',
+  tags,
+  security,
+  summary: 'Unblock an advertiser for a user',
   request: { body: jsonBody(UserAdvertiserInput) },
   responses: { 204: noContent, ...problems(400, 401, 403, 413, 415, 429) },
 });
 export const muteRoute = createRoute({
-  method: 'post', path: '/v1/users/mute', tags, security, summary: 'Mute a whole category of ads for a user',
+  method: 'post',
+  path: '/v1/users/mute',
+  tags,
+  security,
+  summary: 'Mute a whole category of ads for a user',
   request: { body: jsonBody(UserCategoryInput) },
   responses: { 204: noContent, ...problems(400, 401, 403, 413, 415, 429) },
 });
 export const unmuteRoute = createRoute({
-  method: 'post', path: '/v1/users/unmute', tags, security, summary: 'Unmute a category of ads for a user',
+  method: 'post',
+  path: '/v1/users/unmute',
+  tags,
+  security,
+  summary: 'Unmute a category of ads for a user',
   request: { body: jsonBody(UserCategoryInput) },
   responses: { 204: noContent, ...problems(400, 401, 403, 413, 415, 429) },
 });
 export const blocksRoute = createRoute({
-  method: 'post', path: '/v1/users/blocks', tags, security, summary: 'The advertisers a user blocked and the categories they muted',
+  method: 'post',
+  path: '/v1/users/blocks',
+  tags,
+  security,
+  summary: 'The advertisers a user blocked and the categories they muted',
   request: { body: jsonBody(UserInput) },
-  responses: { 200: jsonResponse(UserBlocks, 'Blocked advertiser ids and muted categories'), ...problems(400, 401, 403, 413, 415, 429) },
+  responses: {
+    200: jsonResponse(UserBlocks, 'Blocked advertiser ids and muted categories'),
+    ...problems(400, 401, 403, 413, 415, 429),
+  },
 });
 export const eraseRoute = createRoute({
-  method: 'post', path: '/v1/users/erase', tags, security, summary: 'Erase every trace of a user',
+  method: 'post',
+  path: '/v1/users/erase',
+  tags,
+  security,
+  summary: 'Erase every trace of a user',
   request: { body: jsonBody(UserInput) },
   responses: { 204: noContent, ...problems(400, 401, 403, 413, 415, 429) },
 });
 export const whyRoute = createRoute({
-  method: 'post', path: '/v1/why', tags, security, summary: 'Why am I seeing this ad?',
+  method: 'post',
+  path: '/v1/why',
+  tags,
+  security,
+  summary: 'Why am I seeing this ad?',
   request: { body: jsonBody(WhyInput) },
   responses: {
-    200: jsonResponse(z.object({ advertiser: z.object({ id: z.string(), name: z.string() }), reasons: z.array(z.string()) }), 'Plain-words reasons'),
+    200: jsonResponse(
+      z.object({ advertiser: z.object({ id: z.string(), name: z.string() }), reasons: z.array(z.string()) }),
+      'Plain-words reasons',
+    ),
     ...problems(400, 401, 403, 413, 415, 429),
   },
 });
@@ -128,7 +173,10 @@ export function registerFeedRoutes(app: App, deps: AppDeps, client: MiddlewareHa
 
   app.openapi(whyRoute, async (c) => {
     const answer = await delivery.why(c.req.valid('json').token, clientId(c));
-    if (!answer) throw new ApiError('validation', 'token is not a valid, unexpired slot token', [{ path: 'token', message: 'invalid or expired' }]);
+    if (!answer)
+      throw new ApiError('validation', 'token is not a valid, unexpired slot token', [
+        { path: 'token', message: 'invalid or expired' },
+      ]);
     return c.json(answer, 200);
   });
 }

@@ -32,7 +32,10 @@ export const readyRoute = createRoute({
   summary: 'Readiness: database writable, migrations applied, catalog loaded',
   responses: {
     200: jsonResponse(z.object({ status: z.literal('ready'), checks: Checks }), 'Ready to serve'),
-    503: { description: 'Not ready: the failing checks are false', content: { 'application/problem+json': { schema: NotReady } } },
+    503: {
+      description: 'Not ready: the failing checks are false',
+      content: { 'application/problem+json': { schema: NotReady } },
+    },
     ...problems(),
   },
 });
@@ -54,11 +57,21 @@ export function registerHealthRoutes(app: App, deps: AppDeps, requireAdmin: Midd
   app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200));
 
   app.openapi(readyRoute, async (c) => {
-    const store = deps.store.health ? await deps.store.health().catch(() => ({ writable: false, migrated: false })) : { writable: true, migrated: true };
+    const store = deps.store.health
+      ? await deps.store.health().catch(() => ({ writable: false, migrated: false }))
+      : { writable: true, migrated: true };
     const checks = { database: store.writable, migrations: store.migrated, catalog: deps.index.loaded };
-    const failing = Object.entries(checks).filter(([, ok]) => !ok).map(([name]) => name);
+    const failing = Object.entries(checks)
+      .filter(([, ok]) => !ok)
+      .map(([name]) => name);
     if (failing.length === 0) return c.json({ status: 'ready' as const, checks }, 200);
-    const problem = { type: '/problems/not-ready', title: 'Not ready', status: 503 as const, detail: `Failing checks: ${failing.join(', ')}`, checks };
+    const problem = {
+      type: '/problems/not-ready',
+      title: 'Not ready',
+      status: 503 as const,
+      detail: `Failing checks: ${failing.join(', ')}`,
+      checks,
+    };
     return c.json(problem, 503, { 'Content-Type': 'application/problem+json', 'Retry-After': '5' });
   });
 
@@ -70,7 +83,8 @@ export function registerHealthRoutes(app: App, deps: AppDeps, requireAdmin: Midd
   };
   app.use('/metrics', metricsAuth);
   app.openapi(metricsRoute, async (c) => {
-    if (!deps.scrapeMetrics) throw new ApiError('not_found', 'This runtime has no /metrics; see docs/deploy.md for where its numbers go');
+    if (!deps.scrapeMetrics)
+      throw new ApiError('not_found', 'This runtime has no /metrics; see docs/deploy.md for where its numbers go');
     const { text, contentType } = await deps.scrapeMetrics();
     return c.body(text, 200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' }) as never;
   });

@@ -1,8 +1,8 @@
 /** Operator routes (admin key): advertisers, feed-client keys, creative review. */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import { newApiKey, hashApiKey } from '../../privacy/keys.js';
 import { randomId } from '../../privacy/crypto.js';
+import { hashApiKey, newApiKey } from '../../privacy/keys.js';
 import type { AppDeps, AppEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { type App, jsonBody, jsonResponse, problems, security } from '../openapi.js';
@@ -53,7 +53,10 @@ export const reviewQueueRoute = createRoute({
   security,
   summary: 'Creatives pending review',
   responses: {
-    200: jsonResponse(z.object({ creatives: z.array(Creative.extend({ advertiser: Advertiser })) }), 'Pending creatives, oldest first'),
+    200: jsonResponse(
+      z.object({ creatives: z.array(Creative.extend({ advertiser: Advertiser })) }),
+      'Pending creatives, oldest first',
+    ),
     ...problems(401, 403),
   },
 });
@@ -108,8 +111,12 @@ export function registerOperatorRoutes(app: App, deps: AppDeps, admin: Middlewar
     const pending = await store.catalog.listCreatives({ review: 'pending' });
     const creatives = [];
     for (const creative of pending) {
-      const [media, advertiser] = await Promise.all([store.catalog.getMedia(creative.mediaSha256), store.catalog.getAdvertiser(creative.advertiserId)]);
-      if (media && advertiser) creatives.push({ ...creativeView(creative, media, settings.publicUrl), advertiser: advertiserView(advertiser) });
+      const [media, advertiser] = await Promise.all([
+        store.catalog.getMedia(creative.mediaSha256),
+        store.catalog.getAdvertiser(creative.advertiserId),
+      ]);
+      if (media && advertiser)
+        creatives.push({ ...creativeView(creative, media, settings.publicUrl), advertiser: advertiserView(advertiser) });
     }
     return c.json({ creatives }, 200);
   });
@@ -117,7 +124,12 @@ export function registerOperatorRoutes(app: App, deps: AppDeps, admin: Middlewar
   app.openapi(reviewRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { decision, reason } = c.req.valid('json');
-    const creative = await deps.catalog.setReview(id, decision === 'approve' ? 'approved' : 'rejected', decision === 'reject' ? reason ?? null : null, clock());
+    const creative = await deps.catalog.setReview(
+      id,
+      decision === 'approve' ? 'approved' : 'rejected',
+      decision === 'reject' ? (reason ?? null) : null,
+      clock(),
+    );
     if (!creative) throw new ApiError('not_found', `No creative ${id}`);
     const media = await store.catalog.getMedia(creative.mediaSha256);
     if (!media) throw new ApiError('not_found', `No media for creative ${id}`);

@@ -8,7 +8,10 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 const mediaBytes = {
   content: Object.fromEntries(
-    ['image/png', 'image/jpeg', 'image/webp', 'video/mp4'].map((mime) => [mime, { schema: { type: 'string' as const, format: 'binary' } }]),
+    ['image/png', 'image/jpeg', 'image/webp', 'video/mp4'].map((mime) => [
+      mime,
+      { schema: { type: 'string' as const, format: 'binary' } },
+    ]),
   ),
 };
 const header = (description: string) => ({ schema: { type: 'string' as const }, description });
@@ -29,16 +32,30 @@ export const mediaRoute = createRoute({
   request: {
     params: z.object({ sha256: z.string().regex(SHA256, 'a lower-case hex SHA-256') }),
     headers: z.object({
-      range: z.string().optional().openapi({ description: 'One byte range, e.g. bytes=0-1023, bytes=1024- or bytes=-500', example: 'bytes=0-1023' }),
-      'if-none-match': z.string().optional().openapi({ description: 'The ETag you hold: 304 if it still matches (it always does)' }),
+      range: z
+        .string()
+        .optional()
+        .openapi({ description: 'One byte range, e.g. bytes=0-1023, bytes=1024- or bytes=-500', example: 'bytes=0-1023' }),
+      'if-none-match': z
+        .string()
+        .optional()
+        .openapi({ description: 'The ETag you hold: 304 if it still matches (it always does)' }),
       'if-range': z.string().optional().openapi({ description: 'Apply Range only if this ETag matches' }),
     }),
   },
   responses: {
-    200: { description: 'The media bytes', headers: { ...cacheHeaders, 'Content-Length': header('Size in bytes') }, ...mediaBytes },
+    200: {
+      description: 'The media bytes',
+      headers: { ...cacheHeaders, 'Content-Length': header('Size in bytes') },
+      ...mediaBytes,
+    },
     206: {
       description: 'A byte range of the media',
-      headers: { ...cacheHeaders, 'Content-Range': header('bytes first-last/size'), 'Content-Length': header('Length of the range') },
+      headers: {
+        ...cacheHeaders,
+        'Content-Range': header('bytes first-last/size'),
+        'Content-Length': header('Length of the range'),
+      },
       ...mediaBytes,
     },
     304: { description: 'Not modified', headers: cacheHeaders },
@@ -53,7 +70,10 @@ export const problemTypeRoute = createRoute({
   tags: ['public'],
   summary: 'What a problem `type` means (every problem+json `type` resolves here)',
   request: { params: z.object({ type: z.string().max(64) }) },
-  responses: { 200: { description: 'A short page about the problem type', content: { 'text/html': { schema: { type: 'string' } } } }, ...problems(404) },
+  responses: {
+    200: { description: 'A short page about the problem type', content: { 'text/html': { schema: { type: 'string' } } } },
+    ...problems(404),
+  },
 });
 
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -117,7 +137,7 @@ export function registerPublicRoutes(app: App, deps: AppDeps) {
     };
     // If-None-Match compares weakly (RFC 9110 §13.1.2): W/"x" matches "x".
     const ifNoneMatch = c.req.header('If-None-Match');
-    if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
+    if (ifNoneMatch?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
       return c.body(null, 304, headers);
     }
     // If-Range: a range only while the client's copy is this one; else the whole file (we send no Last-Modified).

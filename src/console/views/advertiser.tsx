@@ -31,11 +31,47 @@ export type ProfileValues = Record<keyof typeof PROFILE_LABELS, string>;
 export function ProfileFields({ values, errors }: { values: Partial<ProfileValues>; errors: FieldErrors }) {
   return (
     <>
-      <TextField name="name" label={PROFILE_LABELS.name} value={values.name} required maxlength={200} errors={errors} autocomplete="organization" />
-      <TextArea name="description" label={PROFILE_LABELS.description} value={values.description} maxlength={2000} errors={errors} />
-      <TextField name="address" label={PROFILE_LABELS.address} value={values.address} maxlength={500} errors={errors} autocomplete="street-address" />
-      <TextField name="email" label={PROFILE_LABELS.email} type="email" value={values.email} errors={errors} autocomplete="email" />
-      <TextField name="website" label={PROFILE_LABELS.website} type="url" value={values.website} errors={errors} hint="Starts with https://" autocomplete="url" />
+      <TextField
+        name="name"
+        label={PROFILE_LABELS.name}
+        value={values.name}
+        required
+        maxlength={200}
+        errors={errors}
+        autocomplete="organization"
+      />
+      <TextArea
+        name="description"
+        label={PROFILE_LABELS.description}
+        value={values.description}
+        maxlength={2000}
+        errors={errors}
+      />
+      <TextField
+        name="address"
+        label={PROFILE_LABELS.address}
+        value={values.address}
+        maxlength={500}
+        errors={errors}
+        autocomplete="street-address"
+      />
+      <TextField
+        name="email"
+        label={PROFILE_LABELS.email}
+        type="email"
+        value={values.email}
+        errors={errors}
+        autocomplete="email"
+      />
+      <TextField
+        name="website"
+        label={PROFILE_LABELS.website}
+        type="url"
+        value={values.website}
+        errors={errors}
+        hint="Starts with https://"
+        autocomplete="url"
+      />
       <SelectField
         name="category"
         label={PROFILE_LABELS.category}
@@ -48,7 +84,13 @@ export function ProfileFields({ values, errors }: { values: Partial<ProfileValue
   );
 }
 
-export function ProfilePage(props: { session: Session; profile: AdvertiserView; values: ProfileValues; errors: FieldErrors; notice?: string }) {
+export function ProfilePage(props: {
+  session: Session;
+  profile: AdvertiserView;
+  values: ProfileValues;
+  errors: FieldErrors;
+  notice?: string;
+}) {
   const { session, profile, values, errors } = props;
   return (
     <Page title="Business profile" session={session} section="/console/profile" notice={props.notice}>
@@ -61,7 +103,12 @@ export function ProfilePage(props: { session: Session; profile: AdvertiserView; 
           <ProfileFields values={values} errors={errors} />
           <button type="submit">Save profile</button>
         </form>
-        <PhonePreview advertiser={profile} headline="Your headline" ctaType="website" caption="Your business card as people see it" />
+        <PhonePreview
+          advertiser={profile}
+          headline="Your headline"
+          ctaType="website"
+          caption="Your business card as people see it"
+        />
       </div>
     </Page>
   );
@@ -98,7 +145,12 @@ function Spend({ row }: { row: CampaignRow }) {
       {money(row.todaySpendMicros)}
       {daily !== undefined ? ` of ${money(daily)}` : ' (no daily budget)'}
       {daily !== undefined && daily > 0 && (
-        <meter min={0} max={daily} value={Math.min(row.todaySpendMicros, daily)} aria-label={`Today’s spend against the daily budget of ${row.campaign.name}`}></meter>
+        <meter
+          min={0}
+          max={daily}
+          value={Math.min(row.todaySpendMicros, daily)}
+          aria-label={`Today’s spend against the daily budget of ${row.campaign.name}`}
+        ></meter>
       )}
     </span>
   );
@@ -156,7 +208,12 @@ export function CampaignsPage({ session, rows, notice }: { session: Session; row
   );
 }
 
-export function CampaignFormPage(props: { session: Session; campaign?: CampaignView; values: CampaignFormValues; errors: FieldErrors }) {
+export function CampaignFormPage(props: {
+  session: Session;
+  campaign?: CampaignView;
+  values: CampaignFormValues;
+  errors: FieldErrors;
+}) {
   const { session, campaign, values: v, errors } = props;
   const editing = campaign !== undefined;
   const action = editing ? `/console/campaigns/${encodeURIComponent(campaign.id)}/edit` : '/console/campaigns/new';
@@ -167,26 +224,112 @@ export function CampaignFormPage(props: { session: Session; campaign?: CampaignV
         <ErrorSummary errors={errors} labels={L} />
         <CsrfField token={session.csrf} />
         <TextField name="name" label={L.name} value={v.name} required maxlength={200} errors={errors} />
-        <SelectField name="status" label={L.status} value={v.status} errors={errors} options={[['active', 'Active'], ['paused', 'Paused'], ['archived', 'Archived']]} />
+        <SelectField
+          name="status"
+          label={L.status}
+          value={v.status}
+          errors={errors}
+          options={[
+            ['active', 'Active'],
+            ['paused', 'Paused'],
+            ['archived', 'Archived'],
+          ]}
+        />
         <div class="row">
           <TextField name="start" label={L.start} type="date" value={v.start} errors={errors} hint="UTC" />
           <TextField name="end" label={L.end} type="date" value={v.end} errors={errors} hint="Optional" />
         </div>
         <div class="row">
-          <SelectField name="bidType" label={L.bidType} value={v.bidType} errors={errors} options={[['cpm', 'CPM (per 1,000 impressions)'], ['cpc', 'CPC (per click)']]} />
-          <TextField name="bidAmount" label={L.bidAmount} value={v.bidAmount} inputmode="decimal" errors={errors} hint="In your currency, e.g. 2.50" />
+          <SelectField
+            name="bidType"
+            label={L.bidType}
+            value={v.bidType}
+            errors={errors}
+            options={[
+              ['cpm', 'CPM (per 1,000 impressions)'],
+              ['cpc', 'CPC (per click)'],
+            ]}
+          />
+          <TextField
+            name="bidAmount"
+            label={L.bidAmount}
+            value={v.bidAmount}
+            inputmode="decimal"
+            errors={errors}
+            hint="In your currency, e.g. 2.50"
+          />
         </div>
         <div class="row">
-          <TextField name="dailyBudget" label={L.dailyBudget} value={v.dailyBudget} inputmode="decimal" errors={errors} hint="Optional" />
-          <TextField name="totalBudget" label={L.totalBudget} value={v.totalBudget} inputmode="decimal" errors={errors} hint="Optional" />
+          <TextField
+            name="dailyBudget"
+            label={L.dailyBudget}
+            value={v.dailyBudget}
+            inputmode="decimal"
+            errors={errors}
+            hint="Optional"
+          />
+          <TextField
+            name="totalBudget"
+            label={L.totalBudget}
+            value={v.totalBudget}
+            inputmode="decimal"
+            errors={errors}
+            hint="Optional"
+          />
         </div>
-        <SelectField name="pacing" label={L.pacing} value={v.pacing} errors={errors} options={[['even', 'Even through the day'], ['asap', 'As fast as possible']]} />
-        <TextField name="countries" label={L.countries} value={v.countries} errors={errors} hint="ISO codes separated by commas, e.g. DE, FR. Empty: everywhere" />
-        <TextField name="languages" label={L.languages} value={v.languages} errors={errors} hint="Language codes separated by commas, e.g. de, fr. Empty: any" />
-        <Checkboxes name="platforms" label={L.platforms} values={v.platforms} errors={errors} hint="None ticked: all" options={[['android', 'Android'], ['ios', 'iOS'], ['web', 'Web']]} />
+        <SelectField
+          name="pacing"
+          label={L.pacing}
+          value={v.pacing}
+          errors={errors}
+          options={[
+            ['even', 'Even through the day'],
+            ['asap', 'As fast as possible'],
+          ]}
+        />
+        <TextField
+          name="countries"
+          label={L.countries}
+          value={v.countries}
+          errors={errors}
+          hint="ISO codes separated by commas, e.g. DE, FR. Empty: everywhere"
+        />
+        <TextField
+          name="languages"
+          label={L.languages}
+          value={v.languages}
+          errors={errors}
+          hint="Language codes separated by commas, e.g. de, fr. Empty: any"
+        />
+        <Checkboxes
+          name="platforms"
+          label={L.platforms}
+          values={v.platforms}
+          errors={errors}
+          hint="None ticked: all"
+          options={[
+            ['android', 'Android'],
+            ['ios', 'iOS'],
+            ['web', 'Web'],
+          ]}
+        />
         <div class="row">
-          <TextField name="capImpressions" label={L.capImpressions} value={v.capImpressions} inputmode="numeric" errors={errors} hint="Optional" />
-          <TextField name="capHours" label={L.capHours} value={v.capHours} inputmode="decimal" errors={errors} hint="Optional, e.g. 24 or 0.5" />
+          <TextField
+            name="capImpressions"
+            label={L.capImpressions}
+            value={v.capImpressions}
+            inputmode="numeric"
+            errors={errors}
+            hint="Optional"
+          />
+          <TextField
+            name="capHours"
+            label={L.capHours}
+            value={v.capHours}
+            inputmode="decimal"
+            errors={errors}
+            hint="Optional, e.g. 24 or 0.5"
+          />
         </div>
         <button type="submit">{editing ? 'Save campaign' : 'Create campaign'}</button>
       </form>
@@ -196,7 +339,12 @@ export function CampaignFormPage(props: { session: Session; campaign?: CampaignV
 
 // ---------- one campaign: creatives ----------
 
-export const UPLOAD_LABELS = { file: 'Image or video file', headline: 'Headline', ctaType: 'Call to action', ctaTarget: 'Call-to-action target' } as const;
+export const UPLOAD_LABELS = {
+  file: 'Image or video file',
+  headline: 'Headline',
+  ctaType: 'Call to action',
+  ctaTarget: 'Call-to-action target',
+} as const;
 export type UploadValues = Record<Exclude<keyof typeof UPLOAD_LABELS, 'file'>, string>;
 
 const mediaPath = (c: CreativeView) => `/media/${c.media.sha256}`;
@@ -220,7 +368,9 @@ function CreativeCard({ creative, profile }: { creative: CreativeView; profile: 
       <p>
         {CTA_LABELS[creative.cta.type]}: {creative.cta.target}
       </p>
-      {creative.warnings?.map((w) => <p class="warning">{w}</p>)}
+      {creative.warnings?.map((w) => (
+        <p class="warning">{w}</p>
+      ))}
     </article>
   );
 }
@@ -256,7 +406,11 @@ export function CampaignPage(props: {
         </dd>
         <dt>Targeting</dt>
         <dd>
-          {[t.countries?.join(', ') ?? 'all countries', t.languages?.join(', ') ?? 'all languages', t.platforms?.join(', ') ?? 'all platforms'].join('; ')}
+          {[
+            t.countries?.join(', ') ?? 'all countries',
+            t.languages?.join(', ') ?? 'all languages',
+            t.platforms?.join(', ') ?? 'all platforms',
+          ].join('; ')}
         </dd>
       </dl>
       <p class="actions">
@@ -267,7 +421,14 @@ export function CampaignPage(props: {
 
       <Section title="Upload a creative" id="upload">
         <div class="split">
-          <form method="post" action={`/console/campaigns/${id}/creatives`} enctype="multipart/form-data" class="stack" data-upload-form novalidate>
+          <form
+            method="post"
+            action={`/console/campaigns/${id}/creatives`}
+            enctype="multipart/form-data"
+            class="stack"
+            data-upload-form
+            novalidate
+          >
             <ErrorSummary errors={errors} labels={UPLOAD_LABELS} />
             <CsrfField token={session.csrf} />
             <div class="field dropzone" data-dropzone>
@@ -282,7 +443,8 @@ export function CampaignPage(props: {
                 aria-invalid={errors.file ? 'true' : undefined}
               />
               <p class="hint" id="file-hint">
-                Drop a file here or choose one: PNG, JPEG or WebP up to 5 MB, or MP4 up to 16 MB and 30 s. Vertical 9:16 fills the screen.
+                Drop a file here or choose one: PNG, JPEG or WebP up to 5 MB, or MP4 up to 16 MB and 30 s. Vertical 9:16 fills the
+                screen.
               </p>
               {errors.file && (
                 <p class="field-error" id="file-error">
@@ -290,13 +452,24 @@ export function CampaignPage(props: {
                 </p>
               )}
             </div>
-            <TextField name="headline" label={UPLOAD_LABELS.headline} value={upload.headline} required maxlength={90} errors={errors} />
+            <TextField
+              name="headline"
+              label={UPLOAD_LABELS.headline}
+              value={upload.headline}
+              required
+              maxlength={90}
+              errors={errors}
+            />
             <SelectField
               name="ctaType"
               label={UPLOAD_LABELS.ctaType}
               value={upload.ctaType}
               errors={errors}
-              options={[['website', 'Visit website'], ['message', 'Send message'], ['call', 'Call']]}
+              options={[
+                ['website', 'Visit website'],
+                ['message', 'Send message'],
+                ['call', 'Call'],
+              ]}
             />
             <TextField
               name="ctaTarget"
@@ -352,7 +525,13 @@ export function ReportsPage({ session, campaigns, campaignId, from, to, days, ro
       ) : (
         <form method="get" action="/console/reports" class="row report-form">
           <ErrorSummary errors={errors} labels={REPORT_LABELS} />
-          <SelectField name="campaign" label={REPORT_LABELS.campaign} value={campaignId} errors={errors} options={campaigns.map((c): [string, string] => [c.id, c.name])} />
+          <SelectField
+            name="campaign"
+            label={REPORT_LABELS.campaign}
+            value={campaignId}
+            errors={errors}
+            options={campaigns.map((c): [string, string] => [c.id, c.name])}
+          />
           <TextField name="from" label={REPORT_LABELS.from} type="date" value={from} errors={errors} hint="UTC" />
           <TextField name="to" label={REPORT_LABELS.to} type="date" value={to} errors={errors} hint="UTC" />
           <button type="submit">Show report</button>
@@ -368,7 +547,9 @@ export function ReportsPage({ session, campaigns, campaignId, from, to, days, ro
           </p>
           <div class="table-wrap">
             <table>
-              <caption>Daily figures, {from} to {to} (UTC)</caption>
+              <caption>
+                Daily figures, {from} to {to} (UTC)
+              </caption>
               <thead>
                 <tr>
                   <th scope="col">Date</th>

@@ -27,7 +27,21 @@ const BOTTOM = 24;
 /** `days` is every day of the range; days without a row are zero. */
 export function ReportChart({ days, rows }: { days: string[]; rows: ReportRowView[] }) {
   const byDay = new Map(rows.map((r) => [r.date, r]));
-  const zero: ReportRowView = { date: '', impressions: 0, reach: 0, clicks: 0, hides: 0, reports: 0, blocks: 0, spendMicros: 0, videoStarts: 0, videoFirstQuartiles: 0, videoMidpoints: 0, videoThirdQuartiles: 0, videoCompletes: 0 };
+  const zero: ReportRowView = {
+    date: '',
+    impressions: 0,
+    reach: 0,
+    clicks: 0,
+    hides: 0,
+    reports: 0,
+    blocks: 0,
+    spendMicros: 0,
+    videoStarts: 0,
+    videoFirstQuartiles: 0,
+    videoMidpoints: 0,
+    videoThirdQuartiles: 0,
+    videoCompletes: 0,
+  };
   const plotWidth = WIDTH - LEFT - RIGHT;
   const step = plotWidth / Math.max(1, days.length);
   const barWidth = Math.max(1, step * 0.7);
@@ -67,7 +81,13 @@ export function ReportChart({ days, rows }: { days: string[]; rows: ReportRowVie
             {values.map((v, d) => {
               const h = max > 0 ? (v / max) * plotHeight : 0;
               return (
-                <rect x={LEFT + d * step + (step - barWidth) / 2} y={baseline - h} width={barWidth} height={Math.max(h, v > 0 ? 1 : 0)} fill={series.color}>
+                <rect
+                  x={LEFT + d * step + (step - barWidth) / 2}
+                  y={baseline - h}
+                  width={barWidth}
+                  height={Math.max(h, v > 0 ? 1 : 0)}
+                  fill={series.color}
+                >
                   <title>{`${days[d]}: ${series.format(v)} ${series.label.toLowerCase()}`}</title>
                 </rect>
               );

@@ -33,7 +33,14 @@ function Extras({ name, errors, hint }: FieldProps) {
 }
 
 export function TextField(
-  props: FieldProps & { value?: string | number | null; type?: string; required?: boolean; inputmode?: 'text' | 'decimal' | 'numeric' | 'email' | 'url' | 'tel'; autocomplete?: string; maxlength?: number },
+  props: FieldProps & {
+    value?: string | number | null;
+    type?: string;
+    required?: boolean;
+    inputmode?: 'text' | 'decimal' | 'numeric' | 'email' | 'url' | 'tel';
+    autocomplete?: string;
+    maxlength?: number;
+  },
 ) {
   const { name, label, value, type = 'text', required, inputmode, autocomplete, maxlength } = props;
   return (

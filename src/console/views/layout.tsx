@@ -1,8 +1,8 @@
 /** @jsxImportSource hono/jsx */
 /** The page frame: header with who is signed in, navigation by role, one main landmark. */
 import type { Child } from 'hono/jsx';
-import type { Session } from '../session.js';
 import { ASSET_PATHS } from '../assets/index.js';
+import type { Session } from '../session.js';
 
 export interface PageProps {
   title: string;

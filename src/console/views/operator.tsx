@@ -97,7 +97,17 @@ function ReviewItem({ creative, csrf }: { creative: PendingCreative; csrf: strin
   );
 }
 
-export function ReviewPage({ session, creatives, notice, error }: { session: Session; creatives: PendingCreative[]; notice?: string; error?: string }) {
+export function ReviewPage({
+  session,
+  creatives,
+  notice,
+  error,
+}: {
+  session: Session;
+  creatives: PendingCreative[];
+  notice?: string;
+  error?: string;
+}) {
   return (
     <Page title="Review queue" session={session} section="/console/review" notice={notice}>
       {error && (
@@ -105,7 +115,11 @@ export function ReviewPage({ session, creatives, notice, error }: { session: Ses
           <p>{error}</p>
         </div>
       )}
-      {creatives.length === 0 ? <p>Nothing is waiting for review.</p> : <p>{creatives.length} creative(s) waiting, oldest first.</p>}
+      {creatives.length === 0 ? (
+        <p>Nothing is waiting for review.</p>
+      ) : (
+        <p>{creatives.length} creative(s) waiting, oldest first.</p>
+      )}
       {creatives.map((c) => (
         <ReviewItem creative={c} csrf={session.csrf} />
       ))}
@@ -167,7 +181,12 @@ export function AdvertisersPage(props: {
   );
 }
 
-export function ClientsPage(props: { session: Session; name: string; errors: FieldErrors; created?: { client: { id: string; name: string }; apiKey: string } }) {
+export function ClientsPage(props: {
+  session: Session;
+  name: string;
+  errors: FieldErrors;
+  created?: { client: { id: string; name: string }; apiKey: string };
+}) {
   const { session, errors, created } = props;
   return (
     <Page title="Feed clients" session={session} section="/console/clients">

@@ -4,21 +4,20 @@
  * sketch, and distinct reporters. It is the single writer for the campaign
  * network-wide, so check-and-hold is atomic and spend never exceeds a budget.
  */
-import { and, asc, between, count, desc, eq, gte, inArray, lte, sql } from 'drizzle-orm';
+import { and, between, count, desc, eq, gte, inArray, lte, sql } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
 import { appliedEffects, budgetHolds, budgetInForce, ctrPending } from '../../../schema/tables.js';
 import { pacingAllows, remainingBudgetMicros } from '../../engine/eligibility.js';
 import type { BudgetState, ServableCampaign } from '../../engine/types.js';
-import { type ReportBy, type ReportCounter, toReportRows } from '../report-rows.js';
 import { applyCampaignSide, type CampaignEffect, type CampaignSideTx, reviewReported } from '../event-procedure.js';
 import type { CatalogStore, ReportRow } from '../interface.js';
 import { Reach } from '../reach.js';
+import { type ReportBy, type ReportCounter, toReportRows } from '../report-rows.js';
 import { utcDay } from '../utc-day.js';
 import type { ObjectAlarms, ObjectDb } from './user-object.js';
 
 /** Applied-effect rows are kept this long: far beyond any outbox retry. */
 const APPLIED_RETENTION_MS = 7 * 86_400_000;
-
 
 /** The parts of a campaign its object needs to judge a hold. */
 export interface HoldRequest {
@@ -76,7 +75,9 @@ export function ctrFlushed(db: ObjectDb, sent: CtrCounts[]): void {
         .where(eq(ctrPending.creativeId, row.creativeId))
         .run();
     }
-    tx.delete(ctrPending).where(and(eq(ctrPending.impressions, 0), eq(ctrPending.clicks, 0))).run();
+    tx.delete(ctrPending)
+      .where(and(eq(ctrPending.impressions, 0), eq(ctrPending.clicks, 0)))
+      .run();
   });
 }
 
@@ -93,7 +94,10 @@ export class CampaignObjectStore {
   view(now: number): BudgetState {
     this.expireHolds(now);
     const spent = this.spent(this.db, utcDay(now));
-    const held = this.db.select({ s: sql<number>`coalesce(sum(${budgetHolds.amountMicros}), 0)` }).from(budgetHolds).get();
+    const held = this.db
+      .select({ s: sql<number>`coalesce(sum(${budgetHolds.amountMicros}), 0)` })
+      .from(budgetHolds)
+      .get();
     return { spentTodayMicros: spent.today, spentTotalMicros: spent.total, heldMicros: held?.s ?? 0 };
   }
 
@@ -104,7 +108,12 @@ export class CampaignObjectStore {
    */
   tryHold(hold: HoldRequest, now: number): { held: boolean; state: BudgetSnapshot } {
     const state = this.view(now);
-    const campaign = { budget: hold.budget, pacing: hold.pacing, bid: hold.bid, creatives: [{ predictedCtr: hold.predictedCtr }] } as ServableCampaign;
+    const campaign = {
+      budget: hold.budget,
+      pacing: hold.pacing,
+      bid: hold.bid,
+      creatives: [{ predictedCtr: hold.predictedCtr }],
+    } as ServableCampaign;
     const fits = remainingBudgetMicros(campaign, state) >= hold.amountMicros && pacingAllows(campaign, state, now);
     if (fits) {
       this.db
@@ -121,7 +130,10 @@ export class CampaignObjectStore {
     const holds = this.db
       .select({
         // Literals, not parameters: workerd binds JS numbers as REAL, which would make this division fractional.
-        lapsesAt: sql<number>`((${budgetHolds.expiresAt} + ${sql.raw(String(HOLD_BUCKET_MS - 1))}) / ${sql.raw(String(HOLD_BUCKET_MS))}) * ${sql.raw(String(HOLD_BUCKET_MS))}`.as('lapses_at'),
+        lapsesAt:
+          sql<number>`((${budgetHolds.expiresAt} + ${sql.raw(String(HOLD_BUCKET_MS - 1))}) / ${sql.raw(String(HOLD_BUCKET_MS))}) * ${sql.raw(String(HOLD_BUCKET_MS))}`.as(
+            'lapses_at',
+          ),
         micros: sql<number>`sum(${budgetHolds.amountMicros})`,
       })
       .from(budgetHolds)
@@ -172,7 +184,12 @@ export class CampaignObjectStore {
    * once each, in one transaction; then the report-threshold rule against the catalog.
    * Returns creatives it sent back to review.
    */
-  async apply(effects: CampaignEffect[], reportThreshold: number, now: number, catalog: Pick<CatalogStore, 'getCreative' | 'sendToReview'>): Promise<string[]> {
+  async apply(
+    effects: CampaignEffect[],
+    reportThreshold: number,
+    now: number,
+    catalog: Pick<CatalogStore, 'getCreative' | 'sendToReview'>,
+  ): Promise<string[]> {
     const reported = new Set<string>();
     this.db.transaction((tx) => {
       const side: CampaignSideTx = {
@@ -222,7 +239,8 @@ export class CampaignObjectStore {
             })
             .run();
         },
-        count: (_campaignId, day, rows, counter, spend, reachOf) => this.count(tx as unknown as ObjectDb, day, rows, counter, spend, reachOf),
+        count: (_campaignId, day, rows, counter, spend, reachOf) =>
+          this.count(tx as unknown as ObjectDb, day, rows, counter, spend, reachOf),
       };
       for (const effect of effects) applyCampaignSide(side, effect);
     });
@@ -253,7 +271,12 @@ export class CampaignObjectStore {
     reachOf: string | undefined,
   ): void {
     for (const { by, key } of rows) {
-      const where = and(eq(t.reportRows.campaignId, this.campaignId), eq(t.reportRows.by, by), eq(t.reportRows.day, day), eq(t.reportRows.key, key));
+      const where = and(
+        eq(t.reportRows.campaignId, this.campaignId),
+        eq(t.reportRows.by, by),
+        eq(t.reportRows.day, day),
+        eq(t.reportRows.key, key),
+      );
       const row = tx.select({ sketch: t.reportRows.reachSketch }).from(t.reportRows).where(where).get();
       let sketch = row?.sketch ?? null;
       if (reachOf !== undefined) {
@@ -296,14 +319,19 @@ export class CampaignObjectStore {
     const rows = this.db
       .select()
       .from(t.reportRows)
-      .where(and(eq(t.reportRows.campaignId, this.campaignId), eq(t.reportRows.by, by), between(t.reportRows.day, fromDay, toDay)))
+      .where(
+        and(eq(t.reportRows.campaignId, this.campaignId), eq(t.reportRows.by, by), between(t.reportRows.day, fromDay, toDay)),
+      )
       .all();
     return toReportRows(rows, by);
   }
 
   /** Drops applied-effect rows past retention (holds lapse on every read, at the caller's clock). */
   prune(now: number): void {
-    this.db.delete(appliedEffects).where(lte(appliedEffects.at, now - APPLIED_RETENTION_MS)).run();
+    this.db
+      .delete(appliedEffects)
+      .where(lte(appliedEffects.at, now - APPLIED_RETENTION_MS))
+      .run();
   }
 }
 

@@ -14,9 +14,9 @@ import type {
   EventBatchResult,
   EventOutcome,
   LedgerStore,
-  Reservation,
   ReportBy,
   ReportRow,
+  Reservation,
   Store,
   TrafficStore,
   UserStore,
@@ -94,15 +94,22 @@ export class EdgeBudgets implements BudgetStore {
     return ageSnapshot(state, now);
   }
 
-  async tryHold(hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number }, now: number): Promise<boolean> {
-    const answer = await this.objects
-      .campaign(hold.campaign.id)
-      .tryHold({
+  async tryHold(
+    hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number },
+    now: number,
+  ): Promise<boolean> {
+    const answer = await this.objects.campaign(hold.campaign.id).tryHold(
+      {
         budget: hold.campaign.budget,
         pacing: hold.campaign.pacing,
         bid: hold.campaign.bid,
         predictedCtr: Math.max(0, ...hold.campaign.creatives.map((c) => c.predictedCtr)),
-        reservationId: hold.reservationId, amountMicros: hold.amountMicros, expiresAt: hold.expiresAt }, now);
+        reservationId: hold.reservationId,
+        amountMicros: hold.amountMicros,
+        expiresAt: hold.expiresAt,
+      },
+      now,
+    );
     this.remember(hold.campaign.id, answer.state, now);
     return answer.held;
   }
@@ -198,7 +205,11 @@ export class EdgeLedger implements LedgerStore {
     const sentToReview = new Set<string>();
     await Promise.all(
       [...byUser].map(async ([uid, positions]) => {
-        const result = await this.objects.user(uid).record(positions.map((i) => events[i]), now, rules.reportThreshold);
+        const result = await this.objects.user(uid).record(
+          positions.map((i) => events[i]),
+          now,
+          rules.reportThreshold,
+        );
         result.outcomes.forEach((outcome, j) => (outcomes[positions[j]] = outcome));
         for (const id of result.sentToReview) sentToReview.add(id);
       }),
@@ -211,7 +222,11 @@ export class EdgeLedger implements LedgerStore {
   }
 }
 
-export function createEdgeStore(options: { catalog: SqlCatalog; objects: ObjectDirectory; budgetStaleMs?: number }): Store & { budgets: EdgeBudgets } {
+export function createEdgeStore(options: {
+  catalog: SqlCatalog;
+  objects: ObjectDirectory;
+  budgetStaleMs?: number;
+}): Store & { budgets: EdgeBudgets } {
   const users = new EdgeUsers(options.objects);
   return {
     catalog: options.catalog,

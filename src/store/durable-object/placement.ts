@@ -21,6 +21,7 @@ export function userObjectName(uid: string, shards: number): string {
 export function parseUserShards(raw: string | undefined): number {
   if (raw === undefined || raw === '') return DEFAULT_USER_SHARDS;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 1_000_000) throw new Error(`USER_SHARDS must be a whole number from 0 to 1000000, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 1_000_000)
+    throw new Error(`USER_SHARDS must be a whole number from 0 to 1000000, got "${raw}"`);
   return n;
 }

@@ -75,7 +75,10 @@ export class UserObjectStore {
   }
 
   unblock(uid: string, advertiserId: string): void {
-    this.db.delete(t.userBlocks).where(and(eq(t.userBlocks.uid, uid), eq(t.userBlocks.advertiserId, advertiserId))).run();
+    this.db
+      .delete(t.userBlocks)
+      .where(and(eq(t.userBlocks.uid, uid), eq(t.userBlocks.advertiserId, advertiserId)))
+      .run();
   }
 
   blocks(uid: string): string[] {
@@ -93,7 +96,10 @@ export class UserObjectStore {
   }
 
   unmute(uid: string, category: string): void {
-    this.db.delete(t.userMutes).where(and(eq(t.userMutes.uid, uid), eq(t.userMutes.category, category))).run();
+    this.db
+      .delete(t.userMutes)
+      .where(and(eq(t.userMutes.uid, uid), eq(t.userMutes.category, category)))
+      .run();
   }
 
   mutes(uid: string): string[] {
@@ -128,7 +134,9 @@ export class UserObjectStore {
         block: (uid, advertiserId, at) => tx.insert(t.userBlocks).values({ uid, advertiserId, at }).onConflictDoNothing().run(),
         hide: (uid, creativeId, at) => tx.insert(t.userHides).values({ uid, creativeId, at }).onConflictDoNothing().run(),
         forCampaign: (effect) => {
-          tx.insert(t.outbox).values({ campaignId: effect.campaignId, effect: JSON.stringify(effect) }).run();
+          tx.insert(t.outbox)
+            .values({ campaignId: effect.campaignId, effect: JSON.stringify(effect) })
+            .run();
           return undefined;
         },
       };
@@ -182,7 +190,9 @@ export class UserObjectStore {
     const before = now - historyMs;
     const r = this.db
       .delete(t.reservations)
-      .where(or(lt(t.reservations.servedAt, before), and(lt(t.reservations.expiresAt, now), sql`${t.reservations.viewedAt} is null`)))
+      .where(
+        or(lt(t.reservations.servedAt, before), and(lt(t.reservations.expiresAt, now), sql`${t.reservations.viewedAt} is null`)),
+      )
       .returning({ id: t.reservations.id })
       .all().length;
     // Report events stay: they are how erase finds the campaign objects that count this user as a reporter.
@@ -191,7 +201,11 @@ export class UserObjectStore {
       .where(and(lt(t.events.at, before), sql`${t.events.type} <> 'report'`))
       .returning({ id: t.events.reservationId })
       .all().length;
-    const oldest = this.db.select({ at: sql<number | null>`min(${t.reservations.servedAt})` }).from(t.reservations).get()?.at ?? undefined;
+    const oldest =
+      this.db
+        .select({ at: sql<number | null>`min(${t.reservations.servedAt})` })
+        .from(t.reservations)
+        .get()?.at ?? undefined;
     return { removed: r + e, oldestServedAt: oldest ?? undefined };
   }
 }

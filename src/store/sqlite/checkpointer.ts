@@ -8,9 +8,10 @@
  * database file and syncs it there, never blocking the writer. (Erasure and the
  * retention job still run their TRUNCATE checkpoints on the serving connection.)
  */
-import type Database from 'better-sqlite3';
+
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
 
 // Plain JavaScript, so the worker needs no TypeScript loader; the driver comes from this package's node_modules.
 const WORKER_SOURCE = `

@@ -1,15 +1,15 @@
 /** The embedded backend: one SQLite file (WAL) behind every store interface. */
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { StoreMetrics } from '../../ops/metrics.js';
-import type { Store } from '../interface.js';
-import { SqliteBudgets } from './budgets.js';
 import { SqlCatalog } from '../catalog.js';
+import type { Store } from '../interface.js';
+import { SqlTraffic } from '../traffic.js';
+import { SqliteBudgets } from './budgets.js';
+import { Checkpointer } from './checkpointer.js';
 import { atomicTransaction, migrationsFolder, openDatabase } from './db.js';
 import { SqliteLedger } from './ledger.js';
 import { SqliteUsers } from './users.js';
-import { SqlTraffic } from '../traffic.js';
 import { WalSync } from './wal-sync.js';
-import { Checkpointer } from './checkpointer.js';
 
 export interface SqliteStoreOptions {
   /** File path, or ':memory:' for tests. */
@@ -52,7 +52,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & { userCa
       } catch {
         if (sqlite.open && sqlite.inTransaction) sqlite.exec('ROLLBACK');
       }
-      const applied = sqlite.prepare('SELECT max(created_at) AS at FROM __drizzle_migrations').get() as { at: number | null } | undefined;
+      const applied = sqlite.prepare('SELECT max(created_at) AS at FROM __drizzle_migrations').get() as
+        | { at: number | null }
+        | undefined;
       return { writable, migrated: Number(applied?.at ?? -1) >= latestMigration };
     },
     userCacheSize: () => users.cache.size,

@@ -3,18 +3,27 @@
  * in one transaction per group of batches, then the report-threshold rule.
  */
 import type Database from 'better-sqlite3';
-import { and, asc, between, count, eq, gte } from 'drizzle-orm';
+import { and, between, count, eq, gte } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
+import type { StoreMetrics } from '../../ops/metrics.js';
 import type { SqlCatalog } from '../catalog.js';
 import { applyCampaignSide, applyUserSide, type CampaignSideTx, reviewReported, type UserSideTx } from '../event-procedure.js';
-import type { EventBatchResult, EventOutcome, EventRules, LedgerStore, ReportBy, ReportRow, Reservation, VerifiedEvent } from '../interface.js';
-import { REPORT_COUNTERS, type ReportCounter, toReportRows } from '../report-rows.js';
+import type {
+  EventBatchResult,
+  EventOutcome,
+  EventRules,
+  LedgerStore,
+  ReportBy,
+  ReportRow,
+  Reservation,
+  VerifiedEvent,
+} from '../interface.js';
 import { Reach } from '../reach.js';
+import { REPORT_COUNTERS, type ReportCounter, toReportRows } from '../report-rows.js';
 import type { SqliteBudgets } from './budgets.js';
 import type { Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
-import type { StoreMetrics } from '../../ops/metrics.js';
 import type { SqliteUsers } from './users.js';
 import type { WalSync } from './wal-sync.js';
 
@@ -61,7 +70,9 @@ export class SqliteLedger implements LedgerStore {
 
   async record(events: VerifiedEvent[], now: number, rules: EventRules): Promise<EventBatchResult> {
     const { outcomes, reported } = await this.group.submit({ events, now, rules });
-    const sentToReview = await reviewReported(reported, rules.reportThreshold, now, this.catalog, (creativeId, since) => this.reportersSince(creativeId, since));
+    const sentToReview = await reviewReported(reported, rules.reportThreshold, now, this.catalog, (creativeId, since) =>
+      this.reportersSince(creativeId, since),
+    );
     return { outcomes, sentToReview };
   }
 
@@ -102,7 +113,11 @@ export class SqliteLedger implements LedgerStore {
     const spentOn = (campaignId: string, day: string) => {
       const key = `${campaignId}|${day}`;
       let entry = spendOn.get(key);
-      if (!entry) spendOn.set(key, (entry = { campaignId, day, before: (q.spentOn.get(campaignId, day) as number | undefined) ?? 0, added: 0 }));
+      if (!entry)
+        spendOn.set(
+          key,
+          (entry = { campaignId, day, before: (q.spentOn.get(campaignId, day) as number | undefined) ?? 0, added: 0 }),
+        );
       return entry;
     };
     const campaignSide: CampaignSideTx = {
@@ -179,7 +194,8 @@ export class SqliteLedger implements LedgerStore {
           return { outcomes: applyUserSide(userSide, batch.events, batch.now, batch.rules), reported };
         });
         for (const { campaignId, day, added } of spendOn.values()) if (added > 0) q.addSpend.run(campaignId, day, added);
-        for (const { row, counters } of counts.values()) q.addCounts.run(row.campaignId, row.by, row.day, row.key, ...REPORT_COUNTERS.map((c) => counters[c]));
+        for (const { row, counters } of counts.values())
+          q.addCounts.run(row.campaignId, row.by, row.day, row.key, ...REPORT_COUNTERS.map((c) => counters[c]));
         for (const [creativeId, r] of ctr) q.addCtr.run(creativeId, r.impressions, r.clicks, r.at);
         for (const { row, reach } of dirty.values()) q.setSketch.run(reach.serialize(), row.campaignId, row.by, row.day, row.key);
         return applied;
@@ -198,7 +214,9 @@ export class SqliteLedger implements LedgerStore {
   private reach(cacheKey: string, row: ReportRowKey, uid: string, dirty: Map<string, { row: ReportRowKey; reach: Reach }>) {
     let reach = this.sketches.get(cacheKey);
     if (!reach) {
-      reach = Reach.parse((this.statements.sketch.get(row.campaignId, row.by, row.day, row.key) as string | null | undefined) ?? undefined);
+      reach = Reach.parse(
+        (this.statements.sketch.get(row.campaignId, row.by, row.day, row.key) as string | null | undefined) ?? undefined,
+      );
       this.sketches.set(cacheKey, reach);
     }
     if (reach.add(uid)) dirty.set(cacheKey, { row, reach });
@@ -233,7 +251,9 @@ function prepareStatements(sqlite: Database.Database) {
     setCharged: s('UPDATE reservations SET charged_at = ? WHERE id = ?'),
     addBlock: s('INSERT INTO user_blocks (uid, advertiser_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     addHide: s('INSERT INTO user_hides (uid, creative_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
-    addReporter: s('INSERT INTO creative_reports (creative_id, uid, at) VALUES (?, ?, ?) ON CONFLICT (creative_id, uid) DO UPDATE SET at = excluded.at'),
+    addReporter: s(
+      'INSERT INTO creative_reports (creative_id, uid, at) VALUES (?, ?, ?) ON CONFLICT (creative_id, uid) DO UPDATE SET at = excluded.at',
+    ),
     budget: s('SELECT daily_budget_micros AS daily, total_budget_micros AS total FROM campaigns WHERE id = ?'),
     spentOn: s('SELECT spend_micros FROM campaign_spend WHERE campaign_id = ? AND day = ?').pluck(),
     spentTotal: s('SELECT coalesce(sum(spend_micros), 0) FROM campaign_spend WHERE campaign_id = ?').pluck(),

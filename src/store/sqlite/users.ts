@@ -2,18 +2,19 @@
  * Per-user state (reservations, blocks, hides) in SQLite, behind a bounded LRU
  * cache written through on every change. Keys are pseudonymous ids only.
  */
-import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
+
 import type Database from 'better-sqlite3';
+import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
 import { isLive } from '../../engine/eligibility.js';
 import type { HistoryEntry, UserState } from '../../engine/types.js';
+import type { StoreMetrics } from '../../ops/metrics.js';
 import type { Reservation, UserStore } from '../interface.js';
-import type { SqliteBudgets } from './budgets.js';
 import { gainedHistory, toHistory } from '../user-history.js';
+import type { SqliteBudgets } from './budgets.js';
 import type { Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
-import type { StoreMetrics } from '../../ops/metrics.js';
 import type { WalSync } from './wal-sync.js';
 
 export class SqliteUsers implements UserStore {
@@ -34,8 +35,20 @@ export class SqliteUsers implements UserStore {
           for (const batch of batches) {
             for (const r of batch) {
               this.statements.insertReservation.run(
-                r.id, r.uid, r.campaignId, r.creativeId, r.advertiserId, r.bidType, r.priceMicros, r.servedAt, r.expiresAt, r.viewedAt, r.chargedAt,
-                r.country, r.platform, r.video ? 1 : 0,
+                r.id,
+                r.uid,
+                r.campaignId,
+                r.creativeId,
+                r.advertiserId,
+                r.bidType,
+                r.priceMicros,
+                r.servedAt,
+                r.expiresAt,
+                r.viewedAt,
+                r.chargedAt,
+                r.country,
+                r.platform,
+                r.video ? 1 : 0,
               );
             }
           }
@@ -112,7 +125,10 @@ export class SqliteUsers implements UserStore {
   }
 
   async unblock(uid: string, advertiserId: string) {
-    this.db.delete(t.userBlocks).where(and(eq(t.userBlocks.uid, uid), eq(t.userBlocks.advertiserId, advertiserId))).run();
+    this.db
+      .delete(t.userBlocks)
+      .where(and(eq(t.userBlocks.uid, uid), eq(t.userBlocks.advertiserId, advertiserId)))
+      .run();
     this.cache.get(uid)?.blocks.delete(advertiserId);
   }
 
@@ -132,7 +148,10 @@ export class SqliteUsers implements UserStore {
   }
 
   async unmute(uid: string, category: string) {
-    this.db.delete(t.userMutes).where(and(eq(t.userMutes.uid, uid), eq(t.userMutes.category, category))).run();
+    this.db
+      .delete(t.userMutes)
+      .where(and(eq(t.userMutes.uid, uid), eq(t.userMutes.category, category)))
+      .run();
     this.cache.get(uid)?.mutes.delete(category);
   }
 

@@ -10,8 +10,9 @@
  * share the next one (a sync that began before their commit would not cover it).
  * A checkpoint that moves frames into the database file syncs that file itself.
  */
-import type Database from 'better-sqlite3';
+
 import { closeSync, fdatasync, openSync } from 'node:fs';
+import type Database from 'better-sqlite3';
 
 type Waiter = { resolve: () => void; reject: (err: unknown) => void };
 
