@@ -4,7 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { CATEGORY_IDS, categoryFromText } from '../engine/categories.js';
-import { EVENT_TYPES } from '../engine/types.js';
+import { EVENT_TYPES, LOSS_REASONS } from '../engine/types.js';
 
 /**
  * Text must be well-formed: a lone UTF-16 surrogate would be stored as U+FFFD
@@ -325,22 +325,7 @@ export const ExplainEntry = z
     campaignId: z.string(),
     creativeId: z.string().optional(),
     outcome: z.enum(['served', 'rejected']),
-    reason: z
-      .enum([
-        'targeting',
-        'schedule',
-        'budget',
-        'pacing',
-        'frequency_cap',
-        'user_cap',
-        'blocked',
-        'muted',
-        'hidden',
-        'not_approved',
-        'advertiser_diversity',
-        'outranked',
-      ])
-      .optional(),
+    reason: z.enum(LOSS_REASONS).optional(),
     ecpmMicros: z.number().int().optional(),
     priceMicros: z.number().int().optional(),
     remainingBudgetMicros: z.number().int().optional(),

@@ -101,19 +101,22 @@ export interface BudgetState {
   heldMicros: number;
 }
 
-export type LossReason =
-  | 'targeting'
-  | 'schedule'
-  | 'budget'
-  | 'pacing'
-  | 'frequency_cap'
-  | 'user_cap'
-  | 'blocked'
-  | 'muted'
-  | 'hidden'
-  | 'not_approved'
-  | 'advertiser_diversity'
-  | 'outranked';
+/** Why a candidate lost, as `explain` names it (the API's enum is built from this list). */
+export const LOSS_REASONS = [
+  'targeting',
+  'schedule',
+  'budget',
+  'pacing',
+  'frequency_cap',
+  'user_cap',
+  'blocked',
+  'muted',
+  'hidden',
+  'not_approved',
+  'advertiser_diversity',
+  'outranked',
+] as const;
+export type LossReason = (typeof LOSS_REASONS)[number];
 
 export interface ExplainEntry {
   campaignId: string;

@@ -5,7 +5,7 @@
  * it started, so in production the Analytics Engine data points are the source;
  * locally (`npm run start:worker`, one isolate) they read like Node's.
  */
-import type { Metrics, UnfilledSlotReason } from './metrics.js';
+import { type Metrics, UNFILLED_SLOT_REASONS } from './metrics.js';
 
 type Labels = Record<string, string>;
 
@@ -61,18 +61,6 @@ class HistogramFamily {
   }
 }
 
-const UNFILLED: UnfilledSlotReason[] = [
-  'frequency_cap',
-  'user_cap',
-  'blocked',
-  'hidden',
-  'budget',
-  'pacing',
-  'floor',
-  'no_candidate',
-  'unavailable',
-];
-
 export interface IsolateMetrics extends Metrics {
   scrape(): Promise<{ text: string; contentType: string }>;
 }
@@ -89,7 +77,7 @@ export function createIsolateMetrics(): IsolateMetrics {
     'ads_slots_unfilled_total',
     'Places a feed could hold that got no ad, by reason (this isolate)',
   );
-  for (const reason of UNFILLED) unfilled.inc({ reason }, 0);
+  for (const reason of UNFILLED_SLOT_REASONS) unfilled.inc({ reason }, 0);
   const prices = new HistogramFamily(
     'ads_clearing_price_micros',
     'Clearing price per billable event, in micros (this isolate)',

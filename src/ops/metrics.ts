@@ -9,6 +9,19 @@ import type { BidType, EventType, UnfilledReason } from '../engine/types.js';
 /** An unfilled place's reason, plus `unavailable`: the user's state (or its storage) could not be reached. */
 export type UnfilledSlotReason = UnfilledReason | 'unavailable';
 
+/** Every unfilled reason, so each runtime's counters start at 0 for all of them. */
+export const UNFILLED_SLOT_REASONS: UnfilledSlotReason[] = [
+  'frequency_cap',
+  'user_cap',
+  'blocked',
+  'hidden',
+  'budget',
+  'pacing',
+  'floor',
+  'no_candidate',
+  'unavailable',
+];
+
 /** What became of a budget hold: taken at serve time, released (charged or given back), expired unused. */
 export type HoldChange = 'taken' | 'released' | 'expired';
 

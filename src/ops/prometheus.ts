@@ -5,7 +5,7 @@
  * at scrape time.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { Metrics, UnfilledSlotReason } from './metrics.js';
+import { type Metrics, UNFILLED_SLOT_REASONS } from './metrics.js';
 
 export interface PrometheusGauges {
   /** Users whose state is in the in-process cache. */
@@ -13,18 +13,6 @@ export interface PrometheusGauges {
   /** Servable campaigns whose remaining budget cannot pay for one more billable event. */
   campaignsOutOfBudget?: () => number;
 }
-
-const UNFILLED: UnfilledSlotReason[] = [
-  'frequency_cap',
-  'user_cap',
-  'blocked',
-  'hidden',
-  'budget',
-  'pacing',
-  'floor',
-  'no_candidate',
-  'unavailable',
-];
 
 export interface PrometheusMetrics extends Metrics {
   registry: Registry;
@@ -58,7 +46,7 @@ export function createPrometheusMetrics(gauges: PrometheusGauges = {}): Promethe
     labelNames: ['reason'] as const,
     registers,
   });
-  for (const reason of UNFILLED) unfilled.inc({ reason }, 0);
+  for (const reason of UNFILLED_SLOT_REASONS) unfilled.inc({ reason }, 0);
   const prices = new Histogram({
     name: 'ads_clearing_price_micros',
     help: 'Clearing price per billable event (impression for cpm, click for cpc), in micros',
