@@ -12,11 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bundleWorker, startLocalWorker } from '../../src/runtime/miniflare.js';
+import type { startLocalWorker } from '../../src/runtime/miniflare.js';
 import { generateCatalog, sessions, Zipf } from '../workload.js';
-import { ADMIN_KEY, cpuSeconds, freePort, pool, post, round, SECRET, seed, sqliteBytes, workerdPids } from './run.js';
-
-const here = fileURLToPath(new URL('.', import.meta.url));
+import { cpuSeconds, pool, post, round, seed, sqliteBytes, startBenchWorker, workerdPids } from './run.js';
 
 interface Phase {
   requests: number;
@@ -45,17 +43,8 @@ async function measure(
   const dir = mkdtempSync(join(tmpdir(), 'status-ads-placement-'));
   let mf: Awaited<ReturnType<typeof startLocalWorker>> | undefined;
   try {
-    const scriptPath = join(dir, 'worker.js');
-    await bundleWorker(scriptPath, join(here, 'entry.ts'));
-    const port = await freePort();
-    mf = await startLocalWorker({
-      scriptPath,
-      bindings: { ADMIN_KEY, SECRET, RATE_LIMIT_ADVERTISER: '0', RATE_LIMIT_CLIENT: '0', LOG_LEVEL: 'warn', ...placement.vars },
-      dataDir: join(dir, 'data'),
-      port,
-      host: '127.0.0.1',
-    });
-    const base = `http://127.0.0.1:${port}`;
+    let base: string;
+    ({ mf, base } = await startBenchWorker(dir, placement.vars));
     const pids = workerdPids();
     const clientKey = await seed(base, generateCatalog(11, o.campaigns).campaigns);
     const headers = { Authorization: `Bearer ${clientKey}` };

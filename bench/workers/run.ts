@@ -225,6 +225,21 @@ async function wrk(
 
 export const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
+/** The bench entry bundled into `dir` and served by workerd on 127.0.0.1 and a free port, with `vars` over the bench's settings. */
+export async function startBenchWorker(dir: string, vars: Record<string, string> = {}) {
+  const scriptPath = join(dir, 'worker.js');
+  await bundleWorker(scriptPath, join(here, 'entry.ts'));
+  const port = await freePort();
+  const mf = await startLocalWorker({
+    scriptPath,
+    bindings: { ADMIN_KEY, SECRET, RATE_LIMIT_ADVERTISER: '0', RATE_LIMIT_CLIENT: '0', LOG_LEVEL: 'warn', ...vars },
+    dataDir: join(dir, 'data'),
+    port,
+    host: '127.0.0.1',
+  });
+  return { mf, base: `http://127.0.0.1:${port}` };
+}
+
 export interface WorkersBenchOptions {
   campaigns: number;
   users: number;
@@ -248,17 +263,8 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const scriptPath = join(dir, 'worker.js');
-    await bundleWorker(scriptPath, join(here, 'entry.ts'));
-    const port = await freePort();
-    mf = await startLocalWorker({
-      scriptPath,
-      bindings: { ADMIN_KEY, SECRET, RATE_LIMIT_ADVERTISER: '0', RATE_LIMIT_CLIENT: '0', LOG_LEVEL: 'warn', ...o.vars },
-      dataDir: join(dir, 'data'),
-      port,
-      host: '127.0.0.1',
-    });
-    const base = `http://127.0.0.1:${port}`;
+    let base: string;
+    ({ mf, base } = await startBenchWorker(dir, o.vars));
     const pids = workerdPids();
     console.log(`[workers] workerd ${pids.join(',')} on ${base}; seeding ${o.campaigns} campaigns`);
     const t0 = Date.now();
