@@ -42,7 +42,8 @@ describe('npm run build', () => {
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`, { headers: { 'X-Request-Id': 'built-1' } });
     expect(ready.status).toBe(200);
     expect(ready.headers.get('x-request-id')).toBe('built-1');
-    expect(server.output()).toMatch(/"reqId":"built-1".*"route":"\/readyz".*"status":200/);
+    // Log lines are written asynchronously: wait for this request's line rather than read at once.
+    await waitForOutput(server, /"reqId":"built-1".*"route":"\/readyz".*"status":200/);
     // The console (JSX) and the offline /docs page come from the build too.
     expect((await fetch(`http://127.0.0.1:${port}/console`, { redirect: 'manual' })).status).toBeLessThan(400);
     expect((await fetch(`http://127.0.0.1:${port}/docs`)).status).toBe(200);
