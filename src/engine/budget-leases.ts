@@ -66,6 +66,8 @@ export interface Lease {
   /** The other shards' spend today and live holds, as last reported: pacing judges the whole campaign. */
   othersSpentTodayMicros: number;
   othersHeldMicros: number;
+  /** The other shards' spend ever, as last reported (views of the whole campaign). */
+  othersSpentTotalMicros: number;
   /** How many shards holds are routed to now. */
   shards: number;
   seq: number;
@@ -106,6 +108,8 @@ export interface RenewRequest {
   microsPerSec: number;
   maxHoldMicros: number;
   now: number;
+  /** The hold the shard has in hand and could not take (0 or absent: none): granted ahead of the demand share if the pool has it. */
+  needMicros?: number;
 }
 
 export interface ShardRecord {
@@ -182,6 +186,7 @@ export function newShard(index: number, now: number): ShardState {
       budget: {},
       othersSpentTodayMicros: 0,
       othersHeldMicros: 0,
+      othersSpentTotalMicros: 0,
       shards: 1,
       seq: 0,
     },
@@ -360,21 +365,27 @@ export function renewalRequest(
  * authority, and reports. The report takes the next seq and settles the shard (nothing
  * awaited), so an answer to an earlier renewal still in flight is ignored; the coordinator
  * records it with `grantLease(…, false)`. With `budget`, the lowered lease stands for it.
+ * With `keep`, ceilings go down only to it where it exceeds what is committed (never up).
  */
 export function recallRequest(
   shard: ShardState,
   account: BudgetState,
   now: number,
   budget: LeaseBudget = shard.lease.budget,
+  keep: { dailyMicros: number | null; totalMicros: number | null } = { dailyMicros: null, totalMicros: null },
 ): { shard: ShardState; request: RenewRequest } {
   const { lease } = shard;
   const today = dayOf(now);
+  // Down to what is committed, or to `keep` (a budget cut's share: spend + the room left to it) if that is more.
   const committedToday = account.spentTodayMicros + account.heldMicros;
   const committedTotal = account.spentTotalMicros + account.heldMicros;
   let dailyMicros = lease.dailyMicros;
-  if (dailyMicros !== null) dailyMicros = lease.day === today ? Math.min(dailyMicros, committedToday) : committedToday;
+  if (dailyMicros !== null) {
+    // On a later day the old ceiling allows nothing: what is committed is all it may keep.
+    dailyMicros = lease.day === today ? Math.min(dailyMicros, Math.max(committedToday, keep.dailyMicros ?? 0)) : committedToday;
+  }
   let totalMicros = lease.totalMicros;
-  if (totalMicros !== null) totalMicros = Math.min(totalMicros, committedTotal);
+  if (totalMicros !== null) totalMicros = Math.min(totalMicros, Math.max(committedTotal, keep.totalMicros ?? 0));
   const seq = Math.max(lease.seq, shard.awaiting ?? 0) + 1;
   const next: ShardState = {
     ...shard,
@@ -487,8 +498,10 @@ export function grantLease(
     if (budgetMicros === undefined) return null;
     if (!grants) return held;
     const pool = Math.max(0, budgetMicros - sum(c.records, pick));
-    const want = Math.max(0, committed + keep - held);
-    const grant = Math.min(want, c.shards === 1 ? pool : Math.floor(pool * Math.min(1, share * 2)));
+    const need = Math.max(0, committed + (request.needMicros ?? 0) - held);
+    const want = Math.max(need, committed + keep - held, 0);
+    const shared = c.shards === 1 ? pool : Math.floor(pool * Math.min(1, share * 2));
+    const grant = Math.min(want, Math.max(shared, need));
     return held + Math.max(0, Math.floor(Math.min(grant, pool)));
   };
   const dailyMicros = grantFor(budget.dailyMicros, record.dailyMicros, committedToday, (r) => r.dailyMicros);
@@ -503,7 +516,9 @@ export function grantLease(
   c = { ...c, records: finalRecords };
   let othersSpent = 0;
   let othersHeld = 0;
+  let othersSpentTotal = 0;
   c.records.forEach((r, i) => {
+    if (i !== request.shard) othersSpentTotal += r.spentTotalMicros;
     if (i === request.shard || r.reportDay !== today) return;
     othersSpent += r.spentTodayMicros;
     othersHeld += r.heldMicros;
@@ -517,6 +532,7 @@ export function grantLease(
       budget,
       othersSpentTodayMicros: othersSpent,
       othersHeldMicros: othersHeld,
+      othersSpentTotalMicros: othersSpentTotal,
       shards: c.shards,
       seq: request.seq,
     },

@@ -24,10 +24,10 @@ export default {
     const parts: Record<string, Methods> = {
       ...store,
       store: store as unknown as Methods,
-      // A campaign object's exact snapshot, for the Node side's synchronous budgets.view.
+      // A campaign's exact snapshot (every budget shard asked), for the Node side's synchronous budgets.view.
       campaign: {
         snapshot: (campaignId: string, now: number) =>
-          (env.CAMPAIGNS.get(env.CAMPAIGNS.idFromName(campaignId)) as any).view(campaignId, now),
+          (env.CAMPAIGNS.get(env.CAMPAIGNS.idFromName(campaignId)) as any).view(campaignId, now, true),
       },
     };
     const target = parts[part];

@@ -14,8 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Env } from '../../src/config.js';
+import { holdShard } from '../../src/engine/budget-leases.js';
 import { bundleWorker, startLocalWorker } from '../../src/runtime/miniflare.js';
 import { ageSnapshot, type BudgetSnapshot } from '../../src/store/durable-object/campaign-object.js';
+import { parseBudgetMinShards } from '../../src/store/durable-object/placement.js';
 import type { Store } from '../../src/store/interface.js';
 import { SECRET } from './service.js';
 
@@ -45,6 +47,7 @@ export async function makeWorkerStore(env: Env = {}) {
   const bindings: Record<string, string> = { ADMIN_KEY: 'unused-admin-key', SECRET, CATALOG_REFRESH_MS: '0', LOG_LEVEL: 'warn' };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) bindings[k] = v;
   const mf = await startLocalWorker({ scriptPath, bindings });
+  const minShards = parseBudgetMinShards(bindings.BUDGET_MIN_SHARDS);
 
   async function invoke(part: string, method: string, ...args: unknown[]): Promise<any> {
     const res = await mf.dispatchFetch('http://bridge.test/', { method: 'POST', body: JSON.stringify({ part, method, args }) });
@@ -71,6 +74,9 @@ export async function makeWorkerStore(env: Env = {}) {
     catalog: proxy('catalog'),
     users: proxy('users'),
     budgets: {
+      // As the isolate routes (EdgeBudgets.shardFor): by reservation id over the shard count last seen.
+      shardFor: (campaignId, reservationId) =>
+        holdShard(reservationId, Math.max(minShards, views.get(campaignId)?.snapshot.shards ?? 1)),
       view: (campaignId, now) => {
         const seen = views.get(campaignId);
         return seen ? ageSnapshot(seen.snapshot, now) : { spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 };
@@ -80,8 +86,8 @@ export async function makeWorkerStore(env: Env = {}) {
         await refreshView(hold.campaign.id, now);
         return held;
       },
-      async release(campaignId, reservationId) {
-        await invoke('budgets', 'release', campaignId, reservationId);
+      async release(campaignId, reservationId, shard) {
+        await invoke('budgets', 'release', campaignId, reservationId, ...(shard === undefined ? [] : [shard]));
         const seen = views.get(campaignId);
         if (seen) await refreshView(campaignId, seen.now);
       },
