@@ -73,15 +73,20 @@ export const AdvertiserProfileInput = z
 
 export const AdvertiserPatch = AdvertiserProfileInput.partial().openapi('AdvertiserPatch');
 
+/** What every ad shows of its advertiser; the full profile adds bookkeeping to it. */
+const advertiserCardFields = {
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  address: z.string().nullable(),
+  email: z.string().nullable(),
+  website: z.string().nullable(),
+  category: CategoryOrNull,
+};
+
 export const Advertiser = z
   .object({
-    id: z.string(),
-    name: z.string(),
-    description: z.string().nullable(),
-    address: z.string().nullable(),
-    email: z.string().nullable(),
-    website: z.string().nullable(),
-    category: CategoryOrNull,
+    ...advertiserCardFields,
     categoryNotice: z
       .string()
       .optional()
@@ -92,17 +97,7 @@ export const Advertiser = z
   .openapi('Advertiser');
 
 /** The advertiser's public profile as shown with each ad. */
-export const AdvertiserCard = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    description: z.string().nullable(),
-    address: z.string().nullable(),
-    email: z.string().nullable(),
-    website: z.string().nullable(),
-    category: CategoryOrNull,
-  })
-  .openapi('AdvertiserCard');
+export const AdvertiserCard = z.object(advertiserCardFields).openapi('AdvertiserCard');
 
 export const ClientInput = z.strictObject({ name: ShortText(200) }).openapi('ClientInput');
 export const Client = z.object({ id: z.string(), name: z.string(), createdAt: z.string() }).openapi('Client');
