@@ -41,12 +41,16 @@ function bridgeBundle(): Promise<string> {
   return bundled;
 }
 
-export async function makeWorkerStore(env: Env = {}) {
+/**
+ * `options.dataDir`: keep D1 and the objects' storage there (a later store on the same
+ * folder starts where this one stopped, as after a restart); absent: a fresh temporary folder, removed on close.
+ */
+export async function makeWorkerStore(env: Env = {}, options: { dataDir?: string } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'status-ads-store-'));
   const scriptPath = await bridgeBundle();
   const bindings: Record<string, string> = { ADMIN_KEY: 'unused-admin-key', SECRET, CATALOG_REFRESH_MS: '0', LOG_LEVEL: 'warn' };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) bindings[k] = v;
-  const mf = await startLocalWorker({ scriptPath, bindings });
+  const mf = await startLocalWorker({ scriptPath, bindings, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
   const minShards = parseBudgetMinShards(bindings.BUDGET_MIN_SHARDS);
 
   async function invoke(part: string, method: string, ...args: unknown[]): Promise<any> {
@@ -113,5 +117,12 @@ export async function makeWorkerStore(env: Env = {}) {
     await mf.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
-  return { store, mf, close };
+  /** One budget shard's own state, as its object keeps it (tests of the sharded backend). */
+  const shard = {
+    own: (campaignId: string, index: number, now: number): Promise<BudgetSnapshot> =>
+      invoke('campaign', 'own', campaignId, index, now),
+    rows: (campaignId: string, index: number, fromDay: string, toDay: string) =>
+      invoke('campaign', 'rows', campaignId, index, fromDay, toDay, 'day'),
+  };
+  return { store, mf, shard, close };
 }

@@ -316,7 +316,19 @@ export class CampaignObjectStore {
         // JSON has no -Infinity: "never renewed" is stored as null.
         this.shardState = { ...saved, renewedAt: saved.renewedAt ?? Number.NEGATIVE_INFINITY, meter: fresh.meter };
       } else {
-        this.shardState = fresh;
+        // No lease (a new shard, or one whose lease was lost): it may keep what it has committed,
+        // which its last lease (and so the coordinator's record) covered, and nothing more. Its
+        // requests start above any seq it may have used before.
+        const account = this.view(now);
+        this.shardState = {
+          ...fresh,
+          lease: {
+            ...fresh.lease,
+            dailyMicros: account.spentTodayMicros + account.heldMicros,
+            totalMicros: account.spentTotalMicros + account.heldMicros,
+            seq: Math.max(0, Math.floor(now)),
+          },
+        };
       }
     }
     return this.shardState;
