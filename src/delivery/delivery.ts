@@ -24,7 +24,7 @@ import type {
 } from '../engine/types.js';
 import type { TrafficRecorder } from '../forecast/recorder.js';
 import { type Metrics, noopMetrics } from '../ops/metrics.js';
-import { randomId } from '../privacy/crypto.js';
+import { timeOrderedId } from '../privacy/crypto.js';
 import type { Pseudonymizer } from '../privacy/pseudonym.js';
 import type { TokenCheck, TokenSigner } from '../privacy/token.js';
 import type { EventOutcome, Reservation, Store, VerifiedEvent } from '../store/interface.js';
@@ -189,7 +189,7 @@ export class Delivery {
       // Holds go to different campaigns' authorities: ask them all at once (one round trip on Workers).
       const asked = decision.slots.map((slot) => {
         const reservation: Reservation = {
-          id: randomId('r'),
+          id: timeOrderedId('r', now),
           uid,
           campaignId: slot.campaign.id,
           creativeId: slot.creative.id,
