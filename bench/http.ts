@@ -16,18 +16,20 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { readSettings } from '../src/config.js';
-import type { EventType } from '../src/engine/types.js';
 import { auditDatabase } from './audit.js';
 import { removeTempDir, tempDir, track } from './cleanup.js';
+import { seedEventLoad } from './event-load.js';
 import { type ProfileBreakdown, summarizeProfile } from './profile.js';
 import { seedDatabase } from './serve.js';
 import { type Counters, progress } from './stats.js';
-import { eventsForSlot, generateCatalog, rng, sessions, Zipf } from './workload.js';
+import { generateCatalog, sessions, Zipf } from './workload.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const LOAD_SCRIPT = join(ROOT, 'bench', 'load.lua');
 const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 const SECRET = 'bench-secret-0123456789abcdef';
+/** Events/s each events run is given slots for: above the 50,000 target, so the load never runs dry before the server does. */
+const EVENT_RATE_SIZING = 70_000;
 
 export interface HttpOptions {
   campaigns: number;
@@ -284,27 +286,23 @@ function readTokens(dir: string, prefix: string): string[] {
     .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean));
 }
 
-/** Event batches for the given tokens: what users do with served slots (impressions, a few clicks, hides...). */
-function eventBatches(tokens: string[], size: number, random: () => number): string[] {
-  const events: { token: string; type: EventType }[] = [];
-  for (const token of tokens) for (const type of eventsForSlot(random)) events.push({ token, type });
-  const batches: string[] = [];
-  for (let i = 0; i + size <= events.length; i += size) batches.push(JSON.stringify({ events: events.slice(i, i + size) }));
-  return batches;
-}
-
-async function postEvents(url: string, key: string, connections: number, batches: string[]) {
+/**
+ * Posts event batches for `seconds` (or until none are left) over `connections`,
+ * each batch once, in order; counts the outcomes the server reports.
+ */
+async function postEvents(url: string, key: string, connections: number, batches: string[], seconds: number) {
   let next = 0;
   const outcome = { accepted: 0, duplicate: 0, rejected: 0 };
   const result = await (autocannon({
     url,
     connections: Math.min(connections, batches.length),
-    amount: batches.length,
+    duration: seconds,
     requests: [
       {
         method: 'POST',
         path: '/v1/events',
         headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+        // Past the last batch (a server faster than the load was sized for) batches repeat: duplicates, not accepted.
         setupRequest: (req) => ({ ...req, body: batches[next++ % batches.length] }),
         onResponse: (status, body) => {
           if (status !== 200) return;
@@ -341,6 +339,19 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
     const t0 = Date.now();
     progress(`  http: seeding ${options.campaigns} campaigns into the database`);
     seedDatabase(database, catalog, Date.now());
+    // Events: served slots of their own (a paused copy of the catalog), sized for EVENT_RATE_SIZING events/s in every events run.
+    const eventSeconds = Math.max(3, Math.round(options.durationSeconds / 2));
+    const eventRuns = options.eventConnections.length + (options.breakdown ? 1 : 0);
+    progress(`  http: seeding served slots for ${eventRuns} events runs of ${eventSeconds} s`);
+    const eventLoad = await seedEventLoad(database, catalog, {
+      slots: Math.ceil((EVENT_RATE_SIZING * eventSeconds * eventRuns) / 0.9),
+      users: options.users,
+      batch: options.eventBatch,
+      seed: options.seed,
+      secret: SECRET,
+      now: Date.now(),
+      ttlMs: readSettings({}).tokenTtlMs,
+    });
     progress(`  http: starting server on 127.0.0.1:${port} and baseline on :${basePort}`);
     let server = await start('src/runtime/node.ts', serverEnv, port);
     children.push(server);
@@ -406,21 +417,14 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
       );
     }
 
-    // Events: every slot served above, in batches, split across the concurrency levels.
-    const eventRandom = rng(options.seed ^ 0xe7e7);
-    const batches = eventBatches(
-      [0, ...rows.map((r) => r.round)].flatMap((round) => readTokens(dir, `tokens-r${round}`)),
-      options.eventBatch,
-      eventRandom,
-    );
+    // Events: the seeded slots' events, a share per concurrency level, each run `eventSeconds` long.
+    const eventShare = Math.floor(eventLoad.batches.length / eventRuns);
+    const eventBatchesOf = (run: number) => eventLoad.batches.slice(run * eventShare, (run + 1) * eventShare);
     const events: HttpResult['events'] = [];
-    const share = Math.floor(batches.length / options.eventConnections.length);
     for (const [k, connections] of options.eventConnections.entries()) {
-      const mine = batches.slice(k * share, (k + 1) * share);
-      if (mine.length === 0) break;
-      progress(`  http: /v1/events, ${connections} connections, ${mine.length} batches of ${options.eventBatch}`);
+      progress(`  http: /v1/events, ${connections} connections, ${eventSeconds} s, batches of ${options.eventBatch}`);
       const r = await withCpu(server.pid, async () => {
-        const out = await postEvents(url, clientKey, connections, mine);
+        const out = await postEvents(url, eventLoad.clientKey, connections, eventBatchesOf(k), eventSeconds);
         return { ...out, requests: out.load.requests };
       });
       const { requests: _, serverCpuUsPerRequest, serverSystemShare, ...rest } = r;
@@ -453,10 +457,15 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
         fromWrk(await wrk(`${url}/v1/slots`, { ...load, seconds, tokens: join(dir, 'tokens-prof'), offset })),
       );
       const slotsTo = nowUs();
-      const profBatches = eventBatches(readTokens(dir, 'tokens-prof'), options.eventBatch, eventRandom);
       const eventsFrom = nowUs();
       const ev = await withCpu(server.pid, async () => {
-        const out = await postEvents(url, clientKey, Math.max(...options.eventConnections), profBatches);
+        const out = await postEvents(
+          url,
+          eventLoad.clientKey,
+          Math.max(...options.eventConnections),
+          eventBatchesOf(eventRuns - 1),
+          eventSeconds,
+        );
         return { ...out, requests: out.load.requests };
       });
       const eventsTo = nowUs();

@@ -250,6 +250,17 @@ export const reportRows = sqliteTable(
   (t) => [primaryKey({ columns: [t.campaignId, t.by, t.day, t.key] })],
 );
 
+/**
+ * Where state derived from the events table stands, by name. 'report_rows': the
+ * stored report rows (counters and reach) hold exactly the events up to this events
+ * rowid; Node's ledger keeps later ones in memory, writes them every few seconds, and
+ * after a crash counts the events past the mark again. No user ids.
+ */
+export const ledgerMarks = sqliteTable('ledger_marks', {
+  name: text('name').primaryKey(),
+  value: integer('value').notNull(),
+});
+
 // ---------- traffic (aggregates only), the basis of forecasts ----------
 
 /**
