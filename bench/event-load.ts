@@ -41,7 +41,6 @@ export async function seedEventLoad(
   const rows: unknown[][] = [];
   const events: { token: string; type: EventType }[] = [];
   const zipf = new Zipf(o.users);
-  let i = 0;
   for (const session of sessions(o.seed, o.users, o.slots, zipf, o.seed ^ 0xe7)) {
     let uid = uids.get(session.userIndex);
     // Other people than the slot benchmark's users (same traits).
@@ -49,7 +48,8 @@ export async function seedEventLoad(
     const campaign = catalog.campaigns[Math.floor(r() * catalog.campaigns.length)];
     const creative = campaign.creatives[Math.floor(r() * campaign.creatives.length)];
     const [campaignId, creativeId] = [`ev_${campaign.id}`, `ev_${creative.id}`];
-    const id = `r_bench${(i++).toString(36).padStart(10, '0')}`;
+    // Random, as the server's are (index pages as scattered as in production), but from the seeded generator.
+    const id = `r_${Math.floor(r() * 2 ** 48).toString(36)}${Math.floor(r() * 2 ** 48).toString(36)}`;
     const expiresAt = o.now + o.ttlMs;
     rows.push([
       id,

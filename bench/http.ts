@@ -29,7 +29,7 @@ const LOAD_SCRIPT = join(ROOT, 'bench', 'load.lua');
 const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 const SECRET = 'bench-secret-0123456789abcdef';
 /** Events/s each events run is given slots for: above the 50,000 target, so the load never runs dry before the server does. */
-const EVENT_RATE_SIZING = 70_000;
+const EVENT_RATE_SIZING = 55_000;
 
 export interface HttpOptions {
   campaigns: number;
@@ -340,7 +340,7 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
     progress(`  http: seeding ${options.campaigns} campaigns into the database`);
     seedDatabase(database, catalog, Date.now());
     // Events: served slots of their own (a paused copy of the catalog), sized for EVENT_RATE_SIZING events/s in every events run.
-    const eventSeconds = Math.max(3, Math.round(options.durationSeconds / 2));
+    const eventSeconds = Math.max(3, Math.round(options.durationSeconds / 3));
     const eventRuns = options.eventConnections.length + (options.breakdown ? 1 : 0);
     progress(`  http: seeding served slots for ${eventRuns} events runs of ${eventSeconds} s`);
     const eventLoad = await seedEventLoad(database, catalog, {

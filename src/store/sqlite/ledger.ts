@@ -60,7 +60,8 @@ interface Applied {
 /** What groups added to one report row since it was last written: counters, and its whole sketch if reach changed. */
 interface RowDelta {
   row: ReportRowKey;
-  counters: Record<ReportCounter, number>;
+  /** In REPORT_COUNTERS order. */
+  counters: Float64Array;
   reach?: Reach;
 }
 
@@ -198,8 +199,8 @@ export class SqliteLedger implements LedgerStore {
         for (const { by, key } of rows) {
           const cacheKey = rowKey(campaignId, by, day, key);
           const delta = deltaOf(counts, cacheKey, { campaignId, by, day, key });
-          delta.counters[counter]++;
-          delta.counters.spendMicros += spend;
+          delta.counters[COUNTER_INDEX[counter]]++;
+          delta.counters[SPEND] += spend;
           if (reachOf !== undefined) reachAdds.push({ cacheKey, uid: reachOf });
         }
       },
@@ -258,8 +259,7 @@ export class SqliteLedger implements LedgerStore {
       this.nextRowid = rowid;
       if (writeRows) this.rowsWrittenAt = batches[0].now;
       for (const [cacheKey, delta] of counts) {
-        const pending = deltaOf(this.unwritten, cacheKey, delta.row);
-        for (const c of REPORT_COUNTERS) pending.counters[c] += delta.counters[c];
+        addCounters(deltaOf(this.unwritten, cacheKey, delta.row), delta);
       }
       for (const { cacheKey, uid } of reachAdds) this.reach(cacheKey, uid);
       return applied;
@@ -292,7 +292,7 @@ export class SqliteLedger implements LedgerStore {
   private writeRows(): Map<string, RowDelta> {
     const q = this.statements;
     for (const { row, counters, reach } of this.unwritten.values()) {
-      q.addCounts.run(row.campaignId, row.by, row.day, row.key, ...REPORT_COUNTERS.map((c) => counters[c]));
+      q.addCounts.run(row.campaignId, row.by, row.day, row.key, ...counters);
       if (reach) q.setSketch.run(reach.serialize(), row.campaignId, row.by, row.day, row.key);
     }
     q.setMark.run(REPORT_MARK, this.committedRowid);
@@ -304,7 +304,7 @@ export class SqliteLedger implements LedgerStore {
   private restore(written: Map<string, RowDelta>) {
     for (const [cacheKey, delta] of written) {
       const pending = deltaOf(this.unwritten, cacheKey, delta.row);
-      for (const c of REPORT_COUNTERS) pending.counters[c] += delta.counters[c];
+      addCounters(pending, delta);
       pending.reach ??= delta.reach;
     }
   }
@@ -335,8 +335,8 @@ export class SqliteLedger implements LedgerStore {
       for (const { by, key } of reportKeys(e)) {
         const cacheKey = rowKey(e.campaignId, by, day, key);
         const delta = deltaOf(this.unwritten, cacheKey, { campaignId: e.campaignId, by, day, key });
-        delta.counters[counterOf[e.type]]++;
-        delta.counters.spendMicros += e.costMicros;
+        delta.counters[COUNTER_INDEX[counterOf[e.type]]]++;
+        delta.counters[SPEND] += e.costMicros;
         if (e.type === 'impression') this.reach(cacheKey, e.uid);
       }
     }
@@ -360,10 +360,15 @@ export class SqliteLedger implements LedgerStore {
       if (row.campaignId !== campaignId || row.by !== by || row.day < fromDay || row.day > toDay) continue;
       let target = stored.get(cacheKey);
       if (!target) {
-        target = { day: row.day, key: row.key, reachSketch: null, ...zeroCounters() };
+        target = {
+          day: row.day,
+          key: row.key,
+          reachSketch: null,
+          ...(Object.fromEntries(REPORT_COUNTERS.map((c) => [c, 0])) as Record<ReportCounter, number>),
+        };
         rows.push(target);
       }
-      for (const c of REPORT_COUNTERS) target[c] += counters[c];
+      for (const [i, c] of REPORT_COUNTERS.entries()) target[c] += counters[i];
       if (reach) target.reachSketch = reach.serialize();
     }
     return toReportRows(rows, by);
@@ -371,11 +376,16 @@ export class SqliteLedger implements LedgerStore {
 }
 
 const rowKey = (campaignId: string, by: ReportBy, day: string, key: string) => `${campaignId}|${by}|${day}|${key}`;
-const zeroCounters = () => Object.fromEntries(REPORT_COUNTERS.map((c) => [c, 0])) as Record<ReportCounter, number>;
+const COUNTER_INDEX = Object.fromEntries(REPORT_COUNTERS.map((c, i) => [c, i])) as Record<ReportCounter, number>;
+const SPEND = COUNTER_INDEX.spendMicros;
+
+function addCounters(to: RowDelta, from: RowDelta) {
+  for (let i = 0; i < from.counters.length; i++) to.counters[i] += from.counters[i];
+}
 
 function deltaOf(map: Map<string, RowDelta>, cacheKey: string, row: ReportRowKey): RowDelta {
   let delta = map.get(cacheKey);
-  if (!delta) map.set(cacheKey, (delta = { row, counters: zeroCounters() }));
+  if (!delta) map.set(cacheKey, (delta = { row, counters: new Float64Array(REPORT_COUNTERS.length) }));
   return delta;
 }
 
