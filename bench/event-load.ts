@@ -15,6 +15,9 @@ import { TokenSigner, tokenSecretsFrom } from '../src/privacy/token.js';
 import { openDatabase } from '../src/store/sqlite/db.js';
 import { type Catalog, eventsForSlot, rng, sessions, Zipf } from './workload.js';
 
+/** The prefix of the paused catalog copy's ids: its reservations were seeded, not served. */
+export const SEEDED_PREFIX = 'ev_';
+
 export interface EventLoad {
   /** A feed client's API key, seeded with the slots: their tokens are bound to it. */
   clientKey: string;
@@ -47,7 +50,7 @@ export async function seedEventLoad(
     if (!uid) uids.set(session.userIndex, (uid = await pseudonymize(`events-${session.user}`)));
     const campaign = catalog.campaigns[Math.floor(r() * catalog.campaigns.length)];
     const creative = campaign.creatives[Math.floor(r() * campaign.creatives.length)];
-    const [campaignId, creativeId] = [`ev_${campaign.id}`, `ev_${creative.id}`];
+    const [campaignId, creativeId] = [`${SEEDED_PREFIX}${campaign.id}`, `${SEEDED_PREFIX}${creative.id}`];
     // Random, as the server's are (index pages as scattered as in production), but from the seeded generator.
     const id = `r_${Math.floor(r() * 2 ** 48).toString(36)}${Math.floor(r() * 2 ** 48).toString(36)}`;
     const expiresAt = o.now + o.ttlMs;
@@ -101,8 +104,9 @@ function insertAll(sqlite: Database.Database, clientId: string, keyHash: string,
     );
   };
   sqlite.transaction(() => {
-    copy('campaigns', { id: "'ev_' || id", status: "'paused'" });
-    copy('creatives', { id: "'ev_' || id", campaign_id: "'ev_' || campaign_id" });
+    const prefixed = (column: string) => `'${SEEDED_PREFIX}' || ${column}`;
+    copy('campaigns', { id: prefixed('id'), status: "'paused'" });
+    copy('creatives', { id: prefixed('id'), campaign_id: prefixed('campaign_id') });
     sqlite.prepare('INSERT INTO clients (id, name, created_at) VALUES (?, ?, ?)').run(clientId, 'Bench events', now);
     sqlite
       .prepare('INSERT INTO api_keys (key_hash, kind, owner_id, created_at) VALUES (?, ?, ?, ?)')

@@ -18,7 +18,7 @@ import autocannon from 'autocannon';
 import { readSettings } from '../src/config.js';
 import { auditDatabase } from './audit.js';
 import { removeTempDir, tempDir, track } from './cleanup.js';
-import { seedEventLoad } from './event-load.js';
+import { SEEDED_PREFIX, seedEventLoad } from './event-load.js';
 import { type ProfileBreakdown, summarizeProfile } from './profile.js';
 import { seedDatabase } from './serve.js';
 import { type Counters, progress } from './stats.js';
@@ -129,6 +129,17 @@ async function withCpu<T extends { requests: number }>(
     serverCpuUsPerRequest: Math.round(((user + system) * 1e6) / result.requests),
     serverSystemShare: user + system > 0 ? Math.round((system / (user + system)) * 100) / 100 : undefined,
   };
+}
+
+/** Waits (up to 60 s) until a process uses less than 10% of a core: requests left over from a warm-up are done. */
+async function settled(pid: number | undefined): Promise<void> {
+  let last = cpuSeconds(pid);
+  for (const deadline = Date.now() + 60_000; last && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = cpuSeconds(pid);
+    if (!now || now.user + now.system - last.user - last.system < 0.05) return;
+    last = now;
+  }
 }
 
 async function freePort(): Promise<number> {
@@ -341,7 +352,8 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
     seedDatabase(database, catalog, Date.now());
     // Events: served slots of their own (a paused copy of the catalog), sized for EVENT_RATE_SIZING events/s in every events run.
     const eventSeconds = Math.max(3, Math.round(options.durationSeconds / 3));
-    const eventRuns = options.eventConnections.length + (options.breakdown ? 1 : 0);
+    // A warm-up run first (budget accounts and report rows of every campaign, JIT), then one per level, then the profiled one.
+    const eventRuns = 1 + options.eventConnections.length + (options.breakdown ? 1 : 0);
     progress(`  http: seeding served slots for ${eventRuns} events runs of ${eventSeconds} s`);
     const eventLoad = await seedEventLoad(database, catalog, {
       slots: Math.ceil((EVENT_RATE_SIZING * eventSeconds * eventRuns) / 0.9),
@@ -421,7 +433,11 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
     const eventShare = Math.floor(eventLoad.batches.length / eventRuns);
     const eventBatchesOf = (run: number) => eventLoad.batches.slice(run * eventShare, (run + 1) * eventShare);
     const events: HttpResult['events'] = [];
-    for (const [k, connections] of options.eventConnections.entries()) {
+    progress(`  http: /v1/events warm-up, ${Math.max(...options.eventConnections)} connections, ${eventSeconds} s`);
+    await postEvents(url, eventLoad.clientKey, Math.max(...options.eventConnections), eventBatchesOf(0), eventSeconds);
+    await settled(server.pid);
+    for (const [level, connections] of options.eventConnections.entries()) {
+      const k = level + 1;
       progress(`  http: /v1/events, ${connections} connections, ${eventSeconds} s, batches of ${options.eventBatch}`);
       const r = await withCpu(server.pid, async () => {
         const out = await postEvents(url, eventLoad.clientKey, connections, eventBatchesOf(k), eventSeconds);
@@ -457,13 +473,18 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
         fromWrk(await wrk(`${url}/v1/slots`, { ...load, seconds, tokens: join(dir, 'tokens-prof'), offset })),
       );
       const slotsTo = nowUs();
+      // Events: a second of warm-up on the last third of this run's share (the restart left every account cold), then measured.
+      const profiled = eventBatchesOf(eventRuns - 1);
+      const warmFrom = Math.floor((profiled.length * 2) / 3);
+      await postEvents(url, eventLoad.clientKey, Math.max(...options.eventConnections), profiled.slice(warmFrom), 1);
+      await settled(server.pid);
       const eventsFrom = nowUs();
       const ev = await withCpu(server.pid, async () => {
         const out = await postEvents(
           url,
           eventLoad.clientKey,
           Math.max(...options.eventConnections),
-          eventBatchesOf(eventRuns - 1),
+          profiled.slice(0, warmFrom),
           eventSeconds,
         );
         return { ...out, requests: out.load.requests };
@@ -502,7 +523,7 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
     progress('  http: stopping the server (SIGTERM) and auditing its database');
     await stop(server);
     await stop(baseline);
-    const audit = auditDatabase(database, readSettings({}).userCap);
+    const audit = auditDatabase(database, readSettings({}).userCap, SEEDED_PREFIX);
     const serverErrors = rows.reduce((n, r) => n + r.slots.status5xx, 0) + events.reduce((n, e) => n + e.load.status5xx, 0);
     return {
       seededCampaigns: options.campaigns,
