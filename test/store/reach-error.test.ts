@@ -22,7 +22,7 @@ describe('Reach (HyperLogLog, 2^12 registers)', () => {
     expect(Math.abs(estimate - n)).toBeLessThanOrEqual(Math.max(1, 3 * STANDARD_ERROR * n));
   });
 
-  it('serializes as standard base64 of its 4096 registers, the same text whether Node\'s Buffer or btoa encodes it', () => {
+  it("serializes as standard base64 of its 4096 registers, the same text whether Node's Buffer or btoa encodes it", () => {
     const reach = Reach.empty();
     for (const id of pseudonyms('serialize', 2_000)) reach.add(id);
     const text = reach.serialize();
