@@ -4,12 +4,14 @@
  *
  * Report rows (counters and a 4 KiB reach sketch each, five rows per event) are state
  * derived from the events table: the ledger keeps what groups add to them in memory
- * and writes them every `REPORT_WRITE_MS`, not with every group (writing a group's
- * rows cost several times everything else an event does). `ledger_marks` says up to
- * which events rowid the stored rows are exact; on start the events past it are
- * counted again, so a crash loses nothing. Reports read stored rows plus what is in
- * memory. Spend and CTR counts are written with every group (budgets and the index
- * read them; they are small).
+ * and writes a row once its oldest unwritten change is `REPORT_WRITE_MS` old, oldest
+ * first and at most `ROWS_PER_GROUP` per group, not with every group (writing a
+ * group's rows cost several times everything else an event does). `ledger_marks` says
+ * up to which events rowid every stored row is exact ('report_rows') and, for rows
+ * written since, up to which each one is ('row:<key>'); on start the events past them
+ * are counted again, so a crash loses nothing and counts nothing twice. Reports read
+ * stored rows plus what is in memory. Spend and CTR counts are written with every
+ * group (budgets and the index read them; they are small).
  */
 import type Database from 'better-sqlite3';
 import { and, between, count, eq, gte } from 'drizzle-orm';
@@ -63,6 +65,9 @@ interface RowDelta {
   /** In REPORT_COUNTERS order. */
   counters: Float64Array;
   reach?: Reach;
+  /** The first events rowid (and the group's time) this delta holds: everything before it is in the stored row. */
+  fromRowid: number;
+  since: number;
 }
 
 export class SqliteLedger implements LedgerStore {
@@ -81,7 +86,9 @@ export class SqliteLedger implements LedgerStore {
   private nextRowid: number;
   /** The rowid of the last event of the last committed group: written rows are exact up to it. */
   private committedRowid: number;
-  private rowsWrittenAt = Number.NEGATIVE_INFINITY;
+  /** The 'report_rows' mark as last written. */
+  private exactThrough: number | undefined;
+  private writesSinceDrop = 0;
 
   constructor(
     private db: Db,
@@ -198,20 +205,22 @@ export class SqliteLedger implements LedgerStore {
       count: (campaignId, day, rows, counter, spend, reachOf) => {
         for (const { by, key } of rows) {
           const cacheKey = rowKey(campaignId, by, day, key);
-          const delta = deltaOf(counts, cacheKey, { campaignId, by, day, key });
+          const delta = deltaOf(counts, cacheKey, { campaignId, by, day, key }, groupRowid, groupNow);
           delta.counters[COUNTER_INDEX[counter]]++;
           delta.counters[SPEND] += spend;
           if (reachOf !== undefined) reachAdds.push({ cacheKey, uid: reachOf });
         }
       },
     };
-    const writeRows = batches[0].now - this.rowsWrittenAt >= REPORT_WRITE_MS && this.unwritten.size > 0;
+    const groupRowid = this.nextRowid;
+    const groupNow = batches[0].now;
+    const exactThrough = this.exactThrough;
     let written: Map<string, RowDelta> | undefined;
     let rowid = this.nextRowid;
     try {
       const applied = this.sqlite.transaction(() => {
         // The rows as of the groups committed before this one (this group's changes join them after its commit).
-        if (writeRows) written = this.writeRows();
+        written = this.writeRows(groupNow - REPORT_WRITE_MS, ROWS_PER_GROUP);
         const applied = batches.map((batch) => {
           const reported: string[] = [];
           const userSide: UserSideTx = {
@@ -257,16 +266,16 @@ export class SqliteLedger implements LedgerStore {
       // Committed: the group's rowids are used, its report changes wait to be written.
       if (rowid > this.nextRowid) this.committedRowid = rowid - 1;
       this.nextRowid = rowid;
-      if (writeRows) this.rowsWrittenAt = batches[0].now;
       for (const [cacheKey, delta] of counts) {
-        addCounters(deltaOf(this.unwritten, cacheKey, delta.row), delta);
+        addCounters(deltaOf(this.unwritten, cacheKey, delta.row, groupRowid, groupNow), delta);
       }
       for (const { cacheKey, uid } of reachAdds) this.reach(cacheKey, uid);
       return applied;
     } catch (err) {
       afterCommit.length = 0;
       // Not written after all: merged back (rows changed since were only added to).
-      if (written) this.restore(written);
+      if (written?.size) this.restore(written);
+      this.exactThrough = exactThrough;
       throw err;
     } finally {
       for (const f of afterCommit) f();
@@ -286,41 +295,72 @@ export class SqliteLedger implements LedgerStore {
   }
 
   /**
-   * Writes every report row changed since the last write, and the mark, inside the
-   * caller's transaction; returns what it wrote, for `restore` if that rolls back.
+   * Writes the report rows whose oldest unwritten change is from `before` or earlier,
+   * oldest first, at most `limit` of them (so no group stalls on tens of thousands of
+   * rows), inside the caller's transaction. Each written row records in `ledger_marks`
+   * the events rowid it is now exact up to; the 'report_rows' mark moves to where every
+   * row is exact, and row marks it passed are dropped. Returns what it wrote, for
+   * `restore` if the transaction rolls back.
    */
-  private writeRows(): Map<string, RowDelta> {
+  private writeRows(before = Number.POSITIVE_INFINITY, limit = Number.POSITIVE_INFINITY): Map<string, RowDelta> {
     const q = this.statements;
-    for (const { row, counters, reach } of this.unwritten.values()) {
+    const written = new Map<string, RowDelta>();
+    for (const [cacheKey, delta] of this.unwritten) {
+      if (written.size >= limit || delta.since > before) break;
+      const { row, counters, reach } = delta;
       q.addCounts.run(row.campaignId, row.by, row.day, row.key, ...counters, reach ? reach.serialize() : null);
+      written.set(cacheKey, delta);
     }
-    q.setMark.run(REPORT_MARK, this.committedRowid);
-    const written = this.unwritten;
-    this.unwritten = new Map();
+    if (written.size === 0) return written;
+    for (const cacheKey of written.keys()) this.unwritten.delete(cacheKey);
+    // Map order is creation order: the first delta left holds the oldest unwritten change.
+    const first = this.unwritten.values().next().value as RowDelta | undefined;
+    const exactThrough = first ? first.fromRowid - 1 : this.committedRowid;
+    if (first) for (const cacheKey of written.keys()) q.setMark.run(`${ROW_MARK}${cacheKey}`, this.committedRowid);
+    if (exactThrough > (this.exactThrough ?? Number.NEGATIVE_INFINITY)) {
+      q.setMark.run(REPORT_MARK, exactThrough);
+      this.exactThrough = exactThrough;
+      // Row marks at or below the mark say nothing more; dropped now and then (recovery reads the larger of the two).
+      if (!first || ++this.writesSinceDrop >= DROP_ROW_MARKS_EVERY) {
+        q.dropRowMarks.run(exactThrough);
+        this.writesSinceDrop = 0;
+      }
+    }
     return written;
   }
 
+  /** Puts rows back that a rolled-back transaction did not write, ahead of the rest (they hold the oldest changes). */
   private restore(written: Map<string, RowDelta>) {
-    for (const [cacheKey, delta] of written) {
-      const pending = deltaOf(this.unwritten, cacheKey, delta.row);
+    const later = this.unwritten;
+    this.unwritten = written;
+    for (const [cacheKey, delta] of later) {
+      const pending = deltaOf(this.unwritten, cacheKey, delta.row, delta.fromRowid, delta.since);
       addCounters(pending, delta);
-      pending.reach ??= delta.reach;
+      pending.reach = delta.reach ?? pending.reach;
     }
   }
 
   /**
-   * After a crash the stored report rows lack the events past the mark: count them
+   * After a crash the stored report rows lack events past the mark: count each one
    * again, as the procedure did (the event's type, its recorded cost, the reservation's
-   * creative and context, reach for impressions), and write the rows. A database
-   * without the mark had its rows written with every group: exact up to its latest event.
+   * creative and context, reach for impressions), in every row not written after it
+   * (its row mark), and write the rows. A database without the mark had its rows
+   * written with every group: exact up to its latest event.
    */
   private recover(mark: number | undefined, latest: number): void {
     const q = this.statements;
+    this.exactThrough = mark;
     if (mark === undefined || mark >= latest) {
       if (mark === undefined) q.setMark.run(REPORT_MARK, latest);
+      q.dropRowMarks.run(latest);
+      this.exactThrough = latest;
       return;
     }
+    const rowMarks = new Map(
+      (q.rowMarks.all() as { name: string; value: number }[]).map((m) => [m.name.slice(ROW_MARK.length), m.value]),
+    );
     for (const e of q.eventsAfter.iterate(mark) as Iterable<{
+      rowid: number;
       type: EventType;
       uid: string;
       campaignId: string;
@@ -333,7 +373,8 @@ export class SqliteLedger implements LedgerStore {
       const day = utcDay(e.at);
       for (const { by, key } of reportKeys(e)) {
         const cacheKey = rowKey(e.campaignId, by, day, key);
-        const delta = deltaOf(this.unwritten, cacheKey, { campaignId: e.campaignId, by, day, key });
+        if (e.rowid <= Math.max(rowMarks.get(cacheKey) ?? mark, mark)) continue;
+        const delta = deltaOf(this.unwritten, cacheKey, { campaignId: e.campaignId, by, day, key }, e.rowid, e.at);
         delta.counters[COUNTER_INDEX[counterOf[e.type]]]++;
         delta.counters[SPEND] += e.costMicros;
         if (e.type === 'impression') this.reach(cacheKey, e.uid);
@@ -382,9 +423,9 @@ function addCounters(to: RowDelta, from: RowDelta) {
   for (let i = 0; i < from.counters.length; i++) to.counters[i] += from.counters[i];
 }
 
-function deltaOf(map: Map<string, RowDelta>, cacheKey: string, row: ReportRowKey): RowDelta {
+function deltaOf(map: Map<string, RowDelta>, cacheKey: string, row: ReportRowKey, fromRowid: number, since: number): RowDelta {
   let delta = map.get(cacheKey);
-  if (!delta) map.set(cacheKey, (delta = { row, counters: new Float64Array(REPORT_COUNTERS.length) }));
+  if (!delta) map.set(cacheKey, (delta = { row, counters: new Float64Array(REPORT_COUNTERS.length), fromRowid, since }));
   return delta;
 }
 
@@ -432,8 +473,10 @@ function prepareStatements(sqlite: Database.Database) {
     mark: s('SELECT value FROM ledger_marks WHERE name = ?').pluck(),
     setMark: s('INSERT INTO ledger_marks (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
     latestRowid: s('SELECT max(rowid) FROM events').pluck(),
+    rowMarks: s(`SELECT name, value FROM ledger_marks WHERE name LIKE '${ROW_MARK}%'`),
+    dropRowMarks: s(`DELETE FROM ledger_marks WHERE name LIKE '${ROW_MARK}%' AND value <= ?`),
     eventsAfter: s(
-      `SELECT e.type, e.uid, e.campaign_id AS campaignId, e.at, e.cost_micros AS costMicros, r.creative_id AS creativeId,
+      `SELECT e.rowid, e.type, e.uid, e.campaign_id AS campaignId, e.at, e.cost_micros AS costMicros, r.creative_id AS creativeId,
          r.country, r.platform
        FROM events e JOIN reservations r ON r.id = e.reservation_id WHERE e.rowid > ? ORDER BY e.rowid`,
     ),
@@ -445,7 +488,12 @@ function prepareStatements(sqlite: Database.Database) {
  * did, and after a crash the start counts up to this much of events again.
  */
 const REPORT_WRITE_MS = 10_000;
+/** At most this many rows are written per group (oldest first), so writing never stalls the event loop for long. */
+const ROWS_PER_GROUP = 500;
 const REPORT_MARK = 'report_rows';
+/** `row:<campaign>|<by>|<day>|<key>`: a row written since the 'report_rows' mark is exact up to this events rowid. */
+const ROW_MARK = 'row:';
+const DROP_ROW_MARKS_EVERY = 64;
 
 /** One stored report row's key. */
 interface ReportRowKey {
