@@ -180,7 +180,7 @@ function done(summary, latency, requests)
 end
 `;
 
-async function wrk(
+export async function wrk(
   url: string,
   bodiesFile: string,
   headers: Record<string, string>,

@@ -188,8 +188,11 @@ export class Delivery {
       const placed: { after: number; campaign: ServableCampaign; reservation: Reservation; creativeIndex: number }[] = [];
       // Holds go to different campaigns' authorities: ask them all at once (one round trip on Workers).
       const asked = decision.slots.map((slot) => {
+        const id = randomId('r');
+        // Where the budget is split over shards, the hold's shard is kept with its reservation: charges and releases go there.
+        const shard = store.budgets.shardFor?.(slot.campaign.id, id, now) ?? 0;
         const reservation: Reservation = {
-          id: randomId('r'),
+          id,
           uid,
           campaignId: slot.campaign.id,
           creativeId: slot.creative.id,
@@ -204,6 +207,7 @@ export class Delivery {
           country: context.country ?? '',
           platform: context.platform ?? '',
           video: slot.creative.media.mime.startsWith('video/'),
+          ...(shard > 0 ? { budgetShard: shard } : {}),
         };
         const held = store.budgets
           .tryHold(
@@ -212,6 +216,7 @@ export class Delivery {
               reservationId: reservation.id,
               amountMicros: slot.priceMicros,
               expiresAt: reservation.expiresAt,
+              shard,
             },
             now,
           )
@@ -244,7 +249,7 @@ export class Delivery {
         });
       }
       const releaseAll = () =>
-        Promise.all(reservations.map((r) => store.budgets.release(r.campaignId, r.id).catch(() => undefined)));
+        Promise.all(reservations.map((r) => store.budgets.release(r.campaignId, r.id, r.budgetShard).catch(() => undefined)));
       try {
         if ((await store.users.reserve(reservations, { history: user.history, historyMs })) === false) {
           await releaseAll();
