@@ -362,7 +362,8 @@ export class CampaignObjectStore {
    * unspent leases so the last units of a budget stay usable.
    */
   private renew(budget: LeaseBudget, now: number, needMicros: number): Promise<void> {
-    this.renewing ??= (async () => {
+    if (this.renewing) return this.renewing;
+    const asking = async () => {
       try {
         const asked = renewalRequest(this.lease(now), this.view(now), budget, now, this.config);
         this.saveLease(asked.shard);
@@ -373,11 +374,14 @@ export class CampaignObjectStore {
       } catch (err) {
         // Fail closed: without a lease nothing more is held here; the next hold asks again.
         console.error(`[budgets] lease renewal for ${this.campaignId}#${this.shard} failed: ${(err as Error).message}`);
-      } finally {
-        this.renewing = undefined;
       }
-    })();
-    return this.renewing;
+    };
+    // Cleared once settled (never before it is set, even if the request fails at once), so a failed renewal is asked again.
+    const renewing: Promise<void> = asking().finally(() => {
+      if (this.renewing === renewing) this.renewing = undefined;
+    });
+    this.renewing = renewing;
+    return renewing;
   }
 
   /** Releases unspent lease at the coordinator's request: ceilings down to what is committed, reported. */
