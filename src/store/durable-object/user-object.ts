@@ -70,6 +70,15 @@ export class UserObjectStore {
     return true;
   }
 
+  /** Deletes reservations whose budget hold was refused (never tokened), so they stop counting toward caps. */
+  unreserve(uid: string, reservationIds: string[]): void {
+    if (reservationIds.length === 0) return;
+    this.db
+      .delete(t.reservations)
+      .where(and(eq(t.reservations.uid, uid), inArray(t.reservations.id, reservationIds)))
+      .run();
+  }
+
   block(uid: string, advertiserId: string, now: number): void {
     this.db.insert(t.userBlocks).values({ uid, advertiserId, at: now }).onConflictDoNothing().run();
   }
@@ -260,6 +269,10 @@ export class UserObjectService implements UserObjectRpc {
       if (stored && basedOn && reservations.length > 0) await this.schedule(Date.now() + basedOn.historyMs);
       return stored;
     });
+  }
+
+  async unreserve(uid: string, reservationIds: string[]) {
+    return this.serial(() => this.state.unreserve(uid, reservationIds));
   }
 
   async block(uid: string, advertiserId: string, now: number) {

@@ -108,6 +108,16 @@ export class SqliteUsers implements UserStore {
     return true;
   }
 
+  async unreserve(uid: string, reservationIds: string[]): Promise<void> {
+    if (reservationIds.length === 0) return;
+    const ids = new Set(reservationIds);
+    this.db.transaction(() => {
+      for (const id of ids) this.statements.deleteReservation.run(id, uid);
+    });
+    const state = this.cache.get(uid);
+    if (state) state.history = state.history.filter((e) => !ids.has(e.reservationId));
+  }
+
   async reservation(uid: string, id: string): Promise<Reservation | undefined> {
     const row = this.db.select().from(t.reservations).where(eq(t.reservations.id, id)).get();
     return row?.uid === uid ? row : undefined;
@@ -213,6 +223,7 @@ function prepareStatements(db: Db) {
     readBlocks: sqlite.prepare('SELECT advertiser_id FROM user_blocks WHERE uid = ?').pluck(),
     readHides: sqlite.prepare('SELECT creative_id FROM user_hides WHERE uid = ?').pluck(),
     readMutes: sqlite.prepare('SELECT category FROM user_mutes WHERE uid = ?').pluck(),
+    deleteReservation: sqlite.prepare('DELETE FROM reservations WHERE id = ? AND uid = ?'),
     insertReservation: sqlite.prepare(
       `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at, viewed_at, charged_at,
          country, platform, video)
