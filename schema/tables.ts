@@ -5,6 +5,7 @@
  */
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import type { CategoryId } from '../src/engine/categories.js';
+import { CTA_TYPES } from '../src/engine/cta.js';
 
 // ---------- catalog ----------
 
@@ -79,7 +80,7 @@ export const creatives = sqliteTable(
     campaignId: text('campaign_id').notNull(),
     advertiserId: text('advertiser_id').notNull(),
     headline: text('headline').notNull(),
-    ctaType: text('cta_type', { enum: ['message', 'website', 'call'] }).notNull(),
+    ctaType: text('cta_type', { enum: CTA_TYPES }).notNull(),
     ctaTarget: text('cta_target').notNull(),
     mediaSha256: text('media_sha256').notNull(),
     review: text('review', { enum: ['pending', 'approved', 'rejected'] }).notNull(),

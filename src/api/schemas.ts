@@ -4,6 +4,8 @@
  */
 import { z } from '@hono/zod-openapi';
 import { CATEGORY_IDS, categoryFromText } from '../engine/categories.js';
+import { CTA_TYPES, ctaTargetProblem, isHttpUrl } from '../engine/cta.js';
+import type { Cta } from '../engine/types.js';
 import { EVENT_TYPES, LOSS_REASONS } from '../engine/types.js';
 
 /**
@@ -25,14 +27,6 @@ const Language = z.string().regex(/^[a-z]{2,3}$/, 'a BCP-47 primary language tag
 export const PlatformSchema = z.enum(['android', 'ios', 'web']);
 const ShortText = (max: number) => text().trim().min(1).max(max);
 
-/** An absolute http(s) URL with a host and no credentials, exactly as sent (no control characters or spaces). */
-function isHttpUrl(value: string): boolean {
-  if (!/^https?:\/\/[^\s\0-\x1f\x7f]+$/i.test(value) || !URL.canParse(value)) return false;
-  const url = new URL(value);
-  return (
-    (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '' && url.username === '' && url.password === ''
-  );
-}
 const HttpUrl = text().max(2000).refine(isHttpUrl, 'must be an absolute https:// (or http://) URL');
 
 /** One of the fixed business categories (docs/api.md#categories); free text is refused, with the id it probably meant. */
@@ -73,15 +67,20 @@ export const AdvertiserProfileInput = z
 
 export const AdvertiserPatch = AdvertiserProfileInput.partial().openapi('AdvertiserPatch');
 
+/** What every ad shows of its advertiser; the full profile adds bookkeeping to it. */
+const advertiserCardFields = {
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  address: z.string().nullable(),
+  email: z.string().nullable(),
+  website: z.string().nullable(),
+  category: CategoryOrNull,
+};
+
 export const Advertiser = z
   .object({
-    id: z.string(),
-    name: z.string(),
-    description: z.string().nullable(),
-    address: z.string().nullable(),
-    email: z.string().nullable(),
-    website: z.string().nullable(),
-    category: CategoryOrNull,
+    ...advertiserCardFields,
     categoryNotice: z
       .string()
       .optional()
@@ -92,17 +91,7 @@ export const Advertiser = z
   .openapi('Advertiser');
 
 /** The advertiser's public profile as shown with each ad. */
-export const AdvertiserCard = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    description: z.string().nullable(),
-    address: z.string().nullable(),
-    email: z.string().nullable(),
-    website: z.string().nullable(),
-    category: CategoryOrNull,
-  })
-  .openapi('AdvertiserCard');
+export const AdvertiserCard = z.object(advertiserCardFields).openapi('AdvertiserCard');
 
 export const ClientInput = z.strictObject({ name: ShortText(200) }).openapi('ClientInput');
 export const Client = z.object({ id: z.string(), name: z.string(), createdAt: z.string() }).openapi('Client');
@@ -195,28 +184,7 @@ export const Campaign = z
 
 // ---------- creatives ----------
 
-export const CtaType = z.enum(['message', 'website', 'call']);
-
-/** E.164: "+", a country code that does not start with 0, at most 15 digits in all. */
-const E164 = /^\+[1-9]\d{1,14}$/;
-/** The messenger's click-to-chat link: https://wa.me/<the E.164 number's digits>, nothing else. */
-const CHAT_LINK = /^https:\/\/wa\.me\/[1-9]\d{1,14}$/;
-
-/** Why `target` is not a valid call-to-action target of `type`, or undefined if it is. */
-export function ctaTargetProblem(type: 'message' | 'website' | 'call', target: string): string | undefined {
-  switch (type) {
-    case 'website':
-      return isHttpUrl(target)
-        ? undefined
-        : 'a website target must be an absolute https:// (or http://) URL, e.g. "https://bakery.example/menu"';
-    case 'call':
-      return E164.test(target) ? undefined : 'a call target must be an E.164 phone number, e.g. "+4930123456"';
-    case 'message':
-      return E164.test(target) || CHAT_LINK.test(target)
-        ? undefined
-        : 'a message target must be an E.164 phone number (e.g. "+4930123456") or a chat link "https://wa.me/4930123456"';
-  }
-}
+export const CtaType = z.enum(CTA_TYPES);
 
 /** Fields of a call to action; every path that sets one (upload, any later update) checks it with `ctaIssue`. */
 export const ctaFields = {
@@ -229,7 +197,7 @@ export const ctaFields = {
 };
 
 /** Adds a 400 issue naming `ctaTarget` when it does not fit `ctaType`. */
-export function ctaIssue(value: { ctaType?: 'message' | 'website' | 'call'; ctaTarget?: string }, ctx: z.RefinementCtx) {
+export function ctaIssue(value: { ctaType?: Cta['type']; ctaTarget?: string }, ctx: z.RefinementCtx) {
   if (value.ctaType === undefined || value.ctaTarget === undefined) return;
   const problem = ctaTargetProblem(value.ctaType, value.ctaTarget);
   if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['ctaTarget'] });

@@ -1,6 +1,7 @@
 /** The engine's vocabulary: what can be served, what a user has seen, what was decided. */
 import type { CapRule, PlacementSettings } from '../config.js';
 import type { CategoryId } from './categories.js';
+import type { CTA_TYPES } from './cta.js';
 
 export type Platform = 'android' | 'ios' | 'web';
 export type BidType = 'cpm' | 'cpc';
@@ -25,7 +26,7 @@ export interface RequestContext {
 }
 
 export interface Cta {
-  type: 'message' | 'website' | 'call';
+  type: (typeof CTA_TYPES)[number];
   target: string;
 }
 

@@ -79,7 +79,26 @@ export interface LocalWorkerOptions {
   host?: string;
 }
 
+/**
+ * Miniflare 3's synchronous Node-side proxy (D1's `prepare()` goes through it while the
+ * migrations are applied) can lose a reply on a loaded machine and fail an internal
+ * assertion (`message?.id === id`). That is start-up plumbing: dispose and start again.
+ * Migrations are tracked and each is one atomic batch, so applying them again is safe.
+ */
+const START_ATTEMPTS = 3;
+
 export async function startLocalWorker(options: LocalWorkerOptions): Promise<Miniflare> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (attempt >= START_ATTEMPTS || !String((err as Error).message).includes('message?.id === id')) throw err;
+      console.error(`[worker] Miniflare lost a reply while starting (attempt ${attempt} of ${START_ATTEMPTS}), starting again`);
+    }
+  }
+}
+
+async function startOnce(options: LocalWorkerOptions): Promise<Miniflare> {
   const persist = options.dataDir;
   const mf = new Miniflare({
     modules: true,
@@ -100,7 +119,12 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Min
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.host !== undefined ? { host: options.host } : {}),
   });
-  await mf.ready;
-  await applyD1Migrations((await mf.getD1Database('DB')) as unknown as D1Like);
-  return mf;
+  try {
+    await mf.ready;
+    await applyD1Migrations((await mf.getD1Database('DB')) as unknown as D1Like);
+    return mf;
+  } catch (err) {
+    await mf.dispose().catch(() => undefined);
+    throw err;
+  }
 }

@@ -4,6 +4,7 @@
  */
 import type * as t from '../../schema/tables.js';
 import { advertiserCard } from '../engine/card.js';
+import { ctaTargetProblem } from '../engine/cta.js';
 import { deploymentPrior, predictedCtr } from '../engine/ctr.js';
 import type { ServableCampaign } from '../engine/types.js';
 import type { CampaignPatch, CampaignRecord, Creative } from './interface.js';
@@ -137,6 +138,8 @@ export function servableFrom(
     if (!campaign) continue;
     campaign.hasCreatives = true;
     if (creative.review !== 'approved') continue;
+    // A target stored before the call-to-action rule was tightened is never served.
+    if (ctaTargetProblem(creative.ctaType, creative.ctaTarget)) continue;
     campaign.creatives.push({
       id: creative.id,
       headline: creative.headline,

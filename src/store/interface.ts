@@ -10,6 +10,7 @@ import type {
   BidType,
   BudgetState,
   CampaignStatus,
+  Cta,
   EventType,
   HistoryEntry,
   Pacing,
@@ -71,7 +72,7 @@ export interface Creative {
   campaignId: string;
   advertiserId: string;
   headline: string;
-  cta: { type: 'message' | 'website' | 'call'; target: string };
+  cta: Cta;
   mediaSha256: string;
   review: ReviewState;
   reviewReason: string | null;

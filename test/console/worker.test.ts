@@ -26,21 +26,12 @@ beforeAll(async () => {
   const scriptPath = join(dir, 'worker.js');
   const [, browser] = await Promise.all([bundleWorker(scriptPath), launchBrowser()]);
   chromium = browser;
-  const start = async () =>
-    startLocalWorker({
-      scriptPath,
-      bindings: { ADMIN_KEY: ADMIN, SECRET: 'console-worker-secret', RATE_LIMIT_ADVERTISER: '0', CATALOG_REFRESH_MS: '0' },
-      host: '127.0.0.1',
-      port: await freePort(),
-    });
-  try {
-    mf = await start();
-  } catch (err) {
-    // Miniflare 3's synchronous proxy (used while applying D1 migrations) can lose a reply on a
-    // loaded machine ("message?.id === id"); that is start-up plumbing, not the console: start once more.
-    if (!String((err as Error).message).includes('message?.id === id')) throw err;
-    mf = await start();
-  }
+  mf = await startLocalWorker({
+    scriptPath,
+    bindings: { ADMIN_KEY: ADMIN, SECRET: 'console-worker-secret', RATE_LIMIT_ADVERTISER: '0', CATALOG_REFRESH_MS: '0' },
+    host: '127.0.0.1',
+    port: await freePort(),
+  });
   origin = (await mf.ready).origin;
 });
 

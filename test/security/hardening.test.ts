@@ -1,9 +1,12 @@
 /** The hardening suite (./hardening-suite.ts) on Node, in-process and on the real server where the wire matters. */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPseudonymizer } from '../../src/privacy/pseudonym.js';
 import { makeWorld, type World } from '../helpers/isolation.js';
 import { png } from '../helpers/media.js';
 import { ADMIN, http, type RealServer, removeDir, seed, startServer, stopServer } from '../helpers/server.js';
+import { makeService } from '../helpers/service.js';
 import { hardeningSuite } from './hardening-suite.js';
 
 let w: World;
@@ -52,5 +55,33 @@ describe('Node on the wire', () => {
     const res = await http(server, 'DELETE', '/v1/me', ADMIN);
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toMatch(/GET.*PATCH|PATCH.*GET/);
+  });
+});
+
+describe('call-to-action targets stored before the rule was tightened', () => {
+  it('are left out of serving: a creative whose stored target breaks the rule is never served', async () => {
+    const s = await makeService();
+    try {
+      const client = await s.newClient();
+      const { creativeId } = await s.seedCampaign({ seed: 41 });
+      const served = async (user: string) =>
+        (await s.call('POST', '/v1/slots', client.key, { user, statuses: 10 })).body.slots.map(
+          (slot: { ad: { creativeId: string } }) => slot.ad.creativeId,
+        );
+      expect(await served('cta-before')).toContain(creativeId);
+
+      // A row as an older version stored it: a chat link with a prefilled text (content).
+      const db = new Database(join(s.dir, 'ads.db'));
+      db.prepare('UPDATE creatives SET cta_type = ?, cta_target = ? WHERE id = ?').run(
+        'message',
+        'https://wa.me/4930123456?text=hello',
+        creativeId,
+      );
+      db.close();
+      await s.index.refresh(true);
+      expect(await served('cta-after')).not.toContain(creativeId);
+    } finally {
+      await s.close();
+    }
   });
 });
