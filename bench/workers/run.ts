@@ -42,6 +42,8 @@ export interface CriticalPath {
   background: number;
   /** DO calls by binding.method over the probe (background ones included). */
   doCalls?: Record<string, number>;
+  /** Latency of a request alone, ms: median and 90th percentile. */
+  aloneMs?: { p50: number; p90: number };
 }
 
 export interface PathCost {
@@ -197,7 +199,7 @@ function done(summary, latency, requests)
 end
 `;
 
-async function wrk(
+export async function wrk(
   url: string,
   bodiesFile: string,
   headers: Record<string, string>,
@@ -244,7 +246,7 @@ async function wrk(
 export const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** The bench entry bundled into `dir` and served by workerd on 127.0.0.1 and a free port, with `vars` over the bench's settings. */
-export async function startBenchWorker(dir: string, vars: Record<string, string> = {}) {
+export async function startBenchWorker(dir: string, vars: Record<string, string> = {}, inspectorPort?: number) {
   const scriptPath = join(dir, 'worker.js');
   await bundleWorker(scriptPath, join(here, 'entry.ts'));
   const port = await freePort();
@@ -253,6 +255,7 @@ export async function startBenchWorker(dir: string, vars: Record<string, string>
     bindings: { ADMIN_KEY, SECRET, RATE_LIMIT_ADVERTISER: '0', RATE_LIMIT_CLIENT: '0', LOG_LEVEL: 'warn', ...vars },
     dataDir: join(dir, 'data'),
     port,
+    inspectorPort,
     host: '127.0.0.1',
   });
   return { mf, base: `http://127.0.0.1:${port}` };
@@ -324,9 +327,19 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
     /** Sends `bodies` one at a time, so each request runs alone and its DO round trips can be told apart. */
     const probe = async (path: string, bodies: string[]): Promise<CriticalPath> => {
       await reset();
-      for (const body of bodies) await (await post(`${base}${path}`, headers, body, 120_000)).arrayBuffer();
+      const ms: number[] = [];
+      for (const body of bodies) {
+        const t = performance.now();
+        await (await post(`${base}${path}`, headers, body, 120_000)).arrayBuffer();
+        ms.push(performance.now() - t);
+      }
+      ms.sort((a, b) => a - b);
       const c = await counters();
-      return { ...(c.criticalPath[`POST ${path}`] ?? { requests: 0, depth: {}, background: 0 }), doCalls: c.doCalls };
+      return {
+        ...(c.criticalPath[`POST ${path}`] ?? { requests: 0, depth: {}, background: 0 }),
+        doCalls: c.doCalls,
+        aloneMs: { p50: round(ms[Math.floor(ms.length / 2)] ?? 0), p90: round(ms[Math.floor(ms.length * 0.9)] ?? 0) },
+      };
     };
     const reset = async () => void (await (await retried(`${base}/__bench/counters/reset`, { method: 'POST' })).arrayBuffer());
     const costed = async <T>(work: () => Promise<T>, requestsOf: (t: T) => number): Promise<{ result: T; cost: PathCost }> => {
@@ -496,7 +509,7 @@ ${row(`/v1/slots, ${r.options.warmUsers} warm users`, r.slotsWarmUsers, r.slotsW
 
 DO calls per slot request (many users): ${JSON.stringify(r.slotsManyUsers.cost.doCalls)} over ${r.slotsManyUsers.cost.requests} requests.
 
-DO round trips on the critical path (requests sent one at a time; requests by number of sequential round trips before the response; calls left in flight): slots, new users ${JSON.stringify(r.criticalPath.slotsNewUsers.depth)} (${r.criticalPath.slotsNewUsers.background} in background); slots, warm users ${JSON.stringify(r.criticalPath.slotsWarmUsers.depth)} (${r.criticalPath.slotsWarmUsers.background}). DO calls in those probes: slots, new users ${JSON.stringify(r.criticalPath.slotsNewUsers.doCalls)}; warm users ${JSON.stringify(r.criticalPath.slotsWarmUsers.doCalls)}.
+DO round trips on the critical path (requests sent one at a time; requests by number of sequential round trips before the response; calls left in flight; latency alone p50/p90): slots, new users ${JSON.stringify(r.criticalPath.slotsNewUsers.depth)} (${r.criticalPath.slotsNewUsers.background} in background; ${r.criticalPath.slotsNewUsers.aloneMs?.p50}/${r.criticalPath.slotsNewUsers.aloneMs?.p90} ms); slots, warm users ${JSON.stringify(r.criticalPath.slotsWarmUsers.depth)} (${r.criticalPath.slotsWarmUsers.background}; ${r.criticalPath.slotsWarmUsers.aloneMs?.p50}/${r.criticalPath.slotsWarmUsers.aloneMs?.p90} ms). DO calls in those probes: slots, new users ${JSON.stringify(r.criticalPath.slotsNewUsers.doCalls)}; warm users ${JSON.stringify(r.criticalPath.slotsWarmUsers.doCalls)}.
 
 Events: ${r.events.batches} batches of 100 (8 in flight): ${r.events.eventsPerSecond.toLocaleString('en-US')} accepted events/s; per batch ${r.events.cost.doCallsPerRequest} DO calls (${JSON.stringify(r.events.cost.doCalls)}), ${r.events.cost.d1StatementsPerRequest} D1 statements, ${r.events.cost.cpuUsPerRequest.toLocaleString('en-US')} µs workerd CPU; accepted ${r.events.accepted}, duplicate ${r.events.duplicate}, rejected ${r.events.rejected}, non-2xx ${r.events.non2xx}, no answer within 120 s ${r.events.timedOut}.
 
