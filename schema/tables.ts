@@ -290,10 +290,34 @@ export const outbox = sqliteTable('do_outbox', {
 });
 
 /** A campaign object's live budget holds: the maximum cost of a served, not yet charged reservation. */
-export const budgetHolds = sqliteTable('do_budget_holds', {
+export const budgetHolds = sqliteTable(
+  'do_budget_holds',
+  {
+    reservationId: text('reservation_id').primaryKey(),
+    amountMicros: integer('amount_micros').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  // Lapsed holds are found by this index, never by a scan.
+  (t) => [index('do_budget_holds_expires').on(t.expiresAt)],
+);
+
+/** A budget shard's lease (JSON ShardState from src/engine/budget-leases.ts, meter left out): what it may commit. */
+export const budgetShard = sqliteTable('do_budget_shard', {
+  campaignId: text('campaign_id').primaryKey(),
+  shard: integer('shard').notNull(),
+  state: text('state').notNull(),
+});
+
+/** A campaign's lease coordinator (JSON Coordinator), kept by its own object (shard 0): survives restarts. */
+export const budgetCoordinator = sqliteTable('do_budget_coordinator', {
+  campaignId: text('campaign_id').primaryKey(),
+  state: text('state').notNull(),
+});
+
+/** In a user object: the campaign budget shard (above 0) that holds a reservation's budget, so charges, releases and erasure reach it. */
+export const reservationShards = sqliteTable('do_reservation_shards', {
   reservationId: text('reservation_id').primaryKey(),
-  amountMicros: integer('amount_micros').notNull(),
-  expiresAt: integer('expires_at').notNull(),
+  shard: integer('shard').notNull(),
 });
 
 /** The budget in force as a campaign object last learned it (holds and catalog changes): charges never exceed it. */

@@ -13,6 +13,8 @@ type Env = Record<string, unknown>;
 
 const counters = {
   doCalls: {} as Record<string, number>,
+  /** Campaign objects only: calls per object name (a campaign's budget shards are `<id>~<n>`). */
+  campaignObjectCalls: {} as Record<string, number>,
   d1Statements: 0,
   d1Batches: 0,
   requests: 0,
@@ -31,9 +33,11 @@ let inFlight = 0;
 let started = 0;
 let spans: { start: number; end?: number }[] = [];
 
-function countDo(binding: string, method: string) {
+function countDo(binding: string, method: string, object: string | undefined) {
   const key = `${binding}.${method}`;
   counters.doCalls[key] = (counters.doCalls[key] ?? 0) + 1;
+  if (binding === 'CAMPAIGNS' && object !== undefined)
+    counters.campaignObjectCalls[object] = (counters.campaignObjectCalls[object] ?? 0) + 1;
 }
 
 /** Wraps one DO call's promise in a span while a single request is in flight. */
@@ -78,21 +82,31 @@ async function traced(route: string, work: () => Promise<Response>): Promise<Res
     }
   }
 }
+/** Names behind ids made by idFromName (campaign objects only), so calls count per object. */
+const idNames = new WeakMap<object, string>();
 
 /** A namespace whose stubs count every RPC (and fetch) made through them. */
 function countingNamespace(binding: string, ns: any): any {
   return new Proxy(ns, {
     get(target, prop) {
       const value = target[prop];
+      if (prop === 'idFromName' && binding === 'CAMPAIGNS') {
+        return (name: string) => {
+          const id = value.call(target, name);
+          idNames.set(id, name);
+          return id;
+        };
+      }
       if (prop !== 'get' && prop !== 'getByName') return typeof value === 'function' ? value.bind(target) : value;
       return (...args: unknown[]) => {
+        const object = prop === 'getByName' ? (args[0] as string) : idNames.get(args[0] as object);
         const stub = value.apply(target, args);
         return new Proxy(stub, {
           get(s, method) {
             const member = s[method];
             if (typeof method !== 'string' || method === 'then' || method === 'id' || method === 'name') return member;
             return (...rpcArgs: unknown[]) => {
-              countDo(binding, method);
+              countDo(binding, method, object);
               return spanned(s[method](...rpcArgs));
             };
           },
@@ -173,6 +187,7 @@ plain.post('/__bench/warm-user-shards', async (c) => {
 });
 plain.post('/__bench/counters/reset', (c) => {
   counters.doCalls = {};
+  counters.campaignObjectCalls = {};
   counters.d1Statements = 0;
   counters.d1Batches = 0;
   counters.requests = 0;

@@ -9,6 +9,7 @@ import m0001 from './0001_creative_stats.sql';
 import m0002 from './0002_durable_object_tables.sql';
 import m0003 from './0003_mission.sql';
 import m0004 from './0004_drop_report_daily.sql';
+import m0005 from './0005_budget_shards.sql';
 import journal from './meta/_journal.json';
 
-export default { journal, migrations: { m0000, m0001, m0002, m0003, m0004 } };
+export default { journal, migrations: { m0000, m0001, m0002, m0003, m0004, m0005 } };

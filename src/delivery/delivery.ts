@@ -189,8 +189,11 @@ export class Delivery {
       // reserve is conditional on the history the decision was based on, as before; a reservation
       // whose hold is refused is taken back before answering (no token was issued for it).
       const asked = decision.slots.map((slot) => {
+        const id = randomId('r');
+        // Where the budget is split over shards, the hold's shard is kept with its reservation: charges and releases go there.
+        const shard = store.budgets.shardFor?.(slot.campaign.id, id, now) ?? 0;
         const reservation: Reservation = {
-          id: randomId('r'),
+          id,
           uid,
           campaignId: slot.campaign.id,
           creativeId: slot.creative.id,
@@ -205,6 +208,7 @@ export class Delivery {
           country: context.country ?? '',
           platform: context.platform ?? '',
           video: slot.creative.media.mime.startsWith('video/'),
+          ...(shard > 0 ? { budgetShard: shard } : {}),
         };
         const held = store.budgets
           .tryHold(
@@ -213,6 +217,7 @@ export class Delivery {
               reservationId: reservation.id,
               amountMicros: slot.priceMicros,
               expiresAt: reservation.expiresAt,
+              shard,
             },
             now,
           )
@@ -258,7 +263,7 @@ export class Delivery {
         });
       });
       const releaseAll = () =>
-        Promise.all(reservations.map((r) => store.budgets.release(r.campaignId, r.id).catch(() => undefined)));
+        Promise.all(reservations.map((r) => store.budgets.release(r.campaignId, r.id, r.budgetShard).catch(() => undefined)));
       if (reserved === false) {
         await releaseAll();
         return 'conflict';

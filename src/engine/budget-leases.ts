@@ -22,6 +22,8 @@ export interface LeaseBudget {
 export interface LeaseConfig {
   /** Holds per second one shard should take at most: K = ⌈rate / this⌉. */
   holdsPerShard: number;
+  /** K never falls below this (1: small campaigns keep one shard; more only to exercise sharding). */
+  minShards: number;
   maxShards: number;
   /** A shard's lease covers its demand for this long. */
   horizonMs: number;
@@ -39,6 +41,7 @@ export interface LeaseConfig {
 
 export const LEASES: LeaseConfig = {
   holdsPerShard: 400,
+  minShards: 1,
   maxShards: 64,
   horizonMs: 3_000,
   renewEveryMs: 1_000,
@@ -63,6 +66,8 @@ export interface Lease {
   /** The other shards' spend today and live holds, as last reported: pacing judges the whole campaign. */
   othersSpentTodayMicros: number;
   othersHeldMicros: number;
+  /** The other shards' spend ever, as last reported (views of the whole campaign). */
+  othersSpentTotalMicros: number;
   /** How many shards holds are routed to now. */
   shards: number;
   seq: number;
@@ -103,6 +108,8 @@ export interface RenewRequest {
   microsPerSec: number;
   maxHoldMicros: number;
   now: number;
+  /** The hold the shard has in hand and could not take (0 or absent: none): granted ahead of the demand share if the pool has it. */
+  needMicros?: number;
 }
 
 export interface ShardRecord {
@@ -155,9 +162,17 @@ function emptyRecord(): ShardRecord {
   };
 }
 
-/** A campaign's coordinator as created: one shard (itself) to which the whole budget will go. */
-export function newCoordinator(budget: LeaseBudget, now: number): Coordinator {
-  return { day: dayOf(now), budget, shards: 1, records: [emptyRecord()], resizedAt: now, underusedSince: null };
+/** A campaign's coordinator as created: one shard (itself) to which the whole budget will go (`minShards` if more). */
+export function newCoordinator(budget: LeaseBudget, now: number, config: LeaseConfig = LEASES): Coordinator {
+  const shards = Math.max(1, Math.min(config.maxShards, config.minShards));
+  return {
+    day: dayOf(now),
+    budget,
+    shards,
+    records: Array.from({ length: shards }, emptyRecord),
+    resizedAt: now,
+    underusedSince: null,
+  };
 }
 
 /** A shard before its first lease: it may commit nothing. */
@@ -171,6 +186,7 @@ export function newShard(index: number, now: number): ShardState {
       budget: {},
       othersSpentTodayMicros: 0,
       othersHeldMicros: 0,
+      othersSpentTotalMicros: 0,
       shards: 1,
       seq: 0,
     },
@@ -343,6 +359,58 @@ export function renewalRequest(
   };
 }
 
+/**
+ * The coordinator wants this shard's unspent lease back (the pool ran short, or the budget
+ * changed): the shard lowers its ceilings to what it has committed, at once and on its own
+ * authority, and reports. The report takes the next seq and settles the shard (nothing
+ * awaited), so an answer to an earlier renewal still in flight is ignored; the coordinator
+ * records it with `grantLease(…, false)`. With `budget`, the lowered lease stands for it.
+ * With `keep`, ceilings go down only to it where it exceeds what is committed (never up).
+ */
+export function recallRequest(
+  shard: ShardState,
+  account: BudgetState,
+  now: number,
+  budget: LeaseBudget = shard.lease.budget,
+  keep: { dailyMicros: number | null; totalMicros: number | null } = { dailyMicros: null, totalMicros: null },
+): { shard: ShardState; request: RenewRequest } {
+  const { lease } = shard;
+  const today = dayOf(now);
+  // Down to what is committed, or to `keep` (a budget cut's share: spend + the room left to it) if that is more.
+  const committedToday = account.spentTodayMicros + account.heldMicros;
+  const committedTotal = account.spentTotalMicros + account.heldMicros;
+  let dailyMicros = lease.dailyMicros;
+  if (dailyMicros !== null) {
+    // On a later day the old ceiling allows nothing: what is committed is all it may keep.
+    dailyMicros = lease.day === today ? Math.min(dailyMicros, Math.max(committedToday, keep.dailyMicros ?? 0)) : committedToday;
+  }
+  let totalMicros = lease.totalMicros;
+  if (totalMicros !== null) totalMicros = Math.min(totalMicros, Math.max(committedTotal, keep.totalMicros ?? 0));
+  const seq = Math.max(lease.seq, shard.awaiting ?? 0) + 1;
+  const next: ShardState = {
+    ...shard,
+    lease: { ...lease, day: today, dailyMicros, totalMicros, budget, seq },
+    awaiting: null,
+  };
+  const meter = meterFold(shard.meter, now, LEASES);
+  return {
+    shard: next,
+    request: {
+      shard: shard.index,
+      seq,
+      day: today,
+      dailyMicros,
+      totalMicros,
+      account,
+      budget,
+      holdsPerSec: meter.holdsPerSec,
+      microsPerSec: meter.microsPerSec,
+      maxHoldMicros: meter.maxHoldMicros,
+      now,
+    },
+  };
+}
+
 /** Applies the coordinator's answer if it answers the request the shard is waiting for; any other is stale. */
 export function applyLease(shard: ShardState, lease: Lease): ShardState {
   if (shard.awaiting === null || lease.seq !== shard.awaiting) return shard;
@@ -372,13 +440,15 @@ function sum(records: ShardRecord[], pick: (r: ShardRecord) => number): number {
  * Answers a shard's renewal: records what it now holds, then grants from the
  * unallocated pool up to what it wants. When the pool is short each shard gets
  * at most its share of it by demand, so one busy shard cannot starve the rest.
- * Returns null for a request older than one already applied (its answer would be ignored anyway).
+ * With `grants` false it only records (a recall's report). Returns null for a
+ * request older than one already applied (its answer would be ignored anyway).
  */
 export function grantLease(
   coordinator: Coordinator,
   request: RenewRequest,
   now: number,
   config: LeaseConfig = LEASES,
+  grants = true,
 ): { coordinator: Coordinator; lease: Lease } | null {
   let c = rollDay(coordinator, Math.max(now, request.now));
   const records = c.records.slice();
@@ -414,7 +484,7 @@ export function grantLease(
   records[request.shard] = record;
   c = { ...c, records, budget };
   c = resize(c, now, config);
-  const keep = keepMicros(c.shards, request.shard, record, config);
+  const keep = grants ? keepMicros(c.shards, request.shard, record, config) : 0;
   const active = c.records.slice(0, c.shards);
   const demand = sum(active, (r) => r.microsPerSec);
   const share = request.shard >= c.shards ? 0 : demand > 0 ? Math.max(record.microsPerSec / demand, 1 / c.shards) : 1 / c.shards;
@@ -426,9 +496,12 @@ export function grantLease(
     pick: (r: ShardRecord) => number,
   ): number | null => {
     if (budgetMicros === undefined) return null;
+    if (!grants) return held;
     const pool = Math.max(0, budgetMicros - sum(c.records, pick));
-    const want = Math.max(0, committed + keep - held);
-    const grant = Math.min(want, c.shards === 1 ? pool : Math.floor(pool * Math.min(1, share * 2)));
+    const need = Math.max(0, committed + (request.needMicros ?? 0) - held);
+    const want = Math.max(need, committed + keep - held, 0);
+    const shared = c.shards === 1 ? pool : Math.floor(pool * Math.min(1, share * 2));
+    const grant = Math.min(want, Math.max(shared, need));
     return held + Math.max(0, Math.floor(Math.min(grant, pool)));
   };
   const dailyMicros = grantFor(budget.dailyMicros, record.dailyMicros, committedToday, (r) => r.dailyMicros);
@@ -443,7 +516,9 @@ export function grantLease(
   c = { ...c, records: finalRecords };
   let othersSpent = 0;
   let othersHeld = 0;
+  let othersSpentTotal = 0;
   c.records.forEach((r, i) => {
+    if (i !== request.shard) othersSpentTotal += r.spentTotalMicros;
     if (i === request.shard || r.reportDay !== today) return;
     othersSpent += r.spentTodayMicros;
     othersHeld += r.heldMicros;
@@ -457,6 +532,7 @@ export function grantLease(
       budget,
       othersSpentTodayMicros: othersSpent,
       othersHeldMicros: othersHeld,
+      othersSpentTotalMicros: othersSpentTotal,
       shards: c.shards,
       seq: request.seq,
     },
@@ -471,7 +547,8 @@ export function grantLease(
 export function resize(coordinator: Coordinator, now: number, config: LeaseConfig = LEASES): Coordinator {
   const fresh = coordinator.records.filter((r) => now - r.reportedAt <= config.rateTauMs * 3);
   const rate = sum(fresh, (r) => r.holdsPerSec);
-  const wanted = Math.max(1, Math.min(config.maxShards, Math.ceil(rate / config.holdsPerShard)));
+  const least = Math.max(1, Math.min(config.maxShards, config.minShards));
+  const wanted = Math.max(least, Math.min(config.maxShards, Math.ceil(rate / config.holdsPerShard)));
   if (wanted > coordinator.shards) {
     const records = coordinator.records.slice();
     while (records.length < wanted) records.push(emptyRecord());
@@ -495,6 +572,17 @@ export function resize(coordinator: Coordinator, now: number, config: LeaseConfi
 /** The shard a user's holds for a campaign go to: a stable 32-bit hash of its pseudonym, spread over K. */
 export function shardFor(uidHash: number, shards: number): number {
   return shards <= 1 ? 0 : (uidHash >>> 0) % shards;
+}
+
+/** The shard a hold goes to when K shards take holds: 32 bits of FNV-1a over its reservation id (random). */
+export function holdShard(reservationId: string, shards: number): number {
+  if (shards <= 1) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < reservationId.length; i++) {
+    h ^= reservationId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return shardFor(h, shards);
 }
 
 /** Allocation the coordinator has not handed out (for reports and tests). */

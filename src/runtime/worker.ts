@@ -15,6 +15,7 @@ import type {
 import { drizzle } from 'drizzle-orm/durable-sqlite';
 import { type Env, readSettings } from '../config.js';
 import { CTR_REFRESH_MS } from '../delivery/delivery.js';
+import { LEASES, type LeaseBudget, type RenewRequest } from '../engine/budget-leases.js';
 import type { HistoryEntry, ServableCampaign } from '../engine/types.js';
 import { R2MediaStorage } from '../media/r2.js';
 import { type AnalyticsDataset, analyticsEngineMetrics } from '../ops/analytics-engine.js';
@@ -23,7 +24,7 @@ import { jsonLinesLog } from '../ops/log.js';
 import { tokenSecretsFrom } from '../privacy/token.js';
 import type { SqlCatalog } from '../store/catalog.js';
 import { createD1Catalog } from '../store/d1/index.js';
-import { CampaignObjectService, type HoldRequest } from '../store/durable-object/campaign-object.js';
+import { CampaignObjectService, type HoldRequest, type TrimTarget } from '../store/durable-object/campaign-object.js';
 import {
   type CampaignObjectRpc,
   createEdgeStore,
@@ -31,7 +32,7 @@ import {
   type ObjectDirectory,
   type UserObjectRpc,
 } from '../store/durable-object/index.js';
-import { parseUserShards, userObjectName } from '../store/durable-object/placement.js';
+import { campaignObjectName, parseBudgetMinShards, parseUserShards, userObjectName } from '../store/durable-object/placement.js';
 import { migrateObject, type ObjectAlarms, UserObjectService } from '../store/durable-object/user-object.js';
 import type { CampaignEffect } from '../store/event-procedure.js';
 import type { ReportBy, Reservation, Store, TrafficBatch, TrafficStore, VerifiedEvent } from '../store/interface.js';
@@ -50,6 +51,8 @@ export interface WorkerEnv {
   CATALOG_REFRESH_MS?: string;
   /** Users' state in this many shared objects, or 0 for one object per user [1024]. */
   USER_SHARDS?: string;
+  /** Campaign budgets split over at least this many shard objects [1: as each campaign's rate needs]. */
+  BUDGET_MIN_SHARDS?: string;
   /** Optional Workers Analytics Engine dataset for metrics. */
   ANALYTICS?: AnalyticsDataset;
   [setting: string]: unknown;
@@ -64,16 +67,23 @@ function stringVars(env: WorkerEnv): Env {
 function directory(env: WorkerEnv, userShards: number): ObjectDirectory {
   return {
     user: (uid) => env.USERS.get(env.USERS.idFromName(userObjectName(uid, userShards))) as unknown as UserObject,
-    campaign(campaignId) {
-      const stub = env.CAMPAIGNS.get(env.CAMPAIGNS.idFromName(campaignId)) as unknown as CampaignObject;
+    campaign(campaignId, shard = 0) {
+      const stub = env.CAMPAIGNS.get(
+        env.CAMPAIGNS.idFromName(campaignObjectName(campaignId, shard)),
+      ) as unknown as CampaignObject;
       return {
-        tryHold: (hold, now) => stub.tryHold(campaignId, hold, now),
-        view: (now) => stub.view(campaignId, now),
+        tryHold: (hold, now) => stub.tryHold(campaignId, shard, hold, now),
+        view: (now, exact) => stub.view(campaignId, now, exact),
+        own: (now) => stub.own(campaignId, shard, now),
         report: (from, to, by) => stub.report(campaignId, from, to, by),
-        apply: (effects, threshold) => stub.apply(campaignId, effects, threshold),
-        release: (ids) => stub.release(campaignId, ids),
+        rows: (from, to, by) => stub.rows(campaignId, shard, from, to, by),
+        apply: (effects, threshold) => stub.apply(campaignId, shard, effects, threshold),
+        release: (ids) => stub.release(campaignId, shard, ids),
         limit: (budget, now) => stub.limit(campaignId, budget, now),
         forgetReporter: (uid) => stub.forgetReporter(campaignId, uid),
+        renew: (request) => stub.renew(campaignId, request),
+        recall: (now, budget) => stub.recall(campaignId, shard, now, budget),
+        trim: (target, budget, now) => stub.trim(campaignId, shard, target, budget, now),
       } satisfies CampaignObjectRpc;
     },
     traffic: () => env.TRAFFIC.get(env.TRAFFIC.idFromName('traffic')) as unknown as TrafficObject,
@@ -109,7 +119,7 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
   const refreshMs = Number(vars.CATALOG_REFRESH_MS ?? 1000);
   const catalog = createD1Catalog(env.DB);
   const objects = directory(env, parseUserShards(vars.USER_SHARDS));
-  const store = createEdgeStore({ catalog, objects });
+  const store = createEdgeStore({ catalog, objects, budgetMinShards: parseBudgetMinShards(vars.BUDGET_MIN_SHARDS) });
   const tokenSecrets = tokenSecretsFrom(vars, env.SECRET);
   const isolateMetrics = createIsolateMetrics();
   const service = await createService({
@@ -229,37 +239,61 @@ export class UserObject extends DurableObject<WorkerEnv> implements UserObjectRp
   }
 }
 
-/** One campaign's budget authority and counters, network-wide: see CampaignObjectService. */
+/** One budget shard of a campaign (shard 0: its own object, coordinator, reports): see CampaignObjectService. */
 export class CampaignObject extends DurableObject<WorkerEnv> {
   private service: CampaignObjectService;
 
   constructor(ctx: DurableObjectState, env: WorkerEnv) {
     super(ctx, env);
     const db = drizzle(ctx.storage as never);
-    this.service = new CampaignObjectService(db, alarmsOf(ctx), async () => (await isolateFor(env)).catalog);
+    const vars = stringVars(env);
+    // Other shards of the same campaign: reached from here without building the whole isolate.
+    const peers = directory(env, parseUserShards(vars.USER_SHARDS)).campaign;
+    this.service = new CampaignObjectService(
+      db,
+      alarmsOf(ctx),
+      async () => (await isolateFor(env)).catalog,
+      async () => peers,
+      { ...LEASES, minShards: parseBudgetMinShards(vars.BUDGET_MIN_SHARDS) },
+    );
     void ctx.blockConcurrencyWhile(() => migrateObject(db));
   }
 
-  tryHold(campaignId: string, hold: HoldRequest, now: number) {
-    return this.service.tryHold(campaignId, hold, now);
+  tryHold(campaignId: string, shard: number, hold: HoldRequest, now: number) {
+    return this.service.tryHold(campaignId, shard, hold, now);
   }
-  view(campaignId: string, now: number) {
-    return this.service.view(campaignId, now);
+  view(campaignId: string, now: number, exact?: boolean) {
+    return this.service.view(campaignId, now, exact);
+  }
+  own(campaignId: string, shard: number, now: number) {
+    return this.service.own(campaignId, shard, now);
   }
   report(campaignId: string, fromDay: string, toDay: string, by: ReportBy) {
     return this.service.report(campaignId, fromDay, toDay, by);
   }
-  apply(campaignId: string, effects: CampaignEffect[], reportThreshold: number) {
-    return this.service.apply(campaignId, effects, reportThreshold);
+  rows(campaignId: string, shard: number, fromDay: string, toDay: string, by: ReportBy) {
+    return this.service.rows(campaignId, shard, fromDay, toDay, by);
   }
-  release(campaignId: string, reservationIds: string[]) {
-    return this.service.release(campaignId, reservationIds);
+  apply(campaignId: string, shard: number, effects: CampaignEffect[], reportThreshold: number) {
+    return this.service.apply(campaignId, shard, effects, reportThreshold);
+  }
+  release(campaignId: string, shard: number, reservationIds: string[]) {
+    return this.service.release(campaignId, shard, reservationIds);
   }
   limit(campaignId: string, budget: ServableCampaign['budget'], now: number) {
     return this.service.limit(campaignId, budget, now);
   }
   forgetReporter(campaignId: string, uid: string) {
     return this.service.forgetReporter(campaignId, uid);
+  }
+  renew(campaignId: string, request: RenewRequest) {
+    return this.service.renew(campaignId, request);
+  }
+  recall(campaignId: string, shard: number, now: number, budget?: LeaseBudget) {
+    return this.service.recall(campaignId, shard, now, budget);
+  }
+  trim(campaignId: string, shard: number, target: TrimTarget, budget: LeaseBudget, now: number) {
+    return this.service.trim(campaignId, shard, target, budget, now);
   }
   alarm() {
     return this.service.alarm();

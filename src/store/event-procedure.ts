@@ -27,6 +27,8 @@ export interface CampaignEffect {
   /** The reservation's price if this event is billable; the campaign's side may charge less (budget in force). */
   chargeMicros: number;
   at: number;
+  /** The campaign budget shard holding the reservation (Reservation.budgetShard), where charges go; absent: 0. */
+  shard?: number;
 }
 
 /** The user's rows, inside one transaction. */
@@ -107,6 +109,7 @@ export function applyUserSide(
       uid: event.uid,
       chargeMicros: effect.chargeMicros,
       at: now,
+      ...(reservation.budgetShard ? { shard: reservation.budgetShard } : {}),
     });
     tx.insertEvent({ ...event, at: now, costMicros: charged ?? effect.chargeMicros });
     return { status: 'accepted' };

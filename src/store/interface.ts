@@ -131,6 +131,11 @@ export interface Reservation {
   platform: string;
   /** The creative is a video: only then does it take playback events. */
   video: boolean;
+  /**
+   * Which of the campaign's budget shards holds its budget (Workers, a campaign split over
+   * several objects: `budgets.shardFor`); absent or 0: the campaign's own authority.
+   */
+  budgetShard?: number;
 }
 
 export interface UserStore {
@@ -165,13 +170,19 @@ export interface UserStore {
 export interface BudgetStore {
   /** The campaign's spend and holds as this process knows them; read on the hot path, so synchronous. */
   view(campaignId: string, now: number): BudgetState;
+  /**
+   * Backends that split a campaign's budget over shards: the shard this reservation's hold
+   * goes to. The caller keeps it with the reservation (`Reservation.budgetShard`) and passes
+   * it to `tryHold` and `release`. Absent: one authority per campaign.
+   */
+  shardFor?(campaignId: string, reservationId: string, now: number): number;
   /** Atomically holds `amountMicros` against the campaign's budgets; false if it would not fit. */
   tryHold(
-    hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number },
+    hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number; shard?: number },
     now: number,
   ): Promise<boolean>;
-  /** Gives back a hold whose reservation was never stored (or was erased). */
-  release(campaignId: string, reservationId: string): Promise<void>;
+  /** Gives back a hold whose reservation was never stored (or was erased); `shard` as it was held. */
+  release(campaignId: string, reservationId: string, shard?: number): Promise<void>;
   /**
    * The campaign's budget changed (lowered, or the campaign paused or archived): outstanding
    * holds are cut so spend + holds fit the budget in force, and no later charge exceeds it.

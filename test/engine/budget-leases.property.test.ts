@@ -21,6 +21,7 @@ import {
   newShard,
   noteDemand,
   type RenewRequest,
+  recallRequest,
   renewalDue,
   renewalRequest,
   resize,
@@ -44,7 +45,10 @@ interface ModelShard {
   holds: Hold[];
 }
 
-type Message = { kind: 'request'; request: RenewRequest } | { kind: 'answer'; shard: number; lease: Lease };
+type Message =
+  | { kind: 'request'; request: RenewRequest }
+  | { kind: 'answer'; shard: number; lease: Lease }
+  | { kind: 'report'; request: RenewRequest };
 
 function account(shard: ModelShard, now: number): BudgetState {
   shard.holds = shard.holds.filter((h) => h.expiresAt > now);
@@ -70,6 +74,7 @@ type Op =
   | { t: 'hold'; s: number; amount: number; ttl: number; times: number }
   | { t: 'charge'; s: number; i: number }
   | { t: 'renew'; s: number; force: boolean }
+  | { t: 'recall'; s: number }
   | { t: 'deliver'; i: number }
   | { t: 'drop'; i: number }
   | { t: 'duplicate'; i: number }
@@ -88,6 +93,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 5, arbitrary: fc.record({ t: fc.constant('charge' as const), s: fc.nat(5), i: fc.nat(50) }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('renew' as const), s: fc.nat(5), force: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('recall' as const), s: fc.nat(5) }) },
   { weight: 6, arbitrary: fc.record({ t: fc.constant('deliver' as const), i: fc.nat(20) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('drop' as const), i: fc.nat(20) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('duplicate' as const), i: fc.nat(20) }) },
@@ -172,10 +178,21 @@ function run(budget: LeaseBudget, start: number, ops: Op[]) {
         if (op.force || renewalDue(shards[index].state, account(shards[index], now), budget, now, config)) send(index);
         break;
       }
+      case 'recall': {
+        // The coordinator asks for unspent lease back; the shard lowers at once, its report travels like any message.
+        const shard = shards[op.s % (coordinator.shards + 1)];
+        const { shard: next, request } = recallRequest(shard.state, account(shard, now), now);
+        shard.state = next;
+        network.push({ kind: 'report', request });
+        break;
+      }
       case 'deliver': {
         if (network.length === 0) break;
         const [message] = network.splice(op.i % network.length, 1);
-        if (message.kind === 'request') {
+        if (message.kind === 'report') {
+          const recorded = grantLease(coordinator, message.request, now, config, false);
+          if (recorded) coordinator = recorded.coordinator;
+        } else if (message.kind === 'request') {
           const answer = grantLease(coordinator, message.request, now, config);
           if (answer) {
             coordinator = answer.coordinator;

@@ -4,6 +4,7 @@
  * Node drive the Workers backend inside workerd. Sets travel as {$set: [...]}.
  */
 import { storeFor, type WorkerEnv } from '../../src/runtime/worker.js';
+import { campaignObjectName } from '../../src/store/durable-object/placement.js';
 
 export { CampaignObject, TrafficObject, UserObject } from '../../src/runtime/worker.js';
 
@@ -24,10 +25,20 @@ export default {
     const parts: Record<string, Methods> = {
       ...store,
       store: store as unknown as Methods,
-      // A campaign object's exact snapshot, for the Node side's synchronous budgets.view.
+      // A campaign's exact snapshot (every budget shard asked), for the Node side's synchronous budgets.view.
       campaign: {
         snapshot: (campaignId: string, now: number) =>
-          (env.CAMPAIGNS.get(env.CAMPAIGNS.idFromName(campaignId)) as any).view(campaignId, now),
+          (env.CAMPAIGNS.get(env.CAMPAIGNS.idFromName(campaignId)) as any).view(campaignId, now, true),
+        own: (campaignId: string, shard: number, now: number) =>
+          (env.CAMPAIGNS.get(env.CAMPAIGNS.idFromName(campaignObjectName(campaignId, shard))) as any).own(campaignId, shard, now),
+        rows: (campaignId: string, shard: number, from: string, to: string, by: string) =>
+          (env.CAMPAIGNS.get(env.CAMPAIGNS.idFromName(campaignObjectName(campaignId, shard))) as any).rows(
+            campaignId,
+            shard,
+            from,
+            to,
+            by,
+          ),
       },
     };
     const target = parts[part];

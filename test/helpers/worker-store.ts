@@ -14,8 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Env } from '../../src/config.js';
+import { holdShard } from '../../src/engine/budget-leases.js';
 import { bundleWorker, startLocalWorker } from '../../src/runtime/miniflare.js';
 import { ageSnapshot, type BudgetSnapshot } from '../../src/store/durable-object/campaign-object.js';
+import { parseBudgetMinShards } from '../../src/store/durable-object/placement.js';
 import type { Store } from '../../src/store/interface.js';
 import { SECRET } from './service.js';
 
@@ -39,12 +41,17 @@ function bridgeBundle(): Promise<string> {
   return bundled;
 }
 
-export async function makeWorkerStore(env: Env = {}) {
+/**
+ * `options.dataDir`: keep D1 and the objects' storage there (a later store on the same
+ * folder starts where this one stopped, as after a restart); absent: a fresh temporary folder, removed on close.
+ */
+export async function makeWorkerStore(env: Env = {}, options: { dataDir?: string } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'status-ads-store-'));
   const scriptPath = await bridgeBundle();
   const bindings: Record<string, string> = { ADMIN_KEY: 'unused-admin-key', SECRET, CATALOG_REFRESH_MS: '0', LOG_LEVEL: 'warn' };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) bindings[k] = v;
-  const mf = await startLocalWorker({ scriptPath, bindings });
+  const mf = await startLocalWorker({ scriptPath, bindings, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+  const minShards = parseBudgetMinShards(bindings.BUDGET_MIN_SHARDS);
 
   async function invoke(part: string, method: string, ...args: unknown[]): Promise<any> {
     const res = await mf.dispatchFetch('http://bridge.test/', { method: 'POST', body: JSON.stringify({ part, method, args }) });
@@ -71,6 +78,9 @@ export async function makeWorkerStore(env: Env = {}) {
     catalog: proxy('catalog'),
     users: proxy('users'),
     budgets: {
+      // As the isolate routes (EdgeBudgets.shardFor): by reservation id over the shard count last seen.
+      shardFor: (campaignId, reservationId) =>
+        holdShard(reservationId, Math.max(minShards, views.get(campaignId)?.snapshot.shards ?? 1)),
       view: (campaignId, now) => {
         const seen = views.get(campaignId);
         return seen ? ageSnapshot(seen.snapshot, now) : { spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 };
@@ -80,8 +90,8 @@ export async function makeWorkerStore(env: Env = {}) {
         await refreshView(hold.campaign.id, now);
         return held;
       },
-      async release(campaignId, reservationId) {
-        await invoke('budgets', 'release', campaignId, reservationId);
+      async release(campaignId, reservationId, shard) {
+        await invoke('budgets', 'release', campaignId, reservationId, ...(shard === undefined ? [] : [shard]));
         const seen = views.get(campaignId);
         if (seen) await refreshView(campaignId, seen.now);
       },
@@ -107,5 +117,12 @@ export async function makeWorkerStore(env: Env = {}) {
     await mf.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
-  return { store, mf, close };
+  /** One budget shard's own state, as its object keeps it (tests of the sharded backend). */
+  const shard = {
+    own: (campaignId: string, index: number, now: number): Promise<BudgetSnapshot> =>
+      invoke('campaign', 'own', campaignId, index, now),
+    rows: (campaignId: string, index: number, fromDay: string, toDay: string) =>
+      invoke('campaign', 'rows', campaignId, index, fromDay, toDay, 'day'),
+  };
+  return { store, mf, shard, close };
 }

@@ -172,13 +172,24 @@ export function storeContract(
       return found;
     }
 
+    /**
+     * Holds a reservation's price as delivery does: at the budget shard the store routes it
+     * to (if it splits budgets), kept with the reservation so its charges reach that shard.
+     */
+    async function hold(c: Campaign | ServableCampaign, r: Reservation, now = r.servedAt): Promise<boolean> {
+      const shard = store.budgets.shardFor?.(c.id, r.id, now) ?? 0;
+      if (shard > 0) r.budgetShard = shard;
+      const campaign = 'creatives' in c ? c : await servableOf(c.id);
+      return store.budgets.tryHold(
+        { campaign, reservationId: r.id, amountMicros: r.priceMicros, expiresAt: r.expiresAt, shard },
+        now,
+      );
+    }
+
     /** Serves a slot as delivery does: hold the price against budgets, then reserve. */
     async function serve(c: Campaign, k: Creative, user: string, overrides: Partial<Reservation> = {}) {
       const r = reservation(c, k, user, overrides);
-      const held = await store.budgets.tryHold(
-        { campaign: await servableOf(c.id), reservationId: r.id, amountMicros: r.priceMicros, expiresAt: r.expiresAt },
-        r.servedAt,
-      );
+      const held = await hold(c, r);
       expect(held).toBe(true);
       await store.users.reserve([r]);
       return r;
@@ -558,12 +569,7 @@ export function storeContract(
         for (let i = 0; i < 40; i++) {
           now += 60_000;
           const r = reservation(c, k, uid(i % 3), { servedAt: now, expiresAt: now + TTL, priceMicros: 500 + ((i * 37) % 900) });
-          if (
-            await store.budgets.tryHold(
-              { campaign, reservationId: r.id, amountMicros: r.priceMicros, expiresAt: r.expiresAt },
-              now,
-            )
-          ) {
+          if (await hold(campaign, r, now)) {
             await store.users.reserve([r]);
             if (i % 2 === 0) await store.ledger.record([event(r, 'impression')], now + 1, rules());
           }

@@ -5,6 +5,7 @@
  * small RPC interfaces below, so this file needs no Workers types and tests can
  * pass any implementation.
  */
+import { holdShard, type Lease, type LeaseBudget, type RenewRequest } from '../../engine/budget-leases.js';
 import type { BudgetState, HistoryEntry, ServableCampaign } from '../../engine/types.js';
 import type { SqlCatalog } from '../catalog.js';
 import type { CampaignEffect } from '../event-procedure.js';
@@ -22,7 +23,8 @@ import type {
   UserStore,
   VerifiedEvent,
 } from '../interface.js';
-import { ageSnapshot, type BudgetSnapshot, type HoldRequest } from './campaign-object.js';
+import type { StoredReportRow } from '../report-rows.js';
+import { ageSnapshot, type BudgetSnapshot, type HoldRequest, type TrimTarget } from './campaign-object.js';
 
 /** What a user object answers (src/runtime/worker.ts, UserObject). */
 export interface UserObjectRpc extends UserStore {
@@ -30,21 +32,39 @@ export interface UserObjectRpc extends UserStore {
   prune(now: number, historyMs: number): Promise<number>;
 }
 
-/** What a campaign object answers (src/runtime/worker.ts, CampaignObject), bound to one campaign. */
+/**
+ * What a campaign object answers (src/runtime/worker.ts, CampaignObject), bound to one
+ * budget shard of one campaign (shard 0: the campaign's own object, which coordinates).
+ */
 export interface CampaignObjectRpc {
   tryHold(hold: HoldRequest, now: number): Promise<{ held: boolean; state: BudgetSnapshot }>;
-  view(now: number): Promise<BudgetSnapshot>;
+  /** Shard 0: the campaign's budget state; `exact` asks every shard, otherwise others are as last reported. */
+  view(now: number, exact?: boolean): Promise<BudgetSnapshot>;
+  /** This shard's own spend and holds. */
+  own(now: number): Promise<BudgetSnapshot>;
+  /** Shard 0: the campaign's report, every shard's rows merged. */
   report(fromDay: string, toDay: string, by: ReportBy): Promise<ReportRow[]>;
+  /** This shard's stored report rows. */
+  rows(fromDay: string, toDay: string, by: ReportBy): Promise<StoredReportRow[]>;
   /** Applies effects from a user object's outbox once each; returns creatives it sent back to review. */
   apply(effects: CampaignEffect[], reportThreshold: number): Promise<string[]>;
   release(reservationIds: string[]): Promise<void>;
+  /** Shard 0: the budget changed; the cut reaches every shard. */
   limit(budget: ServableCampaign['budget'], now: number): Promise<void>;
+  /** Shard 0. */
   forgetReporter(uid: string): Promise<void>;
+  /** Shard 0: a shard's lease renewal (null: a stale request). */
+  renew(request: RenewRequest): Promise<Lease | null>;
+  /** The coordinator wants unspent lease back (with `budget`: a new budget is in force). */
+  recall(now: number, budget?: LeaseBudget): Promise<RenewRequest>;
+  /** A budget cut: the newest holds go until spend + holds fit `target`. */
+  trim(target: TrimTarget, budget: LeaseBudget, now: number): Promise<RenewRequest>;
 }
 
 export interface ObjectDirectory {
   user(uid: string): UserObjectRpc;
-  campaign(campaignId: string): CampaignObjectRpc;
+  /** One budget shard of a campaign [0: the campaign's own object]. */
+  campaign(campaignId: string, shard?: number): CampaignObjectRpc;
   /** The deployment's one traffic object (forecast basis). */
   traffic(): TrafficStore;
 }
@@ -54,8 +74,10 @@ const NO_SPEND: BudgetState = { spentTodayMicros: 0, spentTotalMicros: 0, heldMi
 /**
  * Budgets as this isolate last saw them. `view` feeds the engine's ranking and
  * pacing and may lag by `staleMs` (it ages the snapshot to `now`: the day
- * rolls over, holds lapse, never early); `tryHold` asks the campaign's object,
- * which is the authority, and refreshes the view from its answer.
+ * rolls over, holds lapse, never early); `tryHold` asks the shard of the
+ * campaign's budget the hold is routed to, which is the authority for its
+ * lease, and refreshes the view from its answer. A campaign in one object has
+ * one shard, its own object.
  */
 export class EdgeBudgets implements BudgetStore {
   private seen = new Map<string, { state: BudgetSnapshot; at: number }>();
@@ -65,6 +87,8 @@ export class EdgeBudgets implements BudgetStore {
     private objects: ObjectDirectory,
     private staleMs = 1000,
     private maxEntries = 50_000,
+    /** Budgets split over at least this many shards (BUDGET_MIN_SHARDS; 1: only as their rate asks). */
+    private minShards = 1,
   ) {}
 
   private remember(campaignId: string, state: BudgetSnapshot, now: number) {
@@ -87,18 +111,25 @@ export class EdgeBudgets implements BudgetStore {
     return entry ? ageSnapshot(entry.state, now) : NO_SPEND;
   }
 
-  /** The campaign object's exact state (one RPC), remembered for `view`. */
+  /** The campaign's exact state (one RPC per shard), remembered for `view`. */
   async current(campaignId: string, now: number): Promise<BudgetState> {
-    const state = await this.objects.campaign(campaignId).view(now);
+    const state = await this.objects.campaign(campaignId).view(now, true);
     this.remember(campaignId, state, now);
     return ageSnapshot(state, now);
   }
 
+  /** Spread by reservation id over the shard count the campaign last told this isolate. */
+  shardFor(campaignId: string, reservationId: string, _now: number): number {
+    const shards = Math.max(this.minShards, this.seen.get(campaignId)?.state.shards ?? 1);
+    return holdShard(reservationId, shards);
+  }
+
   async tryHold(
-    hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number },
+    hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number; shard?: number },
     now: number,
   ): Promise<boolean> {
-    const answer = await this.objects.campaign(hold.campaign.id).tryHold(
+    const shard = hold.shard ?? this.shardFor(hold.campaign.id, hold.reservationId, now);
+    const answer = await this.objects.campaign(hold.campaign.id, shard).tryHold(
       {
         budget: hold.campaign.budget,
         pacing: hold.campaign.pacing,
@@ -110,12 +141,15 @@ export class EdgeBudgets implements BudgetStore {
       },
       now,
     );
+    // Any shard answers with the campaign as it knows it (its own account, the others' as last reported).
     this.remember(hold.campaign.id, answer.state, now);
     return answer.held;
   }
 
-  async release(campaignId: string, reservationId: string): Promise<void> {
-    await this.objects.campaign(campaignId).release([reservationId]);
+  async release(campaignId: string, reservationId: string, shard?: number): Promise<void> {
+    await this.objects
+      .campaign(campaignId, shard ?? this.shardFor(campaignId, reservationId, Date.now()))
+      .release([reservationId]);
   }
 
   async limit(campaign: Pick<CampaignRecord, 'id' | 'budget'>, now: number): Promise<void> {
@@ -231,12 +265,14 @@ export function createEdgeStore(options: {
   catalog: SqlCatalog;
   objects: ObjectDirectory;
   budgetStaleMs?: number;
+  /** BUDGET_MIN_SHARDS [1]. */
+  budgetMinShards?: number;
 }): Store & { budgets: EdgeBudgets } {
   const users = new EdgeUsers(options.objects);
   return {
     catalog: options.catalog,
     users,
-    budgets: new EdgeBudgets(options.objects, options.budgetStaleMs),
+    budgets: new EdgeBudgets(options.objects, options.budgetStaleMs, undefined, options.budgetMinShards),
     ledger: new EdgeLedger(options.objects),
     // A stub per call: an object stub belongs to the request that made it.
     traffic: {

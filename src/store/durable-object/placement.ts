@@ -25,3 +25,21 @@ export function parseUserShards(raw: string | undefined): number {
     throw new Error(`USER_SHARDS must be a whole number from 0 to 1000000, got "${raw}"`);
   return n;
 }
+
+/** The Durable Object name of one budget shard of a campaign: shard 0 is the campaign's own object. */
+export function campaignObjectName(campaignId: string, shard: number): string {
+  return shard === 0 ? campaignId : `${campaignId}~${shard}`;
+}
+
+/**
+ * BUDGET_MIN_SHARDS: campaign budgets are split over at least this many shard objects
+ * [1: only as a campaign's rate needs, so small campaigns keep one]. Above 1 only to
+ * exercise sharding (tests, benchmarks): every campaign then pays the lease messages.
+ */
+export function parseBudgetMinShards(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new Error(`BUDGET_MIN_SHARDS must be a whole number from 1 to 64, got "${raw}"`);
+  return n;
+}

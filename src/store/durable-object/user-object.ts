@@ -6,7 +6,7 @@
  * procedure runs here; the campaign's side is committed to an outbox in the same
  * transaction and delivered to that campaign's object, which applies each once.
  */
-import { and, asc, eq, gt, inArray, isNotNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, lt, notInArray, or, sql } from 'drizzle-orm';
 import type { DrizzleSqliteDODatabase } from 'drizzle-orm/durable-sqlite';
 import { migrate } from 'drizzle-orm/durable-sqlite/migrator';
 import migrations from '../../../schema/migrations/migrations.js';
@@ -17,6 +17,7 @@ import { applyUserSide, type CampaignEffect, type UserSideTx } from '../event-pr
 import type { EventOutcome, EventRules, Reservation, VerifiedEvent } from '../interface.js';
 import { KeyedLock } from '../keyed-lock.js';
 import { gainedHistory, toHistory } from '../user-history.js';
+import { effectShard } from './campaign-object.js';
 import type { ObjectDirectory, UserObjectRpc } from './index.js';
 
 export type ObjectDb = DrizzleSqliteDODatabase;
@@ -67,16 +68,33 @@ export class UserObjectStore {
       if (gainedHistory(current.history, basedOn.history)) return false;
     }
     this.db.insert(t.reservations).values(reservations).run();
+    this.rememberShards(this.db, reservations);
     return true;
   }
 
   /** Deletes reservations whose budget hold was refused (never tokened), so they stop counting toward caps. */
   unreserve(uid: string, reservationIds: string[]): void {
     if (reservationIds.length === 0) return;
-    this.db
-      .delete(t.reservations)
-      .where(and(eq(t.reservations.uid, uid), inArray(t.reservations.id, reservationIds)))
-      .run();
+    this.db.transaction((tx) => {
+      const gone = tx
+        .delete(t.reservations)
+        .where(and(eq(t.reservations.uid, uid), inArray(t.reservations.id, reservationIds)))
+        .returning({ id: t.reservations.id })
+        .all()
+        .map((r) => r.id);
+      if (gone.length > 0) tx.delete(t.reservationShards).where(inArray(t.reservationShards.reservationId, gone)).run();
+    });
+  }
+
+  /** Keeps the budget shard of reservations whose campaign is split over several (charges, releases and erasure go there). */
+  private rememberShards(db: Pick<ObjectDb, 'insert'>, reservations: Reservation[]): void {
+    const sharded = reservations.filter((r) => (r.budgetShard ?? 0) > 0);
+    if (sharded.length > 0) {
+      db.insert(t.reservationShards)
+        .values(sharded.map((r) => ({ reservationId: r.id, shard: r.budgetShard as number })))
+        .onConflictDoNothing()
+        .run();
+    }
   }
 
   block(uid: string, advertiserId: string, now: number): void {
@@ -136,7 +154,16 @@ export class UserObjectStore {
             .from(t.events)
             .where(and(eq(t.events.reservationId, reservationId), eq(t.events.type, type)))
             .get() !== undefined,
-        reservation: (id) => tx.select().from(t.reservations).where(eq(t.reservations.id, id)).get(),
+        reservation: (id) => {
+          const row = tx.select().from(t.reservations).where(eq(t.reservations.id, id)).get();
+          if (!row) return undefined;
+          const sharded = tx
+            .select({ shard: t.reservationShards.shard })
+            .from(t.reservationShards)
+            .where(eq(t.reservationShards.reservationId, id))
+            .get();
+          return sharded ? { ...row, budgetShard: sharded.shard } : row;
+        },
         insertEvent: (row) => tx.insert(t.events).values(row).run(),
         markViewed: (r, at) => tx.update(t.reservations).set({ viewedAt: at }).where(eq(t.reservations.id, r.id)).run(),
         markCharged: (r, at) => tx.update(t.reservations).set({ chargedAt: at }).where(eq(t.reservations.id, r.id)).run(),
@@ -167,10 +194,18 @@ export class UserObjectStore {
   }
 
   /** What campaign objects hold for this user: live holds to release and creatives it reported. */
-  traces(uid: string): { holds: { campaignId: string; reservationId: string }[]; reports: { campaignId: string }[] } {
+  traces(uid: string): {
+    holds: { campaignId: string; reservationId: string; shard: number }[];
+    reports: { campaignId: string }[];
+  } {
     const holds = this.db
-      .select({ campaignId: t.reservations.campaignId, reservationId: t.reservations.id })
+      .select({
+        campaignId: t.reservations.campaignId,
+        reservationId: t.reservations.id,
+        shard: sql<number>`coalesce(${t.reservationShards.shard}, 0)`,
+      })
       .from(t.reservations)
+      .leftJoin(t.reservationShards, eq(t.reservationShards.reservationId, t.reservations.id))
       .where(and(eq(t.reservations.uid, uid), sql`${t.reservations.chargedAt} is null`))
       .all();
     // From the events alone: report events outlive pruned reservations.
@@ -185,6 +220,14 @@ export class UserObjectStore {
   /** Removes every row that carries this user's pseudonym. */
   erase(uid: string): void {
     this.db.transaction((tx) => {
+      tx.delete(t.reservationShards)
+        .where(
+          inArray(
+            t.reservationShards.reservationId,
+            tx.select({ id: t.reservations.id }).from(t.reservations).where(eq(t.reservations.uid, uid)),
+          ),
+        )
+        .run();
       tx.delete(t.reservations).where(eq(t.reservations.uid, uid)).run();
       tx.delete(t.userBlocks).where(eq(t.userBlocks.uid, uid)).run();
       tx.delete(t.userHides).where(eq(t.userHides.uid, uid)).run();
@@ -204,6 +247,11 @@ export class UserObjectStore {
       )
       .returning({ id: t.reservations.id })
       .all().length;
+    // Shards of reservations no longer kept (an anti-join on the reservations' key).
+    this.db
+      .delete(t.reservationShards)
+      .where(notInArray(t.reservationShards.reservationId, this.db.select({ id: t.reservations.id }).from(t.reservations)))
+      .run();
     // Report events stay: they are how erase finds the campaign objects that count this user as a reporter.
     const e = this.db
       .delete(t.events)
@@ -317,10 +365,12 @@ export class UserObjectService implements UserObjectRpc {
 
   /** Hands outbox effects to their campaign objects; what fails stays queued and is retried by alarm. */
   private async deliver(reportThreshold: number): Promise<string[]> {
-    const byCampaign = new Map<string, { ids: number[]; effects: CampaignEffect[] }>();
+    const byCampaign = new Map<string, { campaignId: string; shard: number; ids: number[]; effects: CampaignEffect[] }>();
     for (const { id, effect } of this.state.pending()) {
-      let group = byCampaign.get(effect.campaignId);
-      if (!group) byCampaign.set(effect.campaignId, (group = { ids: [], effects: [] }));
+      const shard = effectShard(effect);
+      const key = `${effect.campaignId}#${shard}`;
+      let group = byCampaign.get(key);
+      if (!group) byCampaign.set(key, (group = { campaignId: effect.campaignId, shard, ids: [], effects: [] }));
       group.ids.push(id);
       group.effects.push(effect);
     }
@@ -329,9 +379,10 @@ export class UserObjectService implements UserObjectRpc {
     const sentToReview: string[] = [];
     let failed = false;
     await Promise.all(
-      [...byCampaign].map(async ([campaignId, group]) => {
+      [...byCampaign.values()].map(async (group) => {
+        const { campaignId } = group;
         try {
-          sentToReview.push(...(await objects.campaign(campaignId).apply(group.effects, reportThreshold)));
+          sentToReview.push(...(await objects.campaign(campaignId, group.shard).apply(group.effects, reportThreshold)));
           this.state.delivered(group.ids);
         } catch (err) {
           failed = true;
@@ -352,9 +403,14 @@ export class UserObjectService implements UserObjectRpc {
       const campaigns = new Set([...traces.holds.map((h) => h.campaignId), ...traces.reports.map((r) => r.campaignId)]);
       await Promise.all(
         [...campaigns].map(async (campaignId) => {
-          const campaign = objects.campaign(campaignId);
-          await campaign.release(traces.holds.filter((h) => h.campaignId === campaignId).map((h) => h.reservationId));
-          if (traces.reports.some((r) => r.campaignId === campaignId)) await campaign.forgetReporter(uid);
+          const holds = traces.holds.filter((h) => h.campaignId === campaignId);
+          const shards = new Set(holds.map((h) => h.shard));
+          await Promise.all(
+            [...shards].map((shard) =>
+              objects.campaign(campaignId, shard).release(holds.filter((h) => h.shard === shard).map((h) => h.reservationId)),
+            ),
+          );
+          if (traces.reports.some((r) => r.campaignId === campaignId)) await objects.campaign(campaignId).forgetReporter(uid);
         }),
       );
       this.state.erase(uid);
