@@ -50,7 +50,13 @@ const RULES: { part: string; tier: number; url: RegExp; fn?: RegExp }[] = [
     url: /node_modules\/(zod|@hono\/zod-openapi|@hono\/zod-validator)\/|hono\/dist\/validator\//,
   },
   { part: 'response (JSON, headers)', tier: 2, url: /hono\/dist\/context\.js|src\/api\/views\.ts/ },
-  { part: 'logging, metrics', tier: 2, url: /node_modules\/(pino|prom-client|thread-stream|sonic-boom)\/|src\/.*(log|metric)/i },
+  {
+    part: 'logging, metrics',
+    tier: 2,
+    url: /node_modules\/(pino|prom-client|thread-stream|sonic-boom)\/|src\/ops\/.*(log|metric)/i,
+  },
+  // The request envelope (request id, security headers) is middleware; only its log line and observation are logging.
+  { part: 'logging, metrics', tier: 2, url: /src\/api\/middleware\/request-log\.ts/, fn: /^recordRequest$/ },
   { part: 'routes, middleware (Hono)', tier: 1, url: /node_modules\/hono\/|src\/api\// },
   {
     part: 'HTTP adapter (node:http, @hono/node-server)',

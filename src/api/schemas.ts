@@ -267,6 +267,48 @@ export const SlotsInput = z
   })
   .openapi('SlotsRequest');
 
+const SLOTS_KEYS = new Set(['user', 'statuses', 'runs', 'context', 'explain']);
+const CONTEXT_KEYS = new Set(['country', 'language', 'platform']);
+const COUNTRY = /^[A-Z]{2}$/;
+const LANGUAGE = /^[a-z]{2,3}$/;
+const PLATFORMS = new Set(['android', 'ios', 'web']);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+const isCount = (v: unknown, min: number, max: number): v is number =>
+  Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+
+/**
+ * The slot request's hot-path check, by hand: true only for a parsed JSON body that `SlotsInput`
+ * accepts unchanged (same fields, bounds and text rules; a test holds the two together). A false
+ * answer says nothing: the body then goes through `SlotsInput` itself, which names what is wrong.
+ */
+export function isPlainSlotsInput(body: unknown): body is z.infer<typeof SlotsInput> {
+  if (!isPlainObject(body)) return false;
+  for (const key in body) if (!SLOTS_KEYS.has(key)) return false;
+  const { user, statuses, runs, context, explain } = body;
+  if (typeof user !== 'string' || user.length < 1 || user.length > 256 || !wellFormedText(user)) return false;
+  if ((statuses === undefined) === (runs === undefined)) return false;
+  if (statuses !== undefined && !isCount(statuses, 0, 1000)) return false;
+  if (runs !== undefined) {
+    if (!Array.isArray(runs) || runs.length > 1000) return false;
+    let sum = 0;
+    for (const run of runs) {
+      if (!isCount(run, 1, 1000)) return false;
+      sum += run;
+    }
+    if (sum > 1000) return false;
+  }
+  if (context !== undefined) {
+    if (!isPlainObject(context)) return false;
+    for (const key in context) if (!CONTEXT_KEYS.has(key)) return false;
+    const { country, language, platform } = context;
+    if (country !== undefined && (typeof country !== 'string' || !COUNTRY.test(country))) return false;
+    if (language !== undefined && (typeof language !== 'string' || !LANGUAGE.test(language))) return false;
+    if (platform !== undefined && (typeof platform !== 'string' || !PLATFORMS.has(platform))) return false;
+  }
+  return explain === undefined || typeof explain === 'boolean';
+}
+
 export const Slot = z
   .object({
     after: z.number().int(),

@@ -24,7 +24,7 @@ import type {
 } from '../engine/types.js';
 import type { TrafficRecorder } from '../forecast/recorder.js';
 import { type Metrics, noopMetrics } from '../ops/metrics.js';
-import { randomId } from '../privacy/crypto.js';
+import { timeOrderedId } from '../privacy/crypto.js';
 import type { Pseudonymizer } from '../privacy/pseudonym.js';
 import type { TokenCheck, TokenSigner } from '../privacy/token.js';
 import type { EventOutcome, Reservation, Store, VerifiedEvent } from '../store/interface.js';
@@ -189,7 +189,7 @@ export class Delivery {
       // reserve is conditional on the history the decision was based on, as before; a reservation
       // whose hold is refused is taken back before answering (no token was issued for it).
       const asked = decision.slots.map((slot) => {
-        const id = randomId('r');
+        const id = timeOrderedId('r', now);
         // Where the budget is split over shards, the hold's shard is kept with its reservation: charges and releases go there.
         const shard = store.budgets.shardFor?.(slot.campaign.id, id, now) ?? 0;
         const reservation: Reservation = {

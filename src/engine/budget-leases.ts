@@ -574,7 +574,7 @@ export function shardFor(uidHash: number, shards: number): number {
   return shards <= 1 ? 0 : (uidHash >>> 0) % shards;
 }
 
-/** The shard a hold goes to when K shards take holds: 32 bits of FNV-1a over its reservation id (random). */
+/** The shard a hold goes to when K shards take holds: 32 bits of FNV-1a over its reservation id (its random tail spreads it). */
 export function holdShard(reservationId: string, shards: number): number {
   if (shards <= 1) return 0;
   let h = 0x811c9dc5;

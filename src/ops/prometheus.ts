@@ -114,30 +114,55 @@ export function createPrometheusMetrics(gauges: PrometheusGauges = {}): Promethe
     },
   });
 
+  // Label children bound once per label set: an observation is then one map lookup, not a label hash.
+  const bound = <T>(make: (key: string) => T) => {
+    const children = new Map<string, T>();
+    return (key: string): T => {
+      let child = children.get(key);
+      if (child === undefined) children.set(key, (child = make(key)));
+      return child;
+    };
+  };
+  const requestChild = bound((key) => {
+    const [route, method, status] = key.split('\n');
+    return requests.labels({ route, method, status });
+  });
+  const servedChild = bound((bidType) => served.labels({ bid_type: bidType }));
+  const priceChild = bound((bidType) => prices.labels({ bid_type: bidType }));
+  const unfilledChild = bound((reason) => unfilled.labels({ reason }));
+  const eventChild = bound((key) => {
+    const [type, outcome] = key.split('\n');
+    return events.labels({ type, outcome });
+  });
+  const commitSecondsChild = bound((kind) => commitSeconds.labels({ kind }));
+  const commitGroupChild = bound((kind) => commitGroup.labels({ kind }));
+  const cacheHit = cacheLookups.labels({ result: 'hit' });
+  const cacheMiss = cacheLookups.labels({ result: 'miss' });
+
   return {
     registry,
     async scrape() {
       return { text: await registry.metrics(), contentType: registry.contentType };
     },
     request(route, method, status, seconds) {
-      requests.observe({ route, method, status }, seconds);
+      requestChild(`${route}\n${method}\n${status}`).observe(seconds);
     },
     slotRequest() {
       slotRequests.inc();
     },
     slotServed(bidType, priceMicros) {
-      served.inc({ bid_type: bidType });
-      prices.observe({ bid_type: bidType }, priceMicros);
+      servedChild(bidType).inc();
+      priceChild(bidType).observe(priceMicros);
     },
     unfilled(reason, count) {
-      unfilled.inc({ reason }, count);
+      unfilledChild(reason).inc(count);
     },
     event(type, outcome) {
-      events.inc({ type, outcome });
+      eventChild(`${type}\n${outcome}`).inc();
     },
     commit(kind, seconds, groupSize) {
-      commitSeconds.observe({ kind }, seconds);
-      commitGroup.observe({ kind }, groupSize);
+      commitSecondsChild(kind).observe(seconds);
+      commitGroupChild(kind).observe(groupSize);
     },
     holds(change, count) {
       holds.inc({ change }, count);
@@ -145,7 +170,7 @@ export function createPrometheusMetrics(gauges: PrometheusGauges = {}): Promethe
     userCache(hit) {
       if (hit) hits++;
       else misses++;
-      cacheLookups.inc({ result: hit ? 'hit' : 'miss' });
+      (hit ? cacheHit : cacheMiss).inc();
     },
   };
 }

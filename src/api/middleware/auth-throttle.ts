@@ -4,11 +4,12 @@
  * 429 until the window ends, so keys cannot be guessed at speed. A valid key is
  * never refused for others' failures (many users share an address behind NAT),
  * and CORS preflights are not attempts. The address comes from the runtime
- * (`ClientAddress`); without one, nothing is throttled.
+ * (`ClientAddress`), and is only looked at when a key failed; without one,
+ * nothing is throttled.
  */
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { LRUCache } from 'lru-cache';
-import type { AppEnv, ClientAddress } from '../context.js';
+import type { ClientAddress } from '../context.js';
 import { ApiError } from '../errors.js';
 
 export interface AuthThrottleOptions {
@@ -26,7 +27,11 @@ interface Window {
   failures: number;
 }
 
-/** Wraps authentication: counts 401s per address; once over the limit, a failure answers 429 instead of 401. */
+/**
+ * Returns `failed(c, err)`: given what authentication threw, the error to answer with —
+ * a 401 is counted against the caller's address and becomes a 429 once over the limit;
+ * anything else passes unchanged.
+ */
 export function authThrottle(options: AuthThrottleOptions) {
   const windows = new LRUCache<string, Window>({ max: options.maxAddresses ?? 50_000 });
   const addressOf = (c: Context): string | undefined => {
@@ -38,33 +43,21 @@ export function authThrottle(options: AuthThrottleOptions) {
     }
   };
 
-  return function throttled(authenticate: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
-    return async function throttleFailedAuth(c, next) {
-      // Preflights carry no key by design: never an attempt.
-      const address = c.req.method === 'OPTIONS' ? undefined : addressOf(c);
-      if (!address) return authenticate(c, next);
-      try {
-        return await authenticate(c, next);
-      } catch (err) {
-        if (!(err instanceof ApiError && err.code === 'unauthorized')) throw err;
-        const now = options.clock();
-        let window = windows.get(address);
-        if (!window || now - window.startedAt >= options.windowMs)
-          windows.set(address, (window = { startedAt: now, failures: 0 }));
-        if (window.failures >= options.maxFailures) {
-          const seconds = Math.max(1, Math.ceil((window.startedAt + options.windowMs - now) / 1000));
-          throw new ApiError(
-            'rate_limited',
-            `Too many failed authentications from this address; retry in ${seconds} s`,
-            undefined,
-            {
-              'Retry-After': String(seconds),
-            },
-          );
-        }
-        window.failures++;
-        throw err;
-      }
-    };
+  return function failed(c: Context, err: unknown): unknown {
+    if (!(err instanceof ApiError && err.code === 'unauthorized')) return err;
+    // Preflights carry no key by design: never an attempt.
+    const address = c.req.method === 'OPTIONS' ? undefined : addressOf(c);
+    if (!address) return err;
+    const now = options.clock();
+    let window = windows.get(address);
+    if (!window || now - window.startedAt >= options.windowMs) windows.set(address, (window = { startedAt: now, failures: 0 }));
+    if (window.failures >= options.maxFailures) {
+      const seconds = Math.max(1, Math.ceil((window.startedAt + options.windowMs - now) / 1000));
+      return new ApiError('rate_limited', `Too many failed authentications from this address; retry in ${seconds} s`, undefined, {
+        'Retry-After': String(seconds),
+      });
+    }
+    window.failures++;
+    return err;
   };
 }

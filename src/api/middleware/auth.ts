@@ -1,9 +1,9 @@
 /** Bearer-key authentication: admin key from settings, advertiser and client keys looked up by hash. */
-import type { MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { LRUCache } from 'lru-cache';
-import { constantTimeEqual, sha256Hex } from '../../privacy/crypto.js';
+import { constantTimeEqual, sha256Hex, sha256HexSync } from '../../privacy/crypto.js';
 import type { CatalogStore } from '../../store/interface.js';
-import type { AppEnv, Principal } from '../context.js';
+import type { Principal } from '../context.js';
 import { ApiError } from '../errors.js';
 
 export type PrincipalKind = Principal['kind'];
@@ -16,16 +16,22 @@ export interface AuthOptions {
 }
 
 const unauthorized = (detail: string) => new ApiError('unauthorized', detail, undefined, { 'WWW-Authenticate': 'Bearer' });
+const BEARER = /^Bearer\s+(\S{1,256})$/i;
 
-/** Resolves the caller's key; returns a middleware factory that admits only the given kinds. */
+/**
+ * Resolves the caller's key and admits only the given kinds: returns the principal, or throws a
+ * 401/403 ApiError. Synchronous (no promise) when the key's hash can be taken synchronously
+ * (node:crypto) and its principal is cached or the admin's; a cold key is looked up in the catalog.
+ */
 export function createAuth(options: AuthOptions) {
   const cache = new LRUCache<string, Principal>({ max: options.cacheSize ?? 10_000 });
+  const admin: Principal = { kind: 'admin' };
+  const adminHashSync = sha256HexSync?.(options.adminKey);
   let adminHash: Promise<string> | undefined;
 
-  async function resolve(key: string): Promise<Principal | undefined> {
-    const hash = await sha256Hex(key);
-    adminHash ??= sha256Hex(options.adminKey);
-    if (constantTimeEqual(hash, await adminHash)) return { kind: 'admin' };
+  async function lookup(hash: string): Promise<Principal | undefined> {
+    adminHash ??= adminHashSync !== undefined ? Promise.resolve(adminHashSync) : sha256Hex(options.adminKey);
+    if (constantTimeEqual(hash, await adminHash)) return admin;
     const cached = cache.get(hash);
     if (cached) return cached;
     const found = await options.catalog.findKey(hash);
@@ -38,22 +44,32 @@ export function createAuth(options: AuthOptions) {
     return principal;
   }
 
-  return function requireKey(...kinds: PrincipalKind[]): MiddlewareHandler<AppEnv> {
-    return async function authenticate(c, next) {
-      const header = c.req.header('Authorization');
-      if (!header) throw unauthorized('Send Authorization: Bearer <key>');
-      const match = /^Bearer\s+(\S{1,256})$/i.exec(header);
-      if (!match) throw unauthorized('The Authorization header must be "Bearer <key>"');
-      const principal = await resolve(match[1]);
-      if (!principal) throw unauthorized('This API key is not valid');
-      if (!kinds.includes(principal.kind)) {
-        throw new ApiError(
-          'forbidden',
-          `This route needs a${kinds[0] === 'admin' || kinds[0] === 'advertiser' ? 'n' : ''} ${kinds.join(' or ')} key; you sent a${principal.kind === 'client' ? '' : 'n'} ${principal.kind} key`,
-        );
-      }
-      c.set('principal', principal);
-      await next();
-    };
+  function admit(principal: Principal | undefined, kinds: readonly PrincipalKind[]): Principal {
+    if (!principal) throw unauthorized('This API key is not valid');
+    if (!kinds.includes(principal.kind)) {
+      throw new ApiError(
+        'forbidden',
+        `This route needs a${kinds[0] === 'admin' || kinds[0] === 'advertiser' ? 'n' : ''} ${kinds.join(' or ')} key; you sent a${principal.kind === 'client' ? '' : 'n'} ${principal.kind} key`,
+      );
+    }
+    return principal;
+  }
+
+  return function authenticate(c: Context, kinds: readonly PrincipalKind[]): Principal | Promise<Principal> {
+    const header = c.req.header('Authorization');
+    if (!header) throw unauthorized('Send Authorization: Bearer <key>');
+    const match = BEARER.exec(header);
+    if (!match) throw unauthorized('The Authorization header must be "Bearer <key>"');
+    const key = match[1];
+    if (adminHashSync !== undefined) {
+      const hash = sha256HexSync!(key);
+      if (constantTimeEqual(hash, adminHashSync)) return admit(admin, kinds);
+      const cached = cache.get(hash);
+      if (cached) return admit(cached, kinds);
+      return lookup(hash).then((principal) => admit(principal, kinds));
+    }
+    return sha256Hex(key)
+      .then(lookup)
+      .then((principal) => admit(principal, kinds));
   };
 }

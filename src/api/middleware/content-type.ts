@@ -1,16 +1,17 @@
 /** Bodies must say what they are: JSON routes take application/json, uploads multipart/form-data. */
-import type { MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { ApiError } from '../errors.js';
 
-export function requireContentType(options: { multipartPaths: RegExp }): MiddlewareHandler {
-  return async function contentType(c, next) {
+const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json(\s*;|$)/;
+
+/** Returns `check(c)`: throws a 415 ApiError when a body-carrying request says the wrong type. */
+export function requireContentType(options: { multipartPaths: RegExp }): (c: Context) => void {
+  return function contentType(c) {
     const method = c.req.method;
     if (method === 'POST' || method === 'PATCH' || method === 'PUT') {
       const type = (c.req.header('Content-Type') ?? '').toLowerCase();
       const wantsMultipart = options.multipartPaths.test(c.req.path);
-      const ok = wantsMultipart
-        ? type.startsWith('multipart/form-data')
-        : /^application\/([a-z0-9.+-]*\+)?json(\s*;|$)/.test(type);
+      const ok = wantsMultipart ? type.startsWith('multipart/form-data') : JSON_TYPE.test(type);
       if (!ok) {
         throw new ApiError(
           'unsupported_media_type',
@@ -18,6 +19,5 @@ export function requireContentType(options: { multipartPaths: RegExp }): Middlew
         );
       }
     }
-    await next();
   };
 }

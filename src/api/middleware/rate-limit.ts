@@ -2,9 +2,8 @@
  * Token-bucket rate limiting per API key: `rate` requests per second, bursts of
  * twice that; 429 with Retry-After when empty. Bucket arithmetic is pure.
  */
-import type { MiddlewareHandler } from 'hono';
 import { LRUCache } from 'lru-cache';
-import type { AppEnv, Principal } from '../context.js';
+import type { Principal } from '../context.js';
 import { ApiError } from '../errors.js';
 
 export interface Bucket {
@@ -29,30 +28,23 @@ export interface RateLimitOptions {
   clock: () => number;
 }
 
-export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> {
+/** Returns `limit(principal)`: takes one token from the key's bucket, or throws a 429 ApiError. */
+export function rateLimit(options: RateLimitOptions): (principal: Principal) => void {
   const buckets = new LRUCache<string, Bucket>({ max: 100_000 });
-  return async function limitRate(c, next) {
-    const principal = c.get('principal');
+  return function limitRate(principal) {
     const rate = options.rates[principal.kind] ?? 0;
-    if (rate > 0) {
-      const key =
-        principal.kind === 'advertiser' ? principal.advertiserId : principal.kind === 'client' ? principal.clientId : 'admin';
-      const now = options.clock();
-      let bucket = buckets.get(key);
-      if (!bucket) buckets.set(key, (bucket = { tokens: rate * 2, updatedAt: now }));
-      const waitMs = take(bucket, now, rate, rate * 2);
-      if (waitMs > 0) {
-        const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-        throw new ApiError(
-          'rate_limited',
-          `Rate limit of ${rate} requests per second exceeded; retry in ${seconds} s`,
-          undefined,
-          {
-            'Retry-After': String(seconds),
-          },
-        );
-      }
+    if (!(rate > 0)) return;
+    const key =
+      principal.kind === 'advertiser' ? principal.advertiserId : principal.kind === 'client' ? principal.clientId : 'admin';
+    const now = options.clock();
+    let bucket = buckets.get(key);
+    if (!bucket) buckets.set(key, (bucket = { tokens: rate * 2, updatedAt: now }));
+    const waitMs = take(bucket, now, rate, rate * 2);
+    if (waitMs > 0) {
+      const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+      throw new ApiError('rate_limited', `Rate limit of ${rate} requests per second exceeded; retry in ${seconds} s`, undefined, {
+        'Retry-After': String(seconds),
+      });
     }
-    await next();
   };
 }

@@ -71,15 +71,12 @@ export class SqliteUsers implements UserStore {
   private read(uid: string, now: number, historyMs: number): UserState {
     const since = now - historyMs;
     const rows = this.statements.readHistory.all(uid, since, now) as Parameters<typeof toHistory>[0][];
-    const blocks = this.statements.readBlocks.all(uid) as string[];
-    const hides = this.statements.readHides.all(uid) as string[];
-    const mutes = this.statements.readMutes.all(uid) as string[];
-    return {
-      history: rows.map(toHistory),
-      blocks: new Set(blocks),
-      hides: new Set(hides),
-      mutes: new Set(mutes),
-    };
+    const state: UserState = { history: rows.map(toHistory), blocks: new Set(), hides: new Set(), mutes: new Set() };
+    // Blocks, hides and mutes in one statement: a cache miss costs two lookups, not four.
+    for (const [kind, value] of this.statements.readChoices.all(uid, uid, uid) as [string, string][]) {
+      (kind === 'b' ? state.blocks : kind === 'h' ? state.hides : state.mutes).add(value);
+    }
+    return state;
   }
 
   /** The cached state, trimmed of entries no cap can count any more. */
@@ -220,10 +217,14 @@ function prepareStatements(db: Db) {
          expires_at AS expiresAt, viewed_at AS viewedAt
        FROM reservations WHERE uid = ? AND served_at > ? AND (viewed_at IS NOT NULL OR expires_at > ?) ORDER BY served_at`,
     ),
-    readBlocks: sqlite.prepare('SELECT advertiser_id FROM user_blocks WHERE uid = ?').pluck(),
-    readHides: sqlite.prepare('SELECT creative_id FROM user_hides WHERE uid = ?').pluck(),
-    readMutes: sqlite.prepare('SELECT category FROM user_mutes WHERE uid = ?').pluck(),
     deleteReservation: sqlite.prepare('DELETE FROM reservations WHERE id = ? AND uid = ?'),
+    readChoices: sqlite
+      .prepare(
+        `SELECT 'b', advertiser_id FROM user_blocks WHERE uid = ?
+       UNION ALL SELECT 'h', creative_id FROM user_hides WHERE uid = ?
+       UNION ALL SELECT 'm', category FROM user_mutes WHERE uid = ?`,
+      )
+      .raw(),
     insertReservation: sqlite.prepare(
       `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at, viewed_at, charged_at,
          country, platform, video)

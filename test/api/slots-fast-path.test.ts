@@ -1,0 +1,161 @@
+/**
+ * The slot route's hot path: a hand-written check admits only bodies the zod schema
+ * accepts unchanged (everything else goes through zod, which names what is wrong), and
+ * its answer carries exactly the headers of every other answer (the request envelope).
+ */
+import fc from 'fast-check';
+import { Hono } from 'hono';
+import { secureHeaders } from 'hono/secure-headers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SECURITY_HEADERS } from '../../src/api/middleware/request-log.js';
+import { isPlainSlotsInput, SlotsInput } from '../../src/api/schemas.js';
+import { makeService, type TestService } from '../helpers/service.js';
+
+const anyJson = fc.jsonValue({ maxDepth: 3 });
+const count = fc.oneof(fc.integer({ min: -5, max: 1005 }), fc.double(), fc.constantFrom(0, 1000, 1001, 2.5, -0));
+/** Mostly well-formed slot bodies: each field is usually valid and sometimes anything at all. */
+const sometimes = <T>(valid: fc.Arbitrary<T>) => fc.oneof({ arbitrary: valid, weight: 6 }, { arbitrary: anyJson, weight: 1 });
+const nearSlots = fc.record(
+  {
+    user: sometimes(
+      fc.oneof(
+        fc.string({ minLength: 0, maxLength: 260 }),
+        fc.constantFrom('', 'a\u0000b', 'x\ud800', 'é'.repeat(256), 'é'.repeat(257)),
+      ),
+    ),
+    statuses: sometimes(count),
+    runs: sometimes(fc.oneof(fc.array(count, { maxLength: 12 }), fc.array(fc.integer({ min: 1, max: 400 }), { maxLength: 6 }))),
+    context: sometimes(
+      fc.record(
+        {
+          country: sometimes(fc.constantFrom('DE', 'de', 'DEU', 'US')),
+          language: sometimes(fc.constantFrom('de', 'deu', 'DE', 'd', 'abcd')),
+          platform: sometimes(fc.constantFrom('android', 'ios', 'web', 'Web', 'tv')),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
+    explain: sometimes(fc.boolean()),
+  },
+  { requiredKeys: ['user'] },
+);
+/** Now and then a field that is not in the schema, at the top or in the context. */
+const withExtra = fc
+  .tuple(nearSlots, fc.nat(9), fc.constantFrom('text', 'body', 'city', '__proto__'))
+  .map(([body, roll, key]) => {
+    const copy: Record<string, unknown> = JSON.parse(JSON.stringify(body));
+    if (roll === 0) copy[key] = 'x';
+    if (roll === 1 && copy.context && typeof copy.context === 'object') (copy.context as Record<string, unknown>)[key] = 'x';
+    return copy;
+  });
+
+describe('the hand-written slot body check', () => {
+  it('admits only what SlotsInput accepts, and SlotsInput leaves it unchanged', () => {
+    let admitted = 0;
+    fc.assert(
+      fc.property(fc.oneof({ arbitrary: withExtra, weight: 9 }, { arbitrary: anyJson, weight: 1 }), (input) => {
+        // Through JSON, as a request body arrives.
+        const body = JSON.parse(JSON.stringify(input) ?? 'null');
+        if (!isPlainSlotsInput(body)) return;
+        admitted++;
+        const parsed = SlotsInput.safeParse(body);
+        expect(parsed.success).toBe(true);
+        expect(parsed.data).toEqual(body);
+      }),
+      { numRuns: 20_000 },
+    );
+    // The generator reaches the admitted side too, or the property says nothing.
+    expect(admitted).toBeGreaterThan(100);
+  });
+
+  it('admits the bodies feed clients send', () => {
+    for (const body of [
+      { user: 'u-1', statuses: 12 },
+      { user: 'u-1', statuses: 0 },
+      { user: 'u-1', runs: [3, 1, 20] },
+      { user: 'u-1', runs: [] },
+      { user: 'ü'.repeat(256), statuses: 1000, context: { country: 'DE', language: 'de', platform: 'android' } },
+      { user: 'u-1', runs: [1000], context: {}, explain: true },
+    ]) {
+      expect(isPlainSlotsInput(body), JSON.stringify(body)).toBe(true);
+      expect(SlotsInput.safeParse(body).success).toBe(true);
+    }
+  });
+
+  it('leaves everything SlotsInput refuses to SlotsInput', () => {
+    for (const body of [
+      { user: 'u', statuses: 1, runs: [1] },
+      { user: 'u' },
+      { user: '', statuses: 1 },
+      { user: 'x'.repeat(257), statuses: 1 },
+      { user: 'a\u0000', statuses: 1 },
+      { user: 'u', statuses: 1.5 },
+      { user: 'u', statuses: 1001 },
+      { user: 'u', runs: [600, 401] },
+      { user: 'u', runs: [0] },
+      { user: 'u', statuses: 1, context: { country: 'de' } },
+      { user: 'u', statuses: 1, context: { city: 'Berlin' } },
+      { user: 'u', statuses: 1, text: 'hello' },
+      { user: 'u', statuses: 1, explain: 'yes' },
+      JSON.parse('{"user":"u","statuses":1,"__proto__":{"x":1}}'),
+      [],
+      null,
+    ]) {
+      expect(isPlainSlotsInput(body), JSON.stringify(body)).toBe(false);
+      expect(SlotsInput.safeParse(body).success, JSON.stringify(body)).toBe(false);
+    }
+  });
+});
+
+function entries(headers: Headers): [string, string][] {
+  const out: [string, string][] = [];
+  headers.forEach((value, name) => out.push([name, value]));
+  return out;
+}
+
+describe('the request envelope', () => {
+  let s: TestService;
+  beforeAll(async () => {
+    s = await makeService();
+  });
+  afterAll(() => s.close());
+
+  it('sets the headers hono/secure-headers sets with the same options', async () => {
+    const reference = new Hono();
+    reference.use(
+      secureHeaders({
+        crossOriginResourcePolicy: 'cross-origin',
+        contentSecurityPolicy: {
+          defaultSrc: ["'none'"],
+          frameAncestors: ["'none'"],
+          baseUri: ["'none'"],
+          formAction: ["'none'"],
+        },
+        overwrite: false,
+      }),
+    );
+    reference.get('/', (c) => c.body(null, 204));
+    const expected = entries((await reference.request('/')).headers).sort();
+    expect([...SECURITY_HEADERS].map(([k, v]) => [k, v]).sort()).toEqual(expected);
+  });
+
+  it('answers a slot request on the hot path with the same headers as any other answer', async () => {
+    const client = await s.newClient();
+    await s.seedCampaign();
+    const names = (headers: Headers) =>
+      entries(headers)
+        .map(([k]) => k)
+        .filter((k) => k !== 'content-length')
+        .sort();
+    const slots = await s.call('POST', '/v1/slots', client.key, { user: 'u-1', statuses: 10 }, { 'X-Request-Id': 'slot-1' });
+    expect(slots.status).toBe(200);
+    expect(slots.body.slots.length).toBeGreaterThan(0);
+    expect(slots.headers.get('x-request-id')).toBe('slot-1');
+    expect(slots.headers.get('content-type')).toBe('application/json');
+    // The zod route (a body the hand check leaves to it) answers with the same set of headers.
+    const blocks = await s.call('POST', '/v1/users/blocks', client.key, { user: 'u-1' });
+    expect(blocks.status).toBe(200);
+    expect(names(slots.headers)).toEqual(names(blocks.headers));
+    for (const [name, value] of SECURITY_HEADERS) expect(slots.headers.get(name)).toBe(value);
+  });
+});
