@@ -56,7 +56,8 @@ async function connect(url: string) {
 function moduleLines(bundle: string): { line: number; module: string }[] {
   const marks: { line: number; module: string }[] = [];
   bundle.split('\n').forEach((text, line) => {
-    const m = /^\/\/ ((?:src|schema|bench|node_modules)\/\S+)$/.exec(text);
+    // A symlinked node_modules shows as a path outside the project (../../…/node_modules/…).
+    const m = /^\/\/ (?:\S*?\/)?((?:src|schema|bench)\/\S+|node_modules\/\S+)$/.exec(text);
     if (m) marks.push({ line, module: m[1].replace(/^node_modules\/(@[^/]+\/[^/]+|[^/]+)\/.*/, 'node_modules/$1') });
   });
   return marks;
@@ -78,27 +79,40 @@ function moduleAt(marks: { line: number; module: string }[], line: number): stri
 
 function selfTimes(profile: CpuProfile, marks: { line: number; module: string }[]) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const moduleOf = (node: ProfileNode) => {
+    const { functionName, url, lineNumber } = node.callFrame;
+    return url.endsWith('worker.js')
+      ? moduleAt(marks, lineNumber)
+      : functionName.startsWith('(')
+        ? functionName
+        : url || '(native)';
+  };
   const byModule = new Map<string, number>();
   const byFunction = new Map<string, number>();
+  /** Time with the module anywhere on the stack: what it costs with the libraries it calls. */
+  const inclusive = new Map<string, number>();
   let total = 0;
   profile.samples.forEach((id, i) => {
     const us = profile.timeDeltas[i] ?? 0;
     const node = byId.get(id);
     if (!node) return;
-    const { functionName, url, lineNumber } = node.callFrame;
-    const module = url.endsWith('worker.js')
-      ? moduleAt(marks, lineNumber)
-      : functionName.startsWith('(')
-        ? functionName
-        : url || '(native)';
+    const module = moduleOf(node);
     if (module === '(idle)') return;
     total += us;
     byModule.set(module, (byModule.get(module) ?? 0) + us);
-    const fn = `${functionName || '(anonymous)'} — ${module}`;
+    const fn = `${node.callFrame.functionName || '(anonymous)'} — ${module}`;
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
+    const seen = new Set<string>();
+    for (let at: ProfileNode | undefined = node; at; at = byId.get(parent.get(at.id) ?? -1)) {
+      const m = moduleOf(at);
+      if (m.startsWith('src/') || m.startsWith('bench/')) seen.add(m);
+    }
+    for (const m of seen) inclusive.set(m, (inclusive.get(m) ?? 0) + us);
   });
   const top = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
-  return { total, modules: top(byModule, 25), functions: top(byFunction, 30) };
+  return { total, modules: top(byModule, 25), functions: top(byFunction, 30), inclusive: top(inclusive, 25) };
 }
 
 async function main() {
@@ -183,6 +197,8 @@ async function main() {
       );
       out.push('| module (self time) | µs per request | share |', '|---|---:|---:|');
       for (const [m, us] of t.modules) out.push(`| ${m} | ${per(us)} | ${((us / t.total) * 100).toFixed(1)}% |`);
+      out.push('', '| our module, with what it calls (inclusive) | µs per request | share |', '|---|---:|---:|');
+      for (const [m, us] of t.inclusive) out.push(`| ${m} | ${per(us)} | ${((us / t.total) * 100).toFixed(1)}% |`);
       out.push('', '| function — module (self time) | µs per request | share |', '|---|---:|---:|');
       for (const [f, us] of t.functions) out.push(`| ${f} | ${per(us)} | ${((us / t.total) * 100).toFixed(1)}% |`);
       out.push('');
