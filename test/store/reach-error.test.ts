@@ -22,6 +22,16 @@ describe('Reach (HyperLogLog, 2^12 registers)', () => {
     expect(Math.abs(estimate - n)).toBeLessThanOrEqual(Math.max(1, 3 * STANDARD_ERROR * n));
   });
 
+  it("serializes as standard base64 of its 4096 registers, the same text whether Node's Buffer or btoa encodes it", () => {
+    const reach = Reach.empty();
+    for (const id of pseudonyms('serialize', 2_000)) reach.add(id);
+    const text = reach.serialize();
+    const registers = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+    expect(registers).toHaveLength(4096);
+    expect(btoa(String.fromCharCode(...registers))).toBe(text);
+    expect(Reach.parse(text).estimate()).toBe(reach.estimate());
+  });
+
   it('is exact for an empty day and for a handful of users', () => {
     expect(Reach.empty().estimate()).toBe(0);
     expect(Reach.parse(null).estimate()).toBe(0);

@@ -30,13 +30,21 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & { userCa
   const users = new SqliteUsers(db, budgets, options.userCacheSize, walSync, metrics);
   const latestMigration = Math.max(0, ...readMigrationFiles({ migrationsFolder }).map((m) => m.folderMillis));
   const catalog = new SqlCatalog(db, atomicTransaction(db));
+  const ledger = new SqliteLedger(db, users, budgets, catalog, walSync, metrics);
+  // Report rows are counted from events (and their reservations) after a crash: write them before those go.
+  const erase = users.erase.bind(users);
+  users.erase = async (uid) => {
+    ledger.writePending();
+    await erase(uid);
+  };
   return {
     catalog,
     users,
     budgets,
-    ledger: new SqliteLedger(db, users, budgets, catalog, walSync, metrics),
+    ledger,
     traffic: new SqlTraffic(db),
     async prune(now, historyMs) {
+      ledger.writePending();
       const pruned = users.prune(now, historyMs);
       // Old WAL frames still hold pruned and erased rows; a truncating checkpoint drops them from disk.
       sqlite.pragma('wal_checkpoint(TRUNCATE)');
@@ -59,6 +67,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & { userCa
     },
     userCacheSize: () => users.cache.size,
     async close() {
+      if (sqlite.open) ledger.writePending();
       await checkpointer?.close();
       if (sqlite.open) sqlite.close();
       walSync.close();

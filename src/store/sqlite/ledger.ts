@@ -1,11 +1,23 @@
 /**
  * The event ledger on SQLite: both sides of the event procedure (../event-procedure.ts)
  * in one transaction per group of batches, then the report-threshold rule.
+ *
+ * Report rows (counters and a 4 KiB reach sketch each, five rows per event) are state
+ * derived from the events table: the ledger keeps what groups add to them in memory
+ * and writes a row once its oldest unwritten change is `REPORT_WRITE_MS` old, oldest
+ * first and at most `ROWS_PER_GROUP` per group, not with every group (writing a
+ * group's rows cost several times everything else an event does). `ledger_marks` says
+ * up to which events rowid every stored row is exact ('report_rows') and, for rows
+ * written since, up to which each one is ('row:<key>'); on start the events past them
+ * are counted again, so a crash loses nothing and counts nothing twice. Reports read
+ * stored rows plus what is in memory. Spend and CTR counts are written with every
+ * group (budgets and the index read them; they are small).
  */
 import type Database from 'better-sqlite3';
 import { and, between, count, eq, gte } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
+import type { EventType } from '../../engine/types.js';
 import type { StoreMetrics } from '../../ops/metrics.js';
 import type { SqlCatalog } from '../catalog.js';
 import { applyCampaignSide, applyUserSide, type CampaignSideTx, reviewReported, type UserSideTx } from '../event-procedure.js';
@@ -20,7 +32,15 @@ import type {
   VerifiedEvent,
 } from '../interface.js';
 import { Reach } from '../reach.js';
-import { REPORT_COUNTERS, type ReportCounter, toReportRows } from '../report-rows.js';
+import {
+  counterOf,
+  REPORT_COUNTERS,
+  type ReportCounter,
+  reportKeys,
+  type StoredReportRow,
+  toReportRows,
+} from '../report-rows.js';
+import { utcDay } from '../utc-day.js';
 import type { SqliteBudgets } from './budgets.js';
 import type { Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
@@ -39,17 +59,36 @@ interface Applied {
   reported: string[];
 }
 
+/** What groups added to one report row since it was last written: counters, and its whole sketch if reach changed. */
+interface RowDelta {
+  row: ReportRowKey;
+  /** In REPORT_COUNTERS order. */
+  counters: Float64Array;
+  reach?: Reach;
+  /** The first events rowid (and the group's time) this delta holds: everything before it is in the stored row. */
+  fromRowid: number;
+  since: number;
+}
+
 export class SqliteLedger implements LedgerStore {
   private statements: ReturnType<typeof prepareStatements>;
   private sqlite: Database.Database;
   /**
-   * Parsed reach sketches by campaign-day: this process is the only writer, so a
-   * batch adds to the cached sketch and writes it once instead of decoding and
-   * re-encoding 4 KiB per impression.
+   * Parsed reach sketches by report row: this process is the only writer, so a group
+   * adds to the cached sketch instead of decoding 4 KiB per impression.
    */
   private sketches = new LRUCache<string, Reach>({ max: 10_000 });
   /** Concurrent batches share one transaction; each is acknowledged only once the WAL is synced after it. */
   private group: GroupCommit<Batch, Applied>;
+  /** Report rows' committed changes not yet written, by row. */
+  private unwritten = new Map<string, RowDelta>();
+  /** The events rowid the next event gets: assigned here, so rowids only grow (erasing the newest cannot reuse one). */
+  private nextRowid: number;
+  /** The rowid of the last event of the last committed group: written rows are exact up to it. */
+  private committedRowid: number;
+  /** The 'report_rows' mark as last written. */
+  private exactThrough: number | undefined;
+  private writesSinceDrop = 0;
 
   constructor(
     private db: Db,
@@ -61,6 +100,11 @@ export class SqliteLedger implements LedgerStore {
   ) {
     this.sqlite = (db as unknown as { $client: Database.Database }).$client;
     this.statements = prepareStatements(this.sqlite);
+    const latest = (this.statements.latestRowid.get() as number | null) ?? 0;
+    const mark = this.statements.mark.get(REPORT_MARK) as number | undefined;
+    this.committedRowid = latest;
+    this.nextRowid = Math.max(latest, mark ?? 0) + 1;
+    this.recover(mark, latest);
     this.group = new GroupCommit<Batch, Applied>(
       (batches) => this.commit(batches),
       (seconds, size) => this.metrics?.commit('events', seconds, size),
@@ -87,17 +131,24 @@ export class SqliteLedger implements LedgerStore {
   }
 
   /**
-   * One transaction for the group; in-memory effects (user cache, budgets) only after it
-   * commits. The campaign side is aggregated over the group: one spend, report and CTR
-   * upsert per campaign-day or creative instead of one per event, the budget in force
-   * and spend so far read once per campaign (this process is the only writer).
+   * One transaction for the group; in-memory effects (user cache, budgets, report rows)
+   * only after it commits. The campaign side is aggregated over the group: one spend and
+   * CTR upsert per campaign-day or creative instead of one per event, the budget in
+   * force and spend so far read once per campaign (this process is the only writer).
    */
   private commit(batches: Batch[]): Applied[] {
     const afterCommit: (() => void)[] = [];
-    const dirty = new Map<string, { row: ReportRowKey; reach: Reach }>();
     const q = this.statements;
-    const counts = new Map<string, { row: ReportRowKey; counters: Record<ReportCounter, number> }>();
+    const counts = new Map<string, RowDelta>();
+    const reachAdds: { cacheKey: string; uid: string }[] = [];
     const ctr = new Map<string, { impressions: number; clicks: number; at: number }>();
+    /** Reservation columns this group sets, written once per reservation at the end (an impression both converts and charges). */
+    const marks = new Map<string, { viewedAt: number | null; chargedAt: number | null }>();
+    const markOf = (id: string) => {
+      let mark = marks.get(id);
+      if (!mark) marks.set(id, (mark = { viewedAt: null, chargedAt: null }));
+      return mark;
+    };
     /** Spend by campaign-day: what was recorded before this group (read once) and what this group adds. */
     const spendOn = new Map<string, { campaignId: string; day: string; before: number; added: number }>();
     const limits = new Map<string, { daily: number | null; total: number | null; spentTotal: number } | null>();
@@ -153,31 +204,45 @@ export class SqliteLedger implements LedgerStore {
       },
       count: (campaignId, day, rows, counter, spend, reachOf) => {
         for (const { by, key } of rows) {
-          const cacheKey = `${campaignId}|${by}|${day}|${key}`;
-          let entry = counts.get(cacheKey);
-          if (!entry) {
-            const counters = Object.fromEntries(REPORT_COUNTERS.map((c) => [c, 0])) as Record<ReportCounter, number>;
-            counts.set(cacheKey, (entry = { row: { campaignId, by, day, key }, counters }));
-          }
-          entry.counters[counter]++;
-          entry.counters.spendMicros += spend;
-          if (reachOf !== undefined) this.reach(cacheKey, entry.row, reachOf, dirty);
+          const cacheKey = rowKey(campaignId, by, day, key);
+          const delta = deltaOf(counts, cacheKey, { campaignId, by, day, key }, groupRowid, groupNow);
+          delta.counters[COUNTER_INDEX[counter]]++;
+          delta.counters[SPEND] += spend;
+          if (reachOf !== undefined) reachAdds.push({ cacheKey, uid: reachOf });
         }
       },
     };
+    const groupRowid = this.nextRowid;
+    const groupNow = batches[0].now;
+    const exactThrough = this.exactThrough;
+    let written: Map<string, RowDelta> | undefined;
+    let rowid = this.nextRowid;
     try {
-      return this.sqlite.transaction(() => {
+      const applied = this.sqlite.transaction(() => {
+        // The rows as of the groups committed before this one (this group's changes join them after its commit).
+        written = this.writeRows(groupNow - REPORT_WRITE_MS, ROWS_PER_GROUP);
         const applied = batches.map((batch) => {
           const reported: string[] = [];
           const userSide: UserSideTx = {
             seen: (reservationId, type) => q.seen.get(reservationId, type) !== undefined,
-            reservation: (id) => q.reservation.get(id) as Reservation | undefined,
-            insertEvent: (row) => q.insertEvent.run(row.reservationId, row.type, row.uid, row.campaignId, row.at, row.costMicros),
+            reservation: (id) => {
+              const row = q.reservation.get(id) as Reservation | undefined;
+              const mark = row && marks.get(id);
+              if (mark) {
+                row.viewedAt ??= mark.viewedAt;
+                row.chargedAt ??= mark.chargedAt;
+              }
+              return row;
+            },
+            insertEvent: (row) =>
+              q.insertEvent.run(rowid++, row.reservationId, row.type, row.uid, row.campaignId, row.at, row.costMicros),
             markViewed: (reservation, at) => {
-              q.setViewed.run(at, reservation.id);
+              markOf(reservation.id).viewedAt ??= at;
               afterCommit.push(() => this.users.viewed(reservation.uid, reservation.id));
             },
-            markCharged: (reservation, at) => q.setCharged.run(at, reservation.id),
+            markCharged: (reservation, at) => {
+              markOf(reservation.id).chargedAt ??= at;
+            },
             block: (uid, advertiserId, at) => {
               q.addBlock.run(uid, advertiserId, at);
               afterCommit.push(() => this.users.cache.get(uid)?.blocks.add(advertiserId));
@@ -193,17 +258,24 @@ export class SqliteLedger implements LedgerStore {
           };
           return { outcomes: applyUserSide(userSide, batch.events, batch.now, batch.rules), reported };
         });
+        for (const [id, mark] of marks) q.setMarks.run(mark.viewedAt, mark.chargedAt, id);
         for (const { campaignId, day, added } of spendOn.values()) if (added > 0) q.addSpend.run(campaignId, day, added);
-        for (const { row, counters } of counts.values())
-          q.addCounts.run(row.campaignId, row.by, row.day, row.key, ...REPORT_COUNTERS.map((c) => counters[c]));
         for (const [creativeId, r] of ctr) q.addCtr.run(creativeId, r.impressions, r.clicks, r.at);
-        for (const { row, reach } of dirty.values()) q.setSketch.run(reach.serialize(), row.campaignId, row.by, row.day, row.key);
         return applied;
       })();
+      // Committed: the group's rowids are used, its report changes wait to be written.
+      if (rowid > this.nextRowid) this.committedRowid = rowid - 1;
+      this.nextRowid = rowid;
+      for (const [cacheKey, delta] of counts) {
+        addCounters(deltaOf(this.unwritten, cacheKey, delta.row, groupRowid, groupNow), delta);
+      }
+      for (const { cacheKey, uid } of reachAdds) this.reach(cacheKey, uid);
+      return applied;
     } catch (err) {
-      // The cached sketches may hold adds that were rolled back: read them again next time.
-      for (const key of dirty.keys()) this.sketches.delete(key);
       afterCommit.length = 0;
+      // Not written after all: merged back (rows changed since were only added to).
+      if (written?.size) this.restore(written);
+      this.exactThrough = exactThrough;
       throw err;
     } finally {
       for (const f of afterCommit) f();
@@ -211,25 +283,150 @@ export class SqliteLedger implements LedgerStore {
   }
 
   /** Reach goes into a HyperLogLog sketch per report row, never a user list. */
-  private reach(cacheKey: string, row: ReportRowKey, uid: string, dirty: Map<string, { row: ReportRowKey; reach: Reach }>) {
-    let reach = this.sketches.get(cacheKey);
+  private reach(cacheKey: string, uid: string) {
+    const delta = this.unwritten.get(cacheKey)!;
+    let reach = delta.reach ?? this.sketches.get(cacheKey);
     if (!reach) {
-      reach = Reach.parse(
-        (this.statements.sketch.get(row.campaignId, row.by, row.day, row.key) as string | null | undefined) ?? undefined,
-      );
+      const { campaignId, by, day, key } = delta.row;
+      reach = Reach.parse((this.statements.sketch.get(campaignId, by, day, key) as string | null | undefined) ?? undefined);
       this.sketches.set(cacheKey, reach);
     }
-    if (reach.add(uid)) dirty.set(cacheKey, { row, reach });
+    if (reach.add(uid)) delta.reach = reach;
+  }
+
+  /**
+   * Writes the report rows whose oldest unwritten change is from `before` or earlier,
+   * oldest first, at most `limit` of them (so no group stalls on tens of thousands of
+   * rows), inside the caller's transaction. Each written row records in `ledger_marks`
+   * the events rowid it is now exact up to; the 'report_rows' mark moves to where every
+   * row is exact, and row marks it passed are dropped. Returns what it wrote, for
+   * `restore` if the transaction rolls back.
+   */
+  private writeRows(before = Number.POSITIVE_INFINITY, limit = Number.POSITIVE_INFINITY): Map<string, RowDelta> {
+    const q = this.statements;
+    const written = new Map<string, RowDelta>();
+    for (const [cacheKey, delta] of this.unwritten) {
+      if (written.size >= limit || delta.since > before) break;
+      const { row, counters, reach } = delta;
+      q.addCounts.run(row.campaignId, row.by, row.day, row.key, ...counters, reach ? reach.serialize() : null);
+      written.set(cacheKey, delta);
+    }
+    if (written.size === 0) return written;
+    for (const cacheKey of written.keys()) this.unwritten.delete(cacheKey);
+    // Map order is creation order: the first delta left holds the oldest unwritten change.
+    const first = this.unwritten.values().next().value as RowDelta | undefined;
+    const exactThrough = first ? first.fromRowid - 1 : this.committedRowid;
+    if (first) for (const cacheKey of written.keys()) q.setMark.run(`${ROW_MARK}${cacheKey}`, this.committedRowid);
+    if (exactThrough > (this.exactThrough ?? Number.NEGATIVE_INFINITY)) {
+      q.setMark.run(REPORT_MARK, exactThrough);
+      this.exactThrough = exactThrough;
+      // Row marks at or below the mark say nothing more; dropped now and then (recovery reads the larger of the two).
+      if (!first || ++this.writesSinceDrop >= DROP_ROW_MARKS_EVERY) {
+        q.dropRowMarks.run(exactThrough);
+        this.writesSinceDrop = 0;
+      }
+    }
+    return written;
+  }
+
+  /** Puts rows back that a rolled-back transaction did not write, ahead of the rest (they hold the oldest changes). */
+  private restore(written: Map<string, RowDelta>) {
+    const later = this.unwritten;
+    this.unwritten = written;
+    for (const [cacheKey, delta] of later) {
+      const pending = deltaOf(this.unwritten, cacheKey, delta.row, delta.fromRowid, delta.since);
+      addCounters(pending, delta);
+      pending.reach = delta.reach ?? pending.reach;
+    }
+  }
+
+  /**
+   * After a crash the stored report rows lack events past the mark: count each one
+   * again, as the procedure did (the event's type, its recorded cost, the reservation's
+   * creative and context, reach for impressions), in every row not written after it
+   * (its row mark), and write the rows. A database without the mark had its rows
+   * written with every group: exact up to its latest event.
+   */
+  private recover(mark: number | undefined, latest: number): void {
+    const q = this.statements;
+    this.exactThrough = mark;
+    if (mark === undefined || mark >= latest) {
+      if (mark === undefined) q.setMark.run(REPORT_MARK, latest);
+      q.dropRowMarks.run(latest);
+      this.exactThrough = latest;
+      return;
+    }
+    const rowMarks = new Map(
+      (q.rowMarks.all() as { name: string; value: number }[]).map((m) => [m.name.slice(ROW_MARK.length), m.value]),
+    );
+    for (const e of q.eventsAfter.iterate(mark) as Iterable<{
+      rowid: number;
+      type: EventType;
+      uid: string;
+      campaignId: string;
+      at: number;
+      costMicros: number;
+      creativeId: string;
+      country: string;
+      platform: string;
+    }>) {
+      const day = utcDay(e.at);
+      for (const { by, key } of reportKeys(e)) {
+        const cacheKey = rowKey(e.campaignId, by, day, key);
+        if (e.rowid <= Math.max(rowMarks.get(cacheKey) ?? mark, mark)) continue;
+        const delta = deltaOf(this.unwritten, cacheKey, { campaignId: e.campaignId, by, day, key }, e.rowid, e.at);
+        delta.counters[COUNTER_INDEX[counterOf[e.type]]]++;
+        delta.counters[SPEND] += e.costMicros;
+        if (e.type === 'impression') this.reach(cacheKey, e.uid);
+      }
+    }
+    this.sqlite.transaction(() => this.writeRows())();
+  }
+
+  /** Writes the report rows not yet written (on shutdown, and before erasing or pruning what they are counted from). */
+  writePending(): void {
+    if (this.unwritten.size > 0) this.sqlite.transaction(() => this.writeRows())();
   }
 
   async report(campaignId: string, fromDay: string, toDay: string, by: ReportBy = 'day'): Promise<ReportRow[]> {
-    const rows = this.db
+    const rows: StoredReportRow[] = this.db
       .select()
       .from(t.reportRows)
       .where(and(eq(t.reportRows.campaignId, campaignId), eq(t.reportRows.by, by), between(t.reportRows.day, fromDay, toDay)))
       .all();
+    // Changes not yet written: added to their stored row, or rows of their own.
+    const stored = new Map(rows.map((r) => [rowKey(campaignId, by, r.day, r.key), r]));
+    for (const [cacheKey, { row, counters, reach }] of this.unwritten) {
+      if (row.campaignId !== campaignId || row.by !== by || row.day < fromDay || row.day > toDay) continue;
+      let target = stored.get(cacheKey);
+      if (!target) {
+        target = {
+          day: row.day,
+          key: row.key,
+          reachSketch: null,
+          ...(Object.fromEntries(REPORT_COUNTERS.map((c) => [c, 0])) as Record<ReportCounter, number>),
+        };
+        rows.push(target);
+      }
+      for (const [i, c] of REPORT_COUNTERS.entries()) target[c] += counters[i];
+      if (reach) target.reachSketch = reach.serialize();
+    }
     return toReportRows(rows, by);
   }
+}
+
+const rowKey = (campaignId: string, by: ReportBy, day: string, key: string) => `${campaignId}|${by}|${day}|${key}`;
+const COUNTER_INDEX = Object.fromEntries(REPORT_COUNTERS.map((c, i) => [c, i])) as Record<ReportCounter, number>;
+const SPEND = COUNTER_INDEX.spendMicros;
+
+function addCounters(to: RowDelta, from: RowDelta) {
+  for (let i = 0; i < from.counters.length; i++) to.counters[i] += from.counters[i];
+}
+
+function deltaOf(map: Map<string, RowDelta>, cacheKey: string, row: ReportRowKey, fromRowid: number, since: number): RowDelta {
+  let delta = map.get(cacheKey);
+  if (!delta) map.set(cacheKey, (delta = { row, counters: new Float64Array(REPORT_COUNTERS.length), fromRowid, since }));
+  return delta;
 }
 
 /**
@@ -246,9 +443,10 @@ function prepareStatements(sqlite: Database.Database) {
         country, platform, video <> 0 AS video
        FROM reservations WHERE id = ?`,
     ),
-    insertEvent: s('INSERT INTO events (reservation_id, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, ?, ?)'),
-    setViewed: s('UPDATE reservations SET viewed_at = ? WHERE id = ?'),
-    setCharged: s('UPDATE reservations SET charged_at = ? WHERE id = ?'),
+    insertEvent: s(
+      'INSERT INTO events (rowid, reservation_id, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    setMarks: s('UPDATE reservations SET viewed_at = coalesce(viewed_at, ?), charged_at = coalesce(charged_at, ?) WHERE id = ?'),
     addBlock: s('INSERT INTO user_blocks (uid, advertiser_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     addHide: s('INSERT INTO user_hides (uid, creative_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     addReporter: s(
@@ -260,19 +458,42 @@ function prepareStatements(sqlite: Database.Database) {
     addSpend: s(
       'INSERT INTO campaign_spend (campaign_id, day, spend_micros) VALUES (?, ?, ?) ON CONFLICT (campaign_id, day) DO UPDATE SET spend_micros = spend_micros + excluded.spend_micros',
     ),
-    // Columns in REPORT_COUNTERS order.
+    // Columns in REPORT_COUNTERS order, then the sketch (null: unchanged). One statement, so the row (4 KiB of sketch) is rewritten once.
     addCounts: s(
-      `INSERT INTO report_rows (campaign_id, by, day, key, ${COUNTER_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ${COUNTER_COLUMNS.map(() => '?').join(', ')})
-       ON CONFLICT (campaign_id, by, day, key) DO UPDATE SET ${COUNTER_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
+      `INSERT INTO report_rows (campaign_id, by, day, key, ${COUNTER_COLUMNS.join(', ')}, reach_sketch)
+       VALUES (?, ?, ?, ?, ${COUNTER_COLUMNS.map(() => '?').join(', ')}, ?)
+       ON CONFLICT (campaign_id, by, day, key) DO UPDATE SET ${COUNTER_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')},
+         reach_sketch = coalesce(excluded.reach_sketch, reach_sketch)`,
     ),
     addCtr: s(
       `INSERT INTO creative_stats (creative_id, impressions, clicks, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (creative_id) DO UPDATE SET impressions = impressions + excluded.impressions, clicks = clicks + excluded.clicks, updated_at = excluded.updated_at`,
     ),
     sketch: s('SELECT reach_sketch FROM report_rows WHERE campaign_id = ? AND by = ? AND day = ? AND key = ?').pluck(),
-    setSketch: s('UPDATE report_rows SET reach_sketch = ? WHERE campaign_id = ? AND by = ? AND day = ? AND key = ?'),
+    mark: s('SELECT value FROM ledger_marks WHERE name = ?').pluck(),
+    setMark: s('INSERT INTO ledger_marks (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+    latestRowid: s('SELECT max(rowid) FROM events').pluck(),
+    rowMarks: s(`SELECT name, value FROM ledger_marks WHERE name LIKE '${ROW_MARK}%'`),
+    dropRowMarks: s(`DELETE FROM ledger_marks WHERE name LIKE '${ROW_MARK}%' AND value <= ?`),
+    eventsAfter: s(
+      `SELECT e.rowid, e.type, e.uid, e.campaign_id AS campaignId, e.at, e.cost_micros AS costMicros, r.creative_id AS creativeId,
+         r.country, r.platform
+       FROM events e JOIN reservations r ON r.id = e.reservation_id WHERE e.rowid > ? ORDER BY e.rowid`,
+    ),
   };
 }
+
+/**
+ * How often report rows are written: each write costs about as much as one group's rows
+ * did, and after a crash the start counts up to this much of events again.
+ */
+const REPORT_WRITE_MS = 10_000;
+/** At most this many rows are written per group (oldest first), so writing never stalls the event loop for long. */
+const ROWS_PER_GROUP = 500;
+const REPORT_MARK = 'report_rows';
+/** `row:<campaign>|<by>|<day>|<key>`: a row written since the 'report_rows' mark is exact up to this events rowid. */
+const ROW_MARK = 'row:';
+const DROP_ROW_MARKS_EVERY = 64;
 
 /** One stored report row's key. */
 interface ReportRowKey {

@@ -1,0 +1,116 @@
+/**
+ * The /v1/events workload: served slots written straight into the database before
+ * the server starts (as the catalog is: seeding is not what is measured), with
+ * their tokens sealed by the token code under the server's secret, so a run can
+ * post as many events as the target rate needs instead of only those of the few
+ * thousand slots the slot rounds served. The slots go to a paused copy of the
+ * catalog (`ev_` ids: same bids, budgets and creatives), so their budget holds and
+ * user histories never change what the slot benchmark serves.
+ */
+import type Database from 'better-sqlite3';
+import type { EventType } from '../src/engine/types.js';
+import { hashApiKey } from '../src/privacy/keys.js';
+import { createPseudonymizer } from '../src/privacy/pseudonym.js';
+import { TokenSigner, tokenSecretsFrom } from '../src/privacy/token.js';
+import { openDatabase } from '../src/store/sqlite/db.js';
+import { type Catalog, eventsForSlot, rng, sessions, Zipf } from './workload.js';
+
+/** The prefix of the paused catalog copy's ids: its reservations were seeded, not served. */
+export const SEEDED_PREFIX = 'ev_';
+
+export interface EventLoad {
+  /** A feed client's API key, seeded with the slots: their tokens are bound to it. */
+  clientKey: string;
+  /** Request bodies, `{ events: [...] }` of `batch` events each, in the order users would send them. */
+  batches: string[];
+}
+
+/**
+ * Seeds `slots` served slots (users drawn by Zipf activity from `users`, campaigns
+ * uniformly, each slot's context the user's) into the database at `path`, and
+ * returns event batches over them: what users do with served slots (`eventsForSlot`).
+ */
+export async function seedEventLoad(
+  path: string,
+  catalog: Catalog,
+  o: { slots: number; users: number; batch: number; seed: number; secret: string; now: number; ttlMs: number },
+): Promise<EventLoad> {
+  const clientId = 'cli_bench_events';
+  const clientKey = 'sk_cli_bench-events-0123456789abcdef0123456789';
+  const pseudonymize = createPseudonymizer(o.secret);
+  const signer = new TokenSigner(tokenSecretsFrom({}, o.secret));
+  const r = rng(o.seed ^ 0xe7e7);
+  const uids = new Map<number, string>();
+  const rows: unknown[][] = [];
+  const events: { token: string; type: EventType }[] = [];
+  const zipf = new Zipf(o.users);
+  for (const session of sessions(o.seed, o.users, o.slots, zipf, o.seed ^ 0xe7)) {
+    let uid = uids.get(session.userIndex);
+    // Other people than the slot benchmark's users (same traits).
+    if (!uid) uids.set(session.userIndex, (uid = await pseudonymize(`events-${session.user}`)));
+    const campaign = catalog.campaigns[Math.floor(r() * catalog.campaigns.length)];
+    const creative = campaign.creatives[Math.floor(r() * campaign.creatives.length)];
+    const [campaignId, creativeId] = [`${SEEDED_PREFIX}${campaign.id}`, `${SEEDED_PREFIX}${creative.id}`];
+    // Random, as the server's are (index pages as scattered as in production), but from the seeded generator.
+    const id = `r_${Math.floor(r() * 2 ** 48).toString(36)}${Math.floor(r() * 2 ** 48).toString(36)}`;
+    const expiresAt = o.now + o.ttlMs;
+    rows.push([
+      id,
+      uid,
+      campaignId,
+      creativeId,
+      campaign.advertiserId,
+      campaign.bid.type,
+      campaign.bid.amountMicros,
+      o.now,
+      expiresAt,
+      session.context.country ?? '',
+      session.context.platform ?? '',
+    ]);
+    const types = eventsForSlot(r);
+    if (types.length === 0) continue;
+    const token = await signer.sign({
+      reservationId: id,
+      clientId,
+      uid,
+      campaignId,
+      creativeId,
+      expiresAt,
+    });
+    for (const type of types) events.push({ token, type });
+  }
+  const { sqlite } = openDatabase(path);
+  try {
+    insertAll(sqlite, clientId, await hashApiKey(clientKey), o.now, rows);
+  } finally {
+    sqlite.close();
+  }
+  const batches: string[] = [];
+  for (let k = 0; k + o.batch <= events.length; k += o.batch)
+    batches.push(JSON.stringify({ events: events.slice(k, k + o.batch) }));
+  return { clientKey, batches };
+}
+
+function insertAll(sqlite: Database.Database, clientId: string, keyHash: string, now: number, rows: unknown[][]) {
+  const reservation = sqlite.prepare(
+    `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at,
+       country, platform, video) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+  );
+  /** The catalog's campaigns and creatives again, under `ev_` ids, paused. */
+  const copy = (table: string, set: Record<string, string>) => {
+    const columns = (sqlite.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
+    sqlite.exec(
+      `INSERT INTO ${table} (${columns.join(', ')}) SELECT ${columns.map((c) => set[c] ?? c).join(', ')} FROM ${table}`,
+    );
+  };
+  sqlite.transaction(() => {
+    const prefixed = (column: string) => `'${SEEDED_PREFIX}' || ${column}`;
+    copy('campaigns', { id: prefixed('id'), status: "'paused'" });
+    copy('creatives', { id: prefixed('id'), campaign_id: prefixed('campaign_id') });
+    sqlite.prepare('INSERT INTO clients (id, name, created_at) VALUES (?, ?, ?)').run(clientId, 'Bench events', now);
+    sqlite
+      .prepare('INSERT INTO api_keys (key_hash, kind, owner_id, created_at) VALUES (?, ?, ?, ?)')
+      .run(keyHash, 'client', clientId, now);
+    for (const row of rows) reservation.run(...row);
+  })();
+}
