@@ -17,6 +17,7 @@ import { type MemoryPoint, runMemoryBound } from './memory.js';
 import { runServeScenario, type ServeResult } from './serve.js';
 import { addCounters, type Counters, type Machine, machine, progress, zeroCounters } from './stats.js';
 import { barChart, lineChart } from './svg.js';
+import { runWorkersBench, type WorkersResult, workersMarkdown } from './workers/run.js';
 
 const TARGETS = {
   engineP99Us: 250,
@@ -24,7 +25,13 @@ const TARGETS = {
   httpRatio: 0.7,
   httpP99Ms: 10,
   eventsPerSecond: 50_000,
+  workersCriticalPath: 2,
+  /** Issue #16: what `npm run start:worker` served with 200,000 users before (req/s). */
+  workersManyUsersBefore: 70,
 };
+
+/** The Workers part's workload: what issue #16 measured (bench/workers/run.ts takes other sizes). */
+const WORKERS = { campaigns: 200, users: 200_000, warmUsers: 500 };
 
 export interface BenchReport {
   mode: 'quick' | 'full';
@@ -36,11 +43,14 @@ export interface BenchReport {
   serve: ServeResult[];
   memory: MemoryPoint[];
   http?: HttpResult;
+  workers?: WorkersResult;
   counters: Counters;
   targets: { name: string; target: string; measured: string; met: boolean | null }[];
 }
 
-const PARTS = ['engine', 'serve', 'memory', 'http'] as const;
+const PARTS = ['engine', 'serve', 'memory', 'http', 'workers'] as const;
+/** Workers runs only when asked for (it takes a few minutes more). */
+const DEFAULT_PARTS = PARTS.filter((p) => p !== 'workers');
 
 const HELP = `Usage: npm run bench [-- options]
 
@@ -52,12 +62,19 @@ starts are removed and stopped when it ends or is interrupted.
 Options:
   --full                 longer run (~6 min): more decisions, requests, rounds
   --only=LIST            comma-separated subset of: ${PARTS.join(', ')}
+                         [${DEFAULT_PARTS.join(',')}]; workers is the Workers path in
+                         workerd as \`npm run start:worker\` serves it, beside a plain
+                         Hono endpoint in the same isolate: ${WORKERS.campaigns} campaigns,
+                         ${WORKERS.users.toLocaleString('en-US')} users and ${WORKERS.warmUsers} warm ones; DO calls,
+                         D1 statements, workerd CPU per request and event batch,
+                         DO round trips on the critical path (other sizes:
+                         npx tsx bench/workers/run.ts --help)
   --seed=N               another deterministic workload [42]
   --campaigns=N          HTTP: campaigns seeded through the API [1000]
   --users=N              HTTP: user population, Zipf activity [1000000]
   --user-cache=N         HTTP: the server's USER_CACHE_SIZE [20000]
-  --connections=N        HTTP: wrk connections [32]
-  --duration=S           HTTP: seconds per wrk run [quick 8, full 15]
+  --connections=N        HTTP, workers: wrk connections [32]
+  --duration=S           HTTP, workers: seconds per wrk run [quick 8, full 15]
   --rounds=N             HTTP: baseline/slots round pairs [quick 2, full 3]
   --no-breakdown         HTTP: skip the profiled pass (CPU breakdown)
   --profile=DIR          HTTP: also keep the profiled server's .cpuprofile in DIR
@@ -95,7 +112,7 @@ export function parseOptions(argv: string[]) {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const only = values.only?.split(',').map((x) => x.trim()) ?? [...PARTS];
+  const only = values.only?.split(',').map((x) => x.trim()) ?? [...DEFAULT_PARTS];
   const unknown = only.filter((x) => !(PARTS as readonly string[]).includes(x));
   if (unknown.length > 0) throw new UsageError(`--only: unknown part(s) ${unknown.join(', ')}; choose from ${PARTS.join(', ')}`);
   const full = values.full === true;
@@ -208,6 +225,22 @@ function targets(r: BenchReport): BenchReport['targets'] {
         )
         .join('; '),
       met: flat,
+    });
+  }
+  if (r.workers) {
+    const w = r.workers;
+    const depths = [w.criticalPath.slotsNewUsers, w.criticalPath.slotsWarmUsers].flatMap((p) => Object.keys(p.depth).map(Number));
+    out.push({
+      name: "Workers: Durable Object round trips on a slot request's critical path (requests one at a time)",
+      target: `≤ ${TARGETS.workersCriticalPath}`,
+      measured: `at most ${Math.max(...depths)}; new users ${JSON.stringify(w.criticalPath.slotsNewUsers.depth)}, warm ${JSON.stringify(w.criticalPath.slotsWarmUsers.depth)}`,
+      met: Math.max(...depths) <= TARGETS.workersCriticalPath,
+    });
+    out.push({
+      name: `Workers: /v1/slots with ${n(w.options.users)} users, ${w.options.connections} connections (plain Hono ${n(w.hono.requestsPerSecond)} req/s)`,
+      target: `> ${TARGETS.workersManyUsersBefore} req/s (issue #16's before)`,
+      measured: `${n(w.slotsManyUsers.requestsPerSecond)} req/s (${w.slotsManyUsers.ratio}× Hono), ${n(w.slotsManyUsers.cost.cpuUsPerRequest)} µs workerd CPU per request`,
+      met: w.slotsManyUsers.requestsPerSecond > TARGETS.workersManyUsersBefore,
     });
   }
   const c = r.counters;
@@ -349,6 +382,9 @@ export function markdown(r: BenchReport, plots: Record<string, string> = {}): st
     if (plots.http) lines.push('', `![HTTP throughput](${plots.http})`);
     lines.push('');
   }
+  if (r.workers) {
+    lines.push(workersMarkdown(r.workers).replace(/^# /, '## '));
+  }
   lines.push('## Correctness counters (all must be 0)');
   lines.push('');
   lines.push('| cap violations | blocked advertisers served | budget overspend | 5xx responses |');
@@ -456,6 +492,17 @@ async function main() {
     progress('http: real server vs plain Hono baseline');
     report.http = await runHttpBenchmark({ ...options.http, threads: 2, eventBatch: 100, eventConnections: [8, 32], seed });
     report.counters = addCounters(report.counters, report.http.counters);
+  }
+  if (only.has('workers')) {
+    progress('workers: the Worker in workerd vs plain Hono in the same isolate');
+    report.workers = await runWorkersBench({
+      ...WORKERS,
+      durationSeconds: options.http.durationSeconds,
+      connections: options.http.connections,
+      seed,
+      vars: {},
+      label: 'bench',
+    });
   }
 
   report.seconds = (Date.now() - started) / 1000;

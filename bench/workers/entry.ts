@@ -18,7 +18,20 @@ const counters = {
   d1Statements: 0,
   d1Batches: 0,
   requests: 0,
+  /**
+   * Slot requests that ran alone in the isolate, by route: how many, and how many had each number of
+   * Durable Object round trips on their critical path (the longest chain of DO calls each started
+   * after the previous one answered, among those answered before the response), and DO calls
+   * still in flight when the response left (background).
+   */
+  criticalPath: {} as Record<string, { requests: number; depth: Record<string, number>; background: number }>,
 };
+
+/** DO calls of the one request in flight, ordered by a logical clock (workerd's Date.now() stands still between I/O). */
+let tick = 0;
+let inFlight = 0;
+let started = 0;
+let spans: { start: number; end?: number }[] = [];
 
 function countDo(binding: string, method: string, object: string | undefined) {
   const key = `${binding}.${method}`;
@@ -27,6 +40,48 @@ function countDo(binding: string, method: string, object: string | undefined) {
     counters.campaignObjectCalls[object] = (counters.campaignObjectCalls[object] ?? 0) + 1;
 }
 
+/** Wraps one DO call's promise in a span while a single request is in flight. */
+function spanned<T>(result: T): T {
+  // RPC stubs answer with a thenable RpcPromise, not a Promise.
+  if (inFlight !== 1 || typeof (result as { then?: unknown })?.then !== 'function') return result;
+  const span: { start: number; end?: number } = { start: ++tick };
+  spans.push(span);
+  return Promise.resolve(result).finally(() => (span.end = ++tick)) as T;
+}
+
+/** Round trips on the critical path: the longest chain of calls, each started after the one before answered. */
+function depthOf(answered: { start: number; end: number }[]): number {
+  const sorted = [...answered].sort((a, b) => a.start - b.start);
+  const depth: number[] = [];
+  let max = 0;
+  sorted.forEach((span, i) => {
+    let before = 0;
+    for (let j = 0; j < i; j++) if (sorted[j].end < span.start) before = Math.max(before, depth[j]);
+    depth[i] = before + 1;
+    max = Math.max(max, depth[i]);
+  });
+  return max;
+}
+
+async function traced(route: string, work: () => Promise<Response>): Promise<Response> {
+  const alone = inFlight === 0;
+  const startedBefore = ++started;
+  inFlight++;
+  if (alone) spans = [];
+  try {
+    return await work();
+  } finally {
+    inFlight--;
+    if (alone && started === startedBefore) {
+      const answered = spans.filter((s): s is { start: number; end: number } => s.end !== undefined);
+      const entry = (counters.criticalPath[route] ??= { requests: 0, depth: {}, background: 0 });
+      const d = String(depthOf(answered));
+      entry.requests++;
+      entry.depth[d] = (entry.depth[d] ?? 0) + 1;
+      entry.background += spans.length - answered.length;
+    }
+  }
+}
 /** Names behind ids made by idFromName (campaign objects only), so calls count per object. */
 const idNames = new WeakMap<object, string>();
 
@@ -52,7 +107,7 @@ function countingNamespace(binding: string, ns: any): any {
             if (typeof method !== 'string' || method === 'then' || method === 'id' || method === 'name') return member;
             return (...rpcArgs: unknown[]) => {
               countDo(binding, method, object);
-              return s[method](...rpcArgs);
+              return spanned(s[method](...rpcArgs));
             };
           },
         });
@@ -136,6 +191,7 @@ plain.post('/__bench/counters/reset', (c) => {
   counters.d1Statements = 0;
   counters.d1Batches = 0;
   counters.requests = 0;
+  counters.criticalPath = {};
   return c.json({ ok: true });
 });
 
@@ -158,8 +214,11 @@ export const TrafficObject = exported.TrafficObject;
 
 export default {
   async fetch(request: Request, env: Env, ctx: unknown): Promise<Response> {
-    if (new URL(request.url).pathname.startsWith('/__bench/')) return plain.fetch(request, env);
+    const { pathname } = new URL(request.url);
+    if (pathname.startsWith('/__bench/')) return plain.fetch(request, env);
     counters.requests++;
-    return (worker as any).fetch(request, countingEnv(env), ctx);
+    const serve = () => (worker as any).fetch(request, countingEnv(env), ctx) as Promise<Response>;
+    // Only slot requests are traced: an event batch's calls include the user objects' own calls to campaign objects.
+    return pathname === '/v1/slots' ? traced(`${request.method} ${pathname}`, serve) : serve();
   },
 };

@@ -10,14 +10,14 @@
  *        [--duration 20] [--connections 32] [--label name] [--set NAME=value ...]
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bundleWorker, startLocalWorker } from '../../src/runtime/miniflare.js';
 import { png } from '../../test/helpers/media.js';
+import { removeTempDir, tempDir, track } from '../cleanup.js';
 import { type CampaignSpec, eventsForSlot, generateCatalog, rng, sessions, Zipf } from '../workload.js';
 
 export const ADMIN_KEY = 'sk_admin_bench-workers-0123456789abcdef';
@@ -31,6 +31,19 @@ export interface WrkResult {
   errors: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
   seconds: number;
+}
+
+/** Round trips to Durable Objects on the critical path of requests that ran alone (bench/workers/entry.ts). */
+export interface CriticalPath {
+  requests: number;
+  /** Requests by number of sequential DO round trips before the response. */
+  depth: Record<string, number>;
+  /** DO calls still in flight when the response left, in all. */
+  background: number;
+  /** DO calls by binding.method over the probe (background ones included). */
+  doCalls?: Record<string, number>;
+  /** Latency of a request alone, ms: median and 90th percentile. */
+  aloneMs?: { p50: number; p90: number };
 }
 
 export interface PathCost {
@@ -86,8 +99,13 @@ export function cpuSeconds(pids: number[]): number {
 }
 
 /** POST JSON; a connection workerd closed under us (keep-alive race) is retried on a fresh one. */
-export async function post(url: string, headers: Record<string, string>, body: string): Promise<Response> {
-  return await retried(url, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body });
+export async function post(url: string, headers: Record<string, string>, body: string, timeoutMs?: number): Promise<Response> {
+  return await retried(url, {
+    method: 'POST',
+    headers: { ...headers, 'Content-Type': 'application/json' },
+    body,
+    ...(timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {}),
+  });
 }
 
 async function retried(url: string, init: RequestInit): Promise<Response> {
@@ -95,7 +113,8 @@ async function retried(url: string, init: RequestInit): Promise<Response> {
     try {
       return await fetch(url, init);
     } catch (err) {
-      if (attempt >= 5) throw err;
+      // A request that took too long is not retried: its answer may still be on the way.
+      if (attempt >= 5 || (err as Error).name === 'TimeoutError') throw err;
       await new Promise((r) => setTimeout(r, 50 * attempt));
     }
   }
@@ -205,6 +224,7 @@ export async function wrk(
   args.push(url, '--', bodiesFile);
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn('/usr/bin/wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    track(child);
     let text = '';
     child.stdout.on('data', (d) => (text += d));
     child.on('error', reject);
@@ -226,7 +246,7 @@ export async function wrk(
 export const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** The bench entry bundled into `dir` and served by workerd on 127.0.0.1 and a free port, with `vars` over the bench's settings. */
-export async function startBenchWorker(dir: string, vars: Record<string, string> = {}) {
+export async function startBenchWorker(dir: string, vars: Record<string, string> = {}, inspectorPort?: number) {
   const scriptPath = join(dir, 'worker.js');
   await bundleWorker(scriptPath, join(here, 'entry.ts'));
   const port = await freePort();
@@ -235,6 +255,7 @@ export async function startBenchWorker(dir: string, vars: Record<string, string>
     bindings: { ADMIN_KEY, SECRET, RATE_LIMIT_ADVERTISER: '0', RATE_LIMIT_CLIENT: '0', LOG_LEVEL: 'warn', ...vars },
     dataDir: join(dir, 'data'),
     port,
+    inspectorPort,
     host: '127.0.0.1',
   });
   return { mf, base: `http://127.0.0.1:${port}` };
@@ -253,11 +274,11 @@ export interface WorkersBenchOptions {
 }
 
 export async function runWorkersBench(o: WorkersBenchOptions) {
-  const dir = mkdtempSync(join(tmpdir(), 'status-ads-workers-'));
+  const dir = tempDir('workers');
   let mf: Awaited<ReturnType<typeof startLocalWorker>> | undefined;
   const stop = async () => {
     await mf?.dispose().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   };
   const onSignal = () => void stop().then(() => process.exit(130));
   process.once('SIGINT', onSignal);
@@ -301,7 +322,25 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
         doCalls: Record<string, number>;
         d1Statements: number;
         requests: number;
+        criticalPath: Record<string, CriticalPath>;
       };
+    /** Sends `bodies` one at a time, so each request runs alone and its DO round trips can be told apart. */
+    const probe = async (path: string, bodies: string[]): Promise<CriticalPath> => {
+      await reset();
+      const ms: number[] = [];
+      for (const body of bodies) {
+        const t = performance.now();
+        await (await post(`${base}${path}`, headers, body, 120_000)).arrayBuffer();
+        ms.push(performance.now() - t);
+      }
+      ms.sort((a, b) => a - b);
+      const c = await counters();
+      return {
+        ...(c.criticalPath[`POST ${path}`] ?? { requests: 0, depth: {}, background: 0 }),
+        doCalls: c.doCalls,
+        aloneMs: { p50: round(ms[Math.floor(ms.length / 2)] ?? 0), p90: round(ms[Math.floor(ms.length * 0.9)] ?? 0) },
+      };
+    };
     const reset = async () => void (await (await retried(`${base}/__bench/counters/reset`, { method: 'POST' })).arrayBuffer());
     const costed = async <T>(work: () => Promise<T>, requestsOf: (t: T) => number): Promise<{ result: T; cost: PathCost }> => {
       await reset();
@@ -337,6 +376,10 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
       (r) => r.requests,
     );
     console.log(`[workers]   ${manyRun.result.requestsPerSecond} req/s, ${JSON.stringify(manyRun.cost)}`);
+    // Users never seen before, each once, with the request mix's feeds.
+    const newUsers = many.lines.slice(0, 200).map((line, i) => JSON.stringify({ ...JSON.parse(line), user: `probe-new-${i}` }));
+    const probeMany = await probe('/v1/slots', newUsers);
+    console.log(`[workers]   one at a time, new users: DO round trips on the critical path ${JSON.stringify(probeMany)}`);
     // Warm the few users once, then measure.
     await pool(warmUsers.lines.slice(0, 2_000), 8, async (body) => {
       await (await post(`${base}/v1/slots`, headers, body)).arrayBuffer();
@@ -347,6 +390,8 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
       (r) => r.requests,
     );
     console.log(`[workers]   ${warmRun.result.requestsPerSecond} req/s, ${JSON.stringify(warmRun.cost)}`);
+    const probeWarm = await probe('/v1/slots', warmUsers.lines.slice(0, 200));
+    console.log(`[workers]   one at a time, warm users: DO round trips on the critical path ${JSON.stringify(probeWarm)}`);
 
     // Events: tokens from fresh slot requests, sent back in batches of 100.
     const random = rng(o.seed ^ 0xe7e7);
@@ -362,10 +407,14 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
     console.log(`[workers] /v1/events: ${batches.length} batches of 100, 8 at a time`);
     const events = await costed(
       async () => {
-        const outcome = { accepted: 0, duplicate: 0, rejected: 0, non2xx: 0 };
+        const outcome = { accepted: 0, duplicate: 0, rejected: 0, non2xx: 0, timedOut: 0 };
         const t = performance.now();
         await pool(batches, 8, async (body) => {
-          const res = await post(`${base}/v1/events`, headers, body);
+          const res = await post(`${base}/v1/events`, headers, body, 120_000).catch((err: Error) => {
+            if (err.name !== 'TimeoutError') throw err;
+            outcome.timedOut++;
+          });
+          if (!res) return;
           if (!res.ok) {
             await res.arrayBuffer();
             outcome.non2xx++;
@@ -408,6 +457,7 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
         cost: warmRun.cost,
       },
       events: { ...events.result, cost: events.cost },
+      criticalPath: { slotsNewUsers: probeMany, slotsWarmUsers: probeWarm },
       durableObjectStorage: storage,
     };
   } finally {
@@ -442,7 +492,9 @@ export function sqliteBytes(root: string): Record<string, { objects: number; byt
   return out;
 }
 
-function markdown(r: Awaited<ReturnType<typeof runWorkersBench>>): string {
+export type WorkersResult = Awaited<ReturnType<typeof runWorkersBench>>;
+
+export function workersMarkdown(r: WorkersResult): string {
   const row = (name: string, w: WrkResult, cost?: PathCost, ratio?: number) =>
     `| ${name} | ${w.requestsPerSecond.toLocaleString('en-US')} | ${ratio ?? '—'} | ${w.latencyMs.p50} / ${w.latencyMs.p99} | ${w.non2xx} | ${cost ? cost.doCallsPerRequest : '—'} | ${cost ? cost.d1StatementsPerRequest : '—'} | ${cost ? cost.cpuUsPerRequest.toLocaleString('en-US') : '—'} |`;
   return `# Workers path in workerd: ${r.label}
@@ -457,7 +509,9 @@ ${row(`/v1/slots, ${r.options.warmUsers} warm users`, r.slotsWarmUsers, r.slotsW
 
 DO calls per slot request (many users): ${JSON.stringify(r.slotsManyUsers.cost.doCalls)} over ${r.slotsManyUsers.cost.requests} requests.
 
-Events: ${r.events.batches} batches of 100 (8 in flight): ${r.events.eventsPerSecond.toLocaleString('en-US')} accepted events/s; per batch ${r.events.cost.doCallsPerRequest} DO calls (${JSON.stringify(r.events.cost.doCalls)}), ${r.events.cost.d1StatementsPerRequest} D1 statements, ${r.events.cost.cpuUsPerRequest.toLocaleString('en-US')} µs workerd CPU; accepted ${r.events.accepted}, duplicate ${r.events.duplicate}, rejected ${r.events.rejected}, non-2xx ${r.events.non2xx}.
+DO round trips on the critical path (requests sent one at a time; requests by number of sequential round trips before the response; calls left in flight; latency alone p50/p90): slots, new users ${JSON.stringify(r.criticalPath.slotsNewUsers.depth)} (${r.criticalPath.slotsNewUsers.background} in background; ${r.criticalPath.slotsNewUsers.aloneMs?.p50}/${r.criticalPath.slotsNewUsers.aloneMs?.p90} ms); slots, warm users ${JSON.stringify(r.criticalPath.slotsWarmUsers.depth)} (${r.criticalPath.slotsWarmUsers.background}; ${r.criticalPath.slotsWarmUsers.aloneMs?.p50}/${r.criticalPath.slotsWarmUsers.aloneMs?.p90} ms). DO calls in those probes: slots, new users ${JSON.stringify(r.criticalPath.slotsNewUsers.doCalls)}; warm users ${JSON.stringify(r.criticalPath.slotsWarmUsers.doCalls)}.
+
+Events: ${r.events.batches} batches of 100 (8 in flight): ${r.events.eventsPerSecond.toLocaleString('en-US')} accepted events/s; per batch ${r.events.cost.doCallsPerRequest} DO calls (${JSON.stringify(r.events.cost.doCalls)}), ${r.events.cost.d1StatementsPerRequest} D1 statements, ${r.events.cost.cpuUsPerRequest.toLocaleString('en-US')} µs workerd CPU; accepted ${r.events.accepted}, duplicate ${r.events.duplicate}, rejected ${r.events.rejected}, non-2xx ${r.events.non2xx}, no answer within 120 s ${r.events.timedOut}.
 
 Durable Object SQLite on disk at the end: ${Object.entries(r.durableObjectStorage)
     .map(
@@ -505,8 +559,8 @@ async function main() {
   const out = fileURLToPath(new URL('../results/', import.meta.url));
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, `workers-${result.label}.json`), `${JSON.stringify(result, null, 1)}\n`);
-  writeFileSync(join(out, `workers-${result.label}.md`), markdown(result));
-  console.log(markdown(result));
+  writeFileSync(join(out, `workers-${result.label}.md`), workersMarkdown(result));
+  console.log(workersMarkdown(result));
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

@@ -7,7 +7,7 @@
  * calls/s: what a Durable Object's ~1,000 requests/s limit is about. Writes
  * bench/results/workers-shards.json and .md.
  *
- * Usage: npx tsx bench/workers/shards.ts [--shards 1,2,4,8] [--users 2000] [--duration 10] [--connections 32]
+ * Usage: npx tsx bench/workers/shards.ts [--shards 1,2,4,8] [--users 1000] [--duration 10] [--connections 32]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,8 +52,10 @@ async function measureK(shards: number, o: { users: number; durationSeconds: num
     ({ mf, base } = await startBenchWorker(dir, {
       BUDGET_MIN_SHARDS: String(shards),
       USER_SHARDS: '64',
-      // Warm users come back all the time: caps must not empty the feed.
+      // Warm users come back all the time: caps must not empty the feed, and a creative reserved
+      // for a user (unseen, unexpired) is not served to them again, so reservations live 1 s.
       USER_CAP_IMPRESSIONS: '10000',
+      TOKEN_TTL: '1',
       MAX_PER_RESPONSE: '1',
     }));
     const pids = workerdPids();
@@ -115,7 +117,7 @@ function markdown(runs: KRun[], o: { users: number; durationSeconds: number; con
   );
   return `# Slot throughput as budget shards grow (workerd)
 
-${when}, \`npx tsx bench/workers/shards.ts\`: one hot campaign (wins every slot, daily budget 10⁶ units, asap), ${o.users.toLocaleString('en-US')} warm users, one slot per response, BUDGET_MIN_SHARDS = K, a fresh workerd per K; wrk -t2 -c${o.connections} -d${o.durationSeconds}s on the plain Hono endpoint and then on /v1/slots in the same workerd.
+${when}, \`npx tsx bench/workers/shards.ts\`: one hot campaign (wins every slot, daily budget 10⁶ units, asap), ${o.users.toLocaleString('en-US')} warm users, one slot per response, tokens living 1 s (so a returning user is served again), BUDGET_MIN_SHARDS = K, a fresh workerd per K; wrk -t2 -c${o.connections} -d${o.durationSeconds}s on the plain Hono endpoint and then on /v1/slots in the same workerd.
 
 | K | plain Hono req/s | /v1/slots req/s | × Hono | p50 / p99 ms | non-2xx | DO calls / slot request | workerd CPU µs / slot request | busiest campaign object, calls/s | calls/s per campaign object (own object first) |
 |---|---|---|---|---|---|---|---|---|---|
@@ -141,7 +143,7 @@ async function main() {
     return;
   }
   const o = {
-    users: Number(values.users ?? 2000),
+    users: Number(values.users ?? 1000),
     durationSeconds: Number(values.duration ?? 10),
     connections: Number(values.connections ?? 32),
   };

@@ -184,9 +184,10 @@ export class Delivery {
       });
       if (decision.unfilled) for (const u of decision.unfilled) metrics.unfilled(u.reason, u.count);
 
-      const reservations: Reservation[] = [];
-      const placed: { after: number; campaign: ServableCampaign; reservation: Reservation; creativeIndex: number }[] = [];
-      // Holds go to different campaigns' authorities: ask them all at once (one round trip on Workers).
+      // Holds go to the campaigns' authorities and the reservations to the user's, all at once: on
+      // Workers one round trip after the load, so a slot request has two on its critical path. The
+      // reserve is conditional on the history the decision was based on, as before; a reservation
+      // whose hold is refused is taken back before answering (no token was issued for it).
       const asked = decision.slots.map((slot) => {
         const id = timeOrderedId('r', now);
         // Where the budget is split over shards, the hold's shard is kept with its reservation: charges and releases go there.
@@ -227,9 +228,22 @@ export class Delivery {
           });
         return { slot, reservation, held };
       });
-      for (const { slot, reservation, held } of asked) {
-        if (!(await held)) {
+      const stored = store.users
+        .reserve(
+          asked.map((a) => a.reservation),
+          { history: user.history, historyMs },
+        )
+        .catch((err: Error) => err);
+      const holds = await Promise.all(asked.map((a) => a.held));
+      const reserved = await stored;
+
+      const reservations: Reservation[] = [];
+      const refused: Reservation[] = [];
+      const placed: { after: number; campaign: ServableCampaign; reservation: Reservation; creativeIndex: number }[] = [];
+      asked.forEach(({ slot, reservation }, i) => {
+        if (!holds[i]) {
           // Another user's request took the budget between the decision and the hold: the slot goes unfilled.
+          refused.push(reservation);
           metrics.unfilled('budget', 1);
           const entry = decision.explain?.find((e) => e.campaignId === slot.campaign.id);
           if (entry)
@@ -238,7 +252,7 @@ export class Delivery {
               reason: 'budget',
               remainingBudgetMicros: remainingBudgetMicros(slot.campaign, store.budgets.view(slot.campaign.id, now)),
             });
-          continue;
+          return;
         }
         reservations.push(reservation);
         placed.push({
@@ -247,19 +261,28 @@ export class Delivery {
           reservation,
           creativeIndex: slot.campaign.creatives.indexOf(slot.creative),
         });
-      }
+      });
       const releaseAll = () =>
         Promise.all(reservations.map((r) => store.budgets.release(r.campaignId, r.id, r.budgetShard).catch(() => undefined)));
-      try {
-        if ((await store.users.reserve(reservations, { history: user.history, historyMs })) === false) {
-          await releaseAll();
-          return 'conflict';
-        }
-      } catch (err) {
-        console.error(`[slots] could not store reservations, serving no ad: ${(err as Error).message}`);
+      if (reserved === false) {
+        await releaseAll();
+        return 'conflict';
+      }
+      if (reserved instanceof Error) {
+        console.error(`[slots] could not store reservations, serving no ad: ${reserved.message}`);
         await releaseAll();
         metrics.unfilled('unavailable', reservations.length);
         return { slots: [] };
+      }
+      if (refused.length > 0) {
+        // Only on this path a third call: until it lands the refused reservations count toward caps
+        // (fewer ads, never more); if it fails they stop counting when they expire, and never charge.
+        await store.users
+          .unreserve(
+            uid,
+            refused.map((r) => r.id),
+          )
+          .catch((err) => console.error(`[slots] could not take back refused reservations: ${(err as Error).message}`));
       }
       for (const r of reservations) metrics.slotServed(r.bidType, r.priceMicros);
 

@@ -77,6 +77,8 @@ export interface LocalWorkerOptions {
   dataDir?: string;
   port?: number;
   host?: string;
+  /** Opens workerd's V8 inspector on this port (bench/workers/profile.ts). */
+  inspectorPort?: number;
 }
 
 /**
@@ -118,6 +120,7 @@ async function startOnce(options: LocalWorkerOptions): Promise<Miniflare> {
       : {}),
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.host !== undefined ? { host: options.host } : {}),
+    ...(options.inspectorPort !== undefined ? { inspectorPort: options.inspectorPort } : {}),
   });
   try {
     await mf.ready;

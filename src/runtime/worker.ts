@@ -201,6 +201,9 @@ export class UserObject extends DurableObject<WorkerEnv> implements UserObjectRp
   reserve(reservations: Reservation[], basedOn?: { history: HistoryEntry[]; historyMs: number }) {
     return this.service.reserve(reservations, basedOn);
   }
+  unreserve(uid: string, reservationIds: string[]) {
+    return this.service.unreserve(uid, reservationIds);
+  }
   block(uid: string, advertiserId: string, now: number) {
     return this.service.block(uid, advertiserId, now);
   }

@@ -148,6 +148,12 @@ export interface UserStore {
    * state `load` returns may be a live cached view: callers serialise a user in-process.
    */
   reserve(reservations: Reservation[], basedOn?: { history: HistoryEntry[]; historyMs: number }): Promise<boolean>;
+  /**
+   * Takes back stored reservations of this user whose budget hold was refused (no token was
+   * ever issued for them, so nothing can charge them): they stop counting toward caps at once.
+   * Ids not stored (or of another user) are ignored; call only after their `reserve` resolved.
+   */
+  unreserve(uid: string, reservationIds: string[]): Promise<void>;
   /** One reservation of this user, as stored. */
   reservation(uid: string, id: string): Promise<Reservation | undefined>;
   block(uid: string, advertiserId: string, now: number): Promise<void>;

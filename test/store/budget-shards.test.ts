@@ -191,6 +191,25 @@ describe(`campaign budgets over ${SHARDS} shard objects (workerd)`, () => {
     }
   });
 
+  it('a cut of more holds than one statement can name releases them all', async () => {
+    const { store } = w;
+    const { campaign, servable, creativeId } = await seed(store, { totalMicros: 1_000_000 });
+    const many = Array.from({ length: 150 }, (_, i) => reservation(servable, creativeId, uid(6000 + i)));
+    // All on the coordinator's own shard: one object cuts 150 holds.
+    const held = await Promise.all(
+      many.map((r) =>
+        store.budgets.tryHold(
+          { campaign: servable, reservationId: r.id, amountMicros: 1000, expiresAt: r.expiresAt, shard: 0 },
+          T,
+        ),
+      ),
+    );
+    expect(held.every(Boolean)).toBe(true);
+    const paused = (await store.catalog.updateCampaign(campaign.id, { budget: { totalMicros: 0 } }, T + 1)) as CampaignRecord;
+    await store.budgets.limit(paused, T + 1);
+    expect((await perShard(w, servable.id, T + 2)).reduce((s, x) => s + x.heldMicros, 0)).toBe(0);
+  });
+
   it('reports add every shard’s counters and spend once, and merge reach', async () => {
     const { store } = w;
     const { servable, creativeId } = await seed(store, {});

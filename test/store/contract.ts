@@ -450,6 +450,33 @@ export function storeContract(
         );
       });
 
+      it('unreserves a refused reservation of its user only: it stops counting toward caps at once', async () => {
+        const { c, k } = await seed();
+        const { c: c2, k: k2 } = await seed();
+        const kept = reservation(c, k, uid(8));
+        const refused = reservation(c2, k2, uid(8));
+        const seen = { ...(await store.users.load(uid(8), T, CONTRACT_HISTORY_MS)) };
+        seen.history = [...seen.history];
+        expect(await store.users.reserve([kept, refused], { history: seen.history, historyMs: CONTRACT_HISTORY_MS })).toBe(true);
+        const other = reservation(c2, k2, uid(9));
+        await store.users.reserve([other]);
+        // Another user's id and an unknown id are ignored; an empty list is no call at all.
+        await store.users.unreserve(uid(8), [refused.id, other.id, 'r_unknown']);
+        await store.users.unreserve(uid(8), []);
+        expect(await store.users.reservation(uid(8), refused.id)).toBeUndefined();
+        expect(await store.users.reservation(uid(8), kept.id)).toEqual(kept);
+        expect(await store.users.reservation(uid(9), other.id)).toEqual(other);
+        const after = await store.users.load(uid(8), T + 1, CONTRACT_HISTORY_MS);
+        expect(after.history.map((e) => e.reservationId)).toEqual([kept.id]);
+        // A response decided on the history that still held the refused reservation gained nothing since: stored.
+        const withRefused = [...after.history, { ...after.history[0], reservationId: refused.id, campaignId: c2.id }];
+        const next = reservation(c, k, uid(8));
+        expect(await store.users.reserve([next], { history: withRefused, historyMs: CONTRACT_HISTORY_MS })).toBe(true);
+        // Erase finds no hold of the refused reservation to give back, and removes the rest.
+        await store.users.erase(uid(8));
+        expect(await store.users.reservation(uid(8), kept.id)).toBeUndefined();
+      });
+
       it('blocks, lists and unblocks advertisers per user', async () => {
         await store.users.block(uid(1), 'adv_a', T);
         await store.users.block(uid(1), 'adv_b', T + 1);

@@ -440,12 +440,15 @@ export class CampaignObjectStore {
   release(reservationIds: string[]): void {
     if (reservationIds.length === 0) return;
     this.totals();
-    const gone = this.db
-      .delete(budgetHolds)
-      .where(inArray(budgetHolds.reservationId, reservationIds))
-      .returning({ amountMicros: budgetHolds.amountMicros, expiresAt: budgetHolds.expiresAt })
-      .all();
-    this.countHeld(gone, -1);
+    // An object's SQLite binds at most 100 parameters per statement: a large cut goes in chunks.
+    for (let i = 0; i < reservationIds.length; i += 90) {
+      const gone = this.db
+        .delete(budgetHolds)
+        .where(inArray(budgetHolds.reservationId, reservationIds.slice(i, i + 90)))
+        .returning({ amountMicros: budgetHolds.amountMicros, expiresAt: budgetHolds.expiresAt })
+        .all();
+      this.countHeld(gone, -1);
+    }
   }
 
   private rememberBudget(budget: LeaseBudget): void {

@@ -194,6 +194,11 @@ export class EdgeUsers implements UserStore {
     return this.user(reservations[0].uid).reserve(reservations, basedOn);
   }
 
+  async unreserve(uid: string, reservationIds: string[]) {
+    if (reservationIds.length === 0) return;
+    await this.user(uid).unreserve(uid, reservationIds);
+  }
+
   block(uid: string, advertiserId: string, now: number) {
     return this.user(uid).block(uid, advertiserId, now);
   }

@@ -72,6 +72,20 @@ export class UserObjectStore {
     return true;
   }
 
+  /** Deletes reservations whose budget hold was refused (never tokened), so they stop counting toward caps. */
+  unreserve(uid: string, reservationIds: string[]): void {
+    if (reservationIds.length === 0) return;
+    this.db.transaction((tx) => {
+      const gone = tx
+        .delete(t.reservations)
+        .where(and(eq(t.reservations.uid, uid), inArray(t.reservations.id, reservationIds)))
+        .returning({ id: t.reservations.id })
+        .all()
+        .map((r) => r.id);
+      if (gone.length > 0) tx.delete(t.reservationShards).where(inArray(t.reservationShards.reservationId, gone)).run();
+    });
+  }
+
   /** Keeps the budget shard of reservations whose campaign is split over several (charges, releases and erasure go there). */
   private rememberShards(db: Pick<ObjectDb, 'insert'>, reservations: Reservation[]): void {
     const sharded = reservations.filter((r) => (r.budgetShard ?? 0) > 0);
@@ -303,6 +317,10 @@ export class UserObjectService implements UserObjectRpc {
       if (stored && basedOn && reservations.length > 0) await this.schedule(Date.now() + basedOn.historyMs);
       return stored;
     });
+  }
+
+  async unreserve(uid: string, reservationIds: string[]) {
+    return this.serial(() => this.state.unreserve(uid, reservationIds));
   }
 
   async block(uid: string, advertiserId: string, now: number) {

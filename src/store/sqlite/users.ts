@@ -105,6 +105,16 @@ export class SqliteUsers implements UserStore {
     return true;
   }
 
+  async unreserve(uid: string, reservationIds: string[]): Promise<void> {
+    if (reservationIds.length === 0) return;
+    const ids = new Set(reservationIds);
+    this.db.transaction(() => {
+      for (const id of ids) this.statements.deleteReservation.run(id, uid);
+    });
+    const state = this.cache.get(uid);
+    if (state) state.history = state.history.filter((e) => !ids.has(e.reservationId));
+  }
+
   async reservation(uid: string, id: string): Promise<Reservation | undefined> {
     const row = this.db.select().from(t.reservations).where(eq(t.reservations.id, id)).get();
     return row?.uid === uid ? row : undefined;
@@ -207,6 +217,7 @@ function prepareStatements(db: Db) {
          expires_at AS expiresAt, viewed_at AS viewedAt
        FROM reservations WHERE uid = ? AND served_at > ? AND (viewed_at IS NOT NULL OR expires_at > ?) ORDER BY served_at`,
     ),
+    deleteReservation: sqlite.prepare('DELETE FROM reservations WHERE id = ? AND uid = ?'),
     readChoices: sqlite
       .prepare(
         `SELECT 'b', advertiser_id FROM user_blocks WHERE uid = ?
