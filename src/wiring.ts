@@ -34,6 +34,8 @@ export interface ServiceOptions {
   scrapeMetrics?: () => Promise<{ text: string; contentType: string }>;
   /** METRICS_TOKEN: may read /metrics besides the operator key. */
   metricsToken?: string;
+  /** Serialise one user's slot requests inside this process [true]; Workers turns it off (see DeliveryDeps). */
+  serialiseUsers?: boolean;
 }
 
 export async function createService(options: ServiceOptions) {
@@ -50,6 +52,7 @@ export async function createService(options: ServiceOptions) {
     clock,
     metrics: options.metrics,
     traffic,
+    serialiseUsers: options.serialiseUsers,
   });
   const catalog = new CatalogService(options.store, index);
   const forecasts = new Forecasts({

@@ -78,6 +78,12 @@ export interface DeliveryDeps {
   traffic?: TrafficRecorder;
   /** Slot and event counters [none]. */
   metrics?: Metrics;
+  /**
+   * Serialise one user's requests inside this process [true]. Off on Workers: there a request
+   * must not wait on another request's promise (its I/O would run in that request's context and
+   * fail once it has answered), and the user object's conditional reserve already decides.
+   */
+  serialiseUsers?: boolean;
 }
 
 /** How many times a response is decided again when a concurrent one changed the user's history first. */
@@ -87,7 +93,7 @@ const SERVE_ATTEMPTS = 3;
 export const CTR_REFRESH_MS = 5 * 60_000;
 
 export class Delivery {
-  private locks = new KeyedLock();
+  private locks: KeyedLock | undefined;
   private engineSettings: EngineSettings;
   private ctrRefreshedAt: number;
   private metrics: Metrics;
@@ -95,6 +101,7 @@ export class Delivery {
   constructor(private deps: DeliveryDeps) {
     const s = deps.settings;
     this.metrics = deps.metrics ?? noopMetrics;
+    this.locks = deps.serialiseUsers === false ? undefined : new KeyedLock();
     this.ctrRefreshedAt = deps.clock();
     this.engineSettings = {
       placement: s.placement,
@@ -139,6 +146,11 @@ export class Delivery {
     return result;
   }
 
+  /** One user's work, one at a time in this process where that is on. */
+  private exclusive<T>(uid: string, work: () => Promise<T>): Promise<T> {
+    return this.locks ? this.locks.run(uid, work) : work();
+  }
+
   /**
    * Reads, decides, holds budget and reserves for one pseudonymous user, serialised per
    * user in this process. Where another process may serve the same user at once (Workers
@@ -147,7 +159,7 @@ export class Delivery {
    */
   private async serve(uid: string, input: UserSlotsInput): Promise<SlotsResult> {
     this.metrics.slotRequest();
-    return this.locks.run(uid, async () => {
+    return this.exclusive(uid, async () => {
       for (let attempt = 1; attempt <= SERVE_ATTEMPTS; attempt++) {
         const result = await this.serveOnce(uid, input);
         if (result !== 'conflict') return result;
@@ -392,7 +404,7 @@ export class Delivery {
 
   async erase(user: string): Promise<void> {
     const uid = await this.deps.pseudonymize(user);
-    await this.locks.run(uid, () => this.deps.store.users.erase(uid));
+    await this.exclusive(uid, () => this.deps.store.users.erase(uid));
   }
 
   /** "Why am I seeing this ad": plain words from the targeting that matched. */

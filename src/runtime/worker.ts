@@ -138,6 +138,8 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
     metrics: env.ANALYTICS ? fanOutMetrics(isolateMetrics, analyticsEngineMetrics(env.ANALYTICS)) : isolateMetrics,
     scrapeMetrics: () => isolateMetrics.scrape(),
     metricsToken: settings.metricsToken || undefined,
+    // Many isolates serve one user anyway; the user object's conditional reserve decides.
+    serialiseUsers: false,
   });
   let checkedAt = Date.now();
   let rebuiltAt = checkedAt;

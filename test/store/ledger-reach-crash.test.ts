@@ -167,4 +167,30 @@ describe('ledger report rows after a crash', () => {
     const [row] = await second.ledger.report('cmp-8', day, day);
     expect(row).toMatchObject({ impressions: 10, clicks: 10 });
   });
+
+  it('keeps at most 10,000 report rows with unwritten changes: beyond that the oldest are written at once, whatever their age', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'status-ads-reach-'));
+    const path = join(dir, 'ads.db');
+    const store = storeAt(path);
+    // 2,100 campaigns × 5 rows (day, hour, creative, country, platform) = 10,500 rows, all within one second.
+    const events = await impressions(
+      store,
+      Array.from({ length: 2_100 }, (_, i) => i),
+      start,
+      (i) => String(i),
+    );
+    for (let i = 0; i < events.length; i += 500) await store.ledger.record(events.slice(i, i + 500), start + i, rules);
+    const stored = () => {
+      const disk = new Database(path, { readonly: true });
+      const n = disk.prepare('SELECT count(*) FROM report_rows').pluck().get() as number;
+      disk.close();
+      return n;
+    };
+    expect(stored()).toBe(0);
+    // The next group finds 10,500 rows in memory: the oldest 500 are written now.
+    await store.ledger.record(events.slice(0, 1), start + 3_000, rules);
+    expect(stored()).toBe(500);
+    expect((await store.ledger.report('cmp-0', day, day))[0]).toMatchObject({ impressions: 1 });
+    expect((await store.ledger.report('cmp-2099', day, day))[0]).toMatchObject({ impressions: 1 });
+  });
 });

@@ -27,6 +27,21 @@ export function openDatabase(path: string): { db: Db; sqlite: Database.Database 
   return { db, sqlite };
 }
 
+/**
+ * Folds the WAL into the database file and empties it, so deleted rows' old page images are gone.
+ * Another connection's checkpoint (the background checkpointer) or a reader can make one attempt
+ * report busy and leave the WAL as it was; try again until it is empty (about a second at most).
+ */
+export async function truncateWal(sqlite: Database.Database, attempts = 100): Promise<boolean> {
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const [result] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    if (!result || result.busy === 0) return true;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  console.error('[store] the WAL could not be emptied: another connection kept it busy');
+  return false;
+}
+
 /** `atomic` on better-sqlite3: the writes in one transaction; `returning()` writes give their rows. */
 export function atomicTransaction(db: Db): Atomic {
   type Write = { all(): unknown; run(): unknown; config?: { returning?: unknown } };

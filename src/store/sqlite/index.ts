@@ -6,7 +6,7 @@ import type { Store } from '../interface.js';
 import { SqlTraffic } from '../traffic.js';
 import { SqliteBudgets } from './budgets.js';
 import { Checkpointer } from './checkpointer.js';
-import { atomicTransaction, migrationsFolder, openDatabase } from './db.js';
+import { atomicTransaction, migrationsFolder, openDatabase, truncateWal } from './db.js';
 import { SqliteLedger } from './ledger.js';
 import { SqliteUsers } from './users.js';
 import { WalSync } from './wal-sync.js';
@@ -47,7 +47,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & { userCa
       ledger.writePending();
       const pruned = users.prune(now, historyMs);
       // Old WAL frames still hold pruned and erased rows; a truncating checkpoint drops them from disk.
-      sqlite.pragma('wal_checkpoint(TRUNCATE)');
+      await truncateWal(sqlite);
       return pruned;
     },
     async health() {

@@ -220,7 +220,12 @@ export class SqliteLedger implements LedgerStore {
     try {
       const applied = this.sqlite.transaction(() => {
         // The rows as of the groups committed before this one (this group's changes join them after its commit).
-        written = this.writeRows(groupNow - REPORT_WRITE_MS, ROWS_PER_GROUP);
+        // Past MAX_UNWRITTEN rows (each may hold a 4 KiB sketch) the oldest excess goes now, whatever its age: memory stays bounded.
+        const excess = this.unwritten.size - MAX_UNWRITTEN;
+        written =
+          excess > 0
+            ? this.writeRows(Number.POSITIVE_INFINITY, Math.max(ROWS_PER_GROUP, excess))
+            : this.writeRows(groupNow - REPORT_WRITE_MS, ROWS_PER_GROUP);
         const applied = batches.map((batch) => {
           const reported: string[] = [];
           const userSide: UserSideTx = {
@@ -490,6 +495,8 @@ function prepareStatements(sqlite: Database.Database) {
 const REPORT_WRITE_MS = 10_000;
 /** At most this many rows are written per group (oldest first), so writing never stalls the event loop for long. */
 const ROWS_PER_GROUP = 500;
+/** Rows with unwritten changes kept in memory at most (beyond it the oldest are written early): ~40 MB of sketches. */
+const MAX_UNWRITTEN = 10_000;
 const REPORT_MARK = 'report_rows';
 /** `row:<campaign>|<by>|<day>|<key>`: a row written since the 'report_rows' mark is exact up to this events rowid. */
 const ROW_MARK = 'row:';

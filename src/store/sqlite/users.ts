@@ -4,7 +4,7 @@
  */
 
 import type Database from 'better-sqlite3';
-import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, isNull, lt, or } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
 import { isLive } from '../../engine/eligibility.js';
@@ -13,7 +13,7 @@ import type { StoreMetrics } from '../../ops/metrics.js';
 import type { Reservation, UserStore } from '../interface.js';
 import { gainedHistory, toHistory } from '../user-history.js';
 import type { SqliteBudgets } from './budgets.js';
-import type { Db } from './db.js';
+import { type Db, truncateWal } from './db.js';
 import { GroupCommit } from './group-commit.js';
 import type { WalSync } from './wal-sync.js';
 
@@ -189,7 +189,7 @@ export class SqliteUsers implements UserStore {
     for (const r of live) await this.budgets.release(r.campaignId, r.id);
     this.cache.delete(uid);
     // The deleted rows' old pages still sit in the WAL until a checkpoint; fold and empty it now.
-    this.db.get(sql`PRAGMA wal_checkpoint(TRUNCATE)`);
+    await truncateWal((this.db as unknown as { $client: Database.Database }).$client);
   }
 
   /** Deletes history older than any cap or token needs. */
