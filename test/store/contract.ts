@@ -431,6 +431,25 @@ export function storeContract(
         for (const r of batch) expect(await store.users.reservation(r.uid, r.id)).toEqual(r);
       });
 
+      it('reserves and unreserves a response of many slots at once (a 1,000-status feed)', async () => {
+        const { c, k } = await seed();
+        const batch = Array.from({ length: 40 }, () => reservation(c, k, uid(6), { budgetShard: 1 }));
+        expect(await store.users.reserve(batch, { history: [], historyMs: CONTRACT_HISTORY_MS })).toBe(true);
+        const state = await store.users.load(uid(6), T + 1, CONTRACT_HISTORY_MS);
+        expect(state.history.map((e) => e.reservationId).sort()).toEqual(batch.map((r) => r.id).sort());
+        await store.users.unreserve(
+          uid(6),
+          batch.slice(0, 30).map((r) => r.id),
+        );
+        const after = await store.users.load(uid(6), T + 1, CONTRACT_HISTORY_MS);
+        expect(after.history.map((e) => e.reservationId).sort()).toEqual(
+          batch
+            .slice(30)
+            .map((r) => r.id)
+            .sort(),
+        );
+      });
+
       it('refuses a response decided on a history a concurrent response changed, storing nothing', async () => {
         const { c, k } = await seed();
         // A snapshot: a backend may hand out its live cached state.

@@ -43,6 +43,7 @@ import type { CatalogStore, ReportRow } from '../interface.js';
 import { Reach } from '../reach.js';
 import { type ReportBy, type ReportCounter, type StoredReportRow, toReportRows } from '../report-rows.js';
 import { utcDay } from '../utc-day.js';
+import { statementChunks } from './bound-parameters.js';
 import type { CampaignObjectRpc } from './index.js';
 import type { ObjectAlarms, ObjectDb } from './user-object.js';
 
@@ -444,11 +445,10 @@ export class CampaignObjectStore {
   release(reservationIds: string[]): void {
     if (reservationIds.length === 0) return;
     this.totals();
-    // An object's SQLite binds at most 100 parameters per statement: a large cut goes in chunks.
-    for (let i = 0; i < reservationIds.length; i += 90) {
+    for (const ids of statementChunks(reservationIds)) {
       const gone = this.db
         .delete(budgetHolds)
-        .where(inArray(budgetHolds.reservationId, reservationIds.slice(i, i + 90)))
+        .where(inArray(budgetHolds.reservationId, ids))
         .returning({ amountMicros: budgetHolds.amountMicros, expiresAt: budgetHolds.expiresAt })
         .all();
       this.countHeld(gone, -1);

@@ -6,7 +6,7 @@
  * procedure runs here; the campaign's side is committed to an outbox in the same
  * transaction and delivered to that campaign's object, which applies each once.
  */
-import { and, asc, eq, gt, inArray, isNotNull, lt, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, gt, inArray, isNotNull, lt, notInArray, or, sql } from 'drizzle-orm';
 import type { DrizzleSqliteDODatabase } from 'drizzle-orm/durable-sqlite';
 import { migrate } from 'drizzle-orm/durable-sqlite/migrator';
 import migrations from '../../../schema/migrations/migrations.js';
@@ -17,8 +17,12 @@ import { applyUserSide, type CampaignEffect, type UserSideTx } from '../event-pr
 import type { EventOutcome, EventRules, Reservation, VerifiedEvent } from '../interface.js';
 import { KeyedLock } from '../keyed-lock.js';
 import { gainedHistory, toHistory } from '../user-history.js';
+import { statementChunks } from './bound-parameters.js';
 import { effectShard } from './campaign-object.js';
 import type { ObjectDirectory, UserObjectRpc } from './index.js';
+
+/** Parameters one reservation row binds (its columns). */
+const RESERVATION_COLUMNS = Object.keys(getTableColumns(t.reservations)).length;
 
 export type ObjectDb = DrizzleSqliteDODatabase;
 
@@ -67,8 +71,10 @@ export class UserObjectStore {
       const current = this.load(reservations[0].uid, reservations[0].servedAt, basedOn.historyMs);
       if (gainedHistory(current.history, basedOn.history)) return false;
     }
-    this.db.insert(t.reservations).values(reservations).run();
-    this.rememberShards(this.db, reservations);
+    this.db.transaction((tx) => {
+      for (const rows of statementChunks(reservations, RESERVATION_COLUMNS)) tx.insert(t.reservations).values(rows).run();
+      this.rememberShards(tx, reservations);
+    });
     return true;
   }
 
@@ -76,22 +82,24 @@ export class UserObjectStore {
   unreserve(uid: string, reservationIds: string[]): void {
     if (reservationIds.length === 0) return;
     this.db.transaction((tx) => {
-      const gone = tx
-        .delete(t.reservations)
-        .where(and(eq(t.reservations.uid, uid), inArray(t.reservations.id, reservationIds)))
-        .returning({ id: t.reservations.id })
-        .all()
-        .map((r) => r.id);
-      if (gone.length > 0) tx.delete(t.reservationShards).where(inArray(t.reservationShards.reservationId, gone)).run();
+      for (const ids of statementChunks(reservationIds)) {
+        const gone = tx
+          .delete(t.reservations)
+          .where(and(eq(t.reservations.uid, uid), inArray(t.reservations.id, ids)))
+          .returning({ id: t.reservations.id })
+          .all()
+          .map((r) => r.id);
+        if (gone.length > 0) tx.delete(t.reservationShards).where(inArray(t.reservationShards.reservationId, gone)).run();
+      }
     });
   }
 
   /** Keeps the budget shard of reservations whose campaign is split over several (charges, releases and erasure go there). */
   private rememberShards(db: Pick<ObjectDb, 'insert'>, reservations: Reservation[]): void {
     const sharded = reservations.filter((r) => (r.budgetShard ?? 0) > 0);
-    if (sharded.length > 0) {
+    for (const rows of statementChunks(sharded, 2)) {
       db.insert(t.reservationShards)
-        .values(sharded.map((r) => ({ reservationId: r.id, shard: r.budgetShard as number })))
+        .values(rows.map((r) => ({ reservationId: r.id, shard: r.budgetShard as number })))
         .onConflictDoNothing()
         .run();
     }
@@ -190,7 +198,7 @@ export class UserObjectStore {
   }
 
   delivered(ids: number[]): void {
-    if (ids.length > 0) this.db.delete(t.outbox).where(inArray(t.outbox.id, ids)).run();
+    for (const chunk of statementChunks(ids)) this.db.delete(t.outbox).where(inArray(t.outbox.id, chunk)).run();
   }
 
   /** What campaign objects hold for this user: live holds to release and creatives it reported. */
