@@ -11,11 +11,11 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { readSettings } from '../src/config.js';
+import { freePort } from '../test/helpers/server.js';
 import { auditDatabase } from './audit.js';
 import { removeTempDir, tempDir, track } from './cleanup.js';
 import { SEEDED_PREFIX, seedEventLoad } from './event-load.js';
@@ -140,17 +140,6 @@ async function settled(pid: number | undefined): Promise<void> {
     if (!now || now.user + now.system - last.user - last.system < 0.05) return;
     last = now;
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
 }
 
 /** Starts `node [nodeArgs] --import tsx script` (one process, as `npm start` does) and waits for /healthz. */

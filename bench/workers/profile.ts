@@ -13,9 +13,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort } from '../../test/helpers/server.js';
 import { installCleanup, removeTempDir, tempDir } from '../cleanup.js';
 import { generateCatalog, sessions, Zipf } from '../workload.js';
-import { cpuSeconds, freePort, round, seed, startBenchWorker, workerdPids, wrk } from './run.js';
+import { cpuSeconds, round, seed, startBenchWorker, workerdPids, wrk } from './run.js';
 
 interface ProfileNode {
   id: number;

@@ -11,12 +11,12 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bundleWorker, startLocalWorker } from '../../src/runtime/miniflare.js';
 import { png } from '../../test/helpers/media.js';
+import { freePort } from '../../test/helpers/server.js';
 import { removeTempDir, tempDir, track } from '../cleanup.js';
 import { type CampaignSpec, eventsForSlot, generateCatalog, rng, sessions, Zipf } from '../workload.js';
 
@@ -54,17 +54,6 @@ export interface PathCost {
   d1StatementsPerRequest: number;
   /** workerd process CPU (user + system) per request. */
   cpuUsPerRequest: number;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 /** The workerd processes Miniflare started for us (children of this process). */
