@@ -5,7 +5,10 @@
  * post as many events as the target rate needs instead of only those of the few
  * thousand slots the slot rounds served. The slots go to a paused copy of the
  * catalog (`ev_` ids: same bids, budgets and creatives), so their budget holds and
- * user histories never change what the slot benchmark serves.
+ * user histories never change what the slot benchmark serves. As on a server, the
+ * slots were served one after another (at the rate the run is sized for) and their ids
+ * are time-ordered; each slot's events arrive a random delay after it was served, so
+ * batches mix slots of the last seconds as a feed client's would.
  */
 import type Database from 'better-sqlite3';
 import type { EventType } from '../src/engine/types.js';
@@ -33,7 +36,19 @@ export interface EventLoad {
 export async function seedEventLoad(
   path: string,
   catalog: Catalog,
-  o: { slots: number; users: number; batch: number; seed: number; secret: string; now: number; ttlMs: number },
+  o: {
+    slots: number;
+    users: number;
+    batch: number;
+    seed: number;
+    secret: string;
+    now: number;
+    ttlMs: number;
+    /** Slots served per second: the seeded slots were served over the `slots / servedPerSecond` s before `now` [SERVED_PER_SECOND]. */
+    servedPerSecond?: number;
+    /** Mean time from serving a slot to its events arriving (exponential), ms [EVENT_DELAY_MS]. */
+    eventDelayMs?: number;
+  },
 ): Promise<EventLoad> {
   const clientId = 'cli_bench_events';
   const clientKey = 'sk_cli_bench-events-0123456789abcdef0123456789';
@@ -42,7 +57,11 @@ export async function seedEventLoad(
   const r = rng(o.seed ^ 0xe7e7);
   const uids = new Map<number, string>();
   const rows: unknown[][] = [];
-  const events: { token: string; type: EventType }[] = [];
+  const events: { token: string; type: EventType; arrives: number }[] = [];
+  const delayMs = o.eventDelayMs ?? EVENT_DELAY_MS;
+  const servedPerSecond = o.servedPerSecond ?? SERVED_PER_SECOND;
+  const firstServedAt = o.now - (o.slots / servedPerSecond) * 1000;
+  let slot = 0;
   const zipf = new Zipf(o.users);
   for (const session of sessions(o.seed, o.users, o.slots, zipf, o.seed ^ 0xe7)) {
     let uid = uids.get(session.userIndex);
@@ -51,9 +70,10 @@ export async function seedEventLoad(
     const campaign = catalog.campaigns[Math.floor(r() * catalog.campaigns.length)];
     const creative = campaign.creatives[Math.floor(r() * campaign.creatives.length)];
     const [campaignId, creativeId] = [`${SEEDED_PREFIX}${campaign.id}`, `${SEEDED_PREFIX}${creative.id}`];
-    // Random, as the server's are (index pages as scattered as in production), but from the seeded generator.
-    const id = `r_${Math.floor(r() * 2 ** 48).toString(36)}${Math.floor(r() * 2 ** 48).toString(36)}`;
-    const expiresAt = o.now + o.ttlMs;
+    // Served in order over the window before `now`, ids minted as the server mints them (time-ordered).
+    const servedAt = Math.floor(firstServedAt + (slot++ / servedPerSecond) * 1000);
+    const id = seededTimeOrderedId(servedAt, r);
+    const expiresAt = servedAt + o.ttlMs;
     rows.push([
       id,
       uid,
@@ -62,7 +82,7 @@ export async function seedEventLoad(
       campaign.advertiserId,
       campaign.bid.type,
       campaign.bid.amountMicros,
-      o.now,
+      servedAt,
       expiresAt,
       session.context.country ?? '',
       session.context.platform ?? '',
@@ -77,8 +97,11 @@ export async function seedEventLoad(
       creativeId,
       expiresAt,
     });
-    for (const type of types) events.push({ token, type });
+    // A slot's events arrive together, after a delay: users view a status some seconds after the feed asked for its slots.
+    const arrives = servedAt - Math.log(1 - r()) * delayMs;
+    for (const type of types) events.push({ token, type, arrives });
   }
+  events.sort((a, b) => a.arrives - b.arrives);
   const { sqlite } = openDatabase(path);
   try {
     insertAll(sqlite, clientId, await hashApiKey(clientKey), o.now, rows);
@@ -87,8 +110,23 @@ export async function seedEventLoad(
   }
   const batches: string[] = [];
   for (let k = 0; k + o.batch <= events.length; k += o.batch)
-    batches.push(JSON.stringify({ events: events.slice(k, k + o.batch) }));
+    batches.push(JSON.stringify({ events: events.slice(k, k + o.batch).map(({ token, type }) => ({ token, type })) }));
   return { clientKey, batches };
+}
+
+/** The serving rate behind the events target: 55,000 events/s at ~0.9 events per served slot. */
+export const SERVED_PER_SECOND = 61_000;
+
+/** Mean delay from serving a slot to its events: a status is viewed seconds after the feed was opened. */
+export const EVENT_DELAY_MS = 10_000;
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** `timeOrderedId('r', servedAt)` (src/privacy/crypto.ts) with its 9 random bytes from the seeded generator. */
+export function seededTimeOrderedId(servedAt: number, r: () => number): string {
+  let random = '';
+  for (let i = 0; i < 12; i++) random += BASE64URL[Math.floor(r() * 64)];
+  return `r_${servedAt.toString(16).padStart(12, '0')}${random}`;
 }
 
 function insertAll(sqlite: Database.Database, clientId: string, keyHash: string, now: number, rows: unknown[][]) {

@@ -195,7 +195,9 @@ export const events = sqliteTable(
     at: integer('at').notNull(),
     costMicros: integer('cost_micros').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.reservationId, t.type] }), index('events_uid').on(t.uid), index('events_at').on(t.at)],
+  // No index on uid: a random key dirtied a page of its own per event. Erase finds a user's events through
+  // reservations.uid; retention deletes events with their reservations (src/store/sqlite/users.ts `prune`).
+  (t) => [primaryKey({ columns: [t.reservationId, t.type] }), index('events_at').on(t.at)],
 );
 
 // ---------- money and reports (aggregates only) ----------

@@ -1,8 +1,10 @@
 /** Keeps the benchmark harness compiling and working: determinism of the workload and tiny smoke runs. No timing assertions. */
 import { describe, expect, it } from 'vitest';
 import { runEngineScenario } from '../../bench/engine.js';
+import { seededTimeOrderedId } from '../../bench/event-load.js';
 import { runServeScenario } from '../../bench/serve.js';
 import { eventsForSlot, generateCatalog, rng, sessions, userProfile, Zipf } from '../../bench/workload.js';
+import { timeOrderedId } from '../../src/privacy/crypto.js';
 
 const take = <T>(it: Iterable<T>, n: number) => {
   const out: T[] = [];
@@ -64,6 +66,19 @@ describe('workload generator', () => {
     const counts = new Array(1_000).fill(0);
     for (let i = 0; i < 20_000; i++) counts[zipf.sample(r)]++;
     expect(counts[0]).toBeGreaterThan(counts[500] * 50);
+  });
+});
+
+describe('seeded served slots', () => {
+  it('have ids shaped and ordered like the server ones (timeOrderedId), from the seeded generator', () => {
+    const at = Date.UTC(2026, 11, 1, 17, 0, 0);
+    const ours = seededTimeOrderedId(at, rng(1));
+    expect(ours).toHaveLength(timeOrderedId('r', at).length);
+    expect(ours.slice(0, 14)).toBe(timeOrderedId('r', at).slice(0, 14));
+    expect(ours).toMatch(/^r_[0-9a-f]{12}[A-Za-z0-9_-]{12}$/);
+    expect(timeOrderedId('r', at)).toMatch(/^r_[0-9a-f]{12}[A-Za-z0-9_-]{12}$/);
+    expect(seededTimeOrderedId(at, rng(1))).toBe(ours);
+    expect(seededTimeOrderedId(at + 1, rng(2)) > seededTimeOrderedId(at, rng(3))).toBe(true);
   });
 });
 

@@ -5,11 +5,13 @@
  * the raw user id never appears, and after erase neither does its pseudonym.
  */
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createPseudonymizer } from '../../src/privacy/pseudonym.js';
+import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import { makeService, SECRET, type TestService } from '../helpers/service.js';
 
 const pseudonym = createPseudonymizer(SECRET);
@@ -112,6 +114,69 @@ describe('retention: prune keeps only what caps and token TTL need', () => {
     expect(bytes.includes(skipperUid), 'pruned pseudonym found in the database files').toBe(false);
     expect(bytes.includes(viewer), `viewer found in the database files`).toBe(false);
     expect(bytes.includes(skipper), `skipper found in the database files`).toBe(false);
+  });
+});
+
+describe('events go with their reservations (erase finds them through reservations)', () => {
+  let s: TestService;
+  beforeEach(async () => {
+    s = await makeService({ TOKEN_TTL: '900', USER_CAP_WINDOW_SECONDS: '3600' });
+  });
+  afterEach(() => s.close());
+
+  it('retention deletes the events of a reservation it deletes, however recent the events', async () => {
+    await s.seedCampaign({ seed: 21 });
+    const client = await s.newClient();
+    const raw = 'raw-hider-71c0d9e4';
+    const uid = await pseudonym(raw);
+    const served = await s.call('POST', '/v1/slots', client.key, { user: raw, statuses: 10 });
+    const token = served.body.slots[0].token;
+    // Hidden without an impression: the reservation stays unviewed, so it goes once its token expires.
+    s.clock.advance(14 * MINUTE);
+    const hidden = await s.call('POST', '/v1/events', client.key, { events: [{ token, type: 'hide' }] });
+    expect(hidden.body.results[0]).toEqual({ status: 'accepted' });
+    expect(count(s.dir, 'events', uid)).toBe(1);
+
+    s.clock.advance(MINUTE + 1);
+    await s.delivery.prune(s.clock.now);
+    expect(count(s.dir, 'reservations', uid)).toBe(0);
+    // The event is a minute old, far inside the history window, and still goes with its reservation.
+    expect(count(s.dir, 'events', uid)).toBe(0);
+    // The choice itself stays (the user's own, until erased).
+    expect(count(s.dir, 'user_hides', uid)).toBe(1);
+  });
+
+  it('a database with events whose reservation is gone (older versions pruned by age only) loses them on start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orphan-events-'));
+    try {
+      const path = join(dir, 'ads.db');
+      await createSqliteStore({ path, userCacheSize: 10 }).close();
+      const db = new Database(path);
+      db.prepare(
+        `INSERT INTO events (reservation_id, type, uid, campaign_id, at, cost_micros) VALUES ('r_gone', 'hide', 'u_orphan', 'c_x', 1, 0)`,
+      ).run();
+      db.prepare(`DELETE FROM ledger_marks WHERE name = 'events_by_reservation'`).run();
+      db.close();
+      await createSqliteStore({ path, userCacheSize: 10 }).close();
+      const after = new Database(path, { readonly: true });
+      try {
+        expect(after.prepare(`SELECT count(*) FROM events WHERE uid = 'u_orphan'`).pluck().get()).toBe(0);
+      } finally {
+        after.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the events table has no index on uid: one random page less per event', () => {
+    const db = new Database(join(s.dir, 'ads.db'), { readonly: true });
+    try {
+      const indexes = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'`).pluck().all();
+      expect(indexes.sort()).toEqual(['events_at', 'sqlite_autoindex_events_1']);
+    } finally {
+      db.close();
+    }
   });
 });
 

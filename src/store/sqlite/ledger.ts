@@ -100,6 +100,7 @@ export class SqliteLedger implements LedgerStore {
   ) {
     this.sqlite = (db as unknown as { $client: Database.Database }).$client;
     this.statements = prepareStatements(this.sqlite);
+    this.dropOrphanEvents();
     const latest = (this.statements.latestRowid.get() as number | null) ?? 0;
     const mark = this.statements.mark.get(REPORT_MARK) as number | undefined;
     this.committedRowid = latest;
@@ -110,6 +111,20 @@ export class SqliteLedger implements LedgerStore {
       (seconds, size) => this.metrics?.commit('events', seconds, size),
       { wal, wait: 'sync' },
     );
+  }
+
+  /**
+   * Erase finds a user's events through their reservations, and retention deletes events
+   * with their reservations (users.ts), so none outlives its reservation. Versions before
+   * that deleted events by age alone: the rows they left behind go once (their tokens
+   * have expired, so they decide nothing any more).
+   */
+  private dropOrphanEvents(): void {
+    if (this.statements.mark.get(EVENTS_BY_RESERVATION_MARK) !== undefined) return;
+    this.sqlite.transaction(() => {
+      this.sqlite.exec('DELETE FROM events WHERE NOT EXISTS (SELECT 1 FROM reservations r WHERE r.id = events.reservation_id)');
+      this.statements.setMark.run(EVENTS_BY_RESERVATION_MARK, 1);
+    })();
   }
 
   async record(events: VerifiedEvent[], now: number, rules: EventRules): Promise<EventBatchResult> {
@@ -501,6 +516,8 @@ const REPORT_MARK = 'report_rows';
 /** `row:<campaign>|<by>|<day>|<key>`: a row written since the 'report_rows' mark is exact up to this events rowid. */
 const ROW_MARK = 'row:';
 const DROP_ROW_MARKS_EVERY = 64;
+/** Set once events whose reservation was gone were deleted (`dropOrphanEvents`). */
+const EVENTS_BY_RESERVATION_MARK = 'events_by_reservation';
 
 /** One stored report row's key. */
 interface ReportRowKey {

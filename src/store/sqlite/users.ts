@@ -4,7 +4,7 @@
  */
 
 import type Database from 'better-sqlite3';
-import { and, eq, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, inArray, isNull, lt, or } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
 import { isLive } from '../../engine/eligibility.js';
@@ -179,11 +179,19 @@ export class SqliteUsers implements UserStore {
       .where(eq(t.reservations.uid, uid))
       .all();
     this.db.transaction((tx) => {
+      // Through the user's reservations (events have no uid index): every event's reservation is kept as long as it is (prune).
+      tx.delete(t.events)
+        .where(
+          inArray(
+            t.events.reservationId,
+            tx.select({ id: t.reservations.id }).from(t.reservations).where(eq(t.reservations.uid, uid)),
+          ),
+        )
+        .run();
       tx.delete(t.reservations).where(eq(t.reservations.uid, uid)).run();
       tx.delete(t.userBlocks).where(eq(t.userBlocks.uid, uid)).run();
       tx.delete(t.userHides).where(eq(t.userHides.uid, uid)).run();
       tx.delete(t.userMutes).where(eq(t.userMutes.uid, uid)).run();
-      tx.delete(t.events).where(eq(t.events.uid, uid)).run();
       tx.delete(t.creativeReports).where(eq(t.creativeReports.uid, uid)).run();
     });
     for (const r of live) await this.budgets.release(r.campaignId, r.id);
@@ -195,12 +203,24 @@ export class SqliteUsers implements UserStore {
   /** Deletes history older than any cap or token needs. */
   prune(now: number, historyMs: number): number {
     const before = now - historyMs;
-    const reservations = this.db
-      .delete(t.reservations)
-      .where(or(lt(t.reservations.servedAt, before), and(lt(t.reservations.expiresAt, now), isNull(t.reservations.viewedAt))))
-      .run().changes;
-    const events = this.db.delete(t.events).where(lt(t.events.at, before)).run().changes;
-    return reservations + events;
+    const stale = or(
+      lt(t.reservations.servedAt, before),
+      and(lt(t.reservations.expiresAt, now), isNull(t.reservations.viewedAt)),
+    );
+    return this.db.transaction(() => {
+      // Events go with their reservations (erase finds a user's events through them), and by age (rows of older versions).
+      const events = this.db
+        .delete(t.events)
+        .where(
+          or(
+            lt(t.events.at, before),
+            inArray(t.events.reservationId, this.db.select({ id: t.reservations.id }).from(t.reservations).where(stale)),
+          ),
+        )
+        .run().changes;
+      const reservations = this.db.delete(t.reservations).where(stale).run().changes;
+      return reservations + events;
+    });
   }
 }
 

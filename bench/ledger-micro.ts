@@ -1,0 +1,164 @@
+/**
+ * The event ledger alone, in process (no HTTP, no tokens): CPU per event of
+ * `SqliteLedger.record` on a database that looks like a busy server's — hundreds of
+ * thousands of reservations and events already stored — in batches of 100, `concurrency`
+ * batches at a time (what 32 HTTP connections give the group commit). Quicker and
+ * steadier than the HTTP bench on a shared machine; the HTTP bench is the judge.
+ *
+ *   npx tsx bench/ledger-micro.ts [--reservations=700000] [--old-events=1000000] [--ids=time|random] [--batches=400]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { eventEffect } from '../src/engine/events.js';
+import type { EventType } from '../src/engine/types.js';
+import type { VerifiedEvent } from '../src/store/interface.js';
+import { openDatabase } from '../src/store/sqlite/db.js';
+import { createSqliteStore } from '../src/store/sqlite/index.js';
+import { seedDatabase } from './serve.js';
+import { eventsForSlot, generateCatalog, rng } from './workload.js';
+
+const { values } = parseArgs({
+  options: {
+    reservations: { type: 'string', default: '700000' },
+    'old-events': { type: 'string', default: '1000000' },
+    ids: { type: 'string', default: 'time' },
+    batches: { type: 'string', default: '400' },
+    concurrency: { type: 'string', default: '32' },
+    /** Mean delay from serving to an event, seconds (exponential), at 55,000 slots/s: how far events stray from serving order. */
+    jitter: { type: 'string', default: '10' },
+    seed: { type: 'string', default: '42' },
+    /** SQL run on the seeded database before the ledger opens it (schema experiments). */
+    sql: { type: 'string', default: '' },
+  },
+});
+const reservationCount = Number(values.reservations);
+const oldEvents = Number(values['old-events']);
+const batches = Number(values.batches);
+const concurrency = Number(values.concurrency);
+const jitterMs = Number(values.jitter) * 1000;
+const SLOTS_PER_MS = 55;
+
+const dir = mkdtempSync(join(tmpdir(), 'ledger-micro-'));
+try {
+  const path = join(dir, 'ads.db');
+  const now = Date.now();
+  const catalog = generateCatalog(42, 1000);
+  seedDatabase(path, catalog, now - 86_400_000);
+  const r = rng(Number(values.seed));
+  const hex = (n: number) =>
+    Array.from({ length: n }, () =>
+      Math.floor(r() * 16)
+        .toString(16)
+        .slice(0, 1),
+    ).join('');
+  const uids = Array.from({ length: 200_000 }, () => hex(64));
+  const idAt = (servedAt: number) =>
+    values.ids === 'time' ? `r_${Math.floor(servedAt).toString(16).padStart(12, '0')}${hex(18)}` : `r_${hex(30)}`;
+  // Served over the last reservationCount / 55,000 s; older events' reservations before that.
+  const firstServed = now - reservationCount / SLOTS_PER_MS;
+  const rows: { id: string; uid: string; campaign: (typeof catalog.campaigns)[number]; servedAt: number }[] = [];
+  for (let i = 0; i < reservationCount; i++) {
+    const servedAt = firstServed + i / SLOTS_PER_MS;
+    const campaign = catalog.campaigns[Math.floor(r() * catalog.campaigns.length)];
+    rows.push({ id: idAt(servedAt), uid: uids[Math.floor(r() * uids.length)], campaign, servedAt });
+  }
+  {
+    const { sqlite } = openDatabase(path);
+    const insertReservation = sqlite.prepare(
+      `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at,
+         country, platform, video) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'DE', 'android', 0)`,
+    );
+    const insertOld = sqlite.prepare(
+      `INSERT INTO events (reservation_id, type, uid, campaign_id, at, cost_micros) VALUES (?, 'impression', ?, ?, ?, 1000)`,
+    );
+    sqlite.transaction(() => {
+      // Events of reservations already pruned or long converted: the events table's size, not its content, matters here.
+      const oldFirst = firstServed - oldEvents / SLOTS_PER_MS;
+      for (let i = 0; i < oldEvents; i++) {
+        const at = oldFirst + i / SLOTS_PER_MS;
+        insertOld.run(idAt(at), uids[Math.floor(r() * uids.length)], catalog.campaigns[0].id, Math.floor(at));
+      }
+      for (const row of rows) {
+        const c = row.campaign;
+        insertReservation.run(
+          row.id,
+          row.uid,
+          c.id,
+          c.creatives[0].id,
+          c.advertiserId,
+          c.bid.type,
+          c.bid.amountMicros,
+          Math.floor(row.servedAt),
+          Math.floor(row.servedAt) + 900_000,
+        );
+      }
+    })();
+    if (values.sql) sqlite.exec(values.sql);
+    sqlite.pragma('wal_checkpoint(TRUNCATE)');
+    sqlite.close();
+  }
+  // Events in the order they would arrive: serving time plus an exponential delay.
+  const arrivals: { at: number; event: VerifiedEvent }[] = [];
+  for (const row of rows) {
+    for (const type of eventsForSlot(r) as EventType[]) {
+      arrivals.push({
+        at: row.servedAt - Math.log(1 - r()) * jitterMs,
+        event: {
+          type,
+          reservationId: row.id,
+          uid: row.uid,
+          campaignId: row.campaign.id,
+          creativeId: row.campaign.creatives[0].id,
+        },
+      });
+    }
+  }
+  arrivals.sort((a, b) => a.at - b.at);
+  const store = createSqliteStore({ path, userCacheSize: 20_000 });
+  const rules = { effect: eventEffect, reportThreshold: 5 };
+  let next = 0;
+  const run = async (count: number) => {
+    let accepted = 0;
+    for (let k = 0; k < count; k += concurrency) {
+      const group: Promise<unknown>[] = [];
+      for (let c = 0; c < concurrency && k + c < count; c++) {
+        const batch = arrivals.slice(next, next + 100).map((a) => a.event);
+        next += 100;
+        group.push(
+          store.ledger.record(batch, now, rules).then((res) => {
+            accepted += res.outcomes.filter((o) => o.status === 'accepted').length;
+          }),
+        );
+      }
+      await Promise.all(group);
+    }
+    return accepted;
+  };
+  await run(Math.min(64, batches / 4)); // warm-up
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  if (process.env.LEDGER_PROF) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
+  const cpu = process.cpuUsage();
+  const t0 = performance.now();
+  const accepted = await run(batches);
+  const wall = performance.now() - t0;
+  const used = process.cpuUsage(cpu);
+  if (process.env.LEDGER_PROF) {
+    const { profile } = await session.post('Profiler.stop');
+    (await import('node:fs')).writeFileSync(process.env.LEDGER_PROF, JSON.stringify(profile));
+  }
+  console.log(
+    `ids=${values.ids} reservations=${reservationCount} old-events=${oldEvents} jitter=${values.jitter}s: ${accepted} accepted, ` +
+      `${((used.user + used.system) / accepted).toFixed(1)} µs CPU/event (user ${(used.user / accepted).toFixed(1)}, sys ${(used.system / accepted).toFixed(1)}), ` +
+      `${Math.round(accepted / (wall / 1000))} events/s wall`,
+  );
+  await store.close();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
