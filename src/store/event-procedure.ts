@@ -86,7 +86,7 @@ export function applyUserSide(
   rules: Pick<EventRules, 'effect'>,
 ): EventOutcome[] {
   return batch.map((event): EventOutcome => {
-    if (tx.seen(event.reservationId, event.type)) return { status: 'duplicate' };
+    if (tx.seen(event.reservationId, event.type)) return DUPLICATE;
     const reservation = tx.reservation(event.reservationId);
     if (!reservation || reservation.uid !== event.uid || reservation.campaignId !== event.campaignId) {
       return { status: 'rejected', reason: 'unknown_reservation' };
@@ -99,7 +99,7 @@ export function applyUserSide(
     if (effect.chargeMicros > 0) tx.markCharged(reservation, now);
     if (effect.blocksAdvertiser) tx.block(event.uid, reservation.advertiserId, now);
     if (effect.hidesCreative) tx.hide(event.uid, reservation.creativeId, now);
-    const charged = tx.forCampaign({
+    const campaignEffect: CampaignEffect = {
       reservationId: reservation.id,
       type: event.type,
       campaignId: reservation.campaignId,
@@ -109,11 +109,35 @@ export function applyUserSide(
       uid: event.uid,
       chargeMicros: effect.chargeMicros,
       at: now,
-      ...(reservation.budgetShard ? { shard: reservation.budgetShard } : {}),
+    };
+    if (reservation.budgetShard) campaignEffect.shard = reservation.budgetShard;
+    const charged = tx.forCampaign(campaignEffect);
+    tx.insertEvent({
+      reservationId: event.reservationId,
+      type: event.type,
+      uid: event.uid,
+      campaignId: event.campaignId,
+      at: now,
+      costMicros: charged ?? effect.chargeMicros,
     });
-    tx.insertEvent({ ...event, at: now, costMicros: charged ?? effect.chargeMicros });
-    return { status: 'accepted' };
+    return ACCEPTED;
   });
+}
+
+/** Shared by every accepted outcome (outcomes are read, never changed): one object less per event. */
+const ACCEPTED: EventOutcome = Object.freeze({ status: 'accepted' });
+const DUPLICATE: EventOutcome = Object.freeze({ status: 'duplicate' });
+
+/** The UTC day of the last effect's time: a group's events share one. */
+let lastDayNumber = Number.NaN;
+let lastDay = '';
+function dayOf(at: number): string {
+  const dayNumber = Math.floor(at / 86_400_000);
+  if (dayNumber !== lastDayNumber) {
+    lastDay = utcDay(at);
+    lastDayNumber = dayNumber;
+  }
+  return lastDay;
 }
 
 /**
@@ -123,7 +147,7 @@ export function applyUserSide(
  */
 export function applyCampaignSide(tx: CampaignSideTx, effect: CampaignEffect): number {
   if (!tx.firstTime(effect)) return 0;
-  const day = utcDay(effect.at);
+  const day = dayOf(effect.at);
   const charge =
     effect.chargeMicros > 0 ? Math.max(0, Math.min(effect.chargeMicros, tx.remainingMicros(effect.campaignId, day))) : 0;
   if (effect.chargeMicros > 0) tx.addSpend(effect, day, charge);

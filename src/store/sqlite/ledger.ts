@@ -154,8 +154,11 @@ export class SqliteLedger implements LedgerStore {
   private commit(batches: Batch[]): Applied[] {
     const afterCommit: (() => void)[] = [];
     const q = this.statements;
-    const counts = new Map<string, RowDelta>();
-    const reachAdds: { cacheKey: string; uid: string }[] = [];
+    /**
+     * Report counts by event class (campaign, day and the keys of its rows): one key and one lookup per
+     * event; the class is spread over its report rows once per group, after the commit.
+     */
+    const classes = new Map<string, EventClass>();
     const ctr = new Map<string, { impressions: number; clicks: number; at: number }>();
     /** Reservation columns this group sets, written once per reservation at the end (an impression both converts and charges). */
     const marks = new Map<string, { viewedAt: number | null; chargedAt: number | null }>();
@@ -218,13 +221,14 @@ export class SqliteLedger implements LedgerStore {
         } else ctr.set(creativeId, { impressions, clicks, at });
       },
       count: (campaignId, day, rows, counter, spend, reachOf) => {
-        for (const { by, key } of rows) {
-          const cacheKey = rowKey(campaignId, by, day, key);
-          const delta = deltaOf(counts, cacheKey, { campaignId, by, day, key }, groupRowid, groupNow);
-          delta.counters[COUNTER_INDEX[counter]]++;
-          delta.counters[SPEND] += spend;
-          if (reachOf !== undefined) reachAdds.push({ cacheKey, uid: reachOf });
-        }
+        let classKey = `${campaignId}|${day}`;
+        for (let i = 0; i < rows.length; i++) classKey += `|${rows[i].key}`;
+        let c = classes.get(classKey);
+        if (!c)
+          classes.set(classKey, (c = { campaignId, day, rows, counters: new Float64Array(REPORT_COUNTERS.length), uids: [] }));
+        c.counters[COUNTER_INDEX[counter]]++;
+        c.counters[SPEND] += spend;
+        if (reachOf !== undefined) c.uids.push(reachOf);
       },
     };
     const groupRowid = this.nextRowid;
@@ -243,10 +247,19 @@ export class SqliteLedger implements LedgerStore {
             : this.writeRows(groupNow - REPORT_WRITE_MS, ROWS_PER_GROUP);
         const applied = batches.map((batch) => {
           const reported: string[] = [];
+          /** The reservation `seen` read with its probe (the procedure asks for it next), or undefined. */
+          let read: (Reservation & { seen?: number }) | undefined;
           const userSide: UserSideTx = {
-            seen: (reservationId, type) => q.seen.get(reservationId, type) !== undefined,
+            // One statement for the idempotency probe and the reservation row: one call and one lookup of the id less per event.
+            seen: (reservationId, type) => {
+              read = q.reservationSeen.get(type, reservationId) as (Reservation & { seen?: number }) | undefined;
+              // No reservation (erased, pruned, never served): the plain probe answers as before.
+              return read ? read.seen === 1 : q.seen.get(reservationId, type) !== undefined;
+            },
             reservation: (id) => {
-              const row = q.reservation.get(id) as Reservation | undefined;
+              // Its extra `seen` column stays on the row: nothing keeps or copies the row whole.
+              const row = read?.id === id ? read : (q.reservation.get(id) as Reservation | undefined);
+              read = undefined;
               const mark = row && marks.get(id);
               if (mark) {
                 row.viewedAt ??= mark.viewedAt;
@@ -286,10 +299,14 @@ export class SqliteLedger implements LedgerStore {
       // Committed: the group's rowids are used, its report changes wait to be written.
       if (rowid > this.nextRowid) this.committedRowid = rowid - 1;
       this.nextRowid = rowid;
-      for (const [cacheKey, delta] of counts) {
-        addCounters(deltaOf(this.unwritten, cacheKey, delta.row, groupRowid, groupNow), delta);
+      for (const { campaignId, day, rows, counters, uids } of classes.values()) {
+        for (const { by, key } of rows) {
+          const cacheKey = rowKey(campaignId, by, day, key);
+          const delta = deltaOf(this.unwritten, cacheKey, { campaignId, by, day, key }, groupRowid, groupNow);
+          for (let i = 0; i < counters.length; i++) delta.counters[i] += counters[i];
+          if (uids.length > 0) this.reach(cacheKey, uids, delta);
+        }
       }
-      for (const { cacheKey, uid } of reachAdds) this.reach(cacheKey, uid);
       return applied;
     } catch (err) {
       afterCommit.length = 0;
@@ -303,15 +320,18 @@ export class SqliteLedger implements LedgerStore {
   }
 
   /** Reach goes into a HyperLogLog sketch per report row, never a user list. */
-  private reach(cacheKey: string, uid: string) {
-    const delta = this.unwritten.get(cacheKey)!;
+  private reach(cacheKey: string, uids: string | string[], delta = this.unwritten.get(cacheKey)!) {
     let reach = delta.reach ?? this.sketches.get(cacheKey);
     if (!reach) {
       const { campaignId, by, day, key } = delta.row;
       reach = Reach.parse((this.statements.sketch.get(campaignId, by, day, key) as string | null | undefined) ?? undefined);
       this.sketches.set(cacheKey, reach);
     }
-    if (reach.add(uid)) delta.reach = reach;
+    if (typeof uids === 'string') {
+      if (reach.add(uids)) delta.reach = reach;
+      return;
+    }
+    for (const uid of uids) if (reach.add(uid)) delta.reach = reach;
   }
 
   /**
@@ -457,11 +477,10 @@ function prepareStatements(sqlite: Database.Database) {
   const s = (text: string) => sqlite.prepare(text);
   return {
     seen: s('SELECT 1 FROM events WHERE reservation_id = ? AND type = ?').pluck(),
-    reservation: s(
-      `SELECT id, uid, campaign_id AS campaignId, creative_id AS creativeId, advertiser_id AS advertiserId, bid_type AS bidType,
-        price_micros AS priceMicros, served_at AS servedAt, expires_at AS expiresAt, viewed_at AS viewedAt, charged_at AS chargedAt,
-        country, platform, video <> 0 AS video
-       FROM reservations WHERE id = ?`,
+    reservation: s(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ?`),
+    reservationSeen: s(
+      `SELECT ${RESERVATION_COLUMNS}, EXISTS (SELECT 1 FROM events e WHERE e.reservation_id = r.id AND e.type = ?) AS seen
+       FROM reservations r WHERE id = ?`,
     ),
     insertEvent: s(
       'INSERT INTO events (rowid, reservation_id, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -503,6 +522,10 @@ function prepareStatements(sqlite: Database.Database) {
   };
 }
 
+const RESERVATION_COLUMNS = `id, uid, campaign_id AS campaignId, creative_id AS creativeId, advertiser_id AS advertiserId,
+  bid_type AS bidType, price_micros AS priceMicros, served_at AS servedAt, expires_at AS expiresAt, viewed_at AS viewedAt,
+  charged_at AS chargedAt, country, platform, video <> 0 AS video`;
+
 /**
  * How often report rows are written: each write costs about as much as one group's rows
  * did, and after a crash the start counts up to this much of events again.
@@ -518,6 +541,15 @@ const ROW_MARK = 'row:';
 const DROP_ROW_MARKS_EVERY = 64;
 /** Set once events whose reservation was gone were deleted (`dropOrphanEvents`). */
 const EVENTS_BY_RESERVATION_MARK = 'events_by_reservation';
+
+/** Events of one group that count in the same report rows: their counters and the uids reached. */
+interface EventClass {
+  campaignId: string;
+  day: string;
+  rows: { by: ReportBy; key: string }[];
+  counters: Float64Array;
+  uids: string[];
+}
 
 /** One stored report row's key. */
 interface ReportRowKey {
