@@ -351,6 +351,28 @@ export const EventsInput = z
   })
   .openapi('EventsRequest');
 
+const EVENT_TYPE_NAMES = new Set<string>(EVENT_TYPES);
+
+/**
+ * The events request's hot-path check, by hand: true only for a parsed JSON body that `EventsInput`
+ * accepts unchanged (same fields, bounds and text rules; a test holds the two together). A false
+ * answer says nothing: the body then goes through `EventsInput` itself, which names what is wrong.
+ */
+export function isPlainEventsInput(body: unknown): body is z.infer<typeof EventsInput> {
+  if (!isPlainObject(body)) return false;
+  for (const key in body) if (key !== 'events') return false;
+  const { events } = body;
+  if (!Array.isArray(events) || events.length < 1 || events.length > 500) return false;
+  for (const event of events) {
+    if (!isPlainObject(event)) return false;
+    for (const key in event) if (key !== 'token' && key !== 'type') return false;
+    const { token, type } = event;
+    if (typeof token !== 'string' || token.length < 1 || token.length > 1024 || !wellFormedText(token)) return false;
+    if (typeof type !== 'string' || !EVENT_TYPE_NAMES.has(type)) return false;
+  }
+  return true;
+}
+
 export const EventResult = z
   .object({ status: z.enum(['accepted', 'duplicate', 'rejected']), reason: z.string().optional() })
   .openapi('EventResult');

@@ -20,6 +20,7 @@ import type {
   MediaRef,
   RequestContext,
   ServableCampaign,
+  ServableCreative,
   UserState,
 } from '../engine/types.js';
 import type { TrafficRecorder } from '../forecast/recorder.js';
@@ -92,8 +93,27 @@ const SERVE_ATTEMPTS = 3;
 /** Default cadence at which event counters reach the CTR estimates in the index. */
 export const CTR_REFRESH_MS = 5 * 60_000;
 
+const EXPIRED_TOKEN: EventOutcome = Object.freeze({ status: 'rejected', reason: 'expired_token' });
+const INVALID_TOKEN: EventOutcome = Object.freeze({ status: 'rejected', reason: 'invalid_token' });
+const FOREIGN_TOKEN: TokenCheck = Object.freeze({ ok: false, reason: 'bad_signature' });
+
+/** A token served to another feed client is rejected like a forged one. */
+const forClient = (check: TokenCheck, clientId: string): TokenCheck =>
+  check.ok && check.claims.clientId !== clientId ? FOREIGN_TOKEN : check;
+
+/** A user-state load in flight, with its deadline. */
+interface PendingLoad {
+  deadline: number;
+  settle: (state: UserState | undefined) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
 export class Delivery {
   private locks: KeyedLock | undefined;
+  private loads = new Set<PendingLoad>();
+  private watchdog: ReturnType<typeof setTimeout> | undefined;
+  /** Each creative's ad view, built once per index build (the index replaces its objects on rebuild). */
+  private adViews = new WeakMap<ServableCreative, { campaign: ServableCampaign; ad: SlotView['ad'] }>();
   private engineSettings: EngineSettings;
   private ctrRefreshedAt: number;
   private metrics: Metrics;
@@ -116,20 +136,49 @@ export class Delivery {
     return historyWindowMs(this.deps.settings, this.deps.index.longestCapMs());
   }
 
-  private async loadUser(uid: string, now: number, historyMs: number): Promise<UserState | undefined> {
+  /**
+   * The user's state, or undefined (fail closed) when it cannot be read or takes longer than
+   * `userStateTimeoutMs`. Where requests may share work (in-process serialisation is on), one
+   * watchdog timer serves every load in flight instead of a timer per request; elsewhere
+   * (Workers: a timer belongs to the request that set it) each load gets its own.
+   */
+  private loadUser(uid: string, now: number, historyMs: number): Promise<UserState | undefined> {
     const timeoutMs = this.deps.userStateTimeoutMs ?? 2000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      return await Promise.race([
-        this.deps.store.users.load(uid, now, historyMs),
-        new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs))),
-      ]);
-    } catch (err) {
-      console.error(`[slots] user state unavailable, serving no ad: ${(err as Error).message}`);
-      return undefined;
-    } finally {
-      clearTimeout(timer);
-    }
+    return new Promise((resolve) => {
+      const pending: PendingLoad = { deadline: performance.now() + timeoutMs, settle: resolve, timer: undefined };
+      this.loads.add(pending);
+      if (this.locks) this.watch(timeoutMs);
+      else pending.timer = setTimeout(() => this.settleLoad(pending, undefined), timeoutMs);
+      this.deps.store.users.load(uid, now, historyMs).then(
+        (state) => this.settleLoad(pending, state),
+        (err: Error) => {
+          if (this.settleLoad(pending, undefined)) console.error(`[slots] user state unavailable, serving no ad: ${err.message}`);
+        },
+      );
+    });
+  }
+
+  /** Settles a load once (the first of its answer and its deadline); false if it was already settled. */
+  private settleLoad(pending: PendingLoad, state: UserState | undefined): boolean {
+    if (!this.loads.delete(pending)) return false;
+    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    pending.settle(state);
+    return true;
+  }
+
+  /** Arms the shared watchdog if it is not: it settles every load past its deadline, oldest first. */
+  private watch(ms: number): void {
+    if (this.watchdog !== undefined) return;
+    this.watchdog = setTimeout(() => {
+      this.watchdog = undefined;
+      const now = performance.now();
+      // Same timeout for all, so the set (insertion order) is in deadline order.
+      for (const pending of this.loads) {
+        if (pending.deadline > now) return this.watch(pending.deadline - now);
+        this.settleLoad(pending, undefined);
+      }
+    }, ms);
+    this.watchdog.unref?.();
   }
 
   async slots(input: SlotsInput): Promise<SlotsResult> {
@@ -251,8 +300,9 @@ export class Delivery {
 
       const reservations: Reservation[] = [];
       const refused: Reservation[] = [];
-      const placed: { after: number; campaign: ServableCampaign; reservation: Reservation; creativeIndex: number }[] = [];
-      asked.forEach(({ slot, reservation }, i) => {
+      const placed: { after: number; campaign: ServableCampaign; reservation: Reservation; creative: ServableCreative }[] = [];
+      for (let i = 0; i < asked.length; i++) {
+        const { slot, reservation } = asked[i];
         if (!holds[i]) {
           // Another user's request took the budget between the decision and the hold: the slot goes unfilled.
           refused.push(reservation);
@@ -264,25 +314,18 @@ export class Delivery {
               reason: 'budget',
               remainingBudgetMicros: remainingBudgetMicros(slot.campaign, store.budgets.view(slot.campaign.id, now)),
             });
-          return;
+          continue;
         }
         reservations.push(reservation);
-        placed.push({
-          after: slot.after,
-          campaign: slot.campaign,
-          reservation,
-          creativeIndex: slot.campaign.creatives.indexOf(slot.creative),
-        });
-      });
-      const releaseAll = () =>
-        Promise.all(reservations.map((r) => store.budgets.release(r.campaignId, r.id, r.budgetShard).catch(() => undefined)));
+        placed.push({ after: slot.after, campaign: slot.campaign, reservation, creative: slot.creative });
+      }
       if (reserved === false) {
-        await releaseAll();
+        await this.releaseHolds(reservations);
         return 'conflict';
       }
       if (reserved instanceof Error) {
         console.error(`[slots] could not store reservations, serving no ad: ${reserved.message}`);
-        await releaseAll();
+        await this.releaseHolds(reservations);
         metrics.unfilled('unavailable', reservations.length);
         return { slots: [] };
       }
@@ -298,51 +341,82 @@ export class Delivery {
       }
       for (const r of reservations) metrics.slotServed(r.bidType, r.priceMicros);
 
-      const slots = await Promise.all(
-        placed.map(async ({ after, campaign, reservation, creativeIndex }) => {
-          const creative = campaign.creatives[creativeIndex];
-          const token = await signer.sign({
-            reservationId: reservation.id,
-            clientId: input.clientId ?? '',
-            uid,
-            campaignId: campaign.id,
-            creativeId: creative.id,
-            expiresAt: reservation.expiresAt,
-          });
-          return {
-            after,
-            token,
-            ad: {
-              creativeId: creative.id,
-              campaignId: campaign.id,
-              advertiser: campaign.advertiser,
-              headline: creative.headline,
-              cta: creative.cta,
-              media: creative.media,
-            },
-          };
-        }),
-      );
+      // Tokens are sealed synchronously where the runtime can (Node); elsewhere all at once.
+      const tokens: (string | Promise<string>)[] = [];
+      let pending = false;
+      for (const { campaign, reservation, creative } of placed) {
+        const token = signer.sign({
+          reservationId: reservation.id,
+          clientId: input.clientId ?? '',
+          uid,
+          campaignId: campaign.id,
+          creativeId: creative.id,
+          expiresAt: reservation.expiresAt,
+        });
+        if (typeof token !== 'string') pending = true;
+        tokens.push(token);
+      }
+      const sealed = pending ? await Promise.all(tokens) : (tokens as string[]);
+      const slots: SlotView[] = [];
+      for (let i = 0; i < placed.length; i++) {
+        const { after, campaign, creative } = placed[i];
+        slots.push({ after, token: sealed[i], ad: this.adView(campaign, creative) });
+      }
       return decision.explain ? { slots, explain: decision.explain } : { slots };
     }
+  }
+
+  /** Gives back the budget holds of reservations that will not be served. */
+  private releaseHolds(reservations: Reservation[]): Promise<unknown> {
+    const { budgets } = this.deps.store;
+    return Promise.all(reservations.map((r) => budgets.release(r.campaignId, r.id, r.budgetShard).catch(() => undefined)));
+  }
+
+  /**
+   * What a slot shows of a creative, built once per creative and index build and shared (frozen)
+   * by every response that serves it: the index replaces its campaign and creative objects when it
+   * rebuilds, so a changed profile, headline or target is a new view.
+   */
+  private adView(campaign: ServableCampaign, creative: ServableCreative): SlotView['ad'] {
+    const known = this.adViews.get(creative);
+    if (known && known.campaign === campaign) return known.ad;
+    const ad = Object.freeze({
+      creativeId: creative.id,
+      campaignId: campaign.id,
+      advertiser: campaign.advertiser,
+      headline: creative.headline,
+      cta: creative.cta,
+      media: creative.media,
+    });
+    this.adViews.set(creative, { campaign, ad });
+    return ad;
   }
 
   /** Verifies and records events; a token served to another feed client is rejected like a forged one. */
   async events(items: { token: string; type: EventType }[], clientId = ''): Promise<EventOutcome[]> {
     const now = this.deps.clock();
-    const checks = await Promise.all(items.map((item) => this.verifyFor(item.token, clientId, now)));
+    // Synchronous where the runtime opens tokens synchronously (Node); elsewhere all at once.
+    const opened: (TokenCheck | Promise<TokenCheck>)[] = new Array(items.length);
+    let pending = false;
+    for (let i = 0; i < items.length; i++) {
+      const check = this.verifyFor(items[i].token, clientId, now);
+      if (check instanceof Promise) pending = true;
+      opened[i] = check;
+    }
+    const checks = pending ? await Promise.all(opened) : (opened as TokenCheck[]);
     const outcomes: EventOutcome[] = new Array(items.length);
     const verified: VerifiedEvent[] = [];
     const positions: number[] = [];
-    checks.forEach((check, i) => {
+    for (let i = 0; i < checks.length; i++) {
+      const check = checks[i];
       if (!check.ok) {
-        outcomes[i] = { status: 'rejected', reason: check.reason === 'expired' ? 'expired_token' : 'invalid_token' };
-        return;
+        outcomes[i] = check.reason === 'expired' ? EXPIRED_TOKEN : INVALID_TOKEN;
+        continue;
       }
       const { reservationId, uid, campaignId, creativeId } = check.claims;
       verified.push({ type: items[i].type, reservationId, uid, campaignId, creativeId });
       positions.push(i);
-    });
+    }
     if (verified.length > 0) {
       const result = await this.deps.store.ledger.record(verified, now, {
         effect: eventEffect,
@@ -362,9 +436,10 @@ export class Delivery {
     return outcomes;
   }
 
-  private async verifyFor(token: string, clientId: string, now: number): Promise<TokenCheck> {
-    const check = await this.deps.signer.verify(token, now);
-    return check.ok && check.claims.clientId !== clientId ? { ok: false, reason: 'bad_signature' } : check;
+  private verifyFor(token: string, clientId: string, now: number): TokenCheck | Promise<TokenCheck> {
+    const check = this.deps.signer.verify(token, now);
+    if (check instanceof Promise) return check.then((c) => forClient(c, clientId));
+    return forClient(check, clientId);
   }
 
   /** Rebuilds the index at most every `ctrRefreshMs`, so new impressions and clicks reach predicted CTRs. */

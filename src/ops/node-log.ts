@@ -12,8 +12,15 @@ export function createNodeLog(level: LogLevel, options: { pretty?: boolean } = {
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (pretty) return pino(base, PinoPretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l' }));
-  // Asynchronous writes: a request never waits for the write(2) of its log line (it was ~16 % of a
-  // slot request's CPU with sync writes). Lines still leave within milliseconds (no size threshold),
-  // pino flushes synchronously on exit, and a kill -9 can lose only the lines of the last write.
-  return pino(base, pino.destination({ sync: false, minLength: 0 }));
+  // Buffered asynchronous writes: lines gather in memory and go out in one write(2) per ~4 KiB (about
+  // 25 request lines) or every FLUSH_MS, whichever comes first, so the event loop spends no write per
+  // request (one write per line was ~5 % of a slot request's CPU). Still one JSON line per request;
+  // pino flushes synchronously on exit (SIGTERM/SIGINT end through process.exit), and a kill -9 can
+  // lose the lines of the last FLUSH_MS at most, never data.
+  return pino(base, pino.destination({ sync: false, minLength: BUFFER_BYTES, periodicFlush: FLUSH_MS }));
 }
+
+/** Bytes of log lines gathered before one write. */
+const BUFFER_BYTES = 4096;
+/** The longest a line waits in the buffer, in ms. */
+export const FLUSH_MS = 200;

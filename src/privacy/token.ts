@@ -63,6 +63,8 @@ interface TokenKey {
   /** Node: a KeyObject (cheaper per cipher than raw bytes); elsewhere a WebCrypto key. */
   nodeKey?: import('node:crypto').KeyObject;
   webKey?: Promise<CryptoKey>;
+  /** The key id's bytes: the additional authenticated data of every token under this key. */
+  aad: Uint8Array<ArrayBuffer>;
 }
 
 /** Nonces from a pooled random buffer: one randomFill per 341 tokens instead of one per token. */
@@ -82,57 +84,56 @@ function freshNonce(): Uint8Array {
 async function deriveKey(secret: string): Promise<TokenKey> {
   const raw = await hmac(secret, 'slot-token:aes-256-gcm:v2');
   const kid = base64Url((await hmac(secret, 'slot-token:key-id:v2')).slice(0, 6).buffer);
-  const key: TokenKey = { kid, raw };
+  const key: TokenKey = { kid, raw, aad: encoder.encode(kid) };
   if (nodeCrypto) key.nodeKey = nodeCrypto.createSecretKey(raw);
   else key.webKey = crypto.subtle.importKey('raw', raw as Uint8Array<ArrayBuffer>, 'AES-GCM', false, ['encrypt', 'decrypt']);
   return key;
 }
 
-async function seal(key: TokenKey, plaintext: Uint8Array): Promise<Uint8Array> {
+/** WebCrypto's seal (runtimes without node:crypto): nonce ‖ ciphertext ‖ tag. */
+async function sealWeb(key: TokenKey, plaintext: Uint8Array): Promise<Uint8Array> {
   const nonce = freshNonce();
-  const aad = encoder.encode(key.kid);
-  let sealed: Uint8Array;
-  if (nodeCrypto) {
-    const cipher = nodeCrypto.createCipheriv('aes-256-gcm', key.nodeKey!, nonce, { authTagLength: TAG });
-    cipher.setAAD(aad);
-    const body = cipher.update(plaintext);
-    const final = cipher.final();
-    sealed = new Uint8Array(NONCE + body.length + final.length + TAG);
-    sealed.set(body, NONCE);
-    sealed.set(final, NONCE + body.length);
-    sealed.set(cipher.getAuthTag(), NONCE + body.length + final.length);
-  } else {
-    const out = new Uint8Array(
-      await crypto.subtle.encrypt(
-        { name: 'AES-GCM', iv: nonce as Uint8Array<ArrayBuffer>, additionalData: aad, tagLength: TAG * 8 },
-        await key.webKey!,
-        plaintext as Uint8Array<ArrayBuffer>,
-      ),
-    );
-    sealed = new Uint8Array(NONCE + out.length);
-    sealed.set(out, NONCE);
-  }
+  const out = new Uint8Array(
+    await crypto.subtle.encrypt(
+      { name: 'AES-GCM', iv: nonce as Uint8Array<ArrayBuffer>, additionalData: key.aad, tagLength: TAG * 8 },
+      await key.webKey!,
+      plaintext as Uint8Array<ArrayBuffer>,
+    ),
+  );
+  const sealed = new Uint8Array(NONCE + out.length);
   sealed.set(nonce, 0);
+  sealed.set(out, NONCE);
   return sealed;
 }
 
-/** The plaintext, or undefined if the tag does not verify under this key. */
-async function open(key: TokenKey, sealed: Uint8Array): Promise<Uint8Array | undefined> {
+function claimsBytes(claims: TokenClaims): Uint8Array {
+  return encoder.encode(
+    JSON.stringify([claims.reservationId, claims.uid, claims.campaignId, claims.creativeId, claims.expiresAt, claims.clientId]),
+  );
+}
+
+/** Node's synchronous seal, straight to the token text. */
+function sealNode(key: TokenKey, plaintext: Uint8Array): string {
+  const nonce = freshNonce();
+  const cipher = nodeCrypto!.createCipheriv('aes-256-gcm', key.nodeKey!, nonce, { authTagLength: TAG });
+  cipher.setAAD(key.aad);
+  const body = cipher.update(plaintext);
+  cipher.final();
+  return `${key.kid}.${Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64url')}`;
+}
+
+/** WebCrypto's open: the plaintext, or undefined if the tag does not verify under this key. */
+async function openWeb(key: TokenKey, sealed: Uint8Array): Promise<Uint8Array | undefined> {
   if (sealed.length < NONCE + TAG + 1) return undefined;
-  const nonce = sealed.subarray(0, NONCE);
-  const aad = encoder.encode(key.kid);
   try {
-    if (nodeCrypto) {
-      const decipher = nodeCrypto.createDecipheriv('aes-256-gcm', key.nodeKey!, nonce, { authTagLength: TAG });
-      decipher.setAAD(aad);
-      decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
-      const body = decipher.update(sealed.subarray(NONCE, sealed.length - TAG));
-      const final = decipher.final();
-      return final.length ? new Uint8Array(Buffer.concat([body, final])) : new Uint8Array(body);
-    }
     return new Uint8Array(
       await crypto.subtle.decrypt(
-        { name: 'AES-GCM', iv: nonce as Uint8Array<ArrayBuffer>, additionalData: aad, tagLength: TAG * 8 },
+        {
+          name: 'AES-GCM',
+          iv: sealed.subarray(0, NONCE) as Uint8Array<ArrayBuffer>,
+          additionalData: key.aad,
+          tagLength: TAG * 8,
+        },
         await key.webKey!,
         sealed.subarray(NONCE) as Uint8Array<ArrayBuffer>,
       ),
@@ -145,6 +146,8 @@ async function open(key: TokenKey, sealed: Uint8Array): Promise<Uint8Array | und
 export class TokenSigner {
   /** The first key seals new tokens; every key opens tokens that name it. */
   private keys: Promise<TokenKey[]>;
+  /** The same keys once derived: from then on Node seals and opens without a promise. */
+  private ready: TokenKey[] | undefined;
 
   /**
    * @param secrets the current token secret first, then previous ones still accepted
@@ -154,43 +157,109 @@ export class TokenSigner {
     const list = typeof secrets === 'string' ? [secrets] : secrets;
     if (list.length === 0) throw new Error('TokenSigner needs a secret');
     this.keys = Promise.all(list.map(deriveKey));
-  }
-
-  async sign(claims: TokenClaims): Promise<string> {
-    const [key] = await this.keys;
-    const plaintext = encoder.encode(
-      JSON.stringify([claims.reservationId, claims.uid, claims.campaignId, claims.creativeId, claims.expiresAt, claims.clientId]),
+    this.keys.then(
+      (keys) => (this.ready = keys),
+      () => undefined,
     );
-    return `${key.kid}.${toB64(await seal(key, plaintext))}`;
   }
 
-  async verify(token: string, now: number): Promise<TokenCheck> {
-    const dot = token.indexOf('.');
-    if (dot !== 8 || token.indexOf('.', dot + 1) !== -1) return { ok: false, reason: 'malformed' };
-    const kid = token.slice(0, dot);
-    const body = token.slice(dot + 1);
-    if (!KID.test(kid) || !/^[A-Za-z0-9_-]+$/.test(body)) return { ok: false, reason: 'malformed' };
-    const key = (await this.keys).find((k) => constantTimeEqual(k.kid, kid));
-    if (!key) return { ok: false, reason: 'bad_signature' };
+  /** A sealed token: a string at once on Node once the keys are derived, else a promise of it. */
+  sign(claims: TokenClaims): string | Promise<string> {
+    if (this.ready && nodeCrypto) return sealNode(this.ready[0], claimsBytes(claims));
+    return this.signLater(claims);
+  }
+
+  private async signLater(claims: TokenClaims): Promise<string> {
+    const [key] = await this.keys;
+    const plaintext = claimsBytes(claims);
+    return nodeCrypto ? sealNode(key, plaintext) : `${key.kid}.${toB64(await sealWeb(key, plaintext))}`;
+  }
+
+  /** Opens and checks a token: at once on Node once the keys are derived, else a promise of the answer. */
+  verify(token: string, now: number): TokenCheck | Promise<TokenCheck> {
+    const parts = splitToken(token);
+    if (!Array.isArray(parts)) return parts;
+    if (!this.ready || !nodeCrypto) return this.verifyLater(parts, now);
+    const key = keyFor(this.ready, parts[0]);
+    if (!key) return BAD_SIGNATURE;
+    // Only the canonical encoding: unused trailing bits that differ would decode to the same bytes.
+    if (!canonicalBase64Url(parts[1])) return MALFORMED;
+    return claimsFrom(openNode(key, Buffer.from(parts[1], 'base64url')), now);
+  }
+
+  private async verifyLater([kid, body]: [string, string], now: number): Promise<TokenCheck> {
+    const key = keyFor(await this.keys, kid);
+    if (!key) return BAD_SIGNATURE;
     let sealed: Uint8Array;
     try {
       sealed = fromB64(body);
     } catch {
-      return { ok: false, reason: 'malformed' };
+      return MALFORMED;
     }
-    // Only the canonical encoding: unused trailing bits that differ would decode to the same bytes.
-    if (toB64(sealed) !== body) return { ok: false, reason: 'malformed' };
-    const plaintext = await open(key, sealed);
-    if (!plaintext) return { ok: false, reason: 'bad_signature' };
-    let fields: unknown;
-    try {
-      fields = JSON.parse(decoder.decode(plaintext));
-    } catch {
-      return { ok: false, reason: 'malformed' };
-    }
-    if (!Array.isArray(fields) || fields.length !== 6) return { ok: false, reason: 'malformed' };
-    const [reservationId, uid, campaignId, creativeId, expiresAt, clientId] = fields;
-    if (expiresAt <= now) return { ok: false, reason: 'expired' };
-    return { ok: true, claims: { reservationId, uid, campaignId, creativeId, expiresAt, clientId } };
+    if (toB64(sealed) !== body) return MALFORMED;
+    return claimsFrom(nodeCrypto ? openNode(key, Buffer.from(sealed)) : await openWeb(key, sealed), now);
   }
+}
+
+const MALFORMED: TokenCheck = Object.freeze({ ok: false, reason: 'malformed' });
+const BAD_SIGNATURE: TokenCheck = Object.freeze({ ok: false, reason: 'bad_signature' });
+const EXPIRED: TokenCheck = Object.freeze({ ok: false, reason: 'expired' });
+const BODY = /^[A-Za-z0-9_-]+$/;
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** `[kid, body]` of a well-formed token, or why it is not one. */
+function splitToken(token: string): [string, string] | TokenCheck {
+  const dot = token.indexOf('.');
+  if (dot !== 8 || token.indexOf('.', dot + 1) !== -1) return MALFORMED;
+  const kid = token.slice(0, dot);
+  const body = token.slice(dot + 1);
+  if (!KID.test(kid) || !BODY.test(body)) return MALFORMED;
+  return [kid, body];
+}
+
+function keyFor(keys: TokenKey[], kid: string): TokenKey | undefined {
+  for (const key of keys) if (constantTimeEqual(key.kid, kid)) return key;
+  return undefined;
+}
+
+/**
+ * True when `body` (base64url characters only, unpadded) is the one encoding of its bytes: a
+ * length that whole bytes can have, and the bits past the last byte zero. The same test as
+ * decoding and encoding again, without either.
+ */
+export function canonicalBase64Url(body: string): boolean {
+  const rest = body.length % 4;
+  if (rest === 0) return true;
+  if (rest === 1) return false;
+  return (BASE64URL.indexOf(body[body.length - 1]) & (rest === 2 ? 0x0f : 0x03)) === 0;
+}
+
+/** Node's synchronous open: the plaintext, or undefined if the tag does not verify under this key. */
+function openNode(key: TokenKey, sealed: Buffer): Uint8Array | undefined {
+  if (sealed.length < NONCE + TAG + 1) return undefined;
+  try {
+    const decipher = nodeCrypto!.createDecipheriv('aes-256-gcm', key.nodeKey!, sealed.subarray(0, NONCE), { authTagLength: TAG });
+    decipher.setAAD(key.aad);
+    decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
+    const body = decipher.update(sealed.subarray(NONCE, sealed.length - TAG));
+    const final = decipher.final();
+    return final.length ? Buffer.concat([body, final]) : body;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The claims of an opened token, or why they do not count. */
+function claimsFrom(plaintext: Uint8Array | undefined, now: number): TokenCheck {
+  if (!plaintext) return BAD_SIGNATURE;
+  let fields: unknown;
+  try {
+    fields = JSON.parse(decoder.decode(plaintext));
+  } catch {
+    return MALFORMED;
+  }
+  if (!Array.isArray(fields) || fields.length !== 6) return MALFORMED;
+  const [reservationId, uid, campaignId, creativeId, expiresAt, clientId] = fields;
+  if (expiresAt <= now) return EXPIRED;
+  return { ok: true, claims: { reservationId, uid, campaignId, creativeId, expiresAt, clientId } };
 }

@@ -105,6 +105,8 @@ async function main() {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
   log.info({ host, port, database }, `serving on http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  // Written now rather than with the next buffer: supervisors and scripts wait for this line.
+  log.flush();
 
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -8,7 +8,9 @@ import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECURITY_HEADERS } from '../../src/api/middleware/request-log.js';
-import { isPlainSlotsInput, SlotsInput } from '../../src/api/schemas.js';
+import { slotsJson } from '../../src/api/routes/feed.js';
+import { EventsInput, isPlainEventsInput, isPlainSlotsInput, SlotsInput } from '../../src/api/schemas.js';
+import { EVENT_TYPES } from '../../src/engine/types.js';
 import { makeService, type TestService } from '../helpers/service.js';
 
 const anyJson = fc.jsonValue({ maxDepth: 3 });
@@ -107,6 +109,82 @@ describe('the hand-written slot body check', () => {
   });
 });
 
+const nearEvent = fc
+  .record(
+    {
+      token: sometimes(
+        fc.oneof(
+          fc.string({ minLength: 0, maxLength: 40 }),
+          fc.constantFrom('', 'a\u0000b', 'x\ud800', 't'.repeat(1024), 't'.repeat(1025)),
+        ),
+      ),
+      type: sometimes(fc.oneof(fc.constantFrom(...EVENT_TYPES), fc.constantFrom('Impression', 'view', ''))),
+    },
+    { requiredKeys: [] },
+  )
+  .chain((event) =>
+    fc
+      .nat(19)
+      .map((roll) =>
+        roll === 0 ? { ...event, text: 'x' } : roll === 1 ? JSON.parse(`{"__proto__":1,"type":"click","token":"t"}`) : event,
+      ),
+  );
+const nearEvents = fc.oneof(
+  { arbitrary: fc.record({ events: fc.array(nearEvent, { maxLength: 6 }) }), weight: 8 },
+  { arbitrary: fc.record({ events: fc.array(nearEvent, { maxLength: 6 }), extra: anyJson }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      events: fc
+        .constantFrom(499, 500, 501)
+        .chain((n) => fc.constant(Array.from({ length: n }, () => ({ token: 't', type: 'click' })))),
+    }),
+    weight: 1,
+  },
+);
+
+describe('the hand-written events body check', () => {
+  it('admits only what EventsInput accepts, and EventsInput leaves it unchanged', () => {
+    let admitted = 0;
+    fc.assert(
+      fc.property(fc.oneof({ arbitrary: nearEvents, weight: 9 }, { arbitrary: anyJson, weight: 1 }), (input) => {
+        const body = JSON.parse(JSON.stringify(input) ?? 'null');
+        if (!isPlainEventsInput(body)) return;
+        admitted++;
+        const parsed = EventsInput.safeParse(body);
+        expect(parsed.success).toBe(true);
+        expect(parsed.data).toEqual(body);
+      }),
+      { numRuns: 20_000 },
+    );
+    expect(admitted).toBeGreaterThan(100);
+  });
+
+  it('admits the bodies feed clients send, and leaves everything else to EventsInput', () => {
+    for (const body of [
+      { events: [{ token: 't', type: 'impression' }] },
+      { events: EVENT_TYPES.map((type) => ({ type, token: 'x'.repeat(1024) })) },
+    ]) {
+      expect(isPlainEventsInput(body), JSON.stringify(body)).toBe(true);
+      expect(EventsInput.safeParse(body).success).toBe(true);
+    }
+    for (const body of [
+      { events: [] },
+      { events: [{ token: '', type: 'click' }] },
+      { events: [{ token: 't', type: 'click', text: 'hi' }] },
+      { events: [{ token: 't' }] },
+      { events: [{ token: 'a\u0000', type: 'click' }] },
+      { events: [{ token: 't', type: 'click' }], user: 'u' },
+      { events: Array.from({ length: 501 }, () => ({ token: 't', type: 'click' })) },
+      JSON.parse('{"events":[{"token":"t","type":"click"}],"__proto__":{"x":1}}'),
+      [],
+      null,
+    ]) {
+      expect(isPlainEventsInput(body), JSON.stringify(body)).toBe(false);
+      expect(EventsInput.safeParse(body).success, JSON.stringify(body)).toBe(false);
+    }
+  });
+});
+
 function entries(headers: Headers): [string, string][] {
   const out: [string, string][] = [];
   headers.forEach((value, name) => out.push([name, value]));
@@ -157,5 +235,17 @@ describe('the request envelope', () => {
     expect(blocks.status).toBe(200);
     expect(names(slots.headers)).toEqual(names(blocks.headers));
     for (const [name, value] of SECURITY_HEADERS) expect(slots.headers.get(name)).toBe(value);
+  });
+  it('serialises slot answers exactly as JSON.stringify does, with or without explain', async () => {
+    const client = await s.newClient();
+    await s.seedCampaign();
+    for (const explain of [false, true]) {
+      const result = await s.delivery.slots({ user: `u-json-${explain}`, statuses: 12, explain, clientId: client.id });
+      expect(result.slots.length).toBeGreaterThan(0);
+      // Twice: the second time each ad's JSON comes from the cache.
+      expect(slotsJson(result)).toBe(JSON.stringify(result));
+      expect(slotsJson(result)).toBe(JSON.stringify(result));
+    }
+    expect(slotsJson({ slots: [] })).toBe(JSON.stringify({ slots: [] }));
   });
 });

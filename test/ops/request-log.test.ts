@@ -4,8 +4,11 @@
  * its id, route pattern, status, duration and key kind/id, and never the key, a
  * user id or a body; a 500 is logged once, at error level, with its id.
  */
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Log } from '../../src/ops/log.js';
+import { FLUSH_MS } from '../../src/ops/node-log.js';
+import { startServer } from '../helpers/server.js';
 import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -123,5 +126,30 @@ describe('request log', () => {
       err: { message: expect.any(String) },
     });
     await broken.close();
+  });
+});
+
+describe('request log on Node (npm start)', () => {
+  it('buffers lines yet writes each within a fraction of a second, and SIGTERM flushes the last ones', async () => {
+    const server = await startServer();
+    try {
+      const line = (id: string) => server.logs().includes(`"reqId":"${id}"`);
+      // The start-up line is written at once (it was waited for); then a request's line follows within FLUSH_MS.
+      expect(server.logs()).toContain('serving on');
+      await fetch(`${server.url}/healthz`, { headers: { 'X-Request-Id': 'buffered-1' } });
+      const deadline = Date.now() + 5_000;
+      while (!line('buffered-1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, FLUSH_MS / 4));
+      expect(line('buffered-1')).toBe(true);
+      // A burst, then SIGTERM at once: every line is on stdout when the process has exited.
+      const ids = Array.from({ length: 40 }, (_, i) => `burst-${i}`);
+      await Promise.all(ids.map((id) => fetch(`${server.url}/healthz`, { headers: { 'X-Request-Id': id } })));
+      server.proc.kill('SIGTERM');
+      expect((await server.exited).code).toBe(0);
+      for (const id of ids) expect(line(id), id).toBe(true);
+      expect(server.logs()).toContain('stopped cleanly');
+    } finally {
+      server.proc.kill('SIGKILL');
+      rmSync(server.dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TokenSigner, tokenSecretsFrom } from '../../src/privacy/token.js';
+import { canonicalBase64Url, TokenSigner, tokenSecretsFrom } from '../../src/privacy/token.js';
 
 const claims = {
   reservationId: 'r_1',
@@ -114,6 +115,42 @@ describe('slot tokens', () => {
     // New tokens use the new key only; once the previous secret is dropped, old tokens fail.
     expect((await old.verify(fresh, 1_000)).ok).toBe(false);
     expect(await new TokenSigner('new-secret').verify(inFlight, 1_000)).toEqual({ ok: false, reason: 'bad_signature' });
+  });
+
+  it('tells the canonical base64url encoding without decoding: the same answer as decoding and encoding again', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...B64), minLength: 1, maxLength: 40 }), (body) => {
+        expect(canonicalBase64Url(body)).toBe(Buffer.from(body, 'base64url').toString('base64url') === body);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('answers alike before and after its keys are derived (the first call waits for them, later ones do not)', async () => {
+    const warm = new TokenSigner('secret');
+    await warm.sign(claims);
+    const token = await warm.sign(claims);
+    const [kid, body] = token.split('.');
+    const cases = [
+      token,
+      `${kid}.${body.slice(0, -1)}`,
+      `${kid}.${body.slice(0, -2)}`,
+      `${kid}.${body.slice(0, 20)}`,
+      `${kid}.A${body.slice(1)}`,
+      `${kid}.${body}A`,
+      `AAAAAAAA.${body}`,
+      `${kid}.${body}.x`,
+      'nonsense',
+      `${kid}.${'A'.repeat(40)}`,
+    ];
+    for (const t of cases) {
+      // The warm signer answers synchronously on Node; a fresh one only once its keys are derived.
+      const now = warm.verify(t, 1_000);
+      expect(now instanceof Promise, t).toBe(false);
+      expect(await new TokenSigner('secret').verify(t, 1_000), t).toEqual(now);
+    }
+    expect(warm.verify(token, 1_000)).toEqual({ ok: true, claims });
+    expect(warm.verify(token, claims.expiresAt)).toEqual({ ok: false, reason: 'expired' });
   });
 
   it('reads TOKEN_SECRET and TOKEN_SECRET_PREVIOUS, defaulting to SECRET', () => {

@@ -1,6 +1,7 @@
 /** Feed-client routes (client key): slots, events, blocks, erase, why. User ids only ever in bodies. */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
+import type { SlotsResult } from '../../delivery/delivery.js';
 import type { AppDeps, AppEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { envelopedJson } from '../middleware/request-log.js';
@@ -9,6 +10,7 @@ import {
   EventResult,
   EventsInput,
   ExplainEntry,
+  isPlainEventsInput,
   isPlainSlotsInput,
   Slot,
   SlotsInput,
@@ -124,6 +126,36 @@ export const whyRoute = createRoute({
   },
 });
 
+/**
+ * The parsed body of an `application/json` request, or undefined (another type, or not JSON): the
+ * hot routes then leave the request to their zod route, which answers exactly as for any route.
+ */
+async function plainJson(c: Context<AppEnv>): Promise<unknown> {
+  if (!JSON_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) return undefined;
+  try {
+    return await c.req.json();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Each ad view's JSON, made once: delivery hands out one frozen view per creative and index build. */
+const adJson = new WeakMap<object, string>();
+
+/** `JSON.stringify(result)`, byte for byte, with each ad's part serialised once per view. */
+export function slotsJson(result: SlotsResult): string {
+  let out = '{"slots":[';
+  for (let i = 0; i < result.slots.length; i++) {
+    const { after, token, ad } = result.slots[i];
+    let json = adJson.get(ad);
+    if (json === undefined) adJson.set(ad, (json = JSON.stringify(ad)));
+    out += `${i === 0 ? '' : ','}{"after":${JSON.stringify(after)},"token":${JSON.stringify(token)},"ad":${json}}`;
+  }
+  out += ']';
+  if (result.explain !== undefined) out += `,"explain":${JSON.stringify(result.explain)}`;
+  return `${out}}`;
+}
+
 /** The calling feed client: slot tokens are bound to it. */
 function clientId(c: Context<AppEnv>): string {
   const principal = c.get('principal');
@@ -134,22 +166,22 @@ export function registerFeedRoutes(app: App, deps: AppDeps, client: MiddlewareHa
   const { delivery } = deps;
   for (const path of ['/v1/slots', '/v1/events', '/v1/users/*', '/v1/why']) app.use(path, client);
 
-  // The hot path: a well-formed body (checked by hand, strictly, against the same rules as SlotsInput) is served
-  // here and answered with the envelope's headers in one plain object. Anything else falls through to the
-  // zod-validated route below, which answers exactly as before (400 problem+json naming each field).
+  // The hot paths: a well-formed body (checked by hand, strictly, against the same rules as SlotsInput and
+  // EventsInput) is served here and answered with the envelope's headers in one plain object. Anything else
+  // falls through to the zod-validated route below, which answers exactly as before (400 problem+json naming
+  // each field). The body is read once: the zod route finds it in Hono's body cache.
   app.post('/v1/slots', async (c, next) => {
-    if (!JSON_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) return next();
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      return next();
-    }
+    const body = await plainJson(c);
     if (!isPlainSlotsInput(body)) return next();
-    return envelopedJson(c, await delivery.slots({ ...body, clientId: clientId(c) }));
+    return envelopedJson(c, slotsJson(await delivery.slots({ ...body, clientId: clientId(c) })));
   });
   app.openapi(slotsRoute, async (c) => c.json(await delivery.slots({ ...c.req.valid('json'), clientId: clientId(c) }), 200));
 
+  app.post('/v1/events', async (c, next) => {
+    const body = await plainJson(c);
+    if (!isPlainEventsInput(body)) return next();
+    return envelopedJson(c, JSON.stringify({ results: await delivery.events(body.events, clientId(c)) }));
+  });
   app.openapi(eventsRoute, async (c) => {
     const { events } = c.req.valid('json');
     return c.json({ results: await delivery.events(events, clientId(c)) }, 200);
