@@ -2,7 +2,7 @@
  * The one Hono application every runtime serves: error handling, limits,
  * security headers, auth per route group, and the generated OpenAPI document.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 import { cors } from 'hono/cors';
 import { registerConsole } from '../console/routes.js';
 import { jsonLinesLog } from '../ops/log.js';
@@ -57,20 +57,29 @@ export function createApp(deps: AppDeps) {
   });
   // The body's type is checked only after the key: a caller without a valid key learns nothing but 401.
   const contentType = requireContentType({ multipartPaths: UPLOAD_PATH });
-  // Key, failed-key throttle, rate limit and content type in one middleware: one await at most (a cold key).
+  // Key, failed-key throttle, rate limit and content type in one middleware, not async: a known key hands
+  // straight on to `next` without a promise of its own; only a cold key waits for its lookup.
+  const admitted = (c: Context<AppEnv>, principal: Principal, next: Next) => {
+    c.set('principal', principal);
+    limitRate(principal);
+    contentType(c);
+    return next();
+  };
   const guard = (...kinds: PrincipalKind[]): MiddlewareHandler<AppEnv> =>
-    async function authAndLimit(c, next) {
-      let principal: Principal;
+    function authAndLimit(c, next) {
+      let found: Principal | Promise<Principal>;
       try {
-        const found = authenticate(c, kinds);
-        principal = found instanceof Promise ? await found : found;
+        found = authenticate(c, kinds);
       } catch (err) {
         throw authFailed(c, err);
       }
-      c.set('principal', principal);
-      limitRate(principal);
-      contentType(c);
-      return next();
+      if (!(found instanceof Promise)) return admitted(c, found, next);
+      return found.then(
+        (principal) => admitted(c, principal, next),
+        (err) => {
+          throw authFailed(c, err);
+        },
+      );
     };
 
   registerOperatorRoutes(app, deps, guard('admin'));

@@ -3,6 +3,7 @@ import { OpenAPIHono, type z } from '@hono/zod-openapi';
 import type { ZodType } from 'zod';
 import type { AppEnv } from './context.js';
 import { ApiError, type FieldError } from './errors.js';
+import { StaticMatchRouter } from './router.js';
 import { Problem } from './schemas.js';
 
 export type App = OpenAPIHono<AppEnv>;
@@ -70,6 +71,7 @@ export function validationError(error: z.ZodError): ApiError {
 
 export function createOpenApiHono(): App {
   return new OpenAPIHono<AppEnv>({
+    router: new StaticMatchRouter(),
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error);
     },

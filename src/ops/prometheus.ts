@@ -4,7 +4,7 @@
  * cheaper to read than to track (cache size, campaigns out of budget) are read
  * at scrape time.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { type Metrics, UNFILLED_SLOT_REASONS } from './metrics.js';
 
 export interface PrometheusGauges {
@@ -20,72 +20,170 @@ export interface PrometheusMetrics extends Metrics {
   scrape(): Promise<{ text: string; contentType: string }>;
 }
 
+type Labels = Record<string, string | number>;
+
+/**
+ * A counter or histogram of our own for the hot paths: an observation is a few additions on a series
+ * found by one Map lookup (prom-client's own validate and hash the labels on every call), and the
+ * registry reads it through prom-client's metric shape (`get`, `getForPromString`), so the exposition
+ * is the same text (a test holds both equal).
+ */
+class Series {
+  count = 0;
+  sum = 0;
+  readonly buckets: number[];
+  constructor(
+    readonly labels: Labels,
+    private bounds: readonly number[],
+  ) {
+    this.buckets = bounds.map(() => 0);
+  }
+  inc(by = 1): void {
+    this.count += by;
+  }
+  observe(value: number): void {
+    const bounds = this.bounds;
+    for (let i = 0; i < bounds.length; i++)
+      if (value <= bounds[i]) {
+        this.buckets[i]++;
+        break;
+      }
+    this.sum += value;
+    this.count++;
+  }
+}
+
+interface ExportedValue {
+  labels: Labels;
+  value: number;
+  metricName?: string;
+  sharedLabels?: Labels;
+}
+
+class PlainMetric {
+  readonly aggregator = 'sum';
+  private series = new Map<string, Series>();
+  constructor(
+    public name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'histogram',
+    private labelNames: readonly string[],
+    private bounds: readonly number[] = [],
+  ) {}
+
+  /** The series of these label values (in `labelNames` order), made on first use. */
+  child(...values: string[]): Series {
+    const key = values.join('\n');
+    let series = this.series.get(key);
+    if (series === undefined) {
+      const labels: Labels = {};
+      this.labelNames.forEach((name, i) => (labels[name] = values[i]));
+      this.series.set(key, (series = new Series(labels, this.bounds)));
+    }
+    return series;
+  }
+
+  getForPromString(): { name: string; help: string; type: string; values: ExportedValue[]; aggregator: string } {
+    const values: ExportedValue[] = [];
+    for (const s of this.series.values()) {
+      if (this.type === 'counter') {
+        values.push({ labels: s.labels, value: s.count });
+        continue;
+      }
+      let cumulative = 0;
+      this.bounds.forEach((le, i) => {
+        cumulative += s.buckets[i];
+        values.push({ labels: { le }, value: cumulative, metricName: `${this.name}_bucket`, sharedLabels: s.labels });
+      });
+      values.push({ labels: { le: '+Inf' }, value: s.count, metricName: `${this.name}_bucket`, sharedLabels: s.labels });
+      values.push({ labels: {}, value: s.sum, metricName: `${this.name}_sum`, sharedLabels: s.labels });
+      values.push({ labels: {}, value: s.count, metricName: `${this.name}_count`, sharedLabels: s.labels });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  async get() {
+    const data = this.getForPromString();
+    return {
+      ...data,
+      values: data.values.map(({ sharedLabels, labels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } })),
+    };
+  }
+}
+
+/** A plain counter or histogram registered in `registry`. */
+export function plainMetric(
+  registry: Registry,
+  config: { name: string; help: string; labelNames?: readonly string[]; buckets?: readonly number[] },
+): PlainMetric {
+  const metric = new PlainMetric(
+    config.name,
+    config.help,
+    config.buckets ? 'histogram' : 'counter',
+    config.labelNames ?? [],
+    config.buckets,
+  );
+  registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+  return metric;
+}
+
 export function createPrometheusMetrics(gauges: PrometheusGauges = {}): PrometheusMetrics {
   const registry = new Registry();
   // Process, heap, GC and event-loop lag (nodejs_eventloop_lag_seconds and its percentiles).
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
   const registers = [registry];
 
-  const requests = new Histogram({
+  const requests = plainMetric(registry, {
     name: 'http_request_duration_seconds',
     help: 'Time to answer an HTTP request, by route pattern, method and status',
-    labelNames: ['route', 'method', 'status'] as const,
+    labelNames: ['route', 'method', 'status'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-    registers,
   });
-  const slotRequests = new Counter({ name: 'ads_slot_requests_total', help: 'Slot requests decided', registers });
-  const served = new Counter({
+  const slotRequests = plainMetric(registry, { name: 'ads_slot_requests_total', help: 'Slot requests decided' }).child();
+  const served = plainMetric(registry, {
     name: 'ads_slots_served_total',
     help: 'Ads placed in slot responses',
-    labelNames: ['bid_type'] as const,
-    registers,
+    labelNames: ['bid_type'],
   });
-  const unfilled = new Counter({
+  const unfilled = plainMetric(registry, {
     name: 'ads_slots_unfilled_total',
     help: 'Places a feed could hold that got no ad, by reason (see docs/deploy.md)',
-    labelNames: ['reason'] as const,
-    registers,
+    labelNames: ['reason'],
   });
-  for (const reason of UNFILLED_SLOT_REASONS) unfilled.inc({ reason }, 0);
-  const prices = new Histogram({
+  for (const reason of UNFILLED_SLOT_REASONS) unfilled.child(reason);
+  const prices = plainMetric(registry, {
     name: 'ads_clearing_price_micros',
     help: 'Clearing price per billable event (impression for cpm, click for cpc), in micros',
-    labelNames: ['bid_type'] as const,
+    labelNames: ['bid_type'],
     buckets: [10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000, 100_000, 1_000_000],
-    registers,
   });
-  const events = new Counter({
+  const events = plainMetric(registry, {
     name: 'ads_events_total',
     help: 'Feed events by type and outcome (accepted, duplicate or the rejection reason)',
-    labelNames: ['type', 'outcome'] as const,
-    registers,
+    labelNames: ['type', 'outcome'],
   });
-  const holds = new Counter({
+  const holds = plainMetric(registry, {
     name: 'ads_budget_holds_total',
     help: 'Budget holds taken at serve time, released (charged or given back) and expired unused',
-    labelNames: ['change'] as const,
-    registers,
+    labelNames: ['change'],
   });
-  for (const change of ['taken', 'released', 'expired']) holds.inc({ change }, 0);
-  const commitSeconds = new Histogram({
+  for (const change of ['taken', 'released', 'expired']) holds.child(change);
+  const commitSeconds = plainMetric(registry, {
     name: 'ads_store_commit_seconds',
     help: 'Duration of one group commit (transaction and fsync), by queue',
-    labelNames: ['kind'] as const,
+    labelNames: ['kind'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-    registers,
   });
-  const commitGroup = new Histogram({
+  const commitGroup = plainMetric(registry, {
     name: 'ads_store_commit_group_size',
     help: 'Callers sharing one group commit, by queue',
-    labelNames: ['kind'] as const,
+    labelNames: ['kind'],
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
-    registers,
   });
-  const cacheLookups = new Counter({
+  const cacheLookups = plainMetric(registry, {
     name: 'ads_user_cache_lookups_total',
     help: 'User-state lookups, answered from the in-process cache (hit) or the database (miss)',
-    labelNames: ['result'] as const,
-    registers,
+    labelNames: ['result'],
   });
   let hits = 0;
   let misses = 0;
@@ -114,30 +212,8 @@ export function createPrometheusMetrics(gauges: PrometheusGauges = {}): Promethe
     },
   });
 
-  // Label children bound once per label set: an observation is then one map lookup, not a label hash.
-  const bound = <T>(make: (key: string) => T) => {
-    const children = new Map<string, T>();
-    return (key: string): T => {
-      let child = children.get(key);
-      if (child === undefined) children.set(key, (child = make(key)));
-      return child;
-    };
-  };
-  const requestChild = bound((key) => {
-    const [route, method, status] = key.split('\n');
-    return requests.labels({ route, method, status });
-  });
-  const servedChild = bound((bidType) => served.labels({ bid_type: bidType }));
-  const priceChild = bound((bidType) => prices.labels({ bid_type: bidType }));
-  const unfilledChild = bound((reason) => unfilled.labels({ reason }));
-  const eventChild = bound((key) => {
-    const [type, outcome] = key.split('\n');
-    return events.labels({ type, outcome });
-  });
-  const commitSecondsChild = bound((kind) => commitSeconds.labels({ kind }));
-  const commitGroupChild = bound((kind) => commitGroup.labels({ kind }));
-  const cacheHit = cacheLookups.labels({ result: 'hit' });
-  const cacheMiss = cacheLookups.labels({ result: 'miss' });
+  const cacheHit = cacheLookups.child('hit');
+  const cacheMiss = cacheLookups.child('miss');
 
   return {
     registry,
@@ -145,27 +221,27 @@ export function createPrometheusMetrics(gauges: PrometheusGauges = {}): Promethe
       return { text: await registry.metrics(), contentType: registry.contentType };
     },
     request(route, method, status, seconds) {
-      requestChild(`${route}\n${method}\n${status}`).observe(seconds);
+      requests.child(route, method, String(status)).observe(seconds);
     },
     slotRequest() {
       slotRequests.inc();
     },
     slotServed(bidType, priceMicros) {
-      servedChild(bidType).inc();
-      priceChild(bidType).observe(priceMicros);
+      served.child(bidType).inc();
+      prices.child(bidType).observe(priceMicros);
     },
     unfilled(reason, count) {
-      unfilledChild(reason).inc(count);
+      unfilled.child(reason).inc(count);
     },
     event(type, outcome) {
-      eventChild(`${type}\n${outcome}`).inc();
+      events.child(type, outcome).inc();
     },
     commit(kind, seconds, groupSize) {
-      commitSecondsChild(kind).observe(seconds);
-      commitGroupChild(kind).observe(groupSize);
+      commitSeconds.child(kind).observe(seconds);
+      commitGroup.child(kind).observe(groupSize);
     },
     holds(change, count) {
-      holds.inc({ change }, count);
+      holds.child(change).inc(count);
     },
     userCache(hit) {
       if (hit) hits++;

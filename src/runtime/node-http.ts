@@ -9,14 +9,7 @@
  *   discarded, up to a bound, so the client reads the answer instead of a reset
  *   and never reuses a connection that still carries half a body.
  */
-import {
-  createServer,
-  type IncomingMessage,
-  type RequestListener,
-  type Server,
-  type ServerOptions,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 /** How long, and for how many bytes, a closing connection keeps reading what the client still sends. */
@@ -47,9 +40,12 @@ function lingerOnClose(socket: Socket) {
   };
 }
 
-function correctResponse(req: IncomingMessage, res: ServerResponse) {
-  const writeHead = res.writeHead;
-  res.writeHead = function (this: ServerResponse, status: number, ...rest: unknown[]) {
+/**
+ * The response class of our server: the corrections above in `writeHead`, once on the prototype
+ * rather than wrapped around every response.
+ */
+class CorrectedResponse extends ServerResponse {
+  override writeHead(status: number, ...rest: unknown[]): this {
     if (status === 204) {
       const headers = rest.find((r) => r && typeof r === 'object') as Record<string, unknown> | undefined;
       if (headers && !Array.isArray(headers))
@@ -57,17 +53,14 @@ function correctResponse(req: IncomingMessage, res: ServerResponse) {
       this.removeHeader('content-type');
     }
     // Answering before the body arrived: this connection cannot carry another request cleanly.
-    if (!req.complete && !this.headersSent) {
+    if (!this.req.complete && !this.headersSent) {
       this.setHeader('Connection', 'close');
-      lingerOnClose(req.socket);
+      lingerOnClose(this.req.socket);
     }
-    return (writeHead as (...a: unknown[]) => ServerResponse).call(this, status, ...rest);
-  } as ServerResponse['writeHead'];
+    return (super.writeHead as (...a: unknown[]) => this)(status, ...rest);
+  }
 }
 
 /** `http.createServer` with the corrections above; same signature, so `serve({ createServer: createHttpServer })`. */
 export const createHttpServer = ((options: ServerOptions, listener?: RequestListener): Server =>
-  createServer(options, (req: IncomingMessage, res: ServerResponse) => {
-    correctResponse(req, res);
-    listener?.(req, res);
-  })) as typeof createServer;
+  createServer({ ...options, ServerResponse: CorrectedResponse }, listener)) as typeof createServer;

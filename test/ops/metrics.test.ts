@@ -4,8 +4,9 @@
  * Prometheus counters must equal the tallies of the answers. Also: who may read
  * /metrics, and /healthz and /readyz.
  */
+import { Counter, Histogram, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrometheusMetrics, type PrometheusMetrics } from '../../src/ops/prometheus.js';
+import { createPrometheusMetrics, type PrometheusMetrics, plainMetric } from '../../src/ops/prometheus.js';
 import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
 
 const METRICS_TOKEN = 'metrics-token-for-the-scraper';
@@ -216,5 +217,43 @@ describe('counters match what the API answered', () => {
     expect(delta('ads_store_commit_group_size_count', { kind: 'events' })).toBeGreaterThan(0);
     expect(delta('ads_store_commit_seconds_count', { kind: 'reservations' })).toBeGreaterThan(0);
     expect(after('nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('the hot-path counters and histograms', () => {
+  it('expose exactly the text prom-client’s own Counter and Histogram expose for the same observations', async () => {
+    const buckets = [0.001, 0.01, 0.1, 1];
+    const ours = new Registry();
+    const theirs = new Registry();
+    const counter = plainMetric(ours, { name: 'c_total', help: 'a counter', labelNames: ['kind', 'outcome'] });
+    const histogram = plainMetric(ours, { name: 'h_seconds', help: 'a "histogram"\\n', labelNames: ['route'], buckets });
+    const bare = plainMetric(ours, { name: 'bare_total', help: 'no labels' }).child();
+    const reference = {
+      counter: new Counter({ name: 'c_total', help: 'a counter', labelNames: ['kind', 'outcome'], registers: [theirs] }),
+      histogram: new Histogram({
+        name: 'h_seconds',
+        help: 'a "histogram"\\n',
+        labelNames: ['route'],
+        buckets,
+        registers: [theirs],
+      }),
+      bare: new Counter({ name: 'bare_total', help: 'no labels', registers: [theirs] }),
+    };
+    const routes = ['/v1/slots', '/v1/a"b\\c', '/x\ny'];
+    for (let i = 0; i < 500; i++) {
+      const kind = ['a', 'b', 'c'][i % 3];
+      const outcome = i % 7 === 0 ? 'rejected' : 'ok';
+      counter.child(kind, outcome).inc(i % 5);
+      reference.counter.inc({ kind, outcome }, i % 5);
+      const route = routes[i % routes.length];
+      const seconds = (i * 0.37) % 2;
+      histogram.child(route).observe(seconds);
+      reference.histogram.observe({ route }, seconds);
+      if (i % 2) {
+        bare.inc();
+        reference.bare.inc();
+      }
+    }
+    expect(await ours.metrics()).toBe(await theirs.metrics());
   });
 });

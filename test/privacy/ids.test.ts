@@ -1,7 +1,7 @@
 /** Ids: random ids keep their length and never repeat; reservation ids sort by creation time. */
 import { describe, expect, it } from 'vitest';
 import { holdShard } from '../../src/engine/budget-leases.js';
-import { randomId, timeOrderedId } from '../../src/privacy/crypto.js';
+import { Hmac, randomId, sha256HexSync, timeOrderedId } from '../../src/privacy/crypto.js';
 
 describe('randomId', () => {
   it('gives unpadded base64url of the asked number of bytes, never the same twice', () => {
@@ -32,6 +32,28 @@ describe('timeOrderedId', () => {
       const counts = new Array(shards).fill(0);
       for (let i = 0; i < 16_000; i++) counts[holdShard(timeOrderedId('r', t0 + Math.floor(i / 50)), shards)]++;
       for (const n of counts) expect(Math.abs(n / (16_000 / shards) - 1)).toBeLessThan(0.15);
+    }
+  });
+});
+
+describe('Hmac and sha256HexSync on Node', () => {
+  it('give the bytes of HMAC-SHA256 over the UTF-8 key and of SHA-256, as WebCrypto does', async () => {
+    for (const [secret, data] of [
+      ['s', 'user-1'],
+      ['sécret-秘密', 'ü-ser'],
+      ['x'.repeat(100), ''],
+    ]) {
+      const key = await crypto.subtle.importKey(
+        'raw',
+        new TextEncoder().encode(`user-id:${secret}`),
+        { name: 'HMAC', hash: 'SHA-256' },
+        false,
+        ['sign'],
+      );
+      const expected = Buffer.from(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(data))).toString('hex');
+      expect(await new Hmac(secret, 'user-id').signHex(data)).toBe(expected);
+      const digest = Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(data))).toString('hex');
+      expect(sha256HexSync!(data)).toBe(digest);
     }
   });
 });

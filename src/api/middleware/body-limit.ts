@@ -6,7 +6,7 @@
  * a pooled keep-alive connection would be left mid-body). Beyond `drainUpTo`
  * the 413 is sent at once (Node then closes the connection lingering).
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 import { ApiError } from '../errors.js';
 
 export interface BodyLimitOptions {
@@ -38,20 +38,27 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, bound: num
 export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler {
   const drainUpTo = options.drainUpTo ?? 64 * 1024 * 1024;
   const tooLarge = () => new ApiError('payload_too_large', `Request body exceeds ${options.what}`);
-  return async function limitBody(c, next) {
+  // Not async: a body within its declared limit hands straight on to `next` without a promise of its own.
+  return function limitBody(c, next) {
     // With a Content-Length and no Transfer-Encoding the header decides (the body cannot be longer), and a body
     // within the limit is left alone: on Node, touching c.req.raw builds a web Request and stream per request.
     const length = c.req.header('content-length');
-    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
-      const declared = Number.parseInt(length, 10);
-      if (!(declared > options.maxSize)) return next();
-      const body = c.req.raw.body;
-      if (body && declared <= drainUpTo) await drain(body.getReader(), drainUpTo);
-      throw tooLarge();
-    }
+    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return readChunked(c, next);
+    const declared = Number.parseInt(length, 10);
+    return declared > options.maxSize ? refuse(c, declared) : next();
+  };
+
+  /** Drains what the client still sends of an oversized body (up to `drainUpTo`), then answers 413. */
+  async function refuse(c: Context, declared: number): Promise<never> {
+    const body = c.req.raw.body;
+    if (body && declared <= drainUpTo) await drain(body.getReader(), drainUpTo);
+    throw tooLarge();
+  }
+
+  /** No declared length (chunked): read up to the limit, then drain the rest. */
+  async function readChunked(c: Context, next: Next): Promise<void> {
     const body = c.req.raw.body;
     if (!body) return next();
-    // No declared length (chunked): read up to the limit, then drain the rest.
     const reader = body.getReader();
     const chunks: Uint8Array[] = [];
     let size = 0;
@@ -73,5 +80,5 @@ export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler {
     }
     c.req.raw = new Request(c.req.raw, { body: whole });
     return next();
-  };
+  }
 }

@@ -42,7 +42,8 @@ export function methodGuard(app: Hono<any, any, any>): MiddlewareHandler {
     return { exact, patterns };
   };
 
-  return async function allowedMethods(c, next) {
+  // Not async: the common case hands straight on to `next` without a promise of its own.
+  return function allowedMethods(c, next) {
     table ??= build();
     const method = c.req.method.toUpperCase();
     const path = c.req.path;
@@ -58,10 +59,12 @@ export function methodGuard(app: Hono<any, any, any>): MiddlewareHandler {
     }
     if (!allowed) return next();
     const allow = [...allowed, 'OPTIONS'].join(', ');
-    if (method === 'OPTIONS') return c.body(null, 204, { Allow: allow });
-    return problemResponse(
-      c,
-      new ApiError('method_not_allowed', `${path} does not take ${method}; it takes ${allow}`, undefined, { Allow: allow }),
+    if (method === 'OPTIONS') return Promise.resolve(c.body(null, 204, { Allow: allow }));
+    return Promise.resolve(
+      problemResponse(
+        c,
+        new ApiError('method_not_allowed', `${path} does not take ${method}; it takes ${allow}`, undefined, { Allow: allow }),
+      ),
     );
   };
 }
