@@ -64,14 +64,15 @@ export class TrafficRecorder {
     day.clicks += clicks;
   }
 
-  /** Flushes if the interval passed; never throws (failures are logged and the counts kept for next time). */
-  async flushIfDue(): Promise<void> {
-    if (this.clock() - this.flushedAt < this.flushMs) return;
-    try {
-      await this.flush();
-    } catch (err) {
+  /**
+   * Flushes if the interval passed: the flush to wait for, or undefined when none is due (no promise
+   * per request). Never rejects (failures are logged and the counts kept for next time).
+   */
+  flushIfDue(): Promise<void> | undefined {
+    if (this.clock() - this.flushedAt < this.flushMs) return undefined;
+    return this.flush().catch((err) => {
       console.error(`[traffic] could not record traffic counts, keeping them: ${(err as Error).message}`);
-    }
+    });
   }
 
   /** Merges everything counted so far into the store. */

@@ -131,6 +131,11 @@ export class Hmac {
     return new Uint8Array(await crypto.subtle.sign('HMAC', await this.key, encoder.encode(data)));
   }
 
+  /** HMAC in hex without a promise, where node:crypto is at hand (Node); undefined elsewhere. */
+  signHexNow(data: string): string | undefined {
+    return nodeCrypto && this.nodeKey ? nodeCrypto.createHmac('sha256', this.nodeKey).update(data).digest('hex') : undefined;
+  }
+
   async signHex(data: string): Promise<string> {
     if (nodeCrypto) return nodeCrypto.createHmac('sha256', this.nodeKey!).update(data).digest('hex');
     return toHex((await this.sign(data)).buffer as ArrayBuffer);
