@@ -133,10 +133,13 @@ export const reservations = sqliteTable(
     /** The creative is a video: only video creatives take playback events. */
     video: integer('video', { mode: 'boolean' }).notNull().default(false),
   },
+  // Every index is another B-tree each served slot writes: `uid` (a user's cap history, erasure) is the only
+  // one keyed at random; `served_at` and `expires_at` grow with the clock (retention; live budget holds at
+  // start), so a group commit appends to one page of each.
   (t) => [
     index('reservations_uid').on(t.uid),
-    index('reservations_campaign_live').on(t.campaignId, t.expiresAt),
     index('reservations_served').on(t.servedAt),
+    index('reservations_expires').on(t.expiresAt),
   ],
 );
 

@@ -11,6 +11,7 @@ import m0003 from './0003_mission.sql';
 import m0004 from './0004_drop_report_daily.sql';
 import m0005 from './0005_budget_shards.sql';
 import m0006 from './0006_ledger_marks.sql';
+import m0007 from './0007_reservations_indexes.sql';
 import journal from './meta/_journal.json';
 
-export default { journal, migrations: { m0000, m0001, m0002, m0003, m0004, m0005, m0006 } };
+export default { journal, migrations: { m0000, m0001, m0002, m0003, m0004, m0005, m0006, m0007 } };

@@ -8,7 +8,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
 import type { Reservation } from '../../src/store/interface.js';
 import { openDatabase } from '../../src/store/sqlite/db.js';
@@ -124,6 +124,27 @@ describe('WAL sync', () => {
       }
     } finally {
       await store.close();
+    }
+  });
+
+  it('closing right after reservations waits for their background syncs, which never fail', async () => {
+    const path = tempDb();
+    const errors: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...args) => void errors.push(args.join(' ')));
+    try {
+      for (let i = 0; i < 5; i++) {
+        const store = createSqliteStore({ path, userCacheSize: 10 });
+        // Commits are answered before their sync: the second one's sync waits for the first's to end.
+        await store.users.reserve([reservation(`r_close_${i}`)]);
+        await store.users.reserve([reservation(`r_close_${i}b`)]);
+        // Close at once, as a shutdown right after the last requests does.
+        await store.close();
+      }
+      // Let any sync that was still to start run (it would have reopened a removed -wal file).
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(errors).toEqual([]);
+    } finally {
+      spy.mockRestore();
     }
   });
 

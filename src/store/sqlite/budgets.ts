@@ -3,7 +3,8 @@
  * reservations' clearing prices. Kept in memory so the hot path reads them
  * without SQL; this process is the only writer, so check-and-hold is atomic.
  */
-import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import type Database from 'better-sqlite3';
+import { and, eq, sql } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
 import { remainingBudgetMicros } from '../../engine/eligibility.js';
 import type { BudgetState, ServableCampaign } from '../../engine/types.js';
@@ -33,13 +34,50 @@ interface Account {
   byReservation: Map<string, Hold>;
 }
 
+/** A live reservation's hold as stored: [reservation id, price, expiry]. */
+type StoredHold = [id: string, priceMicros: number, expiresAt: number];
+
 export class SqliteBudgets implements BudgetStore {
   private accounts = new Map<string, Account>();
+  /**
+   * Live holds found in SQLite, by campaign, not yet taken into an account: read in one scan
+   * of the `expires_at` index on first use (a per-campaign index would be one more B-tree
+   * written at a random page by every served slot), handed to each account as it is made.
+   */
+  private stored: { holds: Map<string, StoredHold[]>; until: number } | undefined;
 
   constructor(
     private db: Db,
     private metrics?: StoreMetrics,
   ) {}
+
+  /** The live holds of `campaignId` as stored, read for every campaign at once the first time. */
+  private storedHolds(campaignId: string, now: number): StoredHold[] {
+    if (!this.stored) {
+      const sqlite = (this.db as unknown as { $client: Database.Database }).$client;
+      const rows = sqlite
+        .prepare(
+          `SELECT campaign_id, id, price_micros, expires_at FROM reservations
+           WHERE expires_at > ? AND charged_at IS NULL ORDER BY expires_at`,
+        )
+        .raw()
+        .all(now) as [string, string, number, number][];
+      const holds = new Map<string, StoredHold[]>();
+      let until = now;
+      for (const [campaign, id, price, expiresAt] of rows) {
+        let list = holds.get(campaign);
+        if (!list) holds.set(campaign, (list = []));
+        list.push([id, price, expiresAt]);
+        until = expiresAt;
+      }
+      this.stored = { holds, until };
+    }
+    const list = this.stored.holds.get(campaignId) ?? [];
+    this.stored.holds.delete(campaignId);
+    // Past the last expiry nothing read is live any more: what was never asked for goes.
+    if (now > this.stored.until) this.stored.holds.clear();
+    return list;
+  }
 
   private account(campaignId: string, now: number): Account {
     const day = dayNumber(now);
@@ -74,12 +112,6 @@ export class SqliteBudgets implements BudgetStore {
       .from(t.campaignSpend)
       .where(eq(t.campaignSpend.campaignId, campaignId))
       .get();
-    const live = this.db
-      .select({ id: t.reservations.id, price: t.reservations.priceMicros, expiresAt: t.reservations.expiresAt })
-      .from(t.reservations)
-      .where(and(eq(t.reservations.campaignId, campaignId), gt(t.reservations.expiresAt, now), isNull(t.reservations.chargedAt)))
-      .orderBy(t.reservations.expiresAt)
-      .all();
     const account: Account = {
       day,
       spentTodayMicros: this.spentOn(campaignId, utcDay(now)),
@@ -88,7 +120,7 @@ export class SqliteBudgets implements BudgetStore {
       holds: [],
       byReservation: new Map(),
     };
-    for (const r of live) this.addHold(account, r.id, r.price, r.expiresAt);
+    for (const [id, price, expiresAt] of this.storedHolds(campaignId, now)) this.addHold(account, id, price, expiresAt);
     return account;
   }
 
@@ -157,6 +189,12 @@ export class SqliteBudgets implements BudgetStore {
     const account = this.accounts.get(campaignId);
     const hold = account?.byReservation.get(reservationId);
     if (account && hold) this.released(account, hold);
+    // Not in an account yet (erasure before the campaign was asked for): the stored hold must not become one.
+    const stored = account ? undefined : this.stored?.holds.get(campaignId);
+    if (stored) {
+      const at = stored.findIndex(([id]) => id === reservationId);
+      if (at >= 0) stored.splice(at, 1);
+    }
   }
 
   /** A live hold ends before its expiry: charged, cut to a lowered budget, or given back. */

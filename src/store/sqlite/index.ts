@@ -68,6 +68,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & { userCa
     userCacheSize: () => users.cache.size,
     async close() {
       if (sqlite.open) ledger.writePending();
+      await walSync.drain();
       await checkpointer?.close();
       if (sqlite.open) sqlite.close();
       walSync.close();

@@ -69,6 +69,15 @@ export class WalSync {
     fdatasync(this.fd, finish);
   }
 
+  /**
+   * Resolves once a sync that began after this call is done, if any sync is running or queued:
+   * the background syncs of the last group commits finish before the database closes (closing
+   * removes the `-wal` file, which a sync still to start would then fail to open).
+   */
+  async drain(): Promise<void> {
+    if (this.running || this.next.length > 0) await this.sync().catch(() => undefined);
+  }
+
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
