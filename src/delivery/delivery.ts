@@ -183,14 +183,16 @@ export class Delivery {
 
   async slots(input: SlotsInput): Promise<SlotsResult> {
     const { user, ...request } = input;
-    const uid = await this.deps.pseudonymize(user);
+    const pseudonym = this.deps.pseudonymize(user);
+    const uid = typeof pseudonym === 'string' ? pseudonym : await pseudonym;
     const result = await this.serve(uid, request);
     const { traffic, settings } = this.deps;
     if (traffic) {
       // Positions the feed offered (placement only), and slots served: aggregates for forecasts.
       const offered = choosePositions(candidatePositions(request), settings.placement, Infinity).length;
       traffic.request(this.deps.clock(), request.context ?? {}, uid, offered, result.slots.length);
-      await traffic.flushIfDue();
+      const flushing = traffic.flushIfDue();
+      if (flushing) await flushing;
     }
     return result;
   }

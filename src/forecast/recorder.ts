@@ -18,6 +18,7 @@ export class TrafficRecorder {
   private totals: TrafficBatch['totals'] = {};
   private flushedAt: number;
   private flushing: Promise<void> | undefined;
+  private today = { start: Number.NaN, text: '' };
 
   constructor(
     private store: TrafficStore,
@@ -30,19 +31,29 @@ export class TrafficRecorder {
 
   /** One slot request: its context, the user's pseudonym (for reach), the positions offered and slots served. */
   request(now: number, context: RequestContext, uid: string, opportunities: number, served: number): void {
-    const row = {
-      day: utcDay(now),
-      country: context.country ?? '',
-      language: context.language ?? '',
-      platform: context.platform ?? '',
-    };
-    const key = `${row.day}|${row.country}|${row.language}|${row.platform}`;
+    const day = this.dayOf(now);
+    const country = context.country ?? '';
+    const language = context.language ?? '';
+    const platform = context.platform ?? '';
+    const key = `${day}|${country}|${language}|${platform}`;
     let cell = this.cells.get(key);
-    if (!cell) this.cells.set(key, (cell = { row: { ...row, requests: 0, opportunities: 0, served: 0 }, reach: Reach.empty() }));
+    if (!cell)
+      this.cells.set(
+        key,
+        (cell = { row: { day, country, language, platform, requests: 0, opportunities: 0, served: 0 }, reach: Reach.empty() }),
+      );
     cell.row.requests++;
     cell.row.opportunities += opportunities;
     cell.row.served += served;
     cell.reach.add(uid);
+  }
+
+  /** The UTC day of `now`, formatted once per day rather than once per request. */
+  private dayOf(now: number): string {
+    if (!(now >= this.today.start && now < this.today.start + DAY_MS)) {
+      this.today = { start: Math.floor(now / DAY_MS) * DAY_MS, text: utcDay(now) };
+    }
+    return this.today.text;
   }
 
   /** Accepted impressions and clicks: how many served slots are seen, and the deployment's CTR. */
@@ -53,14 +64,15 @@ export class TrafficRecorder {
     day.clicks += clicks;
   }
 
-  /** Flushes if the interval passed; never throws (failures are logged and the counts kept for next time). */
-  async flushIfDue(): Promise<void> {
-    if (this.clock() - this.flushedAt < this.flushMs) return;
-    try {
-      await this.flush();
-    } catch (err) {
+  /**
+   * Flushes if the interval passed: the flush to wait for, or undefined when none is due (no promise
+   * per request). Never rejects (failures are logged and the counts kept for next time).
+   */
+  flushIfDue(): Promise<void> | undefined {
+    if (this.clock() - this.flushedAt < this.flushMs) return undefined;
+    return this.flush().catch((err) => {
       console.error(`[traffic] could not record traffic counts, keeping them: ${(err as Error).message}`);
-    }
+    });
   }
 
   /** Merges everything counted so far into the store. */

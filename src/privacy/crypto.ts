@@ -43,10 +43,30 @@ function randomBytes(n: number): Uint8Array {
 type NodeBufferType = typeof import('node:buffer').Buffer;
 const NodeBuffer = (globalThis as { Buffer?: NodeBufferType }).Buffer;
 
-export function randomId(prefix: string, bytes = 12): string {
-  const buf = randomBytes(bytes);
-  return `${prefix}_${NodeBuffer ? NodeBuffer.from(buf.buffer, buf.byteOffset, buf.length).toString('base64url') : base64Url(buf.buffer)}`;
+/** `n` pooled random bytes as unpadded base64url. */
+function randomText(n: number): string {
+  if (!NodeBuffer || n > POOLED_MAX) {
+    const buf = randomBytes(n);
+    return NodeBuffer ? NodeBuffer.from(buf.buffer, buf.byteOffset, buf.length).toString('base64url') : base64Url(buf.buffer);
+  }
+  // Node: encoded straight from the pool, without copying the bytes out first.
+  if (poolAt + n > pool.length) {
+    pool = crypto.getRandomValues(new Uint8Array(POOL_SIZE));
+    poolAt = 0;
+  }
+  const text = NodeBuffer.from(pool.buffer, pool.byteOffset + poolAt, n).toString('base64url');
+  pool.fill(0, poolAt, poolAt + n);
+  poolAt += n;
+  return text;
 }
+
+export function randomId(prefix: string, bytes = 12): string {
+  return `${prefix}_${randomText(bytes)}`;
+}
+
+/** The last clock value's hex prefix: ids made in the same millisecond share it. */
+let lastMs = -1;
+let lastPrefix = '';
 
 /**
  * An id whose text sorts by creation time (12 hex digits of the millisecond clock, then 9 random
@@ -56,7 +76,12 @@ export function randomId(prefix: string, bytes = 12): string {
  * (slot tokens are encrypted).
  */
 export function timeOrderedId(prefix: string, now: number): string {
-  return `${prefix}_${Math.max(0, Math.floor(now)).toString(16).padStart(12, '0')}${randomId('', 9).slice(1)}`;
+  const ms = Math.max(0, Math.floor(now));
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastPrefix = ms.toString(16).padStart(12, '0');
+  }
+  return `${prefix}_${lastPrefix}${randomText(9)}`;
 }
 
 export function toHex(buf: ArrayBuffer): string {
@@ -104,6 +129,11 @@ export class Hmac {
   async sign(data: string): Promise<Uint8Array> {
     if (nodeCrypto) return new Uint8Array(nodeCrypto.createHmac('sha256', this.nodeKey!).update(data).digest());
     return new Uint8Array(await crypto.subtle.sign('HMAC', await this.key, encoder.encode(data)));
+  }
+
+  /** HMAC in hex without a promise, where node:crypto is at hand (Node); undefined elsewhere. */
+  signHexNow(data: string): string | undefined {
+    return nodeCrypto && this.nodeKey ? nodeCrypto.createHmac('sha256', this.nodeKey).update(data).digest('hex') : undefined;
   }
 
   async signHex(data: string): Promise<string> {
