@@ -107,6 +107,16 @@ describe('budget holds after a restart (SQLite)', () => {
     expect(restarted.budgets.view(c2.id, T).heldMicros).toBe(0);
   });
 
+  it('a reservation charged after the start-up read but before its campaign was asked for holds nothing', async () => {
+    const restarted = store();
+    expect(restarted.budgets.view(c1.id, T).heldMicros).toBe(3000);
+    // The ledger sets charged_at in its commit, then tells the budgets: the account is made from the row as it is then.
+    const other = new Database(path);
+    other.prepare(`UPDATE reservations SET charged_at = ? WHERE id = 'r_3'`).run(T);
+    other.close();
+    expect(restarted.budgets.view(c2.id, T).heldMicros).toBe(0);
+  });
+
   it('a campaign first asked for once every stored hold lapsed holds nothing', async () => {
     const restarted = store();
     expect(restarted.budgets.view(c1.id, T).heldMicros).toBe(3000);

@@ -34,49 +34,48 @@ interface Account {
   byReservation: Map<string, Hold>;
 }
 
-/** A live reservation's hold as stored: [reservation id, price, expiry]. */
-type StoredHold = [id: string, priceMicros: number, expiresAt: number];
-
 export class SqliteBudgets implements BudgetStore {
   private accounts = new Map<string, Account>();
   /**
-   * Live holds found in SQLite, by campaign, not yet taken into an account: read in one scan
-   * of the `expires_at` index on first use (a per-campaign index would be one more B-tree
-   * written at a random page by every served slot), handed to each account as it is made.
+   * Where the live holds of campaigns not asked for yet are stored: their reservations' rowids
+   * by campaign, in expiry order, from one scan of the `expires_at` index on first use (a
+   * per-campaign index would be one more B-tree written at a random page by every served
+   * slot). Rowids in typed arrays, so campaigns never asked for (paused ones) cost the
+   * collector nothing; each account reads its rows back by rowid when it is made.
    */
-  private stored: { holds: Map<string, StoredHold[]>; until: number } | undefined;
+  private stored: { rowids: Map<string, Float64Array>; until: number } | undefined;
+  private statements: ReturnType<typeof prepareStatements> | undefined;
 
   constructor(
     private db: Db,
     private metrics?: StoreMetrics,
   ) {}
 
-  /** The live holds of `campaignId` as stored, read for every campaign at once the first time. */
-  private storedHolds(campaignId: string, now: number): StoredHold[] {
+  /** The live holds of `campaignId` as stored now: [reservation id, price, expiry], in expiry order. */
+  private storedHolds(campaignId: string, now: number): [string, number, number][] {
+    const q = (this.statements ??= prepareStatements((this.db as unknown as { $client: Database.Database }).$client));
     if (!this.stored) {
-      const sqlite = (this.db as unknown as { $client: Database.Database }).$client;
-      const rows = sqlite
-        .prepare(
-          `SELECT campaign_id, id, price_micros, expires_at FROM reservations
-           WHERE expires_at > ? AND charged_at IS NULL ORDER BY expires_at`,
-        )
-        .raw()
-        .all(now) as [string, string, number, number][];
-      const holds = new Map<string, StoredHold[]>();
+      const byCampaign = new Map<string, number[]>();
       let until = now;
-      for (const [campaign, id, price, expiresAt] of rows) {
-        let list = holds.get(campaign);
-        if (!list) holds.set(campaign, (list = []));
-        list.push([id, price, expiresAt]);
+      for (const [campaign, rowid, expiresAt] of q.liveRowids.all(now) as [string, number, number][]) {
+        let list = byCampaign.get(campaign);
+        if (!list) byCampaign.set(campaign, (list = []));
+        list.push(rowid);
         until = expiresAt;
       }
-      this.stored = { holds, until };
+      this.stored = { rowids: new Map([...byCampaign].map(([c, list]) => [c, Float64Array.from(list)])), until };
     }
-    const list = this.stored.holds.get(campaignId) ?? [];
-    this.stored.holds.delete(campaignId);
-    // Past the last expiry nothing read is live any more: what was never asked for goes.
-    if (now > this.stored.until) this.stored.holds.clear();
-    return list;
+    const rowids = this.stored.rowids.get(campaignId);
+    this.stored.rowids.delete(campaignId);
+    // Past the last expiry nothing found is live any more: what was never asked for goes.
+    if (now > this.stored.until) this.stored.rowids.clear();
+    const holds: [string, number, number][] = [];
+    // Read again now: rows charged, erased or given back since the scan are left out.
+    for (const rowid of rowids ?? []) {
+      const row = q.liveHold.get(rowid, campaignId, now) as [string, number, number] | undefined;
+      if (row) holds.push(row);
+    }
+    return holds;
   }
 
   private account(campaignId: string, now: number): Account {
@@ -189,12 +188,6 @@ export class SqliteBudgets implements BudgetStore {
     const account = this.accounts.get(campaignId);
     const hold = account?.byReservation.get(reservationId);
     if (account && hold) this.released(account, hold);
-    // Not in an account yet (erasure before the campaign was asked for): the stored hold must not become one.
-    const stored = account ? undefined : this.stored?.holds.get(campaignId);
-    if (stored) {
-      const at = stored.findIndex(([id]) => id === reservationId);
-      if (at >= 0) stored.splice(at, 1);
-    }
   }
 
   /** A live hold ends before its expiry: charged, cut to a lowered budget, or given back. */
@@ -203,4 +196,21 @@ export class SqliteBudgets implements BudgetStore {
     this.releaseHold(account, hold);
     this.metrics?.holds('released', 1);
   }
+}
+
+/** Plain better-sqlite3 statements for the start-up read of live holds. */
+function prepareStatements(sqlite: Database.Database) {
+  return {
+    liveRowids: sqlite
+      .prepare(
+        `SELECT campaign_id, rowid, expires_at FROM reservations WHERE expires_at > ? AND charged_at IS NULL ORDER BY expires_at`,
+      )
+      .raw(),
+    liveHold: sqlite
+      .prepare(
+        `SELECT id, price_micros, expires_at FROM reservations
+         WHERE rowid = ? AND campaign_id = ? AND expires_at > ? AND charged_at IS NULL`,
+      )
+      .raw(),
+  };
 }
