@@ -40,8 +40,21 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '3' },
     seed: { type: 'string', default: '42' },
+    help: { type: 'boolean', default: false },
   },
 });
+if (values.help) {
+  console.log(`npx tsx bench/store-slots.ts [options]   the slot request's storage alone, in process
+  --requests=N     measured requests per round [40000]
+  --warmup=N       requests before measuring [20000]
+  --seeded=N       other users' reservations stored first [600000]
+  --users=N        Zipf user population [1000000]
+  --cache=N        user cache size (USER_CACHE_SIZE) [20000]
+  --concurrency=N  requests in flight [32]
+  --rounds=N       measured rounds [3]
+  --seed=N         workload seed [42]`);
+  process.exit(0);
+}
 const n = (k: keyof typeof values) => Number(values[k]);
 
 const uidOf = (i: number) => createHash('sha256').update(`bench-user-${i}`).digest('hex');
