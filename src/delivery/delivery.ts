@@ -149,7 +149,14 @@ export class Delivery {
       this.loads.add(pending);
       if (this.locks) this.watch(timeoutMs);
       else pending.timer = setTimeout(() => this.settleLoad(pending, undefined), timeoutMs);
-      this.deps.store.users.load(uid, now, historyMs).then(
+      let loading: Promise<UserState>;
+      try {
+        loading = this.deps.store.users.load(uid, now, historyMs);
+      } catch (err) {
+        // A store that throws before it returns a promise (a Durable Object stub) fails closed too.
+        loading = Promise.reject(err);
+      }
+      loading.then(
         (state) => this.settleLoad(pending, state),
         (err: Error) => {
           if (this.settleLoad(pending, undefined)) console.error(`[slots] user state unavailable, serving no ad: ${err.message}`);

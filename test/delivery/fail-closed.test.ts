@@ -74,6 +74,18 @@ describe('delivery fails closed', () => {
     error.mockRestore();
   });
 
+  it('serves nothing when the store throws before it returns a promise', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const { d, reserve } = delivery({
+      load: () => {
+        throw new Error('no such object');
+      },
+    });
+    expect(await d.slots({ user: 'u', statuses: 10 })).toEqual({ slots: [] });
+    expect(reserve).not.toHaveBeenCalled();
+    error.mockRestore();
+  });
+
   it('serves nothing when loading the user state times out', async () => {
     const { d, reserve } = delivery({ load: () => new Promise<UserState>(() => {}) });
     const started = Date.now();

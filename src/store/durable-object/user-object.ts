@@ -34,6 +34,9 @@ export interface PendingEffect {
 /** Applies the one schema's migrations (object tables included); call inside blockConcurrencyWhile. */
 export async function migrateObject(db: ObjectDb): Promise<void> {
   await migrate(db, migrations);
+  // An object finds its users' events by pseudonym (erase, reporters), and keeps report events:
+  // the index the Node store dropped (migration 0008, it goes through reservations) stays here.
+  db.run(sql`CREATE INDEX IF NOT EXISTS do_events_uid ON events (uid)`);
 }
 
 export class UserObjectStore {

@@ -100,8 +100,9 @@ export class SqliteLedger implements LedgerStore {
   ) {
     this.sqlite = (db as unknown as { $client: Database.Database }).$client;
     this.statements = prepareStatements(this.sqlite);
-    this.dropOrphanEvents();
+    // Read before the orphans go: their rowids may be the highest, and must never be handed out again (row marks name them).
     const latest = (this.statements.latestRowid.get() as number | null) ?? 0;
+    this.dropOrphanEvents();
     const mark = this.statements.mark.get(REPORT_MARK) as number | undefined;
     this.committedRowid = latest;
     this.nextRowid = Math.max(latest, mark ?? 0) + 1;
