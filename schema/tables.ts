@@ -200,6 +200,7 @@ export const events = sqliteTable(
   },
   // No index on uid: a random key dirtied a page of its own per event. Erase finds a user's events through
   // reservations.uid; retention deletes events with their reservations (src/store/sqlite/users.ts `prune`).
+  // Durable Objects add their own index on uid (`migrateObject`): they find events by pseudonym.
   (t) => [primaryKey({ columns: [t.reservationId, t.type] }), index('events_at').on(t.at)],
 );
 
