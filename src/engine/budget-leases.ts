@@ -343,19 +343,7 @@ export function renewalRequest(
   };
   return {
     shard: next,
-    request: {
-      shard: shard.index,
-      seq,
-      day: next.lease.day,
-      dailyMicros,
-      totalMicros,
-      account,
-      budget,
-      holdsPerSec: meter.holdsPerSec,
-      microsPerSec: meter.microsPerSec,
-      maxHoldMicros: meter.maxHoldMicros,
-      now,
-    },
+    request: leaseRequest(shard.index, seq, next.lease, account, budget, meter, now),
   };
 }
 
@@ -395,20 +383,23 @@ export function recallRequest(
   const meter = meterFold(shard.meter, now, LEASES);
   return {
     shard: next,
-    request: {
-      shard: shard.index,
-      seq,
-      day: today,
-      dailyMicros,
-      totalMicros,
-      account,
-      budget,
-      holdsPerSec: meter.holdsPerSec,
-      microsPerSec: meter.microsPerSec,
-      maxHoldMicros: meter.maxHoldMicros,
-      now,
-    },
+    request: leaseRequest(shard.index, seq, next.lease, account, budget, meter, now),
   };
+}
+
+/** What a shard tells the coordinator: request `seq`, its ceilings as they now stand (day and both), its account and demand. */
+function leaseRequest(
+  shard: number,
+  seq: number,
+  ceilings: { day: number; dailyMicros: number | null; totalMicros: number | null },
+  account: BudgetState,
+  budget: LeaseBudget,
+  meter: RateMeter,
+  now: number,
+): RenewRequest {
+  const { day, dailyMicros, totalMicros } = ceilings;
+  const { holdsPerSec, microsPerSec, maxHoldMicros } = meter;
+  return { shard, seq, day, dailyMicros, totalMicros, account, budget, holdsPerSec, microsPerSec, maxHoldMicros, now };
 }
 
 /** Applies the coordinator's answer if it answers the request the shard is waiting for; any other is stale. */
