@@ -22,7 +22,7 @@ import { SEEDED_PREFIX, seedEventLoad } from './event-load.js';
 import { type ProfileBreakdown, summarizeProfile } from './profile.js';
 import { seedDatabase } from './serve.js';
 import { type Counters, progress } from './stats.js';
-import { generateCatalog, sessions, Zipf } from './workload.js';
+import { generateCatalog, sessions, slotsBody, Zipf } from './workload.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const LOAD_SCRIPT = join(ROOT, 'bench', 'load.lua');
@@ -367,13 +367,7 @@ export async function runHttpBenchmark(options: HttpOptions): Promise<HttpResult
     const bodies = join(dir, 'bodies.jsonl');
     const lines: string[] = [];
     for (const s of sessions(options.seed, options.users, bodyCount, new Zipf(options.users))) {
-      lines.push(
-        JSON.stringify(
-          s.statuses !== undefined
-            ? { user: s.user, statuses: s.statuses, context: s.context }
-            : { user: s.user, runs: s.runs, context: s.context },
-        ),
-      );
+      lines.push(slotsBody(s));
     }
     writeFileSync(bodies, `${lines.join('\n')}\n`);
     let offset = 0;

@@ -267,6 +267,15 @@ export function* sessions(
   }
 }
 
+/** A session as the body of its `POST /v1/slots` request (JSON). */
+export function slotsBody(s: Session): string {
+  return JSON.stringify(
+    s.statuses !== undefined
+      ? { user: s.user, statuses: s.statuses, context: s.context }
+      : { user: s.user, runs: s.runs, context: s.context },
+  );
+}
+
 /**
  * What the user does with a served slot: most are seen (impression), a few are
  * clicked, hidden, blocked or reported; some are never reached.

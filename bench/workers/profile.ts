@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '../../test/helpers/server.js';
 import { installCleanup, removeTempDir, tempDir } from '../cleanup.js';
-import { generateCatalog, sessions, Zipf } from '../workload.js';
+import { generateCatalog, sessions, slotsBody, Zipf } from '../workload.js';
 import { cpuSeconds, round, seed, startBenchWorker, workerdPids, wrk } from './run.js';
 
 interface ProfileNode {
@@ -155,14 +155,7 @@ async function main() {
     await (await fetch(`${base}/__bench/warm-user-shards`, { method: 'POST' })).arrayBuffer();
     const file = join(dir, 'bodies.txt');
     const lines: string[] = [];
-    for (const s of sessions(7, users, 200_000, new Zipf(users)))
-      lines.push(
-        JSON.stringify(
-          s.statuses !== undefined
-            ? { user: s.user, statuses: s.statuses, context: s.context }
-            : { user: s.user, runs: s.runs, context: s.context },
-        ),
-      );
+    for (const s of sessions(7, users, 200_000, new Zipf(users))) lines.push(slotsBody(s));
     writeFileSync(file, `${lines.join('\n')}\n`);
     const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
       webSocketDebuggerUrl: string;

@@ -18,7 +18,7 @@ import { bundleWorker, startLocalWorker } from '../../src/runtime/miniflare.js';
 import { png } from '../../test/helpers/media.js';
 import { freePort } from '../../test/helpers/server.js';
 import { removeTempDir, tempDir, track } from '../cleanup.js';
-import { type CampaignSpec, eventsForSlot, generateCatalog, rng, sessions, Zipf } from '../workload.js';
+import { type CampaignSpec, eventsForSlot, generateCatalog, rng, sessions, slotsBody, Zipf } from '../workload.js';
 
 export const ADMIN_KEY = 'sk_admin_bench-workers-0123456789abcdef';
 export const SECRET = 'bench-workers-secret-0123456789abcdef-0123';
@@ -295,13 +295,7 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
       const distinct = new Set<number>();
       for (const s of sessions(o.seed, users, count, new Zipf(users))) {
         distinct.add(s.userIndex);
-        lines.push(
-          JSON.stringify(
-            s.statuses !== undefined
-              ? { user: s.user, statuses: s.statuses, context: s.context }
-              : { user: s.user, runs: s.runs, context: s.context },
-          ),
-        );
+        lines.push(slotsBody(s));
       }
       writeFileSync(file, `${lines.join('\n')}\n`);
       return { file, lines, distinct: distinct.size };
