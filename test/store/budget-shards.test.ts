@@ -12,88 +12,33 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
 import type { ServableCampaign } from '../../src/engine/types.js';
 import type { CampaignRecord, Reservation, Store } from '../../src/store/interface.js';
+import { advertiser, campaign, creative, media, reservation, T, TTL } from '../helpers/store-records.js';
 import { makeWorkerStore } from '../helpers/worker-store.js';
 
-const T = Date.UTC(2026, 10, 25, 12, 0, 0);
-const TTL = 900_000;
 const SHARDS = 4;
 /** Pseudonyms are HMAC-SHA256 hex: uniformly random bits (the reach sketch relies on it). */
 const uid = (n: number) => createHash('sha256').update(String(n)).digest('hex');
-let counter = 0;
-const id = (prefix: string) => `${prefix}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
 
 type WorkerStore = Awaited<ReturnType<typeof makeWorkerStore>>;
 
 /** An advertiser, one campaign with `budget`, one approved creative; returns what serving needs. */
 async function seed(store: Store, budget: CampaignRecord['budget']) {
-  const advertiserId = id('adv');
-  await store.catalog.createAdvertiser(
-    {
-      id: advertiserId,
-      name: 'Bakery',
-      description: null,
-      address: null,
-      email: null,
-      website: null,
-      category: null,
-      legacyCategory: null,
-      createdAt: T,
-      updatedAt: T,
-    },
-    `hash-${advertiserId}`,
-  );
-  const campaign: CampaignRecord = {
-    id: id('cmp'),
-    advertiserId,
-    name: 'Campaign',
-    status: 'active',
-    startAt: T - 86_400_000,
-    endAt: null,
-    bid: { type: 'cpm', amountMicros: 1_000_000 },
-    budget,
-    pacing: 'asap',
-    targeting: {},
-    caps: [],
-    createdAt: T,
-    updatedAt: T,
-  };
-  await store.catalog.createCampaign(campaign);
-  const sha256 = (++counter).toString(16).padStart(64, '0');
-  await store.catalog.putMedia({ sha256, mime: 'image/png', bytes: 100, width: 90, height: 160, durationMs: null, createdAt: T });
-  const creativeId = id('crv');
-  await store.catalog.createCreative({
-    id: creativeId,
-    campaignId: campaign.id,
-    advertiserId,
-    headline: 'Fresh bread',
-    cta: { type: 'website', target: 'https://bakery.example' },
-    mediaSha256: sha256,
-    review: 'approved',
-    reviewReason: null,
-    createdAt: T,
-    updatedAt: T,
-  });
-  const servable = (await store.catalog.servable((s) => `/media/${s}`)).find((s) => s.id === campaign.id) as ServableCampaign;
-  return { campaign, servable, creativeId };
+  const owner = advertiser();
+  await store.catalog.createAdvertiser(owner, `hash-${owner.id}`);
+  const campaignRecord = campaign(owner.id, { bid: { type: 'cpm', amountMicros: 1_000_000 }, budget });
+  await store.catalog.createCampaign(campaignRecord);
+  const image = media();
+  await store.catalog.putMedia(image);
+  const creativeRecord = creative(campaignRecord, image.sha256, { review: 'approved' });
+  await store.catalog.createCreative(creativeRecord);
+  const servable = (await store.catalog.servable((s) => `/media/${s}`)).find(
+    (s) => s.id === campaignRecord.id,
+  ) as ServableCampaign;
+  return { campaign: campaignRecord, servable, creativeId: creativeRecord.id };
 }
 
-function reservation(c: ServableCampaign, creativeId: string, user: string, now = T): Reservation {
-  return {
-    id: id('r'),
-    uid: user,
-    campaignId: c.id,
-    creativeId,
-    advertiserId: c.advertiserId,
-    bidType: 'cpm',
-    priceMicros: 1000,
-    servedAt: now,
-    expiresAt: now + TTL,
-    viewedAt: null,
-    chargedAt: null,
-    country: '',
-    platform: '',
-    video: false,
-  };
+function reservationAt(c: ServableCampaign, creativeId: string, user: string, now = T): Reservation {
+  return reservation(c, { id: creativeId }, user, { servedAt: now, expiresAt: now + TTL });
 }
 
 /** Holds as delivery does: at the shard the store routes to, kept with the reservation. */
@@ -130,9 +75,9 @@ describe(`campaign budgets over ${SHARDS} shard objects (workerd)`, () => {
     const { store } = w;
     const { servable, creativeId } = await seed(store, { totalMicros: 40_000 });
     // 120 holds of 1000 against 40,000, 30 at a time, routed by reservation id to all shards.
-    const first = reservation(servable, creativeId, uid(0));
+    const first = reservationAt(servable, creativeId, uid(0));
     expect(await hold(store, servable, first)).toBe(true);
-    const wave = Array.from({ length: 120 }, (_, i) => reservation(servable, creativeId, uid(i + 1)));
+    const wave = Array.from({ length: 120 }, (_, i) => reservationAt(servable, creativeId, uid(i + 1)));
     const answers = await inWaves(wave, (r) => hold(store, servable, r));
     const shards = await perShard(w, servable.id, T);
     const held = shards.reduce((s, x) => s + x.heldMicros, 0);
@@ -141,7 +86,7 @@ describe(`campaign budgets over ${SHARDS} shard objects (workerd)`, () => {
     expect(shards.filter((x) => x.heldMicros > 0).length).toBeGreaterThan(1);
     // One at a time, the rest of the budget is still reachable from any shard (unspent leases are recalled).
     let more = 0;
-    for (let i = 0; i < 60 && (await hold(store, servable, reservation(servable, creativeId, uid(500 + i)))); i++) more++;
+    for (let i = 0; i < 60 && (await hold(store, servable, reservationAt(servable, creativeId, uid(500 + i)))); i++) more++;
     const after = await perShard(w, servable.id, T);
     expect(after.reduce((s, x) => s + x.heldMicros, 0)).toBe(40_000);
     expect(more).toBe(40 - 1 - answers.filter(Boolean).length);
@@ -152,7 +97,7 @@ describe(`campaign budgets over ${SHARDS} shard objects (workerd)`, () => {
     const { campaign, servable, creativeId } = await seed(store, { dailyMicros: 60_000 });
     const served: Reservation[] = [];
     for (let i = 0; i < 40; i++) {
-      const r = reservation(servable, creativeId, uid(1000 + i));
+      const r = reservationAt(servable, creativeId, uid(1000 + i));
       expect(await hold(store, servable, r)).toBe(true);
       served.push(r);
     }
@@ -188,7 +133,7 @@ describe(`campaign budgets over ${SHARDS} shard objects (workerd)`, () => {
     // No shard holds anything more under the cut budget.
     const refreshed = { ...servable, budget: lowered.budget };
     for (let shard = 0; shard < SHARDS; shard++) {
-      const r = reservation(refreshed, creativeId, uid(2000 + shard), T + 20);
+      const r = reservationAt(refreshed, creativeId, uid(2000 + shard), T + 20);
       expect(
         await store.budgets.tryHold(
           { campaign: refreshed, reservationId: r.id, amountMicros: 1000, expiresAt: r.expiresAt, shard },
@@ -201,7 +146,7 @@ describe(`campaign budgets over ${SHARDS} shard objects (workerd)`, () => {
   it('a cut of more holds than one statement can name releases them all', async () => {
     const { store } = w;
     const { campaign, servable, creativeId } = await seed(store, { totalMicros: 1_000_000 });
-    const many = Array.from({ length: 150 }, (_, i) => reservation(servable, creativeId, uid(6000 + i)));
+    const many = Array.from({ length: 150 }, (_, i) => reservationAt(servable, creativeId, uid(6000 + i)));
     // All on the coordinator's own shard: one object cuts 150 holds.
     const held = await inWaves(many, (r) =>
       store.budgets.tryHold({ campaign: servable, reservationId: r.id, amountMicros: 1000, expiresAt: r.expiresAt, shard: 0 }, T),
@@ -218,7 +163,7 @@ describe(`campaign budgets over ${SHARDS} shard objects (workerd)`, () => {
     const served: Reservation[] = [];
     for (let i = 0; i < 24; i++) {
       // 12 users, twice each: reach counts each once although their slots sit on different shards.
-      const r = reservation(servable, creativeId, uid(3000 + (i % 12)));
+      const r = reservationAt(servable, creativeId, uid(3000 + (i % 12)));
       expect(await hold(store, servable, r)).toBe(true);
       await store.users.reserve([r]);
       served.push(r);
@@ -264,13 +209,13 @@ describe('a sharded campaign across a restart (workerd, storage kept)', () => {
       const { servable, creativeId } = await seed(first.store, { totalMicros: 20_000 });
       let held = 0;
       for (let i = 0; i < 12; i++)
-        if (await hold(first.store, servable, reservation(servable, creativeId, uid(4000 + i)))) held++;
+        if (await hold(first.store, servable, reservationAt(servable, creativeId, uid(4000 + i)))) held++;
       await first.close();
 
       const second = await makeWorkerStore({ BUDGET_MIN_SHARDS: String(SHARDS) }, { dataDir });
       try {
         for (let i = 0; i < 30; i++)
-          if (await hold(second.store, servable, reservation(servable, creativeId, uid(5000 + i)))) held++;
+          if (await hold(second.store, servable, reservationAt(servable, creativeId, uid(5000 + i)))) held++;
         const shards = await perShard(second, servable.id, T);
         expect(shards.reduce((s, x) => s + x.heldMicros, 0)).toBe(20_000);
         expect(held).toBe(20);

@@ -8,111 +8,21 @@ import { afterEach, beforeEach, describe, expect, it as vitestIt } from 'vitest'
 import { eventEffect } from '../../src/engine/events.js';
 import type { ServableCampaign } from '../../src/engine/types.js';
 import type {
-  Advertiser,
   CampaignRecord as Campaign,
   Creative,
   EventRules,
-  Media,
   Reservation,
   Store,
   VerifiedEvent,
 } from '../../src/store/interface.js';
+import { advertiser, campaign, creative, DAY, media, reservation, T, TTL } from '../helpers/store-records.js';
 
 /** Backends under contract keep per-user history for (at least) this long. */
 export const CONTRACT_HISTORY_MS = 3_600_000;
 
-const T = Date.UTC(2026, 10, 25, 12, 0, 0);
-const DAY = 86_400_000;
-const TTL = 900_000;
 const mediaUrl = (sha: string) => `/media/${sha}`;
 const rules = (reportThreshold = 5): EventRules => ({ effect: eventEffect, reportThreshold });
 const uid = (n: number) => n.toString(16).padStart(2, '0').repeat(32);
-
-let counter = 0;
-const nextId = (prefix: string) => `${prefix}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
-
-function advertiser(overrides: Partial<Advertiser> = {}): Advertiser {
-  return {
-    id: nextId('adv'),
-    name: 'Bakery',
-    description: null,
-    address: null,
-    email: null,
-    website: null,
-    category: null,
-    legacyCategory: null,
-    createdAt: T,
-    updatedAt: T,
-    ...overrides,
-  };
-}
-
-function campaign(advertiserId: string, overrides: Partial<Campaign> = {}): Campaign {
-  return {
-    id: nextId('cmp'),
-    advertiserId,
-    name: 'Campaign',
-    status: 'active',
-    startAt: T - DAY,
-    endAt: null,
-    bid: { type: 'cpm', amountMicros: 2_000_000 },
-    budget: {},
-    pacing: 'asap',
-    targeting: {},
-    caps: [],
-    createdAt: T,
-    updatedAt: T,
-    ...overrides,
-  };
-}
-
-function media(n = Math.floor(Math.random() * 1e9)): Media {
-  return {
-    sha256: n.toString(16).padStart(64, '0'),
-    mime: 'image/png',
-    bytes: 1234,
-    width: 90,
-    height: 160,
-    durationMs: null,
-    createdAt: T,
-  };
-}
-
-function creative(c: Campaign, mediaSha256: string, overrides: Partial<Creative> = {}): Creative {
-  return {
-    id: nextId('crv'),
-    campaignId: c.id,
-    advertiserId: c.advertiserId,
-    headline: 'Fresh bread',
-    cta: { type: 'website', target: 'https://bakery.example' },
-    mediaSha256,
-    review: 'pending',
-    reviewReason: null,
-    createdAt: T,
-    updatedAt: T,
-    ...overrides,
-  };
-}
-
-function reservation(c: Campaign, k: Creative, user: string, overrides: Partial<Reservation> = {}): Reservation {
-  return {
-    id: nextId('r'),
-    uid: user,
-    campaignId: c.id,
-    creativeId: k.id,
-    advertiserId: c.advertiserId,
-    bidType: c.bid.type,
-    priceMicros: c.bid.type === 'cpm' ? 1000 : 50_000,
-    servedAt: T,
-    expiresAt: T + TTL,
-    viewedAt: null,
-    chargedAt: null,
-    country: '',
-    platform: '',
-    video: false,
-    ...overrides,
-  };
-}
 
 /** The three numbers of a budget view (backends may return richer objects). */
 function budget(store: Store, campaignId: string, now: number) {

@@ -1,0 +1,102 @@
+/**
+ * Catalog and serving records for store tests, written against the `Store` interface's
+ * types: one of each with sensible defaults, `overrides` for what a test cares about.
+ */
+import type { Advertiser, CampaignRecord as Campaign, Creative, Media, Reservation } from '../../src/store/interface.js';
+
+/** The tests' clock: noon UTC on a weekday. */
+export const T = Date.UTC(2026, 10, 25, 12, 0, 0);
+export const DAY = 86_400_000;
+/** A reservation's lifetime (TOKEN_TTL's default). */
+export const TTL = 900_000;
+
+let counter = 0;
+export const nextId = (prefix: string) => `${prefix}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
+
+export function advertiser(overrides: Partial<Advertiser> = {}): Advertiser {
+  return {
+    id: nextId('adv'),
+    name: 'Bakery',
+    description: null,
+    address: null,
+    email: null,
+    website: null,
+    category: null,
+    legacyCategory: null,
+    createdAt: T,
+    updatedAt: T,
+    ...overrides,
+  };
+}
+
+export function campaign(advertiserId: string, overrides: Partial<Campaign> = {}): Campaign {
+  return {
+    id: nextId('cmp'),
+    advertiserId,
+    name: 'Campaign',
+    status: 'active',
+    startAt: T - DAY,
+    endAt: null,
+    bid: { type: 'cpm', amountMicros: 2_000_000 },
+    budget: {},
+    pacing: 'asap',
+    targeting: {},
+    caps: [],
+    createdAt: T,
+    updatedAt: T,
+    ...overrides,
+  };
+}
+
+export function media(n = Math.floor(Math.random() * 1e9)): Media {
+  return {
+    sha256: n.toString(16).padStart(64, '0'),
+    mime: 'image/png',
+    bytes: 1234,
+    width: 90,
+    height: 160,
+    durationMs: null,
+    createdAt: T,
+  };
+}
+
+export function creative(c: Campaign, mediaSha256: string, overrides: Partial<Creative> = {}): Creative {
+  return {
+    id: nextId('crv'),
+    campaignId: c.id,
+    advertiserId: c.advertiserId,
+    headline: 'Fresh bread',
+    cta: { type: 'website', target: 'https://bakery.example' },
+    mediaSha256,
+    review: 'pending',
+    reviewReason: null,
+    createdAt: T,
+    updatedAt: T,
+    ...overrides,
+  };
+}
+
+export function reservation(
+  c: Pick<Campaign, 'id' | 'advertiserId' | 'bid'>,
+  k: Pick<Creative, 'id'>,
+  user: string,
+  overrides: Partial<Reservation> = {},
+): Reservation {
+  return {
+    id: nextId('r'),
+    uid: user,
+    campaignId: c.id,
+    creativeId: k.id,
+    advertiserId: c.advertiserId,
+    bidType: c.bid.type,
+    priceMicros: c.bid.type === 'cpm' ? 1000 : 50_000,
+    servedAt: T,
+    expiresAt: T + TTL,
+    viewedAt: null,
+    chargedAt: null,
+    country: '',
+    platform: '',
+    video: false,
+    ...overrides,
+  };
+}
