@@ -12,6 +12,7 @@ import type { StoreMetrics } from '../../ops/metrics.js';
 import type { BudgetStore, CampaignRecord } from '../interface.js';
 import { utcDay } from '../utc-day.js';
 import type { Db } from './db.js';
+import { CHARGED } from './event-state.js';
 
 const DAY_MS = 86_400_000;
 /** The UTC day as a number: cheap enough to compute on every budget read of the hot path. */
@@ -198,18 +199,18 @@ export class SqliteBudgets implements BudgetStore {
   }
 }
 
-/** Plain better-sqlite3 statements for the start-up read of live holds. */
+/** Plain better-sqlite3 statements for the start-up read of live holds: uncharged (its events say, event-state.ts) and unexpired. */
 function prepareStatements(sqlite: Database.Database) {
   return {
     liveRowids: sqlite
       .prepare(
-        `SELECT campaign_id, rowid, expires_at FROM reservations WHERE expires_at > ? AND charged_at IS NULL ORDER BY expires_at`,
+        `SELECT r.campaign_id, r.rowid, r.expires_at FROM reservations r WHERE r.expires_at > ? AND NOT ${CHARGED} ORDER BY r.expires_at`,
       )
       .raw(),
     liveHold: sqlite
       .prepare(
-        `SELECT id, price_micros, expires_at FROM reservations
-         WHERE rowid = ? AND campaign_id = ? AND expires_at > ? AND charged_at IS NULL`,
+        `SELECT r.id, r.price_micros, r.expires_at FROM reservations r
+         WHERE r.rowid = ? AND r.campaign_id = ? AND r.expires_at > ? AND NOT ${CHARGED}`,
       )
       .raw(),
   };

@@ -161,13 +161,6 @@ export class SqliteLedger implements LedgerStore {
      */
     const classes = new Map<string, EventClass>();
     const ctr = new Map<string, { impressions: number; clicks: number; at: number }>();
-    /** Reservation columns this group sets, written once per reservation at the end (an impression both converts and charges). */
-    const marks = new Map<string, { viewedAt: number | null; chargedAt: number | null }>();
-    const markOf = (id: string) => {
-      let mark = marks.get(id);
-      if (!mark) marks.set(id, (mark = { viewedAt: null, chargedAt: null }));
-      return mark;
-    };
     /** Spend by campaign-day: what was recorded before this group (read once) and what this group adds. */
     const spendOn = new Map<string, { campaignId: string; day: string; before: number; added: number }>();
     const limits = new Map<string, { daily: number | null; total: number | null; spentTotal: number } | null>();
@@ -261,22 +254,15 @@ export class SqliteLedger implements LedgerStore {
               // Its extra `seen` column stays on the row: nothing keeps or copies the row whole.
               const row = read?.id === id ? read : (q.reservation.get(id) as Reservation | undefined);
               read = undefined;
-              const mark = row && marks.get(id);
-              if (mark) {
-                row.viewedAt ??= mark.viewedAt;
-                row.chargedAt ??= mark.chargedAt;
-              }
               return row;
             },
             insertEvent: (row) =>
               q.insertEvent.run(rowid++, row.reservationId, row.type, row.uid, row.campaignId, row.at, row.costMicros),
-            markViewed: (reservation, at) => {
-              markOf(reservation.id).viewedAt ??= at;
+            // The event row inserted with it is the mark (events as state, see RESERVATION_COLUMNS): only the cache learns it.
+            markViewed: (reservation) => {
               afterCommit.push(() => this.users.viewed(reservation.uid, reservation.id));
             },
-            markCharged: (reservation, at) => {
-              markOf(reservation.id).chargedAt ??= at;
-            },
+            markCharged: () => {},
             block: (uid, advertiserId, at) => {
               q.addBlock.run(uid, advertiserId, at);
               afterCommit.push(() => this.users.cache.get(uid)?.blocks.add(advertiserId));
@@ -292,7 +278,6 @@ export class SqliteLedger implements LedgerStore {
           };
           return { outcomes: applyUserSide(userSide, batch.events, batch.now, batch.rules), reported };
         });
-        for (const [id, mark] of marks) q.setMarks.run(mark.viewedAt, mark.chargedAt, id);
         for (const { campaignId, day, added } of spendOn.values()) if (added > 0) q.addSpend.run(campaignId, day, added);
         for (const [creativeId, r] of ctr) q.addCtr.run(creativeId, r.impressions, r.clicks, r.at);
         return applied;
@@ -486,7 +471,6 @@ function prepareStatements(sqlite: Database.Database) {
     insertEvent: s(
       'INSERT INTO events (rowid, reservation_id, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
-    setMarks: s('UPDATE reservations SET viewed_at = coalesce(viewed_at, ?), charged_at = coalesce(charged_at, ?) WHERE id = ?'),
     addBlock: s('INSERT INTO user_blocks (uid, advertiser_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     addHide: s('INSERT INTO user_hides (uid, creative_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     addReporter: s(
@@ -523,9 +507,17 @@ function prepareStatements(sqlite: Database.Database) {
   };
 }
 
+/**
+ * The reservation as the event procedure needs it. The ledger never writes `viewed_at` or
+ * `charged_at` (each was one random page of `reservations` dirtied per impression): the
+ * event rows are the state (users.ts `VIEWED`, `CHARGED`). The procedure reads
+ * `viewedAt` only to tell the user cache once, and `chargedAt` only on a billable event,
+ * of which a reservation records one (the events key): a first one always finds it
+ * uncharged, so neither is read here.
+ */
 const RESERVATION_COLUMNS = `id, uid, campaign_id AS campaignId, creative_id AS creativeId, advertiser_id AS advertiserId,
-  bid_type AS bidType, price_micros AS priceMicros, served_at AS servedAt, expires_at AS expiresAt, viewed_at AS viewedAt,
-  charged_at AS chargedAt, country, platform, video <> 0 AS video`;
+  bid_type AS bidType, price_micros AS priceMicros, served_at AS servedAt, expires_at AS expiresAt, NULL AS viewedAt,
+  NULL AS chargedAt, country, platform, video <> 0 AS video`;
 
 /**
  * How often report rows are written: each write costs about as much as one group's rows
