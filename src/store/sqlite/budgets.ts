@@ -165,12 +165,17 @@ export class SqliteBudgets implements BudgetStore {
     return true;
   }
 
-  /** Records a committed charge in memory: the hold becomes spend. Call after the SQL commit. */
-  charged(campaignId: string, reservationId: string, amountMicros: number, now: number): void {
+  /**
+   * Records committed charges of one campaign in memory (call after the SQL commit): their
+   * holds end and `amountMicros` in all becomes spend on the UTC day of `now`, where the
+   * ledger booked it.
+   */
+  charged(campaignId: string, reservationIds: string[], amountMicros: number, now: number): void {
     const account = this.account(campaignId, now);
-    const hold = account.byReservation.get(reservationId);
-    if (hold) this.released(account, hold);
-    // The ledger books the charge on the UTC day of `now`, which account() just made current.
+    for (const id of reservationIds) {
+      const hold = account.byReservation.get(id);
+      if (hold) this.released(account, hold);
+    }
     account.spentTodayMicros += amountMicros;
     account.spentTotalMicros += amountMicros;
   }
