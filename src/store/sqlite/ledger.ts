@@ -156,10 +156,10 @@ export class SqliteLedger implements LedgerStore {
     const afterCommit: (() => void)[] = [];
     const q = this.statements;
     /**
-     * Report counts by event class (campaign, day and the keys of its rows): one key and one lookup per
-     * event; the class is spread over its report rows once per group, after the commit.
+     * Report counts by event class (campaign, day and the keys of its rows), by campaign: one lookup per event
+     * and a few short comparisons, no key built; each class is spread over its report rows once per group, after the commit.
      */
-    const classes = new Map<string, EventClass>();
+    const classes = new Map<string, EventClass[]>();
     const ctr = new Map<string, { impressions: number; clicks: number; at: number }>();
     /** The group's charged campaigns: budget in force and spend so far (read once), what the group adds, by day. */
     const campaigns = new Map<string, GroupCampaign>();
@@ -220,11 +220,11 @@ export class SqliteLedger implements LedgerStore {
         } else ctr.set(creativeId, { impressions, clicks, at });
       },
       count: (campaignId, day, rows, counter, spend, reachOf) => {
-        let classKey = `${campaignId}|${day}`;
-        for (let i = 0; i < rows.length; i++) classKey += `|${rows[i].key}`;
-        let c = classes.get(classKey);
-        if (!c)
-          classes.set(classKey, (c = { campaignId, day, rows, counters: new Float64Array(REPORT_COUNTERS.length), points: [] }));
+        let list = classes.get(campaignId);
+        if (!list) classes.set(campaignId, (list = []));
+        let c: EventClass | undefined;
+        for (let k = 0; k < list.length && !c; k++) if (list[k].day === day && sameKeys(list[k].rows, rows)) c = list[k];
+        if (!c) list.push((c = { campaignId, day, rows, counters: new Float64Array(REPORT_COUNTERS.length), points: [] }));
         c.counters[COUNTER_INDEX[counter]]++;
         c.counters[SPEND] += spend;
         if (reachOf !== undefined) c.points.push(Reach.point(reachOf));
@@ -294,12 +294,14 @@ export class SqliteLedger implements LedgerStore {
         for (const d of c.days) if (d.charged.length > 0) this.budgets.charged(c.id, d.charged, d.added, d.at);
       }
       for (let i = 0; i < viewed.length; i += 2) this.users.viewed(viewed[i], viewed[i + 1]);
-      for (const { campaignId, day, rows, counters, points } of classes.values()) {
-        for (const { by, key } of rows) {
-          const cacheKey = rowKey(campaignId, by, day, key);
-          const delta = deltaOf(this.unwritten, cacheKey, { campaignId, by, day, key }, groupRowid, groupNow);
-          for (let i = 0; i < counters.length; i++) delta.counters[i] += counters[i];
-          if (points.length > 0) this.reach(cacheKey, points, delta);
+      for (const list of classes.values()) {
+        for (const { campaignId, day, rows, counters, points } of list) {
+          for (const { by, key } of rows) {
+            const cacheKey = rowKey(campaignId, by, day, key);
+            const delta = deltaOf(this.unwritten, cacheKey, { campaignId, by, day, key }, groupRowid, groupNow);
+            for (let i = 0; i < counters.length; i++) delta.counters[i] += counters[i];
+            if (points.length > 0) this.reach(cacheKey, points, delta);
+          }
         }
       }
       return applied;
@@ -453,6 +455,13 @@ export class SqliteLedger implements LedgerStore {
 const rowKey = (campaignId: string, by: ReportBy, day: string, key: string) => `${campaignId}|${by}|${day}|${key}`;
 const COUNTER_INDEX = Object.fromEntries(REPORT_COUNTERS.map((c, i) => [c, i])) as Record<ReportCounter, number>;
 const SPEND = COUNTER_INDEX.spendMicros;
+
+/** The same report rows: breakdowns come in one order (reportKeys), so keys compare pairwise. */
+function sameKeys(a: { by: ReportBy; key: string }[], b: { by: ReportBy; key: string }[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i].key !== b[i].key || a[i].by !== b[i].by) return false;
+  return true;
+}
 
 function addCounters(to: RowDelta, from: RowDelta) {
   for (let i = 0; i < from.counters.length; i++) to.counters[i] += from.counters[i];
