@@ -185,6 +185,12 @@ plain.post('/__bench/warm-user-shards', async (c) => {
   }
   return c.json({ shards });
 });
+/** The traffic object's rows for one UTC day (`?day=`), as forecasts read them: what the isolates' flushes wrote. */
+plain.get('/__bench/traffic', async (c) => {
+  const ns = (c.env as Env).TRAFFIC as any;
+  const day = c.req.query('day') ?? new Date().toISOString().slice(0, 10);
+  return c.json(await ns.get(ns.idFromName('traffic')).read(day, day));
+});
 plain.post('/__bench/counters/reset', (c) => {
   counters.doCalls = {};
   counters.campaignObjectCalls = {};
