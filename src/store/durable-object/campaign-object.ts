@@ -666,12 +666,12 @@ export class CampaignObjectStore {
               .onConflictDoNothing()
               .returning({ id: appliedEffects.reservationId })
               .all().length > 0,
-          remainingMicros: (campaignId, day) => {
-            const budget = tx.select().from(budgetInForce).where(eq(budgetInForce.campaignId, campaignId)).get();
+          remainingMicros: (_campaignId, day) => {
+            const budget = this.inForce();
             const spent = this.spent(tx as unknown as ObjectDb, day);
             let remaining = Number.POSITIVE_INFINITY;
-            if (budget?.dailyMicros != null) remaining = Math.min(remaining, budget.dailyMicros - spent.today);
-            if (budget?.totalMicros != null) remaining = Math.min(remaining, budget.totalMicros - spent.total);
+            if (budget?.dailyMicros !== undefined) remaining = Math.min(remaining, budget.dailyMicros - spent.today);
+            if (budget?.totalMicros !== undefined) remaining = Math.min(remaining, budget.totalMicros - spent.total);
             // One of several shards: never spend past this shard's lease either.
             if (capped) remaining = Math.min(remaining, this.leaseRoom(tx as unknown as ObjectDb, day, spent, now));
             return remaining;
@@ -899,6 +899,8 @@ export class CampaignObjectService {
   private stores = new Map<string, CampaignObjectStore>();
   private prunedAt = 0;
   private ctrFlushedAt = 0;
+  /** Whether a CTR flush alarm is known to be set (only this object sets it); undefined: not known. */
+  private alarmSet: boolean | undefined;
 
   constructor(
     private db: ObjectDb,
@@ -972,7 +974,11 @@ export class CampaignObjectService {
       store.prune(now);
     }
     if (now - this.ctrFlushedAt >= CTR_FLUSH_MS) await this.flushCtr();
-    else if ((await this.alarms.get()) === null) await this.alarms.set(this.ctrFlushedAt + CTR_FLUSH_MS);
+    else if (this.alarmSet !== true) {
+      // Every apply asks; known from memory, it costs no storage call once the alarm is set.
+      if ((await this.alarms.get()) === null) await this.alarms.set(this.ctrFlushedAt + CTR_FLUSH_MS);
+      this.alarmSet = true;
+    }
     return sent;
   }
 
@@ -991,6 +997,12 @@ export class CampaignObjectService {
   }
 
   async alarm() {
-    await this.flushCtr();
+    // The alarm that fired is spent once this returns (unless flushCtr sets it again): read it again after.
+    this.alarmSet = undefined;
+    try {
+      await this.flushCtr();
+    } finally {
+      this.alarmSet = undefined;
+    }
   }
 }
