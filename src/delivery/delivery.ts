@@ -85,6 +85,11 @@ export interface DeliveryDeps {
    * fail once it has answered), and the user object's conditional reserve already decides.
    */
   serialiseUsers?: boolean;
+  /**
+   * A slot request that finds the traffic counts due flushes them before it answers [true]. Off on
+   * Workers: the host flushes after the answer, under that request's `waitUntil`.
+   */
+  flushTraffic?: boolean;
 }
 
 /** How many times a response is decided again when a concurrent one changed the user's history first. */
@@ -207,7 +212,7 @@ export class Delivery {
       // Positions the feed offered (placement only), and slots served: aggregates for forecasts.
       const offered = choosePositions(candidatePositions(request), settings.placement, Infinity).length;
       traffic.request(this.deps.clock(), request.context ?? {}, uid, offered, result.slots.length);
-      const flushing = traffic.flushIfDue();
+      const flushing = this.deps.flushTraffic === false ? undefined : traffic.flushIfDue();
       if (flushing) await flushing;
     }
     return result;
