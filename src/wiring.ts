@@ -36,6 +36,8 @@ export interface ServiceOptions {
   metricsToken?: string;
   /** Serialise one user's slot requests inside this process [true]; Workers turns it off (see DeliveryDeps). */
   serialiseUsers?: boolean;
+  /** Flush due traffic counts inside the slot request [true]; Workers flushes after the answer (see DeliveryDeps). */
+  flushTraffic?: boolean;
 }
 
 export async function createService(options: ServiceOptions) {
@@ -53,6 +55,7 @@ export async function createService(options: ServiceOptions) {
     metrics: options.metrics,
     traffic,
     serialiseUsers: options.serialiseUsers,
+    flushTraffic: options.flushTraffic,
   });
   const catalog = new CatalogService(options.store, index);
   const forecasts = new Forecasts({

@@ -17,6 +17,8 @@ const counters = {
   campaignObjectCalls: {} as Record<string, number>,
   d1Statements: 0,
   d1Batches: 0,
+  /** SQL statements run on Durable Objects' own SQLite (`ctx.storage.sql.exec`), by object class. */
+  doSql: {} as Record<string, number>,
   requests: 0,
   /**
    * Slot requests that ran alone in the isolate, by route: how many, and how many had each number of
@@ -185,20 +187,35 @@ plain.post('/__bench/warm-user-shards', async (c) => {
   }
   return c.json({ shards });
 });
+/** The traffic object's rows for one UTC day (`?day=`), as forecasts read them: what the isolates' flushes wrote. */
+plain.get('/__bench/traffic', async (c) => {
+  const ns = (c.env as Env).TRAFFIC as any;
+  const day = c.req.query('day') ?? new Date().toISOString().slice(0, 10);
+  return c.json(await ns.get(ns.idFromName('traffic')).read(day, day));
+});
 plain.post('/__bench/counters/reset', (c) => {
   counters.doCalls = {};
   counters.campaignObjectCalls = {};
   counters.d1Statements = 0;
   counters.d1Batches = 0;
+  counters.doSql = {};
   counters.requests = 0;
   counters.criticalPath = {};
   return c.json({ ok: true });
 });
 
-/** Every Durable Object class the Worker exports, with its env wrapped so its own calls count too. */
-function counted<T extends new (...args: any[]) => object>(Base: T): T {
+/** Every Durable Object class the Worker exports, with its env wrapped so its own calls count too, and its SQL statements. */
+function counted<T extends new (...args: any[]) => object>(Base: T, name: string): T {
   return class extends Base {
     constructor(...args: any[]) {
+      const sql = args[0]?.storage?.sql;
+      if (sql && typeof sql.exec === 'function') {
+        const exec = sql.exec.bind(sql);
+        sql.exec = (...query: unknown[]) => {
+          counters.doSql[name] = (counters.doSql[name] ?? 0) + 1;
+          return exec(...query);
+        };
+      }
       super(args[0], countingEnv(args[1]));
     }
   } as T;
@@ -206,7 +223,7 @@ function counted<T extends new (...args: any[]) => object>(Base: T): T {
 
 const exported: Record<string, unknown> = {};
 for (const [name, value] of Object.entries(objects)) {
-  if (name !== 'default' && typeof value === 'function' && /Object$/.test(name)) exported[name] = counted(value as never);
+  if (name !== 'default' && typeof value === 'function' && /Object$/.test(name)) exported[name] = counted(value as never, name);
 }
 export const UserObject = exported.UserObject;
 export const CampaignObject = exported.CampaignObject;

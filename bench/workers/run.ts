@@ -52,6 +52,8 @@ export interface PathCost {
   doCallsPerRequest: number;
   doCalls: Record<string, number>;
   d1StatementsPerRequest: number;
+  /** SQL statements on Durable Objects' own SQLite per request, by object class. */
+  doSqlPerRequest: Record<string, number>;
   /** workerd process CPU (user + system) per request. */
   cpuUsPerRequest: number;
 }
@@ -304,6 +306,7 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
       (await (await retried(`${base}/__bench/counters`, {})).json()) as {
         doCalls: Record<string, number>;
         d1Statements: number;
+        doSql?: Record<string, number>;
         requests: number;
         criticalPath: Record<string, CriticalPath>;
       };
@@ -340,6 +343,7 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
           doCallsPerRequest: round(doCalls / requests),
           doCalls: c.doCalls,
           d1StatementsPerRequest: round(c.d1Statements / requests, 3),
+          doSqlPerRequest: Object.fromEntries(Object.entries(c.doSql ?? {}).map(([k, v]) => [k, round(v / requests)])),
           cpuUsPerRequest: Math.round((cpu * 1e6) / requests),
         },
       };
@@ -490,11 +494,11 @@ ${row('plain Hono JSON (same workerd)', r.hono, r.honoCost)}
 ${row(`/v1/slots, ${r.options.users.toLocaleString('en-US')} users (${r.slotsManyUsers.distinctUsersInBodies.toLocaleString('en-US')} distinct in the request mix)`, r.slotsManyUsers, r.slotsManyUsers.cost, r.slotsManyUsers.ratio)}
 ${row(`/v1/slots, ${r.options.warmUsers} warm users`, r.slotsWarmUsers, r.slotsWarmUsers.cost, r.slotsWarmUsers.ratio)}
 
-DO calls per slot request (many users): ${JSON.stringify(r.slotsManyUsers.cost.doCalls)} over ${r.slotsManyUsers.cost.requests} requests.
+DO calls per slot request (many users): ${JSON.stringify(r.slotsManyUsers.cost.doCalls)} over ${r.slotsManyUsers.cost.requests} requests. SQL statements on the objects' SQLite per slot request: many users ${JSON.stringify(r.slotsManyUsers.cost.doSqlPerRequest)}; warm users ${JSON.stringify(r.slotsWarmUsers.cost.doSqlPerRequest)}.
 
 DO round trips on the critical path (requests sent one at a time; requests by number of sequential round trips before the response; calls left in flight; latency alone p50/p90): slots, new users ${JSON.stringify(r.criticalPath.slotsNewUsers.depth)} (${r.criticalPath.slotsNewUsers.background} in background; ${r.criticalPath.slotsNewUsers.aloneMs?.p50}/${r.criticalPath.slotsNewUsers.aloneMs?.p90} ms); slots, warm users ${JSON.stringify(r.criticalPath.slotsWarmUsers.depth)} (${r.criticalPath.slotsWarmUsers.background}; ${r.criticalPath.slotsWarmUsers.aloneMs?.p50}/${r.criticalPath.slotsWarmUsers.aloneMs?.p90} ms). DO calls in those probes: slots, new users ${JSON.stringify(r.criticalPath.slotsNewUsers.doCalls)}; warm users ${JSON.stringify(r.criticalPath.slotsWarmUsers.doCalls)}.
 
-Events: ${r.events.batches} batches of 100 (8 in flight): ${r.events.eventsPerSecond.toLocaleString('en-US')} accepted events/s; per batch ${r.events.cost.doCallsPerRequest} DO calls (${JSON.stringify(r.events.cost.doCalls)}), ${r.events.cost.d1StatementsPerRequest} D1 statements, ${r.events.cost.cpuUsPerRequest.toLocaleString('en-US')} µs workerd CPU; accepted ${r.events.accepted}, duplicate ${r.events.duplicate}, rejected ${r.events.rejected}, non-2xx ${r.events.non2xx}, no answer within 120 s ${r.events.timedOut}.
+Events: ${r.events.batches} batches of 100 (8 in flight): ${r.events.eventsPerSecond.toLocaleString('en-US')} accepted events/s; per batch ${r.events.cost.doCallsPerRequest} DO calls (${JSON.stringify(r.events.cost.doCalls)}), ${r.events.cost.d1StatementsPerRequest} D1 statements, ${JSON.stringify(r.events.cost.doSqlPerRequest)} statements on the objects' SQLite, ${r.events.cost.cpuUsPerRequest.toLocaleString('en-US')} µs workerd CPU; accepted ${r.events.accepted}, duplicate ${r.events.duplicate}, rejected ${r.events.rejected}, non-2xx ${r.events.non2xx}, no answer within 120 s ${r.events.timedOut}.
 
 Durable Object SQLite on disk at the end: ${Object.entries(r.durableObjectStorage)
     .map(

@@ -85,6 +85,11 @@ export interface DeliveryDeps {
    * fail once it has answered), and the user object's conditional reserve already decides.
    */
   serialiseUsers?: boolean;
+  /**
+   * A slot request that finds the traffic counts due flushes them before it answers [true]. Off on
+   * Workers: the host flushes after the answer, under that request's `waitUntil`.
+   */
+  flushTraffic?: boolean;
 }
 
 /** How many times a response is decided again when a concurrent one changed the user's history first. */
@@ -100,6 +105,15 @@ const FOREIGN_TOKEN: TokenCheck = Object.freeze({ ok: false, reason: 'bad_signat
 /** A token served to another feed client is rejected like a forged one. */
 const forClient = (check: TokenCheck, clientId: string): TokenCheck =>
   check.ok && check.claims.clientId !== clientId ? FOREIGN_TOKEN : check;
+
+/**
+ * The engine's budget lookup at `now`. Made here rather than as an arrow in the decision's
+ * arguments: a named arrow made per request costs a `__name` property definition per request where
+ * the code runs through tsx/esbuild with keepNames (`npm start`).
+ */
+function budgetsAt(store: Store, now: number) {
+  return (id: string) => store.budgets.view(id, now);
+}
 
 /** A user-state load in flight, with its deadline. */
 interface PendingLoad {
@@ -198,7 +212,7 @@ export class Delivery {
       // Positions the feed offered (placement only), and slots served: aggregates for forecasts.
       const offered = choosePositions(candidatePositions(request), settings.placement, Infinity).length;
       traffic.request(this.deps.clock(), request.context ?? {}, uid, offered, result.slots.length);
-      const flushing = traffic.flushIfDue();
+      const flushing = this.deps.flushTraffic === false ? undefined : traffic.flushIfDue();
       if (flushing) await flushing;
     }
     return result;
@@ -248,7 +262,7 @@ export class Delivery {
         settings: this.engineSettings,
         campaigns: index.candidates(context, input.explain === true),
         user,
-        budgetOf: (id) => store.budgets.view(id, now),
+        budgetOf: budgetsAt(store, now),
         request: { statuses: input.statuses, runs: input.runs, context, explain: input.explain === true },
         random: this.deps.random ?? Math.random,
       });

@@ -140,6 +140,8 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
     metricsToken: settings.metricsToken || undefined,
     // Many isolates serve one user anyway; the user object's conditional reserve decides.
     serialiseUsers: false,
+    // Traffic counts due are flushed after the answer, under the request's waitUntil (the fetch handler).
+    flushTraffic: false,
   });
   let checkedAt = Date.now();
   let rebuiltAt = checkedAt;
@@ -170,7 +172,13 @@ export default {
   async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
     const { service, freshIndex } = await isolateFor(env);
     await freshIndex();
-    return service.app.fetch(request, env, ctx as never);
+    const response = await service.app.fetch(request, env, ctx as never);
+    // The traffic counts, once per TRAFFIC_FLUSH_MS, go to the traffic object after the answer: this
+    // request's waitUntil keeps the call alive (workerd ties it to the request that made it), and
+    // no answer waits on it. The flush never rejects; counts it could not write are kept for the next.
+    const flushing = service.traffic.flushIfDue();
+    if (flushing) ctx.waitUntil(flushing);
+    return response;
   },
 };
 

@@ -190,6 +190,13 @@ export class CampaignObjectStore {
   private shardState?: ShardState;
   private coordinatorState?: Coordinator;
   private renewing?: Promise<void>;
+  /**
+   * The object is the only writer of its spend rows and of the budget in force, so a hold reads
+   * them from memory: spend as last read (dropped whenever events are applied), the budget in
+   * force as last read or written (undefined: not read yet).
+   */
+  private spentCache?: { day: string; today: number; total: number };
+  private inForceCache?: LeaseBudget | null;
 
   constructor(
     private db: ObjectDb,
@@ -239,9 +246,20 @@ export class CampaignObjectStore {
     }
   }
 
-  /** Drops lapsed holds: an index range, never a scan. */
+  /**
+   * Drops lapsed holds: an index range, never a scan, and no statement at all while the running
+   * totals show that no hold can have lapsed (a hold lapses no earlier than a bucket before its own).
+   */
   private expireHolds(now: number): void {
-    this.totals();
+    const { buckets } = this.totals();
+    let lapsing = false;
+    for (const bucket of buckets.keys()) {
+      if (bucket - HOLD_BUCKET_MS < now) {
+        lapsing = true;
+        break;
+      }
+    }
+    if (!lapsing) return;
     const gone = this.db
       .delete(budgetHolds)
       .where(lte(budgetHolds.expiresAt, now))
@@ -253,7 +271,7 @@ export class CampaignObjectStore {
   /** This shard's spend and live holds. */
   view(now: number): BudgetState {
     this.expireHolds(now);
-    const spent = this.spent(this.db, utcDay(now));
+    const spent = this.spentOn(utcDay(now));
     return { spentTodayMicros: spent.today, spentTotalMicros: spent.total, heldMicros: this.totals().total };
   }
 
@@ -349,6 +367,11 @@ export class CampaignObjectStore {
 
   /** The budget the catalog last told this object (by a cut); null before any. */
   private inForce(): LeaseBudget | null {
+    if (this.inForceCache === undefined) this.inForceCache = this.readInForce();
+    return this.inForceCache;
+  }
+
+  private readInForce(): LeaseBudget | null {
     const row = this.db.select().from(budgetInForce).where(eq(budgetInForce.campaignId, this.campaignId)).get();
     if (!row) return null;
     const out: LeaseBudget = {};
@@ -413,12 +436,13 @@ export class CampaignObjectStore {
   async tryHold(hold: HoldRequest, now: number): Promise<{ held: boolean; state: BudgetSnapshot }> {
     const budget = this.inForce() ?? leaseBudget(hold.budget);
     this.shardState = noteDemand(this.lease(now), hold.amountMicros, now, this.config);
+    let account = this.view(now);
     for (let attempt = 0; attempt < 2; attempt++) {
-      if (leaseAllows(this.lease(now), this.view(now), budget, hold.amountMicros, now)) break;
+      if (leaseAllows(this.lease(now), account, budget, hold.amountMicros, now)) break;
       await this.renew(budget, now, hold.amountMicros);
+      account = this.view(now);
     }
     const state = this.lease(now);
-    const account = this.view(now);
     const campaign = {
       budget: hold.budget,
       pacing: hold.pacing,
@@ -457,6 +481,7 @@ export class CampaignObjectStore {
 
   private rememberBudget(budget: LeaseBudget): void {
     const row = { dailyMicros: budget.dailyMicros ?? null, totalMicros: budget.totalMicros ?? null };
+    this.inForceCache = undefined;
     this.db
       .insert(budgetInForce)
       .values({ campaignId: this.campaignId, ...row })
@@ -629,6 +654,8 @@ export class CampaignObjectStore {
     const reported = new Set<string>();
     const charged: { amountMicros: number; expiresAt: number }[] = [];
     const capped = this.shard > 0 || this.shardCount() > 1;
+    // Spend changes here (or not, if the transaction rolls back): read it again next time.
+    this.spentCache = undefined;
     try {
       this.db.transaction((tx) => {
         const side: CampaignSideTx = {
@@ -639,12 +666,12 @@ export class CampaignObjectStore {
               .onConflictDoNothing()
               .returning({ id: appliedEffects.reservationId })
               .all().length > 0,
-          remainingMicros: (campaignId, day) => {
-            const budget = tx.select().from(budgetInForce).where(eq(budgetInForce.campaignId, campaignId)).get();
+          remainingMicros: (_campaignId, day) => {
+            const budget = this.inForce();
             const spent = this.spent(tx as unknown as ObjectDb, day);
             let remaining = Number.POSITIVE_INFINITY;
-            if (budget?.dailyMicros != null) remaining = Math.min(remaining, budget.dailyMicros - spent.today);
-            if (budget?.totalMicros != null) remaining = Math.min(remaining, budget.totalMicros - spent.total);
+            if (budget?.dailyMicros !== undefined) remaining = Math.min(remaining, budget.dailyMicros - spent.today);
+            if (budget?.totalMicros !== undefined) remaining = Math.min(remaining, budget.totalMicros - spent.total);
             // One of several shards: never spend past this shard's lease either.
             if (capped) remaining = Math.min(remaining, this.leaseRoom(tx as unknown as ObjectDb, day, spent, now));
             return remaining;
@@ -718,6 +745,15 @@ export class CampaignObjectStore {
       } else room = 0;
     }
     return room;
+  }
+
+  /** This object's spend on `day` and in all, from memory once read (see spentCache). */
+  private spentOn(day: string): { today: number; total: number } {
+    const cached = this.spentCache;
+    if (cached?.day === day) return cached;
+    const spent = this.spent(this.db, day);
+    this.spentCache = { day, ...spent };
+    return spent;
   }
 
   private spent(db: ObjectDb, day: string): { today: number; total: number } {
@@ -863,6 +899,8 @@ export class CampaignObjectService {
   private stores = new Map<string, CampaignObjectStore>();
   private prunedAt = 0;
   private ctrFlushedAt = 0;
+  /** Whether a CTR flush alarm is known to be set (only this object sets it); undefined: not known. */
+  private alarmSet: boolean | undefined;
 
   constructor(
     private db: ObjectDb,
@@ -936,7 +974,11 @@ export class CampaignObjectService {
       store.prune(now);
     }
     if (now - this.ctrFlushedAt >= CTR_FLUSH_MS) await this.flushCtr();
-    else if ((await this.alarms.get()) === null) await this.alarms.set(this.ctrFlushedAt + CTR_FLUSH_MS);
+    else if (this.alarmSet !== true) {
+      // Every apply asks; known from memory, it costs no storage call once the alarm is set.
+      if ((await this.alarms.get()) === null) await this.alarms.set(this.ctrFlushedAt + CTR_FLUSH_MS);
+      this.alarmSet = true;
+    }
     return sent;
   }
 
@@ -955,6 +997,12 @@ export class CampaignObjectService {
   }
 
   async alarm() {
-    await this.flushCtr();
+    // The alarm that fired is spent once this returns (unless flushCtr sets it again): read it again after.
+    this.alarmSet = undefined;
+    try {
+      await this.flushCtr();
+    } finally {
+      this.alarmSet = undefined;
+    }
   }
 }

@@ -44,6 +44,22 @@ export class UserObjectStore {
 
   /** Blocks, hides and the history still counting toward caps at `now`. */
   load(uid: string, now: number, historyMs: number): UserState {
+    const history = this.history(uid, now, historyMs);
+    const blocks = new Set<string>();
+    const hides = new Set<string>();
+    const mutes = new Set<string>();
+    // One statement for the three sets (most users have none of them).
+    const marks = this.db.all<{ kind: 'b' | 'h' | 'm'; id: string }>(
+      sql`select 'b' as kind, ${t.userBlocks.advertiserId} as id from ${t.userBlocks} where ${t.userBlocks.uid} = ${uid}
+          union all select 'h', ${t.userHides.creativeId} from ${t.userHides} where ${t.userHides.uid} = ${uid}
+          union all select 'm', ${t.userMutes.category} from ${t.userMutes} where ${t.userMutes.uid} = ${uid}`,
+    );
+    for (const { kind, id } of marks) (kind === 'b' ? blocks : kind === 'h' ? hides : mutes).add(id);
+    return { history, blocks, hides, mutes };
+  }
+
+  /** The history still counting toward caps at `now`, oldest first. */
+  private history(uid: string, now: number, historyMs: number): HistoryEntry[] {
     const rows = this.db
       .select()
       .from(t.reservations)
@@ -56,23 +72,15 @@ export class UserObjectStore {
       )
       .orderBy(asc(t.reservations.servedAt))
       .all();
-    const blocks = this.db.select({ a: t.userBlocks.advertiserId }).from(t.userBlocks).where(eq(t.userBlocks.uid, uid)).all();
-    const hides = this.db.select({ c: t.userHides.creativeId }).from(t.userHides).where(eq(t.userHides.uid, uid)).all();
-    const mutes = this.db.select({ c: t.userMutes.category }).from(t.userMutes).where(eq(t.userMutes.uid, uid)).all();
-    return {
-      history: rows.map(toHistory),
-      blocks: new Set(blocks.map((b) => b.a)),
-      hides: new Set(hides.map((h) => h.c)),
-      mutes: new Set(mutes.map((m) => m.c)),
-    };
+    return rows.map(toHistory);
   }
 
   /** Stores one response's reservations unless the user gained cap history since `basedOn` was read. */
   reserve(reservations: Reservation[], basedOn?: { history: HistoryEntry[]; historyMs: number }): boolean {
     if (reservations.length === 0) return true;
     if (basedOn) {
-      const current = this.load(reservations[0].uid, reservations[0].servedAt, basedOn.historyMs);
-      if (gainedHistory(current.history, basedOn.history)) return false;
+      const current = this.history(reservations[0].uid, reservations[0].servedAt, basedOn.historyMs);
+      if (gainedHistory(current, basedOn.history)) return false;
     }
     this.db.transaction((tx) => {
       for (const rows of statementChunks(reservations, RESERVATION_COLUMNS)) tx.insert(t.reservations).values(rows).run();
@@ -304,6 +312,8 @@ const OUTBOX_RETRY_MS = 5_000;
 export class UserObjectService implements UserObjectRpc {
   private state: UserObjectStore;
   private lock = new KeyedLock();
+  /** The alarm as this object last set or read it (only this object sets it); undefined: not known. */
+  private alarmAt: number | null | undefined;
 
   constructor(
     db: ObjectDb,
@@ -430,18 +440,29 @@ export class UserObjectService implements UserObjectRpc {
 
   /** Sets the alarm no later than `at`. */
   private async schedule(at: number) {
-    const current = await this.alarms.get();
-    if (current === null || current > at) await this.alarms.set(at);
+    // A served response asks on every reserve: known from memory, the alarm costs no storage call then.
+    if (this.alarmAt === undefined) this.alarmAt = await this.alarms.get();
+    const current = this.alarmAt;
+    if (current !== null && current <= at) return;
+    this.alarmAt = undefined;
+    await this.alarms.set(at);
+    this.alarmAt = at;
   }
 
   /** Retries undelivered effects and drops history no cap or token needs any more. */
   async alarm() {
-    const context = await this.context();
-    await this.serial(async () => {
-      await this.deliver(context.reportThreshold);
-      const historyMs = context.historyMs();
-      const { oldestServedAt } = this.state.prune(Date.now(), historyMs);
-      if (oldestServedAt !== undefined) await this.schedule(oldestServedAt + historyMs + 1);
-    });
+    // The alarm that fired is spent once this returns: never remember it, read it again after.
+    this.alarmAt = undefined;
+    try {
+      const context = await this.context();
+      await this.serial(async () => {
+        await this.deliver(context.reportThreshold);
+        const historyMs = context.historyMs();
+        const { oldestServedAt } = this.state.prune(Date.now(), historyMs);
+        if (oldestServedAt !== undefined) await this.schedule(oldestServedAt + historyMs + 1);
+      });
+    } finally {
+      this.alarmAt = undefined;
+    }
   }
 }
