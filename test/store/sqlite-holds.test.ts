@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ServableCampaign } from '../../src/engine/types.js';
 import type { Reservation, Store } from '../../src/store/interface.js';
+import { SqliteBudgets } from '../../src/store/sqlite/budgets.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
 
 const T = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -122,6 +123,23 @@ describe('budget holds after a restart (SQLite)', () => {
     chargeEvent(other, 'r_3', BOB, c2.id, T);
     other.close();
     expect(restarted.budgets.view(c2.id, T).heldMicros).toBe(0);
+  });
+
+  it('charging a campaign not asked for since the start leaves its account to be made from the rows later', async () => {
+    const restarted = store();
+    const load = vi.spyOn(SqliteBudgets.prototype as unknown as { load(): unknown }, 'load');
+    const { eventEffect } = await import('../../src/engine/events.js');
+    const outcomes = await restarted.ledger.record(
+      [{ type: 'impression', reservationId: 'r_3', uid: BOB, campaignId: c2.id, creativeId: `crv_${c2.id}` }],
+      T,
+      { effect: eventEffect, reportThreshold: 5 },
+    );
+    expect(outcomes.outcomes).toEqual([{ status: 'accepted' }]);
+    // The event path made no account (the start-up read of every stored hold stays off it)...
+    expect(load).not.toHaveBeenCalled();
+    load.mockRestore();
+    // ...and the account made later holds the charge as spend, not as a hold.
+    expect(restarted.budgets.view(c2.id, T)).toMatchObject({ heldMicros: 0, spentTodayMicros: 3000, spentTotalMicros: 3000 });
   });
 
   it('a campaign first asked for once every stored hold lapsed holds nothing', async () => {
