@@ -197,6 +197,9 @@ export class CampaignObjectStore {
    */
   private spentCache?: { day: string; today: number; total: number };
   private inForceCache?: LeaseBudget | null;
+  /** The hold path's statements, built once per object (drizzle builds a query's SQL on every call otherwise). */
+  private holdQuery;
+  private lapseQuery;
 
   constructor(
     private db: ObjectDb,
@@ -206,7 +209,23 @@ export class CampaignObjectStore {
     private peers: () => Promise<ShardDirectory> = async () => {
       throw new Error('no other budget shards here');
     },
-  ) {}
+  ) {
+    this.holdQuery = db
+      .insert(budgetHolds)
+      .values({
+        reservationId: sql.placeholder('reservationId'),
+        amountMicros: sql.placeholder('amountMicros'),
+        expiresAt: sql.placeholder('expiresAt'),
+      })
+      .onConflictDoNothing()
+      .returning({ id: budgetHolds.reservationId })
+      .prepare();
+    this.lapseQuery = db
+      .delete(budgetHolds)
+      .where(lte(budgetHolds.expiresAt, sql.placeholder('now')))
+      .returning({ amountMicros: budgetHolds.amountMicros, expiresAt: budgetHolds.expiresAt })
+      .prepare();
+  }
 
   // ---------- holds and spend: this shard's own account ----------
 
@@ -260,11 +279,7 @@ export class CampaignObjectStore {
       }
     }
     if (!lapsing) return;
-    const gone = this.db
-      .delete(budgetHolds)
-      .where(lte(budgetHolds.expiresAt, now))
-      .returning({ amountMicros: budgetHolds.amountMicros, expiresAt: budgetHolds.expiresAt })
-      .all();
+    const gone = this.lapseQuery.all({ now });
     if (gone.length > 0) this.countHeld(gone, -1);
   }
 
@@ -453,12 +468,7 @@ export class CampaignObjectStore {
       leaseAllows(state, account, budget, hold.amountMicros, now) && pacingAllows(campaign, campaignView(state, account), now);
     if (fits) {
       const row = { reservationId: hold.reservationId, amountMicros: hold.amountMicros, expiresAt: hold.expiresAt };
-      const added = this.db
-        .insert(budgetHolds)
-        .values(row)
-        .onConflictDoNothing()
-        .returning({ id: budgetHolds.reservationId })
-        .all();
+      const added = this.holdQuery.all(row);
       if (added.length > 0) this.countHeld([row], 1);
     }
     if (renewalDue(this.lease(now), account, budget, now, this.config)) void this.renew(budget, now, 0);

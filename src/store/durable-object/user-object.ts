@@ -40,7 +40,23 @@ export async function migrateObject(db: ObjectDb): Promise<void> {
 }
 
 export class UserObjectStore {
-  constructor(private db: ObjectDb) {}
+  /** The hot path's history read, built once per object (drizzle builds a query's SQL on every call otherwise). */
+  private historyQuery;
+
+  constructor(private db: ObjectDb) {
+    this.historyQuery = db
+      .select()
+      .from(t.reservations)
+      .where(
+        and(
+          eq(t.reservations.uid, sql.placeholder('uid')),
+          gt(t.reservations.servedAt, sql.placeholder('since')),
+          or(isNotNull(t.reservations.viewedAt), gt(t.reservations.expiresAt, sql.placeholder('now'))),
+        ),
+      )
+      .orderBy(asc(t.reservations.servedAt))
+      .prepare();
+  }
 
   /** Blocks, hides and the history still counting toward caps at `now`. */
   load(uid: string, now: number, historyMs: number): UserState {
@@ -50,9 +66,9 @@ export class UserObjectStore {
     const mutes = new Set<string>();
     // One statement for the three sets (most users have none of them).
     const marks = this.db.all<{ kind: 'b' | 'h' | 'm'; id: string }>(
-      sql`select 'b' as kind, ${t.userBlocks.advertiserId} as id from ${t.userBlocks} where ${t.userBlocks.uid} = ${uid}
-          union all select 'h', ${t.userHides.creativeId} from ${t.userHides} where ${t.userHides.uid} = ${uid}
-          union all select 'm', ${t.userMutes.category} from ${t.userMutes} where ${t.userMutes.uid} = ${uid}`,
+      sql`select 'b' as kind, advertiser_id as id from user_blocks where uid = ${uid}
+          union all select 'h', creative_id from user_hides where uid = ${uid}
+          union all select 'm', category from user_mutes where uid = ${uid}`,
     );
     for (const { kind, id } of marks) (kind === 'b' ? blocks : kind === 'h' ? hides : mutes).add(id);
     return { history, blocks, hides, mutes };
@@ -60,19 +76,7 @@ export class UserObjectStore {
 
   /** The history still counting toward caps at `now`, oldest first. */
   private history(uid: string, now: number, historyMs: number): HistoryEntry[] {
-    const rows = this.db
-      .select()
-      .from(t.reservations)
-      .where(
-        and(
-          eq(t.reservations.uid, uid),
-          gt(t.reservations.servedAt, now - historyMs),
-          or(isNotNull(t.reservations.viewedAt), gt(t.reservations.expiresAt, now)),
-        ),
-      )
-      .orderBy(asc(t.reservations.servedAt))
-      .all();
-    return rows.map(toHistory);
+    return this.historyQuery.all({ uid, since: now - historyMs, now }).map(toHistory);
   }
 
   /** Stores one response's reservations unless the user gained cap history since `basedOn` was read. */
