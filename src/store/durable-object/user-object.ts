@@ -40,10 +40,33 @@ export async function migrateObject(db: ObjectDb): Promise<void> {
 }
 
 export class UserObjectStore {
-  /** The hot path's history read, built once per object (drizzle builds a query's SQL on every call otherwise). */
+  /** The hot paths' statements, built once per object (drizzle builds a query's SQL on every call otherwise). */
   private historyQuery;
+  private seenQuery;
+  private reservationQuery;
+  private shardQuery;
+  private outboxQuery;
 
   constructor(private db: ObjectDb) {
+    this.seenQuery = db
+      .select({ at: t.events.at })
+      .from(t.events)
+      .where(and(eq(t.events.reservationId, sql.placeholder('id')), eq(t.events.type, sql.placeholder('type'))))
+      .prepare();
+    this.reservationQuery = db
+      .select()
+      .from(t.reservations)
+      .where(eq(t.reservations.id, sql.placeholder('id')))
+      .prepare();
+    this.shardQuery = db
+      .select({ shard: t.reservationShards.shard })
+      .from(t.reservationShards)
+      .where(eq(t.reservationShards.reservationId, sql.placeholder('id')))
+      .prepare();
+    this.outboxQuery = db
+      .insert(t.outbox)
+      .values({ campaignId: sql.placeholder('campaignId'), effect: sql.placeholder('effect') })
+      .prepare();
     this.historyQuery = db
       .select()
       .from(t.reservations)
@@ -171,20 +194,12 @@ export class UserObjectStore {
   record(batch: VerifiedEvent[], now: number, rules: Pick<EventRules, 'effect'>): EventOutcome[] {
     return this.db.transaction((tx) => {
       const userSide: UserSideTx = {
-        seen: (reservationId, type) =>
-          tx
-            .select({ at: t.events.at })
-            .from(t.events)
-            .where(and(eq(t.events.reservationId, reservationId), eq(t.events.type, type)))
-            .get() !== undefined,
+        // The prepared statements run on the same storage, inside this transaction.
+        seen: (reservationId, type) => this.seenQuery.get({ id: reservationId, type }) !== undefined,
         reservation: (id) => {
-          const row = tx.select().from(t.reservations).where(eq(t.reservations.id, id)).get();
+          const row = this.reservationQuery.get({ id });
           if (!row) return undefined;
-          const sharded = tx
-            .select({ shard: t.reservationShards.shard })
-            .from(t.reservationShards)
-            .where(eq(t.reservationShards.reservationId, id))
-            .get();
+          const sharded = this.shardQuery.get({ id });
           return sharded ? { ...row, budgetShard: sharded.shard } : row;
         },
         insertEvent: (row) => tx.insert(t.events).values(row).run(),
@@ -193,9 +208,7 @@ export class UserObjectStore {
         block: (uid, advertiserId, at) => tx.insert(t.userBlocks).values({ uid, advertiserId, at }).onConflictDoNothing().run(),
         hide: (uid, creativeId, at) => tx.insert(t.userHides).values({ uid, creativeId, at }).onConflictDoNothing().run(),
         forCampaign: (effect) => {
-          tx.insert(t.outbox)
-            .values({ campaignId: effect.campaignId, effect: JSON.stringify(effect) })
-            .run();
+          this.outboxQuery.run({ campaignId: effect.campaignId, effect: JSON.stringify(effect) });
           return undefined;
         },
       };
