@@ -26,8 +26,8 @@ import { generateCatalog, sessions, slotsBody, Zipf } from './workload.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const LOAD_SCRIPT = join(ROOT, 'bench', 'load.lua');
-const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
-const SECRET = 'bench-secret-0123456789abcdef';
+export const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
+export const SECRET = 'bench-secret-0123456789abcdef';
 /** Events/s each events run is given slots for: above the 50,000 target, so the load never runs dry before the server does. */
 const EVENT_RATE_SIZING = 55_000;
 
@@ -94,7 +94,7 @@ export interface HttpResult {
 }
 
 /** CPU seconds (user, system) used so far by a process; null off Linux. */
-function cpuSeconds(pid: number | undefined): { user: number; system: number } | null {
+export function cpuSeconds(pid: number | undefined): { user: number; system: number } | null {
   if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return null;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -142,11 +142,17 @@ async function settled(pid: number | undefined): Promise<void> {
   }
 }
 
-/** Starts `node [nodeArgs] --import tsx script` (one process, as `npm start` does) and waits for /healthz. */
-async function start(script: string, env: Record<string, string>, port: number, nodeArgs: string[] = []): Promise<ChildProcess> {
+/** Starts `node [nodeArgs] --import tsx script` in `cwd` (one process, as `npm start` does) and waits for /healthz. */
+export async function start(
+  script: string,
+  env: Record<string, string>,
+  port: number,
+  nodeArgs: string[] = [],
+  cwd = ROOT,
+): Promise<ChildProcess> {
   const child = track(
     spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
-      cwd: ROOT,
+      cwd,
       env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
@@ -171,7 +177,7 @@ async function start(script: string, env: Record<string, string>, port: number, 
   throw new Error(`${script} did not start: ${log}`);
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
@@ -180,7 +186,7 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function newClientKey(base: string): Promise<string> {
+export async function newClientKey(base: string): Promise<string> {
   const res = await fetch(`${base}/v1/clients`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
@@ -208,7 +214,7 @@ interface WrkRun {
 }
 
 /** wrk with `load.lua`: POSTs the bodies from `offset`, writes served tokens under `tokens` ('-': none). */
-async function wrk(
+export async function wrk(
   url: string,
   o: { threads: number; connections: number; seconds: number; bodies: string; tokens: string; offset: number; key: string },
 ): Promise<WrkRun> {

@@ -106,6 +106,15 @@ const FOREIGN_TOKEN: TokenCheck = Object.freeze({ ok: false, reason: 'bad_signat
 const forClient = (check: TokenCheck, clientId: string): TokenCheck =>
   check.ok && check.claims.clientId !== clientId ? FOREIGN_TOKEN : check;
 
+/**
+ * The engine's budget lookup at `now`. Made here rather than as an arrow in the decision's
+ * arguments: a named arrow made per request costs a `__name` property definition per request where
+ * the code runs through tsx/esbuild with keepNames (`npm start`).
+ */
+function budgetsAt(store: Store, now: number) {
+  return (id: string) => store.budgets.view(id, now);
+}
+
 /** A user-state load in flight, with its deadline. */
 interface PendingLoad {
   deadline: number;
@@ -253,7 +262,7 @@ export class Delivery {
         settings: this.engineSettings,
         campaigns: index.candidates(context, input.explain === true),
         user,
-        budgetOf: (id) => store.budgets.view(id, now),
+        budgetOf: budgetsAt(store, now),
         request: { statuses: input.statuses, runs: input.runs, context, explain: input.explain === true },
         random: this.deps.random ?? Math.random,
       });

@@ -58,16 +58,23 @@ interface Eligible {
 
 type Verdict = Eligible | { reason: LossReason; creativeId?: string; remaining?: number; ecpm?: number; price?: number };
 
+/** The verdicts that carry nothing but their reason: shared, so the many candidates a decision rejects allocate nothing. */
+const SCHEDULE: Verdict = Object.freeze({ reason: 'schedule' });
+const TARGETING: Verdict = Object.freeze({ reason: 'targeting' });
+const NOT_APPROVED: Verdict = Object.freeze({ reason: 'not_approved' });
+const BLOCKED: Verdict = Object.freeze({ reason: 'blocked' });
+const MUTED: Verdict = Object.freeze({ reason: 'muted' });
+
 /** Checks one campaign for this user and request, returning the first reason it loses. */
 function evaluate(campaign: ServableCampaign, input: DecideInput): Verdict {
   const { now, user, request } = input;
-  if (!inSchedule(campaign, now)) return { reason: 'schedule' };
-  if (!matchesTargeting(campaign.targeting, request.context)) return { reason: 'targeting' };
-  if (campaign.creatives.length === 0) return { reason: 'not_approved' };
-  if (user.blocks.has(campaign.advertiserId)) return { reason: 'blocked' };
-  if (campaign.advertiser.category !== null && user.mutes.has(campaign.advertiser.category)) return { reason: 'muted' };
+  if (!inSchedule(campaign, now)) return SCHEDULE;
+  if (!matchesTargeting(campaign.targeting, request.context)) return TARGETING;
+  if (campaign.creatives.length === 0) return NOT_APPROVED;
+  if (user.blocks.has(campaign.advertiserId)) return BLOCKED;
+  if (campaign.advertiser.category !== null && user.mutes.has(campaign.advertiser.category)) return MUTED;
   const pick = pickCreative(campaign, user, now);
-  if ('reason' in pick) return { reason: pick.reason };
+  if ('reason' in pick) return pick;
   const creative = pick.creative;
   const fullEcpm = ecpmMicros(campaign, creative);
   if (fullEcpm < input.settings.floorCpmMicros || fullEcpm <= 0)

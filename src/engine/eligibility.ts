@@ -156,11 +156,12 @@ export function pickCreative(
   user: UserState,
   now: number,
 ): { creative: ServableCreative } | { reason: LossReason } {
-  const visible = campaign.creatives.filter((c) => !user.hides.has(c.id));
-  if (visible.length === 0) return { reason: 'hidden' };
   let best: ServableCreative | undefined;
   let bestSeen = Infinity;
-  for (const creative of visible) {
+  let visible = false;
+  for (const creative of campaign.creatives) {
+    if (user.hides.has(creative.id)) continue;
+    visible = true;
     let seen = 0;
     let reserved = false;
     for (const entry of user.history) {
@@ -174,5 +175,10 @@ export function pickCreative(
       bestSeen = seen;
     }
   }
-  return best ? { creative: best } : { reason: 'frequency_cap' };
+  if (best) return { creative: best };
+  return visible ? FREQUENCY_CAPPED : ALL_HIDDEN;
 }
+
+// Shared answers (a decision evaluates many candidates; a loss allocates nothing).
+const ALL_HIDDEN: { reason: LossReason } = Object.freeze({ reason: 'hidden' });
+const FREQUENCY_CAPPED: { reason: LossReason } = Object.freeze({ reason: 'frequency_cap' });

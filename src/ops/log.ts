@@ -22,20 +22,47 @@ export function parseLogLevel(raw: string | undefined): LogLevel | undefined {
   return (LOG_LEVELS as readonly string[]).includes(level) ? (level as LogLevel) : undefined;
 }
 
+/** The time of a log line (ISO 8601, UTC, ms), formatted once per millisecond rather than once per line. */
+let isoMs = Number.NaN;
+let isoText = '';
+function isoTime(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
+
+/**
+ * One log line, as pino writes it with `base: undefined` and ISO time: `level` (pino's number),
+ * `time`, the fields in their order (undefined ones left out), then `msg` when there is one. The
+ * fields are serialised in one native `JSON.stringify`. No trailing newline.
+ */
+export function formatLogLine(level: number, fields: object, message?: string): string {
+  const body = JSON.stringify(fields);
+  let line = `{"level":${level},"time":"${isoTime()}"`;
+  if (body.length > 2) line += `,${body.slice(1, -1)}`;
+  if (message) line += `,"msg":${JSON.stringify(message)}`;
+  return `${line}}`;
+}
+
+/** A `Log` that formats each line of at least `level` with `formatLogLine` and hands it to `write`. */
+export function lineLog(level: LogLevel, write: (line: string) => void): Log {
+  const min = rank[level];
+  return {
+    info: (fields, message) => (30 >= min ? write(formatLogLine(30, fields, message)) : undefined),
+    warn: (fields, message) => (40 >= min ? write(formatLogLine(40, fields, message)) : undefined),
+    error: (fields, message) => (50 >= min ? write(formatLogLine(50, fields, message)) : undefined),
+  };
+}
+
 /**
  * One JSON object per line through `write` (Workers: console.log, which Workers Logs
  * and `wrangler tail` collect), with pino's field names so both runtimes read alike.
  */
 export function jsonLinesLog(level: LogLevel, write: (line: string) => void = console.log): Log {
-  const line = (value: number, fields: object, message?: string) => {
-    if (value < rank[level]) return;
-    write(JSON.stringify({ level: value, time: new Date().toISOString(), ...fields, ...(message ? { msg: message } : {}) }));
-  };
-  return {
-    info: (fields, message) => line(30, fields, message),
-    warn: (fields, message) => line(40, fields, message),
-    error: (fields, message) => line(50, fields, message),
-  };
+  return lineLog(level, write);
 }
 
 /** Logs nothing (tests that do not look at logs, tools). */

@@ -1,26 +1,76 @@
-/** The Node logger: pino, JSON lines on stdout; readable (pino-pretty) when stdout is a terminal. */
-import pino, { type Logger } from 'pino';
+/**
+ * The Node logger: JSON lines on stdout in pino's format (`formatLogLine`), buffered; readable
+ * (pino-pretty, through pino) when stdout is a terminal.
+ */
+import pino from 'pino';
 import PinoPretty from 'pino-pretty';
-import type { LogLevel } from './log.js';
+import { type Log, type LogLevel, lineLog } from './log.js';
 
-export function createNodeLog(level: LogLevel, options: { pretty?: boolean } = {}): Logger {
-  const pretty = options.pretty ?? process.stdout.isTTY === true;
-  const base: pino.LoggerOptions = {
-    level,
-    // No pid/hostname on every line: the supervisor knows them; the lines stay short.
-    base: undefined,
-    timestamp: pino.stdTimeFunctions.isoTime,
-  };
-  if (pretty) return pino(base, PinoPretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l' }));
-  // Buffered asynchronous writes: lines gather in memory and go out in one write(2) per ~4 KiB (about
-  // 25 request lines) or every FLUSH_MS, whichever comes first, so the event loop spends no write per
-  // request (one write per line was ~5 % of a slot request's CPU). Still one JSON line per request;
-  // pino flushes synchronously on exit (SIGTERM/SIGINT end through process.exit), and a kill -9 can
-  // lose the lines of the last FLUSH_MS at most, never data.
-  return pino(base, pino.destination({ sync: false, minLength: BUFFER_BYTES, periodicFlush: FLUSH_MS }));
+/** A `Log` that can also be told to write what it holds now (the start-up line). */
+export interface NodeLog extends Log {
+  flush(): void;
 }
 
-/** Bytes of log lines gathered before one write. */
-const BUFFER_BYTES = 4096;
+/** Characters of log lines gathered before they are handed to the file descriptor's writer in one piece. */
+const BATCH_CHARS = 16_384;
 /** The longest a line waits in the buffer, in ms. */
 export const FLUSH_MS = 200;
+
+export function createNodeLog(level: LogLevel, options: { pretty?: boolean } = {}): NodeLog {
+  const pretty = options.pretty ?? process.stdout.isTTY === true;
+  if (pretty)
+    return pino(
+      { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
+      PinoPretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l' }),
+    );
+  return new BufferedLog(level);
+}
+
+/**
+ * Lines gather in a string and go to stdout in one piece per ~16 KiB (about 80 request lines) or
+ * every FLUSH_MS, whichever comes first, so the event loop spends neither a write nor pino's
+ * per-line work per request (each line is one `JSON.stringify` of its fields). The piece goes through
+ * pino's destination (sonic-boom: asynchronous writes, partial writes and EAGAIN retried, a
+ * synchronous flush when the process exits). SIGTERM/SIGINT end through process.exit, which
+ * writes what is held; a kill -9 can lose the lines of the last FLUSH_MS at most, never data.
+ */
+class BufferedLog implements NodeLog {
+  private held = '';
+  private log: Log;
+  private out: ReturnType<typeof pino.destination>;
+
+  constructor(level: LogLevel) {
+    process.on('exit', () => {
+      this.flush();
+      try {
+        this.out.flushSync();
+      } catch {
+        // Already closed, or stdout is gone: nothing more can be written.
+      }
+    });
+    this.out = pino.destination({ sync: false, minLength: 0 });
+    this.log = lineLog(level, (line) => {
+      this.held += `${line}\n`;
+      if (this.held.length >= BATCH_CHARS) this.flush();
+    });
+    setInterval(() => this.flush(), FLUSH_MS).unref();
+  }
+
+  info(fields: object, message?: string): void {
+    this.log.info(fields, message);
+  }
+  warn(fields: object, message?: string): void {
+    this.log.warn(fields, message);
+  }
+  error(fields: object, message?: string): void {
+    this.log.error(fields, message);
+  }
+
+  /** Hands what is held to the writer, which starts writing it at once unless a write is under way. */
+  flush(): void {
+    if (this.held.length === 0) return;
+    const text = this.held;
+    this.held = '';
+    this.out.write(text);
+  }
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
 /**
@@ -24,6 +24,9 @@ import { createHttpServer } from './node-http.js';
 import { loadSecrets } from './secrets.js';
 
 const PRUNE_EVERY_MS = 60_000;
+/** Requests a connection has in flight (pipelined requests count each). */
+const IN_FLIGHT = Symbol('requests in flight');
+type Counted = Socket & { [IN_FLIGHT]?: number };
 /** In-flight requests get this long after SIGTERM; below the 10 s most supervisors wait before SIGKILL. */
 const DRAIN_MS = 8_000;
 
@@ -75,27 +78,27 @@ async function main() {
 
   // createHttpServer: a 204 without Content-Type, and a lingering close after an answer sent before the body.
   const server = createAdaptorServer({ fetch: app.fetch, createServer: createHttpServer }) as Server;
-  // Which connections have a request in flight: at shutdown every other one (idle keep-alive,
-  // or a half-open one that sent nothing or half a request line) is closed at once.
+  // Which connections have a request in flight (a count on the socket, and one shared listener per
+  // response: nothing allocated per request): at shutdown every other one (idle keep-alive, or a
+  // half-open one that sent nothing or half a request line) is closed at once.
   const sockets = new Set<Socket>();
-  const busy = new Map<Socket, number>();
   let stopping = false;
+  const inFlight = (socket: Socket) => (socket as Counted)[IN_FLIGHT] ?? 0;
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     if (stopping) socket.destroy();
   });
-  server.on('request', (req, res) => {
-    const socket = req.socket;
-    busy.set(socket, (busy.get(socket) ?? 0) + 1);
-    res.once('close', () => {
-      const left = (busy.get(socket) ?? 1) - 1;
-      if (left > 0) busy.set(socket, left);
-      else {
-        busy.delete(socket);
-        if (stopping) socket.end();
-      }
-    });
+  function responseClosed(this: ServerResponse) {
+    const socket = this.req.socket as Counted;
+    const left = (socket[IN_FLIGHT] ?? 1) - 1;
+    socket[IN_FLIGHT] = left;
+    if (left === 0 && stopping) socket.end();
+  }
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket as Counted;
+    socket[IN_FLIGHT] = (socket[IN_FLIGHT] ?? 0) + 1;
+    res.on('close', responseClosed);
   });
 
   await new Promise<void>((ok, fail) => {
@@ -122,9 +125,13 @@ async function main() {
         process.exit(1);
       }
     });
-    for (const socket of sockets) if (!busy.has(socket)) socket.destroy();
+    let busy = 0;
+    for (const socket of sockets) {
+      if (inFlight(socket) > 0) busy++;
+      else socket.destroy();
+    }
     // Logged once the listener is closed: whoever reads this line finds new connections refused.
-    log.info({ signal, inFlight: busy.size }, 'stopping: draining in-flight requests');
+    log.info({ signal, inFlight: busy }, 'stopping: draining in-flight requests');
     const deadline = setTimeout(() => {
       log.warn({ connections: sockets.size }, `drain deadline (${DRAIN_MS} ms): closing the remaining connections`);
       for (const socket of sockets) socket.destroy();

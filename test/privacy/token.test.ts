@@ -153,6 +153,35 @@ describe('slot tokens', () => {
     expect(warm.verify(token, claims.expiresAt)).toEqual({ ok: false, reason: 'expired' });
   });
 
+  it('are laid out as the module says (kid . nonce ‖ ciphertext ‖ tag), so WebCrypto (Workers) opens what Node seals', async () => {
+    const { createHmac } = await import('node:crypto');
+    const raw = createHmac('sha256', 'secret').update('slot-token:aes-256-gcm:v2').digest();
+    const key = await crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['decrypt']);
+    const ready = new TokenSigner('secret');
+    await ready.sign(claims); // keys derived: later tokens are sealed synchronously (sealNode)
+    const accented = { ...claims, clientId: 'cli_ü€' };
+    for (const c of [claims, accented]) {
+      const token = ready.sign(c);
+      expect(typeof token).toBe('string');
+      const [kid, body] = (token as string).split('.');
+      const sealed = Buffer.from(body, 'base64url');
+      const plain = await crypto.subtle.decrypt(
+        { name: 'AES-GCM', iv: sealed.subarray(0, 12), additionalData: new TextEncoder().encode(kid), tagLength: 128 },
+        key,
+        sealed.subarray(12),
+      );
+      expect(JSON.parse(new TextDecoder().decode(plain))).toEqual([
+        c.reservationId,
+        c.uid,
+        c.campaignId,
+        c.creativeId,
+        c.expiresAt,
+        c.clientId,
+      ]);
+      expect(await ready.verify(token as string, 1_000)).toEqual({ ok: true, claims: c });
+    }
+  });
+
   it('reads TOKEN_SECRET and TOKEN_SECRET_PREVIOUS, defaulting to SECRET', () => {
     expect(tokenSecretsFrom({}, 's')).toEqual(['s']);
     expect(tokenSecretsFrom({ TOKEN_SECRET: 'n', TOKEN_SECRET_PREVIOUS: 'o1, o2,,n' }, 's')).toEqual(['n', 'o1', 'o2']);

@@ -25,6 +25,28 @@ describe('KeyedLock', () => {
     expect(log.indexOf('b1+')).toBeLessThan(log.indexOf('a1-'));
   });
 
+  it('starts work on a free key at once, and queues work on a held one', async () => {
+    const lock = new KeyedLock();
+    const started: string[] = [];
+    const first = lock.run('k', async () => {
+      started.push('first');
+      await tick();
+    });
+    // Synchronously: no turn of the microtask queue for a key nobody holds.
+    expect(started).toEqual(['first']);
+    const second = lock.run('k', async () => {
+      started.push('second');
+    });
+    expect(started).toEqual(['first']);
+    await Promise.all([first, second]);
+    expect(started).toEqual(['first', 'second']);
+    // Released: the key is free again, so the next work starts at once too.
+    lock.run('k', async () => {
+      started.push('third');
+    });
+    expect(started).toEqual(['first', 'second', 'third']);
+  });
+
   it('hands the key on when work fails, and the failure reaches only its caller', async () => {
     const lock = new KeyedLock();
     const failing = lock.run('k', async () => {

@@ -1,0 +1,183 @@
+/**
+ * Two trees' servers measured at once, for before/after comparisons on a machine
+ * other work is loading. `npm run bench` runs one server at a time: on a shared
+ * machine its CPU per request moves by ±30 % between consecutive runs, and a fresh
+ * server's first seconds (JIT, user cache, SQLite pages) cost several times the
+ * steady state. Here both servers (`node --import tsx src/runtime/node.ts` of each
+ * tree, each on its own copy of one seeded database) are started together, warmed
+ * together, then loaded together — each by its own wrk with the same slot bodies —
+ * for several windows; CPU per request comes from /proc for each server in each
+ * window. The whole run is made twice, the second time with the servers started in
+ * the other order (the one started second measured 5–9 % cheaper in an A/A run),
+ * and the after/before ratios of both runs are reported.
+ *
+ *   npx tsx bench/ab.ts --before=/path/to/old/tree [--after=.] [--windows=4] ...
+ *
+ * The old tree needs its own node_modules (a worktree with `cp -a node_modules`).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readSettings } from '../src/config.js';
+import { freePort } from '../test/helpers/server.js';
+import { installCleanup, tempDir } from './cleanup.js';
+import { seedEventLoad } from './event-load.js';
+import { ADMIN_KEY, cpuSeconds, newClientKey, SECRET, start, stop, wrk } from './http.js';
+import { seedDatabase } from './serve.js';
+import { progress } from './stats.js';
+import { generateCatalog, sessions, slotsBody, Zipf } from './workload.js';
+
+const HELP = `Usage: npx tsx bench/ab.ts --before=DIR [options]
+
+Both trees' servers at once on copies of one seeded database, each loaded by its
+own wrk on POST /v1/slots; server CPU per request per window, twice (the second
+time started in the other order). Prints the after/before ratios.
+
+Options:
+  --before=DIR        the old tree (with its node_modules)   [required]
+  --after=DIR         the new tree                           [this tree]
+  --windows=N         measured windows per run               [4]
+  --seconds=S         seconds per window                     [5]
+  --warmup=S          seconds of load on both before measuring [10]
+  --campaigns=N       campaigns in the catalog               [1000]
+  --seeded=N          other users' served slots stored first [550000]
+  --users=N           user population, Zipf activity         [1000000]
+  --user-cache=N      the servers' USER_CACHE_SIZE           [20000]
+  --connections=N     wrk connections per server             [32]
+  --seed=N            workload seed                          [42]
+  -h, --help          this text`;
+
+const { values: o } = parseArgs({
+  strict: true,
+  options: {
+    before: { type: 'string' },
+    after: { type: 'string', default: '.' },
+    windows: { type: 'string', default: '4' },
+    seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '10' },
+    campaigns: { type: 'string', default: '1000' },
+    seeded: { type: 'string', default: '550000' },
+    users: { type: 'string', default: '1000000' },
+    'user-cache': { type: 'string', default: '20000' },
+    connections: { type: 'string', default: '32' },
+    seed: { type: 'string', default: '42' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (o.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const num = (k: keyof typeof o) => {
+  const v = Number(o[k]);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`--${k} must be a number, not ${o[k]}`);
+  return v;
+};
+if (!o.before) throw new Error('--before=DIR is required (see --help)');
+const trees = { before: resolve(o.before), after: resolve(o.after) };
+for (const tree of Object.values(trees))
+  if (!existsSync(join(tree, 'src/runtime/node.ts')) || !existsSync(join(tree, 'node_modules')))
+    throw new Error(`${tree} is not a checkout of this project with its node_modules`);
+
+installCleanup();
+const dir = tempDir('ab');
+const template = join(dir, 'template');
+mkdirSync(template);
+const catalog = generateCatalog(num('seed'), num('campaigns'));
+progress(`ab: seeding ${num('campaigns')} campaigns and ${num('seeded')} served slots`);
+seedDatabase(join(template, 'ads.db'), catalog, Date.now());
+await seedEventLoad(join(template, 'ads.db'), catalog, {
+  slots: num('seeded'),
+  users: num('users'),
+  batch: 100,
+  seed: num('seed'),
+  secret: SECRET,
+  now: Date.now(),
+  ttlMs: readSettings({}).tokenTtlMs,
+});
+const bodies = join(dir, 'bodies.jsonl');
+const lines: string[] = [];
+for (const s of sessions(num('seed'), num('users'), 200_000, new Zipf(num('users')))) lines.push(slotsBody(s));
+writeFileSync(bodies, `${lines.join('\n')}\n`);
+
+interface Server {
+  name: 'before' | 'after';
+  child: ChildProcess;
+  url: string;
+  key: string;
+}
+
+async function startServer(name: 'before' | 'after', run: number): Promise<Server> {
+  const data = join(dir, `${name}-${run}`);
+  mkdirSync(data);
+  for (const f of readdirSync(template)) if (f.startsWith('ads.db')) copyFileSync(join(template, f), join(data, f));
+  const port = await freePort();
+  const env = {
+    DATABASE: join(data, 'ads.db'),
+    MEDIA_DIR: join(data, 'media'),
+    ADMIN_KEY,
+    SECRET,
+    RATE_LIMIT_ADVERTISER: '0',
+    RATE_LIMIT_CLIENT: '0',
+    USER_CACHE_SIZE: String(num('user-cache')),
+  };
+  const child = await start('src/runtime/node.ts', env, port, [], trees[name]);
+  const url = `http://127.0.0.1:${port}`;
+  return { name, child, url, key: await newClientKey(url) };
+}
+
+const load = (s: Server, seconds: number, offset: number) =>
+  wrk(`${s.url}/v1/slots`, {
+    threads: 2,
+    connections: num('connections'),
+    seconds,
+    bodies,
+    tokens: '-',
+    offset,
+    key: s.key,
+  });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+const ratios: number[] = [];
+for (const [run, order] of [
+  [1, ['before', 'after']],
+  [2, ['after', 'before']],
+] as const) {
+  progress(`ab: run ${run}: starting ${order[0]}, then ${order[1]}`);
+  const servers: Server[] = [];
+  for (const name of order) servers.push(await startServer(name, run));
+  try {
+    progress(`ab: run ${run}: warm-up, ${num('warmup')} s`);
+    await Promise.all(servers.map((s) => load(s, num('warmup'), 0)));
+    const us: Record<string, number[]> = { before: [], after: [] };
+    let offset = 50_000;
+    for (let w = 1; w <= num('windows'); w++) {
+      const before = servers.map((s) => cpuSeconds(s.child.pid));
+      const runs = await Promise.all(servers.map((s) => load(s, num('seconds'), offset)));
+      const after = servers.map((s) => cpuSeconds(s.child.pid));
+      offset += Math.max(...runs.map((r) => r.requests)) + num('connections');
+      servers.forEach((s, k) => {
+        const [b, a] = [before[k], after[k]];
+        if (!a || !b || runs[k].requests === 0) throw new Error(`no CPU figures for ${s.name} (not Linux?)`);
+        us[s.name].push(((a.user + a.system - b.user - b.system) * 1e6) / runs[k].requests);
+      });
+      const [b, a] = [us.before.at(-1)!, us.after.at(-1)!];
+      const errors = runs.reduce((n, r) => n + r.s5xx + r.errors, 0);
+      progress(
+        `ab: run ${run} window ${w}: before ${b.toFixed(0)}, after ${a.toFixed(0)} µs CPU/req (after/before ${(a / b).toFixed(3)})${errors ? `, ${errors} 5xx/errors` : ''}`,
+      );
+    }
+    const ratio = median(us.after) / median(us.before);
+    ratios.push(ratio);
+    console.log(
+      `run ${run} (${order.join(' started first, ')} second): before median ${median(us.before).toFixed(0)} µs, after median ${median(us.after).toFixed(0)} µs CPU per slot request; after/before ${ratio.toFixed(3)}`,
+    );
+  } finally {
+    for (const s of servers) await stop(s.child);
+  }
+}
+const both = Math.sqrt(ratios[0] * ratios[1]);
+console.log(
+  `after/before, both orders (geometric mean): ${both.toFixed(3)} (${((both - 1) * 100).toFixed(1)} % CPU per slot request)`,
+);
