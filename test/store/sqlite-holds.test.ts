@@ -38,6 +38,13 @@ function reservation(id: string, uid: string, campaignId: string, priceMicros: n
   };
 }
 
+/** The row the ledger records for a cpm reservation's impression: what says it was charged (src/store/sqlite/event-state.ts). */
+function chargeEvent(sqlite: Database.Database, reservationId: string, uid: string, campaignId: string, at: number) {
+  sqlite
+    .prepare(`INSERT INTO events (reservation_id, type, uid, campaign_id, at, cost_micros) VALUES (?, 'impression', ?, ?, ?, 0)`)
+    .run(reservationId, uid, campaignId, at);
+}
+
 describe('budget holds after a restart (SQLite)', () => {
   let dir: string;
   let path: string;
@@ -71,9 +78,9 @@ describe('budget holds after a restart (SQLite)', () => {
     await serve(c3, reservation('r_charged', ALICE, c3.id, 4000, T - 10_000));
     await first.close();
     open.length = 0;
-    // Charged before the restart: its hold became spend (set here directly; the ledger does it with the charge).
+    // Charged before the restart: its hold became spend (its billable event row written here directly, as the ledger does).
     const sqlite = new Database(path);
-    sqlite.prepare(`UPDATE reservations SET charged_at = ? WHERE id = 'r_charged'`).run(T - 5_000);
+    chargeEvent(sqlite, 'r_charged', ALICE, c3.id, T - 5_000);
     sqlite.close();
   });
 
@@ -110,9 +117,9 @@ describe('budget holds after a restart (SQLite)', () => {
   it('a reservation charged after the start-up read but before its campaign was asked for holds nothing', async () => {
     const restarted = store();
     expect(restarted.budgets.view(c1.id, T).heldMicros).toBe(3000);
-    // The ledger sets charged_at in its commit, then tells the budgets: the account is made from the row as it is then.
+    // The ledger writes the charging event in its commit, then tells the budgets: the account is made from the rows as they are then.
     const other = new Database(path);
-    other.prepare(`UPDATE reservations SET charged_at = ? WHERE id = 'r_3'`).run(T);
+    chargeEvent(other, 'r_3', BOB, c2.id, T);
     other.close();
     expect(restarted.budgets.view(c2.id, T).heldMicros).toBe(0);
   });

@@ -12,6 +12,7 @@ import type { StoreMetrics } from '../../ops/metrics.js';
 import type { BudgetStore, CampaignRecord } from '../interface.js';
 import { utcDay } from '../utc-day.js';
 import type { Db } from './db.js';
+import { CHARGED } from './event-state.js';
 
 const DAY_MS = 86_400_000;
 /** The UTC day as a number: cheap enough to compute on every budget read of the hot path. */
@@ -164,12 +165,17 @@ export class SqliteBudgets implements BudgetStore {
     return true;
   }
 
-  /** Records a committed charge in memory: the hold becomes spend. Call after the SQL commit. */
-  charged(campaignId: string, reservationId: string, amountMicros: number, now: number): void {
+  /**
+   * Records committed charges of one campaign in memory (call after the SQL commit): their
+   * holds end and `amountMicros` in all becomes spend on the UTC day of `now`, where the
+   * ledger booked it.
+   */
+  charged(campaignId: string, reservationIds: string[], amountMicros: number, now: number): void {
     const account = this.account(campaignId, now);
-    const hold = account.byReservation.get(reservationId);
-    if (hold) this.released(account, hold);
-    // The ledger books the charge on the UTC day of `now`, which account() just made current.
+    for (const id of reservationIds) {
+      const hold = account.byReservation.get(id);
+      if (hold) this.released(account, hold);
+    }
     account.spentTodayMicros += amountMicros;
     account.spentTotalMicros += amountMicros;
   }
@@ -198,18 +204,18 @@ export class SqliteBudgets implements BudgetStore {
   }
 }
 
-/** Plain better-sqlite3 statements for the start-up read of live holds. */
+/** Plain better-sqlite3 statements for the start-up read of live holds: uncharged (its events say, event-state.ts) and unexpired. */
 function prepareStatements(sqlite: Database.Database) {
   return {
     liveRowids: sqlite
       .prepare(
-        `SELECT campaign_id, rowid, expires_at FROM reservations WHERE expires_at > ? AND charged_at IS NULL ORDER BY expires_at`,
+        `SELECT r.campaign_id, r.rowid, r.expires_at FROM reservations r WHERE r.expires_at > ? AND NOT ${CHARGED} ORDER BY r.expires_at`,
       )
       .raw(),
     liveHold: sqlite
       .prepare(
-        `SELECT id, price_micros, expires_at FROM reservations
-         WHERE rowid = ? AND campaign_id = ? AND expires_at > ? AND charged_at IS NULL`,
+        `SELECT r.id, r.price_micros, r.expires_at FROM reservations r
+         WHERE r.rowid = ? AND r.campaign_id = ? AND r.expires_at > ? AND NOT ${CHARGED}`,
       )
       .raw(),
   };

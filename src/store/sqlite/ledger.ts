@@ -156,61 +156,59 @@ export class SqliteLedger implements LedgerStore {
     const afterCommit: (() => void)[] = [];
     const q = this.statements;
     /**
-     * Report counts by event class (campaign, day and the keys of its rows): one key and one lookup per
-     * event; the class is spread over its report rows once per group, after the commit.
+     * Report counts by event class (campaign, day and the keys of its rows), by campaign: one lookup per event
+     * and a few short comparisons, no key built; each class is spread over its report rows once per group, after the commit.
      */
-    const classes = new Map<string, EventClass>();
+    const classes = new Map<string, EventClass[]>();
     const ctr = new Map<string, { impressions: number; clicks: number; at: number }>();
-    /** Reservation columns this group sets, written once per reservation at the end (an impression both converts and charges). */
-    const marks = new Map<string, { viewedAt: number | null; chargedAt: number | null }>();
-    const markOf = (id: string) => {
-      let mark = marks.get(id);
-      if (!mark) marks.set(id, (mark = { viewedAt: null, chargedAt: null }));
-      return mark;
-    };
-    /** Spend by campaign-day: what was recorded before this group (read once) and what this group adds. */
-    const spendOn = new Map<string, { campaignId: string; day: string; before: number; added: number }>();
-    const limits = new Map<string, { daily: number | null; total: number | null; spentTotal: number } | null>();
-    const limitOf = (campaignId: string) => {
-      let limit = limits.get(campaignId);
-      if (limit === undefined) {
+    /** The group's charged campaigns: budget in force and spend so far (read once), what the group adds, by day. */
+    const campaigns = new Map<string, GroupCampaign>();
+    /** remainingMicros and addSpend ask for the same campaign one after the other: one lookup. */
+    let last: GroupCampaign | undefined;
+    const campaignOf = (campaignId: string): GroupCampaign => {
+      if (last?.id === campaignId) return last;
+      let c = campaigns.get(campaignId);
+      if (!c) {
         const budget = q.budget.get(campaignId) as { daily: number | null; total: number | null } | undefined;
-        limit = budget ? { ...budget, spentTotal: budget.total !== null ? (q.spentTotal.get(campaignId) as number) : 0 } : null;
-        limits.set(campaignId, limit);
+        const limit = budget
+          ? { ...budget, spentTotal: budget.total !== null ? (q.spentTotal.get(campaignId) as number) : 0 }
+          : null;
+        campaigns.set(campaignId, (c = { id: campaignId, limit, days: [] }));
       }
-      return limit;
+      last = c;
+      return c;
     };
-    const spentOn = (campaignId: string, day: string) => {
-      const key = `${campaignId}|${day}`;
-      let entry = spendOn.get(key);
-      if (!entry)
-        spendOn.set(
-          key,
-          (entry = { campaignId, day, before: (q.spentOn.get(campaignId, day) as number | undefined) ?? 0, added: 0 }),
-        );
-      return entry;
+    const spentOn = (c: GroupCampaign, day: string): GroupSpend => {
+      for (const d of c.days) if (d.day === day) return d;
+      const d = { day, before: (q.spentOn.get(c.id, day) as number | undefined) ?? 0, added: 0, charged: [], at: 0 };
+      c.days.push(d);
+      return d;
     };
+    /** Converting events, for the user cache after the commit (uid, reservation id, ...). */
+    const viewed: string[] = [];
     const campaignSide: CampaignSideTx = {
       firstTime: () => true, // the events table already made this event the first of its kind
       remainingMicros: (campaignId, day) => {
-        const limit = limitOf(campaignId);
+        const c = campaignOf(campaignId);
+        const limit = c.limit;
         // Unknown to the catalog: no budget in force beyond what the hold already fitted.
         if (!limit) return Number.POSITIVE_INFINITY;
         let remaining = Number.POSITIVE_INFINITY;
         if (limit.daily !== null) {
-          const spent = spentOn(campaignId, day);
+          const spent = spentOn(c, day);
           remaining = Math.min(remaining, limit.daily - spent.before - spent.added);
         }
         if (limit.total !== null) remaining = Math.min(remaining, limit.total - limit.spentTotal);
         return remaining;
       },
       addSpend: (effect, day, micros) => {
-        if (micros > 0) {
-          spentOn(effect.campaignId, day).added += micros;
-          const limit = limitOf(effect.campaignId);
-          if (limit) limit.spentTotal += micros;
-        }
-        afterCommit.push(() => this.budgets.charged(effect.campaignId, effect.reservationId, micros, effect.at));
+        const c = campaignOf(effect.campaignId);
+        const spent = spentOn(c, day);
+        spent.added += micros;
+        if (c.limit) c.limit.spentTotal += micros;
+        // The hold becomes spend in memory after the commit, once per campaign-day.
+        spent.charged.push(effect.reservationId);
+        spent.at = effect.at;
       },
       addReporter: (creativeId, uid, at) => q.addReporter.run(creativeId, uid, at),
       addCtr: (creativeId, impressions, clicks, at) => {
@@ -222,14 +220,14 @@ export class SqliteLedger implements LedgerStore {
         } else ctr.set(creativeId, { impressions, clicks, at });
       },
       count: (campaignId, day, rows, counter, spend, reachOf) => {
-        let classKey = `${campaignId}|${day}`;
-        for (let i = 0; i < rows.length; i++) classKey += `|${rows[i].key}`;
-        let c = classes.get(classKey);
-        if (!c)
-          classes.set(classKey, (c = { campaignId, day, rows, counters: new Float64Array(REPORT_COUNTERS.length), uids: [] }));
+        let list = classes.get(campaignId);
+        if (!list) classes.set(campaignId, (list = []));
+        let c: EventClass | undefined;
+        for (let k = 0; k < list.length && !c; k++) if (list[k].day === day && sameKeys(list[k].rows, rows)) c = list[k];
+        if (!c) list.push((c = { campaignId, day, rows, counters: new Float64Array(REPORT_COUNTERS.length), points: [] }));
         c.counters[COUNTER_INDEX[counter]]++;
         c.counters[SPEND] += spend;
-        if (reachOf !== undefined) c.uids.push(reachOf);
+        if (reachOf !== undefined) c.points.push(Reach.point(reachOf));
       },
     };
     const groupRowid = this.nextRowid;
@@ -248,35 +246,27 @@ export class SqliteLedger implements LedgerStore {
             : this.writeRows(groupNow - REPORT_WRITE_MS, ROWS_PER_GROUP);
         const applied = batches.map((batch) => {
           const reported: string[] = [];
-          /** The reservation `seen` read with its probe (the procedure asks for it next), or undefined. */
-          let read: (Reservation & { seen?: number }) | undefined;
+          /** The reservation row `seen` read with its probe (the procedure asks for it next), or undefined. */
+          let read: ReservationRow | undefined;
           const userSide: UserSideTx = {
             // One statement for the idempotency probe and the reservation row: one call and one lookup of the id less per event.
             seen: (reservationId, type) => {
-              read = q.reservationSeen.get(type, reservationId) as (Reservation & { seen?: number }) | undefined;
+              read = q.reservationSeen.get(type, reservationId) as ReservationRow | undefined;
               // No reservation (erased, pruned, never served): the plain probe answers as before.
-              return read ? read.seen === 1 : q.seen.get(reservationId, type) !== undefined;
+              return read ? read[SEEN] === 1 : q.seen.get(reservationId, type) !== undefined;
             },
             reservation: (id) => {
-              // Its extra `seen` column stays on the row: nothing keeps or copies the row whole.
-              const row = read?.id === id ? read : (q.reservation.get(id) as Reservation | undefined);
+              const row = read?.[0] === id ? read : (q.reservation.get(id) as ReservationRow | undefined);
               read = undefined;
-              const mark = row && marks.get(id);
-              if (mark) {
-                row.viewedAt ??= mark.viewedAt;
-                row.chargedAt ??= mark.chargedAt;
-              }
-              return row;
+              return row && toReservation(row);
             },
             insertEvent: (row) =>
               q.insertEvent.run(rowid++, row.reservationId, row.type, row.uid, row.campaignId, row.at, row.costMicros),
-            markViewed: (reservation, at) => {
-              markOf(reservation.id).viewedAt ??= at;
-              afterCommit.push(() => this.users.viewed(reservation.uid, reservation.id));
+            // The event row inserted with it is the mark (events as state, see RESERVATION_COLUMNS): only the cache learns it.
+            markViewed: (reservation) => {
+              viewed.push(reservation.uid, reservation.id);
             },
-            markCharged: (reservation, at) => {
-              markOf(reservation.id).chargedAt ??= at;
-            },
+            markCharged: () => {},
             block: (uid, advertiserId, at) => {
               q.addBlock.run(uid, advertiserId, at);
               afterCommit.push(() => this.users.cache.get(uid)?.blocks.add(advertiserId));
@@ -292,20 +282,26 @@ export class SqliteLedger implements LedgerStore {
           };
           return { outcomes: applyUserSide(userSide, batch.events, batch.now, batch.rules), reported };
         });
-        for (const [id, mark] of marks) q.setMarks.run(mark.viewedAt, mark.chargedAt, id);
-        for (const { campaignId, day, added } of spendOn.values()) if (added > 0) q.addSpend.run(campaignId, day, added);
+        for (const c of campaigns.values()) for (const d of c.days) if (d.added > 0) q.addSpend.run(c.id, d.day, d.added);
         for (const [creativeId, r] of ctr) q.addCtr.run(creativeId, r.impressions, r.clicks, r.at);
         return applied;
       })();
       // Committed: the group's rowids are used, its report changes wait to be written.
       if (rowid > this.nextRowid) this.committedRowid = rowid - 1;
       this.nextRowid = rowid;
-      for (const { campaignId, day, rows, counters, uids } of classes.values()) {
-        for (const { by, key } of rows) {
-          const cacheKey = rowKey(campaignId, by, day, key);
-          const delta = deltaOf(this.unwritten, cacheKey, { campaignId, by, day, key }, groupRowid, groupNow);
-          for (let i = 0; i < counters.length; i++) delta.counters[i] += counters[i];
-          if (uids.length > 0) this.reach(cacheKey, uids, delta);
+      // Committed: holds become spend, the user cache learns what converted.
+      for (const c of campaigns.values()) {
+        for (const d of c.days) if (d.charged.length > 0) this.budgets.charged(c.id, d.charged, d.added, d.at);
+      }
+      for (let i = 0; i < viewed.length; i += 2) this.users.viewed(viewed[i], viewed[i + 1]);
+      for (const list of classes.values()) {
+        for (const { campaignId, day, rows, counters, points } of list) {
+          for (const { by, key } of rows) {
+            const cacheKey = rowKey(campaignId, by, day, key);
+            const delta = deltaOf(this.unwritten, cacheKey, { campaignId, by, day, key }, groupRowid, groupNow);
+            for (let i = 0; i < counters.length; i++) delta.counters[i] += counters[i];
+            if (points.length > 0) this.reach(cacheKey, points, delta);
+          }
         }
       }
       return applied;
@@ -321,18 +317,18 @@ export class SqliteLedger implements LedgerStore {
   }
 
   /** Reach goes into a HyperLogLog sketch per report row, never a user list. */
-  private reach(cacheKey: string, uids: string | string[], delta = this.unwritten.get(cacheKey)!) {
+  private reach(cacheKey: string, points: number | number[], delta = this.unwritten.get(cacheKey)!) {
     let reach = delta.reach ?? this.sketches.get(cacheKey);
     if (!reach) {
       const { campaignId, by, day, key } = delta.row;
       reach = Reach.parse((this.statements.sketch.get(campaignId, by, day, key) as string | null | undefined) ?? undefined);
       this.sketches.set(cacheKey, reach);
     }
-    if (typeof uids === 'string') {
-      if (reach.add(uids)) delta.reach = reach;
+    if (typeof points === 'number') {
+      if (reach.addPoint(points)) delta.reach = reach;
       return;
     }
-    for (const uid of uids) if (reach.add(uid)) delta.reach = reach;
+    for (const point of points) if (reach.addPoint(point)) delta.reach = reach;
   }
 
   /**
@@ -418,7 +414,7 @@ export class SqliteLedger implements LedgerStore {
         const delta = deltaOf(this.unwritten, cacheKey, { campaignId: e.campaignId, by, day, key }, e.rowid, e.at);
         delta.counters[COUNTER_INDEX[counterOf[e.type]]]++;
         delta.counters[SPEND] += e.costMicros;
-        if (e.type === 'impression') this.reach(cacheKey, e.uid);
+        if (e.type === 'impression') this.reach(cacheKey, Reach.point(e.uid));
       }
     }
     this.sqlite.transaction(() => this.writeRows())();
@@ -460,6 +456,13 @@ const rowKey = (campaignId: string, by: ReportBy, day: string, key: string) => `
 const COUNTER_INDEX = Object.fromEntries(REPORT_COUNTERS.map((c, i) => [c, i])) as Record<ReportCounter, number>;
 const SPEND = COUNTER_INDEX.spendMicros;
 
+/** The same report rows: breakdowns come in one order (reportKeys), so keys compare pairwise. */
+function sameKeys(a: { by: ReportBy; key: string }[], b: { by: ReportBy; key: string }[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i].key !== b[i].key || a[i].by !== b[i].by) return false;
+  return true;
+}
+
 function addCounters(to: RowDelta, from: RowDelta) {
   for (let i = 0; i < from.counters.length; i++) to.counters[i] += from.counters[i];
 }
@@ -478,15 +481,15 @@ function prepareStatements(sqlite: Database.Database) {
   const s = (text: string) => sqlite.prepare(text);
   return {
     seen: s('SELECT 1 FROM events WHERE reservation_id = ? AND type = ?').pluck(),
-    reservation: s(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ?`),
+    // Rows as arrays (ReservationRow): better-sqlite3 builds an array faster than an object of named columns.
+    reservation: s(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ?`).raw(),
     reservationSeen: s(
       `SELECT ${RESERVATION_COLUMNS}, EXISTS (SELECT 1 FROM events e WHERE e.reservation_id = r.id AND e.type = ?) AS seen
        FROM reservations r WHERE id = ?`,
-    ),
+    ).raw(),
     insertEvent: s(
       'INSERT INTO events (rowid, reservation_id, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
-    setMarks: s('UPDATE reservations SET viewed_at = coalesce(viewed_at, ?), charged_at = coalesce(charged_at, ?) WHERE id = ?'),
     addBlock: s('INSERT INTO user_blocks (uid, advertiser_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     addHide: s('INSERT INTO user_hides (uid, creative_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     addReporter: s(
@@ -523,9 +526,53 @@ function prepareStatements(sqlite: Database.Database) {
   };
 }
 
-const RESERVATION_COLUMNS = `id, uid, campaign_id AS campaignId, creative_id AS creativeId, advertiser_id AS advertiserId,
-  bid_type AS bidType, price_micros AS priceMicros, served_at AS servedAt, expires_at AS expiresAt, viewed_at AS viewedAt,
-  charged_at AS chargedAt, country, platform, video <> 0 AS video`;
+/**
+ * The reservation as the event procedure needs it. The ledger never writes `viewed_at` or
+ * `charged_at` (each was one random page of `reservations` dirtied per impression): the
+ * event rows are the state (users.ts `VIEWED`, `CHARGED`). The procedure reads
+ * `viewedAt` only to tell the user cache once, and `chargedAt` only on a billable event,
+ * of which a reservation records one (the events key): a first one always finds it
+ * uncharged, so neither is read here.
+ */
+const RESERVATION_COLUMNS = `id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at,
+  country, platform, video`;
+
+/** A row of RESERVATION_COLUMNS, and `seen` after them when read with the probe. */
+type ReservationRow = [
+  id: string,
+  uid: string,
+  campaignId: string,
+  creativeId: string,
+  advertiserId: string,
+  bidType: Reservation['bidType'],
+  priceMicros: number,
+  servedAt: number,
+  expiresAt: number,
+  country: string,
+  platform: string,
+  video: number,
+  seen?: number,
+];
+const SEEN = 12;
+
+function toReservation(row: ReservationRow): Reservation {
+  return {
+    id: row[0],
+    uid: row[1],
+    campaignId: row[2],
+    creativeId: row[3],
+    advertiserId: row[4],
+    bidType: row[5],
+    priceMicros: row[6],
+    servedAt: row[7],
+    expiresAt: row[8],
+    viewedAt: null,
+    chargedAt: null,
+    country: row[9],
+    platform: row[10],
+    video: row[11] !== 0,
+  };
+}
 
 /**
  * How often report rows are written: each write costs about as much as one group's rows
@@ -549,7 +596,25 @@ interface EventClass {
   day: string;
   rows: { by: ReportBy; key: string }[];
   counters: Float64Array;
-  uids: string[];
+  /** The impressions' users as reach sketch points (`Reach.point`): computed once, added to every row of the class. */
+  points: number[];
+}
+
+/** A campaign the group charged: its budget in force and total spent (read once), and spend by UTC day. */
+interface GroupCampaign {
+  id: string;
+  limit: { daily: number | null; total: number | null; spentTotal: number } | null;
+  days: GroupSpend[];
+}
+
+/** Spend on one day: recorded before the group (read once), added by it, and the reservations it charged. */
+interface GroupSpend {
+  day: string;
+  before: number;
+  added: number;
+  charged: string[];
+  /** The last charge's time (budgets book the day's charges at it). */
+  at: number;
 }
 
 /** One stored report row's key. */

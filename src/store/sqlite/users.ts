@@ -4,7 +4,7 @@
  */
 
 import type Database from 'better-sqlite3';
-import { and, eq, inArray, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
 import { isLive } from '../../engine/eligibility.js';
@@ -14,6 +14,7 @@ import type { Reservation, UserStore } from '../interface.js';
 import { gainedHistory, toHistory } from '../user-history.js';
 import type { SqliteBudgets } from './budgets.js';
 import { type Db, truncateWal } from './db.js';
+import { CHARGED_AT, VIEWED, VIEWED_AT } from './event-state.js';
 import { GroupCommit } from './group-commit.js';
 import type { WalSync } from './wal-sync.js';
 
@@ -81,7 +82,7 @@ export class SqliteUsers implements UserStore {
           advertiserId: row[4],
           servedAt: row[5],
           expiresAt: row[6],
-          viewed: row[7] !== null,
+          viewed: row[7] !== 0,
         });
       } else (kind === BLOCK ? state.blocks : kind === HIDE ? state.hides : state.mutes).add(value);
     }
@@ -125,8 +126,8 @@ export class SqliteUsers implements UserStore {
   }
 
   async reservation(uid: string, id: string): Promise<Reservation | undefined> {
-    const row = this.db.select().from(t.reservations).where(eq(t.reservations.id, id)).get();
-    return row?.uid === uid ? row : undefined;
+    const row = this.statements.reservation.get(id) as (Omit<Reservation, 'video'> & { video: number }) | undefined;
+    return row?.uid === uid ? { ...row, video: row.video !== 0 } : undefined;
   }
 
   /** A committed impression: the cached history entry stops expiring. */
@@ -211,27 +212,18 @@ export class SqliteUsers implements UserStore {
 
   /** Deletes history older than any cap or token needs. */
   prune(now: number, historyMs: number): number {
-    const before = now - historyMs;
-    const stale = or(
-      lt(t.reservations.servedAt, before),
-      and(lt(t.reservations.expiresAt, now), isNull(t.reservations.viewedAt)),
-    );
+    const at = { before: now - historyMs, now };
     return this.db.transaction(() => {
       // Events go with their reservations (erase finds a user's events through them), and by age (rows of older versions).
-      const events = this.db
-        .delete(t.events)
-        .where(
-          or(
-            lt(t.events.at, before),
-            inArray(t.events.reservationId, this.db.select({ id: t.reservations.id }).from(t.reservations).where(stale)),
-          ),
-        )
-        .run().changes;
-      const reservations = this.db.delete(t.reservations).where(stale).run().changes;
+      // Only an unviewed reservation's events go before it does, and none of them converts it: both deletes see the same rows.
+      const events = this.statements.pruneEvents.run(at).changes;
+      const reservations = this.statements.pruneReservations.run(at).changes;
       return reservations + events;
     });
   }
 }
+
+const STALE = `r.served_at < @before OR (r.expires_at < @now AND NOT ${VIEWED})`;
 
 /** What a row of the user read is: history (a reservation), or a block, hide or mute. */
 const [HISTORY, BLOCK, HIDE, MUTE] = [0, 1, 2, 3] as const;
@@ -244,7 +236,7 @@ type UserRow =
       advertiserId: string,
       servedAt: number,
       expiresAt: number,
-      viewedAt: number | null,
+      viewed: 0 | 1,
     ]
   | [typeof BLOCK | typeof HIDE | typeof MUTE, value: string, ...unknown[]];
 
@@ -257,10 +249,11 @@ function prepareStatements(db: Db) {
   const sqlite = (db as unknown as { $client: Database.Database }).$client;
   return {
     // Rows of UserRow: the cap history in serving order, then blocks, hides and mutes (one index lookup each).
+    // A history entry is viewed once an event converted it (event-state.ts): read from the events key, one lookup per entry.
     readUser: sqlite
       .prepare(
-        `SELECT ${HISTORY}, id, campaign_id, creative_id, advertiser_id, served_at, expires_at, viewed_at FROM reservations
-           WHERE uid = @uid AND served_at > @since AND (viewed_at IS NOT NULL OR expires_at > @now)
+        `SELECT ${HISTORY}, id, campaign_id, creative_id, advertiser_id, served_at, expires_at, ${VIEWED} FROM reservations r
+           WHERE uid = @uid AND served_at > @since AND (expires_at > @now OR ${VIEWED})
          UNION ALL SELECT ${BLOCK}, advertiser_id, NULL, NULL, NULL, NULL, NULL, NULL FROM user_blocks WHERE uid = @uid
          UNION ALL SELECT ${HIDE}, creative_id, NULL, NULL, NULL, NULL, NULL, NULL FROM user_hides WHERE uid = @uid
          UNION ALL SELECT ${MUTE}, category, NULL, NULL, NULL, NULL, NULL, NULL FROM user_mutes WHERE uid = @uid
@@ -268,6 +261,17 @@ function prepareStatements(db: Db) {
       )
       .raw(),
     deleteReservation: sqlite.prepare('DELETE FROM reservations WHERE id = ? AND uid = ?'),
+    reservation: sqlite.prepare(
+      `SELECT id, uid, campaign_id AS campaignId, creative_id AS creativeId, advertiser_id AS advertiserId, bid_type AS bidType,
+         price_micros AS priceMicros, served_at AS servedAt, expires_at AS expiresAt, ${VIEWED_AT} AS viewedAt,
+         ${CHARGED_AT} AS chargedAt, country, platform, video
+       FROM reservations r WHERE id = ?`,
+    ),
+    // Older than any cap or token needs, or expired unviewed (and so never charged).
+    pruneEvents: sqlite.prepare(
+      `DELETE FROM events WHERE at < @before OR reservation_id IN (SELECT r.id FROM reservations r WHERE ${STALE})`,
+    ),
+    pruneReservations: sqlite.prepare(`DELETE FROM reservations AS r WHERE ${STALE}`),
     insertReservation: sqlite.prepare(
       `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at, viewed_at, charged_at,
          country, platform, video)
