@@ -466,7 +466,13 @@ export function sqliteBytes(root: string): Record<string, { objects: number; byt
     }
     for (const name of entries) {
       const path = join(dir, name);
-      const s = statSync(path);
+      let s: ReturnType<typeof statSync>;
+      try {
+        s = statSync(path);
+      } catch {
+        // workerd removed it meanwhile (a -shm or -wal file): nothing to count.
+        continue;
+      }
       if (s.isDirectory()) walk(path, ns || name);
       else if (name.endsWith('.sqlite') || name.endsWith('.sqlite-wal')) {
         out[ns] ??= { objects: 0, bytes: 0 };

@@ -197,6 +197,13 @@ export class CampaignObjectStore {
    */
   private spentCache?: { day: string; today: number; total: number };
   private inForceCache?: LeaseBudget | null;
+  /** The hold path's statements, built once per object (drizzle builds a query's SQL on every call otherwise). */
+  private holdQuery;
+  private lapseQuery;
+  private appliedQuery;
+  private chargedHoldQuery;
+  private spentTodayQuery;
+  private spentTotalQuery;
 
   constructor(
     private db: ObjectDb,
@@ -206,7 +213,44 @@ export class CampaignObjectStore {
     private peers: () => Promise<ShardDirectory> = async () => {
       throw new Error('no other budget shards here');
     },
-  ) {}
+  ) {
+    this.holdQuery = db
+      .insert(budgetHolds)
+      .values({
+        reservationId: sql.placeholder('reservationId'),
+        amountMicros: sql.placeholder('amountMicros'),
+        expiresAt: sql.placeholder('expiresAt'),
+      })
+      .onConflictDoNothing()
+      .returning({ id: budgetHolds.reservationId })
+      .prepare();
+    this.lapseQuery = db
+      .delete(budgetHolds)
+      .where(lte(budgetHolds.expiresAt, sql.placeholder('now')))
+      .returning({ amountMicros: budgetHolds.amountMicros, expiresAt: budgetHolds.expiresAt })
+      .prepare();
+    this.appliedQuery = db
+      .insert(appliedEffects)
+      .values({ reservationId: sql.placeholder('reservationId'), type: sql.placeholder('type'), at: sql.placeholder('at') })
+      .onConflictDoNothing()
+      .returning({ id: appliedEffects.reservationId })
+      .prepare();
+    this.chargedHoldQuery = db
+      .delete(budgetHolds)
+      .where(eq(budgetHolds.reservationId, sql.placeholder('id')))
+      .returning({ amountMicros: budgetHolds.amountMicros, expiresAt: budgetHolds.expiresAt })
+      .prepare();
+    this.spentTodayQuery = db
+      .select({ s: t.campaignSpend.spendMicros })
+      .from(t.campaignSpend)
+      .where(and(eq(t.campaignSpend.campaignId, campaignId), eq(t.campaignSpend.day, sql.placeholder('day'))))
+      .prepare();
+    this.spentTotalQuery = db
+      .select({ s: sql<number>`coalesce(sum(${t.campaignSpend.spendMicros}), 0)` })
+      .from(t.campaignSpend)
+      .where(eq(t.campaignSpend.campaignId, campaignId))
+      .prepare();
+  }
 
   // ---------- holds and spend: this shard's own account ----------
 
@@ -260,11 +304,7 @@ export class CampaignObjectStore {
       }
     }
     if (!lapsing) return;
-    const gone = this.db
-      .delete(budgetHolds)
-      .where(lte(budgetHolds.expiresAt, now))
-      .returning({ amountMicros: budgetHolds.amountMicros, expiresAt: budgetHolds.expiresAt })
-      .all();
+    const gone = this.lapseQuery.all({ now });
     if (gone.length > 0) this.countHeld(gone, -1);
   }
 
@@ -453,12 +493,7 @@ export class CampaignObjectStore {
       leaseAllows(state, account, budget, hold.amountMicros, now) && pacingAllows(campaign, campaignView(state, account), now);
     if (fits) {
       const row = { reservationId: hold.reservationId, amountMicros: hold.amountMicros, expiresAt: hold.expiresAt };
-      const added = this.db
-        .insert(budgetHolds)
-        .values(row)
-        .onConflictDoNothing()
-        .returning({ id: budgetHolds.reservationId })
-        .all();
+      const added = this.holdQuery.all(row);
       if (added.length > 0) this.countHeld([row], 1);
     }
     if (renewalDue(this.lease(now), account, budget, now, this.config)) void this.renew(budget, now, 0);
@@ -659,31 +694,21 @@ export class CampaignObjectStore {
     try {
       this.db.transaction((tx) => {
         const side: CampaignSideTx = {
+          // The prepared statements run on the same storage, inside this transaction.
           firstTime: (effect) =>
-            tx
-              .insert(appliedEffects)
-              .values({ reservationId: effect.reservationId, type: effect.type, at: effect.at })
-              .onConflictDoNothing()
-              .returning({ id: appliedEffects.reservationId })
-              .all().length > 0,
+            this.appliedQuery.all({ reservationId: effect.reservationId, type: effect.type, at: effect.at }).length > 0,
           remainingMicros: (_campaignId, day) => {
             const budget = this.inForce();
-            const spent = this.spent(tx as unknown as ObjectDb, day);
+            const spent = this.spent(day);
             let remaining = Number.POSITIVE_INFINITY;
             if (budget?.dailyMicros !== undefined) remaining = Math.min(remaining, budget.dailyMicros - spent.today);
             if (budget?.totalMicros !== undefined) remaining = Math.min(remaining, budget.totalMicros - spent.total);
             // One of several shards: never spend past this shard's lease either.
-            if (capped) remaining = Math.min(remaining, this.leaseRoom(tx as unknown as ObjectDb, day, spent, now));
+            if (capped) remaining = Math.min(remaining, this.leaseRoom(day, spent, now));
             return remaining;
           },
           addSpend: (effect, day, micros) => {
-            charged.push(
-              ...tx
-                .delete(budgetHolds)
-                .where(eq(budgetHolds.reservationId, effect.reservationId))
-                .returning({ amountMicros: budgetHolds.amountMicros, expiresAt: budgetHolds.expiresAt })
-                .all(),
-            );
+            charged.push(...this.chargedHoldQuery.all({ id: effect.reservationId }));
             if (micros <= 0) return;
             tx.insert(t.campaignSpend)
               .values({ campaignId: this.campaignId, day, spendMicros: micros })
@@ -732,7 +757,7 @@ export class CampaignObjectStore {
    * day, as the coordinator assumes; an earlier day's ceiling is no longer known, so a late
    * charge for a day the lease has moved past is not taken on the daily budget.
    */
-  private leaseRoom(db: ObjectDb, day: string, spent: { today: number; total: number }, now: number): number {
+  private leaseRoom(day: string, spent: { today: number; total: number }, now: number): number {
     const { lease } = this.lease(now);
     let room = Number.POSITIVE_INFINITY;
     if (lease.totalMicros !== null) room = Math.min(room, lease.totalMicros - spent.total);
@@ -740,7 +765,7 @@ export class CampaignObjectStore {
       const d = dayNumber(day);
       if (d === lease.day) room = Math.min(room, lease.dailyMicros - spent.today);
       else if (d > lease.day) {
-        const left = Math.max(0, lease.dailyMicros - this.spent(db, dayName(lease.day)).today);
+        const left = Math.max(0, lease.dailyMicros - this.spent(dayName(lease.day)).today);
         room = Math.min(room, left - spent.today);
       } else room = 0;
     }
@@ -751,22 +776,15 @@ export class CampaignObjectStore {
   private spentOn(day: string): { today: number; total: number } {
     const cached = this.spentCache;
     if (cached?.day === day) return cached;
-    const spent = this.spent(this.db, day);
+    const spent = this.spent(day);
     this.spentCache = { day, ...spent };
     return spent;
   }
 
-  private spent(db: ObjectDb, day: string): { today: number; total: number } {
-    const today = db
-      .select({ s: t.campaignSpend.spendMicros })
-      .from(t.campaignSpend)
-      .where(and(eq(t.campaignSpend.campaignId, this.campaignId), eq(t.campaignSpend.day, day)))
-      .get();
-    const total = db
-      .select({ s: sql<number>`coalesce(sum(${t.campaignSpend.spendMicros}), 0)` })
-      .from(t.campaignSpend)
-      .where(eq(t.campaignSpend.campaignId, this.campaignId))
-      .get();
+  /** Spend on `day` and in all (inside a transaction too: the statements run on the object's one storage). */
+  private spent(day: string): { today: number; total: number } {
+    const today = this.spentTodayQuery.get({ day });
+    const total = this.spentTotalQuery.get();
     return { today: today?.s ?? 0, total: total?.s ?? 0 };
   }
 

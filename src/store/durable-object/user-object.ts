@@ -40,7 +40,46 @@ export async function migrateObject(db: ObjectDb): Promise<void> {
 }
 
 export class UserObjectStore {
-  constructor(private db: ObjectDb) {}
+  /** The hot paths' statements, built once per object (drizzle builds a query's SQL on every call otherwise). */
+  private historyQuery;
+  private seenQuery;
+  private reservationQuery;
+  private shardQuery;
+  private outboxQuery;
+
+  constructor(private db: ObjectDb) {
+    this.seenQuery = db
+      .select({ at: t.events.at })
+      .from(t.events)
+      .where(and(eq(t.events.reservationId, sql.placeholder('id')), eq(t.events.type, sql.placeholder('type'))))
+      .prepare();
+    this.reservationQuery = db
+      .select()
+      .from(t.reservations)
+      .where(eq(t.reservations.id, sql.placeholder('id')))
+      .prepare();
+    this.shardQuery = db
+      .select({ shard: t.reservationShards.shard })
+      .from(t.reservationShards)
+      .where(eq(t.reservationShards.reservationId, sql.placeholder('id')))
+      .prepare();
+    this.outboxQuery = db
+      .insert(t.outbox)
+      .values({ campaignId: sql.placeholder('campaignId'), effect: sql.placeholder('effect') })
+      .prepare();
+    this.historyQuery = db
+      .select()
+      .from(t.reservations)
+      .where(
+        and(
+          eq(t.reservations.uid, sql.placeholder('uid')),
+          gt(t.reservations.servedAt, sql.placeholder('since')),
+          or(isNotNull(t.reservations.viewedAt), gt(t.reservations.expiresAt, sql.placeholder('now'))),
+        ),
+      )
+      .orderBy(asc(t.reservations.servedAt))
+      .prepare();
+  }
 
   /** Blocks, hides and the history still counting toward caps at `now`. */
   load(uid: string, now: number, historyMs: number): UserState {
@@ -50,9 +89,9 @@ export class UserObjectStore {
     const mutes = new Set<string>();
     // One statement for the three sets (most users have none of them).
     const marks = this.db.all<{ kind: 'b' | 'h' | 'm'; id: string }>(
-      sql`select 'b' as kind, ${t.userBlocks.advertiserId} as id from ${t.userBlocks} where ${t.userBlocks.uid} = ${uid}
-          union all select 'h', ${t.userHides.creativeId} from ${t.userHides} where ${t.userHides.uid} = ${uid}
-          union all select 'm', ${t.userMutes.category} from ${t.userMutes} where ${t.userMutes.uid} = ${uid}`,
+      sql`select 'b' as kind, advertiser_id as id from user_blocks where uid = ${uid}
+          union all select 'h', creative_id from user_hides where uid = ${uid}
+          union all select 'm', category from user_mutes where uid = ${uid}`,
     );
     for (const { kind, id } of marks) (kind === 'b' ? blocks : kind === 'h' ? hides : mutes).add(id);
     return { history, blocks, hides, mutes };
@@ -60,19 +99,7 @@ export class UserObjectStore {
 
   /** The history still counting toward caps at `now`, oldest first. */
   private history(uid: string, now: number, historyMs: number): HistoryEntry[] {
-    const rows = this.db
-      .select()
-      .from(t.reservations)
-      .where(
-        and(
-          eq(t.reservations.uid, uid),
-          gt(t.reservations.servedAt, now - historyMs),
-          or(isNotNull(t.reservations.viewedAt), gt(t.reservations.expiresAt, now)),
-        ),
-      )
-      .orderBy(asc(t.reservations.servedAt))
-      .all();
-    return rows.map(toHistory);
+    return this.historyQuery.all({ uid, since: now - historyMs, now }).map(toHistory);
   }
 
   /** Stores one response's reservations unless the user gained cap history since `basedOn` was read. */
@@ -167,20 +194,12 @@ export class UserObjectStore {
   record(batch: VerifiedEvent[], now: number, rules: Pick<EventRules, 'effect'>): EventOutcome[] {
     return this.db.transaction((tx) => {
       const userSide: UserSideTx = {
-        seen: (reservationId, type) =>
-          tx
-            .select({ at: t.events.at })
-            .from(t.events)
-            .where(and(eq(t.events.reservationId, reservationId), eq(t.events.type, type)))
-            .get() !== undefined,
+        // The prepared statements run on the same storage, inside this transaction.
+        seen: (reservationId, type) => this.seenQuery.get({ id: reservationId, type }) !== undefined,
         reservation: (id) => {
-          const row = tx.select().from(t.reservations).where(eq(t.reservations.id, id)).get();
+          const row = this.reservationQuery.get({ id });
           if (!row) return undefined;
-          const sharded = tx
-            .select({ shard: t.reservationShards.shard })
-            .from(t.reservationShards)
-            .where(eq(t.reservationShards.reservationId, id))
-            .get();
+          const sharded = this.shardQuery.get({ id });
           return sharded ? { ...row, budgetShard: sharded.shard } : row;
         },
         insertEvent: (row) => tx.insert(t.events).values(row).run(),
@@ -189,9 +208,7 @@ export class UserObjectStore {
         block: (uid, advertiserId, at) => tx.insert(t.userBlocks).values({ uid, advertiserId, at }).onConflictDoNothing().run(),
         hide: (uid, creativeId, at) => tx.insert(t.userHides).values({ uid, creativeId, at }).onConflictDoNothing().run(),
         forCampaign: (effect) => {
-          tx.insert(t.outbox)
-            .values({ campaignId: effect.campaignId, effect: JSON.stringify(effect) })
-            .run();
+          this.outboxQuery.run({ campaignId: effect.campaignId, effect: JSON.stringify(effect) });
           return undefined;
         },
       };
