@@ -148,3 +148,76 @@ describe('budget holds after a restart (SQLite)', () => {
     expect(restarted.budgets.view(c2.id, T + HOUR).heldMicros).toBe(0);
   });
 });
+
+describe('spend in memory across UTC midnight (SQLite)', () => {
+  let dir: string;
+  let path: string;
+  const open: Store[] = [];
+  const store = () => {
+    const s = createSqliteStore({ path, userCacheSize: 100 });
+    open.push(s);
+    return s;
+  };
+  const UID = 'e'.repeat(64);
+  const c1 = campaign('cmp_1', 1_000_000);
+  const EVE = Date.UTC(2026, 10, 25, 23, 59, 50);
+  const MIDNIGHT = Date.UTC(2026, 10, 26);
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sqlite-midnight-'));
+    path = join(dir, 'ads.db');
+  });
+
+  afterEach(async () => {
+    for (const s of open) await s.close();
+    open.length = 0;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Serves `id` at `servedAt` (its hold taken) and records its impression at `at`: one 5000 µ charge. */
+  async function serveAndCharge(s: Store, id: string, servedAt: number, at: number) {
+    const r = reservation(id, UID, c1.id, 5000, servedAt);
+    expect(
+      await s.budgets.tryHold({ campaign: c1, reservationId: id, amountMicros: 5000, expiresAt: r.expiresAt }, servedAt),
+    ).toBe(true);
+    expect(await s.users.reserve([r])).toBe(true);
+    const { eventEffect } = await import('../../src/engine/events.js');
+    const result = await s.ledger.record(
+      [{ type: 'impression', reservationId: id, uid: UID, campaignId: c1.id, creativeId: `crv_${c1.id}` }],
+      at,
+      { effect: eventEffect, reportThreshold: 5 },
+    );
+    expect(result.outcomes).toEqual([{ status: 'accepted' }]);
+  }
+
+  async function afterRestart(now: number) {
+    for (const s of open.splice(0)) await s.close();
+    const { spentTodayMicros, spentTotalMicros, heldMicros } = store().budgets.view(c1.id, now);
+    return { spentTodayMicros, spentTotalMicros, heldMicros };
+  }
+
+  it('the first charge after midnight counts once (the day is read back with the commit in it)', async () => {
+    const s = store();
+    // Held before midnight; its impression is the first thing to touch the account after it.
+    await serveAndCharge(s, 'r_1', EVE, MIDNIGHT + 10_000);
+    const { spentTodayMicros, spentTotalMicros, heldMicros } = s.budgets.view(c1.id, MIDNIGHT + 11_000);
+    expect({ spentTodayMicros, spentTotalMicros, heldMicros }).toEqual({
+      spentTodayMicros: 5000,
+      spentTotalMicros: 5000,
+      heldMicros: 0,
+    });
+    expect(await afterRestart(MIDNIGHT + 11_000)).toEqual({ spentTodayMicros: 5000, spentTotalMicros: 5000, heldMicros: 0 });
+  });
+
+  it('a group carrying the previous day’s events does not move the account back a day', async () => {
+    const s = store();
+    await serveAndCharge(s, 'r_1', EVE - 60_000, EVE);
+    // The account moves on to the new day...
+    expect(s.budgets.view(c1.id, MIDNIGHT + 1_000).spentTodayMicros).toBe(0);
+    // ...then a group stamped before midnight commits: yesterday's spend, not today's.
+    await serveAndCharge(s, 'r_2', EVE, EVE + 5_000);
+    const { spentTodayMicros, spentTotalMicros } = s.budgets.view(c1.id, EVE + 6_000);
+    expect({ spentTodayMicros, spentTotalMicros }).toEqual({ spentTodayMicros: 0, spentTotalMicros: 10_000 });
+    expect(await afterRestart(MIDNIGHT + 2_000)).toEqual({ spentTodayMicros: 0, spentTotalMicros: 10_000, heldMicros: 0 });
+  });
+});

@@ -86,7 +86,8 @@ export class SqliteBudgets implements BudgetStore {
       account = this.load(campaignId, now);
       this.accounts.set(campaignId, account);
     }
-    if (account.day !== day) {
+    // Only ever forward: a caller with an earlier `now` (a group carrying the previous day's events) reads today's account.
+    if (day > account.day) {
       // A new UTC day: today's spend starts from what is recorded for it; live holds carry over and count against it.
       account.day = day;
       account.spentTodayMicros = this.spentOn(campaignId, utcDay(now));
@@ -168,19 +169,22 @@ export class SqliteBudgets implements BudgetStore {
   /**
    * Records committed charges of one campaign in memory (call after the SQL commit): their
    * holds end and `amountMicros` in all becomes spend on the UTC day of `now`, where the
-   * ledger booked it.
+   * ledger booked it. Today's spend in memory grows by it only if the account was already on
+   * that day: on the day's first use it is read back from `campaign_spend`, which holds this
+   * commit already, and a charge booked on an earlier day than the account's is not today's.
    */
   charged(campaignId: string, reservationIds: string[], amountMicros: number, now: number): void {
     // Not asked for since the start: when it is, it is made from the committed rows, which hold these charges already
     // (spend in campaign_spend, no hold for a charged reservation). Making it here would put the start-up read of
     // every stored hold on the event path.
-    if (!this.accounts.has(campaignId)) return;
+    const before = this.accounts.get(campaignId)?.day;
+    if (before === undefined) return;
     const account = this.account(campaignId, now);
     for (const id of reservationIds) {
       const hold = account.byReservation.get(id);
       if (hold) this.released(account, hold);
     }
-    account.spentTodayMicros += amountMicros;
+    if (dayNumber(now) === before) account.spentTodayMicros += amountMicros;
     account.spentTotalMicros += amountMicros;
   }
 

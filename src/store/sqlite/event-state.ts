@@ -4,10 +4,11 @@
  * dirtied one random page of `reservations` per impression). The rule is the engine's
  * (`eventEffect`): an impression or a click converts; the billable type (impression for
  * cpm, click for cpc) charges the price if it came while the hold was live and the price
- * is not zero. `viewed_at`/`charged_at` are still read: rows written by versions before
- * 0009 carry them (with their event rows too), and Durable Objects set them.
+ * is not zero. `viewed_at`/`charged_at` are still read: rows written by earlier versions,
+ * which still updated the reservation (no migration marks the change), carry them (with
+ * their event rows too), and Durable Objects set them.
  *
- * SQL expressions over a `reservations` row aliased `r`; test/store/event-state.test.ts
+ * SQL expressions over a `reservations` row aliased `r`; test/store/sqlite-event-state.test.ts
  * checks them against `eventEffect`.
  */
 
