@@ -235,8 +235,9 @@ export class SqliteLedger implements LedgerStore {
     const exactThrough = this.exactThrough;
     let written: Map<string, RowDelta> | undefined;
     let rowid = this.nextRowid;
+    let applied: Applied[];
     try {
-      const applied = this.sqlite.transaction(() => {
+      applied = this.sqlite.transaction(() => {
         // The rows as of the groups committed before this one (this group's changes join them after its commit).
         // Past MAX_UNWRITTEN rows (each may hold a 4 KiB sketch) the oldest excess goes now, whatever its age: memory stays bounded.
         const excess = this.unwritten.size - MAX_UNWRITTEN;
@@ -286,34 +287,37 @@ export class SqliteLedger implements LedgerStore {
         for (const [creativeId, r] of ctr) q.addCtr.run(creativeId, r.impressions, r.clicks, r.at);
         return applied;
       })();
-      // Committed: the group's rowids are used, its report changes wait to be written.
-      if (rowid > this.nextRowid) this.committedRowid = rowid - 1;
-      this.nextRowid = rowid;
-      // Committed: holds become spend, the user cache learns what converted.
-      for (const c of campaigns.values()) {
-        for (const d of c.days) if (d.charged.length > 0) this.budgets.charged(c.id, d.charged, d.added, d.at);
-      }
-      for (let i = 0; i < viewed.length; i += 2) this.users.viewed(viewed[i], viewed[i + 1]);
-      for (const list of classes.values()) {
-        for (const { campaignId, day, rows, counters, points } of list) {
-          for (const { by, key } of rows) {
-            const cacheKey = rowKey(campaignId, by, day, key);
-            const delta = deltaOf(this.unwritten, cacheKey, { campaignId, by, day, key }, groupRowid, groupNow);
-            for (let i = 0; i < counters.length; i++) delta.counters[i] += counters[i];
-            if (points.length > 0) this.reach(cacheKey, points, delta);
-          }
-        }
-      }
-      return applied;
     } catch (err) {
-      afterCommit.length = 0;
       // Not written after all: merged back (rows changed since were only added to).
       if (written?.size) this.restore(written);
       this.exactThrough = exactThrough;
       throw err;
-    } finally {
-      for (const f of afterCommit) f();
     }
+    // Committed: nothing below may undo it or report its events as failed. The group's rowids are used.
+    if (rowid > this.nextRowid) this.committedRowid = rowid - 1;
+    this.nextRowid = rowid;
+    // Holds become spend, the user cache learns what converted, report changes wait to be written. Each step's
+    // failure is logged and the rest goes on: the rows are committed, and a restart rebuilds memory from them.
+    for (const c of campaigns.values()) {
+      for (const d of c.days) {
+        if (d.charged.length > 0) afterCommitted(() => this.budgets.charged(c.id, d.charged, d.added, d.at));
+      }
+    }
+    afterCommitted(() => {
+      for (let i = 0; i < viewed.length; i += 2) this.users.viewed(viewed[i], viewed[i + 1]);
+    });
+    for (const list of classes.values()) {
+      for (const { campaignId, day, rows, counters, points } of list) {
+        for (const { by, key } of rows) {
+          const cacheKey = rowKey(campaignId, by, day, key);
+          const delta = deltaOf(this.unwritten, cacheKey, { campaignId, by, day, key }, groupRowid, groupNow);
+          for (let i = 0; i < counters.length; i++) delta.counters[i] += counters[i];
+          if (points.length > 0) afterCommitted(() => this.reach(cacheKey, points, delta));
+        }
+      }
+    }
+    for (const f of afterCommit) afterCommitted(f);
+    return applied;
   }
 
   /** Reach goes into a HyperLogLog sketch per report row, never a user list. */
@@ -627,3 +631,12 @@ interface ReportRowKey {
 
 /** The SQL columns of REPORT_COUNTERS, in the same order. */
 const COUNTER_COLUMNS = REPORT_COUNTERS.map((c) => t.reportRows[c].name);
+
+/** Work after a commit: its failure is logged, never thrown (the commit stands, its events were recorded). */
+function afterCommitted(work: () => void): void {
+  try {
+    work();
+  } catch (err) {
+    console.error(`[store] after an events commit: ${(err as Error).message}`);
+  }
+}
