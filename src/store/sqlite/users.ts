@@ -63,6 +63,8 @@ export class SqliteUsers implements UserStore {
   }
 
   private statements: ReturnType<typeof prepareStatements>;
+  /** The `now` of the last prune by this process (unset until the first). */
+  private prunedAt: number | undefined;
   /**
    * Reservations of concurrent slot requests share one transaction, answered once it is
    * written (a process crash keeps it); the WAL sync follows off the event loop.
@@ -210,20 +212,34 @@ export class SqliteUsers implements UserStore {
     await truncateWal((this.db as unknown as { $client: Database.Database }).$client);
   }
 
-  /** Deletes history older than any cap or token needs. */
+  /**
+   * Deletes history older than any cap or token needs. An expired reservation that was never viewed
+   * goes at the first prune after its expiry, so later prunes look only at rows expired since the
+   * last one (less PRUNE_SLACK_MS): each expired row kept (a viewed one, kept for its cap window) is
+   * looked at by a few prunes, not by every one. The first prune after a start looks at all of them.
+   */
   prune(now: number, historyMs: number): number {
-    const at = { before: now - historyMs, now };
-    return this.db.transaction(() => {
+    const from = this.prunedAt === undefined ? Number.MIN_SAFE_INTEGER : this.prunedAt - PRUNE_SLACK_MS;
+    const at = { before: now - historyMs, now, from };
+    const pruned = this.db.transaction(() => {
       // Events go with their reservations (erase finds a user's events through them), and by age (rows of older versions).
       // Only an unviewed reservation's events go before it does, and none of them converts it: both deletes see the same rows.
       const events = this.statements.pruneEvents.run(at).changes;
       const reservations = this.statements.pruneReservations.run(at).changes;
       return reservations + events;
     });
+    this.prunedAt = now;
+    return pruned;
   }
 }
 
-const STALE = `r.served_at < @before OR (r.expires_at < @now AND NOT ${VIEWED})`;
+/**
+ * How far before the last prune's time the next one looks again for expired, unviewed rows: covers a
+ * clock step back and a reservation stored a little after its serving time.
+ */
+const PRUNE_SLACK_MS = 10 * 60_000;
+
+const STALE = `r.served_at < @before OR (r.expires_at < @now AND r.expires_at >= @from AND NOT ${VIEWED})`;
 
 /** What a row of the user read is: history (a reservation), or a block, hide or mute. */
 const [HISTORY, BLOCK, HIDE, MUTE] = [0, 1, 2, 3] as const;
