@@ -689,6 +689,9 @@ export class CampaignObjectStore {
     const reported = new Set<string>();
     const charged: { amountMicros: number; expiresAt: number }[] = [];
     const capped = this.shard > 0 || this.shardCount() > 1;
+    // The running totals, built now if not yet: built inside the transaction, they would miss the
+    // holds charged there, which the count after the commit then takes off a second time.
+    this.totals();
     // Spend changes here (or not, if the transaction rolls back): read it again next time.
     this.spentCache = undefined;
     try {
