@@ -689,8 +689,9 @@ export class CampaignObjectStore {
     const reported = new Set<string>();
     const charged: { amountMicros: number; expiresAt: number }[] = [];
     const capped = this.shard > 0 || this.shardCount() > 1;
-    // Spend changes here (or not, if the transaction rolls back): read it again next time.
-    this.spentCache = undefined;
+    // The running totals, built now if not yet: built inside the transaction, they would miss the
+    // holds charged there, which the count after the commit then takes off a second time.
+    this.totals();
     try {
       this.db.transaction((tx) => {
         const side: CampaignSideTx = {
@@ -746,6 +747,10 @@ export class CampaignObjectStore {
       // Rolled back: the running totals are rebuilt from the table.
       this.held = undefined;
       throw err;
+    } finally {
+      // Spend changed here (or not, if rolled back), and a read inside the transaction may have
+      // cached a value from its middle: read it again next time.
+      this.spentCache = undefined;
     }
     this.countHeld(charged, -1);
     return reviewReported(reported, reportThreshold, now, catalog, (creativeId, since) => this.reporters(creativeId, since));
