@@ -5,15 +5,12 @@
  * retention and the budget holds rebuilt at start. Real files; a second store on the
  * same database stands for a restarted process (cold cache, holds read back).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
 import type { BidType, EventType, ServableCampaign } from '../../src/engine/types.js';
 import type { Reservation, Store } from '../../src/store/interface.js';
-import { createSqliteStore } from '../../src/store/sqlite/index.js';
+import { sqliteFile } from '../helpers/sqlite-file.js';
 
 const T = Date.UTC(2026, 10, 25, 12, 0, 0);
 const TTL = 900_000;
@@ -41,32 +38,16 @@ function reservation(id: string, bidType: BidType, priceMicros: number, servedAt
 }
 
 describe('events as state (SQLite)', () => {
-  let dir: string;
-  let path: string;
-  const open: Store[] = [];
-  const store = () => {
-    const s = createSqliteStore({ path, userCacheSize: 100 });
-    open.push(s);
-    return s;
-  };
+  const db = sqliteFile('event-state-');
+  const store = db.store;
   const record = (s: Store, r: Reservation, type: EventType, at: number) =>
     s.ledger.record([{ type, reservationId: r.id, uid: r.uid, campaignId: r.campaignId, creativeId: r.creativeId }], at, rules);
   const columns = () => {
-    const sqlite = new Database(path, { readonly: true });
+    const sqlite = new Database(db.path, { readonly: true });
     const rows = sqlite.prepare('SELECT id, viewed_at, charged_at FROM reservations ORDER BY id').all();
     sqlite.close();
     return rows;
   };
-
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'event-state-'));
-    path = join(dir, 'ads.db');
-  });
-  afterEach(async () => {
-    for (const s of open) await s.close();
-    open.length = 0;
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it('never updates the reservation; `reservation` says when it was viewed and charged, as eventEffect decided', async () => {
     const s = store();
@@ -128,8 +109,7 @@ describe('events as state (SQLite)', () => {
     await record(first, clicked, 'click', T + 1_000);
     await record(first, unviewed, 'hide', T + 1_000);
     expect(first.budgets.view(c1.id, T + 1_000).heldMicros).toBe(3000 + 1000 + 500);
-    await first.close();
-    open.length = 0;
+    await db.closeAll();
 
     // Holds: the uncharged live ones (an impression does not charge a cpc slot; a click does).
     const restarted = store();
@@ -146,7 +126,7 @@ describe('events as state (SQLite)', () => {
     // Retention: the expired unviewed reservations go with their events; viewed ones stay.
     expect(await restarted.prune(later, HISTORY_MS)).toBe(2 + 1);
     expect(columns().map((r) => (r as { id: string }).id)).toEqual(['r_charged', 'r_clicked', 'r_viewed']);
-    const sqlite = new Database(path, { readonly: true });
+    const sqlite = new Database(db.path, { readonly: true });
     expect(sqlite.prepare('SELECT reservation_id, type FROM events ORDER BY 1').all()).toEqual([
       { reservation_id: 'r_charged', type: 'impression' },
       { reservation_id: 'r_clicked', type: 'click' },
@@ -159,10 +139,9 @@ describe('events as state (SQLite)', () => {
     const first = store();
     const r = reservation('r_old', 'cpm', 800);
     await first.users.reserve([r]);
-    await first.close();
-    open.length = 0;
+    await db.closeAll();
     // Written by a version that set the columns (its event rows may have been pruned by age since).
-    const sqlite = new Database(path);
+    const sqlite = new Database(db.path);
     sqlite.prepare(`UPDATE reservations SET viewed_at = ?, charged_at = ? WHERE id = 'r_old'`).run(T + 5, T + 5);
     sqlite.close();
     const restarted = store();
@@ -182,8 +161,7 @@ describe('events as state (SQLite)', () => {
     await first.users.reserve([reservation('r_late', 'cpm', 500)]);
     expect(await first.prune(later + 3_660_000, HISTORY_MS)).toBe(0);
     expect(columns()).toHaveLength(1);
-    await first.close();
-    open.length = 0;
+    await db.closeAll();
     // ...and the first prune after a start, which looks at every expired row, deletes it.
     expect(await store().prune(later + 3_720_000, HISTORY_MS)).toBe(1);
     expect(columns()).toHaveLength(0);

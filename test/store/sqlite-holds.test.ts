@@ -4,15 +4,12 @@
  * `expires_at` index (there is no per-campaign index: it would be one more B-tree written at
  * a random page by every served slot). Real files, a second store on the same database.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ServableCampaign } from '../../src/engine/types.js';
 import type { Reservation, Store } from '../../src/store/interface.js';
 import { SqliteBudgets } from '../../src/store/sqlite/budgets.js';
-import { createSqliteStore } from '../../src/store/sqlite/index.js';
+import { sqliteFile } from '../helpers/sqlite-file.js';
 
 const T = Date.UTC(2026, 10, 25, 12, 0, 0);
 const TTL = 900_000;
@@ -47,21 +44,13 @@ function chargeEvent(sqlite: Database.Database, reservationId: string, uid: stri
 }
 
 describe('budget holds after a restart (SQLite)', () => {
-  let dir: string;
-  let path: string;
-  const open: Store[] = [];
-  const store = () => {
-    const s = createSqliteStore({ path, userCacheSize: 100 });
-    open.push(s);
-    return s;
-  };
+  const db = sqliteFile('sqlite-holds-');
+  const store = db.store;
   const ALICE = 'a'.repeat(64);
   const BOB = 'b'.repeat(64);
   const [c1, c2, c3] = [campaign('cmp_1', 5000), campaign('cmp_2', 5000), campaign('cmp_3', 5000)];
 
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sqlite-holds-'));
-    path = join(dir, 'ads.db');
     const first = store();
     const serve = async (c: ServableCampaign, r: Reservation) => {
       expect(
@@ -77,18 +66,11 @@ describe('budget holds after a restart (SQLite)', () => {
     await serve(c1, reservation('r_2', BOB, c1.id, 2000, T - 30_000));
     await serve(c2, reservation('r_3', BOB, c2.id, 3000, T - 10_000));
     await serve(c3, reservation('r_charged', ALICE, c3.id, 4000, T - 10_000));
-    await first.close();
-    open.length = 0;
+    await db.closeAll();
     // Charged before the restart: its hold became spend (its billable event row written here directly, as the ledger does).
-    const sqlite = new Database(path);
+    const sqlite = new Database(db.path);
     chargeEvent(sqlite, 'r_charged', ALICE, c3.id, T - 5_000);
     sqlite.close();
-  });
-
-  afterEach(async () => {
-    for (const s of open) await s.close();
-    open.length = 0;
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('holds exactly the live, uncharged reservations of every campaign again', async () => {
@@ -119,7 +101,7 @@ describe('budget holds after a restart (SQLite)', () => {
     const restarted = store();
     expect(restarted.budgets.view(c1.id, T).heldMicros).toBe(3000);
     // The ledger writes the charging event in its commit, then tells the budgets: the account is made from the rows as they are then.
-    const other = new Database(path);
+    const other = new Database(db.path);
     chargeEvent(other, 'r_3', BOB, c2.id, T);
     other.close();
     expect(restarted.budgets.view(c2.id, T).heldMicros).toBe(0);
@@ -150,29 +132,12 @@ describe('budget holds after a restart (SQLite)', () => {
 });
 
 describe('spend in memory across UTC midnight (SQLite)', () => {
-  let dir: string;
-  let path: string;
-  const open: Store[] = [];
-  const store = () => {
-    const s = createSqliteStore({ path, userCacheSize: 100 });
-    open.push(s);
-    return s;
-  };
+  const db = sqliteFile('sqlite-midnight-');
+  const store = db.store;
   const UID = 'e'.repeat(64);
   const c1 = campaign('cmp_1', 1_000_000);
   const EVE = Date.UTC(2026, 10, 25, 23, 59, 50);
   const MIDNIGHT = Date.UTC(2026, 10, 26);
-
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sqlite-midnight-'));
-    path = join(dir, 'ads.db');
-  });
-
-  afterEach(async () => {
-    for (const s of open) await s.close();
-    open.length = 0;
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   /** Serves `id` at `servedAt` (its hold taken) and records its impression at `at`: one 5000 µ charge. */
   async function serveAndCharge(s: Store, id: string, servedAt: number, at: number) {
@@ -191,7 +156,7 @@ describe('spend in memory across UTC midnight (SQLite)', () => {
   }
 
   async function afterRestart(now: number) {
-    for (const s of open.splice(0)) await s.close();
+    await db.closeAll();
     const { spentTodayMicros, spentTotalMicros, heldMicros } = store().budgets.view(c1.id, now);
     return { spentTodayMicros, spentTotalMicros, heldMicros };
   }

@@ -1,0 +1,39 @@
+/**
+ * One SQLite database file per test, in a temporary folder, for tests that open it with
+ * several stores one after another (a restarted process) or read it with a second
+ * connection. Registers its own `beforeEach`/`afterEach`: call it inside a `describe`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
+import type { Store } from '../../src/store/interface.js';
+import { createSqliteStore } from '../../src/store/sqlite/index.js';
+
+export function sqliteFile(prefix: string) {
+  let dir = '';
+  const open: Store[] = [];
+  const file = {
+    /** The database's path in this test. */
+    path: '',
+    /** A store on the file (a process); closed after the test if still open. */
+    store(): Store {
+      const s = createSqliteStore({ path: file.path, userCacheSize: 100 });
+      open.push(s);
+      return s;
+    },
+    /** Closes every store opened so far: the next `store()` is a restarted process. */
+    async closeAll(): Promise<void> {
+      for (const s of open.splice(0)) await s.close();
+    },
+  };
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    file.path = join(dir, 'ads.db');
+  });
+  afterEach(async () => {
+    await file.closeAll();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return file;
+}
