@@ -40,7 +40,13 @@ function isoTime(): string {
  * fields are serialised in one native `JSON.stringify`. No trailing newline.
  */
 export function formatLogLine(level: number, fields: object, message?: string): string {
-  const body = JSON.stringify(fields);
+  let body: string;
+  try {
+    body = JSON.stringify(fields);
+  } catch {
+    // A field JSON cannot write (a BigInt, a cycle): the line still goes out, without the fields; logging never throws.
+    body = '{"fields":"unserialisable"}';
+  }
   let line = `{"level":${level},"time":"${isoTime()}"`;
   if (body.length > 2) line += `,${body.slice(1, -1)}`;
   if (message) line += `,"msg":${JSON.stringify(message)}`;

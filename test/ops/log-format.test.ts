@@ -55,6 +55,15 @@ describe('log lines', () => {
     expect(JSON.parse(pinoLine('error', errorFields(new RangeError('bad')))).err.type).toBe('Object');
   });
 
+  it('still go out, without the fields, when a field cannot be written as JSON (logging never throws)', () => {
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    for (const fields of [{ n: 1n }, { cycle }]) {
+      const line = JSON.parse(formatLogLine(50, fields, 'request failed'));
+      expect(line).toMatchObject({ level: 50, fields: 'unserialisable', msg: 'request failed' });
+    }
+  });
+
   it('leave out lines below the level', () => {
     const lines: string[] = [];
     const log = jsonLinesLog('warn', (l) => lines.push(l));
