@@ -4,53 +4,26 @@
  * recorded events are reported as recorded. The failure is real: the report rows table is
  * renamed by another connection, so the sketch read after the commit finds no table.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
-import type { Reservation, Store } from '../../src/store/interface.js';
-import { createSqliteStore } from '../../src/store/sqlite/index.js';
+import type { Reservation } from '../../src/store/interface.js';
+import { sqliteFile } from '../helpers/sqlite-file.js';
+import { reservation as servedSlot, T } from '../helpers/store-records.js';
 
-const T = Date.UTC(2026, 10, 25, 12, 0, 0);
 const UID = 'f'.repeat(64);
 const rules = { effect: eventEffect, reportThreshold: 5 };
 
-const reservation = (id: string): Reservation => ({
-  id,
-  uid: UID,
-  campaignId: 'cmp_1',
-  creativeId: 'crv_1',
-  advertiserId: 'adv_1',
-  bidType: 'cpm',
-  priceMicros: 1000,
-  servedAt: T,
-  expiresAt: T + 900_000,
-  viewedAt: null,
-  chargedAt: null,
-  country: '',
-  platform: '',
-  video: false,
-});
+const reservation = (id: string): Reservation =>
+  servedSlot({ id: 'cmp_1', advertiserId: 'adv_1', bid: { type: 'cpm', amountMicros: 1000 } }, { id: 'crv_1' }, UID, { id });
 
 describe('the events ledger after its commit (SQLite)', () => {
-  let dir: string;
-  let path: string;
-  let store: Store;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'ledger-after-commit-'));
-    path = join(dir, 'ads.db');
-    store = createSqliteStore({ path, userCacheSize: 100 });
-  });
-  afterEach(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const db = sqliteFile('ledger-after-commit-');
 
   it('a failure after the commit is logged and the events stay recorded', async () => {
+    const store = db.store();
     expect(await store.users.reserve([reservation('r_1')])).toBe(true);
-    const other = new Database(path);
+    const other = new Database(db.path);
     other.exec('ALTER TABLE report_rows RENAME TO report_rows_away');
     const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {

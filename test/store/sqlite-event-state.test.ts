@@ -11,30 +11,15 @@ import { eventEffect } from '../../src/engine/events.js';
 import type { BidType, EventType, ServableCampaign } from '../../src/engine/types.js';
 import type { Reservation, Store } from '../../src/store/interface.js';
 import { sqliteFile } from '../helpers/sqlite-file.js';
+import { reservation as servedSlot, T, TTL } from '../helpers/store-records.js';
 
-const T = Date.UTC(2026, 10, 25, 12, 0, 0);
-const TTL = 900_000;
 const HISTORY_MS = 7 * 86_400_000;
 const rules = { effect: eventEffect, reportThreshold: 5 };
 const UID = 'e'.repeat(64);
 
 function reservation(id: string, bidType: BidType, priceMicros: number, servedAt = T): Reservation {
-  return {
-    id,
-    uid: UID,
-    campaignId: 'cmp_1',
-    creativeId: 'crv_1',
-    advertiserId: 'adv_1',
-    bidType,
-    priceMicros,
-    servedAt,
-    expiresAt: servedAt + TTL,
-    viewedAt: null,
-    chargedAt: null,
-    country: '',
-    platform: '',
-    video: true,
-  };
+  const c = { id: 'cmp_1', advertiserId: 'adv_1', bid: { type: bidType, amountMicros: priceMicros } };
+  return servedSlot(c, { id: 'crv_1' }, UID, { id, priceMicros, servedAt, expiresAt: servedAt + TTL, video: true });
 }
 
 describe('events as state (SQLite)', () => {

@@ -10,30 +10,15 @@ import type { ServableCampaign } from '../../src/engine/types.js';
 import type { Reservation, Store } from '../../src/store/interface.js';
 import { SqliteBudgets } from '../../src/store/sqlite/budgets.js';
 import { sqliteFile } from '../helpers/sqlite-file.js';
+import { reservation as servedSlot, T, TTL } from '../helpers/store-records.js';
 
-const T = Date.UTC(2026, 10, 25, 12, 0, 0);
-const TTL = 900_000;
 const HOUR = 3_600_000;
 const campaign = (id: string, dailyMicros: number) =>
   ({ id, advertiserId: 'adv_1', budget: { dailyMicros } }) as unknown as ServableCampaign;
 
 function reservation(id: string, uid: string, campaignId: string, priceMicros: number, servedAt: number): Reservation {
-  return {
-    id,
-    uid,
-    campaignId,
-    creativeId: `crv_${campaignId}`,
-    advertiserId: 'adv_1',
-    bidType: 'cpm',
-    priceMicros,
-    servedAt,
-    expiresAt: servedAt + TTL,
-    viewedAt: null,
-    chargedAt: null,
-    country: '',
-    platform: '',
-    video: false,
-  };
+  const c = { id: campaignId, advertiserId: 'adv_1', bid: { type: 'cpm' as const, amountMicros: priceMicros } };
+  return servedSlot(c, { id: `crv_${campaignId}` }, uid, { id, priceMicros, servedAt, expiresAt: servedAt + TTL });
 }
 
 /** The row the ledger records for a cpm reservation's impression: what says it was charged (src/store/sqlite/event-state.ts). */
