@@ -533,7 +533,7 @@ function prepareStatements(sqlite: Database.Database) {
 /**
  * The reservation as the event procedure needs it. The ledger never writes `viewed_at` or
  * `charged_at` (each was one random page of `reservations` dirtied per impression): the
- * event rows are the state (users.ts `VIEWED`, `CHARGED`). The procedure reads
+ * event rows are the state (event-state.ts `VIEWED`, `CHARGED`). The procedure reads
  * `viewedAt` only to tell the user cache once, and `chargedAt` only on a billable event,
  * of which a reservation records one (the events key): a first one always finds it
  * uncharged, so neither is read here.
