@@ -1,6 +1,7 @@
 /**
- * The Node HTTP server `npm start` listens with (passed to @hono/node-server's
- * `serve` as `createServer`): it corrects what the adapter does on the wire.
+ * The Node HTTP server `npm start` listens with: the app behind @hono/node-server's
+ * request listener, a lane that answers some requests first (node-slots.ts), and
+ * corrections of what the adapter does on the wire.
  * - A 204 carries no Content-Type (the adapter adds text/plain to any response
  *   without one).
  * - An answer sent before the request body was read (a 413, a 401 on an
@@ -11,6 +12,8 @@
  */
 import { createServer, type RequestListener, type Server, type ServerOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import type { NodeLane } from './node-slots.js';
 
 /** How long, and for how many bytes, a closing connection keeps reading what the client still sends. */
 export const LINGER = { ms: 10_000, bytes: 64 * 1024 * 1024 };
@@ -64,3 +67,17 @@ class CorrectedResponse extends ServerResponse {
 /** `http.createServer` with the corrections above; same signature, so `serve({ createServer: createHttpServer })`. */
 export const createHttpServer = ((options: ServerOptions, listener?: RequestListener): Server =>
   createServer({ ...options, ServerResponse: CorrectedResponse }, listener)) as typeof createServer;
+
+/**
+ * The server `npm start` runs: each request goes to `lane` first (when there is one) and, unless the lane
+ * answers it, to the app through @hono/node-server's listener (what its `createAdaptorServer` builds).
+ */
+export function createNodeServer(fetch: Parameters<typeof getRequestListener>[0], lane?: NodeLane): Server {
+  const app = getRequestListener(fetch);
+  const listener: RequestListener = lane
+    ? function laneFirst(req, res) {
+        if (!lane(req, res)) app(req, res);
+      }
+    : app;
+  return createHttpServer({}, listener);
+}

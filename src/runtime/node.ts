@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
 /**
@@ -8,7 +8,6 @@ import { dirname, resolve } from 'node:path';
  * stop accepting, let in-flight requests finish within DRAIN_MS, drop idle and
  * half-open connections at once, close the database and exit 0.
  */
-import { createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { checkSettingNames, readSettings, SettingsError } from '../config.js';
 import { remainingBudgetMicros } from '../engine/eligibility.js';
@@ -20,7 +19,8 @@ import { createPrometheusMetrics } from '../ops/prometheus.js';
 import { tokenSecretsFrom } from '../privacy/token.js';
 import { createSqliteStore } from '../store/sqlite/index.js';
 import { createService } from '../wiring.js';
-import { createHttpServer } from './node-http.js';
+import { createNodeServer } from './node-http.js';
+import { createSlotsLane } from './node-slots.js';
 import { loadSecrets } from './secrets.js';
 
 const PRUNE_EVERY_MS = 60_000;
@@ -49,7 +49,7 @@ async function main() {
     campaignsOutOfBudget: () => outOfBudget(),
   });
   const store = createSqliteStore({ path: database, userCacheSize: settings.userCacheSize, metrics });
-  const { app, delivery, index } = await createService({
+  const { app, edge, delivery, index } = await createService({
     settings,
     store,
     media: new FsMediaStorage(mediaDir),
@@ -76,8 +76,9 @@ async function main() {
   }, PRUNE_EVERY_MS);
   prune.unref();
 
-  // createHttpServer: a 204 without Content-Type, and a lingering close after an answer sent before the body.
-  const server = createAdaptorServer({ fetch: app.fetch, createServer: createHttpServer }) as Server;
+  // A 204 without Content-Type, a lingering close after an answer sent before the body, and POST /v1/slots
+  // answered at the node:http request when the lane can (node-slots.ts).
+  const server = createNodeServer(app.fetch, createSlotsLane({ edge, delivery, settings }));
   // Which connections have a request in flight (a count on the socket, and one shared listener per
   // response: nothing allocated per request): at shutdown every other one (idle keep-alive, or a
   // half-open one that sent nothing or half a request line) is closed at once.

@@ -1,0 +1,412 @@
+/**
+ * The Node slot lane (src/runtime/node-slots.ts) is indistinguishable from the app's own route: the same
+ * matrix of good and bad requests, sent as raw bytes to two real Node servers built alike — one with the
+ * lane, one without — gets the same status, headers (but Date and a generated X-Request-Id), body (but
+ * slot tokens and each service's own ids), log lines and metrics. Slow, aborted and early-answered bodies
+ * included; a counter shows the lane answered most of the matrix itself.
+ */
+import type { Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Log } from '../../src/ops/log.js';
+import { type Metrics, noopMetrics } from '../../src/ops/metrics.js';
+import { createNodeServer } from '../../src/runtime/node-http.js';
+import { createSlotsLane, type NodeLane } from '../../src/runtime/node-slots.js';
+import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
+
+const RATE = 2; // client requests per second, bursts of 4
+
+interface Side {
+  s: TestService;
+  server: Server;
+  port: number;
+  client: { id: string; key: string };
+  advertiser: { id: string; key: string };
+  ids: string[];
+  /** Log lines and metric calls since the last `take`. */
+  seen: string[];
+  /** Requests the lane answered itself. */
+  laneAnswered: number;
+}
+
+async function side(withLane: boolean): Promise<Side> {
+  const seen: string[] = [];
+  const line = (level: string) => (fields: object, message?: string) => {
+    const { reqId: _reqId, ms: _ms, err, ...rest } = fields as Record<string, unknown>;
+    seen.push(`${level} ${message} ${JSON.stringify(rest)}${err ? ` err=${(err as { message: string }).message}` : ''}`);
+  };
+  const log: Log = { info: line('info'), warn: line('warn'), error: line('error') };
+  const metrics: Metrics = {
+    ...noopMetrics,
+    request: (route, method, status) => seen.push(`request ${method} ${route} ${status}`),
+    slotRequest: () => seen.push('slotRequest'),
+    slotServed: (bid, price) => seen.push(`slotServed ${bid} ${price}`),
+    unfilled: (reason, count) => seen.push(`unfilled ${reason} ${count}`),
+  };
+  const s = await makeService({ RATE_LIMIT_CLIENT: String(RATE) }, undefined, { log, metrics });
+  const client = await s.newClient();
+  const { advertiser, campaignId, creativeId } = await s.seedCampaign({ seed: 7 });
+  const result: Side = {
+    s,
+    server: undefined as unknown as Server,
+    port: 0,
+    client,
+    advertiser,
+    ids: [client.id, advertiser.id, campaignId, creativeId],
+    seen,
+    laneAnswered: 0,
+  };
+  let lane: NodeLane | undefined;
+  if (withLane) {
+    const real = createSlotsLane({ edge: s.edge, delivery: s.delivery, settings: s.settings })!;
+    lane = (req, res) => {
+      const answered = real(req, res);
+      if (answered) result.laneAnswered++;
+      return answered;
+    };
+  }
+  result.server = createNodeServer(s.app.fetch, lane);
+  await new Promise<void>((ok) => result.server.listen(0, '127.0.0.1', ok));
+  result.port = (result.server.address() as { port: number }).port;
+  seen.length = 0;
+  return result;
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** One exchange on a fresh connection: `parts` written in order (a number waits that many ms), then the answer read. */
+async function exchange(port: number, parts: (string | Buffer | number)[], options: { abort?: boolean } = {}) {
+  const socket: Socket = connect(port, '127.0.0.1');
+  await new Promise<void>((ok, fail) => socket.once('connect', ok).once('error', fail));
+  let received = Buffer.alloc(0);
+  socket.on('data', (chunk) => (received = Buffer.concat([received, chunk])));
+  socket.on('error', () => {});
+  const answered = (): Answer | undefined => {
+    const end = received.indexOf('\r\n\r\n');
+    if (end < 0) return undefined;
+    const [statusLine, ...lines] = received.subarray(0, end).toString('latin1').split('\r\n');
+    const headers: Record<string, string> = {};
+    for (const line of lines) {
+      const at = line.indexOf(':');
+      const name = line.slice(0, at).toLowerCase();
+      headers[name] = headers[name] === undefined ? line.slice(at + 1).trim() : `${headers[name]}, ${line.slice(at + 1).trim()}`;
+    }
+    const length = Number(headers['content-length'] ?? 0);
+    if (received.length < end + 4 + length) return undefined;
+    return { status: Number(statusLine.split(' ')[1]), headers, body: received.subarray(end + 4, end + 4 + length).toString() };
+  };
+  // Parts not separated by a wait go out in one write (one segment, as most clients send a small request).
+  let pending: Buffer[] = [];
+  const flush = () => {
+    if (pending.length > 0 && !socket.destroyed) socket.write(Buffer.concat(pending));
+    pending = [];
+  };
+  for (const part of parts) {
+    if (typeof part !== 'number') pending.push(Buffer.from(part));
+    else {
+      flush();
+      await new Promise((r) => setTimeout(r, part));
+    }
+  }
+  flush();
+  if (options.abort) {
+    socket.destroy();
+    return undefined;
+  }
+  const deadline = Date.now() + 5000;
+  let answer: Answer | undefined;
+  while (!(answer = answered())) {
+    if (Date.now() > deadline) throw new Error(`no answer: ${received.toString()}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  socket.destroy();
+  return answer;
+}
+
+/** A request's head: `headers` written as given (repeats and all), Host added. */
+function head(port: number, headers: [string, string][], target = '/v1/slots', method = 'POST') {
+  return `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+}
+
+interface Row {
+  name: string;
+  /** The request, for one side's keys and port. */
+  parts: (x: Side) => (string | Buffer | number)[];
+  abort?: boolean;
+  /** Whether the lane is meant to answer it itself. */
+  lane: boolean;
+}
+
+const json = (key: string, body: string | Buffer, extra: [string, string][] = [], type = 'application/json') =>
+  [['Authorization', `Bearer ${key}`], ['Content-Type', type], ['Content-Length', String(Buffer.byteLength(body))], ...extra] as [
+    string,
+    string,
+  ][];
+const post =
+  (body: string | Buffer, extra: [string, string][] = [], type?: string) =>
+  (x: Side) => [head(x.port, json(x.client.key, body, extra, type)), body];
+
+const ROWS: Row[] = [
+  { name: 'a good request', parts: post('{"user":"alice","statuses":12}'), lane: true },
+  {
+    name: 'runs, context and explain, with a caller request id',
+    parts: post('{"user":"bob","runs":[3,1,8],"context":{"country":"DE","language":"de","platform":"ios"},"explain":true}', [
+      ['X-Request-Id', 'trace-42_x='],
+    ]),
+    lane: true,
+  },
+  { name: 'charset=utf-8', parts: post('{"user":"carol","statuses":5}', [], 'application/json; charset=UTF-8'), lane: true },
+  { name: 'an invalid request id', parts: post('{"user":"dan","statuses":5}', [['X-Request-Id', 'has space']]), lane: true },
+  {
+    name: 'a body in pieces, slowly',
+    parts: (x) => [head(x.port, json(x.client.key, '{"user":"erin","statuses":7}')), '{"user":"er', 60, 'in","statuses":7}'],
+    lane: true,
+  },
+  { name: 'a byte-order mark', parts: post(Buffer.from('\ufeff{"user":"fay","statuses":3}')), lane: true },
+  {
+    name: 'invalid UTF-8 in the user id',
+    parts: post(Buffer.from([...Buffer.from('{"user":"g'), 0xff, ...Buffer.from('","statuses":3}')])),
+    lane: true,
+  },
+  { name: 'malformed JSON', parts: post('{"user":'), lane: true },
+  { name: 'an empty body', parts: post(''), lane: true },
+  { name: 'JSON null', parts: post('null'), lane: true },
+  { name: 'a JSON array', parts: post('[1]'), lane: true },
+  { name: 'an unknown field', parts: post('{"user":"h","statuses":3,"city":"Berlin"}'), lane: true },
+  { name: 'a content field', parts: post('{"user":"h","statuses":3,"text":"hi there"}'), lane: true },
+  { name: 'statuses and runs', parts: post('{"user":"h","statuses":3,"runs":[1]}'), lane: true },
+  { name: 'out of bounds', parts: post('{"user":"","statuses":1001,"context":{"country":"de"}}'), lane: true },
+  { name: 'a lone surrogate in the user id', parts: post('{"user":"x\\ud800","statuses":3}'), lane: true },
+  { name: 'text/plain', parts: post('{"user":"i","statuses":3}', [], 'text/plain'), lane: false },
+  { name: 'an unreadable JSON type', parts: post('{"user":"i","statuses":3}', [], 'application/json;foo'), lane: false },
+  { name: 'a JSON suffix type', parts: post('{"user":"i","statuses":3}', [], 'application/vnd.x+json'), lane: false },
+  {
+    name: 'no Content-Type',
+    parts: (x) => [
+      head(x.port, [
+        ['Authorization', `Bearer ${x.client.key}`],
+        ['Content-Length', '2'],
+      ]),
+      '{}',
+    ],
+    lane: false,
+  },
+  {
+    name: 'no key',
+    parts: (x) => [
+      head(x.port, [
+        ['Content-Type', 'application/json'],
+        ['Content-Length', '2'],
+      ]),
+      '{}',
+    ],
+    lane: false,
+  },
+  {
+    name: 'a wrong key',
+    parts: (x) => [head(x.port, json('sk_client_nope', '{"user":"j","statuses":1}')), '{"user":"j","statuses":1}'],
+    lane: false,
+  },
+  {
+    name: 'not a bearer key',
+    parts: (x) => [
+      head(
+        x.port,
+        json(x.client.key, '{}').map(([k, v]) => [k, k === 'Authorization' ? `Basic ${x.client.key}` : v]),
+      ),
+      '{}',
+    ],
+    lane: false,
+  },
+  {
+    name: 'an advertiser key',
+    parts: (x) => [head(x.port, json(x.advertiser.key, '{"user":"j","statuses":1}')), '{"user":"j","statuses":1}'],
+    lane: false,
+  },
+  {
+    name: 'the operator key',
+    parts: (x) => [head(x.port, json(ADMIN_KEY, '{"user":"j","statuses":1}')), '{"user":"j","statuses":1}'],
+    lane: false,
+  },
+  {
+    name: 'a lower-case bearer',
+    parts: (x) => [
+      head(
+        x.port,
+        json(x.client.key, '{"user":"k","statuses":1}').map(([k, v]) => [k, v.replace('Bearer', 'bearer')]),
+      ),
+      '{"user":"k","statuses":1}',
+    ],
+    lane: true,
+  },
+  {
+    name: 'two Authorization headers',
+    parts: (x) => [
+      head(x.port, [...json(x.client.key, '{"user":"k","statuses":1}'), ['Authorization', `Bearer ${x.client.key}`]]),
+      '{"user":"k","statuses":1}',
+    ],
+    lane: false,
+  },
+  {
+    name: 'two Content-Types',
+    parts: (x) => [
+      head(x.port, [...json(x.client.key, '{"user":"k","statuses":1}'), ['Content-Type', 'text/plain']]),
+      '{"user":"k","statuses":1}',
+    ],
+    lane: false,
+  },
+  {
+    name: 'a body over 1 MiB',
+    parts: post(`{"user":"${'x'.repeat(1024 * 1024)}","statuses":1}`),
+    lane: false,
+  },
+  {
+    name: 'a chunked body',
+    parts: (x) => [
+      head(x.port, [
+        ['Authorization', `Bearer ${x.client.key}`],
+        ['Content-Type', 'application/json'],
+        ['Transfer-Encoding', 'chunked'],
+      ]),
+      `${(28).toString(16)}\r\n{"user":"lee","statuses":12}\r\n0\r\n\r\n`,
+    ],
+    lane: false,
+  },
+  { name: 'GET', parts: (x) => [head(x.port, [['Authorization', `Bearer ${x.client.key}`]], '/v1/slots', 'GET')], lane: false },
+  {
+    name: 'a query string',
+    parts: (x) => [head(x.port, json(x.client.key, '{"user":"m","statuses":2}'), '/v1/slots?a=1'), '{"user":"m","statuses":2}'],
+    lane: false,
+  },
+  {
+    name: 'a wrong key, body never sent (answered early)',
+    parts: (x) => [head(x.port, json('sk_client_nope', '{"user":"j","statuses":1}'))],
+    lane: false,
+  },
+  {
+    name: 'a body aborted half-way',
+    parts: (x) => [head(x.port, json(x.client.key, '{"user":"n","statuses":12}')), '{"user":"n"', 30],
+    abort: true,
+    lane: true,
+  },
+];
+
+let lane: Side;
+let app: Side;
+
+beforeAll(async () => {
+  [lane, app] = [await side(true), await side(false)];
+  // The client key's first use is the app's (it looks the key up); from then on it is cached.
+  for (const x of [lane, app]) {
+    expect((await exchange(x.port, post('{"user":"warm","statuses":1}')(x)))?.status).toBe(200);
+    await take(x);
+  }
+});
+afterAll(async () => {
+  for (const x of [lane, app]) {
+    await new Promise((ok) => x.server.close(ok));
+    await x.s.close();
+  }
+});
+
+/** An answer with what differs between two services by design masked: ids, tokens, Date, a generated request id. */
+function masked(x: Side, answer: Answer | undefined) {
+  if (!answer) return undefined;
+  let body = answer.body;
+  x.ids.forEach((id, i) => (body = body.replaceAll(id, `<id${i}>`)));
+  body = body.replace(/"token":"[^"]+"/g, '"token":"<token>"');
+  const { date, ...headers } = answer.headers;
+  if (/^[0-9a-f-]{36}$/.test(headers['x-request-id'] ?? '')) headers['x-request-id'] = '<uuid>';
+  expect(date).toBeDefined();
+  return { status: answer.status, headers, body };
+}
+
+/** Log lines and metric calls since the last call, with each service's ids masked. */
+async function take(x: Side) {
+  // The last log line and metric call of an aborted request come when the server sees the close.
+  await new Promise((r) => setTimeout(r, 50));
+  const seen = x.seen.splice(0).map((entry) => x.ids.reduce((text, id, i) => text.replaceAll(id, `<id${i}>`), entry));
+  return seen;
+}
+
+describe('the Node slot lane against the app, request by request', () => {
+  beforeEach(() => {
+    // A full bucket for each row (both services on the same clock).
+    for (const x of [lane, app]) x.s.clock.advance(10_000);
+  });
+
+  it.each(ROWS)('$name', async (row) => {
+    const before = lane.laneAnswered;
+    const viaLane = masked(lane, await exchange(lane.port, row.parts(lane), { abort: row.abort }));
+    const viaApp = masked(app, await exchange(app.port, row.parts(app), { abort: row.abort }));
+    expect(viaLane).toEqual(viaApp);
+    expect(await take(lane)).toEqual(await take(app));
+    expect(lane.laneAnswered - before, 'answered by the lane').toBe(row.lane ? 1 : 0);
+    expect(app.laneAnswered).toBe(0);
+  });
+
+  it('the answers carry every security header', async () => {
+    const answer = (await exchange(lane.port, post('{"user":"o","statuses":2}')(lane)))!;
+    expect(answer.status).toBe(200);
+    for (const name of ['content-security-policy', 'strict-transport-security', 'x-content-type-options', 'x-frame-options'])
+      expect(answer.headers[name], name).toBeTruthy();
+    await take(lane);
+  });
+});
+
+describe('the lane and the app share the key cache and the rate buckets', () => {
+  it('a burst over the limit is a 429 with Retry-After on both, at the same request', async () => {
+    const statuses = async (x: Side) => {
+      const out: Answer[] = [];
+      for (let i = 0; i < 6; i++) out.push((await exchange(x.port, post(`{"user":"p${i}","statuses":2}`)(x)))!);
+      return out;
+    };
+    for (const x of [lane, app]) x.s.clock.advance(10_000);
+    const [viaLane, viaApp] = [await statuses(lane), await statuses(app)];
+    expect(viaLane.map((a) => a.status)).toEqual([200, 200, 200, 200, 429, 429]);
+    expect(viaLane.map((a) => masked(lane, a))).toEqual(viaApp.map((a) => masked(app, a)));
+    expect(viaLane[4].headers['retry-after']).toBe('1');
+    expect(await take(lane)).toEqual(await take(app));
+  });
+
+  it('a 429 before the body arrives closes the connection, as the app does', async () => {
+    for (const x of [lane, app]) x.s.clock.advance(10_000);
+    const early = async (x: Side) => {
+      for (let i = 0; i < 4; i++) await exchange(x.port, post(`{"user":"q${i}","statuses":2}`)(x));
+      const before = x.laneAnswered;
+      const answer = masked(x, await exchange(x.port, [head(x.port, json(x.client.key, '{"user":"q","statuses":2}'))]));
+      return { answer, byLane: x.laneAnswered - before };
+    };
+    const [viaLane, viaApp] = [await early(lane), await early(app)];
+    expect(viaLane.answer?.status).toBe(429);
+    expect(viaLane.answer?.headers.connection).toBe('close');
+    expect(viaLane.byLane).toBe(1);
+    expect(viaLane.answer).toEqual(viaApp.answer);
+    expect(await take(lane)).toEqual(await take(app));
+  });
+
+  it('a key the lane has not seen is looked up by the app first, then served by the lane', async () => {
+    for (const x of [lane, app]) x.s.clock.advance(10_000);
+    const fresh = async (x: Side) => {
+      const client = await x.s.newClient('Another');
+      x.ids.push(client.id);
+      await take(x);
+      const before = x.laneAnswered;
+      const answers = [];
+      for (const user of ['r1', 'r2']) {
+        const body = `{"user":"${user}","statuses":2}`;
+        answers.push(masked(x, await exchange(x.port, [head(x.port, json(client.key, body)), body])));
+      }
+      return { answers, byLane: x.laneAnswered - before };
+    };
+    const [viaLane, viaApp] = [await fresh(lane), await fresh(app)];
+    expect(viaLane.answers.map((a) => a?.status)).toEqual([200, 200]);
+    expect(viaLane.byLane).toBe(1);
+    expect(viaLane.answers).toEqual(viaApp.answers);
+    expect(await take(lane)).toEqual(await take(app));
+  });
+});
