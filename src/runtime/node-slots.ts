@@ -80,7 +80,8 @@ export function createSlotsLane(deps: { edge: Edge; delivery: Delivery; settings
       edge.limitRate(principal);
       json = await slotsAnswer(delivery, slotsInputFrom(await bodyText(req)), principal);
     } catch (err) {
-      const error = asApiError(err, () => req.destroyed && !req.complete);
+      // Gone as the app's request signal counts it: the answer's connection closed before the answer.
+      const error = asApiError(err, () => res.destroyed);
       const status = statusOf(error.code);
       edge.record({ reqId, method: 'POST', route: ROUTE, status, ms: performance.now() - started, principal, error: err });
       const body = JSON.stringify(problemBody(error.code, error.message, error.errors));
