@@ -57,7 +57,8 @@ const RULES: { part: string; tier: number; url: RegExp; fn?: RegExp }[] = [
   },
   // The request envelope (request id, security headers) is middleware; only its log line and observation are logging.
   { part: 'logging, metrics', tier: 2, url: /src\/api\/middleware\/request-log\.ts/, fn: /^recordRequest$/ },
-  { part: 'routes, middleware (Hono)', tier: 1, url: /node_modules\/hono\/|src\/api\// },
+  // The Node slot lane (runtime/node-slots.ts) does the routes' and middleware's work for POST /v1/slots.
+  { part: 'routes, middleware (Hono)', tier: 1, url: /node_modules\/hono\/|src\/api\/|src\/runtime\/node-slots\.ts/ },
   {
     part: 'HTTP adapter (node:http, @hono/node-server)',
     tier: 1,
