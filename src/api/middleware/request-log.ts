@@ -75,7 +75,7 @@ export interface RequestRecord {
 /** Returns `record(request)`: one metrics observation and one log line (a 5xx with its error at error level). */
 export function requestRecorder(options: { log: Log; metrics: Metrics }): (request: RequestRecord) => void {
   const { log, metrics } = options;
-  return function record({ reqId, method, route, status, ms, principal, error }) {
+  return function recordRequest({ reqId, method, route, status, ms, principal, error }) {
     metrics.request(route, method, status, ms / 1000);
     const line = { reqId, method, route, status, ms: Math.round(ms * 10) / 10, key: keyOf(principal) };
     if (status >= 500 && error) log.error({ ...line, ...errorFields(error) }, 'request failed');
