@@ -2,13 +2,14 @@
  * Rendering a console page must not run an AsyncLocalStorage. On Node 20 the
  * first `AsyncLocalStorage.run` turns on promise hooks for the whole process,
  * for good, and every later slot request then costs ~15 % more CPU
- * (bench/README.md, session 5). hono 4.13's jsx renders inside one; we pin
- * hono to 4.12 (README, dependencies). The console's components are
- * synchronous, so nothing needs the storage.
+ * (bench/README.md, session 5). hono/jsx renders inside one since hono
+ * 4.12.27, so the console is written with hono's `html` templates instead
+ * (src/console/views/html.ts). This walks every console route.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
+import { makeService, type TestService } from '../helpers/service.js';
+import { consoleTour } from './tour.js';
 
 let s: TestService;
 beforeAll(async () => {
@@ -19,27 +20,21 @@ afterAll(async () => {
   await s.close();
 });
 
-it('renders console pages, signed out and signed in, without running an AsyncLocalStorage', async () => {
+it('renders every console page, signed out, as operator and as advertiser, without running an AsyncLocalStorage', async () => {
   const run = vi.spyOn(AsyncLocalStorage.prototype, 'run');
   const enterWith = vi.spyOn(AsyncLocalStorage.prototype, 'enterWith');
 
-  const start = await s.app.request('/console');
-  expect(start.status).toBe(200);
-  const html = await start.text();
-  expect(html).toContain('<form');
-  const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1];
-  const signedIn = await s.app.request('/console/sign-in', {
-    method: 'POST',
-    headers: { Cookie: start.headers.getSetCookie()[0].split(';')[0], Origin: 'http://localhost' },
-    body: new URLSearchParams({ csrf, apiKey: ADMIN_KEY }),
-  });
-  const cookie = signedIn.headers
-    .getSetCookie()
-    .find((l) => l.startsWith('console_session='))!
-    .split(';')[0];
-  const landing = await s.app.request(signedIn.headers.get('Location')!, { headers: { Cookie: cookie } });
-  expect(landing.status).toBe(200);
-  expect(await landing.text()).toContain('<main');
+  const visits = await consoleTour(s);
+
+  // The walk reached every route the console registers, and rendered pages (not only redirects).
+  const registered = new Set(
+    s.app.routes
+      .filter((r) => r.path.startsWith('/console') && ['GET', 'POST'].includes(r.method))
+      .map((r) => `${r.method} ${r.path}`),
+  );
+  const visited = new Set(visits.map((v) => v.route.replace(/ \(.*\)$/, '')));
+  expect([...registered].filter((r) => !visited.has(r))).toEqual([]);
+  expect(visits.filter((v) => v.html.includes('<main')).length).toBeGreaterThan(20);
 
   expect(run).not.toHaveBeenCalled();
   expect(enterWith).not.toHaveBeenCalled();
