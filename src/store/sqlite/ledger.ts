@@ -619,13 +619,14 @@ const REPORT_WRITE_MS = 10_000;
 const ROWS_PER_GROUP = 500;
 /**
  * Bytes of unwritten row changes kept in memory at most (`deltaBytes`; beyond it the oldest are written
- * early): ~48,000 rows with small sketches, ~7,000 with dense ones (the bound was 10,000 rows, ~45 MB).
+ * early): ~37,000 rows with small sketches, ~5,000 with dense ones. With the sketch cache, 48 MiB in all (the bound
+ * was 10,000 rows: up to 40 MB of cached sketches and the changes).
  */
-export const MAX_UNWRITTEN_BYTES = 32 << 20;
+export const MAX_UNWRITTEN_BYTES = 24 << 20;
 /** A row change without its sketch: key string, row key, counters (an 11-number Float64Array), map entry (measured 500–680 bytes, campaign id shared or not). */
 export const ROW_DELTA_BYTES = 640;
 /** Bytes of parsed sketches the cache keeps (`sketches`), each weighed as its points or registers plus an entry. */
-const SKETCH_CACHE_BYTES = 32 << 20;
+const SKETCH_CACHE_BYTES = 24 << 20;
 const SKETCH_ENTRY_BYTES = 256;
 const REPORT_MARK = 'report_rows';
 /** `row:<campaign>|<by>|<day>|<key>`: a row written since the 'report_rows' mark is exact up to this events rowid. */
