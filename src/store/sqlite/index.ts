@@ -21,7 +21,11 @@ export interface SqliteStoreOptions {
   walSync?: WalSync;
 }
 
-export function createSqliteStore(options: SqliteStoreOptions): Store & { userCacheSize(): number } {
+export function createSqliteStore(options: SqliteStoreOptions): Store & {
+  userCacheSize(): number;
+  /** Reads the live budget holds back from the stored reservations (`SqliteBudgets.loadHolds`); how many. */
+  loadHolds(now: number): number;
+} {
   const { db, sqlite } = openDatabase(options.path);
   const metrics = options.metrics;
   const walSync = options.walSync ?? new WalSync(options.path, sqlite);
@@ -66,6 +70,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & { userCa
       return { writable, migrated: Number(applied?.at ?? -1) >= latestMigration };
     },
     userCacheSize: () => users.cache.size,
+    loadHolds: (now) => budgets.loadHolds(now),
     async close() {
       if (sqlite.open) ledger.writePending();
       await walSync.drain();
