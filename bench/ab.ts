@@ -48,6 +48,10 @@ Options:
   --user-cache=N      the servers' USER_CACHE_SIZE           [20000]
   --connections=N     wrk connections per server             [32]
   --seed=N            workload seed                          [42]
+  --open-console=W    GET /console once after the start on W: before, after
+                      or both (a console that runs an AsyncLocalStorage,
+                      hono/jsx since 4.12.27, turns Node 20's promise hooks
+                      on for that server from then on)
   -h, --help          this text`;
 
 const { values: o } = parseArgs({
@@ -64,6 +68,7 @@ const { values: o } = parseArgs({
     'user-cache': { type: 'string', default: '20000' },
     connections: { type: 'string', default: '32' },
     seed: { type: 'string', default: '42' },
+    'open-console': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -77,6 +82,8 @@ const num = (k: keyof typeof o) => {
   return v;
 };
 if (!o.before) throw new Error('--before=DIR is required (see --help)');
+if (o['open-console'] !== undefined && !['before', 'after', 'both'].includes(o['open-console']))
+  throw new Error(`--open-console must be before, after or both, not ${o['open-console']}`);
 const trees = { before: resolve(o.before), after: resolve(o.after) };
 for (const tree of Object.values(trees))
   if (!existsSync(join(tree, 'src/runtime/node.ts')) || !existsSync(join(tree, 'node_modules')))
@@ -126,6 +133,10 @@ async function startServer(name: 'before' | 'after', run: number): Promise<Serve
   };
   const child = await start('src/runtime/node.ts', env, port, [], trees[name]);
   const url = `http://127.0.0.1:${port}`;
+  if (o['open-console'] === name || o['open-console'] === 'both') {
+    const page = await fetch(`${url}/console`);
+    if (page.status !== 200 || !(await page.text()).includes('<form')) throw new Error(`GET /console: ${page.status}`);
+  }
   return { name, child, url, key: await newClientKey(url) };
 }
 

@@ -3,7 +3,7 @@
  * `npm run build`: the TypeScript sources as plain JavaScript under dist/ (same
  * layout: dist/src/..., dist/schema/...), so production runs `node
  * dist/src/runtime/node.js` without compiling at start-up. Each file is
- * transpiled on its own by esbuild (JSX as tsconfig.json says; no bundling: node_modules stay external and
+ * transpiled on its own by esbuild (no bundling: node_modules stay external and
  * paths relative to a module, such as the migrations folder, keep working);
  * non-TypeScript files (SQL migrations, their journal, assets) are copied.
  * Type-checking is `npm run typecheck`'s job. `--outdir DIR` builds elsewhere.
@@ -27,7 +27,7 @@ function walk(dir) {
 
 rmSync(outdir, { recursive: true, force: true });
 const files = folders.flatMap((folder) => walk(join(root, folder)));
-const sources = files.filter((f) => /\.tsx?$/.test(f) && !f.endsWith('.d.ts'));
+const sources = files.filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts'));
 await build({
   entryPoints: sources,
   outdir,
@@ -39,7 +39,7 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
-for (const file of files.filter((f) => !/\.tsx?$/.test(f))) {
+for (const file of files.filter((f) => !/\.ts$/.test(f))) {
   const target = join(outdir, relative(root, file));
   mkdirSync(dirname(target), { recursive: true });
   cpSync(file, target);

@@ -1,4 +1,3 @@
-/** @jsxImportSource hono/jsx */
 /**
  * GET /console: the web console for advertisers and operators. Routes here only
  * translate between pages and the API (called in-process with the signed-in
@@ -42,16 +41,22 @@ import {
   signInToken,
 } from './session.js';
 import {
-  CampaignFormPage,
-  CampaignPage,
-  CampaignsPage,
-  ProfilePage,
+  campaignFormPage,
+  campaignPage as campaignPageView,
+  campaignsPage,
   type ProfileValues,
-  ReportsPage,
+  profilePage,
+  reportsPage,
   type UploadValues,
 } from './views/advertiser.js';
-import { Page } from './views/layout.js';
-import { AdvertisersPage, ClientsPage, ReviewPage, SignInPage } from './views/operator.js';
+import { type Html, html } from './views/html.js';
+import { page } from './views/layout.js';
+import {
+  advertisersPage as advertisersPageView,
+  clientsPage,
+  reviewPage as reviewPageView,
+  signInPage,
+} from './views/operator.js';
 
 /** No inline script or style anywhere; media previews of a chosen file are blob: URLs. */
 const CSP = [
@@ -118,9 +123,9 @@ export function registerConsole(app: App, deps: AppDeps) {
   const sealer = new SessionSealer(deps.secret);
   const render = (
     c: Context,
-    page: unknown,
+    document: Html,
     status: 200 | 201 | 400 | 401 | 403 | 404 | 413 | 415 | 422 | 429 | 500 | 502 = 200,
-  ) => c.html(`<!doctype html>${String(page)}`, status);
+  ) => c.html(`<!doctype html>${document}`, status);
 
   app.use('/console', pageHeaders);
   app.use('/console/*', pageHeaders);
@@ -152,12 +157,10 @@ export function registerConsole(app: App, deps: AppDeps) {
     const status = ([400, 403, 404, 413, 415, 422, 429].includes(problem.status) ? problem.status : 502) as 400;
     return render(
       c,
-      <Page title={problem.title} session={session}>
-        <p role="alert">{problem.detail}</p>
-        <p>
-          <a href="/console">Back to the console</a>
-        </p>
-      </Page>,
+      page({ title: problem.title, session }, [
+        html`<p role="alert">${problem.detail}</p>`,
+        html`<p><a href="/console">Back to the console</a></p>`,
+      ]),
       status,
     );
   }
@@ -198,13 +201,13 @@ export function registerConsole(app: App, deps: AppDeps) {
   app.get('/console', async (c) => {
     const session = await sealer.read(c, Date.now());
     if (session) return c.redirect(session.role === 'admin' ? '/console/review' : '/console/campaigns', 303);
-    return render(c, <SignInPage token={signInToken(c)} />);
+    return render(c, signInPage({ token: signInToken(c) }));
   });
 
   app.post('/console/sign-in', async (c) => {
     const form = (await c.req.parseBody()) as FormFields;
     const again = (error: string, status: 400 | 401 | 403 | 429) =>
-      render(c, <SignInPage token={signInToken(c)} error={error} />, status);
+      render(c, signInPage({ token: signInToken(c), error }), status);
     if (!sameOrigin(c) || !checkSignInToken(c, form.csrf)) return again('The sign-in form expired. Please try again.', 403);
     const key = text(form, 'apiKey').trim();
     if (!key) return again('Enter your API key.', 400);
@@ -243,7 +246,7 @@ export function registerConsole(app: App, deps: AppDeps) {
     '/console/profile',
     as('advertiser', async (c, session, api) => {
       const me = need(await api.get<AdvertiserView>('/v1/me'));
-      return render(c, <ProfilePage session={session} profile={me} values={profileValues(me)} errors={{}} notice={notice(c)} />);
+      return render(c, profilePage({ session, profile: me, values: profileValues(me), errors: {}, notice: notice(c) }));
     }),
   );
 
@@ -263,7 +266,7 @@ export function registerConsole(app: App, deps: AppDeps) {
         saved.ok ? ({} as ProblemView) : saved.problem,
         Object.fromEntries(PROFILE_FIELDS.map((f) => [f, f])),
       );
-      return render(c, <ProfilePage session={session} profile={me} values={values} errors={errors} />, 400);
+      return render(c, profilePage({ session, profile: me, values, errors }), 400);
     }),
   );
 
@@ -283,14 +286,14 @@ export function registerConsole(app: App, deps: AppDeps) {
           };
         }),
       );
-      return render(c, <CampaignsPage session={session} rows={rows} notice={notice(c)} />);
+      return render(c, campaignsPage({ session, rows, notice: notice(c) }));
     }),
   );
 
   app.get(
     '/console/campaigns/new',
     as('advertiser', async (c, session) =>
-      render(c, <CampaignFormPage session={session} values={blankCampaign(deps.clock())} errors={{}} />),
+      render(c, campaignFormPage({ session, values: blankCampaign(deps.clock()), errors: {} })),
     ),
   );
 
@@ -305,7 +308,7 @@ export function registerConsole(app: App, deps: AppDeps) {
         if (created.status !== 400) need(created);
         Object.assign(errors, fieldErrors(created.problem, CAMPAIGN_ERROR_FIELDS));
       }
-      return render(c, <CampaignFormPage session={session} values={values} errors={errors} />, 400);
+      return render(c, campaignFormPage({ session, values, errors }), 400);
     }),
   );
 
@@ -326,15 +329,15 @@ export function registerConsole(app: App, deps: AppDeps) {
     ]);
     return render(
       c,
-      <CampaignPage
-        session={session}
-        campaign={need(campaign)}
-        creatives={need(creatives).creatives}
-        profile={need(me)}
-        upload={upload}
-        errors={errors}
-        notice={notice(c)}
-      />,
+      campaignPageView({
+        session,
+        campaign: need(campaign),
+        creatives: need(creatives).creatives,
+        profile: need(me),
+        upload,
+        errors,
+        notice: notice(c),
+      }),
       status,
     );
   }
@@ -350,7 +353,7 @@ export function registerConsole(app: App, deps: AppDeps) {
     '/console/campaigns/:id/edit',
     as('advertiser', async (c, session, api) => {
       const campaign = need(await api.get<CampaignView>(campaignPath(c)));
-      return render(c, <CampaignFormPage session={session} campaign={campaign} values={campaignValues(campaign)} errors={{}} />);
+      return render(c, campaignFormPage({ session, campaign, values: campaignValues(campaign), errors: {} }));
     }),
   );
 
@@ -369,7 +372,7 @@ export function registerConsole(app: App, deps: AppDeps) {
         if (saved.status !== 400) need(saved);
         Object.assign(errors, fieldErrors(saved.problem, CAMPAIGN_ERROR_FIELDS));
       }
-      return render(c, <CampaignFormPage session={session} campaign={campaign} values={values} errors={errors} />, 400);
+      return render(c, campaignFormPage({ session, campaign, values, errors }), 400);
     }),
   );
 
@@ -433,7 +436,7 @@ export function registerConsole(app: App, deps: AppDeps) {
     '/console/reports',
     as('advertiser', async (c, session, api) => {
       const r = await report(c, api);
-      return render(c, <ReportsPage session={session} {...r} />, hasErrors(r.errors) ? 400 : 200);
+      return render(c, reportsPage({ session, ...r }), hasErrors(r.errors) ? 400 : 200);
     }),
   );
 
@@ -453,7 +456,7 @@ export function registerConsole(app: App, deps: AppDeps) {
         });
       }
       const r = await report(c, api);
-      return render(c, <ReportsPage session={session} {...r} />, 400);
+      return render(c, reportsPage({ session, ...r }), 400);
     }),
   );
 
@@ -461,7 +464,7 @@ export function registerConsole(app: App, deps: AppDeps) {
 
   async function reviewPage(c: Context, session: Session, api: ConsoleApi, error?: string) {
     const { creatives } = need(await api.get<{ creatives: PendingCreative[] }>('/v1/review'));
-    return render(c, <ReviewPage session={session} creatives={creatives} notice={notice(c)} error={error} />, error ? 400 : 200);
+    return render(c, reviewPageView({ session, creatives, notice: notice(c), error }), error ? 400 : 200);
   }
 
   app.get(
@@ -500,13 +503,13 @@ export function registerConsole(app: App, deps: AppDeps) {
     const { advertisers } = need(await api.get<{ advertisers: AdvertiserView[] }>('/v1/advertisers'));
     return render(
       c,
-      <AdvertisersPage
-        session={session}
-        advertisers={advertisers}
-        values={extra.values ?? {}}
-        errors={extra.errors ?? {}}
-        created={extra.created}
-      />,
+      advertisersPageView({
+        session,
+        advertisers,
+        values: extra.values ?? {},
+        errors: extra.errors ?? {},
+        created: extra.created,
+      }),
       extra.errors && hasErrors(extra.errors) ? 400 : 200,
     );
   }
@@ -533,7 +536,7 @@ export function registerConsole(app: App, deps: AppDeps) {
 
   app.get(
     '/console/clients',
-    as('admin', async (c, session) => render(c, <ClientsPage session={session} name="" errors={{}} />)),
+    as('admin', async (c, session) => render(c, clientsPage({ session, name: '', errors: {} }))),
   );
 
   app.post(
@@ -541,13 +544,9 @@ export function registerConsole(app: App, deps: AppDeps) {
     as('admin', async (c, session, api, form) => {
       const name = text(form, 'name');
       const created = await api.call<{ client: ClientView; apiKey: string }>('POST', '/v1/clients', { name });
-      if (created.ok) return render(c, <ClientsPage session={session} name="" errors={{}} created={created.data} />);
+      if (created.ok) return render(c, clientsPage({ session, name: '', errors: {}, created: created.data }));
       if (created.status !== 400) need(created);
-      return render(
-        c,
-        <ClientsPage session={session} name={name} errors={fieldErrors(created.problem, { name: 'name' })} />,
-        400,
-      );
+      return render(c, clientsPage({ session, name, errors: fieldErrors(created.problem, { name: 'name' }) }), 400);
     }),
   );
 
