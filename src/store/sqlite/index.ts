@@ -3,11 +3,11 @@ import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { StoreMetrics } from '../../ops/metrics.js';
 import { SqlCatalog } from '../catalog.js';
 import type { Store } from '../interface.js';
-import { SqlTraffic } from '../traffic.js';
 import { SqliteBudgets } from './budgets.js';
 import { Checkpointer } from './checkpointer.js';
 import { atomicTransaction, migrationsFolder, openDatabase, truncateWal } from './db.js';
 import { SqliteLedger } from './ledger.js';
+import { SqliteTraffic } from './traffic.js';
 import { SqliteUsers } from './users.js';
 import { WalSync } from './wal-sync.js';
 
@@ -46,7 +46,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
     users,
     budgets,
     ledger,
-    traffic: new SqlTraffic(db),
+    traffic: new SqliteTraffic(db, walSync),
     async prune(now, historyMs) {
       ledger.writePending();
       const pruned = users.prune(now, historyMs);
