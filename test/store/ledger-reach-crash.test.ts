@@ -14,6 +14,7 @@ import { eventEffect } from '../../src/engine/events.js';
 import type { Reservation, Store, VerifiedEvent } from '../../src/store/interface.js';
 import { Reach } from '../../src/store/reach.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
+import { MAX_UNWRITTEN_BYTES, ROW_DELTA_BYTES } from '../../src/store/sqlite/ledger.js';
 
 const rules = { effect: eventEffect, reportThreshold: 5 };
 const uid = (i: number) => createHash('sha256').update(`user ${i}`).digest('hex');
@@ -168,29 +169,38 @@ describe('ledger report rows after a crash', () => {
     expect(row).toMatchObject({ impressions: 10, clicks: 10 });
   });
 
-  it('keeps at most 10,000 report rows with unwritten changes: beyond that the oldest are written at once, whatever their age', async () => {
+  it('bounds the report row changes kept in memory by bytes, not rows: beyond the bound the oldest are written at once, whatever their age', async () => {
     dir = mkdtempSync(join(tmpdir(), 'status-ads-reach-'));
     const path = join(dir, 'ads.db');
     const store = storeAt(path);
-    // 2,100 campaigns × 5 rows (day, hour, creative, country, platform) = 10,500 rows, all within one second.
-    const events = await impressions(
-      store,
-      Array.from({ length: 2_100 }, (_, i) => i),
-      start,
-      (i) => String(i),
-    );
-    for (let i = 0; i < events.length; i += 500) await store.ledger.record(events.slice(i, i + 500), start + i, rules);
     const stored = () => {
       const disk = new Database(path, { readonly: true });
       const n = disk.prepare('SELECT count(*) FROM report_rows').pluck().get() as number;
       disk.close();
       return n;
     };
+    // A row with one user: its change and a one-point sparse sketch (room for 4 points, 16 bytes).
+    const perRow = ROW_DELTA_BYTES + 16;
+    const fit = Math.floor(MAX_UNWRITTEN_BYTES / perRow);
+    // 5 rows per campaign (day, hour, creative, country, platform), all within a few seconds: past the bound.
+    const campaigns = Math.ceil((fit + 2_000) / 5);
+    const events = await impressions(
+      store,
+      Array.from({ length: campaigns }, (_, i) => i),
+      start,
+      (i) => String(i),
+    );
+    // 10,500 rows with a user each (the bound was 10,000 rows) stay in memory: nothing written.
+    for (let i = 0; i < 2_100; i += 500) await store.ledger.record(events.slice(i, Math.min(i + 500, 2_100)), start + i, rules);
+    await store.ledger.record(events.slice(0, 1), start + 2_100, rules);
     expect(stored()).toBe(0);
-    // The next group finds 10,500 rows in memory: the oldest 500 are written now.
+    for (let i = 2_100; i < events.length; i += 500) await store.ledger.record(events.slice(i, i + 500), start + 2_500, rules);
+    // (A repeated event starts a group and counts nothing.) The next group finds more than fits: the oldest rows go now, until the rest fit.
     await store.ledger.record(events.slice(0, 1), start + 3_000, rules);
-    expect(stored()).toBe(500);
-    expect((await store.ledger.report('cmp-0', day, day))[0]).toMatchObject({ impressions: 1 });
-    expect((await store.ledger.report('cmp-2099', day, day))[0]).toMatchObject({ impressions: 1 });
+    const written = stored();
+    expect(written).toBeGreaterThanOrEqual(campaigns * 5 - fit);
+    expect(written).toBeLessThan(campaigns * 5 - fit + 1_000);
+    expect((await store.ledger.report('cmp-0', day, day))[0]).toMatchObject({ impressions: 1, reach: 1 });
+    expect((await store.ledger.report(`cmp-${campaigns - 1}`, day, day))[0]).toMatchObject({ impressions: 1, reach: 1 });
   });
 });

@@ -2,11 +2,12 @@
  * The event ledger on SQLite: both sides of the event procedure (../event-procedure.ts)
  * in one transaction per group of batches, then the report-threshold rule.
  *
- * Report rows (counters and a 4 KiB reach sketch each, five rows per event) are state
- * derived from the events table: the ledger keeps what groups add to them in memory
- * and writes a row once its oldest unwritten change is `REPORT_WRITE_MS` old, oldest
- * first and at most `ROWS_PER_GROUP` per group, not with every group (writing a
- * group's rows cost several times everything else an event does). `ledger_marks` says
+ * Report rows (counters and a reach sketch each, five rows per event; a sketch is a few
+ * bytes per user until it turns into the dense 4 KiB, reach.ts) are state derived from
+ * the events table: the ledger keeps what groups add to them in memory, up to
+ * `MAX_UNWRITTEN_BYTES`, and writes a row once its oldest unwritten change is
+ * `REPORT_WRITE_MS` old, oldest first and at most `ROWS_PER_GROUP` per group, not with
+ * every group (writing a group's rows cost several times everything else an event does). `ledger_marks` says
  * up to which events rowid every stored row is exact ('report_rows') and, for rows
  * written since, up to which each one is ('row:<key>'); on start the events past them
  * are counted again, so a crash loses nothing and counts nothing twice. Reports read
@@ -75,13 +76,19 @@ export class SqliteLedger implements LedgerStore {
   private sqlite: Database.Database;
   /**
    * Parsed reach sketches by report row: this process is the only writer, so a group
-   * adds to the cached sketch instead of decoding 4 KiB per impression.
+   * adds to the cached sketch instead of reading and decoding it per impression. Bounded
+   * by bytes (a sparse sketch is tens of bytes, a dense one 4 KiB).
    */
-  private sketches = new LRUCache<string, Reach>({ max: 10_000 });
+  private sketches = new LRUCache<string, Reach>({
+    maxSize: SKETCH_CACHE_BYTES,
+    sizeCalculation: (reach) => reach.bytes + SKETCH_ENTRY_BYTES,
+  });
   /** Concurrent batches share one transaction; each is acknowledged only once the WAL is synced after it. */
   private group: GroupCommit<Batch, Applied>;
   /** Report rows' committed changes not yet written, by row. */
   private unwritten = new Map<string, RowDelta>();
+  /** What `unwritten` holds, as `deltaBytes` counts it: kept under MAX_UNWRITTEN_BYTES. */
+  private unwrittenBytes = 0;
   /** The events rowid the next event gets: assigned here, so rowids only grow (erasing the newest cannot reuse one). */
   private nextRowid: number;
   /** The rowid of the last event of the last committed group: written rows are exact up to it. */
@@ -239,11 +246,10 @@ export class SqliteLedger implements LedgerStore {
     try {
       applied = this.sqlite.transaction(() => {
         // The rows as of the groups committed before this one (this group's changes join them after its commit).
-        // Past MAX_UNWRITTEN rows (each may hold a 4 KiB sketch) the oldest excess goes now, whatever its age: memory stays bounded.
-        const excess = this.unwritten.size - MAX_UNWRITTEN;
+        // Past MAX_UNWRITTEN_BYTES the oldest rows go now, whatever their age, until the rest fit: memory stays bounded.
         written =
-          excess > 0
-            ? this.writeRows(Number.POSITIVE_INFINITY, Math.max(ROWS_PER_GROUP, excess))
+          this.unwrittenBytes > MAX_UNWRITTEN_BYTES
+            ? this.writeRows(Number.POSITIVE_INFINITY, ROWS_PER_GROUP, MAX_UNWRITTEN_BYTES)
             : this.writeRows(groupNow - REPORT_WRITE_MS, ROWS_PER_GROUP);
         const applied = batches.map((batch) => {
           const reported: string[] = [];
@@ -310,7 +316,7 @@ export class SqliteLedger implements LedgerStore {
       for (const { campaignId, day, rows, counters, points } of list) {
         for (const { by, key } of rows) {
           const cacheKey = rowKey(campaignId, by, day, key);
-          const delta = deltaOf(this.unwritten, cacheKey, { campaignId, by, day, key }, groupRowid, groupNow);
+          const delta = this.delta(cacheKey, { campaignId, by, day, key }, groupRowid, groupNow);
           for (let i = 0; i < counters.length; i++) delta.counters[i] += counters[i];
           if (points.length > 0) afterCommitted(() => this.reach(cacheKey, points, delta));
         }
@@ -318,6 +324,14 @@ export class SqliteLedger implements LedgerStore {
     }
     for (const f of afterCommit) afterCommitted(f);
     return applied;
+  }
+
+  /** The unwritten change of a row, made (and counted in `unwrittenBytes`) if it has none. */
+  private delta(cacheKey: string, row: ReportRowKey, fromRowid: number, since: number): RowDelta {
+    const size = this.unwritten.size;
+    const delta = deltaOf(this.unwritten, cacheKey, row, fromRowid, since);
+    if (this.unwritten.size > size) this.unwrittenBytes += ROW_DELTA_BYTES;
+    return delta;
   }
 
   /** Reach goes into a HyperLogLog sketch per report row, never a user list. */
@@ -328,32 +342,43 @@ export class SqliteLedger implements LedgerStore {
       reach = Reach.parse((this.statements.sketch.get(campaignId, by, day, key) as string | null | undefined) ?? undefined);
       this.sketches.set(cacheKey, reach);
     }
+    const bytes = reach.bytes;
+    const counted = delta.reach ? bytes : 0;
     if (typeof points === 'number') {
       if (reach.addPoint(points)) delta.reach = reach;
-      return;
-    }
-    for (const point of points) if (reach.addPoint(point)) delta.reach = reach;
+    } else for (const point of points) if (reach.addPoint(point)) delta.reach = reach;
+    if (delta.reach) this.unwrittenBytes += reach.bytes - counted;
+    // Grown (more room for points, or dense): the cache weighs it again.
+    if (reach.bytes !== bytes) this.sketches.set(cacheKey, reach);
   }
 
   /**
    * Writes the report rows whose oldest unwritten change is from `before` or earlier,
    * oldest first, at most `limit` of them (so no group stalls on tens of thousands of
-   * rows), inside the caller's transaction. Each written row records in `ledger_marks`
+   * rows) unless more must go for the rest to fit in `fitIn` bytes, inside the caller's
+   * transaction. Each written row records in `ledger_marks`
    * the events rowid it is now exact up to; the 'report_rows' mark moves to where every
    * row is exact, and row marks it passed are dropped. Returns what it wrote, for
    * `restore` if the transaction rolls back.
    */
-  private writeRows(before = Number.POSITIVE_INFINITY, limit = Number.POSITIVE_INFINITY): Map<string, RowDelta> {
+  private writeRows(
+    before = Number.POSITIVE_INFINITY,
+    limit = Number.POSITIVE_INFINITY,
+    fitIn = Number.POSITIVE_INFINITY,
+  ): Map<string, RowDelta> {
     const q = this.statements;
     const written = new Map<string, RowDelta>();
+    let freed = 0;
     for (const [cacheKey, delta] of this.unwritten) {
-      if (written.size >= limit || delta.since > before) break;
+      if (delta.since > before || (written.size >= limit && this.unwrittenBytes - freed <= fitIn)) break;
       const { row, counters, reach } = delta;
       q.addCounts.run(row.campaignId, row.by, row.day, row.key, ...counters, reach ? reach.serialize() : null);
       written.set(cacheKey, delta);
+      freed += deltaBytes(delta);
     }
     if (written.size === 0) return written;
     for (const cacheKey of written.keys()) this.unwritten.delete(cacheKey);
+    this.unwrittenBytes -= freed;
     // Map order is creation order: the first delta left holds the oldest unwritten change.
     const first = this.unwritten.values().next().value as RowDelta | undefined;
     const exactThrough = first ? first.fromRowid - 1 : this.committedRowid;
@@ -379,6 +404,8 @@ export class SqliteLedger implements LedgerStore {
       addCounters(pending, delta);
       pending.reach = delta.reach ?? pending.reach;
     }
+    this.unwrittenBytes = 0;
+    for (const delta of this.unwritten.values()) this.unwrittenBytes += deltaBytes(delta);
   }
 
   /**
@@ -415,7 +442,7 @@ export class SqliteLedger implements LedgerStore {
       for (const { by, key } of reportKeys(e)) {
         const cacheKey = rowKey(e.campaignId, by, day, key);
         if (e.rowid <= Math.max(rowMarks.get(cacheKey) ?? mark, mark)) continue;
-        const delta = deltaOf(this.unwritten, cacheKey, { campaignId: e.campaignId, by, day, key }, e.rowid, e.at);
+        const delta = this.delta(cacheKey, { campaignId: e.campaignId, by, day, key }, e.rowid, e.at);
         delta.counters[COUNTER_INDEX[counterOf[e.type]]]++;
         delta.counters[SPEND] += e.costMicros;
         if (e.type === 'impression') this.reach(cacheKey, Reach.point(e.uid));
@@ -469,6 +496,11 @@ function sameKeys(a: { by: ReportBy; key: string }[], b: { by: ReportBy; key: st
 
 function addCounters(to: RowDelta, from: RowDelta) {
   for (let i = 0; i < from.counters.length; i++) to.counters[i] += from.counters[i];
+}
+
+/** What a row's unwritten change holds in memory, about: its key, counters and the sketch it will write. */
+function deltaBytes(delta: RowDelta): number {
+  return ROW_DELTA_BYTES + (delta.reach ? delta.reach.bytes : 0);
 }
 
 function deltaOf(map: Map<string, RowDelta>, cacheKey: string, row: ReportRowKey, fromRowid: number, since: number): RowDelta {
@@ -585,8 +617,17 @@ function toReservation(row: ReservationRow): Reservation {
 const REPORT_WRITE_MS = 10_000;
 /** At most this many rows are written per group (oldest first), so writing never stalls the event loop for long. */
 const ROWS_PER_GROUP = 500;
-/** Rows with unwritten changes kept in memory at most (beyond it the oldest are written early): ~40 MB of sketches. */
-const MAX_UNWRITTEN = 10_000;
+/**
+ * Bytes of unwritten row changes kept in memory at most (`deltaBytes`; beyond it the oldest are written
+ * early): ~37,000 rows with small sketches, ~5,000 with dense ones. With the sketch cache, 48 MiB in all (the bound
+ * was 10,000 rows: up to 40 MB of cached sketches and the changes).
+ */
+export const MAX_UNWRITTEN_BYTES = 24 << 20;
+/** A row change without its sketch: key string, row key, counters (an 11-number Float64Array), map entry (measured 500–680 bytes, campaign id shared or not). */
+export const ROW_DELTA_BYTES = 640;
+/** Bytes of parsed sketches the cache keeps (`sketches`), each weighed as its points or registers plus an entry. */
+const SKETCH_CACHE_BYTES = 24 << 20;
+const SKETCH_ENTRY_BYTES = 256;
 const REPORT_MARK = 'report_rows';
 /** `row:<campaign>|<by>|<day>|<key>`: a row written since the 'report_rows' mark is exact up to this events rowid. */
 const ROW_MARK = 'row:';

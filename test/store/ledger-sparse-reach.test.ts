@@ -1,0 +1,131 @@
+/**
+ * Report rows store sparse reach sketches (a few bytes per user) until a row grows past
+ * about the dense size, and rows stored by versions that wrote only the dense 4 KiB
+ * sketch still read and keep counting.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, expect, it } from 'vitest';
+import { eventEffect } from '../../src/engine/events.js';
+import type { Reservation, Store } from '../../src/store/interface.js';
+import { Reach } from '../../src/store/reach.js';
+import { createSqliteStore } from '../../src/store/sqlite/index.js';
+
+const rules = { effect: eventEffect, reportThreshold: 5 };
+const uid = (i: number) => createHash('sha256').update(`sparse user ${i}`).digest('hex');
+const at = Date.UTC(2026, 10, 25, 12, 0, 0);
+const day = '2026-11-25';
+
+let dir: string;
+const open: Store[] = [];
+afterEach(async () => {
+  for (const store of open.splice(0)) await store.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function storeAt(path: string) {
+  const store = createSqliteStore({ path, userCacheSize: 100 });
+  open.push(store);
+  return store;
+}
+
+async function impressions(store: Store, users: number[]) {
+  const reservations: Reservation[] = users.map((i) => ({
+    id: `r-${i}`,
+    uid: uid(i),
+    campaignId: 'cmp-sparse',
+    creativeId: 'cr-sparse',
+    advertiserId: 'adv-sparse',
+    bidType: 'cpm',
+    priceMicros: 100,
+    servedAt: at,
+    expiresAt: at + 60_000,
+    viewedAt: null,
+    chargedAt: null,
+    country: i < 2_000 ? 'DE' : 'FR',
+    platform: 'android',
+    video: false,
+  }));
+  await store.users.reserve(reservations);
+  const events = reservations.map((r) => ({
+    type: 'impression' as const,
+    reservationId: r.id,
+    uid: r.uid,
+    campaignId: r.campaignId,
+    creativeId: r.creativeId,
+  }));
+  for (let i = 0; i < events.length; i += 500) await store.ledger.record(events.slice(i, i + 500), at, rules);
+}
+
+/** A sketch as versions before sparse sketches stored it: always the 4,096 registers, base64. */
+function denseText(users: number[]): string {
+  const registers = new Uint8Array(4096);
+  for (const i of users) {
+    const point = Reach.point(uid(i));
+    registers[point >>> 6] = Math.max(registers[point >>> 6], point & 63);
+  }
+  return Buffer.from(registers).toString('base64');
+}
+
+const sketchBytes = (path: string, by: string, key: string) => {
+  const disk = new Database(path, { readonly: true });
+  const text = disk
+    .prepare(`SELECT reach_sketch FROM report_rows WHERE campaign_id = 'cmp-sparse' AND by = ? AND key = ?`)
+    .pluck()
+    .get(by, key) as string;
+  disk.close();
+  return Buffer.from(text, 'base64').length;
+};
+
+it('stores a row with a few users in a few bytes per user, and a row past ~1,000 users as the dense 4 KiB sketch', async () => {
+  dir = mkdtempSync(join(tmpdir(), 'status-ads-sparse-'));
+  const path = join(dir, 'ads.db');
+  const store = storeAt(path);
+  // 2,000 users in DE (dense: past 1,024 registers), 12 in FR.
+  const users = Array.from({ length: 2_012 }, (_, i) => i);
+  await impressions(store, users);
+  await store.close();
+  open.length = 0;
+  expect(sketchBytes(path, 'country', 'FR')).toBe(1 + 3 * 12);
+  expect(sketchBytes(path, 'country', 'DE')).toBe(4096);
+  const reopened = storeAt(path);
+  const rows = await reopened.ledger.report('cmp-sparse', day, day, 'country');
+  const expected = (list: number[]) => {
+    const reach = Reach.empty();
+    for (const i of list) reach.add(uid(i));
+    return reach.estimate();
+  };
+  expect(rows.map((r) => [r.country, r.impressions, r.reach])).toEqual([
+    ['DE', 2_000, expected(users.slice(0, 2_000))],
+    ['FR', 12, 12],
+  ]);
+});
+
+it('reads a dense sketch an earlier version stored, adds to it, and writes it back in the sparse form while it is small', async () => {
+  dir = mkdtempSync(join(tmpdir(), 'status-ads-sparse-'));
+  const path = join(dir, 'ads.db');
+  // The schema, then the 'day' row as the dense-only version left it: 10 impressions of users 5000..5009.
+  await storeAt(path).close();
+  open.length = 0;
+  const old = Array.from({ length: 10 }, (_, i) => 5_000 + i);
+  const disk = new Database(path);
+  disk
+    .prepare(
+      `INSERT INTO report_rows (campaign_id, by, day, key, impressions, reach_sketch) VALUES ('cmp-sparse', 'day', ?, '', 10, ?)`,
+    )
+    .run(day, denseText(old));
+  disk.close();
+  expect(sketchBytes(path, 'day', '')).toBe(4096);
+  const store = storeAt(path);
+  expect((await store.ledger.report('cmp-sparse', day, day))[0]).toMatchObject({ impressions: 10, reach: 10 });
+  // Five more users, two of them already counted.
+  await impressions(store, [2_000, 2_001, 2_002, 5_000, 5_001]);
+  expect((await store.ledger.report('cmp-sparse', day, day))[0]).toMatchObject({ impressions: 15, reach: 13 });
+  await store.close();
+  open.length = 0;
+  expect(sketchBytes(path, 'day', '')).toBe(1 + 3 * 13);
+  expect((await storeAt(path).ledger.report('cmp-sparse', day, day))[0]).toMatchObject({ impressions: 15, reach: 13 });
+});
