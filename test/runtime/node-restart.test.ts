@@ -15,6 +15,8 @@ import { freePort } from '../helpers/server.js';
 
 const ADMIN_KEY = 'runtime-admin-key-0123456789';
 const children = new Set<ChildProcess>();
+/** What each server wrote so far (stdout and stderr). */
+const outputs = new Map<ChildProcess, () => string>();
 let dir: string;
 let port: number;
 
@@ -38,6 +40,7 @@ async function start(): Promise<ChildProcess> {
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));
+  outputs.set(child, () => output);
   const deadline = Date.now() + 20_000;
   // Wait for this process to say it is serving: a leftover server on the port must not pass for it.
   while (Date.now() < deadline) {
@@ -134,12 +137,16 @@ describe('node runtime', () => {
     const token = slots.body.slots[0].token;
     const first = await call('POST', '/v1/events', clientKey, { events: [{ token, type: 'impression' }] });
     expect(first.body.results).toEqual([{ status: 'accepted' }]);
+    // A slot never seen: its budget hold is live across the restart (alice's was charged by her impression).
+    expect((await call('POST', '/v1/slots', clientKey, { user: 'bob', statuses: 10 })).body.slots).toHaveLength(1);
 
     signal(server, 'SIGKILL');
     expect((await exited(server)).signal).toBe('SIGKILL');
     await portClosed();
 
     server = await start();
+    // The live hold was read back before the server listened (its start line says so), not inside its first slot requests.
+    expect(outputs.get(server)?.()).toMatch(/"holds":1,"holdsMs":\d+,"msg":"serving on http/);
     const day = (offset: number) => new Date(Date.now() + offset).toISOString().slice(0, 10);
     const report = await call(
       'GET',

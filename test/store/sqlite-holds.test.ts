@@ -2,7 +2,8 @@
  * Node keeps budget holds in memory and rebuilds them from the stored reservations when a
  * process starts: live, uncharged reservations of every campaign, read in one scan of the
  * `expires_at` index (there is no per-campaign index: it would be one more B-tree written at
- * a random page by every served slot). Real files, a second store on the same database.
+ * a random page by every served slot), before the server listens or at the first budget use,
+ * never again per campaign. Real files, a second store on the same database.
  */
 import Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -82,14 +83,61 @@ describe('budget holds after a restart (SQLite)', () => {
     expect(restarted.budgets.view(c2.id, T).heldMicros).toBe(0);
   });
 
-  it('a reservation charged after the start-up read but before its campaign was asked for holds nothing', async () => {
+  it('a stored hold charged after the start-up read ends when the ledger tells the budgets', async () => {
     const restarted = store();
     expect(restarted.budgets.view(c1.id, T).heldMicros).toBe(3000);
-    // The ledger writes the charging event in its commit, then tells the budgets: the account is made from the rows as they are then.
+    // Every stored hold is in memory now (c2's too): the ledger's commit, then its call to the budgets, ends it.
+    const { eventEffect } = await import('../../src/engine/events.js');
+    const outcomes = await restarted.ledger.record(
+      [{ type: 'impression', reservationId: 'r_3', uid: BOB, campaignId: c2.id, creativeId: `crv_${c2.id}` }],
+      T,
+      { effect: eventEffect, reportThreshold: 5 },
+    );
+    expect(outcomes.outcomes).toEqual([{ status: 'accepted' }]);
+    expect(restarted.budgets.view(c2.id, T)).toMatchObject({ heldMicros: 0, spentTodayMicros: 3000, spentTotalMicros: 3000 });
+  });
+
+  it('reads every stored hold back once, before any budget use: no campaign reads reservations later', async () => {
+    const restarted = store() as ReturnType<typeof store> & { loadHolds(now: number): number };
+    expect(restarted.loadHolds(T)).toBe(3);
+    // What the server does before it listens; from then on the reservations table is not read for budgets at all.
     const other = new Database(db.path);
-    chargeEvent(other, 'r_3', BOB, c2.id, T);
-    other.close();
-    expect(restarted.budgets.view(c2.id, T).heldMicros).toBe(0);
+    other.exec('ALTER TABLE reservations RENAME TO reservations_away');
+    try {
+      expect(restarted.budgets.view(c1.id, T).heldMicros).toBe(3000);
+      expect(restarted.budgets.view(c2.id, T).heldMicros).toBe(3000);
+      expect(restarted.budgets.view(c3.id, T).heldMicros).toBe(0);
+      expect(
+        await restarted.budgets.tryHold({ campaign: c1, reservationId: 'r_4', amountMicros: 2001, expiresAt: T + TTL }, T),
+      ).toBe(false);
+      expect(restarted.loadHolds(T)).toBe(3);
+    } finally {
+      other.exec('ALTER TABLE reservations_away RENAME TO reservations');
+      other.close();
+    }
+  });
+
+  it('the first budget use reads every campaign’s holds; later campaigns read no reservations', async () => {
+    const restarted = store();
+    expect(restarted.budgets.view(c1.id, T).heldMicros).toBe(3000);
+    const other = new Database(db.path);
+    other.exec('ALTER TABLE reservations RENAME TO reservations_away');
+    try {
+      // Before, each campaign's first use read its own rows back here.
+      expect(restarted.budgets.view(c2.id, T).heldMicros).toBe(3000);
+    } finally {
+      other.exec('ALTER TABLE reservations_away RENAME TO reservations');
+      other.close();
+    }
+  });
+
+  it('a lowered budget cuts the holds read back, newest first', async () => {
+    const restarted = store();
+    await restarted.budgets.limit({ id: c1.id, budget: { dailyMicros: 1500 } }, T);
+    // r_2 (2000, the newer) goes; r_1 (1000) stays until it is given back (or lapses).
+    expect(restarted.budgets.view(c1.id, T).heldMicros).toBe(1000);
+    await restarted.budgets.release(c1.id, 'r_1');
+    expect(restarted.budgets.view(c1.id, T).heldMicros).toBe(0);
   });
 
   it('charging a campaign not asked for since the start leaves its account to be made from the rows later', async () => {

@@ -127,6 +127,48 @@ describe('WAL sync', () => {
     }
   });
 
+  it('commits traffic counts unsynced, syncs them in the background, and merges them as SqlTraffic does', async () => {
+    const path = tempDb();
+    const walSync = new WalSync(path);
+    const unsynced = vi.spyOn(walSync, 'unsynced');
+    const store = createSqliteStore({ path, userCacheSize: 10, walSync });
+    const { Reach } = await import('../../src/store/reach.js');
+    const sketch = (...ids: string[]) => {
+      const reach = Reach.empty();
+      for (const id of ids) reach.add(id.repeat(16));
+      return reach.serialize();
+    };
+    const cell = (requests: number, reachSketch: string) => ({
+      day: '2026-01-01',
+      country: 'DE',
+      language: 'de',
+      platform: 'android',
+      requests,
+      opportunities: 2 * requests,
+      served: requests,
+      reachSketch,
+    });
+    try {
+      await walSync.sync();
+      const before = walSync.rounds;
+      await store.traffic.add({ cells: [cell(3, sketch('a', 'b'))], totals: { '2026-01-01': { impressions: 2, clicks: 1 } } });
+      // The flush runs inside a slot request: its commit goes through the unsynced path, the sync follows off the loop.
+      expect(unsynced).toHaveBeenCalledTimes(1);
+      await walSync.sync();
+      expect(walSync.rounds).toBeGreaterThanOrEqual(before + 2);
+      await store.traffic.add({
+        cells: [cell(2, sketch('b', 'c'))],
+        totals: { '2026-01-01': { impressions: 1, clicks: 0 } },
+        oldestDayKept: '2025-12-01',
+      });
+      const { cells, totals } = await store.traffic.read('2026-01-01', '2026-01-01');
+      expect(cells).toEqual([{ ...cell(5, sketch('a', 'b', 'c')) }]);
+      expect(totals).toEqual({ '2026-01-01': { impressions: 3, clicks: 1 } });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('closing right after reservations waits for their background syncs, which never fail', async () => {
     const path = tempDb();
     const errors: string[] = [];

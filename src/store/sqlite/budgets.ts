@@ -30,58 +30,174 @@ interface Account {
   spentTodayMicros: number;
   spentTotalMicros: number;
   heldMicros: number;
-  /** Holds in expiry order (every hold lives the same TTL, so insertion order is expiry order). */
+  /** Holds taken by this process, in expiry order (every hold lives the same TTL, so insertion order is expiry order). */
   holds: Hold[];
   byReservation: Map<string, Hold>;
+  /** Holds read back at start, until every one has ended. */
+  stored: StoredHolds | undefined;
+}
+
+/**
+ * One campaign's holds read back at start, in typed arrays and one string (the reservation ids,
+ * concatenated in id order): hundreds of thousands of live holds cost the collector a few objects
+ * per campaign, not several per hold. Index `i` is a hold's place in id order.
+ */
+class StoredHolds {
+  /** Holds in expiry order, from `next` on not yet ended by expiry (some may be released). */
+  private next = 0;
+  private released: Uint8Array;
+
+  constructor(
+    private ids: string,
+    /** Where each id ends in `ids` (it starts where the one before ends). */
+    private ends: Uint32Array,
+    private amounts: Float64Array,
+    private expiries: Float64Array,
+    private byExpiry: Uint32Array,
+  ) {
+    this.released = new Uint8Array(ends.length);
+  }
+
+  /** The amount of the holds the last `expire` ended. */
+  endedMicros = 0;
+
+  /** Ends every hold expired by `now` (their amount in `endedMicros`); returns how many. */
+  expire(now: number): number {
+    const { byExpiry, expiries } = this;
+    let count = 0;
+    this.endedMicros = 0;
+    while (this.next < byExpiry.length && expiries[byExpiry[this.next]] <= now) {
+      const i = byExpiry[this.next++];
+      if (!this.released[i]) {
+        this.released[i] = 1;
+        this.endedMicros += this.amounts[i];
+        count++;
+      }
+    }
+    return count;
+  }
+
+  /** True once every hold has ended by expiry. */
+  get done(): boolean {
+    return this.next === this.byExpiry.length;
+  }
+
+  /** Ends the live hold of `reservationId`: its amount, or undefined if it has none. */
+  release(reservationId: string): number | undefined {
+    const i = this.find(reservationId);
+    if (i < 0 || this.released[i]) return undefined;
+    this.released[i] = 1;
+    return this.amounts[i];
+  }
+
+  /** Ends live holds newest first while `more()` says so; calls `ended` with each amount. */
+  releaseNewest(more: () => boolean, ended: (amountMicros: number) => void): void {
+    for (let k = this.byExpiry.length - 1; k >= this.next && more(); k--) {
+      const i = this.byExpiry[k];
+      if (this.released[i]) continue;
+      this.released[i] = 1;
+      ended(this.amounts[i]);
+    }
+  }
+
+  /** Binary search of `id` in the concatenated ids, without a string per comparison. */
+  private find(id: string): number {
+    let lo = 0;
+    let hi = this.ends.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const order = this.compare(id, mid);
+      if (order === 0) return mid;
+      if (order < 0) hi = mid - 1;
+      else lo = mid + 1;
+    }
+    return -1;
+  }
+
+  private compare(id: string, i: number): number {
+    const start = i === 0 ? 0 : this.ends[i - 1];
+    const length = this.ends[i] - start;
+    const n = Math.min(id.length, length);
+    for (let k = 0; k < n; k++) {
+      const d = id.charCodeAt(k) - this.ids.charCodeAt(start + k);
+      if (d !== 0) return d;
+    }
+    return id.length - length;
+  }
 }
 
 export class SqliteBudgets implements BudgetStore {
   private accounts = new Map<string, Account>();
-  /**
-   * Where the live holds of campaigns not asked for yet are stored: their reservations' rowids
-   * by campaign, in expiry order, from one scan of the `expires_at` index on first use (a
-   * per-campaign index would be one more B-tree written at a random page by every served
-   * slot). Rowids in typed arrays, so campaigns never asked for (paused ones) cost the
-   * collector nothing; each account reads its rows back by rowid when it is made.
-   */
-  private stored: { rowids: Map<string, Float64Array>; until: number } | undefined;
-  private statements: ReturnType<typeof prepareStatements> | undefined;
+  /** Holds read back from the stored reservations (once, at start or on first use), and how many. */
+  private readBack: number | undefined;
 
   constructor(
     private db: Db,
     private metrics?: StoreMetrics,
   ) {}
 
-  /** The live holds of `campaignId` as stored now: [reservation id, price, expiry], in expiry order. */
-  private storedHolds(campaignId: string, now: number): [string, number, number][] {
-    const q = (this.statements ??= prepareStatements((this.db as unknown as { $client: Database.Database }).$client));
-    if (!this.stored) {
-      const byCampaign = new Map<string, number[]>();
-      let until = now;
-      for (const [campaign, rowid, expiresAt] of q.liveRowids.all(now) as [string, number, number][]) {
-        let list = byCampaign.get(campaign);
-        if (!list) byCampaign.set(campaign, (list = []));
-        list.push(rowid);
-        until = expiresAt;
+  /**
+   * Reads every live hold back from the stored reservations (live, uncharged: event-state.ts) in one
+   * scan of the `expires_at` index and makes each such campaign's account, so no later budget use reads
+   * reservations. Runs once: the server calls it before it listens; otherwise the first budget use does.
+   * From then on every hold is in memory and every change to one (a charge, an erase, a give-back)
+   * reaches it here. Returns how many holds were read back.
+   */
+  loadHolds(now: number): number {
+    if (this.readBack !== undefined) return this.readBack;
+    this.readBack = 0;
+    const sqlite = (this.db as unknown as { $client: Database.Database }).$client;
+    // In id order within a campaign (SQLite sorts; one campaign's rows come together): nothing per hold is kept.
+    const scan = sqlite
+      .prepare(
+        `SELECT r.campaign_id, r.id, r.price_micros, r.expires_at FROM reservations r
+         WHERE r.expires_at > ? AND NOT ${CHARGED} ORDER BY r.campaign_id, r.id`,
+      )
+      .raw();
+    let campaign: string | undefined;
+    let ids: string[] = [];
+    let amounts: number[] = [];
+    let expiries: number[] = [];
+    const flush = () => {
+      if (campaign === undefined || ids.length === 0) return;
+      const account = this.accounts.get(campaign) ?? this.load(campaign, now);
+      // The search compares UTF-16 code units, SQLite's order is UTF-8 bytes: the same for the ids we mint, else sort here.
+      if (ids.some((id, i) => i > 0 && ids[i - 1] >= id)) sortTogether(ids, amounts, expiries);
+      const ends = new Uint32Array(ids.length);
+      let end = 0;
+      for (let i = 0; i < ids.length; i++) ends[i] = end += ids[i].length;
+      const expiriesArray = Float64Array.from(expiries);
+      const byExpiry = new Uint32Array(ids.length);
+      for (let i = 0; i < byExpiry.length; i++) byExpiry[i] = i;
+      byExpiry.sort((a, b) => expiriesArray[a] - expiriesArray[b]);
+      account.stored = new StoredHolds(ids.join(''), ends, Float64Array.from(amounts), expiriesArray, byExpiry);
+      for (const amount of amounts) account.heldMicros += amount;
+      this.accounts.set(campaign, account);
+      this.readBack! += ids.length;
+      ids = [];
+      amounts = [];
+      expiries = [];
+    };
+    for (const [campaignId, id, price, expiresAt] of scan.iterate(now) as Iterable<[string, string, number, number]>) {
+      if (campaignId !== campaign) {
+        flush();
+        campaign = campaignId;
       }
-      this.stored = { rowids: new Map([...byCampaign].map(([c, list]) => [c, Float64Array.from(list)])), until };
+      ids.push(id);
+      amounts.push(price);
+      expiries.push(expiresAt);
     }
-    const rowids = this.stored.rowids.get(campaignId);
-    this.stored.rowids.delete(campaignId);
-    // Past the last expiry nothing found is live any more: what was never asked for goes.
-    if (now > this.stored.until) this.stored.rowids.clear();
-    const holds: [string, number, number][] = [];
-    // Read again now: rows charged, erased or given back since the scan are left out.
-    for (const rowid of rowids ?? []) {
-      const row = q.liveHold.get(rowid, campaignId, now) as [string, number, number] | undefined;
-      if (row) holds.push(row);
-    }
-    return holds;
+    flush();
+    return this.readBack;
   }
 
   private account(campaignId: string, now: number): Account {
     const day = dayNumber(now);
     let account = this.accounts.get(campaignId);
+    if (!account && this.readBack === undefined) {
+      this.loadHolds(now);
+      account = this.accounts.get(campaignId);
+    }
     if (!account) {
       account = this.load(campaignId, now);
       this.accounts.set(campaignId, account);
@@ -120,8 +236,8 @@ export class SqliteBudgets implements BudgetStore {
       heldMicros: 0,
       holds: [],
       byReservation: new Map(),
+      stored: undefined,
     };
-    for (const [id, price, expiresAt] of this.storedHolds(campaignId, now)) this.addHold(account, id, price, expiresAt);
     return account;
   }
 
@@ -146,6 +262,12 @@ export class SqliteBudgets implements BudgetStore {
       if (!account.holds[drop].released) expired++;
       this.releaseHold(account, account.holds[drop]);
       drop++;
+    }
+    const stored = account.stored;
+    if (stored) {
+      expired += stored.expire(now);
+      account.heldMicros -= stored.endedMicros;
+      if (stored.done) account.stored = undefined;
     }
     if (expired > 0) this.metrics?.holds('expired', expired);
     if (drop > 0) account.holds.splice(0, drop);
@@ -174,16 +296,13 @@ export class SqliteBudgets implements BudgetStore {
    * commit already, and a charge booked on an earlier day than the account's is not today's.
    */
   charged(campaignId: string, reservationIds: string[], amountMicros: number, now: number): void {
-    // Not asked for since the start: when it is, it is made from the committed rows, which hold these charges already
-    // (spend in campaign_spend, no hold for a charged reservation). Making it here would put the start-up read of
-    // every stored hold on the event path.
+    // No account: no live hold of this campaign is in memory (every stored one was read back with its account, or
+    // is still to be read back from the committed rows, which hold these charges already), so when it is made, it
+    // is made from those rows (spend in campaign_spend).
     const before = this.accounts.get(campaignId)?.day;
     if (before === undefined) return;
     const account = this.account(campaignId, now);
-    for (const id of reservationIds) {
-      const hold = account.byReservation.get(id);
-      if (hold) this.released(account, hold);
-    }
+    for (const id of reservationIds) this.releaseById(account, id);
     if (dayNumber(now) === before) account.spentTodayMicros += amountMicros;
     account.spentTotalMicros += amountMicros;
   }
@@ -194,14 +313,29 @@ export class SqliteBudgets implements BudgetStore {
     const fits = () =>
       (dailyMicros === undefined || account.spentTodayMicros + account.heldMicros <= dailyMicros) &&
       (totalMicros === undefined || account.spentTotalMicros + account.heldMicros <= totalMicros);
-    // The newest holds go first: the oldest are the likeliest to have been seen already.
+    // The newest holds go first: the oldest are the likeliest to have been seen already (those read back at start are older).
     for (let i = account.holds.length - 1; i >= 0 && !fits(); i--) this.released(account, account.holds[i]);
+    account.stored?.releaseNewest(
+      () => !fits(),
+      (amount) => {
+        account.heldMicros -= amount;
+        this.metrics?.holds('released', 1);
+      },
+    );
   }
 
   async release(campaignId: string, reservationId: string): Promise<void> {
     const account = this.accounts.get(campaignId);
-    const hold = account?.byReservation.get(reservationId);
-    if (account && hold) this.released(account, hold);
+    if (account) this.releaseById(account, reservationId);
+  }
+
+  private releaseById(account: Account, reservationId: string) {
+    const hold = account.byReservation.get(reservationId);
+    if (hold) return this.released(account, hold);
+    const amount = account.stored?.release(reservationId);
+    if (amount === undefined) return;
+    account.heldMicros -= amount;
+    this.metrics?.holds('released', 1);
   }
 
   /** A live hold ends before its expiry: charged, cut to a lowered budget, or given back. */
@@ -212,19 +346,11 @@ export class SqliteBudgets implements BudgetStore {
   }
 }
 
-/** Plain better-sqlite3 statements for the start-up read of live holds: uncharged (its events say, event-state.ts) and unexpired. */
-function prepareStatements(sqlite: Database.Database) {
-  return {
-    liveRowids: sqlite
-      .prepare(
-        `SELECT r.campaign_id, r.rowid, r.expires_at FROM reservations r WHERE r.expires_at > ? AND NOT ${CHARGED} ORDER BY r.expires_at`,
-      )
-      .raw(),
-    liveHold: sqlite
-      .prepare(
-        `SELECT r.id, r.price_micros, r.expires_at FROM reservations r
-         WHERE r.rowid = ? AND r.campaign_id = ? AND r.expires_at > ? AND NOT ${CHARGED}`,
-      )
-      .raw(),
-  };
+/** Sorts three parallel arrays by the first (code unit order, as `StoredHolds` searches). */
+function sortTogether(ids: string[], amounts: number[], expiries: number[]) {
+  const order = ids.map((_, i) => i).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0));
+  const [i2, a2, e2] = [order.map((i) => ids[i]), order.map((i) => amounts[i]), order.map((i) => expiries[i])];
+  ids.splice(0, ids.length, ...i2);
+  amounts.splice(0, amounts.length, ...a2);
+  expiries.splice(0, expiries.length, ...e2);
 }

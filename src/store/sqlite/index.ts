@@ -3,11 +3,11 @@ import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { StoreMetrics } from '../../ops/metrics.js';
 import { SqlCatalog } from '../catalog.js';
 import type { Store } from '../interface.js';
-import { SqlTraffic } from '../traffic.js';
 import { SqliteBudgets } from './budgets.js';
 import { Checkpointer } from './checkpointer.js';
 import { atomicTransaction, migrationsFolder, openDatabase, truncateWal } from './db.js';
 import { SqliteLedger } from './ledger.js';
+import { SqliteTraffic } from './traffic.js';
 import { SqliteUsers } from './users.js';
 import { WalSync } from './wal-sync.js';
 
@@ -21,7 +21,11 @@ export interface SqliteStoreOptions {
   walSync?: WalSync;
 }
 
-export function createSqliteStore(options: SqliteStoreOptions): Store & { userCacheSize(): number } {
+export function createSqliteStore(options: SqliteStoreOptions): Store & {
+  userCacheSize(): number;
+  /** Reads the live budget holds back from the stored reservations (`SqliteBudgets.loadHolds`); how many. */
+  loadHolds(now: number): number;
+} {
   const { db, sqlite } = openDatabase(options.path);
   const metrics = options.metrics;
   const walSync = options.walSync ?? new WalSync(options.path, sqlite);
@@ -42,7 +46,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & { userCa
     users,
     budgets,
     ledger,
-    traffic: new SqlTraffic(db),
+    traffic: new SqliteTraffic(db, walSync),
     async prune(now, historyMs) {
       ledger.writePending();
       const pruned = users.prune(now, historyMs);
@@ -66,6 +70,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & { userCa
       return { writable, migrated: Number(applied?.at ?? -1) >= latestMigration };
     },
     userCacheSize: () => users.cache.size,
+    loadHolds: (now) => budgets.loadHolds(now),
     async close() {
       if (sqlite.open) ledger.writePending();
       await walSync.drain();
