@@ -1,6 +1,7 @@
 /** Builds the service from settings and a store: the part every runtime shares. */
 import { createApp } from './api/app.js';
 import type { ClientAddress } from './api/context.js';
+import { createEdge } from './api/edge.js';
 import { mediaUrl } from './api/views.js';
 import { CatalogIndex } from './catalog/index.js';
 import { CatalogService } from './catalog/service.js';
@@ -65,6 +66,9 @@ export async function createService(options: ServiceOptions) {
     floorCpmMicros: options.settings.floorCpmMicros,
     clock,
   });
-  const app = createApp({ ...options, index, catalog, delivery, forecasts, clock });
-  return { app, index, catalog, delivery, forecasts, traffic, settings: options.settings };
+  const deps = { ...options, index, catalog, delivery, forecasts, clock };
+  // The rules before each route, shared by the app and (on Node) the slot lane.
+  const edge = createEdge(deps);
+  const app = createApp(deps, edge);
+  return { app, edge, index, catalog, delivery, forecasts, traffic, settings: options.settings };
 }

@@ -5,16 +5,14 @@
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { cors } from 'hono/cors';
 import { registerConsole } from '../console/routes.js';
-import { jsonLinesLog } from '../ops/log.js';
-import { noopMetrics } from '../ops/metrics.js';
 import type { AppDeps, AppEnv, Principal } from './context.js';
+import { createEdge, type Edge, JSON_BODY_LIMIT } from './edge.js';
 import { ApiError, handleError, problemResponse } from './errors.js';
-import { createAuth, type PrincipalKind } from './middleware/auth.js';
+import type { PrincipalKind } from './middleware/auth.js';
 import { authThrottle } from './middleware/auth-throttle.js';
 import { bodyLimit } from './middleware/body-limit.js';
 import { requireContentType } from './middleware/content-type.js';
 import { methodGuard } from './middleware/method.js';
-import { rateLimit } from './middleware/rate-limit.js';
 import { requestLog } from './middleware/request-log.js';
 import { createOpenApiHono } from './openapi.js';
 import { registerAdvertiserRoutes } from './routes/advertiser.js';
@@ -27,7 +25,8 @@ import { registerPublicRoutes } from './routes/public.js';
 const MiB = 1024 * 1024;
 const UPLOAD_PATH = /^\/v1\/campaigns\/[^/]+\/creatives\/?$/;
 
-export function createApp(deps: AppDeps) {
+/** The app; `edge` (the rules before each route) is passed in when the Node slot lane shares it. */
+export function createApp(deps: AppDeps, edge: Edge = createEdge(deps)) {
   const app = createOpenApiHono();
   app.onError(handleError);
   // Returned, not thrown: a throw here skips the security-headers middleware on the way out.
@@ -35,20 +34,15 @@ export function createApp(deps: AppDeps) {
 
   // First, so every answer (errors and 404s included) carries X-Request-Id and the security headers
   // (a locked-down CSP; a page that needs more, e.g. /docs, sets its own, which is kept), and is logged and measured once.
-  // Without a logger wired in, 5xx errors still reach stderr (as JSON lines); request lines do not.
-  app.use('*', requestLog({ log: deps.log ?? jsonLinesLog('error', console.error), metrics: deps.metrics ?? noopMetrics }));
+  app.use('*', requestLog(edge.record));
   if (deps.settings.corsOrigins.length > 0) app.use('*', cors({ origin: deps.settings.corsOrigins }));
   app.use('*', methodGuard(app));
   const limitTo = (maxSize: number, what: string) => bodyLimit({ maxSize, what });
-  const jsonLimit = limitTo(MiB, 'the 1 MiB limit');
+  const jsonLimit = limitTo(JSON_BODY_LIMIT, 'the 1 MiB limit');
   const uploadLimit = limitTo(17 * MiB, 'the upload limit (video 16 MB, image 5 MB)');
   app.use('/v1/*', (c, next) => (UPLOAD_PATH.test(c.req.path) ? uploadLimit : jsonLimit)(c, next));
 
-  const authenticate = createAuth({ adminKey: deps.adminKey, catalog: deps.store.catalog });
-  const limitRate = rateLimit({
-    rates: { advertiser: deps.settings.rateLimitAdvertiser, client: deps.settings.rateLimitClient },
-    clock: deps.clock,
-  });
+  const { authenticate, limitRate } = edge;
   const authFailed = authThrottle({
     maxFailures: deps.settings.authFailures.limit,
     windowMs: deps.settings.authFailures.windowSeconds * 1000,
@@ -69,7 +63,7 @@ export function createApp(deps: AppDeps) {
     function authAndLimit(c, next) {
       let found: Principal | Promise<Principal>;
       try {
-        found = authenticate(c, kinds);
+        found = authenticate(c.req.header('Authorization'), kinds);
       } catch (err) {
         throw authFailed(c, err);
       }

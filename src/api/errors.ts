@@ -114,14 +114,17 @@ export function problemBody(code: ErrorCode, detail: string, errors?: FieldError
   return body;
 }
 
-export function problemResponse(c: Context, error: ApiError): Response {
-  const status = statusOf(error.code);
-  const res = c.json(problemBody(error.code, error.message, error.errors), status, {
-    'Content-Type': 'application/problem+json',
-    ...error.headers,
-  });
-  return res;
+/** A problem answer's own headers: its media type and what the error adds (Retry-After, Allow, WWW-Authenticate). */
+export function problemHeaders(error: ApiError): Record<string, string> {
+  return { 'content-type': 'application/problem+json', ...error.headers };
 }
+
+export function problemResponse(c: Context, error: ApiError): Response {
+  return c.json(problemBody(error.code, error.message, error.errors), statusOf(error.code), problemHeaders(error));
+}
+
+/** What a request whose body could not be read (the client hung up, or never finished) is answered. */
+export const clientGone = () => new ApiError('bad_request', 'The client closed the connection before the request was read');
 
 function fromHttpException(e: HTTPException): ApiError {
   switch (e.status) {
@@ -138,14 +141,23 @@ function fromHttpException(e: HTTPException): ApiError {
   }
 }
 
-/** The app's onError: own errors as-is, Hono's HTTPExceptions mapped, anything else a logged 500. */
+/**
+ * What anything thrown is answered as: own errors as they are, Hono's HTTPExceptions mapped, a client that
+ * hung up (`aborted()`) a 400, anything else a 500 (logged once, with the request id, by the request record;
+ * never with the body: it may carry user ids).
+ */
+export function asApiError(err: unknown, aborted: () => boolean): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof HTTPException) return fromHttpException(err);
+  // Nobody will read this answer, and it is not our fault, so no error log.
+  if (aborted() || (err as { code?: unknown } | null)?.code === 'ECONNRESET') return clientGone();
+  return new ApiError('internal', 'Something went wrong on our side; the request was not applied');
+}
+
+/** The app's onError. */
 export function handleError(err: Error, c: Context): Response {
-  if (err instanceof ApiError) return problemResponse(c, err);
-  if (err instanceof HTTPException) return problemResponse(c, fromHttpException(err));
-  // The client hung up mid-body: nobody will read this answer, and it is not our fault, so no error log.
-  if (c.req.raw.signal?.aborted || (err as { code?: unknown }).code === 'ECONNRESET') {
-    return problemResponse(c, new ApiError('bad_request', 'The client closed the connection before the request was read'));
-  }
-  // Logged once, with the request id, by the request-log middleware (never with the body: it may carry user ids).
-  return problemResponse(c, new ApiError('internal', 'Something went wrong on our side; the request was not applied'));
+  return problemResponse(
+    c,
+    asApiError(err, () => c.req.raw.signal?.aborted === true),
+  );
 }

@@ -1,5 +1,7 @@
-/** Bearer-key authentication: admin key from settings, advertiser and client keys looked up by hash. */
-import type { Context } from 'hono';
+/**
+ * Bearer-key authentication: admin key from settings, advertiser and client keys looked up by hash.
+ * Takes the Authorization header's value, not a Hono context, so the Node slot lane asks the same cache.
+ */
 import { LRUCache } from 'lru-cache';
 import { constantTimeEqual, sha256Hex, sha256HexSync } from '../../privacy/crypto.js';
 import type { CatalogStore } from '../../store/interface.js';
@@ -55,8 +57,7 @@ export function createAuth(options: AuthOptions) {
     return principal;
   }
 
-  return function authenticate(c: Context, kinds: readonly PrincipalKind[]): Principal | Promise<Principal> {
-    const header = c.req.header('Authorization');
+  return function authenticate(header: string | undefined, kinds: readonly PrincipalKind[]): Principal | Promise<Principal> {
     if (!header) throw unauthorized('Send Authorization: Bearer <key>');
     const match = BEARER.exec(header);
     if (!match) throw unauthorized('The Authorization header must be "Bearer <key>"');

@@ -35,6 +35,9 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, bound: num
   }
 }
 
+/** Whether a declared Content-Length is over `maxSize` (without Transfer-Encoding the header decides: the body cannot be longer). */
+export const declaredOver = (length: string, maxSize: number) => Number.parseInt(length, 10) > maxSize;
+
 export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler {
   const drainUpTo = options.drainUpTo ?? 64 * 1024 * 1024;
   const tooLarge = () => new ApiError('payload_too_large', `Request body exceeds ${options.what}`);
@@ -44,8 +47,7 @@ export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler {
     // within the limit is left alone: on Node, touching c.req.raw builds a web Request and stream per request.
     const length = c.req.header('content-length');
     if (length === undefined || c.req.header('transfer-encoding') !== undefined) return readChunked(c, next);
-    const declared = Number.parseInt(length, 10);
-    return declared > options.maxSize ? refuse(c, declared) : next();
+    return declaredOver(length, options.maxSize) ? refuse(c, Number.parseInt(length, 10)) : next();
   };
 
   /** Drains what the client still sends of an oversized body (up to `drainUpTo`), then answers 413. */

@@ -9,6 +9,8 @@
  * A hot route can answer through `envelopedJson`, which builds its response with
  * every envelope header already in a plain header object: the Node adapter then
  * writes it as is, instead of materialising a WHATWG `Headers` for a dozen `set`s.
+ * The request id, the headers and the record are plain functions (`requestIdOf`,
+ * `envelopeHeaders`, `requestRecorder`): the Node slot lane answers through them too.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
@@ -44,12 +46,45 @@ export const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
 ];
 const SECURITY_HEADER_OBJECT: Record<string, string> = Object.fromEntries(SECURITY_HEADERS);
 
-export interface RequestLogOptions {
-  log: Log;
-  metrics: Metrics;
-  /** Milliseconds, monotonic where the runtime has it. */
-  now?: () => number;
+/** The request's id: the caller's X-Request-Id when valid, else a fresh UUID. */
+export function requestIdOf(header: string | undefined): string {
+  return header !== undefined && VALID_REQUEST_ID.test(header) ? header : crypto.randomUUID();
 }
+
+/**
+ * Every header of an answer whose own headers are `own` (names in lower case): the security headers it does
+ * not set itself, its own, and the request id.
+ */
+export function envelopeHeaders(reqId: string, own: Record<string, string>): Record<string, string> {
+  return { ...SECURITY_HEADER_OBJECT, ...own, 'x-request-id': reqId };
+}
+
+/** The one observation and log line of an answered request. */
+export interface RequestRecord {
+  reqId: string;
+  method: string;
+  /** The matched route pattern, or `unmatched`. */
+  route: string;
+  status: number;
+  ms: number;
+  principal: Principal | undefined;
+  /** What was thrown, for a 5xx. */
+  error: unknown;
+}
+
+/** Returns `record(request)`: one metrics observation and one log line (a 5xx with its error at error level). */
+export function requestRecorder(options: { log: Log; metrics: Metrics }): (request: RequestRecord) => void {
+  const { log, metrics } = options;
+  return function recordRequest({ reqId, method, route, status, ms, principal, error }) {
+    metrics.request(route, method, status, ms / 1000);
+    const line = { reqId, method, route, status, ms: Math.round(ms * 10) / 10, key: keyOf(principal) };
+    if (status >= 500 && error) log.error({ ...line, ...errorFields(error) }, 'request failed');
+    else log.info(line, 'request');
+  };
+}
+
+/** A JSON answer's own header. */
+export const JSON_ANSWER: Record<string, string> = { 'content-type': 'application/json' };
 
 /** Responses built by `envelopedJson`: they already carry every envelope header. */
 const complete = new WeakSet<Response>();
@@ -59,12 +94,7 @@ const complete = new WeakSet<Response>();
  * routes' fast way out).
  */
 export function envelopedJson(c: Context<AppEnv>, json: string, status = 200): Response {
-  const headers: Record<string, string> = {
-    ...SECURITY_HEADER_OBJECT,
-    'content-type': 'application/json',
-    'x-request-id': c.get('requestId'),
-  };
-  const res = new Response(json, { status, headers });
+  const res = new Response(json, { status, headers: envelopeHeaders(c.get('requestId'), JSON_ANSWER) });
   complete.add(res);
   return res;
 }
@@ -83,29 +113,11 @@ function keyOf(principal: Principal | undefined): { kind: string; id?: string } 
   return { kind: principal.kind };
 }
 
-export function requestLog(options: RequestLogOptions): MiddlewareHandler<AppEnv> {
-  const { log, metrics } = options;
-  const now = options.now ?? (() => performance.now());
-  /** One metrics observation and one log line for an answered request. */
-  function recordRequest(c: Context<AppEnv>, reqId: string, ms: number) {
-    const route = routeOf(c);
-    const status = c.res.status;
-    metrics.request(route, c.req.method, status, ms / 1000);
-    const line = {
-      reqId,
-      method: c.req.method,
-      route,
-      status,
-      ms: Math.round(ms * 10) / 10,
-      key: keyOf(c.get('principal')),
-    };
-    if (status >= 500 && c.error) log.error({ ...line, ...errorFields(c.error) }, 'request failed');
-    else log.info(line, 'request');
-  }
+/** The envelope as Hono middleware; `record` is `requestRecorder`'s, shared with the Node slot lane. */
+export function requestLog(record: (request: RequestRecord) => void): MiddlewareHandler<AppEnv> {
   return async function envelope(c, next) {
-    const started = now();
-    let reqId = c.req.header('X-Request-Id');
-    if (reqId === undefined || !VALID_REQUEST_ID.test(reqId)) reqId = crypto.randomUUID();
+    const started = performance.now();
+    const reqId = requestIdOf(c.req.header('X-Request-Id'));
     c.set('requestId', reqId);
     await next();
     const res = c.res;
@@ -116,6 +128,14 @@ export function requestLog(options: RequestLogOptions): MiddlewareHandler<AppEnv
       for (const [name, value] of SECURITY_HEADERS) if (!headers.has(name)) headers.set(name, value);
       headers.delete('x-powered-by');
     }
-    recordRequest(c, reqId, now() - started);
+    record({
+      reqId,
+      method: c.req.method,
+      route: routeOf(c),
+      status: res.status,
+      ms: performance.now() - started,
+      principal: c.get('principal'),
+      error: c.error,
+    });
   };
 }

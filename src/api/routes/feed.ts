@@ -1,11 +1,11 @@
 /** Feed-client routes (client key): slots, events, blocks, erase, why. User ids only ever in bodies. */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
-import type { SlotsResult } from '../../delivery/delivery.js';
-import type { AppDeps, AppEnv } from '../context.js';
-import { ApiError } from '../errors.js';
+import type { Delivery, SlotsResult } from '../../delivery/delivery.js';
+import type { AppDeps, AppEnv, Principal } from '../context.js';
+import { ApiError, clientGone } from '../errors.js';
 import { envelopedJson } from '../middleware/request-log.js';
-import { type App, jsonBody, jsonResponse, problems, security } from '../openapi.js';
+import { type App, jsonBody, jsonResponse, problems, security, validationError } from '../openapi.js';
 import {
   EventResult,
   EventsInput,
@@ -22,8 +22,11 @@ import {
 } from '../schemas.js';
 
 const tags = ['feed'];
-/** `application/json`, with parameters or not: the only type the zod route's media-type gate lets through unchanged. */
-const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
+/**
+ * `application/json`, alone or with `charset=utf-8`: the types the hot paths read themselves (the zod routes'
+ * media-type gate and validator take them as JSON). Any other type goes to the zod route, which decides.
+ */
+export const JSON_MEDIA_TYPE = /^application\/json(;\s*charset=utf-8)?$/i;
 const noContent = { description: 'Done' };
 
 export const slotsRoute = createRoute({
@@ -139,6 +142,29 @@ async function plainJson(c: Context<AppEnv>): Promise<unknown> {
   }
 }
 
+/**
+ * The slot request's body (text of an `application/json` request) as SlotsInput, or a thrown 400 naming what
+ * is wrong: not JSON, or each field SlotsInput refuses. A plain body passes the hand-written check; only
+ * the rest pays for zod.
+ */
+export function slotsInputFrom(text: string): z.infer<typeof SlotsInput> {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ApiError('bad_request', 'Malformed JSON in request body');
+  }
+  if (isPlainSlotsInput(body)) return body;
+  const parsed = SlotsInput.safeParse(body);
+  if (!parsed.success) throw validationError(parsed.error);
+  return parsed.data;
+}
+
+/** The slot request served: its answer's JSON. */
+export async function slotsAnswer(delivery: Delivery, input: z.infer<typeof SlotsInput>, principal: Principal): Promise<string> {
+  return slotsJson(await delivery.slots({ ...input, clientId: clientIdOf(principal) }));
+}
+
 /** Each ad view's JSON, made once: delivery hands out one frozen view per creative and index build. */
 const adJson = new WeakMap<object, string>();
 
@@ -157,23 +183,29 @@ export function slotsJson(result: SlotsResult): string {
 }
 
 /** The calling feed client: slot tokens are bound to it. */
-function clientId(c: Context<AppEnv>): string {
-  const principal = c.get('principal');
+function clientIdOf(principal: Principal): string {
   return principal.kind === 'client' ? principal.clientId : '';
 }
+const clientId = (c: Context<AppEnv>) => clientIdOf(c.get('principal'));
 
 export function registerFeedRoutes(app: App, deps: AppDeps, client: MiddlewareHandler<AppEnv>) {
   const { delivery } = deps;
   for (const path of ['/v1/slots', '/v1/events', '/v1/users/*', '/v1/why']) app.use(path, client);
 
-  // The hot paths: a well-formed body (checked by hand, strictly, against the same rules as SlotsInput and
-  // EventsInput) is served here and answered with the envelope's headers in one plain object. Anything else
-  // falls through to the zod-validated route below, which answers exactly as before (400 problem+json naming
-  // each field). The body is read once: the zod route finds it in Hono's body cache.
+  // The hot paths read a JSON_MEDIA_TYPE body themselves and answer with the envelope's headers in one plain
+  // object; any other type goes to the zod route below. Slots: slotsInputFrom is the whole body rule (the
+  // Node slot lane serves through it too). Events: a well-formed body (checked by hand, strictly, against
+  // EventsInput's rules) is served here; anything else falls through to the zod route, which names each
+  // field (the body is read once: the zod route finds it in Hono's body cache).
   app.post('/v1/slots', async (c, next) => {
-    const body = await plainJson(c);
-    if (!isPlainSlotsInput(body)) return next();
-    return envelopedJson(c, slotsJson(await delivery.slots({ ...body, clientId: clientId(c) })));
+    if (!JSON_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) return next();
+    let text: string;
+    try {
+      text = await c.req.text();
+    } catch {
+      throw clientGone();
+    }
+    return envelopedJson(c, await slotsAnswer(delivery, slotsInputFrom(text), c.get('principal')));
   });
   app.openapi(slotsRoute, async (c) => c.json(await delivery.slots({ ...c.req.valid('json'), clientId: clientId(c) }), 200));
 
