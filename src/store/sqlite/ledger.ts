@@ -16,7 +16,6 @@
  */
 import type Database from 'better-sqlite3';
 import { and, between, count, eq, gte } from 'drizzle-orm';
-import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
 import type { EventType } from '../../engine/types.js';
 import type { StoreMetrics } from '../../ops/metrics.js';
@@ -60,11 +59,12 @@ interface Applied {
   reported: string[];
 }
 
-/** What groups added to one report row since it was last written: counters, and its whole sketch if reach changed. */
+/** What groups added to one report row since it was last written: counters, and the users reached since. */
 interface RowDelta {
   row: ReportRowKey;
   /** In REPORT_COUNTERS order. */
   counters: Float64Array;
+  /** A sketch of only the impressions since the last write (merged into the stored one as it is written), if any. */
   reach?: Reach;
   /** The first events rowid (and the group's time) this delta holds: everything before it is in the stored row. */
   fromRowid: number;
@@ -74,15 +74,6 @@ interface RowDelta {
 export class SqliteLedger implements LedgerStore {
   private statements: ReturnType<typeof prepareStatements>;
   private sqlite: Database.Database;
-  /**
-   * Parsed reach sketches by report row: this process is the only writer, so a group
-   * adds to the cached sketch instead of reading and decoding it per impression. Bounded
-   * by bytes (a sparse sketch is tens of bytes, a dense one 4 KiB).
-   */
-  private sketches = new LRUCache<string, Reach>({
-    maxSize: SKETCH_CACHE_BYTES,
-    sizeCalculation: (reach) => reach.bytes + SKETCH_ENTRY_BYTES,
-  });
   /** Concurrent batches share one transaction; each is acknowledged only once the WAL is synced after it. */
   private group: GroupCommit<Batch, Applied>;
   /** Report rows' committed changes not yet written, by row. */
@@ -318,7 +309,7 @@ export class SqliteLedger implements LedgerStore {
           const cacheKey = rowKey(campaignId, by, day, key);
           const delta = this.delta(cacheKey, { campaignId, by, day, key }, groupRowid, groupNow);
           for (let i = 0; i < counters.length; i++) delta.counters[i] += counters[i];
-          if (points.length > 0) afterCommitted(() => this.reach(cacheKey, points, delta));
+          if (points.length > 0) afterCommitted(() => this.reach(points, delta));
         }
       }
     }
@@ -334,22 +325,17 @@ export class SqliteLedger implements LedgerStore {
     return delta;
   }
 
-  /** Reach goes into a HyperLogLog sketch per report row, never a user list. */
-  private reach(cacheKey: string, points: number | number[], delta = this.unwritten.get(cacheKey)!) {
-    let reach = delta.reach ?? this.sketches.get(cacheKey);
-    if (!reach) {
-      const { campaignId, by, day, key } = delta.row;
-      reach = Reach.parse((this.statements.sketch.get(campaignId, by, day, key) as string | null | undefined) ?? undefined);
-      this.sketches.set(cacheKey, reach);
-    }
+  /**
+   * Reach goes into a HyperLogLog sketch per report row, never a user list. The delta's sketch holds
+   * only the users since the row was last written: the stored sketch is never read here, the write
+   * merges the two (register maximum, `reach_union`), so a row touched for the first time costs no read.
+   */
+  private reach(points: number | number[], delta: RowDelta) {
+    const reach = (delta.reach ??= Reach.empty());
     const bytes = reach.bytes;
-    const counted = delta.reach ? bytes : 0;
-    if (typeof points === 'number') {
-      if (reach.addPoint(points)) delta.reach = reach;
-    } else for (const point of points) if (reach.addPoint(point)) delta.reach = reach;
-    if (delta.reach) this.unwrittenBytes += reach.bytes - counted;
-    // Grown (more room for points, or dense): the cache weighs it again.
-    if (reach.bytes !== bytes) this.sketches.set(cacheKey, reach);
+    if (typeof points === 'number') reach.addPoint(points);
+    else for (const point of points) reach.addPoint(point);
+    this.unwrittenBytes += reach.bytes - bytes;
   }
 
   /**
@@ -402,7 +388,7 @@ export class SqliteLedger implements LedgerStore {
     for (const [cacheKey, delta] of later) {
       const pending = deltaOf(this.unwritten, cacheKey, delta.row, delta.fromRowid, delta.since);
       addCounters(pending, delta);
-      pending.reach = delta.reach ?? pending.reach;
+      if (delta.reach) pending.reach = pending.reach ? pending.reach.merge(delta.reach) : delta.reach;
     }
     this.unwrittenBytes = 0;
     for (const delta of this.unwritten.values()) this.unwrittenBytes += deltaBytes(delta);
@@ -445,7 +431,7 @@ export class SqliteLedger implements LedgerStore {
         const delta = this.delta(cacheKey, { campaignId: e.campaignId, by, day, key }, e.rowid, e.at);
         delta.counters[COUNTER_INDEX[counterOf[e.type]]]++;
         delta.counters[SPEND] += e.costMicros;
-        if (e.type === 'impression') this.reach(cacheKey, Reach.point(e.uid));
+        if (e.type === 'impression') this.reach(Reach.point(e.uid), delta);
       }
     }
     this.sqlite.transaction(() => this.writeRows())();
@@ -477,7 +463,7 @@ export class SqliteLedger implements LedgerStore {
         rows.push(target);
       }
       for (const [i, c] of REPORT_COUNTERS.entries()) target[c] += counters[i];
-      if (reach) target.reachSketch = reach.serialize();
+      if (reach) target.reachSketch = reachUnion(target.reachSketch, reach.serialize());
     }
     return toReportRows(rows, by);
   }
@@ -498,6 +484,16 @@ function addCounters(to: RowDelta, from: RowDelta) {
   for (let i = 0; i < from.counters.length; i++) to.counters[i] += from.counters[i];
 }
 
+/**
+ * Two stored sketches' union (register maximum), as SQL's `reach_union(stored, added)` when a row is written:
+ * either may be null (no users).
+ */
+function reachUnion(stored: string | null, added: string | null): string | null {
+  if (!added) return stored;
+  if (!stored) return added;
+  return Reach.parse(stored).merge(Reach.parse(added)).serialize();
+}
+
 /** What a row's unwritten change holds in memory, about: its key, counters and the sketch it will write. */
 function deltaBytes(delta: RowDelta): number {
   return ROW_DELTA_BYTES + (delta.reach ? delta.reach.bytes : 0);
@@ -514,6 +510,7 @@ function deltaOf(map: Map<string, RowDelta>, cacheKey: string, row: ReportRowKey
  * first ones, and drizzle's placeholder mapping cost as much as SQLite itself here.
  */
 function prepareStatements(sqlite: Database.Database) {
+  sqlite.function('reach_union', { deterministic: true }, reachUnion);
   const s = (text: string) => sqlite.prepare(text);
   return {
     seen: s('SELECT 1 FROM events WHERE reservation_id = ? AND type = ?').pluck(),
@@ -537,18 +534,18 @@ function prepareStatements(sqlite: Database.Database) {
     addSpend: s(
       'INSERT INTO campaign_spend (campaign_id, day, spend_micros) VALUES (?, ?, ?) ON CONFLICT (campaign_id, day) DO UPDATE SET spend_micros = spend_micros + excluded.spend_micros',
     ),
-    // Columns in REPORT_COUNTERS order, then the sketch (null: unchanged). One statement, so the row (4 KiB of sketch) is rewritten once.
+    // Columns in REPORT_COUNTERS order, then the users reached since the last write (null: none), merged into the
+    // stored sketch. One statement, so the row is rewritten once and its sketch never read into the ledger.
     addCounts: s(
       `INSERT INTO report_rows (campaign_id, by, day, key, ${COUNTER_COLUMNS.join(', ')}, reach_sketch)
        VALUES (?, ?, ?, ?, ${COUNTER_COLUMNS.map(() => '?').join(', ')}, ?)
        ON CONFLICT (campaign_id, by, day, key) DO UPDATE SET ${COUNTER_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')},
-         reach_sketch = coalesce(excluded.reach_sketch, reach_sketch)`,
+         reach_sketch = reach_union(reach_sketch, excluded.reach_sketch)`,
     ),
     addCtr: s(
       `INSERT INTO creative_stats (creative_id, impressions, clicks, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (creative_id) DO UPDATE SET impressions = impressions + excluded.impressions, clicks = clicks + excluded.clicks, updated_at = excluded.updated_at`,
     ),
-    sketch: s('SELECT reach_sketch FROM report_rows WHERE campaign_id = ? AND by = ? AND day = ? AND key = ?').pluck(),
     mark: s('SELECT value FROM ledger_marks WHERE name = ?').pluck(),
     setMark: s('INSERT INTO ledger_marks (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
     latestRowid: s('SELECT max(rowid) FROM events').pluck(),
@@ -619,15 +616,12 @@ const REPORT_WRITE_MS = 10_000;
 const ROWS_PER_GROUP = 500;
 /**
  * Bytes of unwritten row changes kept in memory at most (`deltaBytes`; beyond it the oldest are written
- * early): ~37,000 rows with small sketches, ~5,000 with dense ones. With the sketch cache, 48 MiB in all (the bound
- * was 10,000 rows: up to 40 MB of cached sketches and the changes).
+ * early): ~37,000 rows whose users since the last write are a few, ~5,000 with a dense sketch of them (the
+ * bound was 10,000 rows and a cache of 10,000 parsed sketches: up to 40 MB of sketches and the changes).
  */
 export const MAX_UNWRITTEN_BYTES = 24 << 20;
 /** A row change without its sketch: key string, row key, counters (an 11-number Float64Array), map entry (measured 500–680 bytes, campaign id shared or not). */
 export const ROW_DELTA_BYTES = 640;
-/** Bytes of parsed sketches the cache keeps (`sketches`), each weighed as its points or registers plus an entry. */
-const SKETCH_CACHE_BYTES = 24 << 20;
-const SKETCH_ENTRY_BYTES = 256;
 const REPORT_MARK = 'report_rows';
 /** `row:<campaign>|<by>|<day>|<key>`: a row written since the 'report_rows' mark is exact up to this events rowid. */
 const ROW_MARK = 'row:';
