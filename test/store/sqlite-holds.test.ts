@@ -9,7 +9,8 @@ import Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ServableCampaign } from '../../src/engine/types.js';
 import type { Reservation, Store } from '../../src/store/interface.js';
-import { SqliteBudgets } from '../../src/store/sqlite/budgets.js';
+import { SqliteBudgets, sortTogether } from '../../src/store/sqlite/budgets.js';
+import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import { sqliteFile } from '../helpers/sqlite-file.js';
 import { reservation as servedSlot, T, TTL } from '../helpers/store-records.js';
 
@@ -217,5 +218,65 @@ describe('spend in memory across UTC midnight (SQLite)', () => {
     const { spentTodayMicros, spentTotalMicros } = s.budgets.view(c1.id, EVE + 6_000);
     expect({ spentTodayMicros, spentTotalMicros }).toEqual({ spentTodayMicros: 0, spentTotalMicros: 10_000 });
     expect(await afterRestart(MIDNIGHT + 2_000)).toEqual({ spentTodayMicros: 0, spentTotalMicros: 10_000, heldMicros: 0 });
+  });
+});
+
+describe('one campaign with more live holds than a call can take as arguments (SQLite)', () => {
+  const db = sqliteFile('sqlite-many-holds-');
+  const UID = 'c'.repeat(64);
+  // Over the ~150k elements a spread into a call's arguments overflows Node's stack at.
+  const COUNT = 250_000;
+  // SQLite orders text by UTF-8 bytes, the search by UTF-16 code units: U+FF21 sorts before U+1F600 in
+  // bytes, after it in code units. Alternating them makes the read-back order need sorting.
+  const id = (i: number) => `r_${String.fromCodePoint(i % 2 === 0 ? 0xff21 : 0x1f600)}_${i}`;
+  const price = (i: number) => 1 + (i % 7);
+
+  it('reads them back, sorted for the search (ids not in code unit order)', async () => {
+    await db.store().close();
+    const sqlite = new Database(db.path);
+    const insert = sqlite.prepare(
+      `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at)
+       VALUES (?, ?, 'cmp_many', 'crv_many', 'adv_1', 'cpm', ?, ?, ?)`,
+    );
+    sqlite.transaction(() => {
+      for (let i = 0; i < COUNT; i++) insert.run(id(i), UID, price(i), T - 60_000, T - 60_000 + TTL + i);
+    })();
+    sqlite.close();
+    let total = 0;
+    for (let i = 0; i < COUNT; i++) total += price(i);
+
+    const restarted = createSqliteStore({ path: db.path, userCacheSize: 100 });
+    try {
+      expect(restarted.loadHolds(T)).toBe(COUNT);
+      expect(restarted.budgets.view('cmp_many', T).heldMicros).toBe(total);
+      // Each id is found with its own amount (the arrays were sorted together), from either end of the order.
+      for (const i of [0, 1, COUNT - 2, COUNT - 1, 12_345]) {
+        await restarted.budgets.release('cmp_many', id(i));
+        total -= price(i);
+        expect(restarted.budgets.view('cmp_many', T).heldMicros).toBe(total);
+      }
+      // And lapse at their own expiry: holds 0 and 1 were given back, 2 lapses now, 3 and later are live.
+      expect(restarted.budgets.view('cmp_many', T - 60_000 + TTL + 2).heldMicros).toBe(total - price(2));
+    } finally {
+      await restarted.close();
+    }
+  });
+});
+
+describe('sortTogether', () => {
+  it('sorts three parallel arrays by the first, in place, however long', () => {
+    const n = 300_000;
+    const ids = Array.from({ length: n }, (_, i) => `id_${String(n - i).padStart(7, '0')}`);
+    const amounts = Array.from({ length: n }, (_, i) => n - i);
+    const expiries = Array.from({ length: n }, (_, i) => 2 * (n - i));
+    sortTogether(ids, amounts, expiries);
+    expect(ids.length).toBe(n);
+    for (const k of [0, 1, n / 2, n - 1]) {
+      expect([ids[k], amounts[k], expiries[k]]).toEqual([`id_${String(k + 1).padStart(7, '0')}`, k + 1, 2 * (k + 1)]);
+    }
+    // Code unit order, not UTF-8 byte order.
+    const small = ['\uff21', '\u{1f600}'];
+    sortTogether(small, [1, 2], [3, 4]);
+    expect(small).toEqual(['\u{1f600}', '\uff21']);
   });
 });

@@ -346,11 +346,18 @@ export class SqliteBudgets implements BudgetStore {
   }
 }
 
-/** Sorts three parallel arrays by the first (code unit order, as `StoredHolds` searches). */
-function sortTogether(ids: string[], amounts: number[], expiries: number[]) {
+/**
+ * Sorts three parallel arrays in place by the first (code unit order, as `StoredHolds` searches). One
+ * campaign can have hundreds of thousands of live holds: elements are copied one by one, never spread
+ * as arguments (a spread of ~150k elements overflows the stack).
+ */
+export function sortTogether(ids: string[], amounts: number[], expiries: number[]) {
   const order = ids.map((_, i) => i).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0));
-  const [i2, a2, e2] = [order.map((i) => ids[i]), order.map((i) => amounts[i]), order.map((i) => expiries[i])];
-  ids.splice(0, ids.length, ...i2);
-  amounts.splice(0, amounts.length, ...a2);
-  expiries.splice(0, expiries.length, ...e2);
+  const [i0, a0, e0] = [ids.slice(), amounts.slice(), expiries.slice()];
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k];
+    ids[k] = i0[i];
+    amounts[k] = a0[i];
+    expiries[k] = e0[i];
+  }
 }
