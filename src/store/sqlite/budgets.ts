@@ -77,6 +77,11 @@ class StoredHolds {
     return count;
   }
 
+  /** How many holds these arrays keep (ended or not). */
+  get size(): number {
+    return this.byExpiry.length;
+  }
+
   /** True once every hold has ended by expiry. */
   get done(): boolean {
     return this.next === this.byExpiry.length;
@@ -271,6 +276,23 @@ export class SqliteBudgets implements BudgetStore {
     }
     if (expired > 0) this.metrics?.holds('expired', expired);
     if (drop > 0) account.holds.splice(0, drop);
+  }
+
+  /**
+   * Ends every hold expired by `now` in every account, as each account's next use would (the budget
+   * figures are the same): holds of campaigns nobody asks for (paused, archived) do not stay in memory
+   * for the life of the process, and read-back holds past their last expiry free their arrays. The
+   * retention job runs it (`store.prune`).
+   */
+  sweep(now: number): void {
+    for (const account of this.accounts.values()) this.expire(account, now);
+  }
+
+  /** How many holds the accounts keep in memory (live, or ended and not yet dropped): for tests. */
+  holdsKept(): number {
+    let count = 0;
+    for (const account of this.accounts.values()) count += account.holds.length + (account.stored?.size ?? 0);
+    return count;
   }
 
   view(campaignId: string, now: number): BudgetState {

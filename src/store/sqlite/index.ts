@@ -50,6 +50,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
     async prune(now, historyMs) {
       ledger.writePending();
       const pruned = users.prune(now, historyMs);
+      budgets.sweep(now);
       // Old WAL frames still hold pruned and erased rows; a truncating checkpoint drops them from disk.
       await truncateWal(sqlite);
       return pruned;
