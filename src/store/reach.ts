@@ -47,10 +47,19 @@ export class Reach {
     return new Reach(undefined, EMPTY_POINTS, 0);
   }
 
-  /** Reads either stored form; anything else (damaged, foreign) is an empty sketch, as before. */
+  /**
+   * Reads either stored form; anything else (damaged, foreign, not even base64) is an empty sketch, as
+   * before, never an error: SQL's `reach_union` calls this inside the transaction that writes a row, where
+   * a throw would roll back every write after it.
+   */
   static parse(serialized: string | null | undefined): Reach {
     if (!serialized) return Reach.empty();
-    const bytes = decodeBase64(serialized);
+    let bytes: Uint8Array;
+    try {
+      bytes = decodeBase64(serialized);
+    } catch {
+      return Reach.empty();
+    }
     if (bytes.length === M) return Reach.fromRegisters(bytes);
     const n = (bytes.length - 1) / 3;
     if (bytes[0] !== SPARSE_TAG || !Number.isInteger(n) || n > SPARSE_MAX) return Reach.empty();
