@@ -69,7 +69,7 @@ export class Reach {
       const point = (bytes[j] << 16) | (bytes[j + 1] << 8) | bytes[j + 2];
       const index = point >>> 6;
       const rank = point & 63;
-      if (index <= previous || rank < 1 || rank > Q + 1) return Reach.empty();
+      if (index <= previous || index >= M || rank < 1 || rank > Q + 1) return Reach.empty();
       previous = index;
       points[i] = point;
     }
@@ -167,8 +167,9 @@ export class Reach {
     }
     if (this.n < points.length) points.copyWithin(lo + 1, lo, this.n);
     else {
-      // Full: twice the room (4 KiB at SPARSE_MAX), the points after this one a place further.
-      this.points = new Uint32Array(Math.max(4, points.length * 2));
+      // Full: twice the room, at most SPARSE_MAX points (4 KiB; a parsed sketch's room is its length, not a power
+      // of two), the points after this one a place further.
+      this.points = new Uint32Array(Math.min(SPARSE_MAX, Math.max(4, points.length * 2)));
       this.points.set(points.subarray(0, lo));
       this.points.set(points.subarray(lo, this.n), lo + 1);
     }
