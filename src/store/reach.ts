@@ -108,11 +108,6 @@ export class Reach {
     return bytes;
   }
 
-  /** Whether the sketch is the dense array (else the sparse points). */
-  get dense(): boolean {
-    return this.registers !== undefined;
-  }
-
   /** Bytes of memory the sketch's registers or points take (for bounds by bytes). */
   get bytes(): number {
     return this.registers ? M : this.points.byteLength;
