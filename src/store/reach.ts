@@ -47,10 +47,19 @@ export class Reach {
     return new Reach(undefined, EMPTY_POINTS, 0);
   }
 
-  /** Reads either stored form; anything else (damaged, foreign) is an empty sketch, as before. */
+  /**
+   * Reads either stored form; anything else (damaged, foreign, not even base64) is an empty sketch, as
+   * before, never an error: SQL's `reach_union` calls this inside the transaction that writes a row, where
+   * a throw would roll back every write after it.
+   */
   static parse(serialized: string | null | undefined): Reach {
     if (!serialized) return Reach.empty();
-    const bytes = decodeBase64(serialized);
+    let bytes: Uint8Array;
+    try {
+      bytes = decodeBase64(serialized);
+    } catch {
+      return Reach.empty();
+    }
     if (bytes.length === M) return Reach.fromRegisters(bytes);
     const n = (bytes.length - 1) / 3;
     if (bytes[0] !== SPARSE_TAG || !Number.isInteger(n) || n > SPARSE_MAX) return Reach.empty();
@@ -60,7 +69,7 @@ export class Reach {
       const point = (bytes[j] << 16) | (bytes[j + 1] << 8) | bytes[j + 2];
       const index = point >>> 6;
       const rank = point & 63;
-      if (index <= previous || rank < 1 || rank > Q + 1) return Reach.empty();
+      if (index <= previous || index >= M || rank < 1 || rank > Q + 1) return Reach.empty();
       previous = index;
       points[i] = point;
     }
@@ -97,11 +106,6 @@ export class Reach {
       bytes[j + 2] = point & 0xff;
     }
     return bytes;
-  }
-
-  /** Whether the sketch is the dense array (else the sparse points). */
-  get dense(): boolean {
-    return this.registers !== undefined;
   }
 
   /** Bytes of memory the sketch's registers or points take (for bounds by bytes). */
@@ -158,8 +162,9 @@ export class Reach {
     }
     if (this.n < points.length) points.copyWithin(lo + 1, lo, this.n);
     else {
-      // Full: twice the room (4 KiB at SPARSE_MAX), the points after this one a place further.
-      this.points = new Uint32Array(Math.max(4, points.length * 2));
+      // Full: twice the room, at most SPARSE_MAX points (4 KiB; a parsed sketch's room is its length, not a power
+      // of two), the points after this one a place further.
+      this.points = new Uint32Array(Math.min(SPARSE_MAX, Math.max(4, points.length * 2)));
       this.points.set(points.subarray(0, lo));
       this.points.set(points.subarray(lo, this.n), lo + 1);
     }

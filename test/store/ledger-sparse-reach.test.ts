@@ -32,7 +32,8 @@ function storeAt(path: string) {
   return store;
 }
 
-async function impressions(store: Store, users: number[]) {
+/** Impressions of `users`, recorded at `now` (within a minute of `at`, while their reservations hold). */
+async function impressions(store: Store, users: number[], now = at) {
   const reservations: Reservation[] = users.map((i) => ({
     id: `r-${i}`,
     uid: uid(i),
@@ -57,7 +58,7 @@ async function impressions(store: Store, users: number[]) {
     campaignId: r.campaignId,
     creativeId: r.creativeId,
   }));
-  for (let i = 0; i < events.length; i += 500) await store.ledger.record(events.slice(i, i + 500), at, rules);
+  for (let i = 0; i < events.length; i += 500) await store.ledger.record(events.slice(i, i + 500), now, rules);
 }
 
 /** A sketch as versions before sparse sketches stored it: always the 4,096 registers, base64. */
@@ -128,4 +129,30 @@ it('reads a dense sketch an earlier version stored, adds to it, and writes it ba
   open.length = 0;
   expect(sketchBytes(path, 'day', '')).toBe(1 + 3 * 13);
   expect((await storeAt(path).ledger.report('cmp-sparse', day, day))[0]).toMatchObject({ impressions: 15, reach: 13 });
+});
+
+it('keeps recording events when a stored sketch is damaged: the row counts on, its reach from the new users', async () => {
+  dir = mkdtempSync(join(tmpdir(), 'status-ads-sparse-'));
+  const path = join(dir, 'ads.db');
+  await storeAt(path).close();
+  open.length = 0;
+  // A damaged stored sketch (not base64). Rows are written inside a later batch's transaction once their
+  // change is 10 s old: the union must read the damaged sketch as empty, not throw there, which rolled
+  // the batch back and failed every later one (the row stayed first to be written).
+  const disk = new Database(path);
+  disk
+    .prepare(
+      `INSERT INTO report_rows (campaign_id, by, day, key, impressions, reach_sketch) VALUES ('cmp-sparse', 'day', ?, '', 7, 'not base64 !!')`,
+    )
+    .run(day);
+  disk.close();
+  const store = storeAt(path);
+  await impressions(store, [1, 2, 3]);
+  await impressions(store, [4, 5], at + 20_000); // writes the row
+  await impressions(store, [6], at + 40_000); // writes it again
+  expect((await store.ledger.report('cmp-sparse', day, day))[0]).toMatchObject({ impressions: 13, reach: 6 });
+  await store.close();
+  open.length = 0;
+  expect(sketchBytes(path, 'day', '')).toBe(1 + 3 * 6);
+  expect((await storeAt(path).ledger.report('cmp-sparse', day, day))[0]).toMatchObject({ impressions: 13, reach: 6 });
 });

@@ -85,6 +85,9 @@ const points = fc.oneof(
   fc.array(point, { maxLength: 3000 }),
 );
 
+/** Bytes of the stored form: 4,096 for the dense array, 1 + 3 per register for the sparse one. */
+const storedBytes = (reach: Reach) => Buffer.from(reach.serialize(), 'base64').length;
+
 function both(list: number[]): { reach: Reach; dense: DenseReach; changed: boolean[] } {
   const reach = Reach.empty();
   const dense = new DenseReach();
@@ -108,8 +111,7 @@ describe('Reach: sparse and dense forms give what the dense sketch gives', () =>
         expect(Reach.parse(text).serialize()).toBe(text);
         // Dense once past SPARSE_MAX registers, and then stored byte for byte as before.
         const set = dense.registers.filter((r) => r > 0).length;
-        expect(reach.dense).toBe(set > SPARSE_MAX);
-        if (reach.dense) expect(text).toBe(dense.serialize());
+        if (set > SPARSE_MAX) expect(text).toBe(dense.serialize());
         else expect(Buffer.from(text, 'base64').length).toBe(1 + 3 * set);
       }),
       { numRuns: 300 },
@@ -164,7 +166,6 @@ describe('Reach: the sparse form', () => {
     reach.add('0123456789abcdef0123');
     reach.add('fedcba98765432100123');
     reach.add('8000000000000000ffff');
-    expect(reach.dense).toBe(false);
     expect(Buffer.from(reach.serialize(), 'base64')).toHaveLength(1 + 3 * 3);
     expect(reach.bytes).toBeLessThanOrEqual(16);
     expect(Reach.parse(reach.serialize()).estimate()).toBe(3);
@@ -175,7 +176,6 @@ describe('Reach: the sparse form', () => {
     old.addPoint(5 * 64 + 3);
     old.addPoint(4000 * 64 + 1);
     const read = Reach.parse(old.serialize());
-    expect(read.dense).toBe(false);
     expect(read.serialize()).toHaveLength(12); // base64 of the tag and two points
     expect(read.estimate()).toBe(old.estimate());
   });
@@ -184,7 +184,6 @@ describe('Reach: the sparse form', () => {
     const bytes = new Uint8Array(4096);
     bytes[7] = 60; // no rank is above 53: damaged, but read as the dense-only version read it
     const read = Reach.parse(Buffer.from(bytes).toString('base64'));
-    expect(read.dense).toBe(true);
     expect(read.serialize()).toBe(Buffer.from(bytes).toString('base64'));
   });
 
@@ -199,19 +198,41 @@ describe('Reach: the sparse form', () => {
       sparse(1, 0, 1, 3, 0, 1, 4), // one register twice
       sparse(1, 0, 1, 0), // rank 0
       sparse(1, 0, 1, 54), // rank past 53
+      sparse(1, 0xff, 0xff, 0xc1), // register 262,143: past the 4,096 there are
+      sparse(1, 0, 1, 3, 0x04, 0, 1), // register 4,096
     ]) {
       expect(Reach.parse(damaged).estimate()).toBe(0);
     }
     expect(Reach.parse(sparse(1)).estimate()).toBe(0);
+    expect(Reach.parse('Af//wQ==').serialize()).toBe(Reach.empty().serialize());
+  });
+
+  it('treats text that is not base64 as an empty sketch, never an error', () => {
+    for (const damaged of ['not base64 !!', '!!!notbase64', 'AQ=', '\u00e9t\u00e9', '====']) {
+      expect(Reach.parse(damaged).estimate()).toBe(0);
+      expect(Reach.parse(damaged).serialize()).toBe(Reach.empty().serialize());
+    }
   });
 
   it('holds at most about the dense size in memory, and grows into the dense form past SPARSE_MAX registers', () => {
     const reach = Reach.empty();
     for (let i = 0; i < SPARSE_MAX; i++) reach.addPoint(i * 64 + 1);
-    expect(reach.dense).toBe(false);
+    expect(storedBytes(reach)).toBe(1 + 3 * SPARSE_MAX);
     expect(reach.bytes).toBeLessThanOrEqual(4096);
     expect(reach.addPoint(SPARSE_MAX * 64 + 1)).toBe(true);
-    expect(reach.dense).toBe(true);
+    expect(storedBytes(reach)).toBe(4096);
     expect(reach.bytes).toBe(4096);
+  });
+
+  it('grows a parsed sparse sketch no larger in memory than the dense form', () => {
+    // A parsed sketch's room is its points; doubling it past 512 points once took more than 4 KiB.
+    for (const n of [513, 558, SPARSE_MAX - 1]) {
+      const stored = Reach.empty();
+      for (let i = 0; i < n; i++) stored.addPoint(i * 64 + 1);
+      const read = Reach.parse(stored.serialize());
+      expect(read.addPoint(n * 64 + 1)).toBe(true);
+      expect(storedBytes(read)).toBe(1 + 3 * (n + 1));
+      expect(read.bytes).toBeLessThanOrEqual(4096);
+    }
   });
 });
