@@ -5,34 +5,20 @@
  * nothing twice.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
 import type { Reservation, Store, VerifiedEvent } from '../../src/store/interface.js';
 import { Reach } from '../../src/store/reach.js';
-import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import { MAX_UNWRITTEN_BYTES, ROW_DELTA_BYTES } from '../../src/store/sqlite/ledger.js';
+import { sqliteFile } from '../helpers/sqlite-file.js';
 
 const rules = { effect: eventEffect, reportThreshold: 5 };
 const uid = (i: number) => createHash('sha256').update(`user ${i}`).digest('hex');
 const start = Date.UTC(2026, 10, 25, 12, 0, 0);
 const day = '2026-11-25';
 
-let dir: string | undefined;
-const open: Store[] = [];
-afterEach(async () => {
-  for (const store of open.splice(0)) await store.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-function storeAt(path: string) {
-  const store = createSqliteStore({ path, userCacheSize: 100 });
-  open.push(store);
-  return store;
-}
+const file = sqliteFile('status-ads-reach-');
 
 async function impressions(
   store: Store,
@@ -71,9 +57,8 @@ const reach = async (store: Store, by: 'day' | 'platform' | 'creative' = 'day') 
 
 describe('ledger report rows after a crash', () => {
   it('a restart adds the impressions whose sketches were never written', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'status-ads-reach-'));
-    const path = join(dir, 'ads.db');
-    const first = storeAt(path);
+    const path = file.path;
+    const first = file.store();
     const events = await impressions(
       first,
       Array.from({ length: 90 }, (_, i) => i),
@@ -96,7 +81,7 @@ describe('ledger report rows after a crash', () => {
     expect(Reach.parse(stored.sketch).estimate()).toBeLessThan(before);
 
     // A second process on the same files, the first never closed (its memory is lost).
-    const second = storeAt(path);
+    const second = file.store();
     expect(await reach(second)).toBe(before);
     expect(await reach(second, 'platform')).toBe(before);
     expect(await reach(second, 'creative')).toBe(before);
@@ -105,9 +90,8 @@ describe('ledger report rows after a crash', () => {
   });
 
   it('writes the rows on close, so a clean restart has nothing to count again', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'status-ads-reach-'));
-    const path = join(dir, 'ads.db');
-    const first = storeAt(path);
+    const path = file.path;
+    const first = file.store();
     const events = await impressions(
       first,
       Array.from({ length: 40 }, (_, i) => i),
@@ -115,8 +99,7 @@ describe('ledger report rows after a crash', () => {
     );
     await first.ledger.record(events, start, rules);
     const before = await reach(first);
-    await first.close();
-    open.splice(open.indexOf(first), 1);
+    await file.closeAll();
     const disk = new Database(path, { readonly: true });
     const { sketch, impressions: stored } = disk
       .prepare(`SELECT reach_sketch AS sketch, impressions FROM report_rows WHERE by = 'day'`)
@@ -127,15 +110,14 @@ describe('ledger report rows after a crash', () => {
     expect(stored).toBe(40);
     expect(Reach.parse(sketch).estimate()).toBe(before);
     expect(mark).toBe(latest);
-    const second = storeAt(path);
+    const second = file.store();
     expect(await reach(second)).toBe(before);
     expect((await second.ledger.report('cmp-reach', day, day))[0]).toMatchObject({ impressions: 40, spendMicros: 4_000 });
   });
 
   it('after a crash amid partial writes (oldest rows first, a bounded number per group), reports equal those before it', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'status-ads-reach-'));
-    const path = join(dir, 'ads.db');
-    const first = storeAt(path);
+    const path = file.path;
+    const first = file.store();
     // 300 campaigns, 5+ rows each: more rows than one group writes, so rows are written over several groups.
     const campaigns = 300;
     const users = Array.from({ length: 3_000 }, (_, i) => i);
@@ -163,16 +145,15 @@ describe('ledger report rows after a crash', () => {
     // Some rows were written on their own (row marks), and not everything is on disk: the crash case is real.
     expect(rowMarks).toBeGreaterThan(0);
     expect(stored).toBeLessThan(3_000);
-    const second = storeAt(path);
+    const second = file.store();
     expect(await reports(second)).toEqual(before);
     const [row] = await second.ledger.report('cmp-8', day, day);
     expect(row).toMatchObject({ impressions: 10, clicks: 10 });
   });
 
   it('bounds the report row changes kept in memory by bytes, not rows: beyond the bound the oldest are written at once, whatever their age', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'status-ads-reach-'));
-    const path = join(dir, 'ads.db');
-    const store = storeAt(path);
+    const path = file.path;
+    const store = file.store();
     const stored = () => {
       const disk = new Database(path, { readonly: true });
       const n = disk.prepare('SELECT count(*) FROM report_rows').pluck().get() as number;

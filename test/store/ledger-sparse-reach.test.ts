@@ -4,33 +4,19 @@
  * sketch still read and keep counting.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
 import type { Reservation, Store } from '../../src/store/interface.js';
 import { Reach } from '../../src/store/reach.js';
-import { createSqliteStore } from '../../src/store/sqlite/index.js';
+import { sqliteFile } from '../helpers/sqlite-file.js';
 
 const rules = { effect: eventEffect, reportThreshold: 5 };
 const uid = (i: number) => createHash('sha256').update(`sparse user ${i}`).digest('hex');
 const at = Date.UTC(2026, 10, 25, 12, 0, 0);
 const day = '2026-11-25';
 
-let dir: string;
-const open: Store[] = [];
-afterEach(async () => {
-  for (const store of open.splice(0)) await store.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-function storeAt(path: string) {
-  const store = createSqliteStore({ path, userCacheSize: 100 });
-  open.push(store);
-  return store;
-}
+const file = sqliteFile('status-ads-sparse-');
 
 /** Impressions of `users`, recorded at `now` (within a minute of `at`, while their reservations hold). */
 async function impressions(store: Store, users: number[], now = at) {
@@ -82,17 +68,15 @@ const sketchBytes = (path: string, by: string, key: string) => {
 };
 
 it('stores a row with a few users in a few bytes per user, and a row past ~1,000 users as the dense 4 KiB sketch', async () => {
-  dir = mkdtempSync(join(tmpdir(), 'status-ads-sparse-'));
-  const path = join(dir, 'ads.db');
-  const store = storeAt(path);
+  const path = file.path;
+  const store = file.store();
   // 2,000 users in DE (dense: past 1,024 registers), 12 in FR.
   const users = Array.from({ length: 2_012 }, (_, i) => i);
   await impressions(store, users);
-  await store.close();
-  open.length = 0;
+  await file.closeAll();
   expect(sketchBytes(path, 'country', 'FR')).toBe(1 + 3 * 12);
   expect(sketchBytes(path, 'country', 'DE')).toBe(4096);
-  const reopened = storeAt(path);
+  const reopened = file.store();
   const rows = await reopened.ledger.report('cmp-sparse', day, day, 'country');
   const expected = (list: number[]) => {
     const reach = Reach.empty();
@@ -106,11 +90,10 @@ it('stores a row with a few users in a few bytes per user, and a row past ~1,000
 });
 
 it('reads a dense sketch an earlier version stored, adds to it, and writes it back in the sparse form while it is small', async () => {
-  dir = mkdtempSync(join(tmpdir(), 'status-ads-sparse-'));
-  const path = join(dir, 'ads.db');
+  const path = file.path;
   // The schema, then the 'day' row as the dense-only version left it: 10 impressions of users 5000..5009.
-  await storeAt(path).close();
-  open.length = 0;
+  file.store(); // creates the schema
+  await file.closeAll();
   const old = Array.from({ length: 10 }, (_, i) => 5_000 + i);
   const disk = new Database(path);
   disk
@@ -120,22 +103,20 @@ it('reads a dense sketch an earlier version stored, adds to it, and writes it ba
     .run(day, denseText(old));
   disk.close();
   expect(sketchBytes(path, 'day', '')).toBe(4096);
-  const store = storeAt(path);
+  const store = file.store();
   expect((await store.ledger.report('cmp-sparse', day, day))[0]).toMatchObject({ impressions: 10, reach: 10 });
   // Five more users, two of them already counted.
   await impressions(store, [2_000, 2_001, 2_002, 5_000, 5_001]);
   expect((await store.ledger.report('cmp-sparse', day, day))[0]).toMatchObject({ impressions: 15, reach: 13 });
-  await store.close();
-  open.length = 0;
+  await file.closeAll();
   expect(sketchBytes(path, 'day', '')).toBe(1 + 3 * 13);
-  expect((await storeAt(path).ledger.report('cmp-sparse', day, day))[0]).toMatchObject({ impressions: 15, reach: 13 });
+  expect((await file.store().ledger.report('cmp-sparse', day, day))[0]).toMatchObject({ impressions: 15, reach: 13 });
 });
 
 it('keeps recording events when a stored sketch is damaged: the row counts on, its reach from the new users', async () => {
-  dir = mkdtempSync(join(tmpdir(), 'status-ads-sparse-'));
-  const path = join(dir, 'ads.db');
-  await storeAt(path).close();
-  open.length = 0;
+  const path = file.path;
+  file.store(); // creates the schema
+  await file.closeAll();
   // A damaged stored sketch (not base64). Rows are written inside a later batch's transaction once their
   // change is 10 s old: the union must read the damaged sketch as empty, not throw there, which rolled
   // the batch back and failed every later one (the row stayed first to be written).
@@ -146,13 +127,12 @@ it('keeps recording events when a stored sketch is damaged: the row counts on, i
     )
     .run(day);
   disk.close();
-  const store = storeAt(path);
+  const store = file.store();
   await impressions(store, [1, 2, 3]);
   await impressions(store, [4, 5], at + 20_000); // writes the row
   await impressions(store, [6], at + 40_000); // writes it again
   expect((await store.ledger.report('cmp-sparse', day, day))[0]).toMatchObject({ impressions: 13, reach: 6 });
-  await store.close();
-  open.length = 0;
+  await file.closeAll();
   expect(sketchBytes(path, 'day', '')).toBe(1 + 3 * 6);
-  expect((await storeAt(path).ledger.report('cmp-sparse', day, day))[0]).toMatchObject({ impressions: 13, reach: 6 });
+  expect((await file.store().ledger.report('cmp-sparse', day, day))[0]).toMatchObject({ impressions: 13, reach: 6 });
 });
