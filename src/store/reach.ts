@@ -244,3 +244,13 @@ function tau(x: number): number {
     if (z === previous) return z / 3;
   }
 }
+
+/**
+ * Two stored sketches' union (register maximum); either may be null (no users). On Node it is also SQL's
+ * `reach_union(stored, added)` (registered where the database opens), so a row's sketch is merged as it is written.
+ */
+export function reachUnion(stored: string | null, added: string | null): string | null {
+  if (!added) return stored;
+  if (!stored) return added;
+  return Reach.parse(stored).merge(Reach.parse(added)).serialize();
+}

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import type { Atomic } from '../catalog.js';
+import { reachUnion } from '../reach.js';
 
 export type Db = BetterSQLite3Database;
 
@@ -22,6 +23,8 @@ export function openDatabase(path: string): { db: Db; sqlite: Database.Database 
   // Erasing a user must not leave their pseudonym readable in freed pages.
   sqlite.pragma('secure_delete = ON');
   sqlite.pragma('foreign_keys = OFF');
+  // Report rows and traffic cells merge a written sketch into the stored one in SQL (register maximum).
+  sqlite.function('reach_union', { deterministic: true }, reachUnion);
   const db = drizzle({ client: sqlite });
   migrate(db, { migrationsFolder });
   return { db, sqlite };

@@ -31,7 +31,7 @@ import type {
   Reservation,
   VerifiedEvent,
 } from '../interface.js';
-import { Reach } from '../reach.js';
+import { Reach, reachUnion } from '../reach.js';
 import {
   counterOf,
   REPORT_COUNTERS,
@@ -484,16 +484,6 @@ function addCounters(to: RowDelta, from: RowDelta) {
   for (let i = 0; i < from.counters.length; i++) to.counters[i] += from.counters[i];
 }
 
-/**
- * Two stored sketches' union (register maximum), as SQL's `reach_union(stored, added)` when a row is written:
- * either may be null (no users).
- */
-function reachUnion(stored: string | null, added: string | null): string | null {
-  if (!added) return stored;
-  if (!stored) return added;
-  return Reach.parse(stored).merge(Reach.parse(added)).serialize();
-}
-
 /** What a row's unwritten change holds in memory, about: its key, counters and the sketch it will write. */
 function deltaBytes(delta: RowDelta): number {
   return ROW_DELTA_BYTES + (delta.reach ? delta.reach.bytes : 0);
@@ -510,7 +500,6 @@ function deltaOf(map: Map<string, RowDelta>, cacheKey: string, row: ReportRowKey
  * first ones, and drizzle's placeholder mapping cost as much as SQLite itself here.
  */
 function prepareStatements(sqlite: Database.Database) {
-  sqlite.function('reach_union', { deterministic: true }, reachUnion);
   const s = (text: string) => sqlite.prepare(text);
   return {
     seen: s('SELECT 1 FROM events WHERE reservation_id = ? AND type = ?').pluck(),
