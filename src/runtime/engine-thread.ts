@@ -28,6 +28,8 @@ import {
 } from './engine-rpc.js';
 
 export interface EngineThread {
+  /** The thread itself. */
+  worker: Worker;
   /** The store as main uses it (catalog, reports, traffic reads, budget limits, health, close), on the engine thread. */
   store: Store;
   /** Delivery, the traffic recorder's flush and the index refresh, on the engine thread (`createService`'s `engine`). */
@@ -54,10 +56,8 @@ export interface EngineThreadOptions extends EngineWorkerData {
  * loader first, which its `--import` registers on the main thread only.
  */
 function startWorker(workerData: EngineWorkerData): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./engine-worker.js', import.meta.url), { workerData });
-  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const entry = JSON.stringify(new URL('./engine-worker.ts', import.meta.url).href);
-  return new Worker(`import(${tsx}).then((tsx) => { tsx.register(); return import(${entry}); });`, { eval: true, workerData });
+  const entry = import.meta.url.endsWith('.ts') ? './engine-worker-tsx.mjs' : './engine-worker.js';
+  return new Worker(new URL(entry, import.meta.url), { workerData });
 }
 
 interface Pending {
@@ -187,6 +187,7 @@ export async function startEngineThread(options: EngineThreadOptions): Promise<E
 
   const { holds, holdsMs } = await started;
   return {
+    worker,
     store,
     engine: {
       delivery,
