@@ -83,9 +83,9 @@ export interface Port {
 
 /**
  * Items posted during one event-loop turn, sent as one message at its check phase (setImmediate): under
- * load a turn serves many connections, and one message per turn costs the receiving thread one wake-up.
+ * load a turn serves many connections, and one message per turn costs each side less than one per call
+ * (measured: a message per call took 1.10–1.17 × the CPU per slot request at the same req/s).
  */
-const LIMIT = 3 * Number(process.env.ENGINE_THREAD_BATCH ?? 1000);
 export class Outbox {
   private queue: unknown[] = [];
   private scheduled = false;
@@ -95,7 +95,6 @@ export class Outbox {
   /** Three slots per item: what the receiver reads as (id or kind, a, b). */
   post(a: unknown, b: unknown, c: unknown): void {
     this.queue.push(a, b, c);
-    if (this.queue.length >= LIMIT) return this.flush();
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(this.flush);
