@@ -84,7 +84,7 @@ export interface Port {
 /**
  * Items posted during one event-loop turn, sent as one message at its check phase (setImmediate): under
  * load a turn serves many connections, and one message per turn costs each side less than one per call
- * (measured: a message per call took 1.10–1.17 × the CPU per slot request at the same req/s).
+ * (measured: a message per call took 1.14–1.17 × the CPU per slot request at about the same req/s).
  */
 export class Outbox {
   private queue: unknown[] = [];
