@@ -112,7 +112,6 @@ describe('the engine thread behind the real server', () => {
     const ids = await seed(server, png(90, 160, 6), { pacing: 'asap' });
     expect(await slots(server, ids.clientKey, 'alice')).toHaveLength(1);
     expect(await slots(server, ids.clientKey, 'bob')).toHaveLength(1);
-    const started = Date.now();
     const outcomes = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
         fetch(`${server!.url}/v1/slots`, {
@@ -133,7 +132,6 @@ describe('the engine thread behind the real server', () => {
     }
     expect(outcomes.some((o) => o.status !== 200)).toBe(true);
     expect(await server.exited).toEqual({ code: 1, signal: null });
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(server.logs()).toContain('the engine thread stopped; exiting');
     expect(server.logs()).toContain('engine thread crash (test preload)');
   });
