@@ -48,10 +48,12 @@ function lingerOnClose(socket: Socket) {
  * rather than wrapped around every response.
  */
 class CorrectedResponse extends ServerResponse {
-  override writeHead(status: number, ...rest: unknown[]): this {
+  // Named parameters, not a rest array: ServerResponse.writeHead(status, reason?, headers?) takes an object in
+  // either place, and this runs once per answer.
+  override writeHead(status: number, reason?: unknown, obj?: unknown): this {
     if (status === 204) {
-      const headers = rest.find((r) => r && typeof r === 'object') as Record<string, unknown> | undefined;
-      if (headers && !Array.isArray(headers))
+      const headers = (reason && typeof reason === 'object' ? reason : obj) as Record<string, unknown> | undefined;
+      if (headers && typeof headers === 'object' && !Array.isArray(headers))
         for (const key of Object.keys(headers)) if (key.toLowerCase() === 'content-type') delete headers[key];
       this.removeHeader('content-type');
     }
@@ -60,7 +62,7 @@ class CorrectedResponse extends ServerResponse {
       this.setHeader('Connection', 'close');
       lingerOnClose(this.req.socket);
     }
-    return (super.writeHead as (...a: unknown[]) => this)(status, ...rest);
+    return (super.writeHead as (status: number, reason?: unknown, obj?: unknown) => this)(status, reason, obj);
   }
 }
 

@@ -28,6 +28,16 @@ const decoder = new TextDecoder();
 const ignore = () => {};
 
 /**
+ * The Authorization value a connection's last lane request was admitted with, and its principal, on the
+ * socket: a feed client sends the same key on every request of a keep-alive connection, and the same value
+ * admits the same principal (the edge's key cache keeps a key's principal as long as the process runs), so
+ * the lane hashes a key once per connection rather than once per request. A different value goes through
+ * `authenticate` again. The raw value lives as long as the connection, as node:http's request headers do.
+ */
+const ADMITTED = Symbol('admitted');
+type Admitting = { [ADMITTED]?: { authorization: string; principal: Principal } };
+
+/**
  * Whether Authorization, Content-Type or Content-Length came more than once: Node keeps the first, the app
  * sees them joined (and refuses them), so such a request is the app's.
  */
@@ -118,17 +128,24 @@ export function createSlotsLane(deps: { edge: Edge; delivery: Delivery; settings
       repeatsAHeader(req.rawHeaders)
     )
       return false;
+    const authorization = headers.authorization;
+    const socket = req.socket as Admitting;
+    const admitted = socket[ADMITTED];
     let principal: Principal | Promise<Principal>;
-    try {
-      principal = edge.authenticate(headers.authorization, CLIENT);
-    } catch {
-      // 401 and 403 are the app's: it also counts failed keys per address.
-      return false;
-    }
-    if (principal instanceof Promise) {
-      // A key not yet cached: the app looks it up (and caches it for the next request).
-      principal.catch(ignore);
-      return false;
+    if (admitted !== undefined && admitted.authorization === authorization) principal = admitted.principal;
+    else {
+      try {
+        principal = edge.authenticate(authorization, CLIENT);
+      } catch {
+        // 401 and 403 are the app's: it also counts failed keys per address.
+        return false;
+      }
+      if (principal instanceof Promise) {
+        // A key not yet cached: the app looks it up (and caches it for the next request).
+        principal.catch(ignore);
+        return false;
+      }
+      socket[ADMITTED] = { authorization: authorization as string, principal };
     }
     // Every error is answered inside; what could still throw is the write to a socket already gone.
     serve(req, res, principal, started).catch(() => res.destroy());

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SECURITY_HEADERS } from '../../src/api/middleware/request-log.js';
+import { API_SECURITY_HEADERS, SECURITY_HEADERS } from '../../src/api/middleware/request-log.js';
 import { slotsJson } from '../../src/api/routes/feed.js';
 import { EventsInput, isPlainEventsInput, isPlainSlotsInput, SlotsInput } from '../../src/api/schemas.js';
 import { EVENT_TYPES } from '../../src/engine/types.js';
@@ -234,7 +234,9 @@ describe('the request envelope', () => {
     const blocks = await s.call('POST', '/v1/users/blocks', client.key, { user: 'u-1' });
     expect(blocks.status).toBe(200);
     expect(names(slots.headers)).toEqual(names(blocks.headers));
-    for (const [name, value] of SECURITY_HEADERS) expect(slots.headers.get(name)).toBe(value);
+    // A JSON answer: the API's security headers (OWASP REST), not the ones for documents.
+    for (const [name, value] of API_SECURITY_HEADERS) expect(slots.headers.get(name)).toBe(value);
+    expect(slots.headers.get('referrer-policy')).toBeNull();
   });
   it('serialises slot answers exactly as JSON.stringify does, with or without explain', async () => {
     const client = await s.newClient();

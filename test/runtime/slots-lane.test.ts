@@ -8,6 +8,7 @@
 import type { Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { API_SECURITY_HEADERS } from '../../src/api/middleware/request-log.js';
 import type { Log } from '../../src/ops/log.js';
 import { type Metrics, noopMetrics } from '../../src/ops/metrics.js';
 import { createNodeServer } from '../../src/runtime/node-http.js';
@@ -349,11 +350,10 @@ describe('the Node slot lane against the app, request by request', () => {
     expect(app.laneAnswered).toBe(0);
   });
 
-  it('the answers carry every security header', async () => {
+  it("the answers carry the API's security headers", async () => {
     const answer = (await exchange(lane.port, post('{"user":"o","statuses":2}')(lane)))!;
     expect(answer.status).toBe(200);
-    for (const name of ['content-security-policy', 'strict-transport-security', 'x-content-type-options', 'x-frame-options'])
-      expect(answer.headers[name], name).toBeTruthy();
+    for (const [name, value] of API_SECURITY_HEADERS) expect(answer.headers[name], name).toBe(value);
     await take(lane);
   });
 });
@@ -408,5 +408,66 @@ describe('the lane and the app share the key cache and the rate buckets', () => 
     expect(viaLane.byLane).toBe(1);
     expect(viaLane.answers).toEqual(viaApp.answers);
     expect(await take(lane)).toEqual(await take(app));
+  });
+});
+
+describe('one keep-alive connection, several keys', () => {
+  /** Requests sent one after another on one connection, each answer read before the next request. */
+  async function conversation(port: number, requests: string[]) {
+    const socket: Socket = connect(port, '127.0.0.1');
+    await new Promise<void>((ok, fail) => socket.once('connect', ok).once('error', fail));
+    let received = Buffer.alloc(0);
+    socket.on('data', (chunk) => (received = Buffer.concat([received, chunk])));
+    const statuses: number[] = [];
+    for (const request of requests) {
+      socket.write(request);
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const end = received.indexOf('\r\n\r\n');
+        const length = end < 0 ? -1 : Number(/content-length: (\d+)/i.exec(received.subarray(0, end).toString())?.[1] ?? 0);
+        if (end >= 0 && received.length >= end + 4 + length) {
+          statuses.push(Number(received.subarray(9, 12).toString()));
+          received = received.subarray(end + 4 + length);
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`no answer after ${statuses.join(',')}: ${received.toString()}`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    }
+    socket.destroy();
+    return statuses;
+  }
+
+  it('each request is admitted with its own key, whatever the connection admitted before', async () => {
+    const run = async (x: Side) => {
+      x.s.clock.advance(10_000);
+      const other = await x.s.newClient('Other');
+      x.ids.push(other.id);
+      // Both keys known to the key cache, so the lane answers each.
+      for (const key of [x.client.key, other.key])
+        await exchange(x.port, [head(x.port, json(key, '{"user":"k","statuses":2}')), '{"user":"k","statuses":2}']);
+      x.s.clock.advance(10_000);
+      await take(x);
+      const body = '{"user":"k1","statuses":2}';
+      const request = (key: string) => head(x.port, json(key, body)) + body;
+      const before = x.laneAnswered;
+      // A 401 or 403 is the app's, answered before the body is read: the connection closes after it, so it comes last.
+      const statuses = await conversation(x.port, [
+        request(x.client.key),
+        request(other.key),
+        request(x.client.key),
+        request(ADMIN_KEY),
+      ]);
+      return { statuses, byLane: x.laneAnswered - before, seen: await take(x) };
+    };
+    const [viaLane, viaApp] = [await run(lane), await run(app)];
+    expect(viaLane.statuses).toEqual([200, 200, 200, 403]);
+    expect(viaLane.byLane).toBe(3);
+    expect(viaLane.seen).toEqual(viaApp.seen);
+    // The log names each request's own client.
+    const keys = viaLane.seen
+      .filter((l) => l.startsWith('info request'))
+      .map((l) => /"id":"([^"]*)"/.exec(l)?.[1] ?? /"kind":"(\w+)"/.exec(l)?.[1]);
+    expect(keys).toEqual(['<id0>', `<id${lane.ids.length - 1}>`, '<id0>', undefined]);
   });
 });

@@ -128,6 +128,41 @@ describe('security headers', () => {
     }
   });
 
+  it("JSON answers carry OWASP's API headers (no-store); documents and media the browser's whole set", async () => {
+    const json = [
+      await s.app.request('/healthz'),
+      await s.app.request('/openapi.json'),
+      await s.app.request('/v1/me'),
+      await s.app.request('/no/such/page'),
+      await s.app.request('/v1/advertisers', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: 'Headers' }),
+      }),
+    ];
+    const documentOnly = [
+      'cross-origin-resource-policy',
+      'cross-origin-opener-policy',
+      'origin-agent-cluster',
+      'referrer-policy',
+      'x-dns-prefetch-control',
+      'x-download-options',
+      'x-permitted-cross-domain-policies',
+      'x-xss-protection',
+    ];
+    for (const res of json) {
+      expect(res.headers.get('content-type')).toMatch(/^application\/(problem\+)?json/);
+      expect(res.headers.get('cache-control'), res.url).toBe('no-store');
+      expect(res.headers.get('strict-transport-security')).toContain('max-age=');
+      for (const name of documentOnly) expect(res.headers.get(name), name).toBeNull();
+    }
+    const media = await s.app.request(`/media/${sha}`);
+    const page = await s.app.request('/problems/not-found');
+    expect(page.headers.get('content-type')).toContain('text/html');
+    for (const res of [media, page]) for (const name of documentOnly) expect(res.headers.get(name), name).toBeTruthy();
+    expect(media.headers.get('cache-control')).toContain('immutable');
+  });
+
   it('HTML pages always carry a CSP: the locked-down one unless the page sets its own', async () => {
     // A fresh app: routes can only be added before its first request.
     const fresh = await makeService();
