@@ -168,6 +168,7 @@ for (const [run, order] of [
     progress(`ab: run ${run}: warm-up, ${num('warmup')} s`);
     await Promise.all(servers.map((s) => load(s, num('warmup'), 0)));
     const us: Record<string, number[]> = { before: [], after: [] };
+    const rates: Record<string, number[]> = { before: [], after: [] };
     let offset = 50_000;
     for (let w = 1; w <= num('windows'); w++) {
       const before = servers.map((s) => cpuSeconds(s.child.pid));
@@ -178,18 +179,19 @@ for (const [run, order] of [
         const [b, a] = [before[k], after[k]];
         if (!a || !b || runs[k].requests === 0) throw new Error(`no CPU figures for ${s.name} (not Linux?)`);
         us[s.name].push(((a.user + a.system - b.user - b.system) * 1e6) / runs[k].requests);
+        rates[s.name].push(runs[k].requests / num('seconds'));
       });
       const [b, a] = [us.before.at(-1)!, us.after.at(-1)!];
       const errors = runs.reduce((n, r) => n + r.s5xx + r.errors, 0);
       progress(
-        `ab: run ${run} window ${w}: before ${b.toFixed(0)}, after ${a.toFixed(0)} µs CPU/req (after/before ${(a / b).toFixed(3)})${errors ? `, ${errors} 5xx/errors` : ''}`,
+        `ab: run ${run} window ${w}: before ${b.toFixed(0)}, after ${a.toFixed(0)} µs CPU/req (after/before ${(a / b).toFixed(3)}); before ${rates.before.at(-1)!.toFixed(0)}, after ${rates.after.at(-1)!.toFixed(0)} req/s${errors ? `, ${errors} 5xx/errors` : ''}`,
       );
     }
     // Window by window (both servers under the same load in a window), then the median of those ratios.
     const ratio = median(us.after.map((a, i) => a / us.before[i]));
     ratios.push(ratio);
     console.log(
-      `run ${run} (${order.join(' started first, ')} second): before median ${median(us.before).toFixed(0)} µs, after median ${median(us.after).toFixed(0)} µs CPU per slot request; after/before, median of the windows, ${ratio.toFixed(3)}`,
+      `run ${run} (${order.join(' started first, ')} second): before median ${median(us.before).toFixed(0)} µs, after median ${median(us.after).toFixed(0)} µs CPU per slot request; after/before, median of the windows, ${ratio.toFixed(3)}; req/s (both loaded at once) before median ${median(rates.before).toFixed(0)}, after median ${median(rates.after).toFixed(0)}`,
     );
   } finally {
     for (const s of servers) await stop(s.child);

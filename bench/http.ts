@@ -63,6 +63,11 @@ export interface HttpLoad {
   serverCpuUsPerRequest?: number;
   /** Share of that CPU time spent in the kernel (socket writes, fsync, page cache). */
   serverSystemShare?: number;
+  /**
+   * The same per thread, µs per request: the main thread (HTTP), the busiest other one (on Node with
+   * ENGINE_THREAD on: the engine thread) and all the rest (GC helpers, libuv's pool: fsync, checkpoints).
+   */
+  serverThreadsUsPerRequest?: { main: number; busiestOther: number; rest: number };
 }
 
 export interface HttpResult {
@@ -105,6 +110,26 @@ export function cpuSeconds(pid: number | undefined): { user: number; system: num
   }
 }
 
+/** CPU seconds (user + system) used so far by each thread of a process, by thread id; null off Linux. */
+export function threadCpuSeconds(pid: number | undefined): Map<number, number> | null {
+  if (pid === undefined) return null;
+  try {
+    const threads = new Map<number, number>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        threads.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / 100);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return threads;
+  } catch {
+    return null;
+  }
+}
+
 function rssMB(pid: number | undefined): number | undefined {
   try {
     const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
@@ -117,15 +142,34 @@ function rssMB(pid: number | undefined): number | undefined {
 async function withCpu<T extends { requests: number }>(
   pid: number | undefined,
   run: () => Promise<T>,
-): Promise<T & { serverCpuUsPerRequest?: number; serverSystemShare?: number }> {
+): Promise<
+  T & {
+    serverCpuUsPerRequest?: number;
+    serverSystemShare?: number;
+    serverThreadsUsPerRequest?: HttpLoad['serverThreadsUsPerRequest'];
+  }
+> {
   const before = cpuSeconds(pid);
+  const threadsBefore = threadCpuSeconds(pid);
   const result = await run();
   const after = cpuSeconds(pid);
+  const threadsAfter = threadCpuSeconds(pid);
   if (before === null || after === null || result.requests === 0) return result;
   const user = after.user - before.user;
   const system = after.system - before.system;
+  let threads: HttpLoad['serverThreadsUsPerRequest'];
+  if (threadsBefore && threadsAfter) {
+    const us = (seconds: number) => Math.round((seconds * 1e6) / result.requests);
+    const others = [...threadsAfter]
+      .filter(([tid]) => tid !== pid)
+      .map(([tid, s]) => s - (threadsBefore.get(tid) ?? 0))
+      .sort((a, b) => b - a);
+    const main = (threadsAfter.get(pid as number) ?? 0) - (threadsBefore.get(pid as number) ?? 0);
+    threads = { main: us(main), busiestOther: us(others[0] ?? 0), rest: us(others.slice(1).reduce((a, b) => a + b, 0)) };
+  }
   return {
     ...result,
+    ...(threads ? { serverThreadsUsPerRequest: threads } : {}),
     serverCpuUsPerRequest: Math.round(((user + system) * 1e6) / result.requests),
     serverSystemShare: user + system > 0 ? Math.round((system / (user + system)) * 100) / 100 : undefined,
   };

@@ -137,6 +137,9 @@ export function parseOptions(argv: string[]) {
 
 const n = (v: number) => v.toLocaleString('en-US');
 const pct = (v: number | undefined) => (v === undefined ? '?' : `${Math.round(v * 100)}%`);
+/** The slot server's CPU per request by thread: main (HTTP), the busiest other (the engine thread), the rest. */
+const threadsOf = (t: { main: number; busiestOther: number; rest: number } | undefined) =>
+  t === undefined ? '' : `; threads: main ${t.main}, next ${t.busiestOther}, rest ${t.rest}`;
 
 function targets(r: BenchReport): BenchReport['targets'] {
   const out: BenchReport['targets'] = [];
@@ -337,7 +340,7 @@ export function markdown(r: BenchReport, plots: Record<string, string> = {}): st
     for (const row of h.rows) {
       const s = row.slots.latencyMs;
       lines.push(
-        `| ${row.round} | ${n(row.baseline.requestsPerSecond)} | ${row.baseline.latencyMs.p50}/${row.baseline.latencyMs.p99} | ${n(row.slots.requestsPerSecond)} | ${s.p50}/${s.p90}/${s.p99}/${s.p999} | ${(row.ratio * 100).toFixed(1)}% | ${row.baseline.serverCpuUsPerRequest ?? '?'} / ${row.slots.serverCpuUsPerRequest ?? '?'} (kernel ${pct(row.baseline.serverSystemShare)} / ${pct(row.slots.serverSystemShare)}) | ${row.cpuRatio !== undefined ? `${(row.cpuRatio * 100).toFixed(1)}%` : '?'} | ${row.slotsPerRequest} | ${row.slots.non2xx} | ${row.slots.status5xx} | ${row.slots.errors} |`,
+        `| ${row.round} | ${n(row.baseline.requestsPerSecond)} | ${row.baseline.latencyMs.p50}/${row.baseline.latencyMs.p99} | ${n(row.slots.requestsPerSecond)} | ${s.p50}/${s.p90}/${s.p99}/${s.p999} | ${(row.ratio * 100).toFixed(1)}% | ${row.baseline.serverCpuUsPerRequest ?? '?'} / ${row.slots.serverCpuUsPerRequest ?? '?'} (kernel ${pct(row.baseline.serverSystemShare)} / ${pct(row.slots.serverSystemShare)})${threadsOf(row.slots.serverThreadsUsPerRequest)} | ${row.cpuRatio !== undefined ? `${(row.cpuRatio * 100).toFixed(1)}%` : '?'} | ${row.slotsPerRequest} | ${row.slots.non2xx} | ${row.slots.status5xx} | ${row.slots.errors} |`,
       );
     }
     lines.push('');

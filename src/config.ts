@@ -136,6 +136,7 @@ export const SETTING_NAMES = [
   'USER_SHARDS',
   'BUDGET_MIN_SHARDS',
   'TRAFFIC_FLUSH_MS',
+  'ENGINE_THREAD',
 ];
 
 /** Edits (insert, delete, substitute, swap two neighbours) between two names: `PROT` is one from `PORT`. */

@@ -7,6 +7,7 @@ import { CatalogIndex } from './catalog/index.js';
 import { CatalogService } from './catalog/service.js';
 import type { Settings } from './config.js';
 import { Delivery } from './delivery/delivery.js';
+import { remainingBudgetMicros } from './engine/eligibility.js';
 import { TrafficRecorder } from './forecast/recorder.js';
 import { Forecasts } from './forecast/service.js';
 import type { MediaStorage } from './media/storage.js';
@@ -39,9 +40,47 @@ export interface ServiceOptions {
   serialiseUsers?: boolean;
   /** Flush due traffic counts inside the slot request [true]; Workers flushes after the answer (see DeliveryDeps). */
   flushTraffic?: boolean;
+  /**
+   * The engine side built elsewhere [built here, in process]: on Node, delivery, the store's writes, the
+   * traffic recorder and their own index copy run on a worker thread (`src/runtime/engine-thread.ts`), and
+   * `store` is then its proxy.
+   */
+  engine?: RemoteEngine;
 }
 
-export async function createService(options: ServiceOptions) {
+/** What delivery offers the routes and the Node slot lane. */
+export type DeliveryApi = Pick<
+  Delivery,
+  'slots' | 'events' | 'block' | 'unblock' | 'mute' | 'unmute' | 'blocks' | 'erase' | 'why' | 'prune' | 'historyMs'
+>;
+
+/** The engine side where it runs elsewhere: its delivery, its traffic recorder's flush, its index's refresh. */
+export interface RemoteEngine {
+  delivery: DeliveryApi;
+  traffic: Pick<TrafficRecorder, 'flush'>;
+  /** Rebuilds the engine's own index copy if the catalog changed; resolves once it has. */
+  refreshIndex(): Promise<void>;
+}
+
+export type EngineOptions = Pick<
+  ServiceOptions,
+  'settings' | 'store' | 'secret' | 'tokenSecrets' | 'clock' | 'metrics' | 'serialiseUsers' | 'flushTraffic'
+>;
+
+/**
+ * Servable campaigns whose remaining budget cannot pay for one more billable event (a gauge): read where the
+ * budgets are (the engine thread on Node).
+ */
+export function countOutOfBudget(index: CatalogIndex, store: Pick<Store, 'budgets'>, now: number): number {
+  let count = 0;
+  for (const campaign of index.candidates({}, true)) {
+    if (campaign.status === 'active' && remainingBudgetMicros(campaign, store.budgets.view(campaign.id, now)) <= 0) count++;
+  }
+  return count;
+}
+
+/** The engine side: the index of what can be served, the traffic recorder and delivery over a store. */
+export async function createEngine(options: EngineOptions) {
   const clock = options.clock ?? Date.now;
   const index = new CatalogIndex(options.store.catalog, (sha) => mediaUrl(options.settings.publicUrl, sha));
   await index.refresh(true);
@@ -58,7 +97,26 @@ export async function createService(options: ServiceOptions) {
     serialiseUsers: options.serialiseUsers,
     flushTraffic: options.flushTraffic,
   });
-  const catalog = new CatalogService(options.store, index);
+  return { index, traffic, delivery };
+}
+
+export async function createService(options: ServiceOptions) {
+  const clock = options.clock ?? Date.now;
+  const remote = options.engine;
+  let index: CatalogIndex;
+  let traffic: TrafficRecorder;
+  let delivery: Delivery;
+  if (remote) {
+    // This thread's own copy (forecasts, readiness); the engine's copy serves slots.
+    index = new CatalogIndex(options.store.catalog, (sha) => mediaUrl(options.settings.publicUrl, sha));
+    await index.refresh(true);
+    // What runs here calls only `flush` of the one and DeliveryApi's methods of the other (the routes, the
+    // lane, forecasts), which the remote ones have with the same shapes; Workers, which call more, never
+    // pass an engine.
+    traffic = remote.traffic as TrafficRecorder;
+    delivery = remote.delivery as Delivery;
+  } else ({ index, traffic, delivery } = await createEngine({ ...options, clock }));
+  const catalog = new CatalogService(options.store, index, remote && (() => remote.refreshIndex()));
   const forecasts = new Forecasts({
     traffic: options.store.traffic,
     recorder: traffic,

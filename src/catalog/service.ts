@@ -21,7 +21,18 @@ export class CatalogService {
   constructor(
     private store: Pick<Store, 'catalog' | 'budgets'>,
     private index: CatalogIndex,
+    /**
+     * After each change that refreshes the index, before the write answers: where another copy of the index
+     * serves slots (Node's engine thread), that copy's refresh, so the very next slot request sees the change.
+     */
+    private changed?: () => Promise<void>,
   ) {}
+
+  /** The index (and any other copy, `changed`) rebuilt from the store after a change. */
+  private async refresh(): Promise<void> {
+    await this.index.refresh();
+    if (this.changed) await this.changed();
+  }
 
   createAdvertiser(advertiser: Advertiser, keyHash: string): Promise<void> {
     return this.store.catalog.createAdvertiser(advertiser, keyHash);
@@ -30,7 +41,7 @@ export class CatalogService {
   async updateAdvertiser(id: string, patch: Partial<AdvertiserProfile>, now: number): Promise<Advertiser | undefined> {
     const advertiser = await this.store.catalog.updateAdvertiser(id, patch, now);
     // The whole profile is the business card shown with served ads.
-    if (advertiser && Object.keys(patch).length > 0) await this.index.refresh();
+    if (advertiser && Object.keys(patch).length > 0) await this.refresh();
     return advertiser;
   }
 
@@ -40,7 +51,7 @@ export class CatalogService {
 
   async createCampaign(campaign: CampaignRecord): Promise<void> {
     await this.store.catalog.createCampaign(campaign);
-    await this.index.refresh();
+    await this.refresh();
   }
 
   async updateCampaign(id: string, patch: CampaignPatch, now: number): Promise<CampaignRecord | undefined> {
@@ -53,7 +64,7 @@ export class CatalogService {
         .limit(campaign, now)
         .catch((err) => console.error(`[budgets] could not cut holds of ${id}: ${(err as Error).message}`));
     }
-    await this.index.refresh();
+    await this.refresh();
     return campaign;
   }
 
@@ -63,12 +74,12 @@ export class CatalogService {
 
   async createCreative(creative: Creative): Promise<void> {
     await this.store.catalog.createCreative(creative);
-    await this.index.refresh();
+    await this.refresh();
   }
 
   async setReview(id: string, review: ReviewState, reason: string | null, now: number): Promise<Creative | undefined> {
     const creative = await this.store.catalog.setReview(id, review, reason, now);
-    if (creative) await this.index.refresh();
+    if (creative) await this.refresh();
     return creative;
   }
 }

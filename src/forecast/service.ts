@@ -33,7 +33,7 @@ export interface DraftInput {
 
 export interface ForecastDeps {
   traffic: TrafficStore;
-  recorder: TrafficRecorder;
+  recorder: Pick<TrafficRecorder, 'flush'>;
   index: CatalogIndex;
   floorCpmMicros: number;
   clock: () => number;

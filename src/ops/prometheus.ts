@@ -18,6 +18,8 @@ export interface PrometheusMetrics extends Metrics {
   registry: Registry;
   /** The exposition text and its content type. */
   scrape(): Promise<{ text: string; contentType: string }>;
+  /** Adds what the engine thread observed (`MetricsRecorder.take`) to these series. */
+  apply(delta: MetricsDelta): void;
 }
 
 type Labels = Record<string, string | number>;
@@ -34,12 +36,20 @@ class Series {
   readonly buckets: number[];
   constructor(
     readonly labels: Labels,
+    /** The label values in the metric's `labelNames` order. */
+    readonly values: readonly string[],
     private bounds: readonly number[],
   ) {
     this.buckets = bounds.map(() => 0);
   }
   inc(by = 1): void {
     this.count += by;
+  }
+  /** Adds another series' counts (a delta from the engine thread). */
+  add(count: number, sum: number, buckets: readonly number[]): void {
+    this.count += count;
+    this.sum += sum;
+    for (let i = 0; i < buckets.length && i < this.buckets.length; i++) this.buckets[i] += buckets[i];
   }
   observe(value: number): void {
     const bounds = this.bounds;
@@ -62,7 +72,7 @@ interface ExportedValue {
 
 class PlainMetric {
   readonly aggregator = 'sum';
-  private series = new Map<string, Series>();
+  readonly series = new Map<string, Series>();
   constructor(
     public name: string,
     readonly help: string,
@@ -78,7 +88,7 @@ class PlainMetric {
     if (series === undefined) {
       const labels: Labels = {};
       this.labelNames.forEach((name, i) => (labels[name] = values[i]));
-      this.series.set(key, (series = new Series(labels, this.bounds)));
+      this.series.set(key, (series = new Series(labels, values, this.bounds)));
     }
     return series;
   }
@@ -127,104 +137,68 @@ export function plainMetric(
   return metric;
 }
 
-export function createPrometheusMetrics(gauges: PrometheusGauges = {}): PrometheusMetrics {
-  const registry = new Registry();
-  // Process, heap, GC and event-loop lag (nodejs_eventloop_lag_seconds and its percentiles).
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
-  const registers = [registry];
+/** A counter or histogram as `engineMetrics` asks for it (registered on main, unregistered on the engine thread). */
+type MakeMetric = (config: {
+  name: string;
+  help: string;
+  labelNames?: readonly string[];
+  buckets?: readonly number[];
+}) => PlainMetric;
 
-  const requests = plainMetric(registry, {
-    name: 'http_request_duration_seconds',
-    help: 'Time to answer an HTTP request, by route pattern, method and status',
-    labelNames: ['route', 'method', 'status'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-  });
-  const slotRequests = plainMetric(registry, { name: 'ads_slot_requests_total', help: 'Slot requests decided' }).child();
-  const served = plainMetric(registry, {
-    name: 'ads_slots_served_total',
-    help: 'Ads placed in slot responses',
-    labelNames: ['bid_type'],
-  });
-  const unfilled = plainMetric(registry, {
+/**
+ * The series delivery and the store observe, and their hooks: one home for names, help, labels and buckets,
+ * built registered on the main thread and unregistered where the engine runs on its own thread.
+ */
+function engineMetrics(make: MakeMetric) {
+  const slotRequests = make({ name: 'ads_slot_requests_total', help: 'Slot requests decided' });
+  const served = make({ name: 'ads_slots_served_total', help: 'Ads placed in slot responses', labelNames: ['bid_type'] });
+  const unfilled = make({
     name: 'ads_slots_unfilled_total',
     help: 'Places a feed could hold that got no ad, by reason (see docs/deploy.md)',
     labelNames: ['reason'],
   });
   for (const reason of UNFILLED_SLOT_REASONS) unfilled.child(reason);
-  const prices = plainMetric(registry, {
+  const prices = make({
     name: 'ads_clearing_price_micros',
     help: 'Clearing price per billable event (impression for cpm, click for cpc), in micros',
     labelNames: ['bid_type'],
     buckets: [10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000, 100_000, 1_000_000],
   });
-  const events = plainMetric(registry, {
+  const events = make({
     name: 'ads_events_total',
     help: 'Feed events by type and outcome (accepted, duplicate or the rejection reason)',
     labelNames: ['type', 'outcome'],
   });
-  const holds = plainMetric(registry, {
+  const holds = make({
     name: 'ads_budget_holds_total',
     help: 'Budget holds taken at serve time, released (charged or given back) and expired unused',
     labelNames: ['change'],
   });
   for (const change of ['taken', 'released', 'expired']) holds.child(change);
-  const commitSeconds = plainMetric(registry, {
+  const commitSeconds = make({
     name: 'ads_store_commit_seconds',
     help: 'Duration of one group commit (transaction and fsync), by queue',
     labelNames: ['kind'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
   });
-  const commitGroup = plainMetric(registry, {
+  const commitGroup = make({
     name: 'ads_store_commit_group_size',
     help: 'Callers sharing one group commit, by queue',
     labelNames: ['kind'],
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
   });
-  const cacheLookups = plainMetric(registry, {
+  const cacheLookups = make({
     name: 'ads_user_cache_lookups_total',
     help: 'User-state lookups, answered from the in-process cache (hit) or the database (miss)',
     labelNames: ['result'],
   });
-  let hits = 0;
-  let misses = 0;
-  new Gauge({
-    name: 'ads_user_cache_hit_ratio',
-    help: 'Share of user-state lookups answered from the cache since start',
-    registers,
-    collect() {
-      this.set(hits + misses === 0 ? 0 : hits / (hits + misses));
-    },
-  });
-  new Gauge({
-    name: 'ads_user_cache_entries',
-    help: 'Users whose state is in the in-process cache',
-    registers,
-    collect() {
-      this.set(gauges.userCacheSize?.() ?? 0);
-    },
-  });
-  new Gauge({
-    name: 'ads_campaigns_out_of_budget',
-    help: 'Servable campaigns whose remaining budget cannot pay for one more billable event',
-    registers,
-    collect() {
-      this.set(gauges.campaignsOutOfBudget?.() ?? 0);
-    },
-  });
-
+  const slotRequest = slotRequests.child();
   const cacheHit = cacheLookups.child('hit');
   const cacheMiss = cacheLookups.child('miss');
-
-  return {
-    registry,
-    async scrape() {
-      return { text: await registry.metrics(), contentType: registry.contentType };
-    },
-    request(route, method, status, seconds) {
-      requests.child(route, method, String(status)).observe(seconds);
-    },
+  const all = [slotRequests, served, unfilled, prices, events, holds, commitSeconds, commitGroup, cacheLookups];
+  const hooks: Omit<Metrics, 'request'> = {
     slotRequest() {
-      slotRequests.inc();
+      slotRequest.inc();
     },
     slotServed(bidType, priceMicros) {
       served.child(bidType).inc();
@@ -244,9 +218,108 @@ export function createPrometheusMetrics(gauges: PrometheusGauges = {}): Promethe
       holds.child(change).inc(count);
     },
     userCache(hit) {
-      if (hit) hits++;
-      else misses++;
       (hit ? cacheHit : cacheMiss).inc();
+    },
+  };
+  return { hooks, byName: new Map(all.map((m) => [m.name, m])), cacheHit, cacheMiss };
+}
+
+/**
+ * What the engine thread observed since its last delta, flat: per changed series its metric name, label
+ * values, count, sum and bucket counts (structured-clone friendly, a few entries per message).
+ */
+export type MetricsDelta = [name: string, values: readonly string[], count: number, sum: number, buckets: number[]][];
+
+/** The engine side's hooks where it runs on its own thread: counts kept here and taken as deltas for main's registry. */
+export interface MetricsRecorder extends Metrics {
+  /** Everything observed since the last call (undefined if nothing), counts reset. */
+  take(): MetricsDelta | undefined;
+}
+
+export function createMetricsRecorder(): MetricsRecorder {
+  const { hooks, byName } = engineMetrics(
+    (config) =>
+      new PlainMetric(
+        config.name,
+        config.help,
+        config.buckets ? 'histogram' : 'counter',
+        config.labelNames ?? [],
+        config.buckets,
+      ),
+  );
+  return {
+    ...hooks,
+    request() {},
+    take() {
+      const delta: MetricsDelta = [];
+      for (const metric of byName.values()) {
+        for (const s of metric.series.values()) {
+          if (s.count === 0) continue;
+          delta.push([metric.name, s.values, s.count, s.sum, s.buckets.slice()]);
+          s.count = 0;
+          s.sum = 0;
+          s.buckets.fill(0);
+        }
+      }
+      return delta.length > 0 ? delta : undefined;
+    },
+  };
+}
+
+export function createPrometheusMetrics(gauges: PrometheusGauges = {}): PrometheusMetrics {
+  const registry = new Registry();
+  // Process, heap, GC and event-loop lag (nodejs_eventloop_lag_seconds and its percentiles).
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+  const registers = [registry];
+
+  const requests = plainMetric(registry, {
+    name: 'http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by route pattern, method and status',
+    labelNames: ['route', 'method', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+  });
+  const { hooks, byName, cacheHit, cacheMiss } = engineMetrics((config) => plainMetric(registry, config));
+  new Gauge({
+    name: 'ads_user_cache_hit_ratio',
+    help: 'Share of user-state lookups answered from the cache since start',
+    registers,
+    collect() {
+      const lookups = cacheHit.count + cacheMiss.count;
+      this.set(lookups === 0 ? 0 : cacheHit.count / lookups);
+    },
+  });
+  new Gauge({
+    name: 'ads_user_cache_entries',
+    help: 'Users whose state is in the in-process cache',
+    registers,
+    collect() {
+      this.set(gauges.userCacheSize?.() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'ads_campaigns_out_of_budget',
+    help: 'Servable campaigns whose remaining budget cannot pay for one more billable event',
+    registers,
+    collect() {
+      this.set(gauges.campaignsOutOfBudget?.() ?? 0);
+    },
+  });
+
+  return {
+    ...hooks,
+    registry,
+    async scrape() {
+      return { text: await registry.metrics(), contentType: registry.contentType };
+    },
+    request(route, method, status, seconds) {
+      requests.child(route, method, String(status)).observe(seconds);
+    },
+    apply(delta) {
+      for (const [name, values, count, sum, buckets] of delta)
+        byName
+          .get(name)
+          ?.child(...values)
+          .add(count, sum, buckets);
     },
   };
 }

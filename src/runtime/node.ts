@@ -10,15 +10,16 @@ import { dirname, resolve } from 'node:path';
  */
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { checkSettingNames, readSettings, SettingsError } from '../config.js';
-import { remainingBudgetMicros } from '../engine/eligibility.js';
 import { FsMediaStorage } from '../media/fs.js';
 import { errorFields } from '../ops/log.js';
 import { checkFolder, checkHost, checkWritableFile, listenError } from '../ops/node-checks.js';
 import { createNodeLog } from '../ops/node-log.js';
 import { createPrometheusMetrics } from '../ops/prometheus.js';
 import { tokenSecretsFrom } from '../privacy/token.js';
+import type { Store } from '../store/interface.js';
 import { createSqliteStore } from '../store/sqlite/index.js';
-import { createService } from '../wiring.js';
+import { countOutOfBudget, createService } from '../wiring.js';
+import { type EngineThread, startEngineThread } from './engine-thread.js';
 import { createNodeServer } from './node-http.js';
 import { createSlotsLane } from './node-slots.js';
 import { loadSecrets } from './secrets.js';
@@ -29,6 +30,13 @@ const IN_FLIGHT = Symbol('requests in flight');
 type Counted = Socket & { [IN_FLIGHT]?: number };
 /** In-flight requests get this long after SIGTERM; below the 10 s most supervisors wait before SIGKILL. */
 const DRAIN_MS = 8_000;
+
+/** ENGINE_THREAD: on (default) or off. */
+function engineThreadSetting(raw: string | undefined): boolean {
+  if (raw === undefined || raw === '' || raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new SettingsError(`ENGINE_THREAD must be on or off, got "${raw}"`);
+}
 
 async function main() {
   const env = process.env;
@@ -43,39 +51,65 @@ async function main() {
   checkFolder('MEDIA_DIR', mediaDir, true);
   const { adminKey, secret } = loadSecrets(env, dirname(database), (message) => log.warn({}, message));
 
+  const tokenSecrets = tokenSecretsFrom(env, secret);
+
+  // ENGINE_THREAD [on]: delivery and the SQLite store on a worker thread (engine-thread.ts); off: all on this one.
+  const threaded = engineThreadSetting(env.ENGINE_THREAD);
+  let engine: EngineThread | undefined;
   let outOfBudget = () => 0;
+  let userCacheSize = () => 0;
   const metrics = createPrometheusMetrics({
-    userCacheSize: () => store.userCacheSize(),
+    userCacheSize: () => userCacheSize(),
     campaignsOutOfBudget: () => outOfBudget(),
   });
-  const store = createSqliteStore({ path: database, userCacheSize: settings.userCacheSize, metrics });
+  let failed: (err: Error) => void = (err) => {
+    log.error(errorFields(err), 'the engine thread stopped; exiting');
+    log.flush();
+    process.exit(1);
+  };
+  let store: Store;
+  if (threaded) {
+    engine = await startEngineThread({ database, secret, tokenSecrets, metrics, onFailure: (err) => failed(err) });
+    store = engine.store;
+    userCacheSize = engine.userCacheEntries;
+    outOfBudget = engine.campaignsOutOfBudget;
+  } else {
+    const local = createSqliteStore({ path: database, userCacheSize: settings.userCacheSize, metrics });
+    store = local;
+    userCacheSize = () => local.userCacheSize();
+  }
   const { app, edge, delivery, index } = await createService({
     settings,
     store,
+    engine: engine?.engine,
     media: new FsMediaStorage(mediaDir),
     adminKey,
     secret,
-    tokenSecrets: tokenSecretsFrom(env, secret),
+    tokenSecrets,
     clientAddress: (c) => getConnInfo(c).remote.address,
     log,
     metrics,
-    scrapeMetrics: () => metrics.scrape(),
+    scrapeMetrics: async () => {
+      // What the engine thread counted up to this scrape.
+      await engine?.flushMetrics();
+      return await metrics.scrape();
+    },
     metricsToken: settings.metricsToken || undefined,
   });
-  outOfBudget = () => {
-    const now = Date.now();
-    let count = 0;
-    for (const campaign of index.candidates({}, true)) {
-      if (campaign.status === 'active' && remainingBudgetMicros(campaign, store.budgets.view(campaign.id, now)) <= 0) count++;
-    }
-    return count;
-  };
 
   // Before the server listens: the first slot requests find every campaign's live holds in memory (a restart with
-  // hundreds of thousands of them reads them for seconds, which would otherwise stall those requests).
-  const reading = performance.now();
-  const holds = store.loadHolds(Date.now());
-  const holdsMs = Math.round(performance.now() - reading);
+  // hundreds of thousands of them reads them for seconds, which would otherwise stall those requests). The
+  // engine thread did it before it said it was ready.
+  let holds: number;
+  let holdsMs: number;
+  if (engine) ({ holds, holdsMs } = engine);
+  else {
+    const local = store as ReturnType<typeof createSqliteStore>;
+    outOfBudget = () => countOutOfBudget(index, local, Date.now());
+    const reading = performance.now();
+    holds = local.loadHolds(Date.now());
+    holdsMs = Math.round(performance.now() - reading);
+  }
 
   const prune = setInterval(() => {
     delivery.prune(Date.now()).catch((err) => log.error(errorFields(err), 'retention prune failed'));
@@ -90,6 +124,17 @@ async function main() {
   // half-open one that sent nothing or half a request line) is closed at once.
   const sockets = new Set<Socket>();
   let stopping = false;
+  failed = (err) => {
+    log.error(errorFields(err), 'the engine thread stopped; exiting');
+    stopping = true;
+    server.close();
+    // Calls in flight were rejected, so their requests are being answered (500) now; then out, non-zero,
+    // for a supervisor to restart the service. Whatever is still open closes with the process.
+    setTimeout(() => {
+      log.flush();
+      process.exit(1);
+    }, 100);
+  };
   const inFlight = (socket: Socket) => (socket as Counted)[IN_FLIGHT] ?? 0;
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -114,7 +159,10 @@ async function main() {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
-  log.info({ host, port, database, holds, holdsMs }, `serving on http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  log.info(
+    { host, port, database, engineThread: threaded, holds, holdsMs },
+    `serving on http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+  );
   // Written now rather than with the next buffer: supervisors and scripts wait for this line.
   log.flush();
 

@@ -1,0 +1,205 @@
+/**
+ * Node's engine thread, seen from the main thread: starts `engine-worker.ts` on a `node:worker_threads`
+ * Worker and hands back a `Store`-shaped and a `Delivery`-shaped proxy whose calls run there. The main
+ * thread keeps HTTP, the API edge and the app; the engine thread owns SQLite (every write: one authority
+ * for caps, blocks and budgets), delivery, its own index copy and the traffic recorder.
+ */
+import { Worker } from 'node:worker_threads';
+import type { SlotsInput, SlotsResult, SlotView } from '../delivery/delivery.js';
+import type { ExplainEntry } from '../engine/types.js';
+import type { PrometheusMetrics } from '../ops/prometheus.js';
+import type { Store } from '../store/interface.js';
+import type { DeliveryApi, RemoteEngine } from '../wiring.js';
+import {
+  BUDGET_CALLS,
+  CATALOG_CALLS,
+  DELIVERY_CALLS,
+  type EngineSnapshot,
+  type EngineWorkerData,
+  FAILED,
+  fromWire,
+  LEDGER_CALLS,
+  OK,
+  Outbox,
+  PUSH,
+  TRAFFIC_CALLS,
+  USER_CALLS,
+  type WireError,
+} from './engine-rpc.js';
+
+export interface EngineThread {
+  /** The thread itself. */
+  worker: Worker;
+  /** The store as main uses it (catalog, reports, traffic reads, budget limits, health, close), on the engine thread. */
+  store: Store;
+  /** Delivery, the traffic recorder's flush and the index refresh, on the engine thread (`createService`'s `engine`). */
+  engine: RemoteEngine;
+  /** Live budget holds read back before ready, and how long that took. */
+  holds: number;
+  holdsMs: number;
+  /** The gauges the engine thread owns, as of its last snapshot. */
+  userCacheEntries(): number;
+  campaignsOutOfBudget(): number;
+  /** The engine thread's metrics up to now, in `metrics` (before each scrape). */
+  flushMetrics(): Promise<void>;
+}
+
+export interface EngineThreadOptions extends EngineWorkerData {
+  /** Main's registry: the engine thread's deltas are added to it. */
+  metrics: PrometheusMetrics;
+  /** The engine thread died or threw: every call in flight has been rejected; the process cannot serve on. */
+  onFailure: (err: Error) => void;
+}
+
+/**
+ * The worker: its entry beside this file in a build (.js); where tsx runs the sources (`npm start`), tsx's
+ * loader first, which its `--import` registers on the main thread only.
+ */
+function startWorker(workerData: EngineWorkerData): Worker {
+  const entry = import.meta.url.endsWith('.ts') ? './engine-worker-tsx.mjs' : './engine-worker.js';
+  return new Worker(new URL(entry, import.meta.url), { workerData });
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+type Calls<T> = { [K in keyof T]: T[K] };
+
+/** Starts the engine thread; resolves once it has migrated, read the catalog and the budget holds. */
+export async function startEngineThread(options: EngineThreadOptions): Promise<EngineThread> {
+  const data: EngineWorkerData = { database: options.database, secret: options.secret, tokenSecrets: options.tokenSecrets };
+  const worker = startWorker(data);
+  const out = new Outbox(worker);
+  const pending = new Map<number, Pending>();
+  let lastId = 0;
+  let failure: Error | undefined;
+  let closing = false;
+  let last: EngineSnapshot = { delta: undefined, userCacheEntries: 0, campaignsOutOfBudget: 0, historyMs: 0 };
+  let ready: Pending | undefined;
+  const started = new Promise<{ holds: number; holdsMs: number }>(
+    (resolve, reject) => (ready = { resolve: resolve as Pending['resolve'], reject }),
+  );
+
+  const take = (snapshot: EngineSnapshot) => {
+    last = snapshot;
+    if (snapshot.delta) options.metrics.apply(snapshot.delta);
+  };
+
+  function fail(err: Error): void {
+    if (failure) return;
+    failure = err;
+    for (const call of pending.values()) call.reject(err);
+    pending.clear();
+    if (ready) ready.reject(err);
+    else options.onFailure(err);
+  }
+
+  worker.on('message', (batch: unknown[]) => {
+    for (let i = 0; i < batch.length; i += 3) {
+      const id = batch[i] as number;
+      if (id === PUSH) {
+        const kind = batch[i + 1];
+        if (kind === 'ready') {
+          const { holds, holdsMs, snapshot } = batch[i + 2] as { holds: number; holdsMs: number; snapshot: EngineSnapshot };
+          take(snapshot);
+          ready?.resolve({ holds, holdsMs });
+          ready = undefined;
+        } else if (kind === 'snapshot') take(batch[i + 2] as EngineSnapshot);
+        continue;
+      }
+      const call = pending.get(id);
+      if (!call) continue;
+      pending.delete(id);
+      if (batch[i + 1] === OK) call.resolve(batch[i + 2]);
+      else if (batch[i + 1] === FAILED) call.reject(fromWire(batch[i + 2] as WireError));
+    }
+  });
+  worker.on('error', (err) => fail(Object.assign(new Error(`engine thread failed: ${err.message}`), { cause: err })));
+  worker.on('messageerror', (err) => fail(new Error(`engine thread message could not be read: ${err.message}`)));
+  worker.on('exit', (code) => {
+    if (!closing) fail(new Error(`engine thread exited unexpectedly (code ${code})`));
+  });
+
+  function call(method: string, args: unknown[]): Promise<unknown> {
+    if (failure) return Promise.reject(failure);
+    const id = ++lastId;
+    out.post(id, method, args);
+    return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
+  }
+  const forward = <T>(prefix: string, names: readonly string[]) =>
+    Object.fromEntries(names.map((name) => [name, (...args: unknown[]) => call(`${prefix}.${name}`, args)])) as Calls<T>;
+  const elsewhere = (what: string) => () => {
+    throw new Error(`${what} runs on the engine thread (src/runtime/engine-worker.ts)`);
+  };
+
+  // Ad views as main keeps them: one object per view (by the engine thread's number), the latest per creative.
+  const views = new Map<number, SlotView['ad']>();
+  const viewOf = new Map<string, number>();
+  function decodeSlots(wire: unknown[]): SlotsResult {
+    const slots: SlotView[] = [];
+    for (let i = 1; i < wire.length; i += 4) {
+      const id = wire[i + 2] as number;
+      let ad = views.get(id);
+      const sent = wire[i + 3] as SlotView['ad'] | 0;
+      if (sent !== 0) {
+        const before = viewOf.get(sent.creativeId);
+        if (before !== undefined) views.delete(before);
+        viewOf.set(sent.creativeId, id);
+        views.set(id, (ad = Object.freeze(sent)));
+      }
+      if (ad === undefined) throw new Error(`engine thread sent ad view ${id} before its content`);
+      slots.push({ after: wire[i] as number, token: wire[i + 1] as string, ad });
+    }
+    const explain = wire[0] as ExplainEntry[] | undefined;
+    return explain === undefined ? { slots } : { slots, explain };
+  }
+
+  const delivery: DeliveryApi = {
+    ...forward<Omit<DeliveryApi, 'slots' | 'historyMs'>>('delivery', DELIVERY_CALLS),
+    slots: (input: SlotsInput) => call('delivery.slots', [input]).then((wire) => decodeSlots(wire as unknown[])),
+    historyMs: () => last.historyMs,
+  };
+
+  async function close(): Promise<void> {
+    if (failure) throw failure;
+    closing = true;
+    const delta = (await call('close', [])) as EngineSnapshot['delta'];
+    if (delta) options.metrics.apply(delta);
+    await worker.terminate();
+  }
+
+  const store: Store = {
+    catalog: {
+      ...forward<Store['catalog']>('catalog', CATALOG_CALLS),
+      // The engine thread applies its own media URL rule (the same setting).
+      servable: () => call('catalog.servable', []) as ReturnType<Store['catalog']['servable']>,
+    },
+    users: forward<Store['users']>('users', USER_CALLS),
+    budgets: { ...forward<Store['budgets']>('budgets', BUDGET_CALLS), view: elsewhere('budgets.view') },
+    ledger: { ...forward<Store['ledger']>('ledger', LEDGER_CALLS), record: elsewhere('ledger.record') },
+    traffic: forward<Store['traffic']>('traffic', TRAFFIC_CALLS),
+    prune: (now, historyMs) => call('store.prune', [now, historyMs]) as Promise<number>,
+    health: () => call('store.health', []) as ReturnType<Required<Store>['health']>,
+    close,
+  };
+
+  const { holds, holdsMs } = await started;
+  return {
+    worker,
+    store,
+    engine: {
+      delivery,
+      traffic: { flush: () => call('recorder.flush', []) as Promise<void> },
+      refreshIndex: () => call('index.refresh', []) as Promise<void>,
+    },
+    holds,
+    holdsMs,
+    userCacheEntries: () => last.userCacheEntries,
+    campaignsOutOfBudget: () => last.campaignsOutOfBudget,
+    async flushMetrics() {
+      take((await call('metrics', [])) as EngineSnapshot);
+    },
+  };
+}

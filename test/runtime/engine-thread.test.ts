@@ -1,0 +1,225 @@
+/**
+ * The engine on its own thread (Node, `npm start`, ENGINE_THREAD on by default): catalog changes seen by the
+ * very next slot request, the engine's metrics on GET /metrics, acknowledged slots and events across kill -9,
+ * the thread dying mid-load ending the process non-zero without a hang, and the wire keeping errors' classes.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ApiError, asApiError, statusOf } from '../../src/api/errors.js';
+import { createPrometheusMetrics } from '../../src/ops/prometheus.js';
+import { fromWire, toWire } from '../../src/runtime/engine-rpc.js';
+import { type EngineThread, startEngineThread } from '../../src/runtime/engine-thread.js';
+import type { Advertiser } from '../../src/store/interface.js';
+import { createSqliteStore } from '../../src/store/sqlite/index.js';
+import { png } from '../helpers/media.js';
+import { ADMIN, http, type RealServer, removeDir, seed, startServer, stopServer } from '../helpers/server.js';
+
+const CRASH_PRELOAD = resolve(import.meta.dirname, '../helpers/engine-crash.mjs');
+
+describe('the engine thread behind the real server', () => {
+  let server: RealServer | undefined;
+  afterEach(async () => {
+    await stopServer(server);
+    removeDir(server?.dir);
+    server = undefined;
+  });
+
+  const slots = async (s: RealServer, key: string, user: string) => {
+    const res = await http(s, 'POST', '/v1/slots', key, { user, statuses: 10 });
+    expect(res.status).toBe(200);
+    return res.body.slots as { token: string; ad: { campaignId: string } }[];
+  };
+
+  it('a pause, a budget cut and a rejected creative are seen by the very next slot request', async () => {
+    server = await startServer();
+    const ids = await seed(server, png(90, 160, 3), { pacing: 'asap' });
+    const patch = (body: unknown) => http(server!, 'PATCH', `/v1/campaigns/${ids.campaignId}`, ids.advertiserKey, body);
+    let user = 0;
+    expect(await slots(server, ids.clientKey, `u${user++}`)).toHaveLength(1);
+    for (let round = 0; round < 3; round++) {
+      expect((await patch({ status: 'paused' })).status).toBe(200);
+      expect(await slots(server, ids.clientKey, `u${user++}`)).toEqual([]);
+      expect((await patch({ status: 'active' })).status).toBe(200);
+      expect(await slots(server, ids.clientKey, `u${user++}`)).toHaveLength(1);
+    }
+    // Less than one impression's price left: nothing to serve.
+    expect((await patch({ budget: { totalMicros: 1 } })).status).toBe(200);
+    expect(await slots(server, ids.clientKey, `u${user++}`)).toEqual([]);
+    expect((await patch({ budget: { totalMicros: 10_000_000 } })).status).toBe(200);
+    expect(await slots(server, ids.clientKey, `u${user++}`)).toHaveLength(1);
+    const review = await http(server, 'POST', `/v1/creatives/${ids.creativeId}/review`, ADMIN, {
+      decision: 'reject',
+      reason: 'misleading',
+    });
+    expect(review.status).toBe(200);
+    expect(await slots(server, ids.clientKey, `u${user++}`)).toEqual([]);
+  });
+
+  it('shows the engine thread’s metrics on GET /metrics, and SIGTERM closes it cleanly', async () => {
+    server = await startServer();
+    const ids = await seed(server, png(90, 160, 4), { pacing: 'asap' });
+    expect(await slots(server, ids.clientKey, 'alice')).toHaveLength(1);
+    expect(await slots(server, ids.clientKey, 'bob')).toHaveLength(1);
+    const res = await fetch(`${server.url}/metrics`, { headers: { Authorization: `Bearer ${ADMIN}` } });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    // Counted on the engine thread, shipped to this registry before the scrape.
+    expect(value('ads_slot_requests_total')).toBe(2);
+    expect(value('ads_slots_served_total{bid_type="cpm"}')).toBe(2);
+    expect(value('ads_user_cache_lookups_total{result="miss"}')).toBe(2);
+    expect(value('ads_budget_holds_total{change="taken"}')).toBe(2);
+    expect(value('ads_store_commit_group_size_count{kind="reservations"}')).toBeGreaterThanOrEqual(1);
+    expect(value('ads_user_cache_entries')).toBe(2);
+    expect(value('ads_campaigns_out_of_budget')).toBe(0);
+    // And this thread's own.
+    expect(value('http_request_duration_seconds_count{route="/v1/slots",method="POST",status="200"}')).toBe(2);
+
+    server.proc.kill('SIGTERM');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(server.logs()).toContain('stopped cleanly');
+  });
+
+  it('keeps acknowledged slots and events across kill -9', async () => {
+    server = await startServer();
+    const ids = await seed(server, png(90, 160, 5), { pacing: 'asap' });
+    const [seen] = await slots(server, ids.clientKey, 'alice');
+    const [unseen] = await slots(server, ids.clientKey, 'bob');
+    const events = await http(server, 'POST', '/v1/events', ids.clientKey, {
+      events: [{ token: seen.token, type: 'impression' }],
+    });
+    expect(events.body.results).toEqual([{ status: 'accepted' }]);
+    const dir = server.dir;
+    await stopServer(server, 'SIGKILL');
+
+    server = await startServer({ dir });
+    // Bob's reservation (answered, never seen) holds budget again and still explains itself.
+    expect(server.logs()).toMatch(/"holds":1,/);
+    const why = await http(server, 'POST', '/v1/why', ids.clientKey, { token: unseen.token });
+    expect(why.status).toBe(200);
+    const replay = await http(server, 'POST', '/v1/events', ids.clientKey, {
+      events: [{ token: seen.token, type: 'impression' }],
+    });
+    expect(replay.body.results).toEqual([{ status: 'duplicate' }]);
+  });
+
+  it('exits non-zero when the engine thread dies mid-load, answering or closing every request in flight', async () => {
+    server = await startServer({
+      env: { NODE_OPTIONS: `--import ${CRASH_PRELOAD}`, CRASH_ENGINE_AFTER_SLOTS: '3' },
+    });
+    const ids = await seed(server, png(90, 160, 6), { pacing: 'asap' });
+    expect(await slots(server, ids.clientKey, 'alice')).toHaveLength(1);
+    expect(await slots(server, ids.clientKey, 'bob')).toHaveLength(1);
+    const outcomes = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        fetch(`${server!.url}/v1/slots`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${ids.clientKey}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ user: `late${i}`, statuses: 10 }),
+          signal: AbortSignal.timeout(15_000),
+        }).then(
+          async (res) => ({ status: res.status, body: await res.text() }),
+          (err: Error) => ({ status: 0, body: err.name }),
+        ),
+      ),
+    );
+    // Each got an answer (a 500 problem) or its connection closed; none waited for the timeout.
+    for (const o of outcomes) {
+      if (o.status === 0) expect(o.body).not.toBe('TimeoutError');
+      else expect([200, 500]).toContain(o.status);
+    }
+    expect(outcomes.some((o) => o.status !== 200)).toBe(true);
+    expect(await server.exited).toEqual({ code: 1, signal: null });
+    expect(server.logs()).toContain('the engine thread stopped; exiting');
+    expect(server.logs()).toContain('engine thread crash (test preload)');
+  });
+
+  it('serves in one thread with ENGINE_THREAD=off, and refuses another value', async () => {
+    server = await startServer({ env: { ENGINE_THREAD: 'off' } });
+    expect(server.logs()).toContain('"engineThread":false');
+    const ids = await seed(server, png(90, 160, 7), { pacing: 'asap' });
+    expect(await slots(server, ids.clientKey, 'alice')).toHaveLength(1);
+    await expect(startServer({ env: { ENGINE_THREAD: 'maybe' } })).rejects.toThrow(
+      /ENGINE_THREAD must be on or off, got "maybe"/,
+    );
+  });
+});
+
+describe('the wire between the threads', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  const folder = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'status-ads-engine-'));
+    dirs.push(dir);
+    return dir;
+  };
+  const advertiser: Advertiser = {
+    id: 'adv_1',
+    name: 'Bakery',
+    description: '',
+    address: '',
+    email: '',
+    website: '',
+    category: null,
+    createdAt: 1,
+    updatedAt: 1,
+  };
+  const start = (dir: string, onFailure: (err: Error) => void = () => {}) =>
+    startEngineThread({
+      database: join(dir, 'ads.db'),
+      secret: 'wire-test-secret',
+      tokenSecrets: ['wire-test-secret'],
+      metrics: createPrometheusMetrics(),
+      onFailure,
+    });
+
+  it('brings an error thrown on the engine thread back as the same class, code and message', async () => {
+    const engine = await start(folder());
+    const local = createSqliteStore({ path: join(folder(), 'ads.db'), userCacheSize: 10 });
+    try {
+      await engine.store.catalog.createAdvertiser(advertiser, 'hash-1');
+      await local.catalog.createAdvertiser(advertiser, 'hash-1');
+      const there = await engine.store.catalog.createAdvertiser(advertiser, 'hash-2').catch((e: Error) => e);
+      const here = await local.catalog.createAdvertiser(advertiser, 'hash-2').catch((e: Error) => e);
+      expect(there).toBeInstanceOf(Error);
+      expect({ name: there?.name, message: there?.message, code: (there as { code?: string }).code }).toEqual({
+        name: here?.name,
+        message: here?.message,
+        code: (here as { code?: string }).code,
+      });
+      // The API answers both alike.
+      expect(asApiError(there, () => false)).toEqual(asApiError(here, () => false));
+      await expect((engine.store as unknown as { health(): Promise<unknown> }).health()).resolves.toEqual({
+        writable: true,
+        migrated: true,
+      });
+    } finally {
+      await engine.store.close();
+      await local.close();
+    }
+  });
+
+  it('keeps an ApiError’s code, field errors and headers, so the API answers the same 4xx', () => {
+    const thrown = new ApiError('rate_limited', 'slow down', [{ path: 'user', message: 'too often' }], { 'retry-after': '2' });
+    const back = fromWire(structuredClone(toWire(thrown)));
+    expect(back).toBeInstanceOf(ApiError);
+    expect(asApiError(back, () => false)).toEqual(thrown);
+    expect(statusOf((back as ApiError).code)).toBe(429);
+  });
+
+  it('rejects every call in flight and the ones after when the engine thread dies, and says so once', async () => {
+    const failures: Error[] = [];
+    const engine: EngineThread = await start(folder(), (err) => failures.push(err));
+    const inFlight = engine.store.catalog.listAdvertisers();
+    // A message the engine thread cannot read throws there, uncaught: the thread ends.
+    engine.worker.postMessage(null);
+    await expect(inFlight).rejects.toThrow(/engine thread/);
+    await expect(engine.store.catalog.listAdvertisers()).rejects.toThrow(/engine thread/);
+    expect(failures).toHaveLength(1);
+    await expect(engine.store.close()).rejects.toThrow(/engine thread/);
+  });
+});
