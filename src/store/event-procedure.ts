@@ -95,7 +95,12 @@ export function applyUserSide(
   return batch.map((event): EventOutcome => {
     if (tx.seen(event)) return DUPLICATE;
     const reservation = tx.reservation(event);
-    if (!reservation || reservation.uid !== event.uid || reservation.campaignId !== event.campaignId) {
+    if (
+      !reservation ||
+      reservation.uid !== event.uid ||
+      reservation.campaignId !== event.campaignId ||
+      reservation.creativeId !== event.creativeId
+    ) {
       return { status: 'rejected', reason: 'unknown_reservation' };
     }
     // Not recorded, so a refused event never uses up its (token, type).

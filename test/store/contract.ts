@@ -648,17 +648,22 @@ export function storeContract(
             { ...event(r, 'impression'), reservationId: 'r_unknown' },
             { ...event(r, 'impression'), uid: uid(9) },
             { ...event(r, 'impression'), campaignId: otherCampaign.id },
+            { ...event(r, 'impression'), creativeId: 'crv_other' },
             event(r, 'impression'),
           ],
           T + 10,
           rules(),
         );
-        expect(result.outcomes.slice(0, 3)).toEqual([
+        expect(result.outcomes.slice(0, 4)).toEqual([
+          { status: 'rejected', reason: expect.any(String) },
           { status: 'rejected', reason: expect.any(String) },
           { status: 'rejected', reason: expect.any(String) },
           { status: 'rejected', reason: expect.any(String) },
         ]);
-        expect(result.outcomes[3]).toEqual({ status: 'accepted' });
+        expect(result.outcomes[4]).toEqual({ status: 'accepted' });
+        // Counted under the reservation's creative only.
+        const rows = await store.ledger.report(c.id, '2026-11-25', '2026-11-25', 'creative');
+        expect(rows).toEqual([expect.objectContaining({ creativeId: r.creativeId, impressions: 1 })]);
       });
 
       it('converts the reservation on impression: it keeps counting after its token expires', async () => {

@@ -41,3 +41,33 @@ describe('the events ledger after its commit (SQLite)', () => {
     }
   });
 });
+
+describe('the events ledger’s spend memory (SQLite)', () => {
+  const db = sqliteFile('ledger-spend-days-');
+
+  it('keeps committed spend for the current UTC day only: campaigns charged on past days are forgotten', async () => {
+    const store = db.store();
+    const spent = () => [...(store.ledger as unknown as { spent: Map<string, unknown> }).spent.keys()];
+    const DAY = 86_400_000;
+    const slot = (campaignId: string, id: string, at: number) =>
+      servedSlot({ id: campaignId, advertiserId: 'adv_1', bid: { type: 'cpm', amountMicros: 1000 } }, { id: 'crv_1' }, UID, {
+        id,
+        servedAt: at,
+        expiresAt: at + 900_000,
+      });
+    const seen = (r: Reservation, at: number) =>
+      store.ledger.record(
+        [{ type: 'impression', reservationId: r.id, uid: UID, campaignId: r.campaignId, creativeId: r.creativeId }],
+        at,
+        rules,
+      );
+    const first = slot('cmp_1', 'r_a', T);
+    const second = slot('cmp_2', 'r_b', T + DAY);
+    expect(await store.users.reserve([first])).toBe(true);
+    expect((await seen(first, T + 1_000)).outcomes).toEqual([{ status: 'accepted' }]);
+    expect(spent()).toEqual(['cmp_1']);
+    expect(await store.users.reserve([second])).toBe(true);
+    expect((await seen(second, T + DAY + 1_000)).outcomes).toEqual([{ status: 'accepted' }]);
+    expect(spent()).toEqual(['cmp_2']);
+  });
+});

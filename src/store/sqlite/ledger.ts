@@ -92,6 +92,8 @@ export class SqliteLedger implements LedgerStore {
    * asked for it) and on the latest day charged. Read from `campaign_spend` once, then kept up to date here.
    */
   private spent = new Map<string, { total: number | undefined; day: string | undefined; onDay: number }>();
+  /** The UTC day `spent` was kept for (cleared when a group starts on another). */
+  private spentDay: string | undefined;
 
   constructor(
     private db: Db,
@@ -156,6 +158,13 @@ export class SqliteLedger implements LedgerStore {
    * force and spend so far read once per campaign (this process is the only writer).
    */
   private commit(batches: Batch[]): Applied[] {
+    // Spend known from earlier groups is kept for the current UTC day only: campaigns charged on past days
+    // (ended, archived) do not stay in memory for the life of the process.
+    const today = utcDay(batches[0].now);
+    if (today !== this.spentDay) {
+      this.spent.clear();
+      this.spentDay = today;
+    }
     const afterCommit: (() => void)[] = [];
     const q = this.statements;
     /**
@@ -289,7 +298,7 @@ export class SqliteLedger implements LedgerStore {
           const userSide: UserSideTx = {
             // One statement for the idempotency probe and the reservation row: one call and one lookup of the id less per event.
             seen: (event) => {
-              read = q.reservationSeen.get(event.type, event.reservationId, event.uid, event.campaignId) as
+              read = q.reservationSeen.get(event.type, event.reservationId, event.uid, event.campaignId, event.creativeId) as
                 | ReservationRow
                 | undefined;
               readFor = event;
@@ -300,7 +309,7 @@ export class SqliteLedger implements LedgerStore {
               const row =
                 readFor === event
                   ? read
-                  : (q.reservation.get(event.reservationId, event.uid, event.campaignId) as ReservationRow | undefined);
+                  : (q.reservation.get(event.reservationId, event.uid, event.campaignId, event.creativeId) as ReservationRow | undefined);
               read = readFor = undefined;
               return row && toReservation(event, row, q);
             },
@@ -560,11 +569,13 @@ function prepareStatements(sqlite: Database.Database) {
   return {
     seen: s('SELECT 1 FROM events WHERE reservation_id = ? AND type = ?').pluck(),
     // Rows as arrays (ReservationRow): better-sqlite3 builds an array faster than an object of named columns. The
-    // reservation's id, user and campaign are the event's (compared here, in SQL): no string of them is built per event.
-    reservation: s(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ? AND uid = ? AND campaign_id = ?`).raw(),
+    // reservation's id, user, campaign and creative are the event's (compared here, in SQL): no string of them is built per event.
+    reservation: s(
+      `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ? AND uid = ? AND campaign_id = ? AND creative_id = ?`,
+    ).raw(),
     reservationSeen: s(
       `SELECT ${RESERVATION_COLUMNS}, EXISTS (SELECT 1 FROM events e WHERE e.reservation_id = r.id AND e.type = ?) AS seen
-       FROM reservations r WHERE id = ? AND uid = ? AND campaign_id = ?`,
+       FROM reservations r WHERE id = ? AND uid = ? AND campaign_id = ? AND creative_id = ?`,
     ).raw(),
     advertiser: s('SELECT advertiser_id FROM reservations WHERE id = ?').pluck(),
     insertEvent: s(
@@ -630,7 +641,7 @@ type ReservationRow = [
 const SEEN = 7;
 
 /**
- * The reservation of an event whose id, user and campaign the row matched: those (and the creative, sealed
+ * The reservation of an event whose id, user, campaign and creative the row matched: those (all sealed
  * in the same token as the reservation) are the event's; the advertiser is read only if asked for (a block).
  */
 function toReservation(event: VerifiedEvent, row: ReservationRow, q: { advertiser: { get(id: string): unknown } }): Reservation {
