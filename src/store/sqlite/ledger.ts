@@ -309,7 +309,9 @@ export class SqliteLedger implements LedgerStore {
               const row =
                 readFor === event
                   ? read
-                  : (q.reservation.get(event.reservationId, event.uid, event.campaignId, event.creativeId) as ReservationRow | undefined);
+                  : (q.reservation.get(event.reservationId, event.uid, event.campaignId, event.creativeId) as
+                      | ReservationRow
+                      | undefined);
               read = readFor = undefined;
               return row && toReservation(event, row, q);
             },
