@@ -57,6 +57,41 @@ describe('the engine thread behind the real server', () => {
     expect(await slots(server, ids.clientKey, `u${user++}`)).toEqual([]);
   });
 
+  it('cuts every hold above a lowered budget while slot requests keep coming (no slot decided under the old one)', async () => {
+    server = await startServer();
+    const ids = await seed(server, png(90, 160, 7), { pacing: 'asap', budget: { totalMicros: 1_000_000_000 } });
+    const patch = (body: unknown) => http(server!, 'PATCH', `/v1/campaigns/${ids.campaignId}`, ids.advertiserKey, body);
+    const metric = async (series: string) => {
+      const res = await fetch(`${server!.url}/metrics`, { headers: { Authorization: `Bearer ${ADMIN}` } });
+      const text = await res.text();
+      return Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    };
+    let user = 0;
+    let served = 0;
+    for (let round = 0; round < 3; round++) {
+      let stop = false;
+      const loop = async () => {
+        while (!stop) {
+          const res = await http(server!, 'POST', '/v1/slots', ids.clientKey, { user: `u${user++}`, statuses: 10 });
+          expect(res.status).toBe(200);
+          served += res.body.slots.length;
+        }
+      };
+      const loops = Array.from({ length: 16 }, loop);
+      await new Promise((r) => setTimeout(r, 200));
+      // Less than one impression's price: once the cut has answered, no hold may be left (none is ever charged).
+      expect((await patch({ budget: { totalMicros: 1 } })).status).toBe(200);
+      stop = true;
+      await Promise.all(loops);
+      const taken = await metric('ads_budget_holds_total{change="taken"}');
+      const ended =
+        (await metric('ads_budget_holds_total{change="released"}')) + (await metric('ads_budget_holds_total{change="expired"}'));
+      expect({ round, live: taken - ended }).toEqual({ round, live: 0 });
+      expect((await patch({ budget: { totalMicros: 1_000_000_000 } })).status).toBe(200);
+    }
+    expect(served).toBeGreaterThan(0);
+  });
+
   it('shows the engine thread’s metrics on GET /metrics, and SIGTERM closes it cleanly', async () => {
     server = await startServer();
     const ids = await seed(server, png(90, 160, 4), { pacing: 'asap' });
