@@ -244,6 +244,8 @@ describe('the request envelope', () => {
     for (const explain of [false, true]) {
       const result = await s.delivery.slots({ user: `u-json-${explain}`, statuses: 12, explain, clientId: client.id });
       expect(result.slots.length).toBeGreaterThan(0);
+      // slotsJson writes a token between quotes as it is: characters JSON leaves unchanged.
+      for (const slot of result.slots) expect(slot.token).toMatch(/^[\w.-]+$/);
       // Twice: the second time each ad's JSON comes from the cache.
       expect(slotsJson(result)).toBe(JSON.stringify(result));
       expect(slotsJson(result)).toBe(JSON.stringify(result));
