@@ -10,7 +10,7 @@
 import { eventRefusal, reportsRequireReview } from '../engine/events.js';
 import type { EventType } from '../engine/types.js';
 import type { CatalogStore, EventOutcome, EventRules, Reservation, VerifiedEvent } from './interface.js';
-import { counterOf, type ReportBy, type ReportCounter, reportKeys } from './report-rows.js';
+import { counterOf, type ReportContext, type ReportCounter } from './report-rows.js';
 import { utcDay } from './utc-day.js';
 
 /** What a first event does to its campaign: spend, report counters, reach, reporters, CTR counts. */
@@ -33,8 +33,13 @@ export interface CampaignEffect {
 
 /** The user's rows, inside one transaction. */
 export interface UserSideTx {
-  seen(reservationId: string, type: EventType): boolean;
-  reservation(id: string): Reservation | undefined;
+  /** True if this (reservation, type) was recorded before. */
+  seen(event: VerifiedEvent): boolean;
+  /**
+   * The event's reservation, asked right after `seen` for the same event. A backend may leave
+   * out one whose user or campaign differs from the event's (the procedure refuses it either way).
+   */
+  reservation(event: VerifiedEvent): Reservation | undefined;
   insertEvent(row: {
     reservationId: string;
     type: EventType;
@@ -65,13 +70,15 @@ export interface CampaignSideTx {
   addReporter(creativeId: string, uid: string, at: number): void;
   addCtr(creativeId: string, impressions: number, clicks: number, at: number): void;
   /**
-   * Bumps the event's report rows on `day`, one per breakdown (src/store/report-rows.ts):
-   * one in `counter`, `spendMicros`, and the uid into each row's reach sketch if given.
+   * Bumps the event's report rows on `day`, one per breakdown, `reportKeys(where)`
+   * (src/store/report-rows.ts): one in `counter`, `spendMicros`, and the uid into each row's
+   * reach sketch if given. (The context, not the rows: a backend that groups events by it
+   * builds the rows once per group.)
    */
   count(
     campaignId: string,
     day: string,
-    rows: { by: ReportBy; key: string }[],
+    where: ReportContext,
     counter: Exclude<ReportCounter, 'spendMicros'>,
     spendMicros: number,
     reachOf: string | undefined,
@@ -86,8 +93,8 @@ export function applyUserSide(
   rules: Pick<EventRules, 'effect'>,
 ): EventOutcome[] {
   return batch.map((event): EventOutcome => {
-    if (tx.seen(event.reservationId, event.type)) return DUPLICATE;
-    const reservation = tx.reservation(event.reservationId);
+    if (tx.seen(event)) return DUPLICATE;
+    const reservation = tx.reservation(event);
     if (!reservation || reservation.uid !== event.uid || reservation.campaignId !== event.campaignId) {
       return { status: 'rejected', reason: 'unknown_reservation' };
     }
@@ -159,7 +166,7 @@ export function applyCampaignSide(tx: CampaignSideTx, effect: CampaignEffect): n
   tx.count(
     effect.campaignId,
     day,
-    reportKeys({ creativeId: effect.creativeId, country: effect.country ?? '', platform: effect.platform ?? '', at: effect.at }),
+    { creativeId: effect.creativeId, country: effect.country ?? '', platform: effect.platform ?? '', at: effect.at },
     counterOf[effect.type],
     charge,
     effect.type === 'impression' ? effect.uid : undefined,

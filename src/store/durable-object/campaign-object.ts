@@ -41,7 +41,7 @@ import type { BudgetState, ServableCampaign } from '../../engine/types.js';
 import { applyCampaignSide, type CampaignEffect, type CampaignSideTx, reviewReported } from '../event-procedure.js';
 import type { CatalogStore, ReportRow } from '../interface.js';
 import { Reach } from '../reach.js';
-import { type ReportBy, type ReportCounter, type StoredReportRow, toReportRows } from '../report-rows.js';
+import { type ReportBy, type ReportCounter, reportKeys, type StoredReportRow, toReportRows } from '../report-rows.js';
 import { utcDay } from '../utc-day.js';
 import { statementChunks } from './bound-parameters.js';
 import type { CampaignObjectRpc } from './index.js';
@@ -738,8 +738,8 @@ export class CampaignObjectStore {
               })
               .run();
           },
-          count: (_campaignId, day, rows, counter, spend, reachOf) =>
-            this.count(tx as unknown as ObjectDb, day, rows, counter, spend, reachOf),
+          count: (_campaignId, day, where, counter, spend, reachOf) =>
+            this.count(tx as unknown as ObjectDb, day, reportKeys(where), counter, spend, reachOf),
         };
         for (const effect of effects) applyCampaignSide(side, effect);
       });

@@ -195,8 +195,8 @@ export class UserObjectStore {
     return this.db.transaction((tx) => {
       const userSide: UserSideTx = {
         // The prepared statements run on the same storage, inside this transaction.
-        seen: (reservationId, type) => this.seenQuery.get({ id: reservationId, type }) !== undefined,
-        reservation: (id) => {
+        seen: ({ reservationId, type }) => this.seenQuery.get({ id: reservationId, type }) !== undefined,
+        reservation: ({ reservationId: id }) => {
           const row = this.reservationQuery.get({ id });
           if (!row) return undefined;
           const sharded = this.shardQuery.get({ id });

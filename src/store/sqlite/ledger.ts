@@ -87,6 +87,11 @@ export class SqliteLedger implements LedgerStore {
   /** The 'report_rows' mark as last written. */
   private exactThrough: number | undefined;
   private writesSinceDrop = 0;
+  /**
+   * Committed spend of campaigns charged since the start, as far as known: in total (when a total budget
+   * asked for it) and on the latest day charged. Read from `campaign_spend` once, then kept up to date here.
+   */
+  private spent = new Map<string, { total: number | undefined; day: string | undefined; onDay: number }>();
 
   constructor(
     private db: Db,
@@ -168,9 +173,15 @@ export class SqliteLedger implements LedgerStore {
       let c = campaigns.get(campaignId);
       if (!c) {
         const budget = q.budget.get(campaignId) as { daily: number | null; total: number | null } | undefined;
-        const limit = budget
-          ? { ...budget, spentTotal: budget.total !== null ? (q.spentTotal.get(campaignId) as number) : 0 }
-          : null;
+        let limit: GroupCampaign['limit'] = null;
+        if (budget) {
+          let spentTotal = 0;
+          if (budget.total !== null) {
+            const known = this.spent.get(campaignId);
+            spentTotal = known?.total ?? (q.spentTotal.get(campaignId) as number);
+          }
+          limit = { daily: budget.daily, total: budget.total, spentTotal };
+        }
         campaigns.set(campaignId, (c = { id: campaignId, limit, days: [] }));
       }
       last = c;
@@ -178,7 +189,9 @@ export class SqliteLedger implements LedgerStore {
     };
     const spentOn = (c: GroupCampaign, day: string): GroupSpend => {
       for (const d of c.days) if (d.day === day) return d;
-      const d = { day, before: (q.spentOn.get(c.id, day) as number | undefined) ?? 0, added: 0, charged: [], at: 0 };
+      const known = this.spent.get(c.id);
+      const before = known?.day === day ? known.onDay : ((q.spentOn.get(c.id, day) as number | undefined) ?? 0);
+      const d = { day, before, added: 0, charged: [], at: 0 };
       c.days.push(d);
       return d;
     };
@@ -217,12 +230,38 @@ export class SqliteLedger implements LedgerStore {
           row.at = at;
         } else ctr.set(creativeId, { impressions, clicks, at });
       },
-      count: (campaignId, day, rows, counter, spend, reachOf) => {
+      count: (campaignId, day, where, counter, spend, reachOf) => {
         let list = classes.get(campaignId);
         if (!list) classes.set(campaignId, (list = []));
+        // The UTC hour since the epoch names the day and the hour row; the rows themselves are built once per class.
+        const hour = Math.floor(where.at / 3_600_000);
         let c: EventClass | undefined;
-        for (let k = 0; k < list.length && !c; k++) if (list[k].day === day && sameKeys(list[k].rows, rows)) c = list[k];
-        if (!c) list.push((c = { campaignId, day, rows, counters: new Float64Array(REPORT_COUNTERS.length), points: [] }));
+        for (let k = 0; k < list.length && !c; k++) {
+          const o = list[k];
+          if (
+            o.hour === hour &&
+            o.creativeId === where.creativeId &&
+            o.country === where.country &&
+            o.platform === where.platform
+          ) {
+            c = o;
+          }
+        }
+        if (!c) {
+          const { creativeId, country, platform } = where;
+          c = {
+            campaignId,
+            day,
+            hour,
+            creativeId,
+            country,
+            platform,
+            rows: reportKeys(where),
+            counters: new Float64Array(REPORT_COUNTERS.length),
+            points: [],
+          };
+          list.push(c);
+        }
         c.counters[COUNTER_INDEX[counter]]++;
         c.counters[SPEND] += spend;
         if (reachOf !== undefined) c.points.push(Reach.point(reachOf));
@@ -246,17 +285,24 @@ export class SqliteLedger implements LedgerStore {
           const reported: string[] = [];
           /** The reservation row `seen` read with its probe (the procedure asks for it next), or undefined. */
           let read: ReservationRow | undefined;
+          let readFor: VerifiedEvent | undefined;
           const userSide: UserSideTx = {
             // One statement for the idempotency probe and the reservation row: one call and one lookup of the id less per event.
-            seen: (reservationId, type) => {
-              read = q.reservationSeen.get(type, reservationId) as ReservationRow | undefined;
-              // No reservation (erased, pruned, never served): the plain probe answers as before.
-              return read ? read[SEEN] === 1 : q.seen.get(reservationId, type) !== undefined;
+            seen: (event) => {
+              read = q.reservationSeen.get(event.type, event.reservationId, event.uid, event.campaignId) as
+                | ReservationRow
+                | undefined;
+              readFor = event;
+              // No reservation of this user and campaign (erased, pruned, never served): the plain probe answers as before.
+              return read ? read[SEEN] === 1 : q.seen.get(event.reservationId, event.type) !== undefined;
             },
-            reservation: (id) => {
-              const row = read?.[0] === id ? read : (q.reservation.get(id) as ReservationRow | undefined);
-              read = undefined;
-              return row && toReservation(row);
+            reservation: (event) => {
+              const row =
+                readFor === event
+                  ? read
+                  : (q.reservation.get(event.reservationId, event.uid, event.campaignId) as ReservationRow | undefined);
+              read = readFor = undefined;
+              return row && toReservation(event, row, q);
             },
             insertEvent: (row) =>
               q.insertEvent.run(rowid++, row.reservationId, row.type, row.uid, row.campaignId, row.at, row.costMicros),
@@ -299,6 +345,7 @@ export class SqliteLedger implements LedgerStore {
       for (const d of c.days) {
         if (d.charged.length > 0) afterCommitted(() => this.budgets.charged(c.id, d.charged, d.added, d.at));
       }
+      this.learnSpend(c);
     }
     afterCommitted(() => {
       for (let i = 0; i < viewed.length; i += 2) this.users.viewed(viewed[i], viewed[i + 1]);
@@ -315,6 +362,22 @@ export class SqliteLedger implements LedgerStore {
     }
     for (const f of afterCommit) afterCommitted(f);
     return applied;
+  }
+
+  /**
+   * What a committed group leaves in `campaign_spend` for its campaigns, so the next group reads neither the
+   * total nor the day's row again: this ledger is the table's only writer.
+   */
+  private learnSpend(c: GroupCampaign): void {
+    const latest = c.days[c.days.length - 1];
+    const known = this.spent.get(c.id);
+    const total = c.limit && c.limit.total !== null ? c.limit.spentTotal : undefined;
+    if (!latest) {
+      if (total !== undefined) this.spent.set(c.id, { total, day: known?.day, onDay: known?.onDay ?? 0 });
+      return;
+    }
+    const knownTotal = total ?? (known?.total !== undefined ? known.total + sumAdded(c) : undefined);
+    this.spent.set(c.id, { total: knownTotal, day: latest.day, onDay: latest.before + latest.added });
   }
 
   /** The unwritten change of a row, made (and counted in `unwrittenBytes`) if it has none. */
@@ -473,13 +536,6 @@ const rowKey = (campaignId: string, by: ReportBy, day: string, key: string) => `
 const COUNTER_INDEX = Object.fromEntries(REPORT_COUNTERS.map((c, i) => [c, i])) as Record<ReportCounter, number>;
 const SPEND = COUNTER_INDEX.spendMicros;
 
-/** The same report rows: breakdowns come in one order (reportKeys), so keys compare pairwise. */
-function sameKeys(a: { by: ReportBy; key: string }[], b: { by: ReportBy; key: string }[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i].key !== b[i].key || a[i].by !== b[i].by) return false;
-  return true;
-}
-
 function addCounters(to: RowDelta, from: RowDelta) {
   for (let i = 0; i < from.counters.length; i++) to.counters[i] += from.counters[i];
 }
@@ -503,12 +559,14 @@ function prepareStatements(sqlite: Database.Database) {
   const s = (text: string) => sqlite.prepare(text);
   return {
     seen: s('SELECT 1 FROM events WHERE reservation_id = ? AND type = ?').pluck(),
-    // Rows as arrays (ReservationRow): better-sqlite3 builds an array faster than an object of named columns.
-    reservation: s(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ?`).raw(),
+    // Rows as arrays (ReservationRow): better-sqlite3 builds an array faster than an object of named columns. The
+    // reservation's id, user and campaign are the event's (compared here, in SQL): no string of them is built per event.
+    reservation: s(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ? AND uid = ? AND campaign_id = ?`).raw(),
     reservationSeen: s(
       `SELECT ${RESERVATION_COLUMNS}, EXISTS (SELECT 1 FROM events e WHERE e.reservation_id = r.id AND e.type = ?) AS seen
-       FROM reservations r WHERE id = ?`,
+       FROM reservations r WHERE id = ? AND uid = ? AND campaign_id = ?`,
     ).raw(),
+    advertiser: s('SELECT advertiser_id FROM reservations WHERE id = ?').pluck(),
     insertEvent: s(
       'INSERT INTO events (rowid, reservation_id, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
@@ -556,16 +614,10 @@ function prepareStatements(sqlite: Database.Database) {
  * of which a reservation records one (the events key): a first one always finds it
  * uncharged, so neither is read here.
  */
-const RESERVATION_COLUMNS = `id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at,
-  country, platform, video`;
+const RESERVATION_COLUMNS = 'bid_type, price_micros, served_at, expires_at, country, platform, video';
 
 /** A row of RESERVATION_COLUMNS, and `seen` after them when read with the probe. */
 type ReservationRow = [
-  id: string,
-  uid: string,
-  campaignId: string,
-  creativeId: string,
-  advertiserId: string,
   bidType: Reservation['bidType'],
   priceMicros: number,
   servedAt: number,
@@ -575,24 +627,31 @@ type ReservationRow = [
   video: number,
   seen?: number,
 ];
-const SEEN = 12;
+const SEEN = 7;
 
-function toReservation(row: ReservationRow): Reservation {
+/**
+ * The reservation of an event whose id, user and campaign the row matched: those (and the creative, sealed
+ * in the same token as the reservation) are the event's; the advertiser is read only if asked for (a block).
+ */
+function toReservation(event: VerifiedEvent, row: ReservationRow, q: { advertiser: { get(id: string): unknown } }): Reservation {
+  let advertiserId: string | undefined;
   return {
-    id: row[0],
-    uid: row[1],
-    campaignId: row[2],
-    creativeId: row[3],
-    advertiserId: row[4],
-    bidType: row[5],
-    priceMicros: row[6],
-    servedAt: row[7],
-    expiresAt: row[8],
+    id: event.reservationId,
+    uid: event.uid,
+    campaignId: event.campaignId,
+    creativeId: event.creativeId,
+    get advertiserId() {
+      return (advertiserId ??= q.advertiser.get(event.reservationId) as string);
+    },
+    bidType: row[0],
+    priceMicros: row[1],
+    servedAt: row[2],
+    expiresAt: row[3],
     viewedAt: null,
     chargedAt: null,
-    country: row[9],
-    platform: row[10],
-    video: row[11] !== 0,
+    country: row[4],
+    platform: row[5],
+    video: row[6] !== 0,
   };
 }
 
@@ -622,6 +681,11 @@ const EVENTS_BY_RESERVATION_MARK = 'events_by_reservation';
 interface EventClass {
   campaignId: string;
   day: string;
+  /** What tells classes apart: the UTC hour since the epoch (so the day too), the creative and the context. */
+  hour: number;
+  creativeId: string;
+  country: string;
+  platform: string;
   rows: { by: ReportBy; key: string }[];
   counters: Float64Array;
   /** The impressions' users as reach sketch points (`Reach.point`): computed once, added to every row of the class. */
@@ -633,6 +697,12 @@ interface GroupCampaign {
   id: string;
   limit: { daily: number | null; total: number | null; spentTotal: number } | null;
   days: GroupSpend[];
+}
+
+function sumAdded(c: GroupCampaign): number {
+  let added = 0;
+  for (const d of c.days) added += d.added;
+  return added;
 }
 
 /** Spend on one day: recorded before the group (read once), added by it, and the reservations it charged. */
