@@ -79,10 +79,16 @@ export function countOutOfBudget(index: CatalogIndex, store: Pick<Store, 'budget
   return count;
 }
 
+/** Where a creative's media is served from (the catalog's views), by content hash. */
+export const mediaUrlRule =
+  (settings: Pick<Settings, 'publicUrl'>) =>
+  (sha: string): string =>
+    mediaUrl(settings.publicUrl, sha);
+
 /** The engine side: the index of what can be served, the traffic recorder and delivery over a store. */
 export async function createEngine(options: EngineOptions) {
   const clock = options.clock ?? Date.now;
-  const index = new CatalogIndex(options.store.catalog, (sha) => mediaUrl(options.settings.publicUrl, sha));
+  const index = new CatalogIndex(options.store.catalog, mediaUrlRule(options.settings));
   await index.refresh(true);
   const traffic = new TrafficRecorder(options.store.traffic, clock, options.settings.trafficFlushMs);
   const delivery = new Delivery({
@@ -108,7 +114,7 @@ export async function createService(options: ServiceOptions) {
   let delivery: Delivery;
   if (remote) {
     // This thread's own copy (forecasts, readiness); the engine's copy serves slots.
-    index = new CatalogIndex(options.store.catalog, (sha) => mediaUrl(options.settings.publicUrl, sha));
+    index = new CatalogIndex(options.store.catalog, mediaUrlRule(options.settings));
     await index.refresh(true);
     // What runs here calls only `flush` of the one and DeliveryApi's methods of the other (the routes, the
     // lane, forecasts), which the remote ones have with the same shapes; Workers, which call more, never

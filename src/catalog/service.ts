@@ -28,10 +28,13 @@ export class CatalogService {
     private changed?: () => Promise<void>,
   ) {}
 
-  /** The index (and any other copy, `changed`) rebuilt from the store after a change. */
+  /**
+   * The index rebuilt from the store after a change: first the copy that serves slots (`changed`, where it is
+   * elsewhere), so a failure here never leaves it stale, then this one.
+   */
   private async refresh(): Promise<void> {
-    await this.index.refresh();
     if (this.changed) await this.changed();
+    await this.index.refresh();
   }
 
   createAdvertiser(advertiser: Advertiser, keyHash: string): Promise<void> {
@@ -57,14 +60,22 @@ export class CatalogService {
   async updateCampaign(id: string, patch: CampaignPatch, now: number): Promise<CampaignRecord | undefined> {
     const campaign = await this.store.catalog.updateCampaign(id, patch, now);
     if (!campaign) return undefined;
-    // Spend never exceeds the budget in force: holds taken under a larger budget are cut to it.
-    if (patch.budget !== undefined || patch.status !== undefined) {
-      // The catalog change is committed; holds lapse with their tokens if the budget store cannot be reached now.
-      await this.store.budgets
-        .limit(campaign, now)
-        .catch((err) => console.error(`[budgets] could not cut holds of ${id}: ${(err as Error).message}`));
+    // The index that serves slots first: every hold taken after it is checked against the new budget (its
+    // campaign object, `tryHold`), so the cut below catches every hold taken under the old one. Cut first and
+    // refresh after, and slots decided in between (several round trips with the engine on its own thread)
+    // would keep holds the new budget does not allow.
+    try {
+      await this.refresh();
+    } finally {
+      // Spend never exceeds the budget in force: holds taken under a larger budget are cut to it (also when a
+      // refresh failed: the change is committed).
+      if (patch.budget !== undefined || patch.status !== undefined) {
+        // Holds lapse with their tokens if the budget store cannot be reached now.
+        await this.store.budgets
+          .limit(campaign, now)
+          .catch((err) => console.error(`[budgets] could not cut holds of ${id}: ${(err as Error).message}`));
+      }
     }
-    await this.refresh();
     return campaign;
   }
 

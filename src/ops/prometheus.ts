@@ -12,6 +12,19 @@ export interface PrometheusGauges {
   userCacheSize?: () => number;
   /** Servable campaigns whose remaining budget cannot pay for one more billable event. */
   campaignsOutOfBudget?: () => number;
+  /**
+   * Node's engine thread, where it runs (its heap and event loop are not the ones prom-client's defaults
+   * describe): as of its last snapshot. Without it, no `ads_engine_*` series.
+   */
+  engine?: () => Pick<EngineGauges, 'heapUsedBytes' | 'eventLoopDelayP99Seconds'> | undefined;
+}
+
+/** The gauges the engine thread reports (EngineThread.gauges). */
+export interface EngineGauges {
+  userCacheEntries(): number;
+  campaignsOutOfBudget(): number;
+  heapUsedBytes(): number;
+  eventLoopDelayP99Seconds(): number;
 }
 
 export interface PrometheusMetrics extends Metrics {
@@ -304,6 +317,26 @@ export function createPrometheusMetrics(gauges: PrometheusGauges = {}): Promethe
       this.set(gauges.campaignsOutOfBudget?.() ?? 0);
     },
   });
+
+  if (gauges.engine) {
+    const engine = gauges.engine;
+    new Gauge({
+      name: 'ads_engine_heap_used_bytes',
+      help: "The engine thread's V8 heap in use (Node, ENGINE_THREAD on)",
+      registers,
+      collect() {
+        this.set(engine()?.heapUsedBytes() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'ads_engine_eventloop_delay_p99_seconds',
+      help: "The engine thread's event-loop delay, 99th percentile over its last one-second window (Node, ENGINE_THREAD on)",
+      registers,
+      collect() {
+        this.set(engine()?.eventLoopDelayP99Seconds() ?? 0);
+      },
+    });
+  }
 
   return {
     ...hooks,

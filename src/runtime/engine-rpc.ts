@@ -16,12 +16,20 @@ export interface EngineWorkerData {
   tokenSecrets: string[];
 }
 
-/** The engine thread's side of GET /metrics: its deltas since the last snapshot and the gauges it owns. */
+/**
+ * The engine thread's side of GET /metrics: its deltas since the last snapshot and the gauges it owns. Pushed
+ * every second with what is cheap to read; `campaignsOutOfBudget` (a walk over every servable campaign's
+ * budget) only in the answer to a scrape's `metrics` call.
+ */
 export interface EngineSnapshot {
   delta: MetricsDelta | undefined;
   userCacheEntries: number;
-  campaignsOutOfBudget: number;
+  campaignsOutOfBudget?: number;
   historyMs: number;
+  /** The engine isolate's V8 heap in use (bytes). */
+  heapUsedBytes: number;
+  /** The 99th percentile of the engine thread's event-loop delay over the last complete push interval (seconds). */
+  eventLoopDelayP99Seconds: number;
 }
 
 // The calls that cross as they are ('<prefix>.<name>', structured-clone arguments and answers). Left out:
@@ -90,7 +98,14 @@ export class Outbox {
   private queue: unknown[] = [];
   private scheduled = false;
 
-  constructor(private port: Port | MessagePort) {}
+  constructor(
+    private port: Port | MessagePort,
+    /**
+     * An item that could not be posted (its payload cannot be structured-cloned: a function, a class with
+     * a private field, …): the rest of its batch has left without it; the sender fails that one call.
+     */
+    private unsendable: (a: unknown, b: unknown, err: Error) => void,
+  ) {}
 
   /** Three slots per item: what the receiver reads as (id or kind, a, b). */
   post(a: unknown, b: unknown, c: unknown): void {
@@ -105,7 +120,18 @@ export class Outbox {
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
-    this.port.postMessage(batch);
+    try {
+      this.port.postMessage(batch);
+    } catch {
+      // Nothing of the batch has left (the clone failed before sending): each item on its own, in order.
+      for (let i = 0; i < batch.length; i += 3) {
+        try {
+          this.port.postMessage(batch.slice(i, i + 3));
+        } catch (err) {
+          this.unsendable(batch[i], batch[i + 1], err instanceof Error ? err : new Error(String(err)));
+        }
+      }
+    }
   };
 }
 

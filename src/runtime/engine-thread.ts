@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type { SlotsInput, SlotsResult, SlotView } from '../delivery/delivery.js';
 import type { ExplainEntry } from '../engine/types.js';
-import type { PrometheusMetrics } from '../ops/prometheus.js';
+import type { EngineGauges, PrometheusMetrics } from '../ops/prometheus.js';
 import type { Store } from '../store/interface.js';
 import type { DeliveryApi, RemoteEngine } from '../wiring.js';
 import {
@@ -37,9 +37,8 @@ export interface EngineThread {
   /** Live budget holds read back before ready, and how long that took. */
   holds: number;
   holdsMs: number;
-  /** The gauges the engine thread owns, as of its last snapshot. */
-  userCacheEntries(): number;
-  campaignsOutOfBudget(): number;
+  /** The gauges the engine thread owns, as of its last snapshot (out of budget: as of the last scrape). */
+  gauges: EngineGauges;
   /** The engine thread's metrics up to now, in `metrics` (before each scrape). */
   flushMetrics(): Promise<void>;
 }
@@ -71,12 +70,24 @@ type Calls<T> = { [K in keyof T]: T[K] };
 export async function startEngineThread(options: EngineThreadOptions): Promise<EngineThread> {
   const data: EngineWorkerData = { database: options.database, secret: options.secret, tokenSecrets: options.tokenSecrets };
   const worker = startWorker(data);
-  const out = new Outbox(worker);
   const pending = new Map<number, Pending>();
+  // A call whose arguments cannot cross: that call is rejected, the others of its turn go.
+  const out = new Outbox(worker, (id, _method, err) => {
+    const call = pending.get(id as number);
+    pending.delete(id as number);
+    call?.reject(err);
+  });
   let lastId = 0;
   let failure: Error | undefined;
   let closing = false;
-  let last: EngineSnapshot = { delta: undefined, userCacheEntries: 0, campaignsOutOfBudget: 0, historyMs: 0 };
+  let last: EngineSnapshot = {
+    delta: undefined,
+    userCacheEntries: 0,
+    historyMs: 0,
+    heapUsedBytes: 0,
+    eventLoopDelayP99Seconds: 0,
+  };
+  let outOfBudget = 0;
   let ready: Pending | undefined;
   const started = new Promise<{ holds: number; holdsMs: number }>(
     (resolve, reject) => (ready = { resolve: resolve as Pending['resolve'], reject }),
@@ -84,6 +95,7 @@ export async function startEngineThread(options: EngineThreadOptions): Promise<E
 
   const take = (snapshot: EngineSnapshot) => {
     last = snapshot;
+    if (snapshot.campaignsOutOfBudget !== undefined) outOfBudget = snapshot.campaignsOutOfBudget;
     if (snapshot.delta) options.metrics.apply(snapshot.delta);
   };
 
@@ -196,8 +208,12 @@ export async function startEngineThread(options: EngineThreadOptions): Promise<E
     },
     holds,
     holdsMs,
-    userCacheEntries: () => last.userCacheEntries,
-    campaignsOutOfBudget: () => last.campaignsOutOfBudget,
+    gauges: {
+      userCacheEntries: () => last.userCacheEntries,
+      campaignsOutOfBudget: () => outOfBudget,
+      heapUsedBytes: () => last.heapUsedBytes,
+      eventLoopDelayP99Seconds: () => last.eventLoopDelayP99Seconds,
+    },
     async flushMetrics() {
       take((await call('metrics', [])) as EngineSnapshot);
     },

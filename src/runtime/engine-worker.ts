@@ -3,14 +3,14 @@
  * user cache, budget holds, ledger, traffic flush and retention prune — with delivery, its own index copy and
  * the traffic recorder, answering the main thread's calls in the order they were posted.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
-import { mediaUrl } from '../api/views.js';
 import { readSettings } from '../config.js';
 import type { SlotsResult } from '../delivery/delivery.js';
 import { createMetricsRecorder } from '../ops/prometheus.js';
 import type { Store } from '../store/interface.js';
-import { createSqliteStore } from '../store/sqlite/index.js';
-import { countOutOfBudget, createEngine } from '../wiring.js';
+import { createEngine, mediaUrlRule } from '../wiring.js';
 import {
   BUDGET_CALLS,
   CATALOG_CALLS,
@@ -26,8 +26,9 @@ import {
   toWire,
   USER_CALLS,
 } from './engine-rpc.js';
+import { openEngineStore } from './node-engine.js';
 
-/** How often the engine's metric deltas and gauges reach main's registry between scrapes. */
+/** How often the engine's metric deltas and cheap gauges reach main's registry between scrapes. */
 const PUSH_EVERY_MS = 1000;
 
 if (!parentPort) throw new Error('engine-worker.ts runs as a worker thread (engine-thread.ts starts it)');
@@ -35,21 +36,31 @@ const port = parentPort;
 const { database, secret, tokenSecrets } = workerData as EngineWorkerData;
 const settings = readSettings(process.env);
 const metrics = createMetricsRecorder();
-const store = createSqliteStore({ path: database, userCacheSize: settings.userCacheSize, metrics });
+const engineStore = openEngineStore(settings, database, metrics);
+const { store } = engineStore;
 const { index, traffic, delivery } = await createEngine({ settings, store, secret, tokenSecrets, metrics });
-// Before main listens: the first slot requests find every campaign's live holds in memory.
-const reading = performance.now();
-const holds = store.loadHolds(Date.now());
-const holdsMs = Math.round(performance.now() - reading);
+// Before main listens.
+const { holds, holdsMs } = engineStore.loadHolds();
 
-const out = new Outbox(port);
+// An answer that cannot cross (never expected: every answer is plain data) fails its call instead; a push is dropped.
+const out = new Outbox(port, (id, kind, err) => {
+  if (id === PUSH) console.error(`[engine] a ${String(kind)} push could not be sent: ${err.message}`);
+  else out.post(id, FAILED, toWire(err));
+});
 
+// This thread's event-loop delay (prom-client's nodejs_eventloop_lag_* describe main's): the p99 of each push interval.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+let loopDelayP99 = 0;
+
+/** What is cheap to read: sent every second, and with every scrape. */
 function snapshot(): EngineSnapshot {
   return {
     delta: metrics.take(),
     userCacheEntries: store.userCacheSize(),
-    campaignsOutOfBudget: countOutOfBudget(index, store, Date.now()),
     historyMs: delivery.historyMs(),
+    heapUsedBytes: getHeapStatistics().used_heap_size,
+    eventLoopDelayP99Seconds: loopDelayP99,
   };
 }
 
@@ -86,7 +97,7 @@ methods.set('delivery.slots', (async (input: Parameters<typeof delivery.slots>[0
   encodeSlots(await delivery.slots(input))) as Method);
 forward('catalog', store.catalog, CATALOG_CALLS);
 // The media URL rule is a function: this thread's own (the same settings).
-methods.set('catalog.servable', () => store.catalog.servable((sha) => mediaUrl(settings.publicUrl, sha)));
+methods.set('catalog.servable', () => store.catalog.servable(mediaUrlRule(settings)));
 forward('users', store.users, USER_CALLS);
 forward('budgets', store.budgets, BUDGET_CALLS);
 forward('ledger', store.ledger, LEDGER_CALLS);
@@ -96,11 +107,18 @@ methods.set('store.health', () => (store as Required<Store>).health());
 methods.set('recorder.flush', () => traffic.flush());
 // After a catalog write on main: rebuilt from the store (the write is committed) before main answers it.
 methods.set('index.refresh', () => index.refresh());
-methods.set('metrics', snapshot);
+// A scrape: the cheap part, and the out-of-budget gauge, which walks every servable campaign's budget account
+// (creating the ones not used yet) and so runs only when someone asks, as it does on one thread.
+methods.set('metrics', () => ({ ...snapshot(), campaignsOutOfBudget: engineStore.outOfBudget(index) }));
 
-const pushing = setInterval(() => out.post(PUSH, 'snapshot', snapshot()), PUSH_EVERY_MS);
+const pushing = setInterval(() => {
+  loopDelayP99 = loopDelay.percentile(99) / 1e9;
+  loopDelay.reset();
+  out.post(PUSH, 'snapshot', snapshot());
+}, PUSH_EVERY_MS);
 methods.set('close', async () => {
   clearInterval(pushing);
+  loopDelay.disable();
   const delta = metrics.take();
   await store.close();
   return delta;

@@ -17,9 +17,9 @@ import { createNodeLog } from '../ops/node-log.js';
 import { createPrometheusMetrics } from '../ops/prometheus.js';
 import { tokenSecretsFrom } from '../privacy/token.js';
 import type { Store } from '../store/interface.js';
-import { createSqliteStore } from '../store/sqlite/index.js';
-import { countOutOfBudget, createService } from '../wiring.js';
+import { createService } from '../wiring.js';
 import { type EngineThread, startEngineThread } from './engine-thread.js';
+import { openEngineStore } from './node-engine.js';
 import { createNodeServer } from './node-http.js';
 import { createSlotsLane } from './node-slots.js';
 import { loadSecrets } from './secrets.js';
@@ -61,6 +61,7 @@ async function main() {
   const metrics = createPrometheusMetrics({
     userCacheSize: () => userCacheSize(),
     campaignsOutOfBudget: () => outOfBudget(),
+    ...(threaded && { engine: () => engine?.gauges }),
   });
   let failed: (err: Error) => void = (err) => {
     log.error(errorFields(err), 'the engine thread stopped; exiting');
@@ -68,15 +69,17 @@ async function main() {
     process.exit(1);
   };
   let store: Store;
+  let local: ReturnType<typeof openEngineStore> | undefined;
   if (threaded) {
     engine = await startEngineThread({ database, secret, tokenSecrets, metrics, onFailure: (err) => failed(err) });
     store = engine.store;
-    userCacheSize = engine.userCacheEntries;
-    outOfBudget = engine.campaignsOutOfBudget;
+    userCacheSize = engine.gauges.userCacheEntries;
+    outOfBudget = engine.gauges.campaignsOutOfBudget;
   } else {
-    const local = createSqliteStore({ path: database, userCacheSize: settings.userCacheSize, metrics });
-    store = local;
-    userCacheSize = () => local.userCacheSize();
+    local = openEngineStore(settings, database, metrics);
+    const sqlite = local.store;
+    store = sqlite;
+    userCacheSize = () => sqlite.userCacheSize();
   }
   const { app, edge, delivery, index } = await createService({
     settings,
@@ -97,19 +100,14 @@ async function main() {
     metricsToken: settings.metricsToken || undefined,
   });
 
-  // Before the server listens: the first slot requests find every campaign's live holds in memory (a restart with
-  // hundreds of thousands of them reads them for seconds, which would otherwise stall those requests). The
-  // engine thread did it before it said it was ready.
+  // Before the server listens (openEngineStore's loadHolds); the engine thread did it before it said it was ready.
   let holds: number;
   let holdsMs: number;
-  if (engine) ({ holds, holdsMs } = engine);
-  else {
-    const local = store as ReturnType<typeof createSqliteStore>;
-    outOfBudget = () => countOutOfBudget(index, local, Date.now());
-    const reading = performance.now();
-    holds = local.loadHolds(Date.now());
-    holdsMs = Math.round(performance.now() - reading);
-  }
+  if (local) {
+    const sqlite = local;
+    outOfBudget = () => sqlite.outOfBudget(index);
+    ({ holds, holdsMs } = sqlite.loadHolds());
+  } else ({ holds, holdsMs } = engine!);
 
   const prune = setInterval(() => {
     delivery.prune(Date.now()).catch((err) => log.error(errorFields(err), 'retention prune failed'));

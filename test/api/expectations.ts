@@ -274,6 +274,8 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
       );
       expect(csv.status).toBe(200);
       expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+      // A report is never kept by a browser or proxy, CSV included.
+      expect(csv.headers.get('cache-control')).toBe('no-store');
       const lines = (csv.body as string).trim().split('\r\n');
       expect(lines[0]).toBe(
         'platform,impressions,reach,clicks,hides,reports,blocks,spendMicros,videoStarts,videoFirstQuartiles,videoMidpoints,videoThirdQuartiles,videoCompletes',

@@ -6,10 +6,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ApiError, asApiError, statusOf } from '../../src/api/errors.js';
 import { createPrometheusMetrics } from '../../src/ops/prometheus.js';
-import { fromWire, toWire } from '../../src/runtime/engine-rpc.js';
+import { fromWire, OK, Outbox, toWire } from '../../src/runtime/engine-rpc.js';
 import { type EngineThread, startEngineThread } from '../../src/runtime/engine-thread.js';
 import type { Advertiser } from '../../src/store/interface.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
@@ -57,6 +58,41 @@ describe('the engine thread behind the real server', () => {
     expect(await slots(server, ids.clientKey, `u${user++}`)).toEqual([]);
   });
 
+  it('cuts every hold above a lowered budget while slot requests keep coming (no slot decided under the old one)', async () => {
+    server = await startServer();
+    const ids = await seed(server, png(90, 160, 7), { pacing: 'asap', budget: { totalMicros: 1_000_000_000 } });
+    const patch = (body: unknown) => http(server!, 'PATCH', `/v1/campaigns/${ids.campaignId}`, ids.advertiserKey, body);
+    const metric = async (series: string) => {
+      const res = await fetch(`${server!.url}/metrics`, { headers: { Authorization: `Bearer ${ADMIN}` } });
+      const text = await res.text();
+      return Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    };
+    let user = 0;
+    let served = 0;
+    for (let round = 0; round < 3; round++) {
+      let stop = false;
+      const loop = async () => {
+        while (!stop) {
+          const res = await http(server!, 'POST', '/v1/slots', ids.clientKey, { user: `u${user++}`, statuses: 10 });
+          expect(res.status).toBe(200);
+          served += res.body.slots.length;
+        }
+      };
+      const loops = Array.from({ length: 16 }, loop);
+      await new Promise((r) => setTimeout(r, 200));
+      // Less than one impression's price: once the cut has answered, no hold may be left (none is ever charged).
+      expect((await patch({ budget: { totalMicros: 1 } })).status).toBe(200);
+      stop = true;
+      await Promise.all(loops);
+      const taken = await metric('ads_budget_holds_total{change="taken"}');
+      const ended =
+        (await metric('ads_budget_holds_total{change="released"}')) + (await metric('ads_budget_holds_total{change="expired"}'));
+      expect({ round, live: taken - ended }).toEqual({ round, live: 0 });
+      expect((await patch({ budget: { totalMicros: 1_000_000_000 } })).status).toBe(200);
+    }
+    expect(served).toBeGreaterThan(0);
+  });
+
   it('shows the engine thread’s metrics on GET /metrics, and SIGTERM closes it cleanly', async () => {
     server = await startServer();
     const ids = await seed(server, png(90, 160, 4), { pacing: 'asap' });
@@ -74,6 +110,9 @@ describe('the engine thread behind the real server', () => {
     expect(value('ads_store_commit_group_size_count{kind="reservations"}')).toBeGreaterThanOrEqual(1);
     expect(value('ads_user_cache_entries')).toBe(2);
     expect(value('ads_campaigns_out_of_budget')).toBe(0);
+    // The engine thread's own heap and event loop (prom-client's nodejs_* series describe main's).
+    expect(value('ads_engine_heap_used_bytes')).toBeGreaterThan(1_000_000);
+    expect(value('ads_engine_eventloop_delay_p99_seconds')).toBeGreaterThanOrEqual(0);
     // And this thread's own.
     expect(value('http_request_duration_seconds_count{route="/v1/slots",method="POST",status="200"}')).toBe(2);
 
@@ -201,6 +240,55 @@ describe('the wire between the threads', () => {
       await engine.store.close();
       await local.close();
     }
+  });
+
+  it('pushes only what is cheap every second; the out-of-budget walk runs on a scrape, never before ready', async () => {
+    const engine = await start(folder());
+    try {
+      const pushed: Record<string, unknown>[] = [];
+      engine.worker.on('message', (batch: unknown[]) => {
+        for (let i = 0; i < batch.length; i += 3) if (batch[i] === 0) pushed.push(batch[i + 2] as Record<string, unknown>);
+      });
+      await new Promise((r) => setTimeout(r, 2_300));
+      expect(pushed.length).toBeGreaterThanOrEqual(1);
+      for (const snapshot of pushed) {
+        expect(snapshot).not.toHaveProperty('campaignsOutOfBudget');
+        expect(snapshot.heapUsedBytes).toBeGreaterThan(0);
+      }
+      await engine.flushMetrics();
+      expect(engine.gauges.campaignsOutOfBudget()).toBe(0);
+      expect(engine.gauges.heapUsedBytes()).toBeGreaterThan(0);
+    } finally {
+      await engine.store.close();
+    }
+  });
+
+  it('fails only the call whose arguments cannot cross; the others posted in the same turn are answered', async () => {
+    const engine = await start(folder());
+    try {
+      const bad = engine.store.catalog.getAdvertiser((() => 'a function') as unknown as string);
+      const good = engine.store.catalog.listAdvertisers();
+      await expect(bad).rejects.toThrow(/could not be cloned/);
+      await expect(good).resolves.toEqual([]);
+      await expect(engine.store.catalog.listAdvertisers()).resolves.toEqual([]);
+    } finally {
+      await engine.store.close();
+    }
+  });
+
+  it('an outbox posts the rest of a batch when one item cannot be cloned, in order, and names that one', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const got: unknown[][] = [];
+    port2.on('message', (batch: unknown[]) => got.push(batch));
+    const failed: [unknown, unknown, string][] = [];
+    const out = new Outbox(port1, (a, b, err) => failed.push([a, b, err.name]));
+    out.post(1, OK, 'one');
+    out.post(2, OK, () => 'two');
+    out.post(3, OK, { three: 3 });
+    await new Promise((r) => setTimeout(r, 50));
+    port1.close();
+    expect(got.flat()).toEqual([1, OK, 'one', 3, OK, { three: 3 }]);
+    expect(failed).toEqual([[2, OK, 'DataCloneError']]);
   });
 
   it('keeps an ApiError’s code, field errors and headers, so the API answers the same 4xx', () => {

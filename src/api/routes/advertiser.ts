@@ -313,6 +313,8 @@ export function registerAdvertiserRoutes(app: App, deps: AppDeps, advertiser: Mi
     );
     return c.body(csv, 200, {
       'Content-Type': 'text/csv; charset=utf-8',
+      // A report, like every JSON answer: never kept by a browser or a shared proxy (SECURITY.md).
+      'Cache-Control': 'no-store',
       'Content-Disposition': `attachment; filename="report-${campaign}-${by}-${from}-${to}.csv"`,
     });
   });
