@@ -37,15 +37,33 @@ export class CatalogIndex {
   private longestCap = 0;
   private loadedVersion = -1;
   private refreshing: Promise<void> | undefined;
+  /** The refresh queued behind the running one. */
+  private again: Promise<void> | undefined;
+  private againForced = false;
 
   constructor(
     private catalog: CatalogStore,
     private mediaUrl: (sha256: string) => string,
   ) {}
 
-  /** Rebuilds from the store if its version moved (or always, with `force`). */
+  /**
+   * Rebuilds from the store if its version moved (or always, with `force`). Asked while one runs, it runs once
+   * more after that one (callers asking meanwhile share it): the running one may have read the version before
+   * the caller's change was committed, where the store's reads are really asynchronous (D1).
+   */
   async refresh(force = false): Promise<void> {
-    if (this.refreshing) return this.refreshing;
+    if (this.refreshing) {
+      this.againForced ||= force;
+      this.again ??= this.refreshing
+        .catch(() => undefined)
+        .then(() => {
+          const forced = this.againForced;
+          this.again = undefined;
+          this.againForced = false;
+          return this.refresh(forced);
+        });
+      return this.again;
+    }
     this.refreshing = (async () => {
       try {
         const version = await this.catalog.version();
