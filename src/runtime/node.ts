@@ -63,15 +63,25 @@ async function main() {
     campaignsOutOfBudget: () => outOfBudget(),
     ...(threaded && { engine: () => engine?.gauges }),
   });
-  let failed: (err: Error) => void = (err) => {
+  /** Once the server exists: stop accepting (set below). */
+  let stopServing: (() => void) | undefined;
+  // The engine thread died or threw: calls in flight were rejected, so their requests are being answered (500)
+  // now; then out, non-zero, for a supervisor to restart the service. Whatever is still open closes with the process.
+  const failed = (err: Error) => {
     log.error(errorFields(err), 'the engine thread stopped; exiting');
-    log.flush();
-    process.exit(1);
+    stopServing?.();
+    setTimeout(
+      () => {
+        log.flush();
+        process.exit(1);
+      },
+      stopServing ? 100 : 0,
+    );
   };
   let store: Store;
   let local: ReturnType<typeof openEngineStore> | undefined;
   if (threaded) {
-    engine = await startEngineThread({ database, secret, tokenSecrets, metrics, onFailure: (err) => failed(err) });
+    engine = await startEngineThread({ database, secret, tokenSecrets, metrics, onFailure: failed });
     store = engine.store;
     userCacheSize = engine.gauges.userCacheEntries;
     outOfBudget = engine.gauges.campaignsOutOfBudget;
@@ -122,16 +132,9 @@ async function main() {
   // half-open one that sent nothing or half a request line) is closed at once.
   const sockets = new Set<Socket>();
   let stopping = false;
-  failed = (err) => {
-    log.error(errorFields(err), 'the engine thread stopped; exiting');
+  stopServing = () => {
     stopping = true;
     server.close();
-    // Calls in flight were rejected, so their requests are being answered (500) now; then out, non-zero,
-    // for a supervisor to restart the service. Whatever is still open closes with the process.
-    setTimeout(() => {
-      log.flush();
-      process.exit(1);
-    }, 100);
   };
   const inFlight = (socket: Socket) => (socket as Counted)[IN_FLIGHT] ?? 0;
   server.on('connection', (socket: Socket) => {
