@@ -6,7 +6,7 @@ import { mediaUrl } from './api/views.js';
 import { CatalogIndex } from './catalog/index.js';
 import { CatalogService } from './catalog/service.js';
 import type { Settings } from './config.js';
-import { Delivery } from './delivery/delivery.js';
+import { Delivery, openEvents } from './delivery/delivery.js';
 import { remainingBudgetMicros } from './engine/eligibility.js';
 import { TrafficRecorder } from './forecast/recorder.js';
 import { Forecasts } from './forecast/service.js';
@@ -51,7 +51,18 @@ export interface ServiceOptions {
 /** What delivery offers the routes and the Node slot lane. */
 export type DeliveryApi = Pick<
   Delivery,
-  'slots' | 'events' | 'block' | 'unblock' | 'mute' | 'unmute' | 'blocks' | 'erase' | 'why' | 'prune' | 'historyMs'
+  | 'slots'
+  | 'events'
+  | 'recordOpened'
+  | 'block'
+  | 'unblock'
+  | 'mute'
+  | 'unmute'
+  | 'blocks'
+  | 'erase'
+  | 'why'
+  | 'prune'
+  | 'historyMs'
 >;
 
 /** The engine side where it runs elsewhere: its delivery, its traffic recorder's flush, its index's refresh. */
@@ -120,7 +131,17 @@ export async function createService(options: ServiceOptions) {
     // lane, forecasts), which the remote ones have with the same shapes; Workers, which call more, never
     // pass an engine.
     traffic = remote.traffic as TrafficRecorder;
-    delivery = remote.delivery as Delivery;
+    // Event tokens are opened here, with this thread's own signer, while the engine thread commits earlier
+    // batches: an event's CPU is spread over both threads, and the engine, which sets the pace, does less.
+    const signer = new TokenSigner(options.tokenSecrets ?? options.secret);
+    const engine = remote.delivery;
+    delivery = {
+      ...engine,
+      events: (items: Parameters<Delivery['events']>[0], clientId = '') => {
+        const opened = openEvents(signer, items, clientId, clock());
+        return opened instanceof Promise ? opened.then((o) => engine.recordOpened(o)) : engine.recordOpened(opened);
+      },
+    } as Delivery;
   } else ({ index, traffic, delivery } = await createEngine({ ...options, clock }));
   const catalog = new CatalogService(options.store, index, remote && (() => remote.refreshIndex()));
   const forecasts = new Forecasts({
