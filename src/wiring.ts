@@ -6,7 +6,7 @@ import { mediaUrl } from './api/views.js';
 import { CatalogIndex } from './catalog/index.js';
 import { CatalogService } from './catalog/service.js';
 import type { Settings } from './config.js';
-import { Delivery, openEvents } from './delivery/delivery.js';
+import { Delivery, openingEventsHere } from './delivery/delivery.js';
 import { remainingBudgetMicros } from './engine/eligibility.js';
 import { TrafficRecorder } from './forecast/recorder.js';
 import { Forecasts } from './forecast/service.js';
@@ -131,17 +131,8 @@ export async function createService(options: ServiceOptions) {
     // lane, forecasts), which the remote ones have with the same shapes; Workers, which call more, never
     // pass an engine.
     traffic = remote.traffic as TrafficRecorder;
-    // Event tokens are opened here, with this thread's own signer, while the engine thread commits earlier
-    // batches: an event's CPU is spread over both threads, and the engine, which sets the pace, does less.
-    const signer = new TokenSigner(options.tokenSecrets ?? options.secret);
-    const engine = remote.delivery;
-    delivery = {
-      ...engine,
-      events: (items: Parameters<Delivery['events']>[0], clientId = '') => {
-        const opened = openEvents(signer, items, clientId, clock());
-        return opened instanceof Promise ? opened.then((o) => engine.recordOpened(o)) : engine.recordOpened(opened);
-      },
-    } as Delivery;
+    // Event tokens are opened here, while the engine thread commits earlier batches (see openingEventsHere).
+    delivery = openingEventsHere(remote.delivery, new TokenSigner(options.tokenSecrets ?? options.secret), clock) as Delivery;
   } else ({ index, traffic, delivery } = await createEngine({ ...options, clock }));
   const catalog = new CatalogService(options.store, index, remote && (() => remote.refreshIndex()));
   const forecasts = new Forecasts({

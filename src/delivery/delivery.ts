@@ -151,6 +151,25 @@ export function openEvents(
 }
 
 /**
+ * `delivery` running elsewhere (Node's engine thread; a plain object of functions, as its proxy is) with event tokens opened on this side, by `signer` (the
+ * same keys), and only the verified events sent to it: an event's CPU is spread over both threads, and the
+ * engine thread, which sets the events' pace with the ledger, does less.
+ */
+export function openingEventsHere<D extends Pick<Delivery, 'events' | 'recordOpened'>>(
+  delivery: D,
+  signer: TokenSigner,
+  clock: () => number,
+): D {
+  return {
+    ...delivery,
+    events: (items: { token: string; type: EventType }[], clientId = '') => {
+      const opened = openEvents(signer, items, clientId, clock());
+      return opened instanceof Promise ? opened.then((o) => delivery.recordOpened(o)) : delivery.recordOpened(opened);
+    },
+  };
+}
+
+/**
  * The engine's budget lookup at `now`. Made here rather than as an arrow in the decision's
  * arguments: a named arrow made per request costs a `__name` property definition per request where
  * the code runs through tsx/esbuild with keepNames (`npm start`).
