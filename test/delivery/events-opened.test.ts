@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSettings } from '../../src/config.js';
 import { FsMediaStorage } from '../../src/media/fs.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
-import { createEngine, createService, type DeliveryApi } from '../../src/wiring.js';
+import { createEngine, createRemoteService, type DeliveryApi } from '../../src/wiring.js';
 import { ADMIN_KEY, apiHelpers } from '../helpers/api.js';
 
 const SECRET = 'test-secret';
@@ -42,15 +42,22 @@ describe('events with the engine elsewhere: tokens opened on the HTTP side', () 
       prune: (...a) => engine.delivery.prune(...a),
       historyMs: () => engine.delivery.historyMs(),
     };
-    const { app } = await createService({
-      settings,
-      store,
-      media: new FsMediaStorage(join(dir, 'media')),
-      adminKey: ADMIN_KEY,
-      secret: SECRET,
-      clock: () => clock.now,
-      engine: { delivery, traffic: engine.traffic, refreshIndex: () => engine.index.refresh() },
-    });
+    const { app } = createRemoteService(
+      {
+        settings,
+        store,
+        media: new FsMediaStorage(join(dir, 'media')),
+        adminKey: ADMIN_KEY,
+        secret: SECRET,
+        clock: () => clock.now,
+      },
+      {
+        delivery,
+        forecasts: engine.forecasts,
+        indexLoaded: () => engine.index.loaded,
+        refreshIndex: () => engine.index.refresh(),
+      },
+    );
     api = apiHelpers(
       (path, init) => Promise.resolve(app.request(path, init)),
       () => clock.now,
