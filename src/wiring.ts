@@ -42,22 +42,17 @@ export interface ServiceOptions {
   flushTraffic?: boolean;
 }
 
-/** What delivery offers the routes and the Node slot lane. */
+/** What delivery offers the routes and the Node slot lane (never `recordOpened`: it trusts its claims as verified). */
 export type DeliveryApi = Pick<
   Delivery,
-  | 'slots'
-  | 'events'
-  | 'recordOpened'
-  | 'block'
-  | 'unblock'
-  | 'mute'
-  | 'unmute'
-  | 'blocks'
-  | 'erase'
-  | 'why'
-  | 'prune'
-  | 'historyMs'
+  'slots' | 'events' | 'block' | 'unblock' | 'mute' | 'unmute' | 'blocks' | 'erase' | 'why' | 'prune' | 'historyMs'
 >;
+
+/**
+ * Delivery as an engine side running elsewhere offers it (Node's engine thread): events arrive with their tokens
+ * opened (`recordOpened`), never as tokens; `openingEventsHere` makes a `DeliveryApi` of it.
+ */
+export type EngineDeliveryApi = Omit<DeliveryApi, 'events'> & Pick<Delivery, 'recordOpened'>;
 
 /** What forecasts offer the routes. */
 export type ForecastsApi = Pick<Forecasts, 'forecast'>;
@@ -66,13 +61,23 @@ export type ForecastsApi = Pick<Forecasts, 'forecast'>;
  * The engine side as the app sees it: delivery, forecasts (over the engine's index and traffic recorder: the
  * only index there is), whether that index is loaded, and its refresh after a catalog write.
  */
-export interface RemoteEngine {
+interface EngineSide {
   delivery: DeliveryApi;
   forecasts: ForecastsApi;
   /** Whether the engine's index has loaded the catalog (`/readyz`). */
   indexLoaded(): boolean;
   /** Rebuilds the engine's index if the catalog changed; resolves once it has. */
   refreshIndex(): Promise<void>;
+}
+
+/** An engine side running elsewhere (Node's engine thread): its delivery records opened events only. */
+export interface RemoteEngine extends Omit<EngineSide, 'delivery'> {
+  delivery: EngineDeliveryApi;
+  /**
+   * The slot-token secrets the engine seals with (current first): the one key list, which the side that opens
+   * event tokens (`createRemoteService`) takes from here rather than from its own options.
+   */
+  tokenSecrets: string[];
 }
 
 export type EngineOptions = Pick<
@@ -98,9 +103,17 @@ export const mediaUrlRule =
   (sha: string): string =>
     mediaUrl(settings.publicUrl, sha);
 
-/** The engine side: the index of what can be served, the traffic recorder, delivery and forecasts over a store. */
+/** The slot-token secrets of these options, current first: `tokenSecrets`, else the one derived from `secret`. */
+const tokenSecretsOf = (options: Pick<ServiceOptions, 'secret' | 'tokenSecrets'>): string[] =>
+  options.tokenSecrets ?? [options.secret];
+
+/**
+ * The engine side: the index of what can be served, the traffic recorder, delivery and forecasts over a store,
+ * and the token secrets its delivery seals with.
+ */
 export async function createEngine(options: EngineOptions) {
   const clock = options.clock ?? Date.now;
+  const tokenSecrets = tokenSecretsOf(options);
   const index = new CatalogIndex(options.store.catalog, mediaUrlRule(options.settings));
   await index.refresh(true);
   const traffic = new TrafficRecorder(options.store.traffic, clock, options.settings.trafficFlushMs);
@@ -109,7 +122,7 @@ export async function createEngine(options: EngineOptions) {
     store: options.store,
     index,
     pseudonymize: createPseudonymizer(options.secret),
-    signer: new TokenSigner(options.tokenSecrets ?? options.secret),
+    signer: new TokenSigner(tokenSecrets),
     clock,
     metrics: options.metrics,
     traffic,
@@ -123,11 +136,11 @@ export async function createEngine(options: EngineOptions) {
     floorCpmMicros: options.settings.floorCpmMicros,
     clock,
   });
-  return { index, traffic, delivery, forecasts };
+  return { index, traffic, delivery, forecasts, tokenSecrets };
 }
 
 /** The app and the slot lane's edge over an engine side (its delivery, forecasts and index), wherever it runs. */
-function serviceOver(options: ServiceOptions, engine: RemoteEngine, clock: () => number) {
+function serviceOver(options: ServiceOptions, engine: EngineSide, clock: () => number) {
   const catalog = new CatalogService(options.store, engine.refreshIndex);
   const deps = {
     ...options,
@@ -147,7 +160,7 @@ function serviceOver(options: ServiceOptions, engine: RemoteEngine, clock: () =>
 export async function createService(options: ServiceOptions) {
   const clock = options.clock ?? Date.now;
   const { index, traffic, delivery, forecasts } = await createEngine({ ...options, clock });
-  const engine: RemoteEngine = {
+  const engine: EngineSide = {
     delivery,
     forecasts,
     indexLoaded: () => index.loaded,
@@ -159,10 +172,12 @@ export async function createService(options: ServiceOptions) {
 /**
  * The service whose engine side runs elsewhere (Node's engine thread, `src/runtime/engine-thread.ts`; `store`
  * is then its proxy): no index here — forecasts and `/readyz` read the engine's, the one that serves slots.
+ * Event tokens are opened here, while the engine thread commits earlier batches (see openingEventsHere), with
+ * the engine's own key list: `options.tokenSecrets` plays no part, so the two sides cannot disagree.
  */
-export function createRemoteService(options: ServiceOptions, engine: RemoteEngine) {
+export function createRemoteService(options: Omit<ServiceOptions, 'tokenSecrets'>, engine: RemoteEngine) {
   const clock = options.clock ?? Date.now;
-  // Event tokens are opened here, while the engine thread commits earlier batches (see openingEventsHere).
-  const delivery = openingEventsHere(engine.delivery, new TokenSigner(options.tokenSecrets ?? options.secret), clock);
-  return serviceOver(options, { ...engine, delivery }, clock);
+  const delivery = openingEventsHere(engine.delivery, new TokenSigner(engine.tokenSecrets), clock);
+  const { forecasts, indexLoaded, refreshIndex } = engine;
+  return serviceOver(options, { delivery, forecasts, indexLoaded, refreshIndex }, clock);
 }

@@ -150,23 +150,55 @@ export function openEvents(
   return pending ? Promise.all(checks).then(opened) : opened(checks as TokenCheck[]);
 }
 
+/** A batch of events as the routes post it: `Delivery.events`' arguments. */
+export type PostEvents = (items: { token: string; type: EventType }[], clientId?: string) => Promise<EventOutcome[]>;
+
 /**
- * `delivery` running elsewhere (Node's engine thread; a plain object of functions, as its proxy is) with
- * event tokens opened on this side, by `signer` (the same keys), and only the verified events sent to it:
- * an event's CPU is spread over both threads, and the engine thread, which sets the events' pace with the
- * ledger, does less.
+ * "Open, then record", in one place: a batch's tokens opened by `signer` at `clock()` (`openEvents`), then
+ * recorded by `record` (`Delivery.recordOpened`) with that same time. `Delivery.events` is this over its own
+ * signer; on Node main's events are this over main's signer and the engine thread's `recordOpened`.
  */
-export function openingEventsHere<D extends Pick<Delivery, 'events' | 'recordOpened'>>(
-  delivery: D,
+export function openThenRecord(
   signer: TokenSigner,
   clock: () => number,
-): D {
+  record: (opened: OpenedEvents) => Promise<EventOutcome[]>,
+): PostEvents {
+  return (items, clientId = '') => {
+    const opened = openEvents(signer, items, clientId, clock());
+    return opened instanceof Promise ? opened.then(record) : record(opened);
+  };
+}
+
+/** The methods of an engine side's delivery that pass through as they are (`openingEventsHere`). */
+type PassedThrough = Pick<
+  Delivery,
+  'slots' | 'block' | 'unblock' | 'mute' | 'unmute' | 'blocks' | 'erase' | 'why' | 'prune' | 'historyMs'
+>;
+
+/**
+ * `delivery` running elsewhere (Node's engine thread) with event tokens opened on this side, by `signer` (the
+ * engine's keys), and only the verified events sent to it: an event's CPU is spread over both threads, and the
+ * engine thread, which sets the events' pace with the ledger, does less. Built method by method (bound), so a
+ * class instance works as well as a proxy of plain functions, and without `recordOpened`: what the routes get
+ * cannot record unverified claims.
+ */
+export function openingEventsHere(
+  delivery: PassedThrough & Pick<Delivery, 'recordOpened'>,
+  signer: TokenSigner,
+  clock: () => number,
+): PassedThrough & Pick<Delivery, 'events'> {
   return {
-    ...delivery,
-    events: (items: { token: string; type: EventType }[], clientId = '') => {
-      const opened = openEvents(signer, items, clientId, clock());
-      return opened instanceof Promise ? opened.then((o) => delivery.recordOpened(o)) : delivery.recordOpened(opened);
-    },
+    slots: delivery.slots.bind(delivery),
+    events: openThenRecord(signer, clock, delivery.recordOpened.bind(delivery)),
+    block: delivery.block.bind(delivery),
+    unblock: delivery.unblock.bind(delivery),
+    mute: delivery.mute.bind(delivery),
+    unmute: delivery.unmute.bind(delivery),
+    blocks: delivery.blocks.bind(delivery),
+    erase: delivery.erase.bind(delivery),
+    why: delivery.why.bind(delivery),
+    prune: delivery.prune.bind(delivery),
+    historyMs: delivery.historyMs.bind(delivery),
   };
 }
 
@@ -195,10 +227,12 @@ export class Delivery {
   private engineSettings: EngineSettings;
   private ctrRefreshedAt: number;
   private metrics: Metrics;
+  private openThenRecord: PostEvents;
 
   constructor(private deps: DeliveryDeps) {
     const s = deps.settings;
     this.metrics = deps.metrics ?? noopMetrics;
+    this.openThenRecord = openThenRecord(deps.signer, deps.clock, (opened) => this.recordOpened(opened));
     this.locks = deps.serialiseUsers === false ? undefined : new KeyedLock();
     this.ctrRefreshedAt = deps.clock();
     this.engineSettings = {
@@ -481,7 +515,7 @@ export class Delivery {
 
   /** Verifies and records events; a token served to another feed client is rejected like a forged one. */
   async events(items: { token: string; type: EventType }[], clientId = ''): Promise<EventOutcome[]> {
-    return await this.recordOpened(await openEvents(this.deps.signer, items, clientId, this.deps.clock()));
+    return await this.openThenRecord(items, clientId);
   }
 
   /**
@@ -523,10 +557,6 @@ export class Delivery {
       this.metrics.event(items[i].type, outcome.status === 'rejected' ? outcome.reason : outcome.status);
     }
     return outcomes;
-  }
-
-  private verifyFor(token: string, clientId: string, now: number): TokenCheck | Promise<TokenCheck> {
-    return verifyFor(this.deps.signer, token, clientId, now);
   }
 
   /** Rebuilds the index at most every `ctrRefreshMs`, so new impressions and clicks reach predicted CTRs. */
@@ -571,7 +601,7 @@ export class Delivery {
 
   /** "Why am I seeing this ad": plain words from the targeting that matched. */
   async why(token: string, clientId = ''): Promise<{ advertiser: { id: string; name: string }; reasons: string[] } | undefined> {
-    const check = await this.verifyFor(token, clientId, this.deps.clock());
+    const check = await verifyFor(this.deps.signer, token, clientId, this.deps.clock());
     if (!check.ok) return undefined;
     // An erased user's tokens still verify until they expire; their reservation is gone, and so is any answer.
     if (!(await this.deps.store.users.reservation(check.claims.uid, check.claims.reservationId))) return undefined;

@@ -7,7 +7,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { ApiError } from '../api/errors.js';
 import type { MetricsDelta } from '../ops/prometheus.js';
 import type { BudgetStore, CatalogStore, LedgerStore, TrafficStore, UserStore } from '../store/interface.js';
-import type { DeliveryApi } from '../wiring.js';
+import type { EngineDeliveryApi } from '../wiring.js';
 
 /** What the engine thread starts from (the rest of its settings it reads from the same environment). */
 export interface EngineWorkerData {
@@ -30,13 +30,15 @@ export interface EngineSnapshot {
   heapUsedBytes: number;
   /** The 99th percentile of the engine thread's event-loop delay over the last complete push interval (seconds). */
   eventLoopDelayP99Seconds: number;
+  /** Whether the engine's index has loaded the catalog (`/readyz`). */
+  indexLoaded: boolean;
 }
 
 // The calls that cross as they are ('<prefix>.<name>', structured-clone arguments and answers). Left out:
-// what takes a function (`catalog.servable`'s media URL rule, `ledger.record`'s event rules: the engine
-// thread has its own) or answers synchronously (`budgets.view`: the engine thread's gauges use it).
+// what takes a function (`ledger.record`'s event rules: the engine thread has its own), answers synchronously
+// (`budgets.view`: the engine thread's gauges use it), or only the engine's index uses (`catalog.servable`,
+// `catalog.version`); and `delivery.events`: tokens are opened on main, the engine records (`recordOpened`).
 export const DELIVERY_CALLS = [
-  'events',
   'recordOpened',
   'block',
   'unblock',
@@ -46,7 +48,7 @@ export const DELIVERY_CALLS = [
   'erase',
   'why',
   'prune',
-] as const satisfies readonly (keyof DeliveryApi)[];
+] as const satisfies readonly (keyof EngineDeliveryApi)[];
 export const CATALOG_CALLS = [
   'createAdvertiser',
   'listAdvertisers',
@@ -66,7 +68,6 @@ export const CATALOG_CALLS = [
   'setReview',
   'sendToReview',
   'addCtrCounts',
-  'version',
 ] as const satisfies readonly (keyof CatalogStore)[];
 export const USER_CALLS = [
   'load',

@@ -9,7 +9,7 @@ import type { SlotsInput, SlotsResult, SlotView } from '../delivery/delivery.js'
 import type { ExplainEntry } from '../engine/types.js';
 import type { EngineGauges, PrometheusMetrics } from '../ops/prometheus.js';
 import type { Store } from '../store/interface.js';
-import type { DeliveryApi, ForecastsApi, RemoteEngine } from '../wiring.js';
+import type { EngineDeliveryApi, ForecastsApi, RemoteEngine } from '../wiring.js';
 import {
   BUDGET_CALLS,
   CATALOG_CALLS,
@@ -86,6 +86,7 @@ export async function startEngineThread(options: EngineThreadOptions): Promise<E
     historyMs: 0,
     heapUsedBytes: 0,
     eventLoopDelayP99Seconds: 0,
+    indexLoaded: false,
   };
   let outOfBudget = 0;
   let ready: Pending | undefined;
@@ -168,8 +169,8 @@ export async function startEngineThread(options: EngineThreadOptions): Promise<E
     return explain === undefined ? { slots } : { slots, explain };
   }
 
-  const delivery: DeliveryApi = {
-    ...forward<Omit<DeliveryApi, 'slots' | 'historyMs'>>('delivery', DELIVERY_CALLS),
+  const delivery: EngineDeliveryApi = {
+    ...forward<Omit<EngineDeliveryApi, 'slots' | 'historyMs'>>('delivery', DELIVERY_CALLS),
     slots: (input: SlotsInput) => call('delivery.slots', [input]).then((wire) => decodeSlots(wire as unknown[])),
     historyMs: () => last.historyMs,
   };
@@ -185,8 +186,9 @@ export async function startEngineThread(options: EngineThreadOptions): Promise<E
   const store: Store = {
     catalog: {
       ...forward<Store['catalog']>('catalog', CATALOG_CALLS),
-      // The engine thread applies its own media URL rule (the same setting).
-      servable: () => call('catalog.servable', []) as ReturnType<Store['catalog']['servable']>,
+      // Read by the engine's index only.
+      servable: elsewhere('catalog.servable'),
+      version: elsewhere('catalog.version'),
     },
     users: forward<Store['users']>('users', USER_CALLS),
     budgets: { ...forward<Store['budgets']>('budgets', BUDGET_CALLS), view: elsewhere('budgets.view') },
@@ -207,9 +209,11 @@ export async function startEngineThread(options: EngineThreadOptions): Promise<E
         forecast: (draft, advertiserId) =>
           call('forecasts.forecast', [draft, advertiserId]) as ReturnType<ForecastsApi['forecast']>,
       },
-      // The engine thread says it is ready only once its index has loaded the catalog, and keeps it loaded.
-      indexLoaded: () => true,
+      // As of the engine thread's last push (it says it is ready only once its index has loaded); false once it is gone.
+      indexLoaded: () => failure === undefined && last.indexLoaded,
       refreshIndex: () => call('index.refresh', []) as Promise<void>,
+      // The list the engine thread seals with, as it was sent: main opens event tokens with the same.
+      tokenSecrets: data.tokenSecrets,
     },
     holds,
     holdsMs,

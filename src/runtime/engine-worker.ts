@@ -10,7 +10,7 @@ import { readSettings } from '../config.js';
 import type { SlotsResult } from '../delivery/delivery.js';
 import { createMetricsRecorder } from '../ops/prometheus.js';
 import type { Store } from '../store/interface.js';
-import { createEngine, mediaUrlRule } from '../wiring.js';
+import { createEngine } from '../wiring.js';
 import {
   BUDGET_CALLS,
   CATALOG_CALLS,
@@ -61,6 +61,7 @@ function snapshot(): EngineSnapshot {
     historyMs: delivery.historyMs(),
     heapUsedBytes: getHeapStatistics().used_heap_size,
     eventLoopDelayP99Seconds: loopDelayP99,
+    indexLoaded: index.loaded,
   };
 }
 
@@ -96,8 +97,6 @@ forward('delivery', delivery, DELIVERY_CALLS);
 methods.set('delivery.slots', (async (input: Parameters<typeof delivery.slots>[0]) =>
   encodeSlots(await delivery.slots(input))) as Method);
 forward('catalog', store.catalog, CATALOG_CALLS);
-// The media URL rule is a function: this thread's own (the same settings).
-methods.set('catalog.servable', () => store.catalog.servable(mediaUrlRule(settings)));
 forward('users', store.users, USER_CALLS);
 forward('budgets', store.budgets, BUDGET_CALLS);
 forward('ledger', store.ledger, LEDGER_CALLS);

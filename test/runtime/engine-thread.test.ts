@@ -87,6 +87,7 @@ describe('the engine thread behind the real server', () => {
     expect(await slots(server, ids.clientKey, 'after-review')).toEqual([]);
     const after = await forecast();
     expect(after.winRate.expected).toBe(1);
+    // `catalog` as the engine thread last said (it cannot be false here; the wire tests see it go false).
     const ready = await http(server, 'GET', '/readyz', undefined);
     expect(ready.body).toEqual({ status: 'ready', checks: { database: true, migrations: true, catalog: true } });
   });
@@ -154,8 +155,8 @@ describe('the engine thread behind the real server', () => {
     expect(server.logs()).toContain('stopped cleanly');
   });
 
-  it('keeps acknowledged slots and events across kill -9', async () => {
-    server = await startServer();
+  it('keeps acknowledged slots and events across kill -9, and opens tokens sealed before a key rotation', async () => {
+    server = await startServer({ env: { TOKEN_SECRET: 'token-key-before' } });
     const ids = await seed(server, png(90, 160, 5), { pacing: 'asap' });
     const [seen] = await slots(server, ids.clientKey, 'alice');
     const [unseen] = await slots(server, ids.clientKey, 'bob');
@@ -166,15 +167,22 @@ describe('the engine thread behind the real server', () => {
     const dir = server.dir;
     await stopServer(server, 'SIGKILL');
 
-    server = await startServer({ dir });
+    // Restarted with a new key, the old one still accepted: main (events) and the engine thread (slots, why) agree.
+    server = await startServer({ dir, env: { TOKEN_SECRET: 'token-key-after', TOKEN_SECRET_PREVIOUS: 'token-key-before' } });
     // Bob's reservation (answered, never seen) holds budget again and still explains itself.
     expect(server.logs()).toMatch(/"holds":1,/);
     const why = await http(server, 'POST', '/v1/why', ids.clientKey, { token: unseen.token });
     expect(why.status).toBe(200);
+    const [fresh] = await slots(server, ids.clientKey, 'carol');
+    expect(fresh.token.split('.')[0]).not.toBe(seen.token.split('.')[0]);
     const replay = await http(server, 'POST', '/v1/events', ids.clientKey, {
-      events: [{ token: seen.token, type: 'impression' }],
+      events: [
+        { token: seen.token, type: 'impression' },
+        { token: unseen.token, type: 'impression' },
+        { token: fresh.token, type: 'impression' },
+      ],
     });
-    expect(replay.body.results).toEqual([{ status: 'duplicate' }]);
+    expect(replay.body.results).toEqual([{ status: 'duplicate' }, { status: 'accepted' }, { status: 'accepted' }]);
   });
 
   it('exits non-zero when the engine thread dies mid-load, answering or closing every request in flight', async () => {
@@ -335,12 +343,15 @@ describe('the wire between the threads', () => {
   it('rejects every call in flight and the ones after when the engine thread dies, and says so once', async () => {
     const failures: Error[] = [];
     const engine: EngineThread = await start(folder(), (err) => failures.push(err));
+    // `/readyz`'s catalog check: the engine's index, loaded as of its last push, and gone with the thread.
+    expect(engine.engine.indexLoaded()).toBe(true);
     const inFlight = engine.store.catalog.listAdvertisers();
     // A message the engine thread cannot read throws there, uncaught: the thread ends.
     engine.worker.postMessage(null);
     await expect(inFlight).rejects.toThrow(/engine thread/);
     await expect(engine.store.catalog.listAdvertisers()).rejects.toThrow(/engine thread/);
     expect(failures).toHaveLength(1);
+    expect(engine.engine.indexLoaded()).toBe(false);
     await expect(engine.store.close()).rejects.toThrow(/engine thread/);
   });
 });
