@@ -35,6 +35,8 @@ export interface Settings {
   authFailures: { limit: number; windowSeconds: number };
   /** How many users' state the per-process cache keeps. */
   userCacheSize: number;
+  /** SQLITE_MMAP_MB [1024] (Node): MiB of the database file read through a memory map; 0 = none. */
+  sqliteMmapMb: number;
   /** Allowed CORS origins; empty = CORS off. */
   corsOrigins: string[];
   /** Prefix for media URLs in responses (e.g. https://ads.example.com); empty = relative /media/... */
@@ -86,6 +88,8 @@ export function readSettings(env: Env): Settings {
       windowSeconds: int(env, 'AUTH_FAILURE_WINDOW_SECONDS', 60, 1, 86_400),
     },
     userCacheSize: int(env, 'USER_CACHE_SIZE', 100_000, 1, 100_000_000),
+    // 2048: SQLite's own ceiling (SQLITE_MAX_MMAP_SIZE), which it would apply silently.
+    sqliteMmapMb: int(env, 'SQLITE_MMAP_MB', 1024, 0, 2048),
     corsOrigins: (env.CORS_ORIGINS ?? '')
       .split(',')
       .map((s) => s.trim())
@@ -130,6 +134,7 @@ export const SETTING_NAMES = [
   'AUTH_FAILURE_LIMIT',
   'AUTH_FAILURE_WINDOW_SECONDS',
   'USER_CACHE_SIZE',
+  'SQLITE_MMAP_MB',
   'CORS_ORIGINS',
   'PUBLIC_URL',
   'CATALOG_REFRESH_MS',

@@ -10,7 +10,12 @@ import { createSqliteStore } from '../store/sqlite/index.js';
 import { countOutOfBudget } from '../wiring.js';
 
 export function openEngineStore(settings: Settings, database: string, metrics: StoreMetrics) {
-  const store = createSqliteStore({ path: database, userCacheSize: settings.userCacheSize, metrics });
+  const store = createSqliteStore({
+    path: database,
+    userCacheSize: settings.userCacheSize,
+    mmapBytes: settings.sqliteMmapMb * 2 ** 20,
+    metrics,
+  });
   return {
     store,
     /**

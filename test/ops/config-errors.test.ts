@@ -85,6 +85,11 @@ const cases: [string, Record<string, string>, RegExp][] = [
   ['a typo of LOG_LEVEL', { LOGLEVEL: 'debug' }, /^\[start\] Unknown setting LOGLEVEL: did you mean LOG_LEVEL\?/],
   ['a lower-case setting', { secret: 'x' }, /^\[start\] Unknown setting secret: did you mean SECRET\?/],
   [
+    'a negative SQLITE_MMAP_MB',
+    { SQLITE_MMAP_MB: '-1' },
+    /^\[start\] SQLITE_MMAP_MB must be an integer between 0 and 2048, got "-1"/,
+  ],
+  [
     'a bad LOG_LEVEL',
     { LOG_LEVEL: 'loud' },
     /^\[start\] LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent/,

@@ -4,12 +4,15 @@
  * that began after their commit; reservations are answered once written and
  * synced in the background.
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { readSettings } from '../../src/config.js';
 import { eventEffect } from '../../src/engine/events.js';
+import { noopMetrics } from '../../src/ops/metrics.js';
+import { openEngineStore } from '../../src/runtime/node-engine.js';
 import type { Reservation } from '../../src/store/interface.js';
 import { MMAP_BYTES, openDatabase } from '../../src/store/sqlite/db.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
@@ -64,6 +67,38 @@ describe('WAL sync', () => {
     } finally {
       wal.close();
       sqlite.close();
+    }
+  });
+
+  it('maps SQLITE_MMAP_MB of the file for reads (1 GiB by default), and nothing with 0', async () => {
+    const { sqlite } = openDatabase(tempDb(), { mmapBytes: 0 });
+    expect(sqlite.pragma('mmap_size', { simple: true })).toBe(0);
+    sqlite.close();
+    expect(readSettings({}).sqliteMmapMb).toBe(1024);
+    expect(readSettings({ SQLITE_MMAP_MB: '64' }).sqliteMmapMb).toBe(64);
+    for (const bad of ['-1', '2049', '1.5', 'lots']) {
+      expect(() => readSettings({ SQLITE_MMAP_MB: bad })).toThrow(
+        `SQLITE_MMAP_MB must be an integer between 0 and 2048, got "${bad}"`,
+      );
+    }
+    // The setting reaches the engine's store (node-engine.ts): its file (not the -shm, always mapped) is in this
+    // process's mappings, or not.
+    const mapped = (path: string) =>
+      readFileSync('/proc/self/maps', 'utf8')
+        .split('\n')
+        .some((line) => line.endsWith(` ${path}`));
+    for (const [env, expected] of [
+      [{}, true],
+      [{ SQLITE_MMAP_MB: '0' }, false],
+    ] as const) {
+      const path = tempDb();
+      const { store } = openEngineStore(readSettings(env), path, noopMetrics);
+      try {
+        await store.catalog.listAdvertisers();
+        expect({ env, mapped: mapped(path) }).toEqual({ env, mapped: expected });
+      } finally {
+        await store.close();
+      }
     }
   });
 

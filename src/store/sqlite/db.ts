@@ -14,12 +14,18 @@ export type Db = BetterSQLite3Database;
 export const migrationsFolder = fileURLToPath(new URL('../../../schema/migrations', import.meta.url));
 
 /**
- * How much of the database file is read through a memory map (the rest with read()): address space, not
- * heap; the pages it touches are the OS page cache's, shared and reclaimable (they count in the process's RSS).
+ * How much of the database file is read through a memory map by default (the rest with read(); SQLITE_MMAP_MB):
+ * address space, not heap; the pages it touches are the OS page cache's, shared and reclaimable (they count in
+ * the process's RSS).
  */
 export const MMAP_BYTES = 1 << 30;
 
-export function openDatabase(path: string): { db: Db; sqlite: Database.Database } {
+export interface OpenOptions {
+  /** Bytes of the file read through a memory map [MMAP_BYTES]; 0: none (every read a read()). */
+  mmapBytes?: number;
+}
+
+export function openDatabase(path: string, options: OpenOptions = {}): { db: Db; sqlite: Database.Database } {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new Database(path);
   sqlite.pragma('journal_mode = WAL');
@@ -31,7 +37,8 @@ export function openDatabase(path: string): { db: Db; sqlite: Database.Database 
   sqlite.pragma('foreign_keys = OFF');
   // Pages read through a memory map instead of a read() into SQLite's cache each: the event ledger's random
   // index lookups spend less system time (bench/README, session 8). Read-only: writes still go through the WAL.
-  sqlite.pragma(`mmap_size = ${MMAP_BYTES}`);
+  // The cost: an I/O error on a mapped page is a SIGBUS (the process dies unlogged), hence SQLITE_MMAP_MB=0.
+  sqlite.pragma(`mmap_size = ${Math.trunc(options.mmapBytes ?? MMAP_BYTES)}`);
   // Report rows and traffic cells merge a written sketch into the stored one in SQL (register maximum).
   sqlite.function('reach_union', { deterministic: true }, reachUnion);
   const db = drizzle({ client: sqlite });

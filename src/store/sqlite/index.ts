@@ -15,6 +15,8 @@ export interface SqliteStoreOptions {
   /** File path, or ':memory:' for tests. */
   path: string;
   userCacheSize: number;
+  /** Bytes of the file read through a memory map [`MMAP_BYTES`, 1 GiB]; 0: none (SQLITE_MMAP_MB). */
+  mmapBytes?: number;
   /** Commit, budget-hold and cache hooks [none]. */
   metrics?: StoreMetrics;
   /** Syncs the WAL off the event loop [one for `path`]. */
@@ -26,7 +28,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
   /** Reads the live budget holds back from the stored reservations (`SqliteBudgets.loadHolds`); how many. */
   loadHolds(now: number): number;
 } {
-  const { db, sqlite } = openDatabase(options.path);
+  const { db, sqlite } = openDatabase(options.path, { mmapBytes: options.mmapBytes });
   const metrics = options.metrics;
   const walSync = options.walSync ?? new WalSync(options.path, sqlite);
   const checkpointer = options.path === ':memory:' ? undefined : new Checkpointer(sqlite, options.path);
