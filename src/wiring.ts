@@ -2,6 +2,7 @@
 import { createApp } from './api/app.js';
 import type { ClientAddress } from './api/context.js';
 import { createEdge } from './api/edge.js';
+import { ApiError } from './api/errors.js';
 import { mediaUrl } from './api/views.js';
 import { CatalogIndex } from './catalog/index.js';
 import { CatalogService } from './catalog/service.js';
@@ -9,7 +10,7 @@ import type { Settings } from './config.js';
 import { Delivery, openingEventsHere } from './delivery/delivery.js';
 import { remainingBudgetMicros } from './engine/eligibility.js';
 import { TrafficRecorder } from './forecast/recorder.js';
-import { Forecasts } from './forecast/service.js';
+import { Forecasts, oneForecastAtATime } from './forecast/service.js';
 import type { MediaStorage } from './media/storage.js';
 import type { Log } from './ops/log.js';
 import type { Metrics } from './ops/metrics.js';
@@ -40,7 +41,13 @@ export interface ServiceOptions {
   serialiseUsers?: boolean;
   /** Flush due traffic counts inside the slot request [true]; Workers flushes after the answer (see DeliveryDeps). */
   flushTraffic?: boolean;
+  /** At most one forecast in flight in this process, another answered 429 [false]; Node turns it on (`oneForecastAtATime`). */
+  forecastsOneAtATime?: boolean;
 }
+
+/** A second forecast while one runs: a 429 like the rate limits', worth retrying in a second. */
+const forecastBusy = () =>
+  new ApiError('rate_limited', 'A forecast is already running on this server; retry in 1 s', undefined, { 'Retry-After': '1' });
 
 /** What delivery offers the routes and the Node slot lane (never `recordOpened`: it trusts its claims as verified). */
 export type DeliveryApi = Pick<
@@ -146,7 +153,7 @@ function serviceOver(options: ServiceOptions, engine: EngineSide, clock: () => n
     ...options,
     catalog,
     delivery: engine.delivery,
-    forecasts: engine.forecasts,
+    forecasts: options.forecastsOneAtATime ? oneForecastAtATime(engine.forecasts, forecastBusy) : engine.forecasts,
     catalogLoaded: engine.indexLoaded,
     clock,
   };

@@ -107,6 +107,8 @@ async function main() {
       return await metrics.scrape();
     },
     metricsToken: settings.metricsToken || undefined,
+    // A forecast's CPU holds the thread that decides slots and commits events: one at a time.
+    forecastsOneAtATime: true,
   };
   let service: ReturnType<typeof createRemoteService>;
   // Before the server listens (openEngineStore's loadHolds); the engine thread did it before it said it was ready.

@@ -1,5 +1,6 @@
 /** Advertiser routes (advertiser key): own profile, campaigns, creatives, reports; other tenants' resources are 404. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { silentLog } from '../../src/ops/log.js';
 import { png } from '../helpers/media.js';
 import { expectContentRejected, expectKeyMatrix, expectProblem, keysOf } from '../helpers/route-checks.js';
 import { ADMIN_KEY, makeService, type TestService } from '../helpers/service.js';
@@ -472,6 +473,37 @@ describe('advertiser routes: keys and limits', () => {
       expect((await limited.call('GET', '/v1/me', a.key)).status).toBe(200);
     } finally {
       await limited.close();
+    }
+  });
+
+  it('runs one forecast at a time where that is on (Node): another meanwhile is 429 with Retry-After', async () => {
+    const node = await makeService({}, undefined, { forecastsOneAtATime: true, log: silentLog });
+    try {
+      const a = await node.newAdvertiser('A');
+      const b = await node.newAdvertiser('B');
+      const draft = { bid: { type: 'cpm', amountMicros: 1_000_000 } };
+      // The first forecast is held inside the engine's model until released (its CPU, on the engine thread).
+      const run = node.forecasts.forecast.bind(node.forecasts);
+      let release = () => {};
+      const held = new Promise<void>((r) => (release = r));
+      const model = vi.spyOn(node.forecasts, 'forecast').mockImplementationOnce(async (...args) => {
+        await held;
+        return await run(...args);
+      });
+      const first = node.call('POST', '/v1/forecast', a.key, draft);
+      await vi.waitFor(() => expect(model).toHaveBeenCalledTimes(1));
+      const busy = await node.call('POST', '/v1/forecast', b.key, draft);
+      expectProblem(busy, 429, { detail: /forecast is already running/ });
+      expect(busy.headers.get('retry-after')).toBe('1');
+      expect(model).toHaveBeenCalledTimes(1);
+      release();
+      expect((await first).status).toBe(200);
+      // Once it has answered, the next one runs; one that fails frees the way too.
+      model.mockRejectedValueOnce(new Error('model failed'));
+      expect((await node.call('POST', '/v1/forecast', b.key, draft)).status).toBe(500);
+      expect((await node.call('POST', '/v1/forecast', b.key, draft)).status).toBe(200);
+    } finally {
+      await node.close();
     }
   });
 });

@@ -25,7 +25,7 @@ export interface TestClock {
 export async function makeService(
   env: Env = {},
   start = Date.UTC(2026, 10, 25, 12, 0, 0),
-  ops: Pick<ServiceOptions, 'log' | 'scrapeMetrics' | 'metricsToken'> & { metrics?: Metrics } = {},
+  ops: Pick<ServiceOptions, 'log' | 'scrapeMetrics' | 'metricsToken' | 'forecastsOneAtATime'> & { metrics?: Metrics } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'status-ads-'));
   const clock: TestClock = {
