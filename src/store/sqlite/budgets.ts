@@ -30,19 +30,18 @@ interface Account {
 }
 
 /**
- * How many leading characters of a reservation id give its serving time: `timeOrderedId` ids are
- * "r_" and 12 hex digits of the serving millisecond, then random characters.
+ * An id's serving time as a number: `timeOrderedId` ids are "r_" and 12 hex digits of the serving
+ * millisecond, then random characters. Read without a substring; any other id gets some number
+ * (a character that is no hex digit counts as 0): equal numbers only cost a longer scan.
  */
-const TIME_PREFIX = 14;
-
-/** Orders two ids by their first TIME_PREFIX code units only (a shorter id first where one is the other's start). */
-function comparePrefix(a: string, b: string): number {
-  const n = Math.min(a.length, b.length, TIME_PREFIX);
-  for (let k = 0; k < n; k++) {
-    const d = a.charCodeAt(k) - b.charCodeAt(k);
-    if (d !== 0) return d;
+function timeKey(id: string): number {
+  let key = 0;
+  const end = Math.min(id.length, 14);
+  for (let k = 2; k < end; k++) {
+    const c = id.charCodeAt(k);
+    key = key * 16 + (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : 0);
   }
-  return Math.min(a.length, TIME_PREFIX) - Math.min(b.length, TIME_PREFIX);
+  return key;
 }
 
 /**
@@ -50,12 +49,14 @@ function comparePrefix(a: string, b: string): number {
  * entry per hold: holds live for the token TTL (15 min), so at thousands of slots a second the
  * collector would otherwise copy, promote and mark millions of small objects on the thread that
  * serves. A hold is found by its id through the ids' time order (`timeOrderedId`: serving time
- * first, and holds are taken in serving order): a binary search over that prefix, then a scan of
+ * first, and holds are taken in serving order): a binary search over those times, then a scan of
  * the ids of the same millisecond. An id taken out of that order (a clock stepped back, ids made
  * otherwise) switches the campaign to a map from id to place, which is always right.
  */
 class LiveHolds {
   private ids: string[] = [];
+  /** Each id's `timeKey`, never decreasing while `byId` is unset. */
+  private times: number[] = [];
   private amounts: number[] = [];
   private expiries: number[] = [];
   /** 1 while the hold is live, 0 once it ended (expired, charged, cut or given back). */
@@ -70,13 +71,15 @@ class LiveHolds {
 
   add(id: string, amountMicros: number, expiresAt: number): void {
     const n = this.ids.length;
-    if (!this.byId && n > this.head && comparePrefix(id, this.ids[n - 1]) < 0) {
+    const time = timeKey(id);
+    if (!this.byId && n > this.head && time < this.times[n - 1]) {
       const byId = new Map<string, number>();
       for (let i = this.head; i < n; i++) if (this.live[i] === 1) byId.set(this.ids[i], this.dropped + i);
       this.byId = byId;
     }
     this.byId?.set(id, this.dropped + n);
     this.ids.push(id);
+    this.times.push(time);
     this.amounts.push(amountMicros);
     this.expiries.push(expiresAt);
     this.live.push(1);
@@ -127,21 +130,23 @@ class LiveHolds {
       const at = this.byId.get(id);
       return at === undefined ? -1 : at - this.dropped;
     }
-    const { ids } = this;
+    const { ids, times } = this;
+    const time = timeKey(id);
     let lo = this.head;
     let hi = ids.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (comparePrefix(ids[mid], id) < 0) lo = mid + 1;
+      if (times[mid] < time) lo = mid + 1;
       else hi = mid;
     }
-    for (let i = lo; i < ids.length && comparePrefix(ids[i], id) === 0; i++) if (this.live[i] === 1 && ids[i] === id) return i;
+    for (let i = lo; i < ids.length && times[i] === time; i++) if (this.live[i] === 1 && ids[i] === id) return i;
     return -1;
   }
 
   private compact(): void {
     const head = this.head;
     this.ids = this.ids.slice(head);
+    this.times = this.times.slice(head);
     this.amounts = this.amounts.slice(head);
     this.expiries = this.expiries.slice(head);
     this.live = this.live.slice(head);
