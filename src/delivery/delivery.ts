@@ -115,6 +115,11 @@ function budgetsAt(store: Store, now: number) {
   return (id: string) => store.budgets.view(id, now);
 }
 
+/** A store's answer is a promise (a backend that answers later) rather than the value itself. */
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
+}
+
 /** A user-state load in flight, with its deadline. */
 interface PendingLoad {
   deadline: number;
@@ -152,24 +157,27 @@ export class Delivery {
 
   /**
    * The user's state, or undefined (fail closed) when it cannot be read or takes longer than
-   * `userStateTimeoutMs`. Where requests may share work (in-process serialisation is on), one
-   * watchdog timer serves every load in flight instead of a timer per request; elsewhere
+   * `userStateTimeoutMs`. A store that reads synchronously (SQLite) answers at once, with no
+   * promise or timer. Otherwise, where requests may share work (in-process serialisation is on),
+   * one watchdog timer serves every load in flight instead of a timer per request; elsewhere
    * (Workers: a timer belongs to the request that set it) each load gets its own.
    */
-  private loadUser(uid: string, now: number, historyMs: number): Promise<UserState | undefined> {
+  private loadUser(uid: string, now: number, historyMs: number): UserState | undefined | Promise<UserState | undefined> {
+    let loading: UserState | Promise<UserState>;
+    try {
+      loading = this.deps.store.users.load(uid, now, historyMs);
+    } catch (err) {
+      // A read that failed at once (or a Durable Object stub that throws before it returns a promise).
+      console.error(`[slots] user state unavailable, serving no ad: ${(err as Error).message}`);
+      return undefined;
+    }
+    if (!isPromise(loading)) return loading;
     const timeoutMs = this.deps.userStateTimeoutMs ?? 2000;
     return new Promise((resolve) => {
       const pending: PendingLoad = { deadline: performance.now() + timeoutMs, settle: resolve, timer: undefined };
       this.loads.add(pending);
       if (this.locks) this.watch(timeoutMs);
       else pending.timer = setTimeout(() => this.settleLoad(pending, undefined), timeoutMs);
-      let loading: Promise<UserState>;
-      try {
-        loading = this.deps.store.users.load(uid, now, historyMs);
-      } catch (err) {
-        // A store that throws before it returns a promise (a Durable Object stub) fails closed too.
-        loading = Promise.reject(err);
-      }
       loading.then(
         (state) => this.settleLoad(pending, state),
         (err: Error) => {
@@ -246,7 +254,8 @@ export class Delivery {
       const now = this.deps.clock();
       const metrics = this.metrics;
       const historyMs = this.historyMs();
-      const user = await this.loadUser(uid, now, historyMs);
+      const loaded = this.loadUser(uid, now, historyMs);
+      const user = isPromise(loaded) ? await loaded : loaded;
       // Fail closed: without the user's caps and blocks we cannot serve safely.
       if (!user) {
         metrics.unfilled(
@@ -272,6 +281,7 @@ export class Delivery {
       // Workers one round trip after the load, so a slot request has two on its critical path. The
       // reserve is conditional on the history the decision was based on, as before; a reservation
       // whose hold is refused is taken back before answering (no token was issued for it).
+      let holdsPending = false;
       const asked = decision.slots.map((slot) => {
         const id = timeOrderedId('r', now);
         // Where the budget is split over shards, the hold's shard is kept with its reservation: charges and releases go there.
@@ -294,8 +304,14 @@ export class Delivery {
           video: slot.creative.media.mime.startsWith('video/'),
           ...(shard > 0 ? { budgetShard: shard } : {}),
         };
-        const held = store.budgets
-          .tryHold(
+        // Fail closed: a budget that cannot be asked is not spent.
+        const unavailable = (err: unknown) => {
+          console.error(`[slots] budget unavailable for ${slot.campaign.id}, slot unfilled: ${(err as Error).message}`);
+          return false;
+        };
+        let held: boolean | Promise<boolean>;
+        try {
+          held = store.budgets.tryHold(
             {
               campaign: slot.campaign,
               reservationId: reservation.id,
@@ -304,12 +320,14 @@ export class Delivery {
               shard,
             },
             now,
-          )
-          .catch((err) => {
-            // Fail closed: a budget that cannot be asked is not spent.
-            console.error(`[slots] budget unavailable for ${slot.campaign.id}, slot unfilled: ${(err as Error).message}`);
-            return false;
-          });
+          );
+        } catch (err) {
+          held = unavailable(err);
+        }
+        if (isPromise(held)) {
+          held = held.catch(unavailable);
+          holdsPending = true;
+        }
         return { slot, reservation, held };
       });
       const stored = store.users
@@ -318,7 +336,8 @@ export class Delivery {
           { history: user.history, historyMs },
         )
         .catch((err: Error) => err);
-      const holds = await Promise.all(asked.map((a) => a.held));
+      // Where every hold was answered at once (SQLite), no promise turn waits for them.
+      const holds = holdsPending ? await Promise.all(asked.map((a) => a.held)) : asked.map((a) => a.held as boolean);
       const reserved = await stored;
 
       const reservations: Reservation[] = [];

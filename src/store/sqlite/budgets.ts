@@ -402,10 +402,11 @@ export class SqliteBudgets implements BudgetStore {
     return this.account(campaignId, now);
   }
 
-  async tryHold(
+  /** Synchronous: the budget is in memory (the slot path takes no promise turn for it). */
+  tryHold(
     hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number },
     now: number,
-  ): Promise<boolean> {
+  ): boolean {
     const account = this.account(hold.campaign.id, now);
     if (remainingBudgetMicros(hold.campaign, account) < hold.amountMicros) return false;
     this.addHold(account, hold.reservationId, hold.amountMicros, hold.expiresAt);
