@@ -10,7 +10,7 @@ import { type CategoryId, categoryLabel, isCategory } from '../engine/categories
 import { decide } from '../engine/decide.js';
 import { historyWindowMs, remainingBudgetMicros } from '../engine/eligibility.js';
 import { eventEffect } from '../engine/events.js';
-import { candidatePositions, choosePositions } from '../engine/placement.js';
+import { placementCapacity } from '../engine/placement.js';
 import type {
   AdvertiserCard,
   Cta,
@@ -211,14 +211,21 @@ export class Delivery {
   }
 
   async slots(input: SlotsInput): Promise<SlotsResult> {
-    const { user, ...request } = input;
-    const pseudonym = this.deps.pseudonymize(user);
+    // The request without its raw user id, built field by field (an object rest copies through a slow path).
+    const request: UserSlotsInput = {
+      clientId: input.clientId,
+      statuses: input.statuses,
+      runs: input.runs,
+      context: input.context,
+      explain: input.explain,
+    };
+    const pseudonym = this.deps.pseudonymize(input.user);
     const uid = typeof pseudonym === 'string' ? pseudonym : await pseudonym;
     const result = await this.serve(uid, request);
     const { traffic, settings } = this.deps;
     if (traffic) {
       // Positions the feed offered (placement only), and slots served: aggregates for forecasts.
-      const offered = choosePositions(candidatePositions(request), settings.placement, Infinity).length;
+      const offered = placementCapacity(request, settings.placement);
       traffic.request(this.deps.clock(), request.context ?? {}, uid, offered, result.slots.length);
       const flushing = this.deps.flushTraffic === false ? undefined : traffic.flushIfDue();
       if (flushing) await flushing;
@@ -258,10 +265,7 @@ export class Delivery {
       const user = isPromise(loaded) ? await loaded : loaded;
       // Fail closed: without the user's caps and blocks we cannot serve safely.
       if (!user) {
-        metrics.unfilled(
-          'unavailable',
-          choosePositions(candidatePositions(input), this.deps.settings.placement, Infinity).length,
-        );
+        metrics.unfilled('unavailable', placementCapacity(input, this.deps.settings.placement));
         return input.explain ? { slots: [], explain: [] } : { slots: [] };
       }
       const context = input.context ?? {};
@@ -302,8 +306,8 @@ export class Delivery {
           country: context.country ?? '',
           platform: context.platform ?? '',
           video: slot.creative.media.mime.startsWith('video/'),
-          ...(shard > 0 ? { budgetShard: shard } : {}),
         };
+        if (shard > 0) reservation.budgetShard = shard;
         // Fail closed: a budget that cannot be asked is not spent.
         const unavailable = (err: unknown) => {
           console.error(`[slots] budget unavailable for ${slot.campaign.id}, slot unfilled: ${(err as Error).message}`);
