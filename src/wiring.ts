@@ -40,12 +40,6 @@ export interface ServiceOptions {
   serialiseUsers?: boolean;
   /** Flush due traffic counts inside the slot request [true]; Workers flushes after the answer (see DeliveryDeps). */
   flushTraffic?: boolean;
-  /**
-   * The engine side built elsewhere [built here, in process]: on Node, delivery, the store's writes, the
-   * traffic recorder and their own index copy run on a worker thread (`src/runtime/engine-thread.ts`), and
-   * `store` is then its proxy.
-   */
-  engine?: RemoteEngine;
 }
 
 /** What delivery offers the routes and the Node slot lane. */
@@ -54,11 +48,19 @@ export type DeliveryApi = Pick<
   'slots' | 'events' | 'block' | 'unblock' | 'mute' | 'unmute' | 'blocks' | 'erase' | 'why' | 'prune' | 'historyMs'
 >;
 
-/** The engine side where it runs elsewhere: its delivery, its traffic recorder's flush, its index's refresh. */
+/** What forecasts offer the routes. */
+export type ForecastsApi = Pick<Forecasts, 'forecast'>;
+
+/**
+ * The engine side as the app sees it: delivery, forecasts (over the engine's index and traffic recorder: the
+ * only index there is), whether that index is loaded, and its refresh after a catalog write.
+ */
 export interface RemoteEngine {
   delivery: DeliveryApi;
-  traffic: Pick<TrafficRecorder, 'flush'>;
-  /** Rebuilds the engine's own index copy if the catalog changed; resolves once it has. */
+  forecasts: ForecastsApi;
+  /** Whether the engine's index has loaded the catalog (`/readyz`). */
+  indexLoaded(): boolean;
+  /** Rebuilds the engine's index if the catalog changed; resolves once it has. */
   refreshIndex(): Promise<void>;
 }
 
@@ -85,7 +87,7 @@ export const mediaUrlRule =
   (sha: string): string =>
     mediaUrl(settings.publicUrl, sha);
 
-/** The engine side: the index of what can be served, the traffic recorder and delivery over a store. */
+/** The engine side: the index of what can be served, the traffic recorder, delivery and forecasts over a store. */
 export async function createEngine(options: EngineOptions) {
   const clock = options.clock ?? Date.now;
   const index = new CatalogIndex(options.store.catalog, mediaUrlRule(options.settings));
@@ -103,26 +105,6 @@ export async function createEngine(options: EngineOptions) {
     serialiseUsers: options.serialiseUsers,
     flushTraffic: options.flushTraffic,
   });
-  return { index, traffic, delivery };
-}
-
-export async function createService(options: ServiceOptions) {
-  const clock = options.clock ?? Date.now;
-  const remote = options.engine;
-  let index: CatalogIndex;
-  let traffic: TrafficRecorder;
-  let delivery: Delivery;
-  if (remote) {
-    // This thread's own copy (forecasts, readiness); the engine's copy serves slots.
-    index = new CatalogIndex(options.store.catalog, mediaUrlRule(options.settings));
-    await index.refresh(true);
-    // What runs here calls only `flush` of the one and DeliveryApi's methods of the other (the routes, the
-    // lane, forecasts), which the remote ones have with the same shapes; Workers, which call more, never
-    // pass an engine.
-    traffic = remote.traffic as TrafficRecorder;
-    delivery = remote.delivery as Delivery;
-  } else ({ index, traffic, delivery } = await createEngine({ ...options, clock }));
-  const catalog = new CatalogService(options.store, index, remote && (() => remote.refreshIndex()));
   const forecasts = new Forecasts({
     traffic: options.store.traffic,
     recorder: traffic,
@@ -130,9 +112,43 @@ export async function createService(options: ServiceOptions) {
     floorCpmMicros: options.settings.floorCpmMicros,
     clock,
   });
-  const deps = { ...options, index, catalog, delivery, forecasts, clock };
+  return { index, traffic, delivery, forecasts };
+}
+
+/** The app and the slot lane's edge over an engine side (its delivery, forecasts and index), wherever it runs. */
+function serviceOver(options: ServiceOptions, engine: RemoteEngine, clock: () => number) {
+  const catalog = new CatalogService(options.store, engine.refreshIndex);
+  const deps = {
+    ...options,
+    catalog,
+    delivery: engine.delivery,
+    forecasts: engine.forecasts,
+    catalogLoaded: engine.indexLoaded,
+    clock,
+  };
   // The rules before each route, shared by the app and (on Node) the slot lane.
   const edge = createEdge(deps);
   const app = createApp(deps, edge);
-  return { app, edge, index, catalog, delivery, forecasts, traffic, settings: options.settings };
+  return { app, edge, catalog, delivery: engine.delivery, settings: options.settings };
+}
+
+/** The whole service in this process (Workers, Node with ENGINE_THREAD=off, tests): the engine side built here. */
+export async function createService(options: ServiceOptions) {
+  const clock = options.clock ?? Date.now;
+  const { index, traffic, delivery, forecasts } = await createEngine({ ...options, clock });
+  const engine: RemoteEngine = {
+    delivery,
+    forecasts,
+    indexLoaded: () => index.loaded,
+    refreshIndex: () => index.refresh(),
+  };
+  return { ...serviceOver(options, engine, clock), delivery, forecasts, index, traffic };
+}
+
+/**
+ * The service whose engine side runs elsewhere (Node's engine thread, `src/runtime/engine-thread.ts`; `store`
+ * is then its proxy): no index here — forecasts and `/readyz` read the engine's, the one that serves slots.
+ */
+export function createRemoteService(options: ServiceOptions, engine: RemoteEngine) {
+  return serviceOver(options, engine, options.clock ?? Date.now);
 }

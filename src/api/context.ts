@@ -1,14 +1,12 @@
 /** What every route can reach: the wired dependencies and the authenticated principal. */
 import type { Context } from 'hono';
-import type { CatalogIndex } from '../catalog/index.js';
 import type { CatalogService } from '../catalog/service.js';
 import type { Settings } from '../config.js';
-import type { Delivery } from '../delivery/delivery.js';
-import type { Forecasts } from '../forecast/service.js';
 import type { MediaStorage } from '../media/storage.js';
 import type { Log } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Store } from '../store/interface.js';
+import type { DeliveryApi, ForecastsApi } from '../wiring.js';
 
 export type Principal = { kind: 'admin' } | { kind: 'advertiser'; advertiserId: string } | { kind: 'client'; clientId: string };
 
@@ -21,11 +19,12 @@ export type ClientAddress = (c: Context) => string | undefined;
 export interface AppDeps {
   settings: Settings;
   store: Store;
-  index: CatalogIndex;
+  /** Whether the index that serves slots has loaded the catalog (`/readyz`). */
+  catalogLoaded: () => boolean;
   /** Catalog writes (they refresh the index). */
   catalog: CatalogService;
-  delivery: Delivery;
-  forecasts: Forecasts;
+  delivery: DeliveryApi;
+  forecasts: ForecastsApi;
   media: MediaStorage;
   adminKey: string;
   /** The deployment SECRET; the console seals its session cookies with a key derived from it. */

@@ -15,27 +15,16 @@ import type {
   ReviewState,
   Store,
 } from '../store/interface.js';
-import type { CatalogIndex } from './index.js';
 
 export class CatalogService {
   constructor(
     private store: Pick<Store, 'catalog' | 'budgets'>,
-    private index: CatalogIndex,
     /**
-     * After each change that refreshes the index, before the write answers: where another copy of the index
-     * serves slots (Node's engine thread), that copy's refresh, so the very next slot request sees the change.
+     * The index rebuilt from the store after a change, before the write answers (on Node's engine thread
+     * where the index is there), so the very next slot request sees the change.
      */
-    private changed?: () => Promise<void>,
+    private refresh: () => Promise<void>,
   ) {}
-
-  /**
-   * The index rebuilt from the store after a change: first the copy that serves slots (`changed`, where it is
-   * elsewhere), so a failure here never leaves it stale, then this one.
-   */
-  private async refresh(): Promise<void> {
-    if (this.changed) await this.changed();
-    await this.index.refresh();
-  }
 
   createAdvertiser(advertiser: Advertiser, keyHash: string): Promise<void> {
     return this.store.catalog.createAdvertiser(advertiser, keyHash);

@@ -2,14 +2,14 @@
  * Node's engine thread, seen from the main thread: starts `engine-worker.ts` on a `node:worker_threads`
  * Worker and hands back a `Store`-shaped and a `Delivery`-shaped proxy whose calls run there. The main
  * thread keeps HTTP, the API edge and the app; the engine thread owns SQLite (every write: one authority
- * for caps, blocks and budgets), delivery, its own index copy and the traffic recorder.
+ * for caps, blocks and budgets), delivery, the catalog index, forecasts and the traffic recorder.
  */
 import { Worker } from 'node:worker_threads';
 import type { SlotsInput, SlotsResult, SlotView } from '../delivery/delivery.js';
 import type { ExplainEntry } from '../engine/types.js';
 import type { EngineGauges, PrometheusMetrics } from '../ops/prometheus.js';
 import type { Store } from '../store/interface.js';
-import type { DeliveryApi, RemoteEngine } from '../wiring.js';
+import type { DeliveryApi, ForecastsApi, RemoteEngine } from '../wiring.js';
 import {
   BUDGET_CALLS,
   CATALOG_CALLS,
@@ -32,7 +32,7 @@ export interface EngineThread {
   worker: Worker;
   /** The store as main uses it (catalog, reports, traffic reads, budget limits, health, close), on the engine thread. */
   store: Store;
-  /** Delivery, the traffic recorder's flush and the index refresh, on the engine thread (`createService`'s `engine`). */
+  /** Delivery, forecasts and the index (the only one), on the engine thread (`createRemoteService`'s engine). */
   engine: RemoteEngine;
   /** Live budget holds read back before ready, and how long that took. */
   holds: number;
@@ -203,7 +203,12 @@ export async function startEngineThread(options: EngineThreadOptions): Promise<E
     store,
     engine: {
       delivery,
-      traffic: { flush: () => call('recorder.flush', []) as Promise<void> },
+      forecasts: {
+        forecast: (draft, advertiserId) =>
+          call('forecasts.forecast', [draft, advertiserId]) as ReturnType<ForecastsApi['forecast']>,
+      },
+      // The engine thread says it is ready only once its index has loaded the catalog, and keeps it loaded.
+      indexLoaded: () => true,
       refreshIndex: () => call('index.refresh', []) as Promise<void>,
     },
     holds,

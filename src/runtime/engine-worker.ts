@@ -1,6 +1,6 @@
 /**
  * The engine thread (Node, `engine-thread.ts` starts it): the only owner of the SQLite store — its connection,
- * user cache, budget holds, ledger, traffic flush and retention prune — with delivery, its own index copy and
+ * user cache, budget holds, ledger, traffic flush and retention prune — with delivery, the index, forecasts and
  * the traffic recorder, answering the main thread's calls in the order they were posted.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -38,7 +38,7 @@ const settings = readSettings(process.env);
 const metrics = createMetricsRecorder();
 const engineStore = openEngineStore(settings, database, metrics);
 const { store } = engineStore;
-const { index, traffic, delivery } = await createEngine({ settings, store, secret, tokenSecrets, metrics });
+const { index, delivery, forecasts } = await createEngine({ settings, store, secret, tokenSecrets, metrics });
 // Before main listens.
 const { holds, holdsMs } = engineStore.loadHolds();
 
@@ -104,7 +104,8 @@ forward('ledger', store.ledger, LEDGER_CALLS);
 forward('traffic', store.traffic, TRAFFIC_CALLS);
 methods.set('store.prune', ((now: number, historyMs: number) => store.prune(now, historyMs)) as Method);
 methods.set('store.health', () => (store as Required<Store>).health());
-methods.set('recorder.flush', () => traffic.flush());
+methods.set('forecasts.forecast', ((draft: Parameters<typeof forecasts.forecast>[0], advertiserId: string) =>
+  forecasts.forecast(draft, advertiserId)) as Method);
 // After a catalog write on main: rebuilt from the store (the write is committed) before main answers it.
 methods.set('index.refresh', () => index.refresh());
 // A scrape: the cheap part, and the out-of-budget gauge, which walks every servable campaign's budget account

@@ -15,7 +15,7 @@ import { declaredOver } from '../api/middleware/body-limit.js';
 import { envelopeHeaders, JSON_ANSWER, requestIdOf } from '../api/middleware/request-log.js';
 import { JSON_MEDIA_TYPE, slotsAnswer, slotsInputFrom } from '../api/routes/feed.js';
 import type { Settings } from '../config.js';
-import type { Delivery } from '../delivery/delivery.js';
+import type { DeliveryApi } from '../wiring.js';
 
 /** Answers the request itself (true), or leaves it untouched for the app (false). */
 export type NodeLane = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -73,7 +73,7 @@ function bodyText(req: IncomingMessage): Promise<string> {
 }
 
 /** The lane, or undefined where it cannot answer as the app does (CORS headers are the app's middleware). */
-export function createSlotsLane(deps: { edge: Edge; delivery: Delivery; settings: Settings }): NodeLane | undefined {
+export function createSlotsLane(deps: { edge: Edge; delivery: DeliveryApi; settings: Settings }): NodeLane | undefined {
   if (deps.settings.corsOrigins.length > 0) return undefined;
   const { edge, delivery } = deps;
 

@@ -17,7 +17,7 @@ import { createNodeLog } from '../ops/node-log.js';
 import { createPrometheusMetrics } from '../ops/prometheus.js';
 import { tokenSecretsFrom } from '../privacy/token.js';
 import type { Store } from '../store/interface.js';
-import { createService } from '../wiring.js';
+import { createRemoteService, createService, type ServiceOptions } from '../wiring.js';
 import { type EngineThread, startEngineThread } from './engine-thread.js';
 import { openEngineStore } from './node-engine.js';
 import { createNodeServer } from './node-http.js';
@@ -91,10 +91,9 @@ async function main() {
     store = sqlite;
     userCacheSize = () => sqlite.userCacheSize();
   }
-  const { app, edge, delivery, index } = await createService({
+  const options: ServiceOptions = {
     settings,
     store,
-    engine: engine?.engine,
     media: new FsMediaStorage(mediaDir),
     adminKey,
     secret,
@@ -108,16 +107,22 @@ async function main() {
       return await metrics.scrape();
     },
     metricsToken: settings.metricsToken || undefined,
-  });
-
+  };
+  let service: ReturnType<typeof createRemoteService>;
   // Before the server listens (openEngineStore's loadHolds); the engine thread did it before it said it was ready.
   let holds: number;
   let holdsMs: number;
   if (local) {
     const sqlite = local;
+    const { index, ...rest } = await createService(options);
+    service = rest;
     outOfBudget = () => sqlite.outOfBudget(index);
     ({ holds, holdsMs } = sqlite.loadHolds());
-  } else ({ holds, holdsMs } = engine!);
+  } else {
+    service = createRemoteService(options, engine!.engine);
+    ({ holds, holdsMs } = engine!);
+  }
+  const { app, edge, delivery } = service;
 
   const prune = setInterval(() => {
     delivery.prune(Date.now()).catch((err) => log.error(errorFields(err), 'retention prune failed'));

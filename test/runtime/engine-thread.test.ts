@@ -1,7 +1,8 @@
 /**
  * The engine on its own thread (Node, `npm start`, ENGINE_THREAD on by default): catalog changes seen by the
- * very next slot request, the engine's metrics on GET /metrics, acknowledged slots and events across kill -9,
- * the thread dying mid-load ending the process non-zero without a hang, and the wire keeping errors' classes.
+ * very next slot request, forecasts reading the engine's index, the engine's metrics on GET /metrics,
+ * acknowledged slots and events across kill -9, the thread dying mid-load ending the process non-zero without
+ * a hang, and the wire keeping errors' classes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,6 +57,38 @@ describe('the engine thread behind the real server', () => {
     });
     expect(review.status).toBe(200);
     expect(await slots(server, ids.clientKey, `u${user++}`)).toEqual([]);
+  });
+
+  it('forecasts read the index that serves slots: a creative sent back to review by reports leaves them at once', async () => {
+    server = await startServer();
+    const ids = await seed(server, png(90, 160, 5), { pacing: 'asap' });
+    const other = await http(server, 'POST', '/v1/advertisers', ADMIN, { name: 'Florist' });
+    // Below the seeded campaign's 2.00 CPM: it wins wherever that one is eligible.
+    const draft = { bid: { type: 'cpm', amountMicros: 1_000_000 }, caps: [] };
+    const forecast = async () => {
+      const res = await http(server!, 'POST', '/v1/forecast', other.body.apiKey, draft);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body as { winRate: { expected: number } };
+    };
+    // One position per feed (`firstAfter` 2, `minGap` 4): the draft wins only where the seeded campaign is gone.
+    const served: { token: string }[] = [];
+    for (let user = 0; user < 5; user++) {
+      const res = await http(server, 'POST', '/v1/slots', ids.clientKey, { user: `reporter${user}`, statuses: 3 });
+      served.push(...res.body.slots);
+    }
+    expect(served).toHaveLength(5);
+    const before = await forecast();
+    expect(before.winRate.expected).toBe(0);
+    // The fifth distinct reporter sends the creative back to review (on the engine thread, no catalog write on main).
+    for (const { token } of served) {
+      const res = await http(server, 'POST', '/v1/events', ids.clientKey, { events: [{ token, type: 'report' }] });
+      expect(res.body.results).toEqual([{ status: 'accepted' }]);
+    }
+    expect(await slots(server, ids.clientKey, 'after-review')).toEqual([]);
+    const after = await forecast();
+    expect(after.winRate.expected).toBe(1);
+    const ready = await http(server, 'GET', '/readyz', undefined);
+    expect(ready.body).toEqual({ status: 'ready', checks: { database: true, migrations: true, catalog: true } });
   });
 
   it('cuts every hold above a lowered budget while slot requests keep coming (no slot decided under the old one)', async () => {

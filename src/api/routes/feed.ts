@@ -1,7 +1,8 @@
 /** Feed-client routes (client key): slots, events, blocks, erase, why. User ids only ever in bodies. */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
-import type { Delivery, SlotsResult } from '../../delivery/delivery.js';
+import type { SlotsResult } from '../../delivery/delivery.js';
+import type { DeliveryApi } from '../../wiring.js';
 import type { AppDeps, AppEnv, Principal } from '../context.js';
 import { ApiError, clientGone } from '../errors.js';
 import { envelopedJson } from '../middleware/request-log.js';
@@ -161,7 +162,11 @@ export function slotsInputFrom(text: string): z.infer<typeof SlotsInput> {
 }
 
 /** The slot request served: its answer's JSON. */
-export async function slotsAnswer(delivery: Delivery, input: z.infer<typeof SlotsInput>, principal: Principal): Promise<string> {
+export async function slotsAnswer(
+  delivery: DeliveryApi,
+  input: z.infer<typeof SlotsInput>,
+  principal: Principal,
+): Promise<string> {
   // Object.assign, not a spread: V8 spreads bodies of varying shape (statuses or runs, context or not) through its
   // slow path, ~1.5 µs per request.
   return slotsJson(await delivery.slots(Object.assign({ clientId: clientIdOf(principal) }, input)));

@@ -60,7 +60,7 @@ export function registerHealthRoutes(app: App, deps: AppDeps, requireAdmin: Midd
     const store = deps.store.health
       ? await deps.store.health().catch(() => ({ writable: false, migrated: false }))
       : { writable: true, migrated: true };
-    const checks = { database: store.writable, migrations: store.migrated, catalog: deps.index.loaded };
+    const checks = { database: store.writable, migrations: store.migrated, catalog: deps.catalogLoaded() };
     const failing = Object.entries(checks)
       .filter(([, ok]) => !ok)
       .map(([name]) => name);
