@@ -6,7 +6,7 @@ import { mediaUrl } from './api/views.js';
 import { CatalogIndex } from './catalog/index.js';
 import { CatalogService } from './catalog/service.js';
 import type { Settings } from './config.js';
-import { Delivery } from './delivery/delivery.js';
+import { Delivery, openingEventsHere } from './delivery/delivery.js';
 import { remainingBudgetMicros } from './engine/eligibility.js';
 import { TrafficRecorder } from './forecast/recorder.js';
 import { Forecasts } from './forecast/service.js';
@@ -45,7 +45,18 @@ export interface ServiceOptions {
 /** What delivery offers the routes and the Node slot lane. */
 export type DeliveryApi = Pick<
   Delivery,
-  'slots' | 'events' | 'block' | 'unblock' | 'mute' | 'unmute' | 'blocks' | 'erase' | 'why' | 'prune' | 'historyMs'
+  | 'slots'
+  | 'events'
+  | 'recordOpened'
+  | 'block'
+  | 'unblock'
+  | 'mute'
+  | 'unmute'
+  | 'blocks'
+  | 'erase'
+  | 'why'
+  | 'prune'
+  | 'historyMs'
 >;
 
 /** What forecasts offer the routes. */
@@ -150,5 +161,8 @@ export async function createService(options: ServiceOptions) {
  * is then its proxy): no index here — forecasts and `/readyz` read the engine's, the one that serves slots.
  */
 export function createRemoteService(options: ServiceOptions, engine: RemoteEngine) {
-  return serviceOver(options, engine, options.clock ?? Date.now);
+  const clock = options.clock ?? Date.now;
+  // Event tokens are opened here, while the engine thread commits earlier batches (see openingEventsHere).
+  const delivery = openingEventsHere(engine.delivery, new TokenSigner(options.tokenSecrets ?? options.secret), clock);
+  return serviceOver(options, { ...engine, delivery }, clock);
 }

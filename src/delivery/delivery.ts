@@ -106,6 +106,69 @@ const FOREIGN_TOKEN: TokenCheck = Object.freeze({ ok: false, reason: 'bad_signat
 const forClient = (check: TokenCheck, clientId: string): TokenCheck =>
   check.ok && check.claims.clientId !== clientId ? FOREIGN_TOKEN : check;
 
+/** A batch of events with its tokens opened (`openEvents`), as `Delivery.recordOpened` records it. */
+export interface OpenedEvents {
+  /** When the tokens were checked: the batch's time, for the ledger too. */
+  now: number;
+  /** In the batch's order: the verified event, or why its token was refused. */
+  items: (VerifiedEvent | { type: EventType; refused: 'expired_token' | 'invalid_token' })[];
+}
+
+function verifyFor(signer: TokenSigner, token: string, clientId: string, now: number): TokenCheck | Promise<TokenCheck> {
+  const check = signer.verify(token, now);
+  if (check instanceof Promise) return check.then((c) => forClient(c, clientId));
+  return forClient(check, clientId);
+}
+
+/**
+ * Opens a batch's tokens (the first half of `Delivery.events`), wherever a signer with the same keys is: at
+ * once where the runtime opens tokens synchronously (Node), else all at once. A token served to another feed
+ * client is refused like a forged one.
+ */
+export function openEvents(
+  signer: TokenSigner,
+  items: { token: string; type: EventType }[],
+  clientId: string,
+  now: number,
+): OpenedEvents | Promise<OpenedEvents> {
+  const checks: (TokenCheck | Promise<TokenCheck>)[] = new Array(items.length);
+  let pending = false;
+  for (let i = 0; i < items.length; i++) {
+    const check = verifyFor(signer, items[i].token, clientId, now);
+    if (check instanceof Promise) pending = true;
+    checks[i] = check;
+  }
+  const opened = (checks: TokenCheck[]): OpenedEvents => ({
+    now,
+    items: checks.map((check, i): OpenedEvents['items'][number] => {
+      const type = items[i].type;
+      if (!check.ok) return { type, refused: check.reason === 'expired' ? 'expired_token' : 'invalid_token' };
+      const { reservationId, uid, campaignId, creativeId } = check.claims;
+      return { type, reservationId, uid, campaignId, creativeId };
+    }),
+  });
+  return pending ? Promise.all(checks).then(opened) : opened(checks as TokenCheck[]);
+}
+
+/**
+ * `delivery` running elsewhere (Node's engine thread; a plain object of functions, as its proxy is) with event tokens opened on this side, by `signer` (the
+ * same keys), and only the verified events sent to it: an event's CPU is spread over both threads, and the
+ * engine thread, which sets the events' pace with the ledger, does less.
+ */
+export function openingEventsHere<D extends Pick<Delivery, 'events' | 'recordOpened'>>(
+  delivery: D,
+  signer: TokenSigner,
+  clock: () => number,
+): D {
+  return {
+    ...delivery,
+    events: (items: { token: string; type: EventType }[], clientId = '') => {
+      const opened = openEvents(signer, items, clientId, clock());
+      return opened instanceof Promise ? opened.then((o) => delivery.recordOpened(o)) : delivery.recordOpened(opened);
+    },
+  };
+}
+
 /**
  * The engine's budget lookup at `now`. Made here rather than as an arrow in the decision's
  * arguments: a named arrow made per request costs a `__name` property definition per request where
@@ -440,38 +503,40 @@ export class Delivery {
 
   /** Verifies and records events; a token served to another feed client is rejected like a forged one. */
   async events(items: { token: string; type: EventType }[], clientId = ''): Promise<EventOutcome[]> {
-    const now = this.deps.clock();
-    // Synchronous where the runtime opens tokens synchronously (Node); elsewhere all at once.
-    const opened: (TokenCheck | Promise<TokenCheck>)[] = new Array(items.length);
-    let pending = false;
-    for (let i = 0; i < items.length; i++) {
-      const check = this.verifyFor(items[i].token, clientId, now);
-      if (check instanceof Promise) pending = true;
-      opened[i] = check;
-    }
-    const checks = pending ? await Promise.all(opened) : (opened as TokenCheck[]);
+    return await this.recordOpened(await openEvents(this.deps.signer, items, clientId, this.deps.clock()));
+  }
+
+  /**
+   * Records a batch whose tokens `openEvents` opened (the second half of `events`): on Node the HTTP thread
+   * opens them with its own signer while this thread commits earlier batches.
+   */
+  async recordOpened({ now, items }: OpenedEvents): Promise<EventOutcome[]> {
     const outcomes: EventOutcome[] = new Array(items.length);
     const verified: VerifiedEvent[] = [];
     const positions: number[] = [];
-    for (let i = 0; i < checks.length; i++) {
-      const check = checks[i];
-      if (!check.ok) {
-        outcomes[i] = check.reason === 'expired' ? EXPIRED_TOKEN : INVALID_TOKEN;
-        continue;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if ('refused' in item) outcomes[i] = item.refused === 'expired_token' ? EXPIRED_TOKEN : INVALID_TOKEN;
+      else {
+        verified.push(item);
+        positions.push(i);
       }
-      const { reservationId, uid, campaignId, creativeId } = check.claims;
-      verified.push({ type: items[i].type, reservationId, uid, campaignId, creativeId });
-      positions.push(i);
     }
     if (verified.length > 0) {
       const result = await this.deps.store.ledger.record(verified, now, {
         effect: eventEffect,
         reportThreshold: this.deps.settings.reportThreshold,
       });
-      result.outcomes.forEach((outcome, j) => (outcomes[positions[j]] = outcome));
-      const accepted = (type: EventType) =>
-        verified.filter((e, j) => e.type === type && result.outcomes[j].status === 'accepted').length;
-      this.deps.traffic?.events(now, accepted('impression'), accepted('click'));
+      let impressions = 0;
+      let clicks = 0;
+      for (let j = 0; j < verified.length; j++) {
+        const outcome = result.outcomes[j];
+        outcomes[positions[j]] = outcome;
+        if (outcome.status !== 'accepted') continue;
+        if (verified[j].type === 'impression') impressions++;
+        else if (verified[j].type === 'click') clicks++;
+      }
+      this.deps.traffic?.events(now, impressions, clicks);
       if (result.sentToReview.length > 0) await this.deps.index.refresh();
       else this.refreshCtrIfDue(now);
     }
@@ -483,9 +548,7 @@ export class Delivery {
   }
 
   private verifyFor(token: string, clientId: string, now: number): TokenCheck | Promise<TokenCheck> {
-    const check = this.deps.signer.verify(token, now);
-    if (check instanceof Promise) return check.then((c) => forClient(c, clientId));
-    return forClient(check, clientId);
+    return verifyFor(this.deps.signer, token, clientId, now);
   }
 
   /** Rebuilds the index at most every `ctrRefreshMs`, so new impressions and clicks reach predicted CTRs. */

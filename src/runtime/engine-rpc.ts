@@ -37,6 +37,7 @@ export interface EngineSnapshot {
 // thread has its own) or answers synchronously (`budgets.view`: the engine thread's gauges use it).
 export const DELIVERY_CALLS = [
   'events',
+  'recordOpened',
   'block',
   'unblock',
   'mute',

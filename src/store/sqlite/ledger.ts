@@ -94,6 +94,13 @@ export class SqliteLedger implements LedgerStore {
   private spent = new Map<string, { total: number | undefined; day: string | undefined; onDay: number }>();
   /** The UTC day `spent` was kept for (cleared when a group starts on another). */
   private spentDay: string | undefined;
+  /**
+   * Budgets in force of campaigns charged since the catalog version `budgetsVersion` (null: not in the
+   * catalog): every campaign write bumps that version in its own transaction, so a group reads one row for
+   * it rather than each charged campaign's budget again (hundreds of campaigns per group).
+   */
+  private budgetsInForce = new Map<string, { daily: number | null; total: number | null } | null>();
+  private budgetsVersion: number | undefined;
 
   constructor(
     private db: Db,
@@ -167,6 +174,11 @@ export class SqliteLedger implements LedgerStore {
     }
     const afterCommit: (() => void)[] = [];
     const q = this.statements;
+    const budgetsVersion = (q.catalogVersion.get() as number | undefined) ?? 0;
+    if (budgetsVersion !== this.budgetsVersion) {
+      this.budgetsInForce.clear();
+      this.budgetsVersion = budgetsVersion;
+    }
     /**
      * Report counts by event class (campaign, day and the keys of its rows), by campaign: one lookup per event
      * and a few short comparisons, no key built; each class is spread over its report rows once per group, after the commit.
@@ -181,7 +193,11 @@ export class SqliteLedger implements LedgerStore {
       if (last?.id === campaignId) return last;
       let c = campaigns.get(campaignId);
       if (!c) {
-        const budget = q.budget.get(campaignId) as { daily: number | null; total: number | null } | undefined;
+        let budget = this.budgetsInForce.get(campaignId);
+        if (budget === undefined) {
+          budget = (q.budget.get(campaignId) as { daily: number | null; total: number | null } | undefined) ?? null;
+          this.budgetsInForce.set(campaignId, budget);
+        }
         let limit: GroupCampaign['limit'] = null;
         if (budget) {
           let spentTotal = 0;
@@ -589,6 +605,7 @@ function prepareStatements(sqlite: Database.Database) {
       'INSERT INTO creative_reports (creative_id, uid, at) VALUES (?, ?, ?) ON CONFLICT (creative_id, uid) DO UPDATE SET at = excluded.at',
     ),
     budget: s('SELECT daily_budget_micros AS daily, total_budget_micros AS total FROM campaigns WHERE id = ?'),
+    catalogVersion: s('SELECT version FROM catalog_version WHERE id = 1').pluck(),
     spentOn: s('SELECT spend_micros FROM campaign_spend WHERE campaign_id = ? AND day = ?').pluck(),
     spentTotal: s('SELECT coalesce(sum(spend_micros), 0) FROM campaign_spend WHERE campaign_id = ?').pluck(),
     addSpend: s(
