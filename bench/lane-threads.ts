@@ -234,6 +234,12 @@ try {
       .map((x) => x.toFixed(1))
       .join(' ')}`,
   );
+  // Each thread's heap after the load (main's from prom-client, the engine's gauge).
+  const scrape = await (await fetch(`${url}/metrics`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } })).text();
+  const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(scrape)?.[1] ?? Number.NaN) / 2 ** 20;
+  console.log(
+    `heap used after the load: main ${gauge('nodejs_heap_size_used_bytes').toFixed(0)} MiB, engine ${gauge('ads_engine_heap_used_bytes').toFixed(0)} MiB`,
+  );
 } finally {
   await stop(server);
 }

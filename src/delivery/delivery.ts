@@ -151,9 +151,10 @@ export function openEvents(
 }
 
 /**
- * `delivery` running elsewhere (Node's engine thread; a plain object of functions, as its proxy is) with event tokens opened on this side, by `signer` (the
- * same keys), and only the verified events sent to it: an event's CPU is spread over both threads, and the
- * engine thread, which sets the events' pace with the ledger, does less.
+ * `delivery` running elsewhere (Node's engine thread; a plain object of functions, as its proxy is) with
+ * event tokens opened on this side, by `signer` (the same keys), and only the verified events sent to it:
+ * an event's CPU is spread over both threads, and the engine thread, which sets the events' pace with the
+ * ledger, does less.
  */
 export function openingEventsHere<D extends Pick<Delivery, 'events' | 'recordOpened'>>(
   delivery: D,
