@@ -32,7 +32,7 @@ interface CpuProfile {
  */
 const RULES: { part: string; tier: number; url: RegExp; fn?: RegExp }[] = [
   { part: 'event ledger (SQLite)', tier: 5, url: /src\/store\/(sqlite\/ledger\.ts|event-procedure\.ts)/ },
-  { part: 'WAL sync', tier: 4, url: /src\/store\/sqlite\/wal-sync\.ts/ },
+  { part: 'WAL sync', tier: 4, url: /src\/store\/sqlite\/wal-sync\.ts/, fn: /^(sync|round|finish)$/ },
   { part: 'reservation (insert + commit)', tier: 4, url: /src\/store\/sqlite\/group-commit\.ts/ },
   { part: 'tokens', tier: 3, url: /src\/privacy\/token\.ts/ },
   { part: 'pseudonym', tier: 3, url: /src\/privacy\/pseudonym\.ts/ },
@@ -42,6 +42,9 @@ const RULES: { part: string; tier: number; url: RegExp; fn?: RegExp }[] = [
   { part: 'budget', tier: 3, url: /src\/store\/sqlite\/budgets\.ts/ },
   { part: 'event ledger (SQLite)', tier: 3, url: /src\/store\/sqlite\/ledger\.ts/ },
   { part: 'store (other)', tier: 3, url: /src\/store\// },
+  { part: 'traffic recorder (forecasts)', tier: 3, url: /src\/forecast\/recorder\.ts/ },
+  // The engine thread's side of the crossing: calls in, answers out (structured clone under postMessage).
+  { part: 'engine thread crossing (messages)', tier: 3, url: /src\/runtime\/engine-(rpc|worker)\.ts/ },
   { part: 'decide (engine, index)', tier: 3, url: /src\/(engine|catalog)\// },
   { part: 'delivery (orchestration, ids)', tier: 3, url: /src\/delivery\// },
   {
@@ -53,7 +56,7 @@ const RULES: { part: string; tier: number; url: RegExp; fn?: RegExp }[] = [
   {
     part: 'logging, metrics',
     tier: 2,
-    url: /node_modules\/(pino|prom-client|thread-stream|sonic-boom)\/|src\/ops\/.*(log|metric)/i,
+    url: /node_modules\/(pino|prom-client|thread-stream|sonic-boom)\/|src\/ops\/.*(log|metric|prometheus)/i,
   },
   // The request envelope (request id, security headers) is middleware; only its log line and observation are logging.
   { part: 'logging, metrics', tier: 2, url: /src\/api\/middleware\/request-log\.ts/, fn: /^recordRequest$/ },
@@ -149,4 +152,34 @@ export function summarizeProfile(path: string, windows: ProfileWindow[]): Profil
       parts,
     };
   });
+}
+
+/**
+ * Self time by function (name, file and line) over the samples inside `windows`, per unit, the
+ * largest first: what the parts above are made of.
+ */
+export function topFunctions(
+  path: string,
+  windows: { fromUs: number; toUs: number }[],
+  units: number,
+  count: number,
+): { name: string; usPerUnit: number }[] {
+  const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  let t = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i] ?? 0;
+    const dt = profile.timeDeltas[i + 1] ?? 0;
+    if (!windows.some((w) => t >= w.fromUs && t < w.toUs)) continue;
+    const f = byId.get(profile.samples[i])!.callFrame;
+    if (f.functionName === '(idle)') continue;
+    const file = f.url.replace(/^.*\/(node_modules\/|src\/)/, '$1');
+    const name = `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
+    self.set(name, (self.get(name) ?? 0) + dt);
+  }
+  return [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([name, us]) => ({ name, usPerUnit: us / Math.max(1, units) }));
 }

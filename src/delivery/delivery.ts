@@ -10,7 +10,7 @@ import { type CategoryId, categoryLabel, isCategory } from '../engine/categories
 import { decide } from '../engine/decide.js';
 import { historyWindowMs, remainingBudgetMicros } from '../engine/eligibility.js';
 import { eventEffect } from '../engine/events.js';
-import { candidatePositions, choosePositions } from '../engine/placement.js';
+import { placementCapacity } from '../engine/placement.js';
 import type {
   AdvertiserCard,
   Cta,
@@ -211,6 +211,11 @@ function budgetsAt(store: Store, now: number) {
   return (id: string) => store.budgets.view(id, now);
 }
 
+/** A store's answer is a promise (a backend that answers later) rather than the value itself. */
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
+}
+
 /** A user-state load in flight, with its deadline. */
 interface PendingLoad {
   deadline: number;
@@ -250,24 +255,27 @@ export class Delivery {
 
   /**
    * The user's state, or undefined (fail closed) when it cannot be read or takes longer than
-   * `userStateTimeoutMs`. Where requests may share work (in-process serialisation is on), one
-   * watchdog timer serves every load in flight instead of a timer per request; elsewhere
+   * `userStateTimeoutMs`. A store that reads synchronously (SQLite) answers at once, with no
+   * promise or timer. Otherwise, where requests may share work (in-process serialisation is on),
+   * one watchdog timer serves every load in flight instead of a timer per request; elsewhere
    * (Workers: a timer belongs to the request that set it) each load gets its own.
    */
-  private loadUser(uid: string, now: number, historyMs: number): Promise<UserState | undefined> {
+  private loadUser(uid: string, now: number, historyMs: number): UserState | undefined | Promise<UserState | undefined> {
+    let loading: UserState | Promise<UserState>;
+    try {
+      loading = this.deps.store.users.load(uid, now, historyMs);
+    } catch (err) {
+      // A read that failed at once (or a Durable Object stub that throws before it returns a promise).
+      console.error(`[slots] user state unavailable, serving no ad: ${(err as Error).message}`);
+      return undefined;
+    }
+    if (!isPromise(loading)) return loading;
     const timeoutMs = this.deps.userStateTimeoutMs ?? 2000;
     return new Promise((resolve) => {
       const pending: PendingLoad = { deadline: performance.now() + timeoutMs, settle: resolve, timer: undefined };
       this.loads.add(pending);
       if (this.locks) this.watch(timeoutMs);
       else pending.timer = setTimeout(() => this.settleLoad(pending, undefined), timeoutMs);
-      let loading: Promise<UserState>;
-      try {
-        loading = this.deps.store.users.load(uid, now, historyMs);
-      } catch (err) {
-        // A store that throws before it returns a promise (a Durable Object stub) fails closed too.
-        loading = Promise.reject(err);
-      }
       loading.then(
         (state) => this.settleLoad(pending, state),
         (err: Error) => {
@@ -301,14 +309,21 @@ export class Delivery {
   }
 
   async slots(input: SlotsInput): Promise<SlotsResult> {
-    const { user, ...request } = input;
-    const pseudonym = this.deps.pseudonymize(user);
+    // The request without its raw user id, built field by field (an object rest copies through a slow path).
+    const request: UserSlotsInput = {
+      clientId: input.clientId,
+      statuses: input.statuses,
+      runs: input.runs,
+      context: input.context,
+      explain: input.explain,
+    };
+    const pseudonym = this.deps.pseudonymize(input.user);
     const uid = typeof pseudonym === 'string' ? pseudonym : await pseudonym;
     const result = await this.serve(uid, request);
     const { traffic, settings } = this.deps;
     if (traffic) {
       // Positions the feed offered (placement only), and slots served: aggregates for forecasts.
-      const offered = choosePositions(candidatePositions(request), settings.placement, Infinity).length;
+      const offered = placementCapacity(request, settings.placement);
       traffic.request(this.deps.clock(), request.context ?? {}, uid, offered, result.slots.length);
       const flushing = this.deps.flushTraffic === false ? undefined : traffic.flushIfDue();
       if (flushing) await flushing;
@@ -344,13 +359,11 @@ export class Delivery {
       const now = this.deps.clock();
       const metrics = this.metrics;
       const historyMs = this.historyMs();
-      const user = await this.loadUser(uid, now, historyMs);
+      const loaded = this.loadUser(uid, now, historyMs);
+      const user = isPromise(loaded) ? await loaded : loaded;
       // Fail closed: without the user's caps and blocks we cannot serve safely.
       if (!user) {
-        metrics.unfilled(
-          'unavailable',
-          choosePositions(candidatePositions(input), this.deps.settings.placement, Infinity).length,
-        );
+        metrics.unfilled('unavailable', placementCapacity(input, this.deps.settings.placement));
         return input.explain ? { slots: [], explain: [] } : { slots: [] };
       }
       const context = input.context ?? {};
@@ -370,6 +383,7 @@ export class Delivery {
       // Workers one round trip after the load, so a slot request has two on its critical path. The
       // reserve is conditional on the history the decision was based on, as before; a reservation
       // whose hold is refused is taken back before answering (no token was issued for it).
+      let holdsPending = false;
       const asked = decision.slots.map((slot) => {
         const id = timeOrderedId('r', now);
         // Where the budget is split over shards, the hold's shard is kept with its reservation: charges and releases go there.
@@ -390,10 +404,16 @@ export class Delivery {
           country: context.country ?? '',
           platform: context.platform ?? '',
           video: slot.creative.media.mime.startsWith('video/'),
-          ...(shard > 0 ? { budgetShard: shard } : {}),
         };
-        const held = store.budgets
-          .tryHold(
+        if (shard > 0) reservation.budgetShard = shard;
+        // Fail closed: a budget that cannot be asked is not spent.
+        const unavailable = (err: unknown) => {
+          console.error(`[slots] budget unavailable for ${slot.campaign.id}, slot unfilled: ${(err as Error).message}`);
+          return false;
+        };
+        let held: boolean | Promise<boolean>;
+        try {
+          held = store.budgets.tryHold(
             {
               campaign: slot.campaign,
               reservationId: reservation.id,
@@ -402,12 +422,14 @@ export class Delivery {
               shard,
             },
             now,
-          )
-          .catch((err) => {
-            // Fail closed: a budget that cannot be asked is not spent.
-            console.error(`[slots] budget unavailable for ${slot.campaign.id}, slot unfilled: ${(err as Error).message}`);
-            return false;
-          });
+          );
+        } catch (err) {
+          held = unavailable(err);
+        }
+        if (isPromise(held)) {
+          held = held.catch(unavailable);
+          holdsPending = true;
+        }
         return { slot, reservation, held };
       });
       const stored = store.users
@@ -416,7 +438,8 @@ export class Delivery {
           { history: user.history, historyMs },
         )
         .catch((err: Error) => err);
-      const holds = await Promise.all(asked.map((a) => a.held));
+      // Where every hold was answered at once (SQLite), no promise turn waits for them.
+      const holds = holdsPending ? await Promise.all(asked.map((a) => a.held)) : asked.map((a) => a.held as boolean);
       const reserved = await stored;
 
       const reservations: Reservation[] = [];

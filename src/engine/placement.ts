@@ -34,3 +34,31 @@ export function choosePositions(positions: number[], settings: PlacementSettings
   }
   return chosen;
 }
+
+/**
+ * How many ads the feed could hold by placement alone — `choosePositions(candidatePositions(request),
+ * settings, Infinity).length` — without building either list (asked on every slot request).
+ */
+export function placementCapacity(request: { statuses?: number; runs?: number[] }, settings: PlacementSettings): number {
+  const { firstAfter, minGap, maxPerResponse } = settings;
+  let count = 0;
+  let previous = -Infinity;
+  if (request.runs) {
+    let after = 0;
+    for (const run of request.runs) {
+      if (count >= maxPerResponse) break;
+      after += run;
+      if (after < firstAfter || after - previous < minGap) continue;
+      count++;
+      previous = after;
+    }
+    return count;
+  }
+  const statuses = request.statuses ?? 0;
+  for (let after = 1; after <= statuses && count < maxPerResponse; after++) {
+    if (after < firstAfter || after - previous < minGap) continue;
+    count++;
+    previous = after;
+  }
+  return count;
+}

@@ -139,8 +139,11 @@ export interface Reservation {
 }
 
 export interface UserStore {
-  /** The user's blocks, hides and history still relevant to caps at `now` (served within `historyMs`). */
-  load(uid: string, now: number, historyMs: number): Promise<UserState>;
+  /**
+   * The user's blocks, hides and history still relevant to caps at `now` (served within `historyMs`):
+   * at once where the backend reads synchronously (SQLite: its cache, or one statement), else a promise.
+   */
+  load(uid: string, now: number, historyMs: number): UserState | Promise<UserState>;
   /**
    * Stores one response's reservations (all of one user), durably, before resolving. With
    * `basedOn` (the history the response was decided on), stores nothing and answers false if
@@ -176,11 +179,14 @@ export interface BudgetStore {
    * it to `tryHold` and `release`. Absent: one authority per campaign.
    */
   shardFor?(campaignId: string, reservationId: string, now: number): number;
-  /** Atomically holds `amountMicros` against the campaign's budgets; false if it would not fit. */
+  /**
+   * Atomically holds `amountMicros` against the campaign's budgets; false if it would not fit. At once
+   * where the budget is in this process's memory (SQLite), else a promise.
+   */
   tryHold(
     hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number; shard?: number },
     now: number,
-  ): Promise<boolean>;
+  ): boolean | Promise<boolean>;
   /** Gives back a hold whose reservation was never stored (or was erased); `shard` as it was held. */
   release(campaignId: string, reservationId: string, shard?: number): Promise<void>;
   /**

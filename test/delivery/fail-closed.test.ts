@@ -35,12 +35,13 @@ const campaign: ServableCampaign = {
   hasCreatives: true,
 };
 
-function delivery(users: Partial<Store['users']>) {
+function delivery(users: Partial<Store['users']>, tryHold: Store['budgets']['tryHold'] = async () => true) {
   const reserve = vi.fn(async () => {});
   const release = vi.fn(async () => {});
+  const unreserve = vi.fn(async () => {});
   const store = {
-    users: { reserve, ...users },
-    budgets: { view: () => ({ spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 }), tryHold: async () => true, release },
+    users: { reserve, unreserve, ...users },
+    budgets: { view: () => ({ spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 }), tryHold, release },
   } as unknown as Store;
   const index = new CatalogIndex(undefined as never, (sha) => `/media/${sha}`);
   index.build([campaign]);
@@ -53,7 +54,7 @@ function delivery(users: Partial<Store['users']>) {
     clock: () => NOW,
     userStateTimeoutMs: 50,
   });
-  return { d, reserve, release };
+  return { d, reserve, release, unreserve };
 }
 
 const empty = (): UserState => ({ history: [], blocks: new Set(), hides: new Set(), mutes: new Set() });
@@ -83,6 +84,34 @@ describe('delivery fails closed', () => {
     });
     expect(await d.slots({ user: 'u', statuses: 10 })).toEqual({ slots: [] });
     expect(reserve).not.toHaveBeenCalled();
+    error.mockRestore();
+  });
+
+  it('serves when a synchronous store answers at once, and nothing when its read throws', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const served = delivery({ load: () => empty() }, () => true);
+    expect((await served.d.slots({ user: 'u', statuses: 10 })).slots).toHaveLength(1);
+    const failed = delivery({
+      load: () => {
+        throw new Error('SQLITE_IOERR');
+      },
+    });
+    expect(await failed.d.slots({ user: 'u', statuses: 10 })).toEqual({ slots: [] });
+    expect(failed.reserve).not.toHaveBeenCalled();
+    expect(String(error.mock.calls[0])).toContain('user state unavailable');
+    error.mockRestore();
+  });
+
+  it('leaves a slot unfilled when its budget hold throws at once (a synchronous budget store)', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const { d, reserve, unreserve } = delivery({ load: () => empty() }, () => {
+      throw new Error('budget accounts unreadable');
+    });
+    expect(await d.slots({ user: 'u', statuses: 10 })).toEqual({ slots: [] });
+    // Reserved with the others, then taken back: no token was issued for it.
+    expect(reserve).toHaveBeenCalledTimes(1);
+    expect(unreserve).toHaveBeenCalledTimes(1);
+    expect(String(error.mock.calls[0])).toContain('budget unavailable for cmp_1');
     error.mockRestore();
   });
 

@@ -51,7 +51,7 @@ function gate(store: Store, refuse: Set<string>) {
   let waiting: { call: string; go: () => void }[] = [];
   const calls: string[][] = [];
   const gated =
-    <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) =>
+    <A extends unknown[], R>(name: string, fn: (...args: A) => R | Promise<R>) =>
     async (...args: A): Promise<R> => {
       await new Promise<void>((go) => waiting.push({ call: name, go }));
       return await fn(...args);

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PlacementSettings } from '../../src/config.js';
-import { candidatePositions, choosePositions } from '../../src/engine/placement.js';
+import { candidatePositions, choosePositions, placementCapacity } from '../../src/engine/placement.js';
 
 const defaults: PlacementSettings = { firstAfter: 2, minGap: 4, maxPerResponse: 3 };
 
@@ -79,6 +79,30 @@ describe('choosePositions', () => {
         expect(chosen.length).toBe(best);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('placementCapacity', () => {
+  it('counts what choosePositions would place, for any feed and settings', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.record({ statuses: fc.integer({ min: 0, max: 1000 }) }),
+          fc.record({ runs: fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 60 }) }),
+        ),
+        fc.record({
+          firstAfter: fc.integer({ min: 1, max: 20 }),
+          minGap: fc.integer({ min: 0, max: 20 }),
+          maxPerResponse: fc.integer({ min: 0, max: 10 }),
+        }),
+        (request, settings) => {
+          expect(placementCapacity(request, settings)).toBe(
+            choosePositions(candidatePositions(request), settings, Infinity).length,
+          );
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

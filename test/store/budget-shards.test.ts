@@ -148,7 +148,7 @@ describe(`campaign budgets over ${SHARDS} shard objects (workerd)`, () => {
     const { campaign, servable, creativeId } = await seed(store, { totalMicros: 1_000_000 });
     const many = Array.from({ length: 150 }, (_, i) => reservationAt(servable, creativeId, uid(6000 + i)));
     // All on the coordinator's own shard: one object cuts 150 holds.
-    const held = await inWaves(many, (r) =>
+    const held = await inWaves(many, async (r) =>
       store.budgets.tryHold({ campaign: servable, reservationId: r.id, amountMicros: 1000, expiresAt: r.expiresAt, shard: 0 }, T),
     );
     expect(held.every(Boolean)).toBe(true);

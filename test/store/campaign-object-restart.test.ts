@@ -34,9 +34,9 @@ describe('a campaign object started afresh over kept storage (workerd)', () => {
       ) as ServableCampaign;
       const hold = (store: typeof first.store, n: number) => {
         const r = reservation(servable, creativeRecord, uid(n), { servedAt: T, expiresAt: T + TTL });
-        return store.budgets
-          .tryHold({ campaign: servable, reservationId: r.id, amountMicros: 1000, expiresAt: r.expiresAt }, T)
-          .then((held) => ({ r, held }));
+        return Promise.resolve(
+          store.budgets.tryHold({ campaign: servable, reservationId: r.id, amountMicros: 1000, expiresAt: r.expiresAt }, T),
+        ).then((held) => ({ r, held }));
       };
       const r1 = await hold(first.store, 1);
       const r2 = await hold(first.store, 2);

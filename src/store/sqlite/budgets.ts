@@ -18,23 +18,142 @@ const DAY_MS = 86_400_000;
 /** The UTC day as a number: cheap enough to compute on every budget read of the hot path. */
 const dayNumber = (ms: number) => Math.floor(ms / DAY_MS);
 
-interface Hold {
-  reservationId: string;
-  amountMicros: number;
-  expiresAt: number;
-  released: boolean;
-}
-
 interface Account {
   day: number;
   spentTodayMicros: number;
   spentTotalMicros: number;
   heldMicros: number;
-  /** Holds taken by this process, in expiry order (every hold lives the same TTL, so insertion order is expiry order). */
-  holds: Hold[];
-  byReservation: Map<string, Hold>;
+  /** Holds taken by this process, in taking order (every hold lives the same TTL, so that is expiry order). */
+  live: LiveHolds;
   /** Holds read back at start, until every one has ended. */
   stored: StoredHolds | undefined;
+}
+
+/**
+ * An id's serving time as a number: `timeOrderedId` ids are "r_" and 12 hex digits of the serving
+ * millisecond, then random characters. Read without a substring; any other id gets some number
+ * (a character that is no hex digit counts as 0): equal numbers only cost a longer scan.
+ */
+function timeKey(id: string): number {
+  let key = 0;
+  const end = Math.min(id.length, 14);
+  for (let k = 2; k < end; k++) {
+    const c = id.charCodeAt(k);
+    key = key * 16 + (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : 0);
+  }
+  return key;
+}
+
+/**
+ * One campaign's holds taken by this process, in parallel arrays rather than an object and a map
+ * entry per hold: holds live for the token TTL (15 min), so at thousands of slots a second the
+ * collector would otherwise copy, promote and mark millions of small objects on the thread that
+ * serves. A hold is found by its id through the ids' time order (`timeOrderedId`: serving time
+ * first, and holds are taken in serving order): a binary search over those times, then a scan of
+ * the ids of the same millisecond. An id taken out of that order (a clock stepped back, ids made
+ * otherwise) switches the campaign to a map from id to place, which is always right.
+ */
+class LiveHolds {
+  private ids: string[] = [];
+  /** Each id's `timeKey`, never decreasing while `byId` is unset. */
+  private times: number[] = [];
+  private amounts: number[] = [];
+  private expiries: number[] = [];
+  /** 1 while the hold is live, 0 once it ended (expired, charged, cut or given back). */
+  private live: number[] = [];
+  /** Entries before `head` have ended and are dropped at the next compaction. */
+  private head = 0;
+  /** Entries dropped so far: a place in `byId` is `dropped` + its index. */
+  private dropped = 0;
+  private byId: Map<string, number> | undefined;
+  /** The amount of the holds the last `expire` ended. */
+  endedMicros = 0;
+
+  add(id: string, amountMicros: number, expiresAt: number): void {
+    const n = this.ids.length;
+    const time = timeKey(id);
+    if (!this.byId && n > this.head && time < this.times[n - 1]) {
+      const byId = new Map<string, number>();
+      for (let i = this.head; i < n; i++) if (this.live[i] === 1) byId.set(this.ids[i], this.dropped + i);
+      this.byId = byId;
+    }
+    this.byId?.set(id, this.dropped + n);
+    this.ids.push(id);
+    this.times.push(time);
+    this.amounts.push(amountMicros);
+    this.expiries.push(expiresAt);
+    this.live.push(1);
+  }
+
+  /** Ends the live hold of `reservationId`: its amount, or undefined if it has none. */
+  release(reservationId: string): number | undefined {
+    const i = this.find(reservationId);
+    if (i < 0) return undefined;
+    return this.end(i);
+  }
+
+  /** Ends every hold expired by `now` (their amount in `endedMicros`) and drops ended ones from the front; returns how many expired. */
+  expire(now: number): number {
+    const { ids, live, expiries } = this;
+    let count = 0;
+    this.endedMicros = 0;
+    while (this.head < ids.length && (live[this.head] === 0 || expiries[this.head] <= now)) {
+      if (live[this.head] === 1) {
+        this.endedMicros += this.end(this.head);
+        count++;
+      }
+      this.head++;
+    }
+    if (this.head >= 64 && this.head * 2 >= ids.length) this.compact();
+    return count;
+  }
+
+  /** Ends live holds newest first while `more()` says so; calls `ended` with each amount. */
+  releaseNewest(more: () => boolean, ended: (amountMicros: number) => void): void {
+    for (let i = this.ids.length - 1; i >= this.head && more(); i--) if (this.live[i] === 1) ended(this.end(i));
+  }
+
+  /** How many holds are kept (live, or ended and not yet dropped). */
+  get size(): number {
+    return this.ids.length - this.head;
+  }
+
+  private end(i: number): number {
+    this.live[i] = 0;
+    this.byId?.delete(this.ids[i]);
+    return this.amounts[i];
+  }
+
+  /** The index of the live hold of `id`, or -1. */
+  private find(id: string): number {
+    if (this.byId) {
+      const at = this.byId.get(id);
+      return at === undefined ? -1 : at - this.dropped;
+    }
+    const { ids, times } = this;
+    const time = timeKey(id);
+    let lo = this.head;
+    let hi = ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (times[mid] < time) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < ids.length && times[i] === time; i++) if (this.live[i] === 1 && ids[i] === id) return i;
+    return -1;
+  }
+
+  private compact(): void {
+    const head = this.head;
+    this.ids = this.ids.slice(head);
+    this.times = this.times.slice(head);
+    this.amounts = this.amounts.slice(head);
+    this.expiries = this.expiries.slice(head);
+    this.live = this.live.slice(head);
+    this.dropped += head;
+    this.head = 0;
+    if (this.byId && this.byId.size === 0) this.byId = undefined;
+  }
 }
 
 /**
@@ -239,35 +358,20 @@ export class SqliteBudgets implements BudgetStore {
       spentTodayMicros: this.spentOn(campaignId, utcDay(now)),
       spentTotalMicros: total?.s ?? 0,
       heldMicros: 0,
-      holds: [],
-      byReservation: new Map(),
+      live: new LiveHolds(),
       stored: undefined,
     };
     return account;
   }
 
   private addHold(account: Account, reservationId: string, amountMicros: number, expiresAt: number) {
-    const hold = { reservationId, amountMicros, expiresAt, released: false };
-    account.holds.push(hold);
-    account.byReservation.set(reservationId, hold);
+    account.live.add(reservationId, amountMicros, expiresAt);
     account.heldMicros += amountMicros;
   }
 
-  private releaseHold(account: Account, hold: Hold) {
-    if (hold.released) return;
-    hold.released = true;
-    account.heldMicros -= hold.amountMicros;
-    account.byReservation.delete(hold.reservationId);
-  }
-
   private expire(account: Account, now: number) {
-    let drop = 0;
-    let expired = 0;
-    while (drop < account.holds.length && (account.holds[drop].expiresAt <= now || account.holds[drop].released)) {
-      if (!account.holds[drop].released) expired++;
-      this.releaseHold(account, account.holds[drop]);
-      drop++;
-    }
+    let expired = account.live.expire(now);
+    account.heldMicros -= account.live.endedMicros;
     const stored = account.stored;
     if (stored) {
       expired += stored.expire(now);
@@ -275,7 +379,6 @@ export class SqliteBudgets implements BudgetStore {
       if (stored.done) account.stored = undefined;
     }
     if (expired > 0) this.metrics?.holds('expired', expired);
-    if (drop > 0) account.holds.splice(0, drop);
   }
 
   /**
@@ -291,7 +394,7 @@ export class SqliteBudgets implements BudgetStore {
   /** How many holds the accounts keep in memory (live, or ended and not yet dropped): for tests. */
   holdsKept(): number {
     let count = 0;
-    for (const account of this.accounts.values()) count += account.holds.length + (account.stored?.size ?? 0);
+    for (const account of this.accounts.values()) count += account.live.size + (account.stored?.size ?? 0);
     return count;
   }
 
@@ -299,10 +402,11 @@ export class SqliteBudgets implements BudgetStore {
     return this.account(campaignId, now);
   }
 
-  async tryHold(
+  /** Synchronous: the budget is in memory (the slot path takes no promise turn for it). */
+  tryHold(
     hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number },
     now: number,
-  ): Promise<boolean> {
+  ): boolean {
     const account = this.account(hold.campaign.id, now);
     if (remainingBudgetMicros(hold.campaign, account) < hold.amountMicros) return false;
     this.addHold(account, hold.reservationId, hold.amountMicros, hold.expiresAt);
@@ -335,15 +439,13 @@ export class SqliteBudgets implements BudgetStore {
     const fits = () =>
       (dailyMicros === undefined || account.spentTodayMicros + account.heldMicros <= dailyMicros) &&
       (totalMicros === undefined || account.spentTotalMicros + account.heldMicros <= totalMicros);
+    const cut = (amount: number) => {
+      account.heldMicros -= amount;
+      this.metrics?.holds('released', 1);
+    };
     // The newest holds go first: the oldest are the likeliest to have been seen already (those read back at start are older).
-    for (let i = account.holds.length - 1; i >= 0 && !fits(); i--) this.released(account, account.holds[i]);
-    account.stored?.releaseNewest(
-      () => !fits(),
-      (amount) => {
-        account.heldMicros -= amount;
-        this.metrics?.holds('released', 1);
-      },
-    );
+    account.live.releaseNewest(() => !fits(), cut);
+    account.stored?.releaseNewest(() => !fits(), cut);
   }
 
   async release(campaignId: string, reservationId: string): Promise<void> {
@@ -352,18 +454,9 @@ export class SqliteBudgets implements BudgetStore {
   }
 
   private releaseById(account: Account, reservationId: string) {
-    const hold = account.byReservation.get(reservationId);
-    if (hold) return this.released(account, hold);
-    const amount = account.stored?.release(reservationId);
+    const amount = account.live.release(reservationId) ?? account.stored?.release(reservationId);
     if (amount === undefined) return;
     account.heldMicros -= amount;
-    this.metrics?.holds('released', 1);
-  }
-
-  /** A live hold ends before its expiry: charged, cut to a lowered budget, or given back. */
-  private released(account: Account, hold: Hold) {
-    if (hold.released) return;
-    this.releaseHold(account, hold);
     this.metrics?.holds('released', 1);
   }
 }
