@@ -51,7 +51,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
     traffic: new SqliteTraffic(db, walSync),
     async prune(now, historyMs) {
       ledger.writePending();
-      const pruned = users.prune(now, historyMs);
+      const pruned = await users.prune(now, historyMs);
       budgets.sweep(now);
       // Old WAL frames still hold pruned and erased rows; a truncating checkpoint drops them from disk.
       await truncateWal(sqlite);

@@ -213,33 +213,77 @@ export class SqliteUsers implements UserStore {
   }
 
   /**
-   * Deletes history older than any cap or token needs. An expired reservation that was never viewed
-   * goes at the first prune after its expiry, so later prunes look only at rows expired since the
-   * last one (less PRUNE_SLACK_MS): each expired row kept (a viewed one, kept for its cap window) is
-   * looked at by a few prunes, not by every one. The first prune after a start looks at all of them.
+   * Deletes history older than any cap or token needs, `chunk` rows at a time: one transaction per chunk and a turn
+   * of the event loop between chunks, so slot requests are served meanwhile (a minute's expired rows at thousands of
+   * slots a second took seconds in one transaction). Three passes: reservations served before any cap window with
+   * their events, events older than that (rows of older versions), and reservations expired unviewed with theirs.
+   * The last walks the `expires_at` index in order from where the last prune's walk ended (less PRUNE_SLACK_MS): a
+   * kept (viewed) row is looked at by one or two prunes, not by every prune of the next ten minutes. The first
+   * prune after a start walks every expired row. Within a chunk, only an unviewed reservation's events go before it
+   * does, and none of them converts it: both deletes see the same rows.
    */
-  prune(now: number, historyMs: number): number {
-    const from = this.prunedAt === undefined ? Number.MIN_SAFE_INTEGER : this.prunedAt - PRUNE_SLACK_MS;
-    const at = { before: now - historyMs, now, from };
-    const pruned = this.db.transaction(() => {
-      // Events go with their reservations (erase finds a user's events through them), and by age (rows of older versions).
-      // Only an unviewed reservation's events go before it does, and none of them converts it: both deletes see the same rows.
-      const events = this.statements.pruneEvents.run(at).changes;
-      const reservations = this.statements.pruneReservations.run(at).changes;
-      return reservations + events;
-    });
+  async prune(now: number, historyMs: number, chunk = PRUNE_CHUNK): Promise<number> {
+    const { statements } = this;
+    const before = now - historyMs;
+    let pruned = 0;
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const dropRows = (rows: [rowid: number, id: string][]) => {
+      for (const [rowid, id] of rows)
+        pruned += statements.deleteEventsOf.run(id).changes + statements.deleteRow.run(rowid).changes;
+    };
+    // Served before any cap window: every such row goes, so each chunk starts from the front again.
+    for (let more = true; more; ) {
+      more = this.db.transaction(() => {
+        const rows = statements.servedBefore.all({ before, chunk }) as [number, string][];
+        dropRows(rows);
+        return rows.length === chunk;
+      });
+      if (more) await turn();
+    }
+    for (let more = true; more; ) {
+      more = this.db.transaction(() => {
+        const changes = statements.eventsBefore.run({ before, chunk }).changes;
+        pruned += changes;
+        return changes === chunk;
+      });
+      if (more) await turn();
+    }
+    // Expired unviewed: walked in (expires_at, rowid) order, so no row is looked at twice in one prune.
+    let cursor: [at: number, rowid: number] = [
+      this.prunedAt === undefined ? Number.MIN_SAFE_INTEGER : this.prunedAt - PRUNE_SLACK_MS,
+      Number.MIN_SAFE_INTEGER,
+    ];
+    for (let more = true; more; ) {
+      more = this.db.transaction(() => {
+        const rows = statements.expiredAfter.all({ at: cursor[0], row: cursor[1], now, chunk }) as [
+          number,
+          string,
+          number,
+          number,
+        ][];
+        if (rows.length > 0) {
+          const last = rows[rows.length - 1];
+          cursor = [last[2], last[0]];
+        }
+        dropRows(rows.filter((r) => r[3] === 0).map((r) => [r[0], r[1]]));
+        return rows.length === chunk;
+      });
+      if (more) await turn();
+    }
     this.prunedAt = now;
     return pruned;
   }
 }
 
+/** Rows looked at per transaction of the retention job. */
+const PRUNE_CHUNK = 2000;
+
 /**
  * How far before the last prune's time the next one looks again for expired, unviewed rows: covers a
- * clock step back and a reservation stored a little after its serving time.
+ * clock stepped back and a reservation stored a little after its serving time. A row it misses still
+ * goes once it was served longer ago than any cap window.
  */
-const PRUNE_SLACK_MS = 10 * 60_000;
-
-const STALE = `r.served_at < @before OR (r.expires_at < @now AND r.expires_at >= @from AND NOT ${VIEWED})`;
+const PRUNE_SLACK_MS = 60_000;
 
 /** What a row of the user read is: history (a reservation), or a block, hide or mute. */
 const [HISTORY, BLOCK, HIDE, MUTE] = [0, 1, 2, 3] as const;
@@ -283,11 +327,18 @@ function prepareStatements(db: Db) {
          ${CHARGED_AT} AS chargedAt, country, platform, video
        FROM reservations r WHERE id = ?`,
     ),
-    // Older than any cap or token needs, or expired unviewed (and so never charged).
-    pruneEvents: sqlite.prepare(
-      `DELETE FROM events WHERE at < @before OR reservation_id IN (SELECT r.id FROM reservations r WHERE ${STALE})`,
-    ),
-    pruneReservations: sqlite.prepare(`DELETE FROM reservations AS r WHERE ${STALE}`),
+    // Retention, a chunk at a time: reservations served before any cap window; events older than that; reservations
+    // expired since a point, in `expires_at` order (the index's order, rowid last), with whether each was viewed.
+    servedBefore: sqlite.prepare('SELECT rowid, id FROM reservations WHERE served_at < @before LIMIT @chunk').raw(),
+    eventsBefore: sqlite.prepare('DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE at < @before LIMIT @chunk)'),
+    expiredAfter: sqlite
+      .prepare(
+        `SELECT r.rowid, r.id, r.expires_at, ${VIEWED} FROM reservations r
+         WHERE (r.expires_at, r.rowid) > (@at, @row) AND r.expires_at < @now ORDER BY r.expires_at, r.rowid LIMIT @chunk`,
+      )
+      .raw(),
+    deleteEventsOf: sqlite.prepare('DELETE FROM events WHERE reservation_id = ?'),
+    deleteRow: sqlite.prepare('DELETE FROM reservations WHERE rowid = ?'),
     insertReservation: sqlite.prepare(
       `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at, viewed_at, charged_at,
          country, platform, video)
