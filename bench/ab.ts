@@ -18,17 +18,15 @@
  * The old tree needs its own node_modules (a worktree with `cp -a node_modules`).
  */
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readSettings } from '../src/config.js';
 import { freePort } from '../test/helpers/server.js';
 import { installCleanup, tempDir } from './cleanup.js';
-import { seedEventLoad } from './event-load.js';
 import { ADMIN_KEY, cpuSeconds, newClientKey, SECRET, start, stop, wrk } from './http.js';
-import { seedDatabase } from './serve.js';
-import { progress } from './stats.js';
-import { generateCatalog, sessions, slotsBody, Zipf } from './workload.js';
+import { seedServedSlots, writeSlotBodies } from './slot-load.js';
+import { median, progress } from './stats.js';
+import { generateCatalog } from './workload.js';
 
 const HELP = `Usage: npx tsx bench/ab.ts --before=DIR [options]
 
@@ -95,20 +93,8 @@ const template = join(dir, 'template');
 mkdirSync(template);
 const catalog = generateCatalog(num('seed'), num('campaigns'));
 progress(`ab: seeding ${num('campaigns')} campaigns and ${num('seeded')} served slots`);
-seedDatabase(join(template, 'ads.db'), catalog, Date.now());
-await seedEventLoad(join(template, 'ads.db'), catalog, {
-  slots: num('seeded'),
-  users: num('users'),
-  batch: 100,
-  seed: num('seed'),
-  secret: SECRET,
-  now: Date.now(),
-  ttlMs: readSettings({}).tokenTtlMs,
-});
-const bodies = join(dir, 'bodies.jsonl');
-const lines: string[] = [];
-for (const s of sessions(num('seed'), num('users'), 200_000, new Zipf(num('users')))) lines.push(slotsBody(s));
-writeFileSync(bodies, `${lines.join('\n')}\n`);
+await seedServedSlots(join(template, 'ads.db'), catalog, { slots: num('seeded'), users: num('users'), seed: num('seed') });
+const bodies = writeSlotBodies(join(dir, 'bodies.jsonl'), { seed: num('seed'), users: num('users'), count: 200_000 });
 
 interface Server {
   name: 'before' | 'after';
@@ -150,11 +136,6 @@ const load = (s: Server, seconds: number, offset: number) =>
     offset,
     key: s.key,
   });
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = (s.length - 1) / 2;
-  return (s[Math.floor(mid)] + s[Math.ceil(mid)]) / 2;
-};
 
 const ratios: number[] = [];
 for (const [run, order] of [

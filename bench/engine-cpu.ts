@@ -11,19 +11,17 @@
  *   npx tsx bench/engine-cpu.ts --tree=/work/wt/lead --tree=. [--windows=4] [--seconds=5] [--profile]
  */
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readSettings } from '../src/config.js';
 import { freePort } from '../test/helpers/server.js';
 import { installCleanup, tempDir } from './cleanup.js';
-import { seedEventLoad } from './event-load.js';
 import { ADMIN_KEY, newClientKey, SECRET, start, stop, threadCpuSeconds, wrk } from './http.js';
 import { summarizeProfile, topFunctions } from './profile.js';
-import { seedDatabase } from './serve.js';
-import { progress } from './stats.js';
-import { generateCatalog, sessions, slotsBody, Zipf } from './workload.js';
+import { seedServedSlots, writeSlotBodies } from './slot-load.js';
+import { median, progress } from './stats.js';
+import { generateCatalog } from './workload.js';
 
 const HELP = `Usage: npx tsx bench/engine-cpu.ts [--tree=DIR ...] [options]
 
@@ -78,21 +76,9 @@ if (!existsSync(join(template, 'ads.db'))) {
   mkdirSync(template, { recursive: true });
   const catalog = generateCatalog(42, 1000);
   progress(`engine-cpu: seeding 1000 campaigns and ${num('seeded')} served slots`);
-  seedDatabase(join(template, 'ads.db'), catalog, Date.now());
-  await seedEventLoad(join(template, 'ads.db'), catalog, {
-    slots: num('seeded'),
-    users: 1_000_000,
-    batch: 100,
-    seed: 42,
-    secret: SECRET,
-    now: Date.now(),
-    ttlMs: readSettings({}).tokenTtlMs,
-  });
+  await seedServedSlots(join(template, 'ads.db'), catalog, { slots: num('seeded'), users: 1_000_000, seed: 42 });
 }
-const bodies = join(dir, 'bodies.jsonl');
-const lines: string[] = [];
-for (const s of sessions(42, 1_000_000, 200_000, new Zipf(1_000_000))) lines.push(slotsBody(s));
-writeFileSync(bodies, `${lines.join('\n')}\n`);
+const bodies = writeSlotBodies(join(dir, 'bodies.jsonl'), { seed: 42, users: 1_000_000, count: 200_000 });
 
 interface Server {
   name: string;
@@ -139,10 +125,6 @@ const loadAll = (seconds: number, offset: number) =>
       }),
     ),
   );
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return (s[Math.floor((s.length - 1) / 2)] + s[Math.ceil((s.length - 1) / 2)]) / 2;
-};
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 type Split = { main: number; engine: number; rest: number; all: number; rate: number; p99: number };

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { freePort } from '../test/helpers/server.js';
 import { installCleanup, tempDir, track } from './cleanup.js';
 import { cpuSeconds, stop, wrk } from './http.js';
-import { progress } from './stats.js';
+import { median, progress } from './stats.js';
 import { sessions, slotsBody, Zipf } from './workload.js';
 
 const { values: o } = parseArgs({
@@ -90,10 +90,6 @@ const loadAll = (seconds: number, offset: number) =>
       wrk(s.url, { threads: 2, connections: Number(o.connections), seconds, bodies, tokens: '-', offset, key: s.key }),
     ),
   );
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return (s[Math.floor((s.length - 1) / 2)] + s[Math.ceil((s.length - 1) / 2)]) / 2;
-};
 try {
   progress(`lane-cpu: warm-up ${o.warmup} s`);
   await loadAll(Number(o.warmup), 0);

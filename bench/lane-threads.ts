@@ -8,18 +8,16 @@
  *   npx tsx bench/lane-threads.ts [--tree=.] [--seconds=10] [--connections=32] [--env=NAME=VALUE ...]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readSettings } from '../src/config.js';
 import { freePort } from '../test/helpers/server.js';
 import { installCleanup, tempDir, track } from './cleanup.js';
-import { seedEventLoad } from './event-load.js';
 import { ADMIN_KEY, newClientKey, SECRET, start, stop, threadCpuSeconds } from './http.js';
-import { seedDatabase } from './serve.js';
+import { seedServedSlots, writeSlotBodies } from './slot-load.js';
 import { progress } from './stats.js';
-import { generateCatalog, sessions, slotsBody, Zipf } from './workload.js';
+import { generateCatalog } from './workload.js';
 
 const { values: o } = parseArgs({
   strict: true,
@@ -50,20 +48,8 @@ const catalog = generateCatalog(42, num('campaigns'));
 progress('lane-threads: seeding');
 const data = join(dir, 'data');
 mkdirSync(data);
-seedDatabase(join(data, 'ads.db'), catalog, Date.now());
-await seedEventLoad(join(data, 'ads.db'), catalog, {
-  slots: num('seeded'),
-  users: num('users'),
-  batch: 100,
-  seed: 42,
-  secret: SECRET,
-  now: Date.now(),
-  ttlMs: readSettings({}).tokenTtlMs,
-});
-const bodies = join(dir, 'bodies.jsonl');
-const lines: string[] = [];
-for (const s of sessions(42, num('users'), 200_000, new Zipf(num('users')))) lines.push(slotsBody(s));
-writeFileSync(bodies, `${lines.join('\n')}\n`);
+await seedServedSlots(join(data, 'ads.db'), catalog, { slots: num('seeded'), users: num('users'), seed: 42 });
+const bodies = writeSlotBodies(join(dir, 'bodies.jsonl'), { seed: 42, users: num('users'), count: 200_000 });
 
 const extra = Object.fromEntries(o.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const port = await freePort();

@@ -98,3 +98,10 @@ export function addCounters(a: Counters, b: Counters): Counters {
     serverErrors: a.serverErrors + b.serverErrors,
   };
 }
+
+/** The median: the mean of the two middle values for an even count. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = (s.length - 1) / 2;
+  return (s[Math.floor(mid)] + s[Math.ceil(mid)]) / 2;
+}
