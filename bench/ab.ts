@@ -18,13 +18,13 @@
  * The old tree needs its own node_modules (a worktree with `cp -a node_modules`).
  */
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/helpers/server.js';
 import { installCleanup, tempDir } from './cleanup.js';
-import { ADMIN_KEY, cpuSeconds, newClientKey, SECRET, start, stop, wrk } from './http.js';
-import { seedServedSlots, writeSlotBodies } from './slot-load.js';
+import { cpuSeconds, newClientKey, start, stop, wrk } from './http.js';
+import { copySeeded, seedServedSlots, serverEnv, writeSlotBodies } from './slot-load.js';
 import { median, progress } from './stats.js';
 import { generateCatalog } from './workload.js';
 
@@ -105,18 +105,9 @@ interface Server {
 
 async function startServer(name: 'before' | 'after', run: number): Promise<Server> {
   const data = join(dir, `${name}-${run}`);
-  mkdirSync(data);
-  for (const f of readdirSync(template)) if (f.startsWith('ads.db')) copyFileSync(join(template, f), join(data, f));
+  copySeeded(template, data);
   const port = await freePort();
-  const env = {
-    DATABASE: join(data, 'ads.db'),
-    MEDIA_DIR: join(data, 'media'),
-    ADMIN_KEY,
-    SECRET,
-    RATE_LIMIT_ADVERTISER: '0',
-    RATE_LIMIT_CLIENT: '0',
-    USER_CACHE_SIZE: String(num('user-cache')),
-  };
+  const env = serverEnv(data, { USER_CACHE_SIZE: String(num('user-cache')) });
   const child = await start('src/runtime/node.ts', env, port, [], trees[name]);
   const url = `http://127.0.0.1:${port}`;
   if (o['open-console'] === name || o['open-console'] === 'both') {

@@ -17,9 +17,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/helpers/server.js';
 import { installCleanup, tempDir } from './cleanup.js';
-import { ADMIN_KEY, newClientKey, SECRET, start, stop, threadCpuSeconds, wrk } from './http.js';
+import { ADMIN_KEY, newClientKey, start, stop, threadCpuSeconds, wrk } from './http.js';
 import { summarizeProfile, topFunctions } from './profile.js';
-import { seedServedSlots, writeSlotBodies } from './slot-load.js';
+import { copySeeded, seedServedSlots, serverEnv, writeSlotBodies } from './slot-load.js';
 import { median, progress } from './stats.js';
 import { generateCatalog } from './workload.js';
 
@@ -92,17 +92,9 @@ async function startServer(tree: string, k: number): Promise<Server> {
   const data = join(dir, `server-${k}`);
   const profDir = join(data, 'profile');
   mkdirSync(profDir, { recursive: true });
-  for (const f of readdirSync(template)) if (f.startsWith('ads.db')) copyFileSync(join(template, f), join(data, f));
+  copySeeded(template, data);
   const port = await freePort();
-  const env = {
-    DATABASE: join(data, 'ads.db'),
-    MEDIA_DIR: join(data, 'media'),
-    ADMIN_KEY,
-    SECRET,
-    RATE_LIMIT_ADVERTISER: '0',
-    RATE_LIMIT_CLIENT: '0',
-    USER_CACHE_SIZE: String(num('user-cache')),
-  };
+  const env = serverEnv(data, { USER_CACHE_SIZE: String(num('user-cache')) });
   const args = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
   const child = await start('src/runtime/node.ts', env, port, args, resolve(tree));
   const url = `http://127.0.0.1:${port}`;

@@ -14,8 +14,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/helpers/server.js';
 import { installCleanup, tempDir, track } from './cleanup.js';
-import { ADMIN_KEY, newClientKey, SECRET, start, stop, threadCpuSeconds } from './http.js';
-import { seedServedSlots, writeSlotBodies } from './slot-load.js';
+import { ADMIN_KEY, newClientKey, start, stop, threadCpuSeconds } from './http.js';
+import { seedServedSlots, serverEnv, writeSlotBodies } from './slot-load.js';
 import { progress } from './stats.js';
 import { generateCatalog } from './workload.js';
 
@@ -55,15 +55,7 @@ const extra = Object.fromEntries(o.env.map((kv) => [kv.slice(0, kv.indexOf('='))
 const port = await freePort();
 const server = await start(
   'src/runtime/node.ts',
-  {
-    DATABASE: join(data, 'ads.db'),
-    MEDIA_DIR: join(data, 'media'),
-    ADMIN_KEY,
-    SECRET,
-    RATE_LIMIT_ADVERTISER: '0',
-    RATE_LIMIT_CLIENT: '0',
-    ...extra,
-  },
+  serverEnv(data, extra),
   port,
   o.prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(o.prof)}`] : [],
   resolve(o.tree),

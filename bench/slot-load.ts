@@ -1,8 +1,9 @@
 /** What the slot-load tools share: a database seeded with a catalog and served slots, and the workload's slot bodies. */
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { readSettings } from '../src/config.js';
 import { seedEventLoad } from './event-load.js';
-import { SECRET } from './http.js';
+import { ADMIN_KEY, SECRET } from './http.js';
 import { seedDatabase } from './serve.js';
 import { type Catalog, sessions, slotsBody, Zipf } from './workload.js';
 
@@ -30,4 +31,23 @@ export function writeSlotBodies(file: string, o: { seed: number; users: number; 
   for (const s of sessions(o.seed, o.users, o.count, new Zipf(o.users))) lines.push(slotsBody(s));
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
+}
+
+/** A copy of the seeded database in `template` (with its WAL) for one server's own data folder `data`. */
+export function copySeeded(template: string, data: string): void {
+  mkdirSync(data, { recursive: true });
+  for (const f of readdirSync(template)) if (f.startsWith('ads.db')) copyFileSync(join(template, f), join(data, f));
+}
+
+/** The environment of a server under slot load on `data`: the bench's keys, no rate limits, then `extra`. */
+export function serverEnv(data: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE: join(data, 'ads.db'),
+    MEDIA_DIR: join(data, 'media'),
+    ADMIN_KEY,
+    SECRET,
+    RATE_LIMIT_ADVERTISER: '0',
+    RATE_LIMIT_CLIENT: '0',
+    ...extra,
+  };
 }
