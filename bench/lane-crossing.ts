@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { SlotView } from '../src/delivery/delivery.js';
 import { Outbox } from '../src/runtime/engine-rpc.js';
 
 /** This thread's CPU so far, µs (user + system). */
@@ -23,7 +24,7 @@ function threadCpuUs(): number {
 
 const TOKEN = `k1.${'A'.repeat(284)}`;
 const WARM = 500;
-/** An ad view's JSON as a slot answer carries it (shape of delivery's SlotView['ad']). */
+/** An ad view's JSON as a slot answer carries it (typed as delivery's SlotView['ad'], so tsc keeps its shape). */
 const AD = JSON.stringify({
   creativeId: 'cr_0123456789abcdef',
   campaignId: 'cmp_0123456789abcdef',
@@ -34,12 +35,12 @@ const AD = JSON.stringify({
     address: 'ul. Długa 1, Gdańsk',
     email: null,
     website: 'https://example.com',
-    category: 'food',
+    category: 'food-drink',
   },
   headline: 'Fresh bread every morning',
-  cta: { label: 'Visit', url: 'https://example.com/visit' },
-  media: { url: 'https://ads.example.com/media/0123456789abcdef.jpg', width: 720, height: 1280, type: 'image/jpeg' },
-});
+  cta: { type: 'website', target: 'https://example.com/visit' },
+  media: { url: `https://ads.example.com/media/${'0123456789abcdef'.repeat(4)}`, mime: 'image/jpeg', width: 720, height: 1280 },
+} satisfies SlotView['ad']);
 
 if (isMainThread) {
   const { values: o } = parseArgs({

@@ -342,6 +342,9 @@ export const ExplainEntry = z
   })
   .openapi('ExplainEntry');
 
+/** A slot request's 200 answer (the slot route's schema; `Delivery.slotsJson` writes it). */
+export const SlotsResponse = z.object({ slots: z.array(Slot), explain: z.array(ExplainEntry).optional() });
+
 export const EventsInput = z
   .strictObject({
     events: z

@@ -30,7 +30,7 @@ import type { Pseudonymizer } from '../privacy/pseudonym.js';
 import type { TokenCheck, TokenSigner } from '../privacy/token.js';
 import type { EventOutcome, Reservation, Store, VerifiedEvent } from '../store/interface.js';
 import { KeyedLock } from '../store/keyed-lock.js';
-import { slotsJson } from './slots-json.js';
+import { type SlotsJson, slotsJson } from './slots-json.js';
 
 export interface SlotView {
   after: number;
@@ -313,7 +313,7 @@ export class Delivery {
    * `slots`' answer as the API writes it (`slotsJson`), made here: where delivery runs on another thread (Node's
    * engine thread) the answer crosses as this one string, which main writes as the body as it is.
    */
-  slotsJson(input: SlotsInput): Promise<string> {
+  slotsJson(input: SlotsInput): Promise<SlotsJson> {
     return this.slots(input).then(slotsJson);
   }
 

@@ -88,6 +88,26 @@ export const BUDGET_CALLS = ['tryHold', 'release', 'limit'] as const satisfies r
 export const LEDGER_CALLS = ['report'] as const satisfies readonly (keyof LedgerStore)[];
 export const TRAFFIC_CALLS = ['add', 'read'] as const satisfies readonly (keyof TrafficStore)[];
 
+/**
+ * tsc fails unless `Names` holds every method of `T` (the error names the missing ones): engine-thread.ts
+ * forwards exactly the listed names and types the result as the whole interface, so a method left out of a
+ * list would otherwise be undefined on main at run time.
+ */
+type Every<T, Names, Missing = Exclude<keyof T, Names>> = [Missing] extends [never] ? true : { missing: Missing };
+type Holds<_ extends true> = true;
+/**
+ * Checked by tsc: each list is complete but for what main never calls across (see above; `historyMs` is read
+ * from the engine's snapshot; `shardFor` is optional, the Workers store's).
+ */
+export type CallListsComplete = [
+  Holds<Every<Omit<EngineDeliveryApi, 'historyMs'>, (typeof DELIVERY_CALLS)[number]>>,
+  Holds<Every<Omit<CatalogStore, 'servable' | 'version'>, (typeof CATALOG_CALLS)[number]>>,
+  Holds<Every<UserStore, (typeof USER_CALLS)[number]>>,
+  Holds<Every<Omit<BudgetStore, 'view' | 'shardFor'>, (typeof BUDGET_CALLS)[number]>>,
+  Holds<Every<Omit<LedgerStore, 'record'>, (typeof LEDGER_CALLS)[number]>>,
+  Holds<Every<TrafficStore, (typeof TRAFFIC_CALLS)[number]>>,
+];
+
 /** Either end of the wire: the Worker object on main, `parentPort` on the engine thread. */
 export interface Port {
   postMessage(message: unknown): void;

@@ -139,7 +139,7 @@ export async function startEngineThread(options: EngineThreadOptions): Promise<E
     out.post(id, method, args);
     return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
   }
-  const forward = <T>(prefix: string, names: readonly string[]) =>
+  const forward = <T>(prefix: string, names: readonly (keyof T & string)[]) =>
     Object.fromEntries(names.map((name) => [name, (...args: unknown[]) => call(`${prefix}.${name}`, args)])) as Calls<T>;
   const elsewhere = (what: string) => () => {
     throw new Error(`${what} runs on the engine thread (src/runtime/engine-worker.ts)`);

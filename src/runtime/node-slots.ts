@@ -77,6 +77,8 @@ export function createSlotsLane(deps: { edge: Edge; delivery: DeliveryApi; setti
   if (deps.settings.corsOrigins.length > 0) return undefined;
   const { edge, delivery } = deps;
 
+  // A 200's headers come as node:http's flat list (jsonAnswerHeaderList, the hot answer); a problem's as an object,
+  // since `problemHeaders` merges its own (Retry-After, …) into the envelope's by name.
   function write(res: ServerResponse, status: number, headers: Record<string, string> | string[], body: string) {
     const length = String(Buffer.byteLength(body));
     if (Array.isArray(headers)) headers.push('content-length', length);

@@ -7,8 +7,14 @@ import fc from 'fast-check';
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_SECURITY_HEADERS, SECURITY_HEADERS } from '../../src/api/middleware/request-log.js';
-import { EventsInput, isPlainEventsInput, isPlainSlotsInput, SlotsInput } from '../../src/api/schemas.js';
+import {
+  API_SECURITY_HEADERS,
+  envelopeHeaders,
+  JSON_ANSWER,
+  jsonAnswerHeaderList,
+  SECURITY_HEADERS,
+} from '../../src/api/middleware/request-log.js';
+import { EventsInput, isPlainEventsInput, isPlainSlotsInput, SlotsInput, SlotsResponse } from '../../src/api/schemas.js';
 import { slotsJson } from '../../src/delivery/slots-json.js';
 import { EVENT_TYPES } from '../../src/engine/types.js';
 import { makeService, type TestService } from '../helpers/service.js';
@@ -252,15 +258,43 @@ describe('the request envelope', () => {
     }
     expect(slotsJson({ slots: [] })).toBe(JSON.stringify({ slots: [] }));
   });
-  it('delivery answers a slot request as its JSON (what crosses from the engine thread as one string)', async () => {
+  it("the Node lane's 200 header list is the envelope's headers, in their order", () => {
+    expect(jsonAnswerHeaderList('r-1')).toEqual(Object.entries(envelopeHeaders('r-1', JSON_ANSWER)).flat());
+  });
+});
+
+describe("a slot answer's bytes", () => {
+  // Twin services: the same clock and the same seeded campaign, so the same request gets the same answer but
+  // for tokens and each service's own ids.
+  const twin = async () => {
+    const s = await makeService();
     const client = await s.newClient();
-    await s.seedCampaign();
+    const { advertiser, campaignId, creativeId } = await s.seedCampaign({ seed: 7 });
+    return { s, client, ids: [client.id, advertiser.id, campaignId, creativeId] };
+  };
+  let a: Awaited<ReturnType<typeof twin>>;
+  let b: Awaited<ReturnType<typeof twin>>;
+  beforeAll(async () => {
+    [a, b] = [await twin(), await twin()];
+  });
+  afterAll(async () => {
+    await a.s.close();
+    await b.s.close();
+  });
+  const masked = (x: typeof a, json: string) =>
+    x.ids.reduce((text, id, i) => text.replaceAll(id, `<id${i}>`), json).replace(/"token":"[^"]+"/g, '"token":"<token>"');
+
+  it('delivery answers a slot request as JSON.stringify of its answer object (what crosses from the engine thread as one string), in the route’s 200 schema', async () => {
     for (const explain of [false, true]) {
-      const json = await s.delivery.slotsJson({ user: `u-delivery-json-${explain}`, statuses: 12, explain, clientId: client.id });
-      const answer = JSON.parse(json);
-      expect(answer.slots.length).toBeGreaterThan(0);
-      expect(answer.explain !== undefined).toBe(explain);
-      expect(json).toBe(JSON.stringify(answer));
+      const request = { user: `u-bytes-${explain}`, statuses: 12, explain };
+      const json = await a.s.delivery.slotsJson({ ...request, clientId: a.client.id });
+      const result = await b.s.delivery.slots({ ...request, clientId: b.client.id });
+      expect(result.slots.length).toBeGreaterThan(0);
+      expect(result.explain !== undefined).toBe(explain);
+      expect(masked(a, json)).toBe(masked(b, JSON.stringify(result)));
+      // Valid against the 200 schema, with nothing it does not name (parsing strips unknown keys) and in its
+      // key order: what /openapi.json promises, byte for byte.
+      expect(JSON.stringify(SlotsResponse.parse(JSON.parse(json)))).toBe(json);
     }
   });
 });

@@ -12,8 +12,10 @@
  * The request id, the headers and the record are plain functions (`requestIdOf`,
  * `envelopeHeaders`, `requestRecorder`): the Node slot lane answers through them too.
  */
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler, TypedResponse } from 'hono';
 import { matchedRoutes } from 'hono/route';
+import type { JSONParsed } from 'hono/utils/types';
+import type { Json } from '../../delivery/slots-json.js';
 import type { Log } from '../../ops/log.js';
 import { errorFields } from '../../ops/log.js';
 import type { Metrics } from '../../ops/metrics.js';
@@ -140,6 +142,14 @@ export function envelopedJson(c: Context<AppEnv>, json: string, status = 200): R
   const res = new Response(json, { status, headers: envelopeHeaders(c.get('requestId'), JSON_ANSWER) });
   complete.add(res);
   return res;
+}
+
+/**
+ * `envelopedJson` typed as `c.json(value, 200)` types its answer: a zod-openapi route's handler check then holds
+ * `T` to the route's 200 schema, as it does for `c.json`.
+ */
+export function typedJson<T>(c: Context<AppEnv>, json: Json<T>): Response & TypedResponse<JSONParsed<T>, 200, 'json'> {
+  return envelopedJson(c, json) as Response & TypedResponse<JSONParsed<T>, 200, 'json'>;
 }
 
 /** The pattern of the route that answered, or `unmatched` (a 404 from no route: the raw path is not a bounded label). */
