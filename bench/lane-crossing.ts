@@ -1,7 +1,7 @@
 /**
  * The wire between the main thread and the engine thread alone, in process: the real `Outbox`
  * (src/runtime/engine-rpc.ts) on both sides, a slot call's real shapes (the parsed body with its client id
- * going over, an answer of two slots with 287-character tokens and ad views named by number coming back),
+ * going over, an answer of two slots with 287-character tokens coming back as its JSON, one string),
  * and an engine side that answers at once. K calls are posted per event-loop turn (what one message carries)
  * and the next K only once all K are answered, so each message finds the other thread asleep, as the
  * slowest case in the server does. Prints each thread's CPU per call (user + system, /proc/thread-self)
@@ -23,6 +23,23 @@ function threadCpuUs(): number {
 
 const TOKEN = `k1.${'A'.repeat(284)}`;
 const WARM = 500;
+/** An ad view's JSON as a slot answer carries it (shape of delivery's SlotView['ad']). */
+const AD = JSON.stringify({
+  creativeId: 'cr_0123456789abcdef',
+  campaignId: 'cmp_0123456789abcdef',
+  advertiser: {
+    id: 'adv_0123456789abcdef',
+    name: 'Bakery Nowak',
+    description: 'Bread and cakes since 1952',
+    address: 'ul. Długa 1, Gdańsk',
+    email: null,
+    website: 'https://example.com',
+    category: 'food',
+  },
+  headline: 'Fresh bread every morning',
+  cta: { label: 'Visit', url: 'https://example.com/visit' },
+  media: { url: 'https://ads.example.com/media/0123456789abcdef.jpg', width: 720, height: 1280, type: 'image/jpeg' },
+});
 
 if (isMainThread) {
   const { values: o } = parseArgs({
@@ -69,7 +86,7 @@ if (isMainThread) {
           context: { country: 'DE', language: 'de', platform: 'android' },
           clientId: 'cl_0123456789abcdef',
         };
-        out.post(call, 'delivery.slots', [input]);
+        out.post(call, 'delivery.slotsJson', [input]);
         answered.push(new Promise<void>((resolve) => pending.set(call, resolve)));
       }
       await Promise.all(answered);
@@ -96,8 +113,12 @@ if (isMainThread) {
     for (let i = 0; i < batch.length; i += 3) {
       if (calls++ === WARM * k) cpu0 = threadCpuUs();
       const [input] = batch[i + 2] as [{ user: string }];
-      // Two slots, the second ad view named by number only (sent before), as engine-worker.ts encodes them.
-      out.post(batch[i], 0, [undefined, 3, TOKEN, input.user.length, 0, 8, TOKEN, 2, 0]);
+      // Two slots, as the answer crosses: its JSON, one string (Delivery.slotsJson).
+      out.post(
+        batch[i],
+        0,
+        `{"slots":[{"after":${input.user.length},"token":"${TOKEN}","ad":${AD}},{"after":8,"token":"${TOKEN}","ad":${AD}}]}`,
+      );
     }
   });
 }

@@ -20,6 +20,8 @@ const { createPrometheusMetrics } = await load('src/ops/prometheus.ts');
 const { lineLog } = await load('src/ops/log.ts');
 const requestLog = await load('src/api/middleware/request-log.ts');
 const feed = await load('src/api/routes/feed.ts');
+// The answer's JSON: made by delivery (on the engine thread) since session 9, by the route before.
+const { slotsJson } = await load('src/delivery/slots-json.ts').catch(() => feed);
 const { createNodeServer } = await load('src/runtime/node-http.ts');
 
 let written = 0;
@@ -33,7 +35,7 @@ for (let i = 0; i < 2; i++) await s.seedCampaign({ seed: i + 1 });
 const result = await s.delivery.slots({ user: 'bench-user', statuses: 12, clientId: client.id });
 const principal = await s.edge.authenticate(`Bearer ${client.key}`, ['client']);
 const body = '{"user":"user-87","runs":[1,3,1],"context":{"country":"PL","language":"pl","platform":"android"}}';
-const json = feed.slotsJson(result);
+const json = slotsJson(result);
 
 // A response object as the server makes one (our response class), on a socket that writes nowhere.
 const server = createNodeServer(s.app.fetch);
@@ -65,6 +67,17 @@ time('answer headers + writeHead (no socket)', 50_000, (i) => {
   const res = new ResponseClass(req);
   res.writeHead(200, headersOf(`req-${i & 1023}`));
 });
+// As the lane builds them since session 9 (where the tree has it): node:http's flat list.
+const listOf = (reqId: string) => {
+  const list = requestLog.jsonAnswerHeaderList(reqId);
+  list.push('content-length', String(Buffer.byteLength(json)));
+  return list;
+};
+if (requestLog.jsonAnswerHeaderList)
+  time('answer header list + writeHead (no socket)', 50_000, (i) => {
+    const res = new ResponseClass(req);
+    res.writeHead(200, listOf(`req-${i & 1023}`));
+  });
 time('plain ServerResponse + writeHead', 50_000, (i) => {
   const res = new ServerResponse(req);
   res.writeHead(200, headersOf(`req-${i & 1023}`));
@@ -85,7 +98,7 @@ time('request record (log line + metrics)', 200_000, (i) =>
 time('request id (none sent: random UUID)', 200_000, () => requestLog.requestIdOf(undefined));
 time('authenticate (cached client key)', 200_000, () => s.edge.authenticate(`Bearer ${client.key}`, ['client']));
 time('slotsInputFrom', 200_000, () => feed.slotsInputFrom(body));
-time(`slotsJson (${result.slots.length} slots)`, 200_000, () => feed.slotsJson(result));
+time(`slotsJson (${result.slots.length} slots)`, 200_000, () => slotsJson(result));
 time('Buffer.byteLength(answer)', 200_000, () => Buffer.byteLength(json));
 if (written === 0) throw new Error('no log line written');
 await s.close();

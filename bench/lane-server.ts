@@ -24,6 +24,9 @@ const client = await s.newClient();
 for (let i = 0; i < Number(process.env.ADVERTISERS ?? 2); i++) await s.seedCampaign({ seed: i + 1 });
 const result = await s.delivery.slots({ user: 'bench-user', statuses: 12, clientId: client.id });
 s.delivery.slots = async () => result;
+// Where the tree's delivery answers the slot request's JSON (made on the engine thread, crossing as one string).
+const json = JSON.stringify(result);
+if (typeof s.delivery.slotsJson === 'function') s.delivery.slotsJson = async () => json;
 const server = createNodeServer(s.app.fetch, createSlotsLane({ edge: s.edge, delivery: s.delivery, settings: s.settings }));
 server.listen(Number(process.env.PORT), '127.0.0.1', () => {
   process.stderr.write(`READY ${client.key} ${result.slots.length}\n`);

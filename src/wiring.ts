@@ -52,7 +52,7 @@ const forecastBusy = () =>
 /** What delivery offers the routes and the Node slot lane (never `recordOpened`: it trusts its claims as verified). */
 export type DeliveryApi = Pick<
   Delivery,
-  'slots' | 'events' | 'block' | 'unblock' | 'mute' | 'unmute' | 'blocks' | 'erase' | 'why' | 'prune' | 'historyMs'
+  'slotsJson' | 'events' | 'block' | 'unblock' | 'mute' | 'unmute' | 'blocks' | 'erase' | 'why' | 'prune' | 'historyMs'
 >;
 
 /**

@@ -30,6 +30,7 @@ import type { Pseudonymizer } from '../privacy/pseudonym.js';
 import type { TokenCheck, TokenSigner } from '../privacy/token.js';
 import type { EventOutcome, Reservation, Store, VerifiedEvent } from '../store/interface.js';
 import { KeyedLock } from '../store/keyed-lock.js';
+import { slotsJson } from './slots-json.js';
 
 export interface SlotView {
   after: number;
@@ -172,7 +173,7 @@ export function openThenRecord(
 /** The methods of an engine side's delivery that pass through as they are (`openingEventsHere`). */
 type PassedThrough = Pick<
   Delivery,
-  'slots' | 'block' | 'unblock' | 'mute' | 'unmute' | 'blocks' | 'erase' | 'why' | 'prune' | 'historyMs'
+  'slotsJson' | 'block' | 'unblock' | 'mute' | 'unmute' | 'blocks' | 'erase' | 'why' | 'prune' | 'historyMs'
 >;
 
 /**
@@ -188,7 +189,7 @@ export function openingEventsHere(
   clock: () => number,
 ): PassedThrough & Pick<Delivery, 'events'> {
   return {
-    slots: delivery.slots.bind(delivery),
+    slotsJson: delivery.slotsJson.bind(delivery),
     events: openThenRecord(signer, clock, delivery.recordOpened.bind(delivery)),
     block: delivery.block.bind(delivery),
     unblock: delivery.unblock.bind(delivery),
@@ -306,6 +307,14 @@ export class Delivery {
       }
     }, ms);
     this.watchdog.unref?.();
+  }
+
+  /**
+   * `slots`' answer as the API writes it (`slotsJson`), made here: where delivery runs on another thread (Node's
+   * engine thread) the answer crosses as this one string, which main writes as the body as it is.
+   */
+  slotsJson(input: SlotsInput): Promise<string> {
+    return this.slots(input).then(slotsJson);
   }
 
   async slots(input: SlotsInput): Promise<SlotsResult> {

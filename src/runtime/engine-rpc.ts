@@ -34,11 +34,13 @@ export interface EngineSnapshot {
   indexLoaded: boolean;
 }
 
-// The calls that cross as they are ('<prefix>.<name>', structured-clone arguments and answers). Left out:
+// The calls that cross as they are ('<prefix>.<name>', structured-clone arguments and answers; a slot request's
+// answer is its JSON, one string: `Delivery.slotsJson`). Left out:
 // what takes a function (`ledger.record`'s event rules: the engine thread has its own), answers synchronously
 // (`budgets.view`: the engine thread's gauges use it), or only the engine's index uses (`catalog.servable`,
 // `catalog.version`); and `delivery.events`: tokens are opened on main, the engine records (`recordOpened`).
 export const DELIVERY_CALLS = [
+  'slotsJson',
   'recordOpened',
   'block',
   'unblock',

@@ -5,8 +5,6 @@
  * for caps, blocks and budgets), delivery, the catalog index, forecasts and the traffic recorder.
  */
 import { Worker } from 'node:worker_threads';
-import type { SlotsInput, SlotsResult, SlotView } from '../delivery/delivery.js';
-import type { ExplainEntry } from '../engine/types.js';
 import type { EngineGauges, PrometheusMetrics } from '../ops/prometheus.js';
 import type { Store } from '../store/interface.js';
 import type { EngineDeliveryApi, ForecastsApi, RemoteEngine } from '../wiring.js';
@@ -147,31 +145,8 @@ export async function startEngineThread(options: EngineThreadOptions): Promise<E
     throw new Error(`${what} runs on the engine thread (src/runtime/engine-worker.ts)`);
   };
 
-  // Ad views as main keeps them: one object per view (by the engine thread's number), the latest per creative.
-  const views = new Map<number, SlotView['ad']>();
-  const viewOf = new Map<string, number>();
-  function decodeSlots(wire: unknown[]): SlotsResult {
-    const slots: SlotView[] = [];
-    for (let i = 1; i < wire.length; i += 4) {
-      const id = wire[i + 2] as number;
-      let ad = views.get(id);
-      const sent = wire[i + 3] as SlotView['ad'] | 0;
-      if (sent !== 0) {
-        const before = viewOf.get(sent.creativeId);
-        if (before !== undefined) views.delete(before);
-        viewOf.set(sent.creativeId, id);
-        views.set(id, (ad = Object.freeze(sent)));
-      }
-      if (ad === undefined) throw new Error(`engine thread sent ad view ${id} before its content`);
-      slots.push({ after: wire[i] as number, token: wire[i + 1] as string, ad });
-    }
-    const explain = wire[0] as ExplainEntry[] | undefined;
-    return explain === undefined ? { slots } : { slots, explain };
-  }
-
   const delivery: EngineDeliveryApi = {
-    ...forward<Omit<EngineDeliveryApi, 'slots' | 'historyMs'>>('delivery', DELIVERY_CALLS),
-    slots: (input: SlotsInput) => call('delivery.slots', [input]).then((wire) => decodeSlots(wire as unknown[])),
+    ...forward<Omit<EngineDeliveryApi, 'historyMs'>>('delivery', DELIVERY_CALLS),
     historyMs: () => last.historyMs,
   };
 

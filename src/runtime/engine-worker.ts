@@ -7,7 +7,6 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { readSettings } from '../config.js';
-import type { SlotsResult } from '../delivery/delivery.js';
 import { createMetricsRecorder } from '../ops/prometheus.js';
 import type { Store } from '../store/interface.js';
 import { createEngine } from '../wiring.js';
@@ -65,26 +64,6 @@ function snapshot(): EngineSnapshot {
   };
 }
 
-/**
- * Slots as they cross to main: each ad view (one frozen object per creative and index build) is sent whole
- * the first time it appears after another view of its creative, and by number after that, so main keeps
- * one object per view and its JSON is made once there (`slotsJson`).
- */
-const viewIds = new WeakMap<object, number>();
-const sentView = new Map<string, number>();
-let nextViewId = 1;
-function encodeSlots(result: SlotsResult): unknown[] {
-  const wire: unknown[] = [result.explain];
-  for (const { after, token, ad } of result.slots) {
-    let id = viewIds.get(ad);
-    if (id === undefined) viewIds.set(ad, (id = nextViewId++));
-    const fresh = sentView.get(ad.creativeId) !== id;
-    if (fresh) sentView.set(ad.creativeId, id);
-    wire.push(after, token, id, fresh ? ad : 0);
-  }
-  return wire;
-}
-
 type Method = (...args: never[]) => unknown;
 const methods = new Map<string, Method>();
 const forward = (prefix: string, target: object, names: readonly string[]) => {
@@ -94,8 +73,6 @@ const forward = (prefix: string, target: object, names: readonly string[]) => {
   }
 };
 forward('delivery', delivery, DELIVERY_CALLS);
-methods.set('delivery.slots', (async (input: Parameters<typeof delivery.slots>[0]) =>
-  encodeSlots(await delivery.slots(input))) as Method);
 forward('catalog', store.catalog, CATALOG_CALLS);
 forward('users', store.users, USER_CALLS);
 forward('budgets', store.budgets, BUDGET_CALLS);

@@ -12,7 +12,7 @@ import type { Principal } from '../api/context.js';
 import { type Edge, JSON_BODY_LIMIT } from '../api/edge.js';
 import { asApiError, clientGone, problemBody, problemHeaders, statusOf } from '../api/errors.js';
 import { declaredOver } from '../api/middleware/body-limit.js';
-import { envelopeHeaders, JSON_ANSWER, requestIdOf } from '../api/middleware/request-log.js';
+import { envelopeHeaders, jsonAnswerHeaderList, requestIdOf } from '../api/middleware/request-log.js';
 import { JSON_MEDIA_TYPE, slotsAnswer, slotsInputFrom } from '../api/routes/feed.js';
 import type { Settings } from '../config.js';
 import type { DeliveryApi } from '../wiring.js';
@@ -77,8 +77,10 @@ export function createSlotsLane(deps: { edge: Edge; delivery: DeliveryApi; setti
   if (deps.settings.corsOrigins.length > 0) return undefined;
   const { edge, delivery } = deps;
 
-  function write(res: ServerResponse, status: number, headers: Record<string, string>, body: string) {
-    headers['content-length'] = String(Buffer.byteLength(body));
+  function write(res: ServerResponse, status: number, headers: Record<string, string> | string[], body: string) {
+    const length = String(Buffer.byteLength(body));
+    if (Array.isArray(headers)) headers.push('content-length', length);
+    else headers['content-length'] = length;
     res.writeHead(status, headers);
     res.end(body);
   }
@@ -107,7 +109,7 @@ export function createSlotsLane(deps: { edge: Edge; delivery: DeliveryApi; setti
       principal,
       error: undefined,
     });
-    write(res, 200, envelopeHeaders(reqId, JSON_ANSWER), json);
+    write(res, 200, jsonAnswerHeaderList(reqId), json);
   }
 
   return function slotsLane(req, res) {

@@ -8,8 +8,8 @@ import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_SECURITY_HEADERS, SECURITY_HEADERS } from '../../src/api/middleware/request-log.js';
-import { slotsJson } from '../../src/api/routes/feed.js';
 import { EventsInput, isPlainEventsInput, isPlainSlotsInput, SlotsInput } from '../../src/api/schemas.js';
+import { slotsJson } from '../../src/delivery/slots-json.js';
 import { EVENT_TYPES } from '../../src/engine/types.js';
 import { makeService, type TestService } from '../helpers/service.js';
 
@@ -251,5 +251,16 @@ describe('the request envelope', () => {
       expect(slotsJson(result)).toBe(JSON.stringify(result));
     }
     expect(slotsJson({ slots: [] })).toBe(JSON.stringify({ slots: [] }));
+  });
+  it('delivery answers a slot request as its JSON (what crosses from the engine thread as one string)', async () => {
+    const client = await s.newClient();
+    await s.seedCampaign();
+    for (const explain of [false, true]) {
+      const json = await s.delivery.slotsJson({ user: `u-delivery-json-${explain}`, statuses: 12, explain, clientId: client.id });
+      const answer = JSON.parse(json);
+      expect(answer.slots.length).toBeGreaterThan(0);
+      expect(answer.explain !== undefined).toBe(explain);
+      expect(json).toBe(JSON.stringify(answer));
+    }
   });
 });

@@ -9,7 +9,7 @@ const after = Number(process.env.CRASH_ENGINE_AFTER_SLOTS ?? 0);
 if (!isMainThread && after > 0 && parentPort) {
   let seen = 0;
   parentPort.on('message', (batch) => {
-    for (let i = 1; i < batch.length; i += 3) if (batch[i] === 'delivery.slots') seen++;
+    for (let i = 1; i < batch.length; i += 3) if (batch[i] === 'delivery.slotsJson') seen++;
     if (seen >= after) throw new Error('engine thread crash (test preload)');
   });
 }

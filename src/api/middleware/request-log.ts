@@ -113,6 +113,22 @@ export function requestRecorder(options: { log: Log; metrics: Metrics }): (reque
 /** A JSON answer's own header. */
 export const JSON_ANSWER: Record<string, string> = { 'content-type': 'application/json' };
 
+/** `envelopeHeaders(reqId, JSON_ANSWER)` but the request id, as node:http's flat list (name, value, …). */
+const JSON_ANSWER_LIST: readonly string[] = Object.entries(envelopeHeaders('', JSON_ANSWER))
+  .filter(([name]) => name !== 'x-request-id')
+  .flat();
+
+/**
+ * The headers of a 200 JSON answer — `envelopeHeaders(reqId, JSON_ANSWER)`, in its order — as node:http's flat
+ * list (name, value, …) for `writeHead`, which walks a list by index instead of an object's keys (the Node slot
+ * lane's answer; the caller may push more, e.g. its Content-Length).
+ */
+export function jsonAnswerHeaderList(reqId: string): string[] {
+  const list = JSON_ANSWER_LIST.slice();
+  list.push('x-request-id', reqId);
+  return list;
+}
+
 /** Responses built by `envelopedJson`: they already carry every envelope header. */
 const complete = new WeakSet<Response>();
 
