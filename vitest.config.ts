@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import type { TestSpecification } from 'vitest/node';
 import { BaseSequencer } from 'vitest/node';
@@ -20,6 +20,19 @@ const SLOW_FIRST = [
   'test/ops/config-errors.test.ts',
 ];
 
+/**
+ * Vitest's default is one worker fewer than the cores: one file at a time on CI's 2 cores, while
+ * most files wait on processes, servers, workerd or Chromium rather than computing. So one worker
+ * per core (at least 2), unless the machine is already busier than its cores (a shared development
+ * machine): then a second file would only lengthen every other process's waits (servers that must
+ * start within their tests' time limits), and files run one at a time as before.
+ * `vitest run --maxWorkers=N` still decides.
+ */
+function workers(): number {
+  const cores = availableParallelism();
+  return loadavg()[0] > cores + 1 ? 1 : Math.max(2, cores);
+}
+
 class SlowFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const rank = (spec: TestSpecification) => {
@@ -36,9 +49,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Vitest's default is one worker fewer than the cores: one file at a time on CI's 2 cores, while
-    // most files wait on processes, servers, workerd or Chromium rather than computing.
-    maxWorkers: Math.max(2, availableParallelism()),
+    maxWorkers: workers(),
     sequence: { sequencer: SlowFirstSequencer },
   },
 });
