@@ -7,9 +7,9 @@
  *
  *   npx tsx bench/ledger-micro.ts --help
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { eventEffect } from '../src/engine/events.js';
 import type { EventType } from '../src/engine/types.js';
@@ -32,6 +32,8 @@ const { values } = parseArgs({
     /** SQL run on the seeded database before the ledger opens it (schema experiments). */
     sql: { type: 'string', default: '' },
     profile: { type: 'string' },
+    /** Another tree (with its node_modules): its ledger on a copy of the same database, groups alternated with this one's. */
+    before: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -45,6 +47,8 @@ if (values.help) {
   --concurrency=N   batches submitted at once (one group commit) [32]
   --sql=SQL         run on the seeded database first (schema experiments)
   --profile=FILE    write a .cpuprofile of the measured part
+  --before=DIR      also run DIR's ledger (a tree with node_modules) on a copy of the same
+                    database, the same groups alternated with this tree's: CPU per event of each
   --seed=N          [42]`);
   process.exit(0);
 }
@@ -131,29 +135,47 @@ try {
     }
   }
   arrivals.sort((a, b) => a.at - b.at);
-  const store = createSqliteStore({ path, userCacheSize: 20_000 });
+  // This tree's ledger, and with --before another tree's on a copy of the same database: the same groups, alternated.
+  // The copy is made before either opens it (a store writes its marks on open).
+  if (values.before) copyFileSync(path, join(dir, 'before.db'));
+  const trees = [{ name: '.', store: createSqliteStore({ path, userCacheSize: 20_000 }), effect: eventEffect }];
+  if (values.before) {
+    const other = resolve(values.before);
+    const { createSqliteStore: create } = (await import(join(other, 'src/store/sqlite/index.ts'))) as {
+      createSqliteStore: typeof createSqliteStore;
+    };
+    const { eventEffect: effect } = (await import(join(other, 'src/engine/events.ts'))) as { eventEffect: typeof eventEffect };
+    trees.push({ name: other, store: create({ path: join(dir, 'before.db'), userCacheSize: 20_000 }), effect });
+  }
   // Budget accounts as a serving process has them (slot requests made them): their start-up read is not the ledger's cost.
-  for (const c of catalog.campaigns) store.budgets.view(c.id, now);
-  const rules = { effect: eventEffect, reportThreshold: 5 };
+  for (const { store } of trees) for (const c of catalog.campaigns) store.budgets.view(c.id, now);
+  const used = trees.map(() => ({ user: 0, system: 0, accepted: 0, wall: 0 }));
   let next = 0;
-  const run = async (count: number) => {
-    let accepted = 0;
+  const run = async (count: number, measure: boolean) => {
     for (let k = 0; k < count; k += concurrency) {
-      const group: Promise<unknown>[] = [];
+      const batches: VerifiedEvent[][] = [];
       for (let c = 0; c < concurrency && k + c < count; c++) {
-        const batch = arrivals.slice(next, next + 100).map((a) => a.event);
+        batches.push(arrivals.slice(next, next + 100).map((a) => a.event));
         next += 100;
-        group.push(
-          store.ledger.record(batch, now, rules).then((res) => {
-            accepted += res.outcomes.filter((o) => o.status === 'accepted').length;
-          }),
-        );
       }
-      await Promise.all(group);
+      // Alternate which tree goes first, so neither always finds the caches as the other left them.
+      for (let j = 0; j < trees.length; j++) {
+        const t = (j + k / concurrency) % trees.length;
+        const { store, effect } = trees[t];
+        const rules = { effect, reportThreshold: 5 };
+        const cpu = process.cpuUsage();
+        const t0 = performance.now();
+        const results = await Promise.all(batches.map((batch) => store.ledger.record(batch, now, rules)));
+        if (!measure) continue;
+        const u = process.cpuUsage(cpu);
+        used[t].user += u.user;
+        used[t].system += u.system;
+        used[t].wall += performance.now() - t0;
+        for (const res of results) used[t].accepted += res.outcomes.filter((o) => o.status === 'accepted').length;
+      }
     }
-    return accepted;
   };
-  await run(Math.min(64, batches / 4)); // warm-up
+  await run(Math.min(64, batches / 4), false); // warm-up
   const { Session } = await import('node:inspector/promises');
   const session = new Session();
   if (values.profile) {
@@ -161,21 +183,20 @@ try {
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
-  const cpu = process.cpuUsage();
-  const t0 = performance.now();
-  const accepted = await run(batches);
-  const wall = performance.now() - t0;
-  const used = process.cpuUsage(cpu);
+  await run(batches, true);
   if (values.profile) {
     const { profile } = await session.post('Profiler.stop');
     writeFileSync(values.profile, JSON.stringify(profile));
   }
-  console.log(
-    `ids=${values.ids} reservations=${reservationCount} old-events=${oldEvents} jitter=${values.jitter}s: ${accepted} accepted, ` +
-      `${((used.user + used.system) / accepted).toFixed(1)} µs CPU/event (user ${(used.user / accepted).toFixed(1)}, sys ${(used.system / accepted).toFixed(1)}), ` +
-      `${Math.round(accepted / (wall / 1000))} events/s wall`,
-  );
-  await store.close();
+  for (const [t, { name }] of trees.entries()) {
+    const { user, system, accepted, wall } = used[t];
+    console.log(
+      `${name}: ids=${values.ids} reservations=${reservationCount} old-events=${oldEvents} jitter=${values.jitter}s: ${accepted} accepted, ` +
+        `${((user + system) / accepted).toFixed(1)} µs CPU/event (user ${(user / accepted).toFixed(1)}, sys ${(system / accepted).toFixed(1)}), ` +
+        `${Math.round(accepted / (wall / 1000))} events/s wall`,
+    );
+  }
+  for (const { store } of trees) await store.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -151,4 +151,23 @@ describe('events as state (SQLite)', () => {
     expect(await store().prune(later + 3_720_000, HISTORY_MS)).toBe(1);
     expect(columns()).toHaveLength(0);
   });
+
+  it('cached users read without blocks, hides or mutes share one empty set; a block, hide or mute gets its own', async () => {
+    const s = store();
+    const other = 'f'.repeat(64);
+    const r = reservation('r_hidden', 'cpm', 100);
+    expect(await s.users.reserve([r])).toBe(true);
+    // Cache misses: nobody has a block, hide or mute, so no set is made for them (fewer objects per miss for the GC).
+    const [mine, theirs] = [await s.users.load(UID, T, HISTORY_MS), await s.users.load(other, T, HISTORY_MS)];
+    expect(mine.hides).toBe(theirs.hides);
+    expect(mine.blocks).toBe(theirs.mutes);
+    // The ledger's hide and the API's block and mute reach the cached user alone.
+    await record(s, r, 'hide', T + 1_000);
+    await s.users.block(UID, 'adv_9', T + 2_000);
+    await s.users.mute(UID, 'food', T + 2_000);
+    const after = await s.users.load(UID, T + 3_000, HISTORY_MS);
+    expect([after.hides, after.blocks, after.mutes]).toEqual([new Set(['crv_1']), new Set(['adv_9']), new Set(['food'])]);
+    const untouched = await s.users.load(other, T + 3_000, HISTORY_MS);
+    expect([untouched.hides.size, untouched.blocks.size, untouched.mutes.size]).toEqual([0, 0, 0]);
+  });
 });

@@ -54,6 +54,11 @@ describe('WAL sync', () => {
     try {
       expect(sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(sqlite.pragma('synchronous', { simple: true })).toBe(2); // FULL
+      // The switches are statements prepared once: `pragma()` would prepare one on every group commit.
+      const pragma = vi.spyOn(sqlite, 'pragma');
+      expect(wal.unsynced(() => 'committed')).toBe('committed');
+      expect(pragma).not.toHaveBeenCalled();
+      pragma.mockRestore();
       expect(wal.unsynced(() => sqlite.pragma('synchronous', { simple: true }))).toBe(1); // NORMAL
       expect(sqlite.pragma('synchronous', { simple: true })).toBe(2);
       expect(() =>

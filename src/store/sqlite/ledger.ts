@@ -340,11 +340,11 @@ export class SqliteLedger implements LedgerStore {
             markCharged: () => {},
             block: (uid, advertiserId, at) => {
               q.addBlock.run(uid, advertiserId, at);
-              afterCommit.push(() => this.users.cache.get(uid)?.blocks.add(advertiserId));
+              afterCommit.push(() => this.users.addCached(uid, 'blocks', advertiserId));
             },
             hide: (uid, creativeId, at) => {
               q.addHide.run(uid, creativeId, at);
-              afterCommit.push(() => this.users.cache.get(uid)?.hides.add(creativeId));
+              afterCommit.push(() => this.users.addCached(uid, 'hides', creativeId));
             },
             forCampaign: (effect) => {
               if (effect.type === 'report') reported.push(effect.creativeId);

@@ -72,7 +72,8 @@ export class SqliteUsers implements UserStore {
   private group: GroupCommit<Reservation[], void>;
 
   private read(uid: string, now: number, historyMs: number): UserState {
-    const state: UserState = { history: [], blocks: new Set(), hides: new Set(), mutes: new Set() };
+    // Most users have no blocks, hides or mutes: they share one empty set (a miss makes no set it does not fill).
+    const state: UserState = { history: [], blocks: NONE, hides: NONE, mutes: NONE };
     // History, blocks, hides and mutes in one statement: one read transaction (its WAL and lock checks) per miss, not two.
     for (const row of this.statements.readUser.all({ uid, since: now - historyMs, now }) as UserRow[]) {
       const [kind, value] = row;
@@ -86,9 +87,21 @@ export class SqliteUsers implements UserStore {
           expiresAt: row[6],
           viewed: row[7] !== 0,
         });
-      } else (kind === BLOCK ? state.blocks : kind === HIDE ? state.hides : state.mutes).add(value);
+      } else {
+        const set = kind === BLOCK ? 'blocks' : kind === HIDE ? 'hides' : 'mutes';
+        if (state[set] === NONE) state[set] = new Set();
+        state[set].add(value);
+      }
     }
     return state;
+  }
+
+  /** A cached user's block, hide or mute (after its write committed): the user's own set in place of the shared empty one. */
+  addCached(uid: string, set: 'blocks' | 'hides' | 'mutes', value: string): void {
+    const state = this.cache.get(uid);
+    if (!state) return;
+    if (state[set] === NONE) state[set] = new Set([value]);
+    else state[set].add(value);
   }
 
   /** The cached state, trimmed of entries no cap can count any more; synchronous (the slot path takes no promise turn for it). */
@@ -140,7 +153,7 @@ export class SqliteUsers implements UserStore {
 
   async block(uid: string, advertiserId: string, now: number) {
     this.db.insert(t.userBlocks).values({ uid, advertiserId, at: now }).onConflictDoNothing().run();
-    this.cache.get(uid)?.blocks.add(advertiserId);
+    this.addCached(uid, 'blocks', advertiserId);
   }
 
   async unblock(uid: string, advertiserId: string) {
@@ -163,7 +176,7 @@ export class SqliteUsers implements UserStore {
 
   async mute(uid: string, category: string, now: number) {
     this.db.insert(t.userMutes).values({ uid, category, at: now }).onConflictDoNothing().run();
-    this.cache.get(uid)?.mutes.add(category);
+    this.addCached(uid, 'mutes', category);
   }
 
   async unmute(uid: string, category: string) {
@@ -274,6 +287,14 @@ export class SqliteUsers implements UserStore {
     return pruned;
   }
 }
+
+/** The empty set cached users without blocks, hides or mutes share; adding to it is a bug (`addCached` replaces it). */
+class SharedEmptySet extends Set<string> {
+  override add(): this {
+    throw new Error('the shared empty set of cached user state is never added to');
+  }
+}
+const NONE: Set<string> = new SharedEmptySet();
 
 /** Rows looked at per transaction of the retention job. */
 const PRUNE_CHUNK = 2000;

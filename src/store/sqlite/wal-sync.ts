@@ -23,20 +23,30 @@ export class WalSync {
   /** Completed syncs (diagnostics and tests). */
   rounds = 0;
 
+  /** The two switches, prepared once (`pragma()` prepares its statement on every call: ~3 µs per group commit). */
+  private switches: { normal: Database.Statement; full: Database.Statement } | undefined;
+
   /** `path`: the database file; ':memory:' has nothing to sync. */
   constructor(
     private path: string,
-    private sqlite?: Database.Database,
-  ) {}
+    sqlite?: Database.Database,
+  ) {
+    if (sqlite)
+      this.switches = {
+        normal: sqlite.prepare('PRAGMA synchronous = NORMAL'),
+        full: sqlite.prepare('PRAGMA synchronous = FULL'),
+      };
+  }
 
   /** Runs `commit` (one transaction) without the per-commit fsync; `sync()` makes it durable later. */
   unsynced<T>(commit: () => T): T {
-    if (!this.sqlite) return commit();
-    this.sqlite.pragma('synchronous = NORMAL');
+    const switches = this.switches;
+    if (!switches) return commit();
+    switches.normal.run();
     try {
       return commit();
     } finally {
-      this.sqlite.pragma('synchronous = FULL');
+      switches.full.run();
     }
   }
 
