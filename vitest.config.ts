@@ -23,14 +23,14 @@ const SLOW_FIRST = [
 /**
  * Vitest's default is one worker fewer than the cores: one file at a time on CI's 2 cores, while
  * most files wait on processes, servers, workerd or Chromium rather than computing. So one worker
- * per core (at least 2), unless the machine is already busier than its cores (a shared development
- * machine): then a second file would only lengthen every other process's waits (servers that must
+ * per core (at least 2), unless the machine is already loaded past twice its cores (a shared
+ * development machine; CI's own `npm ci` and tsc just before stay well below): then a second file would only lengthen every other process's waits (servers that must
  * start within their tests' time limits), and files run one at a time as before.
  * `vitest run --maxWorkers=N` still decides.
  */
 function workers(): number {
   const cores = availableParallelism();
-  return loadavg()[0] > cores + 1 ? 1 : Math.max(2, cores);
+  return loadavg()[0] > 2 * cores ? 1 : Math.max(2, cores);
 }
 
 class SlowFirstSequencer extends BaseSequencer {
