@@ -5,12 +5,10 @@
  * the commit reads nothing from SQLite any more (report rows merge their sketches as they are
  * written), so the user cache holds an entry it cannot read, and telling it the slot was seen throws.
  */
-import Database from 'better-sqlite3';
 import { describe, expect, it, vi } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
 import type { UserState } from '../../src/engine/types.js';
 import type { Reservation } from '../../src/store/interface.js';
-import { reservationRead } from '../../src/store/sqlite/ledger.js';
 import type { SqliteUsers } from '../../src/store/sqlite/users.js';
 import { sqliteFile } from '../helpers/sqlite-file.js';
 import { reservation as servedSlot, T } from '../helpers/store-records.js';
@@ -71,38 +69,5 @@ describe('the events ledger’s spend memory (SQLite)', () => {
     expect(await store.users.reserve([second])).toBe(true);
     expect((await seen(second, T + DAY + 1_000)).outcomes).toEqual([{ status: 'accepted' }]);
     expect(spent()).toEqual(['cmp_2']);
-  });
-});
-
-describe('the events ledger’s reservation read (SQLite)', () => {
-  /** A reservations table as the read sees it: a rowid table keyed by id, or clustered by (uid, id) with a unique id index. */
-  const layout = (clustered: boolean) => {
-    const sqlite = new Database(':memory:');
-    const columns = `id text NOT NULL, uid text NOT NULL, campaign_id text NOT NULL, creative_id text NOT NULL,
-      bid_type text NOT NULL, price_micros integer NOT NULL, served_at integer NOT NULL, expires_at integer NOT NULL,
-      country text NOT NULL, platform text NOT NULL, video integer NOT NULL`;
-    sqlite.exec(
-      clustered
-        ? `CREATE TABLE reservations (${columns}, PRIMARY KEY (uid, id)) WITHOUT ROWID;
-           CREATE UNIQUE INDEX reservations_id ON reservations (id);`
-        : `CREATE TABLE reservations (${columns}, PRIMARY KEY (id)); CREATE INDEX reservations_uid ON reservations (uid);`,
-    );
-    sqlite.exec('CREATE TABLE events (reservation_id text NOT NULL, type text NOT NULL, PRIMARY KEY (reservation_id, type))');
-    return sqlite;
-  };
-  const plan = (sqlite: Database.Database, probe: boolean) =>
-    (
-      sqlite
-        .prepare(`EXPLAIN QUERY PLAN ${reservationRead(sqlite, probe)}`)
-        .all(...(probe ? ['impression'] : []), 'r_1', UID, 'cmp_1', 'crv_1') as { detail: string }[]
-    )[0].detail;
-
-  it('takes one key descent on a table clustered by (uid, id), not the id index and then the key', () => {
-    for (const probe of [false, true]) {
-      // The planner alone takes `reservations_id (id=?)` here, then the row by its key.
-      expect(plan(layout(true), probe)).toBe('SEARCH r USING PRIMARY KEY (uid=? AND id=?)');
-      // A rowid table keeps its id index (`NOT INDEXED` would scan it).
-      expect(plan(layout(false), probe)).toMatch(/^SEARCH r USING INDEX sqlite_autoindex_reservations_1 \(id=\?\)/);
-    }
   });
 });

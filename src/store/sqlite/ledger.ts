@@ -588,8 +588,13 @@ function prepareStatements(sqlite: Database.Database) {
     seen: s('SELECT 1 FROM events WHERE reservation_id = ? AND type = ?').pluck(),
     // Rows as arrays (ReservationRow): better-sqlite3 builds an array faster than an object of named columns. The
     // reservation's id, user, campaign and creative are the event's (compared here, in SQL): no string of them is built per event.
-    reservation: s(reservationRead(sqlite, false)).raw(),
-    reservationSeen: s(reservationRead(sqlite, true)).raw(),
+    reservation: s(
+      `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ? AND uid = ? AND campaign_id = ? AND creative_id = ?`,
+    ).raw(),
+    reservationSeen: s(
+      `SELECT ${RESERVATION_COLUMNS}, EXISTS (SELECT 1 FROM events e WHERE e.reservation_id = r.id AND e.type = ?) AS seen
+       FROM reservations r WHERE id = ? AND uid = ? AND campaign_id = ? AND creative_id = ?`,
+    ).raw(),
     advertiser: s('SELECT advertiser_id FROM reservations WHERE id = ?').pluck(),
     insertEvent: s(
       'INSERT INTO events (rowid, reservation_id, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -629,22 +634,6 @@ function prepareStatements(sqlite: Database.Database) {
        FROM events e JOIN reservations r ON r.id = e.reservation_id WHERE e.rowid > ? ORDER BY e.rowid`,
     ),
   };
-}
-
-/**
- * The reservation read of an event (with its idempotency probe when `probe`: the event type is then the first
- * parameter), matched on the event's id, user, campaign and creative. On a `reservations` table clustered by
- * (uid, id) `WITHOUT ROWID`, SQLite's planner takes the unique index on id and then the row by its key: two
- * descents, the second into a user's leaf anywhere in the table. `NOT INDEXED` leaves it the key alone, one
- * descent (read, probe, insert and COMMIT per event: 24.4 → 22.2 µs; bench/README, session 9). On a rowid
- * table the clause would mean a scan, so it follows the layout.
- */
-export function reservationRead(sqlite: Database.Database, probe: boolean): string {
-  const clustered =
-    sqlite.prepare("SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = 'reservations'").pluck().get() === 1;
-  const seen = probe ? ', EXISTS (SELECT 1 FROM events e WHERE e.reservation_id = r.id AND e.type = ?) AS seen' : '';
-  return `SELECT ${RESERVATION_COLUMNS}${seen} FROM reservations r${clustered ? ' NOT INDEXED' : ''}
-    WHERE id = ? AND uid = ? AND campaign_id = ? AND creative_id = ?`;
 }
 
 /**
