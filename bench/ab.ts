@@ -25,7 +25,7 @@ import { freePort } from '../test/helpers/server.js';
 import { installCleanup, tempDir } from './cleanup.js';
 import { cpuSeconds, newClientKey, start, stop, wrk } from './http.js';
 import { copySeeded, seedServedSlots, serverEnv, writeSlotBodies } from './slot-load.js';
-import { median, progress } from './stats.js';
+import { median, numberOf, progress } from './stats.js';
 import { generateCatalog } from './workload.js';
 
 const HELP = `Usage: npx tsx bench/ab.ts --before=DIR [options]
@@ -74,11 +74,7 @@ if (o.help) {
   console.log(HELP);
   process.exit(0);
 }
-const num = (k: keyof typeof o) => {
-  const v = Number(o[k]);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`--${k} must be a number, not ${o[k]}`);
-  return v;
-};
+const num = (k: keyof typeof o) => numberOf(k, o[k]);
 if (!o.before) throw new Error('--before=DIR is required (see --help)');
 if (o['open-console'] !== undefined && !['before', 'after', 'both'].includes(o['open-console']))
   throw new Error(`--open-console must be before, after or both, not ${o['open-console']}`);

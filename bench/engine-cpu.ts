@@ -15,12 +15,11 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort } from '../test/helpers/server.js';
 import { installCleanup, tempDir } from './cleanup.js';
-import { ADMIN_KEY, newClientKey, start, stop, threadCpuSeconds, wrk } from './http.js';
+import { ADMIN_KEY, newClientKey, stop, threadCpuSeconds, wrk } from './http.js';
 import { summarizeProfile, topFunctions } from './profile.js';
-import { copySeeded, serverEnv, writeSlotBodies } from './slot-load.js';
-import { median, progress } from './stats.js';
+import { startTreeServer, writeSlotBodies } from './slot-load.js';
+import { median, numberOf, progress } from './stats.js';
 
 const HELP = `Usage: npx tsx bench/engine-cpu.ts [--tree=DIR ...] [options]
 
@@ -62,11 +61,7 @@ if (o.help) {
   console.log(HELP);
   process.exit(0);
 }
-const num = (k: keyof typeof o) => {
-  const v = Number(o[k]);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`--${k} must be a number, not ${o[k]}`);
-  return v;
-};
+const num = (k: keyof typeof o) => numberOf(k, o[k]);
 
 installCleanup();
 const dir = tempDir('engine-cpu');
@@ -99,15 +94,8 @@ interface Server {
 }
 
 async function startServer(tree: string, k: number): Promise<Server> {
-  const data = join(dir, `server-${k}`);
-  const profDir = join(data, 'profile');
-  mkdirSync(profDir, { recursive: true });
-  copySeeded(template, data);
-  const port = await freePort();
-  const env = serverEnv(data, { USER_CACHE_SIZE: String(num('user-cache')) });
-  const args = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-  const child = await start('src/runtime/node.ts', env, port, args, resolve(tree));
-  const url = `http://127.0.0.1:${port}`;
+  const env = { USER_CACHE_SIZE: String(num('user-cache')) };
+  const { child, url, profDir } = await startTreeServer(dir, template, tree, k, { profile: o.profile, env });
   return { name: tree, child, url, key: await newClientKey(url), profDir };
 }
 

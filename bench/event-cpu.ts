@@ -16,12 +16,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { freePort } from '../test/helpers/server.js';
 import { installCleanup, tempDir } from './cleanup.js';
-import { start, stop, threadCpuSeconds } from './http.js';
+import { stop, threadCpuSeconds } from './http.js';
 import { topFunctions } from './profile.js';
-import { copySeeded, serverEnv } from './slot-load.js';
-import { median, progress } from './stats.js';
+import { startTreeServer } from './slot-load.js';
+import { median, numberOf, progress } from './stats.js';
 
 const HELP = `Usage: npx tsx bench/event-cpu.ts [--tree=DIR ...] [options]
 
@@ -58,11 +57,7 @@ if (o.help) {
   console.log(HELP);
   process.exit(0);
 }
-const num = (k: keyof typeof o) => {
-  const v = Number(o[k]);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`--${k} must be a number, not ${o[k]}`);
-  return v;
-};
+const num = (k: keyof typeof o) => numberOf(k, o[k]);
 
 installCleanup();
 const dir = tempDir('event-cpu');
@@ -111,14 +106,7 @@ interface Server {
 }
 
 async function startServer(tree: string, k: number): Promise<Server> {
-  const data = join(dir, `server-${k}`);
-  const profDir = join(data, 'profile');
-  mkdirSync(profDir, { recursive: true });
-  copySeeded(template, data);
-  const port = await freePort();
-  const args = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-  const child = await start('src/runtime/node.ts', serverEnv(data), port, args, resolve(tree));
-  return { name: tree, child, url: `http://127.0.0.1:${port}`, profDir, next: 0 };
+  return { name: tree, ...(await startTreeServer(dir, template, tree, k, { profile: o.profile })), next: 0 };
 }
 
 /** Posts the server's next batches for `seconds`; accepted events and non-200 answers. */

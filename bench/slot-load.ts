@@ -1,9 +1,12 @@
 /** What the slot-load tools share: a database seeded with a catalog and served slots, and the workload's slot bodies. */
+
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { readSettings } from '../src/config.js';
+import { freePort } from '../test/helpers/server.js';
 import { seedEventLoad } from './event-load.js';
-import { ADMIN_KEY, SECRET } from './http.js';
+import { ADMIN_KEY, SECRET, start } from './http.js';
 import { seedDatabase } from './serve.js';
 import { type Catalog, sessions, slotsBody, Zipf } from './workload.js';
 
@@ -50,4 +53,25 @@ export function serverEnv(data: string, extra: Record<string, string> = {}): Rec
     RATE_LIMIT_CLIENT: '0',
     ...extra,
   };
+}
+
+/**
+ * A tree's real server (`src/runtime/node.ts` with the tree's own code) on its own copy of the seeded database in
+ * `template`, in `dir/server-<k>`; under `--cpu-prof` into its `profile` folder when `profile`.
+ */
+export async function startTreeServer(
+  dir: string,
+  template: string,
+  tree: string,
+  k: number,
+  o: { profile: boolean; env?: Record<string, string> },
+): Promise<{ child: ChildProcess; url: string; profDir: string }> {
+  const data = join(dir, `server-${k}`);
+  const profDir = join(data, 'profile');
+  mkdirSync(profDir, { recursive: true });
+  copySeeded(template, data);
+  const port = await freePort();
+  const args = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const child = await start('src/runtime/node.ts', serverEnv(data, o.env), port, args, resolve(tree));
+  return { child, url: `http://127.0.0.1:${port}`, profDir };
 }

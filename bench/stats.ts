@@ -105,3 +105,10 @@ export function median(xs: number[]): number {
   const mid = (s.length - 1) / 2;
   return (s[Math.floor(mid)] + s[Math.ceil(mid)]) / 2;
 }
+
+/** A tool's numeric option: its value as a non-negative number, or an error naming `--name`. */
+export function numberOf(name: string, value: unknown): number {
+  const v = Number(value);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} must be a number, not ${value}`);
+  return v;
+}
