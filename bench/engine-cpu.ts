@@ -11,13 +11,13 @@
  *   npx tsx bench/engine-cpu.ts --tree=/work/wt/lead --tree=. [--windows=4] [--seconds=5] [--profile]
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installCleanup, tempDir } from './cleanup.js';
 import { ADMIN_KEY, newClientKey, stop, threadCpuSeconds, wrk } from './http.js';
-import { summarizeProfile, topFunctions } from './profile.js';
+import { summarizeProfile, threadProfiles, topFunctions } from './profile.js';
 import { startTreeServer, writeSlotBodies } from './slot-load.js';
 import { median, numberOf, progress } from './stats.js';
 
@@ -211,14 +211,11 @@ for (const [k, s] of servers.entries()) {
 }
 if (o.profile) {
   for (const [k, s] of servers.entries()) {
-    // CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile, one per thread; the engine's is the one running engine-worker.ts.
-    const files = readdirSync(s.profDir).filter((f) => f.endsWith('.cpuprofile'));
-    const engine = files.find((f) => readFileSync(join(s.profDir, f), 'utf8').includes('engine-worker.ts'));
-    if (!engine) {
+    const { engine: path, files } = threadProfiles(s.profDir);
+    if (!path) {
       console.log(`${s.name}: no engine-thread profile among ${files.join(', ')}`);
       continue;
     }
-    const path = join(s.profDir, engine);
     const requests = windows.reduce((n, w) => n + w.requests[k], 0);
     const ranges = windows.map((w) => ({ fromUs: w.fromUs, toUs: w.toUs }));
     const parts = summarizeProfile(

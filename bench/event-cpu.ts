@@ -11,14 +11,14 @@
  *   npx tsx bench/event-cpu.ts --tree=/work/wt/lead --tree=. [--windows=4] [--seconds=4] [--profile]
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { installCleanup, tempDir } from './cleanup.js';
 import { stop, threadCpuSeconds } from './http.js';
-import { topFunctions } from './profile.js';
+import { threadProfiles, topFunctions } from './profile.js';
 import { startTreeServer } from './slot-load.js';
 import { median, numberOf, progress } from './stats.js';
 
@@ -199,9 +199,7 @@ for (const [k, s] of servers.entries()) {
 }
 if (o.profile) {
   for (const [k, s] of servers.entries()) {
-    const files = readdirSync(s.profDir).filter((f) => f.endsWith('.cpuprofile'));
-    const engine = files.find((f) => readFileSync(join(s.profDir, f), 'utf8').includes('engine-worker.ts'));
-    const main = files.find((f) => f !== engine);
+    const { engine, main, files } = threadProfiles(s.profDir);
     const events = windows.reduce((n, w) => n + w.accepted[k], 0);
     const ranges = windows.map((w) => ({ fromUs: w.fromUs, toUs: w.toUs }));
     for (const [thread, file] of [
@@ -212,12 +210,11 @@ if (o.profile) {
         console.log(`${s.name}: no ${thread}-thread profile among ${files.join(', ')}`);
         continue;
       }
-      const path = join(s.profDir, file);
       console.log(`\n${s.name}: ${thread} thread, top functions by self time (µs per event):`);
-      for (const f of topFunctions(path, ranges, events, num('top')))
+      for (const f of topFunctions(file, ranges, events, num('top')))
         console.log(`  ${f.usPerUnit.toFixed(2).padStart(6)}  ${f.name}`);
       const keep = join(tmpdir(), `event-cpu-${k}-${thread}.cpuprofile`);
-      copyFileSync(path, keep);
+      copyFileSync(file, keep);
       console.log(`  (profile kept as ${keep})`);
     }
   }

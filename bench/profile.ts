@@ -9,7 +9,8 @@
  * Samples are thread time: a synchronous fsync inside a commit shows as time in
  * the part that commits, although the CPU sits idle then.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 interface ProfileNode {
   id: number;
@@ -182,4 +183,15 @@ export function topFunctions(
     .sort((a, b) => b[1] - a[1])
     .slice(0, count)
     .map(([name, us]) => ({ name, usPerUnit: us / Math.max(1, units) }));
+}
+
+/**
+ * A server's per-thread profiles in `dir` (`--cpu-prof-dir`: CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile,
+ * one per thread): the engine thread's (the one that ran engine-worker.ts) and main's, as paths, and all files' names.
+ */
+export function threadProfiles(dir: string): { engine?: string; main?: string; files: string[] } {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  const engine = files.find((f) => readFileSync(join(dir, f), 'utf8').includes('engine-worker.ts'));
+  const main = files.find((f) => f !== engine);
+  return { engine: engine && join(dir, engine), main: main && join(dir, main), files };
 }
