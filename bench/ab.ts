@@ -23,8 +23,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/helpers/server.js';
 import { installCleanup, tempDir } from './cleanup.js';
-import { cpuSeconds, newClientKey, start, stop, wrk } from './http.js';
-import { copySeeded, seedServedSlots, serverEnv, writeSlotBodies } from './slot-load.js';
+import { cpuSeconds, newClientKey, start, stop } from './http.js';
+import { copySeeded, seedServedSlots, serverEnv, slotLoad, writeSlotBodies } from './slot-load.js';
 import { median, numberOf, progress } from './stats.js';
 import { generateCatalog } from './workload.js';
 
@@ -114,15 +114,7 @@ async function startServer(name: 'before' | 'after', run: number): Promise<Serve
 }
 
 const load = (s: Server, seconds: number, offset: number) =>
-  wrk(`${s.url}/v1/slots`, {
-    threads: 2,
-    connections: num('connections'),
-    seconds,
-    bodies,
-    tokens: '-',
-    offset,
-    key: s.key,
-  });
+  slotLoad(s, { bodies, connections: num('connections'), seconds, offset });
 
 const ratios: number[] = [];
 for (const [run, order] of [

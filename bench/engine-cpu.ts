@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installCleanup, tempDir } from './cleanup.js';
-import { ADMIN_KEY, newClientKey, stop, threadCpuSeconds, wrk } from './http.js';
+import { ADMIN_KEY, newClientKey, stop, threadCpuSeconds } from './http.js';
 import { summarizeProfile, threadProfiles, topFunctions } from './profile.js';
-import { startTreeServer, writeSlotBodies } from './slot-load.js';
+import { slotLoad, startTreeServer, writeSlotBodies } from './slot-load.js';
 import { median, numberOf, progress } from './stats.js';
 
 const HELP = `Usage: npx tsx bench/engine-cpu.ts [--tree=DIR ...] [options]
@@ -102,19 +102,7 @@ async function startServer(tree: string, k: number): Promise<Server> {
 const servers: Server[] = [];
 for (const [k, tree] of o.tree.entries()) servers.push(await startServer(tree, k));
 const loadAll = (seconds: number, offset: number) =>
-  Promise.all(
-    servers.map((s) =>
-      wrk(`${s.url}/v1/slots`, {
-        threads: 2,
-        connections: num('connections'),
-        seconds,
-        bodies,
-        tokens: '-',
-        offset,
-        key: s.key,
-      }),
-    ),
-  );
+  Promise.all(servers.map((s) => slotLoad(s, { bodies, connections: num('connections'), seconds, offset })));
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 type Split = { main: number; engine: number; rest: number; all: number; rate: number; p99: number };

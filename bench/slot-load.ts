@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { readSettings } from '../src/config.js';
 import { freePort } from '../test/helpers/server.js';
 import { seedEventLoad } from './event-load.js';
-import { ADMIN_KEY, SECRET, start } from './http.js';
+import { ADMIN_KEY, SECRET, start, wrk } from './http.js';
 import { seedDatabase } from './serve.js';
 import { type Catalog, sessions, slotsBody, Zipf } from './workload.js';
 
@@ -74,4 +74,12 @@ export async function startTreeServer(
   const args = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
   const child = await start('src/runtime/node.ts', serverEnv(data, o.env), port, args, resolve(tree));
   return { child, url: `http://127.0.0.1:${port}`, profDir };
+}
+
+/** wrk's slot load on one server: the workload's `bodies` from line `offset`, two wrk threads, the server's client key. */
+export function slotLoad(
+  server: { url: string; key: string },
+  o: { bodies: string; connections: number; seconds: number; offset: number },
+): ReturnType<typeof wrk> {
+  return wrk(`${server.url}/v1/slots`, { threads: 2, tokens: '-', key: server.key, ...o });
 }
