@@ -5,6 +5,7 @@
  * are passed in. The model is documented, with its measured accuracy, in
  * docs/forecast.md.
  */
+import { LRUCache } from 'lru-cache';
 import type { CapRule } from '../config.js';
 import { ecpmUpperBound, inSchedule, matchesTargeting } from './eligibility.js';
 import type { BidType, Pacing, Platform, RequestContext, ServableCampaign, Targeting } from './types.js';
@@ -177,9 +178,18 @@ interface CellBids {
   capPerDay: Float64Array;
 }
 
+/**
+ * Rival bids kept per index build, in all (20 bytes each): ~20 MiB. Past it the cells least recently met are
+ * computed again when next met; a deployment has a few hundred to a few thousand traffic cells.
+ */
+const KEPT_BIDS = 1_000_000;
+
 /** The campaigns in schedule at one moment, and each traffic cell's rival bids among them (computed when first asked). */
 class Rivals {
-  private cells = new Map<string, CellBids>();
+  private cells = new LRUCache<string, CellBids>({
+    maxSize: KEPT_BIDS,
+    sizeCalculation: (bids) => Math.max(1, bids.ecpm.length),
+  });
   private advertiserNumbers = new Map<string, number>();
   private advertiser: Int32Array;
   private ecpm: Float64Array;
