@@ -101,8 +101,11 @@ class CorrectedResponse extends ServerResponse {
     // Answering before the body arrived: this connection cannot carry another request cleanly, unless the rest is
     // small enough to read and drop (a 429).
     if (!this.req.complete && !this.headersSent) {
-      if (keepsConnection(status, this.req)) discardRest(this.req);
-      else {
+      if (keepsConnection(status, this.req)) {
+        // A request that asked to close (Connection: close, HTTP/1.0) is closed by Node after the answer, as asked.
+        if (this.shouldKeepAlive) discardRest(this.req);
+        else this.req.resume();
+      } else {
         this.setHeader('Connection', 'close');
         lingerOnClose(this.req.socket);
       }
