@@ -436,7 +436,8 @@ export class Delivery {
           held = unavailable(err);
         }
         if (isPromise(held)) {
-          held = held.catch(unavailable);
+          // A thenable need not have `catch`: adopted as a promise first.
+          held = Promise.resolve(held).catch(unavailable);
           holdsPending = true;
         }
         return { slot, reservation, held };
