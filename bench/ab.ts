@@ -24,9 +24,8 @@ import { parseArgs } from 'node:util';
 import { freePort } from '../test/helpers/server.js';
 import { installCleanup, tempDir } from './cleanup.js';
 import { cpuSeconds, newClientKey, start, stop } from './http.js';
-import { copySeeded, seedServedSlots, serverEnv, slotLoad, writeSlotBodies } from './slot-load.js';
+import { copySeeded, seedServedSlotsWith, serverEnv, slotLoad, writeSlotBodies } from './slot-load.js';
 import { median, numberOf, progress } from './stats.js';
-import { generateCatalog } from './workload.js';
 
 const HELP = `Usage: npx tsx bench/ab.ts --before=DIR [options]
 
@@ -87,9 +86,13 @@ installCleanup();
 const dir = tempDir('ab');
 const template = join(dir, 'template');
 mkdirSync(template);
-const catalog = generateCatalog(num('seed'), num('campaigns'));
-progress(`ab: seeding ${num('campaigns')} campaigns and ${num('seeded')} served slots`);
-await seedServedSlots(join(template, 'ads.db'), catalog, { slots: num('seeded'), users: num('users'), seed: num('seed') });
+progress(`ab: seeding ${num('campaigns')} campaigns and ${num('seeded')} served slots with the before tree's code`);
+seedServedSlotsWith(trees.before, template, {
+  seed: num('seed'),
+  campaigns: num('campaigns'),
+  slots: num('seeded'),
+  users: num('users'),
+});
 const bodies = writeSlotBodies(join(dir, 'bodies.jsonl'), { seed: num('seed'), users: num('users'), count: 200_000 });
 
 interface Server {

@@ -10,15 +10,15 @@
  *
  *   npx tsx bench/engine-cpu.ts --tree=/work/wt/lead --tree=. [--windows=4] [--seconds=5] [--profile]
  */
-import { type ChildProcess, execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installCleanup, tempDir } from './cleanup.js';
 import { ADMIN_KEY, newClientKey, stop, threadCpuSeconds } from './http.js';
 import { summarizeProfile, threadProfiles, topFunctions } from './profile.js';
-import { slotLoad, startTreeServer, writeSlotBodies } from './slot-load.js';
+import { seedServedSlotsWith, slotLoad, startTreeServer, writeSlotBodies } from './slot-load.js';
 import { median, numberOf, progress } from './stats.js';
 
 const HELP = `Usage: npx tsx bench/engine-cpu.ts [--tree=DIR ...] [options]
@@ -69,19 +69,7 @@ const template = o.db ? resolve(o.db) : join(dir, 'template');
 if (!existsSync(join(template, 'ads.db'))) {
   mkdirSync(template, { recursive: true });
   progress(`engine-cpu: seeding 1000 campaigns and ${num('seeded')} served slots (with ${o.tree[0]}'s code)`);
-  // By the first tree's own code, in a child process: the seeded file has that tree's schema, and a tree with later
-  // migrations applies them when its server opens its copy (the other way round, an older tree would run on a newer
-  // layout it does not know).
-  const seedTree = resolve(o.tree[0]);
-  const script = join(dir, 'seed.mts');
-  writeFileSync(
-    script,
-    `import { seedServedSlots } from ${JSON.stringify(join(seedTree, 'bench/slot-load.ts'))};
-import { generateCatalog } from ${JSON.stringify(join(seedTree, 'bench/workload.ts'))};
-await seedServedSlots(${JSON.stringify(join(template, 'ads.db'))}, generateCatalog(42, 1000), { slots: ${num('seeded')}, users: 1_000_000, seed: 42 });
-`,
-  );
-  execFileSync(process.execPath, ['--import', 'tsx', script], { cwd: seedTree, stdio: 'inherit' });
+  seedServedSlotsWith(o.tree[0], template, { seed: 42, campaigns: 1000, slots: num('seeded'), users: 1_000_000 });
 }
 const bodies = writeSlotBodies(join(dir, 'bodies.jsonl'), { seed: 42, users: 1_000_000, count: 200_000 });
 

@@ -1,6 +1,6 @@
 /** What the slot-load tools share: a database seeded with a catalog and served slots, and the workload's slot bodies. */
 
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readSettings } from '../src/config.js';
@@ -25,6 +25,28 @@ export async function seedServedSlots(
     secret: SECRET,
     now: Date.now(),
     ttlMs: readSettings({}).tokenTtlMs,
+  });
+}
+
+/**
+ * `seedServedSlots` by `tree`'s own code, in a child process (that tree's tsx and schema), into `dir`/ads.db. Seed
+ * with the oldest tree compared: a tree with later migrations applies them when its server opens its copy, while
+ * the other way round an older tree would run on a layout it does not know.
+ */
+export function seedServedSlotsWith(
+  tree: string,
+  dir: string,
+  o: { seed: number; campaigns: number; slots: number; users: number },
+): void {
+  const root = resolve(tree);
+  const from = (file: string) => JSON.stringify(join(root, file));
+  const script = `import { seedServedSlots } from ${from('bench/slot-load.ts')};
+import { generateCatalog } from ${from('bench/workload.ts')};
+await seedServedSlots(${JSON.stringify(join(dir, 'ads.db'))}, generateCatalog(${o.seed}, ${o.campaigns}), { slots: ${o.slots}, users: ${o.users}, seed: ${o.seed} });
+`;
+  execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
   });
 }
 
