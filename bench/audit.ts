@@ -55,7 +55,7 @@ export function auditDatabase(path: string, userCap: CapRule, seededPrefix?: str
     const rows = db
       .prepare(
         `select uid, campaign_id as campaignId, advertiser_id as advertiserId, served_at as servedAt, expires_at as expiresAt,
-           coalesce(viewed_at, (select min(e.at) from events e where e.reservation_id = reservations.id and e.type in ('impression', 'click'))) as viewedAt
+           coalesce(viewed_at, (select min(e.at) from events e where e.reservation = reservations.number and e.type in ('impression', 'click'))) as viewedAt
          from reservations
          ${seededPrefix ? 'where substr(campaign_id, 1, length(?)) <> ?' : ''} order by uid, served_at`,
       )

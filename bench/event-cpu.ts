@@ -17,7 +17,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { installCleanup, tempDir } from './cleanup.js';
-import { stop, threadCpuSeconds } from './http.js';
+import { numbersReservations, resealBatches, reservationRowids } from './event-load.js';
+import { SECRET, stop, threadCpuSeconds } from './http.js';
 import { threadProfiles, topFunctions } from './profile.js';
 import { startTreeServer } from './slot-load.js';
 import { median, numberOf, progress } from './stats.js';
@@ -95,6 +96,18 @@ execFileSync(
 );
 const load = JSON.parse(readFileSync(batchesFile, 'utf8')) as { clientKey: string; batches: string[] };
 progress(`event-cpu: ${load.batches.length} batches of 100`);
+// The same events for every tree, each token as that tree seals it: with the reservation's number (migration
+// 0009; the seeded rowids are the numbers) or without (older trees refuse a seventh claim).
+const batchesBy = new Map<boolean, string[]>([[numbersReservations(seeder), load.batches]]);
+for (const tree of o.tree) {
+  const numbered = numbersReservations(resolve(tree));
+  if (batchesBy.has(numbered)) continue;
+  progress(`event-cpu: sealing the tokens again ${numbered ? 'with' : 'without'} reservation numbers for ${tree}`);
+  batchesBy.set(
+    numbered,
+    await resealBatches(load.batches, SECRET, numbered ? reservationRowids(join(template, 'ads.db')) : undefined),
+  );
+}
 
 interface Server {
   name: string;
@@ -103,10 +116,13 @@ interface Server {
   profDir: string;
   /** The next batch this server posts: each posts the same batches in the same order. */
   next: number;
+  /** The batches, tokens sealed as this tree seals them. */
+  batches: string[];
 }
 
 async function startServer(tree: string, k: number): Promise<Server> {
-  return { name: tree, ...(await startTreeServer(dir, template, tree, k, { profile: o.profile })), next: 0 };
+  const batches = batchesBy.get(numbersReservations(resolve(tree))) as string[];
+  return { name: tree, ...(await startTreeServer(dir, template, tree, k, { profile: o.profile })), next: 0, batches };
 }
 
 /** Posts the server's next batches for `seconds`; accepted events and non-200 answers. */
@@ -121,7 +137,7 @@ async function post(s: Server, secs: number): Promise<{ accepted: number; other:
         method: 'POST',
         path: '/v1/events',
         headers: { Authorization: `Bearer ${load.clientKey}`, 'Content-Type': 'application/json' },
-        setupRequest: (req) => ({ ...req, body: load.batches[s.next++ % load.batches.length] }),
+        setupRequest: (req) => ({ ...req, body: s.batches[s.next++ % s.batches.length] }),
         onResponse: (status, body) => {
           if (status !== 200) {
             out.failed++;

@@ -10,11 +10,14 @@
  * are time-ordered; each slot's events arrive a random delay after it was served, so
  * batches mix slots of the last seconds as a feed client's would.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import Sqlite from 'better-sqlite3';
 import type { EventType } from '../src/engine/types.js';
 import { hashApiKey } from '../src/privacy/keys.js';
 import { createPseudonymizer } from '../src/privacy/pseudonym.js';
-import { TokenSigner, tokenSecretsFrom } from '../src/privacy/token.js';
+import { type TokenClaims, TokenSigner, tokenSecretsFrom } from '../src/privacy/token.js';
 import { openDatabase } from '../src/store/sqlite/db.js';
 import { type Catalog, eventsForSlot, rng, sessions, Zipf } from './workload.js';
 
@@ -57,7 +60,8 @@ export async function seedEventLoad(
   const r = rng(o.seed ^ 0xe7e7);
   const uids = new Map<number, string>();
   const rows: unknown[][] = [];
-  const events: { token: string; type: EventType; arrives: number }[] = [];
+  /** Each slot with events: its token's claims (sealed once the rows, and so their numbers, are stored), events and arrival. */
+  const served: { claims: TokenClaims; types: EventType[]; arrives: number }[] = [];
   const delayMs = o.eventDelayMs ?? EVENT_DELAY_MS;
   const servedPerSecond = o.servedPerSecond ?? SERVED_PER_SECOND;
   const firstServedAt = o.now - (o.slots / servedPerSecond) * 1000;
@@ -89,25 +93,24 @@ export async function seedEventLoad(
     ]);
     const types = eventsForSlot(r);
     if (types.length === 0) continue;
-    const token = await signer.sign({
-      reservationId: id,
-      clientId,
-      uid,
-      campaignId,
-      creativeId,
-      expiresAt,
-    });
     // A slot's events arrive together, after a delay: users view a status some seconds after the feed asked for its slots.
     const arrives = servedAt - Math.log(1 - r()) * delayMs;
-    for (const type of types) events.push({ token, type, arrives });
+    served.push({ claims: { reservationId: id, clientId, uid, campaignId, creativeId, expiresAt }, types, arrives });
   }
-  events.sort((a, b) => a.arrives - b.arrives);
   const { sqlite } = openDatabase(path);
+  let numbers: Map<string, number>;
   try {
-    insertAll(sqlite, clientId, await hashApiKey(clientKey), o.now, rows);
+    numbers = insertAll(sqlite, clientId, await hashApiKey(clientKey), o.now, rows);
   } finally {
     sqlite.close();
   }
+  // Sealed as the server seals them: the reservation's number beside its id.
+  const events: { token: string; type: EventType; arrives: number }[] = [];
+  for (const { claims, types, arrives } of served) {
+    const token = await signer.sign({ ...claims, reservationNumber: numbers.get(claims.reservationId) });
+    for (const type of types) events.push({ token, type, arrives });
+  }
+  events.sort((a, b) => a.arrives - b.arrives);
   const batches: string[] = [];
   for (let k = 0; k + o.batch <= events.length; k += o.batch)
     batches.push(JSON.stringify({ events: events.slice(k, k + o.batch).map(({ token, type }) => ({ token, type })) }));
@@ -129,7 +132,59 @@ export function seededTimeOrderedId(servedAt: number, r: () => number): string {
   return `r_${servedAt.toString(16).padStart(12, '0')}${random}`;
 }
 
-function insertAll(sqlite: Database.Database, clientId: string, keyHash: string, now: number, rows: unknown[][]) {
+/**
+ * Whether the tree at `dir` numbers reservations (migration 0009): its tokens carry the number and its ledger
+ * reads by it. Older trees refuse a token with the number (a seventh claim): they get tokens without it.
+ */
+export function numbersReservations(dir: string): boolean {
+  return existsSync(join(dir, 'schema/migrations/0009_events_by_number.sql'));
+}
+
+/**
+ * The batches with every token sealed again under `secret`: with each reservation's number (`numbers`, by id:
+ * the rowids of the seeded database, which migration 0009 keeps as the numbers) or, without `numbers`, without one.
+ */
+export async function resealBatches(batches: string[], secret: string, numbers?: Map<string, number>): Promise<string[]> {
+  const signer = new TokenSigner(tokenSecretsFrom({}, secret));
+  const resealed = new Map<string, string>();
+  const out: string[] = [];
+  for (const batch of batches) {
+    const { events } = JSON.parse(batch) as { events: { token: string; type: EventType }[] };
+    for (const e of events) {
+      let token = resealed.get(e.token);
+      if (token === undefined) {
+        const check = await signer.verify(e.token, 0);
+        if (!check.ok) throw new Error(`a seeded token does not open: ${check.reason}`);
+        const { reservationNumber: _, ...claims } = check.claims;
+        token = await signer.sign(numbers ? { ...claims, reservationNumber: numbers.get(claims.reservationId) } : claims);
+        resealed.set(e.token, token);
+      }
+      e.token = token;
+    }
+    out.push(JSON.stringify({ events }));
+  }
+  return out;
+}
+
+/** The seeded reservations' rowids by id (the numbers, once migration 0009 ran). */
+export function reservationRowids(path: string): Map<string, number> {
+  const sqlite = new Sqlite(path, { readonly: true });
+  try {
+    return new Map(sqlite.prepare('SELECT id, rowid FROM reservations').raw().all() as [string, number][]);
+  } finally {
+    sqlite.close();
+  }
+}
+
+/** Stores the rows; their numbers (rowids) by id. */
+function insertAll(
+  sqlite: Database.Database,
+  clientId: string,
+  keyHash: string,
+  now: number,
+  rows: unknown[][],
+): Map<string, number> {
+  const numbers = new Map<string, number>();
   const reservation = sqlite.prepare(
     `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at,
        country, platform, video) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
@@ -149,6 +204,7 @@ function insertAll(sqlite: Database.Database, clientId: string, keyHash: string,
     sqlite
       .prepare('INSERT INTO api_keys (key_hash, kind, owner_id, created_at) VALUES (?, ?, ?, ?)')
       .run(keyHash, 'client', clientId, now);
-    for (const row of rows) reservation.run(...row);
+    for (const row of rows) numbers.set(row[0] as string, reservation.run(...row).lastInsertRowid as number);
   })();
+  return numbers;
 }

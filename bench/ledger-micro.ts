@@ -10,13 +10,14 @@
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { eventEffect } from '../src/engine/events.js';
 import type { EventType } from '../src/engine/types.js';
 import type { VerifiedEvent } from '../src/store/interface.js';
-import { openDatabase } from '../src/store/sqlite/db.js';
+import type { openDatabase as OpenDatabase } from '../src/store/sqlite/db.js';
 import { createSqliteStore } from '../src/store/sqlite/index.js';
-import { seedDatabase } from './serve.js';
+import type { seedDatabase as SeedDatabase } from './serve.js';
 import { eventsForSlot, generateCatalog, rng } from './workload.js';
 
 const { values } = parseArgs({
@@ -64,6 +65,10 @@ try {
   const path = join(dir, 'ads.db');
   const now = Date.now();
   const catalog = generateCatalog(42, 1000);
+  // With --before the older tree seeds (its schema): this tree's store migrates its copy on open, as a deploy would.
+  const seeder = values.before ? resolve(values.before) : fileURLToPath(new URL('..', import.meta.url));
+  const { seedDatabase } = (await import(join(seeder, 'bench/serve.ts'))) as { seedDatabase: typeof SeedDatabase };
+  const { openDatabase } = (await import(join(seeder, 'src/store/sqlite/db.ts'))) as { openDatabase: typeof OpenDatabase };
   seedDatabase(path, catalog, now - 86_400_000);
   const r = rng(Number(values.seed));
   const hex = (n: number) =>
@@ -77,7 +82,7 @@ try {
     values.ids === 'time' ? `r_${Math.floor(servedAt).toString(16).padStart(12, '0')}${hex(18)}` : `r_${hex(30)}`;
   // Served over the last reservationCount / 55,000 s; older events' reservations before that.
   const firstServed = now - reservationCount / SLOTS_PER_MS;
-  const rows: { id: string; uid: string; campaign: (typeof catalog.campaigns)[number]; servedAt: number }[] = [];
+  const rows: { id: string; uid: string; campaign: (typeof catalog.campaigns)[number]; servedAt: number; number?: number }[] = [];
   for (let i = 0; i < reservationCount; i++) {
     const servedAt = firstServed + i / SLOTS_PER_MS;
     const campaign = catalog.campaigns[Math.floor(r() * catalog.campaigns.length)];
@@ -89,19 +94,24 @@ try {
       `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at,
          country, platform, video) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'DE', 'android', 0)`,
     );
+    // Keyed by the reservation's id before migration 0009, by its number since (these reservations are gone: no number of one).
+    const byId = (sqlite.prepare('PRAGMA table_info(events)').all() as { name: string }[]).some(
+      (c) => c.name === 'reservation_id',
+    );
     const insertOld = sqlite.prepare(
-      `INSERT INTO events (reservation_id, type, uid, campaign_id, at, cost_micros) VALUES (?, 'impression', ?, ?, ?, 1000)`,
+      `INSERT INTO events (${byId ? 'reservation_id' : 'reservation'}, type, uid, campaign_id, at, cost_micros) VALUES (?, 'impression', ?, ?, ?, 1000)`,
     );
     sqlite.transaction(() => {
       // Events of reservations already pruned or long converted: the events table's size, not its content, matters here.
       const oldFirst = firstServed - oldEvents / SLOTS_PER_MS;
       for (let i = 0; i < oldEvents; i++) {
         const at = oldFirst + i / SLOTS_PER_MS;
-        insertOld.run(idAt(at), uids[Math.floor(r() * uids.length)], catalog.campaigns[0].id, Math.floor(at));
+        insertOld.run(byId ? idAt(at) : -1 - i, uids[Math.floor(r() * uids.length)], catalog.campaigns[0].id, Math.floor(at));
       }
       for (const row of rows) {
         const c = row.campaign;
-        insertReservation.run(
+        // The rowid: the reservation's number (migration 0009 keeps it), which the token carries.
+        row.number = insertReservation.run(
           row.id,
           row.uid,
           c.id,
@@ -111,7 +121,7 @@ try {
           c.bid.amountMicros,
           Math.floor(row.servedAt),
           Math.floor(row.servedAt) + 900_000,
-        );
+        ).lastInsertRowid as number;
       }
     })();
     if (values.sql) sqlite.exec(values.sql);
@@ -127,6 +137,7 @@ try {
         event: {
           type,
           reservationId: row.id,
+          reservationNumber: row.number,
           uid: row.uid,
           campaignId: row.campaign.id,
           creativeId: row.campaign.creatives[0].id,

@@ -110,11 +110,17 @@ export const catalogVersion = sqliteTable('catalog_version', {
 
 // ---------- per-user state (keyed by pseudonymous uid) ----------
 
-/** A served slot. Counts toward caps from `servedAt`; an impression converts it (`viewedAt`). */
+/**
+ * A served slot. Counts toward caps from `servedAt`; an impression converts it (`viewedAt`).
+ * `number` is the reservation's key within its SQLite file (the rowid, `INTEGER PRIMARY KEY`
+ * so VACUUM keeps it): assigned by SQLite in serving order, sealed in the slot token beside the
+ * id on Node, and the events key. The id stays unique: a token's number counts only with its id.
+ */
 export const reservations = sqliteTable(
   'reservations',
   {
-    id: text('id').primaryKey(),
+    number: integer('number').primaryKey(),
+    id: text('id').notNull().unique(),
     uid: text('uid').notNull(),
     campaignId: text('campaign_id').notNull(),
     creativeId: text('creative_id').notNull(),
@@ -174,11 +180,12 @@ export const userHides = sqliteTable(
   (t) => [primaryKey({ columns: [t.uid, t.creativeId] })],
 );
 
-/** Idempotency ledger: one row per (reservation, event type). */
+/** Idempotency ledger: one row per (reservation, event type), keyed by the reservation's number. */
 export const events = sqliteTable(
   'events',
   {
-    reservationId: text('reservation_id').notNull(),
+    /** `reservations.number`: an integer key grows with serving time, so a group's inserts share a few leaves. */
+    reservation: integer('reservation').notNull(),
     type: text('type', {
       enum: [
         'impression',
@@ -201,7 +208,7 @@ export const events = sqliteTable(
   // No index on uid: a random key dirtied a page of its own per event. Erase finds a user's events through
   // reservations.uid; retention deletes events with their reservations (src/store/sqlite/users.ts `prune`).
   // Durable Objects add their own index on uid (`migrateObject`): they find events by pseudonym.
-  (t) => [primaryKey({ columns: [t.reservationId, t.type] }), index('events_at').on(t.at)],
+  (t) => [primaryKey({ columns: [t.reservation, t.type] }), index('events_at').on(t.at)],
 );
 
 // ---------- money and reports (aggregates only) ----------

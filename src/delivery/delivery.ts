@@ -144,8 +144,8 @@ export function openEvents(
     items: checks.map((check, i): OpenedEvents['items'][number] => {
       const type = items[i].type;
       if (!check.ok) return { type, refused: check.reason === 'expired' ? 'expired_token' : 'invalid_token' };
-      const { reservationId, uid, campaignId, creativeId } = check.claims;
-      return { type, reservationId, uid, campaignId, creativeId };
+      const { reservationId, reservationNumber, uid, campaignId, creativeId } = check.claims;
+      return { type, reservationId, reservationNumber, uid, campaignId, creativeId };
     }),
   });
   return pending ? Promise.all(checks).then(opened) : opened(checks as TokenCheck[]);
@@ -503,6 +503,7 @@ export class Delivery {
       for (const { campaign, reservation, creative } of placed) {
         const token = signer.sign({
           reservationId: reservation.id,
+          reservationNumber: reservation.number,
           clientId: input.clientId ?? '',
           uid,
           campaignId: campaign.id,

@@ -12,6 +12,12 @@ import { base64Url, constantTimeEqual } from './crypto.js';
 
 export interface TokenClaims {
   reservationId: string;
+  /**
+   * The reservation's number in its SQLite file (Node: `reservations.number`, the events key), so the
+   * event path reads the reservation by it; absent where the store does not number reservations before
+   * the token is sealed (Workers) and in tokens sealed before numbers (they are read by id).
+   */
+  reservationNumber?: number;
   /** The feed client the slot was served to: only it may report events or ask why. */
   clientId: string;
   uid: string;
@@ -106,16 +112,14 @@ async function sealWeb(key: TokenKey, plaintext: Uint8Array): Promise<Uint8Array
   return sealed;
 }
 
-/** The claims as the text every token seals (UTF-8): a JSON array, in a fixed order. */
+/** The claims as the text every token seals (UTF-8): a JSON array, in a fixed order; the reservation's number last, if any. */
 function claimsText(claims: TokenClaims): string {
-  return JSON.stringify([
-    claims.reservationId,
-    claims.uid,
-    claims.campaignId,
-    claims.creativeId,
-    claims.expiresAt,
-    claims.clientId,
-  ]);
+  const { reservationId, uid, campaignId, creativeId, expiresAt, clientId, reservationNumber } = claims;
+  return JSON.stringify(
+    reservationNumber === undefined
+      ? [reservationId, uid, campaignId, creativeId, expiresAt, clientId]
+      : [reservationId, uid, campaignId, creativeId, expiresAt, clientId, reservationNumber],
+  );
 }
 
 /**
@@ -277,8 +281,12 @@ function claimsFrom(plaintext: Uint8Array | undefined, now: number): TokenCheck 
   } catch {
     return MALFORMED;
   }
-  if (!Array.isArray(fields) || fields.length !== 6) return MALFORMED;
-  const [reservationId, uid, campaignId, creativeId, expiresAt, clientId] = fields;
+  // Six claims: a token sealed without the reservation's number (Workers, or before numbers).
+  if (!Array.isArray(fields) || (fields.length !== 6 && fields.length !== 7)) return MALFORMED;
+  const [reservationId, uid, campaignId, creativeId, expiresAt, clientId, reservationNumber] = fields;
   if (expiresAt <= now) return EXPIRED;
-  return { ok: true, claims: { reservationId, uid, campaignId, creativeId, expiresAt, clientId } };
+  if (reservationNumber === undefined)
+    return { ok: true, claims: { reservationId, uid, campaignId, creativeId, expiresAt, clientId } };
+  if (!Number.isSafeInteger(reservationNumber)) return MALFORMED;
+  return { ok: true, claims: { reservationId, uid, campaignId, creativeId, expiresAt, clientId, reservationNumber } };
 }

@@ -42,6 +42,8 @@ export interface UserSideTx {
   reservation(event: VerifiedEvent): Reservation | undefined;
   insertEvent(row: {
     reservationId: string;
+    /** The reservation's number (`Reservation.number`), the events key where the store numbers reservations. */
+    reservationNumber: number | undefined;
     type: EventType;
     uid: string;
     campaignId: string;
@@ -126,6 +128,7 @@ export function applyUserSide(
     const charged = tx.forCampaign(campaignEffect);
     tx.insertEvent({
       reservationId: event.reservationId,
+      reservationNumber: reservation.number,
       type: event.type,
       uid: event.uid,
       campaignId: event.campaignId,

@@ -116,6 +116,11 @@ export interface CatalogStore {
 /** A slot as stored: the reservation behind a token. */
 export interface Reservation {
   id: string;
+  /**
+   * The reservation's key within its SQLite file (`reservations.number`, the events key): given by the
+   * store when it stores the reservation (Node: before the token is sealed, which carries it), else absent.
+   */
+  number?: number;
   uid: string;
   campaignId: string;
   creativeId: string;
@@ -199,6 +204,8 @@ export interface BudgetStore {
 export interface VerifiedEvent {
   type: EventType;
   reservationId: string;
+  /** The reservation's number, where its token carries one (`TokenClaims.reservationNumber`). */
+  reservationNumber?: number;
   uid: string;
   campaignId: string;
   creativeId: string;

@@ -42,7 +42,7 @@ const eventKeys = (file: string, where = '1 = 1', args: unknown[] = []) => {
   const db = new Database(file, { readonly: true });
   try {
     return new Set(
-      (db.prepare(`SELECT reservation_id || '/' || type AS k FROM events WHERE ${where}`).all(...args) as { k: string }[]).map(
+      (db.prepare(`SELECT reservation || '/' || type AS k FROM events WHERE ${where}`).all(...args) as { k: string }[]).map(
         (r) => r.k,
       ),
     );

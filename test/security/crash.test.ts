@@ -136,7 +136,7 @@ describe('crash safety', () => {
     const one = (sql: string) => (db.prepare(sql).get() as { s: number }).s;
     // Charged: the reservation's billable event (impression for cpm, click for cpc) arrived while its hold was live.
     const charged = one(
-      `SELECT coalesce(sum(r.price_micros), 0) AS s FROM reservations r JOIN events e ON e.reservation_id = r.id
+      `SELECT coalesce(sum(r.price_micros), 0) AS s FROM reservations r JOIN events e ON e.reservation = r.number
          AND e.type = CASE r.bid_type WHEN 'cpm' THEN 'impression' ELSE 'click' END AND e.at < r.expires_at`,
     );
     const ledger = one(`SELECT coalesce(sum(cost_micros), 0) AS s FROM events`);

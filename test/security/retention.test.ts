@@ -153,7 +153,7 @@ describe('events go with their reservations (erase finds them through reservatio
       await createSqliteStore({ path, userCacheSize: 10 }).close();
       const db = new Database(path);
       db.prepare(
-        `INSERT INTO events (reservation_id, type, uid, campaign_id, at, cost_micros) VALUES ('r_gone', 'hide', 'u_orphan', 'c_x', 1, 0)`,
+        `INSERT INTO events (reservation, type, uid, campaign_id, at, cost_micros) VALUES (-1, 'hide', 'u_orphan', 'c_x', 1, 0)`,
       ).run();
       db.prepare(`DELETE FROM ledger_marks WHERE name = 'events_by_reservation'`).run();
       db.close();

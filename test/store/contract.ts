@@ -30,9 +30,14 @@ function budget(store: Store, campaignId: string, now: number) {
   return { spentTodayMicros, spentTotalMicros, heldMicros };
 }
 
+/** A reservation as the store keeps it: with the number it gave it (the events key). */
+const stored = (r: Reservation) => ({ ...r, number: expect.any(Number) });
+
+/** An event on the reservation's token: its number sealed beside the id where the store gave one (SQLite). */
 const event = (r: Reservation, type: VerifiedEvent['type']): VerifiedEvent => ({
   type,
   reservationId: r.id,
+  reservationNumber: r.number,
   uid: r.uid,
   campaignId: r.campaignId,
   creativeId: r.creativeId,
@@ -357,7 +362,7 @@ export function storeContract(
         await store.users.reserve([]);
         const state = await store.users.load(uid(5), T + 1, CONTRACT_HISTORY_MS);
         expect(state.history.map((e) => e.reservationId).sort()).toEqual(batch.map((r) => r.id).sort());
-        for (const r of batch) expect(await store.users.reservation(r.uid, r.id)).toEqual(r);
+        for (const r of batch) expect(await store.users.reservation(r.uid, r.id)).toEqual(stored(r));
       });
 
       it('reserves and unreserves a response of many slots at once (a 1,000-status feed)', async () => {
@@ -412,8 +417,8 @@ export function storeContract(
         await store.users.unreserve(uid(8), [refused.id, other.id, 'r_unknown']);
         await store.users.unreserve(uid(8), []);
         expect(await store.users.reservation(uid(8), refused.id)).toBeUndefined();
-        expect(await store.users.reservation(uid(8), kept.id)).toEqual(kept);
-        expect(await store.users.reservation(uid(9), other.id)).toEqual(other);
+        expect(await store.users.reservation(uid(8), kept.id)).toEqual(stored(kept));
+        expect(await store.users.reservation(uid(9), other.id)).toEqual(stored(other));
         const after = await store.users.load(uid(8), T + 1, CONTRACT_HISTORY_MS);
         expect(after.history.map((e) => e.reservationId)).toEqual([kept.id]);
         // A response decided on the history that still held the refused reservation gained nothing since: stored.

@@ -112,7 +112,11 @@ describe('events as state (SQLite)', () => {
     expect(await restarted.prune(later, HISTORY_MS)).toBe(2 + 1);
     expect(columns().map((r) => (r as { id: string }).id)).toEqual(['r_charged', 'r_clicked', 'r_viewed']);
     const sqlite = new Database(db.path, { readonly: true });
-    expect(sqlite.prepare('SELECT reservation_id, type FROM events ORDER BY 1').all()).toEqual([
+    expect(
+      sqlite
+        .prepare('SELECT r.id AS reservation_id, e.type FROM events e JOIN reservations r ON r.number = e.reservation ORDER BY 1')
+        .all(),
+    ).toEqual([
       { reservation_id: 'r_charged', type: 'impression' },
       { reservation_id: 'r_clicked', type: 'click' },
       { reservation_id: 'r_viewed', type: 'impression' },

@@ -26,8 +26,11 @@ function reservation(id: string, uid: string, campaignId: string, priceMicros: n
 /** The row the ledger records for a cpm reservation's impression: what says it was charged (src/store/sqlite/event-state.ts). */
 function chargeEvent(sqlite: Database.Database, reservationId: string, uid: string, campaignId: string, at: number) {
   sqlite
-    .prepare(`INSERT INTO events (reservation_id, type, uid, campaign_id, at, cost_micros) VALUES (?, 'impression', ?, ?, ?, 0)`)
-    .run(reservationId, uid, campaignId, at);
+    .prepare(
+      `INSERT INTO events (reservation, type, uid, campaign_id, at, cost_micros)
+       SELECT number, 'impression', ?, ?, ?, 0 FROM reservations WHERE id = ?`,
+    )
+    .run(uid, campaignId, at, reservationId);
 }
 
 describe('budget holds after a restart (SQLite)', () => {

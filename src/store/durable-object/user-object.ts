@@ -46,12 +46,23 @@ export class UserObjectStore {
   private reservationQuery;
   private shardQuery;
   private outboxQuery;
+  /** The last reservation number given (`nextNumber`). */
+  private lastNumber: number | undefined;
 
   constructor(private db: ObjectDb) {
+    // Events are keyed by the reservation's number (tokens on Workers carry none): found through the id.
     this.seenQuery = db
       .select({ at: t.events.at })
       .from(t.events)
-      .where(and(eq(t.events.reservationId, sql.placeholder('id')), eq(t.events.type, sql.placeholder('type'))))
+      .where(
+        and(
+          eq(
+            t.events.reservation,
+            sql`(select ${t.reservations.number} from ${t.reservations} where ${t.reservations.id} = ${sql.placeholder('id')})`,
+          ),
+          eq(t.events.type, sql.placeholder('type')),
+        ),
+      )
       .prepare();
     this.reservationQuery = db
       .select()
@@ -109,11 +120,26 @@ export class UserObjectStore {
       const current = this.history(reservations[0].uid, reservations[0].servedAt, basedOn.historyMs);
       if (gainedHistory(current, basedOn.history)) return false;
     }
+    for (const r of reservations) r.number = this.nextNumber();
     this.db.transaction((tx) => {
       for (const rows of statementChunks(reservations, RESERVATION_COLUMNS)) tx.insert(t.reservations).values(rows).run();
       this.rememberShards(tx, reservations);
     });
     return true;
+  }
+
+  /**
+   * The next reservation number: past every number in use, events' too (report events outlive their pruned
+   * reservation here, and must never be taken for a later reservation's). Read once per object, then counted.
+   */
+  private nextNumber(): number {
+    if (this.lastNumber === undefined) {
+      const row = this.db.get<{ n: number | null }>(
+        sql`select max(coalesce((select max(number) from reservations), 0), coalesce((select max(reservation) from events), 0)) as n`,
+      );
+      this.lastNumber = row?.n ?? 0;
+    }
+    return ++this.lastNumber;
   }
 
   /** Deletes reservations whose budget hold was refused (never tokened), so they stop counting toward caps. */
@@ -202,7 +228,11 @@ export class UserObjectStore {
           const sharded = this.shardQuery.get({ id });
           return sharded ? { ...row, budgetShard: sharded.shard } : row;
         },
-        insertEvent: (row) => tx.insert(t.events).values(row).run(),
+        insertEvent: ({ reservationNumber, type, uid, campaignId, at, costMicros }) =>
+          tx
+            .insert(t.events)
+            .values({ reservation: reservationNumber as number, type, uid, campaignId, at, costMicros })
+            .run(),
         markViewed: (r, at) => tx.update(t.reservations).set({ viewedAt: at }).where(eq(t.reservations.id, r.id)).run(),
         markCharged: (r, at) => tx.update(t.reservations).set({ chargedAt: at }).where(eq(t.reservations.id, r.id)).run(),
         block: (uid, advertiserId, at) => tx.insert(t.userBlocks).values({ uid, advertiserId, at }).onConflictDoNothing().run(),
@@ -292,7 +322,7 @@ export class UserObjectStore {
     const e = this.db
       .delete(t.events)
       .where(and(lt(t.events.at, before), sql`${t.events.type} <> 'report'`))
-      .returning({ id: t.events.reservationId })
+      .returning({ id: t.events.reservation })
       .all().length;
     const oldest =
       this.db

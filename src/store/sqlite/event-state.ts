@@ -19,12 +19,12 @@ export const CONVERTING = `'impression', 'click'`;
 const BILLABLE = `CASE r.bid_type WHEN 'cpm' THEN 'impression' ELSE 'click' END`;
 
 /** True once a converting event is recorded. */
-export const VIEWED = `(r.viewed_at IS NOT NULL OR EXISTS (SELECT 1 FROM events v WHERE v.reservation_id = r.id AND v.type IN (${CONVERTING})))`;
+export const VIEWED = `(r.viewed_at IS NOT NULL OR EXISTS (SELECT 1 FROM events v WHERE v.reservation = r.number AND v.type IN (${CONVERTING})))`;
 
 /** When the first converting event was recorded, or NULL. */
-export const VIEWED_AT = `coalesce(r.viewed_at, (SELECT min(v.at) FROM events v WHERE v.reservation_id = r.id AND v.type IN (${CONVERTING})))`;
+export const VIEWED_AT = `coalesce(r.viewed_at, (SELECT min(v.at) FROM events v WHERE v.reservation = r.number AND v.type IN (${CONVERTING})))`;
 
-const CHARGING_EVENT = `FROM events c WHERE c.reservation_id = r.id AND c.type = ${BILLABLE} AND c.at < r.expires_at AND r.price_micros > 0`;
+const CHARGING_EVENT = `FROM events c WHERE c.reservation = r.number AND c.type = ${BILLABLE} AND c.at < r.expires_at AND r.price_micros > 0`;
 
 /** True once the billable event charged the reservation (its budget hold is released). */
 export const CHARGED = `(r.charged_at IS NOT NULL OR EXISTS (SELECT 1 ${CHARGING_EVENT}))`;

@@ -135,7 +135,7 @@ export class SqliteLedger implements LedgerStore {
   private dropOrphanEvents(): void {
     if (this.statements.mark.get(EVENTS_BY_RESERVATION_MARK) !== undefined) return;
     this.sqlite.transaction(() => {
-      this.sqlite.exec('DELETE FROM events WHERE NOT EXISTS (SELECT 1 FROM reservations r WHERE r.id = events.reservation_id)');
+      this.sqlite.exec('DELETE FROM events WHERE NOT EXISTS (SELECT 1 FROM reservations r WHERE r.number = events.reservation)');
       this.statements.setMark.run(EVENTS_BY_RESERVATION_MARK, 1);
     })();
   }
@@ -313,13 +313,18 @@ export class SqliteLedger implements LedgerStore {
           let readFor: VerifiedEvent | undefined;
           const userSide: UserSideTx = {
             // One statement for the idempotency probe and the reservation row: one call and one lookup of the id less per event.
+            // By the number the token carries (the table's own key: one descent), else (tokens sealed before numbers) by the id.
             seen: (event) => {
-              read = q.reservationSeen.get(event.type, event.reservationId, event.uid, event.campaignId, event.creativeId) as
-                | ReservationRow
-                | undefined;
+              const { reservationNumber: n, type, reservationId: id, uid, campaignId, creativeId } = event;
+              read = (
+                n === undefined
+                  ? q.reservationSeenById.get(type, id, uid, campaignId, creativeId)
+                  : q.reservationSeen.get(type, n, id, uid, campaignId, creativeId)
+              ) as ReservationRow | undefined;
               readFor = event;
-              // No reservation of this user and campaign (erased, pruned, never served): the plain probe answers as before.
-              return read ? read[SEEN] === 1 : q.seen.get(event.reservationId, event.type) !== undefined;
+              // No reservation of this number, id, user and campaign (erased, pruned, never served, lost): no event of it
+              // is recorded either (events go with their reservation), and the procedure refuses it as unknown.
+              return read !== undefined && read[SEEN] === 1;
             },
             reservation: (event) => {
               const row =
@@ -332,7 +337,7 @@ export class SqliteLedger implements LedgerStore {
               return row && toReservation(event, row, q);
             },
             insertEvent: (row) =>
-              q.insertEvent.run(rowid++, row.reservationId, row.type, row.uid, row.campaignId, row.at, row.costMicros),
+              q.insertEvent.run(rowid++, row.reservationNumber, row.type, row.uid, row.campaignId, row.at, row.costMicros),
             // The event row inserted with it is the mark (events as state, see RESERVATION_COLUMNS): only the cache learns it.
             markViewed: (reservation) => {
               viewed.push(reservation.uid, reservation.id);
@@ -585,19 +590,22 @@ function deltaOf(map: Map<string, RowDelta>, cacheKey: string, row: ReportRowKey
 function prepareStatements(sqlite: Database.Database) {
   const s = (text: string) => sqlite.prepare(text);
   return {
-    seen: s('SELECT 1 FROM events WHERE reservation_id = ? AND type = ?').pluck(),
     // Rows as arrays (ReservationRow): better-sqlite3 builds an array faster than an object of named columns. The
     // reservation's id, user, campaign and creative are the event's (compared here, in SQL): no string of them is built per event.
     reservation: s(
       `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ? AND uid = ? AND campaign_id = ? AND creative_id = ?`,
     ).raw(),
     reservationSeen: s(
-      `SELECT ${RESERVATION_COLUMNS}, EXISTS (SELECT 1 FROM events e WHERE e.reservation_id = r.id AND e.type = ?) AS seen
+      `SELECT ${RESERVATION_COLUMNS}, EXISTS (SELECT 1 FROM events e WHERE e.reservation = r.number AND e.type = ?) AS seen
+       FROM reservations r WHERE number = ? AND id = ? AND uid = ? AND campaign_id = ? AND creative_id = ?`,
+    ).raw(),
+    reservationSeenById: s(
+      `SELECT ${RESERVATION_COLUMNS}, EXISTS (SELECT 1 FROM events e WHERE e.reservation = r.number AND e.type = ?) AS seen
        FROM reservations r WHERE id = ? AND uid = ? AND campaign_id = ? AND creative_id = ?`,
     ).raw(),
     advertiser: s('SELECT advertiser_id FROM reservations WHERE id = ?').pluck(),
     insertEvent: s(
-      'INSERT INTO events (rowid, reservation_id, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO events (rowid, reservation, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
     addBlock: s('INSERT INTO user_blocks (uid, advertiser_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     addHide: s('INSERT INTO user_hides (uid, creative_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -631,7 +639,7 @@ function prepareStatements(sqlite: Database.Database) {
     eventsAfter: s(
       `SELECT e.rowid, e.type, e.uid, e.campaign_id AS campaignId, e.at, e.cost_micros AS costMicros, r.creative_id AS creativeId,
          r.country, r.platform
-       FROM events e JOIN reservations r ON r.id = e.reservation_id WHERE e.rowid > ? ORDER BY e.rowid`,
+       FROM events e JOIN reservations r ON r.number = e.reservation WHERE e.rowid > ? ORDER BY e.rowid`,
     ),
   };
 }
@@ -644,7 +652,7 @@ function prepareStatements(sqlite: Database.Database) {
  * of which a reservation records one (the events key): a first one always finds it
  * uncharged, so neither is read here.
  */
-const RESERVATION_COLUMNS = 'bid_type, price_micros, served_at, expires_at, country, platform, video';
+const RESERVATION_COLUMNS = 'bid_type, price_micros, served_at, expires_at, country, platform, video, number';
 
 /** A row of RESERVATION_COLUMNS, and `seen` after them when read with the probe. */
 type ReservationRow = [
@@ -655,9 +663,10 @@ type ReservationRow = [
   country: string,
   platform: string,
   video: number,
+  number: number,
   seen?: number,
 ];
-const SEEN = 7;
+const SEEN = 8;
 
 /**
  * The reservation of an event whose id, user, campaign and creative the row matched: those (all sealed
@@ -682,6 +691,7 @@ function toReservation(event: VerifiedEvent, row: ReservationRow, q: { advertise
     country: row[4],
     platform: row[5],
     video: row[6] !== 0,
+    number: row[7],
   };
 }
 

@@ -38,7 +38,8 @@ export class SqliteUsers implements UserStore {
         this.transaction(() => {
           for (const batch of batches) {
             for (const r of batch) {
-              this.statements.insertReservation.run(
+              // SQLite numbers the row (its INTEGER PRIMARY KEY, in serving order): the token seals the number (the events key).
+              r.number = this.statements.insertReservation.run(
                 r.id,
                 r.uid,
                 r.campaignId,
@@ -53,7 +54,7 @@ export class SqliteUsers implements UserStore {
                 r.country,
                 r.platform,
                 r.video ? 1 : 0,
-              );
+              ).lastInsertRowid as number;
             }
           }
         });
@@ -218,8 +219,8 @@ export class SqliteUsers implements UserStore {
       tx.delete(t.events)
         .where(
           inArray(
-            t.events.reservationId,
-            tx.select({ id: t.reservations.id }).from(t.reservations).where(eq(t.reservations.uid, uid)),
+            t.events.reservation,
+            tx.select({ number: t.reservations.number }).from(t.reservations).where(eq(t.reservations.uid, uid)),
           ),
         )
         .run();
@@ -251,8 +252,9 @@ export class SqliteUsers implements UserStore {
     let pruned = 0;
     const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
     const dropRows = (rows: [rowid: number, id: string][]) => {
-      for (const [rowid, id] of rows)
-        pruned += statements.deleteEventsOf.run(id).changes + statements.deleteRow.run(rowid).changes;
+      // The rowid is the reservation's number, the events key.
+      for (const [rowid] of rows)
+        pruned += statements.deleteEventsOf.run(rowid).changes + statements.deleteRow.run(rowid).changes;
     };
     // Served before any cap window: every such row goes, so each chunk starts from the front again.
     for (let more = true; more; ) {
@@ -353,7 +355,7 @@ function prepareStatements(db: Db) {
       .raw(),
     deleteReservation: sqlite.prepare('DELETE FROM reservations WHERE id = ? AND uid = ?'),
     reservation: sqlite.prepare(
-      `SELECT id, uid, campaign_id AS campaignId, creative_id AS creativeId, advertiser_id AS advertiserId, bid_type AS bidType,
+      `SELECT number, id, uid, campaign_id AS campaignId, creative_id AS creativeId, advertiser_id AS advertiserId, bid_type AS bidType,
          price_micros AS priceMicros, served_at AS servedAt, expires_at AS expiresAt, ${VIEWED_AT} AS viewedAt,
          ${CHARGED_AT} AS chargedAt, country, platform, video
        FROM reservations r WHERE id = ?`,
@@ -368,7 +370,7 @@ function prepareStatements(db: Db) {
          WHERE (r.expires_at, r.rowid) > (@at, @row) AND r.expires_at < @now ORDER BY r.expires_at, r.rowid LIMIT @chunk`,
       )
       .raw(),
-    deleteEventsOf: sqlite.prepare('DELETE FROM events WHERE reservation_id = ?'),
+    deleteEventsOf: sqlite.prepare('DELETE FROM events WHERE reservation = ?'),
     deleteRow: sqlite.prepare('DELETE FROM reservations WHERE rowid = ?'),
     insertReservation: sqlite.prepare(
       `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at, viewed_at, charged_at,

@@ -1,0 +1,168 @@
+/**
+ * Events keyed by the reservation's number (migration 0009): SQLite numbers each reservation as it
+ * stores it, the token seals the number beside the id, and the ledger reads the reservation and keys
+ * its events by it. A token sealed before numbers (no number) is read by its id. Real files; a
+ * second store on the same file stands for a restarted process, a database left at migration 0008
+ * for one written by the previous version.
+ */
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { describe, expect, it } from 'vitest';
+import { eventEffect } from '../../src/engine/events.js';
+import type { EventType } from '../../src/engine/types.js';
+import { TokenSigner } from '../../src/privacy/token.js';
+import type { Reservation, Store, VerifiedEvent } from '../../src/store/interface.js';
+import { migrationsFolder } from '../../src/store/sqlite/db.js';
+import { sqliteFile } from '../helpers/sqlite-file.js';
+import { reservation as servedSlot, T, TTL } from '../helpers/store-records.js';
+
+const rules = { effect: eventEffect, reportThreshold: 5 };
+const CAMPAIGN = { id: 'cmp_1', advertiserId: 'adv_1', bid: { type: 'cpm' as const, amountMicros: 1000 } };
+
+const slot = (id: string, uid: string) => servedSlot(CAMPAIGN, { id: 'crv_1' }, uid, { id, servedAt: T, expiresAt: T + TTL });
+
+/** The event as a token names it: with the number where it carries one (`withNumber`), else by id alone (sealed before numbers). */
+function event(r: Reservation, type: EventType, withNumber = true): VerifiedEvent {
+  const e: VerifiedEvent = { type, reservationId: r.id, uid: r.uid, campaignId: r.campaignId, creativeId: r.creativeId };
+  if (withNumber) e.reservationNumber = r.number;
+  return e;
+}
+
+const statusOf = async (s: Store, e: VerifiedEvent, at = T + 100) => {
+  const { outcomes } = await s.ledger.record([e], at, rules);
+  return outcomes[0];
+};
+
+describe('events by reservation number (SQLite)', () => {
+  const db = sqliteFile('events-by-number-');
+
+  it('numbers reservations in serving order, and a token with the number or without it names the same events', async () => {
+    const s = db.store();
+    const [a, b] = [slot('r_a', 'a'.repeat(64)), slot('r_b', 'b'.repeat(64))];
+    await s.users.reserve([a]);
+    await s.users.reserve([b]);
+    expect(a.number).toBeGreaterThan(0);
+    expect(b.number).toBe((a.number as number) + 1);
+    expect(await statusOf(s, event(a, 'impression'))).toEqual({ status: 'accepted' });
+    // The same (reservation, type) on a token sealed before numbers: the same event.
+    expect(await statusOf(s, event(a, 'impression', false))).toEqual({ status: 'duplicate' });
+    expect(await statusOf(s, event(a, 'click', false))).toEqual({ status: 'accepted' });
+    expect(await statusOf(s, event(a, 'click'))).toEqual({ status: 'duplicate' });
+    // Another reservation's number with this one's id (or the reverse) names no reservation.
+    expect(await statusOf(s, { ...event(a, 'hide'), reservationNumber: b.number })).toEqual({
+      status: 'rejected',
+      reason: 'unknown_reservation',
+    });
+    expect(await statusOf(s, event(b, 'impression'))).toEqual({ status: 'accepted' });
+  });
+
+  it('a duplicate after a restart is still a duplicate, with or without the number', async () => {
+    const r = slot('r_restart', 'c'.repeat(64));
+    await db.store().users.reserve([r]);
+    expect(await statusOf(db.store(), event(r, 'impression'))).toEqual({ status: 'accepted' });
+    await db.closeAll();
+    const restarted = db.store();
+    expect(await statusOf(restarted, event(r, 'impression'))).toEqual({ status: 'duplicate' });
+    expect(await statusOf(restarted, event(r, 'impression', false))).toEqual({ status: 'duplicate' });
+    expect(await statusOf(restarted, event(r, 'click'))).toEqual({ status: 'accepted' });
+  });
+
+  it('a number given again after its reservation was erased names only the new reservation: no event is taken for the old one', async () => {
+    const s = db.store();
+    const erased = slot('r_erased', 'd'.repeat(64));
+    await s.users.reserve([erased]);
+    expect(await statusOf(s, event(erased, 'impression'))).toEqual({ status: 'accepted' });
+    await s.users.erase(erased.uid);
+    await db.closeAll();
+    // SQLite numbers the next row after the highest left: the erased reservation's number again.
+    const restarted = db.store();
+    const next = slot('r_next', 'e'.repeat(64));
+    await restarted.users.reserve([next]);
+    expect(next.number).toBe(erased.number);
+    // The erased user's token (its number is the new reservation's now) names nothing; the new one's first impression counts.
+    expect(await statusOf(restarted, event(erased, 'click'))).toEqual({ status: 'rejected', reason: 'unknown_reservation' });
+    expect(await statusOf(restarted, event(next, 'impression'))).toEqual({ status: 'accepted' });
+    expect(await statusOf(restarted, event(erased, 'impression'))).toEqual({
+      status: 'rejected',
+      reason: 'unknown_reservation',
+    });
+  });
+
+  it('migrates a database of the previous version: numbers are the old rowids, events keep their rowids and count as before', async () => {
+    // The previous version's schema: the migrations up to 0008.
+    const folder = join(db.path, '..', 'migrations-0008');
+    mkdirSync(join(folder, 'meta'), { recursive: true });
+    const journal = JSON.parse(readFileSync(join(migrationsFolder, 'meta/_journal.json'), 'utf8')) as {
+      entries: { idx: number; tag: string }[];
+    };
+    journal.entries = journal.entries.filter((e) => e.idx <= 8);
+    writeFileSync(join(folder, 'meta/_journal.json'), JSON.stringify(journal));
+    for (const { tag } of journal.entries) cpSync(join(migrationsFolder, `${tag}.sql`), join(folder, `${tag}.sql`));
+    const old = new Database(db.path);
+    migrate(drizzle({ client: old }), { migrationsFolder: folder });
+    const insert = old.prepare(
+      `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at)
+       VALUES (?, ?, 'cmp_1', 'crv_1', 'adv_1', 'cpm', 1000, ?, ?)`,
+    );
+    const uid = 'f'.repeat(64);
+    for (const id of ['r_1', 'r_2', 'r_3']) insert.run(id, uid, T, T + TTL);
+    old.prepare(`DELETE FROM reservations WHERE id = 'r_1'`).run();
+    old
+      .prepare(
+        `INSERT INTO events (rowid, reservation_id, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, 'cmp_1', ?, ?)`,
+      )
+      .run(7, 'r_3', 'impression', uid, T + 10, 1000);
+    // An event whose reservation is gone (an older version's row): kept under a key no reservation has.
+    old
+      .prepare(
+        `INSERT INTO events (rowid, reservation_id, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, 'cmp_1', ?, ?)`,
+      )
+      .run(9, 'r_gone', 'report', uid, T + 20, 0);
+    old.prepare(`INSERT INTO ledger_marks (name, value) VALUES ('events_by_reservation', 1), ('report_rows', 9)`).run();
+    old.close();
+
+    const s = db.store();
+    const file = new Database(db.path, { readonly: true });
+    expect(file.prepare('SELECT number, id FROM reservations ORDER BY number').all()).toEqual([
+      { number: 2, id: 'r_2' },
+      { number: 3, id: 'r_3' },
+    ]);
+    expect(file.prepare('SELECT rowid, reservation, type FROM events ORDER BY rowid').all()).toEqual([
+      { rowid: 7, reservation: 3, type: 'impression' },
+      { rowid: 9, reservation: -9, type: 'report' },
+    ]);
+    file.close();
+    // Tokens sealed before the upgrade carry no number: read by id, their recorded events are duplicates.
+    const r3 = { ...slot('r_3', uid), number: undefined };
+    expect(await statusOf(s, event(r3, 'impression', false))).toEqual({ status: 'duplicate' });
+    expect(await statusOf(s, event(r3, 'click', false))).toEqual({ status: 'accepted' });
+    expect(await statusOf(s, event({ ...r3, number: 3 }, 'click'))).toEqual({ status: 'duplicate' });
+    // The reservations served after it are numbered past the old ones; events' rowids go on past the old ones.
+    const fresh = slot('r_fresh', uid);
+    await s.users.reserve([fresh]);
+    expect(fresh.number).toBe(4);
+    expect(await statusOf(s, event(fresh, 'impression'))).toEqual({ status: 'accepted' });
+    const after = new Database(db.path, { readonly: true });
+    expect(after.prepare('SELECT max(rowid) FROM events').pluck().get()).toBe(11);
+    after.close();
+  });
+});
+
+describe('slot tokens and the reservation number', () => {
+  const claims = { reservationId: 'r_1', clientId: 'cli_1', uid: 'u'.repeat(64), campaignId: 'cmp_1', creativeId: 'crv_1' };
+
+  it('carry the number beside the id, and a token sealed without one (before numbers) still opens', async () => {
+    const signer = new TokenSigner('secret');
+    const expiresAt = T + TTL;
+    const numbered = await signer.sign({ ...claims, expiresAt, reservationNumber: 42 });
+    expect(await signer.verify(numbered, T)).toEqual({ ok: true, claims: { ...claims, expiresAt, reservationNumber: 42 } });
+    const before = await signer.sign({ ...claims, expiresAt });
+    expect(await signer.verify(before, T)).toEqual({ ok: true, claims: { ...claims, expiresAt } });
+    // A number that is not a whole number is no claim a server sealed.
+    const odd = await signer.sign({ ...claims, expiresAt, reservationNumber: 1.5 });
+    expect(await signer.verify(odd, T)).toEqual({ ok: false, reason: 'malformed' });
+  });
+});
