@@ -36,6 +36,8 @@ export class CatalogIndex {
   private byId = new Map<string, ServableCampaign>();
   private longestCap = 0;
   private loadedVersion = -1;
+  /** How many times the index was built: what a cache over its campaigns (forecasts' competition) is keyed on. */
+  builds = 0;
   private refreshing: Promise<void> | undefined;
   /** The refresh queued behind the running one. */
   private again: Promise<void> | undefined;
@@ -80,6 +82,7 @@ export class CatalogIndex {
   build(campaigns: ServableCampaign[]): void {
     const ranked = campaigns.map((campaign) => ({ campaign, bound: ecpmUpperBound(campaign) })).sort(byBound);
     this.all = ranked;
+    this.builds++;
     this.anyCountry = [];
     this.byCountry = new Map();
     this.byId = new Map(campaigns.map((c) => [c.id, c]));

@@ -439,7 +439,8 @@ export class Delivery {
           held = budgetUnavailable(slot.campaign.id, err);
         }
         if (isPromise(held)) {
-          held = held.catch((err) => budgetUnavailable(slot.campaign.id, err));
+          // A thenable need not have `catch`: adopted as a promise first.
+          held = Promise.resolve(held).catch((err) => budgetUnavailable(slot.campaign.id, err));
           holdsPending = true;
         }
         return { slot, reservation, held };

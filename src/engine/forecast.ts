@@ -5,6 +5,7 @@
  * are passed in. The model is documented, with its measured accuracy, in
  * docs/forecast.md.
  */
+import { LRUCache } from 'lru-cache';
 import type { CapRule } from '../config.js';
 import { ecpmUpperBound, inSchedule, matchesTargeting } from './eligibility.js';
 import type { BidType, Pacing, Platform, RequestContext, ServableCampaign, Targeting } from './types.js';
@@ -53,9 +54,8 @@ export interface ForecastInput {
   days: TrafficDay[];
   /** Distinct users behind the given cells on a day (a union of reach sketches). */
   reachOf: (day: string, cells: TrafficCell[]) => number;
-  /** Today's catalog: the campaigns the draft would compete with. */
-  competitors: Iterable<ServableCampaign>;
-  floorCpmMicros: number;
+  /** Today's catalog as the draft would compete with it (built once per catalog index, see `Competition`). */
+  competition: Competition;
   /** CTR assumed for a cpc draft, which has no history: the deployment's prior mean. */
   predictedCtr: number;
 }
@@ -94,14 +94,21 @@ function contextOf(cell: TrafficCell): RequestContext {
 }
 
 /**
- * P(K = k) for k < `upTo`, K the number of competitors present (each independently
- * with its own probability): a Poisson-binomial, by dynamic programming.
+ * P(K = k) for k < `upTo`, K the number of competitors present among the first `count` (each independently
+ * with its own probability): a Poisson-binomial, by dynamic programming. Once every k < `upTo` has probability
+ * exactly 0 (`upTo` rivals sure to be present: no caps), the rest cannot change it.
  */
-function presentCounts(presence: number[], upTo: number): number[] {
+function presentCounts(presence: Float64Array, count: number, upTo: number): number[] {
   const dist = new Array<number>(upTo).fill(0);
   dist[0] = 1;
-  for (const p of presence) {
-    for (let k = upTo - 1; k >= 0; k--) dist[k] = dist[k] * (1 - p) + (k > 0 ? dist[k - 1] * p : 0);
+  for (let i = 0; i < count; i++) {
+    const p = presence[i];
+    let mass = false;
+    for (let k = upTo - 1; k >= 0; k--) {
+      dist[k] = dist[k] * (1 - p) + (k > 0 ? dist[k - 1] * p : 0);
+      if (dist[k] !== 0) mass = true;
+    }
+    if (!mass) break;
   }
   return dist;
 }
@@ -122,10 +129,10 @@ function expectedFilled(dist: number[], slots: number): number {
  * deployment-wide user cap and unfilled positions all shrink it): the value that
  * reproduces the slots served per request that day, at most the positions offered.
  */
-function effectiveSlots(presence: number[], offered: number, servedPerRequest: number): number {
+function effectiveSlots(presence: Float64Array, count: number, offered: number, servedPerRequest: number): number {
   if (offered <= 0) return 0;
-  const dist = presentCounts(presence, Math.ceil(offered) + 1);
-  if (presence.length === 0 || servedPerRequest >= expectedFilled(dist, offered)) return offered;
+  const dist = presentCounts(presence, count, Math.ceil(offered) + 1);
+  if (count === 0 || servedPerRequest >= expectedFilled(dist, offered)) return offered;
   let lo = 0;
   let hi = offered;
   for (let i = 0; i < 40; i++) {
@@ -160,6 +167,128 @@ function scheduledFraction(draft: CampaignDraft, dayStart: number): number {
   return Math.max(0, end - start) / DAY_MS;
 }
 
+/**
+ * A traffic cell's rival advertisers, best eCPM first: one bid per advertiser (never two ads of one advertiser in
+ * a response), its best eCPM there and the most ads of its campaigns there a user can see a day.
+ */
+interface CellBids {
+  /** Each advertiser's number in `Rivals` (to leave out the draft's own). */
+  advertisers: Int32Array;
+  ecpm: Float64Array;
+  capPerDay: Float64Array;
+}
+
+/**
+ * Rival bids kept per index build, in all (20 bytes each): ~20 MiB. Past it the cells least recently met are
+ * computed again when next met; a deployment has a few hundred to a few thousand traffic cells.
+ */
+const KEPT_BIDS = 1_000_000;
+
+/** The campaigns in schedule at one moment, and each traffic cell's rival bids among them (computed when first asked). */
+class Rivals {
+  private cells = new LRUCache<string, CellBids>({
+    maxSize: KEPT_BIDS,
+    sizeCalculation: (bids) => Math.max(1, bids.ecpm.length),
+  });
+  private advertiserNumbers = new Map<string, number>();
+  private advertiser: Int32Array;
+  private ecpm: Float64Array;
+  private capPerDay: Float64Array;
+  /** Positions in `campaigns` of those at or above the floor, by targeted country: what a cell can match. */
+  private anyCountry: number[] = [];
+  private byCountry = new Map<string, number[]>();
+
+  constructor(
+    private campaigns: ServableCampaign[],
+    floorCpmMicros: number,
+  ) {
+    this.advertiser = new Int32Array(campaigns.length);
+    this.ecpm = new Float64Array(campaigns.length);
+    this.capPerDay = new Float64Array(campaigns.length);
+    campaigns.forEach((c, i) => {
+      let number = this.advertiserNumbers.get(c.advertiserId);
+      if (number === undefined) this.advertiserNumbers.set(c.advertiserId, (number = this.advertiserNumbers.size));
+      this.advertiser[i] = number;
+      this.ecpm[i] = ecpmUpperBound(c);
+      this.capPerDay[i] = capPerDay(c.caps);
+      if (this.ecpm[i] < floorCpmMicros) return;
+      if (!c.targeting.countries) this.anyCountry.push(i);
+      else
+        for (const country of c.targeting.countries) {
+          let bucket = this.byCountry.get(country);
+          if (!bucket) this.byCountry.set(country, (bucket = []));
+          bucket.push(i);
+        }
+    });
+  }
+
+  /** The advertiser's number in `CellBids.advertisers`, -1 for one with no campaign here. */
+  numberOf(advertiserId: string): number {
+    return this.advertiserNumbers.get(advertiserId) ?? -1;
+  }
+
+  in(cell: TrafficCell): CellBids {
+    const key = `${cell.country}|${cell.language}|${cell.platform}`;
+    const known = this.cells.get(key);
+    if (known) return known;
+    const context = contextOf(cell);
+    // Per advertiser: its best eCPM, its highest daily cap, and its first campaign in catalog order (which
+    // orders advertisers with equal eCPMs).
+    const best = new Map<number, { advertiser: number; ecpm: number; capPerDay: number; first: number }>();
+    const visit = (positions: number[]) => {
+      for (const i of positions) {
+        if (!matchesTargeting(this.campaigns[i].targeting, context)) continue;
+        const seen = best.get(this.advertiser[i]);
+        if (!seen)
+          best.set(this.advertiser[i], {
+            advertiser: this.advertiser[i],
+            ecpm: this.ecpm[i],
+            capPerDay: this.capPerDay[i],
+            first: i,
+          });
+        else {
+          seen.ecpm = Math.max(seen.ecpm, this.ecpm[i]);
+          seen.capPerDay = Math.max(seen.capPerDay, this.capPerDay[i]);
+          seen.first = Math.min(seen.first, i);
+        }
+      }
+    };
+    if (cell.country) visit(this.byCountry.get(cell.country) ?? []);
+    visit(this.anyCountry);
+    const sorted = [...best.values()].sort((a, b) => b.ecpm - a.ecpm || a.first - b.first);
+    const bids: CellBids = {
+      advertisers: Int32Array.from(sorted, (b) => b.advertiser),
+      ecpm: Float64Array.from(sorted, (b) => b.ecpm),
+      capPerDay: Float64Array.from(sorted, (b) => b.capPerDay),
+    };
+    this.cells.set(key, bids);
+    return bids;
+  }
+}
+
+/**
+ * Today's competition for forecasts, over one build of the catalog index: which campaigns are in schedule on
+ * the forecast day, and each traffic cell's rival bids, each computed once and then looked up — a forecast is
+ * then a sum over cells, not a walk over every campaign per cell and day. Build a new one when the catalog changes.
+ */
+export class Competition {
+  private scheduled: { at: number; rivals: Rivals } | undefined;
+
+  constructor(
+    private campaigns: readonly ServableCampaign[],
+    readonly floorCpmMicros: number,
+  ) {}
+
+  /** The rivals in schedule at `at` (the middle of the forecast day): kept until a forecast asks for another day. */
+  at(at: number): Rivals {
+    if (this.scheduled?.at !== at) {
+      const rivals = this.campaigns.filter((c) => c.creatives.length > 0 && inSchedule(c, at));
+      this.scheduled = { at, rivals: new Rivals(rivals, this.floorCpmMicros) };
+    }
+    return this.scheduled.rivals;
+  }
+}
+
 interface DayForecast {
   matchingRequests: number;
   reachableUsers: number;
@@ -169,12 +298,16 @@ interface DayForecast {
   spendMicros: number;
 }
 
-function forecastOne(input: ForecastInput, traffic: TrafficDay, rivals: ServableCampaign[], dayStart: number): DayForecast {
-  const { draft, floorCpmMicros } = input;
+function forecastOne(input: ForecastInput, traffic: TrafficDay, rivals: Rivals, dayStart: number): DayForecast {
+  const { draft } = input;
+  const { floorCpmMicros } = input.competition;
   const ctr = draft.bid.type === 'cpc' ? input.predictedCtr : 1;
   const draftEcpm = draft.bid.type === 'cpm' ? draft.bid.amountMicros : Math.floor(draft.bid.amountMicros * ctr * 1000);
   const viewRate = traffic.served > 0 ? Math.min(1, traffic.impressions / traffic.served) : 1;
   const perDayCap = capPerDay(draft.caps);
+  const own = rivals.numberOf(draft.advertiserId);
+  let ecpm = new Float64Array(0);
+  let presence = new Float64Array(0);
   const matched = traffic.cells.filter((cell) => matchesTargeting(draft.targeting, contextOf(cell)));
 
   let requests = 0;
@@ -186,40 +319,34 @@ function forecastOne(input: ForecastInput, traffic: TrafficDay, rivals: Servable
     if (R <= 0) continue;
     requests += R;
     if (draftEcpm < floorCpmMicros) continue;
-    const context = contextOf(cell);
     const users = Math.max(1, input.reachOf(traffic.day, [cell]));
     const perUser = R / users;
-    // One bid per advertiser (never two ads of one advertiser in a response): its best eCPM,
-    // present in a user's request while its frequency caps leave room (a user sends `perUser` a day).
-    const best = new Map<string, { ecpm: number; presence: number }>();
-    for (const c of rivals) {
-      if (!matchesTargeting(c.targeting, context)) continue;
-      const ecpm = ecpmUpperBound(c);
-      if (ecpm < floorCpmMicros) continue;
-      const presence = Math.min(1, capPerDay(c.caps) / perUser);
-      const seen = best.get(c.advertiserId);
-      if (!seen || ecpm > seen.ecpm) best.set(c.advertiserId, { ecpm, presence: Math.max(presence, seen?.presence ?? 0) });
-      else seen.presence = Math.max(seen.presence, presence);
+    // The rivals but the draft's advertiser, best first, each present in a user's request while its frequency
+    // caps leave room (a user sends `perUser` a day).
+    const bids = rivals.in(cell);
+    if (ecpm.length < bids.ecpm.length) {
+      ecpm = new Float64Array(bids.ecpm.length);
+      presence = new Float64Array(bids.ecpm.length);
     }
-    const bids = [...best.values()].sort((a, b) => b.ecpm - a.ecpm);
-    const slots = effectiveSlots(
-      bids.map((b) => b.presence),
-      cell.opportunities / cell.requests,
-      cell.served / cell.requests,
-    );
-    const above = bids.filter((b) => b.ecpm > draftEcpm);
-    const dist = presentCounts(
-      above.map((b) => b.presence),
-      Math.ceil(slots) + 1,
-    );
+    let count = 0;
+    for (let i = 0; i < bids.ecpm.length; i++) {
+      if (bids.advertisers[i] === own) continue;
+      ecpm[count] = bids.ecpm[i];
+      presence[count++] = Math.min(1, bids.capPerDay[i] / perUser);
+    }
+    const slots = effectiveSlots(presence, count, cell.opportunities / cell.requests, cell.served / cell.requests);
+    let above = 0;
+    while (above < count && ecpm[above] > draftEcpm) above++;
+    const dist = presentCounts(presence, above, Math.ceil(slots) + 1);
     let winRate = 0;
     for (let k = 0; k < Math.ceil(slots); k++) winRate += dist[k] * Math.min(1, Math.max(0, slots - k));
-    // Second price: the best competitor present below the draft, or the floor.
+    // Second price: the best competitor present below the draft, or the floor (once one is sure to be present,
+    // those below it add nothing).
     let price = 0;
     let absent = 1;
-    for (const b of bids.slice(above.length)) {
-      price += b.ecpm * b.presence * absent;
-      absent *= 1 - b.presence;
+    for (let i = above; i < count && absent !== 0; i++) {
+      price += ecpm[i] * presence[i] * absent;
+      absent *= 1 - presence[i];
     }
     price = Math.min(draftEcpm, Math.max(floorCpmMicros, price + floorCpmMicros * absent));
     const won = cappedPerUser(perUser * winRate, perDayCap) * users;
@@ -263,9 +390,7 @@ const ratio = (x: number) => Math.round(x * 1000) / 1000;
 /** One day's forecast for the draft (the UTC day after `now`), from each basis day's traffic. */
 export function forecast(input: ForecastInput): ForecastResult {
   const dayStart = Math.floor(input.now / DAY_MS) * DAY_MS + DAY_MS;
-  const rivals = [...input.competitors].filter(
-    (c) => c.advertiserId !== input.draft.advertiserId && c.creatives.length > 0 && inSchedule(c, dayStart + DAY_MS / 2),
-  );
+  const rivals = input.competition.at(dayStart + DAY_MS / 2);
   const perDay = input.days.map((day) => forecastOne(input, day, rivals, dayStart));
   const ctr = input.draft.bid.type === 'cpc' ? input.predictedCtr : 1;
   // In the bid's unit: per thousand impressions for cpm, per click for cpc.

@@ -8,7 +8,7 @@ import type { CatalogIndex } from '../catalog/index.js';
 import type { CapRule } from '../config.js';
 import { deploymentPrior } from '../engine/ctr.js';
 import { utcDayFraction } from '../engine/eligibility.js';
-import { type ForecastResult, forecast, type TrafficCell, type TrafficDay } from '../engine/forecast.js';
+import { Competition, type ForecastResult, forecast, type TrafficCell, type TrafficDay } from '../engine/forecast.js';
 import type { BidType, Pacing, Targeting } from '../engine/types.js';
 import type { TrafficRow, TrafficStore } from '../store/interface.js';
 import { Reach } from '../store/reach.js';
@@ -40,7 +40,18 @@ export interface ForecastDeps {
 }
 
 export class Forecasts {
+  private built: { builds: number; competition: Competition } | undefined;
+
   constructor(private deps: ForecastDeps) {}
+
+  /** Today's competition over the index as last built: kept, with the rival bids it computed, until the next build. */
+  private competition(): Competition {
+    const { index, floorCpmMicros } = this.deps;
+    if (this.built?.builds !== index.builds) {
+      this.built = { builds: index.builds, competition: new Competition([...index.candidates({}, true)], floorCpmMicros) };
+    }
+    return this.built.competition;
+  }
 
   async forecast(draft: DraftInput, advertiserId: string): Promise<ForecastResult> {
     const now = this.deps.clock();
@@ -72,7 +83,7 @@ export class Forecasts {
       return union.estimate();
     };
 
-    const competitors = [...this.deps.index.candidates({}, true)];
+    const competition = this.competition();
     // A new creative's predicted CTR is the deployment prior: from the basis days' impressions and clicks, as the catalog smooths it.
     let clicks = 0;
     let seen = 0;
@@ -94,8 +105,7 @@ export class Forecasts {
       },
       days,
       reachOf,
-      competitors,
-      floorCpmMicros: this.deps.floorCpmMicros,
+      competition,
       predictedCtr: deploymentPrior(clicks, seen).mean,
     });
   }
@@ -103,9 +113,9 @@ export class Forecasts {
 
 /**
  * At most one forecast in flight through `forecasts`; one asked meanwhile is refused at once with `busy()`. On
- * Node a forecast's CPU (the model walks every rival campaign per cell and day: ~0.6 s at 10,000 campaigns) runs
- * on the engine thread, which decides every slot and commits every event: one at a time bounds that stall, and
- * a queue behind it would only grow with requests whose clients have given up.
+ * Node a forecast's CPU runs on the engine thread, which decides every slot and commits every event: one at a
+ * time bounds that stall (the first forecast after a catalog change computes the rival bids of each traffic cell
+ * it meets), and a queue behind it would only grow with requests whose clients have given up.
  */
 export function oneForecastAtATime(forecasts: Pick<Forecasts, 'forecast'>, busy: () => Error): Pick<Forecasts, 'forecast'> {
   let running = false;

@@ -30,9 +30,12 @@ export function createNodeLog(level: LogLevel, options: { pretty?: boolean } = {
  * Lines gather in a string and go to stdout in one piece per ~16 KiB (about 80 request lines) or
  * every FLUSH_MS, whichever comes first, so the event loop spends neither a write nor pino's
  * per-line work per request (each line is one `JSON.stringify` of its fields). The piece goes through
- * pino's destination (sonic-boom: asynchronous writes, partial writes and EAGAIN retried, a
- * synchronous flush when the process exits). SIGTERM/SIGINT end through process.exit, which
- * writes what is held; a kill -9 can lose the lines of the last FLUSH_MS at most, never data.
+ * pino's destination (sonic-boom) in one synchronous write, partial writes and EAGAIN retried, as
+ * pino's default destination writes: no piece is ever still being written when the process exits,
+ * so the exit's own write of what is held lands after it, whole (an asynchronous write in flight at
+ * exit could land after it, or be cut off). The cost is one write call per piece, and a reader of
+ * stdout that stops reading holds up the thread that logs. SIGTERM/SIGINT end through process.exit,
+ * which writes what is held; a kill -9 can lose the lines of the last FLUSH_MS at most, never data.
  */
 class BufferedLog implements NodeLog {
   private held = '';
@@ -48,7 +51,7 @@ class BufferedLog implements NodeLog {
         // Already closed, or stdout is gone: nothing more can be written.
       }
     });
-    this.out = pino.destination({ sync: false, minLength: 0 });
+    this.out = pino.destination({ sync: true, minLength: 0 });
     this.log = lineLog(level, (line) => {
       this.held += `${line}\n`;
       if (this.held.length >= BATCH_CHARS) this.flush();
@@ -66,7 +69,7 @@ class BufferedLog implements NodeLog {
     this.log.error(fields, message);
   }
 
-  /** Hands what is held to the writer, which starts writing it at once unless a write is under way. */
+  /** Writes what is held. */
   flush(): void {
     if (this.held.length === 0) return;
     const text = this.held;

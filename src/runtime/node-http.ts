@@ -9,6 +9,10 @@
  *   *lingering*: our side is shut (FIN) while the rest of the body is read and
  *   discarded, up to a bound, so the client reads the answer instead of a reset
  *   and never reuses a connection that still carries half a body.
+ * - But a 429 (a client over its rate, which will be back within a second) for
+ *   a body of a declared length within `KEEP_DISCARDING_BYTES` keeps the
+ *   connection: the rest of the body is read and discarded, and the next
+ *   request on it is parsed after it, as after any answered request.
  */
 import { createServer, type RequestListener, type Server, type ServerOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -18,7 +22,17 @@ import type { NodeLane } from './node-slots.js';
 /** How long, and for how many bytes, a closing connection keeps reading what the client still sends. */
 export const LINGER = { ms: 10_000, bytes: 64 * 1024 * 1024 };
 
+/** The most a rate-limited request may still have to send for its connection to stay open (the JSON body limit). */
+export const KEEP_DISCARDING_BYTES = 1024 * 1024;
+
 const lingering = new WeakSet<Socket>();
+
+/** A 429 whose request declared a body small enough to read and drop: the connection can carry the next request. */
+function keepsConnection(status: number, req: ServerResponse['req']): boolean {
+  if (status !== 429 || req.headers['transfer-encoding'] !== undefined) return false;
+  const length = req.headers['content-length'];
+  return length !== undefined && /^\d{1,16}$/.test(length) && Number(length) <= KEEP_DISCARDING_BYTES;
+}
 
 /** Replaces the socket's close-after-response with a lingering close. */
 function lingerOnClose(socket: Socket) {
@@ -57,10 +71,14 @@ class CorrectedResponse extends ServerResponse {
         for (const key of Object.keys(headers)) if (key.toLowerCase() === 'content-type') delete headers[key];
       this.removeHeader('content-type');
     }
-    // Answering before the body arrived: this connection cannot carry another request cleanly.
+    // Answering before the body arrived: this connection cannot carry another request cleanly, unless the rest is
+    // small enough to read and drop (a 429).
     if (!this.req.complete && !this.headersSent) {
-      this.setHeader('Connection', 'close');
-      lingerOnClose(this.req.socket);
+      if (keepsConnection(status, this.req)) this.req.resume();
+      else {
+        this.setHeader('Connection', 'close');
+        lingerOnClose(this.req.socket);
+      }
     }
     return (super.writeHead as (status: number, reason?: unknown, obj?: unknown) => this)(status, reason, obj);
   }

@@ -22,8 +22,24 @@ export type NodeLane = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 const ROUTE = '/v1/slots';
 const CLIENT = ['client'] as const;
-/** @hono/node-server's own check of a Host it takes as is; any other Host is the adapter's to judge. */
+/** @hono/node-server's own check of a Host it takes as is. */
 const PLAIN_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
+const NAME_AND_PORT = /^([a-z0-9._-]+):(\d{1,5})$/;
+
+/**
+ * A Host the adapter takes: as is (PLAIN_HOST), or — a name and any other port, from 60000 or below 1000 — when the
+ * URL it then builds reads the same name (else it refuses the request, which is then the app's to answer).
+ */
+function plainHost(host: string): boolean {
+  if (PLAIN_HOST.test(host)) return true;
+  const named = NAME_AND_PORT.exec(host);
+  if (!named) return false;
+  try {
+    return new URL(`http://${host}`).hostname === named[1];
+  } catch {
+    return false;
+  }
+}
 const decoder = new TextDecoder();
 const ignore = () => {};
 
@@ -128,7 +144,7 @@ export function createSlotsLane(deps: { edge: Edge; delivery: DeliveryApi; setti
       headers['transfer-encoding'] !== undefined ||
       declaredOver(length, JSON_BODY_LIMIT) ||
       host === undefined ||
-      !PLAIN_HOST.test(host) ||
+      !plainHost(host) ||
       repeatsAHeader(req.rawHeaders)
     )
       return false;

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { advertiserCard } from '../../src/engine/card.js';
-import { type CampaignDraft, type ForecastInput, forecast, type TrafficDay } from '../../src/engine/forecast.js';
+import { type CampaignDraft, Competition, type ForecastInput, forecast, type TrafficDay } from '../../src/engine/forecast.js';
 import type { ServableCampaign } from '../../src/engine/types.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12);
@@ -86,8 +86,7 @@ function input(cells: any[], rivals: ServableCampaign[], d: CampaignDraft): Fore
     now: NOW,
     draft: d,
     days: [day],
-    competitors: rivals,
-    floorCpmMicros: FLOOR,
+    competition: new Competition(rivals, FLOOR),
     predictedCtr: 0.01,
     reachOf: (_day, of) => of.reduce((s, c) => s + (users.get(`${c.country}|${c.language}|${c.platform}`) ?? 0), 0),
   };

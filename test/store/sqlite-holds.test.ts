@@ -135,6 +135,23 @@ describe('budget holds after a restart (SQLite)', () => {
     }
   });
 
+  it('a first budget use whose read-back fails changes nothing, and the next use reads every hold back', async () => {
+    const restarted = store();
+    const other = new Database(db.path);
+    other.exec('ALTER TABLE reservations RENAME TO reservations_away');
+    try {
+      expect(() => restarted.budgets.view(c1.id, T)).toThrow(/reservations/);
+    } finally {
+      other.exec('ALTER TABLE reservations_away RENAME TO reservations');
+      other.close();
+    }
+    // Counted as done before: the campaign held nothing, and admitted 3000 more than its budget leaves.
+    expect(restarted.budgets.view(c1.id, T).heldMicros).toBe(3000);
+    expect(
+      await restarted.budgets.tryHold({ campaign: c1, reservationId: 'r_4', amountMicros: 2001, expiresAt: T + TTL }, T),
+    ).toBe(false);
+  });
+
   it('a lowered budget cuts the holds read back, newest first', async () => {
     const restarted = store();
     await restarted.budgets.limit({ id: c1.id, budget: { dailyMicros: 1500 } }, T);
@@ -298,6 +315,45 @@ describe('one campaign with more live holds than a call can take as arguments (S
     } finally {
       await restarted.close();
     }
+  });
+});
+
+describe('holds taken out of order (SQLite)', () => {
+  const id = (ms: number, tail: string) => `r_${ms.toString(16).padStart(12, '0')}${tail}`;
+  const hold = (budgets: SqliteBudgets, reservationId: string, expiresAt: number, now: number) =>
+    budgets.tryHold({ campaign: campaign('cmp_o', 1e12), reservationId, amountMicros: 100, expiresAt }, now);
+
+  it('a hold that expires before one taken earlier (a shorter TTL, a clock stepped back) ends at its own expiry', () => {
+    const store = createSqliteStore({ path: ':memory:', userCacheSize: 10 });
+    const budgets = store.budgets as SqliteBudgets;
+    expect(hold(budgets, id(T, 'a'), T + TTL, T)).toBe(true);
+    // The TTL shortened to 5 minutes, then the clock stepped back a second.
+    expect(hold(budgets, id(T + 1, 'b'), T + 1 + 300_000, T + 1)).toBe(true);
+    expect(hold(budgets, id(T - 1000, 'c'), T - 1000 + 300_000, T - 1000)).toBe(true);
+    expect(hold(budgets, id(T + 2, 'd'), T + TTL + 2, T + 2)).toBe(true);
+    expect(budgets.view('cmp_o', T + 298_999).heldMicros).toBe(400);
+    // Before, the first hold kept both short ones held until it expired itself.
+    expect(budgets.view('cmp_o', T + 299_000).heldMicros).toBe(300);
+    expect(budgets.view('cmp_o', T + 300_001).heldMicros).toBe(200);
+    expect(budgets.view('cmp_o', T + TTL).heldMicros).toBe(100);
+    expect(budgets.view('cmp_o', T + TTL + 2).heldMicros).toBe(0);
+    expect(budgets.holdsKept()).toBe(0);
+    expect(budgets.holdsApart()).toBe(0);
+  });
+
+  it('an id out of time order is kept apart only while its hold is live', () => {
+    const store = createSqliteStore({ path: ':memory:', userCacheSize: 10 });
+    const budgets = store.budgets as SqliteBudgets;
+    for (let i = 0; i < 10; i++) expect(hold(budgets, id(T + i, 'x'), T + TTL, T + i)).toBe(true);
+    // A clock stepped back 1 ms.
+    expect(hold(budgets, id(T + 8, 'stray'), T + TTL, T + 10)).toBe(true);
+    expect(budgets.holdsApart()).toBe(1);
+    for (let i = 11; i < 20; i++) expect(hold(budgets, id(T + i, 'x'), T + TTL, T + i)).toBe(true);
+    // Found, and every other hold still found by the search.
+    budgets.charged('cmp_o', [id(T + 8, 'stray'), id(T + 8, 'x'), id(T + 15, 'x')], 0, T + 20);
+    expect(budgets.view('cmp_o', T + 20).heldMicros).toBe(1700);
+    // Before, one id out of order put every later hold of the campaign on a map from id to place for good.
+    expect(budgets.holdsApart()).toBe(0);
   });
 });
 

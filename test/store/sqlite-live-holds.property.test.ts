@@ -1,8 +1,8 @@
 /**
  * The holds a Node process takes are kept in arrays ordered by the ids' serving time and found by
  * a search over it (src/store/sqlite/budgets.ts, `LiveHolds`); ids out of that order, many of one
- * millisecond, and holds ended in any order must still give the figures a plain list of holds
- * gives. In memory, against that list, over random sequences of holds, releases, charges, cuts
+ * millisecond, holds that expire before ones taken earlier (a shorter TTL) and holds ended in any
+ * order must still give the figures a plain list of holds gives (each hold live until its own expiry). In memory, against that list, over random sequences of holds, releases, charges, cuts
  * and time.
  */
 import fc from 'fast-check';
@@ -19,7 +19,7 @@ const campaign = (dailyMicros: number) =>
 const idAt = (ms: number, suffix: string) => `r_${ms.toString(16).padStart(12, '0')}${suffix}`;
 
 type Op =
-  | { kind: 'hold'; advance: number; back: boolean; suffix: string; amount: number }
+  | { kind: 'hold'; advance: number; back: boolean; suffix: string; amount: number; ttl: number }
   | { kind: 'release' | 'charge'; pick: number }
   | { kind: 'cut'; daily: number }
   | { kind: 'wait'; ms: number };
@@ -34,6 +34,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       back: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
       suffix: fc.stringMatching(/^[A-Za-z0-9_-]{1,3}$/),
       amount: fc.integer({ min: 1, max: 500 }),
+      // Mostly the TTL; sometimes a shorter one (a changed setting), so a hold can expire before one taken earlier.
+      ttl: fc.constantFrom(TTL, TTL, TTL, TTL / 3, 1000),
     }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('release' as const, 'charge' as const), pick: fc.nat() }) },
@@ -59,11 +61,11 @@ describe('live budget holds (SQLite, in memory)', () => {
               const id = idAt(clockAt, o.suffix);
               if (model.some((h) => h.id === id)) continue;
               const ok = await budgets.tryHold(
-                { campaign: campaign(1e12), reservationId: id, amountMicros: o.amount, expiresAt: now + TTL },
+                { campaign: campaign(1e12), reservationId: id, amountMicros: o.amount, expiresAt: now + o.ttl },
                 now,
               );
               expect(ok).toBe(true);
-              model.push({ id, amount: o.amount, expiresAt: now + TTL, live: true });
+              model.push({ id, amount: o.amount, expiresAt: now + o.ttl, live: true });
             } else if (o.kind === 'cut') {
               // Newest first, until the holds fit the new daily budget.
               await budgets.limit({ id: 'cmp_1', budget: { dailyMicros: o.daily } }, now);
@@ -80,6 +82,7 @@ describe('live budget holds (SQLite, in memory)', () => {
           now += TTL;
           expect(budgets.view('cmp_1', now).heldMicros).toBe(0);
           expect(budgets.holdsKept()).toBe(0);
+          expect(budgets.holdsApart()).toBe(0);
         } finally {
           await store.close();
         }

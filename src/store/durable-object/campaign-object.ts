@@ -459,10 +459,17 @@ export class CampaignObjectStore {
   /**
    * A budget cut's second step: the newest holds go until spend + holds fit `target`, and
    * the lease comes down to it (charges without a hold may still use what is left of it).
+   * A budget the cut leaves alone (null in `target`) keeps the ceiling the first step
+   * reported, which the coordinator's record covers: lowered to what is committed after the
+   * holds cut for the other budget, it would leave charges of those reservations no room.
    */
   trim(target: TrimTarget, budget: LeaseBudget, now: number): RenewRequest {
+    const { lease } = this.lease(now);
     this.cutHolds(target, now);
-    return this.recall(now, budget, target);
+    return this.recall(now, budget, {
+      dailyMicros: target.dailyMicros ?? lease.dailyMicros,
+      totalMicros: target.totalMicros ?? lease.totalMicros,
+    });
   }
 
   // ---------- holding ----------
@@ -690,8 +697,11 @@ export class CampaignObjectStore {
     const charged: { amountMicros: number; expiresAt: number }[] = [];
     const capped = this.shard > 0 || this.shardCount() > 1;
     // The running totals, built now if not yet: built inside the transaction, they would miss the
-    // holds charged there, which the count after the commit then takes off a second time.
+    // holds charged there, which the count after the commit then takes off a second time. The
+    // lease likewise: a shard without a lease row derives it from its account, which read inside
+    // the transaction would count its charges and, rolled back, stay wrong in memory.
     this.totals();
+    if (capped) this.lease(now);
     try {
       this.db.transaction((tx) => {
         const side: CampaignSideTx = {

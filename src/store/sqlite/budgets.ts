@@ -23,7 +23,7 @@ interface Account {
   spentTodayMicros: number;
   spentTotalMicros: number;
   heldMicros: number;
-  /** Holds taken by this process, in taking order (every hold lives the same TTL, so that is expiry order). */
+  /** Holds taken by this process, in taking order. */
   live: LiveHolds;
   /** Holds read back at start, until every one has ended. */
   stored: StoredHolds | undefined;
@@ -50,12 +50,15 @@ function timeKey(id: string): number {
  * collector would otherwise copy, promote and mark millions of small objects on the thread that
  * serves. A hold is found by its id through the ids' time order (`timeOrderedId`: serving time
  * first, and holds are taken in serving order): a binary search over those times, then a scan of
- * the ids of the same millisecond. An id taken out of that order (a clock stepped back, ids made
- * otherwise) switches the campaign to a map from id to place, which is always right.
+ * the ids of the same millisecond. They end by expiry in taking order, which is expiry order while
+ * every hold lives the same TTL on a clock that never steps back. What breaks either order (a clock
+ * stepped back, ids made otherwise, a shorter TTL) is kept apart while it is live: an id out of
+ * time order in a map from id to place, a hold that expires before one taken earlier in a heap by
+ * expiry, each no bigger than the holds that broke the order.
  */
 class LiveHolds {
   private ids: string[] = [];
-  /** Each id's `timeKey`, never decreasing while `byId` is unset. */
+  /** Each id's `timeKey`, never decreasing (an id out of order is entered at the time before it, and found through `strays`). */
   private times: number[] = [];
   private amounts: number[] = [];
   private expiries: number[] = [];
@@ -63,21 +66,30 @@ class LiveHolds {
   private live: number[] = [];
   /** Entries before `head` have ended and are dropped at the next compaction. */
   private head = 0;
-  /** Entries dropped so far: a place in `byId` is `dropped` + its index. */
+  /** Entries dropped so far: a hold's place is `dropped` + its index. */
   private dropped = 0;
-  private byId: Map<string, number> | undefined;
+  /** Live holds whose id came out of time order: their places. */
+  private strays: Map<string, number> | undefined;
+  /** The latest expiry taken in order: a hold that expires before it goes into `early`. */
+  private lastExpiry = Number.NEGATIVE_INFINITY;
+  /** Places and expiries of holds that expire before one taken earlier: a min-heap by expiry (ended ones are skipped when popped). */
+  private earlyPlaces: number[] = [];
+  private earlyExpiries: number[] = [];
   /** The amount of the holds the last `expire` ended. */
   endedMicros = 0;
 
   add(id: string, amountMicros: number, expiresAt: number): void {
     const n = this.ids.length;
-    const time = timeKey(id);
-    if (!this.byId && n > this.head && time < this.times[n - 1]) {
-      const byId = new Map<string, number>();
-      for (let i = this.head; i < n; i++) if (this.live[i] === 1) byId.set(this.ids[i], this.dropped + i);
-      this.byId = byId;
+    const place = this.dropped + n;
+    let time = timeKey(id);
+    // Nothing live before it: no order to keep.
+    if (n === this.head) this.lastExpiry = Number.NEGATIVE_INFINITY;
+    if (n > this.head && time < this.times[n - 1]) {
+      (this.strays ??= new Map()).set(id, place);
+      time = this.times[n - 1];
     }
-    this.byId?.set(id, this.dropped + n);
+    if (expiresAt < this.lastExpiry) this.pushEarly(place, expiresAt);
+    else this.lastExpiry = expiresAt;
     this.ids.push(id);
     this.times.push(time);
     this.amounts.push(amountMicros);
@@ -92,11 +104,22 @@ class LiveHolds {
     return this.end(i);
   }
 
-  /** Ends every hold expired by `now` (their amount in `endedMicros`) and drops ended ones from the front; returns how many expired. */
+  /**
+   * Ends every hold expired by `now` (their amount in `endedMicros`) and drops ended ones from the front; returns
+   * how many expired. A live hold at the front not yet expired stops the walk: those taken after it in order
+   * expire no earlier, and those that do are in `early`.
+   */
   expire(now: number): number {
     const { ids, live, expiries } = this;
     let count = 0;
     this.endedMicros = 0;
+    while (this.earlyPlaces.length > 0 && this.earlyExpiries[0] <= now) {
+      const i = this.popEarly() - this.dropped;
+      if (i >= this.head && live[i] === 1) {
+        this.endedMicros += this.end(i);
+        count++;
+      }
+    }
     while (this.head < ids.length && (live[this.head] === 0 || expiries[this.head] <= now)) {
       if (live[this.head] === 1) {
         this.endedMicros += this.end(this.head);
@@ -118,18 +141,21 @@ class LiveHolds {
     return this.ids.length - this.head;
   }
 
+  /** How many holds are kept apart (out of time order, or expiring early): for tests. */
+  get apart(): number {
+    return (this.strays?.size ?? 0) + this.earlyPlaces.length;
+  }
+
   private end(i: number): number {
     this.live[i] = 0;
-    this.byId?.delete(this.ids[i]);
+    if (this.strays?.delete(this.ids[i]) && this.strays.size === 0) this.strays = undefined;
     return this.amounts[i];
   }
 
   /** The index of the live hold of `id`, or -1. */
   private find(id: string): number {
-    if (this.byId) {
-      const at = this.byId.get(id);
-      return at === undefined ? -1 : at - this.dropped;
-    }
+    const stray = this.strays?.get(id);
+    if (stray !== undefined) return stray - this.dropped;
     const { ids, times } = this;
     const time = timeKey(id);
     let lo = this.head;
@@ -143,6 +169,48 @@ class LiveHolds {
     return -1;
   }
 
+  private pushEarly(place: number, expiresAt: number): void {
+    const places = this.earlyPlaces;
+    const expiries = this.earlyExpiries;
+    let i = places.length;
+    places.push(place);
+    expiries.push(expiresAt);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (expiries[parent] <= expiresAt) break;
+      places[i] = places[parent];
+      expiries[i] = expiries[parent];
+      i = parent;
+    }
+    places[i] = place;
+    expiries[i] = expiresAt;
+  }
+
+  /** Removes the earliest of `early`; returns its place. */
+  private popEarly(): number {
+    const places = this.earlyPlaces;
+    const expiries = this.earlyExpiries;
+    const top = places[0];
+    const lastPlace = places.pop() as number;
+    const lastExpiry = expiries.pop() as number;
+    const n = places.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        let child = 2 * i + 1;
+        if (child >= n) break;
+        if (child + 1 < n && expiries[child + 1] < expiries[child]) child++;
+        if (expiries[child] >= lastExpiry) break;
+        places[i] = places[child];
+        expiries[i] = expiries[child];
+        i = child;
+      }
+      places[i] = lastPlace;
+      expiries[i] = lastExpiry;
+    }
+    return top;
+  }
+
   private compact(): void {
     const head = this.head;
     this.ids = this.ids.slice(head);
@@ -152,7 +220,6 @@ class LiveHolds {
     this.live = this.live.slice(head);
     this.dropped += head;
     this.head = 0;
-    if (this.byId && this.byId.size === 0) this.byId = undefined;
   }
 }
 
@@ -265,11 +332,12 @@ export class SqliteBudgets implements BudgetStore {
    * scan of the `expires_at` index and makes each such campaign's account, so no later budget use reads
    * reservations. Runs once: the server calls it before it listens; otherwise the first budget use does.
    * From then on every hold is in memory and every change to one (a charge, an erase, a give-back)
-   * reaches it here. Returns how many holds were read back.
+   * reaches it here. Returns how many holds were read back. A scan that fails changes nothing and is
+   * tried again at the next budget use (the use fails meanwhile: without them a budget would admit too much).
    */
   loadHolds(now: number): number {
     if (this.readBack !== undefined) return this.readBack;
-    this.readBack = 0;
+    const found: { campaign: string; stored: StoredHolds; heldMicros: number }[] = [];
     const sqlite = (this.db as unknown as { $client: Database.Database }).$client;
     // In id order within a campaign (SQLite sorts; one campaign's rows come together): nothing per hold is kept.
     const scan = sqlite
@@ -284,7 +352,6 @@ export class SqliteBudgets implements BudgetStore {
     let expiries: number[] = [];
     const flush = () => {
       if (campaign === undefined || ids.length === 0) return;
-      const account = this.accounts.get(campaign) ?? this.load(campaign, now);
       // The search compares UTF-16 code units, SQLite's order is UTF-8 bytes: the same for the ids we mint, else sort here.
       if (ids.some((id, i) => i > 0 && ids[i - 1] >= id)) sortTogether(ids, amounts, expiries);
       const ends = new Uint32Array(ids.length);
@@ -294,10 +361,13 @@ export class SqliteBudgets implements BudgetStore {
       const byExpiry = new Uint32Array(ids.length);
       for (let i = 0; i < byExpiry.length; i++) byExpiry[i] = i;
       byExpiry.sort((a, b) => expiriesArray[a] - expiriesArray[b]);
-      account.stored = new StoredHolds(ids.join(''), ends, Float64Array.from(amounts), expiriesArray, byExpiry);
-      for (const amount of amounts) account.heldMicros += amount;
-      this.accounts.set(campaign, account);
-      this.readBack! += ids.length;
+      let heldMicros = 0;
+      for (const amount of amounts) heldMicros += amount;
+      found.push({
+        campaign,
+        stored: new StoredHolds(ids.join(''), ends, Float64Array.from(amounts), expiriesArray, byExpiry),
+        heldMicros,
+      });
       ids = [];
       amounts = [];
       expiries = [];
@@ -312,7 +382,18 @@ export class SqliteBudgets implements BudgetStore {
       expiries.push(expiresAt);
     }
     flush();
-    return this.readBack;
+    // All read: now they become the accounts' (a campaign's rows come together, so each has one entry here).
+    const accounts = found.map((f) => this.accounts.get(f.campaign) ?? this.load(f.campaign, now));
+    let count = 0;
+    for (const [i, { campaign: id, stored, heldMicros }] of found.entries()) {
+      const account = accounts[i];
+      account.stored = stored;
+      account.heldMicros += heldMicros;
+      this.accounts.set(id, account);
+      count += stored.size;
+    }
+    this.readBack = count;
+    return count;
   }
 
   private account(campaignId: string, now: number): Account {
@@ -395,6 +476,13 @@ export class SqliteBudgets implements BudgetStore {
   holdsKept(): number {
     let count = 0;
     for (const account of this.accounts.values()) count += account.live.size + (account.stored?.size ?? 0);
+    return count;
+  }
+
+  /** How many of those are kept apart from the taking order (ids out of time order, holds expiring early): for tests. */
+  holdsApart(): number {
+    let count = 0;
+    for (const account of this.accounts.values()) count += account.live.apart;
     return count;
   }
 
