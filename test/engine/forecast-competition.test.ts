@@ -10,6 +10,7 @@ import { advertiserCard } from '../../src/engine/card.js';
 import { ecpmUpperBound, inSchedule, matchesTargeting } from '../../src/engine/eligibility.js';
 import { type CampaignDraft, Competition, capPerDay, forecast, type TrafficDay } from '../../src/engine/forecast.js';
 import type { Platform, RequestContext, ServableCampaign } from '../../src/engine/types.js';
+import { trafficDay } from '../helpers/traffic-day.js';
 import { forecast as referenceForecast } from './forecast-reference.js';
 
 const DAY_MS = 86_400_000;
@@ -71,25 +72,7 @@ const draftArb = fc.record({
 });
 
 function trafficDays(days: (typeof cellArb extends fc.Arbitrary<infer T> ? T : never)[][]): TrafficDay[] {
-  return days.map((cells, d) => {
-    const day: TrafficDay = {
-      day: new Date(DAY - (days.length - d) * DAY_MS).toISOString().slice(0, 10),
-      cells: cells.map((c) => ({
-        country: c.country,
-        language: c.language,
-        platform: c.platform,
-        requests: c.requests,
-        opportunities: c.requests * c.slotsPerRequest,
-        served: Math.floor(c.requests * c.slotsPerRequest * c.fill),
-      })),
-      impressions: 0,
-      served: 0,
-      scale: 1,
-    };
-    day.served = day.cells.reduce((s, c) => s + c.served, 0);
-    day.impressions = Math.floor(day.served * 0.7);
-    return day;
-  });
+  return days.map((cells, d) => trafficDay(new Date(DAY - (days.length - d) * DAY_MS).toISOString().slice(0, 10), cells, 0.7));
 }
 
 describe('forecasts over a precomputed competition', () => {

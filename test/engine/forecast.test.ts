@@ -2,8 +2,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { advertiserCard } from '../../src/engine/card.js';
-import { type CampaignDraft, Competition, type ForecastInput, forecast, type TrafficDay } from '../../src/engine/forecast.js';
+import { type CampaignDraft, Competition, type ForecastInput, forecast } from '../../src/engine/forecast.js';
 import type { ServableCampaign } from '../../src/engine/types.js';
+import { trafficDay } from '../helpers/traffic-day.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 const FLOOR = 100_000;
@@ -63,22 +64,7 @@ function input(cells: any[], rivals: ServableCampaign[], d: CampaignDraft): Fore
   const seen = new Map<string, any>();
   for (const c of cells) seen.set(`${c.country}|${c.language}|${c.platform}`, c);
   const list = [...seen.values()];
-  const day: TrafficDay = {
-    day: '2026-11-24',
-    cells: list.map((c) => ({
-      country: c.country,
-      language: c.language,
-      platform: c.platform,
-      requests: c.requests,
-      opportunities: c.requests * c.slotsPerRequest,
-      served: Math.floor(c.requests * c.slotsPerRequest * c.fill),
-    })),
-    impressions: 0,
-    served: 0,
-    scale: 1,
-  };
-  day.served = day.cells.reduce((s, c) => s + c.served, 0);
-  day.impressions = Math.floor(day.served * 0.8);
+  const day = trafficDay('2026-11-24', list, 0.8);
   const users = new Map(
     list.map((c) => [`${c.country}|${c.language}|${c.platform}`, Math.max(1, Math.round(c.requests * c.usersShare))]),
   );
