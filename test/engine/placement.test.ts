@@ -90,23 +90,23 @@ describe('placedPositions', () => {
   });
 });
 
+/** A feed (a count of statuses, or runs between a user's own) and the placement settings, as the property tests draw them. */
+const feedArb = fc.oneof(
+  fc.record({ statuses: fc.integer({ min: 0, max: 1000 }) }),
+  fc.record({ runs: fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 60 }) }),
+);
+const settingsArb = fc.record({
+  firstAfter: fc.integer({ min: 1, max: 20 }),
+  minGap: fc.integer({ min: 0, max: 20 }),
+  maxPerResponse: fc.integer({ min: 0, max: 10 }),
+});
+
 describe('placementCapacity', () => {
   it('counts what the greedy pick over the list of every position would place, for any feed and settings', () => {
     fc.assert(
-      fc.property(
-        fc.oneof(
-          fc.record({ statuses: fc.integer({ min: 0, max: 1000 }) }),
-          fc.record({ runs: fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 60 }) }),
-        ),
-        fc.record({
-          firstAfter: fc.integer({ min: 1, max: 20 }),
-          minGap: fc.integer({ min: 0, max: 20 }),
-          maxPerResponse: fc.integer({ min: 0, max: 10 }),
-        }),
-        (request, settings) => {
-          expect(placementCapacity(request, settings)).toBe(greedy(positionsOf(request), settings, Infinity).length);
-        },
-      ),
+      fc.property(feedArb, settingsArb, (request, settings) => {
+        expect(placementCapacity(request, settings)).toBe(greedy(positionsOf(request), settings, Infinity).length);
+      }),
       { numRuns: 500 },
     );
   });
@@ -116,15 +116,8 @@ describe('placedPositions against the list model', () => {
   it('places what the greedy pick over the list of every position would, for any feed, settings and limit', () => {
     fc.assert(
       fc.property(
-        fc.oneof(
-          fc.record({ statuses: fc.integer({ min: 0, max: 1000 }) }),
-          fc.record({ runs: fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 60 }) }),
-        ),
-        fc.record({
-          firstAfter: fc.integer({ min: 1, max: 20 }),
-          minGap: fc.integer({ min: 0, max: 20 }),
-          maxPerResponse: fc.integer({ min: 0, max: 10 }),
-        }),
+        feedArb,
+        settingsArb,
         fc.oneof(fc.integer({ min: 0, max: 12 }), fc.constant(Infinity)),
         (request, settings, limit) => {
           expect(placedPositions(request, settings, limit)).toEqual(greedy(positionsOf(request), settings, limit));
