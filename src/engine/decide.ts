@@ -149,36 +149,38 @@ function rank(top: number[], previous: number | undefined, ecpm: number, size: n
   top[at] = ecpm;
 }
 
-/** The best-ranked (`byEcpm`) eligible candidate whose advertiser is neither in `used` nor `not`. */
-function bestOf(eligible: Eligible[], used: string[], not: string | undefined): Eligible | undefined {
-  let best: Eligible | undefined;
-  for (const e of eligible) {
-    const advertiser = e.campaign.advertiserId;
-    if (advertiser === not || used.includes(advertiser)) continue;
-    if (best === undefined || byEcpm(e, best) < 0) best = e;
-  }
-  return best;
-}
-
 /**
- * Up to `wanted` winners in rank order (`byEcpm`), one per advertiser: each the best-ranked eligible candidate of an
- * advertiser not yet served, priced by the best-ranked of the other advertisers not yet served (the first of them
- * after it in rank order; second price). A few passes over the eligible instead of sorting them all: only the
- * explanation needs them in order.
+ * Up to `wanted` winners in rank order (`byEcpm`), one per advertiser, each priced by the next in that order
+ * (second price). Advertisers rank by their best-ranked eligible candidate, which is the one they serve: winner k is
+ * the best of the k-th advertiser, and the best of the other advertisers not yet served is the best of the (k+1)-th.
+ * So one pass keeps the bests of the leading `wanted + 1` advertisers in order; a candidate ranked after the last of
+ * them is passed over at one comparison (it can neither win nor set a price, nor be its advertiser's best among
+ * them). The eligible are never sorted: only the explanation needs them in order.
  */
 export function chooseWinners(
   eligible: Eligible[],
   wanted: number,
   floorCpmMicros: number,
 ): { winner: Eligible; price: number }[] {
+  if (wanted <= 0) return [];
+  const size = wanted + 1;
+  const top: Eligible[] = []; // the best of each leading advertiser so far, in rank order
+  for (const e of eligible) {
+    if (top.length === size && byEcpm(e, top[size - 1]) >= 0) continue;
+    let at = 0; // its place among them
+    while (at < top.length && byEcpm(top[at], e) < 0) at++;
+    const advertiser = e.campaign.advertiserId;
+    let previous = 0; // its advertiser's best among them, if there
+    while (previous < top.length && top[previous].campaign.advertiserId !== advertiser) previous++;
+    if (previous < at) continue;
+    // Shift down from `at` over its advertiser's previous best, or else over the last when they are `size`.
+    const end = previous < top.length ? previous : top.length < size ? top.push(e) - 1 : size - 1;
+    for (let i = end; i > at; i--) top[i] = top[i - 1];
+    top[at] = e;
+  }
   const winners: { winner: Eligible; price: number }[] = [];
-  const used: string[] = [];
-  for (let slot = 0; slot < wanted; slot++) {
-    const winner = bestOf(eligible, used, undefined);
-    if (!winner) break;
-    const runnerUp = bestOf(eligible, used, winner.campaign.advertiserId);
-    winners.push({ winner, price: clearingPrice(winner, runnerUp, floorCpmMicros) });
-    used.push(winner.campaign.advertiserId);
+  for (let k = 0; k < wanted && k < top.length; k++) {
+    winners.push({ winner: top[k], price: clearingPrice(top[k], top[k + 1], floorCpmMicros) });
   }
   return winners;
 }
