@@ -149,6 +149,17 @@ function rank(top: number[], previous: number | undefined, ecpm: number, size: n
   top[at] = ecpm;
 }
 
+/** Where `e` is or would go in `top` (in rank order), by bisection. */
+function placeOf(top: Eligible[], e: Eligible): number {
+  let at = 0;
+  for (let hi = top.length; at < hi; ) {
+    const mid = (at + hi) >>> 1;
+    if (byEcpm(top[mid], e) < 0) at = mid + 1;
+    else hi = mid;
+  }
+  return at;
+}
+
 /**
  * Up to `wanted` winners in rank order (`byEcpm`), one per advertiser, each priced by the next in that order
  * (second price). Advertisers rank by their best-ranked eligible candidate, which is the one they serve: winner k is
@@ -165,16 +176,17 @@ export function chooseWinners(
   if (wanted <= 0) return [];
   const size = wanted + 1;
   const top: Eligible[] = []; // the best of each leading advertiser so far, in rank order
+  const bestOf = new Map<string, Eligible>(); // the same, by advertiser
   for (const e of eligible) {
     if (top.length === size && byEcpm(e, top[size - 1]) >= 0) continue;
-    let at = 0; // its place among them
-    while (at < top.length && byEcpm(top[at], e) < 0) at++;
     const advertiser = e.campaign.advertiserId;
-    let previous = 0; // its advertiser's best among them, if there
-    while (previous < top.length && top[previous].campaign.advertiserId !== advertiser) previous++;
-    if (previous < at) continue;
-    // Shift down from `at` over its advertiser's previous best, or else over the last when they are `size`.
-    const end = previous < top.length ? previous : top.length < size ? top.push(e) - 1 : size - 1;
+    const previous = bestOf.get(advertiser);
+    if (previous !== undefined && byEcpm(previous, e) < 0) continue;
+    bestOf.set(advertiser, e);
+    // Shift down from its place over its advertiser's previous best if among them, or else over the last if full.
+    let end = previous === undefined ? top.length : placeOf(top, previous);
+    if (end === size) bestOf.delete(top[--end].campaign.advertiserId);
+    const at = placeOf(top, e);
     for (let i = end; i > at; i--) top[i] = top[i - 1];
     top[at] = e;
   }
