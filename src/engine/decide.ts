@@ -57,6 +57,11 @@ export interface Eligible {
   fullEcpm: number;
 }
 
+/**
+ * A candidate, or why it loses. A loss's details (`creativeId`, `remaining`, `ecpm`, `price`) are set only when the
+ * request asks for an explanation: without one, the losses below are shared objects with nothing but their `reason`,
+ * so read the details only in the explanation (tests that explain would see them, production would not).
+ */
 type Verdict = Eligible | { reason: LossReason; creativeId?: string; remaining?: number; ecpm?: number; price?: number };
 
 /** The verdicts that carry nothing but their reason: shared, so the many candidates a decision rejects allocate nothing. */
@@ -65,7 +70,7 @@ const TARGETING: Verdict = Object.freeze({ reason: 'targeting' });
 const NOT_APPROVED: Verdict = Object.freeze({ reason: 'not_approved' });
 const BLOCKED: Verdict = Object.freeze({ reason: 'blocked' });
 const MUTED: Verdict = Object.freeze({ reason: 'muted' });
-// Losses whose details only an explanation reads, for a decision without one.
+// Losses whose details only an explanation reads, for a decision without one: `reason` only (see `Verdict`).
 const UNDER_FLOOR: Verdict = Object.freeze({ reason: 'outranked' });
 const BUDGET: Verdict = Object.freeze({ reason: 'budget' });
 const PACING: Verdict = Object.freeze({ reason: 'pacing' });
