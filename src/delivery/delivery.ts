@@ -217,6 +217,12 @@ function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
+/** Fail closed: a budget that cannot be asked is not spent (the slot goes unfilled). */
+function budgetUnavailable(campaignId: string, err: unknown): false {
+  console.error(`[slots] budget unavailable for ${campaignId}, slot unfilled: ${(err as Error).message}`);
+  return false;
+}
+
 /** A user-state load in flight, with its deadline. */
 interface PendingLoad {
   deadline: number;
@@ -351,16 +357,18 @@ export class Delivery {
    * isolates), the store refuses a response decided on a history that changed meanwhile,
    * and the decision is made again on the new one.
    */
-  private async serve(uid: string, input: UserSlotsInput): Promise<SlotsResult> {
+  private serve(uid: string, input: UserSlotsInput): Promise<SlotsResult> {
     this.metrics.slotRequest();
-    return this.exclusive(uid, async () => {
-      for (let attempt = 1; attempt <= SERVE_ATTEMPTS; attempt++) {
-        const result = await this.serveOnce(uid, input);
-        if (result !== 'conflict') return result;
-      }
-      console.error('[slots] user history kept changing under concurrent requests, serving no ad');
-      return input.explain ? { slots: [], explain: [] } : { slots: [] };
-    });
+    return this.exclusive(uid, () => this.serveAttempts(uid, input));
+  }
+
+  private async serveAttempts(uid: string, input: UserSlotsInput): Promise<SlotsResult> {
+    for (let attempt = 1; attempt <= SERVE_ATTEMPTS; attempt++) {
+      const result = await this.serveOnce(uid, input);
+      if (result !== 'conflict') return result;
+    }
+    console.error('[slots] user history kept changing under concurrent requests, serving no ad');
+    return input.explain ? { slots: [], explain: [] } : { slots: [] };
   }
 
   private async serveOnce(uid: string, input: UserSlotsInput): Promise<SlotsResult | 'conflict'> {
@@ -415,11 +423,6 @@ export class Delivery {
           video: slot.creative.media.mime.startsWith('video/'),
         };
         if (shard > 0) reservation.budgetShard = shard;
-        // Fail closed: a budget that cannot be asked is not spent.
-        const unavailable = (err: unknown) => {
-          console.error(`[slots] budget unavailable for ${slot.campaign.id}, slot unfilled: ${(err as Error).message}`);
-          return false;
-        };
         let held: boolean | Promise<boolean>;
         try {
           held = store.budgets.tryHold(
@@ -433,11 +436,11 @@ export class Delivery {
             now,
           );
         } catch (err) {
-          held = unavailable(err);
+          held = budgetUnavailable(slot.campaign.id, err);
         }
         if (isPromise(held)) {
           // A thenable need not have `catch`: adopted as a promise first.
-          held = Promise.resolve(held).catch(unavailable);
+          held = Promise.resolve(held).catch((err) => budgetUnavailable(slot.campaign.id, err));
           holdsPending = true;
         }
         return { slot, reservation, held };
@@ -448,16 +451,16 @@ export class Delivery {
           { history: user.history, historyMs },
         )
         .catch((err: Error) => err);
-      // Where every hold was answered at once (SQLite), no promise turn waits for them.
-      const holds = holdsPending ? await Promise.all(asked.map((a) => a.held)) : asked.map((a) => a.held as boolean);
+      // Where every hold was answered at once (SQLite), no promise turn waits for them: each `held` is the answer.
+      const holds = holdsPending ? await Promise.all(asked.map((a) => a.held)) : undefined;
       const reserved = await stored;
 
       const reservations: Reservation[] = [];
       const refused: Reservation[] = [];
       const placed: { after: number; campaign: ServableCampaign; reservation: Reservation; creative: ServableCreative }[] = [];
       for (let i = 0; i < asked.length; i++) {
-        const { slot, reservation } = asked[i];
-        if (!holds[i]) {
+        const { slot, reservation, held } = asked[i];
+        if (!(holds ? holds[i] : (held as boolean))) {
           // Another user's request took the budget between the decision and the hold: the slot goes unfilled.
           refused.push(reservation);
           metrics.unfilled('budget', 1);

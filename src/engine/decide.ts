@@ -15,7 +15,7 @@ import {
   remainingBudgetMicros,
   userCapRemaining,
 } from './eligibility.js';
-import { candidatePositions, choosePositions } from './placement.js';
+import { placedPositions, placementCapacity } from './placement.js';
 import type {
   BudgetState,
   Decision,
@@ -45,7 +45,8 @@ export interface DecideInput {
   random?: () => number;
 }
 
-interface Eligible {
+/** A candidate that may win: what the auction ranks it by (`byEcpm`) and prices with. */
+export interface Eligible {
   campaign: ServableCampaign;
   creative: ServableCreative;
   ecpm: number;
@@ -64,6 +65,11 @@ const TARGETING: Verdict = Object.freeze({ reason: 'targeting' });
 const NOT_APPROVED: Verdict = Object.freeze({ reason: 'not_approved' });
 const BLOCKED: Verdict = Object.freeze({ reason: 'blocked' });
 const MUTED: Verdict = Object.freeze({ reason: 'muted' });
+// Losses whose details only an explanation reads, for a decision without one.
+const UNDER_FLOOR: Verdict = Object.freeze({ reason: 'outranked' });
+const BUDGET: Verdict = Object.freeze({ reason: 'budget' });
+const PACING: Verdict = Object.freeze({ reason: 'pacing' });
+const CAPPED: Verdict = Object.freeze({ reason: 'frequency_cap' });
 
 /** Checks one campaign for this user and request, returning the first reason it loses. */
 function evaluate(campaign: ServableCampaign, input: DecideInput): Verdict {
@@ -73,25 +79,27 @@ function evaluate(campaign: ServableCampaign, input: DecideInput): Verdict {
   if (campaign.creatives.length === 0) return NOT_APPROVED;
   if (user.blocks.has(campaign.advertiserId)) return BLOCKED;
   if (campaign.advertiser.category !== null && user.mutes.has(campaign.advertiser.category)) return MUTED;
-  const pick = pickCreative(campaign, user, now);
-  if ('reason' in pick) return pick;
-  const creative = pick.creative;
+  const creative = pickCreative(campaign, user, now);
+  if ('reason' in creative) return creative;
+  // Without an explanation only a loss's reason is read: a shared verdict, nothing made per losing candidate.
+  const explain = request.explain;
   const fullEcpm = ecpmMicros(campaign, creative);
   if (fullEcpm < input.settings.floorCpmMicros || fullEcpm <= 0)
-    return { reason: 'outranked', creativeId: creative.id, ecpm: fullEcpm };
+    return explain ? { reason: 'outranked', creativeId: creative.id, ecpm: fullEcpm } : UNDER_FLOOR;
   const budget = input.budgetOf(campaign.id);
   const remaining = remainingBudgetMicros(campaign, budget);
   // Whatever the auction clears at must fit the budget: below one full bid's cost, bid only what is left.
   const bidMicros = affordableBidMicros(campaign, remaining);
   const ecpm = bidMicros === campaign.bid.amountMicros ? fullEcpm : ecpmMicros(campaign, creative, bidMicros);
   if (ecpm < input.settings.floorCpmMicros || ecpm <= 0) {
+    if (!explain) return BUDGET;
     return { reason: 'budget', creativeId: creative.id, remaining, ecpm: fullEcpm, price: maxCostMicros(campaign) };
   }
   const passRate = pacingPassRate(campaign, creative, budget, now);
   if (passRate < 1 && (passRate <= 0 || (input.random ? input.random() : 0.5) >= passRate)) {
-    return { reason: 'pacing', creativeId: creative.id, remaining, ecpm };
+    return explain ? { reason: 'pacing', creativeId: creative.id, remaining, ecpm } : PACING;
   }
-  if (!frequencyCapAllows(campaign, user, now)) return { reason: 'frequency_cap', creativeId: creative.id };
+  if (!frequencyCapAllows(campaign, user, now)) return explain ? { reason: 'frequency_cap', creativeId: creative.id } : CAPPED;
   return { campaign, creative, ecpm, remaining, bidMicros, fullEcpm };
 }
 
@@ -103,7 +111,8 @@ function clearingPrice(winner: Eligible, runnerUp: Eligible | undefined, floorCp
   return Math.min(winner.bidMicros, perClick);
 }
 
-function byEcpm(a: Eligible, b: Eligible): number {
+/** Rank order: eCPM, then eCPM at the full bid, then campaign id (descending, descending, ascending). */
+export function byEcpm(a: Eligible, b: Eligible): number {
   return (
     b.ecpm - a.ecpm || b.fullEcpm - a.fullEcpm || (a.campaign.id < b.campaign.id ? -1 : a.campaign.id > b.campaign.id ? 1 : 0)
   );
@@ -120,12 +129,65 @@ const UNFILLED_BY: Partial<Record<LossReason, UnfilledReason>> = {
   outranked: 'floor',
 };
 
+/**
+ * Keeps `top` the best `size` eCPMs of distinct advertisers, descending, as one advertiser's best rises from
+ * `previous` (undefined: new) to `ecpm`; in place (no array made per eligible candidate).
+ */
+function rank(top: number[], previous: number | undefined, ecpm: number, size: number): void {
+  if (previous !== undefined) {
+    const was = top.indexOf(previous);
+    if (was >= 0) {
+      for (let i = was; i < top.length - 1; i++) top[i] = top[i + 1];
+      top.length--;
+    }
+  }
+  let at = 0;
+  while (at < top.length && top[at] >= ecpm) at++;
+  if (at >= size) return;
+  if (top.length < size) top.push(ecpm);
+  for (let i = top.length - 1; i > at; i--) top[i] = top[i - 1];
+  top[at] = ecpm;
+}
+
+/** The best-ranked (`byEcpm`) eligible candidate whose advertiser is neither in `used` nor `not`. */
+function bestOf(eligible: Eligible[], used: string[], not: string | undefined): Eligible | undefined {
+  let best: Eligible | undefined;
+  for (const e of eligible) {
+    const advertiser = e.campaign.advertiserId;
+    if (advertiser === not || used.includes(advertiser)) continue;
+    if (best === undefined || byEcpm(e, best) < 0) best = e;
+  }
+  return best;
+}
+
+/**
+ * Up to `wanted` winners in rank order (`byEcpm`), one per advertiser: each the best-ranked eligible candidate of an
+ * advertiser not yet served, priced by the best-ranked of the other advertisers not yet served (the first of them
+ * after it in rank order; second price). A few passes over the eligible instead of sorting them all: only the
+ * explanation needs them in order.
+ */
+export function chooseWinners(
+  eligible: Eligible[],
+  wanted: number,
+  floorCpmMicros: number,
+): { winner: Eligible; price: number }[] {
+  const winners: { winner: Eligible; price: number }[] = [];
+  const used: string[] = [];
+  for (let slot = 0; slot < wanted; slot++) {
+    const winner = bestOf(eligible, used, undefined);
+    if (!winner) break;
+    const runnerUp = bestOf(eligible, used, winner.campaign.advertiserId);
+    winners.push({ winner, price: clearingPrice(winner, runnerUp, floorCpmMicros) });
+    used.push(winner.campaign.advertiserId);
+  }
+  return winners;
+}
+
 /** Decides the slots for one feed response. */
 export function decide(input: DecideInput): Decision {
   const { settings, request, user, now } = input;
-  const positions = candidatePositions(request);
   const userRemaining = userCapRemaining(user, now, settings.userCap);
-  const capacity = choosePositions(positions, settings.placement, Infinity).length;
+  const capacity = placementCapacity(request, settings.placement);
   const wanted = Math.min(capacity, userRemaining);
   // The best-ranked candidate's reason for losing, for the metrics of unfilled places.
   let shortfall: UnfilledReason | undefined;
@@ -156,38 +218,24 @@ export function decide(input: DecideInput): Decision {
     const previous = bestOfAdvertiser.get(campaign.advertiserId);
     if (previous === undefined || verdict.ecpm > previous) {
       bestOfAdvertiser.set(campaign.advertiserId, verdict.ecpm);
-      const was = previous === undefined ? -1 : top.indexOf(previous);
-      if (was >= 0) top.splice(was, 1);
-      let at = 0;
-      while (at < top.length && top[at] >= verdict.ecpm) at++;
-      top.splice(at, 0, verdict.ecpm);
-      if (top.length > wanted + 1) top.pop();
+      rank(top, previous, verdict.ecpm, wanted + 1);
     }
   }
-  eligible.sort(byEcpm);
 
-  const winners: { winner: Eligible; price: number }[] = [];
-  const usedAdvertisers = new Set<string>();
-  for (let slot = 0; slot < wanted; slot++) {
-    const index = eligible.findIndex((e) => !usedAdvertisers.has(e.campaign.advertiserId));
-    if (index < 0) break;
-    const winner = eligible[index];
-    const runnerUp = eligible.find(
-      (e, i) =>
-        i > index && e.campaign.advertiserId !== winner.campaign.advertiserId && !usedAdvertisers.has(e.campaign.advertiserId),
-    );
-    winners.push({ winner, price: clearingPrice(winner, runnerUp, settings.floorCpmMicros) });
-    usedAdvertisers.add(winner.campaign.advertiserId);
+  const winners = chooseWinners(eligible, wanted, settings.floorCpmMicros);
+
+  const afters = placedPositions(request, settings.placement, winners.length);
+  const slots: PlacedSlot[] = new Array(winners.length);
+  for (let i = 0; i < winners.length; i++) {
+    const { winner, price } = winners[i];
+    slots[i] = {
+      after: afters[i],
+      campaign: winner.campaign,
+      creative: winner.creative,
+      ecpmMicros: winner.ecpm,
+      priceMicros: price,
+    };
   }
-
-  const afters = choosePositions(positions, settings.placement, winners.length);
-  const slots: PlacedSlot[] = winners.map(({ winner, price }, i) => ({
-    after: afters[i],
-    campaign: winner.campaign,
-    creative: winner.creative,
-    ecpmMicros: winner.ecpm,
-    priceMicros: price,
-  }));
 
   let unfilled: Decision['unfilled'];
   if (slots.length < capacity) {
@@ -197,6 +245,7 @@ export function decide(input: DecideInput): Decision {
   }
 
   if (explain) {
+    eligible.sort(byEcpm);
     const served = new Map(slots.map((s) => [s.campaign.id, s]));
     for (const e of eligible) {
       const slot = served.get(e.campaign.id);
@@ -215,7 +264,7 @@ export function decide(input: DecideInput): Decision {
             reason:
               userRemaining === 0
                 ? 'user_cap'
-                : usedAdvertisers.has(e.campaign.advertiserId)
+                : winners.some((w) => w.winner.campaign.advertiserId === e.campaign.advertiserId)
                   ? 'advertiser_diversity'
                   : 'outranked',
             ecpmMicros: e.ecpm,

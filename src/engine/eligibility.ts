@@ -54,7 +54,8 @@ export function userCapRemaining(user: UserState, now: number, userCap: CapRule)
 }
 
 export function frequencyCapAllows(campaign: ServableCampaign, user: UserState, now: number): boolean {
-  return campaign.caps.every((cap) => countInWindow(user.history, now, cap, campaign.id) + 1 <= cap.impressions);
+  for (const cap of campaign.caps) if (countInWindow(user.history, now, cap, campaign.id) + 1 > cap.impressions) return false;
+  return true;
 }
 
 /** The most one billable event of this campaign can cost: what a reservation holds against budgets. */
@@ -149,13 +150,14 @@ export function ecpmUpperBound(campaign: ServableCampaign): number {
 
 /**
  * Rotation: among creatives the user has not hidden and that are not currently
- * reserved for them, the one this user has seen least, then the best predicted CTR.
+ * reserved for them, the one this user has seen least, then the best predicted CTR;
+ * or why none can be shown (a shared answer: nothing is made per candidate).
  */
 export function pickCreative(
   campaign: ServableCampaign,
   user: UserState,
   now: number,
-): { creative: ServableCreative } | { reason: LossReason } {
+): ServableCreative | { reason: LossReason } {
   let best: ServableCreative | undefined;
   let bestSeen = Infinity;
   let visible = false;
@@ -175,7 +177,7 @@ export function pickCreative(
       bestSeen = seen;
     }
   }
-  if (best) return { creative: best };
+  if (best) return best;
   return visible ? FREQUENCY_CAPPED : ALL_HIDDEN;
 }
 

@@ -1,62 +1,56 @@
 /** Where ads may go in one feed response: positions after organic statuses. */
 import type { PlacementSettings } from '../config.js';
 
-/** Every `after` an ad may take: 1..statuses, or only run boundaries when runs are given. */
-export function candidatePositions(request: { statuses?: number; runs?: number[] }): number[] {
-  if (request.runs) {
-    const positions: number[] = [];
-    let total = 0;
-    for (const run of request.runs) {
-      total += run;
-      positions.push(total);
-    }
-    return positions;
-  }
-  const positions: number[] = [];
-  for (let after = 1; after <= (request.statuses ?? 0); after++) positions.push(after);
-  return positions;
+/**
+ * How many ads the feed could hold by placement alone (`placedPositions` without a limit, counted): asked on
+ * every slot request.
+ */
+export function placementCapacity(request: { statuses?: number; runs?: number[] }, settings: PlacementSettings): number {
+  return walkPositions(request, settings, Infinity, undefined);
 }
 
 /**
- * Picks up to `limit` positions greedily from the top of the feed, honouring
- * `firstAfter`, `minGap` and `maxPerResponse`. Positions must be ascending.
+ * Where up to `limit` ads go: of every `after` an ad may take (1..statuses, or only run boundaries when runs are
+ * given), greedily from the top of the feed, honouring `firstAfter`, `minGap` and `maxPerResponse`. Walked without a
+ * list of every position (a feed of 200 statuses made an array of 200 per slot request).
  */
-export function choosePositions(positions: number[], settings: PlacementSettings, limit: number): number[] {
-  const max = Math.min(limit, settings.maxPerResponse);
+export function placedPositions(
+  request: { statuses?: number; runs?: number[] },
+  settings: PlacementSettings,
+  limit: number,
+): number[] {
   const chosen: number[] = [];
-  let previous = -Infinity;
-  for (const after of positions) {
-    if (chosen.length >= max) break;
-    if (after < settings.firstAfter) continue;
-    if (after - previous < settings.minGap) continue;
-    chosen.push(after);
-    previous = after;
-  }
+  walkPositions(request, settings, limit, chosen);
   return chosen;
 }
 
-/**
- * How many ads the feed could hold by placement alone — `choosePositions(candidatePositions(request),
- * settings, Infinity).length` — without building either list (asked on every slot request).
- */
-export function placementCapacity(request: { statuses?: number; runs?: number[] }, settings: PlacementSettings): number {
-  const { firstAfter, minGap, maxPerResponse } = settings;
+/** The positions `placedPositions` picks, walked in order: counted, and pushed to `into` when given. */
+function walkPositions(
+  request: { statuses?: number; runs?: number[] },
+  settings: PlacementSettings,
+  limit: number,
+  into: number[] | undefined,
+): number {
+  const { firstAfter, minGap } = settings;
+  const max = Math.min(limit, settings.maxPerResponse);
   let count = 0;
   let previous = -Infinity;
   if (request.runs) {
     let after = 0;
     for (const run of request.runs) {
-      if (count >= maxPerResponse) break;
+      if (count >= max) break;
       after += run;
       if (after < firstAfter || after - previous < minGap) continue;
+      into?.push(after);
       count++;
       previous = after;
     }
     return count;
   }
   const statuses = request.statuses ?? 0;
-  for (let after = 1; after <= statuses && count < maxPerResponse; after++) {
+  for (let after = 1; after <= statuses && count < max; after++) {
     if (after < firstAfter || after - previous < minGap) continue;
+    into?.push(after);
     count++;
     previous = after;
   }

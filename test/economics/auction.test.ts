@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { advertiserCard } from '../../src/engine/card.js';
 import { decide } from '../../src/engine/decide.js';
 import { ecpmUpperBound, maxCostMicros } from '../../src/engine/eligibility.js';
-import { candidatePositions, choosePositions } from '../../src/engine/placement.js';
+import { placementCapacity } from '../../src/engine/placement.js';
 import type { BudgetState, EngineSettings, ServableCampaign, UserState } from '../../src/engine/types.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12);
@@ -131,7 +131,7 @@ describe('second-price auction', () => {
           decision.slots.map((s) => [s.campaign.id, s.priceMicros]),
         );
 
-        const wanted = choosePositions(candidatePositions({ statuses }), settings.placement, Infinity).length;
+        const wanted = placementCapacity({ statuses }, settings.placement);
         const expected = oracle(campaigns, budgetOf, wanted);
         expect(decision.slots.map((s) => s.campaign.id)).toEqual(expected.slots.map((s) => s.campaignId));
 

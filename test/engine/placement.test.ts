@@ -2,43 +2,50 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PlacementSettings } from '../../src/config.js';
-import { candidatePositions, choosePositions, placementCapacity } from '../../src/engine/placement.js';
+import { placedPositions, placementCapacity } from '../../src/engine/placement.js';
 
 const defaults: PlacementSettings = { firstAfter: 2, minGap: 4, maxPerResponse: 3 };
 
-describe('candidatePositions', () => {
-  it('offers every position 1..statuses', () => {
-    expect(candidatePositions({ statuses: 5 })).toEqual([1, 2, 3, 4, 5]);
-    expect(candidatePositions({ statuses: 0 })).toEqual([]);
-  });
+/** The model: every `after` an ad may take (1..statuses, or only run boundaries when runs are given). */
+function positionsOf(request: { statuses?: number; runs?: number[] }): number[] {
+  if (request.runs) {
+    let total = 0;
+    return request.runs.map((run) => (total += run));
+  }
+  return Array.from({ length: request.statuses ?? 0 }, (_, i) => i + 1);
+}
 
-  it('offers only run boundaries with runs', () => {
-    expect(candidatePositions({ runs: [3, 1, 2] })).toEqual([3, 4, 6]);
-    expect(candidatePositions({ runs: [] })).toEqual([]);
-    expect(candidatePositions({ runs: [1000] })).toEqual([1000]);
-  });
-});
+/** The model: up to `limit` of those positions, greedily from the top, honouring firstAfter, minGap, maxPerResponse. */
+function greedy(positions: number[], s: PlacementSettings, limit: number): number[] {
+  const chosen: number[] = [];
+  for (const after of positions) {
+    if (chosen.length >= Math.min(limit, s.maxPerResponse)) break;
+    if (after < s.firstAfter || after - (chosen.at(-1) ?? -Infinity) < s.minGap) continue;
+    chosen.push(after);
+  }
+  return chosen;
+}
 
-describe('choosePositions', () => {
+describe('placedPositions', () => {
   it('uses the product defaults on a plain feed', () => {
-    expect(choosePositions(candidatePositions({ statuses: 10 }), defaults, Infinity)).toEqual([2, 6, 10]);
-    expect(choosePositions(candidatePositions({ statuses: 20 }), defaults, Infinity)).toEqual([2, 6, 10]);
-    expect(choosePositions(candidatePositions({ statuses: 1 }), defaults, Infinity)).toEqual([]);
-    expect(choosePositions(candidatePositions({ statuses: 2 }), defaults, Infinity)).toEqual([2]);
+    expect(placedPositions({ statuses: 10 }, defaults, Infinity)).toEqual([2, 6, 10]);
+    expect(placedPositions({ statuses: 20 }, defaults, Infinity)).toEqual([2, 6, 10]);
+    expect(placedPositions({ statuses: 1 }, defaults, Infinity)).toEqual([]);
+    expect(placedPositions({ statuses: 2 }, defaults, Infinity)).toEqual([2]);
   });
 
   it('never places an ad inside one contact’s run', () => {
-    expect(choosePositions(candidatePositions({ runs: [3, 1, 2] }), defaults, Infinity)).toEqual([3]);
-    expect(choosePositions(candidatePositions({ runs: [1, 1, 4, 4] }), defaults, Infinity)).toEqual([2, 6, 10]);
+    expect(placedPositions({ runs: [3, 1, 2] }, defaults, Infinity)).toEqual([3]);
+    expect(placedPositions({ runs: [1, 1, 4, 4] }, defaults, Infinity)).toEqual([2, 6, 10]);
     // A single run of 5 has one boundary: after the last status.
-    expect(choosePositions(candidatePositions({ runs: [5] }), defaults, Infinity)).toEqual([5]);
+    expect(placedPositions({ runs: [5] }, defaults, Infinity)).toEqual([5]);
     // First boundary before firstAfter is skipped.
-    expect(choosePositions(candidatePositions({ runs: [1, 6] }), defaults, Infinity)).toEqual([7]);
+    expect(placedPositions({ runs: [1, 6] }, defaults, Infinity)).toEqual([7]);
   });
 
   it('respects the limit it is given', () => {
-    expect(choosePositions(candidatePositions({ statuses: 30 }), defaults, 1)).toEqual([2]);
-    expect(choosePositions(candidatePositions({ statuses: 30 }), defaults, 0)).toEqual([]);
+    expect(placedPositions({ statuses: 30 }, defaults, 1)).toEqual([2]);
+    expect(placedPositions({ statuses: 30 }, defaults, 0)).toEqual([]);
   });
 
   it('obeys firstAfter, minGap, maxPerResponse and picks as many positions as fit (property)', () => {
@@ -53,9 +60,9 @@ describe('choosePositions', () => {
     );
     fc.assert(
       fc.property(settings, feed, fc.integer({ min: 0, max: 6 }), (s, request, limit) => {
-        const positions = candidatePositions(request);
+        const positions = positionsOf(request);
         const total = 'statuses' in request ? request.statuses : request.runs.reduce((a, b) => a + b, 0);
-        const chosen = choosePositions(positions, s, limit);
+        const chosen = placedPositions(request, s, limit);
         expect(chosen.length).toBeLessThanOrEqual(Math.min(limit, s.maxPerResponse));
         chosen.forEach((after, i) => {
           expect(positions).toContain(after);
@@ -84,7 +91,7 @@ describe('choosePositions', () => {
 });
 
 describe('placementCapacity', () => {
-  it('counts what choosePositions would place, for any feed and settings', () => {
+  it('counts what the greedy pick over the list of every position would place, for any feed and settings', () => {
     fc.assert(
       fc.property(
         fc.oneof(
@@ -97,9 +104,30 @@ describe('placementCapacity', () => {
           maxPerResponse: fc.integer({ min: 0, max: 10 }),
         }),
         (request, settings) => {
-          expect(placementCapacity(request, settings)).toBe(
-            choosePositions(candidatePositions(request), settings, Infinity).length,
-          );
+          expect(placementCapacity(request, settings)).toBe(greedy(positionsOf(request), settings, Infinity).length);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('placedPositions against the list model', () => {
+  it('places what the greedy pick over the list of every position would, for any feed, settings and limit', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.record({ statuses: fc.integer({ min: 0, max: 1000 }) }),
+          fc.record({ runs: fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 60 }) }),
+        ),
+        fc.record({
+          firstAfter: fc.integer({ min: 1, max: 20 }),
+          minGap: fc.integer({ min: 0, max: 20 }),
+          maxPerResponse: fc.integer({ min: 0, max: 10 }),
+        }),
+        fc.oneof(fc.integer({ min: 0, max: 12 }), fc.constant(Infinity)),
+        (request, settings, limit) => {
+          expect(placedPositions(request, settings, limit)).toEqual(greedy(positionsOf(request), settings, limit));
         },
       ),
       { numRuns: 500 },

@@ -30,9 +30,12 @@ export class SqliteUsers implements UserStore {
   ) {
     this.cache = new LRUCache({ max: cacheSize });
     this.statements = prepareStatements(db);
+    // One transaction function made once on the connection: drizzle's `db.transaction` makes a transaction object,
+    // and better-sqlite3 four wrapped functions with their properties, on every call (every group commit).
+    this.transaction = (db as unknown as { $client: Database.Database }).$client.transaction((work: () => void) => work());
     this.group = new GroupCommit<Reservation[], void>(
       (batches) => {
-        this.db.transaction(() => {
+        this.transaction(() => {
           for (const batch of batches) {
             for (const r of batch) {
               // SQLite numbers the row (its INTEGER PRIMARY KEY, in serving order): the token seals the number (the events key).
@@ -56,7 +59,7 @@ export class SqliteUsers implements UserStore {
           }
         });
         for (const batch of batches) for (const r of batch) this.cache.get(r.uid)?.history.push(toHistory(r));
-        return batches.map(() => undefined);
+        return new Array(batches.length);
       },
       (seconds, size) => this.metrics?.commit('reservations', seconds, size),
       { wal, wait: 'commit' },
@@ -64,6 +67,8 @@ export class SqliteUsers implements UserStore {
   }
 
   private statements: ReturnType<typeof prepareStatements>;
+  /** Runs `work` in one transaction on the raw connection (the hot writes: group commits, taking back reservations). */
+  private transaction: (work: () => void) => void;
   /** The `now` of the last prune by this process (unset until the first). */
   private prunedAt: number | undefined;
   /**
@@ -114,9 +119,14 @@ export class SqliteUsers implements UserStore {
       this.cache.set(uid, state);
       return state;
     }
+    // Trimmed only once an entry left every window: no closure or new list on the usual hit.
     const since = now - historyMs;
-    if (state.history.some((e) => e.servedAt <= since || !isLive(e, now))) {
-      state.history = state.history.filter((e) => e.servedAt > since && isLive(e, now));
+    const history = state.history;
+    for (let i = 0; i < history.length; i++) {
+      if (history[i].servedAt <= since || !isLive(history[i], now)) {
+        state.history = history.filter((e) => e.servedAt > since && isLive(e, now));
+        break;
+      }
     }
     return state;
   }
@@ -134,7 +144,7 @@ export class SqliteUsers implements UserStore {
   async unreserve(uid: string, reservationIds: string[]): Promise<void> {
     if (reservationIds.length === 0) return;
     const ids = new Set(reservationIds);
-    this.db.transaction(() => {
+    this.transaction(() => {
       for (const id of ids) this.statements.deleteReservation.run(id, uid);
     });
     const state = this.cache.get(uid);
