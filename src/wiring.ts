@@ -94,14 +94,50 @@ export type EngineOptions = Pick<
 
 /**
  * Servable campaigns whose remaining budget cannot pay for one more billable event (a gauge): read where the
- * budgets are (the engine thread on Node).
+ * budgets are (the engine thread on Node). A scrape walks at most `slice` campaigns at once: a catalog that fits
+ * is counted exactly there; a larger one is walked `slice` campaigns per turn of the event loop after the scrape,
+ * and scrapes read the last whole walk's count meanwhile, so a scrape never stalls slots and events for the whole
+ * catalog (~80 ms at 100,000 campaigns).
  */
-export function countOutOfBudget(index: CatalogIndex, store: Pick<Store, 'budgets'>, now: number): number {
-  let count = 0;
-  for (const campaign of index.candidates({}, true)) {
-    if (campaign.status === 'active' && remainingBudgetMicros(campaign, store.budgets.view(campaign.id, now)) <= 0) count++;
-  }
-  return count;
+export function outOfBudgetGauge(
+  store: Pick<Store, 'budgets'>,
+  clock: () => number,
+  slice = 5_000,
+): (index: CatalogIndex) => number {
+  let last = 0;
+  let walking = false;
+  return (index) => {
+    if (walking) return last;
+    const campaigns = index.candidates({}, true)[Symbol.iterator]();
+    const now = clock();
+    let count = 0;
+    let next = campaigns.next();
+    // Counts up to `slice` campaigns; true once the walk is done.
+    const step = (): boolean => {
+      for (let n = 0; n < slice && !next.done; n++, next = campaigns.next()) {
+        const campaign = next.value;
+        if (campaign.status === 'active' && remainingBudgetMicros(campaign, store.budgets.view(campaign.id, now)) <= 0) count++;
+      }
+      return next.done === true;
+    };
+    if (step()) return (last = count);
+    walking = true;
+    const more = () => {
+      let done: boolean;
+      try {
+        done = step();
+      } catch {
+        done = true; // the store closed under the walk (shutdown): that walk's count is not kept
+        count = last;
+      }
+      if (done) {
+        last = count;
+        walking = false;
+      } else setImmediate(more);
+    };
+    setImmediate(more);
+    return last;
+  };
 }
 
 /** Where a creative's media is served from (the catalog's views), by content hash. */

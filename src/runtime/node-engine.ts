@@ -7,7 +7,7 @@ import type { CatalogIndex } from '../catalog/index.js';
 import type { Settings } from '../config.js';
 import type { StoreMetrics } from '../ops/metrics.js';
 import { createSqliteStore } from '../store/sqlite/index.js';
-import { countOutOfBudget } from '../wiring.js';
+import { outOfBudgetGauge } from '../wiring.js';
 
 export function openEngineStore(settings: Settings, database: string, metrics: StoreMetrics) {
   const store = createSqliteStore({
@@ -27,7 +27,7 @@ export function openEngineStore(settings: Settings, database: string, metrics: S
       const holds = store.loadHolds(Date.now());
       return { holds, holdsMs: Math.round(performance.now() - reading) };
     },
-    /** The gauge, read when /metrics is scraped (it walks every servable campaign's budget account). */
-    outOfBudget: (index: CatalogIndex) => countOutOfBudget(index, store, Date.now()),
+    /** The gauge, read when /metrics is scraped (a walk of the servable campaigns' budget accounts, in slices). */
+    outOfBudget: outOfBudgetGauge(store, Date.now),
   };
 }
