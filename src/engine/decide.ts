@@ -57,6 +57,11 @@ export interface Eligible {
   fullEcpm: number;
 }
 
+/**
+ * A candidate, or why it loses. A loss's details (`creativeId`, `remaining`, `ecpm`, `price`) are set only when the
+ * request asks for an explanation: without one, the losses below are shared objects with nothing but their `reason`,
+ * so read the details only in the explanation (tests that explain would see them, production would not).
+ */
 type Verdict = Eligible | { reason: LossReason; creativeId?: string; remaining?: number; ecpm?: number; price?: number };
 
 /** The verdicts that carry nothing but their reason: shared, so the many candidates a decision rejects allocate nothing. */
@@ -65,7 +70,7 @@ const TARGETING: Verdict = Object.freeze({ reason: 'targeting' });
 const NOT_APPROVED: Verdict = Object.freeze({ reason: 'not_approved' });
 const BLOCKED: Verdict = Object.freeze({ reason: 'blocked' });
 const MUTED: Verdict = Object.freeze({ reason: 'muted' });
-// Losses whose details only an explanation reads, for a decision without one.
+// Losses whose details only an explanation reads, for a decision without one: `reason` only (see `Verdict`).
 const UNDER_FLOOR: Verdict = Object.freeze({ reason: 'outranked' });
 const BUDGET: Verdict = Object.freeze({ reason: 'budget' });
 const PACING: Verdict = Object.freeze({ reason: 'pacing' });
@@ -149,36 +154,50 @@ function rank(top: number[], previous: number | undefined, ecpm: number, size: n
   top[at] = ecpm;
 }
 
-/** The best-ranked (`byEcpm`) eligible candidate whose advertiser is neither in `used` nor `not`. */
-function bestOf(eligible: Eligible[], used: string[], not: string | undefined): Eligible | undefined {
-  let best: Eligible | undefined;
-  for (const e of eligible) {
-    const advertiser = e.campaign.advertiserId;
-    if (advertiser === not || used.includes(advertiser)) continue;
-    if (best === undefined || byEcpm(e, best) < 0) best = e;
+/** Where `e` is or would go in `top` (in rank order), by bisection. */
+function placeOf(top: Eligible[], e: Eligible): number {
+  let at = 0;
+  for (let hi = top.length; at < hi; ) {
+    const mid = (at + hi) >>> 1;
+    if (byEcpm(top[mid], e) < 0) at = mid + 1;
+    else hi = mid;
   }
-  return best;
+  return at;
 }
 
 /**
- * Up to `wanted` winners in rank order (`byEcpm`), one per advertiser: each the best-ranked eligible candidate of an
- * advertiser not yet served, priced by the best-ranked of the other advertisers not yet served (the first of them
- * after it in rank order; second price). A few passes over the eligible instead of sorting them all: only the
- * explanation needs them in order.
+ * Up to `wanted` winners in rank order (`byEcpm`), one per advertiser, each priced by the next in that order
+ * (second price). Advertisers rank by their best-ranked eligible candidate, which is the one they serve: winner k is
+ * the best of the k-th advertiser, and the best of the other advertisers not yet served is the best of the (k+1)-th.
+ * So one pass keeps the bests of the leading `wanted + 1` advertisers in order; a candidate ranked after the last of
+ * them is passed over at one comparison (it can neither win nor set a price, nor be its advertiser's best among
+ * them). The eligible are never sorted: only the explanation needs them in order.
  */
 export function chooseWinners(
   eligible: Eligible[],
   wanted: number,
   floorCpmMicros: number,
 ): { winner: Eligible; price: number }[] {
+  if (wanted <= 0) return [];
+  const size = wanted + 1;
+  const top: Eligible[] = []; // the best of each leading advertiser so far, in rank order
+  const bestOf = new Map<string, Eligible>(); // the same, by advertiser
+  for (const e of eligible) {
+    if (top.length === size && byEcpm(e, top[size - 1]) >= 0) continue;
+    const advertiser = e.campaign.advertiserId;
+    const previous = bestOf.get(advertiser);
+    if (previous !== undefined && byEcpm(previous, e) < 0) continue;
+    bestOf.set(advertiser, e);
+    // Shift down from its place over its advertiser's previous best if among them, or else over the last if full.
+    let end = previous === undefined ? top.length : placeOf(top, previous);
+    if (end === size) bestOf.delete(top[--end].campaign.advertiserId);
+    const at = placeOf(top, e);
+    for (let i = end; i > at; i--) top[i] = top[i - 1];
+    top[at] = e;
+  }
   const winners: { winner: Eligible; price: number }[] = [];
-  const used: string[] = [];
-  for (let slot = 0; slot < wanted; slot++) {
-    const winner = bestOf(eligible, used, undefined);
-    if (!winner) break;
-    const runnerUp = bestOf(eligible, used, winner.campaign.advertiserId);
-    winners.push({ winner, price: clearingPrice(winner, runnerUp, floorCpmMicros) });
-    used.push(winner.campaign.advertiserId);
+  for (let k = 0; k < wanted && k < top.length; k++) {
+    winners.push({ winner: top[k], price: clearingPrice(top[k], top[k + 1], floorCpmMicros) });
   }
   return winners;
 }

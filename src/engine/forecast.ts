@@ -179,16 +179,22 @@ interface CellBids {
 }
 
 /**
- * Rival bids kept per index build, in all (20 bytes each): ~20 MiB. Past it the cells least recently met are
- * computed again when next met; a deployment has a few hundred to a few thousand traffic cells.
+ * The memory the cells' rival bids may take per index build: ~20 MiB, counted as each cell's entry (its key,
+ * its three typed arrays and their buffers, the LRU's slots: ~830 bytes measured) plus 20 bytes per bid. That is
+ * ~25,000 cells of one bid, or ~1,000 cells of ~1,000 bids; past it the cells least recently met are computed
+ * again when next met. A deployment has a few hundred to a few thousand traffic cells (country × language ×
+ * platform as feed clients send them), so only a client sending many made-up contexts meets the bound.
  */
-const KEPT_BIDS = 1_000_000;
+const KEPT_BYTES = 20 * 1024 * 1024;
+/** The bytes of a cell's entry besides its bids, and of one bid (an Int32 and two Float64). */
+const CELL_BYTES = 850;
+const BID_BYTES = 20;
 
 /** The campaigns in schedule at one moment, and each traffic cell's rival bids among them (computed when first asked). */
 class Rivals {
   private cells = new LRUCache<string, CellBids>({
-    maxSize: KEPT_BIDS,
-    sizeCalculation: (bids) => Math.max(1, bids.ecpm.length),
+    maxSize: KEPT_BYTES,
+    sizeCalculation: (bids) => CELL_BYTES + BID_BYTES * bids.ecpm.length,
   });
   private advertiserNumbers = new Map<string, number>();
   private advertiser: Int32Array;

@@ -12,7 +12,11 @@
  * - But a 429 (a client over its rate, which will be back within a second) for
  *   a body of a declared length within `KEEP_DISCARDING_BYTES` keeps the
  *   connection: the rest of the body is read and discarded, and the next
- *   request on it is parsed after it, as after any answered request.
+ *   request on it is parsed after it, as after any answered request. On the
+ *   app's path @hono/node-server closes the socket (`destroySoon`) when an
+ *   unread body has not ended 500 ms after the answer; for a kept 429 that
+ *   close is ignored until the body ends (or LINGER.ms pass: then it closes),
+ *   so the connection the answer kept stays kept however slowly the body comes.
  */
 import { createServer, type RequestListener, type Server, type ServerOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -32,6 +36,29 @@ function keepsConnection(status: number, req: ServerResponse['req']): boolean {
   if (status !== 429 || req.headers['transfer-encoding'] !== undefined) return false;
   const length = req.headers['content-length'];
   return length !== undefined && /^\d{1,16}$/.test(length) && Number(length) <= KEEP_DISCARDING_BYTES;
+}
+
+/**
+ * Reads and drops the rest of a kept 429's body. Until it has ended, the socket ignores `destroySoon` (the
+ * adapter's clean-up of an unread body, 500 ms after the answer; Node itself calls it only after an answer that
+ * closes); a body that has not ended within LINGER.ms closes the connection.
+ */
+function discardRest(req: ServerResponse['req']) {
+  const socket = req.socket;
+  const own = Object.hasOwn(socket, 'destroySoon') ? socket.destroySoon : undefined;
+  socket.destroySoon = function keptWhileDiscarding() {};
+  const timer = setTimeout(() => socket.destroy(), LINGER.ms);
+  timer.unref();
+  const done = () => {
+    clearTimeout(timer);
+    req.off('end', done);
+    req.off('close', done);
+    if (own) socket.destroySoon = own;
+    else delete (socket as Partial<Socket>).destroySoon;
+  };
+  req.once('end', done);
+  req.once('close', done);
+  req.resume();
 }
 
 /** Replaces the socket's close-after-response with a lingering close. */
@@ -74,8 +101,11 @@ class CorrectedResponse extends ServerResponse {
     // Answering before the body arrived: this connection cannot carry another request cleanly, unless the rest is
     // small enough to read and drop (a 429).
     if (!this.req.complete && !this.headersSent) {
-      if (keepsConnection(status, this.req)) this.req.resume();
-      else {
+      if (keepsConnection(status, this.req)) {
+        // A request that asked to close (Connection: close, HTTP/1.0) is closed by Node after the answer, as asked.
+        if (this.shouldKeepAlive) discardRest(this.req);
+        else this.req.resume();
+      } else {
         this.setHeader('Connection', 'close');
         lingerOnClose(this.req.socket);
       }

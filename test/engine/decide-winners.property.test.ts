@@ -1,15 +1,23 @@
 /**
- * The auction's winners and prices (`chooseWinners`: a few passes over the eligible candidates) against the plain
- * model: sort them all by rank, then for each place take the first of an advertiser not yet served, priced by the
- * first after it of another advertiser not yet served. Ties of eCPM, full eCPM and advertisers are made often.
+ * The auction's winners and prices (`chooseWinners`: one pass keeping the leading advertisers' bests) against the
+ * plain model with its own rank order (PRODUCT.md, docs/economics.md §4: eCPM, then the higher full bid, then the
+ * lower campaign id): sort them all, then for each place take the first of an advertiser not yet served, priced by
+ * the first after it of another advertiser not yet served. Ties of eCPM, full eCPM and advertisers are made often.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { byEcpm, chooseWinners, type Eligible } from '../../src/engine/decide.js';
+import { chooseWinners, type Eligible } from '../../src/engine/decide.js';
 import type { ServableCampaign, ServableCreative } from '../../src/engine/types.js';
 
+/** The model's rank order, written here rather than imported: eCPM, full eCPM (both descending), campaign id ascending. */
+function rankOrder(a: Eligible, b: Eligible): number {
+  if (a.ecpm !== b.ecpm) return b.ecpm - a.ecpm;
+  if (a.fullEcpm !== b.fullEcpm) return b.fullEcpm - a.fullEcpm;
+  return a.campaign.id < b.campaign.id ? -1 : 1; // campaign ids are unique
+}
+
 function modelWinners(eligible: Eligible[], wanted: number, floor: number) {
-  const sorted = [...eligible].sort(byEcpm);
+  const sorted = [...eligible].sort(rankOrder);
   const used = new Set<string>();
   const winners: { id: string; price: number }[] = [];
   for (let slot = 0; slot < wanted; slot++) {
@@ -31,37 +39,57 @@ function modelWinners(eligible: Eligible[], wanted: number, floor: number) {
   return winners;
 }
 
+function eligibleOf(rows: { advertiser: number; ecpm: number; extra: number; type: 'cpm' | 'cpc'; ctr: number }[]): Eligible[] {
+  return rows.map((r, i): Eligible => {
+    const creative = { id: `k${i}`, predictedCtr: r.ctr } as ServableCreative;
+    const campaign = {
+      id: `c${(i * 7919) % 31}-${i}`,
+      advertiserId: `a${r.advertiser}`,
+      bid: { type: r.type, amountMicros: r.ecpm + r.extra },
+    } as ServableCampaign;
+    return { campaign, creative, ecpm: r.ecpm, remaining: Infinity, bidMicros: r.ecpm, fullEcpm: r.ecpm + r.extra };
+  });
+}
+
+// 1 to 40 advertisers, up to 80 candidates; 8 eCPMs and 3 full-bid extras, so equal ranks but for the id are common.
 const eligibleArb = fc
-  .array(
-    fc.record({
-      advertiser: fc.integer({ min: 0, max: 5 }),
-      ecpm: fc.integer({ min: 1, max: 8 }).map((x) => x * 500),
-      extra: fc.integer({ min: 0, max: 2 }).map((x) => x * 250),
-      type: fc.constantFrom('cpm' as const, 'cpc' as const),
-      ctr: fc.constantFrom(0.01, 0.02, 0.05),
-    }),
-    { maxLength: 30 },
+  .integer({ min: 1, max: 40 })
+  .chain((advertisers) =>
+    fc.array(
+      fc.record({
+        advertiser: fc.integer({ min: 0, max: advertisers - 1 }),
+        ecpm: fc.integer({ min: 1, max: 8 }).map((x) => x * 500),
+        extra: fc.integer({ min: 0, max: 2 }).map((x) => x * 250),
+        type: fc.constantFrom('cpm' as const, 'cpc' as const),
+        ctr: fc.constantFrom(0.01, 0.02, 0.05),
+      }),
+      { maxLength: 80 },
+    ),
   )
-  .map((rows) =>
-    rows.map((r, i): Eligible => {
-      const creative = { id: `k${i}`, predictedCtr: r.ctr } as ServableCreative;
-      const campaign = {
-        id: `c${(i * 7919) % 31}-${i}`,
-        advertiserId: `a${r.advertiser}`,
-        bid: { type: r.type, amountMicros: r.ecpm + r.extra },
-      } as ServableCampaign;
-      return { campaign, creative, ecpm: r.ecpm, remaining: Infinity, bidMicros: r.ecpm, fullEcpm: r.ecpm + r.extra };
-    }),
-  );
+  .map(eligibleOf);
 
 describe('chooseWinners', () => {
   it('picks and prices as sorting every eligible candidate would', () => {
     fc.assert(
-      fc.property(eligibleArb, fc.integer({ min: 0, max: 4 }), fc.constantFrom(0, 500, 1500), (eligible, wanted, floor) => {
+      fc.property(eligibleArb, fc.integer({ min: 0, max: 12 }), fc.constantFrom(0, 500, 1500), (eligible, wanted, floor) => {
         const got = chooseWinners(eligible, wanted, floor).map((w) => ({ id: w.winner.campaign.id, price: w.price }));
         expect(got).toEqual(modelWinners(eligible, wanted, floor));
       }),
-      { numRuns: 2000 },
+      { numRuns: 3000 },
     );
+  });
+
+  it("breaks a tie of eCPM and full eCPM to the lower campaign id, which pays the other one's eCPM", () => {
+    const tied = { ecpm: 5000, extra: 250, type: 'cpm' as const, ctr: 0.02 };
+    const [lower, higher] = eligibleOf([
+      { ...tied, advertiser: 1 },
+      { ...tied, advertiser: 2 },
+    ]);
+    expect(lower.campaign.id < higher.campaign.id).toBe(true); // "c0-0" < "c14-1"
+    const winners = chooseWinners([higher, lower], 2, 2000); // the higher id seen first
+    expect(winners.map((w) => [w.winner.campaign.id, w.price])).toEqual([
+      [lower.campaign.id, 5], // the other's eCPM 5000 per thousand
+      [higher.campaign.id, 2], // nobody left: the floor
+    ]);
   });
 });

@@ -7,8 +7,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateCatalog, MARKETS } from '../../bench/workload.js';
 import { advertiserCard } from '../../src/engine/card.js';
-import { type CampaignDraft, Competition, forecast, type TrafficDay } from '../../src/engine/forecast.js';
-import type { ServableCampaign } from '../../src/engine/types.js';
+import { ecpmUpperBound, inSchedule, matchesTargeting } from '../../src/engine/eligibility.js';
+import { type CampaignDraft, Competition, capPerDay, forecast, type TrafficDay } from '../../src/engine/forecast.js';
+import type { Platform, RequestContext, ServableCampaign } from '../../src/engine/types.js';
 import { forecast as referenceForecast } from './forecast-reference.js';
 
 const DAY_MS = 86_400_000;
@@ -138,5 +139,58 @@ describe('forecasts over a precomputed competition', () => {
       ),
       { numRuns: 60 },
     );
+  });
+
+  // The cache key is the risk of keeping bids per cell: every cell of a grid where cells differ in one field only
+  // ('' or a value) is checked against its bids counted from scratch, asked in two orders so that each lookup
+  // can meet a cell computed before it.
+  it('give each traffic cell exactly its own rival bids, whatever was asked before', () => {
+    const campaigns = servable(2, 300);
+    const at = DAY + DAY_MS / 2;
+    const rivals = new Competition(campaigns, FLOOR).at(at);
+    const grid = countries.flatMap((country) =>
+      languages.flatMap((language) => ['', 'android', 'ios', 'web'].map((platform) => ({ country, language, platform }))),
+    );
+    const bruteForce = (cell: { country: string; language: string; platform: string }) => {
+      const context: RequestContext = {};
+      if (cell.country) context.country = cell.country;
+      if (cell.language) context.language = cell.language;
+      if (cell.platform) context.platform = cell.platform as Platform;
+      const best = new Map<string, { ecpm: number; capPerDay: number; first: number }>();
+      campaigns.forEach((c, i) => {
+        if (c.creatives.length === 0 || !inSchedule(c, at) || !matchesTargeting(c.targeting, context)) return;
+        const ecpm = ecpmUpperBound(c);
+        if (ecpm < FLOOR) return;
+        const seen = best.get(c.advertiserId);
+        const cap = capPerDay(c.caps);
+        if (!seen) best.set(c.advertiserId, { ecpm, capPerDay: cap, first: i });
+        else
+          best.set(c.advertiserId, {
+            ecpm: Math.max(seen.ecpm, ecpm),
+            capPerDay: Math.max(seen.capPerDay, cap),
+            first: seen.first,
+          });
+      });
+      const sorted = [...best].sort(([, a], [, b]) => b.ecpm - a.ecpm || a.first - b.first);
+      return {
+        advertisers: sorted.map(([id]) => rivals.numberOf(id)),
+        ecpm: sorted.map(([, b]) => b.ecpm),
+        capPerDay: sorted.map(([, b]) => b.capPerDay),
+      };
+    };
+    const expected = new Map(grid.map((cell) => [cell, bruteForce(cell)]));
+    // Not vacuous: cells that differ in the platform alone, or the language alone, have different bids.
+    const differ = (a: (typeof grid)[number], b: (typeof grid)[number]) =>
+      JSON.stringify(expected.get(a)) !== JSON.stringify(expected.get(b));
+    expect(grid.some((a) => grid.some((b) => a.country === b.country && a.language === b.language && differ(a, b)))).toBe(true);
+    expect(grid.some((a) => grid.some((b) => a.country === b.country && a.platform === b.platform && differ(a, b)))).toBe(true);
+    for (const order of [grid, [...grid].reverse()])
+      for (const cell of order) {
+        const bids = rivals.in(cell);
+        expect(
+          { advertisers: [...bids.advertisers], ecpm: [...bids.ecpm], capPerDay: [...bids.capPerDay] },
+          JSON.stringify(cell),
+        ).toEqual(expected.get(cell));
+      }
   });
 });

@@ -44,7 +44,8 @@ async function side(withLane: boolean): Promise<Side> {
     slotServed: (bid, price) => seen.push(`slotServed ${bid} ${price}`),
     unfilled: (reason, count) => seen.push(`unfilled ${reason} ${count}`),
   };
-  const s = await makeService({ RATE_LIMIT_CLIENT: String(RATE) }, undefined, { log, metrics });
+  // Advertiser keys limited too (20 per s, bursts of 40), for a 429 before an upload's body.
+  const s = await makeService({ RATE_LIMIT_CLIENT: String(RATE), RATE_LIMIT_ADVERTISER: '20' }, undefined, { log, metrics });
   const client = await s.newClient();
   const { advertiser, campaignId, creativeId } = await s.seedCampaign({ seed: 7 });
   const result: Side = {
@@ -398,51 +399,133 @@ describe('the lane and the app share the key cache and the rate buckets', () => 
     expect(await take(lane)).toEqual(await take(app));
   });
 
-  it('a 429 before the body arrives keeps the connection, as the app does: the body is dropped, the next request served', async () => {
+  /** A connection to `x` and what it received, answer by answer. */
+  async function connection(x: Side) {
+    const socket: Socket = connect(x.port, '127.0.0.1');
+    await new Promise<void>((ok, fail) => socket.once('connect', ok).once('error', fail));
+    let received = Buffer.alloc(0);
+    let closed = false;
+    socket.on('data', (chunk) => (received = Buffer.concat([received, chunk])));
+    const ended = new Promise<void>((ok) => socket.on('end', () => ((closed = true), ok())));
+    socket.on('error', () => {});
+    const answer = async () => {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const end = received.indexOf('\r\n\r\n');
+        const length = end < 0 ? -1 : Number(/content-length: (\d+)/i.exec(received.subarray(0, end).toString())?.[1] ?? 0);
+        if (end >= 0 && received.length >= end + 4 + length) {
+          const text = received.subarray(0, end + 4 + length).toString();
+          received = received.subarray(end + 4 + length);
+          return text;
+        }
+        if (Date.now() > deadline) throw new Error(`no answer: ${received.toString()}`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    };
+    return { socket, answer, ended, closed: () => closed };
+  }
+
+  // The app's path has a clean-up of unread bodies that closes the socket 500 ms after the answer: a body that
+  // comes after 1 s must still leave the connection the 429 kept open.
+  it.each([0, 1000])(
+    'a 429 before the body arrives keeps the connection, as the app does: the body (%i ms later) is dropped, the next request served',
+    async (pause) => {
+      for (const x of [lane, app]) x.s.clock.advance(10_000);
+      const early = async (x: Side) => {
+        for (let i = 0; i < 4; i++) await exchange(x.port, post(`{"user":"q${i}","statuses":2}`)(x));
+        const before = x.laneAnswered;
+        const body = '{"user":"q","statuses":2}';
+        const c = await connection(x);
+        // The head alone: answered 429 at once, without Connection: close.
+        c.socket.write(head(x.port, json(x.client.key, body)));
+        const limited = await c.answer();
+        // The body the answer did not wait for, then the next request once the bucket has refilled.
+        await new Promise((r) => setTimeout(r, pause));
+        c.socket.write(body);
+        x.s.clock.advance(10_000);
+        c.socket.write(head(x.port, json(x.client.key, body)) + body);
+        const next = await c.answer();
+        const closed = c.closed();
+        c.socket.destroy();
+        return { limited, next, closed, byLane: x.laneAnswered - before };
+      };
+      const [viaLane, viaApp] = [await early(lane), await early(app)];
+      for (const x of [viaLane, viaApp]) {
+        expect(x.limited).toMatch(/^HTTP\/1\.1 429 /);
+        expect(x.limited).not.toMatch(/connection: close/i);
+        expect(x.next).toMatch(/^HTTP\/1\.1 200 /);
+        expect(x.closed).toBe(false);
+      }
+      expect(viaLane.byLane).toBe(2);
+      expect(await take(lane)).toEqual(await take(app));
+    },
+  );
+
+  /** Spends `x`'s advertiser bucket (bursts of 40) with cheap GETs until one is a 429. */
+  async function overRate(x: Side) {
+    for (let i = 0; i < 100; i++) {
+      const answer = await exchange(x.port, [
+        head(x.port, [['Authorization', `Bearer ${x.advertiser.key}`]], '/v1/campaigns', 'GET'),
+      ]);
+      if (answer?.status === 429) return;
+    }
+    throw new Error('never rate limited');
+  }
+
+  // Only an upload can be rate limited before a body over 1 MiB (the JSON routes' body limit comes first).
+  it('a 429 before an upload declared over 1 MiB says Connection: close and closes, lingering', async () => {
     for (const x of [lane, app]) x.s.clock.advance(10_000);
     const early = async (x: Side) => {
-      for (let i = 0; i < 4; i++) await exchange(x.port, post(`{"user":"q${i}","statuses":2}`)(x));
-      const before = x.laneAnswered;
-      const body = '{"user":"q","statuses":2}';
-      const socket: Socket = connect(x.port, '127.0.0.1');
-      await new Promise<void>((ok, fail) => socket.once('connect', ok).once('error', fail));
-      let received = Buffer.alloc(0);
-      let closed = false;
-      socket.on('data', (chunk) => (received = Buffer.concat([received, chunk])));
-      socket.on('end', () => (closed = true));
-      const answer = async () => {
-        const deadline = Date.now() + 5000;
-        for (;;) {
-          const end = received.indexOf('\r\n\r\n');
-          const length = end < 0 ? -1 : Number(/content-length: (\d+)/i.exec(received.subarray(0, end).toString())?.[1] ?? 0);
-          if (end >= 0 && received.length >= end + 4 + length) {
-            const text = received.subarray(0, end + 4 + length).toString();
-            received = received.subarray(end + 4 + length);
-            return text;
-          }
-          if (Date.now() > deadline) throw new Error(`no answer: ${received.toString()}`);
-          await new Promise((r) => setTimeout(r, 2));
-        }
-      };
-      // The head alone: answered 429 at once, without Connection: close.
-      socket.write(head(x.port, json(x.client.key, body)));
-      const limited = await answer();
-      // The body the answer did not wait for, then the next request once the bucket has refilled.
-      socket.write(body);
-      x.s.clock.advance(10_000);
-      socket.write(head(x.port, json(x.client.key, body)) + body);
-      const next = await answer();
-      socket.destroy();
-      return { limited, next, closed, byLane: x.laneAnswered - before };
+      await overRate(x);
+      const c = await connection(x);
+      const target = `/v1/campaigns/${x.ids[2]}/creatives`;
+      const headers: [string, string][] = [
+        ['Authorization', `Bearer ${x.advertiser.key}`],
+        ['Content-Type', 'image/png'],
+        ['Content-Length', String(2 * 1024 * 1024)],
+      ];
+      c.socket.write(head(x.port, headers, target));
+      const limited = await c.answer();
+      // The server ends its side after the answer and reads what still comes (no reset under it).
+      c.socket.write(Buffer.alloc(64 * 1024));
+      await c.ended;
+      c.socket.destroy();
+      return limited;
     };
-    const [viaLane, viaApp] = [await early(lane), await early(app)];
-    for (const x of [viaLane, viaApp]) {
+    for (const limited of [await early(lane), await early(app)]) {
+      expect(limited).toMatch(/^HTTP\/1\.1 429 /);
+      expect(limited).toMatch(/connection: close/i);
+    }
+    await take(lane);
+    await take(app);
+  });
+
+  // A chunked body declares no length: it is read (up to the limit) before the rate limit, so its 429 comes after
+  // the whole body, and the connection carries the next request.
+  it('a chunked body over the rate is read first: a 429 after it, the connection kept', async () => {
+    for (const x of [lane, app]) x.s.clock.advance(10_000);
+    const late = async (x: Side) => {
+      for (let i = 0; i < 4; i++) await exchange(x.port, post(`{"user":"r${i}","statuses":2}`)(x));
+      const c = await connection(x);
+      const headers = json(x.client.key, '').filter(([k]) => k !== 'Content-Length');
+      const body = '{"user":"r","statuses":2}';
+      c.socket.write(
+        `${head(x.port, [...headers, ['Transfer-Encoding', 'chunked']])}${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`,
+      );
+      const limited = await c.answer();
+      x.s.clock.advance(10_000);
+      c.socket.write(head(x.port, json(x.client.key, body)) + body);
+      const next = await c.answer();
+      const closed = c.closed();
+      c.socket.destroy();
+      return { limited, next, closed };
+    };
+    for (const x of [await late(lane), await late(app)]) {
       expect(x.limited).toMatch(/^HTTP\/1\.1 429 /);
       expect(x.limited).not.toMatch(/connection: close/i);
       expect(x.next).toMatch(/^HTTP\/1\.1 200 /);
       expect(x.closed).toBe(false);
     }
-    expect(viaLane.byLane).toBe(2);
     expect(await take(lane)).toEqual(await take(app));
   });
 

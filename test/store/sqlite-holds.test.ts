@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ServableCampaign } from '../../src/engine/types.js';
 import type { Reservation, Store } from '../../src/store/interface.js';
-import { SqliteBudgets, sortTogether } from '../../src/store/sqlite/budgets.js';
+import { LOAD_RETRY_MS, SqliteBudgets, sortTogether } from '../../src/store/sqlite/budgets.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import { sqliteFile } from '../helpers/sqlite-file.js';
 import { reservation as servedSlot, T, TTL } from '../helpers/store-records.js';
@@ -135,7 +135,7 @@ describe('budget holds after a restart (SQLite)', () => {
     }
   });
 
-  it('a first budget use whose read-back fails changes nothing, and the next use reads every hold back', async () => {
+  it('a first budget use whose read-back fails changes nothing; uses fail for a second without a scan, then read every hold back', async () => {
     const restarted = store();
     const other = new Database(db.path);
     other.exec('ALTER TABLE reservations RENAME TO reservations_away');
@@ -145,11 +145,35 @@ describe('budget holds after a restart (SQLite)', () => {
       other.exec('ALTER TABLE reservations_away RENAME TO reservations');
       other.close();
     }
+    // The table is back, but a use within LOAD_RETRY_MS fails closed with the same error, scanning nothing.
+    expect(() => restarted.budgets.view(c1.id, T + LOAD_RETRY_MS - 1)).toThrow(/reservations/);
+    expect(() => restarted.budgets.view(c2.id, T + 1)).toThrow(/reservations/);
     // Counted as done before: the campaign held nothing, and admitted 3000 more than its budget leaves.
-    expect(restarted.budgets.view(c1.id, T).heldMicros).toBe(3000);
+    expect(restarted.budgets.view(c1.id, T + LOAD_RETRY_MS).heldMicros).toBe(3000);
     expect(
-      await restarted.budgets.tryHold({ campaign: c1, reservationId: 'r_4', amountMicros: 2001, expiresAt: T + TTL }, T),
+      await restarted.budgets.tryHold(
+        { campaign: c1, reservationId: 'r_4', amountMicros: 2001, expiresAt: T + TTL },
+        T + LOAD_RETRY_MS,
+      ),
     ).toBe(false);
+  });
+
+  it('a read-back that keeps failing scans once per LOAD_RETRY_MS, not once per budget use', async () => {
+    const restarted = store();
+    const sqlite = (restarted as unknown as { budgets: { db: { $client: Database.Database } } }).budgets.db.$client;
+    const prepare = vi.spyOn(sqlite, 'prepare');
+    const other = new Database(db.path);
+    other.exec('ALTER TABLE reservations RENAME TO reservations_away');
+    try {
+      for (let i = 0; i < 50; i++) expect(() => restarted.budgets.view(c1.id, T + i * 50)).toThrow(/reservations/);
+      const scans = prepare.mock.calls.filter(([sql]) => /FROM reservations r/.test(sql)).length;
+      // 50 uses over 2.5 s: the first, then one at 1 s and one at 2 s.
+      expect(scans).toBe(3);
+    } finally {
+      prepare.mockRestore();
+      other.exec('ALTER TABLE reservations_away RENAME TO reservations');
+      other.close();
+    }
   });
 
   it('a lowered budget cuts the holds read back, newest first', async () => {

@@ -46,7 +46,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 describe('live budget holds (SQLite, in memory)', () => {
   it('hold, release, charge, cut and expiry give the figures a list of holds gives', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(op, { maxLength: 300 }), async (ops) => {
+      fc.asyncProperty(fc.array(op, { minLength: 50, maxLength: 300, size: 'max' }), async (ops) => {
         const store = createSqliteStore({ path: ':memory:', userCacheSize: 10 });
         const budgets = store.budgets as SqliteBudgets;
         try {

@@ -17,6 +17,8 @@ import { CHARGED } from './event-state.js';
 const DAY_MS = 86_400_000;
 /** The UTC day as a number: cheap enough to compute on every budget read of the hot path. */
 const dayNumber = (ms: number) => Math.floor(ms / DAY_MS);
+/** How long after a failed read-back of the stored holds the next budget use tries it again, in ms (it fails meanwhile). */
+export const LOAD_RETRY_MS = 1000;
 
 interface Account {
   day: number;
@@ -322,6 +324,9 @@ export class SqliteBudgets implements BudgetStore {
   /** Holds read back from the stored reservations (once, at start or on first use), and how many. */
   private readBack: number | undefined;
 
+  /** The last read-back that failed, while none has succeeded: when, and its error. */
+  private loadFailed: { at: number; error: unknown } | undefined;
+
   constructor(
     private db: Db,
     private metrics?: StoreMetrics,
@@ -333,10 +338,23 @@ export class SqliteBudgets implements BudgetStore {
    * reservations. Runs once: the server calls it before it listens; otherwise the first budget use does.
    * From then on every hold is in memory and every change to one (a charge, an erase, a give-back)
    * reaches it here. Returns how many holds were read back. A scan that fails changes nothing and is
-   * tried again at the next budget use (the use fails meanwhile: without them a budget would admit too much).
+   * tried again at the first budget use LOAD_RETRY_MS or more later; the uses meanwhile fail with its error
+   * (without the holds a budget would admit too much), so a failure that lasts costs one scan a second, not
+   * one per slot request.
    */
   loadHolds(now: number): number {
     if (this.readBack !== undefined) return this.readBack;
+    const failed = this.loadFailed;
+    if (failed && now >= failed.at && now - failed.at < LOAD_RETRY_MS) throw failed.error;
+    try {
+      return this.readHoldsBack(now);
+    } catch (error) {
+      this.loadFailed = { at: now, error };
+      throw error;
+    }
+  }
+
+  private readHoldsBack(now: number): number {
     const found: { campaign: string; stored: StoredHolds; heldMicros: number }[] = [];
     const sqlite = (this.db as unknown as { $client: Database.Database }).$client;
     // In id order within a campaign (SQLite sorts; one campaign's rows come together): nothing per hold is kept.
