@@ -3,7 +3,6 @@
  * thread; off: node.ts on the one thread): the SQLite store, the timed read-back of live budget holds, and
  * the campaigns-out-of-budget gauge over it.
  */
-import type { CatalogIndex } from '../catalog/index.js';
 import type { Settings } from '../config.js';
 import type { StoreMetrics } from '../ops/metrics.js';
 import { createSqliteStore } from '../store/sqlite/index.js';

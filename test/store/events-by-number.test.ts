@@ -41,7 +41,8 @@ describe('events by reservation number (SQLite)', () => {
 
   it('numbers reservations in serving order, and a token with the number or without it names the same events', async () => {
     const s = db.store();
-    const [a, b] = [slot('r_a', 'a'.repeat(64)), slot('r_b', 'b'.repeat(64))];
+    // One user, campaign and creative: only the id tells the two reservations apart.
+    const [a, b] = [slot('r_a', 'a'.repeat(64)), slot('r_b', 'a'.repeat(64))];
     await s.users.reserve([a]);
     await s.users.reserve([b]);
     expect(a.number).toBeGreaterThan(0);
@@ -79,7 +80,8 @@ describe('events by reservation number (SQLite)', () => {
     await db.closeAll();
     // SQLite numbers the next row after the highest left: the erased reservation's number again.
     const restarted = db.store();
-    const next = slot('r_next', 'e'.repeat(64));
+    // The same pseudonym served the same campaign and creative again: only the id tells the reservations apart.
+    const next = slot('r_next', erased.uid);
     await restarted.users.reserve([next]);
     expect(next.number).toBe(erased.number);
     // The erased user's token (its number is the new reservation's now) names nothing; the new one's first impression counts.
