@@ -31,6 +31,8 @@ export function createNodeLog(level: LogLevel, options: { pretty?: boolean } = {
 export const MAX_HELD_CHARS = 4 * 1024 * 1024;
 /** How long the exit's final write sleeps between tries while stdout's pipe is full, in ms. */
 const EXIT_RETRY_MS = 10;
+/** How long the exit waits at most for a reader that does not read; then what is held is dropped. */
+const EXIT_WAIT_MS = 10_000;
 
 /**
  * Lines gather in a string and go to stdout in one piece per ~16 KiB (about 80 request lines) or
@@ -46,9 +48,9 @@ const EXIT_RETRY_MS = 10;
  *
  * Nothing is ever in flight (no asynchronous write, no thread): every byte is either written or
  * still held, so at exit (`process.exit`, which SIGTERM/SIGINT end through) the final write sends
- * what is held in order after what was written, whole, waiting for the reader if it must (as pino's
- * synchronous destination does). A kill -9 can lose the lines held (the last FLUSH_MS, or the backlog
- * of a stopped reader), never data.
+ * what is held in order after what was written, whole, waiting for the reader if it must (up to
+ * EXIT_WAIT_MS; a reader that never reads would otherwise keep the process from exiting). A kill -9
+ * can lose the lines held (the last FLUSH_MS, or the backlog of a stopped reader), never data.
  */
 class BufferedLog implements NodeLog {
   /** Bytes of the piece being written that stdout has not taken yet (its head was written). */
@@ -95,12 +97,15 @@ class BufferedLog implements NodeLog {
     this.writeRest();
   }
 
-  /** Writes all that is held, waiting for stdout as long as it takes: the process is ending. */
+  /** Writes all that is held, waiting for stdout up to EXIT_WAIT_MS: the process is ending. */
   private flushAtExit(): void {
     const pause = new Int32Array(new SharedArrayBuffer(4));
+    const giveUp = Date.now() + EXIT_WAIT_MS;
     for (;;) {
       this.flush();
       if (this.rest === null && this.held.length === 0) return;
+      // A reader that never reads must not keep the process from exiting: what is still held is lost.
+      if (Date.now() > giveUp) return;
       Atomics.wait(pause, 0, 0, EXIT_RETRY_MS);
     }
   }
