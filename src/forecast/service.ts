@@ -115,7 +115,8 @@ export class Forecasts {
  * At most one forecast in flight through `forecasts`; one asked meanwhile is refused at once with `busy()`. On
  * Node a forecast's CPU runs on the engine thread, which decides every slot and commits every event: one at a
  * time bounds that stall (the first forecast after each index build, a catalog change or the 5-minute CTR refresh,
- * computes the rival bids of each traffic cell it meets), and a queue behind it would only grow with requests whose clients have given up.
+ * computes the rival bids of each traffic cell it meets), and a queue behind it would only grow with requests
+ * whose clients have given up.
  */
 export function oneForecastAtATime(forecasts: Pick<Forecasts, 'forecast'>, busy: () => Error): Pick<Forecasts, 'forecast'> {
   let running = false;

@@ -583,6 +583,9 @@ function deltaOf(map: Map<string, RowDelta>, cacheKey: string, row: ReportRowKey
   return delta;
 }
 
+/** The event's reservation: its id, user, campaign and creative as the token sealed them. */
+const SAME_SLOT = 'id = ? AND uid = ? AND campaign_id = ? AND creative_id = ?';
+
 /**
  * Prepared once, as plain better-sqlite3 statements: every accepted event runs the
  * first ones, and drizzle's placeholder mapping cost as much as SQLite itself here.
@@ -592,17 +595,9 @@ function prepareStatements(sqlite: Database.Database) {
   return {
     // Rows as arrays (ReservationRow): better-sqlite3 builds an array faster than an object of named columns. The
     // reservation's id, user, campaign and creative are the event's (compared here, in SQL): no string of them is built per event.
-    reservation: s(
-      `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = ? AND uid = ? AND campaign_id = ? AND creative_id = ?`,
-    ).raw(),
-    reservationSeen: s(
-      `SELECT ${RESERVATION_COLUMNS}, EXISTS (SELECT 1 FROM events e WHERE e.reservation = r.number AND e.type = ?) AS seen
-       FROM reservations r WHERE number = ? AND id = ? AND uid = ? AND campaign_id = ? AND creative_id = ?`,
-    ).raw(),
-    reservationSeenById: s(
-      `SELECT ${RESERVATION_COLUMNS}, EXISTS (SELECT 1 FROM events e WHERE e.reservation = r.number AND e.type = ?) AS seen
-       FROM reservations r WHERE id = ? AND uid = ? AND campaign_id = ? AND creative_id = ?`,
-    ).raw(),
+    reservation: s(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE ${SAME_SLOT}`).raw(),
+    reservationSeen: s(`${WITH_SEEN} number = ? AND ${SAME_SLOT}`).raw(),
+    reservationSeenById: s(`${WITH_SEEN} ${SAME_SLOT}`).raw(),
     advertiser: s('SELECT advertiser_id FROM reservations WHERE id = ?').pluck(),
     insertEvent: s(
       'INSERT INTO events (rowid, reservation, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -653,6 +648,9 @@ function prepareStatements(sqlite: Database.Database) {
  * uncharged, so neither is read here.
  */
 const RESERVATION_COLUMNS = 'bid_type, price_micros, served_at, expires_at, country, platform, video, number';
+/** A reservation's row with the idempotency probe (`seen`: an event of this type is recorded), up to its WHERE. */
+const WITH_SEEN = `SELECT ${RESERVATION_COLUMNS}, EXISTS (SELECT 1 FROM events e WHERE e.reservation = r.number AND e.type = ?) AS seen
+  FROM reservations r WHERE`;
 
 /** A row of RESERVATION_COLUMNS, and `seen` after them when read with the probe. */
 type ReservationRow = [
