@@ -35,6 +35,10 @@ export function openDatabase(path: string, options: OpenOptions = {}): { db: Db;
   // Erasing a user must not leave their pseudonym readable in freed pages.
   sqlite.pragma('secure_delete = ON');
   sqlite.pragma('foreign_keys = OFF');
+  // SQLite's own default page cache (2 MB) instead of better-sqlite3's 16 MB: every write transaction's end walks the
+  // cache's whole hash table (pcache1TruncateUnsafe, ~7 % of the engine thread at 16 MB); reads go through the memory
+  // map below, so the larger cache bought nothing measurable (bench/README, session 11, tok11).
+  sqlite.pragma('cache_size = -2000');
   // Pages read through a memory map instead of a read() into SQLite's cache each: the event ledger's random
   // index lookups spend less system time (bench/README, session 8). Read-only: writes still go through the WAL.
   // The cost: an I/O error on a mapped page is a SIGBUS (the process dies unlogged), hence SQLITE_MMAP_MB=0.
