@@ -58,7 +58,8 @@ export class SqliteUsers implements UserStore {
             }
           }
         });
-        for (const batch of batches) for (const r of batch) this.cache.get(r.uid)?.history.push(toHistory(r));
+        // Committed: nothing after this may fail the group (its rows would be reported as not stored, and retried).
+        for (const batch of batches) this.remember(batch);
         return new Array(batches.length);
       },
       (seconds, size) => this.metrics?.commit('reservations', seconds, size),
@@ -76,6 +77,21 @@ export class SqliteUsers implements UserStore {
    * written (a process crash keeps it); the WAL sync follows off the event loop.
    */
   private group: GroupCommit<Reservation[], void>;
+
+  /**
+   * A committed response's reservations into its user's cached history. If that fails the entry is dropped, so the
+   * user's next load reads the committed rows from SQLite (a cached history that lacks them would undercount caps).
+   */
+  private remember(batch: Reservation[]): void {
+    for (const r of batch) {
+      try {
+        this.cache.get(r.uid)?.history.push(toHistory(r));
+      } catch (err) {
+        this.cache.delete(r.uid);
+        console.error(`[store] after a reservations commit, a user's cached state is dropped: ${(err as Error).message}`);
+      }
+    }
+  }
 
   private read(uid: string, now: number, historyMs: number): UserState {
     // Most users have no blocks, hides or mutes: they share one empty set (a miss makes no set it does not fill).
