@@ -54,7 +54,7 @@ describe('uidKey', () => {
     sqlite.close();
   });
 
-  it('is what the history read and erasure go by (the query plans use its index, not a scan)', () => {
+  it('has an index that a read by key uses (not a scan)', () => {
     const { sqlite } = openDatabase(':memory:');
     const plan = (query: string) =>
       (sqlite.prepare(`EXPLAIN QUERY PLAN ${query}`).all({ key: 1, uid: 'u' }) as { detail: string }[])
