@@ -3,8 +3,8 @@
  * SQLite file per layout (WAL, `synchronous = NORMAL` as the group commit, the server's memory
  * map), seeded with `--seeded` rows of random users; then rounds alternating the layouts, each
  * round `--groups` group commits of `--group` rows of random users, a checkpoint every
- * `--checkpoint-every` rows (the checkpointer's work, on another thread in the server, counted
- * here), and `--reads` history reads of random users (a user-cache miss). Prints µs of CPU per
+ * `--checkpoint-every` rows (or each of `--checkpoints`: the checkpointer's work, on another thread in
+ * the server, counted here), and `--reads` history reads of random users (a user-cache miss). Prints µs of CPU per
  * row written (insert + commit + checkpoint) and per read, each layout's median over rounds.
  *
  *   npx tsx bench/reservation-index-micro.ts [--seeded=600000] [--rounds=6]
@@ -26,6 +26,8 @@ const { values: o } = parseArgs({
     groups: { type: 'string', default: '1500' },
     group: { type: 'string', default: '17' },
     'checkpoint-every': { type: 'string', default: '1250' },
+    /** Several checkpoint intervals (rows, comma-separated): each layout once per interval. */
+    checkpoints: { type: 'string' },
     reads: { type: 'string', default: '5000' },
     only: { type: 'string' },
   },
@@ -47,6 +49,8 @@ interface Layout {
   column?: boolean;
   /** The column is SQLite's, generated from uid (stored): writers do not name it. */
   generated?: boolean;
+  /** Rows between checkpoints. */
+  every?: number;
 }
 const LAYOUTS: Layout[] = [
   { name: 'text uid (today)', index: 'CREATE INDEX reservations_uid ON reservations (uid)', where: 'uid = @uid' },
@@ -73,7 +77,15 @@ const LAYOUTS: Layout[] = [
     generated: true,
   },
   { name: 'no user index', index: '', where: '' },
-].filter((l) => o.only === undefined || o.only.split(',').some((n) => l.name.startsWith(n)));
+]
+  .filter((l) => o.only === undefined || o.only.split(',').some((n) => l.name.startsWith(n)))
+  .flatMap((l) =>
+    (o.checkpoints ?? o['checkpoint-every']).split(',').map((every) => ({
+      ...l,
+      every: numberOf('checkpoints', every),
+      name: o.checkpoints ? `${l.name}, checkpoint every ${every} rows` : l.name,
+    })),
+  );
 
 const population = Array.from({ length: Math.min(num('users'), 2_000_000) }, () => randomBytes(32).toString('hex'));
 const someone = () => population[Math.floor(Math.random() * population.length)];
@@ -134,7 +146,7 @@ const cpu = () => {
 };
 const written: number[][] = dbs.map(() => []);
 const readUs: number[][] = dbs.map(() => []);
-const [groups, group, every, reads] = [num('groups'), num('group'), num('checkpoint-every'), num('reads')];
+const [groups, group, reads] = [num('groups'), num('group'), num('reads')];
 for (let round = 0; round < num('rounds'); round++) {
   for (let k = 0; k < dbs.length; k++) {
     // Alternated order: each layout runs first, last and between.
@@ -147,7 +159,7 @@ for (let round = 0; round < num('rounds'); round++) {
       clock += 3;
       d.commitGroup(g);
       since += g.length;
-      if (since >= every) {
+      if (since >= (d.layout.every ?? 0)) {
         d.db.pragma('wal_checkpoint(PASSIVE)');
         since = 0;
       }
