@@ -76,6 +76,9 @@ const BUDGET: Verdict = Object.freeze({ reason: 'budget' });
 const PACING: Verdict = Object.freeze({ reason: 'pacing' });
 const CAPPED: Verdict = Object.freeze({ reason: 'frequency_cap' });
 
+/** What a campaign without a daily or total budget is decided on (nothing of it is read: no limit, no pacing). */
+const UNBUDGETED: BudgetState = Object.freeze({ spentTodayMicros: 0, spentTotalMicros: 0, heldMicros: 0 });
+
 /** Checks one campaign for this user and request, returning the first reason it loses. */
 function evaluate(campaign: ServableCampaign, input: DecideInput): Verdict {
   const { now, user, request } = input;
@@ -91,7 +94,11 @@ function evaluate(campaign: ServableCampaign, input: DecideInput): Verdict {
   const fullEcpm = ecpmMicros(campaign, creative);
   if (fullEcpm < input.settings.floorCpmMicros || fullEcpm <= 0)
     return explain ? { reason: 'outranked', creativeId: creative.id, ecpm: fullEcpm } : UNDER_FLOOR;
-  const budget = input.budgetOf(campaign.id);
+  // A campaign without a budget neither runs out nor paces on one: its account is not asked for.
+  const budget =
+    campaign.budget.dailyMicros === undefined && campaign.budget.totalMicros === undefined
+      ? UNBUDGETED
+      : input.budgetOf(campaign.id);
   const remaining = remainingBudgetMicros(campaign, budget);
   // Whatever the auction clears at must fit the budget: below one full bid's cost, bid only what is left.
   const bidMicros = affordableBidMicros(campaign, remaining);
