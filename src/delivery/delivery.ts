@@ -14,6 +14,7 @@ import { placementCapacity } from '../engine/placement.js';
 import type {
   AdvertiserCard,
   Cta,
+  Decision,
   EngineSettings,
   EventType,
   ExplainEntry,
@@ -223,6 +224,13 @@ function budgetUnavailable(campaignId: string, err: unknown): false {
   return false;
 }
 
+/** A slot the decision placed, with its reservation and its budget hold's answer (or the promise of it). */
+interface Asked {
+  slot: Decision['slots'][number];
+  reservation: Reservation;
+  held: boolean | Promise<boolean>;
+}
+
 /** A user-state load in flight, with its deadline. */
 interface PendingLoad {
   deadline: number;
@@ -372,7 +380,10 @@ export class Delivery {
   }
 
   private async serveOnce(uid: string, input: UserSlotsInput): Promise<SlotsResult | 'conflict'> {
-    {
+    // Filled one slot at a time once the decision is made: if anything throws after that, what was taken is given back.
+    const asked: Asked[] = [];
+    let stored: Promise<boolean | Error> | undefined;
+    try {
       const now = this.deps.clock();
       const metrics = this.metrics;
       const historyMs = this.historyMs();
@@ -401,7 +412,7 @@ export class Delivery {
       // reserve is conditional on the history the decision was based on, as before; a reservation
       // whose hold is refused is taken back before answering (no token was issued for it).
       let holdsPending = false;
-      const asked = decision.slots.map((slot) => {
+      for (const slot of decision.slots) {
         const id = timeOrderedId('r', now);
         // Where the budget is split over shards, the hold's shard is kept with its reservation: charges and releases go there.
         const shard = store.budgets.shardFor?.(slot.campaign.id, id, now) ?? 0;
@@ -443,9 +454,9 @@ export class Delivery {
           held = Promise.resolve(held).catch((err) => budgetUnavailable(slot.campaign.id, err));
           holdsPending = true;
         }
-        return { slot, reservation, held };
-      });
-      const stored = store.users
+        asked.push({ slot, reservation, held });
+      }
+      stored = store.users
         .reserve(
           asked.map((a) => a.reservation),
           { history: user.history, historyMs },
@@ -521,7 +532,30 @@ export class Delivery {
         slots.push({ after, token: sealed[i], ad: this.adView(campaign, creative) });
       }
       return decision.explain ? { slots, explain: decision.explain } : { slots };
+    } catch (err) {
+      await this.abandon(uid, asked, stored);
+      throw err;
     }
+  }
+
+  /**
+   * A response that throws once its holds may be taken (a token seal that fails, …) is not answered: its holds
+   * are given back and its stored reservations taken back at once, instead of holding budget and counting toward
+   * caps until they expire. Nothing of it could charge either way: no token left.
+   */
+  private async abandon(uid: string, asked: Asked[], stored: Promise<boolean | Error> | undefined): Promise<void> {
+    if (asked.length === 0) return;
+    const held = await Promise.all(asked.map((a) => a.held));
+    await this.releaseHolds(asked.filter((_, i) => held[i] === true).map((a) => a.reservation));
+    if (stored === undefined || (await stored) !== true) return;
+    await this.deps.store.users
+      .unreserve(
+        uid,
+        asked.map((a) => a.reservation.id),
+      )
+      .catch((err) =>
+        console.error(`[slots] could not take back an abandoned response's reservations: ${(err as Error).message}`),
+      );
   }
 
   /** Gives back the budget holds of reservations that will not be served. */

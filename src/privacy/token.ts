@@ -112,9 +112,28 @@ async function sealWeb(key: TokenKey, plaintext: Uint8Array): Promise<Uint8Array
   return sealed;
 }
 
-/** The claims as the text every token seals (UTF-8): a JSON array, in a fixed order; the reservation's number last, if any. */
-function claimsText(claims: TokenClaims): string {
+/** Text JSON writes between quotes as it is: every id the service makes (prefix, `_`, base64url) and the pseudonym (hex). */
+const PLAIN = /^[\w-]*$/;
+
+/**
+ * The claims as the text every token seals (UTF-8): a JSON array, in a fixed order; the reservation's number
+ * last, if any. Byte for byte `JSON.stringify` of that array, joined by hand when every string is plain and
+ * every number a safe integer (the service's own ids and clock): ~0.2 against ~0.8 µs per token.
+ */
+export function claimsText(claims: TokenClaims): string {
   const { reservationId, uid, campaignId, creativeId, expiresAt, clientId, reservationNumber } = claims;
+  if (
+    PLAIN.test(reservationId) &&
+    PLAIN.test(uid) &&
+    PLAIN.test(campaignId) &&
+    PLAIN.test(creativeId) &&
+    PLAIN.test(clientId) &&
+    Number.isSafeInteger(expiresAt) &&
+    (reservationNumber === undefined || Number.isSafeInteger(reservationNumber))
+  ) {
+    const text = `["${reservationId}","${uid}","${campaignId}","${creativeId}",${expiresAt},"${clientId}"`;
+    return reservationNumber === undefined ? `${text}]` : `${text},${reservationNumber}]`;
+  }
   return JSON.stringify(
     reservationNumber === undefined
       ? [reservationId, uid, campaignId, creativeId, expiresAt, clientId]

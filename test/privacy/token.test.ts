@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalBase64Url, TokenSigner, tokenSecretsFrom } from '../../src/privacy/token.js';
+import { canonicalBase64Url, claimsText, TokenSigner, tokenSecretsFrom } from '../../src/privacy/token.js';
 
 const claims = {
   reservationId: 'r_1',
@@ -180,6 +180,22 @@ describe('slot tokens', () => {
       ]);
       expect(await ready.verify(token as string, 1_000)).toEqual({ ok: true, claims: c });
     }
+  });
+
+  it("seal the claims' text byte for byte as JSON.stringify writes the array, whatever the ids and numbers", () => {
+    const plain = fc.stringMatching(/^[\w-]{0,40}$/);
+    const id = fc.oneof(plain, fc.string(), fc.string({ unit: 'binary' }));
+    const integer = fc.oneof(fc.integer({ min: 0, max: 2 ** 48 }), fc.maxSafeInteger(), fc.constant(-0));
+    const number = fc.oneof(integer, fc.double());
+    fc.assert(
+      fc.property(id, id, id, id, id, number, fc.option(number, { nil: undefined }), (r, u, cmp, crv, cli, exp, num) => {
+        const fields = [r, u, cmp, crv, exp, cli];
+        const claims = { reservationId: r, uid: u, campaignId: cmp, creativeId: crv, clientId: cli, expiresAt: exp };
+        const text = claimsText(num === undefined ? claims : { ...claims, reservationNumber: num });
+        expect(text).toBe(JSON.stringify(num === undefined ? fields : [...fields, num]));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('reads TOKEN_SECRET and TOKEN_SECRET_PREVIOUS, defaulting to SECRET', () => {

@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
 import type { Reservation, Store, VerifiedEvent } from '../../src/store/interface.js';
 import { Reach } from '../../src/store/reach.js';
-import { MAX_UNWRITTEN_BYTES, ROW_DELTA_BYTES } from '../../src/store/sqlite/ledger.js';
+import { MAX_UNWRITTEN_BYTES } from '../../src/store/sqlite/ledger.js';
+import { ROW_DELTA_BYTES } from '../../src/store/sqlite/unwritten-rows.js';
 import { sqliteFile } from '../helpers/sqlite-file.js';
 
 const rules = { effect: eventEffect, reportThreshold: 5 };

@@ -44,6 +44,7 @@ import { utcDay } from '../utc-day.js';
 import type { SqliteBudgets } from './budgets.js';
 import type { Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
+import { deltaBytes, type RowDelta, UnwrittenRows } from './unwritten-rows.js';
 import type { SqliteUsers } from './users.js';
 import type { WalSync } from './wal-sync.js';
 
@@ -59,27 +60,13 @@ interface Applied {
   reported: string[];
 }
 
-/** What groups added to one report row since it was last written: counters, and the users reached since. */
-interface RowDelta {
-  row: ReportRowKey;
-  /** In REPORT_COUNTERS order. */
-  counters: Float64Array;
-  /** A sketch of only the impressions since the last write (merged into the stored one as it is written), if any. */
-  reach?: Reach;
-  /** The first events rowid (and the group's time) this delta holds: everything before it is in the stored row. */
-  fromRowid: number;
-  since: number;
-}
-
 export class SqliteLedger implements LedgerStore {
   private statements: ReturnType<typeof prepareStatements>;
   private sqlite: Database.Database;
   /** Concurrent batches share one transaction; each is acknowledged only once the WAL is synced after it. */
   private group: GroupCommit<Batch, Applied>;
-  /** Report rows' committed changes not yet written, by row. */
-  private unwritten = new Map<string, RowDelta>();
-  /** What `unwritten` holds, as `deltaBytes` counts it: kept under MAX_UNWRITTEN_BYTES. */
-  private unwrittenBytes = 0;
+  /** Report rows' committed changes not yet written, per campaign and day, in creation order; their bytes kept under MAX_UNWRITTEN_BYTES. */
+  private unwritten = new UnwrittenRows();
   /** The events rowid the next event gets: assigned here, so rowids only grow (erasing the newest cannot reuse one). */
   private nextRowid: number;
   /** The rowid of the last event of the last committed group: written rows are exact up to it. */
@@ -281,7 +268,6 @@ export class SqliteLedger implements LedgerStore {
             creativeId,
             country,
             platform,
-            rows: reportKeys(where),
             counters: new Float64Array(REPORT_COUNTERS.length),
             points: [],
           };
@@ -295,7 +281,7 @@ export class SqliteLedger implements LedgerStore {
     const groupRowid = this.nextRowid;
     const groupNow = batches[0].now;
     const exactThrough = this.exactThrough;
-    let written: Map<string, RowDelta> | undefined;
+    let written = 0;
     let rowid = this.nextRowid;
     let applied: Applied[];
     try {
@@ -303,7 +289,7 @@ export class SqliteLedger implements LedgerStore {
         // The rows as of the groups committed before this one (this group's changes join them after its commit).
         // Past MAX_UNWRITTEN_BYTES the oldest rows go now, whatever their age, until the rest fit: memory stays bounded.
         written =
-          this.unwrittenBytes > MAX_UNWRITTEN_BYTES
+          this.unwritten.bytes > MAX_UNWRITTEN_BYTES
             ? this.writeRows(Number.POSITIVE_INFINITY, ROWS_PER_GROUP, MAX_UNWRITTEN_BYTES)
             : this.writeRows(groupNow - REPORT_WRITE_MS, ROWS_PER_GROUP);
         const applied = batches.map((batch) => {
@@ -363,14 +349,15 @@ export class SqliteLedger implements LedgerStore {
         return applied;
       })();
     } catch (err) {
-      // Not written after all: merged back (rows changed since were only added to).
-      if (written?.size) this.restore(written);
+      // Not written after all: the rows stay as they were (only a commit takes them out).
       this.exactThrough = exactThrough;
       throw err;
     }
     // Committed: nothing below may undo it or report its events as failed. The group's rowids are used.
     if (rowid > this.nextRowid) this.committedRowid = rowid - 1;
     this.nextRowid = rowid;
+    // The rows written are stored: out of memory before this group's changes make new ones (from its first rowid).
+    this.unwritten.forget(written);
     // Holds become spend, the user cache learns what converted, report changes wait to be written. Each step's
     // failure is logged and the rest goes on: the rows are committed, and a restart rebuilds memory from them.
     for (const c of campaigns.values()) {
@@ -382,16 +369,22 @@ export class SqliteLedger implements LedgerStore {
     afterCommitted(() => {
       for (let i = 0; i < viewed.length; i += 2) this.users.viewed(viewed[i], viewed[i + 1]);
     });
-    for (const list of classes.values()) {
-      for (const { campaignId, day, rows, counters, points } of list) {
-        for (const { by, key } of rows) {
-          const cacheKey = rowKey(campaignId, by, day, key);
-          const delta = this.delta(cacheKey, { campaignId, by, day, key }, groupRowid, groupNow);
-          for (let i = 0; i < counters.length; i++) delta.counters[i] += counters[i];
-          if (points.length > 0) afterCommitted(() => this.reach(points, delta));
+    afterCommitted(() => {
+      const rows = this.unwritten;
+      for (const list of classes.values()) {
+        // A campaign's classes share its day's rows, nearly always.
+        let d = rows.dayRows(list[0].campaignId, list[0].day);
+        for (const c of list) {
+          if (c.day !== d.day) d = rows.dayRows(c.campaignId, c.day);
+          const { counters, points } = c;
+          this.add(rows.total(d, groupRowid, groupNow), counters, points);
+          this.add(rows.hour(d, c.hour % 24, groupRowid, groupNow), counters, points);
+          this.add(rows.keyed(d, 'creative', c.creativeId, groupRowid, groupNow), counters, points);
+          this.add(rows.keyed(d, 'country', c.country, groupRowid, groupNow), counters, points);
+          this.add(rows.keyed(d, 'platform', c.platform, groupRowid, groupNow), counters, points);
         }
       }
-    }
+    });
     for (const f of afterCommit) afterCommitted(f);
     return applied;
   }
@@ -412,12 +405,10 @@ export class SqliteLedger implements LedgerStore {
     this.spent.set(c.id, { total: knownTotal, day: latest.day, onDay: latest.before + latest.added });
   }
 
-  /** The unwritten change of a row, made (and counted in `unwrittenBytes`) if it has none. */
-  private delta(cacheKey: string, row: ReportRowKey, fromRowid: number, since: number): RowDelta {
-    const size = this.unwritten.size;
-    const delta = deltaOf(this.unwritten, cacheKey, row, fromRowid, since);
-    if (this.unwritten.size > size) this.unwrittenBytes += ROW_DELTA_BYTES;
-    return delta;
+  /** A class's counters and users reached, added to one of its rows' unwritten change. */
+  private add(delta: RowDelta, counters: Float64Array, points: number[]): void {
+    for (let i = 0; i < counters.length; i++) delta.counters[i] += counters[i];
+    if (points.length > 0) this.reach(points, delta);
   }
 
   /**
@@ -430,7 +421,7 @@ export class SqliteLedger implements LedgerStore {
     const bytes = reach.bytes;
     if (typeof points === 'number') reach.addPoint(points);
     else for (const point of points) reach.addPoint(point);
-    this.unwrittenBytes += reach.bytes - bytes;
+    this.unwritten.bytes += reach.bytes - bytes;
   }
 
   /**
@@ -439,31 +430,36 @@ export class SqliteLedger implements LedgerStore {
    * rows) unless more must go for the rest to fit in `fitIn` bytes, inside the caller's
    * transaction. Each written row records in `ledger_marks`
    * the events rowid it is now exact up to; the 'report_rows' mark moves to where every
-   * row is exact, and row marks it passed are dropped. Returns what it wrote, for
-   * `restore` if the transaction rolls back.
+   * row is exact, and row marks it passed are dropped. Returns how many rows it wrote: the
+   * oldest ones, which the caller takes out of `unwritten` once the transaction commits
+   * (if it rolls back, they stay as they were).
    */
   private writeRows(
     before = Number.POSITIVE_INFINITY,
     limit = Number.POSITIVE_INFINITY,
     fitIn = Number.POSITIVE_INFINITY,
-  ): Map<string, RowDelta> {
+  ): number {
     const q = this.statements;
-    const written = new Map<string, RowDelta>();
+    const rows = this.unwritten;
+    let written = 0;
     let freed = 0;
-    for (const [cacheKey, delta] of this.unwritten) {
-      if (delta.since > before || (written.size >= limit && this.unwrittenBytes - freed <= fitIn)) break;
-      const { row, counters, reach } = delta;
-      q.addCounts.run(row.campaignId, row.by, row.day, row.key, ...counters, reach ? reach.serialize() : null);
-      written.set(cacheKey, delta);
+    for (let delta = rows.at(0); delta; delta = rows.at(written)) {
+      if (delta.since > before || (written >= limit && rows.bytes - freed <= fitIn)) break;
+      const { counters, reach } = delta;
+      q.addCounts.run(delta.campaignId, delta.by, delta.day, delta.key, ...counters, reach ? reach.serialize() : null);
+      written++;
       freed += deltaBytes(delta);
     }
-    if (written.size === 0) return written;
-    for (const cacheKey of written.keys()) this.unwritten.delete(cacheKey);
-    this.unwrittenBytes -= freed;
-    // Map order is creation order: the first delta left holds the oldest unwritten change.
-    const first = this.unwritten.values().next().value as RowDelta | undefined;
+    if (written === 0) return 0;
+    // Creation order: the first delta left holds the oldest unwritten change.
+    const first = rows.at(written);
     const exactThrough = first ? first.fromRowid - 1 : this.committedRowid;
-    if (first) for (const cacheKey of written.keys()) q.setMark.run(`${ROW_MARK}${cacheKey}`, this.committedRowid);
+    if (first) {
+      for (let i = 0; i < written; i++) {
+        const { campaignId, by, day, key } = rows.at(i) as RowDelta;
+        q.setMark.run(`${ROW_MARK}${rowKey(campaignId, by, day, key)}`, this.committedRowid);
+      }
+    }
     if (exactThrough > (this.exactThrough ?? Number.NEGATIVE_INFINITY)) {
       q.setMark.run(REPORT_MARK, exactThrough);
       this.exactThrough = exactThrough;
@@ -474,19 +470,6 @@ export class SqliteLedger implements LedgerStore {
       }
     }
     return written;
-  }
-
-  /** Puts rows back that a rolled-back transaction did not write, ahead of the rest (they hold the oldest changes). */
-  private restore(written: Map<string, RowDelta>) {
-    const later = this.unwritten;
-    this.unwritten = written;
-    for (const [cacheKey, delta] of later) {
-      const pending = deltaOf(this.unwritten, cacheKey, delta.row, delta.fromRowid, delta.since);
-      addCounters(pending, delta);
-      if (delta.reach) pending.reach = pending.reach ? pending.reach.merge(delta.reach) : delta.reach;
-    }
-    this.unwrittenBytes = 0;
-    for (const delta of this.unwritten.values()) this.unwrittenBytes += deltaBytes(delta);
   }
 
   /**
@@ -521,20 +504,19 @@ export class SqliteLedger implements LedgerStore {
     }>) {
       const day = utcDay(e.at);
       for (const { by, key } of reportKeys(e)) {
-        const cacheKey = rowKey(e.campaignId, by, day, key);
-        if (e.rowid <= Math.max(rowMarks.get(cacheKey) ?? mark, mark)) continue;
-        const delta = this.delta(cacheKey, { campaignId: e.campaignId, by, day, key }, e.rowid, e.at);
+        if (e.rowid <= Math.max(rowMarks.get(rowKey(e.campaignId, by, day, key)) ?? mark, mark)) continue;
+        const delta = this.unwritten.row(this.unwritten.dayRows(e.campaignId, day), by, key, e.rowid, e.at);
         delta.counters[COUNTER_INDEX[counterOf[e.type]]]++;
         delta.counters[SPEND] += e.costMicros;
         if (e.type === 'impression') this.reach(Reach.point(e.uid), delta);
       }
     }
-    this.sqlite.transaction(() => this.writeRows())();
+    this.writePending();
   }
 
   /** Writes the report rows not yet written (on shutdown, and before erasing or pruning what they are counted from). */
   writePending(): void {
-    if (this.unwritten.size > 0) this.sqlite.transaction(() => this.writeRows())();
+    if (this.unwritten.size > 0) this.unwritten.forget(this.sqlite.transaction(() => this.writeRows())());
   }
 
   async report(campaignId: string, fromDay: string, toDay: string, by: ReportBy = 'day'): Promise<ReportRow[]> {
@@ -544,14 +526,13 @@ export class SqliteLedger implements LedgerStore {
       .where(and(eq(t.reportRows.campaignId, campaignId), eq(t.reportRows.by, by), between(t.reportRows.day, fromDay, toDay)))
       .all();
     // Changes not yet written: added to their stored row, or rows of their own.
-    const stored = new Map(rows.map((r) => [rowKey(campaignId, by, r.day, r.key), r]));
-    for (const [cacheKey, { row, counters, reach }] of this.unwritten) {
-      if (row.campaignId !== campaignId || row.by !== by || row.day < fromDay || row.day > toDay) continue;
-      let target = stored.get(cacheKey);
+    const stored = new Map(rows.map((r) => [`${r.day}|${r.key}`, r]));
+    for (const { day, key, counters, reach } of this.unwritten.of(campaignId, by, fromDay, toDay)) {
+      let target = stored.get(`${day}|${key}`);
       if (!target) {
         target = {
-          day: row.day,
-          key: row.key,
+          day,
+          key,
           reachSketch: null,
           ...(Object.fromEntries(REPORT_COUNTERS.map((c) => [c, 0])) as Record<ReportCounter, number>),
         };
@@ -568,21 +549,6 @@ const rowKey = (campaignId: string, by: ReportBy, day: string, key: string) => `
 const COUNTER_INDEX = Object.fromEntries(REPORT_COUNTERS.map((c, i) => [c, i])) as Record<ReportCounter, number>;
 const SPEND = COUNTER_INDEX.spendMicros;
 
-function addCounters(to: RowDelta, from: RowDelta) {
-  for (let i = 0; i < from.counters.length; i++) to.counters[i] += from.counters[i];
-}
-
-/** What a row's unwritten change holds in memory, about: its key, counters and the sketch it will write. */
-function deltaBytes(delta: RowDelta): number {
-  return ROW_DELTA_BYTES + (delta.reach ? delta.reach.bytes : 0);
-}
-
-function deltaOf(map: Map<string, RowDelta>, cacheKey: string, row: ReportRowKey, fromRowid: number, since: number): RowDelta {
-  let delta = map.get(cacheKey);
-  if (!delta) map.set(cacheKey, (delta = { row, counters: new Float64Array(REPORT_COUNTERS.length), fromRowid, since }));
-  return delta;
-}
-
 /** The event's reservation: its id, user, campaign and creative as the token sealed them. */
 const SAME_SLOT = 'id = ? AND uid = ? AND campaign_id = ? AND creative_id = ?';
 
@@ -598,7 +564,8 @@ function prepareStatements(sqlite: Database.Database) {
     reservation: s(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE ${SAME_SLOT}`).raw(),
     reservationSeen: s(`${WITH_SEEN} number = ? AND ${SAME_SLOT}`).raw(),
     reservationSeenById: s(`${WITH_SEEN} ${SAME_SLOT}`).raw(),
-    advertiser: s('SELECT advertiser_id FROM reservations WHERE id = ?').pluck(),
+    // By the number the row just read carries: the table's own key, one descent (the id's index and then the row was two).
+    advertiser: s('SELECT advertiser_id FROM reservations WHERE number = ?').pluck(),
     insertEvent: s(
       'INSERT INTO events (rowid, reservation, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
@@ -670,7 +637,11 @@ const SEEN = 8;
  * The reservation of an event whose id, user, campaign and creative the row matched: those (all sealed
  * in the same token as the reservation) are the event's; the advertiser is read only if asked for (a block).
  */
-function toReservation(event: VerifiedEvent, row: ReservationRow, q: { advertiser: { get(id: string): unknown } }): Reservation {
+function toReservation(
+  event: VerifiedEvent,
+  row: ReservationRow,
+  q: { advertiser: { get(number: number): unknown } },
+): Reservation {
   let advertiserId: string | undefined;
   return {
     id: event.reservationId,
@@ -678,7 +649,7 @@ function toReservation(event: VerifiedEvent, row: ReservationRow, q: { advertise
     campaignId: event.campaignId,
     creativeId: event.creativeId,
     get advertiserId() {
-      return (advertiserId ??= q.advertiser.get(event.reservationId) as string);
+      return (advertiserId ??= q.advertiser.get(row[7]) as string);
     },
     bidType: row[0],
     priceMicros: row[1],
@@ -706,8 +677,6 @@ const ROWS_PER_GROUP = 500;
  * bound was 10,000 rows and a cache of 10,000 parsed sketches: up to 40 MB of sketches and the changes).
  */
 export const MAX_UNWRITTEN_BYTES = 24 << 20;
-/** A row change without its sketch: key string, row key, counters (an 11-number Float64Array), map entry (measured 500–680 bytes, campaign id shared or not). */
-export const ROW_DELTA_BYTES = 640;
 const REPORT_MARK = 'report_rows';
 /** `row:<campaign>|<by>|<day>|<key>`: a row written since the 'report_rows' mark is exact up to this events rowid. */
 const ROW_MARK = 'row:';
@@ -724,7 +693,6 @@ interface EventClass {
   creativeId: string;
   country: string;
   platform: string;
-  rows: { by: ReportBy; key: string }[];
   counters: Float64Array;
   /** The impressions' users as reach sketch points (`Reach.point`): computed once, added to every row of the class. */
   points: number[];
@@ -751,14 +719,6 @@ interface GroupSpend {
   charged: string[];
   /** The last charge's time (budgets book the day's charges at it). */
   at: number;
-}
-
-/** One stored report row's key. */
-interface ReportRowKey {
-  campaignId: string;
-  by: ReportBy;
-  day: string;
-  key: string;
 }
 
 /** The SQL columns of REPORT_COUNTERS, in the same order. */

@@ -1,0 +1,99 @@
+/**
+ * A slot response that throws after its budget holds were taken (here: the token seal fails) is not
+ * answered, so nothing of it may stay taken: its holds are given back and its reservations taken back at
+ * once, not left to hold budget and count toward caps until the token TTL. Real SQLite store.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CatalogIndex } from '../../src/catalog/index.js';
+import { readSettings } from '../../src/config.js';
+import { Delivery } from '../../src/delivery/delivery.js';
+import { advertiserCard } from '../../src/engine/card.js';
+import type { ServableCampaign } from '../../src/engine/types.js';
+import { type TokenClaims, TokenSigner } from '../../src/privacy/token.js';
+import { createSqliteStore } from '../../src/store/sqlite/index.js';
+
+const NOW = Date.UTC(2026, 10, 25, 12);
+
+function campaign(n: number): ServableCampaign {
+  return {
+    id: `cmp_${n}`,
+    advertiserId: `adv_${n}`,
+    advertiser: advertiserCard({ id: `adv_${n}`, name: `Shop ${n}` }),
+    status: 'active',
+    startAt: NOW - 1000,
+    endAt: null,
+    bid: { type: 'cpm', amountMicros: 2_000_000 + n * 100_000 },
+    budget: { dailyMicros: 50_000_000 },
+    pacing: 'asap',
+    targeting: {},
+    caps: [],
+    creatives: [
+      {
+        id: `crv_${n}`,
+        headline: `Offer ${n}`,
+        cta: { type: 'website', target: 'https://shop.example' },
+        media: { url: '/media/x', mime: 'image/png', width: 90, height: 160 },
+        predictedCtr: 0.01,
+      },
+    ],
+    hasCreatives: true,
+  };
+}
+
+/** A signer whose `sign` throws from the `failAt`-th call on (counting from 1), as long as `failing` is on. */
+class FailingSigner extends TokenSigner {
+  calls = 0;
+  failing = true;
+  constructor(private failAt: number) {
+    super('secret');
+  }
+  override sign(claims: TokenClaims): string | Promise<string> {
+    if (this.failing && ++this.calls >= this.failAt) throw new Error('the seal failed');
+    return super.sign(claims);
+  }
+}
+
+describe('a slot response that throws after its holds were taken', () => {
+  let dir: string;
+  let store: ReturnType<typeof createSqliteStore>;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'abandoned-'));
+    store = createSqliteStore({ path: join(dir, 'ads.db'), userCacheSize: 100 });
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives its budget holds back and takes its reservations back at once', async () => {
+    const campaigns = [campaign(1), campaign(2), campaign(3)];
+    const index = new CatalogIndex(undefined as never, (sha) => `/media/${sha}`);
+    index.build(campaigns);
+    // The second token of the response fails: both slots' holds and reservations were taken by then.
+    const signer = new FailingSigner(2);
+    const settings = readSettings({});
+    const d = new Delivery({ settings, store, index, pseudonymize: (id) => `p-${id}`, signer, clock: () => NOW });
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      await expect(d.slots({ user: 'u', statuses: 20 })).rejects.toThrow('the seal failed');
+    } finally {
+      error.mockRestore();
+    }
+    expect(signer.calls).toBe(2);
+    for (const c of campaigns) expect(store.budgets.view(c.id, NOW).heldMicros, c.id).toBe(0);
+    const history = (await store.users.load('p-u', NOW, d.historyMs())).history;
+    expect(history).toEqual([]);
+
+    // The same user is served afterwards, with holds for exactly what was answered.
+    signer.failing = false;
+    const served = await d.slots({ user: 'u', statuses: 20 });
+    expect(served.slots.length).toBeGreaterThanOrEqual(2);
+    let held = 0;
+    for (const c of campaigns) held += store.budgets.view(c.id, NOW).heldMicros;
+    expect(held).toBeGreaterThan(0);
+    expect((await store.users.load('p-u', NOW, d.historyMs())).history).toHaveLength(served.slots.length);
+  });
+});

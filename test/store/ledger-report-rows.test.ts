@@ -1,0 +1,122 @@
+/**
+ * The SQLite ledger's unwritten report rows (held per campaign and day, unwritten-rows.ts): rows a group wrote
+ * inside a transaction that then rolled back stay in memory, written by a later group, counted once; and a
+ * restart after that counts nothing twice.
+ */
+import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { eventEffect } from '../../src/engine/events.js';
+import type { Reservation, Store, VerifiedEvent } from '../../src/store/interface.js';
+import { sqliteFile } from '../helpers/sqlite-file.js';
+
+const rules = { effect: eventEffect, reportThreshold: 5 };
+const uid = (i: number) => createHash('sha256').update(`user ${i}`).digest('hex');
+const start = Date.UTC(2026, 10, 25, 12, 0, 0);
+const day = '2026-11-25';
+const file = sqliteFile('status-ads-report-rows-');
+
+async function impressions(store: Store, users: number[], campaign: (i: number) => string): Promise<VerifiedEvent[]> {
+  const reservations: Reservation[] = users.map((i) => ({
+    id: `r-${i}`,
+    uid: uid(i),
+    campaignId: `cmp-${campaign(i)}`,
+    creativeId: `cr-${campaign(i)}`,
+    advertiserId: 'adv',
+    bidType: 'cpm',
+    priceMicros: 100,
+    servedAt: start,
+    expiresAt: start + 600_000,
+    viewedAt: null,
+    chargedAt: null,
+    country: ['DE', 'FR', 'BR'][i % 3],
+    platform: ['android', 'ios'][i % 2],
+    video: false,
+  }));
+  await store.users.reserve(reservations);
+  return reservations.map((r) => ({
+    type: 'impression',
+    reservationId: r.id,
+    uid: r.uid,
+    campaignId: r.campaignId,
+    creativeId: r.creativeId,
+  }));
+}
+
+const BREAKDOWNS = ['day', 'hour', 'creative', 'country', 'platform'] as const;
+const reports = async (store: Store, campaigns: string[]) => {
+  const out: unknown[] = [];
+  for (const c of campaigns) for (const by of BREAKDOWNS) out.push(await store.ledger.report(`cmp-${c}`, day, day, by));
+  return out;
+};
+const storedImpressions = (path: string) => {
+  const disk = new Database(path, { readonly: true });
+  const n = disk.prepare(`SELECT coalesce(sum(impressions), 0) FROM report_rows WHERE by = 'day'`).pluck().get() as number;
+  disk.close();
+  return n;
+};
+
+describe('ledger report rows held per campaign', () => {
+  it('rows written by a group that rolled back stay unwritten, are written by the next group and count once, also after a restart', async () => {
+    const first = file.store();
+    const events = await impressions(
+      first,
+      Array.from({ length: 120 }, (_, i) => i),
+      (i) => String(i % 4),
+    );
+    const campaigns = ['0', '1', '2', '3'];
+    await first.ledger.record(events.slice(0, 60), start, rules);
+    expect(storedImpressions(file.path)).toBe(0);
+    const before = await reports(first, campaigns);
+
+    // 11 s later the group writes the rows first (older than 10 s), then an event fails: all of it rolls back.
+    const poisoned = events[70].reservationId;
+    const failing = {
+      ...rules,
+      effect: (...args: Parameters<typeof eventEffect>) =>
+        (args[0] as { id?: string }).id === poisoned ? failNow() : eventEffect(...args),
+    };
+    await expect(first.ledger.record(events.slice(60, 90), start + 11_000, failing)).rejects.toThrow('store down');
+    expect(storedImpressions(file.path)).toBe(0);
+    expect(await reports(first, campaigns)).toEqual(before);
+
+    // The next group writes them (and its own changes wait): nothing lost, nothing twice.
+    await first.ledger.record(events.slice(60, 120), start + 11_500, rules);
+    expect(storedImpressions(file.path)).toBe(60);
+    const after = await reports(first, campaigns);
+    expect((await first.ledger.report('cmp-0', day, day))[0]).toMatchObject({ impressions: 30, reach: 30 });
+    expect((await first.ledger.report('cmp-3', day, day, 'platform')).map((r) => r.impressions)).toEqual([30]);
+
+    // A second process on the files, the first never closed: the unwritten half is counted again, once.
+    const second = file.store();
+    expect(await reports(second, campaigns)).toEqual(after);
+  });
+
+  it('keeps a campaign’s rows of two UTC days apart and forgets each day once written', async () => {
+    const store = file.store();
+    const events = await impressions(
+      store,
+      Array.from({ length: 40 }, (_, i) => i),
+      () => 'x',
+    );
+    const lateOnDay = Date.UTC(2026, 10, 25, 23, 59, 59);
+    await store.ledger.record(events.slice(0, 20), lateOnDay, rules);
+    await store.ledger.record(events.slice(20, 40), lateOnDay + 2_000, rules);
+    const hours = async () => (await store.ledger.report('cmp-x', day, '2026-11-26', 'hour')).map((r) => [r.hour, r.impressions]);
+    expect(await hours()).toEqual([
+      ['2026-11-25T23', 20],
+      ['2026-11-26T00', 20],
+    ]);
+    // Both days written 11 s on; a later change starts a new row change from zero.
+    await store.ledger.record(events.slice(0, 1), lateOnDay + 13_000, rules);
+    expect(storedImpressions(file.path)).toBe(40);
+    expect(await hours()).toEqual([
+      ['2026-11-25T23', 20],
+      ['2026-11-26T00', 20],
+    ]);
+  });
+});
+
+function failNow(): never {
+  throw new Error('store down');
+}
