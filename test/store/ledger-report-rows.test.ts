@@ -16,7 +16,12 @@ const start = Date.UTC(2026, 10, 25, 12, 0, 0);
 const day = '2026-11-25';
 const file = sqliteFile('status-ads-report-rows-');
 
-async function impressions(store: Store, users: number[], campaign: (i: number) => string): Promise<VerifiedEvent[]> {
+async function impressions(
+  store: Store,
+  users: number[],
+  campaign: (i: number) => string,
+  country = (i: number) => ['DE', 'FR', 'BR'][i % 3],
+): Promise<VerifiedEvent[]> {
   const reservations: Reservation[] = users.map((i) => ({
     id: `r-${i}`,
     uid: uid(i),
@@ -29,7 +34,7 @@ async function impressions(store: Store, users: number[], campaign: (i: number) 
     expiresAt: start + 600_000,
     viewedAt: null,
     chargedAt: null,
-    country: ['DE', 'FR', 'BR'][i % 3],
+    country: country(i),
     platform: ['android', 'ios'][i % 2],
     video: false,
   }));
@@ -92,12 +97,13 @@ describe('ledger report rows held per campaign', () => {
     expect(await reports(second, campaigns)).toEqual(after);
   });
 
-  it('keeps a campaign’s rows of two UTC days apart and forgets each day once written', async () => {
+  it('keeps a campaign’s rows of two UTC days apart and forgets each row once written', async () => {
     const store = file.store();
     const events = await impressions(
       store,
-      Array.from({ length: 41 }, (_, i) => i),
+      Array.from({ length: 42 }, (_, i) => i),
       () => 'x',
+      (i) => (i === 40 ? 'US' : ['DE', 'FR', 'BR'][i % 3]),
     );
     const lateOnDay = Date.UTC(2026, 10, 25, 23, 59, 59);
     await store.ledger.record(events.slice(0, 20), lateOnDay, rules);
@@ -108,16 +114,18 @@ describe('ledger report rows held per campaign', () => {
       ['2026-11-25T23', 20],
       ['2026-11-26T00', 20],
     ]);
-    // 11 s on, this group writes both days' rows (and forgets them); its own impression, of a reservation not
-    // seen before, then starts the next day's hour row again from zero, from the group's first rowid.
-    await store.ledger.record(events.slice(40, 41), lateOnDay + 13_000, rules);
-    expect(storedImpressions(file.path)).toBe(40);
+    // A new country row 5 s on: it is too young to be written by the next group, so the second day stays held.
+    await store.ledger.record(events.slice(40, 41), lateOnDay + 5_000, rules);
+    // 13 s on, this group writes every row but that one (and forgets them); its own impression, of a reservation
+    // not seen before, makes the second day's hour row again, from zero and from the group's first rowid.
+    await store.ledger.record(events.slice(41, 42), lateOnDay + 13_000, rules);
+    expect(storedImpressions(file.path)).toBe(41);
     const expected = [
       ['2026-11-25T23', 20],
-      ['2026-11-26T00', 21],
+      ['2026-11-26T00', 22],
     ];
     expect(await hours(store)).toEqual(expected);
-    // A second process on the file, the first never closed: only the unwritten impression is counted again.
+    // A second process on the file, the first never closed: only the unwritten impressions are counted again.
     expect(await hours(file.store())).toEqual(expected);
   });
 
