@@ -1,7 +1,8 @@
 /**
  * The SQLite ledger's unwritten report rows (held per campaign and day, unwritten-rows.ts): rows a group wrote
  * inside a transaction that then rolled back stay in memory, written by a later group, counted once; and a
- * restart after that counts nothing twice.
+ * restart after that counts nothing twice. The same for the write of every row before an erase (its marks too),
+ * and for a campaign's rows of two UTC days, in two groups or in one.
  */
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
