@@ -173,23 +173,24 @@ function placeOf(top: Eligible[], e: Eligible): number {
 }
 
 /**
- * Up to `wanted` winners in rank order (`byEcpm`), one per advertiser, each priced by the next in that order
- * (second price). Advertisers rank by their best-ranked eligible candidate, which is the one they serve: winner k is
- * the best of the k-th advertiser, and the best of the other advertisers not yet served is the best of the (k+1)-th.
- * So one pass keeps the bests of the leading `wanted + 1` advertisers in order; a candidate ranked after the last of
- * them is passed over at one comparison (it can neither win nor set a price, nor be its advertiser's best among
- * them). The eligible are never sorted: only the explanation needs them in order.
+ * Candidates arriving in ascending rank (not the catalog's order, which is by eCPM upper bound, descending) would each
+ * enter the leading set at its head, a bisection and a shift apiece. A new leader is a record (the best so far): ~ln(n)
+ * of them in a shuffled list (12 at 100,000), one or two in the catalog's order. Past this many the pass starts over
+ * from the other end (an ascending list read backwards is the catalog's order); past twice as many there too, a sort.
  */
-export function chooseWinners(
-  eligible: Eligible[],
-  wanted: number,
-  floorCpmMicros: number,
-): { winner: Eligible; price: number }[] {
-  if (wanted <= 0) return [];
-  const size = wanted + 1;
+const LEADERS_BEFORE_TURNING = 16;
+
+/**
+ * The bests of the leading `size` advertisers in rank order, in one pass (from the end when `backwards`); undefined
+ * once more than `leadersAtMost` candidates have led.
+ */
+function leadersInOnePass(eligible: Eligible[], size: number, backwards: boolean, leadersAtMost: number): Eligible[] | undefined {
   const top: Eligible[] = []; // the best of each leading advertiser so far, in rank order
   const bestOf = new Map<string, Eligible>(); // the same, by advertiser
-  for (const e of eligible) {
+  let leaders = 0;
+  const step = backwards ? -1 : 1;
+  for (let k = backwards ? eligible.length - 1 : 0, stop = backwards ? -1 : eligible.length; k !== stop; k += step) {
+    const e = eligible[k];
     if (top.length === size && byEcpm(e, top[size - 1]) >= 0) continue;
     const advertiser = e.campaign.advertiserId;
     const previous = bestOf.get(advertiser);
@@ -199,9 +200,45 @@ export function chooseWinners(
     let end = previous === undefined ? top.length : placeOf(top, previous);
     if (end === size) bestOf.delete(top[--end].campaign.advertiserId);
     const at = placeOf(top, e);
+    if (at === 0 && ++leaders > leadersAtMost) return undefined;
     for (let i = end; i > at; i--) top[i] = top[i - 1];
     top[at] = e;
   }
+  return top;
+}
+
+/** The same from a sorted copy: the first candidate of each of the first `size` advertisers. */
+function leadersBySort(eligible: Eligible[], size: number): Eligible[] {
+  const top: Eligible[] = [];
+  const served = new Set<string>();
+  for (const e of eligible.slice().sort(byEcpm)) {
+    if (served.has(e.campaign.advertiserId)) continue;
+    served.add(e.campaign.advertiserId);
+    if (top.push(e) === size) break;
+  }
+  return top;
+}
+
+/**
+ * Up to `wanted` winners in rank order (`byEcpm`), one per advertiser, each priced by the next in that order
+ * (second price). Advertisers rank by their best-ranked eligible candidate, which is the one they serve: winner k is
+ * the best of the k-th advertiser, and the best of the other advertisers not yet served is the best of the (k+1)-th.
+ * So one pass keeps the bests of the leading `wanted + 1` advertisers in order; a candidate ranked after the last of
+ * them is passed over at one comparison (it can neither win nor set a price, nor be its advertiser's best among
+ * them). The eligible are not sorted (only the explanation needs them in order); in ascending rank they are read
+ * from the end (LEADERS_BEFORE_TURNING).
+ */
+export function chooseWinners(
+  eligible: Eligible[],
+  wanted: number,
+  floorCpmMicros: number,
+): { winner: Eligible; price: number }[] {
+  if (wanted <= 0) return [];
+  const size = wanted + 1;
+  const top =
+    leadersInOnePass(eligible, size, false, LEADERS_BEFORE_TURNING) ??
+    leadersInOnePass(eligible, size, true, 2 * LEADERS_BEFORE_TURNING) ??
+    leadersBySort(eligible, size);
   const winners: { winner: Eligible; price: number }[] = [];
   for (let k = 0; k < wanted && k < top.length; k++) {
     winners.push({ winner: top[k], price: clearingPrice(top[k], top[k + 1], floorCpmMicros) });

@@ -26,6 +26,16 @@ import type { NodeLane } from './node-slots.js';
 /** How long, and for how many bytes, a closing connection keeps reading what the client still sends. */
 export const LINGER = { ms: 10_000, bytes: 64 * 1024 * 1024 };
 
+/**
+ * How long a client may take, set here rather than left to Node's defaults (which changed between versions; Node
+ * 20's are 60 s, 300 s and 5 s, checked every 30 s): a request's headers must have arrived within
+ * `headersMs` of its first byte and its whole body within `requestMs` (the largest upload, 17 MiB, needs ~1.2
+ * Mbit/s), or the server answers 408 when it has not answered yet and closes the connection; a kept-alive
+ * connection closes after `keepAliveMs` without a new request. Node checks the first two every `checkEveryMs`, so
+ * a client is cut off at most that much later. SECURITY.md ("Resource exhaustion") states them.
+ */
+export const HTTP_TIMEOUTS = { headersMs: 15_000, requestMs: 120_000, keepAliveMs: 5_000, checkEveryMs: 1_000 };
+
 /** The most a rate-limited request may still have to send for its connection to stay open (the JSON body limit). */
 export const KEEP_DISCARDING_BYTES = 1024 * 1024;
 
@@ -114,20 +124,37 @@ class CorrectedResponse extends ServerResponse {
   }
 }
 
-/** `http.createServer` with the corrections above; same signature, so `serve({ createServer: createHttpServer })`. */
-export const createHttpServer = ((options: ServerOptions, listener?: RequestListener): Server =>
-  createServer({ ...options, ServerResponse: CorrectedResponse }, listener)) as typeof createServer;
+/** `http.createServer` with the corrections above and HTTP_TIMEOUTS (options given win; tests shorten them). */
+export const createHttpServer = ((options: ServerOptions & { keepAliveTimeout?: number }, listener?: RequestListener) => {
+  const { keepAliveTimeout = HTTP_TIMEOUTS.keepAliveMs, ...rest } = options;
+  const server = createServer(
+    {
+      headersTimeout: HTTP_TIMEOUTS.headersMs,
+      requestTimeout: HTTP_TIMEOUTS.requestMs,
+      connectionsCheckingInterval: HTTP_TIMEOUTS.checkEveryMs,
+      ...rest,
+      ServerResponse: CorrectedResponse,
+    },
+    listener,
+  );
+  server.keepAliveTimeout = keepAliveTimeout;
+  return server;
+}) as (options: ServerOptions & { keepAliveTimeout?: number }, listener?: RequestListener) => Server;
 
 /**
  * The server `npm start` runs: each request goes to `lane` first (when there is one) and, unless the lane
  * answers it, to the app through @hono/node-server's listener (what its `createAdaptorServer` builds).
  */
-export function createNodeServer(fetch: Parameters<typeof getRequestListener>[0], lane?: NodeLane): Server {
+export function createNodeServer(
+  fetch: Parameters<typeof getRequestListener>[0],
+  lane?: NodeLane,
+  options: ServerOptions & { keepAliveTimeout?: number } = {},
+): Server {
   const app = getRequestListener(fetch);
   const listener: RequestListener = lane
     ? function laneFirst(req, res) {
         if (!lane(req, res)) app(req, res);
       }
     : app;
-  return createHttpServer({}, listener);
+  return createHttpServer(options, listener);
 }

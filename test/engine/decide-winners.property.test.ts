@@ -2,7 +2,8 @@
  * The auction's winners and prices (`chooseWinners`: one pass keeping the leading advertisers' bests) against the
  * plain model with its own rank order (PRODUCT.md, docs/economics.md §4: eCPM, then the higher full bid, then the
  * lower campaign id): sort them all, then for each place take the first of an advertiser not yet served, priced by
- * the first after it of another advertiser not yet served. Ties of eCPM, full eCPM and advertisers are made often.
+ * the first after it of another advertiser not yet served. Ties of eCPM, full eCPM and advertisers are made often;
+ * lists in ascending rank (read from the end) and rising then falling (sorted) take its other ways.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -68,7 +69,49 @@ const eligibleArb = fc
   )
   .map(eligibleOf);
 
+// Longer lists in one order: descending rank (the catalog's), ascending (the worst for the one pass: it reads them from
+// the end instead), or rising to the best and falling after it (worst both ways: sorted instead). Up to 300
+// candidates, more eCPMs, ties still common.
+const orderedArb = fc
+  .tuple(
+    fc.integer({ min: 1, max: 60 }),
+    fc.integer({ min: 0, max: 300 }),
+    fc.constantFrom('ascending' as const, 'descending' as const, 'mountain' as const),
+  )
+  .chain(([advertisers, length, order]) =>
+    fc
+      .array(
+        fc.record({
+          advertiser: fc.integer({ min: 0, max: advertisers - 1 }),
+          ecpm: fc.integer({ min: 1, max: 200 }).map((x) => x * 500),
+          extra: fc.integer({ min: 0, max: 2 }).map((x) => x * 250),
+          type: fc.constantFrom('cpm' as const, 'cpc' as const),
+          ctr: fc.constantFrom(0.01, 0.02, 0.05),
+        }),
+        { minLength: length, maxLength: length },
+      )
+      .map((rows) => {
+        const eligible = eligibleOf(rows).sort(rankOrder);
+        if (order === 'ascending') return eligible.reverse();
+        if (order === 'descending') return eligible;
+        return [...eligible.filter((_, i) => i % 2 === 1).reverse(), ...eligible.filter((_, i) => i % 2 === 0)];
+      }),
+  );
+
 describe('chooseWinners', () => {
+  it('picks and prices as sorting would when the candidates arrive in ascending, descending or rising-then-falling rank', () => {
+    fc.assert(
+      fc.property(orderedArb, fc.integer({ min: 0, max: 40 }), fc.constantFrom(0, 500, 1500), (eligible, wanted, floor) => {
+        const given = [...eligible];
+        const got = chooseWinners(eligible, wanted, floor).map((w) => ({ id: w.winner.campaign.id, price: w.price }));
+        expect(got).toEqual(modelWinners(eligible, wanted, floor));
+        // The caller's list is left in its order.
+        expect(eligible).toEqual(given);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('picks and prices as sorting every eligible candidate would', () => {
     fc.assert(
       fc.property(eligibleArb, fc.integer({ min: 0, max: 12 }), fc.constantFrom(0, 500, 1500), (eligible, wanted, floor) => {

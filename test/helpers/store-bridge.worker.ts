@@ -31,6 +31,14 @@ export default {
           (env.CAMPAIGNS.get(env.CAMPAIGNS.idFromName(campaignId)) as any).view(campaignId, now, true),
         own: (campaignId: string, shard: number, now: number) =>
           (env.CAMPAIGNS.get(env.CAMPAIGNS.idFromName(campaignObjectName(campaignId, shard))) as any).own(campaignId, shard, now),
+        // One shard's side of the event procedure, as a user object's outbox calls it.
+        apply: (campaignId: string, shard: number, effects: unknown[], reportThreshold: number) =>
+          (env.CAMPAIGNS.get(env.CAMPAIGNS.idFromName(campaignObjectName(campaignId, shard))) as any).apply(
+            campaignId,
+            shard,
+            effects,
+            reportThreshold,
+          ),
         rows: (campaignId: string, shard: number, from: string, to: string, by: string) =>
           (env.CAMPAIGNS.get(env.CAMPAIGNS.idFromName(campaignObjectName(campaignId, shard))) as any).rows(
             campaignId,

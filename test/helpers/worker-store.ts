@@ -18,6 +18,7 @@ import { holdShard } from '../../src/engine/budget-leases.js';
 import { bundleWorker, startLocalWorker } from '../../src/runtime/miniflare.js';
 import { ageSnapshot, type BudgetSnapshot } from '../../src/store/durable-object/campaign-object.js';
 import { parseBudgetMinShards } from '../../src/store/durable-object/placement.js';
+import type { CampaignEffect } from '../../src/store/event-procedure.js';
 import type { Store } from '../../src/store/interface.js';
 import { SECRET } from './service.js';
 
@@ -143,6 +144,9 @@ export async function makeWorkerStore(env: Env = {}, options: { dataDir?: string
       invoke('campaign', 'own', campaignId, index, now),
     rows: (campaignId: string, index: number, fromDay: string, toDay: string) =>
       invoke('campaign', 'rows', campaignId, index, fromDay, toDay, 'day'),
+    /** The shard's side of the event procedure for `effects`, as the outbox delivers them (its clock: the real one). */
+    apply: (campaignId: string, index: number, effects: CampaignEffect[], reportThreshold = 5): Promise<string[]> =>
+      invoke('campaign', 'apply', campaignId, index, effects, reportThreshold),
   };
   return { store, mf, shard, close };
 }
