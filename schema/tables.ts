@@ -3,6 +3,7 @@
  * Times are Unix milliseconds, money is integer micros. No ON DELETE CASCADE:
  * deletes are explicit so D1 table-rebuild migrations never destroy data.
  */
+import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import type { CategoryId } from '../src/engine/categories.js';
 import { CTA_TYPES } from '../src/engine/cta.js';
@@ -111,6 +112,16 @@ export const catalogVersion = sqliteTable('catalog_version', {
 // ---------- per-user state (keyed by pseudonymous uid) ----------
 
 /**
+ * `uidKey` in SQL over the column `uid`: for each of its first 13 characters its place in '0123456789abcdef' (-1 for
+ * any other character, 0 past the end: `instr` finds the empty string at 1), as the digits of one integer.
+ */
+const UID_KEY = sql.raw(
+  Array.from({ length: 13 }, (_, i) => `instr('0123456789abcdef', substr("uid", ${i + 1}, 1)) - 1`).reduce(
+    (key, digit) => `(${key}) * 16 + ${digit}`,
+  ),
+);
+
+/**
  * A served slot. Counts toward caps from `servedAt`; an impression converts it (`viewedAt`).
  * `number` is the reservation's key within its SQLite file (the rowid, `INTEGER PRIMARY KEY`
  * so VACUUM keeps it): assigned by SQLite in serving order, sealed in the slot token beside the
@@ -122,6 +133,12 @@ export const reservations = sqliteTable(
     number: integer('number').primaryKey(),
     id: text('id').notNull().unique(),
     uid: text('uid').notNull(),
+    /**
+     * The integer of the pseudonym's first 13 hex digits, made by SQLite from `uid` (writers never name it; the
+     * same as `uidKey`, src/store/user-history.ts): a user's rows are found by it (an 8-byte key, not 64
+     * characters); `uid` then tells apart users whose keys collide.
+     */
+    uidKey: integer('uid_key').generatedAlwaysAs(UID_KEY, { mode: 'stored' }),
     campaignId: text('campaign_id').notNull(),
     creativeId: text('creative_id').notNull(),
     advertiserId: text('advertiser_id').notNull(),
@@ -139,11 +156,12 @@ export const reservations = sqliteTable(
     /** The creative is a video: only video creatives take playback events. */
     video: integer('video', { mode: 'boolean' }).notNull().default(false),
   },
-  // Every index is another B-tree each served slot writes: `uid` (a user's cap history, erasure) is the only
-  // one keyed at random; `served_at` and `expires_at` grow with the clock (retention; live budget holds at
-  // start), so a group commit appends to one page of each.
+  // Every index is another B-tree each served slot writes: `uid_key` (a user's cap history, erasure) is the only
+  // one keyed at random (an integer: its pages hold ~6 times as many entries as the text uid's did, migration
+  // 0010); `served_at` and `expires_at` grow with the clock (retention; live budget holds at start), so a group
+  // commit appends to one page of each.
   (t) => [
-    index('reservations_uid').on(t.uid),
+    index('reservations_uid_key').on(t.uidKey),
     index('reservations_served').on(t.servedAt),
     index('reservations_expires').on(t.expiresAt),
   ],

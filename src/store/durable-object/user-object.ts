@@ -16,13 +16,19 @@ import type { HistoryEntry, UserState } from '../../engine/types.js';
 import { applyUserSide, type CampaignEffect, type UserSideTx } from '../event-procedure.js';
 import type { EventOutcome, EventRules, Reservation, VerifiedEvent } from '../interface.js';
 import { KeyedLock } from '../keyed-lock.js';
-import { gainedHistory, toHistory } from '../user-history.js';
+import { gainedHistory, toHistory, uidKey } from '../user-history.js';
 import { statementChunks } from './bound-parameters.js';
 import { effectShard } from './campaign-object.js';
 import type { ObjectDirectory, UserObjectRpc } from './index.js';
 
+/** A reservation row's columns but its user key (SQLite makes it from the uid; `Reservation` has none). */
+const { uidKey: _uidKey, ...RESERVATION_FIELDS } = getTableColumns(t.reservations);
+
 /** Parameters one reservation row binds (its columns). */
-const RESERVATION_COLUMNS = Object.keys(getTableColumns(t.reservations)).length;
+const RESERVATION_COLUMNS = Object.keys(RESERVATION_FIELDS).length;
+
+/** A user's reservations: by the key (its index), then the pseudonym itself (another user may share the key). */
+const theirs = (uid: string) => and(eq(t.reservations.uidKey, uidKey(uid)), eq(t.reservations.uid, uid));
 
 export type ObjectDb = DrizzleSqliteDODatabase;
 
@@ -65,7 +71,7 @@ export class UserObjectStore {
       )
       .prepare();
     this.reservationQuery = db
-      .select()
+      .select(RESERVATION_FIELDS)
       .from(t.reservations)
       .where(eq(t.reservations.id, sql.placeholder('id')))
       .prepare();
@@ -79,10 +85,11 @@ export class UserObjectStore {
       .values({ campaignId: sql.placeholder('campaignId'), effect: sql.placeholder('effect') })
       .prepare();
     this.historyQuery = db
-      .select()
+      .select(RESERVATION_FIELDS)
       .from(t.reservations)
       .where(
         and(
+          eq(t.reservations.uidKey, sql.placeholder('key')),
           eq(t.reservations.uid, sql.placeholder('uid')),
           gt(t.reservations.servedAt, sql.placeholder('since')),
           or(isNotNull(t.reservations.viewedAt), gt(t.reservations.expiresAt, sql.placeholder('now'))),
@@ -110,7 +117,7 @@ export class UserObjectStore {
 
   /** The history still counting toward caps at `now`, oldest first. */
   private history(uid: string, now: number, historyMs: number): HistoryEntry[] {
-    return this.historyQuery.all({ uid, since: now - historyMs, now }).map(toHistory);
+    return this.historyQuery.all({ uid, key: uidKey(uid), since: now - historyMs, now }).map(toHistory);
   }
 
   /** Stores one response's reservations unless the user gained cap history since `basedOn` was read. */
@@ -212,7 +219,7 @@ export class UserObjectStore {
   }
 
   reservation(uid: string, id: string): Reservation | undefined {
-    const row = this.db.select().from(t.reservations).where(eq(t.reservations.id, id)).get();
+    const row = this.db.select(RESERVATION_FIELDS).from(t.reservations).where(eq(t.reservations.id, id)).get();
     return row?.uid === uid ? row : undefined;
   }
 
@@ -272,7 +279,7 @@ export class UserObjectStore {
       })
       .from(t.reservations)
       .leftJoin(t.reservationShards, eq(t.reservationShards.reservationId, t.reservations.id))
-      .where(and(eq(t.reservations.uid, uid), sql`${t.reservations.chargedAt} is null`))
+      .where(and(theirs(uid), sql`${t.reservations.chargedAt} is null`))
       .all();
     // From the events alone: report events outlive pruned reservations.
     const reports = this.db
@@ -290,11 +297,11 @@ export class UserObjectStore {
         .where(
           inArray(
             t.reservationShards.reservationId,
-            tx.select({ id: t.reservations.id }).from(t.reservations).where(eq(t.reservations.uid, uid)),
+            tx.select({ id: t.reservations.id }).from(t.reservations).where(theirs(uid)),
           ),
         )
         .run();
-      tx.delete(t.reservations).where(eq(t.reservations.uid, uid)).run();
+      tx.delete(t.reservations).where(theirs(uid)).run();
       tx.delete(t.userBlocks).where(eq(t.userBlocks.uid, uid)).run();
       tx.delete(t.userHides).where(eq(t.userHides.uid, uid)).run();
       tx.delete(t.userMutes).where(eq(t.userMutes.uid, uid)).run();

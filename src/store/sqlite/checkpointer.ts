@@ -33,11 +33,17 @@ parentPort.on('message', () => {
 });
 `;
 
+/**
+ * How often the worker checkpoints. Each served slot dirties one random page of the user index (`uid_key`); a longer
+ * interval folds more rows' changes into each page it writes back (bench/README, session 11), for a larger WAL meanwhile.
+ */
+const CHECKPOINT_MS = 1000;
+
 export class Checkpointer {
   private worker: Worker;
   private exited: Promise<void>;
 
-  constructor(sqlite: Database.Database, path: string, everyMs = 250) {
+  constructor(sqlite: Database.Database, path: string, everyMs = CHECKPOINT_MS) {
     sqlite.pragma('wal_autocheckpoint = 0');
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path, everyMs } });

@@ -21,7 +21,8 @@ export class GroupCommit<Item, Result> {
   private pending: { item: Item; resolve: (result: Result) => void; reject: (err: unknown) => void }[] = [];
 
   /**
-   * `commit` writes the items in one transaction and returns one result per item, or throws;
+   * `commit` writes the items in one transaction and returns one result per item, or throws — only if the transaction
+   * did not commit: a throw makes each item committed again on its own, so work after its commit must not throw;
    * `observe` hears how long each shared commit took and how many items it carried (metrics).
    */
   constructor(

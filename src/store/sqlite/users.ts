@@ -11,7 +11,7 @@ import { isLive } from '../../engine/eligibility.js';
 import type { HistoryEntry, UserState } from '../../engine/types.js';
 import type { StoreMetrics } from '../../ops/metrics.js';
 import type { Reservation, UserStore } from '../interface.js';
-import { gainedHistory, toHistory } from '../user-history.js';
+import { gainedHistory, toHistory, uidKey } from '../user-history.js';
 import type { SqliteBudgets } from './budgets.js';
 import { type Db, truncateWal } from './db.js';
 import { CHARGED_AT, VIEWED, VIEWED_AT } from './event-state.js';
@@ -58,7 +58,8 @@ export class SqliteUsers implements UserStore {
             }
           }
         });
-        for (const batch of batches) for (const r of batch) this.cache.get(r.uid)?.history.push(toHistory(r));
+        // Committed: nothing after this may fail the group (its rows would be reported as not stored, and retried).
+        for (const batch of batches) this.remember(batch);
         return new Array(batches.length);
       },
       (seconds, size) => this.metrics?.commit('reservations', seconds, size),
@@ -77,11 +78,26 @@ export class SqliteUsers implements UserStore {
    */
   private group: GroupCommit<Reservation[], void>;
 
+  /**
+   * A committed response's reservations into its user's cached history. If that fails the entry is dropped, so the
+   * user's next load reads the committed rows from SQLite (a cached history that lacks them would undercount caps).
+   */
+  private remember(batch: Reservation[]): void {
+    for (const r of batch) {
+      try {
+        this.cache.get(r.uid)?.history.push(toHistory(r));
+      } catch (err) {
+        this.cache.delete(r.uid);
+        console.error(`[store] after a reservations commit, a user's cached state is dropped: ${(err as Error).message}`);
+      }
+    }
+  }
+
   private read(uid: string, now: number, historyMs: number): UserState {
     // Most users have no blocks, hides or mutes: they share one empty set (a miss makes no set it does not fill).
     const state: UserState = { history: [], blocks: NONE, hides: NONE, mutes: NONE };
     // History, blocks, hides and mutes in one statement: one read transaction (its WAL and lock checks) per miss, not two.
-    for (const row of this.statements.readUser.all({ uid, since: now - historyMs, now }) as UserRow[]) {
+    for (const row of this.statements.readUser.all({ uid, key: uidKey(uid), since: now - historyMs, now }) as UserRow[]) {
       const [kind, value] = row;
       if (kind === HISTORY) {
         state.history.push({
@@ -209,22 +225,19 @@ export class SqliteUsers implements UserStore {
   }
 
   async erase(uid: string) {
+    // By the key first (its index), then the pseudonym itself (another user may share the key).
+    const theirs = and(eq(t.reservations.uidKey, uidKey(uid)), eq(t.reservations.uid, uid));
     const live = this.db
       .select({ id: t.reservations.id, campaignId: t.reservations.campaignId })
       .from(t.reservations)
-      .where(eq(t.reservations.uid, uid))
+      .where(theirs)
       .all();
     this.db.transaction((tx) => {
       // Through the user's reservations (events have no uid index): every event's reservation is kept as long as it is (prune).
       tx.delete(t.events)
-        .where(
-          inArray(
-            t.events.reservation,
-            tx.select({ number: t.reservations.number }).from(t.reservations).where(eq(t.reservations.uid, uid)),
-          ),
-        )
+        .where(inArray(t.events.reservation, tx.select({ number: t.reservations.number }).from(t.reservations).where(theirs)))
         .run();
-      tx.delete(t.reservations).where(eq(t.reservations.uid, uid)).run();
+      tx.delete(t.reservations).where(theirs).run();
       tx.delete(t.userBlocks).where(eq(t.userBlocks.uid, uid)).run();
       tx.delete(t.userHides).where(eq(t.userHides.uid, uid)).run();
       tx.delete(t.userMutes).where(eq(t.userMutes.uid, uid)).run();
@@ -346,7 +359,7 @@ function prepareStatements(db: Db) {
     readUser: sqlite
       .prepare(
         `SELECT ${HISTORY}, id, campaign_id, creative_id, advertiser_id, served_at, expires_at, ${VIEWED} FROM reservations r
-           WHERE uid = @uid AND served_at > @since AND (expires_at > @now OR ${VIEWED})
+           WHERE uid_key = @key AND uid = @uid AND served_at > @since AND (expires_at > @now OR ${VIEWED})
          UNION ALL SELECT ${BLOCK}, advertiser_id, NULL, NULL, NULL, NULL, NULL, NULL FROM user_blocks WHERE uid = @uid
          UNION ALL SELECT ${HIDE}, creative_id, NULL, NULL, NULL, NULL, NULL, NULL FROM user_hides WHERE uid = @uid
          UNION ALL SELECT ${MUTE}, category, NULL, NULL, NULL, NULL, NULL, NULL FROM user_mutes WHERE uid = @uid

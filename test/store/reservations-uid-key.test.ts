@@ -1,0 +1,143 @@
+/**
+ * A user's reservations are found by `uid_key` (migration 0010), the integer of the pseudonym's first 13 hex digits that
+ * SQLite makes from `uid`: `uidKey` must give the same number for any text (reads bind it), the key's index must be
+ * what the history read and erasure use, users whose keys collide must still see only their own rows, and a database
+ * of the previous version must migrate with its rows' keys made.
+ */
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { UserState } from '../../src/engine/types.js';
+import type { Reservation } from '../../src/store/interface.js';
+import { migrationsFolder, openDatabase } from '../../src/store/sqlite/db.js';
+import type { SqliteUsers } from '../../src/store/sqlite/users.js';
+import { uidKey } from '../../src/store/user-history.js';
+import { sqliteFile } from '../helpers/sqlite-file.js';
+import { reservation as servedSlot, T, TTL } from '../helpers/store-records.js';
+
+const HISTORY_MS = 3_600_000;
+const slot = (uid: string, id: string): Reservation =>
+  servedSlot({ id: 'cmp_1', advertiserId: 'adv_1', bid: { type: 'cpm', amountMicros: 1000 } }, { id: 'crv_1' }, uid, { id });
+const ids = (state: UserState | Promise<UserState>) => (state as UserState).history.map((e) => e.reservationId);
+
+describe('uidKey', () => {
+  it('is the integer of the first 13 hex digits of a pseudonym', () => {
+    expect(uidKey(`0123456789abc${'f'.repeat(51)}`)).toBe(0x0123456789abc);
+    expect(uidKey('f'.repeat(64))).toBe(0xfffffffffffff);
+    expect(Number.isSafeInteger(uidKey('f'.repeat(64)))).toBe(true);
+  });
+
+  it('equals the key SQLite makes from the same text, for any well-formed text without NUL', () => {
+    const { sqlite } = openDatabase(':memory:');
+    const insert = sqlite.prepare(
+      `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at)
+       VALUES ('r', ?, 'c', 'k', 'a', 'cpm', 0, 0, 0)`,
+    );
+    const key = sqlite.prepare(`SELECT uid_key FROM reservations WHERE id = 'r'`).pluck();
+    const remove = sqlite.prepare(`DELETE FROM reservations`);
+    const hexish = fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCg-'), maxLength: 20 });
+    fc.assert(
+      fc.property(fc.oneof(hexish, fc.string({ unit: 'grapheme', maxLength: 16 }), fc.string({ unit: 'binary' })), (uid) => {
+        // SQLite's text ends at a NUL; neither it nor a lone surrogate is in a pseudonym (hex) or any raw id (pseudonym.ts).
+        fc.pre(!/[\0\uD800-\uDFFF]/u.test(uid));
+        insert.run(uid);
+        const stored = key.get();
+        remove.run();
+        expect(stored).toBe(uidKey(uid));
+      }),
+      { numRuns: 500 },
+    );
+    sqlite.close();
+  });
+
+  it('has an index that a read by key uses (not a scan)', () => {
+    const { sqlite } = openDatabase(':memory:');
+    const plan = (query: string) =>
+      (sqlite.prepare(`EXPLAIN QUERY PLAN ${query}`).all({ key: 1, uid: 'u' }) as { detail: string }[])
+        .map((r) => r.detail)
+        .join('; ');
+    expect(plan('SELECT id FROM reservations WHERE uid_key = @key AND uid = @uid')).toContain(
+      'USING INDEX reservations_uid_key (uid_key=?)',
+    );
+    sqlite.close();
+  });
+});
+
+describe('reservations by user key (SQLite)', () => {
+  const db = sqliteFile('reservations-uid-key-');
+  // Two pseudonyms with the same first 13 hex digits: one key.
+  const A = `${'a'.repeat(13)}${'0'.repeat(51)}`;
+  const B = `${'a'.repeat(13)}${'1'.repeat(51)}`;
+
+  it('tells apart users whose keys collide: history, erasure', async () => {
+    expect(uidKey(A)).toBe(uidKey(B));
+    const store = db.store();
+    expect(await store.users.reserve([slot(A, 'r_a1'), slot(A, 'r_a2')])).toBe(true);
+    expect(await store.users.reserve([slot(B, 'r_b1')])).toBe(true);
+    await db.closeAll();
+    // A restarted process: nothing cached, both read from SQLite.
+    const restarted = db.store();
+    const users = restarted.users as unknown as SqliteUsers;
+    expect(ids(users.load(A, T, HISTORY_MS))).toEqual(['r_a1', 'r_a2']);
+    expect(ids(users.load(B, T, HISTORY_MS))).toEqual(['r_b1']);
+    await restarted.users.erase(A);
+    users.cache.clear();
+    expect(ids(users.load(A, T, HISTORY_MS))).toEqual([]);
+    expect(ids(users.load(B, T, HISTORY_MS))).toEqual(['r_b1']);
+    expect(await restarted.users.reservation(B, 'r_b1')).toMatchObject({ id: 'r_b1', uid: B });
+  });
+
+  it('migrates a database of the previous version: its rows get their keys and are read by them', async () => {
+    // The previous version's schema: the migrations up to 0009.
+    const folder = join(db.path, '..', 'migrations-0009');
+    mkdirSync(join(folder, 'meta'), { recursive: true });
+    const journal = JSON.parse(readFileSync(join(migrationsFolder, 'meta/_journal.json'), 'utf8')) as {
+      entries: { idx: number; tag: string }[];
+    };
+    journal.entries = journal.entries.filter((e) => e.idx <= 9);
+    writeFileSync(join(folder, 'meta/_journal.json'), JSON.stringify(journal));
+    for (const { tag } of journal.entries) cpSync(join(migrationsFolder, `${tag}.sql`), join(folder, `${tag}.sql`));
+    const old = new Database(db.path);
+    migrate(drizzle({ client: old }), { migrationsFolder: folder });
+    const insert = old.prepare(
+      `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at)
+       VALUES (?, ?, 'cmp_1', 'adv_1', 'adv_1', 'cpm', 1000, ?, ?)`,
+    );
+    const uid = `0123456789abc${'d'.repeat(51)}`;
+    insert.run('r_1', uid, T, T + TTL);
+    insert.run('r_2', 'not-a-pseudonym', T, T + TTL);
+    insert.run('r_3', uid, T + 1, T + TTL);
+    old
+      .prepare(
+        `INSERT INTO events (reservation, type, uid, campaign_id, at, cost_micros) VALUES (3, 'impression', ?, 'cmp_1', ?, 1000)`,
+      )
+      .run(uid, T + 10);
+    old.close();
+
+    const store = db.store();
+    const file = new Database(db.path, { readonly: true });
+    expect(file.prepare('SELECT number, id, uid_key FROM reservations ORDER BY number').all()).toEqual([
+      { number: 1, id: 'r_1', uid_key: 0x0123456789abc },
+      { number: 2, id: 'r_2', uid_key: uidKey('not-a-pseudonym') },
+      { number: 3, id: 'r_3', uid_key: 0x0123456789abc },
+    ]);
+    expect(
+      file
+        .prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reservations' ORDER BY name`)
+        .pluck()
+        .all(),
+    ).toEqual(['reservations_expires', 'reservations_id_unique', 'reservations_served', 'reservations_uid_key']);
+    file.close();
+    const users = store.users as unknown as SqliteUsers;
+    const state = users.load(uid, T + 2, HISTORY_MS) as UserState;
+    expect(state.history.map((e) => [e.reservationId, e.viewed])).toEqual([
+      ['r_1', false],
+      ['r_3', true],
+    ]);
+    expect(ids(users.load('not-a-pseudonym', T + 2, HISTORY_MS))).toEqual(['r_2']);
+  });
+});
