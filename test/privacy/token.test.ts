@@ -182,19 +182,41 @@ describe('slot tokens', () => {
     }
   });
 
-  it("seal the claims' text byte for byte as JSON.stringify writes the array, whatever the ids and numbers", () => {
+  it("seal the claims' text byte for byte as JSON.stringify writes the array, and sign then verify gives them back", async () => {
     const plain = fc.stringMatching(/^[\w-]{0,40}$/);
-    const id = fc.oneof(plain, fc.string(), fc.string({ unit: 'binary' }));
-    const integer = fc.oneof(fc.integer({ min: 0, max: 2 ** 48 }), fc.maxSafeInteger(), fc.constant(-0));
-    const number = fc.oneof(integer, fc.double());
-    fc.assert(
-      fc.property(id, id, id, id, id, number, fc.option(number, { nil: undefined }), (r, u, cmp, crv, cli, exp, num) => {
+    // The hand-joined shape on purpose: five plain ids, at most one of them swapped for any text.
+    const ids = fc
+      .tuple(fc.array(plain, { minLength: 5, maxLength: 5 }), fc.option(fc.nat(4)), fc.string({ unit: 'binary' }))
+      .map(([five, at, odd]) => five.map((v, i) => (i === at ? odd : v)));
+    const number = fc.oneof(
+      fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }),
+      fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0.5, 1e21, 2 ** 53),
+    );
+    const p = ['r_1', 'a'.repeat(64), 'cmp_1', 'crv_1', 'cli_1'];
+    await fc.assert(
+      fc.asyncProperty(ids, number, fc.option(number, { nil: undefined }), async ([r, u, cmp, crv, cli], exp, num) => {
         const fields = [r, u, cmp, crv, exp, cli];
-        const claims = { reservationId: r, uid: u, campaignId: cmp, creativeId: crv, clientId: cli, expiresAt: exp };
-        const text = claimsText(num === undefined ? claims : { ...claims, reservationNumber: num });
+        const base = { reservationId: r, uid: u, campaignId: cmp, creativeId: crv, clientId: cli, expiresAt: exp };
+        const c = num === undefined ? base : { ...base, reservationNumber: num };
+        const text = claimsText(c);
         expect(text).toBe(JSON.stringify(num === undefined ? fields : [...fields, num]));
+        // Still opens, to what JSON gives back for these claims (a non-finite number reads as null, -0 as 0);
+        // a reservation number that is not a safe integer is refused.
+        const [r2, u2, cmp2, crv2, exp2, cli2, num2] = JSON.parse(text);
+        const back = { reservationId: r2, uid: u2, campaignId: cmp2, creativeId: crv2, expiresAt: exp2, clientId: cli2 };
+        const opened = await signer.verify(await signer.sign(c), Number.NEGATIVE_INFINITY);
+        if (num === undefined) expect(opened).toEqual({ ok: true, claims: back });
+        else if (Number.isSafeInteger(num)) expect(opened).toEqual({ ok: true, claims: { ...back, reservationNumber: num2 } });
+        else expect(opened).toEqual({ ok: false, reason: 'malformed' });
       }),
-      { numRuns: 2000 },
+      {
+        numRuns: 500,
+        examples: [
+          [['r_1', 'a"b', 'cmp_1', 'crv_1', 'cli_1'], 2_000, 7], // a non-plain id
+          [p, Number.NEGATIVE_INFINITY, 7], // a non-finite expiry
+          [p, 2_000, 0.5], // a reservation number that is not an integer
+        ],
+      },
     );
   });
 
