@@ -507,7 +507,6 @@ export class Delivery {
           )
           .catch((err) => console.error(`[slots] could not take back refused reservations: ${(err as Error).message}`));
       }
-      for (const r of reservations) metrics.slotServed(r.bidType, r.priceMicros);
 
       // Tokens are sealed synchronously where the runtime can (Node); elsewhere all at once.
       const tokens: (string | Promise<string>)[] = [];
@@ -526,6 +525,8 @@ export class Delivery {
         tokens.push(token);
       }
       const sealed = pending ? await Promise.all(tokens) : (tokens as string[]);
+      // Counted once every token is sealed: an abandoned response serves nothing.
+      for (const r of reservations) metrics.slotServed(r.bidType, r.priceMicros);
       const slots: SlotView[] = [];
       for (let i = 0; i < placed.length; i++) {
         const { after, campaign, creative } = placed[i];

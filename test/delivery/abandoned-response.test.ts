@@ -12,6 +12,7 @@ import { readSettings } from '../../src/config.js';
 import { Delivery } from '../../src/delivery/delivery.js';
 import { advertiserCard } from '../../src/engine/card.js';
 import type { ServableCampaign } from '../../src/engine/types.js';
+import { createPrometheusMetrics } from '../../src/ops/prometheus.js';
 import { type TokenClaims, TokenSigner } from '../../src/privacy/token.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
 
@@ -75,7 +76,21 @@ describe('a slot response that throws after its holds were taken', () => {
     // The second token of the response fails: both slots' holds and reservations were taken by then.
     const signer = new FailingSigner(2);
     const settings = readSettings({});
-    const d = new Delivery({ settings, store, index, pseudonymize: (id) => `p-${id}`, signer, clock: () => NOW });
+    const metrics = createPrometheusMetrics();
+    const servedCount = async () =>
+      [...(await metrics.scrape()).text.matchAll(/^ads_slots_served_total\{[^}]*\} (\d+)$/gm)].reduce(
+        (sum, m) => sum + Number(m[1]),
+        0,
+      );
+    const d = new Delivery({
+      settings,
+      store,
+      index,
+      pseudonymize: (id) => `p-${id}`,
+      signer,
+      clock: () => NOW,
+      metrics,
+    });
     const error = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
       await expect(d.slots({ user: 'u', statuses: 20 })).rejects.toThrow('the seal failed');
@@ -86,6 +101,8 @@ describe('a slot response that throws after its holds were taken', () => {
     for (const c of campaigns) expect(store.budgets.view(c.id, NOW).heldMicros, c.id).toBe(0);
     const history = (await store.users.load('p-u', NOW, d.historyMs())).history;
     expect(history).toEqual([]);
+    // Nothing was answered, so nothing counts as served.
+    expect(await servedCount()).toBe(0);
 
     // The same user is served afterwards, with holds for exactly what was answered.
     signer.failing = false;
@@ -95,5 +112,6 @@ describe('a slot response that throws after its holds were taken', () => {
     for (const c of campaigns) held += store.budgets.view(c.id, NOW).heldMicros;
     expect(held).toBeGreaterThan(0);
     expect((await store.users.load('p-u', NOW, d.historyMs())).history).toHaveLength(served.slots.length);
+    expect(await servedCount()).toBe(served.slots.length);
   });
 });
