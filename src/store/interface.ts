@@ -157,8 +157,9 @@ export interface UserStore {
    */
   reserve(reservations: Reservation[], basedOn?: { history: HistoryEntry[]; historyMs: number }): Promise<boolean>;
   /**
-   * Takes back stored reservations of this user whose budget hold was refused (no token was
-   * ever issued for them, so nothing can charge them): they stop counting toward caps at once.
+   * Takes back stored reservations of this user for which no token was ever issued (their budget
+   * hold was refused, or the response was abandoned after its holds were taken, e.g. a token seal
+   * threw), so nothing can charge them: they stop counting toward caps at once.
    * Ids not stored (or of another user) are ignored; call only after their `reserve` resolved.
    */
   unreserve(uid: string, reservationIds: string[]): Promise<void>;
@@ -192,7 +193,10 @@ export interface BudgetStore {
     hold: { campaign: ServableCampaign; reservationId: string; amountMicros: number; expiresAt: number; shard?: number },
     now: number,
   ): boolean | Promise<boolean>;
-  /** Gives back a hold whose reservation was never stored (or was erased); `shard` as it was held. */
+  /**
+   * Gives back a hold whose reservation was never stored (or was erased), or whose response was abandoned
+   * before any token left (its reservation is taken back after); `shard` as it was held.
+   */
   release(campaignId: string, reservationId: string, shard?: number): Promise<void>;
   /**
    * The campaign's budget changed (lowered, or the campaign paused or archived): outstanding

@@ -149,7 +149,10 @@ export class UserObjectStore {
     return ++this.lastNumber;
   }
 
-  /** Deletes reservations whose budget hold was refused (never tokened), so they stop counting toward caps. */
+  /**
+   * Deletes reservations never tokened (their budget hold was refused, or their response was abandoned), so they
+   * stop counting toward caps.
+   */
   unreserve(uid: string, reservationIds: string[]): void {
     if (reservationIds.length === 0) return;
     this.db.transaction((tx) => {
