@@ -14,6 +14,7 @@ import { advertiserCard } from '../../src/engine/card.js';
 import type { ServableCampaign } from '../../src/engine/types.js';
 import { createPrometheusMetrics } from '../../src/ops/prometheus.js';
 import { type TokenClaims, TokenSigner } from '../../src/privacy/token.js';
+import type { Reservation, Store } from '../../src/store/interface.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12);
@@ -55,6 +56,40 @@ class FailingSigner extends TokenSigner {
     if (this.failing && ++this.calls >= this.failAt) throw new Error('the seal failed');
     return super.sign(claims);
   }
+}
+
+/** A signer whose every seal is a promise (as on Workers), the `failAt`-th one rejected. */
+class RejectingSigner extends TokenSigner {
+  calls = 0;
+  constructor(private failAt: number) {
+    super('secret');
+  }
+  override sign(claims: TokenClaims): Promise<string> {
+    if (++this.calls === this.failAt) return Promise.reject(new Error('the seal was rejected'));
+    return Promise.resolve(super.sign(claims));
+  }
+}
+
+/** The store with its budget holds answered as promises (the Workers shape), and every stored reservation's id noted. */
+function promisedHolds(store: Store, reservedIds: string[]): Store {
+  const { users, budgets } = store;
+  return {
+    ...store,
+    users: Object.assign(Object.create(users), {
+      reserve: (reservations: Reservation[], basedOn?: Parameters<Store['users']['reserve']>[1]) => {
+        for (const r of reservations) reservedIds.push(r.id);
+        return users.reserve(reservations, basedOn);
+      },
+      unreserve: users.unreserve.bind(users),
+      load: users.load.bind(users),
+    }),
+    budgets: Object.assign(Object.create(budgets), {
+      view: budgets.view.bind(budgets),
+      tryHold: (hold: Parameters<Store['budgets']['tryHold']>[0], now: number) =>
+        Promise.resolve().then(() => budgets.tryHold(hold, now)),
+      release: budgets.release.bind(budgets),
+    }),
+  };
 }
 
 describe('a slot response that throws after its holds were taken', () => {
@@ -113,5 +148,31 @@ describe('a slot response that throws after its holds were taken', () => {
     expect(held).toBeGreaterThan(0);
     expect((await store.users.load('p-u', NOW, d.historyMs())).history).toHaveLength(served.slots.length);
     expect(await servedCount()).toBe(served.slots.length);
+  });
+
+  it('does the same when holds and seals are promises and a seal rejects: the rows are gone from SQLite', async () => {
+    const campaigns = [campaign(1), campaign(2), campaign(3)];
+    const index = new CatalogIndex(undefined as never, (sha) => `/media/${sha}`);
+    index.build(campaigns);
+    const reservedIds: string[] = [];
+    const signer = new RejectingSigner(2);
+    const d = new Delivery({
+      settings: readSettings({}),
+      store: promisedHolds(store, reservedIds),
+      index,
+      pseudonymize: (id) => `p-${id}`,
+      signer,
+      clock: () => NOW,
+    });
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      await expect(d.slots({ user: 'u', statuses: 20 })).rejects.toThrow('the seal was rejected');
+    } finally {
+      error.mockRestore();
+    }
+    expect(reservedIds.length).toBeGreaterThanOrEqual(2);
+    for (const c of campaigns) expect(store.budgets.view(c.id, NOW).heldMicros, c.id).toBe(0);
+    // Read from the reservations table itself, not the user cache.
+    for (const id of reservedIds) expect(await store.users.reservation('p-u', id), id).toBeUndefined();
   });
 });
