@@ -45,9 +45,12 @@ async function listen(options: Parameters<typeof createNodeServer>[2] = {}): Pro
   return { server, port: (server.address() as { port: number }).port };
 }
 
-/** Writes `first`, then `trickle` one byte every `everyMs` until the server closes; what it answered and whether it closed. */
-async function slowClient(port: number, first: string, trickle = '', everyMs = 50) {
-  const socket = connect(port, '127.0.0.1');
+/**
+ * Writes `first`, then `trickle` one byte every `everyMs` until the server closes (still sending after its FIN when
+ * `halfOpen`); what it answered and how much of `trickle` it took.
+ */
+async function slowClient(port: number, first: string, trickle = '', everyMs = 50, halfOpen = false) {
+  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: halfOpen });
   await new Promise<void>((ok, fail) => socket.once('connect', ok).once('error', fail));
   let received = '';
   socket.on('data', (chunk) => (received += chunk.toString('latin1')));
@@ -56,6 +59,7 @@ async function slowClient(port: number, first: string, trickle = '', everyMs = 5
   let at = 0;
   const timer = setInterval(() => {
     if (at < trickle.length && !socket.destroyed && socket.writable) socket.write(trickle[at++]);
+    else if (halfOpen && at === trickle.length && socket.writable) socket.end();
   }, everyMs);
   await new Promise<void>((ok) => socket.once('close', () => ok()));
   clearInterval(timer);
@@ -219,6 +223,17 @@ describe('the Node server’s timeouts', () => {
       expect(received).toMatch(/^HTTP\/1\.1 408 /);
       expect(status).toBe('cut');
     });
+
+    it('an answer sent before the body (a 401) closes lingering, not cut by the request timeout', async () => {
+      const head =
+        `POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer not-a-key\r\n` +
+        `Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n`;
+      // ~3 s of trickling, far past the 800 ms request timeout and within LINGER's 10 s: all of it is read.
+      const { received, sentOfTrickle } = await slowClient(port, head, 'x'.repeat(150), 20, true);
+      expect(received).toMatch(/^HTTP\/1\.1 401 /);
+      expect(received).toMatch(/\r\nconnection: close\r\n/i);
+      expect(sentOfTrickle).toBe(150);
+    }, 30_000);
 
     it('a prompt request on the same server is still served', async () => {
       expect((await promptSlots(port)).status).toBe(200);
