@@ -280,84 +280,77 @@ export class SqliteLedger implements LedgerStore {
     };
     const groupRowid = this.nextRowid;
     const groupNow = batches[0].now;
-    const exactThrough = this.exactThrough;
-    let written = 0;
+    let written: Written | undefined;
     let rowid = this.nextRowid;
-    let applied: Applied[];
-    try {
-      applied = this.sqlite.transaction(() => {
-        // The rows as of the groups committed before this one (this group's changes join them after its commit).
-        // Past MAX_UNWRITTEN_BYTES the oldest rows go now, whatever their age, until the rest fit: memory stays bounded.
-        written =
-          this.unwritten.bytes > MAX_UNWRITTEN_BYTES
-            ? this.writeRows(Number.POSITIVE_INFINITY, ROWS_PER_GROUP, MAX_UNWRITTEN_BYTES)
-            : this.writeRows(groupNow - REPORT_WRITE_MS, ROWS_PER_GROUP);
-        const applied = batches.map((batch) => {
-          const reported: string[] = [];
-          /** The reservation row `seen` read with its probe (the procedure asks for it next), or undefined. */
-          let read: ReservationRow | undefined;
-          let readFor: VerifiedEvent | undefined;
-          const userSide: UserSideTx = {
-            // One statement for the idempotency probe and the reservation row: one call and one lookup of the id less per event.
-            // By the number the token carries (the table's own key: one descent), else (tokens sealed before numbers) by the id.
-            seen: (event) => {
-              const { reservationNumber: n, type, reservationId: id, uid, campaignId, creativeId } = event;
-              read = (
-                n === undefined
-                  ? q.reservationSeenById.get(type, id, uid, campaignId, creativeId)
-                  : q.reservationSeen.get(type, n, id, uid, campaignId, creativeId)
-              ) as ReservationRow | undefined;
-              readFor = event;
-              // No reservation of this number, id, user and campaign (erased, pruned, never served, lost): no event of it
-              // is recorded either (events go with their reservation), and the procedure refuses it as unknown.
-              return read !== undefined && read[SEEN] === 1;
-            },
-            reservation: (event) => {
-              const row =
-                readFor === event
-                  ? read
-                  : (q.reservation.get(event.reservationId, event.uid, event.campaignId, event.creativeId) as
-                      | ReservationRow
-                      | undefined);
-              read = readFor = undefined;
-              return row && toReservation(event, row, q);
-            },
-            insertEvent: (row) =>
-              q.insertEvent.run(rowid++, row.reservationNumber, row.type, row.uid, row.campaignId, row.at, row.costMicros),
-            // The event row inserted with it is the mark (events as state, see RESERVATION_COLUMNS): only the cache learns it.
-            markViewed: (reservation) => {
-              viewed.push(reservation.uid, reservation.id);
-            },
-            markCharged: () => {},
-            block: (uid, advertiserId, at) => {
-              q.addBlock.run(uid, advertiserId, at);
-              afterCommit.push(() => this.users.addCached(uid, 'blocks', advertiserId));
-            },
-            hide: (uid, creativeId, at) => {
-              q.addHide.run(uid, creativeId, at);
-              afterCommit.push(() => this.users.addCached(uid, 'hides', creativeId));
-            },
-            forCampaign: (effect) => {
-              if (effect.type === 'report') reported.push(effect.creativeId);
-              return applyCampaignSide(campaignSide, effect);
-            },
-          };
-          return { outcomes: applyUserSide(userSide, batch.events, batch.now, batch.rules), reported };
-        });
-        for (const c of campaigns.values()) for (const d of c.days) if (d.added > 0) q.addSpend.run(c.id, d.day, d.added);
-        for (const [creativeId, r] of ctr) q.addCtr.run(creativeId, r.impressions, r.clicks, r.at);
-        return applied;
-      })();
-    } catch (err) {
-      // Not written after all: the rows stay as they were (only a commit takes them out).
-      this.exactThrough = exactThrough;
-      throw err;
-    }
+    // If it throws, the transaction rolled back: neither the rows written nor the marks change in memory.
+    const applied = this.sqlite.transaction(() => {
+      // The rows as of the groups committed before this one (this group's changes join them after its commit).
+      // Past MAX_UNWRITTEN_BYTES the oldest rows go now, whatever their age, until the rest fit: memory stays bounded.
+      written =
+        this.unwritten.bytes > MAX_UNWRITTEN_BYTES
+          ? this.writeRows(Number.POSITIVE_INFINITY, ROWS_PER_GROUP, MAX_UNWRITTEN_BYTES)
+          : this.writeRows(groupNow - REPORT_WRITE_MS, ROWS_PER_GROUP);
+      const applied = batches.map((batch) => {
+        const reported: string[] = [];
+        /** The reservation row `seen` read with its probe (the procedure asks for it next), or undefined. */
+        let read: ReservationRow | undefined;
+        let readFor: VerifiedEvent | undefined;
+        const userSide: UserSideTx = {
+          // One statement for the idempotency probe and the reservation row: one call and one lookup of the id less per event.
+          // By the number the token carries (the table's own key: one descent), else (tokens sealed before numbers) by the id.
+          seen: (event) => {
+            const { reservationNumber: n, type, reservationId: id, uid, campaignId, creativeId } = event;
+            read = (
+              n === undefined
+                ? q.reservationSeenById.get(type, id, uid, campaignId, creativeId)
+                : q.reservationSeen.get(type, n, id, uid, campaignId, creativeId)
+            ) as ReservationRow | undefined;
+            readFor = event;
+            // No reservation of this number, id, user and campaign (erased, pruned, never served, lost): no event of it
+            // is recorded either (events go with their reservation), and the procedure refuses it as unknown.
+            return read !== undefined && read[SEEN] === 1;
+          },
+          reservation: (event) => {
+            const row =
+              readFor === event
+                ? read
+                : (q.reservation.get(event.reservationId, event.uid, event.campaignId, event.creativeId) as
+                    | ReservationRow
+                    | undefined);
+            read = readFor = undefined;
+            return row && toReservation(event, row, q);
+          },
+          insertEvent: (row) =>
+            q.insertEvent.run(rowid++, row.reservationNumber, row.type, row.uid, row.campaignId, row.at, row.costMicros),
+          // The event row inserted with it is the mark (events as state, see RESERVATION_COLUMNS): only the cache learns it.
+          markViewed: (reservation) => {
+            viewed.push(reservation.uid, reservation.id);
+          },
+          markCharged: () => {},
+          block: (uid, advertiserId, at) => {
+            q.addBlock.run(uid, advertiserId, at);
+            afterCommit.push(() => this.users.addCached(uid, 'blocks', advertiserId));
+          },
+          hide: (uid, creativeId, at) => {
+            q.addHide.run(uid, creativeId, at);
+            afterCommit.push(() => this.users.addCached(uid, 'hides', creativeId));
+          },
+          forCampaign: (effect) => {
+            if (effect.type === 'report') reported.push(effect.creativeId);
+            return applyCampaignSide(campaignSide, effect);
+          },
+        };
+        return { outcomes: applyUserSide(userSide, batch.events, batch.now, batch.rules), reported };
+      });
+      for (const c of campaigns.values()) for (const d of c.days) if (d.added > 0) q.addSpend.run(c.id, d.day, d.added);
+      for (const [creativeId, r] of ctr) q.addCtr.run(creativeId, r.impressions, r.clicks, r.at);
+      return applied;
+    })();
     // Committed: nothing below may undo it or report its events as failed. The group's rowids are used.
     if (rowid > this.nextRowid) this.committedRowid = rowid - 1;
     this.nextRowid = rowid;
     // The rows written are stored: out of memory before this group's changes make new ones (from its first rowid).
-    this.unwritten.forget(written);
+    if (written) this.wrote(written);
     // Holds become spend, the user cache learns what converted, report changes wait to be written. Each step's
     // failure is logged and the rest goes on: the rows are committed, and a restart rebuilds memory from them.
     for (const c of campaigns.values()) {
@@ -369,22 +362,8 @@ export class SqliteLedger implements LedgerStore {
     afterCommitted(() => {
       for (let i = 0; i < viewed.length; i += 2) this.users.viewed(viewed[i], viewed[i + 1]);
     });
-    afterCommitted(() => {
-      const rows = this.unwritten;
-      for (const list of classes.values()) {
-        // A campaign's classes share its day's rows, nearly always.
-        let d = rows.dayRows(list[0].campaignId, list[0].day);
-        for (const c of list) {
-          if (c.day !== d.day) d = rows.dayRows(c.campaignId, c.day);
-          const { counters, points } = c;
-          this.add(rows.total(d, groupRowid, groupNow), counters, points);
-          this.add(rows.hour(d, c.hour % 24, groupRowid, groupNow), counters, points);
-          this.add(rows.keyed(d, 'creative', c.creativeId, groupRowid, groupNow), counters, points);
-          this.add(rows.keyed(d, 'country', c.country, groupRowid, groupNow), counters, points);
-          this.add(rows.keyed(d, 'platform', c.platform, groupRowid, groupNow), counters, points);
-        }
-      }
-    });
+    // One step per class: a failure (a sketch, an allocation) loses that class's counts, not the rest of the group's.
+    for (const list of classes.values()) for (const c of list) afterCommitted(() => this.count(c, groupRowid, groupNow));
     for (const f of afterCommit) afterCommitted(f);
     return applied;
   }
@@ -403,6 +382,18 @@ export class SqliteLedger implements LedgerStore {
     }
     const knownTotal = total ?? (known?.total !== undefined ? known.total + sumAdded(c) : undefined);
     this.spent.set(c.id, { total: knownTotal, day: latest.day, onDay: latest.before + latest.added });
+  }
+
+  /** A committed class's counters and users reached, added to its five rows' unwritten changes (from the group's first rowid). */
+  private count(c: EventClass, fromRowid: number, since: number): void {
+    const rows = this.unwritten;
+    const d = rows.dayRows(c.campaignId, c.day);
+    const { counters, points } = c;
+    this.add(rows.total(d, fromRowid, since), counters, points);
+    this.add(rows.hour(d, c.hour % 24, fromRowid, since), counters, points);
+    this.add(rows.keyed(d, 'creative', c.creativeId, fromRowid, since), counters, points);
+    this.add(rows.keyed(d, 'country', c.country, fromRowid, since), counters, points);
+    this.add(rows.keyed(d, 'platform', c.platform, fromRowid, since), counters, points);
   }
 
   /** A class's counters and users reached, added to one of its rows' unwritten change. */
@@ -430,15 +421,15 @@ export class SqliteLedger implements LedgerStore {
    * rows) unless more must go for the rest to fit in `fitIn` bytes, inside the caller's
    * transaction. Each written row records in `ledger_marks`
    * the events rowid it is now exact up to; the 'report_rows' mark moves to where every
-   * row is exact, and row marks it passed are dropped. Returns how many rows it wrote: the
-   * oldest ones, which the caller takes out of `unwritten` once the transaction commits
-   * (if it rolls back, they stay as they were).
+   * row is exact, and row marks it passed are dropped. Changes nothing in memory: returns how
+   * many rows it wrote (the oldest ones) and the marks as written, which the caller applies
+   * (`wrote`) once the transaction commits; if it rolls back, rows and marks stay as they were.
    */
   private writeRows(
     before = Number.POSITIVE_INFINITY,
     limit = Number.POSITIVE_INFINITY,
     fitIn = Number.POSITIVE_INFINITY,
-  ): number {
+  ): Written | undefined {
     const q = this.statements;
     const rows = this.unwritten;
     let written = 0;
@@ -450,7 +441,7 @@ export class SqliteLedger implements LedgerStore {
       written++;
       freed += deltaBytes(delta);
     }
-    if (written === 0) return 0;
+    if (written === 0) return undefined;
     // Creation order: the first delta left holds the oldest unwritten change.
     const first = rows.at(written);
     const exactThrough = first ? first.fromRowid - 1 : this.committedRowid;
@@ -460,16 +451,24 @@ export class SqliteLedger implements LedgerStore {
         q.setMark.run(`${ROW_MARK}${rowKey(campaignId, by, day, key)}`, this.committedRowid);
       }
     }
-    if (exactThrough > (this.exactThrough ?? Number.NEGATIVE_INFINITY)) {
-      q.setMark.run(REPORT_MARK, exactThrough);
-      this.exactThrough = exactThrough;
-      // Row marks at or below the mark say nothing more; dropped now and then (recovery reads the larger of the two).
-      if (!first || ++this.writesSinceDrop >= DROP_ROW_MARKS_EVERY) {
-        q.dropRowMarks.run(exactThrough);
-        this.writesSinceDrop = 0;
-      }
+    if (exactThrough <= (this.exactThrough ?? Number.NEGATIVE_INFINITY)) {
+      return { rows: written, exactThrough: this.exactThrough, writesSinceDrop: this.writesSinceDrop };
     }
-    return written;
+    q.setMark.run(REPORT_MARK, exactThrough);
+    // Row marks at or below the mark say nothing more; dropped now and then (recovery reads the larger of the two).
+    let writesSinceDrop = first ? this.writesSinceDrop + 1 : DROP_ROW_MARKS_EVERY;
+    if (writesSinceDrop >= DROP_ROW_MARKS_EVERY) {
+      q.dropRowMarks.run(exactThrough);
+      writesSinceDrop = 0;
+    }
+    return { rows: written, exactThrough, writesSinceDrop };
+  }
+
+  /** What a committed `writeRows` did, applied in memory: its rows out of `unwritten`, its marks kept. */
+  private wrote(written: Written): void {
+    this.unwritten.forget(written.rows);
+    this.exactThrough = written.exactThrough;
+    this.writesSinceDrop = written.writesSinceDrop;
   }
 
   /**
@@ -516,7 +515,9 @@ export class SqliteLedger implements LedgerStore {
 
   /** Writes the report rows not yet written (on shutdown, and before erasing or pruning what they are counted from). */
   writePending(): void {
-    if (this.unwritten.size > 0) this.unwritten.forget(this.sqlite.transaction(() => this.writeRows())());
+    if (this.unwritten.size === 0) return;
+    const written = this.sqlite.transaction(() => this.writeRows())();
+    if (written) this.wrote(written);
   }
 
   async report(campaignId: string, fromDay: string, toDay: string, by: ReportBy = 'day'): Promise<ReportRow[]> {
@@ -683,6 +684,13 @@ const ROW_MARK = 'row:';
 const DROP_ROW_MARKS_EVERY = 64;
 /** Set once events whose reservation was gone were deleted (`dropOrphanEvents`). */
 const EVENTS_BY_RESERVATION_MARK = 'events_by_reservation';
+
+/** What a `writeRows` wrote: the oldest `rows` of `unwritten`, and the marks in memory once it commits. */
+interface Written {
+  rows: number;
+  exactThrough: number | undefined;
+  writesSinceDrop: number;
+}
 
 /** Events of one group that count in the same report rows: their counters and the uids reached. */
 interface EventClass {
