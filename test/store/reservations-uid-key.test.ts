@@ -103,28 +103,52 @@ describe('reservations by user key (SQLite)', () => {
     for (const { tag } of journal.entries) cpSync(join(migrationsFolder, `${tag}.sql`), join(folder, `${tag}.sql`));
     const old = new Database(db.path);
     migrate(drizzle({ client: old }), { migrationsFolder: folder });
+    // Gaps in `number` (events name reservations by it) and a value other than the default in every column.
     const insert = old.prepare(
-      `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at)
-       VALUES (?, ?, 'cmp_1', 'adv_1', 'adv_1', 'cpm', 1000, ?, ?)`,
+      `INSERT INTO reservations (number, id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at,
+         expires_at, viewed_at, charged_at, country, platform, video) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const uid = `0123456789abc${'d'.repeat(51)}`;
-    insert.run('r_1', uid, T, T + TTL);
-    insert.run('r_2', 'not-a-pseudonym', T, T + TTL);
-    insert.run('r_3', uid, T + 1, T + TTL);
-    old
-      .prepare(
-        `INSERT INTO events (reservation, type, uid, campaign_id, at, cost_micros) VALUES (3, 'impression', ?, 'cmp_1', ?, 1000)`,
-      )
-      .run(uid, T + 10);
+    insert.run(4, 'r_1', uid, 'cmp_1', 'crv_1', 'adv_1', 'cpm', 1500, T, T + TTL, null, null, 'DE', 'android', 1);
+    insert.run(
+      9,
+      'r_2',
+      'not-a-pseudonym',
+      'cmp_2',
+      'crv_2',
+      'adv_2',
+      'cpc',
+      2500,
+      T - 1,
+      T + TTL + 1,
+      T + 3,
+      T + 4,
+      'FR',
+      'ios',
+      0,
+    );
+    insert.run(23, 'r_3', uid, 'cmp_3', 'crv_3', 'adv_3', 'cpm', 3500, T + 1, T + TTL + 2, null, null, 'US', 'web', 1);
+    const event = old.prepare(
+      `INSERT INTO events (reservation, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    event.run(23, 'impression', uid, 'cmp_3', T + 10, 3500);
+    event.run(9, 'click', 'not-a-pseudonym', 'cmp_2', T + 11, 2500);
+    event.run(-5, 'impression', 'gone', 'cmp_9', T + 12, 7); // an orphan: kept as it is
+    const reservationsBefore = old.prepare('SELECT * FROM reservations ORDER BY number').all();
+    const eventsBefore = old.prepare('SELECT rowid, * FROM events ORDER BY rowid').all();
     old.close();
 
-    const store = db.store();
-    const file = new Database(db.path, { readonly: true });
-    expect(file.prepare('SELECT number, id, uid_key FROM reservations ORDER BY number').all()).toEqual([
-      { number: 1, id: 'r_1', uid_key: 0x0123456789abc },
-      { number: 2, id: 'r_2', uid_key: uidKey('not-a-pseudonym') },
-      { number: 3, id: 'r_3', uid_key: 0x0123456789abc },
+    // The migration alone (the store's start may tidy events later).
+    const file = openDatabase(db.path).sqlite;
+    const after = file.prepare('SELECT * FROM reservations ORDER BY number').all() as Record<string, unknown>[];
+    // Every row whole, only `uid_key` added.
+    expect(after.map(({ uid_key, ...row }) => row)).toEqual(reservationsBefore);
+    expect(after.map((r) => [r.number, r.uid_key])).toEqual([
+      [4, 0x0123456789abc],
+      [9, uidKey('not-a-pseudonym')],
+      [23, 0x0123456789abc],
     ]);
+    expect(file.prepare('SELECT rowid, * FROM events ORDER BY rowid').all()).toEqual(eventsBefore);
     expect(
       file
         .prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reservations' ORDER BY name`)
@@ -132,6 +156,7 @@ describe('reservations by user key (SQLite)', () => {
         .all(),
     ).toEqual(['reservations_expires', 'reservations_id_unique', 'reservations_served', 'reservations_uid_key']);
     file.close();
+    const store = db.store();
     const users = store.users as unknown as SqliteUsers;
     const state = users.load(uid, T + 2, HISTORY_MS) as UserState;
     expect(state.history.map((e) => [e.reservationId, e.viewed])).toEqual([
