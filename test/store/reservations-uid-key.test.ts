@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { UserState } from '../../src/engine/types.js';
 import type { Reservation } from '../../src/store/interface.js';
 import { migrationsFolder, openDatabase } from '../../src/store/sqlite/db.js';
@@ -53,18 +53,6 @@ describe('uidKey', () => {
     );
     sqlite.close();
   });
-
-  it('has an index that a read by key uses (not a scan)', () => {
-    const { sqlite } = openDatabase(':memory:');
-    const plan = (query: string) =>
-      (sqlite.prepare(`EXPLAIN QUERY PLAN ${query}`).all({ key: 1, uid: 'u' }) as { detail: string }[])
-        .map((r) => r.detail)
-        .join('; ');
-    expect(plan('SELECT id FROM reservations WHERE uid_key = @key AND uid = @uid')).toContain(
-      'USING INDEX reservations_uid_key (uid_key=?)',
-    );
-    sqlite.close();
-  });
 });
 
 describe('reservations by user key (SQLite)', () => {
@@ -89,6 +77,45 @@ describe('reservations by user key (SQLite)', () => {
     expect(ids(users.load(A, T, HISTORY_MS))).toEqual([]);
     expect(ids(users.load(B, T, HISTORY_MS))).toEqual(['r_b1']);
     expect(await restarted.users.reservation(B, 'r_b1')).toMatchObject({ id: 'r_b1', uid: B });
+  });
+
+  it("has the store's own history read and erase statements use the key's index, never a scan of reservations", async () => {
+    const store = db.store();
+    const users = store.users as unknown as {
+      db: { $client: Database.Database };
+      statements: { readUser: Database.Statement };
+    };
+    const sqlite = users.db.$client;
+    const plan = (sql: string, params: unknown) =>
+      (sqlite.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params as never) as { detail: string }[]).map((r) => r.detail);
+    const byKey = (lines: string[]) => {
+      expect(lines.join('; ')).toContain('USING INDEX reservations_uid_key (uid_key=?)');
+      expect(lines.filter((l) => /^SCAN (reservations|r)\b/.test(l))).toEqual([]);
+    };
+    byKey(plan(users.statements.readUser.source, { uid: A, key: uidKey(A), since: 0, now: 0 }));
+
+    // Erase's statements are built by drizzle when it runs: record each SQL text it prepares (the real statements run).
+    const prepared: string[] = [];
+    const prepare = sqlite.prepare.bind(sqlite);
+    const spy = vi.spyOn(sqlite, 'prepare').mockImplementation((sql: string) => {
+      prepared.push(sql);
+      return prepare(sql);
+    });
+    try {
+      await store.users.erase(A);
+    } finally {
+      spy.mockRestore();
+    }
+    const reads = prepared.filter((sql) => sql.includes('"reservations"'));
+    // The select of live reservations, the events' subquery, the delete.
+    expect(reads.length).toBeGreaterThanOrEqual(3);
+    for (const sql of reads)
+      byKey(
+        plan(
+          sql,
+          Array.from(sql.match(/\?/g) ?? [], () => null),
+        ),
+      );
   });
 
   it('migrates a database of the previous version: its rows get their keys and are read by them', async () => {
