@@ -18,13 +18,12 @@
  * The old tree needs its own node_modules (a worktree with `cp -a node_modules`).
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort } from '../test/helpers/server.js';
 import { installCleanup, tempDir } from './cleanup.js';
-import { cpuSeconds, newClientKey, start, stop } from './http.js';
-import { copySeeded, seedServedSlotsWith, serverEnv, slotLoad, writeSlotBodies } from './slot-load.js';
+import { cpuSeconds, newClientKey, stop } from './http.js';
+import { prepareSlotWorkload, slotLoad, startTreeServer } from './slot-load.js';
 import { median, numberOf, progress } from './stats.js';
 
 const HELP = `Usage: npx tsx bench/ab.ts --before=DIR [options]
@@ -84,16 +83,13 @@ for (const tree of Object.values(trees))
 
 installCleanup();
 const dir = tempDir('ab');
-const template = join(dir, 'template');
-mkdirSync(template);
 progress(`ab: seeding ${num('campaigns')} campaigns and ${num('seeded')} served slots with the before tree's code`);
-seedServedSlotsWith(trees.before, template, {
+const { template, bodies } = prepareSlotWorkload(dir, trees.before, {
   seed: num('seed'),
   campaigns: num('campaigns'),
   slots: num('seeded'),
   users: num('users'),
 });
-const bodies = writeSlotBodies(join(dir, 'bodies.jsonl'), { seed: num('seed'), users: num('users'), count: 200_000 });
 
 interface Server {
   name: 'before' | 'after';
@@ -102,13 +98,10 @@ interface Server {
   key: string;
 }
 
-async function startServer(name: 'before' | 'after', run: number): Promise<Server> {
-  const data = join(dir, `${name}-${run}`);
-  copySeeded(template, data);
-  const port = await freePort();
-  const env = serverEnv(data, { USER_CACHE_SIZE: String(num('user-cache')) });
-  const child = await start('src/runtime/node.ts', env, port, [], trees[name]);
-  const url = `http://127.0.0.1:${port}`;
+let started = 0;
+async function startServer(name: 'before' | 'after'): Promise<Server> {
+  const env = { USER_CACHE_SIZE: String(num('user-cache')) };
+  const { child, url } = await startTreeServer(dir, template, trees[name], ++started, { profile: false, env });
   if (o['open-console'] === name || o['open-console'] === 'both') {
     const page = await fetch(`${url}/console`);
     if (page.status !== 200 || !(await page.text()).includes('<form')) throw new Error(`GET /console: ${page.status}`);
@@ -126,7 +119,7 @@ for (const [run, order] of [
 ] as const) {
   progress(`ab: run ${run}: starting ${order[0]}, then ${order[1]}`);
   const servers: Server[] = [];
-  for (const name of order) servers.push(await startServer(name, run));
+  for (const name of order) servers.push(await startServer(name));
   try {
     progress(`ab: run ${run}: warm-up, ${num('warmup')} s`);
     await Promise.all(servers.map((s) => load(s, num('warmup'), 0)));

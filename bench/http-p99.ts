@@ -17,12 +17,11 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort } from '../test/helpers/server.js';
 import { installCleanup, tempDir } from './cleanup.js';
-import { cpuSeconds, newClientKey, start, stop } from './http.js';
-import { copySeeded, seedServedSlotsWith, serverEnv, slotLoad, writeSlotBodies } from './slot-load.js';
+import { cpuSeconds, newClientKey, stop } from './http.js';
+import { prepareSlotWorkload, slotLoad, startTreeServer } from './slot-load.js';
 import { median, numberOf, progress } from './stats.js';
 
 const HELP = `Usage: npx tsx bench/http-p99.ts --tree=DIR [--tree=DIR ...] [options]
@@ -94,15 +93,13 @@ const label = (t: number) =>
 
 installCleanup();
 const dir = tempDir('p99');
-const template = join(dir, 'template');
 progress(`p99: seeding ${num('campaigns')} campaigns and ${num('seeded')} served slots`);
-seedServedSlotsWith(trees[0], template, {
+const { template, bodies } = prepareSlotWorkload(dir, trees[0], {
   seed: num('seed'),
   campaigns: num('campaigns'),
   slots: num('seeded'),
   users: num('users'),
 });
-const bodies = writeSlotBodies(join(dir, 'bodies.jsonl'), { seed: num('seed'), users: num('users'), count: 200_000 });
 
 interface Server {
   child: ChildProcess;
@@ -111,12 +108,8 @@ interface Server {
 }
 let started = 0;
 async function startServer(t: number): Promise<Server> {
-  const data = join(dir, `server-${++started}`);
-  copySeeded(template, data);
-  const port = await freePort();
-  const env = serverEnv(data, { USER_CACHE_SIZE: String(num('user-cache')), ...treeEnv[t] });
-  const child = await start('src/runtime/node.ts', env, port, treeArgs[t], trees[t]);
-  const url = `http://127.0.0.1:${port}`;
+  const env = { USER_CACHE_SIZE: String(num('user-cache')), ...treeEnv[t] };
+  const { child, url } = await startTreeServer(dir, template, trees[t], ++started, { profile: false, env, args: treeArgs[t] });
   return { child, url, key: await newClientKey(url) };
 }
 

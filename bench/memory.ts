@@ -3,6 +3,7 @@
  * cache holds (each with a few reservations, a block) through the real SQLite
  * user store, and measure the heap; it must track the cache size, not the users.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,8 @@ export interface MemoryPoint {
   heapGrowthMB: number;
 }
 
-const uid = (i: number) => i.toString(16).padStart(64, '0');
+// Hashed, as pseudonyms are: the store keys a user's rows by its uid's leading hex digits (`uidKey`).
+const uid = (i: number) => createHash('sha256').update(`mem-user-${i}`).digest('hex');
 
 export async function runMemoryBound(cacheSizes: number[], usersPerCacheSize: number[]): Promise<MemoryPoint[]> {
   const dir = mkdtempSync(join(tmpdir(), 'status-ads-mem-'));

@@ -50,6 +50,22 @@ await seedServedSlots(${JSON.stringify(join(dir, 'ads.db'))}, generateCatalog(${
   });
 }
 
+/**
+ * What the tree-comparing tools load: a database seeded by `tree`'s code (`seedServedSlotsWith`) in `dir`/template,
+ * and 200,000 slot request bodies of the workload in `dir`/bodies.jsonl.
+ */
+export function prepareSlotWorkload(
+  dir: string,
+  tree: string,
+  o: { seed: number; campaigns: number; slots: number; users: number },
+): { template: string; bodies: string } {
+  const template = join(dir, 'template');
+  mkdirSync(template, { recursive: true });
+  seedServedSlotsWith(tree, template, o);
+  const bodies = writeSlotBodies(join(dir, 'bodies.jsonl'), { seed: o.seed, users: o.users, count: 200_000 });
+  return { template, bodies };
+}
+
 /** `count` slot request bodies of the workload (Zipf activity over `users`), one JSON per line, for wrk. */
 export function writeSlotBodies(file: string, o: { seed: number; users: number; count: number }): string {
   const lines: string[] = [];
@@ -79,21 +95,22 @@ export function serverEnv(data: string, extra: Record<string, string> = {}): Rec
 
 /**
  * A tree's real server (`src/runtime/node.ts` with the tree's own code) on its own copy of the seeded database in
- * `template`, in `dir/server-<k>`; under `--cpu-prof` into its `profile` folder when `profile`.
+ * `template`, in `dir/server-<k>`; under `--cpu-prof` into its `profile` folder when `profile`; `args` are more node
+ * flags for the server.
  */
 export async function startTreeServer(
   dir: string,
   template: string,
   tree: string,
   k: number,
-  o: { profile: boolean; env?: Record<string, string> },
+  o: { profile: boolean; env?: Record<string, string>; args?: string[] },
 ): Promise<{ child: ChildProcess; url: string; profDir: string }> {
   const data = join(dir, `server-${k}`);
   const profDir = join(data, 'profile');
   mkdirSync(profDir, { recursive: true });
   copySeeded(template, data);
   const port = await freePort();
-  const args = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const args = [...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(o.args ?? [])];
   const child = await start('src/runtime/node.ts', serverEnv(data, o.env), port, args, resolve(tree));
   return { child, url: `http://127.0.0.1:${port}`, profDir };
 }

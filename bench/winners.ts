@@ -5,8 +5,10 @@
  * candidates / advertisers / ads wanted; eCPMs from 2,000 values (ties), advertisers uniform, the array in the
  * catalog's order (eCPM descending, as the index yields them) or shuffled. Each tree's result is checked against
  * the sort's. Median time per call over repeats, trees interleaved; a tree whose call takes over 2 s is timed once
- * for that shape. `reversed` (eCPM ascending) is the worst order for the one-pass selection: every candidate enters
- * the leading advertisers.
+ * for that shape. In `reversed` (eCPM ascending) and `headUp` (the best first, then the rest ascending) every
+ * candidate would enter the leading advertisers near their head, the costliest order for the one pass:
+ * `chooseWinners` counts its insertions and reads the list from its end (the catalog's order for `reversed`, nearly
+ * so for `headUp`), or sorts it, once they pass its budget.
  *
  *   npx tsx bench/winners.ts --tree=/work/main --tree=. [--repeats=15]
  */
@@ -57,7 +59,7 @@ const sortAll: Choose = (list, wanted, floor) => {
   return winners;
 };
 
-type Order = 'catalog' | 'shuffled' | 'reversed';
+type Order = 'catalog' | 'shuffled' | 'reversed' | 'headUp';
 
 function makeEligible(n: number, advertisers: number, order: Order, seed: number): Eligible[] {
   const random = rng(seed);
@@ -75,7 +77,10 @@ function makeEligible(n: number, advertisers: number, order: Order, seed: number
   }
   if (order === 'catalog') list.sort((a, b) => b.fullEcpm - a.fullEcpm);
   else if (order === 'reversed') list.sort((a, b) => a.fullEcpm - b.fullEcpm);
-  else
+  else if (order === 'headUp') {
+    list.sort((a, b) => a.fullEcpm - b.fullEcpm);
+    list.unshift(list.pop() as Eligible);
+  } else
     for (let i = list.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
       [list[i], list[j]] = [list[j], list[i]];
@@ -104,7 +109,7 @@ const floor = 100_000;
 const key = (w: { winner: Eligible; price: number }[]) => w.map((x) => `${x.winner.campaign.id}:${x.price}`).join(',');
 
 const rows: string[] = [];
-for (const order of ['catalog', 'shuffled', 'reversed'] as const) {
+for (const order of ['catalog', 'shuffled', 'reversed', 'headUp'] as const) {
   for (const [n, advertisers, wanted] of shapes) {
     const eligible = makeEligible(n, advertisers, order, n + advertisers + wanted);
     // Small shapes: many calls per sample, so a sample is well above the timer's resolution.

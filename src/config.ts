@@ -47,6 +47,11 @@ export interface Settings {
   logLevel: LogLevel;
   /** METRICS_TOKEN: a bearer token that may read /metrics besides the operator key; empty = operator key only. */
   metricsToken: string;
+  /**
+   * Node only: HTTP_REQUEST_TIMEOUT [30000] ms for a request's whole body (uploads excepted), HTTP_UPLOAD_TIMEOUT
+   * [600000] ms for a creative upload's, KEEP_ALIVE_TIMEOUT [65000] ms an idle kept-alive connection stays open.
+   */
+  http: { requestTimeoutMs: number; uploadTimeoutMs: number; keepAliveTimeoutMs: number };
 }
 
 import { LOG_LEVELS, type LogLevel, parseLogLevel } from './ops/log.js';
@@ -98,6 +103,12 @@ export function readSettings(env: Env): Settings {
     trafficFlushMs: int(env, 'TRAFFIC_FLUSH_MS', 10_000, 0, 3_600_000),
     logLevel: logLevel(env.LOG_LEVEL),
     metricsToken: env.METRICS_TOKEN ?? '',
+    // Node refuses a request timeout shorter than the headers' (15 s).
+    http: {
+      requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT', 30_000, 15_000, 3_600_000),
+      uploadTimeoutMs: int(env, 'HTTP_UPLOAD_TIMEOUT', 600_000, 15_000, 86_400_000),
+      keepAliveTimeoutMs: int(env, 'KEEP_ALIVE_TIMEOUT', 65_000, 1_000, 3_600_000),
+    },
   };
 }
 
@@ -142,6 +153,9 @@ export const SETTING_NAMES = [
   'BUDGET_MIN_SHARDS',
   'TRAFFIC_FLUSH_MS',
   'ENGINE_THREAD',
+  'HTTP_REQUEST_TIMEOUT',
+  'HTTP_UPLOAD_TIMEOUT',
+  'KEEP_ALIVE_TIMEOUT',
 ];
 
 /** Edits (insert, delete, substitute, swap two neighbours) between two names: `PROT` is one from `PORT`. */

@@ -3,6 +3,8 @@
 -- the 64-character uid (src/store/user-history.ts `uidKey`, the same in JavaScript): the index's random page per
 -- served slot holds ~6 times as many entries. A stored generated column cannot be added to a table, so the table is
 -- copied (numbers kept: events name them).
+-- Written by hand, do not regenerate: drizzle-kit, run from 0009's snapshot, emits only an index on `uid_key` (a column
+-- it does not create).
 CREATE TABLE `__new_reservations` (
 	`number` integer PRIMARY KEY NOT NULL,
 	`id` text NOT NULL,

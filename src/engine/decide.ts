@@ -173,20 +173,30 @@ function placeOf(top: Eligible[], e: Eligible): number {
 }
 
 /**
- * Candidates arriving in ascending rank (not the catalog's order, which is by eCPM upper bound, descending) would each
- * enter the leading set at its head, a bisection and a shift apiece. A new leader is a record (the best so far): ~ln(n)
- * of them in a shuffled list (12 at 100,000), one or two in the catalog's order. Past this many the pass starts over
- * from the other end (an ascending list read backwards is the catalog's order); past twice as many there too, a sort.
+ * When one pass gives up. A candidate enters the leading set when it ranks among the best `size` advertisers seen so
+ * far: ~size·ln(n) times in a shuffled list, about `size` times in the catalog's order (by eCPM upper bound,
+ * descending), each a bisection and a shift of up to `size`. In an order where most candidates enter it (ascending
+ * rank; the best first, then ascending) the pass gives up past `insertionBudget` insertions, or, sooner, past
+ * `leaders` new leaders (a record, the best so far: ~ln(n) in a shuffled list, 12 at 100,000; one or two in the
+ * catalog's order): it then starts over from the other end (an ascending list read backwards is the catalog's
+ * order), and past the same there (twice the leaders), the list is sorted.
  */
 const LEADERS_BEFORE_TURNING = 16;
+const insertionBudget = (n: number, size: number) => size * Math.log(n + 1) + 64;
 
 /**
  * The bests of the leading `size` advertisers in rank order, in one pass (from the end when `backwards`); undefined
- * once more than `leadersAtMost` candidates have led.
+ * once more than `at.most` candidates have entered them, or more than `at.leaders` have led.
  */
-function leadersInOnePass(eligible: Eligible[], size: number, backwards: boolean, leadersAtMost: number): Eligible[] | undefined {
+function leadersInOnePass(
+  eligible: Eligible[],
+  size: number,
+  backwards: boolean,
+  at: { most: number; leaders: number },
+): Eligible[] | undefined {
   const top: Eligible[] = []; // the best of each leading advertiser so far, in rank order
   const bestOf = new Map<string, Eligible>(); // the same, by advertiser
+  let insertions = 0;
   let leaders = 0;
   const step = backwards ? -1 : 1;
   for (let k = backwards ? eligible.length - 1 : 0, stop = backwards ? -1 : eligible.length; k !== stop; k += step) {
@@ -195,14 +205,15 @@ function leadersInOnePass(eligible: Eligible[], size: number, backwards: boolean
     const advertiser = e.campaign.advertiserId;
     const previous = bestOf.get(advertiser);
     if (previous !== undefined && byEcpm(previous, e) < 0) continue;
+    if (++insertions > at.most) return undefined;
     bestOf.set(advertiser, e);
     // Shift down from its place over its advertiser's previous best if among them, or else over the last if full.
     let end = previous === undefined ? top.length : placeOf(top, previous);
     if (end === size) bestOf.delete(top[--end].campaign.advertiserId);
-    const at = placeOf(top, e);
-    if (at === 0 && ++leaders > leadersAtMost) return undefined;
-    for (let i = end; i > at; i--) top[i] = top[i - 1];
-    top[at] = e;
+    const place = placeOf(top, e);
+    if (place === 0 && ++leaders > at.leaders) return undefined;
+    for (let i = end; i > place; i--) top[i] = top[i - 1];
+    top[place] = e;
   }
   return top;
 }
@@ -225,8 +236,8 @@ function leadersBySort(eligible: Eligible[], size: number): Eligible[] {
  * the best of the k-th advertiser, and the best of the other advertisers not yet served is the best of the (k+1)-th.
  * So one pass keeps the bests of the leading `wanted + 1` advertisers in order; a candidate ranked after the last of
  * them is passed over at one comparison (it can neither win nor set a price, nor be its advertiser's best among
- * them). The eligible are not sorted (only the explanation needs them in order); in ascending rank they are read
- * from the end (LEADERS_BEFORE_TURNING).
+ * them). The eligible are not sorted (only the explanation needs them in order), unless one pass from either end
+ * would cost more than a sort (LEADERS_BEFORE_TURNING, insertionBudget).
  */
 export function chooseWinners(
   eligible: Eligible[],
@@ -235,9 +246,10 @@ export function chooseWinners(
 ): { winner: Eligible; price: number }[] {
   if (wanted <= 0) return [];
   const size = wanted + 1;
+  const most = insertionBudget(eligible.length, size);
   const top =
-    leadersInOnePass(eligible, size, false, LEADERS_BEFORE_TURNING) ??
-    leadersInOnePass(eligible, size, true, 2 * LEADERS_BEFORE_TURNING) ??
+    leadersInOnePass(eligible, size, false, { most, leaders: LEADERS_BEFORE_TURNING }) ??
+    leadersInOnePass(eligible, size, true, { most, leaders: 2 * LEADERS_BEFORE_TURNING }) ??
     leadersBySort(eligible, size);
   const winners: { winner: Eligible; price: number }[] = [];
   for (let k = 0; k < wanted && k < top.length; k++) {

@@ -18,7 +18,14 @@
  *   close is ignored until the body ends (or LINGER.ms pass: then it closes),
  *   so the connection the answer kept stays kept however slowly the body comes.
  */
-import { createServer, type RequestListener, type Server, type ServerOptions, ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerOptions,
+  ServerResponse,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { NodeLane } from './node-slots.js';
@@ -28,18 +35,32 @@ export const LINGER = { ms: 10_000, bytes: 64 * 1024 * 1024 };
 
 /**
  * How long a client may take, set here rather than left to Node's defaults (which changed between versions; Node
- * 20's are 60 s, 300 s and 5 s, checked every 30 s): a request's headers must have arrived within
- * `headersMs` of its first byte and its whole body within `requestMs` (the largest upload, 17 MiB, needs ~1.2
- * Mbit/s), or the server answers 408 when it has not answered yet and closes the connection; a kept-alive
- * connection closes after `keepAliveMs` without a new request. Node checks the first two every `checkEveryMs`, so
- * a client is cut off at most that much later. SECURITY.md ("Resource exhaustion") states them.
+ * 20's are 60 s, 300 s and 5 s, checked every 30 s): a request's headers must have arrived within `headersMs` of
+ * its first byte and its whole body within `requestMs` (HTTP_REQUEST_TIMEOUT; bodies other than uploads are at
+ * most 1 MiB: ~0.28 Mbit/s), or within `uploadMs` for a creative upload (HTTP_UPLOAD_TIMEOUT; 17 MiB needs
+ * ~0.24 Mbit/s), or the server answers 408 when it has not answered yet and closes the connection. A kept-alive
+ * connection closes after `keepAliveMs` (KEEP_ALIVE_TIMEOUT) without a new request: longer than the idle timeout
+ * of the proxies usually in front (AWS ALB, nginx: 60 s), which must be the side that closes an idle connection.
+ * Node checks the first two every `checkEveryMs`, so a client is cut off at most that much later. SECURITY.md
+ * ("Resource exhaustion") states them.
  */
-export const HTTP_TIMEOUTS = { headersMs: 15_000, requestMs: 120_000, keepAliveMs: 5_000, checkEveryMs: 1_000 };
+export const HTTP_TIMEOUTS = {
+  headersMs: 15_000,
+  requestMs: 30_000,
+  uploadMs: 600_000,
+  keepAliveMs: 65_000,
+  checkEveryMs: 1_000,
+};
+
+/** The creative upload route (src/api/app.ts UPLOAD_PATH), on a request line's target (query included). */
+const UPLOAD_TARGET = /^\/v1\/campaigns\/[^/?]+\/creatives\/?(\?|$)/;
 
 /** The most a rate-limited request may still have to send for its connection to stay open (the JSON body limit). */
 export const KEEP_DISCARDING_BYTES = 1024 * 1024;
 
 const lingering = new WeakSet<Socket>();
+/** Sockets reading and dropping the rest of a kept 429's body (discardRest): LINGER bounds them. */
+const discarding = new WeakSet<Socket>();
 
 /** A 429 whose request declared a body small enough to read and drop: the connection can carry the next request. */
 function keepsConnection(status: number, req: ServerResponse['req']): boolean {
@@ -57,10 +78,12 @@ function discardRest(req: ServerResponse['req']) {
   const socket = req.socket;
   const own = Object.hasOwn(socket, 'destroySoon') ? socket.destroySoon : undefined;
   socket.destroySoon = function keptWhileDiscarding() {};
+  discarding.add(socket);
   const timer = setTimeout(() => socket.destroy(), LINGER.ms);
   timer.unref();
   const done = () => {
     clearTimeout(timer);
+    discarding.delete(socket);
     req.off('end', done);
     req.off('close', done);
     if (own) socket.destroySoon = own;
@@ -124,22 +147,74 @@ class CorrectedResponse extends ServerResponse {
   }
 }
 
+/** What Node itself writes before it closes a connection on a client error (lib/_http_server.js), by code. */
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
+
+/** Node's own handling of a client error: its short answer when nothing was answered yet, then the close. */
+function closeOnClientError(err: NodeJS.ErrnoException, socket: Socket) {
+  const res = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (socket.writable && !res?.headersSent)
+    socket.write(`HTTP/1.1 ${CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
+  socket.destroy(err);
+}
+
+/**
+ * Node's client errors, handled as Node does, except a request timeout (Node's `requestTimeout`, the short one):
+ * - on a connection answered before its body ended (a lingering close, a kept 429's discard), LINGER bounds what
+ *   is still read, and the answer is not cut by a reset;
+ * - a creative upload still sending gets `uploadMs` from its start instead (one timer, only for such an upload).
+ */
+function clientErrors(requestMs: number, uploadMs: number) {
+  const uploads = new WeakSet<IncomingMessage>();
+  return function onClientError(err: NodeJS.ErrnoException, socket: Socket) {
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      if (lingering.has(socket) || discarding.has(socket)) return;
+      const req = (socket as { _httpMessage?: ServerResponse | null })._httpMessage?.req;
+      if (req && !req.complete && UPLOAD_TARGET.test(req.url ?? '')) {
+        if (uploads.has(req)) return;
+        uploads.add(req);
+        const timer = setTimeout(() => {
+          if (!req.complete) closeOnClientError(err, socket);
+        }, uploadMs - requestMs);
+        timer.unref();
+        const done = () => clearTimeout(timer);
+        req.once('end', done).once('close', done);
+        return;
+      }
+    }
+    closeOnClientError(err, socket);
+  };
+}
+
+/** The timeouts `createHttpServer` takes beside node:http's own options (HTTP_TIMEOUTS' are the defaults). */
+export type HttpServerOptions = ServerOptions & { keepAliveTimeout?: number; uploadTimeout?: number };
+
 /** `http.createServer` with the corrections above and HTTP_TIMEOUTS (options given win; tests shorten them). */
-export const createHttpServer = ((options: ServerOptions & { keepAliveTimeout?: number }, listener?: RequestListener) => {
-  const { keepAliveTimeout = HTTP_TIMEOUTS.keepAliveMs, ...rest } = options;
+export const createHttpServer = ((options: HttpServerOptions, listener?: RequestListener) => {
+  const {
+    keepAliveTimeout = HTTP_TIMEOUTS.keepAliveMs,
+    uploadTimeout = HTTP_TIMEOUTS.uploadMs,
+    requestTimeout = HTTP_TIMEOUTS.requestMs,
+    ...rest
+  } = options;
   const server = createServer(
     {
       headersTimeout: HTTP_TIMEOUTS.headersMs,
-      requestTimeout: HTTP_TIMEOUTS.requestMs,
       connectionsCheckingInterval: HTTP_TIMEOUTS.checkEveryMs,
       ...rest,
+      requestTimeout,
       ServerResponse: CorrectedResponse,
     },
     listener,
   );
   server.keepAliveTimeout = keepAliveTimeout;
+  server.on('clientError', clientErrors(requestTimeout, Math.max(uploadTimeout, requestTimeout)));
   return server;
-}) as (options: ServerOptions & { keepAliveTimeout?: number }, listener?: RequestListener) => Server;
+}) as (options: HttpServerOptions, listener?: RequestListener) => Server;
 
 /**
  * The server `npm start` runs: each request goes to `lane` first (when there is one) and, unless the lane
@@ -148,7 +223,7 @@ export const createHttpServer = ((options: ServerOptions & { keepAliveTimeout?: 
 export function createNodeServer(
   fetch: Parameters<typeof getRequestListener>[0],
   lane?: NodeLane,
-  options: ServerOptions & { keepAliveTimeout?: number } = {},
+  options: HttpServerOptions = {},
 ): Server {
   const app = getRequestListener(fetch);
   const listener: RequestListener = lane

@@ -133,7 +133,11 @@ async function main() {
 
   // A 204 without Content-Type, a lingering close after an answer sent before the body, and POST /v1/slots
   // answered at the node:http request when the lane can (node-slots.ts).
-  const server = createNodeServer(app.fetch, createSlotsLane({ edge, delivery, settings }));
+  const server = createNodeServer(app.fetch, createSlotsLane({ edge, delivery, settings }), {
+    requestTimeout: settings.http.requestTimeoutMs,
+    uploadTimeout: settings.http.uploadTimeoutMs,
+    keepAliveTimeout: settings.http.keepAliveTimeoutMs,
+  });
   // Which connections have a request in flight (a count on the socket, and one shared listener per
   // response: nothing allocated per request): at shutdown every other one (idle keep-alive, or a
   // half-open one that sent nothing or half a request line) is closed at once.

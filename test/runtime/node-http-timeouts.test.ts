@@ -1,14 +1,19 @@
 /**
- * The Node server's timeouts (src/runtime/node-http.ts HTTP_TIMEOUTS): set on the server `npm start` builds rather
- * than left to Node's defaults, and they cut off a client that sends its headers or its body too slowly, on the slot
- * lane and on the app's path, even one that keeps trickling bytes. Real servers on real sockets; the cut-offs are
- * run with short timeouts given to the same constructor.
+ * The Node server's timeouts (src/runtime/node-http.ts HTTP_TIMEOUTS, the settings HTTP_REQUEST_TIMEOUT,
+ * HTTP_UPLOAD_TIMEOUT and KEEP_ALIVE_TIMEOUT): set on the server `npm start` builds rather than left to Node's
+ * defaults, and they cut off a client that sends its headers or its body too slowly, on the slot lane and on the
+ * app's path, even one that keeps trickling bytes; a creative upload has the longer upload deadline. Real servers
+ * on real sockets; the cut-offs are run with short timeouts given to the same constructor, and `npm start` with a
+ * short KEEP_ALIVE_TIMEOUT.
  */
 import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSettings } from '../../src/config.js';
 import { createNodeServer, HTTP_TIMEOUTS } from '../../src/runtime/node-http.js';
 import { createSlotsLane } from '../../src/runtime/node-slots.js';
+import { png } from '../helpers/media.js';
+import { ADMIN, startServer } from '../helpers/server.js';
 import { makeService, type TestService } from '../helpers/service.js';
 
 let s: TestService;
@@ -40,9 +45,12 @@ async function listen(options: Parameters<typeof createNodeServer>[2] = {}): Pro
   return { server, port: (server.address() as { port: number }).port };
 }
 
-/** Writes `first`, then `trickle` one byte every `everyMs` until the server closes; what it answered and whether it closed. */
-async function slowClient(port: number, first: string, trickle = '', everyMs = 50) {
-  const socket = connect(port, '127.0.0.1');
+/**
+ * Writes `first`, then `trickle` one byte every `everyMs` until the server closes (still sending after its FIN when
+ * `halfOpen`); what it answered and how much of `trickle` it took.
+ */
+async function slowClient(port: number, first: string, trickle = '', everyMs = 50, halfOpen = false) {
+  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: halfOpen });
   await new Promise<void>((ok, fail) => socket.once('connect', ok).once('error', fail));
   let received = '';
   socket.on('data', (chunk) => (received += chunk.toString('latin1')));
@@ -51,6 +59,7 @@ async function slowClient(port: number, first: string, trickle = '', everyMs = 5
   let at = 0;
   const timer = setInterval(() => {
     if (at < trickle.length && !socket.destroyed && socket.writable) socket.write(trickle[at++]);
+    else if (halfOpen && at === trickle.length && socket.writable) socket.end();
   }, everyMs);
   await new Promise<void>((ok) => socket.once('close', () => ok()));
   clearInterval(timer);
@@ -68,17 +77,92 @@ const promptSlots = (port: number) =>
     body: JSON.stringify({ user: 'prompt-user', statuses: 12 }),
   });
 
+/**
+ * A valid creative upload (multipart, a PNG) sent on a raw socket in `pieces` equal pieces, one every `everyMs`
+ * (or a byte at a time when `pieces` is 0): whether all was sent before the server closed, and what it answered.
+ */
+async function slowUpload(port: number, pieces: number, everyMs: number) {
+  const advertiser = await s.newAdvertiser();
+  const campaign = await s.call('POST', '/v1/campaigns', advertiser.key, {
+    name: 'Slow uplink',
+    bid: { type: 'cpm', amountMicros: 2_000_000 },
+  });
+  const form = new FormData();
+  form.set('file', new File([png(90, 160, 7) as Uint8Array<ArrayBuffer>], 'ad.png', { type: 'image/png' }));
+  form.set('headline', 'Fresh bread daily');
+  form.set('ctaType', 'website');
+  form.set('ctaTarget', 'https://bakery.example');
+  const encoded = new Response(form);
+  const body = Buffer.from(await encoded.arrayBuffer());
+  const pieceBytes = pieces === 0 ? 1 : Math.ceil(body.length / pieces);
+  const head =
+    `POST /v1/campaigns/${campaign.body.id}/creatives HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+    `Authorization: Bearer ${advertiser.key}\r\nContent-Type: ${encoded.headers.get('content-type')}\r\n` +
+    `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((ok, fail) => socket.once('connect', ok).once('error', fail));
+  let received = '';
+  socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+  socket.on('error', () => {});
+  socket.write(head);
+  let at = 0;
+  const timer = setInterval(() => {
+    if (at < body.length && !socket.destroyed && socket.writable) {
+      socket.write(body.subarray(at, at + pieceBytes));
+      at += pieceBytes;
+    }
+  }, everyMs);
+  await new Promise<void>((ok) => socket.once('close', () => ok()));
+  clearInterval(timer);
+  return { status: at >= body.length ? ('sent' as const) : ('cut' as const), received };
+}
+
 describe('the Node server’s timeouts', () => {
   it('are the documented ones, not Node’s defaults', async () => {
     const { server } = await listen();
     expect(server.headersTimeout).toBe(HTTP_TIMEOUTS.headersMs);
     expect(server.requestTimeout).toBe(HTTP_TIMEOUTS.requestMs);
     expect(server.keepAliveTimeout).toBe(HTTP_TIMEOUTS.keepAliveMs);
-    // Node 20's: 60 s for headers, 300 s for a request; ours are shorter, and headers within the request's.
+    // Node 20's: 60 s for headers, 300 s for a request, 5 s keep-alive; ours are shorter, headers within the
+    // request's, uploads given longer, and keep-alive longer than the 60 s of the proxies usually in front.
     expect(HTTP_TIMEOUTS.headersMs).toBeLessThan(60_000);
     expect(HTTP_TIMEOUTS.requestMs).toBeLessThan(300_000);
     expect(HTTP_TIMEOUTS.headersMs).toBeLessThanOrEqual(HTTP_TIMEOUTS.requestMs);
+    expect(HTTP_TIMEOUTS.uploadMs).toBeGreaterThan(HTTP_TIMEOUTS.requestMs);
+    expect(HTTP_TIMEOUTS.keepAliveMs).toBeGreaterThan(60_000);
+    // The settings' defaults are these.
+    expect(readSettings({}).http).toEqual({
+      requestTimeoutMs: HTTP_TIMEOUTS.requestMs,
+      uploadTimeoutMs: HTTP_TIMEOUTS.uploadMs,
+      keepAliveTimeoutMs: HTTP_TIMEOUTS.keepAliveMs,
+    });
   });
+
+  it('given ones reach the server', async () => {
+    const { server } = await listen({ requestTimeout: 20_000, keepAliveTimeout: 1234 });
+    expect(server.requestTimeout).toBe(20_000);
+    expect(server.keepAliveTimeout).toBe(1234);
+  });
+
+  it('KEEP_ALIVE_TIMEOUT reaches the server npm start runs: an idle kept-alive connection closes after it', async () => {
+    // 1 s instead of the default 65 s: the connection below closes within the test's time only if it is applied.
+    const real = await startServer({ env: { KEEP_ALIVE_TIMEOUT: '1000' } });
+    try {
+      const socket = connect(real.port, '127.0.0.1');
+      await new Promise<void>((ok, fail) => socket.once('connect', ok).once('error', fail));
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+      socket.on('error', () => {});
+      socket.write(`GET /v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ADMIN}\r\n\r\n`);
+      await new Promise<void>((ok) => socket.once('close', () => ok()));
+      // Answered, kept alive (no Connection: close), then closed by the server while idle.
+      expect(received).toMatch(/^HTTP\/1\.1 \d{3} /);
+      expect(received).not.toMatch(/\r\nconnection: close\r\n/i);
+    } finally {
+      real.proc.kill('SIGTERM');
+      await real.exited;
+    }
+  }, 30_000);
 
   describe('with short ones', () => {
     let port: number;
@@ -113,6 +197,43 @@ describe('the Node server’s timeouts', () => {
       expect(received).toMatch(/^HTTP\/1\.1 408 /);
       expect(sentOfTrickle).toBeLessThan(body.length);
     });
+
+    it('a creative upload slower than the request timeout but within the upload timeout is read and stored', async () => {
+      const { port: uploadPort } = await listen({
+        headersTimeout: 300,
+        requestTimeout: 800,
+        uploadTimeout: 20_000,
+        connectionsCheckingInterval: 50,
+      });
+      const { status, received } = await slowUpload(uploadPort, 30, 100);
+      // ~3 s of steady sending: past 800 ms, within 20 s.
+      expect(received).toMatch(/^HTTP\/1\.1 201 /);
+      expect(status).toBe('sent');
+    });
+
+    it('a creative upload past the upload timeout is answered 408 and cut off', async () => {
+      const { port: uploadPort } = await listen({
+        headersTimeout: 300,
+        requestTimeout: 800,
+        uploadTimeout: 2_000,
+        connectionsCheckingInterval: 50,
+      });
+      // A byte every 20 ms: the upload would take minutes.
+      const { status, received } = await slowUpload(uploadPort, 0, 20);
+      expect(received).toMatch(/^HTTP\/1\.1 408 /);
+      expect(status).toBe('cut');
+    });
+
+    it('an answer sent before the body (a 401) closes lingering, not cut by the request timeout', async () => {
+      const head =
+        `POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer not-a-key\r\n` +
+        `Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n`;
+      // ~3 s of trickling, far past the 800 ms request timeout and within LINGER's 10 s: all of it is read.
+      const { received, sentOfTrickle } = await slowClient(port, head, 'x'.repeat(150), 20, true);
+      expect(received).toMatch(/^HTTP\/1\.1 401 /);
+      expect(received).toMatch(/\r\nconnection: close\r\n/i);
+      expect(sentOfTrickle).toBe(150);
+    }, 30_000);
 
     it('a prompt request on the same server is still served', async () => {
       expect((await promptSlots(port)).status).toBe(200);

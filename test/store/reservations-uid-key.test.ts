@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { UserState } from '../../src/engine/types.js';
 import type { Reservation } from '../../src/store/interface.js';
 import { migrationsFolder, openDatabase } from '../../src/store/sqlite/db.js';
@@ -53,18 +53,6 @@ describe('uidKey', () => {
     );
     sqlite.close();
   });
-
-  it('has an index that a read by key uses (not a scan)', () => {
-    const { sqlite } = openDatabase(':memory:');
-    const plan = (query: string) =>
-      (sqlite.prepare(`EXPLAIN QUERY PLAN ${query}`).all({ key: 1, uid: 'u' }) as { detail: string }[])
-        .map((r) => r.detail)
-        .join('; ');
-    expect(plan('SELECT id FROM reservations WHERE uid_key = @key AND uid = @uid')).toContain(
-      'USING INDEX reservations_uid_key (uid_key=?)',
-    );
-    sqlite.close();
-  });
 });
 
 describe('reservations by user key (SQLite)', () => {
@@ -91,6 +79,45 @@ describe('reservations by user key (SQLite)', () => {
     expect(await restarted.users.reservation(B, 'r_b1')).toMatchObject({ id: 'r_b1', uid: B });
   });
 
+  it("has the store's own history read and erase statements use the key's index, never a scan of reservations", async () => {
+    const store = db.store();
+    const users = store.users as unknown as {
+      db: { $client: Database.Database };
+      statements: { readUser: Database.Statement };
+    };
+    const sqlite = users.db.$client;
+    const plan = (sql: string, params: unknown) =>
+      (sqlite.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params as never) as { detail: string }[]).map((r) => r.detail);
+    const byKey = (lines: string[]) => {
+      expect(lines.join('; ')).toContain('USING INDEX reservations_uid_key (uid_key=?)');
+      expect(lines.filter((l) => /^SCAN (reservations|r)\b/.test(l))).toEqual([]);
+    };
+    byKey(plan(users.statements.readUser.source, { uid: A, key: uidKey(A), since: 0, now: 0 }));
+
+    // Erase's statements are built by drizzle when it runs: record each SQL text it prepares (the real statements run).
+    const prepared: string[] = [];
+    const prepare = sqlite.prepare.bind(sqlite);
+    const spy = vi.spyOn(sqlite, 'prepare').mockImplementation((sql: string) => {
+      prepared.push(sql);
+      return prepare(sql);
+    });
+    try {
+      await store.users.erase(A);
+    } finally {
+      spy.mockRestore();
+    }
+    const reads = prepared.filter((sql) => sql.includes('"reservations"'));
+    // The select of live reservations, the events' subquery, the delete.
+    expect(reads.length).toBeGreaterThanOrEqual(3);
+    for (const sql of reads)
+      byKey(
+        plan(
+          sql,
+          Array.from(sql.match(/\?/g) ?? [], () => null),
+        ),
+      );
+  });
+
   it('migrates a database of the previous version: its rows get their keys and are read by them', async () => {
     // The previous version's schema: the migrations up to 0009.
     const folder = join(db.path, '..', 'migrations-0009');
@@ -103,28 +130,52 @@ describe('reservations by user key (SQLite)', () => {
     for (const { tag } of journal.entries) cpSync(join(migrationsFolder, `${tag}.sql`), join(folder, `${tag}.sql`));
     const old = new Database(db.path);
     migrate(drizzle({ client: old }), { migrationsFolder: folder });
+    // Gaps in `number` (events name reservations by it) and a value other than the default in every column.
     const insert = old.prepare(
-      `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at)
-       VALUES (?, ?, 'cmp_1', 'adv_1', 'adv_1', 'cpm', 1000, ?, ?)`,
+      `INSERT INTO reservations (number, id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at,
+         expires_at, viewed_at, charged_at, country, platform, video) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const uid = `0123456789abc${'d'.repeat(51)}`;
-    insert.run('r_1', uid, T, T + TTL);
-    insert.run('r_2', 'not-a-pseudonym', T, T + TTL);
-    insert.run('r_3', uid, T + 1, T + TTL);
-    old
-      .prepare(
-        `INSERT INTO events (reservation, type, uid, campaign_id, at, cost_micros) VALUES (3, 'impression', ?, 'cmp_1', ?, 1000)`,
-      )
-      .run(uid, T + 10);
+    insert.run(4, 'r_1', uid, 'cmp_1', 'crv_1', 'adv_1', 'cpm', 1500, T, T + TTL, null, null, 'DE', 'android', 1);
+    insert.run(
+      9,
+      'r_2',
+      'not-a-pseudonym',
+      'cmp_2',
+      'crv_2',
+      'adv_2',
+      'cpc',
+      2500,
+      T - 1,
+      T + TTL + 1,
+      T + 3,
+      T + 4,
+      'FR',
+      'ios',
+      0,
+    );
+    insert.run(23, 'r_3', uid, 'cmp_3', 'crv_3', 'adv_3', 'cpm', 3500, T + 1, T + TTL + 2, null, null, 'US', 'web', 1);
+    const event = old.prepare(
+      `INSERT INTO events (reservation, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    event.run(23, 'impression', uid, 'cmp_3', T + 10, 3500);
+    event.run(9, 'click', 'not-a-pseudonym', 'cmp_2', T + 11, 2500);
+    event.run(-5, 'impression', 'gone', 'cmp_9', T + 12, 7); // an orphan: kept as it is
+    const reservationsBefore = old.prepare('SELECT * FROM reservations ORDER BY number').all();
+    const eventsBefore = old.prepare('SELECT rowid, * FROM events ORDER BY rowid').all();
     old.close();
 
-    const store = db.store();
-    const file = new Database(db.path, { readonly: true });
-    expect(file.prepare('SELECT number, id, uid_key FROM reservations ORDER BY number').all()).toEqual([
-      { number: 1, id: 'r_1', uid_key: 0x0123456789abc },
-      { number: 2, id: 'r_2', uid_key: uidKey('not-a-pseudonym') },
-      { number: 3, id: 'r_3', uid_key: 0x0123456789abc },
+    // The migration alone (the store's start may tidy events later).
+    const file = openDatabase(db.path).sqlite;
+    const after = file.prepare('SELECT * FROM reservations ORDER BY number').all() as Record<string, unknown>[];
+    // Every row whole, only `uid_key` added.
+    expect(after.map(({ uid_key, ...row }) => row)).toEqual(reservationsBefore);
+    expect(after.map((r) => [r.number, r.uid_key])).toEqual([
+      [4, 0x0123456789abc],
+      [9, uidKey('not-a-pseudonym')],
+      [23, 0x0123456789abc],
     ]);
+    expect(file.prepare('SELECT rowid, * FROM events ORDER BY rowid').all()).toEqual(eventsBefore);
     expect(
       file
         .prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reservations' ORDER BY name`)
@@ -132,6 +183,7 @@ describe('reservations by user key (SQLite)', () => {
         .all(),
     ).toEqual(['reservations_expires', 'reservations_id_unique', 'reservations_served', 'reservations_uid_key']);
     file.close();
+    const store = db.store();
     const users = store.users as unknown as SqliteUsers;
     const state = users.load(uid, T + 2, HISTORY_MS) as UserState;
     expect(state.history.map((e) => [e.reservationId, e.viewed])).toEqual([

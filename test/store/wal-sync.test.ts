@@ -237,9 +237,10 @@ describe('WAL sync', () => {
     const store = createSqliteStore({ path, userCacheSize: 10 });
     try {
       await store.users.reserve([reservation('r_3')]);
-      // The checkpointer runs every second; the serving connection itself never checkpoints (wal_autocheckpoint = 0).
+      // The checkpointer runs every 250 ms once its worker started (slow in a loaded suite: up to 10 s allowed); the serving
+      // connection itself never checkpoints (wal_autocheckpoint = 0).
       let rows = 0;
-      for (let i = 0; i < 40 && rows === 0; i++) {
+      for (let i = 0; i < 100 && rows === 0; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
         // The database file alone, without its WAL: only checkpointed rows are in it.
         const copy = `${path}.copy`;

@@ -44,10 +44,11 @@ export class GroupCommit<Item, Result> {
     const answers: (() => void)[] = [];
     const d = this.durability;
     const commit = (items: Item[]) => (d ? d.wal.unsynced(() => this.commit(items)) : this.commit(items));
+    const started = performance.now();
+    let shared = false;
     try {
-      const started = performance.now();
       const results = commit(group.map((g) => g.item));
-      this.observe?.((performance.now() - started) / 1000, group.length);
+      shared = true;
       group.forEach((g, i) => answers.push(() => g.resolve(results[i])));
     } catch {
       for (const g of group) {
@@ -57,6 +58,14 @@ export class GroupCommit<Item, Result> {
         } catch (err) {
           g.reject(err);
         }
+      }
+    }
+    // Outside the try above: a throw from the metrics must not make committed items commit again.
+    if (shared) {
+      try {
+        this.observe?.((performance.now() - started) / 1000, group.length);
+      } catch (err) {
+        console.error(`[store] group commit metrics failed: ${String(err)}`);
       }
     }
     if (answers.length === 0) return;

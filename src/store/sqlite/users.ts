@@ -88,7 +88,7 @@ export class SqliteUsers implements UserStore {
         this.cache.get(r.uid)?.history.push(toHistory(r));
       } catch (err) {
         this.cache.delete(r.uid);
-        console.error(`[store] after a reservations commit, a user's cached state is dropped: ${(err as Error).message}`);
+        console.error(`[store] after a reservations commit, a user's cached state is dropped: ${String(err)}`);
       }
     }
   }
