@@ -10,40 +10,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CatalogIndex } from '../../src/catalog/index.js';
 import { readSettings } from '../../src/config.js';
 import { Delivery } from '../../src/delivery/delivery.js';
-import { advertiserCard } from '../../src/engine/card.js';
-import type { ServableCampaign } from '../../src/engine/types.js';
 import { createPrometheusMetrics } from '../../src/ops/prometheus.js';
 import { type TokenClaims, TokenSigner } from '../../src/privacy/token.js';
 import type { Reservation, Store } from '../../src/store/interface.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
+import { servableCampaign } from '../helpers/servable.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12);
-
-function campaign(n: number): ServableCampaign {
-  return {
-    id: `cmp_${n}`,
-    advertiserId: `adv_${n}`,
-    advertiser: advertiserCard({ id: `adv_${n}`, name: `Shop ${n}` }),
-    status: 'active',
-    startAt: NOW - 1000,
-    endAt: null,
-    bid: { type: 'cpm', amountMicros: 2_000_000 + n * 100_000 },
-    budget: { dailyMicros: 50_000_000 },
-    pacing: 'asap',
-    targeting: {},
-    caps: [],
-    creatives: [
-      {
-        id: `crv_${n}`,
-        headline: `Offer ${n}`,
-        cta: { type: 'website', target: 'https://shop.example' },
-        media: { url: '/media/x', mime: 'image/png', width: 90, height: 160 },
-        predictedCtr: 0.01,
-      },
-    ],
-    hasCreatives: true,
-  };
-}
 
 /** A signer whose `sign` throws from the `failAt`-th call on (counting from 1), as long as `failing` is on. */
 class FailingSigner extends TokenSigner {
@@ -105,7 +78,7 @@ describe('a slot response that throws after its holds were taken', () => {
   });
 
   it('gives its budget holds back and takes its reservations back at once', async () => {
-    const campaigns = [campaign(1), campaign(2), campaign(3)];
+    const campaigns = [1, 2, 3].map((n) => servableCampaign(n, NOW, { dailyMicros: 50_000_000 }));
     const index = new CatalogIndex(undefined as never, (sha) => `/media/${sha}`);
     index.build(campaigns);
     // The second token of the response fails: both slots' holds and reservations were taken by then.
@@ -151,7 +124,7 @@ describe('a slot response that throws after its holds were taken', () => {
   });
 
   it('does the same when holds and seals are promises and a seal rejects: the rows are gone from SQLite', async () => {
-    const campaigns = [campaign(1), campaign(2), campaign(3)];
+    const campaigns = [1, 2, 3].map((n) => servableCampaign(n, NOW, { dailyMicros: 50_000_000 }));
     const index = new CatalogIndex(undefined as never, (sha) => `/media/${sha}`);
     index.build(campaigns);
     const reservedIds: string[] = [];

@@ -11,40 +11,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CatalogIndex } from '../../src/catalog/index.js';
 import { readSettings } from '../../src/config.js';
 import { Delivery } from '../../src/delivery/delivery.js';
-import { advertiserCard } from '../../src/engine/card.js';
-import type { ServableCampaign } from '../../src/engine/types.js';
 import { TokenSigner } from '../../src/privacy/token.js';
 import type { Store } from '../../src/store/interface.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
+import { servableCampaign } from '../helpers/servable.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 const HOUR = 3_600_000;
-
-function campaign(n: number): ServableCampaign {
-  return {
-    id: `cmp_${n}`,
-    advertiserId: `adv_${n}`,
-    advertiser: advertiserCard({ id: `adv_${n}`, name: `Shop ${n}` }),
-    status: 'active',
-    startAt: NOW - 1000,
-    endAt: null,
-    bid: { type: 'cpm', amountMicros: 2_000_000 + n * 100_000 },
-    budget: {},
-    pacing: 'asap',
-    targeting: {},
-    caps: [],
-    creatives: [
-      {
-        id: `crv_${n}`,
-        headline: `Offer ${n}`,
-        cta: { type: 'website', target: 'https://shop.example' },
-        media: { url: '/media/x', mime: 'image/png', width: 90, height: 160 },
-        predictedCtr: 0.01,
-      },
-    ],
-    hasCreatives: true,
-  };
-}
 
 /** Wraps the slot path's store calls so each waits until the test opens the current wave. */
 function gate(store: Store, refuse: Set<string>) {
@@ -111,7 +84,7 @@ describe('a slot request on the critical path', () => {
   function delivery(refuse = new Set<string>()) {
     const gated = gate(store, refuse);
     const index = new CatalogIndex(undefined as never, (sha) => `/media/${sha}`);
-    index.build([campaign(1), campaign(2), campaign(3)]);
+    index.build([servableCampaign(1, NOW), servableCampaign(2, NOW), servableCampaign(3, NOW)]);
     const d = new Delivery({
       settings: readSettings({}),
       store: gated.store,
