@@ -2,7 +2,15 @@
  * Catalog and serving records for store tests, written against the `Store` interface's
  * types: one of each with sensible defaults, `overrides` for what a test cares about.
  */
-import type { Advertiser, CampaignRecord as Campaign, Creative, Media, Reservation } from '../../src/store/interface.js';
+import type {
+  Advertiser,
+  CampaignRecord as Campaign,
+  Creative,
+  Media,
+  Reservation,
+  Store,
+  VerifiedEvent,
+} from '../../src/store/interface.js';
 
 /** The tests' clock: noon UTC on a weekday. */
 export const T = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -99,4 +107,16 @@ export function reservation(
     video: false,
     ...overrides,
   };
+}
+
+/** Stores `reservations` (served slots) and returns the impression a verified token of each one makes. */
+export async function reserveForImpressions(store: Store, reservations: Reservation[]): Promise<VerifiedEvent[]> {
+  await store.users.reserve(reservations);
+  return reservations.map((r) => ({
+    type: 'impression',
+    reservationId: r.id,
+    uid: r.uid,
+    campaignId: r.campaignId,
+    creativeId: r.creativeId,
+  }));
 }

@@ -13,6 +13,7 @@ import { Reach } from '../../src/store/reach.js';
 import { MAX_UNWRITTEN_BYTES } from '../../src/store/sqlite/ledger.js';
 import { ROW_DELTA_BYTES } from '../../src/store/sqlite/unwritten-rows.js';
 import { sqliteFile } from '../helpers/sqlite-file.js';
+import { reserveForImpressions } from '../helpers/store-records.js';
 
 const rules = { effect: eventEffect, reportThreshold: 5 };
 const uid = (i: number) => createHash('sha256').update(`user ${i}`).digest('hex');
@@ -43,14 +44,7 @@ async function impressions(
     platform: 'android',
     video: false,
   }));
-  await store.users.reserve(reservations);
-  return reservations.map((r) => ({
-    type: 'impression',
-    reservationId: r.id,
-    uid: r.uid,
-    campaignId: r.campaignId,
-    creativeId: r.creativeId,
-  }));
+  return reserveForImpressions(store, reservations);
 }
 
 const reach = async (store: Store, by: 'day' | 'platform' | 'creative' = 'day') =>

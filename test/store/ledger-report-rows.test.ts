@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
 import type { Reservation, Store, VerifiedEvent } from '../../src/store/interface.js';
 import { sqliteFile } from '../helpers/sqlite-file.js';
+import { reserveForImpressions } from '../helpers/store-records.js';
 
 const rules = { effect: eventEffect, reportThreshold: 5 };
 const uid = (i: number) => createHash('sha256').update(`user ${i}`).digest('hex');
@@ -39,14 +40,7 @@ async function impressions(
     platform: ['android', 'ios'][i % 2],
     video: false,
   }));
-  await store.users.reserve(reservations);
-  return reservations.map((r) => ({
-    type: 'impression',
-    reservationId: r.id,
-    uid: r.uid,
-    campaignId: r.campaignId,
-    creativeId: r.creativeId,
-  }));
+  return reserveForImpressions(store, reservations);
 }
 
 const BREAKDOWNS = ['day', 'hour', 'creative', 'country', 'platform'] as const;
