@@ -1,8 +1,8 @@
 /**
  * The `-wal` file's size under steady `POST /v1/slots` load, per tree: each tree's real server
  * (`node --import tsx src/runtime/node.ts`, its own copy of one seeded database, `bench/slot-load.ts`) under wrk -t2 at
- * `--connections` for `--seconds` (back-to-back wrk windows of `--window` s, so one slow window shows), the `-wal`
- * file's size sampled every second. The servers run one at a time, the trees taking turns (order reversed every
+ * `--connections` for `--seconds` (one wrk run, or back-to-back runs of `--window` s, so one slow window shows: wrk
+ * takes ~2 s to start each, without load, in which the WAL catches up), the `-wal` file's size sampled every second. The servers run one at a time, the trees taking turns (order reversed every
  * round). The default 75 s covers the server's first retention run (60 s after its start), whose truncating checkpoint
  * shows in its window's max latency.
  *
@@ -11,8 +11,12 @@
  *
  *   npx tsx bench/wal-size.ts --tree=/work/wt/lead --tree=. [--rounds=1] [--seconds=75]
  *   npx tsx bench/wal-size.ts --tree=. --tree=. --tree-env=2:ENGINE_THREAD=off
+ *
+ * `--stalls`: each server also runs with `bench/stalls.mjs` (this tree's) and the gaps of its main thread's event loop
+ * are printed (count over 3 and 10 ms, the largest, checkpoints run on that thread's connection); with
+ * `--tree-env=N:ENGINE_THREAD=off` the store runs on that thread, so its checkpoints' and commits' stalls show there.
  */
-import { statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,7 +34,8 @@ Options:
   --tree=DIR             a tree with its node_modules (repeat; the first seeds)  [.]
   --rounds=N             rounds (each tree's server started afresh in each)    [1]
   --seconds=S            seconds of measured load per server                   [75]
-  --window=S             seconds per wrk run within them                       [5]
+  --window=S             seconds per wrk run within them (wrk takes ~2 s to
+                         start each: no load then, so the WAL catches up)      [= --seconds]
   --warmup=S             seconds of load before measuring                      [3]
   --tree-env=N:K=V       a server variable for the N-th tree only (repeat)
   --campaigns=N          campaigns in the catalog                              [1000]
@@ -40,6 +45,7 @@ Options:
   --connections=N        wrk connections                                       [32]
   --seed=N               workload seed                                         [42]
   --trace                also print every second's size
+  --stalls               also the server's main-thread event-loop gaps (bench/stalls.mjs)
   -h, --help             this text`;
 
 const { values: o } = parseArgs({
@@ -48,7 +54,7 @@ const { values: o } = parseArgs({
     tree: { type: 'string', multiple: true, default: ['.'] },
     rounds: { type: 'string', default: '1' },
     seconds: { type: 'string', default: '75' },
-    window: { type: 'string', default: '5' },
+    window: { type: 'string' },
     warmup: { type: 'string', default: '3' },
     'tree-env': { type: 'string', multiple: true, default: [] },
     campaigns: { type: 'string', default: '1000' },
@@ -58,6 +64,7 @@ const { values: o } = parseArgs({
     connections: { type: 'string', default: '32' },
     seed: { type: 'string', default: '42' },
     trace: { type: 'boolean', default: false },
+    stalls: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -76,7 +83,7 @@ type Numeric =
   | 'user-cache'
   | 'connections'
   | 'seed';
-const num = (k: Numeric) => numberOf(k, o[k]);
+const num = (k: Numeric) => numberOf(k, o[k] ?? o.seconds);
 const trees = o.tree.map((t) => resolve(t));
 const treeEnv = trees.map(() => ({}) as Record<string, string>);
 for (const item of o['tree-env']) {
@@ -105,8 +112,13 @@ for (let round = 1; round <= num('rounds'); round++) {
   const order = trees.map((_, t) => t);
   if (round % 2 === 0) order.reverse();
   for (const t of order) {
-    const env = { USER_CACHE_SIZE: String(num('user-cache')), ...treeEnv[t] };
     const k = ++started;
+    const stallsDir = join(dir, `stalls-${k}`);
+    const stalls: Record<string, string> = o.stalls
+      ? { STALLS_DIR: stallsDir, NODE_OPTIONS: `--import ${resolve(import.meta.dirname, 'stalls.mjs')}` }
+      : {};
+    if (o.stalls) mkdirSync(stallsDir, { recursive: true });
+    const env = { USER_CACHE_SIZE: String(num('user-cache')), ...stalls, ...treeEnv[t] };
     const { child, url } = await startTreeServer(dir, template, trees[t], k, { profile: false, env });
     const wal = join(dir, `server-${k}`, 'ads.db-wal');
     const sizes: number[] = [];
@@ -152,6 +164,20 @@ for (let round = 1; round <= num('rounds'); round++) {
       clearInterval(sample);
       await stop(child);
     }
+    if (o.stalls) for (const file of readdirSync(stallsDir)) results.push(`  ${stallsLine(join(stallsDir, file))}`);
   }
 }
 for (const line of results) console.log(line);
+
+/** One server's main-thread event-loop gaps from `bench/stalls.mjs`'s file (times in µs). */
+function stallsLine(file: string): string {
+  const { gaps, ops } = JSON.parse(readFileSync(file, 'utf8')) as { gaps: [number, number][]; ops: [number, number, string][] };
+  const checkpoints = ops.filter(([, , what]) => /checkpoint/.test(what));
+  const largest = gaps
+    .map(([, us]) => us / 1000)
+    .sort((a, b) => b - a)
+    .slice(0, 8);
+  const over = (ms: number) => gaps.filter(([, us]) => us > ms * 1000).length;
+  const ckpt = checkpoints.length > 0 ? `, largest ${(Math.max(...checkpoints.map(([, us]) => us)) / 1000).toFixed(1)} ms` : '';
+  return `main thread's event loop: ${over(3)} gaps over 3 ms, ${over(10)} over 10 ms, largest ${largest.map((x) => x.toFixed(1)).join(', ')} ms; ${checkpoints.length} checkpoints on its connection${ckpt}`;
+}
