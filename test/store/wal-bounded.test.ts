@@ -99,9 +99,11 @@ describe('the WAL under steady writes', () => {
         }),
       );
       await store.users.reserve(reservations);
-      expect(walSize(path)).toBeGreaterThan(0);
+      const before = walSize(path);
       await store.prune(T + 86_400_000, 3_600_000);
-      expect(walSize(path)).toBe(0);
+      // Emptied, then the new header and the one page the checkpointer commits so the next commit need not sync it.
+      expect(before).toBeGreaterThan(4 * 4120);
+      expect(walSize(path)).toBeLessThanOrEqual(32 + 4120);
       expect(pragma.mock.calls.filter(([source]) => /checkpoint/.test(source))).toEqual([]);
     } finally {
       pragma.mockRestore();

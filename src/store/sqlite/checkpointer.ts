@@ -38,6 +38,9 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.path);
 // Short: a TRUNCATE waits this long for the write lock or a reader while the serving thread holds its commits.
 db.pragma('busy_timeout = 20');
+// Checkpoints sync the WAL and the database file as with FULL; the one-page commit below is synced by the serving
+// connection's next WAL sync (its WAL header, written first, is synced at once whatever the setting).
+db.pragma('synchronous = NORMAL');
 const passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 const truncate = db.prepare('PRAGMA wal_checkpoint(TRUNCATE)');
 let asked = false;
@@ -49,13 +52,29 @@ function run(statement) {
     return undefined;
   }
 }
+// The first write after a restart or a truncation writes the WAL's new header and fsyncs it: made here, with a
+// one-page commit that changes nothing (the header's user_version set to itself), not in the serving thread's next
+// group commit.
+function restart() {
+  try {
+    db.pragma('user_version = ' + Number(db.pragma('user_version', { simple: true })));
+  } catch (err) {
+    parentPort.postMessage({ error: String(err && err.message) });
+  }
+}
 const timer = setInterval(() => {
   if (asked) return;
-  const r = run(passive);
-  if (r && r.log >= workerData.restartFrames) {
-    asked = true;
-    parentPort.postMessage('hold');
+  let r = run(passive);
+  if (!r || r.log < workerData.restartFrames) return;
+  // Each pass copies what was committed during the one before: a few more, until one copies few frames, so the pass
+  // the commits wait for is short.
+  for (let i = 0; i < 3 && r; i++) {
+    const before = r.checkpointed;
+    r = run(passive);
+    if (r && r.checkpointed - before < 64) break;
   }
+  asked = true;
+  parentPort.postMessage('hold');
 }, workerData.everyMs);
 parentPort.on('message', (message) => {
   if (message === 'close') {
@@ -66,7 +85,9 @@ parentPort.on('message', (message) => {
   }
   const r = run(message === 'truncate' ? truncate : passive);
   if (message === 'pass') asked = false;
-  parentPort.postMessage({ done: r !== undefined && r.busy === 0 && r.log === r.checkpointed, busy: r !== undefined && r.busy !== 0 });
+  const done = r !== undefined && r.busy === 0 && r.log === r.checkpointed;
+  if (done) restart();
+  parentPort.postMessage({ done, busy: r !== undefined && r.busy !== 0 });
 });
 `;
 
