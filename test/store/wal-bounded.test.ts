@@ -35,7 +35,7 @@ describe('the WAL under steady writes', () => {
     const { sqlite } = openDatabase(path);
     sqlite.exec('CREATE TABLE filler (id INTEGER PRIMARY KEY, body BLOB NOT NULL)');
     const wal = new WalSync(path, sqlite);
-    // Restart once a pass leaves 1 MiB (256 frames) in the WAL, at the production interval.
+    // Restart once a pass leaves 1 MiB (256 frames) in the WAL (production: 32 MiB), at the production interval.
     const checkpointer = new Checkpointer(sqlite, path, wal, { restartFrames: 256 });
     const insert = sqlite.prepare('INSERT INTO filler (body) VALUES (?)');
     const write = sqlite.transaction((bodies: Buffer[]) => {

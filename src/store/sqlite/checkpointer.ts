@@ -11,7 +11,7 @@
  * pass leaves `restartFrames` or more frames in the WAL, the worker asks the serving thread to hold its group commits
  * (`WalSync.hold`: the callers' answers wait, the thread serves on) for one more PASSIVE pass, which copies the few
  * frames committed during the previous one; the first commit after the hold then restarts the WAL. The file keeps
- * the size it reached, so it stays at about `restartFrames` plus what is committed during one pass and the
+ * the size it reached, so it stays at about `restartFrames` (32 MiB) plus what is committed during one pass and the
  * hand-over (bench/README, session 12, `wal12`). A hold is a few ms every second or so at full load, none at rest.
  *
  * `truncate()` (erasure and the retention job: deleted rows' old page images must leave the disk) runs a TRUNCATE
@@ -98,8 +98,8 @@ parentPort.on('message', (message) => {
  */
 const CHECKPOINT_MS = 250;
 
-/** WAL frames (4 KiB pages) a pass may leave before the commits are held for the restart: 16 MiB. */
-const RESTART_FRAMES = 4096;
+/** WAL frames (4 KiB pages) a pass may leave before the commits are held for the restart: 32 MiB. */
+const RESTART_FRAMES = 8192;
 
 type Answer = { done: boolean; busy: boolean };
 
