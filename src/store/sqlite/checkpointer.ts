@@ -7,19 +7,22 @@
  *
  * That alone does not bound the WAL's size: SQLite restarts the WAL (the next commit writes from its start again)
  * only when a write begins with every frame already copied, and under steady writes frames are committed while each
- * PASSIVE checkpoint runs, so it never catches up (~33 MB/s of growth at ~5,000 slots/s here, session 11). So once a
- * pass leaves `restartFrames` or more frames in the WAL, the worker asks the serving thread to hold its group commits
- * (`WalSync.hold`: the callers' answers wait, the thread serves on) for one more PASSIVE pass, which copies the few
- * frames committed during the previous one; the first commit after the hold then restarts the WAL. The file keeps
- * the size it reached, so it stays at about `restartFrames` (32 MiB) plus what is committed during one pass and the
- * hand-over (bench/README, session 12, `wal12`). A hold is a few ms every second or so at full load, none at rest.
+ * PASSIVE checkpoint runs, so it never catches up (the start of session 12 grew to 300–375 MB at 2,000–3,000 slots/s
+ * before the retention run's truncation). So once a pass leaves `restartFrames` (32 MiB) or more in the WAL, the
+ * worker runs a few more passes, each copying what was committed during the one before, then asks the serving thread
+ * to hold its group commits (`WalSync.hold`: the callers' answers wait, the thread serves on) for one last pass and a
+ * one-page commit of its own that restarts the WAL. That commit also writes and syncs the WAL's new header, which
+ * SQLite does in the first write after a restart: here, not in the serving thread's next group commit. The file
+ * keeps the size it reached (37–39 MB at ~3,400 slots/s in session 12, `wal12`); a hold came every 2–3 s there and
+ * lasted a median 20 ms on a machine at load 14 (the checkpoint's and the header's fsyncs), none at rest.
  *
  * `truncate()` (erasure and the retention job: deleted rows' old page images must leave the disk) runs a TRUNCATE
  * checkpoint on the worker while the group commits are held, so the copy and the file's truncation no longer stall
  * the serving thread (30–70 ms under load when they ran there). A TRUNCATE that finds another connection busy (a
  * reader) changes nothing; it is tried again after the commits held meanwhile went through, about a second at most.
  * Other writes of the serving connection (admin calls, the traffic flush, report rows) are not held: one made during
- * a hold only delays the restart to a later pass, or waits for the TRUNCATE's write lock.
+ * a hold only delays the restart to a later pass, or waits for the TRUNCATE's write lock. A reader that keeps a
+ * transaction open (a backup) stops the restarts while it lasts: the holds then come every pass, to no end.
  */
 
 import { createRequire } from 'node:module';
