@@ -22,7 +22,8 @@
  * reader) changes nothing; it is tried again after the commits held meanwhile went through, about a second at most.
  * Other writes of the serving connection (admin calls, the traffic flush, report rows) are not held: one made during
  * a hold only delays the restart to a later pass, or waits for the TRUNCATE's write lock. A reader that keeps a
- * transaction open (a backup) stops the restarts while it lasts: the holds then come every pass, to no end.
+ * transaction open (a backup) stops the restarts while it lasts; after a hold that could not copy every frame, the
+ * next waits 1, 2, 4 … 16 passes.
  */
 
 import { createRequire } from 'node:module';
@@ -47,6 +48,10 @@ db.pragma('synchronous = NORMAL');
 const passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 const truncate = db.prepare('PRAGMA wal_checkpoint(TRUNCATE)');
 let asked = false;
+// Passes to skip before the next hold, after a hold that could not copy every frame (a reader's transaction kept the
+// older ones): 1, 2, 4 … 16, so a long reader does not make the commits wait every pass for nothing.
+let backoff = 0;
+let wait = 0;
 function run(statement) {
   try {
     return statement.get();
@@ -69,6 +74,10 @@ const timer = setInterval(() => {
   if (asked) return;
   let r = run(passive);
   if (!r || r.log < workerData.restartFrames) return;
+  if (wait > 0) {
+    wait--;
+    return;
+  }
   // Each pass copies what was committed during the one before: a few more, until one copies few frames, so the pass
   // the commits wait for is short.
   for (let i = 0; i < 3 && r; i++) {
@@ -87,8 +96,12 @@ parentPort.on('message', (message) => {
     return;
   }
   const r = run(message === 'truncate' ? truncate : passive);
-  if (message === 'pass') asked = false;
   const done = r !== undefined && r.busy === 0 && r.log === r.checkpointed;
+  if (message === 'pass') {
+    asked = false;
+    backoff = done ? 0 : Math.min(16, backoff * 2 || 1);
+    wait = backoff;
+  }
   if (done) restart();
   parentPort.postMessage({ done, busy: r !== undefined && r.busy !== 0 });
 });
