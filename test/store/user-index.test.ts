@@ -98,6 +98,31 @@ describe('the user index in sorted batches (SQLite)', () => {
     expect(restarted.history(target)).toEqual([...ids].sort());
   });
 
+  it('writes the entries still held when the store is closed cleanly', async () => {
+    const store = file.store();
+    const target = user(6);
+    for (let i = 0; i < 5; i++) await store.users.reserve([slot(target), slot(user(7))]);
+    const raw = new Database(file.path, { readonly: true });
+    opened.push(raw);
+    const count = (q: string) => raw.prepare(q).pluck().get();
+    // The default batch is far from full: every entry is held.
+    expect(count('SELECT count(*) FROM reservation_users')).toBe(0);
+    raw.close();
+    await store.close();
+
+    // Read before any store starts on the file again (a start would write them too).
+    const after = new Database(file.path, { readonly: true });
+    opened.push(after);
+    const all = (q: string) => after.prepare(q).raw().all();
+    expect(all('SELECT key, number FROM reservation_users ORDER BY key, number')).toEqual(
+      all('SELECT uid_key, number FROM reservations ORDER BY uid_key, number'),
+    );
+    expect(all('SELECT key FROM reservation_users')).toHaveLength(10);
+    expect(after.prepare(`SELECT value FROM ledger_marks WHERE name = 'reservation_users'`).pluck().get()).toBe(
+      after.prepare('SELECT max(number) FROM reservations').pluck().get(),
+    );
+  });
+
   it('keeps, stopped after any commit, every row at or below the mark with its entry (the mark never passes a held row)', async () => {
     // Batch 4 with two users per commit, their keys far apart (one rising, one falling): batches are sealed and
     // drained over several commits while newer rows are held, so a mark moved past a held row leaves that row's

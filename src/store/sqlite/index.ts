@@ -77,7 +77,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
     userCacheSize: () => users.cache.size,
     loadHolds: (now) => budgets.loadHolds(now),
     async close() {
-      if (sqlite.open) ledger.writePending();
+      if (sqlite.open) {
+        ledger.writePending();
+        users.writeIndex();
+      }
       await walSync.drain();
       await checkpointer?.close();
       if (sqlite.open) sqlite.close();

@@ -248,6 +248,11 @@ export class SqliteUsers implements UserStore {
       .map((r) => r.c);
   }
 
+  /** On a clean close: the entries still held are written (an idle store would otherwise hold them until it starts again). */
+  writeIndex(): void {
+    this.index.writeAll();
+  }
+
   async erase(uid: string) {
     // Their numbers by the key first (`reservation_users` and the rows not in it yet), then the pseudonym itself
     // (another user may share the key).
@@ -383,17 +388,28 @@ class UserIndex {
 
   constructor(
     private statements: ReturnType<typeof prepareStatements>,
-    transaction: (work: () => void) => void,
+    private transaction: (work: () => void) => void,
     private batch: number,
   ) {
-    let mark = (statements.mark.get() as number | undefined) ?? 0;
-    transaction(() => {
+    this.mark = (statements.mark.get() as number | undefined) ?? 0;
+    this.writeAll();
+  }
+
+  /** Writes the entry of every row past the mark, in key order, and holds none: on start (after a crash) and on close. */
+  writeAll(): void {
+    const { statements } = this;
+    let mark = this.mark;
+    this.transaction(() => {
       statements.addEntriesPast.run(mark);
       // Every row has its entry now.
       mark = (statements.lastNumber.get() as number | null) ?? 0;
       statements.setMark.run(mark);
     });
     this.mark = mark;
+    this.filling = new HeldEntries();
+    this.draining = new HeldEntries();
+    this.keys = new Float64Array(0);
+    this.next = 0;
   }
 
   /** A group commit starts (again, if the last one rolled back). */
