@@ -29,6 +29,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { retryTruncate, type TruncateOutcome, truncateHere } from './db.js';
 import type { WalSync } from './wal-sync.js';
 
 // Plain JavaScript, so the worker needs no TypeScript loader; the driver comes from this package's node_modules.
@@ -63,9 +64,14 @@ function run(statement) {
 // The first write after a restart or a truncation writes the WAL's new header and fsyncs it: made here, with a
 // one-page commit that changes nothing (the header's user_version set to itself), not in the serving thread's next
 // group commit.
-function restart() {
+// Read and written in one transaction, so no other writer's user_version is overwritten (db.ts: it is reserved for
+// this no-op write).
+const restart = db.transaction(() => {
+  db.pragma('user_version = ' + Number(db.pragma('user_version', { simple: true })));
+}).immediate;
+function tryRestart() {
   try {
-    db.pragma('user_version = ' + Number(db.pragma('user_version', { simple: true })));
+    restart();
   } catch (err) {
     parentPort.postMessage({ error: String(err && err.message) });
   }
@@ -102,7 +108,7 @@ parentPort.on('message', (message) => {
     backoff = done ? 0 : Math.min(16, backoff * 2 || 1);
     wait = backoff;
   }
-  if (done) restart();
+  if (done) tryRestart();
   parentPort.postMessage({ done, busy: r !== undefined && r.busy !== 0 });
 });
 `;
@@ -125,9 +131,16 @@ export class Checkpointer {
   /** The answers still to come from the worker, in the order asked. */
   private waiting: ((answer: Answer) => void)[] = [];
   private closed = false;
+  /**
+   * False once the worker ended on its own (a throw while it started, out of memory, a native failure): no hold is
+   * taken any more, the serving connection checkpoints itself again (`wal_autocheckpoint`, SQLite's default 1000
+   * pages: bounded, with the fsyncs back on the serving thread) and truncates the WAL itself; the store's health then
+   * reports the database failing, so the process gets restarted.
+   */
+  alive = true;
 
   constructor(
-    sqlite: Database.Database,
+    private sqlite: Database.Database,
     path: string,
     private wal: WalSync,
     o: { everyMs?: number; restartFrames?: number } = {},
@@ -141,15 +154,31 @@ export class Checkpointer {
       else if ('error' in message) console.error(`[store] WAL checkpoint failed: ${message.error}`);
       else this.waiting.shift()?.(message);
     });
-    this.worker.on('error', (err) => console.error(`[store] WAL checkpointer stopped: ${err.message}`));
-    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+    let reason = '';
+    this.worker.on('error', (err) => {
+      reason = `: ${err.message}`;
+    });
+    this.exited = new Promise((resolve) =>
+      this.worker.once('exit', (code) => {
+        if (!this.closed) {
+          this.alive = false;
+          console.error(
+            `[store] WAL checkpointer stopped (exit code ${code}${reason}); the serving connection checkpoints from now on`,
+          );
+          if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
+        }
+        // Any checkpoint asked and never answered: the commits it held go on.
+        for (const answer of this.waiting.splice(0)) answer({ done: false, busy: false });
+        resolve();
+      }),
+    );
     // Never the reason the process stays alive.
     this.worker.unref();
   }
 
   /** One worker checkpoint (`what`) with the group commits held until it answers. */
   private held(what: 'pass' | 'truncate'): Promise<Answer> {
-    if (this.closed) return Promise.resolve({ done: false, busy: false });
+    if (this.closed || !this.alive) return Promise.resolve({ done: false, busy: false });
     const release = this.wal.hold();
     return new Promise<Answer>((resolve) => {
       this.waiting.push(resolve);
@@ -159,16 +188,17 @@ export class Checkpointer {
 
   /**
    * Folds the WAL into the database file and empties it (TRUNCATE) on the worker, the group commits held meanwhile;
-   * while another connection keeps it busy, tries again every 10 ms with the commits flowing in between. False if it
-   * never got through, or failed (logged).
+   * while another connection keeps it busy, tries again every 10 ms with the commits flowing in between. On the
+   * serving connection once the worker is gone.
    */
-  async truncate(attempts = 100): Promise<boolean> {
-    for (let attempt = 1; attempt <= attempts; attempt++) {
+  truncate(attempts: number): Promise<TruncateOutcome> {
+    return retryTruncate(async () => {
+      if (!this.alive) return truncateHere(this.sqlite);
       const answer = await this.held('truncate');
-      if (!answer.busy) return answer.done;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    return false;
+      // The worker ended while asked: once more, on this connection.
+      if (!this.alive) return truncateHere(this.sqlite);
+      return answer.done ? 'done' : answer.busy ? 'busy' : 'failed';
+    }, attempts);
   }
 
   /** Stops the worker and closes its connection, so the serving connection's close can fold and remove the WAL. */
@@ -178,7 +208,5 @@ export class Checkpointer {
     this.closed = true;
     this.worker.postMessage('close');
     await this.exited;
-    // Any checkpoint asked and never answered: the commits it held go on.
-    for (const answer of this.waiting.splice(0)) answer({ done: false, busy: false });
   }
 }
