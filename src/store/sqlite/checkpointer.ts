@@ -19,9 +19,11 @@
  * `truncate()` (erasure and the retention job: deleted rows' old page images must leave the disk) runs a TRUNCATE
  * checkpoint on the worker while the group commits are held, so the copy and the file's truncation no longer stall
  * the serving thread (30–70 ms under load when they ran there). A TRUNCATE that finds another connection busy (a
- * reader) changes nothing; it is tried again after the commits held meanwhile went through, about a second at most.
+ * reader) copies what it can but does not truncate; it is tried again after the commits held meanwhile went through
+ * (`truncateWal`: ~3 s at most). The worker writes only during a hold, and the retention job's chunks (a read, then
+ * deletes: a worker commit between the two would make them fail with SQLITE_BUSY_SNAPSHOT) wait for the holds too.
  * Other writes of the serving connection (admin calls, the traffic flush, report rows) are not held: one made during
- * a hold only delays the restart to a later pass, or waits for the TRUNCATE's write lock. A reader that keeps a
+ * a hold only delays the restart to a later pass, or waits (synchronously, a few ms) for the worker's write lock. A reader that keeps a
  * transaction open (a backup) stops the restarts while it lasts; after a hold that could not copy every frame, the
  * next waits 1, 2, 4 … 16 passes.
  */
@@ -44,7 +46,7 @@ const db = new Database(workerData.path);
 // Short: a TRUNCATE waits this long for the write lock or a reader while the serving thread holds its commits.
 db.pragma('busy_timeout = 20');
 // Checkpoints sync the WAL and the database file as with FULL; the one-page commit below is synced by the serving
-// connection's next WAL sync (its WAL header, written first, is synced at once whatever the setting).
+// connection's next WAL sync (its WAL header, written first, is synced at once with NORMAL, as set here).
 db.pragma('synchronous = NORMAL');
 const passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 const truncate = db.prepare('PRAGMA wal_checkpoint(TRUNCATE)');

@@ -47,6 +47,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): { db: Db;
   sqlite.function('reach_union', { deterministic: true }, reachUnion);
   const db = drizzle({ client: sqlite });
   migrate(db, { migrationsFolder });
+  // `PRAGMA user_version` is reserved: the checkpointer sets it to itself to restart the WAL (checkpointer.ts).
   return { db, sqlite };
 }
 
