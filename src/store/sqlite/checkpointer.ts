@@ -75,6 +75,9 @@ function tryRestart() {
   try {
     restart();
   } catch (err) {
+    // A serving write held the lock (not held itself: the traffic flush, an admin call): that write's connection
+    // writes the new header instead. Not a failure.
+    if (err && String(err.code).startsWith('SQLITE_BUSY')) return;
     parentPort.postMessage({ error: String(err && err.message) });
   }
 }
@@ -153,7 +156,7 @@ export class Checkpointer {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     this.worker.on('message', (message: 'hold' | Answer | { error: string }) => {
       if (message === 'hold') void this.held('pass');
-      else if ('error' in message) console.error(`[store] WAL checkpoint failed: ${message.error}`);
+      else if ('error' in message) this.logError(message.error);
       else this.waiting.shift()?.(message);
     });
     let reason = '';
@@ -176,6 +179,21 @@ export class Checkpointer {
     );
     // Never the reason the process stays alive.
     this.worker.unref();
+  }
+
+  private logged = { error: '', at: 0, since: 0 };
+
+  /** A worker error, logged at most once a minute while it repeats (a disk I/O error fails every pass), with a count. */
+  private logError(error: string): void {
+    const now = Date.now();
+    const last = this.logged;
+    if (error === last.error && now - last.at < 60_000) {
+      last.since++;
+      return;
+    }
+    const repeats = error === last.error && last.since > 0 ? ` (and ${last.since} times since it was last logged)` : '';
+    console.error(`[store] WAL checkpoint failed: ${error}${repeats}`);
+    this.logged = { error, at: now, since: 0 };
   }
 
   /** One worker checkpoint (`what`) with the group commits held until it answers. */
