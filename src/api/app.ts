@@ -23,7 +23,8 @@ import { registerOperatorRoutes } from './routes/operator.js';
 import { registerPublicRoutes } from './routes/public.js';
 
 const MiB = 1024 * 1024;
-const UPLOAD_PATH = /^\/v1\/campaigns\/[^/]+\/creatives\/?$/;
+/** The creative upload route's path: its body limit and type are an upload's (the Node server gives it longer too). */
+export const UPLOAD_PATH = /^\/v1\/campaigns\/[^/]+\/creatives\/?$/;
 
 /** The app; `edge` (the rules before each route) is passed in when the Node slot lane shares it. */
 export function createApp(deps: AppDeps, edge: Edge = createEdge(deps)) {

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'payload_too_large'
+  | 'request_timeout'
   | 'unsupported_media_type'
   | 'unprocessable'
   | 'rate_limited'
@@ -39,6 +40,8 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
       return 404;
     case 'method_not_allowed':
       return 405;
+    case 'request_timeout':
+      return 408;
     case 'payload_too_large':
       return 413;
     case 'unsupported_media_type':
@@ -60,6 +63,7 @@ const titles: Record<ErrorCode, string> = {
   forbidden: 'This key may not use this route',
   not_found: 'Not found',
   method_not_allowed: 'Method not allowed',
+  request_timeout: 'Request timeout',
   payload_too_large: 'Payload too large',
   unsupported_media_type: 'Unsupported media type',
   unprocessable: 'Unprocessable content',
@@ -78,6 +82,8 @@ export const problemExplanations: Record<ErrorCode, string> = {
   forbidden: 'The key is valid but of the wrong kind for this route (operator, advertiser or feed-client routes).',
   not_found: 'There is no such route or object, or it belongs to another tenant (existence is not revealed).',
   method_not_allowed: 'The path exists but does not take this method; the `Allow` header lists the methods it takes.',
+  request_timeout:
+    "The request did not arrive in time: its headers within 15 s, or its whole body within the server's request timeout (30 s by default, 600 s for a creative upload). The connection was closed; send the request again over a faster link.",
   payload_too_large: 'The body exceeds the limit: 1 MiB for JSON, 17 MiB for an upload, 5 MB for an image, 16 MB for a video.',
   unsupported_media_type:
     'JSON routes take `application/json`, uploads `multipart/form-data`; an upload must be a PNG, JPEG, WebP image or an MP4 video, recognised by its bytes.',
@@ -126,6 +132,18 @@ export function problemResponse(c: Context, error: ApiError): Response {
 /** What a request whose body could not be read (the client hung up, or never finished) is answered. */
 export const clientGone = () => new ApiError('bad_request', 'The client closed the connection before the request was read');
 
+/** What a request the server cut off at its request timeout is recorded as (Node answered it 408 itself). */
+export const timedOut = () => new ApiError('request_timeout', 'The request did not arrive within the time allowed');
+
+/**
+ * Whether Node's server cut this request (an IncomingMessage) off at its request timeout: the Node server
+ * (src/runtime/node-http.ts) ends the stream of such a request with Node's own ERR_HTTP_REQUEST_TIMEOUT, which
+ * then stays its `errored`. Elsewhere (Workers, `app.request`) there is no such request: false.
+ */
+export function cutOff(incoming: { errored?: unknown } | undefined): boolean {
+  return (incoming?.errored as { code?: unknown } | null | undefined)?.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+}
+
 function fromHttpException(e: HTTPException): ApiError {
   switch (e.status) {
     case 400:
@@ -142,11 +160,14 @@ function fromHttpException(e: HTTPException): ApiError {
 }
 
 /**
- * What anything thrown is answered as: own errors as they are, Hono's HTTPExceptions mapped, a client that
- * hung up (`aborted()`) a 400, anything else a 500 (logged once, with the request id, by the request record;
- * never with the body: it may carry user ids).
+ * What anything thrown is answered as: a request the server cut off at its request timeout (`cut`) a 408
+ * whatever failed after, own errors as they are, Hono's HTTPExceptions mapped, a client that hung up
+ * (`aborted()`) a 400, anything else a 500 (logged once, with the request id, by the request record; never
+ * with the body: it may carry user ids).
  */
-export function asApiError(err: unknown, aborted: () => boolean): ApiError {
+export function asApiError(err: unknown, aborted: () => boolean, cut = false): ApiError {
+  // Node has already answered 408 and closed: this answer goes nowhere, but is what the request is recorded as.
+  if (cut) return timedOut();
   if (err instanceof ApiError) return err;
   if (err instanceof HTTPException) return fromHttpException(err);
   // Nobody will read this answer, and it is not our fault, so no error log.
@@ -154,10 +175,11 @@ export function asApiError(err: unknown, aborted: () => boolean): ApiError {
   return new ApiError('internal', 'Something went wrong on our side; the request was not applied');
 }
 
-/** The app's onError. */
+/** The app's onError (on Node, `c.env.incoming` is the request node:http read: @hono/node-server's HttpBindings). */
 export function handleError(err: Error, c: Context): Response {
+  const incoming = (c.env as { incoming?: { errored?: unknown } } | undefined)?.incoming;
   return problemResponse(
     c,
-    asApiError(err, () => c.req.raw.signal?.aborted === true),
+    asApiError(err, () => c.req.raw.signal?.aborted === true, cutOff(incoming)),
   );
 }

@@ -28,6 +28,7 @@ import {
 } from 'node:http';
 import type { Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
+import { UPLOAD_PATH } from '../api/app.js';
 import type { NodeLane } from './node-slots.js';
 
 /** How long, and for how many bytes, a closing connection keeps reading what the client still sends. */
@@ -52,8 +53,11 @@ export const HTTP_TIMEOUTS = {
   checkEveryMs: 1_000,
 };
 
-/** The creative upload route (src/api/app.ts UPLOAD_PATH), on a request line's target (query included). */
-const UPLOAD_TARGET = /^\/v1\/campaigns\/[^/?]+\/creatives\/?(\?|$)/;
+/** Whether a request line's target (its query left out) is the creative upload route. */
+function isUpload(url: string): boolean {
+  const query = url.indexOf('?');
+  return UPLOAD_PATH.test(query < 0 ? url : url.slice(0, query));
+}
 
 /** The most a rate-limited request may still have to send for its connection to stay open (the JSON body limit). */
 export const KEEP_DISCARDING_BYTES = 1024 * 1024;
@@ -154,11 +158,16 @@ const CLIENT_ERROR_STATUS: Record<string, string> = {
   ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
 };
 
-/** Node's own handling of a client error: its short answer when nothing was answered yet, then the close. */
+/**
+ * Node's own handling of a client error: its short answer when nothing was answered yet, then the close. A request
+ * cut off at the request timeout while still being read ends with that error itself, so whoever reads it (the app,
+ * the lane) records the 408 written here (src/api/errors.ts `cutOff`), not a client that went away (a 400).
+ */
 function closeOnClientError(err: NodeJS.ErrnoException, socket: Socket) {
   const res = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
   if (socket.writable && !res?.headersSent)
     socket.write(`HTTP/1.1 ${CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && res && !res.req.complete) res.req.destroy(err);
   socket.destroy(err);
 }
 
@@ -174,7 +183,7 @@ function clientErrors(requestMs: number, uploadMs: number) {
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       if (lingering.has(socket) || discarding.has(socket)) return;
       const req = (socket as { _httpMessage?: ServerResponse | null })._httpMessage?.req;
-      if (req && !req.complete && UPLOAD_TARGET.test(req.url ?? '')) {
+      if (req && !req.complete && isUpload(req.url ?? '')) {
         if (uploads.has(req)) return;
         uploads.add(req);
         const timer = setTimeout(() => {

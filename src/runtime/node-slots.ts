@@ -10,7 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../api/context.js';
 import { type Edge, JSON_BODY_LIMIT } from '../api/edge.js';
-import { asApiError, clientGone, problemBody, problemHeaders, statusOf } from '../api/errors.js';
+import { asApiError, clientGone, cutOff, problemBody, problemHeaders, statusOf } from '../api/errors.js';
 import { declaredOver } from '../api/middleware/body-limit.js';
 import { envelopeHeaders, jsonAnswerHeaderList, requestIdOf } from '../api/middleware/request-log.js';
 import { JSON_MEDIA_TYPE, slotsAnswer, slotsInputFrom } from '../api/routes/feed.js';
@@ -110,8 +110,9 @@ export function createSlotsLane(deps: { edge: Edge; delivery: DeliveryApi; setti
       edge.limitRate(principal);
       json = await slotsAnswer(delivery, slotsInputFrom(await bodyText(req)), principal);
     } catch (err) {
-      // Gone as the app's request signal counts it: the answer's connection closed before the answer.
-      const error = asApiError(err, () => res.destroyed);
+      // Gone as the app's request signal counts it: the answer's connection closed before the answer; cut off
+      // at the request timeout as the app's error handler tells it.
+      const error = asApiError(err, () => res.destroyed, cutOff(req));
       const status = statusOf(error.code);
       edge.record({ reqId, method: 'POST', route: ROUTE, status, ms: performance.now() - started, principal, error: err });
       const body = JSON.stringify(problemBody(error.code, error.message, error.errors));

@@ -8,8 +8,10 @@
  */
 import type { Server } from 'node:http';
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readSettings } from '../../src/config.js';
+import type { Log } from '../../src/ops/log.js';
+import { type Metrics, noopMetrics } from '../../src/ops/metrics.js';
 import { createNodeServer, HTTP_TIMEOUTS } from '../../src/runtime/node-http.js';
 import { createSlotsLane } from '../../src/runtime/node-slots.js';
 import { png } from '../helpers/media.js';
@@ -19,12 +21,35 @@ import { makeService, type TestService } from '../helpers/service.js';
 let s: TestService;
 let client: { id: string; key: string };
 const servers: Server[] = [];
+/** Each request's record as the metrics and the log saw it: `<method> <route> <status>`. */
+const measured: string[] = [];
+const logged: string[] = [];
 
 beforeAll(async () => {
-  s = await makeService();
+  s = await makeService({}, undefined, recording());
   client = await s.newClient();
   await s.seedCampaign({ seed: 3 });
 });
+
+/** A service's log and metrics, noting each request's record in `measured` and `logged`. */
+function recording(): { log: Log; metrics: Metrics } {
+  const line = (fields: object, message?: string) => {
+    const { method, route, status } = fields as Record<string, unknown>;
+    if (message === 'request') logged.push(`${method} ${route} ${status}`);
+  };
+  return {
+    log: { info: line, warn: line, error: line },
+    metrics: { ...noopMetrics, request: (route, method, status) => measured.push(`${method} ${route} ${status}`) },
+  };
+}
+
+/** Waits until the request's record (it comes when the server sees the close) is both measured and logged. */
+async function recorded(record: string) {
+  await vi.waitFor(() => {
+    expect(measured).toContain(record);
+    expect(logged).toContain(record);
+  });
+}
 
 afterAll(async () => {
   for (const server of servers) {
@@ -34,10 +59,13 @@ afterAll(async () => {
   await s.close();
 });
 
-async function listen(options: Parameters<typeof createNodeServer>[2] = {}): Promise<{ server: Server; port: number }> {
+async function listen(
+  options: Parameters<typeof createNodeServer>[2] = {},
+  service: TestService = s,
+): Promise<{ server: Server; port: number }> {
   const server = createNodeServer(
-    s.app.fetch,
-    createSlotsLane({ edge: s.edge, delivery: s.delivery, settings: s.settings }),
+    service.app.fetch,
+    createSlotsLane({ edge: service.edge, delivery: service.delivery, settings: service.settings }),
     options,
   );
   servers.push(server);
@@ -186,6 +214,9 @@ describe('the Node server’s timeouts', () => {
       const { received, sentOfTrickle } = await slowClient(port, slotsHead(port, client.key, body.length), body, 50);
       expect(received).toMatch(/^HTTP\/1\.1 408 /);
       expect(sentOfTrickle).toBeLessThan(body.length);
+      // Recorded as what it was answered, not as a client that closed the connection (400).
+      await recorded('POST /v1/slots 408');
+      expect(measured).not.toContain('POST /v1/slots 400');
     });
 
     it('so does a body on the app’s path', async () => {
@@ -196,6 +227,8 @@ describe('the Node server’s timeouts', () => {
       const { received, sentOfTrickle } = await slowClient(port, head, body, 50);
       expect(received).toMatch(/^HTTP\/1\.1 408 /);
       expect(sentOfTrickle).toBeLessThan(body.length);
+      await recorded('POST /v1/events 408');
+      expect(measured).not.toContain('POST /v1/events 400');
     });
 
     it('a creative upload slower than the request timeout but within the upload timeout is read and stored', async () => {
@@ -222,6 +255,7 @@ describe('the Node server’s timeouts', () => {
       const { status, received } = await slowUpload(uploadPort, 0, 20);
       expect(received).toMatch(/^HTTP\/1\.1 408 /);
       expect(status).toBe('cut');
+      await recorded('POST /v1/campaigns/:id/creatives 408');
     });
 
     it('an answer sent before the body (a 401) closes lingering, not cut by the request timeout', async () => {
@@ -238,5 +272,61 @@ describe('the Node server’s timeouts', () => {
     it('a prompt request on the same server is still served', async () => {
       expect((await promptSlots(port)).status).toBe(200);
     });
+  });
+
+  describe('a kept 429 (the connection kept, the rest of the body read and dropped)', () => {
+    let limited: TestService;
+    let limitedClient: { id: string; key: string };
+    let port: number;
+    beforeAll(async () => {
+      // One request per second, bursts of two, on a clock that stands still: a client's third request is a 429.
+      limited = await makeService({ RATE_LIMIT_CLIENT: '1' }, undefined, recording());
+      limitedClient = await limited.newClient();
+      ({ port } = await listen({ headersTimeout: 300, requestTimeout: 800, connectionsCheckingInterval: 50 }, limited));
+    });
+    afterAll(async () => {
+      await limited?.close();
+    });
+
+    it.each([
+      { path: '/v1/slots', route: 'the slot lane' },
+      { path: '/v1/events', route: 'the app’s path' },
+    ])(
+      'is not cut by the request timeout while the body trickles ($route)',
+      async ({ path }) => {
+        const head = (length: number, close = false) =>
+          `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${limitedClient.key}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${length}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
+        const body = '{}';
+        // The bucket emptied (the first request also caches the key, so the lane takes the next ones).
+        for (let i = 0; i < 2; i++) await limited.call('POST', path, limitedClient.key, {});
+        const socket = connect(port, '127.0.0.1');
+        await new Promise<void>((ok, fail) => socket.once('connect', ok).once('error', fail));
+        let received = '';
+        socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+        socket.on('error', () => {});
+        const closed = new Promise<void>((ok) => socket.once('close', () => ok()));
+        // Answered 429 at once; its 150 bytes then take ~3 s, far past the 800 ms request timeout, within LINGER's 10 s.
+        socket.write(head(150));
+        const trickle = ' '.repeat(150);
+        let at = 0;
+        await new Promise<void>((done) => {
+          const timer = setInterval(() => {
+            if (at < trickle.length && !socket.destroyed && socket.writable) socket.write(trickle[at++]);
+            else {
+              clearInterval(timer);
+              done();
+            }
+          }, 20);
+        });
+        // Then the next request on the same connection, answered after the dropped body.
+        if (!socket.destroyed) socket.write(head(body.length, true) + body);
+        await closed;
+        expect(at).toBe(trickle.length);
+        // (A status line follows the answer before it, right after its body.)
+        expect(received.match(/HTTP\/1\.1 \d{3} /g)).toEqual(['HTTP/1.1 429 ', 'HTTP/1.1 429 ']);
+      },
+      30_000,
+    );
   });
 });

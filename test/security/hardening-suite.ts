@@ -278,6 +278,7 @@ export function hardeningSuite(name: string, world: () => World<HardeningService
       for (const slug of [
         'bad-request',
         'payload-too-large',
+        'request-timeout',
         'unsupported-media-type',
         'unprocessable',
         'rate-limited',
