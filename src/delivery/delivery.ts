@@ -383,6 +383,8 @@ export class Delivery {
     // Filled one slot at a time once the decision is made: if anything throws after that, what was taken is given back.
     const asked: Asked[] = [];
     let stored: Promise<boolean | Error> | undefined;
+    // Places given an ad by the decision and not yet counted served or unfilled: if anything throws, `abandoned`.
+    let open = 0;
     try {
       const now = this.deps.clock();
       const metrics = this.metrics;
@@ -406,6 +408,7 @@ export class Delivery {
         random: this.deps.random ?? Math.random,
       });
       if (decision.unfilled) for (const u of decision.unfilled) metrics.unfilled(u.reason, u.count);
+      open = decision.slots.length;
 
       // Holds go to the campaigns' authorities and the reservations to the user's, all at once: on
       // Workers one round trip after the load, so a slot request has two on its critical path. The
@@ -475,6 +478,7 @@ export class Delivery {
           // Another user's request took the budget between the decision and the hold: the slot goes unfilled.
           refused.push(reservation);
           metrics.unfilled('budget', 1);
+          open--;
           const entry = decision.explain?.find((e) => e.campaignId === slot.campaign.id);
           if (entry)
             Object.assign(entry, {
@@ -527,6 +531,7 @@ export class Delivery {
       const sealed = pending ? await Promise.all(tokens) : (tokens as string[]);
       // Counted once every token is sealed: an abandoned response serves nothing.
       for (const r of reservations) metrics.slotServed(r.bidType, r.priceMicros);
+      open = 0;
       const slots: SlotView[] = [];
       for (let i = 0; i < placed.length; i++) {
         const { after, campaign, creative } = placed[i];
@@ -534,6 +539,7 @@ export class Delivery {
       }
       return decision.explain ? { slots, explain: decision.explain } : { slots };
     } catch (err) {
+      if (open > 0) this.metrics.unfilled('abandoned', open);
       await this.abandon(uid, asked, stored);
       throw err;
     }

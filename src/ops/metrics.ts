@@ -6,8 +6,12 @@
  */
 import type { BidType, EventType, UnfilledReason } from '../engine/types.js';
 
-/** An unfilled place's reason, plus `unavailable`: the user's state (or its storage) could not be reached. */
-export type UnfilledSlotReason = UnfilledReason | 'unavailable';
+/**
+ * An unfilled place's reason, plus `unavailable`: the user's state (or its storage) could not be reached; and
+ * `abandoned`: the place was given an ad, but the response failed before it was answered (a token seal or a store
+ * call threw), so its hold and reservation were given back (Delivery's `abandon`).
+ */
+export type UnfilledSlotReason = UnfilledReason | 'unavailable' | 'abandoned';
 
 /** Every unfilled reason, so each runtime's counters start at 0 for all of them. */
 export const UNFILLED_SLOT_REASONS: UnfilledSlotReason[] = [
@@ -20,6 +24,7 @@ export const UNFILLED_SLOT_REASONS: UnfilledSlotReason[] = [
   'floor',
   'no_candidate',
   'unavailable',
+  'abandoned',
 ];
 
 /** What became of a budget hold: taken at serve time, released (charged or given back), expired unused. */

@@ -85,11 +85,11 @@ describe('a slot response that throws after its holds were taken', () => {
     const signer = new FailingSigner(2);
     const settings = readSettings({});
     const metrics = createPrometheusMetrics();
-    const servedCount = async () =>
-      [...(await metrics.scrape()).text.matchAll(/^ads_slots_served_total\{[^}]*\} (\d+)$/gm)].reduce(
-        (sum, m) => sum + Number(m[1]),
-        0,
-      );
+    const sum = async (series: RegExp) =>
+      [...(await metrics.scrape()).text.matchAll(series)].reduce((total, m) => total + Number(m[1]), 0);
+    const servedCount = () => sum(/^ads_slots_served_total\{[^}]*\} (\d+)$/gm);
+    const unfilledCount = () => sum(/^ads_slots_unfilled_total\{[^}]*\} (\d+)$/gm);
+    const abandonedCount = () => sum(/^ads_slots_unfilled_total\{reason="abandoned"\} (\d+)$/gm);
     const d = new Delivery({
       settings,
       store,
@@ -109,8 +109,11 @@ describe('a slot response that throws after its holds were taken', () => {
     for (const c of campaigns) expect(store.budgets.view(c.id, NOW).heldMicros, c.id).toBe(0);
     const history = (await store.users.load('p-u', NOW, d.historyMs())).history;
     expect(history).toEqual([]);
-    // Nothing was answered, so nothing counts as served.
+    // Nothing was answered, so nothing counts as served: each place given an ad counts as unfilled, `abandoned`.
     expect(await servedCount()).toBe(0);
+    const abandoned = await abandonedCount();
+    expect(abandoned).toBeGreaterThanOrEqual(2);
+    const places = await unfilledCount();
 
     // The same user is served afterwards, with holds for exactly what was answered.
     signer.failing = false;
@@ -121,6 +124,10 @@ describe('a slot response that throws after its holds were taken', () => {
     expect(held).toBeGreaterThan(0);
     expect((await store.users.load('p-u', NOW, d.historyMs())).history).toHaveLength(served.slots.length);
     expect(await servedCount()).toBe(served.slots.length);
+    // The same request decided alike: served plus unfilled count its places once, answered or abandoned.
+    expect(served.slots.length).toBe(abandoned);
+    expect((await servedCount()) + (await unfilledCount()) - places).toBe(places);
+    expect(await abandonedCount()).toBe(abandoned);
   });
 
   it('does the same when holds and seals are promises and a seal rejects: the rows are gone from SQLite', async () => {

@@ -698,8 +698,10 @@ export class CampaignObjectStore {
     const capped = this.shard > 0 || this.shardCount() > 1;
     // The running totals, built now if not yet: built inside the transaction, they would miss the
     // holds charged there, which the count after the commit then takes off a second time. The
-    // lease likewise: a shard without a lease row derives it from its account, which read inside
-    // the transaction would count its charges and, rolled back, stay wrong in memory.
+    // lease likewise: a shard without a lease row derives it from its account, which must not count
+    // charges a rollback undoes. Defensive: the procedure (event-procedure.ts) reads the lease inside
+    // only in `remainingMicros`, before its first charge, so today it would derive the same there; read
+    // here, the lease does not depend on that order.
     this.totals();
     if (capped) this.lease(now);
     try {

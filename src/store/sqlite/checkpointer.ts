@@ -1,70 +1,184 @@
 /**
- * WAL checkpoints off the event loop. Left to itself, SQLite checkpoints inside
- * whichever commit takes the WAL past 1000 pages, and a checkpoint syncs the WAL
- * and the database file: an fsync on the JavaScript thread in the middle of a
- * slot request. So the serving connection never checkpoints on its own
- * (`wal_autocheckpoint = 0`) and a worker thread with its own connection runs a
- * PASSIVE checkpoint every `everyMs`: it copies committed frames into the
- * database file and syncs it there, never blocking the writer. (Erasure and the
- * retention job still run their TRUNCATE checkpoints on the serving connection.)
+ * WAL checkpoints off the event loop, and a WAL of bounded size. Left to itself, SQLite checkpoints inside whichever
+ * commit takes the WAL past 1000 pages, and a checkpoint syncs the WAL and the database file: an fsync on the
+ * JavaScript thread in the middle of a slot request. So the serving connection never checkpoints on its own
+ * (`wal_autocheckpoint = 0`) and a worker thread with its own connection runs a PASSIVE checkpoint every `everyMs`:
+ * it copies committed frames into the database file and syncs it there, never blocking the writer.
  *
- * This does not bound the WAL's size. SQLite restarts the WAL only when a write begins with every frame already
- * copied, and under steady writes frames are committed while each PASSIVE checkpoint runs, so it never catches up:
- * the WAL grows by every write until the next TRUNCATE (the retention job, once a minute, or an erasure) —
- * ~33 MB/s at ~5,000 slots/s here (review 11). The interval sets only how far the copy trails the writes.
+ * That alone does not bound the WAL's size: SQLite restarts the WAL (the next commit writes from its start again)
+ * only when a write begins with every frame already copied, and under steady writes frames are committed while each
+ * PASSIVE checkpoint runs, so it never catches up (the start of session 12 grew to 300–375 MB at 2,000–3,000 slots/s
+ * before the retention run's truncation). So once a pass leaves `restartFrames` (32 MiB) or more in the WAL, the
+ * worker runs a few more passes, each copying what was committed during the one before, then asks the serving thread
+ * to hold its group commits (`WalSync.hold`: the callers' answers wait, the thread serves on) for one last pass and a
+ * one-page commit of its own that restarts the WAL. That commit also writes and syncs the WAL's new header, which
+ * SQLite does in the first write after a restart: here, not in the serving thread's next group commit. The file
+ * keeps the size it reached (37–39 MB at ~3,400 slots/s in session 12, `wal12`); a hold came every 2–3 s there and
+ * lasted a median 20 ms on a machine at load 14 (the checkpoint's and the header's fsyncs), none at rest.
+ *
+ * `truncate()` (erasure and the retention job: deleted rows' old page images must leave the disk) runs a TRUNCATE
+ * checkpoint on the worker while the group commits are held, so the copy and the file's truncation no longer stall
+ * the serving thread (30–70 ms under load when they ran there). A TRUNCATE that finds another connection busy (a
+ * reader) changes nothing; it is tried again after the commits held meanwhile went through, about a second at most.
+ * Other writes of the serving connection (admin calls, the traffic flush, report rows) are not held: one made during
+ * a hold only delays the restart to a later pass, or waits for the TRUNCATE's write lock. A reader that keeps a
+ * transaction open (a backup) stops the restarts while it lasts; after a hold that could not copy every frame, the
+ * next waits 1, 2, 4 … 16 passes.
  */
 
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import type { WalSync } from './wal-sync.js';
 
 // Plain JavaScript, so the worker needs no TypeScript loader; the driver comes from this package's node_modules.
+// Messages in: 'pass' (the commits are held: one more PASSIVE pass), 'truncate' (held: a TRUNCATE checkpoint),
+// 'close'. Out: 'hold' (the WAL is long: hold the commits and send 'pass'), the answer to each 'pass' or 'truncate'
+// ({ done: every frame copied (and, truncating, the file emptied), busy: another connection was in the way }), or
+// { error }.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path);
-db.pragma('busy_timeout = 5000');
-const timer = setInterval(() => {
+// Short: a TRUNCATE waits this long for the write lock or a reader while the serving thread holds its commits.
+db.pragma('busy_timeout = 20');
+// Checkpoints sync the WAL and the database file as with FULL; the one-page commit below is synced by the serving
+// connection's next WAL sync (its WAL header, written first, is synced at once whatever the setting).
+db.pragma('synchronous = NORMAL');
+const passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+const truncate = db.prepare('PRAGMA wal_checkpoint(TRUNCATE)');
+let asked = false;
+// Passes to skip before the next hold, after a hold that could not copy every frame (a reader's transaction kept the
+// older ones): 1, 2, 4 … 16, so a long reader does not make the commits wait every pass for nothing.
+let backoff = 0;
+let wait = 0;
+function run(statement) {
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
+    return statement.get();
   } catch (err) {
-    parentPort.postMessage(String(err && err.message));
+    parentPort.postMessage({ error: String(err && err.message) });
+    return undefined;
   }
+}
+// The first write after a restart or a truncation writes the WAL's new header and fsyncs it: made here, with a
+// one-page commit that changes nothing (the header's user_version set to itself), not in the serving thread's next
+// group commit.
+function restart() {
+  try {
+    db.pragma('user_version = ' + Number(db.pragma('user_version', { simple: true })));
+  } catch (err) {
+    parentPort.postMessage({ error: String(err && err.message) });
+  }
+}
+const timer = setInterval(() => {
+  if (asked) return;
+  let r = run(passive);
+  if (!r || r.log < workerData.restartFrames) return;
+  if (wait > 0) {
+    wait--;
+    return;
+  }
+  // Each pass copies what was committed during the one before: a few more, until one copies few frames, so the pass
+  // the commits wait for is short.
+  for (let i = 0; i < 3 && r; i++) {
+    const before = r.checkpointed;
+    r = run(passive);
+    if (r && r.checkpointed - before < 64) break;
+  }
+  asked = true;
+  parentPort.postMessage('hold');
 }, workerData.everyMs);
-parentPort.on('message', () => {
-  clearInterval(timer);
-  db.close();
-  parentPort.close();
+parentPort.on('message', (message) => {
+  if (message === 'close') {
+    clearInterval(timer);
+    db.close();
+    parentPort.close();
+    return;
+  }
+  const r = run(message === 'truncate' ? truncate : passive);
+  const done = r !== undefined && r.busy === 0 && r.log === r.checkpointed;
+  if (message === 'pass') {
+    asked = false;
+    backoff = done ? 0 : Math.min(16, backoff * 2 || 1);
+    wait = backoff;
+  }
+  if (done) restart();
+  parentPort.postMessage({ done, busy: r !== undefined && r.busy !== 0 });
 });
 `;
 
 /**
  * How often the worker checkpoints. A longer one folds more rows' changes into each page it writes back, but session
  * 10 measured 1 s against 250 ms: COMMIT 31–33 instead of 19–20 µs per row, and a longer uncopied tail for the
- * truncating checkpoints on the engine thread to copy (bench/README, sessions 10 and 11).
+ * truncating checkpoints (bench/README, sessions 10 and 11).
  */
 const CHECKPOINT_MS = 250;
+
+/** WAL frames (4 KiB pages) a pass may leave before the commits are held for the restart: 32 MiB. */
+const RESTART_FRAMES = 8192;
+
+type Answer = { done: boolean; busy: boolean };
 
 export class Checkpointer {
   private worker: Worker;
   private exited: Promise<void>;
+  /** The answers still to come from the worker, in the order asked. */
+  private waiting: ((answer: Answer) => void)[] = [];
+  private closed = false;
 
-  constructor(sqlite: Database.Database, path: string, everyMs = CHECKPOINT_MS) {
+  constructor(
+    sqlite: Database.Database,
+    path: string,
+    private wal: WalSync,
+    o: { everyMs?: number; restartFrames?: number } = {},
+  ) {
     sqlite.pragma('wal_autocheckpoint = 0');
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path, everyMs } });
-    this.worker.on('message', (message) => console.error(`[store] WAL checkpoint failed: ${message}`));
+    const workerData = { driver, path, everyMs: o.everyMs ?? CHECKPOINT_MS, restartFrames: o.restartFrames ?? RESTART_FRAMES };
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+    this.worker.on('message', (message: 'hold' | Answer | { error: string }) => {
+      if (message === 'hold') void this.held('pass');
+      else if ('error' in message) console.error(`[store] WAL checkpoint failed: ${message.error}`);
+      else this.waiting.shift()?.(message);
+    });
     this.worker.on('error', (err) => console.error(`[store] WAL checkpointer stopped: ${err.message}`));
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     // Never the reason the process stays alive.
     this.worker.unref();
   }
 
+  /** One worker checkpoint (`what`) with the group commits held until it answers. */
+  private held(what: 'pass' | 'truncate'): Promise<Answer> {
+    if (this.closed) return Promise.resolve({ done: false, busy: false });
+    const release = this.wal.hold();
+    return new Promise<Answer>((resolve) => {
+      this.waiting.push(resolve);
+      this.worker.postMessage(what);
+    }).finally(release);
+  }
+
+  /**
+   * Folds the WAL into the database file and empties it (TRUNCATE) on the worker, the group commits held meanwhile;
+   * while another connection keeps it busy, tries again every 10 ms with the commits flowing in between. False if it
+   * never got through, or failed (logged).
+   */
+  async truncate(attempts = 100): Promise<boolean> {
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const answer = await this.held('truncate');
+      if (!answer.busy) return answer.done;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return false;
+  }
+
   /** Stops the worker and closes its connection, so the serving connection's close can fold and remove the WAL. */
   async close(): Promise<void> {
     // Referenced again, or a process with nothing else to do would exit before the worker closes its connection.
     this.worker.ref();
+    this.closed = true;
     this.worker.postMessage('close');
     await this.exited;
+    // Any checkpoint asked and never answered: the commits it held go on.
+    for (const answer of this.waiting.splice(0)) answer({ done: false, busy: false });
   }
 }

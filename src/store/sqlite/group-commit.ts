@@ -8,7 +8,8 @@
  * began after its commit is done (events: acknowledged means on disk); with
  * `wait: 'commit'` callers resolve as soon as the commit is written (it survives a
  * process crash) and the sync follows in the background (reservations: SECURITY.md
- * bounds what a power loss can take).
+ * bounds what a power loss can take). While the WAL is held (`WalSync.hold`, the checkpointer's
+ * restart or truncation) the next group waits and grows; its callers are answered after it commits.
  */
 import type { WalSync } from './wal-sync.js';
 
@@ -39,10 +40,15 @@ export class GroupCommit<Item, Result> {
   }
 
   private flush(): void {
+    const d = this.durability;
+    // The checkpointer is catching up with the WAL or emptying it: this group commits once it is done.
+    if (d?.wal.held) {
+      d.wal.held.then(() => this.flush());
+      return;
+    }
     const group = this.pending;
     this.pending = [];
     const answers: (() => void)[] = [];
-    const d = this.durability;
     const commit = (items: Item[]) => (d ? d.wal.unsynced(() => this.commit(items)) : this.commit(items));
     const started = performance.now();
     let shared = false;

@@ -5,7 +5,7 @@ import { SqlCatalog } from '../catalog.js';
 import type { Store } from '../interface.js';
 import { SqliteBudgets } from './budgets.js';
 import { Checkpointer } from './checkpointer.js';
-import { atomicTransaction, migrationsFolder, openDatabase, truncateWal } from './db.js';
+import { atomicTransaction, migrationsFolder, openDatabase, truncateWal, truncateWalWith } from './db.js';
 import { SqliteLedger } from './ledger.js';
 import { SqliteTraffic } from './traffic.js';
 import { SqliteUsers } from './users.js';
@@ -31,7 +31,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
   const { db, sqlite } = openDatabase(options.path, { mmapBytes: options.mmapBytes });
   const metrics = options.metrics;
   const walSync = options.walSync ?? new WalSync(options.path, sqlite);
-  const checkpointer = options.path === ':memory:' ? undefined : new Checkpointer(sqlite, options.path);
+  const checkpointer = options.path === ':memory:' ? undefined : new Checkpointer(sqlite, options.path, walSync);
+  if (checkpointer) truncateWalWith(sqlite, (attempts) => checkpointer.truncate(attempts));
   const budgets = new SqliteBudgets(db, metrics);
   const users = new SqliteUsers(db, budgets, options.userCacheSize, walSync, metrics);
   const latestMigration = Math.max(0, ...readMigrationFiles({ migrationsFolder }).map((m) => m.folderMillis));
@@ -53,7 +54,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
       ledger.writePending();
       const pruned = await users.prune(now, historyMs);
       budgets.sweep(now);
-      // Old WAL frames still hold pruned and erased rows; a truncating checkpoint drops them from disk.
+      // Old WAL frames still hold pruned and erased rows; a truncating checkpoint (on the checkpointer's thread) drops
+      // them from disk.
       await truncateWal(sqlite);
       return pruned;
     },

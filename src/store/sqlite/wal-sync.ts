@@ -9,6 +9,8 @@
  * keeps serving while the disk works. Callers that arrive while a sync is running
  * share the next one (a sync that began before their commit would not cover it).
  * A checkpoint that moves frames into the database file syncs that file itself.
+ * `hold()` makes the group commits wait (`held`) while the checkpointer catches up
+ * with the WAL or empties it (checkpointer.ts); nothing is answered earlier for it.
  */
 
 import { closeSync, fdatasync, openSync } from 'node:fs';
@@ -22,6 +24,10 @@ export class WalSync {
   private next: Waiter[] = [];
   /** Completed syncs (diagnostics and tests). */
   rounds = 0;
+  /** Resolves when the holds now in force end; undefined when none is. */
+  held: Promise<void> | undefined;
+  private holders = 0;
+  private released: (() => void) | undefined;
 
   /** The two switches, prepared once (`pragma()` prepares its statement on every call: ~3 µs per group commit). */
   private switches: { normal: Database.Statement; full: Database.Statement } | undefined;
@@ -48,6 +54,22 @@ export class WalSync {
     } finally {
       switches.full.run();
     }
+  }
+
+  /**
+   * Holds the group commits (`GroupCommit` waits for `held` before its next one) until the returned function is
+   * called; holds overlap, the commits go on once every one is released.
+   */
+  hold(): () => void {
+    if (this.holders++ === 0) this.held = new Promise((resolve) => (this.released = resolve));
+    let once = false;
+    return () => {
+      if (once) return;
+      once = true;
+      if (--this.holders > 0) return;
+      this.held = undefined;
+      this.released?.();
+    };
   }
 
   /** Resolves once every commit made before this call is on disk. */
