@@ -28,7 +28,7 @@ import {
 } from 'node:http';
 import type { Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { UPLOAD_PATH } from '../api/app.js';
+import { UPLOAD_PATH } from '../api/middleware/body-limit.js';
 import type { NodeLane } from './node-slots.js';
 
 /** How long, and for how many bytes, a closing connection keeps reading what the client still sends. */
@@ -136,13 +136,11 @@ class CorrectedResponse extends ServerResponse {
       this.removeHeader('content-type');
     }
     // Answering before the body arrived: this connection cannot carry another request cleanly, unless the rest is
-    // small enough to read and drop (a 429).
+    // small enough to read and drop (a 429). A request that asked to close (Connection: close, HTTP/1.0) is closed
+    // after the answer, as asked: lingering, as any other answer before the body, not while the client still sends.
     if (!this.req.complete && !this.headersSent) {
-      if (keepsConnection(status, this.req)) {
-        // A request that asked to close (Connection: close, HTTP/1.0) is closed by Node after the answer, as asked.
-        if (this.shouldKeepAlive) discardRest(this.req);
-        else this.req.resume();
-      } else {
+      if (this.shouldKeepAlive && keepsConnection(status, this.req)) discardRest(this.req);
+      else {
         this.setHeader('Connection', 'close');
         lingerOnClose(this.req.socket);
       }
