@@ -505,11 +505,11 @@ export class Delivery {
       uncounted = undefined;
       if (refused.length > 0) metrics.unfilled('budget', refused.length);
       open -= refused.length;
-      if (reserved !== true) {
+      if (reserved === false || reserved instanceof Error) {
         console.error(
-          reserved === false
-            ? '[slots] user history kept changing under concurrent requests, serving no ad'
-            : `[slots] could not store reservations, serving no ad: ${reserved.message}`,
+          reserved
+            ? `[slots] could not store reservations, serving no ad: ${reserved.message}`
+            : '[slots] user history kept changing under concurrent requests, serving no ad',
         );
         await this.releaseHolds(reservations);
         metrics.unfilled('unavailable', reservations.length);

@@ -10,8 +10,8 @@
  *   discarded, up to a bound, so the client reads the answer instead of a reset
  *   and never reuses a connection that still carries half a body.
  * - But a 429 (a client over its rate, which will be back within a second) for
- *   a body of a declared length within `KEEP_DISCARDING_BYTES` keeps the
- *   connection: the rest of the body is read and discarded, and the next
+ *   a body of a declared length within `KEEP_DISCARDING_BYTES`, on a request
+ *   that did not ask to close, keeps the connection: the rest of the body is read and discarded, and the next
  *   request on it is parsed after it, as after any answered request. On the
  *   app's path @hono/node-server closes the socket (`destroySoon`) when an
  *   unread body has not ended 500 ms after the answer; for a kept 429 that
