@@ -29,6 +29,8 @@ const { values: o } = parseArgs({
     /** Several checkpoint intervals (rows, comma-separated): each layout once per interval. */
     checkpoints: { type: 'string' },
     reads: { type: 'string', default: '5000' },
+    /** Rows per request (one user's slots, adjacent in a group): 1, plus 1 with probability slots - 1. */
+    slots: { type: 'string', default: '1' },
     only: { type: 'string' },
   },
 });
@@ -51,6 +53,13 @@ interface Layout {
   generated?: boolean;
   /** Rows between checkpoints. */
   every?: number;
+  /** No `served_at` index. */
+  noServed?: boolean;
+  /**
+   * The user index as a side table (key, number) filled in key-sorted batches of this many rows; the unindexed
+   * tail is held in memory (read beside the table).
+   */
+  side?: number;
 }
 const LAYOUTS: Layout[] = [
   { name: 'text uid (today)', index: 'CREATE INDEX reservations_uid ON reservations (uid)', where: 'uid = @uid' },
@@ -77,6 +86,21 @@ const LAYOUTS: Layout[] = [
     generated: true,
   },
   { name: 'no user index', index: '', where: '' },
+  {
+    name: 'uid_key generated, no served_at index',
+    index: 'CREATE INDEX reservations_uid_key ON reservations (uid_key)',
+    where: 'uid_key = @key AND uid = @uid',
+    generated: true,
+    noServed: true,
+  },
+  ...[2500, 10000, 40000].map((side) => ({
+    name: `side table, sorted batches of ${side}`,
+    index:
+      'CREATE TABLE reservation_users (key INTEGER NOT NULL, number INTEGER NOT NULL, PRIMARY KEY (key, number)) WITHOUT ROWID',
+    where: 'number IN (SELECT number FROM reservation_users WHERE key = @key) AND uid = @uid',
+    generated: true,
+    side,
+  })),
 ]
   .filter((l) => o.only === undefined || o.only.split(',').some((n) => l.name.startsWith(n)))
   .flatMap((l) =>
@@ -108,7 +132,7 @@ const dbs = LAYOUTS.map((layout, i) => {
     price_micros INTEGER NOT NULL, served_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, viewed_at INTEGER,
     charged_at INTEGER, country TEXT NOT NULL DEFAULT '', platform TEXT NOT NULL DEFAULT '', video INTEGER NOT NULL DEFAULT 0
     ${layout.column ? ', uid_key INTEGER' : ''}${layout.generated ? `, uid_key INTEGER GENERATED ALWAYS AS (${int13('uid')}) STORED` : ''})`);
-  db.exec('CREATE INDEX reservations_served ON reservations (served_at)');
+  if (!layout.noServed) db.exec('CREATE INDEX reservations_served ON reservations (served_at)');
   db.exec('CREATE INDEX reservations_expires ON reservations (expires_at)');
   if (layout.index) db.exec(layout.index);
   const insert = db.prepare(
@@ -119,14 +143,54 @@ const dbs = LAYOUTS.map((layout, i) => {
     ? db.prepare(`SELECT id, campaign_id, creative_id, advertiser_id, served_at, expires_at FROM reservations
         WHERE ${layout.where} AND served_at > @since AND (expires_at > @now OR viewed_at IS NOT NULL) ORDER BY served_at`)
     : undefined;
+  // The side table's unindexed tail: [key, number] pairs, flushed sorted once `side` are held.
+  let tail: [number, number][] = [];
+  const tailOf = new Map<number, number[]>();
+  const addSide = layout.side ? db.prepare('INSERT INTO reservation_users (key, number) VALUES (?, ?)') : undefined;
+  const flush = db.transaction((pairs: [number, number][]) => {
+    for (const [key, number] of pairs) addSide?.run(key, number);
+  });
   const commitGroup = db.transaction((rows: string[]) => {
     for (const uid of rows) {
       const id = `r_${(++idn).toString(36).padStart(10, '0')}`;
-      if (layout.column) insert.run(id, uid, clock, clock + 900_000, keyOf(uid));
-      else insert.run(id, uid, clock, clock + 900_000);
+      const number = (
+        layout.column ? insert.run(id, uid, clock, clock + 900_000, keyOf(uid)) : insert.run(id, uid, clock, clock + 900_000)
+      ).lastInsertRowid as number;
+      if (layout.side) {
+        const key = keyOf(uid);
+        tail.push([key, number]);
+        const held = tailOf.get(key);
+        if (held) held.push(number);
+        else tailOf.set(key, [number]);
+      }
     }
   });
-  return { layout, db, commitGroup, read };
+  const write = (rows: string[]) => {
+    commitGroup(rows);
+    if (layout.side && tail.length >= layout.side) {
+      flush(tail.sort((a, b) => a[0] - b[0] || a[1] - b[1]));
+      tail = [];
+      tailOf.clear();
+    }
+  };
+  const byNumber = layout.side
+    ? db.prepare(`SELECT id, campaign_id, creative_id, advertiser_id, served_at, expires_at FROM reservations
+        WHERE number = ? AND uid = ? AND served_at > ? AND (expires_at > ? OR viewed_at IS NOT NULL)`)
+    : undefined;
+  const readUser = (p: { uid: string; key: number; since: number; now: number }) => {
+    const rows = read?.all(p) ?? [];
+    for (const n of tailOf.get(p.key) ?? []) {
+      const row = byNumber?.get(n, p.uid, p.since, p.now);
+      if (row) rows.push(row);
+    }
+    return rows;
+  };
+  const settle = () => {
+    if (tail.length > 0) flush(tail.sort((a, b) => a[0] - b[0] || a[1] - b[1]));
+    tail = [];
+    tailOf.clear();
+  };
+  return { layout, db, commitGroup: write, settle, read: read && readUser };
 });
 
 const seeded = num('seeded');
@@ -137,6 +201,7 @@ for (const d of dbs) {
     clock += 1000;
     d.commitGroup(seedUsers.slice(i, i + 5000));
   }
+  d.settle();
   d.db.pragma('wal_checkpoint(TRUNCATE)');
 }
 
@@ -152,7 +217,13 @@ for (let round = 0; round < num('rounds'); round++) {
     // Alternated order: each layout runs first, last and between.
     const i = (k + round) % dbs.length;
     const d = dbs[i];
-    const rows = Array.from({ length: groups }, () => Array.from({ length: group }, someone));
+    // A group is `group` requests, each one user's rows side by side (as the group commit writes them).
+    const rows = Array.from({ length: groups }, () =>
+      Array.from({ length: group }, () => {
+        const uid = someone();
+        return Math.random() < num('slots') - 1 ? [uid, uid] : [uid];
+      }).flat(),
+    );
     let since = 0;
     let start = cpu();
     for (const g of rows) {
@@ -165,11 +236,11 @@ for (let round = 0; round < num('rounds'); round++) {
       }
     }
     d.db.pragma('wal_checkpoint(PASSIVE)');
-    written[i].push((cpu() - start) / (groups * group));
+    written[i].push((cpu() - start) / rows.reduce((n, g) => n + g.length, 0));
     if (d.read) {
       const who = Array.from({ length: reads }, someone);
       start = cpu();
-      for (const uid of who) d.read.all({ uid, key: keyOf(uid), since: clock - 86_400_000, now: clock });
+      for (const uid of who) d.read({ uid, key: keyOf(uid), since: clock - 86_400_000, now: clock });
       readUs[i].push((cpu() - start) / reads);
     }
   }

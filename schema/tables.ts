@@ -156,15 +156,28 @@ export const reservations = sqliteTable(
     /** The creative is a video: only video creatives take playback events. */
     video: integer('video', { mode: 'boolean' }).notNull().default(false),
   },
-  // Every index is another B-tree each served slot writes: `uid_key` (a user's cap history, erasure) is the only
-  // one keyed at random (an integer: its pages hold ~6 times as many entries as the text uid's did, migration
-  // 0010); `served_at` and `expires_at` grow with the clock (retention; live budget holds at start), so a group
-  // commit appends to one page of each.
-  (t) => [
-    index('reservations_uid_key').on(t.uidKey),
-    index('reservations_served').on(t.servedAt),
-    index('reservations_expires').on(t.expiresAt),
-  ],
+  // Every index is another B-tree each served slot writes: `served_at` and `expires_at` grow with the clock
+  // (retention; live budget holds at start), so a group commit appends to one page of each. A user's rows are found
+  // through `reservation_users` (below), not an index here: an index keyed by user is written at a random page per
+  // request (migration 0011).
+  (t) => [index('reservations_served').on(t.servedAt), index('reservations_expires').on(t.expiresAt)],
+);
+
+/**
+ * A user's reservations by key (`reservations.uid_key`, then `number`): the user index, kept by the Node store in
+ * key-sorted batches instead of at every commit (src/store/sqlite/users.ts), so each random page it has is written
+ * once per batch rather than once per request. Reservations not in it yet are in the store's memory, and those
+ * numbered past the `reservation_users` mark in `ledger_marks` are added when the store opens (after a crash). A
+ * `WITHOUT ROWID` table (migration 0011, written by hand): one B-tree. Durable Objects do not use it (their
+ * `reservations` keep an index on `uid_key`, `migrateObject`).
+ */
+export const reservationUsers = sqliteTable(
+  'reservation_users',
+  {
+    key: integer('key').notNull(),
+    number: integer('number').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.key, t.number] })],
 );
 
 export const userBlocks = sqliteTable(

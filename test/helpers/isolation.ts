@@ -80,9 +80,15 @@ export async function seedWorld<S extends ServiceLike>(s: S): Promise<World<S>> 
 export function snapshot(dir: string): string {
   const db = new Database(join(dir, 'ads.db'), { readonly: true, fileMustExist: true });
   try {
-    const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[];
+    // A `WITHOUT ROWID` table (reservation_users) has no rowid: read in its primary key's order.
+    const tables = db
+      .prepare(
+        `SELECT m.name, l.wr FROM sqlite_master m JOIN pragma_table_list l ON l.schema = 'main' AND l.name = m.name
+         WHERE m.type = 'table' ORDER BY m.name`,
+      )
+      .all() as { name: string; wr: number }[];
     const dump: Record<string, unknown[]> = {};
-    for (const { name } of tables) dump[name] = db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all();
+    for (const { name, wr } of tables) dump[name] = db.prepare(`SELECT * FROM "${name}"${wr ? '' : ' ORDER BY rowid'}`).all();
     return JSON.stringify(dump);
   } finally {
     db.close();

@@ -1,8 +1,8 @@
 /**
  * A user's reservations are found by `uid_key` (migration 0010), the integer of the pseudonym's first 13 hex digits that
- * SQLite makes from `uid`: `uidKey` must give the same number for any text (reads bind it), the key's index must be
- * what the history read and erasure use, users whose keys collide must still see only their own rows, and a database
- * of the previous version must migrate with its rows' keys made.
+ * SQLite makes from `uid`: `uidKey` must give the same number for any text (reads bind it), the user index by that key
+ * (`reservation_users`, migration 0011) must be what the history read and erasure use, users whose keys collide must
+ * still see only their own rows, and a database of the version before 0010 must migrate with its rows' keys made.
  */
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,20 +79,21 @@ describe('reservations by user key (SQLite)', () => {
     expect(await restarted.users.reservation(B, 'r_b1')).toMatchObject({ id: 'r_b1', uid: B });
   });
 
-  it("has the store's own history read and erase statements use the key's index, never a scan of reservations", async () => {
+  it("has the store's own history reads and erase statements use the user index by key, never a scan of reservations", async () => {
     const store = db.store();
     const users = store.users as unknown as {
       db: { $client: Database.Database };
-      statements: { readUser: Database.Statement };
+      statements: { readUser: Database.Statement; readHeldUser: Database.Statement };
     };
     const sqlite = users.db.$client;
     const plan = (sql: string, params: unknown) =>
       (sqlite.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params as never) as { detail: string }[]).map((r) => r.detail);
     const byKey = (lines: string[]) => {
-      expect(lines.join('; ')).toContain('USING INDEX reservations_uid_key (uid_key=?)');
+      expect(lines.join('; ')).toContain('SEARCH reservation_users USING PRIMARY KEY (key=?)');
       expect(lines.filter((l) => /^SCAN (reservations|r)\b/.test(l))).toEqual([]);
     };
     byKey(plan(users.statements.readUser.source, { uid: A, key: uidKey(A), since: 0, now: 0 }));
+    byKey(plan(users.statements.readHeldUser.source, { uid: A, key: uidKey(A), held: '[1]', since: 0, now: 0 }));
 
     // Erase's statements are built by drizzle when it runs: record each SQL text it prepares (the real statements run).
     const prepared: string[] = [];
@@ -181,7 +182,7 @@ describe('reservations by user key (SQLite)', () => {
         .prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reservations' ORDER BY name`)
         .pluck()
         .all(),
-    ).toEqual(['reservations_expires', 'reservations_id_unique', 'reservations_served', 'reservations_uid_key']);
+    ).toEqual(['reservations_expires', 'reservations_id_unique', 'reservations_served']);
     file.close();
     const store = db.store();
     const users = store.users as unknown as SqliteUsers;

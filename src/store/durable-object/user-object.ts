@@ -43,6 +43,11 @@ export async function migrateObject(db: ObjectDb): Promise<void> {
   // An object finds its users' events by pseudonym (erase, reporters), and keeps report events:
   // the index the Node store dropped (migration 0008, it goes through reservations) stays here.
   db.run(sql`CREATE INDEX IF NOT EXISTS do_events_uid ON events (uid)`);
+  // A user's reservations by key: the Node store keeps them in `reservation_users`, filled in batches (migration
+  // 0011, which drops this index); an object keeps the index, and the table the migration filled is emptied (nothing
+  // here keeps it up to date: its entries would outlive erasure).
+  db.run(sql`CREATE INDEX IF NOT EXISTS do_reservations_uid_key ON reservations (uid_key)`);
+  db.run(sql`DELETE FROM reservation_users`);
 }
 
 export class UserObjectStore {

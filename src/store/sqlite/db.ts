@@ -46,7 +46,15 @@ export function openDatabase(path: string, options: OpenOptions = {}): { db: Db;
   // Report rows and traffic cells merge a written sketch into the stored one in SQL (register maximum).
   sqlite.function('reach_union', { deterministic: true }, reachUnion);
   const db = drizzle({ client: sqlite });
+  const applied = () =>
+    sqlite.prepare(`SELECT count(*) FROM sqlite_master WHERE name = '__drizzle_migrations'`).pluck().get()
+      ? (sqlite.prepare('SELECT count(*) FROM __drizzle_migrations').pluck().get() as number)
+      : 0;
+  const before = applied();
   migrate(db, { migrationsFolder });
+  // A migration that rewrote a table left its pages in the WAL, where every read finds them (read(), not the memory
+  // map) until a checkpoint restarts it: fold them into the file before serving.
+  if (applied() !== before) sqlite.pragma('wal_checkpoint(TRUNCATE)');
   return { db, sqlite };
 }
 

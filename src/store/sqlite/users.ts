@@ -4,7 +4,7 @@
  */
 
 import type Database from 'better-sqlite3';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
 import { isLive } from '../../engine/eligibility.js';
@@ -27,14 +27,18 @@ export class SqliteUsers implements UserStore {
     cacheSize: number,
     wal: WalSync,
     private metrics?: StoreMetrics,
+    /** Rows held before the user index's entries are sorted and written [`USER_INDEX_BATCH`]. */
+    indexBatch = USER_INDEX_BATCH,
   ) {
     this.cache = new LRUCache({ max: cacheSize });
     this.statements = prepareStatements(db);
     // One transaction function made once on the connection: drizzle's `db.transaction` makes a transaction object,
     // and better-sqlite3 four wrapped functions with their properties, on every call (every group commit).
     this.transaction = (db as unknown as { $client: Database.Database }).$client.transaction((work: () => void) => work());
+    this.index = new UserIndex(this.statements, this.transaction, indexBatch);
     this.group = new GroupCommit<Reservation[], void>(
       (batches) => {
+        this.index.begin();
         this.transaction(() => {
           for (const batch of batches) {
             for (const r of batch) {
@@ -55,10 +59,13 @@ export class SqliteUsers implements UserStore {
                 r.platform,
                 r.video ? 1 : 0,
               ).lastInsertRowid as number;
+              this.index.written(r);
             }
           }
+          this.index.drain();
         });
         // Committed: nothing after this may fail the group (its rows would be reported as not stored, and retried).
+        this.index.committed();
         for (const batch of batches) this.remember(batch);
         return new Array(batches.length);
       },
@@ -68,6 +75,8 @@ export class SqliteUsers implements UserStore {
   }
 
   private statements: ReturnType<typeof prepareStatements>;
+  /** Which reservations are each user's: `reservation_users` and the rows not in it yet. */
+  private index: UserIndex;
   /** Runs `work` in one transaction on the raw connection (the hot writes: group commits, taking back reservations). */
   private transaction: (work: () => void) => void;
   /** The `now` of the last prune by this process (unset until the first). */
@@ -97,7 +106,14 @@ export class SqliteUsers implements UserStore {
     // Most users have no blocks, hides or mutes: they share one empty set (a miss makes no set it does not fill).
     const state: UserState = { history: [], blocks: NONE, hides: NONE, mutes: NONE };
     // History, blocks, hides and mutes in one statement: one read transaction (its WAL and lock checks) per miss, not two.
-    for (const row of this.statements.readUser.all({ uid, key: uidKey(uid), since: now - historyMs, now }) as UserRow[]) {
+    const key = uidKey(uid);
+    const held = this.index.held(key);
+    const rows = (
+      held === undefined
+        ? this.statements.readUser.all({ uid, key, since: now - historyMs, now })
+        : this.statements.readHeldUser.all({ uid, key, held, since: now - historyMs, now })
+    ) as UserRow[];
+    for (const row of rows) {
       const [kind, value] = row;
       if (kind === HISTORY) {
         state.history.push({
@@ -160,9 +176,17 @@ export class SqliteUsers implements UserStore {
   async unreserve(uid: string, reservationIds: string[]): Promise<void> {
     if (reservationIds.length === 0) return;
     const ids = new Set(reservationIds);
+    const key = uidKey(uid);
+    const deleted: number[] = [];
     this.transaction(() => {
-      for (const id of ids) this.statements.deleteReservation.run(id, uid);
+      for (const id of ids) {
+        const number = this.statements.deleteReservation.get(id, uid) as number | undefined;
+        if (number === undefined) continue;
+        this.statements.deleteEntry.run(key, number);
+        deleted.push(number);
+      }
     });
+    for (const number of deleted) this.index.forget(key, number);
     const state = this.cache.get(uid);
     if (state) state.history = state.history.filter((e) => !ids.has(e.reservationId));
   }
@@ -225,10 +249,15 @@ export class SqliteUsers implements UserStore {
   }
 
   async erase(uid: string) {
-    // By the key first (its index), then the pseudonym itself (another user may share the key).
-    const theirs = and(eq(t.reservations.uidKey, uidKey(uid)), eq(t.reservations.uid, uid));
+    // Their numbers by the key first (`reservation_users` and the rows not in it yet), then the pseudonym itself
+    // (another user may share the key).
+    const key = uidKey(uid);
+    const theirs = and(
+      sql`${t.reservations.number} IN (SELECT number FROM reservation_users WHERE key = ${key} UNION SELECT value FROM json_each(${this.index.held(key) ?? '[]'}))`,
+      eq(t.reservations.uid, uid),
+    );
     const live = this.db
-      .select({ id: t.reservations.id, campaignId: t.reservations.campaignId })
+      .select({ id: t.reservations.id, campaignId: t.reservations.campaignId, number: t.reservations.number })
       .from(t.reservations)
       .where(theirs)
       .all();
@@ -238,11 +267,16 @@ export class SqliteUsers implements UserStore {
         .where(inArray(t.events.reservation, tx.select({ number: t.reservations.number }).from(t.reservations).where(theirs)))
         .run();
       tx.delete(t.reservations).where(theirs).run();
+      // Their entries (and any other whose row is gone); a colliding user's stay.
+      tx.run(
+        sql`DELETE FROM reservation_users WHERE key = ${key} AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.number = reservation_users.number AND r.uid_key = ${key})`,
+      );
       tx.delete(t.userBlocks).where(eq(t.userBlocks.uid, uid)).run();
       tx.delete(t.userHides).where(eq(t.userHides.uid, uid)).run();
       tx.delete(t.userMutes).where(eq(t.userMutes.uid, uid)).run();
       tx.delete(t.creativeReports).where(eq(t.creativeReports.uid, uid)).run();
     });
+    for (const r of live) this.index.forget(key, r.number);
     for (const r of live) await this.budgets.release(r.campaignId, r.id);
     this.cache.delete(uid);
     // The deleted rows' old pages still sit in the WAL until a checkpoint; fold and empty it now.
@@ -264,18 +298,26 @@ export class SqliteUsers implements UserStore {
     const before = now - historyMs;
     let pruned = 0;
     const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-    const dropRows = (rows: [rowid: number, id: string][]) => {
-      // The rowid is the reservation's number, the events key.
-      for (const [rowid] of rows)
+    const dropRows = (rows: [rowid: number, key: number][]) => {
+      // The rowid is the reservation's number, the events key; the user index's entry goes with the row.
+      for (const [rowid, key] of rows) {
         pruned += statements.deleteEventsOf.run(rowid).changes + statements.deleteRow.run(rowid).changes;
+        statements.deleteEntry.run(key, rowid);
+      }
+    };
+    // Once a chunk's transaction committed: its rows' entries are not to be written.
+    const forget = (rows: [rowid: number, key: number, ...unknown[]][]) => {
+      for (const [rowid, key] of rows) this.index.forget(key, rowid);
     };
     // Served before any cap window: every such row goes, so each chunk starts from the front again.
     for (let more = true; more; ) {
-      more = this.db.transaction(() => {
-        const rows = statements.servedBefore.all({ before, chunk }) as [number, string][];
+      const rows = this.db.transaction(() => {
+        const rows = statements.servedBefore.all({ before, chunk }) as [rowid: number, key: number][];
         dropRows(rows);
-        return rows.length === chunk;
+        return rows;
       });
+      forget(rows);
+      more = rows.length === chunk;
       if (more) await turn();
     }
     for (let more = true; more; ) {
@@ -292,26 +334,205 @@ export class SqliteUsers implements UserStore {
       Number.MIN_SAFE_INTEGER,
     ];
     for (let more = true; more; ) {
-      more = this.db.transaction(() => {
+      const rows = this.db.transaction(() => {
         const rows = statements.expiredAfter.all({ at: cursor[0], row: cursor[1], now, chunk }) as [
-          number,
-          string,
-          number,
-          number,
+          rowid: number,
+          key: number,
+          at: number,
+          viewed: number,
         ][];
         if (rows.length > 0) {
           const last = rows[rows.length - 1];
           cursor = [last[2], last[0]];
         }
         dropRows(rows.filter((r) => r[3] === 0).map((r) => [r[0], r[1]]));
-        return rows.length === chunk;
+        return rows;
       });
+      forget(rows.filter((r) => r[3] === 0));
+      more = rows.length === chunk;
       if (more) await turn();
     }
     this.prunedAt = now;
     return pruned;
   }
 }
+
+/**
+ * Which reservations are each user's, written in key order: a reservation's entry in `reservation_users` (key,
+ * number) is not written with its row, whose commit would write a random page of that table per request; it is held
+ * here, and once `USER_INDEX_BATCH` are held they are sorted by key and written a slice per group commit, in the
+ * commit's transaction (twice as many entries as the commit has rows, at least `DRAIN_MIN`), so each page of the
+ * table is written about once per batch. So at most ~2 batches of rows are not in the table at any time; reads by key
+ * add them (`held`). Every row numbered at or below the mark (`ledger_marks`) has its entry: after a crash the rows
+ * past it are added when the store opens. A row numbered at or below the mark when written (SQLite gives the numbers
+ * of the last rows again once they are deleted) gets its entry in its own commit. Whoever deletes a row deletes its
+ * entry and, once committed, `forget`s it here, so an entry is never written for a row that is gone.
+ */
+class UserIndex {
+  /** Rows committed since the last batch was sealed. */
+  private filling = new HeldEntries();
+  /** The sealed batch: its keys in order, and how many of them are written (committed). */
+  private draining = new HeldEntries();
+  private keys: Float64Array = new Float64Array(0);
+  private next = 0;
+  /** The group commit under way: its rows past the mark (key, number, ...), the keys its slice reaches, its mark. */
+  private rows: number[] = [];
+  private reached = 0;
+  private newMark: number | undefined;
+  private mark: number;
+
+  constructor(
+    private statements: ReturnType<typeof prepareStatements>,
+    transaction: (work: () => void) => void,
+    private batch: number,
+  ) {
+    let mark = (statements.mark.get() as number | undefined) ?? 0;
+    transaction(() => {
+      statements.addEntriesPast.run(mark);
+      // Every row has its entry now.
+      mark = (statements.lastNumber.get() as number | null) ?? 0;
+      statements.setMark.run(mark);
+    });
+    this.mark = mark;
+  }
+
+  /** A group commit starts (again, if the last one rolled back). */
+  begin(): void {
+    this.rows.length = 0;
+    this.newMark = undefined;
+  }
+
+  /** A row inserted in the group commit's transaction. */
+  written(r: Reservation): void {
+    const number = r.number as number;
+    if (number <= this.mark) this.statements.addEntry.run(uidKey(r.uid), number);
+    else this.rows.push(uidKey(r.uid), number);
+  }
+
+  /** In the group commit's transaction, after its rows: the next slice of the sealed batch. */
+  drain(): void {
+    const { keys, draining, statements } = this;
+    // `rows` has two numbers a row: twice as many entries as the commit has rows.
+    let budget = Math.max(DRAIN_MIN, this.rows.length);
+    let i = this.next;
+    for (; i < keys.length && budget > 0; i++) {
+      const key = keys[i];
+      for (let e = draining.last(key); e >= 0; e = draining.previous(e)) {
+        const number = draining.number(e);
+        if (number > 0) statements.addEntry.run(key, number);
+        budget--;
+      }
+    }
+    this.reached = i;
+    if (keys.length > 0 && i === keys.length) {
+      // The batch is in: every row below the lowest still held (or this commit's) has its entry.
+      let lowest = this.filling.lowest;
+      for (let k = 1; k < this.rows.length; k += 2) lowest = Math.min(lowest, this.rows[k]);
+      this.newMark = Math.max(this.mark, lowest === Number.POSITIVE_INFINITY ? draining.highest : lowest - 1);
+      statements.setMark.run(this.newMark);
+    }
+  }
+
+  /** After the group commit's COMMIT: its rows are held, its slice is written; a full batch is sealed. */
+  committed(): void {
+    this.next = this.reached;
+    if (this.newMark !== undefined) {
+      this.mark = this.newMark;
+      this.draining = new HeldEntries();
+      this.keys = new Float64Array(0);
+      this.next = 0;
+    }
+    for (let k = 0; k < this.rows.length; k += 2) this.filling.add(this.rows[k], this.rows[k + 1]);
+    this.rows.length = 0;
+    if (this.filling.count >= this.batch && this.keys.length === 0) {
+      // A typed array sorts numbers without a comparator (~1 ms for a batch).
+      this.keys = this.filling.sortedKeys();
+      this.draining = this.filling;
+      this.filling = new HeldEntries();
+    }
+  }
+
+  /** A committed delete of `key`'s row `number`: if held, its entry is not to be written. */
+  forget(key: number, number: number): void {
+    this.filling.forget(key, number);
+    this.draining.forget(key, number);
+  }
+
+  /** The numbers of `key`'s rows that may not be in `reservation_users` yet, as a JSON array (for `json_each`), if any. */
+  held(key: number): string | undefined {
+    const numbers: number[] = [];
+    this.filling.numbersOf(key, numbers);
+    this.draining.numbersOf(key, numbers);
+    return numbers.length === 0 ? undefined : `[${numbers.join(',')}]`;
+  }
+}
+
+/**
+ * Entries held in typed arrays, each key's chained from its last (a `Map` from key to index): a few objects per
+ * batch for the collector, not one or two per row (rows live here for ~10 s, long enough to be promoted).
+ */
+class HeldEntries {
+  private numbers = new Float64Array(1024);
+  /** Each entry's previous of the same key, -1 for none. */
+  private prior = new Int32Array(1024);
+  private lastOf = new Map<number, number>();
+  count = 0;
+  /** The lowest and highest numbers held (forgotten ones included). */
+  lowest = Number.POSITIVE_INFINITY;
+  highest = 0;
+
+  add(key: number, number: number): void {
+    if (this.count === this.numbers.length) {
+      const numbers = new Float64Array(this.count * 2);
+      const prior = new Int32Array(this.count * 2);
+      numbers.set(this.numbers);
+      prior.set(this.prior);
+      [this.numbers, this.prior] = [numbers, prior];
+    }
+    const e = this.count++;
+    this.numbers[e] = number;
+    this.prior[e] = this.lastOf.get(key) ?? -1;
+    this.lastOf.set(key, e);
+    if (number < this.lowest) this.lowest = number;
+    if (number > this.highest) this.highest = number;
+  }
+
+  /** The last entry of `key`, -1 for none; `previous` walks the rest. */
+  last(key: number): number {
+    return this.lastOf.get(key) ?? -1;
+  }
+  previous(e: number): number {
+    return this.prior[e];
+  }
+  /** The entry's number, 0 once forgotten. */
+  number(e: number): number {
+    return this.numbers[e];
+  }
+
+  forget(key: number, number: number): void {
+    for (let e = this.last(key); e >= 0; e = this.prior[e]) if (this.numbers[e] === number) this.numbers[e] = 0;
+  }
+
+  numbersOf(key: number, into: number[]): void {
+    for (let e = this.last(key); e >= 0; e = this.prior[e]) if (this.numbers[e] > 0) into.push(this.numbers[e]);
+  }
+
+  sortedKeys(): Float64Array {
+    return Float64Array.from(this.lastOf.keys()).sort();
+  }
+}
+
+/**
+ * Rows held before their user index entries are sorted and written (~10 s of slot load here):
+ * the larger, the more entries each written page of the index carries (`hist12` in bench/README.md).
+ */
+const USER_INDEX_BATCH = 32_768;
+
+/** Entries of the sealed batch each group commit writes at least. */
+const DRAIN_MIN = 64;
+
+/** The user index's name in `ledger_marks`. */
+const USER_INDEX_MARK = 'reservation_users';
 
 /** The empty set cached users without blocks, hides or mutes share; adding to it is a bug (`addCached` replaces it). */
 class SharedEmptySet extends Set<string> {
@@ -346,6 +567,15 @@ type UserRow =
     ]
   | [typeof BLOCK | typeof HIDE | typeof MUTE, value: string, ...unknown[]];
 
+/** The user read (rows of UserRow) for the user's reservation numbers `numbers` (a subquery over @key and @uid). */
+const readUser = (numbers: string) =>
+  `SELECT ${HISTORY}, id, campaign_id, creative_id, advertiser_id, served_at, expires_at, ${VIEWED} FROM reservations r
+     WHERE number IN (${numbers}) AND uid = @uid AND served_at > @since AND (expires_at > @now OR ${VIEWED})
+   UNION ALL SELECT ${BLOCK}, advertiser_id, NULL, NULL, NULL, NULL, NULL, NULL FROM user_blocks WHERE uid = @uid
+   UNION ALL SELECT ${HIDE}, creative_id, NULL, NULL, NULL, NULL, NULL, NULL FROM user_hides WHERE uid = @uid
+   UNION ALL SELECT ${MUTE}, category, NULL, NULL, NULL, NULL, NULL, NULL FROM user_mutes WHERE uid = @uid
+   ORDER BY 1, 6`;
+
 /**
  * Prepared once, as plain better-sqlite3 statements: the slot path reads a user on
  * every cache miss and writes on every serve, and drizzle's placeholder and row
@@ -356,17 +586,12 @@ function prepareStatements(db: Db) {
   return {
     // Rows of UserRow: the cap history in serving order, then blocks, hides and mutes (one index lookup each).
     // A history entry is viewed once an event converted it (event-state.ts): read from the events key, one lookup per entry.
-    readUser: sqlite
-      .prepare(
-        `SELECT ${HISTORY}, id, campaign_id, creative_id, advertiser_id, served_at, expires_at, ${VIEWED} FROM reservations r
-           WHERE uid_key = @key AND uid = @uid AND served_at > @since AND (expires_at > @now OR ${VIEWED})
-         UNION ALL SELECT ${BLOCK}, advertiser_id, NULL, NULL, NULL, NULL, NULL, NULL FROM user_blocks WHERE uid = @uid
-         UNION ALL SELECT ${HIDE}, creative_id, NULL, NULL, NULL, NULL, NULL, NULL FROM user_hides WHERE uid = @uid
-         UNION ALL SELECT ${MUTE}, category, NULL, NULL, NULL, NULL, NULL, NULL FROM user_mutes WHERE uid = @uid
-         ORDER BY 1, 6`,
-      )
+    // The user's rows are those `reservation_users` has under the key, and (`readHeldUser`) those held in memory.
+    readUser: sqlite.prepare(readUser('SELECT number FROM reservation_users WHERE key = @key')).raw(),
+    readHeldUser: sqlite
+      .prepare(readUser('SELECT number FROM reservation_users WHERE key = @key UNION SELECT value FROM json_each(@held)'))
       .raw(),
-    deleteReservation: sqlite.prepare('DELETE FROM reservations WHERE id = ? AND uid = ?'),
+    deleteReservation: sqlite.prepare('DELETE FROM reservations WHERE id = ? AND uid = ? RETURNING number').pluck(),
     reservation: sqlite.prepare(
       `SELECT number, id, uid, campaign_id AS campaignId, creative_id AS creativeId, advertiser_id AS advertiserId, bid_type AS bidType,
          price_micros AS priceMicros, served_at AS servedAt, expires_at AS expiresAt, ${VIEWED_AT} AS viewedAt,
@@ -375,16 +600,27 @@ function prepareStatements(db: Db) {
     ),
     // Retention, a chunk at a time: reservations served before any cap window; events older than that; reservations
     // expired since a point, in `expires_at` order (the index's order, rowid last), with whether each was viewed.
-    servedBefore: sqlite.prepare('SELECT rowid, id FROM reservations WHERE served_at < @before LIMIT @chunk').raw(),
+    servedBefore: sqlite.prepare('SELECT rowid, uid_key FROM reservations WHERE served_at < @before LIMIT @chunk').raw(),
     eventsBefore: sqlite.prepare('DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE at < @before LIMIT @chunk)'),
     expiredAfter: sqlite
       .prepare(
-        `SELECT r.rowid, r.id, r.expires_at, ${VIEWED} FROM reservations r
+        `SELECT r.rowid, r.uid_key, r.expires_at, ${VIEWED} FROM reservations r
          WHERE (r.expires_at, r.rowid) > (@at, @row) AND r.expires_at < @now ORDER BY r.expires_at, r.rowid LIMIT @chunk`,
       )
       .raw(),
     deleteEventsOf: sqlite.prepare('DELETE FROM events WHERE reservation = ?'),
     deleteRow: sqlite.prepare('DELETE FROM reservations WHERE rowid = ?'),
+    // The user index (`UserIndex`): an entry written, one taken away, the mark, and the rows past it (at start).
+    addEntry: sqlite.prepare('INSERT OR IGNORE INTO reservation_users (key, number) VALUES (?, ?)'),
+    deleteEntry: sqlite.prepare('DELETE FROM reservation_users WHERE key = ? AND number = ?'),
+    mark: sqlite.prepare(`SELECT value FROM ledger_marks WHERE name = '${USER_INDEX_MARK}'`).pluck(),
+    setMark: sqlite.prepare(
+      `INSERT INTO ledger_marks (name, value) VALUES ('${USER_INDEX_MARK}', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+    ),
+    addEntriesPast: sqlite.prepare(
+      'INSERT OR IGNORE INTO reservation_users (key, number) SELECT uid_key, number FROM reservations WHERE number > ? ORDER BY uid_key, number',
+    ),
+    lastNumber: sqlite.prepare('SELECT max(number) FROM reservations').pluck(),
     insertReservation: sqlite.prepare(
       `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at, viewed_at, charged_at,
          country, platform, video)
