@@ -12,11 +12,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { eventEffect } from '../src/engine/events.js';
 import type { EventType } from '../src/engine/types.js';
 import type { VerifiedEvent } from '../src/store/interface.js';
 import type { openDatabase as OpenDatabase } from '../src/store/sqlite/db.js';
 import { createSqliteStore } from '../src/store/sqlite/index.js';
+import { ROW_DELTA_BYTES, UnwrittenRows } from '../src/store/sqlite/unwritten-rows.js';
 import type { seedDatabase as SeedDatabase } from './serve.js';
 import { eventsForSlot, generateCatalog, rng } from './workload.js';
 
@@ -35,6 +38,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     /** Another tree (with its node_modules): its ledger on a copy of the same database, groups alternated with this one's. */
     before: { type: 'string' },
+    'row-bytes': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -50,8 +54,55 @@ if (values.help) {
   --profile=FILE    write a .cpuprofile of the measured part
   --before=DIR      also run DIR's ledger (a tree with node_modules) on a copy of the same
                     database, the same groups alternated with this tree's: CPU per event of each
-  --seed=N          [42]`);
+  --seed=N          [42]
+  --row-bytes       only measure the memory an unwritten report row change takes (ROW_DELTA_BYTES in
+                    src/store/sqlite/unwritten-rows.ts): heap and array buffers after a full collection,
+                    per change held, with 5 rows per campaign-day (the fewest an event makes) and with ~8`);
   process.exit(0);
+}
+if (values['row-bytes']) {
+  rowBytes();
+  process.exit(0);
+}
+
+/**
+ * Bytes per unwritten row change as the ledger makes them (a campaign-day's holder shared by its rows, the
+ * row's key strings the events' own), without sketches (counted apart, by their own size).
+ */
+function rowBytes() {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const memory = () => {
+    gc();
+    gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const campaigns = Array.from({ length: 20_000 }, (_, i) => `cmp_${String(i).padStart(10, '0')}`);
+  const creatives = Array.from({ length: 40_000 }, (_, i) => `crv_${String(i).padStart(10, '0')}`);
+  const countries = ['DE', 'US', 'FR', 'BR'];
+  const platforms = ['ios', 'android', 'web'];
+  for (const [shape, few] of [
+    ['5 rows per campaign-day', true],
+    ['~8 rows per campaign-day', false],
+  ] as const) {
+    for (let round = 0; round < 3; round++) {
+      const before = memory();
+      const rows = new UnwrittenRows();
+      for (let c = 0; c < campaigns.length; c++) {
+        const d = rows.dayRows(campaigns[c], '2026-12-02');
+        rows.total(d, 1, 0).counters[0]++;
+        rows.hour(d, c % 24, 1, 0).counters[0]++;
+        for (const k of few ? [creatives[c]] : [creatives[2 * c], creatives[2 * c + 1]])
+          rows.keyed(d, 'creative', k, 1, 0).counters[0]++;
+        for (const k of countries.slice(0, few ? 1 : 1 + (c % 4))) rows.keyed(d, 'country', k, 1, 0).counters[0]++;
+        for (const k of platforms.slice(0, few ? 1 : 1 + (c % 3))) rows.keyed(d, 'platform', k, 1, 0).counters[0]++;
+      }
+      const bytes = (memory() - before) / rows.size;
+      console.log(`${shape}: ${rows.size} changes, ${bytes.toFixed(0)} bytes each (ROW_DELTA_BYTES ${ROW_DELTA_BYTES})`);
+      rows.forget(rows.size);
+    }
+  }
 }
 const reservationCount = Number(values.reservations);
 const oldEvents = Number(values['old-events']);

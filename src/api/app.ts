@@ -10,7 +10,7 @@ import { createEdge, type Edge, JSON_BODY_LIMIT } from './edge.js';
 import { ApiError, handleError, problemResponse } from './errors.js';
 import type { PrincipalKind } from './middleware/auth.js';
 import { authThrottle } from './middleware/auth-throttle.js';
-import { bodyLimit } from './middleware/body-limit.js';
+import { bodyLimit, UPLOAD_PATH } from './middleware/body-limit.js';
 import { requireContentType } from './middleware/content-type.js';
 import { methodGuard } from './middleware/method.js';
 import { requestLog } from './middleware/request-log.js';
@@ -23,9 +23,6 @@ import { registerOperatorRoutes } from './routes/operator.js';
 import { registerPublicRoutes } from './routes/public.js';
 
 const MiB = 1024 * 1024;
-/** The creative upload route's path: its body limit and type are an upload's (the Node server gives it longer too). */
-export const UPLOAD_PATH = /^\/v1\/campaigns\/[^/]+\/creatives\/?$/;
-
 /** The app; `edge` (the rules before each route) is passed in when the Node slot lane shares it. */
 export function createApp(deps: AppDeps, edge: Edge = createEdge(deps)) {
   const app = createOpenApiHono();

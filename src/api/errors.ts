@@ -83,7 +83,7 @@ export const problemExplanations: Record<ErrorCode, string> = {
   not_found: 'There is no such route or object, or it belongs to another tenant (existence is not revealed).',
   method_not_allowed: 'The path exists but does not take this method; the `Allow` header lists the methods it takes.',
   request_timeout:
-    "The request did not arrive in time: its headers within 15 s, or its whole body within the server's request timeout (30 s by default, 600 s for a creative upload). The connection was closed; send the request again over a faster link.",
+    "Node server only: the request's body did not arrive within the server's request timeout (`HTTP_REQUEST_TIMEOUT`, 30 s by default; for a creative upload `HTTP_UPLOAD_TIMEOUT`, 600 s by default). The server answered a bare 408 and closed the connection; nothing was applied. Send the request again over a faster link, or ask the operator for a longer timeout.",
   payload_too_large: 'The body exceeds the limit: 1 MiB for JSON, 17 MiB for an upload, 5 MB for an image, 16 MB for a video.',
   unsupported_media_type:
     'JSON routes take `application/json`, uploads `multipart/form-data`; an upload must be a PNG, JPEG, WebP image or an MP4 video, recognised by its bytes.',
@@ -132,9 +132,6 @@ export function problemResponse(c: Context, error: ApiError): Response {
 /** What a request whose body could not be read (the client hung up, or never finished) is answered. */
 export const clientGone = () => new ApiError('bad_request', 'The client closed the connection before the request was read');
 
-/** What a request the server cut off at its request timeout is recorded as (Node answered it 408 itself). */
-export const timedOut = () => new ApiError('request_timeout', 'The request did not arrive within the time allowed');
-
 /**
  * Whether Node's server cut this request (an IncomingMessage) off at its request timeout: the Node server
  * (src/runtime/node-http.ts) ends the stream of such a request with Node's own ERR_HTTP_REQUEST_TIMEOUT, which
@@ -163,11 +160,12 @@ function fromHttpException(e: HTTPException): ApiError {
  * What anything thrown is answered as: a request the server cut off at its request timeout (`cut`) a 408
  * whatever failed after, own errors as they are, Hono's HTTPExceptions mapped, a client that hung up
  * (`aborted()`) a 400, anything else a 500 (logged once, with the request id, by the request record; never
- * with the body: it may carry user ids).
+ * with the body: it may carry user ids). An error thrown after the cut (one a handler would have failed with
+ * anyway) is recorded as the 408 too, and so not logged: the request log logs errors of a 5xx only.
  */
 export function asApiError(err: unknown, aborted: () => boolean, cut = false): ApiError {
   // Node has already answered 408 and closed: this answer goes nowhere, but is what the request is recorded as.
-  if (cut) return timedOut();
+  if (cut) return new ApiError('request_timeout', 'The request did not arrive within the time allowed');
   if (err instanceof ApiError) return err;
   if (err instanceof HTTPException) return fromHttpException(err);
   // Nobody will read this answer, and it is not our fault, so no error log.

@@ -371,20 +371,27 @@ export class Delivery {
   }
 
   private async serveAttempts(uid: string, input: UserSlotsInput): Promise<SlotsResult> {
-    for (let attempt = 1; attempt <= SERVE_ATTEMPTS; attempt++) {
-      const result = await this.serveOnce(uid, input);
+    for (let attempt = 1; attempt < SERVE_ATTEMPTS; attempt++) {
+      const result = await this.serveOnce(uid, input, false);
       if (result !== 'conflict') return result;
     }
-    console.error('[slots] user history kept changing under concurrent requests, serving no ad');
-    return input.explain ? { slots: [], explain: [] } : { slots: [] };
+    return (await this.serveOnce(uid, input, true)) as SlotsResult;
   }
 
-  private async serveOnce(uid: string, input: UserSlotsInput): Promise<SlotsResult | 'conflict'> {
+  /**
+   * One attempt. A conflict (the user's history changed since it was read) is returned, with nothing counted, for
+   * the next attempt to decide again, unless this is the `last`: then no ad is served and its places are counted
+   * (what the decision left unfilled, the refused holds as `budget`, the rest `unavailable`), so each place of a
+   * request is counted once whatever the attempts.
+   */
+  private async serveOnce(uid: string, input: UserSlotsInput, last: boolean): Promise<SlotsResult | 'conflict'> {
     // Filled one slot at a time once the decision is made: if anything throws after that, what was taken is given back.
     const asked: Asked[] = [];
     let stored: Promise<boolean | Error> | undefined;
     // Places given an ad by the decision and not yet counted served or unfilled: if anything throws, `abandoned`.
     let open = 0;
+    // What the decision left unfilled, not yet counted (counted once the attempt is not a conflict, or if it throws).
+    let uncounted: Decision['unfilled'];
     try {
       const now = this.deps.clock();
       const metrics = this.metrics;
@@ -407,7 +414,7 @@ export class Delivery {
         request: { statuses: input.statuses, runs: input.runs, context, explain: input.explain === true },
         random: this.deps.random ?? Math.random,
       });
-      if (decision.unfilled) for (const u of decision.unfilled) metrics.unfilled(u.reason, u.count);
+      uncounted = decision.unfilled;
       open = decision.slots.length;
 
       // Holds go to the campaigns' authorities and the reservations to the user's, all at once: on
@@ -477,8 +484,6 @@ export class Delivery {
         if (!(holds ? holds[i] : (held as boolean))) {
           // Another user's request took the budget between the decision and the hold: the slot goes unfilled.
           refused.push(reservation);
-          metrics.unfilled('budget', 1);
-          open--;
           const entry = decision.explain?.find((e) => e.campaignId === slot.campaign.id);
           if (entry)
             Object.assign(entry, {
@@ -491,15 +496,25 @@ export class Delivery {
         reservations.push(reservation);
         placed.push({ after: slot.after, campaign: slot.campaign, reservation, creative: slot.creative });
       }
-      if (reserved === false) {
+      if (reserved === false && !last) {
         await this.releaseHolds(reservations);
         return 'conflict';
       }
-      if (reserved instanceof Error) {
-        console.error(`[slots] could not store reservations, serving no ad: ${reserved.message}`);
+      // Counted from here on: this attempt's decision is the request's.
+      if (uncounted) for (const u of uncounted) metrics.unfilled(u.reason, u.count);
+      uncounted = undefined;
+      if (refused.length > 0) metrics.unfilled('budget', refused.length);
+      open -= refused.length;
+      if (reserved === false || reserved instanceof Error) {
+        console.error(
+          reserved
+            ? `[slots] could not store reservations, serving no ad: ${reserved.message}`
+            : '[slots] user history kept changing under concurrent requests, serving no ad',
+        );
         await this.releaseHolds(reservations);
         metrics.unfilled('unavailable', reservations.length);
-        return { slots: [] };
+        open = 0;
+        return reserved === false && input.explain ? { slots: [], explain: [] } : { slots: [] };
       }
       if (refused.length > 0) {
         // Only on this path a third call: until it lands the refused reservations count toward caps
@@ -539,6 +554,7 @@ export class Delivery {
       }
       return decision.explain ? { slots, explain: decision.explain } : { slots };
     } catch (err) {
+      if (uncounted) for (const u of uncounted) this.metrics.unfilled(u.reason, u.count);
       if (open > 0) this.metrics.unfilled('abandoned', open);
       await this.abandon(uid, asked, stored);
       throw err;

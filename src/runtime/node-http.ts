@@ -10,8 +10,8 @@
  *   discarded, up to a bound, so the client reads the answer instead of a reset
  *   and never reuses a connection that still carries half a body.
  * - But a 429 (a client over its rate, which will be back within a second) for
- *   a body of a declared length within `KEEP_DISCARDING_BYTES` keeps the
- *   connection: the rest of the body is read and discarded, and the next
+ *   a body of a declared length within `KEEP_DISCARDING_BYTES`, on a request
+ *   that did not ask to close, keeps the connection: the rest of the body is read and discarded, and the next
  *   request on it is parsed after it, as after any answered request. On the
  *   app's path @hono/node-server closes the socket (`destroySoon`) when an
  *   unread body has not ended 500 ms after the answer; for a kept 429 that
@@ -28,7 +28,7 @@ import {
 } from 'node:http';
 import type { Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { UPLOAD_PATH } from '../api/app.js';
+import { UPLOAD_PATH } from '../api/middleware/body-limit.js';
 import type { NodeLane } from './node-slots.js';
 
 /** How long, and for how many bytes, a closing connection keeps reading what the client still sends. */
@@ -136,13 +136,11 @@ class CorrectedResponse extends ServerResponse {
       this.removeHeader('content-type');
     }
     // Answering before the body arrived: this connection cannot carry another request cleanly, unless the rest is
-    // small enough to read and drop (a 429).
+    // small enough to read and drop (a 429). A request that asked to close (Connection: close, HTTP/1.0) is closed
+    // after the answer, as asked: lingering, as any other answer before the body, not while the client still sends.
     if (!this.req.complete && !this.headersSent) {
-      if (keepsConnection(status, this.req)) {
-        // A request that asked to close (Connection: close, HTTP/1.0) is closed by Node after the answer, as asked.
-        if (this.shouldKeepAlive) discardRest(this.req);
-        else this.req.resume();
-      } else {
+      if (this.shouldKeepAlive && keepsConnection(status, this.req)) discardRest(this.req);
+      else {
         this.setHeader('Connection', 'close');
         lingerOnClose(this.req.socket);
       }

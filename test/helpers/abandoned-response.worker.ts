@@ -3,7 +3,9 @@
  * `Delivery` on the isolate's own store (user and campaign Durable Objects), with token seals that are promises
  * (WebCrypto, as on Workers) of which the `failAt`-th rejects: an abandoned response, inside workerd. It answers
  * what the response reserved, and what the objects then keep of it (each reservation; each campaign's holds, every
- * budget shard asked). test/runtime/worker-abandoned-response.test.ts drives it.
+ * budget shard asked). With `conflicts`, another reservation of the user is stored just before each of the first
+ * `conflicts` reserves, so the user object refuses them (a history changed since it was read) and the response is
+ * decided again. test/runtime/worker-abandoned-response.test.ts drives it.
  */
 import { CatalogIndex } from '../../src/catalog/index.js';
 import { readSettings } from '../../src/config.js';
@@ -32,7 +34,7 @@ const CAMPAIGNS = [1, 2, 3];
 
 export default {
   async fetch(request: Request, env: WorkerEnv): Promise<Response> {
-    const { uid, failAt } = (await request.json()) as { uid: string; failAt: number };
+    const { uid, failAt, conflicts = 0 } = (await request.json()) as { uid: string; failAt: number; conflicts?: number };
     const store = await storeFor(env);
     const now = Date.now();
     const campaigns = CAMPAIGNS.map((n) => servableCampaign(n, now, { dailyMicros: 50_000_000 }));
@@ -40,8 +42,13 @@ export default {
     index.build(campaigns);
     // The isolate's store, noting the id of every reservation it is asked to store.
     const reserved: string[] = [];
+    let reserves = 0;
     const users = Object.assign(Object.create(store.users), {
-      reserve: (reservations: Reservation[], basedOn?: Parameters<Store['users']['reserve']>[1]) => {
+      reserve: async (reservations: Reservation[], basedOn?: Parameters<Store['users']['reserve']>[1]) => {
+        if (reserves++ < conflicts) {
+          const other = { ...reservations[0], id: `r-other-${reserves}` };
+          if (!(await store.users.reserve([other]))) throw new Error('the other reservation was refused');
+        }
         for (const r of reservations) reserved.push(r.id);
         return store.users.reserve(reservations, basedOn);
       },

@@ -46,8 +46,11 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function serve(failAt: number): Promise<Served> {
-  const res = await mf.dispatchFetch('http://abandon.test/', { method: 'POST', body: JSON.stringify({ uid, failAt }) });
+async function serve(failAt: number, conflicts = 0, user = uid): Promise<Served> {
+  const res = await mf.dispatchFetch('http://abandon.test/', {
+    method: 'POST',
+    body: JSON.stringify({ uid: user, failAt, conflicts }),
+  });
   return (await res.json()) as Served;
 }
 
@@ -76,5 +79,27 @@ describe('a slot response abandoned after its holds were taken (workerd)', () =>
     expect(served.kept.filter((id) => id !== null)).toHaveLength(served.slots);
     expect(Object.values(served.heldMicros).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(counted(served.metrics, 'ads_slots_unfilled_total\\{reason="abandoned"\\}')).toBe(0);
+  }, 60_000);
+});
+
+describe('a slot response refused as a conflict by the user object and decided again (workerd)', () => {
+  const all = (metrics: string, series: string) =>
+    [...metrics.matchAll(new RegExp(`^${series}\\{[^}]*\\} (\\d+)$`, 'gm'))].reduce((t, m) => t + Number(m[1]), 0);
+  const places = 3; // statuses: 20 under the default placement rules
+  it('counts each place once, from the attempt that answered', async () => {
+    const served = await serve(0, 1, createHash('sha256').update('conflict-once').digest('hex'));
+    expect(served.error).toBeNull();
+    expect(served.slots).toBeGreaterThan(0);
+    expect(all(served.metrics, 'ads_slots_served_total')).toBe(served.slots);
+    expect(all(served.metrics, 'ads_slots_served_total') + all(served.metrics, 'ads_slots_unfilled_total')).toBe(places);
+  }, 60_000);
+
+  it('counts each place once when every attempt conflicts', async () => {
+    const served = await serve(0, 3, createHash('sha256').update('conflict-always').digest('hex'));
+    expect(served.error).toBeNull();
+    expect(served.slots).toBe(0);
+    expect(all(served.metrics, 'ads_slots_served_total')).toBe(0);
+    expect(counted(served.metrics, 'ads_slots_unfilled_total\\{reason="unavailable"\\}')).toBeGreaterThan(0);
+    expect(all(served.metrics, 'ads_slots_unfilled_total')).toBe(places);
   }, 60_000);
 });

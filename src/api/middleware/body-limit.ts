@@ -9,6 +9,13 @@
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { ApiError } from '../errors.js';
 
+/**
+ * The creative upload route's path: its body limit and type are an upload's, and the Node server gives it longer
+ * (node-http.ts). Here, a module without the app's imports, so the Node server (and start:worker's local edge in
+ * front of workerd) does not load the app for it.
+ */
+export const UPLOAD_PATH = /^\/v1\/campaigns\/[^/]+\/creatives\/?$/;
+
 export interface BodyLimitOptions {
   maxSize: number;
   /** What the limit is, for the 413's detail (e.g. "the 1 MiB limit"). */

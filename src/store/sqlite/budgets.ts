@@ -534,7 +534,10 @@ export class SqliteBudgets implements BudgetStore {
     const before = this.accounts.get(campaignId)?.day;
     if (before === undefined) return;
     const account = this.account(campaignId, now);
-    for (const id of reservationIds) this.releaseById(account, id);
+    // One metrics call for the group's charges of this campaign, not one per hold (a label lookup each).
+    let released = 0;
+    for (const id of reservationIds) if (this.endHold(account, id)) released++;
+    if (released > 0) this.metrics?.holds('released', released);
     if (dayNumber(now) === before) account.spentTodayMicros += amountMicros;
     account.spentTotalMicros += amountMicros;
   }
@@ -560,10 +563,15 @@ export class SqliteBudgets implements BudgetStore {
   }
 
   private releaseById(account: Account, reservationId: string) {
+    if (this.endHold(account, reservationId)) this.metrics?.holds('released', 1);
+  }
+
+  /** Ends the live hold of `reservationId`, if it has one: true if it did. */
+  private endHold(account: Account, reservationId: string): boolean {
     const amount = account.live.release(reservationId) ?? account.stored?.release(reservationId);
-    if (amount === undefined) return;
+    if (amount === undefined) return false;
     account.heldMicros -= amount;
-    this.metrics?.holds('released', 1);
+    return true;
   }
 }
 

@@ -268,13 +268,14 @@ export class SqliteLedger implements LedgerStore {
             creativeId,
             country,
             platform,
-            counters: new Float64Array(REPORT_COUNTERS.length),
+            counts: [],
+            spend: 0,
             points: [],
           };
           list.push(c);
         }
-        c.counters[COUNTER_INDEX[counter]]++;
-        c.counters[SPEND] += spend;
+        c.counts.push(COUNTER_INDEX[counter]);
+        c.spend += spend;
         if (reachOf !== undefined) c.points.push(Reach.point(reachOf));
       },
     };
@@ -318,7 +319,7 @@ export class SqliteLedger implements LedgerStore {
                     | ReservationRow
                     | undefined);
             read = readFor = undefined;
-            return row && toReservation(event, row, q);
+            return row && new EventReservation(event, row, q.advertiser);
           },
           insertEvent: (row) =>
             q.insertEvent.run(rowid++, row.reservationNumber, row.type, row.uid, row.campaignId, row.at, row.costMicros),
@@ -388,18 +389,19 @@ export class SqliteLedger implements LedgerStore {
   private count(c: EventClass, fromRowid: number, since: number): void {
     const rows = this.unwritten;
     const d = rows.dayRows(c.campaignId, c.day);
-    const { counters, points } = c;
-    this.add(rows.total(d, fromRowid, since), counters, points);
-    this.add(rows.hour(d, c.hour % 24, fromRowid, since), counters, points);
-    this.add(rows.keyed(d, 'creative', c.creativeId, fromRowid, since), counters, points);
-    this.add(rows.keyed(d, 'country', c.country, fromRowid, since), counters, points);
-    this.add(rows.keyed(d, 'platform', c.platform, fromRowid, since), counters, points);
+    this.add(rows.total(d, fromRowid, since), c);
+    this.add(rows.hour(d, c.hour % 24, fromRowid, since), c);
+    this.add(rows.keyed(d, 'creative', c.creativeId, fromRowid, since), c);
+    this.add(rows.keyed(d, 'country', c.country, fromRowid, since), c);
+    this.add(rows.keyed(d, 'platform', c.platform, fromRowid, since), c);
   }
 
-  /** A class's counters and users reached, added to one of its rows' unwritten change. */
-  private add(delta: RowDelta, counters: Float64Array, points: number[]): void {
-    for (let i = 0; i < counters.length; i++) delta.counters[i] += counters[i];
-    if (points.length > 0) this.reach(points, delta);
+  /** A class's counts, spend and users reached, added to one of its rows' unwritten change. */
+  private add(delta: RowDelta, c: EventClass): void {
+    const counters = delta.counters;
+    for (const i of c.counts) counters[i]++;
+    counters[SPEND] += c.spend;
+    if (c.points.length > 0) this.reach(c.points, delta);
   }
 
   /**
@@ -637,32 +639,47 @@ const SEEN = 8;
 /**
  * The reservation of an event whose id, user, campaign and creative the row matched: those (all sealed
  * in the same token as the reservation) are the event's; the advertiser is read only if asked for (a block).
+ * A class, so the getter is the prototype's: no closure made per event.
  */
-function toReservation(
-  event: VerifiedEvent,
-  row: ReservationRow,
-  q: { advertiser: { get(number: number): unknown } },
-): Reservation {
-  let advertiserId: string | undefined;
-  return {
-    id: event.reservationId,
-    uid: event.uid,
-    campaignId: event.campaignId,
-    creativeId: event.creativeId,
-    get advertiserId() {
-      return (advertiserId ??= q.advertiser.get(row[7]) as string);
-    },
-    bidType: row[0],
-    priceMicros: row[1],
-    servedAt: row[2],
-    expiresAt: row[3],
-    viewedAt: null,
-    chargedAt: null,
-    country: row[4],
-    platform: row[5],
-    video: row[6] !== 0,
-    number: row[7],
-  };
+class EventReservation implements Reservation {
+  readonly id: string;
+  readonly uid: string;
+  readonly campaignId: string;
+  readonly creativeId: string;
+  readonly bidType: Reservation['bidType'];
+  readonly priceMicros: number;
+  readonly servedAt: number;
+  readonly expiresAt: number;
+  readonly viewedAt = null;
+  readonly chargedAt = null;
+  readonly country: string;
+  readonly platform: string;
+  readonly video: boolean;
+  readonly number: number;
+  private advertiser: string | undefined;
+
+  constructor(
+    event: VerifiedEvent,
+    row: ReservationRow,
+    private advertiserOf: { get(number: number): unknown },
+  ) {
+    this.id = event.reservationId;
+    this.uid = event.uid;
+    this.campaignId = event.campaignId;
+    this.creativeId = event.creativeId;
+    this.bidType = row[0];
+    this.priceMicros = row[1];
+    this.servedAt = row[2];
+    this.expiresAt = row[3];
+    this.country = row[4];
+    this.platform = row[5];
+    this.video = row[6] !== 0;
+    this.number = row[7];
+  }
+
+  get advertiserId(): string {
+    return (this.advertiser ??= this.advertiserOf.get(this.number) as string);
+  }
 }
 
 /**
@@ -674,7 +691,7 @@ const REPORT_WRITE_MS = 10_000;
 const ROWS_PER_GROUP = 500;
 /**
  * Bytes of unwritten row changes kept in memory at most (`deltaBytes`; beyond it the oldest are written
- * early): ~37,000 rows whose users since the last write are a few, ~5,000 with a dense sketch of them (the
+ * early): ~48,000 rows whose users since the last write are a few, ~5,000 with a dense sketch of them (the
  * bound was 10,000 rows and a cache of 10,000 parsed sketches: up to 40 MB of sketches and the changes).
  */
 export const MAX_UNWRITTEN_BYTES = 24 << 20;
@@ -701,7 +718,12 @@ interface EventClass {
   creativeId: string;
   country: string;
   platform: string;
-  counters: Float64Array;
+  /**
+   * Each event's counter (its index in REPORT_COUNTERS), and their spend: no counters array per class (a group's
+   * classes are nearly one per event, and 11 counters added into five rows each cost more than its one or two).
+   */
+  counts: number[];
+  spend: number;
   /** The impressions' users as reach sketch points (`Reach.point`): computed once, added to every row of the class. */
   points: number[];
 }

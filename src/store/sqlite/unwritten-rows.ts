@@ -14,8 +14,8 @@ export interface RowDelta {
   by: ReportBy;
   day: string;
   key: string;
-  /** In REPORT_COUNTERS order. */
-  counters: Float64Array;
+  /** In REPORT_COUNTERS order: a plain array (a Float64Array's buffer lives outside the heap and costs more to make and to collect). */
+  counters: number[];
   /** A sketch of only the impressions since the last write (merged into the stored one as it is written), if any. */
   reach?: Reach;
   /** The first events rowid (and the group's time) this delta holds: everything before it is in the stored row. */
@@ -40,11 +40,13 @@ export interface DayRows {
 }
 
 /**
- * A row change without its sketch, about: the delta object, its counters (an 11-number Float64Array) and its
- * place in the holder and the queue. Measured 500–680 bytes when each change also had its key string; kept
- * as the bound's unit (on the safe side).
+ * A row change without its sketch: the delta object, its 11 counters and its place in the holder (its
+ * campaign-day's share) and the queue. Measured (`npx tsx bench/ledger-micro.ts --row-bytes`: heap and array
+ * buffers after a full collection, per change held) 374 bytes with ~8 rows per campaign-day and 474–478 with
+ * 5, the fewest an event makes: the larger, with some room. (640 when the counters were a Float64Array, whose
+ * buffer lives outside the heap: 510–610 measured so.)
  */
-export const ROW_DELTA_BYTES = 640;
+export const ROW_DELTA_BYTES = 500;
 
 export class UnwrittenRows {
   /** By campaign id: its days with unwritten rows (nearly always one; two around midnight). */
@@ -114,7 +116,7 @@ export class UnwrittenRows {
       by,
       day: holder.day,
       key,
-      counters: new Float64Array(REPORT_COUNTERS.length),
+      counters: REPORT_COUNTERS.map(zero),
       fromRowid,
       since,
       holder,
@@ -163,6 +165,8 @@ export class UnwrittenRows {
     }
   }
 }
+
+const zero = () => 0;
 
 /** What a row's unwritten change holds in memory, about: the change and the sketch it will write. */
 export function deltaBytes(delta: RowDelta): number {
