@@ -21,7 +21,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installCleanup, tempDir } from './cleanup.js';
 import { cpuSeconds, newClientKey, stop } from './http.js';
-import { prepareSlotWorkload, slotLoad, startTreeServer } from './slot-load.js';
+import { perTreeOptions, prepareSlotWorkload, slotLoad, startTreeServer } from './slot-load.js';
 import { median, numberOf, progress } from './stats.js';
 
 const HELP = `Usage: npx tsx bench/http-p99.ts --tree=DIR [--tree=DIR ...] [options]
@@ -74,22 +74,7 @@ const num = (
   k: 'rounds' | 'windows' | 'seconds' | 'warmup' | 'campaigns' | 'seeded' | 'users' | 'user-cache' | 'connections' | 'seed',
 ) => numberOf(k, o[k]);
 const trees = o.tree.map((t) => resolve(t));
-/** `N:rest` items of a per-tree option, by tree (N counts from 1). */
-function perTree(items: string[], name: string): string[][] {
-  const out = trees.map(() => [] as string[]);
-  for (const item of items) {
-    const n = Number(item.slice(0, item.indexOf(':')));
-    if (!Number.isInteger(n) || n < 1 || n > trees.length) throw new Error(`--${name}=${item}: N must name one of the trees`);
-    out[n - 1].push(item.slice(item.indexOf(':') + 1));
-  }
-  return out;
-}
-const treeEnv = perTree(o['tree-env'], 'tree-env').map((kvs) =>
-  Object.fromEntries(kvs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
-);
-const treeArgs = perTree(o['tree-node-arg'], 'tree-node-arg');
-const label = (t: number) =>
-  [`tree ${t + 1} ${trees[t]}`, ...Object.entries(treeEnv[t]).map(([k, v]) => `${k}=${v}`), ...treeArgs[t]].join(' ');
+const { env: treeEnv, args: treeArgs, label } = perTreeOptions(trees, o['tree-env'], o['tree-node-arg']);
 
 installCleanup();
 const dir = tempDir('p99');

@@ -122,3 +122,27 @@ export function slotLoad(
 ): ReturnType<typeof wrk> {
   return wrk(`${server.url}/v1/slots`, { threads: 2, tokens: '-', key: server.key, ...o });
 }
+
+/**
+ * The per-tree options `--tree-env=N:K=V` (a server variable) and `--tree-node-arg=N:ARG` (a node flag) by tree (N
+ * counts from 1), and each tree's label with them (http-p99.ts, wal-size.ts).
+ */
+export function perTreeOptions(trees: string[], env: string[], nodeArgs: string[] = []) {
+  const perTree = (items: string[], name: string) => {
+    const out = trees.map(() => [] as string[]);
+    for (const item of items) {
+      const n = Number(item.slice(0, item.indexOf(':')));
+      if (!Number.isInteger(n) || n < 1 || n > trees.length) throw new Error(`--${name}=${item}: N must name one of the trees`);
+      out[n - 1].push(item.slice(item.indexOf(':') + 1));
+    }
+    return out;
+  };
+  const envs = perTree(env, 'tree-env').map(
+    (kvs): Record<string, string> =>
+      Object.fromEntries(kvs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+  );
+  const args = perTree(nodeArgs, 'tree-node-arg');
+  const label = (t: number) =>
+    [`tree ${t + 1} ${trees[t]}`, ...Object.entries(envs[t]).map(([k, v]) => `${k}=${v}`), ...args[t]].join(' ');
+  return { env: envs, args, label };
+}

@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installCleanup, tempDir } from './cleanup.js';
 import { cpuSeconds, newClientKey, stop } from './http.js';
-import { prepareSlotWorkload, slotLoad, startTreeServer } from './slot-load.js';
+import { perTreeOptions, prepareSlotWorkload, slotLoad, startTreeServer } from './slot-load.js';
 import { median, numberOf, progress } from './stats.js';
 
 const HELP = `Usage: npx tsx bench/wal-size.ts --tree=DIR [--tree=DIR ...] [options]
@@ -85,14 +85,7 @@ type Numeric =
   | 'seed';
 const num = (k: Numeric) => numberOf(k, o[k] ?? o.seconds);
 const trees = o.tree.map((t) => resolve(t));
-const treeEnv = trees.map(() => ({}) as Record<string, string>);
-for (const item of o['tree-env']) {
-  const n = Number(item.slice(0, item.indexOf(':')));
-  if (!Number.isInteger(n) || n < 1 || n > trees.length) throw new Error(`--tree-env=${item}: N must name one of the trees`);
-  const kv = item.slice(item.indexOf(':') + 1);
-  treeEnv[n - 1][kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
-}
-const label = (t: number) => [`tree ${t + 1} ${trees[t]}`, ...Object.entries(treeEnv[t]).map(([k, v]) => `${k}=${v}`)].join(' ');
+const { env: treeEnv, label } = perTreeOptions(trees, o['tree-env']);
 
 installCleanup();
 const dir = tempDir('wal-size');

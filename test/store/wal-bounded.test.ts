@@ -11,9 +11,10 @@ import type Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Reservation } from '../../src/store/interface.js';
 import { Checkpointer } from '../../src/store/sqlite/checkpointer.js';
-import { openDatabase } from '../../src/store/sqlite/db.js';
+import { openDatabase, truncateWal, truncateWalWith } from '../../src/store/sqlite/db.js';
 import { GroupCommit } from '../../src/store/sqlite/group-commit.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
+import type { SqliteUsers } from '../../src/store/sqlite/users.js';
 import { WalSync } from '../../src/store/sqlite/wal-sync.js';
 
 const dirs: string[] = [];
@@ -110,4 +111,151 @@ describe('the WAL under steady writes', () => {
       await store.close();
     }
   });
+
+  it("a prune beside the worker's restart commits and truncations never fails with SQLITE_BUSY", async () => {
+    const path = tempDb();
+    const store = createSqliteStore({ path, userCacheSize: 10 });
+    const sqlite = (store.users as unknown as { db: { $client: Database.Database } }).db.$client;
+    try {
+      const T = Date.UTC(2026, 0, 1);
+      const rows = 1500;
+      await store.users.reserve(Array.from({ length: rows }, (_, i) => reservation(i, T)));
+      // The worker writes (a TRUNCATE, then a one-page restart commit) over and over, while the prune reads then
+      // deletes one row per transaction: a chunk between its read and its write when the worker commits would fail.
+      let pruning = true;
+      const truncations = (async () => {
+        let n = 0;
+        while (pruning) {
+          expect(await truncateWal(sqlite)).toBe(true);
+          n++;
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        return n;
+      })();
+      const pruned = await (store.users as SqliteUsers).prune(T + 86_400_000, 3_600_000, 1).finally(() => {
+        pruning = false;
+      });
+      expect(pruned).toBe(rows);
+      expect(await truncations).toBeGreaterThan(1);
+    } finally {
+      await store.close();
+    }
+  });
 });
+
+describe('a checkpointer worker that ends on its own', () => {
+  const setUp = () => {
+    const path = tempDb();
+    const { sqlite } = openDatabase(path);
+    sqlite.exec('CREATE TABLE t (x)');
+    const wal = new WalSync(path, sqlite);
+    const checkpointer = new Checkpointer(sqlite, path, wal);
+    truncateWalWith(sqlite, (attempts) => checkpointer.truncate(attempts));
+    const insert = sqlite.prepare('INSERT INTO t VALUES (?)');
+    const group = new GroupCommit<number, void>(
+      (xs) => {
+        for (const x of xs) insert.run(x);
+        return xs.map(() => undefined);
+      },
+      undefined,
+      { wal, wait: 'sync' },
+    );
+    const worker = (checkpointer as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    const count = () => (sqlite.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
+    const close = async () => {
+      await checkpointer.close();
+      await wal.drain();
+      sqlite.close();
+      wal.close();
+    };
+    return { path, sqlite, wal, checkpointer, group, worker, count, close };
+  };
+
+  it('releases its hold: the held commits and the truncation settle', async () => {
+    const s = setUp();
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await s.group.submit(1);
+      // A truncation holds the commits; the worker ends before (or after) it answers.
+      const truncated = truncateWal(s.sqlite);
+      expect(s.wal.held).toBeDefined();
+      const committed = s.group.submit(2);
+      await s.worker.terminate();
+      await committed;
+      expect(await truncated).toBe(true);
+      expect(s.wal.held).toBeUndefined();
+      expect(s.count()).toBe(2);
+    } finally {
+      error.mockRestore();
+      await s.close();
+    }
+  });
+
+  it('once gone: no hold is taken, the WAL is truncated on the serving connection, and it is logged once', async () => {
+    const s = setUp();
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await s.group.submit(1);
+      await s.worker.terminate();
+      expect(s.checkpointer.alive).toBe(false);
+      expect(error.mock.calls.filter(([line]) => /checkpointer stopped/.test(String(line)))).toHaveLength(1);
+      // The serving connection checkpoints itself again.
+      expect(s.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+      const pragma = vi.spyOn(s.sqlite, 'pragma');
+      expect(await truncateWal(s.sqlite)).toBe(true);
+      expect(pragma.mock.calls.filter(([source]) => /checkpoint\(TRUNCATE\)/.test(source))).toHaveLength(1);
+      pragma.mockRestore();
+      expect(statSync(`${s.path}-wal`).size).toBe(0);
+      expect(s.wal.held).toBeUndefined();
+      await Promise.all([s.group.submit(2), s.group.submit(3)]);
+      expect(s.count()).toBe(3);
+    } finally {
+      error.mockRestore();
+      await s.close();
+    }
+  });
+});
+
+describe('store.close()', () => {
+  it('lets the commits held at close through, answered and stored', async () => {
+    const path = tempDb();
+    const store = createSqliteStore({ path, userCacheSize: 10 });
+    const sqlite = (store.users as unknown as { db: { $client: Database.Database } }).db.$client;
+    const T = Date.UTC(2026, 0, 1);
+    // A truncation holds the commits; reservations arrive meanwhile, then the store closes.
+    const error = vi.spyOn(console, 'error');
+    const truncated = truncateWal(sqlite);
+    const reserved = [0, 1, 2].map((i) => store.users.reserve([reservation(i, T)]));
+    await store.close();
+    await truncated;
+    for (const r of reserved) await r;
+    // Their WAL sync ran before the file was closed, too.
+    expect(error).not.toHaveBeenCalled();
+    error.mockRestore();
+    const reopened = openDatabase(path).sqlite;
+    try {
+      expect((reopened.prepare('SELECT count(*) AS n FROM reservations').get() as { n: number }).n).toBe(3);
+    } finally {
+      reopened.close();
+    }
+  });
+});
+
+function reservation(i: number, T: number): Reservation {
+  return {
+    id: `r_${i}`,
+    uid: `${i}`.padStart(64, 'u'),
+    campaignId: 'cmp_1',
+    creativeId: 'cr_1',
+    advertiserId: 'adv_1',
+    bidType: 'cpm',
+    priceMicros: 1_000,
+    servedAt: T,
+    expiresAt: T + 900_000,
+    viewedAt: null,
+    chargedAt: null,
+    country: '',
+    platform: '',
+    video: false,
+  };
+}

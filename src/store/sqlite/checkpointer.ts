@@ -19,9 +19,11 @@
  * `truncate()` (erasure and the retention job: deleted rows' old page images must leave the disk) runs a TRUNCATE
  * checkpoint on the worker while the group commits are held, so the copy and the file's truncation no longer stall
  * the serving thread (30–70 ms under load when they ran there). A TRUNCATE that finds another connection busy (a
- * reader) changes nothing; it is tried again after the commits held meanwhile went through, about a second at most.
+ * reader) copies what it can but does not truncate; it is tried again after the commits held meanwhile went through
+ * (`truncateWal`: ~3 s at most). The worker writes only during a hold, and the retention job's chunks (a read, then
+ * deletes: a worker commit between the two would make them fail with SQLITE_BUSY_SNAPSHOT) wait for the holds too.
  * Other writes of the serving connection (admin calls, the traffic flush, report rows) are not held: one made during
- * a hold only delays the restart to a later pass, or waits for the TRUNCATE's write lock. A reader that keeps a
+ * a hold only delays the restart to a later pass, or waits (synchronously, a few ms) for the worker's write lock. A reader that keeps a
  * transaction open (a backup) stops the restarts while it lasts; after a hold that could not copy every frame, the
  * next waits 1, 2, 4 … 16 passes.
  */
@@ -29,6 +31,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { retryTruncate, type TruncateOutcome, truncateHere } from './db.js';
 import type { WalSync } from './wal-sync.js';
 
 // Plain JavaScript, so the worker needs no TypeScript loader; the driver comes from this package's node_modules.
@@ -43,7 +46,7 @@ const db = new Database(workerData.path);
 // Short: a TRUNCATE waits this long for the write lock or a reader while the serving thread holds its commits.
 db.pragma('busy_timeout = 20');
 // Checkpoints sync the WAL and the database file as with FULL; the one-page commit below is synced by the serving
-// connection's next WAL sync (its WAL header, written first, is synced at once whatever the setting).
+// connection's next WAL sync (its WAL header, written first, is synced at once with NORMAL, as set here).
 db.pragma('synchronous = NORMAL');
 const passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 const truncate = db.prepare('PRAGMA wal_checkpoint(TRUNCATE)');
@@ -63,10 +66,18 @@ function run(statement) {
 // The first write after a restart or a truncation writes the WAL's new header and fsyncs it: made here, with a
 // one-page commit that changes nothing (the header's user_version set to itself), not in the serving thread's next
 // group commit.
-function restart() {
+// Read and written in one transaction, so no other writer's user_version is overwritten (db.ts: it is reserved for
+// this no-op write).
+const restart = db.transaction(() => {
+  db.pragma('user_version = ' + Number(db.pragma('user_version', { simple: true })));
+}).immediate;
+function tryRestart() {
   try {
-    db.pragma('user_version = ' + Number(db.pragma('user_version', { simple: true })));
+    restart();
   } catch (err) {
+    // A serving write held the lock (not held itself: the traffic flush, an admin call): that write's connection
+    // writes the new header instead. Not a failure.
+    if (err && String(err.code).startsWith('SQLITE_BUSY')) return;
     parentPort.postMessage({ error: String(err && err.message) });
   }
 }
@@ -102,7 +113,7 @@ parentPort.on('message', (message) => {
     backoff = done ? 0 : Math.min(16, backoff * 2 || 1);
     wait = backoff;
   }
-  if (done) restart();
+  if (done) tryRestart();
   parentPort.postMessage({ done, busy: r !== undefined && r.busy !== 0 });
 });
 `;
@@ -125,9 +136,16 @@ export class Checkpointer {
   /** The answers still to come from the worker, in the order asked. */
   private waiting: ((answer: Answer) => void)[] = [];
   private closed = false;
+  /**
+   * False once the worker ended on its own (a throw while it started, out of memory, a native failure): no hold is
+   * taken any more, the serving connection checkpoints itself again (`wal_autocheckpoint`, SQLite's default 1000
+   * pages: bounded, with the fsyncs back on the serving thread) and truncates the WAL itself; the store's health then
+   * reports the database failing, so the process gets restarted.
+   */
+  alive = true;
 
   constructor(
-    sqlite: Database.Database,
+    private sqlite: Database.Database,
     path: string,
     private wal: WalSync,
     o: { everyMs?: number; restartFrames?: number } = {},
@@ -138,18 +156,49 @@ export class Checkpointer {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     this.worker.on('message', (message: 'hold' | Answer | { error: string }) => {
       if (message === 'hold') void this.held('pass');
-      else if ('error' in message) console.error(`[store] WAL checkpoint failed: ${message.error}`);
+      else if ('error' in message) this.logError(message.error);
       else this.waiting.shift()?.(message);
     });
-    this.worker.on('error', (err) => console.error(`[store] WAL checkpointer stopped: ${err.message}`));
-    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+    let reason = '';
+    this.worker.on('error', (err) => {
+      reason = `: ${err.message}`;
+    });
+    this.exited = new Promise((resolve) =>
+      this.worker.once('exit', (code) => {
+        if (!this.closed) {
+          this.alive = false;
+          console.error(
+            `[store] WAL checkpointer stopped (exit code ${code}${reason}); the serving connection checkpoints from now on`,
+          );
+          if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
+        }
+        // Any checkpoint asked and never answered: the commits it held go on.
+        for (const answer of this.waiting.splice(0)) answer({ done: false, busy: false });
+        resolve();
+      }),
+    );
     // Never the reason the process stays alive.
     this.worker.unref();
   }
 
+  private logged = { error: '', at: 0, since: 0 };
+
+  /** A worker error, logged at most once a minute while it repeats (a disk I/O error fails every pass), with a count. */
+  private logError(error: string): void {
+    const now = Date.now();
+    const last = this.logged;
+    if (error === last.error && now - last.at < 60_000) {
+      last.since++;
+      return;
+    }
+    const repeats = error === last.error && last.since > 0 ? ` (and ${last.since} times since it was last logged)` : '';
+    console.error(`[store] WAL checkpoint failed: ${error}${repeats}`);
+    this.logged = { error, at: now, since: 0 };
+  }
+
   /** One worker checkpoint (`what`) with the group commits held until it answers. */
   private held(what: 'pass' | 'truncate'): Promise<Answer> {
-    if (this.closed) return Promise.resolve({ done: false, busy: false });
+    if (this.closed || !this.alive) return Promise.resolve({ done: false, busy: false });
     const release = this.wal.hold();
     return new Promise<Answer>((resolve) => {
       this.waiting.push(resolve);
@@ -159,16 +208,17 @@ export class Checkpointer {
 
   /**
    * Folds the WAL into the database file and empties it (TRUNCATE) on the worker, the group commits held meanwhile;
-   * while another connection keeps it busy, tries again every 10 ms with the commits flowing in between. False if it
-   * never got through, or failed (logged).
+   * while another connection keeps it busy, tries again every 10 ms with the commits flowing in between. On the
+   * serving connection once the worker is gone.
    */
-  async truncate(attempts = 100): Promise<boolean> {
-    for (let attempt = 1; attempt <= attempts; attempt++) {
+  truncate(attempts: number): Promise<TruncateOutcome> {
+    return retryTruncate(async () => {
+      if (!this.alive) return truncateHere(this.sqlite);
       const answer = await this.held('truncate');
-      if (!answer.busy) return answer.done;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    return false;
+      // The worker ended while asked: once more, on this connection.
+      if (!this.alive) return truncateHere(this.sqlite);
+      return answer.done ? 'done' : answer.busy ? 'busy' : 'failed';
+    }, attempts);
   }
 
   /** Stops the worker and closes its connection, so the serving connection's close can fold and remove the WAL. */
@@ -178,7 +228,5 @@ export class Checkpointer {
     this.closed = true;
     this.worker.postMessage('close');
     await this.exited;
-    // Any checkpoint asked and never answered: the commits it held go on.
-    for (const answer of this.waiting.splice(0)) answer({ done: false, busy: false });
   }
 }

@@ -55,37 +55,56 @@ export function openDatabase(path: string, options: OpenOptions = {}): { db: Db;
   // A migration that rewrote a table left its pages in the WAL, where every read finds them (read(), not the memory
   // map) until a checkpoint restarts it: fold them into the file before serving.
   if (applied() !== before) sqlite.pragma('wal_checkpoint(TRUNCATE)');
+  // `PRAGMA user_version` is reserved: the checkpointer sets it to itself to restart the WAL (checkpointer.ts).
   return { db, sqlite };
 }
 
+/** One truncating checkpoint's outcome: the WAL emptied, another connection in the way, or an error (logged). */
+export type TruncateOutcome = 'done' | 'busy' | 'failed';
+
 /** Connections whose WAL a checkpointer worker empties (`Checkpointer.truncate`), so that work is off their thread. */
-const truncators = new WeakMap<Database.Database, (attempts: number) => Promise<boolean>>();
+const truncators = new WeakMap<Database.Database, (attempts: number) => Promise<TruncateOutcome>>();
 
 /** `truncateWal(sqlite)` asks `truncate` (the connection's checkpointer) from now on. */
-export function truncateWalWith(sqlite: Database.Database, truncate: (attempts: number) => Promise<boolean>): void {
+export function truncateWalWith(sqlite: Database.Database, truncate: (attempts: number) => Promise<TruncateOutcome>): void {
   truncators.set(sqlite, truncate);
 }
 
 /**
  * Folds the WAL into the database file and empties it, so deleted rows' old page images are gone: on the connection's
  * checkpointer worker when it has one (the copy and the file's truncation took 30–70 ms of the serving thread under
- * load), else on this connection. Another connection's checkpoint or a reader can make one attempt report busy and
- * leave the WAL as it was; try again until it is empty (about a second at most).
+ * load), else on this connection. A reader can make one attempt report busy and leave the WAL not emptied; tried
+ * again every 10 ms, `attempts` times (each a worker round trip and up to its 20 ms busy wait: ~3 s at most).
  */
 export async function truncateWal(sqlite: Database.Database, attempts = 100): Promise<boolean> {
-  const truncate = truncators.get(sqlite);
-  const emptied = truncate ? await truncate(attempts) : await truncateHere(sqlite, attempts);
-  if (!emptied) console.error('[store] the WAL could not be emptied: another connection kept it busy');
-  return emptied;
+  const truncate = truncators.get(sqlite) ?? ((n: number) => retryTruncate(() => truncateHere(sqlite), n));
+  const outcome = await truncate(attempts);
+  if (outcome === 'busy') console.error('[store] the WAL could not be emptied: another connection kept it busy');
+  if (outcome === 'failed') console.error('[store] the WAL could not be emptied: the truncating checkpoint failed');
+  return outcome === 'done';
 }
 
-async function truncateHere(sqlite: Database.Database, attempts: number): Promise<boolean> {
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    const [result] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-    if (!result || result.busy === 0) return true;
+/** `attempt` until it is not busy, 10 ms apart, at most `attempts` times. */
+export async function retryTruncate(
+  attempt: () => TruncateOutcome | Promise<TruncateOutcome>,
+  attempts: number,
+): Promise<TruncateOutcome> {
+  for (let n = 1; ; n++) {
+    const outcome = await attempt();
+    if (outcome !== 'busy' || n >= attempts) return outcome;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  return false;
+}
+
+/** One TRUNCATE checkpoint on `sqlite` itself. */
+export function truncateHere(sqlite: Database.Database): TruncateOutcome {
+  try {
+    const [result] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    return !result || result.busy === 0 ? 'done' : 'busy';
+  } catch (err) {
+    console.error(`[store] WAL checkpoint failed: ${(err as Error).message}`);
+    return 'failed';
+  }
 }
 
 /** `atomic` on better-sqlite3: the writes in one transaction; `returning()` writes give their rows. */

@@ -65,7 +65,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
         // Taking the write lock proves the file (and its WAL) can be written right now; nothing is changed.
         sqlite.exec('BEGIN IMMEDIATE');
         sqlite.exec('ROLLBACK');
-        writable = !sqlite.readonly;
+        // A checkpointer worker that died leaves the serving thread checkpointing (checkpointer.ts): reported here.
+        writable = !sqlite.readonly && checkpointer?.alive !== false;
       } catch {
         if (sqlite.open && sqlite.inTransaction) sqlite.exec('ROLLBACK');
       }
@@ -77,9 +78,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
     userCacheSize: () => users.cache.size,
     loadHolds: (now) => budgets.loadHolds(now),
     async close() {
+      // First the checkpointer, which lets held group commits through; a turn of the loop for them to commit and
+      // start their WAL syncs, which the drain then waits for, before the connection and the file close.
+      await checkpointer?.close();
+      await new Promise((resolve) => setImmediate(resolve));
       if (sqlite.open) ledger.writePending();
       await walSync.drain();
-      await checkpointer?.close();
       if (sqlite.open) sqlite.close();
       walSync.close();
     },

@@ -25,7 +25,7 @@ export class SqliteUsers implements UserStore {
     private db: Db,
     private budgets: SqliteBudgets,
     cacheSize: number,
-    wal: WalSync,
+    private wal: WalSync,
     private metrics?: StoreMetrics,
     /** Rows held before the user index's entries are sorted and written [`USER_INDEX_BATCH`]. */
     indexBatch = USER_INDEX_BATCH,
@@ -298,6 +298,11 @@ export class SqliteUsers implements UserStore {
     const before = now - historyMs;
     let pruned = 0;
     const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    // The checkpointer's worker writes (a restart commit, a TRUNCATE) only while the commits are held: a chunk (it
+    // reads, then writes) started meanwhile would fail with SQLITE_BUSY_SNAPSHOT, so each waits for the holds to end.
+    const unheld = async () => {
+      while (this.wal.held) await this.wal.held;
+    };
     const dropRows = (rows: [rowid: number, key: number][]) => {
       // The rowid is the reservation's number, the events key; the user index's entry goes with the row.
       for (const [rowid, key] of rows) {
@@ -311,6 +316,7 @@ export class SqliteUsers implements UserStore {
     };
     // Served before any cap window: every such row goes, so each chunk starts from the front again.
     for (let more = true; more; ) {
+      await unheld();
       const rows = this.db.transaction(() => {
         const rows = statements.servedBefore.all({ before, chunk }) as [rowid: number, key: number][];
         dropRows(rows);
@@ -321,6 +327,7 @@ export class SqliteUsers implements UserStore {
       if (more) await turn();
     }
     for (let more = true; more; ) {
+      await unheld();
       more = this.db.transaction(() => {
         const changes = statements.eventsBefore.run({ before, chunk }).changes;
         pruned += changes;
@@ -334,6 +341,7 @@ export class SqliteUsers implements UserStore {
       Number.MIN_SAFE_INTEGER,
     ];
     for (let more = true; more; ) {
+      await unheld();
       const rows = this.db.transaction(() => {
         const rows = statements.expiredAfter.all({ at: cursor[0], row: cursor[1], now, chunk }) as [
           rowid: number,
