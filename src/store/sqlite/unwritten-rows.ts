@@ -40,13 +40,15 @@ export interface DayRows {
 }
 
 /**
- * A row change without its sketch: the delta object, its 11 counters and its place in the holder (its
- * campaign-day's share) and the queue. Measured (`npx tsx bench/ledger-micro.ts --row-bytes`: heap and array
- * buffers after a full collection, per change held) 374 bytes with ~8 rows per campaign-day and 474–478 with
- * 5, the fewest an event makes: the larger, with some room. (640 when the counters were a Float64Array, whose
- * buffer lives outside the heap: 510–610 measured so.)
+ * A row change without its sketch: the delta object, its 11 counters, its place in the holder (its campaign-day's
+ * share) and the queue, and the id and key strings it keeps alive. Measured (heap and array buffers after a full
+ * collection, per change held; `npx tsx bench/ledger-micro.ts --row-bytes` and the session 12 review's steady
+ * stream with the cap applied): 506–521 bytes in a steady stream, 511–513 with fresh strings as the ledger gets
+ * them. Kept at 640 for room. Not a bound for every shape: a campaign-day left holding one or two rows (rows are
+ * written oldest first) carries its whole holder (three maps and the hours array), ~1,630 bytes per change
+ * (bench/README, session 12, `ev12` and its review).
  */
-export const ROW_DELTA_BYTES = 500;
+export const ROW_DELTA_BYTES = 640;
 
 export class UnwrittenRows {
   /** By campaign id: its days with unwritten rows (nearly always one; two around midnight). */
