@@ -80,25 +80,7 @@ describe('the WAL under steady writes', () => {
     const pragma = vi.spyOn(sqlite, 'pragma');
     try {
       const T = Date.UTC(2026, 0, 1);
-      const reservations = Array.from(
-        { length: 200 },
-        (_, i): Reservation => ({
-          id: `r_${i}`,
-          uid: `${i}`.padStart(64, 'u'),
-          campaignId: 'cmp_1',
-          creativeId: 'cr_1',
-          advertiserId: 'adv_1',
-          bidType: 'cpm',
-          priceMicros: 1_000,
-          servedAt: T,
-          expiresAt: T + 900_000,
-          viewedAt: null,
-          chargedAt: null,
-          country: '',
-          platform: '',
-          video: false,
-        }),
-      );
+      const reservations = Array.from({ length: 200 }, (_, i) => reservation(i, T));
       await store.users.reserve(reservations);
       const before = walSize(path);
       await store.prune(T + 86_400_000, 3_600_000);
