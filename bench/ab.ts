@@ -23,7 +23,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installCleanup, tempDir } from './cleanup.js';
 import { cpuSeconds, newClientKey, stop } from './http.js';
-import { prepareSlotWorkload, slotLoad, startTreeServer } from './slot-load.js';
+import { prepareSlotWorkload, slotLoad, startTreeServer, WORKLOAD_HELP, WORKLOAD_OPTIONS } from './slot-load.js';
 import { median, numberOf, progress } from './stats.js';
 
 const HELP = `Usage: npx tsx bench/ab.ts --before=DIR [options]
@@ -33,22 +33,17 @@ own wrk on POST /v1/slots; server CPU per request per window, twice (the second
 time started in the other order). Prints the after/before ratios.
 
 Options:
-  --before=DIR        the old tree (with its node_modules)   [required]
-  --after=DIR         the new tree                           [this tree]
-  --windows=N         measured windows per run               [4]
-  --seconds=S         seconds per window                     [5]
-  --warmup=S          seconds of load on both before measuring [10]
-  --campaigns=N       campaigns in the catalog               [1000]
-  --seeded=N          other users' served slots stored first [550000]
-  --users=N           user population, Zipf activity         [1000000]
-  --user-cache=N      the servers' USER_CACHE_SIZE           [20000]
-  --connections=N     wrk connections per server             [32]
-  --seed=N            workload seed                          [42]
-  --open-console=W    GET /console once after the start on W: before, after
-                      or both (a console that runs an AsyncLocalStorage,
-                      hono/jsx since 4.12.27, turns Node 20's promise hooks
-                      on for that server from then on)
-  -h, --help          this text`;
+  --before=DIR           the old tree (with its node_modules)                  [required]
+  --after=DIR            the new tree                                          [this tree]
+  --windows=N            measured windows per run                              [4]
+  --seconds=S            seconds per window                                    [5]
+  --warmup=S             seconds of load on both before measuring              [10]
+${WORKLOAD_HELP}
+  --open-console=W       GET /console once after the start on W: before, after
+                         or both (a console that runs an AsyncLocalStorage,
+                         hono/jsx since 4.12.27, turns Node 20's promise hooks
+                         on for that server from then on)
+  -h, --help             this text`;
 
 const { values: o } = parseArgs({
   strict: true,
@@ -58,12 +53,7 @@ const { values: o } = parseArgs({
     windows: { type: 'string', default: '4' },
     seconds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '10' },
-    campaigns: { type: 'string', default: '1000' },
-    seeded: { type: 'string', default: '550000' },
-    users: { type: 'string', default: '1000000' },
-    'user-cache': { type: 'string', default: '20000' },
-    connections: { type: 'string', default: '32' },
-    seed: { type: 'string', default: '42' },
+    ...WORKLOAD_OPTIONS,
     'open-console': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },

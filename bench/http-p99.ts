@@ -21,7 +21,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installCleanup, tempDir } from './cleanup.js';
 import { cpuSeconds, newClientKey, stop } from './http.js';
-import { perTreeOptions, prepareSlotWorkload, slotLoad, startTreeServer } from './slot-load.js';
+import { perTreeOptions, prepareSlotWorkload, slotLoad, startTreeServer, WORKLOAD_HELP, WORKLOAD_OPTIONS } from './slot-load.js';
 import { median, numberOf, progress } from './stats.js';
 
 const HELP = `Usage: npx tsx bench/http-p99.ts --tree=DIR [--tree=DIR ...] [options]
@@ -38,12 +38,7 @@ Options:
   --at-once              load every tree's server at the same time
   --tree-env=N:K=V       a server variable for the N-th tree only (repeat)
   --tree-node-arg=N:FLAG a node flag for the N-th tree's server only (repeat)
-  --campaigns=N          campaigns in the catalog                              [1000]
-  --seeded=N             other users' served slots stored first                [550000]
-  --users=N              user population, Zipf activity                        [1000000]
-  --user-cache=N         the servers' USER_CACHE_SIZE                          [20000]
-  --connections=N        wrk connections per server                            [32]
-  --seed=N               workload seed                                         [42]
+${WORKLOAD_HELP}
   -h, --help             this text`;
 
 const { values: o } = parseArgs({
@@ -57,12 +52,7 @@ const { values: o } = parseArgs({
     'at-once': { type: 'boolean', default: false },
     'tree-env': { type: 'string', multiple: true, default: [] },
     'tree-node-arg': { type: 'string', multiple: true, default: [] },
-    campaigns: { type: 'string', default: '1000' },
-    seeded: { type: 'string', default: '550000' },
-    users: { type: 'string', default: '1000000' },
-    'user-cache': { type: 'string', default: '20000' },
-    connections: { type: 'string', default: '32' },
-    seed: { type: 'string', default: '42' },
+    ...WORKLOAD_OPTIONS,
     help: { type: 'boolean', short: 'h', default: false },
   },
 });

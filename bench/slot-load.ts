@@ -50,6 +50,22 @@ await seedServedSlots(${JSON.stringify(join(dir, 'ads.db'))}, generateCatalog(${
   });
 }
 
+/** The workload options the tree-comparing tools (ab, http-p99, wal-size) share: `parseArgs` entries and help lines. */
+export const WORKLOAD_OPTIONS = {
+  campaigns: { type: 'string', default: '1000' },
+  seeded: { type: 'string', default: '550000' },
+  users: { type: 'string', default: '1000000' },
+  'user-cache': { type: 'string', default: '20000' },
+  connections: { type: 'string', default: '32' },
+  seed: { type: 'string', default: '42' },
+} as const;
+export const WORKLOAD_HELP = `  --campaigns=N          campaigns in the catalog                              [1000]
+  --seeded=N             other users' served slots stored first                [550000]
+  --users=N              user population, Zipf activity                        [1000000]
+  --user-cache=N         the servers' USER_CACHE_SIZE                          [20000]
+  --connections=N        wrk connections per server                            [32]
+  --seed=N               workload seed                                         [42]`;
+
 /**
  * What the tree-comparing tools load: a database seeded by `tree`'s code (`seedServedSlotsWith`) in `dir`/template,
  * and 200,000 slot request bodies of the workload in `dir`/bodies.jsonl.

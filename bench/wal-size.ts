@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installCleanup, tempDir } from './cleanup.js';
 import { cpuSeconds, newClientKey, stop } from './http.js';
-import { perTreeOptions, prepareSlotWorkload, slotLoad, startTreeServer } from './slot-load.js';
+import { perTreeOptions, prepareSlotWorkload, slotLoad, startTreeServer, WORKLOAD_HELP, WORKLOAD_OPTIONS } from './slot-load.js';
 import { median, numberOf, progress } from './stats.js';
 
 const HELP = `Usage: npx tsx bench/wal-size.ts --tree=DIR [--tree=DIR ...] [options]
@@ -38,12 +38,7 @@ Options:
                          start each: no load then, so the WAL catches up)      [= --seconds]
   --warmup=S             seconds of load before measuring                      [3]
   --tree-env=N:K=V       a server variable for the N-th tree only (repeat)
-  --campaigns=N          campaigns in the catalog                              [1000]
-  --seeded=N             other users' served slots stored first                [550000]
-  --users=N              user population, Zipf activity                        [1000000]
-  --user-cache=N         the servers' USER_CACHE_SIZE                          [20000]
-  --connections=N        wrk connections                                       [32]
-  --seed=N               workload seed                                         [42]
+${WORKLOAD_HELP}
   --trace                also print every second's size
   --stalls               also the server's main-thread event-loop gaps (bench/stalls.mjs)
   -h, --help             this text`;
@@ -57,12 +52,7 @@ const { values: o } = parseArgs({
     window: { type: 'string' },
     warmup: { type: 'string', default: '3' },
     'tree-env': { type: 'string', multiple: true, default: [] },
-    campaigns: { type: 'string', default: '1000' },
-    seeded: { type: 'string', default: '550000' },
-    users: { type: 'string', default: '1000000' },
-    'user-cache': { type: 'string', default: '20000' },
-    connections: { type: 'string', default: '32' },
-    seed: { type: 'string', default: '42' },
+    ...WORKLOAD_OPTIONS,
     trace: { type: 'boolean', default: false },
     stalls: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
