@@ -16,6 +16,7 @@ import { GroupCommit } from '../../src/store/sqlite/group-commit.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import type { SqliteUsers } from '../../src/store/sqlite/users.js';
 import { WalSync } from '../../src/store/sqlite/wal-sync.js';
+import { reservation as served } from '../helpers/store-records.js';
 
 const dirs: string[] = [];
 const tempDb = () => {
@@ -223,21 +224,12 @@ describe('store.close()', () => {
   });
 });
 
+/** A served slot of user `i` (a distinct 64-character pseudonym each) at `T`. */
 function reservation(i: number, T: number): Reservation {
-  return {
+  return served(SLOT_CAMPAIGN, { id: 'cr_1' }, `${i}`.padStart(64, 'u'), {
     id: `r_${i}`,
-    uid: `${i}`.padStart(64, 'u'),
-    campaignId: 'cmp_1',
-    creativeId: 'cr_1',
-    advertiserId: 'adv_1',
-    bidType: 'cpm',
-    priceMicros: 1_000,
     servedAt: T,
     expiresAt: T + 900_000,
-    viewedAt: null,
-    chargedAt: null,
-    country: '',
-    platform: '',
-    video: false,
-  };
+  });
 }
+const SLOT_CAMPAIGN = { id: 'cmp_1', advertiserId: 'adv_1', bid: { type: 'cpm', amountMicros: 1_000 } } as const;
