@@ -237,6 +237,9 @@ try {
       }
     }
   };
+  // The checkpointer's worker is unref'd: while a WAL hold waits for it, nothing else here keeps the event loop
+  // alive, and the process would end silently, its results unprinted (a server has its listener).
+  const keepAlive = setInterval(() => {}, 1000);
   await run(Math.min(64, batches / 4), false); // warm-up
   const { Session } = await import('node:inspector/promises');
   const session = new Session();
@@ -259,6 +262,7 @@ try {
     );
   }
   for (const { store } of trees) await store.close();
+  clearInterval(keepAlive);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
