@@ -31,34 +31,25 @@ export interface CampaignEffect {
   shard?: number;
 }
 
-/** An event row as the user's side records it. */
-export interface EventRow {
-  reservationId: string;
-  /** The reservation's number (`Reservation.number`), the events key where the store numbers reservations. */
-  reservationNumber: number | undefined;
-  type: EventType;
-  uid: string;
-  campaignId: string;
-  at: number;
-  costMicros: number;
-}
-
 /** The user's rows, inside one transaction. */
 export interface UserSideTx {
-  /** True if this (reservation, type) was recorded before (asked only of events refused as unknown or by rule). */
+  /** True if this (reservation, type) was recorded before. */
   seen(event: VerifiedEvent): boolean;
   /**
-   * The event's reservation, asked first. A backend may leave out one whose user or campaign differs
-   * from the event's (the procedure refuses it either way).
+   * The event's reservation, asked right after `seen` for the same event. A backend may leave
+   * out one whose user or campaign differs from the event's (the procedure refuses it either way).
    */
   reservation(event: VerifiedEvent): Reservation | undefined;
-  /**
-   * Records the event unless its (reservation, type) was recorded before: false then (a duplicate, nothing
-   * written). On SQLite one insert is the idempotency check (the events key), no read before it.
-   */
-  insertEvent(row: EventRow): boolean;
-  /** The event just recorded cost less than its row said (the budget in force cut the charge). */
-  setCost(row: EventRow, costMicros: number): void;
+  insertEvent(row: {
+    reservationId: string;
+    /** The reservation's number (`Reservation.number`), the events key where the store numbers reservations. */
+    reservationNumber: number | undefined;
+    type: EventType;
+    uid: string;
+    campaignId: string;
+    at: number;
+    costMicros: number;
+  }): void;
   markViewed(reservation: Reservation, at: number): void;
   markCharged(reservation: Reservation, at: number): void;
   block(uid: string, advertiserId: string, at: number): void;
@@ -104,6 +95,7 @@ export function applyUserSide(
   rules: Pick<EventRules, 'effect'>,
 ): EventOutcome[] {
   return batch.map((event): EventOutcome => {
+    if (tx.seen(event)) return DUPLICATE;
     const reservation = tx.reservation(event);
     if (
       !reservation ||
@@ -111,23 +103,12 @@ export function applyUserSide(
       reservation.campaignId !== event.campaignId ||
       reservation.creativeId !== event.creativeId
     ) {
-      return tx.seen(event) ? DUPLICATE : UNKNOWN_RESERVATION;
+      return { status: 'rejected', reason: 'unknown_reservation' };
     }
-    // Not recorded, so a refused event never uses up its (token, type); one recorded before stays a duplicate.
+    // Not recorded, so a refused event never uses up its (token, type).
     const refusal = eventRefusal(reservation, event.type);
-    if (refusal) return tx.seen(event) ? DUPLICATE : { status: 'rejected', reason: refusal };
+    if (refusal) return { status: 'rejected', reason: refusal };
     const effect = rules.effect(reservation, event.type, now);
-    // Recorded first, at the price: the insert is the idempotency check, so a duplicate does nothing else.
-    const row: EventRow = {
-      reservationId: event.reservationId,
-      reservationNumber: reservation.number,
-      type: event.type,
-      uid: event.uid,
-      campaignId: event.campaignId,
-      at: now,
-      costMicros: effect.chargeMicros,
-    };
-    if (!tx.insertEvent(row)) return DUPLICATE;
     if (effect.converts && reservation.viewedAt === null) tx.markViewed(reservation, now);
     if (effect.chargeMicros > 0) tx.markCharged(reservation, now);
     if (effect.blocksAdvertiser) tx.block(event.uid, reservation.advertiserId, now);
@@ -145,7 +126,15 @@ export function applyUserSide(
     };
     if (reservation.budgetShard) campaignEffect.shard = reservation.budgetShard;
     const charged = tx.forCampaign(campaignEffect);
-    if (charged !== undefined && charged !== effect.chargeMicros) tx.setCost(row, charged);
+    tx.insertEvent({
+      reservationId: event.reservationId,
+      reservationNumber: reservation.number,
+      type: event.type,
+      uid: event.uid,
+      campaignId: event.campaignId,
+      at: now,
+      costMicros: charged ?? effect.chargeMicros,
+    });
     return ACCEPTED;
   });
 }
@@ -153,7 +142,6 @@ export function applyUserSide(
 /** Shared by every accepted outcome (outcomes are read, never changed): one object less per event. */
 const ACCEPTED: EventOutcome = Object.freeze({ status: 'accepted' });
 const DUPLICATE: EventOutcome = Object.freeze({ status: 'duplicate' });
-const UNKNOWN_RESERVATION: EventOutcome = Object.freeze({ status: 'rejected', reason: 'unknown_reservation' });
 
 /** The UTC day of the last effect's time: a group's events share one. */
 let lastDayNumber = Number.NaN;

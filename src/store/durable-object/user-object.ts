@@ -243,19 +243,10 @@ export class UserObjectStore {
           const sharded = this.shardQuery.get({ id });
           return sharded ? { ...row, budgetShard: sharded.shard } : row;
         },
-        insertEvent: ({ reservationId, reservationNumber, type, uid, campaignId, at, costMicros }) => {
-          if (this.seenQuery.get({ id: reservationId, type }) !== undefined) return false;
-          tx.insert(t.events)
-            .values({ reservation: reservationNumber as number, type, uid, campaignId, at, costMicros })
-            .run();
-          return true;
-        },
-        // Never asked here: the campaign's side is charged in its own object (forCampaign returns no charge).
-        setCost: ({ reservationNumber, type }, costMicros) =>
+        insertEvent: ({ reservationNumber, type, uid, campaignId, at, costMicros }) =>
           tx
-            .update(t.events)
-            .set({ costMicros })
-            .where(and(eq(t.events.reservation, reservationNumber as number), eq(t.events.type, type)))
+            .insert(t.events)
+            .values({ reservation: reservationNumber as number, type, uid, campaignId, at, costMicros })
             .run(),
         markViewed: (r, at) => tx.update(t.reservations).set({ viewedAt: at }).where(eq(t.reservations.id, r.id)).run(),
         markCharged: (r, at) => tx.update(t.reservations).set({ chargedAt: at }).where(eq(t.reservations.id, r.id)).run(),

@@ -293,43 +293,36 @@ export class SqliteLedger implements LedgerStore {
           : this.writeRows(groupNow - REPORT_WRITE_MS, ROWS_PER_GROUP);
       const applied = batches.map((batch) => {
         const reported: string[] = [];
+        /** The reservation row `seen` read with its probe (the procedure asks for it next), or undefined. */
+        let read: ReservationRow | undefined;
+        let readFor: VerifiedEvent | undefined;
         const userSide: UserSideTx = {
-          // Asked only of events refused as unknown or by rule (for any other, the insert is the check).
-          seen: (event) =>
-            (event.reservationNumber === undefined
-              ? q.seenById.get(event.type, event.reservationId, event.uid, event.campaignId, event.creativeId)
-              : q.seen.get(
-                  event.type,
-                  event.reservationNumber,
-                  event.reservationId,
-                  event.uid,
-                  event.campaignId,
-                  event.creativeId,
-                )) !== undefined,
+          // One statement for the idempotency probe and the reservation row: one call and one lookup of the id less per event.
           // By the number the token carries (the table's own key: one descent), else (tokens sealed before numbers) by the id.
-          reservation: (event) => {
-            const { reservationNumber: n, reservationId: id, uid, campaignId, creativeId } = event;
-            const row = (
+          seen: (event) => {
+            const { reservationNumber: n, type, reservationId: id, uid, campaignId, creativeId } = event;
+            read = (
               n === undefined
-                ? q.reservation.get(id, uid, campaignId, creativeId)
-                : q.reservationOf.get(n, id, uid, campaignId, creativeId)
+                ? q.reservationSeenById.get(type, id, uid, campaignId, creativeId)
+                : q.reservationSeen.get(type, n, id, uid, campaignId, creativeId)
             ) as ReservationRow | undefined;
+            readFor = event;
+            // No reservation of this number, id, user and campaign (erased, pruned, never served, lost): no event of it
+            // is recorded either (events go with their reservation), and the procedure refuses it as unknown.
+            return read !== undefined && read[SEEN] === 1;
+          },
+          reservation: (event) => {
+            const row =
+              readFor === event
+                ? read
+                : (q.reservation.get(event.reservationId, event.uid, event.campaignId, event.creativeId) as
+                    | ReservationRow
+                    | undefined);
+            read = readFor = undefined;
             return row && new EventReservation(event, row, q.advertiser);
           },
-          // The events key (reservation, type) refuses a recorded one: the statement is undone (the transaction goes on)
-          // and no rowid is used. A plain insert and its error, not `ON CONFLICT DO NOTHING`: that form cost more per
-          // insert than the error does per duplicate (bench/README, session 13, `ev13`).
-          insertEvent: (row) => {
-            try {
-              q.insertEvent.run(rowid, row.reservationNumber, row.type, row.uid, row.campaignId, row.at, row.costMicros);
-            } catch (err) {
-              if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return false;
-              throw err;
-            }
-            rowid++;
-            return true;
-          },
-          setCost: (row, costMicros) => q.setCost.run(costMicros, row.reservationNumber, row.type),
+          insertEvent: (row) =>
+            q.insertEvent.run(rowid++, row.reservationNumber, row.type, row.uid, row.campaignId, row.at, row.costMicros),
           // The event row inserted with it is the mark (events as state, see RESERVATION_COLUMNS): only the cache learns it.
           markViewed: (reservation) => {
             viewed.push(reservation.uid, reservation.id);
@@ -577,16 +570,13 @@ function prepareStatements(sqlite: Database.Database) {
     // Rows as arrays (ReservationRow): better-sqlite3 builds an array faster than an object of named columns. The
     // reservation's id, user, campaign and creative are the event's (compared here, in SQL): no string of them is built per event.
     reservation: s(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE ${SAME_SLOT}`).raw(),
-    reservationOf: s(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE number = ? AND ${SAME_SLOT}`).raw(),
-    // Whether the event's (reservation, type) is recorded, of the reservation the token names (the same slot, as above).
-    seen: s(`${SEEN} r.number = ? AND r.${SAME_SLOT.replaceAll(' AND ', ' AND r.')}`).pluck(),
-    seenById: s(`${SEEN} r.${SAME_SLOT.replaceAll(' AND ', ' AND r.')}`).pluck(),
+    reservationSeen: s(`${WITH_SEEN} number = ? AND ${SAME_SLOT}`).raw(),
+    reservationSeenById: s(`${WITH_SEEN} ${SAME_SLOT}`).raw(),
     // By the number the row just read carries: the table's own key, one descent (the id's index and then the row was two).
     advertiser: s('SELECT advertiser_id FROM reservations WHERE number = ?').pluck(),
     insertEvent: s(
       'INSERT INTO events (rowid, reservation, type, uid, campaign_id, at, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
-    setCost: s('UPDATE events SET cost_micros = ? WHERE reservation = ? AND type = ?'),
     addBlock: s('INSERT INTO user_blocks (uid, advertiser_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     addHide: s('INSERT INTO user_hides (uid, creative_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     addReporter: s(
@@ -633,10 +623,11 @@ function prepareStatements(sqlite: Database.Database) {
  * uncharged, so neither is read here.
  */
 const RESERVATION_COLUMNS = 'bid_type, price_micros, served_at, expires_at, country, platform, video, number';
-/** An event of the type recorded for a reservation, up to the WHERE that finds the reservation `r`. */
-const SEEN = 'SELECT 1 FROM events e JOIN reservations r ON r.number = e.reservation WHERE e.type = ? AND';
+/** A reservation's row with the idempotency probe (`seen`: an event of this type is recorded), up to its WHERE. */
+const WITH_SEEN = `SELECT ${RESERVATION_COLUMNS}, EXISTS (SELECT 1 FROM events e WHERE e.reservation = r.number AND e.type = ?) AS seen
+  FROM reservations r WHERE`;
 
-/** A row of RESERVATION_COLUMNS. */
+/** A row of RESERVATION_COLUMNS, and `seen` after them when read with the probe. */
 type ReservationRow = [
   bidType: Reservation['bidType'],
   priceMicros: number,
@@ -646,7 +637,9 @@ type ReservationRow = [
   platform: string,
   video: number,
   number: number,
+  seen?: number,
 ];
+const SEEN = 8;
 
 /**
  * The reservation of an event whose id, user, campaign and creative the row matched: those (all sealed

@@ -1,8 +1,9 @@
 /**
- * The SQLite ledger records an event before its effects, its insert the idempotency check (the events key):
- * a duplicate does nothing, and an event whose charge the budget in force cut is stored at what it was charged
- * (its row fixed up in the same transaction), so the report rows a restart counts again from the events
- * table agree with the spend. Real files; a second store on the same file stands for a restarted process.
+ * An event whose charge the budget in force cut is stored at what it was charged, so the report rows a restart
+ * counts again from the events table agree with the spend; a duplicate in the same group does nothing and uses
+ * no events rowid. (Kept from session 13's trial of recording the event before its effects, `ev13`: the
+ * guard for a cost fixed up after the campaign's side.) Real files; a second store on the same file stands for a
+ * restarted process.
  */
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -22,8 +23,8 @@ const event = (r: Reservation, type: VerifiedEvent['type'] = 'impression'): Veri
   creativeId: r.creativeId,
 });
 
-describe('the SQLite ledger records an event first', () => {
-  const file = sqliteFile('ledger-insert-first-');
+describe('the SQLite ledger under a budget that cuts a charge', () => {
+  const file = sqliteFile('ledger-budget-cut-');
 
   it('stores a charge the budget cut at what was charged, and a restart counts the report rows from it', async () => {
     const store = file.store();
