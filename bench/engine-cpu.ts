@@ -155,7 +155,7 @@ try {
         .join('; ')}`,
     );
   }
-  // What the engine's store saw: callers per group commit, time per commit, user-cache hits (Prometheus text).
+  // What the engine's store saw: callers per group commit, time per commit, user-cache misses and slots served per slot request (Prometheus text).
   for (const s of servers) {
     const text = await (await fetch(`${s.url}/metrics`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } })).text();
     // A series by its labels (none: `name value`).
