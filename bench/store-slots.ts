@@ -13,7 +13,7 @@
  * as in `npm run bench -- --only=http`). Requests are the HTTP workload's sessions (`sessions`: Zipf users, their
  * feeds): each asks for as many slots as its feed has places (`placementCapacity` with the default placement), at
  * most 8 live per user (the default user cap): ~1.2 rows a request are written, as the HTTP bench's servers write
- * over a run as long (1.3–1.4 at 30,000 requests; `engine-cpu.ts` prints slots served per request), not the 1.0–1.1
+ * over a run as long (1.15–1.4; `engine-cpu.ts` prints slots served per request), not the 1.0–1.1
  * of a fixed 1–3 slots a request. Reported per request: main-thread busy time
  * (event-loop utilisation), process CPU (user + system, every thread: the WAL sync and the checkpointer included),
  * cache misses, rows written.

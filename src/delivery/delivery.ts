@@ -218,8 +218,8 @@ function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
-/** A failed store's error as the answer (`reserve`'s), without a closure per request. */
-const asError = (err: Error) => err;
+/** A failed store's rejection as an Error answer (`reserve`'s), without a closure per request: whatever it rejected with, not stored. */
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 /** Fail closed: a budget that cannot be asked is not spent (the slot goes unfilled). */
 function budgetUnavailable(campaignId: string, err: unknown): false {

@@ -88,6 +88,7 @@ export interface HistoryEntry {
 }
 
 export interface UserState {
+  /** In no defined order (backends return it differently): nothing may assume the last entry is the newest. */
   history: HistoryEntry[];
   blocks: Set<string>;
   hides: Set<string>;

@@ -401,6 +401,20 @@ export function storeContract(
         );
       });
 
+      it('refuses a stale decision also when the user left the cache between the decision and the reserve', async () => {
+        const { c, k } = await seed();
+        const seen = { ...(await store.users.load(uid(10), T, CONTRACT_HISTORY_MS)) };
+        seen.history = [...seen.history];
+        expect(
+          await store.users.reserve([reservation(c, k, uid(10))], { history: seen.history, historyMs: CONTRACT_HISTORY_MS }),
+        ).toBe(true);
+        // Other users loaded meanwhile: a small cache drops uid(10), so the check must read it again.
+        for (const other of [11, 12]) await store.users.load(uid(other), T, CONTRACT_HISTORY_MS);
+        const stale = reservation(c, k, uid(10));
+        expect(await store.users.reserve([stale], { history: seen.history, historyMs: CONTRACT_HISTORY_MS })).toBe(false);
+        expect(await store.users.reservation(uid(10), stale.id)).toBeUndefined();
+      });
+
       it('unreserves a refused reservation of its user only: it stops counting toward caps at once', async () => {
         const { c, k } = await seed();
         const { c: c2, k: k2 } = await seed();

@@ -36,7 +36,7 @@ describe('user-cache lookups (SQLite)', () => {
       }
       // A miss, then a hit: one lookup a request.
       expect(lookups).toEqual([false, true]);
-      // The second request's reserve still saw the first one's reservation (its own check unchanged).
+      // Each committed reservation went into the cached history (`remember`).
       expect((store.users.load(UID, T, HISTORY_MS) as UserState).history.map((e) => e.reservationId)).toEqual(['r_1', 'r_2']);
     } finally {
       await store.close();

@@ -94,7 +94,7 @@ export class SqliteUsers implements UserStore {
   private remember(batch: Reservation[]): void {
     for (const r of batch) {
       try {
-        // `peek`: the user's load just made the entry the most recent; no second move in the LRU's list.
+        // `peek`: the decision's load already moved the entry in the LRU's list (an entry dropped since is read again).
         this.cache.peek(r.uid)?.history.push(toHistory(r));
       } catch (err) {
         this.cache.delete(r.uid);
@@ -597,7 +597,7 @@ type UserRow =
 
 /**
  * The user read (rows of UserRow): the user's history rows from `rows` (a join or a filter that names them `r`),
- * then blocks, hides and mutes. No ORDER BY: the branches come in their order, each history row once (no sorter).
+ * then blocks, hides and mutes. No ORDER BY: the history has no defined order (nothing reads it), each row once.
  */
 const readUser = (rows: string) =>
   `SELECT ${HISTORY}, r.id, r.campaign_id, r.creative_id, r.advertiser_id, r.served_at, r.expires_at, ${VIEWED} FROM ${rows}
@@ -616,7 +616,7 @@ function prepareStatements(db: Db) {
   return {
     // Rows of UserRow: the cap history, then blocks, hides and mutes (one index lookup each).
     // A history entry is viewed once an event converted it (event-state.ts): read from the events key, one lookup per entry.
-    // The user's rows are those `reservation_users` has under the key, joined row by row (in number order, i.e. serving
+    // The user's rows are those `reservation_users` has under the key, joined row by row (no defined
     // order; no list of numbers made first), and (`readHeldUser`) those held in memory too.
     readUser: sqlite
       .prepare(readUser('reservation_users u CROSS JOIN reservations r WHERE u.key = @key AND r.number = u.number'))
