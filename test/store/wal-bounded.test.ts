@@ -38,7 +38,7 @@ describe('the WAL under steady writes', () => {
     sqlite.exec('CREATE TABLE filler (id INTEGER PRIMARY KEY, body BLOB NOT NULL)');
     const wal = new WalSync(path, sqlite);
     // Restart once a pass leaves 1 MiB (256 frames) in the WAL (production: 32 MiB), at the production interval.
-    const checkpointer = new Checkpointer(sqlite, path, wal, { restartFrames: 256 });
+    const checkpointer = new Checkpointer(sqlite, path, wal, { restartBytes: 2 ** 20 });
     const insert = sqlite.prepare('INSERT INTO filler (body) VALUES (?)');
     const write = sqlite.transaction((bodies: Buffer[]) => {
       for (const body of bodies) insert.run(body);

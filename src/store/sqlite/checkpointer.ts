@@ -125,8 +125,8 @@ parentPort.on('message', (message) => {
  */
 const CHECKPOINT_MS = 250;
 
-/** WAL frames (4 KiB pages) a pass may leave before the commits are held for the restart: 32 MiB. */
-const RESTART_FRAMES = 8192;
+/** Bytes a pass may leave in the WAL before the commits are held for the restart (WAL_RESTART_MB). */
+export const RESTART_BYTES = 32 * 2 ** 20;
 
 type Answer = { done: boolean; busy: boolean };
 
@@ -148,11 +148,13 @@ export class Checkpointer {
     private sqlite: Database.Database,
     path: string,
     private wal: WalSync,
-    o: { everyMs?: number; restartFrames?: number } = {},
+    o: { everyMs?: number; restartBytes?: number } = {},
   ) {
     sqlite.pragma('wal_autocheckpoint = 0');
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const workerData = { driver, path, everyMs: o.everyMs ?? CHECKPOINT_MS, restartFrames: o.restartFrames ?? RESTART_FRAMES };
+    // In WAL frames: one page each (4 KiB unless the file says otherwise).
+    const restartFrames = Math.ceil((o.restartBytes ?? RESTART_BYTES) / Number(sqlite.pragma('page_size', { simple: true })));
+    const workerData = { driver, path, everyMs: o.everyMs ?? CHECKPOINT_MS, restartFrames };
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     this.worker.on('message', (message: 'hold' | Answer | { error: string }) => {
       if (message === 'hold') void this.held('pass');

@@ -21,6 +21,8 @@ export interface SqliteStoreOptions {
   metrics?: StoreMetrics;
   /** Syncs the WAL off the event loop [one for `path`]. */
   walSync?: WalSync;
+  /** Bytes a checkpoint may leave in the WAL before the commits are held for its restart [32 MiB] (WAL_RESTART_MB). */
+  walRestartBytes?: number;
 }
 
 export function createSqliteStore(options: SqliteStoreOptions): Store & {
@@ -31,7 +33,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
   const { db, sqlite } = openDatabase(options.path, { mmapBytes: options.mmapBytes });
   const metrics = options.metrics;
   const walSync = options.walSync ?? new WalSync(options.path, sqlite);
-  const checkpointer = options.path === ':memory:' ? undefined : new Checkpointer(sqlite, options.path, walSync);
+  const checkpointer = options.path === ':memory:' ? undefined : new Checkpointer(sqlite, options.path, walSync, { restartBytes: options.walRestartBytes });
   if (checkpointer) truncateWalWith(sqlite, (attempts) => checkpointer.truncate(attempts));
   const budgets = new SqliteBudgets(db, metrics);
   const users = new SqliteUsers(db, budgets, options.userCacheSize, walSync, metrics);
