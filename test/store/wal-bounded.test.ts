@@ -11,7 +11,7 @@ import type Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Reservation } from '../../src/store/interface.js';
 import { Checkpointer } from '../../src/store/sqlite/checkpointer.js';
-import { openDatabase, truncateWal, truncateWalWith } from '../../src/store/sqlite/db.js';
+import { openDatabase, walTruncation } from '../../src/store/sqlite/db.js';
 import { GroupCommit } from '../../src/store/sqlite/group-commit.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import type { SqliteUsers } from '../../src/store/sqlite/users.js';
@@ -98,7 +98,6 @@ describe('the WAL under steady writes', () => {
   it("a prune beside the worker's restart commits and truncations never fails with SQLITE_BUSY", async () => {
     const path = tempDb();
     const store = createSqliteStore({ path, userCacheSize: 10 });
-    const sqlite = (store.users as unknown as { db: { $client: Database.Database } }).db.$client;
     try {
       const T = Date.UTC(2026, 0, 1);
       const rows = 1500;
@@ -109,7 +108,7 @@ describe('the WAL under steady writes', () => {
       const truncations = (async () => {
         let n = 0;
         while (pruning) {
-          expect(await truncateWal(sqlite)).toBe(true);
+          expect(await store.truncateWal()).toBe(true);
           n++;
           await new Promise((resolve) => setTimeout(resolve, 1));
         }
@@ -133,7 +132,7 @@ describe('a checkpointer worker that ends on its own', () => {
     sqlite.exec('CREATE TABLE t (x)');
     const wal = new WalSync(path, sqlite);
     const checkpointer = new Checkpointer(sqlite, path, wal);
-    truncateWalWith(sqlite, (attempts) => checkpointer.truncate(attempts));
+    const truncateWal = walTruncation(sqlite, checkpointer);
     const insert = sqlite.prepare('INSERT INTO t VALUES (?)');
     const group = new GroupCommit<number, void>(
       (xs) => {
@@ -151,7 +150,7 @@ describe('a checkpointer worker that ends on its own', () => {
       sqlite.close();
       wal.close();
     };
-    return { path, sqlite, wal, checkpointer, group, worker, count, close };
+    return { path, sqlite, wal, checkpointer, truncateWal, group, worker, count, close };
   };
 
   it('releases its hold: the held commits and the truncation settle', async () => {
@@ -160,7 +159,7 @@ describe('a checkpointer worker that ends on its own', () => {
     try {
       await s.group.submit(1);
       // A truncation holds the commits; the worker ends before (or after) it answers.
-      const truncated = truncateWal(s.sqlite);
+      const truncated = s.truncateWal();
       expect(s.wal.held).toBeDefined();
       const committed = s.group.submit(2);
       await s.worker.terminate();
@@ -185,7 +184,7 @@ describe('a checkpointer worker that ends on its own', () => {
       // The serving connection checkpoints itself again.
       expect(s.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
       const pragma = vi.spyOn(s.sqlite, 'pragma');
-      expect(await truncateWal(s.sqlite)).toBe(true);
+      expect(await s.truncateWal()).toBe(true);
       expect(pragma.mock.calls.filter(([source]) => /checkpoint\(TRUNCATE\)/.test(source))).toHaveLength(1);
       pragma.mockRestore();
       expect(statSync(`${s.path}-wal`).size).toBe(0);
@@ -203,11 +202,10 @@ describe('store.close()', () => {
   it('lets the commits held at close through, answered and stored', async () => {
     const path = tempDb();
     const store = createSqliteStore({ path, userCacheSize: 10 });
-    const sqlite = (store.users as unknown as { db: { $client: Database.Database } }).db.$client;
     const T = Date.UTC(2026, 0, 1);
     // A truncation holds the commits; reservations arrive meanwhile, then the store closes.
     const error = vi.spyOn(console, 'error');
-    const truncated = truncateWal(sqlite);
+    const truncated = store.truncateWal();
     const reserved = [0, 1, 2].map((i) => store.users.reserve([reservation(i, T)]));
     await store.close();
     await truncated;
