@@ -26,6 +26,8 @@ describe('group commit metrics (SQLite)', () => {
       },
       holds: () => {},
       userCache: () => {},
+      walHold: () => {},
+      checkpointError: () => {},
     };
     const store = createSqliteStore({ path: db.path, userCacheSize: 10, metrics });
     try {

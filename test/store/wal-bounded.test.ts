@@ -16,6 +16,7 @@ import { GroupCommit } from '../../src/store/sqlite/group-commit.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import type { SqliteUsers } from '../../src/store/sqlite/users.js';
 import { WalSync } from '../../src/store/sqlite/wal-sync.js';
+import { makeService } from '../helpers/service.js';
 import { reservation as served } from '../helpers/store-records.js';
 
 const dirs: string[] = [];
@@ -197,6 +198,88 @@ describe('a checkpointer worker that ends on its own', () => {
     }
   });
 });
+
+describe("the checkpointer's health, metrics and error log", () => {
+  it('a checkpointer worker that ended makes /readyz fail on the database check', async () => {
+    const s = await makeService();
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect((await s.call('GET', '/readyz', undefined)).status).toBe(200);
+      const worker = (s.store.checkpointer as unknown as { worker: { terminate(): Promise<number> } }).worker;
+      await worker.terminate();
+      const ready = await s.call('GET', '/readyz', undefined);
+      expect(ready.status).toBe(503);
+      expect(ready.body).toMatchObject({
+        detail: 'Failing checks: database',
+        checks: { database: false, migrations: true, catalog: true },
+      });
+    } finally {
+      error.mockRestore();
+      await s.close();
+    }
+  });
+
+  it('reports each hold with its reason and length, and each worker error', async () => {
+    const path = tempDb();
+    const holds: [string, number][] = [];
+    let errors = 0;
+    const metrics = {
+      commit() {},
+      holds() {},
+      userCache() {},
+      walHold: (reason: string, seconds: number) => holds.push([reason, seconds]),
+      checkpointError: () => errors++,
+    };
+    const store = createSqliteStore({ path, userCacheSize: 10, metrics });
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await store.users.reserve([reservation(1, Date.UTC(2026, 0, 1))]);
+      expect(await store.truncateWal()).toBe(true);
+      expect(holds).toEqual([['truncate', expect.any(Number)]]);
+      expect(holds[0][1]).toBeGreaterThan(0);
+      // A failed pass, as the worker reports it (a real one needs a failing disk).
+      workerOf(store.checkpointer).emit('message', { error: 'disk I/O error' });
+      expect(errors).toBe(1);
+    } finally {
+      error.mockRestore();
+      await store.close();
+    }
+  });
+
+  it('logs a repeated worker error once a minute, with how often it came since', async () => {
+    const path = tempDb();
+    const store = createSqliteStore({ path, userCacheSize: 10 });
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const worker = workerOf(store.checkpointer);
+      const failed = () => worker.emit('message', { error: 'disk I/O error' });
+      const logged = () => error.mock.calls.map(([line]) => String(line)).filter((line) => /checkpoint failed/.test(line));
+      for (let i = 0; i < 240; i++) failed(); // a minute of failed passes every 250 ms
+      expect(logged()).toEqual(['[store] WAL checkpoint failed: disk I/O error']);
+      vi.advanceTimersByTime(59_000);
+      failed();
+      expect(logged()).toHaveLength(1);
+      vi.advanceTimersByTime(1_000);
+      failed();
+      expect(logged()).toEqual([
+        '[store] WAL checkpoint failed: disk I/O error',
+        '[store] WAL checkpoint failed: disk I/O error (and 240 times since it was last logged)',
+      ]);
+      // Another error is logged at once.
+      worker.emit('message', { error: 'database disk image is malformed' });
+      expect(logged()).toHaveLength(3);
+    } finally {
+      vi.useRealTimers();
+      error.mockRestore();
+      await store.close();
+    }
+  });
+});
+
+/** The checkpointer's worker thread, whose messages a test can stand in for. */
+const workerOf = (checkpointer: Checkpointer | undefined) =>
+  (checkpointer as unknown as { worker: { emit(event: 'message', message: unknown): void } }).worker;
 
 describe('store.close()', () => {
   it('lets the commits held at close through, answered and stored', async () => {

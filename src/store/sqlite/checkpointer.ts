@@ -31,6 +31,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import type { StoreMetrics, WalHoldReason } from '../../ops/metrics.js';
 import { retryTruncate, type TruncateOutcome, truncateHere } from './db.js';
 import type { WalSync } from './wal-sync.js';
 
@@ -143,13 +144,16 @@ export class Checkpointer {
    * reports the database failing, so the process gets restarted.
    */
   alive = true;
+  /** Each hold's length and each worker error (`/metrics`). */
+  private metrics: StoreMetrics | undefined;
 
   constructor(
     private sqlite: Database.Database,
     path: string,
     private wal: WalSync,
-    o: { everyMs?: number; restartBytes?: number } = {},
+    o: { everyMs?: number; restartBytes?: number; metrics?: StoreMetrics } = {},
   ) {
+    this.metrics = o.metrics;
     sqlite.pragma('wal_autocheckpoint = 0');
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     // In WAL frames: one page each (4 KiB unless the file says otherwise).
@@ -157,7 +161,7 @@ export class Checkpointer {
     const workerData = { driver, path, everyMs: o.everyMs ?? CHECKPOINT_MS, restartFrames };
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     this.worker.on('message', (message: 'hold' | Answer | { error: string }) => {
-      if (message === 'hold') void this.held('pass');
+      if (message === 'hold') void this.held('pass', 'restart');
       else if ('error' in message) this.logError(message.error);
       else this.waiting.shift()?.(message);
     });
@@ -187,6 +191,7 @@ export class Checkpointer {
 
   /** A worker error, logged at most once a minute while it repeats (a disk I/O error fails every pass), with a count. */
   private logError(error: string): void {
+    this.metrics?.checkpointError();
     const now = Date.now();
     const last = this.logged;
     if (error === last.error && now - last.at < 60_000) {
@@ -199,13 +204,17 @@ export class Checkpointer {
   }
 
   /** One worker checkpoint (`what`) with the group commits held until it answers. */
-  private held(what: 'pass' | 'truncate'): Promise<Answer> {
+  private held(what: 'pass' | 'truncate', reason: WalHoldReason): Promise<Answer> {
     if (this.closed || !this.alive) return Promise.resolve({ done: false, busy: false });
     const release = this.wal.hold();
+    const since = performance.now();
     return new Promise<Answer>((resolve) => {
       this.waiting.push(resolve);
       this.worker.postMessage(what);
-    }).finally(release);
+    }).finally(() => {
+      release();
+      this.metrics?.walHold(reason, (performance.now() - since) / 1000);
+    });
   }
 
   /**
@@ -216,7 +225,7 @@ export class Checkpointer {
   truncate(attempts: number): Promise<TruncateOutcome> {
     return retryTruncate(async () => {
       if (!this.alive) return truncateHere(this.sqlite);
-      const answer = await this.held('truncate');
+      const answer = await this.held('truncate', 'truncate');
       // The worker ended while asked: once more, on this connection.
       if (!this.alive) return truncateHere(this.sqlite);
       return answer.done ? 'done' : answer.busy ? 'busy' : 'failed';

@@ -1,6 +1,6 @@
 /** Opens the SQLite file with the durability settings money and events need, migrates it, and runs atomic writes. */
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -57,6 +57,15 @@ export function openDatabase(path: string, options: OpenOptions = {}): { db: Db;
   if (applied() !== before) sqlite.pragma('wal_checkpoint(TRUNCATE)');
   // `PRAGMA user_version` is reserved: the checkpointer sets it to itself to restart the WAL (checkpointer.ts).
   return { db, sqlite };
+}
+
+/** Bytes of `path`'s write-ahead log file now (0 when there is none): the `ads_store_wal_bytes` gauge. */
+export function walFileBytes(path: string): number {
+  try {
+    return statSync(`${path}-wal`).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** One truncating checkpoint's outcome: the WAL emptied, another connection in the way, or an error (logged). */

@@ -31,6 +31,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
   loadHolds(now: number): number;
   /** Empties the WAL, on the checkpointer's thread (erasure and `prune` do; tests). */
   truncateWal: WalTruncation;
+  /** The WAL's checkpointer (none for ':memory:'); `health()` fails once it is not `alive`. */
+  checkpointer: Checkpointer | undefined;
 } {
   const { db, sqlite } = openDatabase(options.path, { mmapBytes: options.mmapBytes });
   const metrics = options.metrics;
@@ -38,7 +40,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
   const checkpointer =
     options.path === ':memory:'
       ? undefined
-      : new Checkpointer(sqlite, options.path, walSync, { restartBytes: options.walRestartBytes });
+      : new Checkpointer(sqlite, options.path, walSync, { restartBytes: options.walRestartBytes, metrics });
   const truncateWal = walTruncation(sqlite, checkpointer);
   const budgets = new SqliteBudgets(db, metrics);
   const users = new SqliteUsers(db, budgets, options.userCacheSize, walSync, metrics, undefined, truncateWal);
@@ -85,6 +87,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
     userCacheSize: () => users.cache.size,
     loadHolds: (now) => budgets.loadHolds(now),
     truncateWal,
+    checkpointer,
     async close() {
       // First the checkpointer, which lets held group commits through; a turn of the loop for them to commit and
       // start their WAL syncs, which the drain then waits for, before the connection and the file close.
