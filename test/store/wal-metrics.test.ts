@@ -4,6 +4,7 @@
  * across the engine thread.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { readSettings } from '../../src/config.js';
 import { png } from '../helpers/media.js';
 import { ADMIN, http, type RealServer, removeDir, seed, startServer, stopServer } from '../helpers/server.js';
 
@@ -23,6 +24,17 @@ async function scrape(s: RealServer): Promise<(series: string) => number | undef
     return found ? Number(found[1]) : undefined;
   };
 }
+
+describe('WAL_RESTART_MB', () => {
+  it('is 32 MiB by default, at least 1, a whole number', () => {
+    expect(readSettings({}).walRestartMb).toBe(32);
+    expect(readSettings({ WAL_RESTART_MB: '128' }).walRestartMb).toBe(128);
+    for (const bad of ['0', '4097', '1.5', 'lots'])
+      expect(() => readSettings({ WAL_RESTART_MB: bad })).toThrow(
+        `WAL_RESTART_MB must be an integer between 1 and 4096, got "${bad}"`,
+      );
+  });
+});
 
 describe('the WAL on GET /metrics', () => {
   it('holds the commits for a restart past WAL_RESTART_MB; holds, size and errors cross from the engine thread', async () => {

@@ -8,7 +8,7 @@
  * That alone does not bound the WAL's size: SQLite restarts the WAL (the next commit writes from its start again)
  * only when a write begins with every frame already copied, and under steady writes frames are committed while each
  * PASSIVE checkpoint runs, so it never catches up (the start of session 12 grew to 300–375 MB at 2,000–3,000 slots/s
- * before the retention run's truncation). So once a pass leaves `restartFrames` (32 MiB) or more in the WAL, the
+ * before the retention run's truncation). So once a pass leaves `restartBytes` (WAL_RESTART_MB, 32 MiB) or more in the WAL, the
  * worker runs a few more passes, each copying what was committed during the one before, then asks the serving thread
  * to hold its group commits (`WalSync.hold`: the callers' answers wait, the thread serves on) for one last pass and a
  * one-page commit of its own that restarts the WAL. That commit also writes and syncs the WAL's new header, which
