@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'payload_too_large'
   | 'request_timeout'
+  | 'header_too_large'
   | 'unsupported_media_type'
   | 'unprocessable'
   | 'rate_limited'
@@ -46,6 +47,8 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
       return 413;
     case 'unsupported_media_type':
       return 415;
+    case 'header_too_large':
+      return 431;
     case 'unprocessable':
       return 422;
     case 'rate_limited':
@@ -65,6 +68,7 @@ const titles: Record<ErrorCode, string> = {
   method_not_allowed: 'Method not allowed',
   request_timeout: 'Request timeout',
   payload_too_large: 'Payload too large',
+  header_too_large: 'Request header fields too large',
   unsupported_media_type: 'Unsupported media type',
   unprocessable: 'Unprocessable content',
   rate_limited: 'Too many requests',
@@ -83,8 +87,10 @@ export const problemExplanations: Record<ErrorCode, string> = {
   not_found: 'There is no such route or object, or it belongs to another tenant (existence is not revealed).',
   method_not_allowed: 'The path exists but does not take this method; the `Allow` header lists the methods it takes.',
   request_timeout:
-    "Node server only: the request's body did not arrive within the server's request timeout (`HTTP_REQUEST_TIMEOUT`, 30 s by default; for a creative upload `HTTP_UPLOAD_TIMEOUT`, 600 s by default). The server answered a bare 408 and closed the connection; nothing was applied. Send the request again over a faster link, or ask the operator for a longer timeout.",
+    "Node server only: the request's body did not arrive within the server's request timeout (`HTTP_REQUEST_TIMEOUT`, 30 s by default; for a creative upload `HTTP_UPLOAD_TIMEOUT`, 600 s by default). The server answered 408 and closed the connection; nothing was applied. Send the request again over a faster link, or ask the operator for a longer timeout.",
   payload_too_large: 'The body exceeds the limit: 1 MiB for JSON, 17 MiB for an upload, 5 MB for an image, 16 MB for a video.',
+  header_too_large:
+    "Node server only: the request's header block exceeds what the server reads (Node's limit, 16 KiB by default). The server answered 431 and closed the connection; nothing was applied. Send fewer or shorter headers.",
   unsupported_media_type:
     'JSON routes take `application/json`, uploads `multipart/form-data`; an upload must be a PNG, JPEG, WebP image or an MP4 video, recognised by its bytes.',
   unprocessable: 'The uploaded media breaks a limit (duration, pixel count, dimensions) or is truncated or corrupt.',

@@ -17,6 +17,9 @@
  *   unread body has not ended 500 ms after the answer; for a kept 429 that
  *   close is ignored until the body ends (or LINGER.ms pass: then it closes),
  *   so the connection the answer kept stays kept however slowly the body comes.
+ * - What Node answers itself on a client error (a 408 at a timeout, a 431 for an oversized header block, a 400 for
+ *   what it cannot parse) is a problem+json answer with the API's headers, as the app's problems are, not Node's
+ *   bare status line.
  */
 import {
   createServer,
@@ -25,10 +28,13 @@ import {
   type Server,
   type ServerOptions,
   ServerResponse,
+  STATUS_CODES,
 } from 'node:http';
 import type { Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
+import { type ErrorCode, problemBody, statusOf } from '../api/errors.js';
 import { UPLOAD_PATH } from '../api/middleware/body-limit.js';
+import { envelopeHeaders, requestIdOf } from '../api/middleware/request-log.js';
 import type { NodeLane } from './node-slots.js';
 
 /** How long, and for how many bytes, a closing connection keeps reading what the client still sends. */
@@ -149,22 +155,38 @@ class CorrectedResponse extends ServerResponse {
   }
 }
 
-/** What Node itself writes before it closes a connection on a client error (lib/_http_server.js), by code. */
-const CLIENT_ERROR_STATUS: Record<string, string> = {
-  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
-  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+/** The problem a client error is answered with, by its code (the statuses Node itself answers, lib/_http_server.js). */
+const CLIENT_ERRORS: Record<string, [ErrorCode, string]> = {
+  HPE_HEADER_OVERFLOW: ['header_too_large', "The request's headers exceed the size the server reads"],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: ['payload_too_large', "The request's chunk extensions exceed the size the server reads"],
+  ERR_HTTP_REQUEST_TIMEOUT: ['request_timeout', 'The request did not arrive within the time allowed'],
 };
 
 /**
- * Node's own handling of a client error: its short answer when nothing was answered yet, then the close. A request
- * cut off at the request timeout while still being read ends with that error itself, so whoever reads it (the app,
- * the lane) records the 408 written here (src/api/errors.ts `cutOff`), not a client that went away (a 400).
+ * A client error's answer as the app answers any problem (the status Node would answer: 431, 413, 408, else 400),
+ * with the envelope's headers — the request's X-Request-Id when its headers were read and it sent a valid one — and
+ * `Connection: close`, as the raw bytes written to the socket.
+ */
+export function clientErrorAnswer(code: string | undefined, requestId: string | undefined): string {
+  const [problem, detail] = CLIENT_ERRORS[code ?? ''] ?? ['bad_request', 'The request could not be read as HTTP/1.1'];
+  const status = statusOf(problem);
+  const body = JSON.stringify(problemBody(problem, detail));
+  const headers = envelopeHeaders(requestIdOf(requestId), { 'content-type': 'application/problem+json' });
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n`;
+  for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+  return `${head}content-length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/**
+ * Node's own handling of a client error, but answered as a problem (`clientErrorAnswer`) when nothing was answered
+ * yet; then the close. A request cut off at the request timeout while still being read ends with that error itself,
+ * so whoever reads it (the app, the lane) records the 408 written here (src/api/errors.ts `cutOff`), not a client
+ * that went away (a 400).
  */
 function closeOnClientError(err: NodeJS.ErrnoException, socket: Socket) {
   const res = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
   if (socket.writable && !res?.headersSent)
-    socket.write(`HTTP/1.1 ${CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
+    socket.write(clientErrorAnswer(err.code, res?.req.headers['x-request-id'] as string | undefined));
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && res && !res.req.complete) res.req.destroy(err);
   socket.destroy(err);
 }

@@ -109,6 +109,33 @@ async function slowClient(port: number, first: string, trickle = '', everyMs = 5
   return { received, sentOfTrickle: at };
 }
 
+/** A raw answer's status, headers (names in lower case) and body read as JSON. */
+function problemOf(received: string): { status: number; headers: Record<string, string>; body: Record<string, unknown> } {
+  const [head, body] = [received.slice(0, received.indexOf('\r\n\r\n')), received.slice(received.indexOf('\r\n\r\n') + 4)];
+  const [statusLine, ...lines] = head.split('\r\n');
+  const headers = Object.fromEntries(
+    lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+  );
+  expect(Buffer.byteLength(body)).toBe(Number(headers['content-length']));
+  return { status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(body) };
+}
+
+/** What every problem answer that Node's client errors get carries: the problem's type and status, the API's headers, the close. */
+function expectProblem(received: string, status: number, type: string, requestId?: string) {
+  const answer = problemOf(received);
+  expect(answer.status).toBe(status);
+  expect(answer.body).toMatchObject({ type, status });
+  expect(answer.headers).toMatchObject({
+    'content-type': 'application/problem+json',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    connection: 'close',
+  });
+  expect(answer.headers['content-security-policy']).toContain("default-src 'none'");
+  if (requestId) expect(answer.headers['x-request-id']).toBe(requestId);
+  else expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+}
+
 const slotsHead = (port: number, key: string, length: number) =>
   `POST /v1/slots HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${key}\r\n` +
   `Content-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
@@ -220,18 +247,29 @@ describe('the Node server’s timeouts', () => {
       // The whole head would take ~4 s at this pace, far past the 300 ms allowed.
       const { received, sentOfTrickle } = await slowClient(port, head.slice(0, 10), head.slice(10), 50);
       expect(received).toMatch(/^HTTP\/1\.1 408 /);
+      expectProblem(received, 408, '/problems/request-timeout');
       expect(sentOfTrickle).toBeLessThan(head.length - 10);
     });
 
     it('a slot request whose body trickles is answered 408 and cut off', async () => {
       const body = JSON.stringify({ user: 'slow-user', statuses: 12 }).padEnd(400, ' ');
       // Never idle (a byte every 50 ms), but the whole body would take ~20 s against the 800 ms allowed.
-      const { received, sentOfTrickle } = await slowClient(port, slotsHead(port, client.key, body.length), body, 50);
+      const head = slotsHead(port, client.key, body.length).replace('\r\n\r\n', '\r\nX-Request-Id: slow-42\r\n\r\n');
+      const { received, sentOfTrickle } = await slowClient(port, head, body, 50);
       expect(received).toMatch(/^HTTP\/1\.1 408 /);
+      // A problem as any other, with the request's own id.
+      expectProblem(received, 408, '/problems/request-timeout', 'slow-42');
       expect(sentOfTrickle).toBeLessThan(body.length);
       // Recorded as what it was answered, not as a client that closed the connection (400).
       await recorded('POST /v1/slots 408');
       expect(measured).not.toContain('POST /v1/slots 400');
+    });
+
+    it('a header block over Node’s limit is answered 431 as a problem, and one Node cannot parse 400', async () => {
+      const big = await slowClient(port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`);
+      expectProblem(big.received, 431, '/problems/header-too-large');
+      const garbled = await slowClient(port, 'NOT HTTP AT ALL\r\n\r\n');
+      expectProblem(garbled.received, 400, '/problems/bad-request');
     });
 
     it('so does a body on the app’s path', async () => {

@@ -279,6 +279,7 @@ export function hardeningSuite(name: string, world: () => World<HardeningService
         'bad-request',
         'payload-too-large',
         'request-timeout',
+        'header-too-large',
         'unsupported-media-type',
         'unprocessable',
         'rate-limited',
