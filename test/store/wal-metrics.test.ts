@@ -3,6 +3,8 @@
  * the commits are held for a restart, and the holds, the WAL's size and the checkpointer's errors reach GET /metrics
  * across the engine thread.
  */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readSettings } from '../../src/config.js';
 import { png } from '../helpers/media.js';
@@ -43,7 +45,12 @@ describe('the WAL on GET /metrics', () => {
     let value = await scrape(server);
     expect(value('ads_store_wal_hold_seconds_count{reason="restart"}')).toBeUndefined();
     expect(value('ads_store_wal_checkpoint_errors_total')).toBe(0);
-    // Slot requests of new users (a reservation each) until the WAL passed 1 MiB and a checkpoint pass saw it; at the
+    // A reader's open transaction: the WAL cannot restart by itself between the bursts below (SQLite restarts it when a
+    // write finds every frame copied), so it grows until a pass leaves 1 MiB and the commits are held.
+    const reader = new Database(join(server.dir, 'ads.db'), { readonly: true });
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM reservations').get();
+    // Slot requests of new users (a reservation each, ~1.5 KB of WAL) until a checkpoint pass saw 1 MiB; at the
     // default 32 MiB none of these requests would make a restart.
     let users = 0;
     while (!value('ads_store_wal_hold_seconds_count{reason="restart"}') && users < 4000) {
@@ -57,6 +64,8 @@ describe('the WAL on GET /metrics', () => {
     }
     expect(value('ads_store_wal_hold_seconds_count{reason="restart"}')).toBeGreaterThan(0);
     expect(value('ads_store_wal_bytes')).toBeGreaterThan(2 ** 20);
+    reader.exec('COMMIT');
+    reader.close();
 
     // An erasure empties the WAL with the commits held.
     expect((await http(server, 'POST', '/v1/users/erase', ids.clientKey, { user: 'wal-user-0' })).status).toBe(204);
