@@ -155,17 +155,20 @@ try {
         .join('; ')}`,
     );
   }
-  // What the engine's store saw: callers per group commit, time per commit, user-cache hits (Prometheus text).
+  // What the engine's store saw: callers per group commit, time per commit, user-cache misses and slots served per slot request (Prometheus text).
   for (const s of servers) {
     const text = await (await fetch(`${s.url}/metrics`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } })).text();
+    // A series by its labels (none: `name value`).
     const v = (name: string, label: string) =>
-      Number(new RegExp(`^${name}\\{${label}\\} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+      Number(new RegExp(`^${name}${label ? `\\{${label}\\}` : ''} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
     const q = 'kind="reservations"';
     const groups = v('ads_store_commit_group_size_count', q);
-    const hits = v('ads_user_cache_lookups_total', 'result="hit"');
     const misses = v('ads_user_cache_lookups_total', 'result="miss"');
+    // Per slot request, not per lookup: trees before session 13 also counted the reserve's second look as a hit.
+    const requests = v('ads_slot_requests_total', '');
+    const served = [...text.matchAll(/^ads_slots_served_total\{[^}]*\} (\S+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
     console.log(
-      `${s.name}: reservation commits ${groups}, ${(v('ads_store_commit_group_size_sum', q) / groups).toFixed(2)} callers and ${((v('ads_store_commit_seconds_sum', q) / groups) * 1e6).toFixed(0)} µs each; user cache hit share ${(hits / (hits + misses)).toFixed(3)}`,
+      `${s.name}: reservation commits ${groups}, ${(v('ads_store_commit_group_size_sum', q) / groups).toFixed(2)} callers and ${((v('ads_store_commit_seconds_sum', q) / groups) * 1e6).toFixed(0)} µs each; per slot request: ${(misses / requests).toFixed(3)} user-cache misses, ${(served / requests).toFixed(2)} slots served`,
     );
   }
 } finally {

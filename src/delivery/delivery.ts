@@ -218,6 +218,9 @@ function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
+/** A failed store's error as the answer (`reserve`'s), without a closure per request. */
+const asError = (err: Error) => err;
+
 /** Fail closed: a budget that cannot be asked is not spent (the slot goes unfilled). */
 function budgetUnavailable(campaignId: string, err: unknown): false {
   console.error(`[slots] budget unavailable for ${campaignId}, slot unfilled: ${(err as Error).message}`);
@@ -422,6 +425,7 @@ export class Delivery {
       // reserve is conditional on the history the decision was based on, as before; a reservation
       // whose hold is refused is taken back before answering (no token was issued for it).
       let holdsPending = false;
+      const toStore: Reservation[] = [];
       for (const slot of decision.slots) {
         const id = timeOrderedId('r', now);
         // Where the budget is split over shards, the hold's shard is kept with its reservation: charges and releases go there.
@@ -465,20 +469,17 @@ export class Delivery {
           holdsPending = true;
         }
         asked.push({ slot, reservation, held });
+        toStore.push(reservation);
       }
-      stored = store.users
-        .reserve(
-          asked.map((a) => a.reservation),
-          { history: user.history, historyMs },
-        )
-        .catch((err: Error) => err);
+      stored = store.users.reserve(toStore, { history: user.history, historyMs }).catch(asError);
       // Where every hold was answered at once (SQLite), no promise turn waits for them: each `held` is the answer.
       const holds = holdsPending ? await Promise.all(asked.map((a) => a.held)) : undefined;
       const reserved = await stored;
 
       const reservations: Reservation[] = [];
       const refused: Reservation[] = [];
-      const placed: { after: number; campaign: ServableCampaign; reservation: Reservation; creative: ServableCreative }[] = [];
+      // The asked slots whose hold was taken, in order: each is served.
+      const placed: Asked[] = [];
       for (let i = 0; i < asked.length; i++) {
         const { slot, reservation, held } = asked[i];
         if (!(holds ? holds[i] : (held as boolean))) {
@@ -494,7 +495,7 @@ export class Delivery {
           continue;
         }
         reservations.push(reservation);
-        placed.push({ after: slot.after, campaign: slot.campaign, reservation, creative: slot.creative });
+        placed.push(asked[i]);
       }
       if (reserved === false && !last) {
         await this.releaseHolds(reservations);
@@ -530,14 +531,14 @@ export class Delivery {
       // Tokens are sealed synchronously where the runtime can (Node); elsewhere all at once.
       const tokens: (string | Promise<string>)[] = [];
       let pending = false;
-      for (const { campaign, reservation, creative } of placed) {
+      for (const { slot, reservation } of placed) {
         const token = signer.sign({
           reservationId: reservation.id,
           reservationNumber: reservation.number,
           clientId: input.clientId ?? '',
           uid,
-          campaignId: campaign.id,
-          creativeId: creative.id,
+          campaignId: slot.campaign.id,
+          creativeId: slot.creative.id,
           expiresAt: reservation.expiresAt,
         });
         if (typeof token !== 'string') pending = true;
@@ -549,8 +550,8 @@ export class Delivery {
       open = 0;
       const slots: SlotView[] = [];
       for (let i = 0; i < placed.length; i++) {
-        const { after, campaign, creative } = placed[i];
-        slots.push({ after, token: sealed[i], ad: this.adView(campaign, creative) });
+        const { slot } = placed[i];
+        slots.push({ after: slot.after, token: sealed[i], ad: this.adView(slot.campaign, slot.creative) });
       }
       return decision.explain ? { slots, explain: decision.explain } : { slots };
     } catch (err) {

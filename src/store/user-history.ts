@@ -18,7 +18,8 @@ export function toHistory(
 
 /** True if `current` holds history that `seen` lacks: a response decided on `seen` may break a cap. */
 export function gainedHistory(current: HistoryEntry[], seen: HistoryEntry[]): boolean {
-  if (current.length === 0) return false;
+  // The same list (a cached state read once for both): whatever it holds now, both hold (no Set to find that out).
+  if (current.length === 0 || current === seen) return false;
   const known = new Set(seen.map((e) => e.reservationId));
   return current.some((e) => !known.has(e.reservationId));
 }

@@ -96,7 +96,8 @@ export class SqliteUsers implements UserStore {
   private remember(batch: Reservation[]): void {
     for (const r of batch) {
       try {
-        this.cache.get(r.uid)?.history.push(toHistory(r));
+        // `peek`: the user's load just made the entry the most recent; no second move in the LRU's list.
+        this.cache.peek(r.uid)?.history.push(toHistory(r));
       } catch (err) {
         this.cache.delete(r.uid);
         console.error(`[store] after a reservations commit, a user's cached state is dropped: ${String(err)}`);
@@ -168,7 +169,10 @@ export class SqliteUsers implements UserStore {
   async reserve(reservations: Reservation[], basedOn?: { history: HistoryEntry[]; historyMs: number }): Promise<boolean> {
     if (reservations.length === 0) return true;
     if (basedOn) {
-      const current = this.load(reservations[0].uid, reservations[0].servedAt, basedOn.historyMs);
+      // The cached state as it is (the decision's load just trimmed it and counted its lookup); read again only if it
+      // was dropped meanwhile.
+      const uid = reservations[0].uid;
+      const current = this.cache.peek(uid) ?? this.load(uid, reservations[0].servedAt, basedOn.historyMs);
       if (gainedHistory(current.history, basedOn.history)) return false;
     }
     await this.group.submit(reservations);
@@ -593,14 +597,16 @@ type UserRow =
     ]
   | [typeof BLOCK | typeof HIDE | typeof MUTE, value: string, ...unknown[]];
 
-/** The user read (rows of UserRow) for the user's reservation numbers `numbers` (a subquery over @key and @uid). */
-const readUser = (numbers: string) =>
-  `SELECT ${HISTORY}, id, campaign_id, creative_id, advertiser_id, served_at, expires_at, ${VIEWED} FROM reservations r
-     WHERE number IN (${numbers}) AND uid = @uid AND served_at > @since AND (expires_at > @now OR ${VIEWED})
+/**
+ * The user read (rows of UserRow): the user's history rows from `rows` (a join or a filter that names them `r`),
+ * then blocks, hides and mutes. No ORDER BY: the branches come in their order, each history row once (no sorter).
+ */
+const readUser = (rows: string) =>
+  `SELECT ${HISTORY}, r.id, r.campaign_id, r.creative_id, r.advertiser_id, r.served_at, r.expires_at, ${VIEWED} FROM ${rows}
+     AND r.uid = @uid AND r.served_at > @since AND (r.expires_at > @now OR ${VIEWED})
    UNION ALL SELECT ${BLOCK}, advertiser_id, NULL, NULL, NULL, NULL, NULL, NULL FROM user_blocks WHERE uid = @uid
    UNION ALL SELECT ${HIDE}, creative_id, NULL, NULL, NULL, NULL, NULL, NULL FROM user_hides WHERE uid = @uid
-   UNION ALL SELECT ${MUTE}, category, NULL, NULL, NULL, NULL, NULL, NULL FROM user_mutes WHERE uid = @uid
-   ORDER BY 1, 6`;
+   UNION ALL SELECT ${MUTE}, category, NULL, NULL, NULL, NULL, NULL, NULL FROM user_mutes WHERE uid = @uid`;
 
 /**
  * Prepared once, as plain better-sqlite3 statements: the slot path reads a user on
@@ -610,12 +616,19 @@ const readUser = (numbers: string) =>
 function prepareStatements(db: Db) {
   const sqlite = (db as unknown as { $client: Database.Database }).$client;
   return {
-    // Rows of UserRow: the cap history in serving order, then blocks, hides and mutes (one index lookup each).
+    // Rows of UserRow: the cap history, then blocks, hides and mutes (one index lookup each).
     // A history entry is viewed once an event converted it (event-state.ts): read from the events key, one lookup per entry.
-    // The user's rows are those `reservation_users` has under the key, and (`readHeldUser`) those held in memory.
-    readUser: sqlite.prepare(readUser('SELECT number FROM reservation_users WHERE key = @key')).raw(),
+    // The user's rows are those `reservation_users` has under the key, joined row by row (in number order, i.e. serving
+    // order; no list of numbers made first), and (`readHeldUser`) those held in memory too.
+    readUser: sqlite
+      .prepare(readUser('reservation_users u CROSS JOIN reservations r WHERE u.key = @key AND r.number = u.number'))
+      .raw(),
     readHeldUser: sqlite
-      .prepare(readUser('SELECT number FROM reservation_users WHERE key = @key UNION SELECT value FROM json_each(@held)'))
+      .prepare(
+        readUser(
+          'reservations r WHERE r.number IN (SELECT number FROM reservation_users WHERE key = @key UNION SELECT value FROM json_each(@held))',
+        ),
+      )
       .raw(),
     deleteReservation: sqlite.prepare('DELETE FROM reservations WHERE id = ? AND uid = ? RETURNING number').pluck(),
     reservation: sqlite.prepare(
