@@ -25,10 +25,8 @@ export function analyticsEngineMetrics(dataset: AnalyticsDataset): Metrics {
     unfilled: (reason, count) => write(['slot_unfilled', reason], [count]),
     event: (type, outcome) => write(['event', type, outcome], [1]),
     holds: (change, count) => write(['budget_hold', change], [count]),
-    // Group commits, the per-process user cache and the WAL's checkpointer do not exist on Workers.
+    // Group commits and the per-process user cache do not exist on Workers.
     commit() {},
     userCache() {},
-    walHold() {},
-    checkpointError() {},
   };
 }

@@ -101,8 +101,6 @@ export function createIsolateMetrics(): IsolateMetrics {
     holds: (change, count) => holds.inc({ change }, count),
     commit() {},
     userCache() {},
-    walHold() {},
-    checkpointError() {},
   };
 }
 
@@ -117,7 +115,7 @@ export function fanOutMetrics(...sinks: Metrics[]): Metrics {
     holds: (...a) => sinks.forEach((s) => s.holds(...a)),
     commit: (...a) => sinks.forEach((s) => s.commit(...a)),
     userCache: (...a) => sinks.forEach((s) => s.userCache(...a)),
-    walHold: (...a) => sinks.forEach((s) => s.walHold(...a)),
-    checkpointError: () => sinks.forEach((s) => s.checkpointError()),
+    walHold: (...a) => sinks.forEach((s) => s.walHold?.(...a)),
+    checkpointError: () => sinks.forEach((s) => s.checkpointError?.()),
   };
 }

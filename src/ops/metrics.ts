@@ -39,11 +39,11 @@ export interface StoreMetrics {
   userCache(hit: boolean): void;
   /**
    * SQLite on Node: how long the group commits were held for the checkpointer (`restart`: the WAL's restart;
-   * `truncate`: erasure's or retention's truncating checkpoint).
+   * `truncate`: erasure's or retention's truncating checkpoint). Optional: no other store has a checkpointer.
    */
-  walHold(reason: WalHoldReason, seconds: number): void;
+  walHold?(reason: WalHoldReason, seconds: number): void;
   /** SQLite on Node: a checkpoint or restart commit of the checkpointer's worker failed. */
-  checkpointError(): void;
+  checkpointError?(): void;
 }
 
 /** Why the checkpointer held the group commits (`StoreMetrics.walHold`). */
@@ -70,6 +70,4 @@ export const noopMetrics: Metrics = {
   commit() {},
   holds() {},
   userCache() {},
-  walHold() {},
-  checkpointError() {},
 };

@@ -26,8 +26,6 @@ describe('group commit metrics (SQLite)', () => {
       },
       holds: () => {},
       userCache: () => {},
-      walHold: () => {},
-      checkpointError: () => {},
     };
     const store = createSqliteStore({ path: db.path, userCacheSize: 10, metrics });
     try {

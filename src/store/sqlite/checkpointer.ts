@@ -191,7 +191,7 @@ export class Checkpointer {
 
   /** A worker error, logged at most once a minute while it repeats (a disk I/O error fails every pass), with a count. */
   private logError(error: string): void {
-    this.metrics?.checkpointError();
+    this.metrics?.checkpointError?.();
     const now = Date.now();
     const last = this.logged;
     if (error === last.error && now - last.at < 60_000) {
@@ -213,7 +213,7 @@ export class Checkpointer {
       this.worker.postMessage(what);
     }).finally(() => {
       release();
-      this.metrics?.walHold(reason, (performance.now() - since) / 1000);
+      this.metrics?.walHold?.(reason, (performance.now() - since) / 1000);
     });
   }
 
