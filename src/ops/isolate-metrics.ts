@@ -115,7 +115,5 @@ export function fanOutMetrics(...sinks: Metrics[]): Metrics {
     holds: (...a) => sinks.forEach((s) => s.holds(...a)),
     commit: (...a) => sinks.forEach((s) => s.commit(...a)),
     userCache: (...a) => sinks.forEach((s) => s.userCache(...a)),
-    walHold: (...a) => sinks.forEach((s) => s.walHold?.(...a)),
-    checkpointError: () => sinks.forEach((s) => s.checkpointError?.()),
   };
 }

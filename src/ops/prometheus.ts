@@ -213,6 +213,7 @@ function engineMetrics(make: MakeMetric) {
     labelNames: ['reason'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   });
+  for (const reason of ['restart', 'truncate']) walHolds.child(reason);
   const checkpointErrors = make({
     name: 'ads_store_wal_checkpoint_errors_total',
     help: "Checkpoints and WAL restart commits of the checkpointer's worker that failed",

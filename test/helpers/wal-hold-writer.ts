@@ -38,3 +38,8 @@ const dieWhileHeld = () => {
   setImmediate(dieWhileHeld);
 };
 dieWhileHeld();
+// No hold in a minute (the case the test is there to catch): end rather than write for ever.
+setTimeout(() => {
+  writeSync(2, `no hold within 60 s (${acknowledged} acknowledged)\n`);
+  process.exit(3);
+}, 60_000);

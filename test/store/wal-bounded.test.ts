@@ -240,6 +240,9 @@ describe("the checkpointer's health, metrics and error log", () => {
       // A failed pass, as the worker reports it (a real one needs a failing disk).
       workerOf(store.checkpointer).emit('message', { error: 'disk I/O error' });
       expect(errors).toBe(1);
+      // The worker's end counts too (nothing restarts it; /readyz fails until the process is restarted).
+      await workerOf(store.checkpointer).terminate();
+      expect(errors).toBe(2);
     } finally {
       error.mockRestore();
       await store.close();
@@ -279,7 +282,8 @@ describe("the checkpointer's health, metrics and error log", () => {
 
 /** The checkpointer's worker thread, whose messages a test can stand in for. */
 const workerOf = (checkpointer: Checkpointer | undefined) =>
-  (checkpointer as unknown as { worker: { emit(event: 'message', message: unknown): void } }).worker;
+  (checkpointer as unknown as { worker: { emit(event: 'message', message: unknown): void; terminate(): Promise<number> } })
+    .worker;
 
 describe('store.close()', () => {
   it('lets the commits held at close through, answered and stored', async () => {

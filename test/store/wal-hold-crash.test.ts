@@ -28,9 +28,10 @@ describe('kill -9 during a WAL hold', () => {
     let err = '';
     child.stdout.resume();
     child.stderr.on('data', (d) => (err += d));
+    // The child ends itself (a kill during a hold, or exit 3 after 60 s without one); never left running if the test fails.
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
       child.once('exit', (code, signal) => done({ code, signal })),
-    );
+    ).finally(() => child.kill('SIGKILL'));
     expect(exit.signal, err).toBe('SIGKILL');
     expect(err).toMatch(/killed during a hold after \d+ acknowledged/);
     const acknowledged = readFileSync(acknowledgedFile, 'utf8').split('\n').filter(Boolean);
@@ -44,5 +45,5 @@ describe('kill -9 during a WAL hold', () => {
     } finally {
       sqlite.close();
     }
-  });
+  }, 90_000);
 });

@@ -140,8 +140,9 @@ export class Checkpointer {
   /**
    * False once the worker ended on its own (a throw while it started, out of memory, a native failure): no hold is
    * taken any more, the serving connection checkpoints itself again (`wal_autocheckpoint`, SQLite's default 1000
-   * pages: bounded, with the fsyncs back on the serving thread) and truncates the WAL itself; the store's health then
-   * reports the database failing, so the process gets restarted.
+   * pages: bounded, with the fsyncs back on the serving thread) and truncates the WAL itself; the exit counts as a
+   * checkpoint error and the store's health reports the database failing (`/readyz` 503, `/healthz` still 200) until
+   * the process is restarted: nothing here restarts the worker.
    */
   alive = true;
   /** Each hold's length and each worker error (`/metrics`). */
@@ -173,6 +174,7 @@ export class Checkpointer {
       this.worker.once('exit', (code) => {
         if (!this.closed) {
           this.alive = false;
+          this.metrics?.checkpointError?.();
           console.error(
             `[store] WAL checkpointer stopped (exit code ${code}${reason}); the serving connection checkpoints from now on`,
           );
