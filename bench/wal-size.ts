@@ -7,7 +7,8 @@
  * shows in its window's max latency.
  *
  * Prints every window (p50, p99, max, req/s) and per server the WAL's size: largest sample, median, 90th percentile,
- * and the size at each second when `--trace`.
+ * and the size at each second when `--trace`; and, from the server's GET /metrics after its load (trees that have
+ * them), the commits' holds for the checkpointer: how many, their share of the measured time, mean and largest bucket.
  *
  *   npx tsx bench/wal-size.ts --tree=/work/wt/lead --tree=. [--rounds=1] [--seconds=75]
  *   npx tsx bench/wal-size.ts --tree=. --tree=. --tree-env=2:ENGINE_THREAD=off
@@ -21,7 +22,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installCleanup, tempDir } from './cleanup.js';
-import { cpuSeconds, newClientKey, stop } from './http.js';
+import { ADMIN_KEY, cpuSeconds, newClientKey, stop } from './http.js';
 import { perTreeOptions, prepareSlotWorkload, slotLoad, startTreeServer, WORKLOAD_HELP, WORKLOAD_OPTIONS } from './slot-load.js';
 import { median, numberOf, progress } from './stats.js';
 
@@ -139,7 +140,8 @@ for (let round = 1; round <= num('rounds'); round++) {
           `round ${round} tree ${t + 1} window ${w}: p50 ${(r.p50 / 1000).toFixed(2)} p99 ${(r.p99 / 1000).toFixed(2)} max ${(r.max / 1000).toFixed(1)} ms, ${(r.requests / num('window')).toFixed(0)} req/s${cpu}${failed}, WAL now ${last} MB, load ${loadavg()[0].toFixed(2)}`,
         );
       }
-      const line = `${label(t)}, round ${round}: WAL largest ${(Math.max(...sizes) / MB).toFixed(1)} MB, median ${(median(sizes) / MB).toFixed(1)}, p90 ${(quantile(sizes, 0.9) / MB).toFixed(1)} over ${sizes.length} s; ${(requests / (p99s.length * num('window'))).toFixed(0)} req/s, median window p99 ${median(p99s).toFixed(2)} ms, worst max ${worst.toFixed(1)} ms`;
+      const holds = await holdsLine(url, p99s.length * num('window'));
+      const line = `${label(t)}, round ${round}: ${holds}WAL largest ${(Math.max(...sizes) / MB).toFixed(1)} MB, median ${(median(sizes) / MB).toFixed(1)}, p90 ${(quantile(sizes, 0.9) / MB).toFixed(1)} over ${sizes.length} s; ${(requests / (p99s.length * num('window'))).toFixed(0)} req/s, median window p99 ${median(p99s).toFixed(2)} ms, worst max ${worst.toFixed(1)} ms`;
       console.log(line);
       if (o.trace) console.log(`  MB each second: ${sizes.map((s) => (s / MB).toFixed(0)).join(' ')}`);
       results.push(line);
@@ -151,6 +153,31 @@ for (let round = 1; round <= num('rounds'); round++) {
   }
 }
 for (const line of results) console.log(line);
+
+/**
+ * The holds of the group commits for the WAL's checkpointer since the server started (warm-up included), from its
+ * `ads_store_wal_hold_seconds` histogram: count, share of `seconds`, mean and the bucket of the longest, by reason.
+ */
+async function holdsLine(url: string, seconds: number): Promise<string> {
+  const text = await (await fetch(`${url}/metrics`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } })).text();
+  const parts: string[] = [];
+  for (const reason of ['restart', 'truncate']) {
+    const value = (suffix: string) =>
+      Number(new RegExp(`^ads_store_wal_hold_seconds_${suffix}\\{reason="${reason}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const count = value('count');
+    if (!(count > 0)) continue;
+    const sum = value('sum');
+    const buckets = [
+      ...text.matchAll(new RegExp(`^ads_store_wal_hold_seconds_bucket\\{le="([^"]+)",reason="${reason}"\\} (\\S+)$`, 'gm')),
+    ];
+    const longest = buckets.find(([, , n]) => Number(n) === count)?.[1];
+    parts.push(
+      `${count} ${reason} holds, ${((100 * sum) / seconds).toFixed(2)} % of the time, mean ${((1000 * sum) / count).toFixed(1)} ms, longest ≤ ${longest === '+Inf' ? '∞' : `${Number(longest) * 1000} ms`}`,
+    );
+  }
+  if (!text.includes('ads_store_wal_hold_seconds')) return 'no hold metrics; ';
+  return parts.length > 0 ? `${parts.join('; ')}; ` : 'no holds; ';
+}
 
 /** One server's main-thread event-loop gaps from `bench/stalls.mjs`'s file (times in µs). */
 function stallsLine(file: string): string {

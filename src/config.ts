@@ -37,6 +37,8 @@ export interface Settings {
   userCacheSize: number;
   /** SQLITE_MMAP_MB [1024] (Node): MiB of the database file read through a memory map; 0 = none. */
   sqliteMmapMb: number;
+  /** WAL_RESTART_MB [32] (Node): MiB a checkpoint may leave in the WAL before the commits are held for its restart. */
+  walRestartMb: number;
   /** Allowed CORS origins; empty = CORS off. */
   corsOrigins: string[];
   /** Prefix for media URLs in responses (e.g. https://ads.example.com); empty = relative /media/... */
@@ -95,6 +97,7 @@ export function readSettings(env: Env): Settings {
     userCacheSize: int(env, 'USER_CACHE_SIZE', 100_000, 1, 100_000_000),
     // 2048: SQLite's own ceiling (SQLITE_MAX_MMAP_SIZE), which it would apply silently.
     sqliteMmapMb: int(env, 'SQLITE_MMAP_MB', 1024, 0, 2048),
+    walRestartMb: int(env, 'WAL_RESTART_MB', 32, 1, 4096),
     corsOrigins: (env.CORS_ORIGINS ?? '')
       .split(',')
       .map((s) => s.trim())
@@ -146,6 +149,7 @@ export const SETTING_NAMES = [
   'AUTH_FAILURE_WINDOW_SECONDS',
   'USER_CACHE_SIZE',
   'SQLITE_MMAP_MB',
+  'WAL_RESTART_MB',
   'CORS_ORIGINS',
   'PUBLIC_URL',
   'CATALOG_REFRESH_MS',

@@ -37,7 +37,17 @@ export interface StoreMetrics {
   holds(change: HoldChange, count: number): void;
   /** A user-state lookup answered from the in-process cache (true) or from the database. */
   userCache(hit: boolean): void;
+  /**
+   * SQLite on Node: how long the group commits were held for the checkpointer (`restart`: the WAL's restart;
+   * `truncate`: erasure's or retention's truncating checkpoint). Optional: no other store has a checkpointer.
+   */
+  walHold?(reason: WalHoldReason, seconds: number): void;
+  /** SQLite on Node: a checkpoint or restart commit of the checkpointer's worker failed. */
+  checkpointError?(): void;
 }
+
+/** Why the checkpointer held the group commits (`StoreMetrics.walHold`). */
+export type WalHoldReason = 'restart' | 'truncate';
 
 export interface Metrics extends StoreMetrics {
   /** One answered HTTP request; `route` is the matched pattern (bounded), never the raw path. */

@@ -12,6 +12,8 @@ export interface PrometheusGauges {
   userCacheSize?: () => number;
   /** Servable campaigns whose remaining budget cannot pay for one more billable event. */
   campaignsOutOfBudget?: () => number;
+  /** Bytes of the SQLite write-ahead log file (`$DATABASE-wal`) now. Without it, no `ads_store_wal_bytes`. */
+  walBytes?: () => number;
   /**
    * Node's engine thread, where it runs (its heap and event loop are not the ones prom-client's defaults
    * describe): as of its last snapshot. Without it, no `ads_engine_*` series.
@@ -205,10 +207,34 @@ function engineMetrics(make: MakeMetric) {
     help: 'User-state lookups, answered from the in-process cache (hit) or the database (miss)',
     labelNames: ['result'],
   });
+  const walHolds = make({
+    name: 'ads_store_wal_hold_seconds',
+    help: "Time the group commits were held for the WAL's checkpointer, by reason (restart, truncate)",
+    labelNames: ['reason'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  });
+  for (const reason of ['restart', 'truncate']) walHolds.child(reason);
+  const checkpointErrors = make({
+    name: 'ads_store_wal_checkpoint_errors_total',
+    help: "Checkpoints and WAL restart commits of the checkpointer's worker that failed",
+  });
   const slotRequest = slotRequests.child();
+  const checkpointError = checkpointErrors.child();
   const cacheHit = cacheLookups.child('hit');
   const cacheMiss = cacheLookups.child('miss');
-  const all = [slotRequests, served, unfilled, prices, events, holds, commitSeconds, commitGroup, cacheLookups];
+  const all = [
+    slotRequests,
+    served,
+    unfilled,
+    prices,
+    events,
+    holds,
+    commitSeconds,
+    commitGroup,
+    cacheLookups,
+    walHolds,
+    checkpointErrors,
+  ];
   const hooks: Omit<Metrics, 'request'> = {
     slotRequest() {
       slotRequest.inc();
@@ -232,6 +258,12 @@ function engineMetrics(make: MakeMetric) {
     },
     userCache(hit) {
       (hit ? cacheHit : cacheMiss).inc();
+    },
+    walHold(reason, seconds) {
+      walHolds.child(reason).observe(seconds);
+    },
+    checkpointError() {
+      checkpointError.inc();
     },
   };
   return { hooks, byName: new Map(all.map((m) => [m.name, m])), cacheHit, cacheMiss };
@@ -317,6 +349,18 @@ export function createPrometheusMetrics(gauges: PrometheusGauges = {}): Promethe
       this.set(gauges.campaignsOutOfBudget?.() ?? 0);
     },
   });
+
+  if (gauges.walBytes) {
+    const walBytes = gauges.walBytes;
+    new Gauge({
+      name: 'ads_store_wal_bytes',
+      help: "Size of SQLite's write-ahead log file ($DATABASE-wal), read at scrape time",
+      registers,
+      collect() {
+        this.set(walBytes());
+      },
+    });
+  }
 
   if (gauges.engine) {
     const engine = gauges.engine;

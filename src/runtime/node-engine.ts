@@ -13,6 +13,7 @@ export function openEngineStore(settings: Settings, database: string, metrics: S
     path: database,
     userCacheSize: settings.userCacheSize,
     mmapBytes: settings.sqliteMmapMb * 2 ** 20,
+    walRestartBytes: settings.walRestartMb * 2 ** 20,
     metrics,
   });
   return {

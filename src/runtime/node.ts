@@ -17,6 +17,7 @@ import { createNodeLog } from '../ops/node-log.js';
 import { createPrometheusMetrics } from '../ops/prometheus.js';
 import { tokenSecretsFrom } from '../privacy/token.js';
 import type { Store } from '../store/interface.js';
+import { walFileBytes } from '../store/sqlite/db.js';
 import { createRemoteService, createService, type ServiceOptions } from '../wiring.js';
 import { type EngineThread, startEngineThread } from './engine-thread.js';
 import { openEngineStore } from './node-engine.js';
@@ -61,6 +62,7 @@ async function main() {
   const metrics = createPrometheusMetrics({
     userCacheSize: () => userCacheSize(),
     campaignsOutOfBudget: () => outOfBudget(),
+    walBytes: () => walFileBytes(database),
     ...(threaded && { engine: () => engine?.gauges }),
   });
   /** Once the server exists: stop accepting (set below). */

@@ -11,11 +11,12 @@ import type Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Reservation } from '../../src/store/interface.js';
 import { Checkpointer } from '../../src/store/sqlite/checkpointer.js';
-import { openDatabase, truncateWal, truncateWalWith } from '../../src/store/sqlite/db.js';
+import { openDatabase, walTruncation } from '../../src/store/sqlite/db.js';
 import { GroupCommit } from '../../src/store/sqlite/group-commit.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import type { SqliteUsers } from '../../src/store/sqlite/users.js';
 import { WalSync } from '../../src/store/sqlite/wal-sync.js';
+import { makeService } from '../helpers/service.js';
 import { reservation as served } from '../helpers/store-records.js';
 
 const dirs: string[] = [];
@@ -38,7 +39,7 @@ describe('the WAL under steady writes', () => {
     sqlite.exec('CREATE TABLE filler (id INTEGER PRIMARY KEY, body BLOB NOT NULL)');
     const wal = new WalSync(path, sqlite);
     // Restart once a pass leaves 1 MiB (256 frames) in the WAL (production: 32 MiB), at the production interval.
-    const checkpointer = new Checkpointer(sqlite, path, wal, { restartFrames: 256 });
+    const checkpointer = new Checkpointer(sqlite, path, wal, { restartBytes: 2 ** 20 });
     const insert = sqlite.prepare('INSERT INTO filler (body) VALUES (?)');
     const write = sqlite.transaction((bodies: Buffer[]) => {
       for (const body of bodies) insert.run(body);
@@ -98,7 +99,6 @@ describe('the WAL under steady writes', () => {
   it("a prune beside the worker's restart commits and truncations never fails with SQLITE_BUSY", async () => {
     const path = tempDb();
     const store = createSqliteStore({ path, userCacheSize: 10 });
-    const sqlite = (store.users as unknown as { db: { $client: Database.Database } }).db.$client;
     try {
       const T = Date.UTC(2026, 0, 1);
       const rows = 1500;
@@ -109,7 +109,7 @@ describe('the WAL under steady writes', () => {
       const truncations = (async () => {
         let n = 0;
         while (pruning) {
-          expect(await truncateWal(sqlite)).toBe(true);
+          expect(await store.truncateWal()).toBe(true);
           n++;
           await new Promise((resolve) => setTimeout(resolve, 1));
         }
@@ -133,7 +133,7 @@ describe('a checkpointer worker that ends on its own', () => {
     sqlite.exec('CREATE TABLE t (x)');
     const wal = new WalSync(path, sqlite);
     const checkpointer = new Checkpointer(sqlite, path, wal);
-    truncateWalWith(sqlite, (attempts) => checkpointer.truncate(attempts));
+    const truncateWal = walTruncation(sqlite, checkpointer);
     const insert = sqlite.prepare('INSERT INTO t VALUES (?)');
     const group = new GroupCommit<number, void>(
       (xs) => {
@@ -151,7 +151,7 @@ describe('a checkpointer worker that ends on its own', () => {
       sqlite.close();
       wal.close();
     };
-    return { path, sqlite, wal, checkpointer, group, worker, count, close };
+    return { path, sqlite, wal, checkpointer, truncateWal, group, worker, count, close };
   };
 
   it('releases its hold: the held commits and the truncation settle', async () => {
@@ -160,7 +160,7 @@ describe('a checkpointer worker that ends on its own', () => {
     try {
       await s.group.submit(1);
       // A truncation holds the commits; the worker ends before (or after) it answers.
-      const truncated = truncateWal(s.sqlite);
+      const truncated = s.truncateWal();
       expect(s.wal.held).toBeDefined();
       const committed = s.group.submit(2);
       await s.worker.terminate();
@@ -185,7 +185,7 @@ describe('a checkpointer worker that ends on its own', () => {
       // The serving connection checkpoints itself again.
       expect(s.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
       const pragma = vi.spyOn(s.sqlite, 'pragma');
-      expect(await truncateWal(s.sqlite)).toBe(true);
+      expect(await s.truncateWal()).toBe(true);
       expect(pragma.mock.calls.filter(([source]) => /checkpoint\(TRUNCATE\)/.test(source))).toHaveLength(1);
       pragma.mockRestore();
       expect(statSync(`${s.path}-wal`).size).toBe(0);
@@ -199,15 +199,100 @@ describe('a checkpointer worker that ends on its own', () => {
   });
 });
 
+describe("the checkpointer's health, metrics and error log", () => {
+  it('a checkpointer worker that ended makes /readyz fail on the database check', async () => {
+    const s = await makeService();
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect((await s.call('GET', '/readyz', undefined)).status).toBe(200);
+      const worker = (s.store.checkpointer as unknown as { worker: { terminate(): Promise<number> } }).worker;
+      await worker.terminate();
+      const ready = await s.call('GET', '/readyz', undefined);
+      expect(ready.status).toBe(503);
+      expect(ready.body).toMatchObject({
+        detail: 'Failing checks: database',
+        checks: { database: false, migrations: true, catalog: true },
+      });
+    } finally {
+      error.mockRestore();
+      await s.close();
+    }
+  });
+
+  it('reports each hold with its reason and length, and each worker error', async () => {
+    const path = tempDb();
+    const holds: [string, number][] = [];
+    let errors = 0;
+    const metrics = {
+      commit() {},
+      holds() {},
+      userCache() {},
+      walHold: (reason: string, seconds: number) => holds.push([reason, seconds]),
+      checkpointError: () => errors++,
+    };
+    const store = createSqliteStore({ path, userCacheSize: 10, metrics });
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await store.users.reserve([reservation(1, Date.UTC(2026, 0, 1))]);
+      expect(await store.truncateWal()).toBe(true);
+      expect(holds).toEqual([['truncate', expect.any(Number)]]);
+      expect(holds[0][1]).toBeGreaterThan(0);
+      // A failed pass, as the worker reports it (a real one needs a failing disk).
+      workerOf(store.checkpointer).emit('message', { error: 'disk I/O error' });
+      expect(errors).toBe(1);
+      // The worker's end counts too (nothing restarts it; /readyz fails until the process is restarted).
+      await workerOf(store.checkpointer).terminate();
+      expect(errors).toBe(2);
+    } finally {
+      error.mockRestore();
+      await store.close();
+    }
+  });
+
+  it('logs a repeated worker error once a minute, with how often it came since', async () => {
+    const path = tempDb();
+    const store = createSqliteStore({ path, userCacheSize: 10 });
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const worker = workerOf(store.checkpointer);
+      const failed = () => worker.emit('message', { error: 'disk I/O error' });
+      const logged = () => error.mock.calls.map(([line]) => String(line)).filter((line) => /checkpoint failed/.test(line));
+      for (let i = 0; i < 240; i++) failed(); // a minute of failed passes every 250 ms
+      expect(logged()).toEqual(['[store] WAL checkpoint failed: disk I/O error']);
+      vi.advanceTimersByTime(59_000);
+      failed();
+      expect(logged()).toHaveLength(1);
+      vi.advanceTimersByTime(1_000);
+      failed();
+      expect(logged()).toEqual([
+        '[store] WAL checkpoint failed: disk I/O error',
+        '[store] WAL checkpoint failed: disk I/O error (and 240 times since it was last logged)',
+      ]);
+      // Another error is logged at once.
+      worker.emit('message', { error: 'database disk image is malformed' });
+      expect(logged()).toHaveLength(3);
+    } finally {
+      vi.useRealTimers();
+      error.mockRestore();
+      await store.close();
+    }
+  });
+});
+
+/** The checkpointer's worker thread, whose messages a test can stand in for. */
+const workerOf = (checkpointer: Checkpointer | undefined) =>
+  (checkpointer as unknown as { worker: { emit(event: 'message', message: unknown): void; terminate(): Promise<number> } })
+    .worker;
+
 describe('store.close()', () => {
   it('lets the commits held at close through, answered and stored', async () => {
     const path = tempDb();
     const store = createSqliteStore({ path, userCacheSize: 10 });
-    const sqlite = (store.users as unknown as { db: { $client: Database.Database } }).db.$client;
     const T = Date.UTC(2026, 0, 1);
     // A truncation holds the commits; reservations arrive meanwhile, then the store closes.
     const error = vi.spyOn(console, 'error');
-    const truncated = truncateWal(sqlite);
+    const truncated = store.truncateWal();
     const reserved = [0, 1, 2].map((i) => store.users.reserve([reservation(i, T)]));
     await store.close();
     await truncated;

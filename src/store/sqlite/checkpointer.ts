@@ -8,7 +8,7 @@
  * That alone does not bound the WAL's size: SQLite restarts the WAL (the next commit writes from its start again)
  * only when a write begins with every frame already copied, and under steady writes frames are committed while each
  * PASSIVE checkpoint runs, so it never catches up (the start of session 12 grew to 300–375 MB at 2,000–3,000 slots/s
- * before the retention run's truncation). So once a pass leaves `restartFrames` (32 MiB) or more in the WAL, the
+ * before the retention run's truncation). So once a pass leaves `restartBytes` (WAL_RESTART_MB, 32 MiB) or more in the WAL, the
  * worker runs a few more passes, each copying what was committed during the one before, then asks the serving thread
  * to hold its group commits (`WalSync.hold`: the callers' answers wait, the thread serves on) for one last pass and a
  * one-page commit of its own that restarts the WAL. That commit also writes and syncs the WAL's new header, which
@@ -31,6 +31,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import type { StoreMetrics, WalHoldReason } from '../../ops/metrics.js';
 import { retryTruncate, type TruncateOutcome, truncateHere } from './db.js';
 import type { WalSync } from './wal-sync.js';
 
@@ -125,8 +126,8 @@ parentPort.on('message', (message) => {
  */
 const CHECKPOINT_MS = 250;
 
-/** WAL frames (4 KiB pages) a pass may leave before the commits are held for the restart: 32 MiB. */
-const RESTART_FRAMES = 8192;
+/** Bytes a pass may leave in the WAL before the commits are held for the restart (WAL_RESTART_MB). */
+export const RESTART_BYTES = 32 * 2 ** 20;
 
 type Answer = { done: boolean; busy: boolean };
 
@@ -139,23 +140,29 @@ export class Checkpointer {
   /**
    * False once the worker ended on its own (a throw while it started, out of memory, a native failure): no hold is
    * taken any more, the serving connection checkpoints itself again (`wal_autocheckpoint`, SQLite's default 1000
-   * pages: bounded, with the fsyncs back on the serving thread) and truncates the WAL itself; the store's health then
-   * reports the database failing, so the process gets restarted.
+   * pages: bounded, with the fsyncs back on the serving thread) and truncates the WAL itself; the exit counts as a
+   * checkpoint error and the store's health reports the database failing (`/readyz` 503, `/healthz` still 200) until
+   * the process is restarted: nothing here restarts the worker.
    */
   alive = true;
+  /** Each hold's length and each worker error (`/metrics`). */
+  private metrics: StoreMetrics | undefined;
 
   constructor(
     private sqlite: Database.Database,
     path: string,
     private wal: WalSync,
-    o: { everyMs?: number; restartFrames?: number } = {},
+    o: { everyMs?: number; restartBytes?: number; metrics?: StoreMetrics } = {},
   ) {
+    this.metrics = o.metrics;
     sqlite.pragma('wal_autocheckpoint = 0');
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const workerData = { driver, path, everyMs: o.everyMs ?? CHECKPOINT_MS, restartFrames: o.restartFrames ?? RESTART_FRAMES };
+    // In WAL frames: one page each (4 KiB unless the file says otherwise).
+    const restartFrames = Math.ceil((o.restartBytes ?? RESTART_BYTES) / Number(sqlite.pragma('page_size', { simple: true })));
+    const workerData = { driver, path, everyMs: o.everyMs ?? CHECKPOINT_MS, restartFrames };
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     this.worker.on('message', (message: 'hold' | Answer | { error: string }) => {
-      if (message === 'hold') void this.held('pass');
+      if (message === 'hold') void this.held('pass', 'restart');
       else if ('error' in message) this.logError(message.error);
       else this.waiting.shift()?.(message);
     });
@@ -167,6 +174,7 @@ export class Checkpointer {
       this.worker.once('exit', (code) => {
         if (!this.closed) {
           this.alive = false;
+          this.metrics?.checkpointError?.();
           console.error(
             `[store] WAL checkpointer stopped (exit code ${code}${reason}); the serving connection checkpoints from now on`,
           );
@@ -185,6 +193,7 @@ export class Checkpointer {
 
   /** A worker error, logged at most once a minute while it repeats (a disk I/O error fails every pass), with a count. */
   private logError(error: string): void {
+    this.metrics?.checkpointError?.();
     const now = Date.now();
     const last = this.logged;
     if (error === last.error && now - last.at < 60_000) {
@@ -197,13 +206,17 @@ export class Checkpointer {
   }
 
   /** One worker checkpoint (`what`) with the group commits held until it answers. */
-  private held(what: 'pass' | 'truncate'): Promise<Answer> {
+  private held(what: 'pass' | 'truncate', reason: WalHoldReason): Promise<Answer> {
     if (this.closed || !this.alive) return Promise.resolve({ done: false, busy: false });
     const release = this.wal.hold();
+    const since = performance.now();
     return new Promise<Answer>((resolve) => {
       this.waiting.push(resolve);
       this.worker.postMessage(what);
-    }).finally(release);
+    }).finally(() => {
+      release();
+      this.metrics?.walHold?.(reason, (performance.now() - since) / 1000);
+    });
   }
 
   /**
@@ -214,7 +227,7 @@ export class Checkpointer {
   truncate(attempts: number): Promise<TruncateOutcome> {
     return retryTruncate(async () => {
       if (!this.alive) return truncateHere(this.sqlite);
-      const answer = await this.held('truncate');
+      const answer = await this.held('truncate', 'truncate');
       // The worker ended while asked: once more, on this connection.
       if (!this.alive) return truncateHere(this.sqlite);
       return answer.done ? 'done' : answer.busy ? 'busy' : 'failed';

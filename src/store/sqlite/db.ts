@@ -1,6 +1,6 @@
 /** Opens the SQLite file with the durability settings money and events need, migrates it, and runs atomic writes. */
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -59,29 +59,42 @@ export function openDatabase(path: string, options: OpenOptions = {}): { db: Db;
   return { db, sqlite };
 }
 
+/** Bytes of `path`'s write-ahead log file now (0 when there is none): the `ads_store_wal_bytes` gauge. */
+export function walFileBytes(path: string): number {
+  try {
+    return statSync(`${path}-wal`).size;
+  } catch {
+    return 0;
+  }
+}
+
 /** One truncating checkpoint's outcome: the WAL emptied, another connection in the way, or an error (logged). */
 export type TruncateOutcome = 'done' | 'busy' | 'failed';
 
-/** Connections whose WAL a checkpointer worker empties (`Checkpointer.truncate`), so that work is off their thread. */
-const truncators = new WeakMap<Database.Database, (attempts: number) => Promise<TruncateOutcome>>();
-
-/** `truncateWal(sqlite)` asks `truncate` (the connection's checkpointer) from now on. */
-export function truncateWalWith(sqlite: Database.Database, truncate: (attempts: number) => Promise<TruncateOutcome>): void {
-  truncators.set(sqlite, truncate);
-}
+/**
+ * Folds the WAL into the database file and empties it, so deleted rows' old page images are gone; true once done.
+ * A reader can make one attempt report busy and leave the WAL not emptied; tried again every 10 ms, `attempts`
+ * times [100] (each a worker round trip and up to its 20 ms busy wait: ~3 s at most).
+ */
+export type WalTruncation = (attempts?: number) => Promise<boolean>;
 
 /**
- * Folds the WAL into the database file and empties it, so deleted rows' old page images are gone: on the connection's
- * checkpointer worker when it has one (the copy and the file's truncation took 30–70 ms of the serving thread under
- * load), else on this connection. A reader can make one attempt report busy and leave the WAL not emptied; tried
- * again every 10 ms, `attempts` times (each a worker round trip and up to its 20 ms busy wait: ~3 s at most).
+ * The store's `WalTruncation`: on its checkpointer worker when it has one (`Checkpointer.truncate`: the copy and the
+ * file's truncation took 30–70 ms of the serving thread under load), else on `sqlite` itself.
  */
-export async function truncateWal(sqlite: Database.Database, attempts = 100): Promise<boolean> {
-  const truncate = truncators.get(sqlite) ?? ((n: number) => retryTruncate(() => truncateHere(sqlite), n));
-  const outcome = await truncate(attempts);
-  if (outcome === 'busy') console.error('[store] the WAL could not be emptied: another connection kept it busy');
-  if (outcome === 'failed') console.error('[store] the WAL could not be emptied: the truncating checkpoint failed');
-  return outcome === 'done';
+export function walTruncation(
+  sqlite: Database.Database,
+  checkpointer?: { truncate(attempts: number): Promise<TruncateOutcome> },
+): WalTruncation {
+  const truncate = checkpointer
+    ? (n: number) => checkpointer.truncate(n)
+    : (n: number) => retryTruncate(() => truncateHere(sqlite), n);
+  return async (attempts = 100) => {
+    const outcome = await truncate(attempts);
+    if (outcome === 'busy') console.error('[store] the WAL could not be emptied: another connection kept it busy');
+    if (outcome === 'failed') console.error('[store] the WAL could not be emptied: the truncating checkpoint failed');
+    return outcome === 'done';
+  };
 }
 
 /** `attempt` until it is not busy, 10 ms apart, at most `attempts` times. */

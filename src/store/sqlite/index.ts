@@ -5,7 +5,7 @@ import { SqlCatalog } from '../catalog.js';
 import type { Store } from '../interface.js';
 import { SqliteBudgets } from './budgets.js';
 import { Checkpointer } from './checkpointer.js';
-import { atomicTransaction, migrationsFolder, openDatabase, truncateWal, truncateWalWith } from './db.js';
+import { atomicTransaction, migrationsFolder, openDatabase, type WalTruncation, walTruncation } from './db.js';
 import { SqliteLedger } from './ledger.js';
 import { SqliteTraffic } from './traffic.js';
 import { SqliteUsers } from './users.js';
@@ -21,20 +21,29 @@ export interface SqliteStoreOptions {
   metrics?: StoreMetrics;
   /** Syncs the WAL off the event loop [one for `path`]. */
   walSync?: WalSync;
+  /** Bytes a checkpoint may leave in the WAL before the commits are held for its restart [32 MiB] (WAL_RESTART_MB). */
+  walRestartBytes?: number;
 }
 
 export function createSqliteStore(options: SqliteStoreOptions): Store & {
   userCacheSize(): number;
   /** Reads the live budget holds back from the stored reservations (`SqliteBudgets.loadHolds`); how many. */
   loadHolds(now: number): number;
+  /** Empties the WAL, on the checkpointer's thread (erasure and `prune` do; tests). */
+  truncateWal: WalTruncation;
+  /** The WAL's checkpointer (none for ':memory:'); `health()` fails once it is not `alive`. */
+  checkpointer: Checkpointer | undefined;
 } {
   const { db, sqlite } = openDatabase(options.path, { mmapBytes: options.mmapBytes });
   const metrics = options.metrics;
   const walSync = options.walSync ?? new WalSync(options.path, sqlite);
-  const checkpointer = options.path === ':memory:' ? undefined : new Checkpointer(sqlite, options.path, walSync);
-  if (checkpointer) truncateWalWith(sqlite, (attempts) => checkpointer.truncate(attempts));
+  const checkpointer =
+    options.path === ':memory:'
+      ? undefined
+      : new Checkpointer(sqlite, options.path, walSync, { restartBytes: options.walRestartBytes, metrics });
+  const truncateWal = walTruncation(sqlite, checkpointer);
   const budgets = new SqliteBudgets(db, metrics);
-  const users = new SqliteUsers(db, budgets, options.userCacheSize, walSync, metrics);
+  const users = new SqliteUsers(db, budgets, options.userCacheSize, walSync, metrics, undefined, truncateWal);
   const latestMigration = Math.max(0, ...readMigrationFiles({ migrationsFolder }).map((m) => m.folderMillis));
   const catalog = new SqlCatalog(db, atomicTransaction(db));
   const ledger = new SqliteLedger(db, users, budgets, catalog, walSync, metrics);
@@ -56,7 +65,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
       budgets.sweep(now);
       // Old WAL frames still hold pruned and erased rows; a truncating checkpoint (on the checkpointer's thread) drops
       // them from disk.
-      await truncateWal(sqlite);
+      await truncateWal();
       return pruned;
     },
     async health() {
@@ -77,6 +86,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
     },
     userCacheSize: () => users.cache.size,
     loadHolds: (now) => budgets.loadHolds(now),
+    truncateWal,
+    checkpointer,
     async close() {
       // First the checkpointer, which lets held group commits through; a turn of the loop for them to commit and
       // start their WAL syncs, which the drain then waits for, before the connection and the file close.

@@ -13,7 +13,7 @@ import type { StoreMetrics } from '../../ops/metrics.js';
 import type { Reservation, UserStore } from '../interface.js';
 import { gainedHistory, toHistory, uidKey } from '../user-history.js';
 import type { SqliteBudgets } from './budgets.js';
-import { type Db, truncateWal } from './db.js';
+import { type Db, type WalTruncation, walTruncation } from './db.js';
 import { CHARGED_AT, VIEWED, VIEWED_AT } from './event-state.js';
 import { GroupCommit } from './group-commit.js';
 import type { WalSync } from './wal-sync.js';
@@ -29,6 +29,8 @@ export class SqliteUsers implements UserStore {
     private metrics?: StoreMetrics,
     /** Rows held before the user index's entries are sorted and written [`USER_INDEX_BATCH`]. */
     indexBatch = USER_INDEX_BATCH,
+    /** Empties the WAL after an erasure: the store's checkpointer's (index.ts) [on this connection]. */
+    private truncateWal: WalTruncation = walTruncation((db as unknown as { $client: Database.Database }).$client),
   ) {
     this.cache = new LRUCache({ max: cacheSize });
     this.statements = prepareStatements(db);
@@ -289,7 +291,7 @@ export class SqliteUsers implements UserStore {
     for (const r of live) await this.budgets.release(r.campaignId, r.id);
     this.cache.delete(uid);
     // The deleted rows' old pages still sit in the WAL until a checkpoint; fold and empty it now.
-    await truncateWal((this.db as unknown as { $client: Database.Database }).$client);
+    await this.truncateWal();
   }
 
   /**
