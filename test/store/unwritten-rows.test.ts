@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
 import type { Reservation } from '../../src/store/interface.js';
 import { REPORT_BREAKDOWNS, reportKeys } from '../../src/store/report-rows.js';
-import { DAY_ROWS_BYTES, ROW_DELTA_BYTES, UnwrittenRows } from '../../src/store/sqlite/unwritten-rows.js';
+import { DAY_ROWS_BYTES, ROW_DELTA_BYTES, SKETCH_BYTES, UnwrittenRows } from '../../src/store/sqlite/unwritten-rows.js';
 import { utcDay } from '../../src/store/utc-day.js';
 import { sqliteFile } from '../helpers/sqlite-file.js';
 
@@ -64,6 +64,23 @@ describe('unwritten report rows', () => {
     rows.forget(2);
     // Campaign a's day holds its creative row alone: counted with its holder.
     expect(rows.bytes).toBe(2 * ROW_DELTA_BYTES + 2 * DAY_ROWS_BYTES);
+    rows.forget(1);
+    expect(rows.bytes).toBe(ROW_DELTA_BYTES + DAY_ROWS_BYTES);
+    rows.forget(1);
+    expect(rows.bytes).toBe(0);
+  });
+
+  it("counts a row's sketch objects once, when the sketch is made, and frees them with the row", () => {
+    const rows = new UnwrittenRows();
+    const d = rows.dayRows('a', '2026-11-25');
+    const total = rows.total(d, 1, 0);
+    rows.hour(d, 23, 1, 0);
+    const reach = rows.sketch(total);
+    expect(rows.sketch(total)).toBe(reach);
+    expect(rows.bytes).toBe(2 * ROW_DELTA_BYTES + DAY_ROWS_BYTES + SKETCH_BYTES);
+    // Its points are counted by the ledger as they grow; the row's written bytes are all of it.
+    reach.addPoint(64 + 1);
+    rows.bytes += reach.bytes;
     rows.forget(1);
     expect(rows.bytes).toBe(ROW_DELTA_BYTES + DAY_ROWS_BYTES);
     rows.forget(1);

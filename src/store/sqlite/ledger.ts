@@ -410,7 +410,7 @@ export class SqliteLedger implements LedgerStore {
    * merges the two (register maximum, `reach_union`), so a row touched for the first time costs no read.
    */
   private reach(points: number | number[], delta: RowDelta) {
-    const reach = (delta.reach ??= Reach.empty());
+    const reach = this.unwritten.sketch(delta);
     const bytes = reach.bytes;
     if (typeof points === 'number') reach.addPoint(points);
     else for (const point of points) reach.addPoint(point);
