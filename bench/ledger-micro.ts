@@ -19,7 +19,7 @@ import type { EventType } from '../src/engine/types.js';
 import type { VerifiedEvent } from '../src/store/interface.js';
 import type { openDatabase as OpenDatabase } from '../src/store/sqlite/db.js';
 import { createSqliteStore } from '../src/store/sqlite/index.js';
-import { ROW_DELTA_BYTES, UnwrittenRows } from '../src/store/sqlite/unwritten-rows.js';
+import { DAY_ROWS_BYTES, ROW_DELTA_BYTES, UnwrittenRows } from '../src/store/sqlite/unwritten-rows.js';
 import type { seedDatabase as SeedDatabase } from './serve.js';
 import { eventsForSlot, generateCatalog, rng } from './workload.js';
 
@@ -55,9 +55,10 @@ if (values.help) {
   --before=DIR      also run DIR's ledger (a tree with node_modules) on a copy of the same
                     database, the same groups alternated with this tree's: CPU per event of each
   --seed=N          [42]
-  --row-bytes       only measure the memory an unwritten report row change takes (ROW_DELTA_BYTES in
-                    src/store/sqlite/unwritten-rows.ts): heap and array buffers after a full collection,
-                    per change held, with 5 rows per campaign-day (the fewest an event makes) and with ~8`);
+  --row-bytes       only measure the memory an unwritten report row change takes against what is counted
+                    for it (ROW_DELTA_BYTES and DAY_ROWS_BYTES in src/store/sqlite/unwritten-rows.ts): heap
+                    and array buffers after a full collection, per change held, with 5 rows per campaign-day
+                    (the fewest an event makes), with ~8, and with campaign-days left holding one or two`);
   process.exit(0);
 }
 if (values['row-bytes']) {
@@ -82,6 +83,14 @@ function rowBytes() {
   const creatives = Array.from({ length: 40_000 }, (_, i) => `crv_${String(i).padStart(10, '0')}`);
   const countries = ['DE', 'US', 'FR', 'BR'];
   const platforms = ['ios', 'android', 'web'];
+  const report = (shape: string, rows: UnwrittenRows, before: number) => {
+    const bytes = (memory() - before) / rows.size;
+    const counted = rows.bytes / rows.size;
+    console.log(
+      `${shape}: ${rows.size} changes, ${bytes.toFixed(0)} bytes each, ${counted.toFixed(0)} counted ` +
+        `(${(counted / bytes).toFixed(2)} ×; ROW_DELTA_BYTES ${ROW_DELTA_BYTES}, DAY_ROWS_BYTES ${DAY_ROWS_BYTES})`,
+    );
+  };
   for (const [shape, few] of [
     ['5 rows per campaign-day', true],
     ['~8 rows per campaign-day', false],
@@ -98,9 +107,30 @@ function rowBytes() {
         for (const k of countries.slice(0, few ? 1 : 1 + (c % 4))) rows.keyed(d, 'country', k, 1, 0).counters[0]++;
         for (const k of platforms.slice(0, few ? 1 : 1 + (c % 3))) rows.keyed(d, 'platform', k, 1, 0).counters[0]++;
       }
-      const bytes = (memory() - before) / rows.size;
-      console.log(`${shape}: ${rows.size} changes, ${bytes.toFixed(0)} bytes each (ROW_DELTA_BYTES ${ROW_DELTA_BYTES})`);
+      report(shape, rows, before);
       rows.forget(rows.size);
+    }
+  }
+  // Campaign-days left holding their last one or two rows (the others written first), their hours array grown to
+  // all 24 hours (hour 23) or not (hour 0): each holder is carried by one or two changes.
+  for (const left of [1, 2]) {
+    for (const hour of [0, 23]) {
+      for (let round = 0; round < 2; round++) {
+        const before = memory();
+        const rows = new UnwrittenRows();
+        const days = campaigns.map((c) => rows.dayRows(c, '2026-12-02'));
+        for (const d of days) {
+          rows.total(d, 1, 0).counters[0]++;
+          rows.hour(d, hour, 1, 0).counters[0]++;
+          rows.keyed(d, 'country', countries[0], 1, 0).counters[0]++;
+        }
+        for (const d of days) rows.keyed(d, 'platform', platforms[0], 1, 0).counters[0]++;
+        for (const [c, d] of days.entries()) rows.keyed(d, 'creative', creatives[c], 1, 0).counters[0]++;
+        rows.forget(days.length * (5 - left));
+        days.length = 0;
+        report(`${left} row(s) left per campaign-day, hour ${hour}`, rows, before);
+        rows.forget(rows.size);
+      }
     }
   }
 }
@@ -237,6 +267,9 @@ try {
       }
     }
   };
+  // The checkpointer's worker is unref'd: while a WAL hold waits for it, nothing else here keeps the event loop
+  // alive, and the process would end silently, its results unprinted (a server has its listener).
+  const keepAlive = setInterval(() => {}, 1000);
   await run(Math.min(64, batches / 4), false); // warm-up
   const { Session } = await import('node:inspector/promises');
   const session = new Session();
@@ -259,6 +292,7 @@ try {
     );
   }
   for (const { store } of trees) await store.close();
+  clearInterval(keepAlive);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

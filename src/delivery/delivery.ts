@@ -647,9 +647,15 @@ export class Delivery {
       if (result.sentToReview.length > 0) await this.deps.index.refresh();
       else this.refreshCtrIfDue(now);
     }
+    // One call per run of events of the same type and outcome (a batch is mostly one or two runs), not per event.
+    let run = 0;
     for (let i = 0; i < items.length; i++) {
-      const outcome = outcomes[i];
-      this.metrics.event(items[i].type, outcome.status === 'rejected' ? outcome.reason : outcome.status);
+      run++;
+      const type = items[i].type;
+      const outcome = outcomeLabel(outcomes[i]);
+      if (i + 1 < items.length && items[i + 1].type === type && outcomeLabel(outcomes[i + 1]) === outcome) continue;
+      this.metrics.event(type, outcome, run);
+      run = 0;
     }
     return outcomes;
   }
@@ -719,4 +725,9 @@ export class Delivery {
     reasons.push('Nothing from your messages, contacts or statuses was used to choose this ad.');
     return { advertiser: { id: advertiser.id, name: advertiser.name }, reasons };
   }
+}
+
+/** An event outcome as the metrics name it: accepted, duplicate, or the rejection reason. */
+function outcomeLabel(outcome: EventOutcome): string {
+  return outcome.status === 'rejected' ? outcome.reason : outcome.status;
 }

@@ -23,7 +23,7 @@ export function analyticsEngineMetrics(dataset: AnalyticsDataset): Metrics {
     slotRequest: () => write(['slot_request'], [1]),
     slotServed: (bidType, priceMicros) => write(['slot_served', bidType], [priceMicros]),
     unfilled: (reason, count) => write(['slot_unfilled', reason], [count]),
-    event: (type, outcome) => write(['event', type, outcome], [1]),
+    event: (type, outcome, count) => write(['event', type, outcome], [count]),
     holds: (change, count) => write(['budget_hold', change], [count]),
     // Group commits and the per-process user cache do not exist on Workers.
     commit() {},

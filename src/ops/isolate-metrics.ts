@@ -97,7 +97,7 @@ export function createIsolateMetrics(): IsolateMetrics {
       prices.observe({ bid_type: bidType }, priceMicros);
     },
     unfilled: (reason, count) => unfilled.inc({ reason }, count),
-    event: (type, outcome) => events.inc({ type, outcome }),
+    event: (type, outcome, count) => events.inc({ type, outcome }, count),
     holds: (change, count) => holds.inc({ change }, count),
     commit() {},
     userCache() {},

@@ -47,8 +47,8 @@ export interface Metrics extends StoreMetrics {
   /** One served slot at its clearing price (micros per billable event). */
   slotServed(bidType: BidType, priceMicros: number): void;
   unfilled(reason: UnfilledSlotReason, count: number): void;
-  /** One event of a batch: `outcome` is accepted, duplicate, or the rejection reason. */
-  event(type: EventType, outcome: string): void;
+  /** `count` events of a batch of one type and outcome: accepted, duplicate, or the rejection reason. */
+  event(type: EventType, outcome: string, count: number): void;
 }
 
 export const noopMetrics: Metrics = {

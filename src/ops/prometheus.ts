@@ -220,8 +220,8 @@ function engineMetrics(make: MakeMetric) {
     unfilled(reason, count) {
       unfilled.child(reason).inc(count);
     },
-    event(type, outcome) {
-      events.child(type, outcome).inc();
+    event(type, outcome, count) {
+      events.child(type, outcome).inc(count);
     },
     commit(kind, seconds, groupSize) {
       commitSeconds.child(kind).observe(seconds);

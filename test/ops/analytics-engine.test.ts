@@ -26,6 +26,7 @@ describe('Analytics Engine metrics', () => {
       events: [
         { token: slots.body.slots[0].token, type: 'impression' },
         { token: 'x', type: 'click' },
+        { token: 'y', type: 'click' },
       ],
     });
     const kinds = points.map((p) => p.blobs!.slice(0, 3).join('/'));
@@ -41,6 +42,9 @@ describe('Analytics Engine metrics', () => {
       ]),
     );
     expect(points.find((p) => p.blobs![0] === 'slot_unfilled')!.doubles).toEqual([2]);
+    // A run of events of one type and outcome is one data point counting them.
+    const invalidClicks = points.filter((p) => p.blobs!.join('/') === 'event/click/invalid_token');
+    expect(invalidClicks.map((p) => p.doubles)).toEqual([[2]]);
     expect(points.every((p) => p.indexes![0] === p.blobs![0])).toBe(true);
     // Never a user id or a token in a data point.
     expect(JSON.stringify(points)).not.toContain('u1');

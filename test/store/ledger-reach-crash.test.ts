@@ -11,7 +11,7 @@ import { eventEffect } from '../../src/engine/events.js';
 import type { Reservation, Store, VerifiedEvent } from '../../src/store/interface.js';
 import { Reach } from '../../src/store/reach.js';
 import { MAX_UNWRITTEN_BYTES } from '../../src/store/sqlite/ledger.js';
-import { ROW_DELTA_BYTES } from '../../src/store/sqlite/unwritten-rows.js';
+import { DAY_ROWS_BYTES, ROW_DELTA_BYTES } from '../../src/store/sqlite/unwritten-rows.js';
 import { sqliteFile } from '../helpers/sqlite-file.js';
 import { reserveForImpressions } from '../helpers/store-records.js';
 
@@ -155,9 +155,9 @@ describe('ledger report rows after a crash', () => {
       disk.close();
       return n;
     };
-    // A row with one user: its change and a one-point sparse sketch (room for 4 points, 16 bytes).
+    // A row with one user: its change and a one-point sparse sketch (room for 4 points, 16 bytes); five per campaign-day's holder.
     const perRow = ROW_DELTA_BYTES + 16;
-    const fit = Math.floor(MAX_UNWRITTEN_BYTES / perRow);
+    const fit = 5 * Math.floor(MAX_UNWRITTEN_BYTES / (5 * perRow + DAY_ROWS_BYTES));
     // 5 rows per campaign (day, hour, creative, country, platform), all within a few seconds: past the bound.
     const campaigns = Math.ceil((fit + 2_000) / 5);
     const events = await impressions(

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
 import type { Reservation } from '../../src/store/interface.js';
 import { REPORT_BREAKDOWNS, reportKeys } from '../../src/store/report-rows.js';
-import { UnwrittenRows } from '../../src/store/sqlite/unwritten-rows.js';
+import { DAY_ROWS_BYTES, ROW_DELTA_BYTES, UnwrittenRows } from '../../src/store/sqlite/unwritten-rows.js';
 import { utcDay } from '../../src/store/utc-day.js';
 import { sqliteFile } from '../helpers/sqlite-file.js';
 
@@ -49,6 +49,25 @@ describe('unwritten report rows', () => {
       expect(d).toMatchObject({ size: 0, total: undefined, hours: [] });
       expect(d.country.size).toBe(0);
     }
+  });
+
+  it('counts each campaign-day holder once, and frees it with its last row: one row left carries its whole holder', () => {
+    const rows = new UnwrittenRows();
+    const d = rows.dayRows('a', '2026-11-25');
+    expect(rows.dayRows('a', '2026-11-25')).toBe(d);
+    rows.total(d, 1, 0);
+    rows.hour(d, 23, 1, 0);
+    rows.keyed(d, 'creative', 'crv', 1, 0);
+    expect(rows.bytes).toBe(3 * ROW_DELTA_BYTES + DAY_ROWS_BYTES);
+    rows.total(rows.dayRows('b', '2026-11-25'), 1, 0);
+    expect(rows.bytes).toBe(4 * ROW_DELTA_BYTES + 2 * DAY_ROWS_BYTES);
+    rows.forget(2);
+    // Campaign a's day holds its creative row alone: counted with its holder.
+    expect(rows.bytes).toBe(2 * ROW_DELTA_BYTES + 2 * DAY_ROWS_BYTES);
+    rows.forget(1);
+    expect(rows.bytes).toBe(ROW_DELTA_BYTES + DAY_ROWS_BYTES);
+    rows.forget(1);
+    expect(rows.bytes).toBe(0);
   });
 
   const file = sqliteFile('status-ads-unwritten-rows-');

@@ -44,7 +44,7 @@ import { utcDay } from '../utc-day.js';
 import type { SqliteBudgets } from './budgets.js';
 import type { Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
-import { deltaBytes, type RowDelta, UnwrittenRows } from './unwritten-rows.js';
+import { DAY_ROWS_BYTES, type DayRows, deltaBytes, type RowDelta, UnwrittenRows } from './unwritten-rows.js';
 import type { SqliteUsers } from './users.js';
 import type { WalSync } from './wal-sync.js';
 
@@ -436,12 +436,17 @@ export class SqliteLedger implements LedgerStore {
     const rows = this.unwritten;
     let written = 0;
     let freed = 0;
+    /** Rows written so far of each campaign-day touched: its holder is freed too once all of them are. */
+    const holders = new Map<DayRows, number>();
     for (let delta = rows.at(0); delta; delta = rows.at(written)) {
       if (delta.since > before || (written >= limit && rows.bytes - freed <= fitIn)) break;
       const { counters, reach } = delta;
       q.addCounts.run(delta.campaignId, delta.by, delta.day, delta.key, ...counters, reach ? reach.serialize() : null);
       written++;
       freed += deltaBytes(delta);
+      const n = (holders.get(delta.holder) ?? 0) + 1;
+      holders.set(delta.holder, n);
+      if (n === delta.holder.size) freed += DAY_ROWS_BYTES;
     }
     if (written === 0) return undefined;
     // Creation order: the first delta left holds the oldest unwritten change.
@@ -690,8 +695,9 @@ const REPORT_WRITE_MS = 10_000;
 /** At most this many rows are written per group (oldest first), so writing never stalls the event loop for long. */
 const ROWS_PER_GROUP = 500;
 /**
- * Bytes of unwritten row changes kept in memory at most (`deltaBytes`; beyond it the oldest are written
- * early): ~48,000 rows whose users since the last write are a few, ~5,000 with a dense sketch of them (the
+ * Bytes of unwritten row changes kept in memory at most (`deltaBytes` per row and `DAY_ROWS_BYTES` per
+ * campaign-day; beyond it the oldest are written early): ~38,000 rows of campaign-days of five rows whose users
+ * since the last write are a few, ~5,000 with a dense sketch of them (the
  * bound was 10,000 rows and a cache of 10,000 parsed sketches: up to 40 MB of sketches and the changes).
  */
 export const MAX_UNWRITTEN_BYTES = 24 << 20;

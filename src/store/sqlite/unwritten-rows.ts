@@ -40,15 +40,18 @@ export interface DayRows {
 }
 
 /**
- * A row change without its sketch: the delta object, its 11 counters, its place in the holder (its campaign-day's
- * share) and the queue, and the id and key strings it keeps alive. Measured (heap and array buffers after a full
- * collection, per change held; `npx tsx bench/ledger-micro.ts --row-bytes` and the session 12 review's steady
- * stream with the cap applied): 506–521 bytes in a steady stream, 511–513 with fresh strings as the ledger gets
- * them. Kept at 640 for room. Not a bound for every shape: a campaign-day left holding one or two rows (rows are
- * written oldest first) carries its whole holder (three maps and the hours array), ~1,630 bytes per change
- * (bench/README, session 12, `ev12` and its review).
+ * A row change without its sketch: the delta object, its 11 counters, its entry in its holder's map or hours
+ * array and in the queue, and the id and key strings it keeps alive. Its campaign-day's holder is counted apart
+ * (`DAY_ROWS_BYTES`), once per holder, so a campaign-day left holding one or two rows (rows are written oldest
+ * first) is counted with its whole holder. Measured (`npx tsx bench/ledger-micro.ts --row-bytes`: heap and array
+ * buffers after a full collection, against what `bytes` counted, in every shape): bench/README, session 13, `ev13`.
  */
-export const ROW_DELTA_BYTES = 640;
+export const ROW_DELTA_BYTES = 360;
+/**
+ * A campaign-day's holder (`DayRows`): the object, its three maps and its hours array grown to all 24 hours,
+ * whatever rows it holds. ~1,300 bytes measured with one row left at hour 23 (the row's own bytes apart).
+ */
+export const DAY_ROWS_BYTES = 1_500;
 
 export class UnwrittenRows {
   /** By campaign id: its days with unwritten rows (nearly always one; two around midnight). */
@@ -56,7 +59,7 @@ export class UnwrittenRows {
   /** Every delta in creation order from `head` on. */
   private queue: (RowDelta | undefined)[] = [];
   private head = 0;
-  /** What the deltas hold, as `deltaBytes` counts it (the ledger adds its sketches' growth). */
+  /** What the deltas and their holders hold, as `deltaBytes` and `DAY_ROWS_BYTES` count it (the ledger adds its sketches' growth). */
   bytes = 0;
 
   get size(): number {
@@ -123,7 +126,8 @@ export class UnwrittenRows {
       since,
       holder,
     };
-    holder.size++;
+    // The holder is counted with its first row (and freed with its last, `forget`).
+    if (holder.size++ === 0) this.bytes += DAY_ROWS_BYTES;
     this.queue.push(delta);
     this.bytes += ROW_DELTA_BYTES;
     return delta;
@@ -140,6 +144,7 @@ export class UnwrittenRows {
       else if (delta.by === 'hour') d.hours[Number(delta.key)] = undefined;
       else d[delta.by].delete(delta.key);
       if (--d.size > 0) continue;
+      this.bytes -= DAY_ROWS_BYTES;
       const days = this.byCampaign.get(d.campaignId) as DayRows[];
       if (days.length === 1) this.byCampaign.delete(d.campaignId);
       else days.splice(days.indexOf(d), 1);
