@@ -87,10 +87,11 @@ export const problemExplanations: Record<ErrorCode, string> = {
   not_found: 'There is no such route or object, or it belongs to another tenant (existence is not revealed).',
   method_not_allowed: 'The path exists but does not take this method; the `Allow` header lists the methods it takes.',
   request_timeout:
-    "Node server only: the request's body did not arrive within the server's request timeout (`HTTP_REQUEST_TIMEOUT`, 30 s by default; for a creative upload `HTTP_UPLOAD_TIMEOUT`, 600 s by default). The server answered 408 and closed the connection; nothing was applied. Send the request again over a faster link, or ask the operator for a longer timeout.",
-  payload_too_large: 'The body exceeds the limit: 1 MiB for JSON, 17 MiB for an upload, 5 MB for an image, 16 MB for a video.',
+    "Node server only (`npm start`, and `start:worker`'s local edge): the request's headers did not arrive within 15 s (fixed), or its body not within the server's request timeout (`HTTP_REQUEST_TIMEOUT`, 30 s by default; for a creative upload `HTTP_UPLOAD_TIMEOUT`, 600 s by default). The server answered 408 and closed the connection; nothing was applied. Send the request again over a faster link or, for a slow body, ask the operator for a longer timeout.",
+  payload_too_large:
+    "The body exceeds the limit: 1 MiB for JSON, 17 MiB for an upload, 5 MB for an image, 16 MB for a video. On the Node server (`npm start`, and `start:worker`'s local edge), a chunked body's chunk extensions over Node's limit (16 KiB) are answered 413 too, and the connection closes.",
   header_too_large:
-    "Node server only: the request's header block exceeds what the server reads (Node's limit, 16 KiB by default). The server answered 431 and closed the connection; nothing was applied. Send fewer or shorter headers.",
+    "Node server only (`npm start`, and `start:worker`'s local edge): the request's header block exceeds what the server reads (Node's limit, 16 KiB by default). The server answered 431 and closed the connection; nothing was applied. Send fewer or shorter headers.",
   unsupported_media_type:
     'JSON routes take `application/json`, uploads `multipart/form-data`; an upload must be a PNG, JPEG, WebP image or an MP4 video, recognised by its bytes.',
   unprocessable: 'The uploaded media breaks a limit (duration, pixel count, dimensions) or is truncated or corrupt.',
@@ -139,12 +140,29 @@ export function problemResponse(c: Context, error: ApiError): Response {
 export const clientGone = () => new ApiError('bad_request', 'The client closed the connection before the request was read');
 
 /**
- * Whether Node's server cut this request (an IncomingMessage) off at its request timeout: the Node server
- * (src/runtime/node-http.ts) ends the stream of such a request with Node's own ERR_HTTP_REQUEST_TIMEOUT, which
- * then stays its `errored`. Elsewhere (Workers, `app.request`) there is no such request: false.
+ * The problem the Node server (src/runtime/node-http.ts) answers one of node:http's own client errors with, by the
+ * error's code (the statuses Node itself answers: 431, 413, 408), or undefined for any other (answered 400).
  */
-export function cutOff(incoming: { errored?: unknown } | undefined): boolean {
-  return (incoming?.errored as { code?: unknown } | null | undefined)?.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+export function nodeClientError(code: unknown): ApiError | undefined {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new ApiError('header_too_large', "The request's headers exceed the size the server reads");
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return new ApiError('payload_too_large', "The request's chunk extensions exceed the size the server reads");
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new ApiError('request_timeout', 'The request did not arrive within the time allowed');
+  }
+  return undefined;
+}
+
+/**
+ * What the Node server already answered this request (an IncomingMessage) when it cut it off while reading it (at
+ * the request timeout, chunk extensions over Node's limit): it ends such a request's stream with Node's own error,
+ * which then stays its `errored`. Otherwise, and elsewhere (Workers, `app.request`), undefined.
+ */
+export function cutOff(incoming: { errored?: unknown } | undefined): ApiError | undefined {
+  const errored = incoming?.errored as { code?: unknown } | null | undefined;
+  return errored ? nodeClientError(errored.code) : undefined;
 }
 
 function fromHttpException(e: HTTPException): ApiError {
@@ -163,15 +181,16 @@ function fromHttpException(e: HTTPException): ApiError {
 }
 
 /**
- * What anything thrown is answered as: a request the server cut off at its request timeout (`cut`) a 408
- * whatever failed after, own errors as they are, Hono's HTTPExceptions mapped, a client that hung up
- * (`aborted()`) a 400, anything else a 500 (logged once, with the request id, by the request record; never
- * with the body: it may carry user ids). An error thrown after the cut (one a handler would have failed with
- * anyway) is recorded as the 408 too, and so not logged: the request log logs errors of a 5xx only.
+ * What anything thrown is answered as: a request the server cut off while reading it (`cut`, from `cutOff`) what
+ * the server answered it (a 408, a 413) whatever failed after, own errors as they are, Hono's HTTPExceptions
+ * mapped, a client that hung up (`aborted()`) a 400, anything else a 500 (logged once, with the request id, by the
+ * request record; never with the body: it may carry user ids). An error thrown after the cut (one a handler would
+ * have failed with anyway) is recorded as the cut's answer too, and so not logged: the request log logs errors of
+ * a 5xx only.
  */
-export function asApiError(err: unknown, aborted: () => boolean, cut = false): ApiError {
-  // Node has already answered 408 and closed: this answer goes nowhere, but is what the request is recorded as.
-  if (cut) return new ApiError('request_timeout', 'The request did not arrive within the time allowed');
+export function asApiError(err: unknown, aborted: () => boolean, cut?: ApiError): ApiError {
+  // Node has already answered and closed: this answer goes nowhere, but is what the request is recorded as.
+  if (cut) return cut;
   if (err instanceof ApiError) return err;
   if (err instanceof HTTPException) return fromHttpException(err);
   // Nobody will read this answer, and it is not our fault, so no error log.

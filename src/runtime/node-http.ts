@@ -32,9 +32,9 @@ import {
 } from 'node:http';
 import type { Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { type ErrorCode, problemBody, statusOf } from '../api/errors.js';
+import { ApiError, nodeClientError, problemBody, problemHeaders, statusOf } from '../api/errors.js';
 import { UPLOAD_PATH } from '../api/middleware/body-limit.js';
-import { envelopeHeaders, requestIdOf } from '../api/middleware/request-log.js';
+import { envelopeHeaders, messageRequestId, type NodeMessage, requestIdOf } from '../api/middleware/request-log.js';
 import type { NodeLane } from './node-slots.js';
 
 /** How long, and for how many bytes, a closing connection keeps reading what the client still sends. */
@@ -155,23 +155,15 @@ class CorrectedResponse extends ServerResponse {
   }
 }
 
-/** The problem a client error is answered with, by its code (the statuses Node itself answers, lib/_http_server.js). */
-const CLIENT_ERRORS: Record<string, [ErrorCode, string]> = {
-  HPE_HEADER_OVERFLOW: ['header_too_large', "The request's headers exceed the size the server reads"],
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: ['payload_too_large', "The request's chunk extensions exceed the size the server reads"],
-  ERR_HTTP_REQUEST_TIMEOUT: ['request_timeout', 'The request did not arrive within the time allowed'],
-};
-
 /**
- * A client error's answer as the app answers any problem (the status Node would answer: 431, 413, 408, else 400),
- * with the envelope's headers — the request's X-Request-Id when its headers were read and it sent a valid one — and
- * `Connection: close`, as the raw bytes written to the socket.
+ * A client error's answer as the app answers any problem (`nodeClientError`'s, else a 400), with the envelope's
+ * headers — the id of the request being read (`messageRequestId`: the one it is logged with), or a fresh one
+ * before its headers were read — and `Connection: close`, as the raw bytes written to the socket.
  */
-export function clientErrorAnswer(code: string | undefined, requestId: string | undefined): string {
-  const [problem, detail] = CLIENT_ERRORS[code ?? ''] ?? ['bad_request', 'The request could not be read as HTTP/1.1'];
-  const status = statusOf(problem);
-  const body = JSON.stringify(problemBody(problem, detail));
-  const headers = envelopeHeaders(requestIdOf(requestId), { 'content-type': 'application/problem+json' });
+function clientErrorAnswer(error: ApiError, req: NodeMessage | undefined): string {
+  const status = statusOf(error.code);
+  const body = JSON.stringify(problemBody(error.code, error.message));
+  const headers = envelopeHeaders(req ? messageRequestId(req) : requestIdOf(undefined), problemHeaders(error));
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n`;
   for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
   return `${head}content-length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
@@ -179,15 +171,16 @@ export function clientErrorAnswer(code: string | undefined, requestId: string | 
 
 /**
  * Node's own handling of a client error, but answered as a problem (`clientErrorAnswer`) when nothing was answered
- * yet; then the close. A request cut off at the request timeout while still being read ends with that error itself,
- * so whoever reads it (the app, the lane) records the 408 written here (src/api/errors.ts `cutOff`), not a client
- * that went away (a 400).
+ * yet; then the close. A request cut off while still being read with an answer other than a 400 (a 408 at the
+ * request timeout, a 413 for chunk extensions) ends with that error itself, so whoever reads it (the app, the
+ * lane) records what was written here (src/api/errors.ts `cutOff`), not a client that went away (a 400).
  */
 function closeOnClientError(err: NodeJS.ErrnoException, socket: Socket) {
   const res = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  const error = nodeClientError(err.code);
   if (socket.writable && !res?.headersSent)
-    socket.write(clientErrorAnswer(err.code, res?.req.headers['x-request-id'] as string | undefined));
-  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && res && !res.req.complete) res.req.destroy(err);
+    socket.write(clientErrorAnswer(error ?? new ApiError('bad_request', 'The request could not be read as HTTP/1.1'), res?.req));
+  if (error && res && !res.req.complete) res.req.destroy(err);
   socket.destroy(err);
 }
 

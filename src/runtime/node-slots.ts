@@ -12,7 +12,7 @@ import type { Principal } from '../api/context.js';
 import { type Edge, JSON_BODY_LIMIT } from '../api/edge.js';
 import { asApiError, clientGone, cutOff, problemBody, problemHeaders, statusOf } from '../api/errors.js';
 import { declaredOver } from '../api/middleware/body-limit.js';
-import { envelopeHeaders, jsonAnswerHeaderList, requestIdOf } from '../api/middleware/request-log.js';
+import { envelopeHeaders, jsonAnswerHeaderList, messageRequestId } from '../api/middleware/request-log.js';
 import { JSON_MEDIA_TYPE, slotsAnswer, slotsInputFrom } from '../api/routes/feed.js';
 import type { Settings } from '../config.js';
 import type { DeliveryApi } from '../wiring.js';
@@ -104,7 +104,7 @@ export function createSlotsLane(deps: { edge: Edge; delivery: DeliveryApi; setti
   }
 
   async function serve(req: IncomingMessage, res: ServerResponse, principal: Principal, started: number) {
-    const reqId = requestIdOf(req.headers['x-request-id'] as string | undefined);
+    const reqId = messageRequestId(req);
     let json: string;
     try {
       edge.limitRate(principal);

@@ -24,6 +24,8 @@ const servers: Server[] = [];
 /** Each request's record as the metrics and the log saw it: `<method> <route> <status>`. */
 const measured: string[] = [];
 const logged: string[] = [];
+/** The same records as logged, each followed by its request id: `<method> <route> <status> <reqId>`. */
+const loggedIds: string[] = [];
 
 beforeAll(async () => {
   s = await makeService({}, undefined, recording());
@@ -42,7 +44,10 @@ function recording(): { log: Log; metrics: Metrics } {
   };
   const line = (fields: object, message?: string) => {
     const { method, route, status } = fields as Record<string, unknown>;
-    if (message === 'request') note(logged, `${method} ${route} ${status}`);
+    if (message === 'request') {
+      loggedIds.push(`${method} ${route} ${status} ${(fields as Record<string, unknown>).reqId}`);
+      note(logged, `${method} ${route} ${status}`);
+    }
   };
   return {
     log: { info: line, warn: line, error: line },
@@ -284,6 +289,34 @@ describe('the Node server’s timeouts', () => {
       expect(measured).not.toContain('POST /v1/events 400');
     });
 
+    it.each([
+      { path: '/v1/slots', body: { user: 'slow-user', statuses: 12 }, route: 'the slot lane' },
+      { path: '/v1/events', body: { user: 'slow-user', events: [] }, route: 'the app’s path' },
+    ])(
+      'a 408 cut in the body without X-Request-Id carries the id its request is logged with ($route)',
+      async ({ path, body }) => {
+        const padded = JSON.stringify(body).padEnd(400, ' ');
+        const head =
+          `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${client.key}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${padded.length}\r\n\r\n`;
+        const { received } = await slowClient(port, head, padded, 50);
+        expectProblem(received, 408, '/problems/request-timeout');
+        await recorded(`POST ${path} 408`);
+        expect(loggedIds).toContain(`POST ${path} 408 ${problemOf(received).headers['x-request-id']}`);
+      },
+    );
+
+    it('chunk extensions over Node’s limit mid-body are answered 413 and recorded as the 413', async () => {
+      const head =
+        `POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${client.key}\r\n` +
+        `Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5;${'e'.repeat(20_000)}\r\n`;
+      const { received } = await slowClient(port, head);
+      expectProblem(received, 413, '/problems/payload-too-large');
+      await recorded('POST /v1/events 413');
+      expect(measured).not.toContain('POST /v1/events 400');
+      expect(loggedIds).toContain(`POST /v1/events 413 ${problemOf(received).headers['x-request-id']}`);
+    });
+
     it('a creative upload slower than the request timeout but within the upload timeout is read and stored', async () => {
       const { port: uploadPort } = await listen({
         headersTimeout: 300,
@@ -306,7 +339,7 @@ describe('the Node server’s timeouts', () => {
       });
       // A byte every 20 ms: the upload would take minutes.
       const { status, received } = await slowUpload(uploadPort, 0, 20);
-      expect(received).toMatch(/^HTTP\/1\.1 408 /);
+      expectProblem(received, 408, '/problems/request-timeout');
       expect(status).toBe('cut');
       await recorded('POST /v1/campaigns/:id/creatives 408');
     });

@@ -76,6 +76,24 @@ export function requestIdOf(header: string | undefined): string {
   return header !== undefined && VALID_REQUEST_ID.test(header) ? header : crypto.randomUUID();
 }
 
+const REQUEST_ID = Symbol('requestId');
+
+/** A request node:http read (an IncomingMessage), as far as its id needs. */
+export interface NodeMessage {
+  headers: Record<string, string | string[] | undefined>;
+  [REQUEST_ID]?: string;
+}
+
+/**
+ * The id of a request node:http read (`requestIdOf` its X-Request-Id), drawn once and kept on it: the Node slot
+ * lane, the app and the answer to a client error cut in its body (node-http.ts) then all name it by the same id.
+ */
+export function messageRequestId(req: NodeMessage): string {
+  let id = req[REQUEST_ID];
+  if (id === undefined) req[REQUEST_ID] = id = requestIdOf(req.headers['x-request-id'] as string | undefined);
+  return id;
+}
+
 /**
  * Every header of a JSON answer whose own headers are `own` (its content type first; names in lower case but
  * for the error's own): the API security headers, its own, and the request id. Built with `Object.assign`
@@ -170,7 +188,9 @@ function keyOf(principal: Principal | undefined): { kind: string; id?: string } 
 export function requestLog(record: (request: RequestRecord) => void): MiddlewareHandler<AppEnv> {
   return async function envelope(c, next) {
     const started = performance.now();
-    const reqId = requestIdOf(c.req.header('X-Request-Id'));
+    // On Node, `c.env.incoming` is the request node:http read (@hono/node-server's HttpBindings).
+    const incoming = (c.env as { incoming?: NodeMessage } | undefined)?.incoming;
+    const reqId = incoming ? messageRequestId(incoming) : requestIdOf(c.req.header('X-Request-Id'));
     c.set('requestId', reqId);
     await next();
     const res = c.res;
