@@ -109,6 +109,16 @@ export function reservation(
   };
 }
 
+/** An event on the reservation's token: its number sealed beside the id where the store gave one (SQLite). */
+export const event = (r: Reservation, type: VerifiedEvent['type'] = 'impression'): VerifiedEvent => ({
+  type,
+  reservationId: r.id,
+  reservationNumber: r.number,
+  uid: r.uid,
+  campaignId: r.campaignId,
+  creativeId: r.creativeId,
+});
+
 /** Stores `reservations` (served slots) and returns the impression a verified token of each one makes. */
 export async function reserveForImpressions(store: Store, reservations: Reservation[]): Promise<VerifiedEvent[]> {
   await store.users.reserve(reservations);

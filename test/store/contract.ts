@@ -7,15 +7,8 @@
 import { afterEach, beforeEach, expect, describe as vitestDescribe, it as vitestIt } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
 import type { ServableCampaign } from '../../src/engine/types.js';
-import type {
-  CampaignRecord as Campaign,
-  Creative,
-  EventRules,
-  Reservation,
-  Store,
-  VerifiedEvent,
-} from '../../src/store/interface.js';
-import { advertiser, campaign, creative, DAY, media, reservation, T, TTL } from '../helpers/store-records.js';
+import type { CampaignRecord as Campaign, Creative, EventRules, Reservation, Store } from '../../src/store/interface.js';
+import { advertiser, campaign, creative, DAY, event, media, reservation, T, TTL } from '../helpers/store-records.js';
 
 /** Backends under contract keep per-user history for (at least) this long. */
 export const CONTRACT_HISTORY_MS = 3_600_000;
@@ -32,16 +25,6 @@ function budget(store: Store, campaignId: string, now: number) {
 
 /** A reservation as the store keeps it: with the number it gave it (the events key). */
 const stored = (r: Reservation) => ({ ...r, number: expect.any(Number) });
-
-/** An event on the reservation's token: its number sealed beside the id where the store gave one (SQLite). */
-const event = (r: Reservation, type: VerifiedEvent['type']): VerifiedEvent => ({
-  type,
-  reservationId: r.id,
-  reservationNumber: r.number,
-  uid: r.uid,
-  campaignId: r.campaignId,
-  creativeId: r.creativeId,
-});
 
 /** The contract's groups of cases. */
 export type ContractGroup = 'catalog' | 'users' | 'budgets' | 'ledger' | 'prune';

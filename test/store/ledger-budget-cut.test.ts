@@ -8,20 +8,11 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
-import type { Reservation, VerifiedEvent } from '../../src/store/interface.js';
 import { utcDay } from '../../src/store/utc-day.js';
 import { sqliteFile } from '../helpers/sqlite-file.js';
-import { advertiser, campaign, reservation, T, TTL } from '../helpers/store-records.js';
+import { advertiser, campaign, event, reservation, T, TTL } from '../helpers/store-records.js';
 
 const rules = { effect: eventEffect, reportThreshold: 5 };
-const event = (r: Reservation, type: VerifiedEvent['type'] = 'impression'): VerifiedEvent => ({
-  type,
-  reservationId: r.id,
-  reservationNumber: r.number,
-  uid: r.uid,
-  campaignId: r.campaignId,
-  creativeId: r.creativeId,
-});
 
 describe('the SQLite ledger under a budget that cuts a charge', () => {
   const file = sqliteFile('ledger-budget-cut-');
