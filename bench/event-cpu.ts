@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { installCleanup, tempDir } from './cleanup.js';
-import { numbersReservations, resealBatches, reservationRowids } from './event-load.js';
+import { resealBatches, type TokenKind, tokenKind } from './event-load.js';
 import { SECRET, stop, threadCpuSeconds } from './http.js';
 import { threadProfiles, topFunctions } from './profile.js';
 import { startTreeServer } from './slot-load.js';
@@ -96,17 +96,14 @@ execFileSync(
 );
 const load = JSON.parse(readFileSync(batchesFile, 'utf8')) as { clientKey: string; batches: string[] };
 progress(`event-cpu: ${load.batches.length} batches of 100`);
-// The same events for every tree, each token as that tree seals it: with the reservation's number (migration
-// 0009; the seeded rowids are the numbers) or without (older trees refuse a seventh claim).
-const batchesBy = new Map<boolean, string[]>([[numbersReservations(seeder), load.batches]]);
+// The same events for every tree, each token as that tree seals it: a handle, sealed claims with the reservation's
+// number (migration 0009; the seeded rowids are the numbers) or without (older trees refuse a seventh claim).
+const batchesBy = new Map<TokenKind, string[]>([[tokenKind(seeder), load.batches]]);
 for (const tree of o.tree) {
-  const numbered = numbersReservations(resolve(tree));
-  if (batchesBy.has(numbered)) continue;
-  progress(`event-cpu: sealing the tokens again ${numbered ? 'with' : 'without'} reservation numbers for ${tree}`);
-  batchesBy.set(
-    numbered,
-    await resealBatches(load.batches, SECRET, numbered ? reservationRowids(join(template, 'ads.db')) : undefined),
-  );
+  const kind = tokenKind(resolve(tree));
+  if (batchesBy.has(kind)) continue;
+  progress(`event-cpu: sealing the tokens again as ${kind} tokens for ${tree}`);
+  batchesBy.set(kind, await resealBatches(load.batches, SECRET, kind, join(template, 'ads.db')));
 }
 
 interface Server {
@@ -121,7 +118,7 @@ interface Server {
 }
 
 async function startServer(tree: string, k: number): Promise<Server> {
-  const batches = batchesBy.get(numbersReservations(resolve(tree))) as string[];
+  const batches = batchesBy.get(tokenKind(resolve(tree))) as string[];
   return { name: tree, ...(await startTreeServer(dir, template, tree, k, { profile: o.profile })), next: 0, batches };
 }
 

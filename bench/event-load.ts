@@ -10,7 +10,7 @@
  * are time-ordered; each slot's events arrive a random delay after it was served, so
  * batches mix slots of the last seconds as a feed client's would.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import Sqlite from 'better-sqlite3';
@@ -53,7 +53,7 @@ export async function seedEventLoad(
     eventDelayMs?: number;
   },
 ): Promise<EventLoad> {
-  const clientId = 'cli_bench_events';
+  const clientId = BENCH_CLIENT_ID;
   const clientKey = 'sk_cli_bench-events-0123456789abcdef0123456789';
   const pseudonymize = createPseudonymizer(o.secret);
   const signer = new TokenSigner(tokenSecretsFrom({}, o.secret));
@@ -104,10 +104,10 @@ export async function seedEventLoad(
   } finally {
     sqlite.close();
   }
-  // Sealed as the server seals them: the reservation's number beside its id.
+  // Sealed as the server seals them: a handle, the reservation's number and expiry.
   const events: { token: string; type: EventType; arrives: number }[] = [];
   for (const { claims, types, arrives } of served) {
-    const token = await signer.sign({ ...claims, reservationNumber: numbers.get(claims.reservationId) });
+    const token = await signer.slotToken({ ...claims, reservationNumber: numbers.get(claims.reservationId) });
     for (const type of types) events.push({ token, type, arrives });
   }
   events.sort((a, b) => a.arrives - b.arrives);
@@ -132,19 +132,43 @@ export function seededTimeOrderedId(servedAt: number, r: () => number): string {
   return `r_${servedAt.toString(16).padStart(12, '0')}${random}`;
 }
 
+/** The feed client the seeded events are posted as. */
+export const BENCH_CLIENT_ID = 'cli_bench_events';
+
 /**
- * Whether the tree at `dir` numbers reservations (migration 0009): its tokens carry the number and its ledger
- * reads by it. Older trees refuse a token with the number (a seventh claim): they get tokens without it.
+ * How the tree at `dir` seals a served slot's token: a handle (number and expiry; `TokenSigner.slotToken`), sealed
+ * claims with the reservation's number (migration 0009), or claims without it (older trees refuse a seventh claim).
  */
-export function numbersReservations(dir: string): boolean {
-  return existsSync(join(dir, 'schema/migrations/0009_events_by_number.sql'));
+export type TokenKind = 'handle' | 'numbered' | 'claims';
+export function tokenKind(dir: string): TokenKind {
+  if (readFileSync(join(dir, 'src/privacy/token.ts'), 'utf8').includes('slotToken(')) return 'handle';
+  return existsSync(join(dir, 'schema/migrations/0009_events_by_number.sql')) ? 'numbered' : 'claims';
 }
 
 /**
- * The batches with every token sealed again under `secret`: with each reservation's number (`numbers`, by id:
- * the rowids of the seeded database, which migration 0009 keeps as the numbers) or, without `numbers`, without one.
+ * The batches with every token sealed again under `secret` as a tree of `kind` seals it, from the seeded
+ * reservations' rows in the database at `path` (their rowids are the numbers, which migration 0009 keeps).
  */
-export async function resealBatches(batches: string[], secret: string, numbers?: Map<string, number>): Promise<string[]> {
+export async function resealBatches(batches: string[], secret: string, kind: TokenKind, path: string): Promise<string[]> {
+  const sqlite = new Sqlite(path, { readonly: true });
+  const rows = new Map<number, TokenClaims>();
+  const rowidOf = new Map<string, number>();
+  try {
+    const all = sqlite.prepare('SELECT rowid, id, uid, campaign_id, creative_id, expires_at FROM reservations').raw().all();
+    for (const [rowid, reservationId, uid, campaignId, creativeId, expiresAt] of all as [
+      number,
+      string,
+      string,
+      string,
+      string,
+      number,
+    ][]) {
+      rows.set(rowid, { reservationId, uid, campaignId, creativeId, expiresAt, clientId: BENCH_CLIENT_ID });
+      rowidOf.set(reservationId, rowid);
+    }
+  } finally {
+    sqlite.close();
+  }
   const signer = new TokenSigner(tokenSecretsFrom({}, secret));
   const resealed = new Map<string, string>();
   const out: string[] = [];
@@ -153,10 +177,13 @@ export async function resealBatches(batches: string[], secret: string, numbers?:
     for (const e of events) {
       let token = resealed.get(e.token);
       if (token === undefined) {
-        const check = await signer.verify(e.token, 0);
+        const check = await signer.verify(e.token, 0, BENCH_CLIENT_ID);
         if (!check.ok) throw new Error(`a seeded token does not open: ${check.reason}`);
-        const { reservationNumber: _, ...claims } = check.claims;
-        token = await signer.sign(numbers ? { ...claims, reservationNumber: numbers.get(claims.reservationId) } : claims);
+        const rowid = 'handle' in check ? check.handle.reservationNumber : rowidOf.get(check.claims.reservationId);
+        const claims = rowid === undefined ? undefined : rows.get(rowid);
+        if (!claims || rowid === undefined) throw new Error('a seeded token names no seeded reservation');
+        if (kind === 'handle') token = await signer.slotToken({ ...claims, reservationNumber: rowid });
+        else token = await signer.sign(kind === 'numbered' ? { ...claims, reservationNumber: rowid } : claims);
         resealed.set(e.token, token);
       }
       e.token = token;
@@ -164,16 +191,6 @@ export async function resealBatches(batches: string[], secret: string, numbers?:
     out.push(JSON.stringify({ events }));
   }
   return out;
-}
-
-/** The seeded reservations' rowids by id (the numbers, once migration 0009 ran). */
-export function reservationRowids(path: string): Map<string, number> {
-  const sqlite = new Sqlite(path, { readonly: true });
-  try {
-    return new Map(sqlite.prepare('SELECT id, rowid FROM reservations').raw().all() as [string, number][]);
-  } finally {
-    sqlite.close();
-  }
 }
 
 /** Stores the rows; their numbers (rowids) by id. */

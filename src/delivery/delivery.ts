@@ -29,7 +29,7 @@ import { type Metrics, noopMetrics } from '../ops/metrics.js';
 import { timeOrderedId } from '../privacy/crypto.js';
 import type { Pseudonymizer } from '../privacy/pseudonym.js';
 import type { TokenCheck, TokenSigner } from '../privacy/token.js';
-import type { EventOutcome, Reservation, Store, VerifiedEvent } from '../store/interface.js';
+import type { EventOutcome, LedgerEvent, Reservation, Store } from '../store/interface.js';
 import { KeyedLock } from '../store/keyed-lock.js';
 import { type SlotsJson, slotsJson } from './slots-json.js';
 
@@ -102,24 +102,13 @@ export const CTR_REFRESH_MS = 5 * 60_000;
 
 const EXPIRED_TOKEN: EventOutcome = Object.freeze({ status: 'rejected', reason: 'expired_token' });
 const INVALID_TOKEN: EventOutcome = Object.freeze({ status: 'rejected', reason: 'invalid_token' });
-const FOREIGN_TOKEN: TokenCheck = Object.freeze({ ok: false, reason: 'bad_signature' });
-
-/** A token served to another feed client is rejected like a forged one. */
-const forClient = (check: TokenCheck, clientId: string): TokenCheck =>
-  check.ok && check.claims.clientId !== clientId ? FOREIGN_TOKEN : check;
 
 /** A batch of events with its tokens opened (`openEvents`), as `Delivery.recordOpened` records it. */
 export interface OpenedEvents {
   /** When the tokens were checked: the batch's time, for the ledger too. */
   now: number;
-  /** In the batch's order: the verified event, or why its token was refused. */
-  items: (VerifiedEvent | { type: EventType; refused: 'expired_token' | 'invalid_token' })[];
-}
-
-function verifyFor(signer: TokenSigner, token: string, clientId: string, now: number): TokenCheck | Promise<TokenCheck> {
-  const check = signer.verify(token, now);
-  if (check instanceof Promise) return check.then((c) => forClient(c, clientId));
-  return forClient(check, clientId);
+  /** In the batch's order: the verified event (sealed claims or a handle), or why its token was refused. */
+  items: (LedgerEvent | { type: EventType; refused: 'expired_token' | 'invalid_token' })[];
 }
 
 /**
@@ -136,7 +125,7 @@ export function openEvents(
   const checks: (TokenCheck | Promise<TokenCheck>)[] = new Array(items.length);
   let pending = false;
   for (let i = 0; i < items.length; i++) {
-    const check = verifyFor(signer, items[i].token, clientId, now);
+    const check = signer.verify(items[i].token, now, clientId);
     if (check instanceof Promise) pending = true;
     checks[i] = check;
   }
@@ -145,6 +134,8 @@ export function openEvents(
     items: checks.map((check, i): OpenedEvents['items'][number] => {
       const type = items[i].type;
       if (!check.ok) return { type, refused: check.reason === 'expired' ? 'expired_token' : 'invalid_token' };
+      if ('handle' in check)
+        return { type, reservationNumber: check.handle.reservationNumber, expiresAt: check.handle.expiresAt };
       const { reservationId, reservationNumber, uid, campaignId, creativeId } = check.claims;
       return { type, reservationId, reservationNumber, uid, campaignId, creativeId };
     }),
@@ -532,7 +523,7 @@ export class Delivery {
       const tokens: (string | Promise<string>)[] = [];
       let pending = false;
       for (const { slot, reservation } of placed) {
-        const token = signer.sign({
+        const token = signer.slotToken({
           reservationId: reservation.id,
           reservationNumber: reservation.number,
           clientId: input.clientId ?? '',
@@ -619,7 +610,7 @@ export class Delivery {
    */
   async recordOpened({ now, items }: OpenedEvents): Promise<EventOutcome[]> {
     const outcomes: EventOutcome[] = new Array(items.length);
-    const verified: VerifiedEvent[] = [];
+    const verified: LedgerEvent[] = [];
     const positions: number[] = [];
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
@@ -702,11 +693,16 @@ export class Delivery {
 
   /** "Why am I seeing this ad": plain words from the targeting that matched. */
   async why(token: string, clientId = ''): Promise<{ advertiser: { id: string; name: string }; reasons: string[] } | undefined> {
-    const check = await verifyFor(this.deps.signer, token, clientId, this.deps.clock());
+    const check = await this.deps.signer.verify(token, this.deps.clock(), clientId);
     if (!check.ok) return undefined;
     // An erased user's tokens still verify until they expire; their reservation is gone, and so is any answer.
-    if (!(await this.deps.store.users.reservation(check.claims.uid, check.claims.reservationId))) return undefined;
-    const campaign = await this.deps.store.catalog.getCampaign(check.claims.campaignId);
+    const users = this.deps.store.users;
+    const reservation =
+      'handle' in check
+        ? await users.numbered?.(check.handle.reservationNumber, check.handle.expiresAt)
+        : await users.reservation(check.claims.uid, check.claims.reservationId);
+    if (!reservation) return undefined;
+    const campaign = await this.deps.store.catalog.getCampaign(reservation.campaignId);
     if (!campaign) return undefined;
     const advertiser = await this.deps.store.catalog.getAdvertiser(campaign.advertiserId);
     if (!advertiser) return undefined;

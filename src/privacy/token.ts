@@ -1,11 +1,21 @@
 /**
- * Opaque slot tokens: the claims (reservation, feed client, pseudonymous user,
- * campaign, creative, expiry) encrypted with AES-256-GCM under a random nonce,
- * so a token reveals nothing and two tokens of one user share no bytes, yet
- * events are verified item by item without a lookup. Each token names its key
- * (`kid`), so keys can rotate: a previous key still opens tokens in flight.
+ * Opaque slot tokens, in two kinds. Each token names its key (`kid`), so keys can rotate: a previous key
+ * still opens tokens in flight. A token reveals nothing, and two tokens of one user share no bytes but the kid.
  *
- *   token = kid "." base64url(nonce[12] ‖ ciphertext ‖ tag[16])
+ * - A **handle**, where the store numbers its reservations (Node's SQLite file): the reservation's number,
+ *   its expiry (ms) and a keyed tag of the feed client it was served to, as one AES-256 block (a keyed
+ *   pseudorandom permutation; each number is sealed once, so no two blocks repeat). Any change to the bytes
+ *   opens to a random block, which the client tag (32 bits) refuses, and which the reservation's row must then
+ *   match to the millisecond (48 bits more: `expires_at` in the ledger's read). The row tells the rest (user,
+ *   campaign, creative). One block costs one call on a long-lived cipher: no cipher object per token.
+ *
+ *     handle = kid "." base64url(AES-256(number[6] ‖ expiresAt[6] ‖ clientTag[4]))   (31 characters)
+ *
+ * - **Sealed claims** elsewhere (Workers: reservations are not numbered before the token is sealed): the claims
+ *   (reservation, feed client, pseudonymous user, campaign, creative, expiry) encrypted with AES-256-GCM under a
+ *   random nonce, so events are verified item by item without a lookup.
+ *
+ *     token = kid "." base64url(nonce[12] ‖ ciphertext ‖ tag[16])
  */
 import { decodeBase64Url } from 'hono/utils/encode';
 import { base64Url, constantTimeEqual } from './crypto.js';
@@ -26,7 +36,16 @@ export interface TokenClaims {
   expiresAt: number;
 }
 
-export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' };
+/** What a handle names: a reservation by its number (the row tells the rest) and the expiry its row must have. */
+export interface TokenHandle {
+  reservationNumber: number;
+  expiresAt: number;
+}
+
+export type TokenCheck =
+  | { ok: true; claims: TokenClaims }
+  | { ok: true; handle: TokenHandle }
+  | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' };
 
 /** Token keys from the environment: `TOKEN_SECRET` [derived from SECRET], and `TOKEN_SECRET_PREVIOUS` (comma-separated) still accepted. */
 export function tokenSecretsFrom(env: Record<string, unknown>, secret: string): string[] {
@@ -71,6 +90,10 @@ interface TokenKey {
   webKey?: Promise<CryptoKey>;
   /** The key id's bytes: the additional authenticated data of every token under this key. */
   aad: Uint8Array<ArrayBuffer>;
+  /** Node: the handles' block cipher (its own key), one long-lived object each way: a block per call, never finalised. */
+  handles?: { seal: import('node:crypto').Cipher; open: import('node:crypto').Decipher; tagKey: Uint8Array };
+  /** Node: the feed clients' tags under this key, as computed (a few clients; emptied past CLIENT_TAGS). */
+  clientTags: Map<string, number>;
 }
 
 /** Nonces from a pooled random buffer: one randomFill per 341 tokens instead of one per token. */
@@ -90,9 +113,14 @@ function freshNonce(): Uint8Array {
 async function deriveKey(secret: string): Promise<TokenKey> {
   const raw = await hmac(secret, 'slot-token:aes-256-gcm:v2');
   const kid = base64Url((await hmac(secret, 'slot-token:key-id:v2')).slice(0, 6).buffer);
-  const key: TokenKey = { kid, raw, aad: encoder.encode(kid) };
-  if (nodeCrypto) key.nodeKey = nodeCrypto.createSecretKey(raw);
-  else key.webKey = crypto.subtle.importKey('raw', raw as Uint8Array<ArrayBuffer>, 'AES-GCM', false, ['encrypt', 'decrypt']);
+  const key: TokenKey = { kid, raw, aad: encoder.encode(kid), clientTags: new Map() };
+  if (nodeCrypto) {
+    key.nodeKey = nodeCrypto.createSecretKey(raw);
+    const blockKey = await hmac(secret, 'slot-token:handle:aes-256-ecb:v3');
+    const seal = nodeCrypto.createCipheriv('aes-256-ecb', blockKey, null).setAutoPadding(false);
+    const open = nodeCrypto.createDecipheriv('aes-256-ecb', blockKey, null).setAutoPadding(false);
+    key.handles = { seal, open, tagKey: await hmac(secret, 'slot-token:handle:client-tag:v3') };
+  } else key.webKey = crypto.subtle.importKey('raw', raw as Uint8Array<ArrayBuffer>, 'AES-GCM', false, ['encrypt', 'decrypt']);
   return key;
 }
 
@@ -165,6 +193,48 @@ function sealNode(key: TokenKey, claims: string): string {
   return `${key.kid}.${sealed.toString('base64url')}`;
 }
 
+/** A handle's block: 16 bytes. Its text is 22 base64url characters (no sealed claims are that short). */
+const BLOCK = 16;
+const HANDLE_CHARS = 22;
+/** The largest number and expiry a handle's 6 bytes hold. */
+const MAX_48 = 2 ** 48 - 1;
+/** Feed clients' tags kept per key at most (there are a few clients; a flood of ids only costs recomputing). */
+const CLIENT_TAGS = 1024;
+/** One block, reused: written, then passed to the cipher, which returns a new buffer. */
+const scratch = NodeBuffer ? (NodeBuffer as unknown as typeof Buffer).alloc(BLOCK) : undefined;
+
+/** The feed client's tag under `key`: 32 bits of an HMAC keyed for this purpose alone, cached per client. */
+function clientTag(key: TokenKey, clientId: string): number {
+  let tag = key.clientTags.get(clientId);
+  if (tag === undefined) {
+    tag = nodeCrypto!.createHmac('sha256', key.handles!.tagKey).update(clientId).digest().readUInt32BE(0);
+    if (key.clientTags.size >= CLIENT_TAGS) key.clientTags.clear();
+    key.clientTags.set(clientId, tag);
+  }
+  return tag;
+}
+
+/** A handle for a numbered reservation (Node, keys derived): one block through the long-lived cipher. */
+function sealHandle(key: TokenKey, reservationNumber: number, expiresAt: number, clientId: string): string {
+  const block = scratch!;
+  block.writeUIntBE(reservationNumber, 0, 6);
+  block.writeUIntBE(expiresAt, 6, 6);
+  block.writeUInt32BE(clientTag(key, clientId), 12);
+  return `${key.kid}.${key.handles!.seal.update(block).toString('base64url')}`;
+}
+
+/** Opens a handle's text (22 base64url characters) under `key`: what it names, or why it does not count. */
+function openHandle(key: TokenKey, body: string, now: number, clientId: string | undefined): TokenCheck {
+  if (!canonicalBase64Url(body)) return MALFORMED;
+  scratch!.write(body, 0, BLOCK, 'base64url');
+  const block = key.handles!.open.update(scratch!);
+  // A changed or forged block opens to random bytes: its tag is another client's, almost surely (2^-32).
+  if (clientId === undefined || block.readUInt32BE(12) !== clientTag(key, clientId)) return BAD_SIGNATURE;
+  const expiresAt = block.readUIntBE(6, 6);
+  if (expiresAt <= now) return EXPIRED;
+  return { ok: true, handle: { reservationNumber: block.readUIntBE(0, 6), expiresAt } };
+}
+
 /** WebCrypto's open: the plaintext, or undefined if the tag does not verify under this key. */
 async function openWeb(key: TokenKey, sealed: Uint8Array): Promise<Uint8Array | undefined> {
   if (sealed.length < NONCE + TAG + 1) return undefined;
@@ -218,21 +288,40 @@ export class TokenSigner {
     return nodeCrypto ? sealNode(key, text) : `${key.kid}.${toB64(await sealWeb(key, encoder.encode(text)))}`;
   }
 
-  /** Opens and checks a token: at once on Node once the keys are derived, else a promise of the answer. */
-  verify(token: string, now: number): TokenCheck | Promise<TokenCheck> {
-    const parts = splitToken(token);
-    if (!Array.isArray(parts)) return parts;
-    if (!this.ready || !nodeCrypto) return this.verifyLater(parts, now);
-    const key = keyFor(this.ready, parts[0]);
-    if (!key) return BAD_SIGNATURE;
-    // Only the canonical encoding: unused trailing bits that differ would decode to the same bytes.
-    if (!canonicalBase64Url(parts[1])) return MALFORMED;
-    return claimsFrom(openNode(key, Buffer.from(parts[1], 'base64url')), now);
+  /**
+   * The token a served slot carries: a handle where the store numbered the reservation and node:crypto is here
+   * (Node), else the sealed claims. At once on Node once the keys are derived, else a promise of it.
+   */
+  slotToken(claims: TokenClaims): string | Promise<string> {
+    const n = claims.reservationNumber;
+    if (!nodeCrypto || n === undefined || !(n > 0 && n <= MAX_48 && Number.isInteger(n))) return this.sign(claims);
+    if (!(claims.expiresAt > 0 && claims.expiresAt <= MAX_48 && Number.isInteger(claims.expiresAt))) return this.sign(claims);
+    if (this.ready) return sealHandle(this.ready[0], n, claims.expiresAt, claims.clientId);
+    return this.keys.then(([key]) => sealHandle(key, n, claims.expiresAt, claims.clientId));
   }
 
-  private async verifyLater([kid, body]: [string, string], now: number): Promise<TokenCheck> {
+  /**
+   * Opens and checks a token: at once on Node once the keys are derived, else a promise of the answer. With
+   * `clientId` (the feed client asking), a token served to another client is refused like a forged one; without
+   * it, sealed claims are not checked for the client and a handle is refused (its tag cannot be checked).
+   */
+  verify(token: string, now: number, clientId?: string): TokenCheck | Promise<TokenCheck> {
+    const parts = splitToken(token);
+    if (!Array.isArray(parts)) return parts;
+    if (!this.ready || !nodeCrypto) return this.verifyLater(parts, now, clientId);
+    const key = keyFor(this.ready, parts[0]);
+    if (!key) return BAD_SIGNATURE;
+    if (parts[1].length === HANDLE_CHARS) return openHandle(key, parts[1], now, clientId);
+    // Only the canonical encoding: unused trailing bits that differ would decode to the same bytes.
+    if (!canonicalBase64Url(parts[1])) return MALFORMED;
+    return forClient(claimsFrom(openNode(key, Buffer.from(parts[1], 'base64url')), now), clientId);
+  }
+
+  private async verifyLater([kid, body]: [string, string], now: number, clientId: string | undefined): Promise<TokenCheck> {
     const key = keyFor(await this.keys, kid);
     if (!key) return BAD_SIGNATURE;
+    // Handles exist where node:crypto does; elsewhere a text of their length is no token of ours.
+    if (body.length === HANDLE_CHARS) return key.handles ? openHandle(key, body, now, clientId) : BAD_SIGNATURE;
     let sealed: Uint8Array;
     try {
       sealed = fromB64(body);
@@ -240,8 +329,13 @@ export class TokenSigner {
       return MALFORMED;
     }
     if (toB64(sealed) !== body) return MALFORMED;
-    return claimsFrom(nodeCrypto ? openNode(key, Buffer.from(sealed)) : await openWeb(key, sealed), now);
+    return forClient(claimsFrom(nodeCrypto ? openNode(key, Buffer.from(sealed)) : await openWeb(key, sealed), now), clientId);
   }
+}
+
+/** Sealed claims served to another feed client than `clientId` (when given) are refused like forged ones. */
+function forClient(check: TokenCheck, clientId: string | undefined): TokenCheck {
+  return clientId !== undefined && check.ok && 'claims' in check && check.claims.clientId !== clientId ? BAD_SIGNATURE : check;
 }
 
 const MALFORMED: TokenCheck = Object.freeze({ ok: false, reason: 'malformed' });

@@ -97,12 +97,13 @@ type Every<T, Names, Missing = Exclude<keyof T, Names>> = [Missing] extends [nev
 type Holds<_ extends true> = true;
 /**
  * Checked by tsc: each list is complete but for what main never calls across (see above; `historyMs` is read
- * from the engine's snapshot; `shardFor` is optional, the Workers store's).
+ * from the engine's snapshot; `shardFor` is optional, the Workers store's; `numbered` is read by `why`, which
+ * runs on the engine thread).
  */
 export type CallListsComplete = [
   Holds<Every<Omit<EngineDeliveryApi, 'historyMs'>, (typeof DELIVERY_CALLS)[number]>>,
   Holds<Every<Omit<CatalogStore, 'servable' | 'version'>, (typeof CATALOG_CALLS)[number]>>,
-  Holds<Every<UserStore, (typeof USER_CALLS)[number]>>,
+  Holds<Every<Omit<UserStore, 'numbered'>, (typeof USER_CALLS)[number]>>,
   Holds<Every<Omit<BudgetStore, 'view' | 'shardFor'>, (typeof BUDGET_CALLS)[number]>>,
   Holds<Every<Omit<LedgerStore, 'record'>, (typeof LEDGER_CALLS)[number]>>,
   Holds<Every<TrafficStore, (typeof TRAFFIC_CALLS)[number]>>,

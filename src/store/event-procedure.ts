@@ -9,7 +9,7 @@
  */
 import { eventRefusal, reportsRequireReview } from '../engine/events.js';
 import type { EventType } from '../engine/types.js';
-import type { CatalogStore, EventOutcome, EventRules, Reservation, VerifiedEvent } from './interface.js';
+import type { CatalogStore, EventOutcome, EventRules, LedgerEvent, Reservation, VerifiedEvent } from './interface.js';
 import { counterOf, type ReportContext, type ReportCounter } from './report-rows.js';
 import { utcDay } from './utc-day.js';
 
@@ -31,15 +31,16 @@ export interface CampaignEffect {
   shard?: number;
 }
 
-/** The user's rows, inside one transaction. */
-export interface UserSideTx {
+/** The user's rows, inside one transaction; `E` the kinds of events the backend takes (handles: SQLite only). */
+export interface UserSideTx<E extends LedgerEvent = VerifiedEvent> {
   /** True if this (reservation, type) was recorded before. */
-  seen(event: VerifiedEvent): boolean;
+  seen(event: E): boolean;
   /**
    * The event's reservation, asked right after `seen` for the same event. A backend may leave
-   * out one whose user or campaign differs from the event's (the procedure refuses it either way).
+   * out one whose user or campaign differs from the event's (the procedure refuses it either way);
+   * a handle's reservation is the one of its number only if the row has the handle's expiry.
    */
-  reservation(event: VerifiedEvent): Reservation | undefined;
+  reservation(event: E): Reservation | undefined;
   insertEvent(row: {
     reservationId: string;
     /** The reservation's number (`Reservation.number`), the events key where the store numbers reservations. */
@@ -87,10 +88,13 @@ export interface CampaignSideTx {
   ): void;
 }
 
-/** Applies verified events of one or more users in order; every outcome is decided here. */
-export function applyUserSide(
-  tx: UserSideTx,
-  batch: VerifiedEvent[],
+/**
+ * Applies verified events of one or more users in order; every outcome is decided here. Past the check, what the
+ * event does comes from its reservation (for sealed claims the same ids; for a handle, the row's).
+ */
+export function applyUserSide<E extends LedgerEvent>(
+  tx: UserSideTx<E>,
+  batch: E[],
   now: number,
   rules: Pick<EventRules, 'effect'>,
 ): EventOutcome[] {
@@ -99,11 +103,12 @@ export function applyUserSide(
     const reservation = tx.reservation(event);
     if (
       !reservation ||
-      reservation.uid !== event.uid ||
-      reservation.campaignId !== event.campaignId ||
-      reservation.creativeId !== event.creativeId
+      ('uid' in event &&
+        (reservation.uid !== event.uid ||
+          reservation.campaignId !== event.campaignId ||
+          reservation.creativeId !== event.creativeId))
     ) {
-      return { status: 'rejected', reason: 'unknown_reservation' };
+      return UNKNOWN_RESERVATION;
     }
     // Not recorded, so a refused event never uses up its (token, type).
     const refusal = eventRefusal(reservation, event.type);
@@ -111,8 +116,8 @@ export function applyUserSide(
     const effect = rules.effect(reservation, event.type, now);
     if (effect.converts && reservation.viewedAt === null) tx.markViewed(reservation, now);
     if (effect.chargeMicros > 0) tx.markCharged(reservation, now);
-    if (effect.blocksAdvertiser) tx.block(event.uid, reservation.advertiserId, now);
-    if (effect.hidesCreative) tx.hide(event.uid, reservation.creativeId, now);
+    if (effect.blocksAdvertiser) tx.block(reservation.uid, reservation.advertiserId, now);
+    if (effect.hidesCreative) tx.hide(reservation.uid, reservation.creativeId, now);
     const campaignEffect: CampaignEffect = {
       reservationId: reservation.id,
       type: event.type,
@@ -120,18 +125,18 @@ export function applyUserSide(
       creativeId: reservation.creativeId,
       country: reservation.country,
       platform: reservation.platform,
-      uid: event.uid,
+      uid: reservation.uid,
       chargeMicros: effect.chargeMicros,
       at: now,
     };
     if (reservation.budgetShard) campaignEffect.shard = reservation.budgetShard;
     const charged = tx.forCampaign(campaignEffect);
     tx.insertEvent({
-      reservationId: event.reservationId,
+      reservationId: reservation.id,
       reservationNumber: reservation.number,
       type: event.type,
-      uid: event.uid,
-      campaignId: event.campaignId,
+      uid: reservation.uid,
+      campaignId: reservation.campaignId,
       at: now,
       costMicros: charged ?? effect.chargeMicros,
     });
@@ -142,6 +147,8 @@ export function applyUserSide(
 /** Shared by every accepted outcome (outcomes are read, never changed): one object less per event. */
 const ACCEPTED: EventOutcome = Object.freeze({ status: 'accepted' });
 const DUPLICATE: EventOutcome = Object.freeze({ status: 'duplicate' });
+/** No reservation of the event's (erased, pruned, never served, or the token's ids or expiry are not its row's). */
+export const UNKNOWN_RESERVATION: EventOutcome = Object.freeze({ status: 'rejected', reason: 'unknown_reservation' });
 
 /** The UTC day of the last effect's time: a group's events share one. */
 let lastDayNumber = Number.NaN;

@@ -165,6 +165,11 @@ export interface UserStore {
   unreserve(uid: string, reservationIds: string[]): Promise<void>;
   /** One reservation of this user, as stored. */
   reservation(uid: string, id: string): Promise<Reservation | undefined>;
+  /**
+   * The reservation a handle names (`TokenHandle`): the one of this number, if its row has this expiry. Only
+   * stores that number reservations before their tokens are sealed (SQLite) have it: only they serve handles.
+   */
+  numbered?(reservationNumber: number, expiresAt: number): Promise<Reservation | undefined>;
   block(uid: string, advertiserId: string, now: number): Promise<void>;
   unblock(uid: string, advertiserId: string): Promise<void>;
   blocks(uid: string): Promise<string[]>;
@@ -205,6 +210,7 @@ export interface BudgetStore {
   limit(campaign: Pick<CampaignRecord, 'id' | 'budget'>, now: number): Promise<void>;
 }
 
+/** An event whose token sealed its claims: the reservation's id, user, campaign and creative (its number too, where known). */
 export interface VerifiedEvent {
   type: EventType;
   reservationId: string;
@@ -214,6 +220,19 @@ export interface VerifiedEvent {
   campaignId: string;
   creativeId: string;
 }
+
+/**
+ * An event whose token is a handle (`TokenHandle`, Node): its reservation's number and the expiry that row must
+ * have; the row tells the rest (user, campaign, creative).
+ */
+export interface HandleEvent {
+  type: EventType;
+  reservationNumber: number;
+  expiresAt: number;
+}
+
+/** What the ledger records: events whose token verified, of either kind. */
+export type LedgerEvent = VerifiedEvent | HandleEvent;
 
 export type EventOutcome = { status: 'accepted' | 'duplicate' } | { status: 'rejected'; reason: string };
 
@@ -234,7 +253,7 @@ import type { ReportBy, ReportRow } from './report-rows.js';
 
 export interface LedgerStore {
   /** Applies a batch of verified events idempotently and durably, in order, before returning. */
-  record(events: VerifiedEvent[], now: number, rules: EventRules): Promise<EventBatchResult>;
+  record(events: LedgerEvent[], now: number, rules: EventRules): Promise<EventBatchResult>;
   /** Rows with activity between the two UTC days (inclusive), broken down `by` [day], ordered by key. */
   report(campaignId: string, fromDay: string, toDay: string, by?: ReportBy): Promise<ReportRow[]>;
 }

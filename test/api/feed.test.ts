@@ -8,6 +8,7 @@ import { TokenSigner } from '../../src/privacy/token.js';
 import { png } from '../helpers/media.js';
 import { expectContentRejected, expectKeyMatrix, expectProblem, keysOf } from '../helpers/route-checks.js';
 import { ADMIN_KEY, makeService, SECRET, type TestService } from '../helpers/service.js';
+import { servedClaims } from '../helpers/tokens.js';
 
 const REASONS = [
   'targeting',
@@ -353,13 +354,9 @@ describe('POST /v1/events', () => {
     s.clock.advance(TTL_MS + 1);
     const fresh = (await slots({ user: 'u', statuses: 10 })).body.slots[0].token as string;
     const [kid, body] = fresh.split('.');
-    const check = await new TokenSigner(SECRET).verify(fresh, s.clock.now);
-    if (!check.ok) throw new Error('the served token does not verify');
-    const forged = await new TokenSigner('not-the-secret').sign(check.claims);
-    const longer = await new TokenSigner('not-the-secret').sign({
-      ...check.claims,
-      expiresAt: check.claims.expiresAt + 86_400_000,
-    });
+    const claims = await servedClaims(SECRET, fresh, client.id, s.clock.now);
+    const forged = await new TokenSigner('not-the-secret').slotToken(claims);
+    const longer = await new TokenSigner('not-the-secret').slotToken({ ...claims, expiresAt: claims.expiresAt + 86_400_000 });
     const flip = (i: number) => `${kid}.${body.slice(0, i)}${body[i] === 'A' ? 'B' : 'A'}${body.slice(i + 1)}`;
     const res = await events([
       { token: forged, type: 'impression' },

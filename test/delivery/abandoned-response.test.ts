@@ -18,16 +18,16 @@ import { servableCampaign } from '../helpers/servable.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 
-/** A signer whose `sign` throws from the `failAt`-th call on (counting from 1), as long as `failing` is on. */
+/** A signer whose `slotToken` throws from the `failAt`-th call on (counting from 1), as long as `failing` is on. */
 class FailingSigner extends TokenSigner {
   calls = 0;
   failing = true;
   constructor(private failAt: number) {
     super('secret');
   }
-  override sign(claims: TokenClaims): string | Promise<string> {
+  override slotToken(claims: TokenClaims): string | Promise<string> {
     if (this.failing && ++this.calls >= this.failAt) throw new Error('the seal failed');
-    return super.sign(claims);
+    return super.slotToken(claims);
   }
 }
 
@@ -37,9 +37,9 @@ class RejectingSigner extends TokenSigner {
   constructor(private failAt: number) {
     super('secret');
   }
-  override sign(claims: TokenClaims): Promise<string> {
+  override slotToken(claims: TokenClaims): Promise<string> {
     if (++this.calls === this.failAt) return Promise.reject(new Error('the seal was rejected'));
-    return Promise.resolve(super.sign(claims));
+    return Promise.resolve(super.slotToken(claims));
   }
 }
 

@@ -24,9 +24,9 @@ class RejectingSigner extends TokenSigner {
   constructor(private failAt: number) {
     super('secret');
   }
-  override sign(claims: TokenClaims): string | Promise<string> {
+  override slotToken(claims: TokenClaims): string | Promise<string> {
     if (++this.calls === this.failAt) return Promise.reject(new Error('the seal was rejected'));
-    return super.sign(claims);
+    return super.slotToken(claims);
   }
 }
 

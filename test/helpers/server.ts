@@ -130,6 +130,7 @@ export async function seed(server: RealServer, png: Uint8Array, campaign: Record
     advertiserId: adv.body.advertiser.id as string,
     campaignId: cmp.body.id as string,
     creativeId: creative.id,
+    clientId: cli.body.client.id as string,
     clientKey: cli.body.apiKey as string,
   };
 }

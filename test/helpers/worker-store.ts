@@ -124,7 +124,9 @@ export async function makeWorkerStore(env: Env = {}, options: { dataDir?: string
     ledger: {
       async record(events, now, rules) {
         const result = await invoke('ledger', 'record', events, now, { reportThreshold: rules.reportThreshold });
-        await Promise.all([...new Set(events.map((e) => e.campaignId))].map((id) => refreshView(id, now)));
+        // Workers serve no handles: every event here carries its campaign.
+        const campaigns = new Set(events.flatMap((e) => ('campaignId' in e ? [e.campaignId] : [])));
+        await Promise.all([...campaigns].map((id) => refreshView(id, now)));
         return result;
       },
       report: (campaignId, from, to, by) => invoke('ledger', 'report', campaignId, from, to, ...(by ? [by] : [])),

@@ -220,6 +220,86 @@ describe('slot tokens', () => {
     );
   });
 
+  it('also check the asking client when given: sealed claims served to another client are refused like forged ones', async () => {
+    const token = await signer.sign(claims);
+    expect(await signer.verify(token, 1_000, 'cli_1')).toEqual({ ok: true, claims });
+    expect(await signer.verify(token, 1_000, 'cli_2')).toEqual({ ok: false, reason: 'bad_signature' });
+  });
+
+  it('fall back to sealed claims where there is no number a handle holds', async () => {
+    for (const reservationNumber of [undefined, 0, 1.5, 2 ** 48, -3]) {
+      const token = await signer.slotToken({ ...claims, reservationNumber });
+      expect(token.split('.')[1].length, String(reservationNumber)).toBeGreaterThan(22);
+    }
+  });
+});
+
+describe('slot handles (where reservations are numbered: Node)', () => {
+  const signer = new TokenSigner('secret');
+  const numbered = { ...claims, reservationNumber: 41, expiresAt: 1_764_633_600_123 };
+  const now = numbered.expiresAt - 60_000;
+  const handle = { reservationNumber: 41, expiresAt: numbered.expiresAt };
+
+  it('name the reservation by number and expiry in 31 characters, for the client they were served to only', async () => {
+    const token = await signer.slotToken(numbered);
+    expect(token).toMatch(/^[\w-]{8}\.[\w-]{22}$/);
+    expect(token.split('.')[0]).toBe((await signer.sign(claims)).split('.')[0]);
+    expect(await signer.verify(token, now, 'cli_1')).toEqual({ ok: true, handle });
+    expect(await signer.verify(token, now, 'cli_2')).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(await signer.verify(token, now)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(await signer.verify(token, numbered.expiresAt, 'cli_1')).toEqual({ ok: false, reason: 'expired' });
+    // The same reservation sealed again gives the same handle (one number, one block): its events are one.
+    expect(await signer.slotToken(numbered)).toBe(token);
+  });
+
+  it('refuse every changed bit, another key, and a non-canonical text', async () => {
+    const token = await signer.slotToken(numbered);
+    const [kid, body] = token.split('.');
+    const block = Buffer.from(body, 'base64url');
+    for (let bit = 0; bit < 128; bit++) {
+      const flipped = Buffer.from(block);
+      flipped[bit >> 3] ^= 1 << (bit & 7);
+      expect((await signer.verify(`${kid}.${flipped.toString('base64url')}`, now, 'cli_1')).ok, `bit ${bit}`).toBe(false);
+    }
+    const foreign = (await new TokenSigner('other').slotToken(numbered)).split('.')[1];
+    expect(await signer.verify(`${kid}.${foreign}`, now, 'cli_1')).toEqual({ ok: false, reason: 'bad_signature' });
+    // The last character carries 2 unused bits: only the canonical one opens.
+    const last = B64.indexOf(body[21]);
+    expect(await signer.verify(`${kid}.${body.slice(0, 21)}${B64[last ^ 1]}`, now, 'cli_1')).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
+  });
+
+  it('of one user share no bytes: consecutive numbers with one expiry and client look unrelated', async () => {
+    const bodies: Buffer[] = [];
+    for (let n = 1; n <= 200; n++) bodies.push(bytesOf(await signer.slotToken({ ...numbered, reservationNumber: n })));
+    for (let i = 1; i < bodies.length; i++) {
+      let same = 0;
+      for (let k = 0; k < 16; k++) if (bodies[i][k] === bodies[i - 1][k]) same++;
+      // 16 bytes of a random permutation: ~0.06 equal bytes a pair; 5 or more in 200 pairs is ~10^-5.
+      expect(same, `${i}`).toBeLessThan(5);
+      expect(longestCommon(bodies[i], bodies[i - 1])).toBeLessThan(4);
+    }
+  });
+
+  it('rotate with the keys: a handle sealed under the previous secret still opens', async () => {
+    const inFlight = await new TokenSigner('old-secret').slotToken(numbered);
+    const rotated = new TokenSigner(['new-secret', 'old-secret']);
+    expect(await rotated.verify(inFlight, now, 'cli_1')).toEqual({ ok: true, handle });
+    expect(await new TokenSigner('new-secret').verify(inFlight, now, 'cli_1')).toEqual({ ok: false, reason: 'bad_signature' });
+  });
+
+  it('answer alike before and after the keys are derived', async () => {
+    const token = await new TokenSigner('secret').slotToken(numbered);
+    const cold = new TokenSigner('secret');
+    const pending = cold.verify(token, now, 'cli_1');
+    expect(pending).toBeInstanceOf(Promise);
+    expect(await pending).toEqual({ ok: true, handle });
+    expect(cold.verify(token, now, 'cli_1')).toEqual({ ok: true, handle });
+    expect(typeof cold.slotToken(numbered)).toBe('string');
+  });
+
   it('reads TOKEN_SECRET and TOKEN_SECRET_PREVIOUS, defaulting to SECRET', () => {
     expect(tokenSecretsFrom({}, 's')).toEqual(['s']);
     expect(tokenSecretsFrom({ TOKEN_SECRET: 'n', TOKEN_SECRET_PREVIOUS: 'o1, o2,,n' }, 's')).toEqual(['n', 'o1', 'o2']);

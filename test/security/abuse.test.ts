@@ -10,13 +10,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenSigner } from '../../src/privacy/token.js';
 import { makeWorld, snapshot, type World } from '../helpers/isolation.js';
 import { SECRET } from '../helpers/service.js';
+import { servedClaims } from '../helpers/tokens.js';
 
 describe('slot tokens: forgery and replay', () => {
   let w: World;
   let token: string;
+  let served: { campaignId: string };
   beforeAll(async () => {
     w = await makeWorld();
-    token = (await w.s.call('POST', '/v1/slots', w.client.key, { user: 'fraud-victim', statuses: 20 })).body.slots[0].token;
+    const slot = (await w.s.call('POST', '/v1/slots', w.client.key, { user: 'fraud-victim', statuses: 20 })).body.slots[0];
+    token = slot.token;
+    served = slot.ad;
   });
   afterAll(() => w.s.close());
 
@@ -31,29 +35,33 @@ describe('slot tokens: forgery and replay', () => {
   };
 
   it('rejects tampered, truncated, re-signed and foreign tokens item by item, changing nothing', async () => {
-    const [kid, body] = token.split('.');
-    const check = await new TokenSigner(SECRET).verify(token, w.s.clock.now);
-    if (!check.ok) throw new Error('the served token does not verify');
-    const claims = check.claims;
-    const other = claims.campaignId === w.a.campaignId ? w.b : w.a;
-    // Without the key nobody can seal claims: a foreign key's ciphertexts under our key id, for another campaign and a longer life.
+    const [kid, sent] = token.split('.');
+    const claims = await servedClaims(SECRET, token, w.client.id, w.s.clock.now);
+    const other = served.campaignId === w.a.campaignId ? w.b : w.a;
+    // Without the key nobody can seal a token: a foreign key's, under our key id, for another reservation, another
+    // campaign and a longer life; as a handle (what Node serves) and as sealed claims.
     const foreignKey = new TokenSigner('some-other-deployment');
-    const otherCampaign = (
-      await foreignKey.sign({ ...claims, campaignId: other.campaignId, creativeId: other.creativeId })
-    ).split('.')[1];
-    const longerLife = (await foreignKey.sign({ ...claims, expiresAt: claims.expiresAt + 86_400_000 })).split('.')[1];
-    const foreign = await foreignKey.sign(claims);
-    const sealed = Buffer.from(body, 'base64url');
+    const bodyOf = async (t: string | Promise<string>) => (await t).split('.')[1];
+    const nextReservation = await bodyOf(foreignKey.slotToken({ ...claims, reservationNumber: claims.reservationNumber! + 1 }));
+    const otherCampaign = await bodyOf(
+      foreignKey.sign({ ...claims, campaignId: other.campaignId, creativeId: other.creativeId }),
+    );
+    const longerLife = await bodyOf(foreignKey.slotToken({ ...claims, expiresAt: claims.expiresAt + 86_400_000 }));
+    const longerClaims = await bodyOf(foreignKey.sign({ ...claims, expiresAt: claims.expiresAt + 86_400_000 }));
+    const foreign = await foreignKey.slotToken(claims);
+    const sealed = Buffer.from(sent, 'base64url');
     const flipped = Buffer.from(sealed);
-    flipped[30] ^= 0x40;
+    flipped[sealed.length - 3] ^= 0x40;
     const forged = [
+      `${kid}.${nextReservation}`,
       `${kid}.${otherCampaign}`,
       `${kid}.${longerLife}`,
+      `${kid}.${longerClaims}`,
       `${kid}.${flipped.toString('base64url')}`,
-      `${kid}.${body.slice(0, -2)}`,
+      `${kid}.${sent.slice(0, -2)}`,
       `${kid}.`,
-      `${body}`,
-      `${kid}.${body}.x`,
+      `${sent}`,
+      `${kid}.${sent}.x`,
       foreign,
       `${kid}.${Buffer.from('[1,2,3]').toString('base64url')}`,
       '.',

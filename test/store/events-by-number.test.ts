@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
 import type { EventType } from '../../src/engine/types.js';
 import { TokenSigner } from '../../src/privacy/token.js';
-import type { Reservation, Store, VerifiedEvent } from '../../src/store/interface.js';
+import type { HandleEvent, LedgerEvent, Reservation, Store, VerifiedEvent } from '../../src/store/interface.js';
 import { migrationsFolder } from '../../src/store/sqlite/db.js';
 import { sqliteFile } from '../helpers/sqlite-file.js';
 import { reservation as servedSlot, T, TTL } from '../helpers/store-records.js';
@@ -31,7 +31,7 @@ function event(r: Reservation, type: EventType, withNumber = true): VerifiedEven
   return e;
 }
 
-const statusOf = async (s: Store, e: VerifiedEvent, at = T + 100) => {
+const statusOf = async (s: Store, e: LedgerEvent, at = T + 100) => {
   const { outcomes } = await s.ledger.record([e], at, rules);
   return outcomes[0];
 };
@@ -58,6 +58,48 @@ describe('events by reservation number (SQLite)', () => {
       reason: 'unknown_reservation',
     });
     expect(await statusOf(s, event(b, 'impression'))).toEqual({ status: 'accepted' });
+  });
+
+  it('a handle names its reservation by number and expiry: the row gives the rest; another expiry names none', async () => {
+    const s = db.store();
+    const r = servedSlot(CAMPAIGN, { id: 'crv_1' }, 'h'.repeat(64), { id: 'r_handle', servedAt: T, expiresAt: T + TTL + 7 });
+    await s.users.reserve([r]);
+    const handle = (type: EventType, expiresAt = r.expiresAt): HandleEvent => ({
+      type,
+      reservationNumber: r.number as number,
+      expiresAt,
+    });
+    expect(await statusOf(s, handle('impression'))).toEqual({ status: 'accepted' });
+    expect(await statusOf(s, handle('impression'))).toEqual({ status: 'duplicate' });
+    // The same (reservation, type) named by sealed claims (a token in flight across the upgrade): the same event.
+    expect(await statusOf(s, event(r, 'impression'))).toEqual({ status: 'duplicate' });
+    for (const expiresAt of [r.expiresAt + 1, r.expiresAt - 1, T]) {
+      expect(await statusOf(s, handle('click', expiresAt))).toEqual({ status: 'rejected', reason: 'unknown_reservation' });
+    }
+    expect(await statusOf(s, { ...handle('click'), reservationNumber: (r.number as number) + 1000 })).toEqual({
+      status: 'rejected',
+      reason: 'unknown_reservation',
+    });
+    expect(await statusOf(s, handle('click'))).toEqual({ status: 'accepted' });
+    expect(await statusOf(s, handle('block'))).toEqual({ status: 'accepted' });
+    // What the events did is the row's: its user and campaign on the event rows, its advertiser blocked for its user.
+    const file = new Database(db.path, { readonly: true });
+    try {
+      const rows = file
+        .prepare('SELECT type, uid, campaign_id AS campaignId FROM events WHERE reservation = ? ORDER BY rowid')
+        .all(r.number);
+      expect(rows).toEqual(['impression', 'click', 'block'].map((type) => ({ type, uid: r.uid, campaignId: 'cmp_1' })));
+    } finally {
+      file.close();
+    }
+    expect(await s.users.blocks(r.uid)).toEqual(['adv_1']);
+    // "Why this ad" reads the reservation the same way.
+    expect(await s.users.numbered?.(r.number as number, r.expiresAt)).toMatchObject({
+      id: 'r_handle',
+      uid: r.uid,
+      campaignId: 'cmp_1',
+    });
+    expect(await s.users.numbered?.(r.number as number, r.expiresAt + 1)).toBeUndefined();
   });
 
   it('a duplicate after a restart is still a duplicate, with or without the number', async () => {

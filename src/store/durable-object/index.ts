@@ -8,12 +8,13 @@
 import { holdShard, type Lease, type LeaseBudget, type RenewRequest } from '../../engine/budget-leases.js';
 import type { BudgetState, HistoryEntry, ServableCampaign } from '../../engine/types.js';
 import type { SqlCatalog } from '../catalog.js';
-import type { CampaignEffect } from '../event-procedure.js';
+import { type CampaignEffect, UNKNOWN_RESERVATION } from '../event-procedure.js';
 import type {
   BudgetStore,
   CampaignRecord,
   EventBatchResult,
   EventOutcome,
+  LedgerEvent,
   LedgerStore,
   ReportBy,
   ReportRow,
@@ -237,15 +238,19 @@ export class EdgeUsers implements UserStore {
 export class EdgeLedger implements LedgerStore {
   constructor(private objects: ObjectDirectory) {}
 
-  async record(events: VerifiedEvent[], now: number, rules: { reportThreshold: number }): Promise<EventBatchResult> {
+  async record(events: LedgerEvent[], now: number, rules: { reportThreshold: number }): Promise<EventBatchResult> {
     const byUser = new Map<string, number[]>();
-    events.forEach((e, i) => byUser.set(e.uid, [...(byUser.get(e.uid) ?? []), i]));
     const outcomes: EventOutcome[] = new Array(events.length);
+    // The objects do not number reservations, so they serve no handles: one names no reservation here.
+    events.forEach((e, i) => {
+      if ('uid' in e) byUser.set(e.uid, [...(byUser.get(e.uid) ?? []), i]);
+      else outcomes[i] = UNKNOWN_RESERVATION;
+    });
     const sentToReview = new Set<string>();
     await Promise.all(
       [...byUser].map(async ([uid, positions]) => {
         const result = await this.objects.user(uid).record(
-          positions.map((i) => events[i]),
+          positions.map((i) => events[i] as VerifiedEvent),
           now,
           rules.reportThreshold,
         );

@@ -25,11 +25,11 @@ import type {
   EventBatchResult,
   EventOutcome,
   EventRules,
+  LedgerEvent,
   LedgerStore,
   ReportBy,
   ReportRow,
   Reservation,
-  VerifiedEvent,
 } from '../interface.js';
 import { Reach, reachUnion } from '../reach.js';
 import {
@@ -49,7 +49,7 @@ import type { SqliteUsers } from './users.js';
 import type { WalSync } from './wal-sync.js';
 
 interface Batch {
-  events: VerifiedEvent[];
+  events: LedgerEvent[];
   now: number;
   rules: EventRules;
 }
@@ -61,7 +61,7 @@ interface Applied {
 }
 
 export class SqliteLedger implements LedgerStore {
-  private statements: ReturnType<typeof prepareStatements>;
+  private statements: Statements;
   private sqlite: Database.Database;
   /** Concurrent batches share one transaction; each is acknowledged only once the WAL is synced after it. */
   private group: GroupCommit<Batch, Applied>;
@@ -127,7 +127,7 @@ export class SqliteLedger implements LedgerStore {
     })();
   }
 
-  async record(events: VerifiedEvent[], now: number, rules: EventRules): Promise<EventBatchResult> {
+  async record(events: LedgerEvent[], now: number, rules: EventRules): Promise<EventBatchResult> {
     const { outcomes, reported } = await this.group.submit({ events, now, rules });
     const sentToReview = await reviewReported(reported, rules.reportThreshold, now, this.catalog, (creativeId, since) =>
       this.reportersSince(creativeId, since),
@@ -295,29 +295,19 @@ export class SqliteLedger implements LedgerStore {
         const reported: string[] = [];
         /** The reservation row `seen` read with its probe (the procedure asks for it next), or undefined. */
         let read: ReservationRow | undefined;
-        let readFor: VerifiedEvent | undefined;
-        const userSide: UserSideTx = {
+        let readFor: LedgerEvent | undefined;
+        const userSide: UserSideTx<LedgerEvent> = {
           // One statement for the idempotency probe and the reservation row: one call and one lookup of the id less per event.
           // By the number the token carries (the table's own key: one descent), else (tokens sealed before numbers) by the id.
           seen: (event) => {
-            const { reservationNumber: n, type, reservationId: id, uid, campaignId, creativeId } = event;
-            read = (
-              n === undefined
-                ? q.reservationSeenById.get(type, id, uid, campaignId, creativeId)
-                : q.reservationSeen.get(type, n, id, uid, campaignId, creativeId)
-            ) as ReservationRow | undefined;
+            read = seenRow(q, event);
             readFor = event;
             // No reservation of this number, id, user and campaign (erased, pruned, never served, lost): no event of it
             // is recorded either (events go with their reservation), and the procedure refuses it as unknown.
             return read !== undefined && read[SEEN] === 1;
           },
           reservation: (event) => {
-            const row =
-              readFor === event
-                ? read
-                : (q.reservation.get(event.reservationId, event.uid, event.campaignId, event.creativeId) as
-                    | ReservationRow
-                    | undefined);
+            const row = readFor === event ? read : seenRow(q, event);
             read = readFor = undefined;
             return row && new EventReservation(event, row, q.advertiser);
           },
@@ -561,16 +551,34 @@ const SPEND = COUNTER_INDEX.spendMicros;
 const SAME_SLOT = 'id = ? AND uid = ? AND campaign_id = ? AND creative_id = ?';
 
 /**
+ * The event's reservation row with its idempotency probe, or undefined: a handle's by number and expiry (the row
+ * gives its ids), sealed claims' by number (the table's own key: one descent) or, for tokens sealed before numbers,
+ * by id, the ids compared in SQL (no string of them is built per event).
+ */
+function seenRow(q: Statements, event: LedgerEvent): ReservationRow | undefined {
+  if (!('uid' in event))
+    return q.reservationSeenByHandle.get(event.type, event.reservationNumber, event.expiresAt) as ReservationRow;
+  const { reservationNumber: n, type, reservationId: id, uid, campaignId, creativeId } = event;
+  return (
+    n === undefined
+      ? q.reservationSeenById.get(type, id, uid, campaignId, creativeId)
+      : q.reservationSeen.get(type, n, id, uid, campaignId, creativeId)
+  ) as ReservationRow | undefined;
+}
+
+/**
  * Prepared once, as plain better-sqlite3 statements: every accepted event runs the
  * first ones, and drizzle's placeholder mapping cost as much as SQLite itself here.
  */
+type Statements = ReturnType<typeof prepareStatements>;
+
 function prepareStatements(sqlite: Database.Database) {
   const s = (text: string) => sqlite.prepare(text);
   return {
     // Rows as arrays (ReservationRow): better-sqlite3 builds an array faster than an object of named columns. The
     // reservation's id, user, campaign and creative are the event's (compared here, in SQL): no string of them is built per event.
-    reservation: s(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE ${SAME_SLOT}`).raw(),
     reservationSeen: s(`${WITH_SEEN} number = ? AND ${SAME_SLOT}`).raw(),
+    reservationSeenByHandle: s(`${WITH_SEEN_AND_IDS} number = ? AND expires_at = ?`).raw(),
     reservationSeenById: s(`${WITH_SEEN} ${SAME_SLOT}`).raw(),
     // By the number the row just read carries: the table's own key, one descent (the id's index and then the row was two).
     advertiser: s('SELECT advertiser_id FROM reservations WHERE number = ?').pluck(),
@@ -626,6 +634,8 @@ const RESERVATION_COLUMNS = 'bid_type, price_micros, served_at, expires_at, coun
 /** A reservation's row with the idempotency probe (`seen`: an event of this type is recorded), up to its WHERE. */
 const WITH_SEEN = `SELECT ${RESERVATION_COLUMNS}, EXISTS (SELECT 1 FROM events e WHERE e.reservation = r.number AND e.type = ?) AS seen
   FROM reservations r WHERE`;
+/** The same, with the row's id, user, campaign and creative after `seen` (a handle carries none of them). */
+const WITH_SEEN_AND_IDS = WITH_SEEN.replace(' AS seen', ' AS seen, id, uid, campaign_id, creative_id');
 
 /** A row of RESERVATION_COLUMNS, and `seen` after them when read with the probe. */
 type ReservationRow = [
@@ -638,13 +648,18 @@ type ReservationRow = [
   video: number,
   number: number,
   seen?: number,
+  /** Read for a handle's event only (WITH_SEEN_AND_IDS). */
+  id?: string,
+  uid?: string,
+  campaignId?: string,
+  creativeId?: string,
 ];
 const SEEN = 8;
 
 /**
  * The reservation of an event whose id, user, campaign and creative the row matched: those (all sealed
- * in the same token as the reservation) are the event's; the advertiser is read only if asked for (a block).
- * A class, so the getter is the prototype's: no closure made per event.
+ * in the same token as the reservation) are the event's, or the row's for a handle; the advertiser is read only
+ * if asked for (a block). A class, so the getter is the prototype's: no closure made per event.
  */
 class EventReservation implements Reservation {
   readonly id: string;
@@ -664,14 +679,15 @@ class EventReservation implements Reservation {
   private advertiser: string | undefined;
 
   constructor(
-    event: VerifiedEvent,
+    event: LedgerEvent,
     row: ReservationRow,
     private advertiserOf: { get(number: number): unknown },
   ) {
-    this.id = event.reservationId;
-    this.uid = event.uid;
-    this.campaignId = event.campaignId;
-    this.creativeId = event.creativeId;
+    const ids = 'uid' in event ? event : undefined;
+    this.id = ids ? ids.reservationId : row[9]!;
+    this.uid = ids ? ids.uid : row[10]!;
+    this.campaignId = ids ? ids.campaignId : row[11]!;
+    this.creativeId = ids ? ids.creativeId : row[12]!;
     this.bidType = row[0];
     this.priceMicros = row[1];
     this.servedAt = row[2];

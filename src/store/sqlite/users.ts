@@ -198,8 +198,13 @@ export class SqliteUsers implements UserStore {
   }
 
   async reservation(uid: string, id: string): Promise<Reservation | undefined> {
-    const row = this.statements.reservation.get(id) as (Omit<Reservation, 'video'> & { video: number }) | undefined;
+    const row = this.statements.reservation.get(id) as ReservationRow | undefined;
     return row?.uid === uid ? { ...row, video: row.video !== 0 } : undefined;
+  }
+
+  async numbered(reservationNumber: number, expiresAt: number): Promise<Reservation | undefined> {
+    const row = this.statements.numbered.get(reservationNumber, expiresAt) as ReservationRow | undefined;
+    return row && { ...row, video: row.video !== 0 };
   }
 
   /** A committed impression: the cached history entry stops expiring. */
@@ -613,6 +618,13 @@ const readUser = (rows: string) =>
  * every cache miss and writes on every serve, and drizzle's placeholder and row
  * mapping cost as much as SQLite itself here.
  */
+/** A reservation as `Reservation` names its fields (`video` as SQLite's 0 or 1), up to its WHERE. */
+const RESERVATION = `SELECT number, id, uid, campaign_id AS campaignId, creative_id AS creativeId, advertiser_id AS advertiserId,
+    bid_type AS bidType, price_micros AS priceMicros, served_at AS servedAt, expires_at AS expiresAt, ${VIEWED_AT} AS viewedAt,
+    ${CHARGED_AT} AS chargedAt, country, platform, video
+  FROM reservations r`;
+type ReservationRow = Omit<Reservation, 'video'> & { video: number };
+
 function prepareStatements(db: Db) {
   const sqlite = (db as unknown as { $client: Database.Database }).$client;
   return {
@@ -631,12 +643,8 @@ function prepareStatements(db: Db) {
       )
       .raw(),
     deleteReservation: sqlite.prepare('DELETE FROM reservations WHERE id = ? AND uid = ? RETURNING number').pluck(),
-    reservation: sqlite.prepare(
-      `SELECT number, id, uid, campaign_id AS campaignId, creative_id AS creativeId, advertiser_id AS advertiserId, bid_type AS bidType,
-         price_micros AS priceMicros, served_at AS servedAt, expires_at AS expiresAt, ${VIEWED_AT} AS viewedAt,
-         ${CHARGED_AT} AS chargedAt, country, platform, video
-       FROM reservations r WHERE id = ?`,
-    ),
+    reservation: sqlite.prepare(`${RESERVATION} WHERE id = ?`),
+    numbered: sqlite.prepare(`${RESERVATION} WHERE number = ? AND expires_at = ?`),
     // Retention, a chunk at a time: reservations served before any cap window; events older than that; reservations
     // expired since a point, in `expires_at` order (the index's order, rowid last), with whether each was viewed.
     servedBefore: sqlite.prepare('SELECT rowid, uid_key FROM reservations WHERE served_at < @before LIMIT @chunk').raw(),
