@@ -278,6 +278,39 @@ describe("the checkpointer's health, metrics and error log", () => {
       await store.close();
     }
   });
+
+  it('limits each distinct error on its own: two that alternate are each logged once a minute, with their counts', async () => {
+    const path = tempDb();
+    const store = createSqliteStore({ path, userCacheSize: 10 });
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const worker = workerOf(store.checkpointer);
+      const failed = (message: string) => worker.emit('message', { error: message });
+      const logged = () => error.mock.calls.map(([line]) => String(line)).filter((line) => /checkpoint failed/.test(line));
+      for (let i = 0; i < 4; i++) failed(i % 2 ? 'B' : 'A'); // A, B, A, B
+      expect(logged()).toEqual(['[store] WAL checkpoint failed: A', '[store] WAL checkpoint failed: B']);
+      vi.advanceTimersByTime(60_000);
+      failed('B');
+      failed('A');
+      expect(logged().slice(2)).toEqual([
+        '[store] WAL checkpoint failed: B (and 1 times since it was last logged)',
+        '[store] WAL checkpoint failed: A (and 1 times since it was last logged)',
+      ]);
+      // At most 64 messages are remembered, the least recently logged forgotten first: after 64 others, A is new again.
+      for (let i = 0; i < 64; i++) failed(`other ${i}`);
+      expect(logged()).toHaveLength(4 + 64);
+      failed('A');
+      expect(logged()).toHaveLength(4 + 64 + 1);
+      // The 64 others are still remembered, minus the one that made room for A.
+      for (let i = 1; i < 64; i++) failed(`other ${i}`);
+      expect(logged()).toHaveLength(4 + 64 + 1);
+    } finally {
+      vi.useRealTimers();
+      error.mockRestore();
+      await store.close();
+    }
+  });
 });
 
 /** The checkpointer's worker thread, whose messages a test can stand in for. */

@@ -31,6 +31,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { LRUCache } from 'lru-cache';
 import type { StoreMetrics, WalHoldReason } from '../../ops/metrics.js';
 import { retryTruncate, type TruncateOutcome, truncateHere } from './db.js';
 import type { WalSync } from './wal-sync.js';
@@ -129,6 +130,9 @@ const CHECKPOINT_MS = 250;
 /** Bytes a pass may leave in the WAL before the commits are held for the restart (WAL_RESTART_MB). */
 export const RESTART_BYTES = 32 * 2 ** 20;
 
+/** Distinct worker error messages whose last log line is remembered (logError). */
+const LOGGED_ERRORS = 64;
+
 type Answer = { done: boolean; busy: boolean };
 
 export class Checkpointer {
@@ -189,20 +193,24 @@ export class Checkpointer {
     this.worker.unref();
   }
 
-  private logged = { error: '', at: 0, since: 0 };
+  /**
+   * Each error message's last log line and the repeats held back since, per message so that two errors taking turns
+   * are each limited; the least recently seen of more than LOGGED_ERRORS messages is forgotten (and logged anew).
+   */
+  private logged = new LRUCache<string, { at: number; since: number }>({ max: LOGGED_ERRORS });
 
-  /** A worker error, logged at most once a minute while it repeats (a disk I/O error fails every pass), with a count. */
+  /** A worker error, logged at most once a minute per message while it repeats (a disk I/O error fails every pass), with a count. */
   private logError(error: string): void {
     this.metrics?.checkpointError?.();
     const now = Date.now();
-    const last = this.logged;
-    if (error === last.error && now - last.at < 60_000) {
+    const last = this.logged.get(error);
+    if (last && now - last.at < 60_000) {
       last.since++;
       return;
     }
-    const repeats = error === last.error && last.since > 0 ? ` (and ${last.since} times since it was last logged)` : '';
+    const repeats = last && last.since > 0 ? ` (and ${last.since} times since it was last logged)` : '';
     console.error(`[store] WAL checkpoint failed: ${error}${repeats}`);
-    this.logged = { error, at: now, since: 0 };
+    this.logged.set(error, { at: now, since: 0 });
   }
 
   /** One worker checkpoint (`what`) with the group commits held until it answers. */
