@@ -143,7 +143,9 @@ describe('a checkpointer worker that ends on its own', () => {
       undefined,
       { wal, wait: 'sync' },
     );
-    const worker = (checkpointer as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    const worker = (
+      checkpointer as unknown as { worker: { terminate(): Promise<number>; emit(event: 'error', thrown: unknown): boolean } }
+    ).worker;
     const count = () => (sqlite.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
     const close = async () => {
       await checkpointer.close();
@@ -195,6 +197,51 @@ describe('a checkpointer worker that ends on its own', () => {
     } finally {
       error.mockRestore();
       await s.close();
+    }
+  });
+
+  it('logs why it ended: the error of a failed start, any value the worker threw, or that it reported none', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const stopped = () => error.mock.calls.map(([line]) => String(line)).filter((line) => /checkpointer stopped/.test(line));
+    try {
+      // Its connection cannot open: the start fails with the driver's error.
+      const path = tempDb();
+      const { sqlite } = openDatabase(path);
+      const wal = new WalSync(path, sqlite);
+      const failed = new Checkpointer(sqlite, join(path, '..', 'missing', 'ads.db'), wal);
+      await (failed as unknown as { exited: Promise<void> }).exited;
+      expect(failed.alive).toBe(false);
+      expect(stopped()).toEqual([
+        '[store] WAL checkpointer stopped (exit code 1: Cannot open database because the directory does not exist); ' +
+          'the serving connection checkpoints from now on',
+      ]);
+      sqlite.close();
+      wal.close();
+      // A throw of something other than an Error (as the worker's 'error' event carries it), and none at all.
+      for (const thrown of ['disk gone', null, { code: 'SQLITE_IOERR' }]) {
+        const s = setUp();
+        s.worker.emit('error', thrown);
+        await s.worker.terminate();
+        await s.close();
+      }
+      const s = setUp();
+      await s.worker.terminate();
+      await s.close();
+      // (The exit code of a terminated worker is 0 or 1, depending on how far it got.)
+      expect(
+        stopped()
+          .slice(1)
+          .map((line) => line.replace(/exit code \d+/, 'exit code N')),
+      ).toEqual(
+        [
+          'disk gone',
+          'the worker threw null',
+          "the worker threw { code: 'SQLITE_IOERR' }",
+          'the worker reported no error: terminated, or it exited on its own',
+        ].map((why) => `[store] WAL checkpointer stopped (exit code N: ${why}); the serving connection checkpoints from now on`),
+      );
+    } finally {
+      error.mockRestore();
     }
   });
 });

@@ -29,6 +29,7 @@
  */
 
 import { createRequire } from 'node:module';
+import { inspect } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
@@ -130,6 +131,14 @@ const CHECKPOINT_MS = 250;
 /** Bytes a pass may leave in the WAL before the commits are held for the restart (WAL_RESTART_MB). */
 export const RESTART_BYTES = 32 * 2 ** 20;
 
+/** What the worker threw, as one line: its message, else the value itself (a throw of something other than an Error). */
+function causeOf(thrown: unknown): string {
+  const message = (thrown as { message?: unknown } | null | undefined)?.message;
+  if (typeof message === 'string' && message !== '') return message;
+  if (typeof thrown === 'string' && thrown !== '') return thrown;
+  return `the worker threw ${thrown instanceof Error ? `${thrown.name} with no message` : inspect(thrown, { breakLength: Infinity })}`;
+}
+
 /** Distinct worker error messages whose last log line is remembered (logError). */
 const LOGGED_ERRORS = 64;
 
@@ -170,9 +179,10 @@ export class Checkpointer {
       else if ('error' in message) this.logError(message.error);
       else this.waiting.shift()?.(message);
     });
-    let reason = '';
-    this.worker.on('error', (err) => {
-      reason = `: ${err.message}`;
+    // Node emits 'error' (with whatever the worker threw, not always an Error) before 'exit'.
+    let reason = 'the worker reported no error: terminated, or it exited on its own';
+    this.worker.on('error', (thrown: unknown) => {
+      reason = causeOf(thrown);
     });
     this.exited = new Promise((resolve) =>
       this.worker.once('exit', (code) => {
@@ -180,7 +190,7 @@ export class Checkpointer {
           this.alive = false;
           this.metrics?.checkpointError?.();
           console.error(
-            `[store] WAL checkpointer stopped (exit code ${code}${reason}); the serving connection checkpoints from now on`,
+            `[store] WAL checkpointer stopped (exit code ${code}: ${reason}); the serving connection checkpoints from now on`,
           );
           if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
         }
