@@ -158,7 +158,7 @@ class CorrectedResponse extends ServerResponse {
 /**
  * A client error's answer as the app answers any problem (`nodeClientError`'s, else a 400), with the envelope's
  * headers — the id of the request being read (`messageRequestId`: the one it is logged with), or a fresh one
- * before its headers were read — and `Connection: close`, as the raw bytes written to the socket.
+ * before its headers were read — a `Date` and `Connection: close`, as the raw bytes written to the socket.
  */
 function clientErrorAnswer(error: ApiError, req: NodeMessage | undefined): string {
   const status = statusOf(error.code);
@@ -166,6 +166,8 @@ function clientErrorAnswer(error: ApiError, req: NodeMessage | undefined): strin
   const headers = envelopeHeaders(req ? messageRequestId(req) : requestIdOf(undefined), problemHeaders(error));
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n`;
   for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+  // The Date every answer Node writes carries (RFC 9110 §6.6.1), in the same form.
+  head += `Date: ${new Date().toUTCString()}\r\n`;
   return `${head}content-length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
