@@ -35,6 +35,7 @@ import { getRequestListener } from '@hono/node-server';
 import { ApiError, nodeClientError, problemBody, problemHeaders, statusOf } from '../api/errors.js';
 import { UPLOAD_PATH } from '../api/middleware/body-limit.js';
 import { envelopeHeaders, messageRequestId, type NodeMessage, requestIdOf } from '../api/middleware/request-log.js';
+import type { Settings } from '../config.js';
 import type { NodeLane } from './node-slots.js';
 
 /** How long, and for how many bytes, a closing connection keeps reading what the client still sends. */
@@ -217,6 +218,18 @@ function clientErrors(requestMs: number, uploadMs: number) {
 /** The timeouts `createHttpServer` takes beside node:http's own options (HTTP_TIMEOUTS' are the defaults). */
 export type HttpServerOptions = ServerOptions & { keepAliveTimeout?: number; uploadTimeout?: number };
 
+/**
+ * The settings HTTP_REQUEST_TIMEOUT, HTTP_UPLOAD_TIMEOUT and KEEP_ALIVE_TIMEOUT as `createHttpServer`'s options: for
+ * `npm start`'s server and `start:worker`'s local edge alike.
+ */
+export function httpServerOptions(http: Settings['http']): HttpServerOptions {
+  return {
+    requestTimeout: http.requestTimeoutMs,
+    uploadTimeout: http.uploadTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+  };
+}
+
 /** `http.createServer` with the corrections above and HTTP_TIMEOUTS (options given win; tests shorten them). */
 export const createHttpServer = ((options: HttpServerOptions, listener?: RequestListener) => {
   const {
@@ -227,7 +240,9 @@ export const createHttpServer = ((options: HttpServerOptions, listener?: Request
   } = options;
   const server = createServer(
     {
-      headersTimeout: HTTP_TIMEOUTS.headersMs,
+      // Node refuses a headers timeout longer than the request's: a shorter request timeout (only tests set one below
+      // 15 s) shortens it too.
+      headersTimeout: requestTimeout > 0 ? Math.min(HTTP_TIMEOUTS.headersMs, requestTimeout) : HTTP_TIMEOUTS.headersMs,
       connectionsCheckingInterval: HTTP_TIMEOUTS.checkEveryMs,
       ...rest,
       requestTimeout,
