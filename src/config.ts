@@ -50,8 +50,9 @@ export interface Settings {
   /** METRICS_TOKEN: a bearer token that may read /metrics besides the operator key; empty = operator key only. */
   metricsToken: string;
   /**
-   * Node only: HTTP_REQUEST_TIMEOUT [30000] ms for a request's whole body (uploads excepted), HTTP_UPLOAD_TIMEOUT
-   * [600000] ms for a creative upload's, KEEP_ALIVE_TIMEOUT [65000] ms an idle kept-alive connection stays open.
+   * Node only (`npm start`, and start:worker's local edge): HTTP_REQUEST_TIMEOUT [30000] ms for a request's whole
+   * body (uploads excepted), HTTP_UPLOAD_TIMEOUT [600000] ms for a creative upload's, KEEP_ALIVE_TIMEOUT [65000] ms an
+   * idle kept-alive connection stays open.
    */
   http: { requestTimeoutMs: number; uploadTimeoutMs: number; keepAliveTimeoutMs: number };
 }

@@ -4,12 +4,15 @@
  * Miniflare keeps a `CF-Connecting-IP` the client sent, and reads `MF-*`
  * control headers from it, so the proxy drops those and sets `CF-Connecting-IP`
  * from the socket: a client can neither dodge nor aim the failed-auth throttle.
- * It listens through `createHttpServer`, so an early answer (a 413 before the
- * body was read) reaches the client as it does on Node.
+ * It listens through `createHttpServer` with the settings `npm start` uses
+ * (HTTP_REQUEST_TIMEOUT, HTTP_UPLOAD_TIMEOUT, KEEP_ALIVE_TIMEOUT), so a slow
+ * client is cut off and an early answer (a 413 before the body was read)
+ * reaches the client as on Node.
  */
 import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http';
 import { Readable } from 'node:stream';
-import { createHttpServer } from './node-http.js';
+import type { Settings } from '../config.js';
+import { createHttpServer, httpServerOptions } from './node-http.js';
 
 /** Headers only the edge may set; a client's are dropped. */
 const EDGE_ONLY = /^(cf-|mf-|true-client-ip$|x-real-ip$|x-forwarded-for$)/;
@@ -53,6 +56,8 @@ export interface LocalEdgeOptions {
   upstream: URL;
   port: number;
   host: string;
+  /** The settings' HTTP timeouts (`Settings['http']`), applied as on Node. */
+  http: Settings['http'];
 }
 
 /**
@@ -90,7 +95,7 @@ function bodyOf(req: IncomingMessage): ReadableStream<Uint8Array> {
 
 /** Starts the proxy; resolves once it listens. */
 export function startLocalEdge(options: LocalEdgeOptions): Promise<Server> {
-  const server = createHttpServer({}, async (req, res) => {
+  const server = createHttpServer(httpServerOptions(options.http), async (req, res) => {
     const headers = new Headers();
     for (const [name, value] of Object.entries(edgeHeaders(req.headers, req.socket.remoteAddress))) {
       if (name === 'host' || name === 'transfer-encoding' || value === undefined) continue;

@@ -35,6 +35,7 @@ import { getRequestListener } from '@hono/node-server';
 import { ApiError, nodeClientError, problemBody, problemHeaders, statusOf } from '../api/errors.js';
 import { UPLOAD_PATH } from '../api/middleware/body-limit.js';
 import { envelopeHeaders, messageRequestId, type NodeMessage, requestIdOf } from '../api/middleware/request-log.js';
+import type { Settings } from '../config.js';
 import type { NodeLane } from './node-slots.js';
 
 /** How long, and for how many bytes, a closing connection keeps reading what the client still sends. */
@@ -158,7 +159,7 @@ class CorrectedResponse extends ServerResponse {
 /**
  * A client error's answer as the app answers any problem (`nodeClientError`'s, else a 400), with the envelope's
  * headers — the id of the request being read (`messageRequestId`: the one it is logged with), or a fresh one
- * before its headers were read — and `Connection: close`, as the raw bytes written to the socket.
+ * before its headers were read — a `Date` and `Connection: close`, as the raw bytes written to the socket.
  */
 function clientErrorAnswer(error: ApiError, req: NodeMessage | undefined): string {
   const status = statusOf(error.code);
@@ -166,6 +167,8 @@ function clientErrorAnswer(error: ApiError, req: NodeMessage | undefined): strin
   const headers = envelopeHeaders(req ? messageRequestId(req) : requestIdOf(undefined), problemHeaders(error));
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n`;
   for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+  // The Date every answer Node writes carries (RFC 9110 §6.6.1), in the same form.
+  head += `Date: ${new Date().toUTCString()}\r\n`;
   return `${head}content-length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
@@ -215,6 +218,18 @@ function clientErrors(requestMs: number, uploadMs: number) {
 /** The timeouts `createHttpServer` takes beside node:http's own options (HTTP_TIMEOUTS' are the defaults). */
 export type HttpServerOptions = ServerOptions & { keepAliveTimeout?: number; uploadTimeout?: number };
 
+/**
+ * The settings HTTP_REQUEST_TIMEOUT, HTTP_UPLOAD_TIMEOUT and KEEP_ALIVE_TIMEOUT as `createHttpServer`'s options: for
+ * `npm start`'s server and `start:worker`'s local edge alike.
+ */
+export function httpServerOptions(http: Settings['http']): HttpServerOptions {
+  return {
+    requestTimeout: http.requestTimeoutMs,
+    uploadTimeout: http.uploadTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+  };
+}
+
 /** `http.createServer` with the corrections above and HTTP_TIMEOUTS (options given win; tests shorten them). */
 export const createHttpServer = ((options: HttpServerOptions, listener?: RequestListener) => {
   const {
@@ -225,7 +240,9 @@ export const createHttpServer = ((options: HttpServerOptions, listener?: Request
   } = options;
   const server = createServer(
     {
-      headersTimeout: HTTP_TIMEOUTS.headersMs,
+      // Node refuses a headers timeout longer than the request's: a shorter request timeout (only tests set one below
+      // 15 s) shortens it too.
+      headersTimeout: requestTimeout > 0 ? Math.min(HTTP_TIMEOUTS.headersMs, requestTimeout) : HTTP_TIMEOUTS.headersMs,
       connectionsCheckingInterval: HTTP_TIMEOUTS.checkEveryMs,
       ...rest,
       requestTimeout,

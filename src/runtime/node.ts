@@ -21,7 +21,7 @@ import { walFileBytes } from '../store/sqlite/db.js';
 import { createRemoteService, createService, type ServiceOptions } from '../wiring.js';
 import { type EngineThread, startEngineThread } from './engine-thread.js';
 import { openEngineStore } from './node-engine.js';
-import { createNodeServer } from './node-http.js';
+import { createNodeServer, httpServerOptions } from './node-http.js';
 import { createSlotsLane } from './node-slots.js';
 import { loadSecrets } from './secrets.js';
 
@@ -135,11 +135,7 @@ async function main() {
 
   // A 204 without Content-Type, a lingering close after an answer sent before the body, and POST /v1/slots
   // answered at the node:http request when the lane can (node-slots.ts).
-  const server = createNodeServer(app.fetch, createSlotsLane({ edge, delivery, settings }), {
-    requestTimeout: settings.http.requestTimeoutMs,
-    uploadTimeout: settings.http.uploadTimeoutMs,
-    keepAliveTimeout: settings.http.keepAliveTimeoutMs,
-  });
+  const server = createNodeServer(app.fetch, createSlotsLane({ edge, delivery, settings }), httpServerOptions(settings.http));
   // Which connections have a request in flight (a count on the socket, and one shared listener per
   // response: nothing allocated per request): at shutdown every other one (idle keep-alive, or a
   // half-open one that sent nothing or half a request line) is closed at once.

@@ -55,7 +55,7 @@ async function main() {
     process.removeAllListeners(signal);
     process.on(signal, () => void shutdown(signal));
   }
-  edge = await startLocalEdge({ upstream: await mf.ready, port: settings.port, host });
+  edge = await startLocalEdge({ upstream: await mf.ready, port: settings.port, host, http: settings.http });
   const address = edge.address();
   // Reachable locally even when bound to every interface.
   const shown =

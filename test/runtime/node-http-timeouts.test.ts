@@ -125,7 +125,7 @@ function problemOf(received: string): { status: number; headers: Record<string, 
   return { status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(body) };
 }
 
-/** What every problem answer that Node's client errors get carries: the problem's type and status, the API's headers, the close. */
+/** What every problem answer that Node's client errors get carries: the problem's type and status, the API's headers, a Date, the close. */
 function expectProblem(received: string, status: number, type: string, requestId?: string) {
   const answer = problemOf(received);
   expect(answer.status).toBe(status);
@@ -137,6 +137,9 @@ function expectProblem(received: string, status: number, type: string, requestId
     connection: 'close',
   });
   expect(answer.headers['content-security-policy']).toContain("default-src 'none'");
+  // A Date as on every other answer, in the form Node writes it (RFC 9110's IMF-fixdate), and about now.
+  expect(answer.headers.date).toMatch(/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+  expect(Math.abs(Date.parse(answer.headers.date) - Date.now())).toBeLessThan(60_000);
   if (requestId) expect(answer.headers['x-request-id']).toBe(requestId);
   else expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
 }

@@ -143,7 +143,9 @@ describe('a checkpointer worker that ends on its own', () => {
       undefined,
       { wal, wait: 'sync' },
     );
-    const worker = (checkpointer as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    const worker = (
+      checkpointer as unknown as { worker: { terminate(): Promise<number>; emit(event: 'error', thrown: unknown): boolean } }
+    ).worker;
     const count = () => (sqlite.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
     const close = async () => {
       await checkpointer.close();
@@ -195,6 +197,51 @@ describe('a checkpointer worker that ends on its own', () => {
     } finally {
       error.mockRestore();
       await s.close();
+    }
+  });
+
+  it('logs why it ended: the error of a failed start, any value the worker threw, or that it reported none', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const stopped = () => error.mock.calls.map(([line]) => String(line)).filter((line) => /checkpointer stopped/.test(line));
+    try {
+      // Its connection cannot open: the start fails with the driver's error.
+      const path = tempDb();
+      const { sqlite } = openDatabase(path);
+      const wal = new WalSync(path, sqlite);
+      const failed = new Checkpointer(sqlite, join(path, '..', 'missing', 'ads.db'), wal);
+      await (failed as unknown as { exited: Promise<void> }).exited;
+      expect(failed.alive).toBe(false);
+      expect(stopped()).toEqual([
+        '[store] WAL checkpointer stopped (exit code 1: Cannot open database because the directory does not exist); ' +
+          'the serving connection checkpoints from now on',
+      ]);
+      sqlite.close();
+      wal.close();
+      // A throw of something other than an Error (as the worker's 'error' event carries it), and none at all.
+      for (const thrown of ['disk gone', null, { code: 'SQLITE_IOERR' }]) {
+        const s = setUp();
+        s.worker.emit('error', thrown);
+        await s.worker.terminate();
+        await s.close();
+      }
+      const s = setUp();
+      await s.worker.terminate();
+      await s.close();
+      // (The exit code of a terminated worker is 0 or 1, depending on how far it got.)
+      expect(
+        stopped()
+          .slice(1)
+          .map((line) => line.replace(/exit code \d+/, 'exit code N')),
+      ).toEqual(
+        [
+          'disk gone',
+          'the worker threw null',
+          "the worker threw { code: 'SQLITE_IOERR' }",
+          'the worker reported no error: terminated, or it exited on its own',
+        ].map((why) => `[store] WAL checkpointer stopped (exit code N: ${why}); the serving connection checkpoints from now on`),
+      );
+    } finally {
+      error.mockRestore();
     }
   });
 });
@@ -272,6 +319,39 @@ describe("the checkpointer's health, metrics and error log", () => {
       // Another error is logged at once.
       worker.emit('message', { error: 'database disk image is malformed' });
       expect(logged()).toHaveLength(3);
+    } finally {
+      vi.useRealTimers();
+      error.mockRestore();
+      await store.close();
+    }
+  });
+
+  it('limits each distinct error on its own: two that alternate are each logged once a minute, with their counts', async () => {
+    const path = tempDb();
+    const store = createSqliteStore({ path, userCacheSize: 10 });
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const worker = workerOf(store.checkpointer);
+      const failed = (message: string) => worker.emit('message', { error: message });
+      const logged = () => error.mock.calls.map(([line]) => String(line)).filter((line) => /checkpoint failed/.test(line));
+      for (let i = 0; i < 4; i++) failed(i % 2 ? 'B' : 'A'); // A, B, A, B
+      expect(logged()).toEqual(['[store] WAL checkpoint failed: A', '[store] WAL checkpoint failed: B']);
+      vi.advanceTimersByTime(60_000);
+      failed('B');
+      failed('A');
+      expect(logged().slice(2)).toEqual([
+        '[store] WAL checkpoint failed: B (and 1 times since it was last logged)',
+        '[store] WAL checkpoint failed: A (and 1 times since it was last logged)',
+      ]);
+      // At most 64 messages are remembered, the least recently logged forgotten first: after 64 others, A is new again.
+      for (let i = 0; i < 64; i++) failed(`other ${i}`);
+      expect(logged()).toHaveLength(4 + 64);
+      failed('A');
+      expect(logged()).toHaveLength(4 + 64 + 1);
+      // The 64 others are still remembered, minus the one that made room for A.
+      for (let i = 1; i < 64; i++) failed(`other ${i}`);
+      expect(logged()).toHaveLength(4 + 64 + 1);
     } finally {
       vi.useRealTimers();
       error.mockRestore();

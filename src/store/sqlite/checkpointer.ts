@@ -29,8 +29,10 @@
  */
 
 import { createRequire } from 'node:module';
+import { inspect } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { LRUCache } from 'lru-cache';
 import type { StoreMetrics, WalHoldReason } from '../../ops/metrics.js';
 import { retryTruncate, type TruncateOutcome, truncateHere } from './db.js';
 import type { WalSync } from './wal-sync.js';
@@ -129,6 +131,17 @@ const CHECKPOINT_MS = 250;
 /** Bytes a pass may leave in the WAL before the commits are held for the restart (WAL_RESTART_MB). */
 export const RESTART_BYTES = 32 * 2 ** 20;
 
+/** What the worker threw, as one line: its message, else the value itself (a throw of something other than an Error). */
+function causeOf(thrown: unknown): string {
+  const message = (thrown as { message?: unknown } | null | undefined)?.message;
+  if (typeof message === 'string' && message !== '') return message;
+  if (typeof thrown === 'string' && thrown !== '') return thrown;
+  return `the worker threw ${thrown instanceof Error ? `${thrown.name} with no message` : inspect(thrown, { breakLength: Infinity })}`;
+}
+
+/** Distinct worker error messages whose last log line is remembered (logError). */
+const LOGGED_ERRORS = 64;
+
 type Answer = { done: boolean; busy: boolean };
 
 export class Checkpointer {
@@ -166,9 +179,10 @@ export class Checkpointer {
       else if ('error' in message) this.logError(message.error);
       else this.waiting.shift()?.(message);
     });
-    let reason = '';
-    this.worker.on('error', (err) => {
-      reason = `: ${err.message}`;
+    // Node emits 'error' (with whatever the worker threw, not always an Error) before 'exit'.
+    let reason = 'the worker reported no error: terminated, or it exited on its own';
+    this.worker.on('error', (thrown: unknown) => {
+      reason = causeOf(thrown);
     });
     this.exited = new Promise((resolve) =>
       this.worker.once('exit', (code) => {
@@ -176,7 +190,7 @@ export class Checkpointer {
           this.alive = false;
           this.metrics?.checkpointError?.();
           console.error(
-            `[store] WAL checkpointer stopped (exit code ${code}${reason}); the serving connection checkpoints from now on`,
+            `[store] WAL checkpointer stopped (exit code ${code}: ${reason}); the serving connection checkpoints from now on`,
           );
           if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
         }
@@ -189,20 +203,24 @@ export class Checkpointer {
     this.worker.unref();
   }
 
-  private logged = { error: '', at: 0, since: 0 };
+  /**
+   * Each error message's last log line and the repeats held back since, per message so that two errors taking turns
+   * are each limited; the least recently seen of more than LOGGED_ERRORS messages is forgotten (and logged anew).
+   */
+  private logged = new LRUCache<string, { at: number; since: number }>({ max: LOGGED_ERRORS });
 
-  /** A worker error, logged at most once a minute while it repeats (a disk I/O error fails every pass), with a count. */
+  /** A worker error, logged at most once a minute per message while it repeats (a disk I/O error fails every pass), with a count. */
   private logError(error: string): void {
     this.metrics?.checkpointError?.();
     const now = Date.now();
-    const last = this.logged;
-    if (error === last.error && now - last.at < 60_000) {
+    const last = this.logged.get(error);
+    if (last && now - last.at < 60_000) {
       last.since++;
       return;
     }
-    const repeats = error === last.error && last.since > 0 ? ` (and ${last.since} times since it was last logged)` : '';
+    const repeats = last && last.since > 0 ? ` (and ${last.since} times since it was last logged)` : '';
     console.error(`[store] WAL checkpoint failed: ${error}${repeats}`);
-    this.logged = { error, at: now, since: 0 };
+    this.logged.set(error, { at: now, since: 0 });
   }
 
   /** One worker checkpoint (`what`) with the group commits held until it answers. */
