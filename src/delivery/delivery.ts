@@ -122,13 +122,12 @@ export function openEvents(
   clientId: string,
   now: number,
 ): OpenedEvents | Promise<OpenedEvents> {
-  const checks: (TokenCheck | Promise<TokenCheck>)[] = new Array(items.length);
-  let pending = false;
-  for (let i = 0; i < items.length; i++) {
-    const check = signer.verify(items[i].token, now, clientId);
-    if (check instanceof Promise) pending = true;
-    checks[i] = check;
-  }
+  const checks = signer.verifyAll(
+    items.map((item) => item.token),
+    now,
+    clientId,
+  );
+  const pending = checks.some((check) => check instanceof Promise);
   const opened = (checks: TokenCheck[]): OpenedEvents => ({
     now,
     items: checks.map((check, i): OpenedEvents['items'][number] => {

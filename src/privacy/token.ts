@@ -227,12 +227,16 @@ function sealHandle(key: TokenKey, reservationNumber: number, expiresAt: number,
 function openHandle(key: TokenKey, body: string, now: number, clientId: string | undefined): TokenCheck {
   if (!canonicalBase64Url(body)) return MALFORMED;
   scratch!.write(body, 0, BLOCK, 'base64url');
-  const block = key.handles!.open.update(scratch!);
+  return handleCheck(key, key.handles!.open.update(scratch!), 0, now, clientId);
+}
+
+/** What the opened block at `at` in `blocks` names, or why it does not count. */
+function handleCheck(key: TokenKey, blocks: Buffer, at: number, now: number, clientId: string | undefined): TokenCheck {
   // A changed or forged block opens to random bytes: its tag is another client's, almost surely (2^-32).
-  if (clientId === undefined || block.readUInt32BE(12) !== clientTag(key, clientId)) return BAD_SIGNATURE;
-  const expiresAt = block.readUIntBE(6, 6);
+  if (clientId === undefined || blocks.readUInt32BE(at + 12) !== clientTag(key, clientId)) return BAD_SIGNATURE;
+  const expiresAt = blocks.readUIntBE(at + 6, 6);
   if (expiresAt <= now) return EXPIRED;
-  return { ok: true, handle: { reservationNumber: block.readUIntBE(0, 6), expiresAt } };
+  return { ok: true, handle: { reservationNumber: blocks.readUIntBE(at, 6), expiresAt } };
 }
 
 /** WebCrypto's open: the plaintext, or undefined if the tag does not verify under this key. */
@@ -315,6 +319,30 @@ export class TokenSigner {
     // Only the canonical encoding: unused trailing bits that differ would decode to the same bytes.
     if (!canonicalBase64Url(parts[1])) return MALFORMED;
     return forClient(claimsFrom(openNode(key, Buffer.from(parts[1], 'base64url')), now), clientId);
+  }
+
+  /**
+   * `verify` of each token, in order: on Node, the handles under the current key opened in one cipher call
+   * (~0.2 µs each instead of ~1–2 µs a call: an event batch is mostly those).
+   */
+  verifyAll(tokens: readonly string[], now: number, clientId?: string): (TokenCheck | Promise<TokenCheck>)[] {
+    const keys = this.ready;
+    if (!keys || !nodeCrypto) return tokens.map((token) => this.verify(token, now, clientId));
+    const key = keys[0];
+    const checks: (TokenCheck | Promise<TokenCheck>)[] = new Array(tokens.length);
+    const handles: number[] = [];
+    const bodies = Buffer.allocUnsafe(tokens.length * BLOCK);
+    for (let i = 0; i < tokens.length; i++) {
+      const parts = splitToken(tokens[i]);
+      if (Array.isArray(parts) && parts[1].length === HANDLE_CHARS && constantTimeEqual(parts[0], key.kid)) {
+        if (!canonicalBase64Url(parts[1])) checks[i] = MALFORMED;
+        else bodies.write(parts[1], BLOCK * handles.push(i) - BLOCK, BLOCK, 'base64url');
+      } else checks[i] = this.verify(tokens[i], now, clientId);
+    }
+    if (handles.length === 0) return checks;
+    const blocks = key.handles!.open.update(bodies.subarray(0, handles.length * BLOCK));
+    for (let j = 0; j < handles.length; j++) checks[handles[j]] = handleCheck(key, blocks, j * BLOCK, now, clientId);
+    return checks;
   }
 
   private async verifyLater([kid, body]: [string, string], now: number, clientId: string | undefined): Promise<TokenCheck> {

@@ -290,6 +290,37 @@ describe('slot handles (where reservations are numbered: Node)', () => {
     expect(await new TokenSigner('new-secret').verify(inFlight, now, 'cli_1')).toEqual({ ok: false, reason: 'bad_signature' });
   });
 
+  it('open a batch as they open one by one: handles of the current key in one call, the rest as they are', async () => {
+    const rotated = new TokenSigner(['secret', 'old-secret']);
+    const current = await rotated.slotToken(numbered);
+    const [kid, body] = current.split('.');
+    const tokens = [
+      current,
+      await new TokenSigner('old-secret').slotToken(numbered),
+      await rotated.slotToken({ ...numbered, reservationNumber: 42, expiresAt: now - 1 }),
+      await rotated.sign({ ...claims, expiresAt: now + 1_000 }),
+      `${kid}.${body.slice(0, 21)}${B64[B64.indexOf(body[21]) ^ 1]}`,
+      `${kid}.${Buffer.from(bytesOf(current).map((b, i) => (i === 3 ? b ^ 1 : b))).toString('base64url')}`,
+      'not-a-token',
+      current,
+    ];
+    for (const clientId of ['cli_1', 'cli_2', undefined]) {
+      const each = await Promise.all(tokens.map((t) => rotated.verify(t, now, clientId)));
+      expect(await Promise.all(rotated.verifyAll(tokens, now, clientId)), String(clientId)).toEqual(each);
+      expect(await Promise.all(new TokenSigner(['secret', 'old-secret']).verifyAll(tokens, now, clientId))).toEqual(each);
+    }
+    expect((await Promise.all(rotated.verifyAll(tokens, now, 'cli_1'))).map((c) => c.ok)).toEqual([
+      true,
+      true,
+      false,
+      true,
+      false,
+      false,
+      false,
+      true,
+    ]);
+  });
+
   it('answer alike before and after the keys are derived', async () => {
     const token = await new TokenSigner('secret').slotToken(numbered);
     const cold = new TokenSigner('secret');
