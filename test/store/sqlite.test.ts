@@ -1,14 +1,17 @@
-/** The store contract against the embedded SQLite backend (a real file, WAL), with a roomy and a one-entry user cache. */
+/**
+ * The store contract against the embedded SQLite backend (a real file, WAL), with a roomy and a one-entry user cache,
+ * and with no reservations held in memory for events (every event reads its row: the path after a restart).
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import { storeContract } from './contract.js';
 
-function sqlite(userCacheSize: number) {
+function sqlite(userCacheSize: number, recentReservations?: number) {
   return async () => {
     const dir = mkdtempSync(join(tmpdir(), 'store-contract-'));
-    const store = createSqliteStore({ path: join(dir, 'ads.db'), userCacheSize });
+    const store = createSqliteStore({ path: join(dir, 'ads.db'), userCacheSize, recentReservations });
     return {
       store,
       async close() {
@@ -22,3 +25,4 @@ function sqlite(userCacheSize: number) {
 storeContract('sqlite', sqlite(1000));
 // A cache of one forces reads back from SQL, so write-through is checked too.
 storeContract('sqlite (cache of 1)', sqlite(1));
+storeContract('sqlite (no reservations held for events)', sqlite(1000, 0));
