@@ -1,17 +1,14 @@
-/**
- * The store contract against the embedded SQLite backend (a real file, WAL), with a roomy and a one-entry user cache,
- * and with no reservations held in memory for events (every event reads its row: the path after a restart).
- */
+/** The store contract against the embedded SQLite backend (a real file, WAL), with a roomy and a one-entry user cache. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import { storeContract } from './contract.js';
 
-function sqlite(userCacheSize: number, recentReservations?: number) {
+function sqlite(userCacheSize: number) {
   return async () => {
     const dir = mkdtempSync(join(tmpdir(), 'store-contract-'));
-    const store = createSqliteStore({ path: join(dir, 'ads.db'), userCacheSize, recentReservations });
+    const store = createSqliteStore({ path: join(dir, 'ads.db'), userCacheSize });
     return {
       store,
       async close() {
@@ -25,4 +22,3 @@ function sqlite(userCacheSize: number, recentReservations?: number) {
 storeContract('sqlite', sqlite(1000));
 // A cache of one forces reads back from SQL, so write-through is checked too.
 storeContract('sqlite (cache of 1)', sqlite(1));
-storeContract('sqlite (no reservations held for events)', sqlite(1000, 0));

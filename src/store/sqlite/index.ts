@@ -23,8 +23,6 @@ export interface SqliteStoreOptions {
   walSync?: WalSync;
   /** Bytes a checkpoint may leave in the WAL before the commits are held for its restart [32 MiB] (WAL_RESTART_MB). */
   walRestartBytes?: number;
-  /** Reservations held in memory for the events that follow them [`RECENT_RESERVATIONS`]; 0: none (tests). */
-  recentReservations?: number;
 }
 
 export function createSqliteStore(options: SqliteStoreOptions): Store & {
@@ -45,16 +43,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
       : new Checkpointer(sqlite, options.path, walSync, { restartBytes: options.walRestartBytes, metrics });
   const truncateWal = walTruncation(sqlite, checkpointer);
   const budgets = new SqliteBudgets(db, metrics);
-  const users = new SqliteUsers(
-    db,
-    budgets,
-    options.userCacheSize,
-    walSync,
-    metrics,
-    undefined,
-    truncateWal,
-    options.recentReservations,
-  );
+  const users = new SqliteUsers(db, budgets, options.userCacheSize, walSync, metrics, undefined, truncateWal);
   const latestMigration = Math.max(0, ...readMigrationFiles({ migrationsFolder }).map((m) => m.folderMillis));
   const catalog = new SqlCatalog(db, atomicTransaction(db));
   const ledger = new SqliteLedger(db, users, budgets, catalog, walSync, metrics);

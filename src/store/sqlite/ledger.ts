@@ -44,7 +44,6 @@ import { utcDay } from '../utc-day.js';
 import type { SqliteBudgets } from './budgets.js';
 import type { Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
-import { type RecentReservation, RecentReservations } from './recent-reservations.js';
 import { DAY_ROWS_BYTES, type DayRows, deltaBytes, type RowDelta, UnwrittenRows } from './unwritten-rows.js';
 import type { SqliteUsers } from './users.js';
 import type { WalSync } from './wal-sync.js';
@@ -210,11 +209,6 @@ export class SqliteLedger implements LedgerStore {
     };
     /** Converting events, for the user cache after the commit (uid, reservation id, ...). */
     const viewed: string[] = [];
-    // Events of reservations held in memory (`RecentReservations`): their bits are set once this group committed;
-    // until then `inGroup` (number and type) makes a second one in this group a duplicate, as its row would.
-    const recent = this.users.recent;
-    const recorded: [RecentReservation, EventType][] = [];
-    const inGroup = new Set<string>();
     const campaignSide: CampaignSideTx = {
       firstTime: () => true, // the events table already made this event the first of its kind
       remainingMicros: (campaignId, day) => {
@@ -302,48 +296,23 @@ export class SqliteLedger implements LedgerStore {
         /** The reservation row `seen` read with its probe (the procedure asks for it next), or undefined. */
         let read: ReservationRow | undefined;
         let readFor: LedgerEvent | undefined;
-        /** The reservation `seen` found held in memory (or `NOT_HELD`: read from the file), for the same event. */
-        let held: RecentReservation | undefined | typeof NOT_HELD = NOT_HELD;
         const userSide: UserSideTx<LedgerEvent> = {
-          // A reservation held in memory answers without a read: the row of its number is the one held, and its bits
-          // (with this group's events) tell which events it has. Else one statement for the idempotency probe and the
-          // reservation row: by the number the token carries (the table's own key: one descent), else (tokens sealed
-          // before numbers) by the id.
+          // One statement for the idempotency probe and the reservation row: one call and one lookup of the id less per event.
+          // By the number the token carries (the table's own key: one descent), else (tokens sealed before numbers) by the id.
           seen: (event) => {
-            readFor = event;
-            const number = event.reservationNumber;
-            const entry = number === undefined ? undefined : recent.get(number);
-            if (entry) {
-              held = sameReservation(entry, event) ? entry : undefined;
-              read = undefined;
-              return held !== undefined && (RecentReservations.seen(held, event.type) || inGroup.has(`${number} ${event.type}`));
-            }
-            held = NOT_HELD;
             read = seenRow(q, event);
+            readFor = event;
             // No reservation of this number, id, user and campaign (erased, pruned, never served, lost): no event of it
             // is recorded either (events go with their reservation), and the procedure refuses it as unknown.
             return read !== undefined && read[SEEN] === 1;
           },
           reservation: (event) => {
-            if (readFor === event && held !== NOT_HELD) {
-              const entry = held;
-              held = NOT_HELD;
-              readFor = undefined;
-              return entry;
-            }
             const row = readFor === event ? read : seenRow(q, event);
             read = readFor = undefined;
             return row && new EventReservation(event, row, q.advertiser);
           },
-          insertEvent: (row) => {
-            q.insertEvent.run(rowid++, row.reservationNumber, row.type, row.uid, row.campaignId, row.at, row.costMicros);
-            // Whichever way its reservation was found (a token by id reads the file): the memory learns its event too.
-            const entry = row.reservationNumber === undefined ? undefined : recent.get(row.reservationNumber);
-            if (entry) {
-              recorded.push([entry, row.type]);
-              inGroup.add(`${row.reservationNumber} ${row.type}`);
-            }
-          },
+          insertEvent: (row) =>
+            q.insertEvent.run(rowid++, row.reservationNumber, row.type, row.uid, row.campaignId, row.at, row.costMicros),
           // The event row inserted with it is the mark (events as state, see RESERVATION_COLUMNS): only the cache learns it.
           markViewed: (reservation) => {
             viewed.push(reservation.uid, reservation.id);
@@ -369,8 +338,6 @@ export class SqliteLedger implements LedgerStore {
       return applied;
     })();
     // Committed: nothing below may undo it or report its events as failed. The group's rowids are used.
-    // First the held reservations' bits, before anything else can run: the next group must see these events.
-    for (const [entry, type] of recorded) RecentReservations.recorded(entry, type);
     if (rowid > this.nextRowid) this.committedRowid = rowid - 1;
     this.nextRowid = rowid;
     // The rows written are stored: out of memory before this group's changes make new ones (from its first rowid).
@@ -579,17 +546,6 @@ export class SqliteLedger implements LedgerStore {
 const rowKey = (campaignId: string, by: ReportBy, day: string, key: string) => `${campaignId}|${by}|${day}|${key}`;
 const COUNTER_INDEX = Object.fromEntries(REPORT_COUNTERS.map((c, i) => [c, i])) as Record<ReportCounter, number>;
 const SPEND = COUNTER_INDEX.spendMicros;
-
-/** `seen` found no reservation held in memory for the event: its row was read from the file. */
-const NOT_HELD = Symbol('not held');
-
-/** Whether the reservation held under the event's number is the event's: a handle's expiry, or sealed claims' ids. */
-function sameReservation(r: RecentReservation, event: LedgerEvent): boolean {
-  if (!('uid' in event)) return r.expiresAt === event.expiresAt;
-  return (
-    r.id === event.reservationId && r.uid === event.uid && r.campaignId === event.campaignId && r.creativeId === event.creativeId
-  );
-}
 
 /** The event's reservation: its id, user, campaign and creative as the token sealed them. */
 const SAME_SLOT = 'id = ? AND uid = ? AND campaign_id = ? AND creative_id = ?';

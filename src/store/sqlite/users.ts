@@ -8,7 +8,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import * as t from '../../../schema/tables.js';
 import { isLive } from '../../engine/eligibility.js';
-import { EVENT_TYPES, type HistoryEntry, type UserState } from '../../engine/types.js';
+import type { HistoryEntry, UserState } from '../../engine/types.js';
 import type { StoreMetrics } from '../../ops/metrics.js';
 import type { Reservation, UserStore } from '../interface.js';
 import { gainedHistory, toHistory, uidKey } from '../user-history.js';
@@ -16,7 +16,6 @@ import type { SqliteBudgets } from './budgets.js';
 import { type Db, type WalTruncation, walTruncation } from './db.js';
 import { CHARGED_AT, VIEWED, VIEWED_AT } from './event-state.js';
 import { GroupCommit } from './group-commit.js';
-import { RECENT_RESERVATIONS, RecentReservations } from './recent-reservations.js';
 import type { WalSync } from './wal-sync.js';
 
 export class SqliteUsers implements UserStore {
@@ -32,13 +31,9 @@ export class SqliteUsers implements UserStore {
     indexBatch = USER_INDEX_BATCH,
     /** Empties the WAL after an erasure: the store's checkpointer's (index.ts) [on this connection]. */
     private truncateWal: WalTruncation = walTruncation((db as unknown as { $client: Database.Database }).$client),
-    /** Reservations held in memory for the events that follow them [`RECENT_RESERVATIONS`]; 0: none. */
-    recentReservations = RECENT_RESERVATIONS,
   ) {
     this.cache = new LRUCache({ max: cacheSize });
     this.statements = prepareStatements(db);
-    this.recent = new RecentReservations(recentReservations);
-    this.holdRecent(Date.now());
     // One transaction function made once on the connection: drizzle's `db.transaction` makes a transaction object,
     // and better-sqlite3 four wrapped functions with their properties, on every call (every group commit).
     this.transaction = (db as unknown as { $client: Database.Database }).$client.transaction((work: () => void) => work());
@@ -74,7 +69,6 @@ export class SqliteUsers implements UserStore {
         // Committed: nothing after this may fail the group (its rows would be reported as not stored, and retried).
         this.index.committed();
         for (const batch of batches) this.remember(batch);
-        for (const batch of batches) for (const r of batch) this.recent.add(r);
         return new Array(batches.length);
       },
       (seconds, size) => this.metrics?.commit('reservations', seconds, size),
@@ -83,11 +77,6 @@ export class SqliteUsers implements UserStore {
   }
 
   private statements: ReturnType<typeof prepareStatements>;
-  /**
-   * The last reservations committed, held for the events that follow them (the ledger reads them here). Whatever
-   * deletes a row here forgets it at once: taking back, erasure, retention.
-   */
-  readonly recent: RecentReservations;
   /** Which reservations are each user's: `reservation_users` and the rows not in it yet. */
   private index: UserIndex;
   /** Runs `work` in one transaction on the raw connection (the hot writes: group commits, taking back reservations). */
@@ -114,18 +103,6 @@ export class SqliteUsers implements UserStore {
         console.error(`[store] after a reservations commit, a user's cached state is dropped: ${String(err)}`);
       }
     }
-  }
-
-  /**
-   * On start: the last reservations still live held again, with the events recorded for them, so the events of
-   * slots served just before a restart take the same path (~0.1 s for 65,536).
-   */
-  private holdRecent(now: number): void {
-    const { recent, statements } = this;
-    const max = recent.max;
-    if (max <= 0) return;
-    const rows = statements.recentRows.all({ max, now }) as (ReservationRow & { seen: number })[];
-    for (const row of rows) recent.add({ ...row, video: row.video !== 0 }, row.seen);
   }
 
   private read(uid: string, now: number, historyMs: number): UserState {
@@ -215,10 +192,7 @@ export class SqliteUsers implements UserStore {
         deleted.push(number);
       }
     });
-    for (const number of deleted) {
-      this.index.forget(key, number);
-      this.recent.forget(number);
-    }
+    for (const number of deleted) this.index.forget(key, number);
     const state = this.cache.get(uid);
     if (state) state.history = state.history.filter((e) => !ids.has(e.reservationId));
   }
@@ -318,8 +292,6 @@ export class SqliteUsers implements UserStore {
       tx.delete(t.userMutes).where(eq(t.userMutes.uid, uid)).run();
       tx.delete(t.creativeReports).where(eq(t.creativeReports.uid, uid)).run();
     });
-    // At once, before any await: no event may find them held any more.
-    this.recent.forgetUser(uid);
     for (const r of live) this.index.forget(key, r.number);
     for (const r of live) await this.budgets.release(r.campaignId, r.id);
     this.cache.delete(uid);
@@ -348,15 +320,12 @@ export class SqliteUsers implements UserStore {
       while (this.wal.held) await this.wal.held;
     };
     const dropRows = (rows: [rowid: number, key: number][]) => {
-      // The rowid is the reservation's number, the events key; the user index's entry goes with the row, and the
-      // reservation leaves memory (forgotten early if the chunk then fails: it is read from the file instead).
+      // The rowid is the reservation's number, the events key; the user index's entry goes with the row.
       for (const [rowid, key] of rows) {
         pruned += statements.deleteEventsOf.run(rowid).changes + statements.deleteRow.run(rowid).changes;
         statements.deleteEntry.run(key, rowid);
-        this.recent.forget(rowid);
       }
     };
-    this.recent.forgetExpired(now);
     // Once a chunk's transaction committed: its rows' entries are not to be written.
     const forget = (rows: [rowid: number, key: number, ...unknown[]][]) => {
       for (const [rowid, key] of rows) this.index.forget(key, rowid);
@@ -655,8 +624,6 @@ const RESERVATION = `SELECT number, id, uid, campaign_id AS campaignId, creative
     ${CHARGED_AT} AS chargedAt, country, platform, video
   FROM reservations r`;
 type ReservationRow = Omit<Reservation, 'video'> & { video: number };
-/** An event row's type as its bit's position in `RecentReservation.seen` (EVENT_TYPES' order). */
-const EVENT_BIT_CASE = `CASE e.type ${EVENT_TYPES.map((type, i) => `WHEN '${type}' THEN ${i}`).join(' ')} END`;
 
 function prepareStatements(db: Db) {
   const sqlite = (db as unknown as { $client: Database.Database }).$client;
@@ -678,13 +645,6 @@ function prepareStatements(db: Db) {
     deleteReservation: sqlite.prepare('DELETE FROM reservations WHERE id = ? AND uid = ? RETURNING number').pluck(),
     reservation: sqlite.prepare(`${RESERVATION} WHERE id = ?`),
     numbered: sqlite.prepare(`${RESERVATION} WHERE number = ? AND expires_at = ?`),
-    // The last `max` rows still live at `now`, oldest first, each with its recorded event types as bits (EVENT_TYPES' order).
-    recentRows: sqlite.prepare(
-      `SELECT * FROM (${RESERVATION.replace(
-        ' FROM reservations r',
-        `, (SELECT coalesce(sum(DISTINCT 1 << (${EVENT_BIT_CASE})), 0) FROM events e WHERE e.reservation = r.number) AS seen FROM reservations r`,
-      )} WHERE number > (SELECT coalesce(max(number), 0) FROM reservations) - @max AND expires_at > @now) ORDER BY number`,
-    ),
     // Retention, a chunk at a time: reservations served before any cap window; events older than that; reservations
     // expired since a point, in `expires_at` order (the index's order, rowid last), with whether each was viewed.
     servedBefore: sqlite.prepare('SELECT rowid, uid_key FROM reservations WHERE served_at < @before LIMIT @chunk').raw(),
