@@ -4,7 +4,7 @@
  *
  * - A **handle**, where the store numbers its reservations (Node's SQLite file): the reservation's number,
  *   its expiry (ms) and a keyed tag of the feed client it was served to, as one AES-256 block (a keyed
- *   pseudorandom permutation; each number is sealed once, so no two blocks repeat). Any change to the bytes
+ *   pseudorandom permutation; the store never gives a number twice, so no two blocks repeat). Any change to the bytes
  *   opens to a random block, which the client tag (32 bits) refuses, and which the reservation's row must then
  *   match to the millisecond (48 bits more: `expires_at` in the ledger's read). The row tells the rest (user,
  *   campaign, creative). One block costs one call on a long-lived cipher: no cipher object per token.
@@ -225,8 +225,8 @@ function sealHandle(key: TokenKey, reservationNumber: number, expiresAt: number,
 
 /** Opens a handle's text (22 base64url characters) under `key`: what it names, or why it does not count. */
 function openHandle(key: TokenKey, body: string, now: number, clientId: string | undefined): TokenCheck {
-  if (!canonicalBase64Url(body)) return MALFORMED;
-  scratch!.write(body, 0, BLOCK, 'base64url');
+  // Whole blocks only: the long-lived decipher would keep a partial one and shift every later handle.
+  if (!canonicalBase64Url(body) || scratch!.write(body, 0, BLOCK, 'base64url') !== BLOCK) return MALFORMED;
   return handleCheck(key, key.handles!.open.update(scratch!), 0, now, clientId);
 }
 
@@ -335,8 +335,10 @@ export class TokenSigner {
     for (let i = 0; i < tokens.length; i++) {
       const parts = splitToken(tokens[i]);
       if (Array.isArray(parts) && parts[1].length === HANDLE_CHARS && constantTimeEqual(parts[0], key.kid)) {
-        if (!canonicalBase64Url(parts[1])) checks[i] = MALFORMED;
-        else bodies.write(parts[1], BLOCK * handles.push(i) - BLOCK, BLOCK, 'base64url');
+        // Whole blocks only, as in `openHandle`.
+        if (!canonicalBase64Url(parts[1]) || bodies.write(parts[1], BLOCK * handles.length, BLOCK, 'base64url') !== BLOCK) {
+          checks[i] = MALFORMED;
+        } else handles.push(i);
       } else checks[i] = this.verify(tokens[i], now, clientId);
     }
     if (handles.length === 0) return checks;

@@ -113,26 +113,40 @@ describe('events by reservation number (SQLite)', () => {
     expect(await statusOf(restarted, event(r, 'click'))).toEqual({ status: 'accepted' });
   });
 
-  it('a number given again after its reservation was erased names only the new reservation: no event is taken for the old one', async () => {
+  it('a number is never given again, after an erasure or a restart: the tokens of an erased reservation name nothing', async () => {
     const s = db.store();
+    // One pseudonym, campaign, creative, serving time and expiry (a frozen clock): only the number tells them apart.
+    const handle = (r: Reservation, type: EventType): HandleEvent => ({
+      type,
+      reservationNumber: r.number as number,
+      expiresAt: r.expiresAt,
+    });
     const erased = slot('r_erased', 'd'.repeat(64));
     await s.users.reserve([erased]);
-    expect(await statusOf(s, event(erased, 'impression'))).toEqual({ status: 'accepted' });
+    expect(await statusOf(s, handle(erased, 'impression'))).toEqual({ status: 'accepted' });
     await s.users.erase(erased.uid);
-    await db.closeAll();
-    // SQLite numbers the next row after the highest left: the erased reservation's number again.
-    const restarted = db.store();
-    // The same pseudonym served the same campaign and creative again: only the id tells the reservations apart.
+    // SQLite alone would number the next row after the highest left: the erased reservation's number again.
     const next = slot('r_next', erased.uid);
-    await restarted.users.reserve([next]);
-    expect(next.number).toBe(erased.number);
-    // The erased user's token (its number is the new reservation's now) names nothing; the new one's first impression counts.
-    expect(await statusOf(restarted, event(erased, 'click'))).toEqual({ status: 'rejected', reason: 'unknown_reservation' });
-    expect(await statusOf(restarted, event(next, 'impression'))).toEqual({ status: 'accepted' });
-    expect(await statusOf(restarted, event(erased, 'impression'))).toEqual({
-      status: 'rejected',
-      reason: 'unknown_reservation',
-    });
+    await s.users.reserve([next]);
+    expect(next.number).toBe((erased.number as number) + 1);
+    await s.users.erase(next.uid);
+    await db.closeAll();
+    const restarted = db.store();
+    const third = slot('r_third', erased.uid);
+    await restarted.users.reserve([third]);
+    expect(third.number).toBe((erased.number as number) + 2);
+    for (const gone of [erased, next]) {
+      for (const e of [
+        handle(gone, 'click'),
+        handle(gone, 'impression'),
+        event(gone, 'impression'),
+        event(gone, 'impression', false),
+      ]) {
+        expect(await statusOf(restarted, e)).toEqual({ status: 'rejected', reason: 'unknown_reservation' });
+      }
+      expect(await restarted.users.numbered?.(gone.number as number, gone.expiresAt)).toBeUndefined();
+    }
+    expect(await statusOf(restarted, handle(third, 'impression'))).toEqual({ status: 'accepted' });
   });
 
   it('migrates a database of the previous version: numbers are the old rowids, events keep their rowids and count as before', async () => {

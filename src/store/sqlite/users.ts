@@ -38,14 +38,18 @@ export class SqliteUsers implements UserStore {
     // and better-sqlite3 four wrapped functions with their properties, on every call (every group commit).
     this.transaction = (db as unknown as { $client: Database.Database }).$client.transaction((work: () => void) => work());
     this.index = new UserIndex(this.statements, this.transaction, indexBatch);
+    const { lastNumber, numbersGiven } = this.statements;
+    this.nextNumber = Math.max((lastNumber.get() as number | null) ?? 0, (numbersGiven.get() as number | undefined) ?? 0) + 1;
     this.group = new GroupCommit<Reservation[], void>(
       (batches) => {
         this.index.begin();
         this.transaction(() => {
           for (const batch of batches) {
             for (const r of batch) {
-              // SQLite numbers the row (its INTEGER PRIMARY KEY, in serving order): the token seals the number (the events key).
-              r.number = this.statements.insertReservation.run(
+              // Numbered in serving order (the INTEGER PRIMARY KEY), never a number given before: the token names it.
+              r.number = this.nextNumber++;
+              this.statements.insertReservation.run(
+                r.number,
                 r.id,
                 r.uid,
                 r.campaignId,
@@ -60,7 +64,7 @@ export class SqliteUsers implements UserStore {
                 r.country,
                 r.platform,
                 r.video ? 1 : 0,
-              ).lastInsertRowid as number;
+              );
               this.index.written(r);
             }
           }
@@ -77,6 +81,12 @@ export class SqliteUsers implements UserStore {
   }
 
   private statements: ReturnType<typeof prepareStatements>;
+  /**
+   * The next reservation's number. SQLite would give the highest row's number again once that row is deleted, and a
+   * handle (a token on Node) names its reservation by number: so numbers are given here, past every number given
+   * before, and a transaction that deletes rows records the highest given (`NUMBERS_GIVEN`) for the next start.
+   */
+  private nextNumber: number;
   /** Which reservations are each user's: `reservation_users` and the rows not in it yet. */
   private index: UserIndex;
   /** Runs `work` in one transaction on the raw connection (the hot writes: group commits, taking back reservations). */
@@ -191,6 +201,7 @@ export class SqliteUsers implements UserStore {
         this.statements.deleteEntry.run(key, number);
         deleted.push(number);
       }
+      if (deleted.length > 0) this.keepNumbersGiven();
     });
     for (const number of deleted) this.index.forget(key, number);
     const state = this.cache.get(uid);
@@ -259,6 +270,11 @@ export class SqliteUsers implements UserStore {
       .map((r) => r.c);
   }
 
+  /** In a transaction that deletes reservations: the highest number given, so a start after it never gives it again. */
+  private keepNumbersGiven(): void {
+    this.statements.setNumbersGiven.run(this.nextNumber - 1);
+  }
+
   /** On a clean close: the entries still held are written (an idle store would otherwise hold them until it starts again). */
   writeIndex(): void {
     this.index.writeAll();
@@ -283,6 +299,7 @@ export class SqliteUsers implements UserStore {
         .where(inArray(t.events.reservation, tx.select({ number: t.reservations.number }).from(t.reservations).where(theirs)))
         .run();
       tx.delete(t.reservations).where(theirs).run();
+      this.keepNumbersGiven();
       // Their entries (and any other whose row is gone); a colliding user's stay.
       tx.run(
         sql`DELETE FROM reservation_users WHERE key = ${key} AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.number = reservation_users.number AND r.uid_key = ${key})`,
@@ -320,6 +337,7 @@ export class SqliteUsers implements UserStore {
       while (this.wal.held) await this.wal.held;
     };
     const dropRows = (rows: [rowid: number, key: number][]) => {
+      if (rows.length > 0) this.keepNumbersGiven();
       // The rowid is the reservation's number, the events key; the user index's entry goes with the row.
       for (const [rowid, key] of rows) {
         pruned += statements.deleteEventsOf.run(rowid).changes + statements.deleteRow.run(rowid).changes;
@@ -568,6 +586,8 @@ const DRAIN_MIN = 64;
 
 /** The user index's name in `ledger_marks`. */
 const USER_INDEX_MARK = 'reservation_users';
+/** The highest reservation number given before rows were last deleted, in `ledger_marks` (`SqliteUsers.nextNumber`). */
+const NUMBERS_GIVEN = 'reservation_numbers';
 
 /** The empty set cached users without blocks, hides or mutes share; adding to it is a bug (`addCached` replaces it). */
 class SharedEmptySet extends Set<string> {
@@ -668,10 +688,14 @@ function prepareStatements(db: Db) {
       'INSERT OR IGNORE INTO reservation_users (key, number) SELECT uid_key, number FROM reservations WHERE number > ? ORDER BY uid_key, number',
     ),
     lastNumber: sqlite.prepare('SELECT max(number) FROM reservations').pluck(),
+    numbersGiven: sqlite.prepare(`SELECT value FROM ledger_marks WHERE name = '${NUMBERS_GIVEN}'`).pluck(),
+    setNumbersGiven: sqlite.prepare(
+      `INSERT INTO ledger_marks (name, value) VALUES ('${NUMBERS_GIVEN}', ?) ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`,
+    ),
     insertReservation: sqlite.prepare(
-      `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at, viewed_at, charged_at,
-         country, platform, video)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO reservations (number, id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at,
+         viewed_at, charged_at, country, platform, video)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
   };
 }
