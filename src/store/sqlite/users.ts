@@ -38,8 +38,14 @@ export class SqliteUsers implements UserStore {
     // and better-sqlite3 four wrapped functions with their properties, on every call (every group commit).
     this.transaction = (db as unknown as { $client: Database.Database }).$client.transaction((work: () => void) => work());
     this.index = new UserIndex(this.statements, this.transaction, indexBatch);
-    const { lastNumber, numbersGiven } = this.statements;
-    this.nextNumber = Math.max((lastNumber.get() as number | null) ?? 0, (numbersGiven.get() as number | undefined) ?? 0) + 1;
+    // Past every row, every number a deletion recorded, and the user index's mark (rows an older release deleted).
+    const { lastNumber, numbersGiven, mark } = this.statements;
+    this.nextNumber =
+      Math.max(
+        (lastNumber.get() as number | null) ?? 0,
+        (numbersGiven.get() as number | undefined) ?? 0,
+        (mark.get() as number | undefined) ?? 0,
+      ) + 1;
     this.group = new GroupCommit<Reservation[], void>(
       (batches) => {
         this.index.begin();
@@ -406,9 +412,9 @@ export class SqliteUsers implements UserStore {
  * commit's transaction (twice as many entries as the commit has rows, at least `DRAIN_MIN`), so each page of the
  * table is written about once per batch. So at most ~2 batches of rows are not in the table at any time; reads by key
  * add them (`held`). Every row numbered at or below the mark (`ledger_marks`) has its entry: after a crash the rows
- * past it are added when the store opens. A row numbered at or below the mark when written (SQLite gives the numbers
- * of the last rows again once they are deleted) gets its entry in its own commit. Whoever deletes a row deletes its
- * entry and, once committed, `forget`s it here, so an entry is never written for a row that is gone.
+ * past it are added when the store opens. New rows are numbered past the mark (`SqliteUsers.nextNumber`). Whoever
+ * deletes a row deletes its entry and, once committed, `forget`s it here, so an entry is never written for a row
+ * that is gone.
  */
 class UserIndex {
   /** Rows committed since the last batch was sealed. */
@@ -455,11 +461,9 @@ class UserIndex {
     this.newMark = undefined;
   }
 
-  /** A row inserted in the group commit's transaction. */
+  /** A row inserted in the group commit's transaction (numbered past the mark). */
   written(r: Reservation): void {
-    const number = r.number as number;
-    if (number <= this.mark) this.statements.addEntry.run(uidKey(r.uid), number);
-    else this.rows.push(uidKey(r.uid), number);
+    this.rows.push(uidKey(r.uid), r.number as number);
   }
 
   /** In the group commit's transaction, after its rows: the next slice of the sealed batch. */
