@@ -34,7 +34,7 @@ Options:
   --seconds=S       seconds per window                                     [4]
   --warmup=S        seconds of load before measuring                       [4]
   --connections=N   autocannon connections per server                      [32]
-  --rate=N          events/s per server the seeded slots are sized for     [15000]
+  --rate=N          events/s per server the seeded slots are sized for     [30000]
   --profile         run the servers under --cpu-prof; the engine thread's
                     top functions by self time in the windows
   --top=N           functions listed per profile                           [30]
@@ -48,7 +48,7 @@ const { values: o } = parseArgs({
     seconds: { type: 'string', default: '4' },
     warmup: { type: 'string', default: '4' },
     connections: { type: 'string', default: '32' },
-    rate: { type: 'string', default: '15000' },
+    rate: { type: 'string', default: '30000' },
     profile: { type: 'boolean', default: false },
     top: { type: 'string', default: '30' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -166,6 +166,12 @@ try {
     const runs = await Promise.all(servers.map((s) => post(s, num('seconds'))));
     const toUs = nowUs();
     const after = servers.map((s) => threadCpuSeconds(s.child.pid)!);
+    // A server that posted every seeded batch posts them again: duplicates, which would read as a slow window.
+    const spent = servers.filter((s) => s.next > s.batches.length).map((s) => s.name);
+    if (spent.length > 0) {
+      progress(`event-cpu: ${spent.join(', ')} posted every seeded batch: window ${w} and later not measured (raise --rate)`);
+      break;
+    }
     windows.push({ fromUs, toUs, accepted: runs.map((r) => r.accepted) });
     servers.forEach((s, k) => {
       const n = runs[k].accepted;
@@ -200,6 +206,7 @@ try {
 } finally {
   for (const s of servers) await stop(s.child);
 }
+if (windows.length === 0) throw new Error('event-cpu: no window measured (every seeded batch was posted): raise --rate');
 for (const [k, s] of servers.entries()) {
   const m = (f: keyof Split) => median(splits[k].map((x) => x[f]));
   const vsFirst = (f: keyof Split) => median(splits[k].map((x, i) => x[f] / splits[0][i][f]));
