@@ -5,9 +5,9 @@
  * given as the settings carry them (the settings themselves allow no request timeout under 15 s).
  */
 import { createServer, type Server } from 'node:http';
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalEdge } from '../../src/runtime/local-edge.js';
+import { slowClient } from '../helpers/slow-client.js';
 
 let upstream: Server;
 let edge: Server;
@@ -40,23 +40,8 @@ afterAll(async () => {
   }
 });
 
-/** Writes `head`, then `trickle` a byte every `everyMs` until the edge closes: what it answered, what it took, when. */
-async function slowClient(head: string, trickle = '', everyMs = 50) {
-  const started = Date.now();
-  const socket = connect(port, '127.0.0.1');
-  await new Promise<void>((ok, fail) => socket.once('connect', ok).once('error', fail));
-  let received = '';
-  socket.on('data', (chunk) => (received += chunk.toString('latin1')));
-  socket.on('error', () => {});
-  socket.write(head);
-  let at = 0;
-  const timer = setInterval(() => {
-    if (at < trickle.length && !socket.destroyed && socket.writable) socket.write(trickle[at++]);
-  }, everyMs);
-  await new Promise<void>((ok) => socket.once('close', () => ok()));
-  clearInterval(timer);
-  return { received, sentOfTrickle: at, ms: Date.now() - started };
-}
+/** `slowClient` on the edge. */
+const slowEdgeClient = (head: string, trickle = '') => slowClient(port, head, trickle);
 
 describe('the local edge’s timeouts', () => {
   it('HTTP_REQUEST_TIMEOUT: a body that trickles is answered 408 and cut off', async () => {
@@ -66,7 +51,7 @@ describe('the local edge’s timeouts', () => {
       `Content-Length: ${body.length}\r\n\r\n`;
     // Never idle (a byte every 50 ms), but the whole body would take ~20 s against the 1 s allowed (Node's check runs
     // every second, so the cut comes 1–2 s in; the default 30 s would come after the body).
-    const { received, sentOfTrickle, ms } = await slowClient(head, body);
+    const { received, sentOfTrickle, ms } = await slowEdgeClient(head, body);
     expect(received).toMatch(/^HTTP\/1\.1 408 /);
     expect(received).toContain('/problems/request-timeout');
     expect(sentOfTrickle).toBeLessThan(body.length);
@@ -74,7 +59,7 @@ describe('the local edge’s timeouts', () => {
   }, 15_000);
 
   it('KEEP_ALIVE_TIMEOUT: an idle kept-alive connection closes after it', async () => {
-    const { received, ms } = await slowClient(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    const { received, ms } = await slowEdgeClient(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
     // Answered, kept alive (no Connection: close), then closed by the edge while idle (the default is 65 s).
     expect(received).toMatch(/^HTTP\/1\.1 200 /);
     expect(received).not.toMatch(/\r\nconnection: close\r\n/i);

@@ -17,6 +17,7 @@ import { createSlotsLane } from '../../src/runtime/node-slots.js';
 import { png } from '../helpers/media.js';
 import { ADMIN, startServer } from '../helpers/server.js';
 import { makeService, type TestService } from '../helpers/service.js';
+import { slowClient } from '../helpers/slow-client.js';
 
 let s: TestService;
 let client: { id: string; key: string };
@@ -93,27 +94,6 @@ async function listen(
   return { server, port: (server.address() as { port: number }).port };
 }
 
-/**
- * Writes `first`, then `trickle` one byte every `everyMs` until the server closes (still sending after its FIN when
- * `halfOpen`); what it answered and how much of `trickle` it took.
- */
-async function slowClient(port: number, first: string, trickle = '', everyMs = 50, halfOpen = false) {
-  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: halfOpen });
-  await new Promise<void>((ok, fail) => socket.once('connect', ok).once('error', fail));
-  let received = '';
-  socket.on('data', (chunk) => (received += chunk.toString('latin1')));
-  socket.on('error', () => {});
-  socket.write(first);
-  let at = 0;
-  const timer = setInterval(() => {
-    if (at < trickle.length && !socket.destroyed && socket.writable) socket.write(trickle[at++]);
-    else if (halfOpen && at === trickle.length && socket.writable) socket.end();
-  }, everyMs);
-  await new Promise<void>((ok) => socket.once('close', () => ok()));
-  clearInterval(timer);
-  return { received, sentOfTrickle: at };
-}
-
 /** A raw answer's status, headers (names in lower case) and body read as JSON. */
 function problemOf(received: string): { status: number; headers: Record<string, string>; body: Record<string, unknown> } {
   const [head, body] = [received.slice(0, received.indexOf('\r\n\r\n')), received.slice(received.indexOf('\r\n\r\n') + 4)];
@@ -177,22 +157,10 @@ async function slowUpload(port: number, pieces: number, everyMs: number) {
     `POST /v1/campaigns/${campaign.body.id}/creatives HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
     `Authorization: Bearer ${advertiser.key}\r\nContent-Type: ${encoded.headers.get('content-type')}\r\n` +
     `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
-  const socket = connect(port, '127.0.0.1');
-  await new Promise<void>((ok, fail) => socket.once('connect', ok).once('error', fail));
-  let received = '';
-  socket.on('data', (chunk) => (received += chunk.toString('latin1')));
-  socket.on('error', () => {});
-  socket.write(head);
-  let at = 0;
-  const timer = setInterval(() => {
-    if (at < body.length && !socket.destroyed && socket.writable) {
-      socket.write(body.subarray(at, at + pieceBytes));
-      at += pieceBytes;
-    }
-  }, everyMs);
-  await new Promise<void>((ok) => socket.once('close', () => ok()));
-  clearInterval(timer);
-  return { status: at >= body.length ? ('sent' as const) : ('cut' as const), received };
+  const split: Uint8Array[] = [];
+  for (let at = 0; at < body.length; at += pieceBytes) split.push(body.subarray(at, at + pieceBytes));
+  const { received, sentOfTrickle } = await slowClient(port, head, split, everyMs);
+  return { status: sentOfTrickle >= split.length ? ('sent' as const) : ('cut' as const), received };
 }
 
 describe('the Node server’s timeouts', () => {

@@ -296,15 +296,27 @@ describe("the checkpointer's health, metrics and error log", () => {
     }
   });
 
-  it('logs a repeated worker error once a minute, with how often it came since', async () => {
-    const path = tempDb();
-    const store = createSqliteStore({ path, userCacheSize: 10 });
+  /** A store whose checkpointer worker "sends" the errors `fail` gives, the lines they logged, with Date faked. */
+  async function checkpointerErrors(test: (fail: (message: string) => void, logged: () => string[]) => void): Promise<void> {
+    const store = createSqliteStore({ path: tempDb(), userCacheSize: 10 });
     const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
       const worker = workerOf(store.checkpointer);
-      const failed = () => worker.emit('message', { error: 'disk I/O error' });
-      const logged = () => error.mock.calls.map(([line]) => String(line)).filter((line) => /checkpoint failed/.test(line));
+      test(
+        (message) => worker.emit('message', { error: message }),
+        () => error.mock.calls.map(([line]) => String(line)).filter((line) => /checkpoint failed/.test(line)),
+      );
+    } finally {
+      vi.useRealTimers();
+      error.mockRestore();
+      await store.close();
+    }
+  }
+
+  it('logs a repeated worker error once a minute, with how often it came since', () =>
+    checkpointerErrors((fail, logged) => {
+      const failed = () => fail('disk I/O error');
       for (let i = 0; i < 240; i++) failed(); // a minute of failed passes every 250 ms
       expect(logged()).toEqual(['[store] WAL checkpoint failed: disk I/O error']);
       vi.advanceTimersByTime(59_000);
@@ -317,24 +329,12 @@ describe("the checkpointer's health, metrics and error log", () => {
         '[store] WAL checkpoint failed: disk I/O error (and 240 times since it was last logged)',
       ]);
       // Another error is logged at once.
-      worker.emit('message', { error: 'database disk image is malformed' });
+      fail('database disk image is malformed');
       expect(logged()).toHaveLength(3);
-    } finally {
-      vi.useRealTimers();
-      error.mockRestore();
-      await store.close();
-    }
-  });
+    }));
 
-  it('limits each distinct error on its own: two that alternate are each logged once a minute, with their counts', async () => {
-    const path = tempDb();
-    const store = createSqliteStore({ path, userCacheSize: 10 });
-    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-    vi.useFakeTimers({ toFake: ['Date'] });
-    try {
-      const worker = workerOf(store.checkpointer);
-      const failed = (message: string) => worker.emit('message', { error: message });
-      const logged = () => error.mock.calls.map(([line]) => String(line)).filter((line) => /checkpoint failed/.test(line));
+  it('limits each distinct error on its own: two that alternate are each logged once a minute, with their counts', () =>
+    checkpointerErrors((failed, logged) => {
       for (let i = 0; i < 4; i++) failed(i % 2 ? 'B' : 'A'); // A, B, A, B
       expect(logged()).toEqual(['[store] WAL checkpoint failed: A', '[store] WAL checkpoint failed: B']);
       vi.advanceTimersByTime(60_000);
@@ -352,12 +352,7 @@ describe("the checkpointer's health, metrics and error log", () => {
       // The 64 others are still remembered, minus the one that made room for A.
       for (let i = 1; i < 64; i++) failed(`other ${i}`);
       expect(logged()).toHaveLength(4 + 64 + 1);
-    } finally {
-      vi.useRealTimers();
-      error.mockRestore();
-      await store.close();
-    }
-  });
+    }));
 });
 
 /** The checkpointer's worker thread, whose messages a test can stand in for. */
