@@ -637,11 +637,6 @@ const readUser = (rows: string) =>
    UNION ALL SELECT ${HIDE}, creative_id, NULL, NULL, NULL, NULL, NULL, NULL FROM user_hides WHERE uid = @uid
    UNION ALL SELECT ${MUTE}, category, NULL, NULL, NULL, NULL, NULL, NULL FROM user_mutes WHERE uid = @uid`;
 
-/**
- * Prepared once, as plain better-sqlite3 statements: the slot path reads a user on
- * every cache miss and writes on every serve, and drizzle's placeholder and row
- * mapping cost as much as SQLite itself here.
- */
 /** A reservation as `Reservation` names its fields (`video` as SQLite's 0 or 1), up to its WHERE. */
 const RESERVATION = `SELECT number, id, uid, campaign_id AS campaignId, creative_id AS creativeId, advertiser_id AS advertiserId,
     bid_type AS bidType, price_micros AS priceMicros, served_at AS servedAt, expires_at AS expiresAt, ${VIEWED_AT} AS viewedAt,
@@ -649,6 +644,11 @@ const RESERVATION = `SELECT number, id, uid, campaign_id AS campaignId, creative
   FROM reservations r`;
 type ReservationRow = Omit<Reservation, 'video'> & { video: number };
 
+/**
+ * Prepared once, as plain better-sqlite3 statements: the slot path reads a user on
+ * every cache miss and writes on every serve, and drizzle's placeholder and row
+ * mapping cost as much as SQLite itself here.
+ */
 function prepareStatements(db: Db) {
   const sqlite = (db as unknown as { $client: Database.Database }).$client;
   return {
