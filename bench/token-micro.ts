@@ -1,13 +1,15 @@
 /**
  * Token sealing and opening alone, in process: µs of CPU per token (Node's synchronous path), sealed and
- * opened in rounds as the engine seals them and POST /v1/events opens them. `npx tsx bench/token-micro.ts [--n=200000]`
+ * opened in rounds as the engine seals them and POST /v1/events opens them, for both kinds side by side: sealed
+ * claims (AES-256-GCM, Workers and tokens in flight) and handles (one AES block, what Node serves), handles also
+ * opened a batch of 100 at a time (`verifyAll`, as an event batch is). `npx tsx bench/token-micro.ts [--n=200000]`
  */
 import { parseArgs } from 'node:util';
 import { TokenSigner } from '../src/privacy/token.js';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '200000' }, help: { type: 'boolean' } }, strict: true });
 if (values.help) {
-  console.log('npx tsx bench/token-micro.ts [--n=N]   µs of CPU per token opened (and sealed), Node');
+  console.log('npx tsx bench/token-micro.ts [--n=N]   µs of CPU per token sealed and opened, claims and handles, Node');
   process.exit(0);
 }
 const n = Number(values.n);
@@ -25,22 +27,40 @@ const claims = Array.from({ length: n }, (_, i) => ({
   expiresAt: now + 900_000,
   clientId: 'cli_benchclient01',
 }));
-const tokens: string[] = new Array(n);
-for (let round = 0; round < 5; round++) {
+const numbered = claims.map((c, i) => ({ ...c, reservationNumber: i + 1 }));
+/** µs of CPU per token of `work` over `n` tokens, and what it reports. */
+function timed(label: string, work: () => string) {
   const t0 = process.cpuUsage();
-  for (let i = 0; i < n; i++) tokens[i] = signer.sign(claims[i]) as string;
+  const said = work();
   const d = process.cpuUsage(t0);
-  console.log(
-    `seal: ${((d.user + d.system) / n).toFixed(2)} µs/token (user ${(d.user / n).toFixed(2)}); token ${tokens[0].length} chars`,
-  );
+  console.log(`${label}: ${((d.user + d.system) / n).toFixed(2)} µs/token (user ${(d.user / n).toFixed(2)})${said}`);
 }
-for (let round = 0; round < 5; round++) {
-  let ok = 0;
-  const t0 = process.cpuUsage();
-  for (let i = 0; i < n; i++) {
-    const c = signer.verify(tokens[i], now) as { ok: boolean };
-    if (c.ok) ok++;
+const kinds = [
+  { kind: 'claims', seal: (i: number) => signer.sign(claims[i]) as string },
+  { kind: 'handle', seal: (i: number) => signer.slotToken(numbered[i]) as string },
+];
+for (const { kind, seal } of kinds) {
+  const tokens: string[] = new Array(n);
+  for (let round = 0; round < 5; round++) {
+    timed(`${kind} seal`, () => {
+      for (let i = 0; i < n; i++) tokens[i] = seal(i);
+      return `; token ${tokens[0].length} chars`;
+    });
   }
-  const d = process.cpuUsage(t0);
-  console.log(`open: ${((d.user + d.system) / n).toFixed(2)} µs/token (user ${(d.user / n).toFixed(2)}), ${ok} ok`);
+  for (let round = 0; round < 5; round++) {
+    timed(`${kind} open`, () => {
+      let ok = 0;
+      for (let i = 0; i < n; i++) if ((signer.verify(tokens[i], now, 'cli_benchclient01') as { ok: boolean }).ok) ok++;
+      return `, ${ok} ok`;
+    });
+  }
+  for (let round = 0; round < 3; round++) {
+    timed(`${kind} open, batches of 100`, () => {
+      let ok = 0;
+      for (let i = 0; i < n; i += 100) {
+        for (const c of signer.verifyAll(tokens.slice(i, i + 100), now, 'cli_benchclient01')) if ((c as { ok: boolean }).ok) ok++;
+      }
+      return `, ${ok} ok`;
+    });
+  }
 }
