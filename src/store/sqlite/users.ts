@@ -38,13 +38,14 @@ export class SqliteUsers implements UserStore {
     // and better-sqlite3 four wrapped functions with their properties, on every call (every group commit).
     this.transaction = (db as unknown as { $client: Database.Database }).$client.transaction((work: () => void) => work());
     this.index = new UserIndex(this.statements, this.transaction, indexBatch);
-    // Past every row, every number a deletion recorded, and the user index's mark (rows an older release deleted).
-    const { lastNumber, numbersGiven, mark } = this.statements;
+    // Past every row and every number a deletion recorded, and past the clock: a file restored from a backup, or one
+    // whose last commits a power cut lost, does not give again the numbers it gave since (their handles may be out).
+    const { lastNumber, numbersGiven } = this.statements;
     this.nextNumber =
       Math.max(
         (lastNumber.get() as number | null) ?? 0,
         (numbersGiven.get() as number | undefined) ?? 0,
-        (mark.get() as number | undefined) ?? 0,
+        Math.floor(Date.now() * NUMBERS_PER_MS),
       ) + 1;
     this.group = new GroupCommit<Reservation[], void>(
       (batches) => {
@@ -90,7 +91,9 @@ export class SqliteUsers implements UserStore {
   /**
    * The next reservation's number. SQLite would give the highest row's number again once that row is deleted, and a
    * handle (a token on Node) names its reservation by number: so numbers are given here, past every number given
-   * before, and a transaction that deletes rows records the highest given (`NUMBERS_GIVEN`) for the next start.
+   * before; a transaction that deletes rows records the highest given (`NUMBERS_GIVEN`) for the next start, and a
+   * start begins no lower than the clock's milliseconds × NUMBERS_PER_MS (a file older than what was given: a
+   * restored backup, a power cut's lost commits).
    */
   private nextNumber: number;
   /** Which reservations are each user's: `reservation_users` and the rows not in it yet. */
@@ -592,6 +595,11 @@ const DRAIN_MIN = 64;
 const USER_INDEX_MARK = 'reservation_users';
 /** The highest reservation number given before rows were last deleted, in `ledger_marks` (`SqliteUsers.nextNumber`). */
 const NUMBERS_GIVEN = 'reservation_numbers';
+/**
+ * A start numbers reservations from the clock's milliseconds × this, at least: past every number a run gave while it
+ * served fewer than 64,000 reservations a second on average. Below 2^48 (what a handle holds) until the year 2109.
+ */
+const NUMBERS_PER_MS = 64;
 
 /** The empty set cached users without blocks, hides or mutes share; adding to it is a bug (`addCached` replaces it). */
 class SharedEmptySet extends Set<string> {
