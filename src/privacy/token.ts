@@ -196,8 +196,8 @@ function sealNode(key: TokenKey, claims: string): string {
 /** A handle's block: 16 bytes. Its text is 22 base64url characters (no sealed claims are that short). */
 const BLOCK = 16;
 const HANDLE_CHARS = 22;
-/** The largest number and expiry a handle's 6 bytes hold. */
-const MAX_48 = 2 ** 48 - 1;
+/** A number or expiry a handle's 6 bytes hold: a positive integer below 2^48. */
+const fits48 = (x: number) => Number.isInteger(x) && x > 0 && x < 2 ** 48;
 /** Feed clients' tags kept per key at most (there are a few clients; a flood of ids only costs recomputing). */
 const CLIENT_TAGS = 1024;
 /** One block, reused: written, then passed to the cipher, which returns a new buffer. */
@@ -223,10 +223,17 @@ function sealHandle(key: TokenKey, reservationNumber: number, expiresAt: number,
   return `${key.kid}.${key.handles!.seal.update(block).toString('base64url')}`;
 }
 
-/** Opens a handle's text (22 base64url characters) under `key`: what it names, or why it does not count. */
+/**
+ * A handle's text (22 base64url characters) written into `into` at `at` as its block: false unless it is the one
+ * canonical text of a whole block (the long-lived decipher would keep a partial one and shift every later handle).
+ */
+function writeBlock(body: string, into: Buffer, at: number): boolean {
+  return canonicalBase64Url(body) && into.write(body, at, BLOCK, 'base64url') === BLOCK;
+}
+
+/** Opens a handle's text under `key`: what it names, or why it does not count. */
 function openHandle(key: TokenKey, body: string, now: number, clientId: string | undefined): TokenCheck {
-  // Whole blocks only: the long-lived decipher would keep a partial one and shift every later handle.
-  if (!canonicalBase64Url(body) || scratch!.write(body, 0, BLOCK, 'base64url') !== BLOCK) return MALFORMED;
+  if (!writeBlock(body, scratch!, 0)) return MALFORMED;
   return handleCheck(key, key.handles!.open.update(scratch!), 0, now, clientId);
 }
 
@@ -298,8 +305,7 @@ export class TokenSigner {
    */
   slotToken(claims: TokenClaims): string | Promise<string> {
     const n = claims.reservationNumber;
-    if (!nodeCrypto || n === undefined || !(n > 0 && n <= MAX_48 && Number.isInteger(n))) return this.sign(claims);
-    if (!(claims.expiresAt > 0 && claims.expiresAt <= MAX_48 && Number.isInteger(claims.expiresAt))) return this.sign(claims);
+    if (!nodeCrypto || n === undefined || !fits48(n) || !fits48(claims.expiresAt)) return this.sign(claims);
     if (this.ready) return sealHandle(this.ready[0], n, claims.expiresAt, claims.clientId);
     return this.keys.then(([key]) => sealHandle(key, n, claims.expiresAt, claims.clientId));
   }
@@ -335,10 +341,8 @@ export class TokenSigner {
     for (let i = 0; i < tokens.length; i++) {
       const parts = splitToken(tokens[i]);
       if (Array.isArray(parts) && parts[1].length === HANDLE_CHARS && constantTimeEqual(parts[0], key.kid)) {
-        // Whole blocks only, as in `openHandle`.
-        if (!canonicalBase64Url(parts[1]) || bodies.write(parts[1], BLOCK * handles.length, BLOCK, 'base64url') !== BLOCK) {
-          checks[i] = MALFORMED;
-        } else handles.push(i);
+        if (writeBlock(parts[1], bodies, BLOCK * handles.length)) handles.push(i);
+        else checks[i] = MALFORMED;
       } else checks[i] = this.verify(tokens[i], now, clientId);
     }
     if (handles.length === 0) return checks;
