@@ -146,6 +146,29 @@ describe('campaigns in the console', () => {
     expect(after.bid).toEqual({ type: 'cpm', amountMicros: 1_250_000 });
   });
 
+  it('takes country and language codes in either case, as people type them', async () => {
+    const adv = await s.newAdvertiser('Case Co');
+    const advertiser = await session(adv.key);
+    const res = await advertiser.post('/console/campaigns/new', {
+      name: 'Mixed case',
+      status: 'active',
+      start: '',
+      end: '',
+      bidType: 'cpm',
+      bidAmount: '2',
+      dailyBudget: '',
+      totalBudget: '',
+      pacing: 'even',
+      countries: 'de, Fr',
+      languages: 'DE en',
+      capImpressions: '',
+      capHours: '',
+    });
+    expect(res.status).toBe(303);
+    const [campaign] = (await s.call('GET', '/v1/campaigns', adv.key)).body.campaigns;
+    expect(campaign.targeting).toEqual({ countries: ['DE', 'FR'], languages: ['de', 'en'] });
+  });
+
   it('pauses and resumes through the API', async () => {
     const adv = await s.newAdvertiser('Pause Co');
     const created = await s.call('POST', '/v1/campaigns', adv.key, {
