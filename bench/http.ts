@@ -186,6 +186,19 @@ async function settled(pid: number | undefined): Promise<void> {
   }
 }
 
+/**
+ * The node flags `npm start` runs the server with: the words between `node` and `--import` in the tree's
+ * package.json `scripts.start` (none for a tree whose script has none). Every Node process the bench starts from
+ * a tree gets them, the plain Hono baseline too, so the two compare under the same runtime settings.
+ */
+export function startFlags(tree: string): string[] {
+  const scripts = JSON.parse(readFileSync(join(tree, 'package.json'), 'utf8')).scripts as Record<string, string>;
+  const words = (scripts?.start ?? '').split(/\s+/);
+  const node = words.indexOf('node');
+  const end = words.indexOf('--import');
+  return node >= 0 && end > node ? words.slice(node + 1, end) : [];
+}
+
 /** Starts `node [nodeArgs] --import tsx script` in `cwd` (one process, as `npm start` does) and waits for /healthz. */
 export async function start(
   script: string,
@@ -195,7 +208,7 @@ export async function start(
   cwd = ROOT,
 ): Promise<ChildProcess> {
   const child = track(
-    spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+    spawn(process.execPath, [...startFlags(cwd), ...nodeArgs, '--import', 'tsx', script], {
       cwd,
       env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
