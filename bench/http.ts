@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { readSettings } from '../src/config.js';
-import { freePort } from '../test/helpers/server.js';
+import { freePort, startFlags } from '../test/helpers/server.js';
 import { auditDatabase } from './audit.js';
 import { removeTempDir, tempDir, track } from './cleanup.js';
 import { SEEDED_PREFIX, seedEventLoad } from './event-load.js';
@@ -184,19 +184,6 @@ async function settled(pid: number | undefined): Promise<void> {
     if (!now || now.user + now.system - last.user - last.system < 0.05) return;
     last = now;
   }
-}
-
-/**
- * The node flags `npm start` runs the server with: the words between `node` and `--import` in the tree's
- * package.json `scripts.start` (none for a tree whose script has none). Every Node process the bench starts from
- * a tree gets them, the plain Hono baseline too, so the two compare under the same runtime settings.
- */
-export function startFlags(tree: string): string[] {
-  const scripts = JSON.parse(readFileSync(join(tree, 'package.json'), 'utf8')).scripts as Record<string, string>;
-  const words = (scripts?.start ?? '').split(/\s+/);
-  const node = words.indexOf('node');
-  const end = words.indexOf('--import');
-  return node >= 0 && end > node ? words.slice(node + 1, end) : [];
 }
 
 /** Starts `node [nodeArgs] --import tsx script` in `cwd` (one process, as `npm start` does) and waits for /healthz. */
