@@ -153,13 +153,19 @@ export async function retryTruncate(
   }
 }
 
-/** One TRUNCATE checkpoint on `sqlite` itself. */
-export function truncateHere(sqlite: Database.Database): TruncateOutcome {
+/**
+ * One TRUNCATE checkpoint on `sqlite` itself; an error's message goes to `failed` [logged]: a checkpointer's
+ * (its worker gone) counts and limits it as it does the worker's errors.
+ */
+export function truncateHere(
+  sqlite: Database.Database,
+  failed: (message: string) => void = (message) => console.error(`[store] WAL checkpoint failed: ${message}`),
+): TruncateOutcome {
   try {
     const [result] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
     return !result || result.busy === 0 ? 'done' : 'busy';
   } catch (err) {
-    console.error(`[store] WAL checkpoint failed: ${(err as Error).message}`);
+    failed((err as Error).message);
     return 'failed';
   }
 }
