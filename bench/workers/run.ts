@@ -110,7 +110,7 @@ export async function post(url: string, headers: Record<string, string>, body: s
   });
 }
 
-async function retried(url: string, init: RequestInit): Promise<Response> {
+export async function retried(url: string, init: RequestInit): Promise<Response> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fetch(url, init);
