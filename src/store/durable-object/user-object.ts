@@ -20,14 +20,10 @@ import { gainedHistory, uidKey } from '../user-history.js';
 import { statementChunks } from './bound-parameters.js';
 import { effectShard } from './campaign-object.js';
 import type { ObjectDirectory, UserObjectRpc } from './index.js';
+import { type RawSql, rawSqlOf } from './raw-sql.js';
 
 /** A reservation row's columns but its user key (SQLite makes it from the uid; `Reservation` has none). */
 const { uidKey: _uidKey, ...RESERVATION_FIELDS } = getTableColumns(t.reservations);
-
-/** The object's own SQL (workerd's `ctx.storage.sql`): it keeps each statement text's compiled statement. */
-interface RawSql {
-  exec(query: string, ...bindings: unknown[]): { raw(): IterableIterator<unknown[]> };
-}
 
 /**
  * The hot paths' statements as plain text on the storage's own SQL, not through drizzle: drizzle builds an
@@ -103,8 +99,7 @@ export class UserObjectStore {
   private sql: RawSql;
 
   constructor(private db: ObjectDb) {
-    // drizzle's Durable Object database keeps the storage it was made from.
-    this.sql = (db as unknown as { $client: { sql: RawSql } }).$client.sql;
+    this.sql = rawSqlOf(db);
     // Events are keyed by the reservation's number (tokens on Workers carry none): found through the id.
     this.seenQuery = db
       .select({ at: t.events.at })
