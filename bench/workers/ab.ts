@@ -4,11 +4,12 @@
  * alike, then wrk on POST /v1/slots against both at the same time (200,000 users, Zipf), then event
  * batches of 100 posted to both at the same time. Each workerd's CPU per slot request and per event
  * batch, and the statements its objects ran, side by side: a busy machine slows both alike.
+ * Writes bench/results/workers-ab-<label>.md.
  *
  * Usage: npx tsx bench/workers/ab.ts --before=/path/to/other/tree [--campaigns 200] [--users 200000]
- *        [--duration 20] [--rounds 2] [--connections 16] [--event-slots 2000] [--set NAME=value ...]
+ *        [--duration 20] [--rounds 2] [--connections 16] [--event-slots 2000] [--label name] [--set NAME=value ...]
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -71,6 +72,7 @@ async function main() {
       rounds: { type: 'string' },
       connections: { type: 'string' },
       'event-slots': { type: 'string' },
+      label: { type: 'string' },
       set: { type: 'string', multiple: true },
       help: { type: 'boolean' },
     },
@@ -100,7 +102,7 @@ async function main() {
     const lines: string[] = [];
     for (const s of sessions(7, users, 200_000, new Zipf(users))) lines.push(slotsBody(s));
     const bodies = join(sides[0].dir, 'bodies.txt');
-    await import('node:fs').then((fs) => fs.writeFileSync(bodies, `${lines.join('\n')}\n`));
+    writeFileSync(bodies, `${lines.join('\n')}\n`);
     const out: string[] = [
       `# Workers A/B, loaded at once: ${new Date().toISOString()}`,
       '',
@@ -181,6 +183,9 @@ async function main() {
       '',
       `After ÷ before, CPU per slot request by round: ${ratios.map((x) => x.toFixed(3)).join(', ')}; per event batch: ${(batchUs[1] / batchUs[0]).toFixed(3)}. Load average ${loadavg()[0].toFixed(2)} at the end.`,
     );
+    const results = fileURLToPath(new URL('../results/', import.meta.url));
+    mkdirSync(results, { recursive: true });
+    writeFileSync(join(results, `workers-ab-${values.label ?? 'run'}.md`), `${out.join('\n')}\n`);
     console.log(out.join('\n'));
   } finally {
     for (const s of sides) await s.dispose();
