@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { installCleanup, tempDir } from './cleanup.js';
 import { ADMIN_KEY, newClientKey, stop, threadCpuSeconds } from './http.js';
 import { summarizeProfile, threadProfiles, topFunctions } from './profile.js';
-import { seedServedSlotsWith, slotLoad, startTreeServer, writeSlotBodies } from './slot-load.js';
+import { perTreeOptions, seedServedSlotsWith, slotLoad, startTreeServer, writeSlotBodies } from './slot-load.js';
 import { median, numberOf, progress } from './stats.js';
 
 const HELP = `Usage: npx tsx bench/engine-cpu.ts [--tree=DIR ...] [options]
@@ -39,6 +39,9 @@ Options:
   --top=N           functions listed per profile (self time)   [25]
   --db=DIR          keep the seeded database in DIR and reuse it when it is
                     there (served slots expire 15 min after seeding)
+  --tree-env=N:K=V  a server variable for the N-th tree only (repeat)
+  --tree-node-arg=N:FLAG
+                    a node flag for the N-th tree's server only (repeat)
   -h, --help        this text`;
 
 const { values: o } = parseArgs({
@@ -54,6 +57,8 @@ const { values: o } = parseArgs({
     profile: { type: 'boolean', default: false },
     top: { type: 'string', default: '25' },
     db: { type: 'string' },
+    'tree-env': { type: 'string', multiple: true, default: [] },
+    'tree-node-arg': { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -81,10 +86,16 @@ interface Server {
   profDir: string;
 }
 
+const perTree = perTreeOptions(o.tree, o['tree-env'], o['tree-node-arg']);
+
 async function startServer(tree: string, k: number): Promise<Server> {
-  const env = { USER_CACHE_SIZE: String(num('user-cache')) };
-  const { child, url, profDir } = await startTreeServer(dir, template, tree, k, { profile: o.profile, env });
-  return { name: tree, child, url, key: await newClientKey(url), profDir };
+  const env = { USER_CACHE_SIZE: String(num('user-cache')), ...perTree.env[k] };
+  const { child, url, profDir } = await startTreeServer(dir, template, tree, k, {
+    profile: o.profile,
+    env,
+    args: perTree.args[k],
+  });
+  return { name: perTree.label(k), child, url, key: await newClientKey(url), profDir };
 }
 
 const servers: Server[] = [];

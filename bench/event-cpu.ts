@@ -20,7 +20,7 @@ import { installCleanup, tempDir } from './cleanup.js';
 import { resealBatches, type TokenKind, tokenKind } from './event-load.js';
 import { SECRET, stop, threadCpuSeconds } from './http.js';
 import { threadProfiles, topFunctions } from './profile.js';
-import { startTreeServer } from './slot-load.js';
+import { perTreeOptions, startTreeServer } from './slot-load.js';
 import { median, numberOf, progress } from './stats.js';
 
 const HELP = `Usage: npx tsx bench/event-cpu.ts [--tree=DIR ...] [options]
@@ -38,6 +38,9 @@ Options:
   --profile         run the servers under --cpu-prof; the engine thread's
                     top functions by self time in the windows
   --top=N           functions listed per profile                           [30]
+  --tree-env=N:K=V  a server variable for the N-th tree only (repeat)
+  --tree-node-arg=N:FLAG
+                    a node flag for the N-th tree's server only (repeat)
   -h, --help        this text`;
 
 const { values: o } = parseArgs({
@@ -51,6 +54,8 @@ const { values: o } = parseArgs({
     rate: { type: 'string', default: '30000' },
     profile: { type: 'boolean', default: false },
     top: { type: 'string', default: '30' },
+    'tree-env': { type: 'string', multiple: true, default: [] },
+    'tree-node-arg': { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -117,9 +122,16 @@ interface Server {
   batches: string[];
 }
 
+const perTree = perTreeOptions(o.tree, o['tree-env'], o['tree-node-arg']);
+
 async function startServer(tree: string, k: number): Promise<Server> {
   const batches = batchesBy.get(tokenKind(resolve(tree))) as string[];
-  return { name: tree, ...(await startTreeServer(dir, template, tree, k, { profile: o.profile })), next: 0, batches };
+  const started = await startTreeServer(dir, template, tree, k, {
+    profile: o.profile,
+    env: perTree.env[k],
+    args: perTree.args[k],
+  });
+  return { name: perTree.label(k), ...started, next: 0, batches };
 }
 
 /** Posts the server's next batches for `seconds`; accepted events and non-200 answers. */

@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { readSettings } from '../src/config.js';
-import { freePort } from '../test/helpers/server.js';
+import { freePort, startFlags } from '../test/helpers/server.js';
 import { auditDatabase } from './audit.js';
 import { removeTempDir, tempDir, track } from './cleanup.js';
 import { SEEDED_PREFIX, seedEventLoad } from './event-load.js';
@@ -195,7 +195,7 @@ export async function start(
   cwd = ROOT,
 ): Promise<ChildProcess> {
   const child = track(
-    spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+    spawn(process.execPath, [...startFlags(cwd), ...nodeArgs, '--import', 'tsx', script], {
       cwd,
       env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],

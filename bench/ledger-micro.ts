@@ -41,6 +41,8 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '42' },
     /** SQL run on the seeded database before the ledger opens it (schema experiments). */
     sql: { type: 'string', default: '' },
+    /** SQL run on this tree's copy only, after the copy for --before is made (one side of a schema experiment). */
+    'this-sql': { type: 'string', default: '' },
     profile: { type: 'string' },
     /** Another tree (with its node_modules): its ledger on a copy of the same database, groups alternated with this one's. */
     before: { type: 'string' },
@@ -57,6 +59,7 @@ if (values.help) {
   --batches=N       measured batches of 100 events [400]
   --concurrency=N   batches submitted at once (one group commit) [32]
   --sql=SQL         run on the seeded database first (schema experiments)
+  --this-sql=SQL    run on this tree's database only, after --before's copy is made
   --profile=FILE    write a .cpuprofile of the measured part
   --before=DIR      also run DIR's ledger (a tree with node_modules) on a copy of the same
                     database, the same groups alternated with this tree's: CPU per event of each
@@ -275,6 +278,12 @@ try {
   // This tree's ledger, and with --before another tree's on a copy of the same database: the same groups, alternated.
   // The copy is made before either opens it (a store writes its marks on open).
   if (values.before) copyFileSync(path, join(dir, 'before.db'));
+  if (values['this-sql']) {
+    const { sqlite } = openDatabase(path);
+    sqlite.exec(values['this-sql']);
+    sqlite.pragma('wal_checkpoint(TRUNCATE)');
+    sqlite.close();
+  }
   const trees = [{ name: '.', store: createSqliteStore({ path, userCacheSize: 20_000 }), effect: eventEffect }];
   if (values.before) {
     const other = resolve(values.before);

@@ -141,7 +141,7 @@ export function slotLoad(
 
 /**
  * The per-tree options `--tree-env=N:K=V` (a server variable) and `--tree-node-arg=N:ARG` (a node flag) by tree (N
- * counts from 1), and each tree's label with them (http-p99.ts, wal-size.ts).
+ * counts from 1), and each tree's label with them (http-p99.ts, wal-size.ts, engine-cpu.ts, event-cpu.ts).
  */
 export function perTreeOptions(trees: string[], env: string[], nodeArgs: string[] = []) {
   const perTree = (items: string[], name: string) => {

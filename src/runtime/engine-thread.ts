@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type { EngineGauges, PrometheusMetrics } from '../ops/prometheus.js';
 import type { Store } from '../store/interface.js';
+import { DatabaseLockError } from '../store/sqlite/db.js';
 import type { EngineDeliveryApi, ForecastsApi, RemoteEngine } from '../wiring.js';
 import {
   BUDGET_CALLS,
@@ -127,7 +128,14 @@ export async function startEngineThread(options: EngineThreadOptions): Promise<E
       else if (batch[i + 1] === FAILED) call.reject(fromWire(batch[i + 2] as WireError));
     }
   });
-  worker.on('error', (err) => fail(Object.assign(new Error(`engine thread failed: ${err.message}`), { cause: err })));
+  worker.on('error', (err) =>
+    fail(
+      // Another process serves from DATABASE (db.ts): the same one line as without the thread.
+      err.name === 'DatabaseLockError'
+        ? new DatabaseLockError(err.message)
+        : Object.assign(new Error(`engine thread failed: ${err.message}`), { cause: err }),
+    ),
+  );
   worker.on('messageerror', (err) => fail(new Error(`engine thread message could not be read: ${err.message}`)));
   worker.on('exit', (code) => {
     if (!closing) fail(new Error(`engine thread exited unexpectedly (code ${code})`));

@@ -228,6 +228,8 @@ describe('budgets under any interleaving', () => {
       await delivery.events(tokens.filter((_, i) => i % 2 === 0).map((token) => ({ token, type: 'impression' as const })));
       await delivery.events(tokens.filter((_, i) => i % 3 === 0).map((token) => ({ token, type: 'click' as const })));
       const before = CAMPAIGNS.map((c) => ({ ...store.budgets.view(c.id, clock.now) }));
+      // Killed (its memory lost), then started again.
+      store.abandon();
       const restarted = createSqliteStore({ path, userCacheSize: 4 });
       const after = CAMPAIGNS.map((c) => restarted.budgets.view(c.id, clock.now));
       for (let i = 0; i < CAMPAIGNS.length; i++) {
@@ -237,7 +239,6 @@ describe('budgets under any interleaving', () => {
       }
       expect(before.some((b) => b.heldMicros > 0) && before.some((b) => b.spentTotalMicros > 0)).toBe(true);
       await restarted.close();
-      await store.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

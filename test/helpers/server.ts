@@ -22,6 +22,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The node flags `npm start` (or another npm script) runs the server with: the words between `node` and `--import`
+ * in the tree's package.json script (none for a tree whose script has none). The servers tests start get them, and every Node
+ * process the bench starts from a tree (the plain Hono baseline too, so the two compare under the same settings).
+ */
+export function startFlags(tree: string, script = 'start'): string[] {
+  const scripts = JSON.parse(readFileSync(join(tree, 'package.json'), 'utf8')).scripts as Record<string, string>;
+  const words = (scripts?.[script] ?? '').split(/\s+/);
+  const node = words.indexOf('node');
+  const end = words.indexOf('--import');
+  return node >= 0 && end > node ? words.slice(node + 1, end) : [];
+}
+
 export interface RealServer {
   /** The node process that serves. */
   proc: ChildProcess;
@@ -44,7 +57,8 @@ export async function startServer(
   // DATA_DIR) runs: one node process (the tsx CLI would add a parent that relays signals on a 30 ms timer,
   // which a loaded machine misses and then reports exit 143).
   const entry = options.worker ? 'src/runtime/start-worker.ts' : 'src/runtime/node.ts';
-  const proc = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const flags = startFlags(ROOT, options.worker ? 'start:worker' : 'start');
+  const proc = spawn(process.execPath, [...flags, '--import', 'tsx', entry], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,

@@ -7,17 +7,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
-import type { Store } from '../../src/store/interface.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
 
 export function sqliteFile(prefix: string) {
   let dir = '';
-  const open: Store[] = [];
+  const open: ReturnType<typeof createSqliteStore>[] = [];
   const file = {
     /** The database's path in this test. */
     path: '',
-    /** A store on the file (a process); closed after the test if still open. */
-    store(): Store {
+    /**
+     * A store on the file (a process); closed after the test if still open. One process at a time holds a file
+     * (`lockDatabase`): those still open end first as a kill -9 would end them (`abandon`: their memory is lost).
+     */
+    store(): ReturnType<typeof createSqliteStore> {
+      for (const s of open.splice(0)) s.abandon();
       const s = createSqliteStore({ path: file.path, userCacheSize: 100 });
       open.push(s);
       return s;

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { SettingsError } from '../../config.js';
 import type { Atomic } from '../catalog.js';
 import { reachUnion } from '../reach.js';
 
@@ -57,6 +58,49 @@ export function openDatabase(path: string, options: OpenOptions = {}): { db: Db;
   if (applied() !== before) sqlite.pragma('wal_checkpoint(TRUNCATE)');
   // `PRAGMA user_version` is reserved: the checkpointer sets it to itself to restart the WAL (checkpointer.ts).
   return { db, sqlite };
+}
+
+/**
+ * The database file's lock could not be taken: another process serves from it, or the lock file cannot be opened.
+ * One line at start (node.ts), also when the engine thread throws it: its name crosses the thread (engine-thread.ts).
+ */
+export class DatabaseLockError extends SettingsError {
+  override name = 'DatabaseLockError';
+}
+
+/**
+ * One serving process per database file: the store numbers reservations and keeps its user index in memory
+ * (users.ts), so a second process on the same file would break both. Held on a side file, `path`-lock (4 KiB, no
+ * data), never on the database itself, which the checkpointer's worker and an online backup (`npm run backup`) open
+ * alongside: a SQLite connection in exclusive locking mode that has begun a write transaction keeps its POSIX lock
+ * until it closes. The kernel drops that lock when the process ends, even by kill -9, so a crash leaves nothing to
+ * clean up; and SQLite tracks its locks across the connections of one process, so a second store in this process
+ * (on any thread) is refused too. Returns the release (the store's close).
+ */
+export function lockDatabase(path: string): () => void {
+  const lockPath = `${path}-lock`;
+  let lock: Database.Database | undefined;
+  try {
+    // No wait: a running server holds it for its whole life.
+    lock = new Database(lockPath, { timeout: 0 });
+    lock.pragma('locking_mode = EXCLUSIVE');
+    // No journal file beside it: the only write is the empty file's first header.
+    lock.pragma('journal_mode = MEMORY');
+    lock.exec('BEGIN EXCLUSIVE');
+    lock.exec('COMMIT');
+  } catch (err) {
+    lock?.close();
+    const { code, message } = err as { code?: string; message: string };
+    throw new DatabaseLockError(
+      code?.startsWith('SQLITE_BUSY')
+        ? `DATABASE ${path} is in use by another server process (it holds ${lockPath}): one server per database file; stop the other one first`
+        : `DATABASE ${path}: its lock file ${lockPath} cannot be used (${code ?? message})`,
+    );
+  }
+  const held = lock;
+  return () => {
+    if (held.open) held.close();
+  };
 }
 
 /** Bytes of `path`'s write-ahead log file now (0 when there is none): the `ads_store_wal_bytes` gauge. */

@@ -5,7 +5,7 @@ import { SqlCatalog } from '../catalog.js';
 import type { Store } from '../interface.js';
 import { SqliteBudgets } from './budgets.js';
 import { Checkpointer } from './checkpointer.js';
-import { atomicTransaction, migrationsFolder, openDatabase, type WalTruncation, walTruncation } from './db.js';
+import { atomicTransaction, lockDatabase, migrationsFolder, openDatabase, type WalTruncation, walTruncation } from './db.js';
 import { SqliteLedger } from './ledger.js';
 import { SqliteTraffic } from './traffic.js';
 import { SqliteUsers } from './users.js';
@@ -33,8 +33,23 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
   truncateWal: WalTruncation;
   /** The WAL's checkpointer (none for ':memory:'); `health()` fails once it is not `alive`. */
   checkpointer: Checkpointer | undefined;
+  /**
+   * Ends the store as a killed process ends (tests of a crash, in one process): the connection and the file's lock
+   * close at once, nothing held in memory (report rows, the user index's entries) is written, and the checkpointer's
+   * worker and the last WAL sync end in the background. `close()` after it does nothing more.
+   */
+  abandon(): void;
 } {
-  const { db, sqlite } = openDatabase(options.path, { mmapBytes: options.mmapBytes });
+  // Before anything reads or migrates the file: one serving process per database file (lockDatabase).
+  const unlock = options.path === ':memory:' ? () => {} : lockDatabase(options.path);
+  let opened: ReturnType<typeof openDatabase>;
+  try {
+    opened = openDatabase(options.path, { mmapBytes: options.mmapBytes });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+  const { db, sqlite } = opened;
   const metrics = options.metrics;
   const walSync = options.walSync ?? new WalSync(options.path, sqlite);
   const checkpointer =
@@ -88,6 +103,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
     loadHolds: (now) => budgets.loadHolds(now),
     truncateWal,
     checkpointer,
+    abandon() {
+      void checkpointer?.close();
+      void walSync.drain().then(() => walSync.close());
+      if (sqlite.open) sqlite.close();
+      unlock();
+    },
     async close() {
       // First the checkpointer, which lets held group commits through; a turn of the loop for them to commit and
       // start their WAL syncs, which the drain then waits for, before the connection and the file close.
@@ -100,6 +121,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
       await walSync.drain();
       if (sqlite.open) sqlite.close();
       walSync.close();
+      unlock();
     },
   };
 }

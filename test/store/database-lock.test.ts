@@ -1,0 +1,40 @@
+/**
+ * One store per database file at a time (`lockDatabase`, src/store/sqlite/db.ts), in one process: a second is
+ * refused while the first is open; a close, a kill (`abandon`) or a failed open lets the next one in.
+ * Across processes: test/ops/one-server-per-file.test.ts.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { DatabaseLockError } from '../../src/store/sqlite/db.js';
+import { createSqliteStore } from '../../src/store/sqlite/index.js';
+import { sqliteFile } from '../helpers/sqlite-file.js';
+
+describe('one store per database file', () => {
+  const file = sqliteFile('database-lock-');
+  const open = () => createSqliteStore({ path: file.path, userCacheSize: 10 });
+
+  it('refuses a second store while the first is open, and takes one after a close or a kill', async () => {
+    const first = open();
+    expect(open).toThrow(DatabaseLockError);
+    expect(open).toThrow(
+      `DATABASE ${file.path} is in use by another server process (it holds ${file.path}-lock): one server per database file; stop the other one first`,
+    );
+    expect(await first.health?.()).toEqual({ writable: true, migrated: true });
+    await first.close();
+    const second = open();
+    second.abandon();
+    const third = open();
+    expect(await third.health?.()).toEqual({ writable: true, migrated: true });
+    await third.close();
+  });
+
+  it('lets the next store in after an open that failed, and names a lock file it cannot use', async () => {
+    writeFileSync(file.path, 'not a database, but long enough to be read as one: '.repeat(100));
+    expect(open).toThrow(/not a database/);
+    rmSync(file.path);
+    await open().close();
+    rmSync(`${file.path}-lock`);
+    mkdirSync(`${file.path}-lock`);
+    expect(open).toThrow(`DATABASE ${file.path}: its lock file ${file.path}-lock cannot be used (SQLITE_CANTOPEN)`);
+  });
+});
