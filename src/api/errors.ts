@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'header_too_large'
   | 'unsupported_media_type'
   | 'unprocessable'
+  | 'range_not_satisfiable'
   | 'rate_limited'
   | 'internal';
 
@@ -51,6 +52,8 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
       return 431;
     case 'unprocessable':
       return 422;
+    case 'range_not_satisfiable':
+      return 416;
     case 'rate_limited':
       return 429;
     case 'internal':
@@ -71,6 +74,7 @@ const titles: Record<ErrorCode, string> = {
   header_too_large: 'Request header fields too large',
   unsupported_media_type: 'Unsupported media type',
   unprocessable: 'Unprocessable content',
+  range_not_satisfiable: 'Range not satisfiable',
   rate_limited: 'Too many requests',
   internal: 'Internal server error',
 };
@@ -95,6 +99,8 @@ export const problemExplanations: Record<ErrorCode, string> = {
   unsupported_media_type:
     'JSON routes take `application/json`, uploads `multipart/form-data`; an upload must be a PNG, JPEG, WebP image or an MP4 video, recognised by its bytes.',
   unprocessable: 'The uploaded media breaks a limit (duration, pixel count, dimensions) or is truncated or corrupt.',
+  range_not_satisfiable:
+    'The `Range` of a media request selects no byte of the file (it starts at or past the end, or ends before it starts); `Content-Range: bytes */<size>` gives the size. Ask for a range within it, or for the whole file.',
   rate_limited:
     'Too many requests (or too many failed authentications from this address); retry after the `Retry-After` seconds.',
   internal: 'Something went wrong on our side; the request was not applied. Retrying is safe.',

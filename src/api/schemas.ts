@@ -54,18 +54,41 @@ export const Problem = z
 
 // ---------- operator ----------
 
+/** The business card's fields an advertiser may leave empty. */
+const optionalProfileFields = {
+  description: text().max(2000),
+  address: text().max(500),
+  email: z.email().max(320).refine(wellFormedText, WELL_FORMED),
+  website: HttpUrl,
+  category: CategorySchema,
+};
+
 export const AdvertiserProfileInput = z
   .strictObject({
     name: ShortText(200),
-    description: text().max(2000).optional(),
-    address: text().max(500).optional(),
-    email: z.email().max(320).refine(wellFormedText, WELL_FORMED).optional(),
-    website: HttpUrl.optional(),
-    category: CategorySchema.optional(),
+    description: optionalProfileFields.description.optional(),
+    address: optionalProfileFields.address.optional(),
+    email: optionalProfileFields.email.optional(),
+    website: optionalProfileFields.website.optional(),
+    category: optionalProfileFields.category.optional(),
   })
   .openapi('AdvertiserInput');
 
-export const AdvertiserPatch = AdvertiserProfileInput.partial().openapi('AdvertiserPatch');
+/** A free-text profile field as stored: blank is not filled in, so `null` on the card like a field never sent. */
+export const filledOrNull = (value: string | null | undefined): string | null =>
+  value === undefined || value === null || value.trim() === '' ? null : value;
+
+/** A profile change: the fields sent, where `null` empties a field the advertiser filled before. */
+export const AdvertiserPatch = z
+  .strictObject({
+    name: ShortText(200).optional(),
+    description: optionalProfileFields.description.nullable().optional(),
+    address: optionalProfileFields.address.nullable().optional(),
+    email: optionalProfileFields.email.nullable().optional(),
+    website: optionalProfileFields.website.nullable().optional(),
+    category: optionalProfileFields.category.nullable().optional(),
+  })
+  .openapi('AdvertiserPatch');
 
 /** What every ad shows of its advertiser; the full profile adds bookkeeping to it. */
 const advertiserCardFields = {

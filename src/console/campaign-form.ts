@@ -151,8 +151,9 @@ export function campaignBody(v: CampaignFormValues): { body: Record<string, unkn
   if ((capImpressions === undefined) !== (capHours === undefined)) {
     errors[capImpressions === undefined ? 'capImpressions' : 'capHours'] = ['fill in both cap fields, or neither'];
   }
-  const countries = list(v.countries);
-  const languages = list(v.languages);
+  // Codes as people type them ("de, fr"): the API takes countries in upper case and languages in lower case.
+  const countries = list(v.countries.toUpperCase());
+  const languages = list(v.languages.toLowerCase());
   const body: Record<string, unknown> = {
     name: v.name,
     status: v.status,

@@ -108,12 +108,11 @@ const profileValues = (a: Partial<AdvertiserView>): ProfileValues => ({
   category: a.category ?? '',
 });
 
-/** Profile form → API body: free text is sent even when empty (to clear it); structured fields only when filled in. */
-function profileBody(v: ProfileValues): Record<string, string> {
-  const body: Record<string, string> = { name: v.name, description: v.description, address: v.address };
-  if (v.email.trim()) body.email = v.email.trim();
-  if (v.website.trim()) body.website = v.website.trim();
-  if (v.category.trim()) body.category = v.category.trim();
+/** Profile form → API body: every field, an emptied one as `null` (a change clears it; a new advertiser leaves it out). */
+function profileBody(v: ProfileValues): Record<string, string | null> {
+  const body: Record<string, string | null> = { name: v.name };
+  for (const field of ['description', 'address'] as const) body[field] = v[field].trim() ? v[field] : null;
+  for (const field of ['email', 'website', 'category'] as const) body[field] = v[field].trim() || null;
   return body;
 }
 
@@ -523,7 +522,7 @@ export function registerConsole(app: App, deps: AppDeps) {
     '/console/advertisers',
     as('admin', async (c, session, api, form) => {
       const values = profileValues(Object.fromEntries(PROFILE_FIELDS.map((f) => [f, text(form, f)])));
-      const body = Object.fromEntries(Object.entries(profileBody(values)).filter(([, v]) => v.trim() !== ''));
+      const body = Object.fromEntries(Object.entries(profileBody(values)).filter(([, v]) => v !== null && v.trim() !== ''));
       const created = await api.call<{ advertiser: AdvertiserView; apiKey: string }>('POST', '/v1/advertisers', body);
       if (created.ok) return advertisersPage(c, session, api, { created: created.data });
       if (created.status !== 400) need(created);

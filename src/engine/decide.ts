@@ -65,6 +65,7 @@ export interface Eligible {
 type Verdict = Eligible | { reason: LossReason; creativeId?: string; remaining?: number; ecpm?: number; price?: number };
 
 /** The verdicts that carry nothing but their reason: shared, so the many candidates a decision rejects allocate nothing. */
+const PAUSED: Verdict = Object.freeze({ reason: 'paused' });
 const SCHEDULE: Verdict = Object.freeze({ reason: 'schedule' });
 const TARGETING: Verdict = Object.freeze({ reason: 'targeting' });
 const NOT_APPROVED: Verdict = Object.freeze({ reason: 'not_approved' });
@@ -82,6 +83,8 @@ const UNBUDGETED: BudgetState = Object.freeze({ spentTodayMicros: 0, spentTotalM
 /** Checks one campaign for this user and request, returning the first reason it loses. */
 function evaluate(campaign: ServableCampaign, input: DecideInput): Verdict {
   const { now, user, request } = input;
+  // Paused by the advertiser: a reason of its own, apart from dates (explain only: it is never a candidate).
+  if (campaign.status === 'paused') return PAUSED;
   if (!inSchedule(campaign, now)) return SCHEDULE;
   if (!matchesTargeting(campaign.targeting, request.context)) return TARGETING;
   if (campaign.creatives.length === 0) return NOT_APPROVED;

@@ -105,6 +105,7 @@ export interface BudgetState {
 
 /** Why a candidate lost, as `explain` names it (the API's enum is built from this list). */
 export const LOSS_REASONS = [
+  'paused',
   'targeting',
   'schedule',
   'budget',

@@ -29,6 +29,22 @@ const HOP_BY_HOP = new Set([
   'proxy-authorization',
 ]);
 
+/**
+ * Headers this hop has dealt with, so not copied into fetch: its own `Host` and framing, and `Expect` (node:http
+ * has already answered `100 Continue`; fetch refuses the header).
+ */
+const THIS_HOP = new Set(['host', 'transfer-encoding', 'expect']);
+
+/** The client's URL as it asked for it (`Host` and path); undefined without a Host that makes one. */
+function originalUrl(req: IncomingMessage): string | undefined {
+  if (!req.headers.host) return undefined;
+  try {
+    return new URL(req.url ?? '/', `http://${req.headers.host}`).href;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The socket's address as the edge would report it: IPv4-mapped IPv6 as plain IPv4. */
 export function socketAddress(remote: string | undefined): string {
   return (remote ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
@@ -98,11 +114,16 @@ export function startLocalEdge(options: LocalEdgeOptions): Promise<Server> {
   const server = createHttpServer(httpServerOptions(options.http), async (req, res) => {
     const headers = new Headers();
     for (const [name, value] of Object.entries(edgeHeaders(req.headers, req.socket.remoteAddress))) {
-      if (name === 'host' || name === 'transfer-encoding' || value === undefined) continue;
+      if (THIS_HOP.has(name) || value === undefined) continue;
       for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
     }
     // fetch would decode a compressed answer but keep its Content-Encoding: ask for none.
     headers.set('accept-encoding', 'identity');
+    // The URL the client asked for, Host included: fetch sends the upstream's Host, and Miniflare rebuilds the
+    // Worker's request URL from this header (a client's own MF-* headers were dropped above), so the app sees the
+    // host the browser sees (the console's same-origin check compares the two).
+    const original = originalUrl(req);
+    if (original) headers.set('mf-original-url', original);
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     const aborted = new AbortController();
     res.on('close', () => {

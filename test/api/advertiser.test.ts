@@ -37,6 +37,35 @@ describe('GET/PATCH /v1/me', () => {
     expect((await s.call('GET', '/v1/me', key)).body).toEqual(patched.body);
   });
 
+  it('empties a filled field with null (or blank text), and the served card shows null for it', async () => {
+    const { advertiser } = await s.seedCampaign();
+    const client = await s.newClient();
+    const full = {
+      description: 'Bread',
+      address: '1 Mill Street',
+      email: 'shop@bakery.example',
+      website: 'https://bakery.example',
+      category: 'food-drink',
+    };
+    expect((await s.call('PATCH', '/v1/me', advertiser.key, full)).body).toMatchObject(full);
+    const cleared = await s.call('PATCH', '/v1/me', advertiser.key, {
+      description: '  ',
+      address: null,
+      email: null,
+      website: null,
+      category: null,
+    });
+    expect(cleared.status).toBe(200);
+    const empty = { description: null, address: null, email: null, website: null, category: null };
+    expect(cleared.body).toMatchObject({ name: 'Bakery', ...empty });
+    expect((await s.call('GET', '/v1/me', advertiser.key)).body).toEqual(cleared.body);
+    const slots = await s.call('POST', '/v1/slots', client.key, { user: 'u', statuses: 5 });
+    expect(slots.body.slots[0].ad.advertiser).toEqual({ id: advertiser.id, name: 'Bakery', ...empty });
+    // A blank description at creation is not filled in either.
+    const created = await s.call('POST', '/v1/advertisers', ADMIN_KEY, { name: 'Blank', description: '', address: ' ' });
+    expect(created.body.advertiser).toMatchObject({ description: null, address: null });
+  });
+
   it('a new name shows on served ads', async () => {
     const { advertiser } = await s.seedCampaign();
     const client = await s.newClient();
@@ -50,6 +79,8 @@ describe('GET/PATCH /v1/me', () => {
     expectProblem(await s.call('PATCH', '/v1/me', key, { email: 'nope' }), 400, { path: 'email' });
     expectProblem(await s.call('PATCH', '/v1/me', key, { name: '' }), 400, { path: 'name' });
     expectProblem(await s.call('PATCH', '/v1/me', key, { name: null }), 400, { path: 'name' });
+    expectProblem(await s.call('PATCH', '/v1/me', key, { email: '' }), 400, { path: 'email' });
+    expectProblem(await s.call('PATCH', '/v1/me', key, { category: 'bakery' }), 400, { path: 'category' });
     expectProblem(await s.call('PATCH', '/v1/me', key, { id: 'adv_other' }), 400, { path: 'id' });
     expectContentRejected(await s.call('PATCH', '/v1/me', key, { body: 'Hello' }), 'body');
   });

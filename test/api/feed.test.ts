@@ -11,6 +11,7 @@ import { ADMIN_KEY, makeService, SECRET, type TestService } from '../helpers/ser
 import { servedClaims } from '../helpers/tokens.js';
 
 const REASONS = [
+  'paused',
   'targeting',
   'schedule',
   'budget',
@@ -124,6 +125,14 @@ describe('POST /v1/slots', () => {
     const future = await s.seedCampaign({ campaign: { schedule: { start: new Date(s.clock.now + 86_400_000).toISOString() } } });
     const blocked = await s.seedCampaign({ advertiser: await s.newAdvertiser('Blocked') });
     await s.call('POST', '/v1/users/block', client.key, { user: 'u', advertiser: blocked.advertiser.id });
+    // Stopped by the advertiser: a reason of its own, not the schedule's (PRODUCT.md), also for a campaign that is
+    // both paused and not yet started.
+    const paused = await s.seedCampaign({ advertiser: await s.newAdvertiser('Paused') });
+    await s.call('PATCH', `/v1/campaigns/${paused.campaignId}`, paused.advertiser.key, { status: 'paused' });
+    const pausedFuture = await s.seedCampaign({
+      advertiser: await s.newAdvertiser('Paused later'),
+      campaign: { status: 'paused', schedule: { start: new Date(s.clock.now + 86_400_000).toISOString() } },
+    });
     const res = await slots({ user: 'u', statuses: 10, explain: true });
     expect(res.status).toBe(200);
     const byCampaign = new Map(res.body.explain.map((e: any) => [e.campaignId, e]));
@@ -131,6 +140,8 @@ describe('POST /v1/slots', () => {
     expect(byCampaign.get(targeted.campaignId)).toMatchObject({ outcome: 'rejected', reason: 'targeting' });
     expect(byCampaign.get(future.campaignId)).toMatchObject({ outcome: 'rejected', reason: 'schedule' });
     expect(byCampaign.get(blocked.campaignId)).toMatchObject({ outcome: 'rejected', reason: 'blocked' });
+    expect(byCampaign.get(paused.campaignId)).toMatchObject({ outcome: 'rejected', reason: 'paused' });
+    expect(byCampaign.get(pausedFuture.campaignId)).toMatchObject({ outcome: 'rejected', reason: 'paused' });
     for (const entry of res.body.explain) {
       expect(['served', 'rejected']).toContain(entry.outcome);
       if (entry.outcome === 'rejected') expect(REASONS).toContain(entry.reason);
@@ -183,9 +194,7 @@ describe('POST /v1/slots', () => {
     expect([...fresh.candidates({}, false)].map((c) => c.id)).not.toContain(campaignId);
     const explained = await slots({ user: 'u', statuses: 5, explain: true });
     expect(explained.body.slots).toEqual([]);
-    expect(explained.body.explain).toContainEqual(
-      expect.objectContaining({ campaignId, outcome: 'rejected', reason: 'schedule' }),
-    );
+    expect(explained.body.explain).toContainEqual(expect.objectContaining({ campaignId, outcome: 'rejected', reason: 'paused' }));
   });
 
   it('holds a cap of k impressions per window over many requests', async () => {

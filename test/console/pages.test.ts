@@ -71,6 +71,44 @@ describe('review in the console', () => {
   });
 });
 
+describe('the business profile in the console', () => {
+  it('empties the fields a person empties: website, email, category, description, address', async () => {
+    const adv = await s.newAdvertiser('Profile Co');
+    const page = await session(adv.key);
+    const filled = {
+      name: 'Profile Co',
+      description: 'Shoes',
+      address: '2 Mill Street',
+      email: 'hi@profile.example',
+      website: 'https://profile.example',
+      category: 'shopping',
+    };
+    expect((await page.post('/console/profile', filled)).status).toBe(303);
+    expect((await s.call('GET', '/v1/me', adv.key)).body).toMatchObject(filled);
+    expect(await (await page.get('/console/profile')).text()).toContain('value="shopping" selected');
+    const emptied = await page.post('/console/profile', {
+      name: 'Profile Co',
+      description: '',
+      address: '',
+      email: '',
+      website: '',
+      category: '',
+    });
+    expect(emptied.status).toBe(303);
+    expect((await s.call('GET', '/v1/me', adv.key)).body).toMatchObject({
+      name: 'Profile Co',
+      description: null,
+      address: null,
+      email: null,
+      website: null,
+      category: null,
+    });
+    const shown = await (await page.get('/console/profile')).text();
+    expect(shown).not.toContain('profile.example');
+    expect(shown).not.toContain('value="shopping" selected');
+  });
+});
+
 describe('campaigns in the console', () => {
   it('edits only what the form changed, keeping a start time the form cannot show', async () => {
     const adv = await s.newAdvertiser('Edit Co');
@@ -106,6 +144,29 @@ describe('campaigns in the console', () => {
     expect(after.schedule.start).toBe(start);
     expect(after.caps).toEqual([{ impressions: 2, windowSeconds: 90 }]);
     expect(after.bid).toEqual({ type: 'cpm', amountMicros: 1_250_000 });
+  });
+
+  it('takes country and language codes in either case, as people type them', async () => {
+    const adv = await s.newAdvertiser('Case Co');
+    const advertiser = await session(adv.key);
+    const res = await advertiser.post('/console/campaigns/new', {
+      name: 'Mixed case',
+      status: 'active',
+      start: '',
+      end: '',
+      bidType: 'cpm',
+      bidAmount: '2',
+      dailyBudget: '',
+      totalBudget: '',
+      pacing: 'even',
+      countries: 'de, Fr',
+      languages: 'DE en',
+      capImpressions: '',
+      capHours: '',
+    });
+    expect(res.status).toBe(303);
+    const [campaign] = (await s.call('GET', '/v1/campaigns', adv.key)).body.campaigns;
+    expect(campaign.targeting).toEqual({ countries: ['DE', 'FR'], languages: ['de', 'en'] });
   });
 
   it('pauses and resumes through the API', async () => {

@@ -119,7 +119,7 @@ describe('a slot request on the critical path', () => {
     const history = (await store.users.load('p-u2', NOW, HOUR)).history;
     expect(history.map((e) => e.campaignId).sort()).toEqual([...served].sort());
     // So does the file, read by a process started after this one was killed (closed after the test).
-    store.abandon();
+    await store.abandon();
     store = createSqliteStore({ path: join(dir, 'ads.db'), userCacheSize: 1 });
     const stored = (await store.users.load('p-u2', NOW, HOUR)).history.map((e) => e.campaignId);
     expect(stored.sort()).toEqual([...served].sort());

@@ -229,7 +229,7 @@ describe('budgets under any interleaving', () => {
       await delivery.events(tokens.filter((_, i) => i % 3 === 0).map((token) => ({ token, type: 'click' as const })));
       const before = CAMPAIGNS.map((c) => ({ ...store.budgets.view(c.id, clock.now) }));
       // Killed (its memory lost), then started again.
-      store.abandon();
+      await store.abandon();
       const restarted = createSqliteStore({ path, userCacheSize: 4 });
       const after = CAMPAIGNS.map((c) => restarted.budgets.view(c.id, clock.now));
       for (let i = 0; i < CAMPAIGNS.length; i++) {

@@ -25,6 +25,7 @@ export const COUNTRIES = ['DE', 'FR', 'US'];
 export const LANGUAGES = ['de', 'en', 'fr'];
 export const PLATFORMS: Platform[] = ['android', 'ios', 'web'];
 export const REASONS = [
+  'paused',
   'targeting',
   'schedule',
   'budget',

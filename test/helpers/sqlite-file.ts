@@ -12,6 +12,8 @@ import { createSqliteStore } from '../../src/store/sqlite/index.js';
 export function sqliteFile(prefix: string) {
   let dir = '';
   const open: ReturnType<typeof createSqliteStore>[] = [];
+  /** Abandoned stores' background work (checkpointer, WAL sync): it may still touch the folder. */
+  const ending: Promise<void>[] = [];
   const file = {
     /** The database's path in this test. */
     path: '',
@@ -20,7 +22,7 @@ export function sqliteFile(prefix: string) {
      * (`lockDatabase`): those still open end first as a kill -9 would end them (`abandon`: their memory is lost).
      */
     store(): ReturnType<typeof createSqliteStore> {
-      for (const s of open.splice(0)) s.abandon();
+      for (const s of open.splice(0)) ending.push(s.abandon());
       const s = createSqliteStore({ path: file.path, userCacheSize: 100 });
       open.push(s);
       return s;
@@ -28,6 +30,7 @@ export function sqliteFile(prefix: string) {
     /** Closes every store opened so far: the next `store()` is a restarted process. */
     async closeAll(): Promise<void> {
       for (const s of open.splice(0)) await s.close();
+      await Promise.all(ending.splice(0));
     },
   };
   beforeEach(() => {

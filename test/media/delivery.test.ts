@@ -77,6 +77,13 @@ describe('GET /media/{sha256}', () => {
       const res = await get({ Range: range });
       expect(res.status).toBe(416);
       expect(res.headers.get('Content-Range')).toBe(`bytes */${size}`);
+      // An error like any other: a problem, not an empty answer labelled video/mp4.
+      expect(res.headers.get('Content-Type')).toMatch(/^application\/problem\+json/);
+      expect(await res.json()).toMatchObject({
+        type: '/problems/range-not-satisfiable',
+        status: 416,
+        detail: expect.any(String),
+      });
     },
   );
 

@@ -22,7 +22,7 @@ describe('one store per database file', () => {
     expect(await first.health?.()).toEqual({ writable: true, migrated: true });
     await first.close();
     const second = open();
-    second.abandon();
+    await second.abandon();
     const third = open();
     expect(await third.health?.()).toEqual({ writable: true, migrated: true });
     await third.close();

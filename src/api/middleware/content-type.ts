@@ -2,7 +2,11 @@
 import type { Context } from 'hono';
 import { ApiError } from '../errors.js';
 
-const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json(\s*;|$)/;
+/**
+ * The JSON types a JSON route reads (of a lower-cased header): the test @hono/zod-openapi's own gate makes after this
+ * one, so every type it would refuse is refused here first, with this check's answer.
+ */
+const JSON_TYPE = /^application\/([a-z.-]+\+)?json(;\s*[a-z0-9-]+=([^;]+))*$/;
 
 /** Returns `check(c)`: throws a 415 ApiError when a body-carrying request says the wrong type. */
 export function requireContentType(options: { multipartPaths: RegExp }): (c: Context) => void {

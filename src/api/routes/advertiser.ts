@@ -19,6 +19,7 @@ import {
   CreativeUpload,
   Forecast,
   ForecastInput,
+  filledOrNull,
   Id,
   ReportQuery,
   ReportRow,
@@ -183,6 +184,7 @@ export function registerAdvertiserRoutes(app: App, deps: AppDeps, advertiser: Mi
 
   app.openapi(patchMeRoute, async (c) => {
     const patch = c.req.valid('json');
+    for (const field of ['description', 'address'] as const) if (field in patch) patch[field] = filledOrNull(patch[field]);
     const me = await deps.catalog.updateAdvertiser(advertiserId(c), patch, clock());
     if (!me) throw new ApiError('not_found', 'Your advertiser no longer exists');
     return c.json(advertiserView(me), 200);

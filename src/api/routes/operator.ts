@@ -6,7 +6,7 @@ import { hashApiKey, newApiKey } from '../../privacy/keys.js';
 import type { AppDeps, AppEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { type App, jsonBody, jsonResponse, problems, security } from '../openapi.js';
-import { Advertiser, AdvertiserProfileInput, Client, ClientInput, Creative, Id, ReviewInput } from '../schemas.js';
+import { Advertiser, AdvertiserProfileInput, Client, ClientInput, Creative, filledOrNull, Id, ReviewInput } from '../schemas.js';
 import { advertiserView, clientView, creativeView } from '../views.js';
 
 const tags = ['operator'];
@@ -82,8 +82,8 @@ export function registerOperatorRoutes(app: App, deps: AppDeps, admin: Middlewar
     const advertiser = {
       id: randomId('adv'),
       name: input.name,
-      description: input.description ?? null,
-      address: input.address ?? null,
+      description: filledOrNull(input.description),
+      address: filledOrNull(input.address),
       email: input.email ?? null,
       website: input.website ?? null,
       category: input.category ?? null,

@@ -3,6 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { AppDeps } from '../context.js';
 import { ApiError, type ErrorCode, problemExplanations, problemSlug, statusOf } from '../errors.js';
 import { type App, problems } from '../openapi.js';
+import { Problem } from '../schemas.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -59,8 +60,12 @@ export const mediaRoute = createRoute({
       ...mediaBytes,
     },
     304: { description: 'Not modified', headers: cacheHeaders },
-    416: { description: 'Range not satisfiable', headers: { 'Content-Range': header('bytes */size') } },
     ...problems(400, 404),
+    416: {
+      description: 'Range not satisfiable: it selects no byte of the file',
+      headers: { 'Content-Range': header('bytes */size') },
+      content: { 'application/problem+json': { schema: Problem } },
+    },
   },
 });
 
@@ -144,7 +149,16 @@ export function registerPublicRoutes(app: App, deps: AppDeps) {
     const ifRange = c.req.header('If-Range');
     const rangeHeader = ifRange === undefined || ifRange.trim() === etag ? c.req.header('Range') : undefined;
     const range = parseRange(rangeHeader, meta.bytes);
-    if (range === null) return c.body(null, 416, { ...headers, 'Content-Range': `bytes */${meta.bytes}` });
+    if (range === null) {
+      throw new ApiError(
+        'range_not_satisfiable',
+        `The range ${rangeHeader} selects no byte of this ${meta.bytes}-byte file`,
+        undefined,
+        {
+          'Content-Range': `bytes */${meta.bytes}`,
+        },
+      );
+    }
     const head = c.req.method === 'HEAD';
     if (range) {
       headers['Content-Range'] = `bytes ${range.offset}-${range.offset + range.length - 1}/${meta.bytes}`;

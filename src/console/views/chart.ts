@@ -48,7 +48,7 @@ export function reportChart({ days, rows }: { days: string[]; rows: ReportRowVie
   const height = SERIES.length * PANEL;
   const range = days.length ? `${days[0]} to ${days[days.length - 1]}` : 'no days';
   const totals = SERIES.map((s) => `${s.label}: ${s.format(rows.reduce((sum, r) => sum + s.value(r), 0))} in total`);
-  return html`<svg class="chart" viewBox="${`0 0 ${WIDTH} ${height}`}" role="img" aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg">${[
+  return html`<svg class="chart" viewBox="${`0 0 ${WIDTH} ${height}`}" role="img" aria-labelledby="chart-title" aria-describedby="chart-desc" xmlns="http://www.w3.org/2000/svg">${[
     html`<title id="chart-title">Daily impressions, reach, clicks and spend</title>`,
     html`<desc id="chart-desc">${`${range}. ${totals.join('. ')}.`}</desc>`,
     SERIES.map((series, i) => {

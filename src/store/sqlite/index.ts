@@ -36,9 +36,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
   /**
    * Ends the store as a killed process ends (tests of a crash, in one process): the connection and the file's lock
    * close at once, nothing held in memory (report rows, the user index's entries) is written, and the checkpointer's
-   * worker and the last WAL sync end in the background. `close()` after it does nothing more.
+   * worker and the last WAL sync end in the background: the promise says when (before the folder goes). `close()`
+   * after it does nothing more.
    */
-  abandon(): void;
+  abandon(): Promise<void>;
 } {
   // Before anything reads or migrates the file: one serving process per database file (lockDatabase).
   const unlock = options.path === ':memory:' ? () => {} : lockDatabase(options.path);
@@ -104,10 +105,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
     truncateWal,
     checkpointer,
     abandon() {
-      void checkpointer?.close();
-      void walSync.drain().then(() => walSync.close());
+      const ended = Promise.all([checkpointer?.close(), walSync.drain().then(() => walSync.close())]);
       if (sqlite.open) sqlite.close();
       unlock();
+      return ended.then(() => {});
     },
     async close() {
       // First the checkpointer, which lets held group commits through; a turn of the loop for them to commit and
