@@ -42,7 +42,10 @@ export interface StoreMetrics {
    * `truncate`: erasure's or retention's truncating checkpoint). Optional: no other store has a checkpointer.
    */
   walHold?(reason: WalHoldReason, seconds: number): void;
-  /** SQLite on Node: a checkpoint or restart commit of the checkpointer's worker failed. */
+  /**
+   * SQLite on Node: a checkpoint or restart commit of the checkpointer's worker failed, the worker ended, or (once it
+   * ended) a truncation on the serving connection failed.
+   */
   checkpointError?(): void;
 }
 

@@ -216,7 +216,7 @@ function engineMetrics(make: MakeMetric) {
   for (const reason of ['restart', 'truncate']) walHolds.child(reason);
   const checkpointErrors = make({
     name: 'ads_store_wal_checkpoint_errors_total',
-    help: "Checkpoints and WAL restart commits of the checkpointer's worker that failed",
+    help: "Failed checkpoints and WAL restart commits of the checkpointer's worker, its end, and then failed truncations on the serving connection",
   });
   const slotRequest = slotRequests.child();
   const checkpointError = checkpointErrors.child();

@@ -3,7 +3,9 @@
  * refused while the first is open; a close, a kill (`abandon`) or a failed open lets the next one in.
  * Across processes: test/ops/one-server-per-file.test.ts.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DatabaseLockError } from '../../src/store/sqlite/db.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
@@ -35,6 +37,28 @@ describe('one store per database file', () => {
     await open().close();
     rmSync(`${file.path}-lock`);
     mkdirSync(`${file.path}-lock`);
-    expect(open).toThrow(`DATABASE ${file.path}: its lock file ${file.path}-lock cannot be used (SQLITE_CANTOPEN)`);
+    expect(open).toThrow(
+      `DATABASE ${file.path}: its lock file ${file.path}-lock cannot be used (SQLITE_CANTOPEN); it holds no data`,
+    );
   });
+
+  // Root writes any file: then the process that opens it runs as nobody.
+  const asNobody = process.getuid?.() === 0 ? ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+  it.skipIf(asNobody.length > 0 && !existsSync(asNobody[0]))(
+    'refuses a lock file this user may not write (SQLite would open it read-only, locking nothing)',
+    () => {
+      // As a server run as another user leaves it.
+      chmodSync(dirname(file.path), 0o755);
+      writeFileSync(`${file.path}-lock`, '');
+      chmodSync(`${file.path}-lock`, 0o444);
+      const script = `import { lockDatabase } from './src/store/sqlite/db.ts';
+        try { lockDatabase(${JSON.stringify(file.path)}); console.log('locked'); } catch (err) { console.log(err.message); }`;
+      const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', script];
+      const [command, ...args] = [...asNobody, ...node];
+      const out = execFileSync(command, args, { cwd: resolve(import.meta.dirname, '../..'), encoding: 'utf8' });
+      expect(out.trim()).toBe(
+        `DATABASE ${file.path}: its lock file ${file.path}-lock cannot be used (SQLITE_READONLY); it holds no data: make it writable by this user, or remove it while no server runs`,
+      );
+    },
+  );
 });

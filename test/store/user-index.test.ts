@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { UserState } from '../../src/engine/types.js';
 import type { Reservation } from '../../src/store/interface.js';
 import { SqliteBudgets } from '../../src/store/sqlite/budgets.js';
-import { migrationsFolder, openDatabase } from '../../src/store/sqlite/db.js';
+import { migrationsFolder, openDatabase, walTruncation } from '../../src/store/sqlite/db.js';
 import { SqliteUsers } from '../../src/store/sqlite/users.js';
 import { WalSync } from '../../src/store/sqlite/wal-sync.js';
 import { uidKey } from '../../src/store/user-history.js';
@@ -38,7 +38,15 @@ describe('the user index in sorted batches (SQLite)', () => {
   function open(batch: number, path = file.path) {
     const { db, sqlite } = openDatabase(path);
     opened.push(sqlite);
-    const users = new SqliteUsers(db, new SqliteBudgets(db), 100, new WalSync(path, sqlite), undefined, batch);
+    const users = new SqliteUsers(
+      db,
+      new SqliteBudgets(db),
+      100,
+      new WalSync(path, sqlite),
+      walTruncation(sqlite),
+      undefined,
+      batch,
+    );
     const history = (uid: string) => {
       users.cache.clear();
       return (users.load(uid, T, HISTORY_MS) as UserState).history.map((e) => e.reservationId).sort();

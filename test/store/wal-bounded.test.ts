@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { StoreMetrics } from '../../src/ops/metrics.js';
 import type { Reservation } from '../../src/store/interface.js';
 import { Checkpointer } from '../../src/store/sqlite/checkpointer.js';
 import { openDatabase, walTruncation } from '../../src/store/sqlite/db.js';
@@ -127,12 +128,12 @@ describe('the WAL under steady writes', () => {
 });
 
 describe('a checkpointer worker that ends on its own', () => {
-  const setUp = () => {
+  const setUp = (metrics?: StoreMetrics) => {
     const path = tempDb();
     const { sqlite } = openDatabase(path);
     sqlite.exec('CREATE TABLE t (x)');
     const wal = new WalSync(path, sqlite);
-    const checkpointer = new Checkpointer(sqlite, path, wal);
+    const checkpointer = new Checkpointer(sqlite, path, wal, { metrics });
     const truncateWal = walTruncation(sqlite, checkpointer);
     const insert = sqlite.prepare('INSERT INTO t VALUES (?)');
     const group = new GroupCommit<number, void>(
@@ -194,6 +195,30 @@ describe('a checkpointer worker that ends on its own', () => {
       expect(s.wal.held).toBeUndefined();
       await Promise.all([s.group.submit(2), s.group.submit(3)]);
       expect(s.count()).toBe(3);
+    } finally {
+      error.mockRestore();
+      await s.close();
+    }
+  });
+
+  it('once gone: a truncation that fails on the serving connection counts as a checkpoint error, logged as the worker’s are', async () => {
+    let errors = 0;
+    const s = setUp({ commit() {}, holds() {}, userCache() {}, checkpointError: () => errors++ });
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const logged = () => error.mock.calls.map(([line]) => String(line)).filter((line) => /WAL checkpoint failed/.test(line));
+    try {
+      await s.group.submit(1);
+      await s.worker.terminate();
+      // Its end.
+      expect(errors).toBe(1);
+      // A statement still reading on the serving connection: the driver refuses the checkpoint (a real error).
+      const reading = s.sqlite.prepare('SELECT x FROM t').iterate();
+      reading.next();
+      for (let i = 0; i < 3; i++) expect(await s.truncateWal()).toBe(false);
+      reading.return?.();
+      expect(errors).toBe(4);
+      expect(logged()).toEqual(['[store] WAL checkpoint failed: This database connection is busy executing a query']);
+      expect(await s.truncateWal()).toBe(true);
     } finally {
       error.mockRestore();
       await s.close();

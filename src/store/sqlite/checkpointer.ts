@@ -8,7 +8,7 @@
  * That alone does not bound the WAL's size: SQLite restarts the WAL (the next commit writes from its start again)
  * only when a write begins with every frame already copied, and under steady writes frames are committed while each
  * PASSIVE checkpoint runs, so it never catches up (the start of session 12 grew to 300–375 MB at 2,000–3,000 slots/s
- * before the retention run's truncation). So once a pass leaves `restartBytes` (WAL_RESTART_MB, 32 MiB) or more in the WAL, the
+ * before the retention run's truncation). So once a pass leaves `restartBytes` (WAL_RESTART_MB, 32 MiB by default) or more in the WAL, the
  * worker runs a few more passes, each copying what was committed during the one before, then asks the serving thread
  * to hold its group commits (`WalSync.hold`: the callers' answers wait, the thread serves on) for one last pass and a
  * one-page commit of its own that restarts the WAL. That commit also writes and syncs the WAL's new header, which
@@ -33,6 +33,7 @@ import { inspect } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
+import { readSettings } from '../../config.js';
 import type { StoreMetrics, WalHoldReason } from '../../ops/metrics.js';
 import { retryTruncate, type TruncateOutcome, truncateHere } from './db.js';
 import type { WalSync } from './wal-sync.js';
@@ -128,9 +129,6 @@ parentPort.on('message', (message) => {
  */
 const CHECKPOINT_MS = 250;
 
-/** Bytes a pass may leave in the WAL before the commits are held for the restart (WAL_RESTART_MB). */
-export const RESTART_BYTES = 32 * 2 ** 20;
-
 /** What the worker threw, as one line: its message, else the value itself (a throw of something other than an Error). */
 function causeOf(thrown: unknown): string {
   const message = (thrown as { message?: unknown } | null | undefined)?.message;
@@ -171,7 +169,9 @@ export class Checkpointer {
     sqlite.pragma('wal_autocheckpoint = 0');
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     // In WAL frames: one page each (4 KiB unless the file says otherwise).
-    const restartFrames = Math.ceil((o.restartBytes ?? RESTART_BYTES) / Number(sqlite.pragma('page_size', { simple: true })));
+    // Bytes a pass may leave in the WAL before the commits are held for the restart: WAL_RESTART_MB's default unless given.
+    const restartBytes = o.restartBytes ?? readSettings({}).walRestartMb * 2 ** 20;
+    const restartFrames = Math.ceil(restartBytes / Number(sqlite.pragma('page_size', { simple: true })));
     const workerData = { driver, path, everyMs: o.everyMs ?? CHECKPOINT_MS, restartFrames };
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     this.worker.on('message', (message: 'hold' | Answer | { error: string }) => {
@@ -209,7 +209,10 @@ export class Checkpointer {
    */
   private logged = new LRUCache<string, { at: number; since: number }>({ max: LOGGED_ERRORS });
 
-  /** A worker error, logged at most once a minute per message while it repeats (a disk I/O error fails every pass), with a count. */
+  /**
+   * A worker error (or, once the worker is gone, a truncation's on the serving connection), logged at most once a
+   * minute per message while it repeats (a disk I/O error fails every pass), with a count.
+   */
   private logError(error: string): void {
     this.metrics?.checkpointError?.();
     const now = Date.now();
@@ -240,14 +243,15 @@ export class Checkpointer {
   /**
    * Folds the WAL into the database file and empties it (TRUNCATE) on the worker, the group commits held meanwhile;
    * while another connection keeps it busy, tries again every 10 ms with the commits flowing in between. On the
-   * serving connection once the worker is gone.
+   * serving connection once the worker is gone (its errors counted and logged as the worker's).
    */
   truncate(attempts: number): Promise<TruncateOutcome> {
+    const here = () => truncateHere(this.sqlite, (message) => this.logError(message));
     return retryTruncate(async () => {
-      if (!this.alive) return truncateHere(this.sqlite);
+      if (!this.alive) return here();
       const answer = await this.held('truncate', 'truncate');
       // The worker ended while asked: once more, on this connection.
-      if (!this.alive) return truncateHere(this.sqlite);
+      if (!this.alive) return here();
       return answer.done ? 'done' : answer.busy ? 'busy' : 'failed';
     }, attempts);
   }

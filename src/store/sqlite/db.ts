@@ -70,12 +70,12 @@ export class DatabaseLockError extends SettingsError {
 
 /**
  * One serving process per database file: the store numbers reservations and keeps its user index in memory
- * (users.ts), so a second process on the same file would break both. Held on a side file, `path`-lock (4 KiB, no
- * data), never on the database itself, which the checkpointer's worker and an online backup (`npm run backup`) open
- * alongside: a SQLite connection in exclusive locking mode that has begun a write transaction keeps its POSIX lock
- * until it closes. The kernel drops that lock when the process ends, even by kill -9, so a crash leaves nothing to
- * clean up; and SQLite tracks its locks across the connections of one process, so a second store in this process
- * (on any thread) is refused too. Returns the release (the store's close).
+ * (users.ts), so a second process on the same file would break both. Held on a side file, `path`-lock (empty: never
+ * written), never on the database itself, which the checkpointer's worker and an online backup (`npm run backup`) open
+ * alongside: a SQLite connection in exclusive locking mode keeps the POSIX lock of its first write transaction until it
+ * closes, even when that transaction is rolled back. The kernel drops that lock when the process ends, even by
+ * kill -9, so a crash leaves nothing to clean up; and SQLite tracks its locks across the connections of one process,
+ * so a second store in this process (on any thread) is refused too. Returns the release (the store's close).
  */
 export function lockDatabase(path: string): () => void {
   const lockPath = `${path}-lock`;
@@ -84,17 +84,23 @@ export function lockDatabase(path: string): () => void {
     // No wait: a running server holds it for its whole life.
     lock = new Database(lockPath, { timeout: 0 });
     lock.pragma('locking_mode = EXCLUSIVE');
-    // No journal file beside it: the only write is the empty file's first header.
+    // The write below stays in memory: no journal file beside it.
     lock.pragma('journal_mode = MEMORY');
     lock.exec('BEGIN EXCLUSIVE');
-    lock.exec('COMMIT');
+    try {
+      // A write, so that a file this process may not write fails here (SQLite opens it read-only, and a read-only
+      // connection's exclusive transaction locks nothing); rolled back, so the file is never written.
+      lock.pragma('user_version = 1');
+    } finally {
+      lock.exec('ROLLBACK');
+    }
   } catch (err) {
     lock?.close();
     const { code, message } = err as { code?: string; message: string };
     throw new DatabaseLockError(
       code?.startsWith('SQLITE_BUSY')
         ? `DATABASE ${path} is in use by another server process (it holds ${lockPath}): one server per database file; stop the other one first`
-        : `DATABASE ${path}: its lock file ${lockPath} cannot be used (${code ?? message})`,
+        : `DATABASE ${path}: its lock file ${lockPath} cannot be used (${code ?? message}); it holds no data: make it writable by this user, or remove it while no server runs`,
     );
   }
   const held = lock;
@@ -153,13 +159,19 @@ export async function retryTruncate(
   }
 }
 
-/** One TRUNCATE checkpoint on `sqlite` itself. */
-export function truncateHere(sqlite: Database.Database): TruncateOutcome {
+/**
+ * One TRUNCATE checkpoint on `sqlite` itself; an error's message goes to `failed` [logged]: a checkpointer's
+ * (its worker gone) counts and limits it as it does the worker's errors.
+ */
+export function truncateHere(
+  sqlite: Database.Database,
+  failed: (message: string) => void = (message) => console.error(`[store] WAL checkpoint failed: ${message}`),
+): TruncateOutcome {
   try {
     const [result] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
     return !result || result.busy === 0 ? 'done' : 'busy';
   } catch (err) {
-    console.error(`[store] WAL checkpoint failed: ${(err as Error).message}`);
+    failed((err as Error).message);
     return 'failed';
   }
 }

@@ -59,7 +59,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
       : new Checkpointer(sqlite, options.path, walSync, { restartBytes: options.walRestartBytes, metrics });
   const truncateWal = walTruncation(sqlite, checkpointer);
   const budgets = new SqliteBudgets(db, metrics);
-  const users = new SqliteUsers(db, budgets, options.userCacheSize, walSync, metrics, undefined, truncateWal);
+  const users = new SqliteUsers(db, budgets, options.userCacheSize, walSync, truncateWal, metrics);
   const latestMigration = Math.max(0, ...readMigrationFiles({ migrationsFolder }).map((m) => m.folderMillis));
   const catalog = new SqlCatalog(db, atomicTransaction(db));
   const ledger = new SqliteLedger(db, users, budgets, catalog, walSync, metrics);

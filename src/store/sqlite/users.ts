@@ -13,7 +13,7 @@ import type { StoreMetrics } from '../../ops/metrics.js';
 import type { Reservation, UserStore } from '../interface.js';
 import { gainedHistory, toHistory, uidKey } from '../user-history.js';
 import type { SqliteBudgets } from './budgets.js';
-import { type Db, type WalTruncation, walTruncation } from './db.js';
+import type { Db, WalTruncation } from './db.js';
 import { CHARGED_AT, VIEWED, VIEWED_AT } from './event-state.js';
 import { GroupCommit } from './group-commit.js';
 import type { WalSync } from './wal-sync.js';
@@ -26,11 +26,11 @@ export class SqliteUsers implements UserStore {
     private budgets: SqliteBudgets,
     cacheSize: number,
     private wal: WalSync,
+    /** Empties the WAL after an erasure: the store's, on its checkpointer's thread (index.ts). */
+    private truncateWal: WalTruncation,
     private metrics?: StoreMetrics,
     /** Rows held before the user index's entries are sorted and written [`USER_INDEX_BATCH`]. */
     indexBatch = USER_INDEX_BATCH,
-    /** Empties the WAL after an erasure: the store's checkpointer's (index.ts) [on this connection]. */
-    private truncateWal: WalTruncation = walTruncation((db as unknown as { $client: Database.Database }).$client),
   ) {
     this.cache = new LRUCache({ max: cacheSize });
     this.statements = prepareStatements(db);
