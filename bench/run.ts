@@ -31,7 +31,7 @@ const TARGETS = {
 };
 
 /** The Workers part's workload: what issue #16 measured (bench/workers/run.ts takes other sizes). */
-const WORKERS = { campaigns: 200, users: 200_000, warmUsers: 500 };
+const WORKERS = { campaigns: 200, users: 200_000, warmUsers: 500, eventSlots: 3_000 };
 
 export interface BenchReport {
   mode: 'quick' | 'full';

@@ -7,7 +7,7 @@
  */
 import { Hono } from 'hono';
 import worker, * as objects from '../../src/runtime/worker.js';
-import { parseUserShards } from '../../src/store/durable-object/placement.js';
+import { campaignObjectName, parseUserShards } from '../../src/store/durable-object/placement.js';
 
 type Env = Record<string, unknown>;
 
@@ -186,6 +186,18 @@ plain.post('/__bench/warm-user-shards', async (c) => {
     );
   }
   return c.json({ shards });
+});
+/** Creates every campaign's object once (shard 0), as a deployment's exist long before a measurement. */
+plain.post('/__bench/warm-campaign-objects', async (c) => {
+  const env = c.env as Env;
+  const db = env.DB as any;
+  const ns = env.CAMPAIGNS as any;
+  const ids = ((await db.prepare('SELECT id FROM campaigns').all()).results as { id: string }[]).map((r) => r.id);
+  const now = Date.now();
+  for (let i = 0; i < ids.length; i += 32) {
+    await Promise.all(ids.slice(i, i + 32).map((id) => ns.get(ns.idFromName(campaignObjectName(id, 0))).view(id, now)));
+  }
+  return c.json({ campaigns: ids.length });
 });
 /** The traffic object's rows for one UTC day (`?day=`), as forecasts read them: what the isolates' flushes wrote. */
 plain.get('/__bench/traffic', async (c) => {

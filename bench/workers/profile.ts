@@ -153,6 +153,7 @@ async function main() {
     console.log(`[profile] seeding ${campaigns} campaigns`);
     const headers = { Authorization: `Bearer ${await seed(base, generateCatalog(7, campaigns).campaigns)}` };
     await (await fetch(`${base}/__bench/warm-user-shards`, { method: 'POST' })).arrayBuffer();
+    await (await fetch(`${base}/__bench/warm-campaign-objects`, { method: 'POST' })).arrayBuffer();
     const file = join(dir, 'bodies.txt');
     const lines: string[] = [];
     for (const s of sessions(7, users, 200_000, new Zipf(users))) lines.push(slotsBody(s));

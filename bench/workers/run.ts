@@ -7,7 +7,15 @@
  * Writes bench/results/workers-<label>.json and .md.
  *
  * Usage: npx tsx bench/workers/run.ts [--campaigns 200] [--users 200000] [--warm-users 500]
- *        [--duration 20] [--connections 32] [--label name] [--set NAME=value ...]
+ *        [--duration 20] [--connections 32] [--event-slots 3000] [--label name] [--set NAME=value ...]
+ *
+ * User and campaign objects are created (migrated) before anything is measured: in a deployment they
+ * outlive a request by far, and a new object's ~100 migration statements would otherwise dominate
+ * short runs (15 statements per slot request in campaign objects in an 8 s run, against ~3 warm).
+ *
+ * USER_SHARDS is 256 here unless set: one local workerd runs every object in one process, and past
+ * ~750–790 migrated objects its SQLite answers SQLITE_NOMEM (1,024 user objects and the campaigns'
+ * do not fit). On Cloudflare each object has its own memory, so the per-request counts are the same.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -23,6 +31,9 @@ import { type CampaignSpec, eventsForSlot, generateCatalog, rng, sessions, slots
 export const ADMIN_KEY = 'sk_admin_bench-workers-0123456789abcdef';
 export const SECRET = 'bench-workers-secret-0123456789abcdef-0123';
 const here = fileURLToPath(new URL('.', import.meta.url));
+
+/** Shared user objects in the bench's one workerd (see the header): 1,024 with the campaigns' exhaust its SQLite memory. */
+export const BENCH_USER_SHARDS = '256';
 
 export interface WrkResult {
   requestsPerSecond: number;
@@ -99,7 +110,7 @@ export async function post(url: string, headers: Record<string, string>, body: s
   });
 }
 
-async function retried(url: string, init: RequestInit): Promise<Response> {
+export async function retried(url: string, init: RequestInit): Promise<Response> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fetch(url, init);
@@ -236,14 +247,25 @@ export async function wrk(
 
 export const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
-/** The bench entry bundled into `dir` and served by workerd on 127.0.0.1 and a free port, with `vars` over the bench's settings. */
+/**
+ * The bench entry bundled into `dir` and served by workerd on 127.0.0.1 and a free port, with `vars` over the bench's
+ * settings (USER_SHARDS: BENCH_USER_SHARDS unless set).
+ */
 export async function startBenchWorker(dir: string, vars: Record<string, string> = {}, inspectorPort?: number) {
   const scriptPath = join(dir, 'worker.js');
   await bundleWorker(scriptPath, join(here, 'entry.ts'));
   const port = await freePort();
   const mf = await startLocalWorker({
     scriptPath,
-    bindings: { ADMIN_KEY, SECRET, RATE_LIMIT_ADVERTISER: '0', RATE_LIMIT_CLIENT: '0', LOG_LEVEL: 'warn', ...vars },
+    bindings: {
+      ADMIN_KEY,
+      SECRET,
+      RATE_LIMIT_ADVERTISER: '0',
+      RATE_LIMIT_CLIENT: '0',
+      LOG_LEVEL: 'warn',
+      USER_SHARDS: BENCH_USER_SHARDS,
+      ...vars,
+    },
     dataDir: join(dir, 'data'),
     port,
     inspectorPort,
@@ -261,6 +283,8 @@ export interface WorkersBenchOptions {
   seed: number;
   /** Extra Worker vars (settings), e.g. USER_SHARDS. */
   vars: Record<string, string>;
+  /** Slot requests whose tokens come back as event batches (about one event per request). */
+  eventSlots: number;
   label: string;
 }
 
@@ -289,6 +313,12 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
     const userShards = ((await warm.json()) as { shards: number }).shards;
     const warmShardSeconds = round((Date.now() - t1) / 1000, 1);
     console.log(`[workers] ${userShards} shared user objects created in ${warmShardSeconds} s`);
+    // A campaign's object lives as long as the campaign: create (migrate) them before measuring too.
+    const t2 = Date.now();
+    const warmCampaigns = await retried(`${base}/__bench/warm-campaign-objects`, { method: 'POST' });
+    const campaignObjects = ((await warmCampaigns.json()) as { campaigns: number }).campaigns;
+    const warmCampaignSeconds = round((Date.now() - t2) / 1000, 1);
+    console.log(`[workers] ${campaignObjects} campaign objects created in ${warmCampaignSeconds} s`);
     const headers = { Authorization: `Bearer ${clientKey}` };
 
     const bodies = (users: number, count: number) => {
@@ -383,7 +413,7 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
     // Events: tokens from fresh slot requests, sent back in batches of 100.
     const random = rng(o.seed ^ 0xe7e7);
     const pending: { token: string; type: string }[] = [];
-    await pool(many.lines.slice(0, 1_000), 16, async (body) => {
+    await pool(many.lines.slice(0, o.eventSlots), 16, async (body) => {
       const res = await post(`${base}/v1/slots`, headers, body);
       if (!res.ok) return void (await res.arrayBuffer());
       for (const slot of ((await res.json()) as { slots: { token: string }[] }).slots)
@@ -430,6 +460,8 @@ export async function runWorkersBench(o: WorkersBenchOptions) {
       seedSeconds,
       userShards,
       warmShardSeconds,
+      campaignObjects,
+      warmCampaignSeconds,
       hono: hono.result,
       honoCost: hono.cost,
       slotsManyUsers: {
@@ -492,7 +524,7 @@ export function workersMarkdown(r: WorkersResult): string {
     `| ${name} | ${w.requestsPerSecond.toLocaleString('en-US')} | ${ratio ?? '—'} | ${w.latencyMs.p50} / ${w.latencyMs.p99} | ${w.non2xx} | ${cost ? cost.doCallsPerRequest : '—'} | ${cost ? cost.d1StatementsPerRequest : '—'} | ${cost ? cost.cpuUsPerRequest.toLocaleString('en-US') : '—'} |`;
   return `# Workers path in workerd: ${r.label}
 
-${r.when}, \`npx tsx bench/workers/run.ts\` (${r.options.campaigns} campaigns seeded through the API in ${r.seedSeconds} s; ${r.userShards ? `${r.userShards} shared user objects created first in ${r.warmShardSeconds} s` : 'one object per user'}; wrk -t2 -c${r.options.connections} -d${r.options.durationSeconds}s; vars ${JSON.stringify(r.options.vars)}).
+${r.when}, \`npx tsx bench/workers/run.ts\` (${r.options.campaigns} campaigns seeded through the API in ${r.seedSeconds} s; ${r.userShards ? `${r.userShards} shared user objects created first in ${r.warmShardSeconds} s` : 'one object per user'}; ${r.campaignObjects} campaign objects created first in ${r.warmCampaignSeconds} s; wrk -t2 -c${r.options.connections} -d${r.options.durationSeconds}s; vars ${JSON.stringify(r.options.vars)}).
 
 | endpoint | req/s | × Hono | p50 / p99 ms | non-2xx | DO calls/req | D1 statements/req | workerd CPU µs/req |
 |---|---|---|---|---|---|---|---|
@@ -524,6 +556,7 @@ async function main() {
       duration: { type: 'string' },
       connections: { type: 'string' },
       seed: { type: 'string' },
+      'event-slots': { type: 'string' },
       label: { type: 'string' },
       set: { type: 'string', multiple: true },
       help: { type: 'boolean' },
@@ -547,6 +580,7 @@ async function main() {
     connections: Number(values.connections ?? 32),
     seed: Number(values.seed ?? 7),
     vars,
+    eventSlots: Number(values['event-slots'] ?? 3_000),
     label: values.label ?? 'run',
   });
   const out = fileURLToPath(new URL('../results/', import.meta.url));

@@ -41,11 +41,43 @@ import type { BudgetState, ServableCampaign } from '../../engine/types.js';
 import { applyCampaignSide, type CampaignEffect, type CampaignSideTx, reviewReported } from '../event-procedure.js';
 import type { CatalogStore, ReportRow } from '../interface.js';
 import { Reach } from '../reach.js';
-import { type ReportBy, type ReportCounter, reportKeys, type StoredReportRow, toReportRows } from '../report-rows.js';
+import {
+  REPORT_COUNTERS,
+  type ReportBy,
+  type ReportCounter,
+  reportKeys,
+  type StoredReportRow,
+  toReportRows,
+} from '../report-rows.js';
 import { utcDay } from '../utc-day.js';
 import { statementChunks } from './bound-parameters.js';
 import type { CampaignObjectRpc } from './index.js';
+import { type RawSql, rawSqlOf } from './raw-sql.js';
 import type { ObjectAlarms, ObjectDb } from './user-object.js';
+
+/**
+ * An event's campaign-side writes as plain SQL on the storage, one statement text each: drizzle built them on every
+ * call, and wrote amounts into the text (workerd binds numbers as REAL), so every new amount compiled a statement
+ * of its own. Amounts are bound and cast to integers here (a cast truncates, as Math.trunc did).
+ */
+const REPORT_ROW = 'campaign_id = ? and "by" = ? and day = ? and "key" = ?';
+const SKETCH_SQL = `select reach_sketch from report_rows where ${REPORT_ROW}`;
+const REPORT_SQL = Object.fromEntries(
+  REPORT_COUNTERS.filter((c) => c !== 'spendMicros').map((counter) => {
+    const column = t.reportRows[counter].name;
+    return [
+      counter,
+      {
+        insert: `insert into report_rows (campaign_id, "by", day, "key", ${column}, spend_micros, reach_sketch) values (?, ?, ?, ?, 1, cast(? as integer), ?)`,
+        update: `update report_rows set ${column} = ${column} + 1, spend_micros = spend_micros + cast(? as integer), reach_sketch = ? where ${REPORT_ROW}`,
+      },
+    ];
+  }),
+) as Record<Exclude<ReportCounter, 'spendMicros'>, { insert: string; update: string }>;
+const SPEND_SQL = `insert into campaign_spend (campaign_id, day, spend_micros) values (?, ?, cast(? as integer))
+  on conflict (campaign_id, day) do update set spend_micros = spend_micros + excluded.spend_micros`;
+const CTR_SQL = `insert into do_ctr_pending (creative_id, impressions, clicks) values (?, cast(? as integer), cast(? as integer))
+  on conflict (creative_id) do update set impressions = impressions + excluded.impressions, clicks = clicks + excluded.clicks`;
 
 /** Reaches one budget shard of a campaign (shard 0: the campaign's own object). */
 export type ShardDirectory = (campaignId: string, shard: number) => CampaignObjectRpc;
@@ -204,6 +236,7 @@ export class CampaignObjectStore {
   private chargedHoldQuery;
   private spentTodayQuery;
   private spentTotalQuery;
+  private sql: RawSql;
 
   constructor(
     private db: ObjectDb,
@@ -214,6 +247,7 @@ export class CampaignObjectStore {
       throw new Error('no other budget shards here');
     },
   ) {
+    this.sql = rawSqlOf(db);
     this.holdQuery = db
       .insert(budgetHolds)
       .values({
@@ -723,13 +757,7 @@ export class CampaignObjectStore {
           addSpend: (effect, day, micros) => {
             charged.push(...this.chargedHoldQuery.all({ id: effect.reservationId }));
             if (micros <= 0) return;
-            tx.insert(t.campaignSpend)
-              .values({ campaignId: this.campaignId, day, spendMicros: micros })
-              .onConflictDoUpdate({
-                target: [t.campaignSpend.campaignId, t.campaignSpend.day],
-                set: { spendMicros: sql`${t.campaignSpend.spendMicros} + ${sql.raw(String(Math.trunc(micros)))}` },
-              })
-              .run();
+            this.sql.exec(SPEND_SQL, this.campaignId, day, micros);
           },
           addReporter: (creativeId, uid, at) => {
             reported.add(creativeId);
@@ -738,20 +766,9 @@ export class CampaignObjectStore {
               .onConflictDoUpdate({ target: [t.creativeReports.creativeId, t.creativeReports.uid], set: { at } })
               .run();
           },
-          addCtr: (creativeId, impressions, clicks) => {
-            tx.insert(ctrPending)
-              .values({ creativeId, impressions, clicks })
-              .onConflictDoUpdate({
-                target: ctrPending.creativeId,
-                set: {
-                  impressions: sql`${ctrPending.impressions} + ${sql.raw(String(impressions))}`,
-                  clicks: sql`${ctrPending.clicks} + ${sql.raw(String(clicks))}`,
-                },
-              })
-              .run();
-          },
+          addCtr: (creativeId, impressions, clicks) => void this.sql.exec(CTR_SQL, creativeId, impressions, clicks),
           count: (_campaignId, day, where, counter, spend, reachOf) =>
-            this.count(tx as unknown as ObjectDb, day, reportKeys(where), counter, spend, reachOf),
+            this.count(day, reportKeys(where), counter, spend, reachOf),
         };
         for (const effect of effects) applyCampaignSide(side, effect);
       });
@@ -807,40 +824,22 @@ export class CampaignObjectStore {
 
   /** Bumps the event's report rows, one per breakdown; reach goes into each row's HyperLogLog sketch, never a user list. */
   private count(
-    tx: ObjectDb,
     day: string,
     rows: { by: ReportBy; key: string }[],
     counter: Exclude<ReportCounter, 'spendMicros'>,
     spend: number,
     reachOf: string | undefined,
   ): void {
+    const statements = REPORT_SQL[counter];
     for (const { by, key } of rows) {
-      const where = and(
-        eq(t.reportRows.campaignId, this.campaignId),
-        eq(t.reportRows.by, by),
-        eq(t.reportRows.day, day),
-        eq(t.reportRows.key, key),
-      );
-      const row = tx.select({ sketch: t.reportRows.reachSketch }).from(t.reportRows).where(where).get();
-      let sketch = row?.sketch ?? null;
+      const found = this.sql.exec(SKETCH_SQL, this.campaignId, by, day, key).raw().next();
+      let sketch = found.done ? null : ((found.value[0] as string | null) ?? null);
       if (reachOf !== undefined) {
         const reach = Reach.parse(sketch);
         if (reach.add(reachOf)) sketch = reach.serialize();
       }
-      if (!row) {
-        tx.insert(t.reportRows)
-          .values({ campaignId: this.campaignId, by, day, key, [counter]: 1, spendMicros: spend, reachSketch: sketch })
-          .run();
-        continue;
-      }
-      tx.update(t.reportRows)
-        .set({
-          [counter]: sql`${t.reportRows[counter]} + 1`,
-          spendMicros: sql`${t.reportRows.spendMicros} + ${sql.raw(String(Math.trunc(spend)))}`,
-          reachSketch: sketch,
-        })
-        .where(where)
-        .run();
+      if (found.done) this.sql.exec(statements.insert, this.campaignId, by, day, key, spend, sketch);
+      else this.sql.exec(statements.update, spend, sketch, this.campaignId, by, day, key);
     }
   }
 

@@ -6,7 +6,7 @@
  * procedure runs here; the campaign's side is committed to an outbox in the same
  * transaction and delivered to that campaign's object, which applies each once.
  */
-import { and, asc, eq, getTableColumns, gt, inArray, isNotNull, lt, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, lt, notInArray, or, sql } from 'drizzle-orm';
 import type { DrizzleSqliteDODatabase } from 'drizzle-orm/durable-sqlite';
 import { migrate } from 'drizzle-orm/durable-sqlite/migrator';
 import migrations from '../../../schema/migrations/migrations.js';
@@ -16,16 +16,54 @@ import type { HistoryEntry, UserState } from '../../engine/types.js';
 import { applyUserSide, type CampaignEffect, type UserSideTx } from '../event-procedure.js';
 import type { EventOutcome, EventRules, Reservation, VerifiedEvent } from '../interface.js';
 import { KeyedLock } from '../keyed-lock.js';
-import { gainedHistory, toHistory, uidKey } from '../user-history.js';
+import { gainedHistory, uidKey } from '../user-history.js';
 import { statementChunks } from './bound-parameters.js';
 import { effectShard } from './campaign-object.js';
 import type { ObjectDirectory, UserObjectRpc } from './index.js';
+import { type RawSql, rawSqlOf } from './raw-sql.js';
 
 /** A reservation row's columns but its user key (SQLite makes it from the uid; `Reservation` has none). */
 const { uidKey: _uidKey, ...RESERVATION_FIELDS } = getTableColumns(t.reservations);
 
-/** Parameters one reservation row binds (its columns). */
-const RESERVATION_COLUMNS = Object.keys(RESERVATION_FIELDS).length;
+/**
+ * The hot paths' statements as plain text on the storage's own SQL, not through drizzle: drizzle builds an
+ * unprepared query's SQL on every call and maps every column of every row (its own profile share on the
+ * slot path, bench/README, session 15). The history reads only what the engine's history entry needs.
+ */
+const HISTORY_SQL = `select id, campaign_id, creative_id, advertiser_id, served_at, expires_at, viewed_at is not null
+  from reservations where uid_key = ? and uid = ? and served_at > ? and (viewed_at is not null or expires_at > ?)
+  order by served_at`;
+/** Blocks, hides and mutes in one statement (most users have none of them). */
+const MARKS_SQL = `select 'b', advertiser_id from user_blocks where uid = ?1
+  union all select 'h', creative_id from user_hides where uid = ?1
+  union all select 'm', category from user_mutes where uid = ?1`;
+/** A reservation row's columns as `Reservation` names them, in the order the insert binds them. */
+const INSERT_COLUMNS =
+  'number, id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at, viewed_at, charged_at, country, platform, video';
+const INSERT_WIDTH = 15;
+/** The insert of `rows` reservations (one statement text per count, so workerd keeps each compiled). */
+const insertSql = (rows: number) =>
+  `insert into reservations (${INSERT_COLUMNS}) values ${Array.from({ length: rows }, () => `(${'?,'.repeat(INSERT_WIDTH - 1)}?)`).join(',')}`;
+const insertBindings = (r: Reservation) => [
+  r.number,
+  r.id,
+  r.uid,
+  r.campaignId,
+  r.creativeId,
+  r.advertiserId,
+  r.bidType,
+  r.priceMicros,
+  r.servedAt,
+  r.expiresAt,
+  r.viewedAt ?? null,
+  r.chargedAt ?? null,
+  r.country ?? '',
+  r.platform ?? '',
+  r.video ? 1 : 0,
+];
+const INSERT_EVENT_SQL = 'insert into events (reservation, type, uid, campaign_id, at, cost_micros) values (?, ?, ?, ?, ?, ?)';
+const MARK_VIEWED_SQL = 'update reservations set viewed_at = ? where id = ?';
+const MARK_CHARGED_SQL = 'update reservations set charged_at = ? where id = ?';
 
 /** A user's reservations: by the key (its index), then the pseudonym itself (another user may share the key). */
 const theirs = (uid: string) => and(eq(t.reservations.uidKey, uidKey(uid)), eq(t.reservations.uid, uid));
@@ -51,16 +89,17 @@ export async function migrateObject(db: ObjectDb): Promise<void> {
 }
 
 export class UserObjectStore {
-  /** The hot paths' statements, built once per object (drizzle builds a query's SQL on every call otherwise). */
-  private historyQuery;
+  /** The event path's reads, built once per object (drizzle builds a query's SQL on every call otherwise). */
   private seenQuery;
   private reservationQuery;
   private shardQuery;
   private outboxQuery;
   /** The last reservation number given (`nextNumber`). */
   private lastNumber: number | undefined;
+  private sql: RawSql;
 
   constructor(private db: ObjectDb) {
+    this.sql = rawSqlOf(db);
     // Events are keyed by the reservation's number (tokens on Workers carry none): found through the id.
     this.seenQuery = db
       .select({ at: t.events.at })
@@ -89,19 +128,6 @@ export class UserObjectStore {
       .insert(t.outbox)
       .values({ campaignId: sql.placeholder('campaignId'), effect: sql.placeholder('effect') })
       .prepare();
-    this.historyQuery = db
-      .select(RESERVATION_FIELDS)
-      .from(t.reservations)
-      .where(
-        and(
-          eq(t.reservations.uidKey, sql.placeholder('key')),
-          eq(t.reservations.uid, sql.placeholder('uid')),
-          gt(t.reservations.servedAt, sql.placeholder('since')),
-          or(isNotNull(t.reservations.viewedAt), gt(t.reservations.expiresAt, sql.placeholder('now'))),
-        ),
-      )
-      .orderBy(asc(t.reservations.servedAt))
-      .prepare();
   }
 
   /** Blocks, hides and the history still counting toward caps at `now`. */
@@ -110,19 +136,21 @@ export class UserObjectStore {
     const blocks = new Set<string>();
     const hides = new Set<string>();
     const mutes = new Set<string>();
-    // One statement for the three sets (most users have none of them).
-    const marks = this.db.all<{ kind: 'b' | 'h' | 'm'; id: string }>(
-      sql`select 'b' as kind, advertiser_id as id from user_blocks where uid = ${uid}
-          union all select 'h', creative_id from user_hides where uid = ${uid}
-          union all select 'm', category from user_mutes where uid = ${uid}`,
-    );
-    for (const { kind, id } of marks) (kind === 'b' ? blocks : kind === 'h' ? hides : mutes).add(id);
+    for (const [kind, id] of this.sql.exec(MARKS_SQL, uid).raw() as IterableIterator<['b' | 'h' | 'm', string]>)
+      (kind === 'b' ? blocks : kind === 'h' ? hides : mutes).add(id);
     return { history, blocks, hides, mutes };
   }
 
   /** The history still counting toward caps at `now`, oldest first. */
   private history(uid: string, now: number, historyMs: number): HistoryEntry[] {
-    return this.historyQuery.all({ uid, key: uidKey(uid), since: now - historyMs, now }).map(toHistory);
+    const history: HistoryEntry[] = [];
+    const rows = this.sql.exec(HISTORY_SQL, uidKey(uid), uid, now - historyMs, now).raw();
+    for (const [reservationId, campaignId, creativeId, advertiserId, servedAt, expiresAt, viewed] of rows as IterableIterator<
+      [string, string, string, string, number, number, number]
+    >) {
+      history.push({ reservationId, campaignId, creativeId, advertiserId, servedAt, expiresAt, viewed: viewed === 1 });
+    }
+    return history;
   }
 
   /** Stores one response's reservations unless the user gained cap history since `basedOn` was read. */
@@ -134,7 +162,8 @@ export class UserObjectStore {
     }
     for (const r of reservations) r.number = this.nextNumber();
     this.db.transaction((tx) => {
-      for (const rows of statementChunks(reservations, RESERVATION_COLUMNS)) tx.insert(t.reservations).values(rows).run();
+      for (const rows of statementChunks(reservations, INSERT_WIDTH))
+        this.sql.exec(insertSql(rows.length), ...rows.flatMap(insertBindings));
       this.rememberShards(tx, reservations);
     });
     return true;
@@ -244,12 +273,9 @@ export class UserObjectStore {
           return sharded ? { ...row, budgetShard: sharded.shard } : row;
         },
         insertEvent: ({ reservationNumber, type, uid, campaignId, at, costMicros }) =>
-          tx
-            .insert(t.events)
-            .values({ reservation: reservationNumber as number, type, uid, campaignId, at, costMicros })
-            .run(),
-        markViewed: (r, at) => tx.update(t.reservations).set({ viewedAt: at }).where(eq(t.reservations.id, r.id)).run(),
-        markCharged: (r, at) => tx.update(t.reservations).set({ chargedAt: at }).where(eq(t.reservations.id, r.id)).run(),
+          void this.sql.exec(INSERT_EVENT_SQL, reservationNumber, type, uid, campaignId, at, costMicros),
+        markViewed: (r, at) => void this.sql.exec(MARK_VIEWED_SQL, at, r.id),
+        markCharged: (r, at) => void this.sql.exec(MARK_CHARGED_SQL, at, r.id),
         block: (uid, advertiserId, at) => tx.insert(t.userBlocks).values({ uid, advertiserId, at }).onConflictDoNothing().run(),
         hide: (uid, creativeId, at) => tx.insert(t.userHides).values({ uid, creativeId, at }).onConflictDoNothing().run(),
         forCampaign: (effect) => {
