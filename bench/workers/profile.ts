@@ -6,8 +6,11 @@
  * (esbuild marks each module in the unminified bundle) and by function, self time, per request.
  * Writes bench/results/workers-profile-<label>.md.
  *
+ * With --events N, the event path instead: the tokens of N slot requests (16 in flight, not profiled) come back
+ * as batches of 100 (8 in flight) while the profile is taken; figures are then per event batch.
+ *
  * Usage: node --experimental-websocket --import tsx bench/workers/profile.ts [--campaigns 200]
- *        [--users 200000] [--duration 20] [--connections 32] [--label name] [--set NAME=value ...]
+ *        [--users 200000] [--duration 20] [--connections 32] [--events N] [--label name] [--set NAME=value ...]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,8 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '../../test/helpers/server.js';
 import { installCleanup, removeTempDir, tempDir } from '../cleanup.js';
-import { generateCatalog, sessions, slotsBody, Zipf } from '../workload.js';
-import { cpuSeconds, round, seed, startBenchWorker, workerdPids, wrk } from './run.js';
+import { eventsForSlot, generateCatalog, rng, sessions, slotsBody, Zipf } from '../workload.js';
+import { cpuSeconds, pool, post, round, seed, startBenchWorker, workerdPids, wrk } from './run.js';
 
 interface ProfileNode {
   id: number;
@@ -123,6 +126,7 @@ async function main() {
       users: { type: 'string' },
       duration: { type: 'string' },
       connections: { type: 'string' },
+      events: { type: 'string' },
       label: { type: 'string' },
       set: { type: 'string', multiple: true },
       help: { type: 'boolean' },
@@ -158,6 +162,19 @@ async function main() {
     const lines: string[] = [];
     for (const s of sessions(7, users, 200_000, new Zipf(users))) lines.push(slotsBody(s));
     writeFileSync(file, `${lines.join('\n')}\n`);
+    const eventSlots = Number(values.events ?? 0);
+    const batches: string[] = [];
+    if (eventSlots > 0) {
+      const random = rng(0xe7e7);
+      const pending: { token: string; type: string }[] = [];
+      await pool(lines.slice(0, eventSlots), 16, async (body) => {
+        const res = await post(`${base}/v1/slots`, headers, body);
+        if (!res.ok) return void (await res.arrayBuffer());
+        for (const slot of ((await res.json()) as { slots: { token: string }[] }).slots)
+          for (const type of eventsForSlot(random)) pending.push({ token: slot.token, type });
+      });
+      for (let i = 0; i + 100 <= pending.length; i += 100) batches.push(JSON.stringify({ events: pending.slice(i, i + 100) }));
+    }
     const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
       webSocketDebuggerUrl: string;
       title?: string;
@@ -169,32 +186,47 @@ async function main() {
       await s.send('Profiler.start');
     }
     console.log(
-      `[profile] ${targets.length} inspector target(s); wrk /v1/slots, ${users} users, ${connections} connections, ${seconds} s`,
+      eventSlots > 0
+        ? `[profile] ${targets.length} inspector target(s); ${batches.length} event batches of 100, 8 in flight`
+        : `[profile] ${targets.length} inspector target(s); wrk /v1/slots, ${users} users, ${connections} connections, ${seconds} s`,
     );
     const cpu0 = cpuSeconds(pids);
-    const load = await wrk(`${base}/v1/slots`, file, headers, connections, seconds, dir);
+    const t0 = performance.now();
+    const load =
+      eventSlots > 0
+        ? await pool(
+            batches,
+            8,
+            async (body) => void (await (await post(`${base}/v1/events`, headers, body, 120_000)).arrayBuffer()),
+          ).then(() => ({
+            requests: batches.length,
+            requestsPerSecond: Math.round(batches.length / ((performance.now() - t0) / 1000)),
+            latencyMs: { p50: 0 },
+          }))
+        : await wrk(`${base}/v1/slots`, file, headers, connections, seconds, dir);
+    const unit = eventSlots > 0 ? 'event batch of 100' : 'slot request';
     const cpu = cpuSeconds(pids) - cpu0;
     const profiles = await Promise.all(sessionsOpen.map(async (s) => (await s.send('Profiler.stop')).profile as CpuProfile));
     for (const s of sessionsOpen) s.close();
     const marks = moduleLines(readFileSync(join(dir, 'worker.js'), 'utf8'));
     const per = (us: number) => round(us / Math.max(1, load.requests), 0);
     const out: string[] = [
-      `# Workers slot path profile: ${label}`,
+      `# Workers ${eventSlots > 0 ? 'event' : 'slot'} path profile: ${label}`,
       '',
-      `${new Date().toISOString()}, \`node --experimental-websocket --import tsx bench/workers/profile.ts\`: ${campaigns} campaigns, ${users.toLocaleString('en-US')} users (Zipf), wrk -c${connections} ${seconds} s, vars ${JSON.stringify(vars)}. ${load.requests} slot requests (${load.requestsPerSecond} req/s, p50 ${load.latencyMs.p50} ms); workerd process CPU ${round((cpu * 1e6) / Math.max(1, load.requests), 0).toLocaleString('en-US')} µs per request.`,
+      `${new Date().toISOString()}, \`node --experimental-websocket --import tsx bench/workers/profile.ts${eventSlots > 0 ? ` --events ${eventSlots}` : ''}\`: ${campaigns} campaigns, ${users.toLocaleString('en-US')} users (Zipf), ${eventSlots > 0 ? 'event batches of 100, 8 in flight' : `wrk -c${connections} ${seconds} s`}, vars ${JSON.stringify(vars)}. ${load.requests} × ${unit} (${load.requestsPerSecond}/s, p50 ${load.latencyMs.p50} ms); workerd process CPU ${round((cpu * 1e6) / Math.max(1, load.requests), 0).toLocaleString('en-US')} µs per ${unit}.`,
       '',
     ];
     profiles.forEach((profile, i) => {
       const t = selfTimes(profile, marks);
       out.push(
-        `## Isolate ${i + 1} (${targets[i].title ?? '?'}): ${per(t.total).toLocaleString('en-US')} µs of JavaScript thread time per slot request (idle excluded)`,
+        `## Isolate ${i + 1} (${targets[i].title ?? '?'}): ${per(t.total).toLocaleString('en-US')} µs of JavaScript thread time per ${unit} (idle excluded)`,
         '',
       );
-      out.push('| module (self time) | µs per request | share |', '|---|---:|---:|');
+      out.push(`| module (self time) | µs per ${unit} | share |`, '|---|---:|---:|');
       for (const [m, us] of t.modules) out.push(`| ${m} | ${per(us)} | ${((us / t.total) * 100).toFixed(1)}% |`);
-      out.push('', '| our module, with what it calls (inclusive) | µs per request | share |', '|---|---:|---:|');
+      out.push('', `| our module, with what it calls (inclusive) | µs per ${unit} | share |`, '|---|---:|---:|');
       for (const [m, us] of t.inclusive) out.push(`| ${m} | ${per(us)} | ${((us / t.total) * 100).toFixed(1)}% |`);
-      out.push('', '| function — module (self time) | µs per request | share |', '|---|---:|---:|');
+      out.push('', `| function — module (self time) | µs per ${unit} | share |`, '|---|---:|---:|');
       for (const [f, us] of t.functions) out.push(`| ${f} | ${per(us)} | ${((us / t.total) * 100).toFixed(1)}% |`);
       out.push('');
     });
