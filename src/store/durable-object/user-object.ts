@@ -91,6 +91,11 @@ type EventReservationRow = [
   number | null,
   number,
 ];
+/**
+ * One outbox row per transaction that has campaign effects: `effect` the JSON array of them (a row written before
+ * session 16 holds one effect, as an object), `campaign_id` the first effect's (unused). A row is written and
+ * deleted once, not once per event: rows written are what an event costs (docs/deploy.md).
+ */
 const OUTBOX_INSERT_SQL = 'insert into do_outbox (campaign_id, effect) values (?, ?)';
 const OUTBOX_SQL = 'select id, effect from do_outbox order by id';
 const outboxDeleteSql = (ids: number) => `delete from do_outbox where id in (${'?,'.repeat(ids - 1)}?)`;
@@ -284,6 +289,7 @@ export class UserObjectStore {
   /** The user's side of the event procedure, in one transaction; campaign effects go to the outbox. */
   record(batch: VerifiedEvent[], now: number, rules: Pick<EventRules, 'effect'>): EventOutcome[] {
     return this.db.transaction((tx) => {
+      const effects: CampaignEffect[] = [];
       // `seen` reads the event's reservation too; the procedure asks `reservation` for the same event right after.
       let read: { event: VerifiedEvent; reservation: Reservation | undefined } | undefined;
       const userSide: UserSideTx = {
@@ -301,22 +307,27 @@ export class UserObjectStore {
         block: (uid, advertiserId, at) => tx.insert(t.userBlocks).values({ uid, advertiserId, at }).onConflictDoNothing().run(),
         hide: (uid, creativeId, at) => tx.insert(t.userHides).values({ uid, creativeId, at }).onConflictDoNothing().run(),
         forCampaign: (effect) => {
-          this.sql.exec(OUTBOX_INSERT_SQL, effect.campaignId, JSON.stringify(effect));
+          effects.push(effect);
           return undefined;
         },
       };
-      return applyUserSide(userSide, batch, now, rules);
+      const outcomes = applyUserSide(userSide, batch, now, rules);
+      if (effects.length > 0) this.sql.exec(OUTBOX_INSERT_SQL, effects[0].campaignId, JSON.stringify(effects));
+      return outcomes;
     });
   }
 
   pending(): PendingEffect[] {
     const pending: PendingEffect[] = [];
-    for (const [id, effect] of this.sql.exec(OUTBOX_SQL).raw() as IterableIterator<[number, string]>)
-      pending.push({ id, effect: JSON.parse(effect) as CampaignEffect });
+    for (const [id, json] of this.sql.exec(OUTBOX_SQL).raw() as IterableIterator<[number, string]>) {
+      const effects = JSON.parse(json) as CampaignEffect | CampaignEffect[];
+      for (const effect of Array.isArray(effects) ? effects : [effects]) pending.push({ id, effect });
+    }
     return pending;
   }
 
   delivered(ids: number[]): void {
+    if (ids.length === 0) return;
     for (const chunk of statementChunks(ids)) this.sql.exec(outboxDeleteSql(chunk.length), ...chunk);
   }
 
@@ -492,34 +503,39 @@ export class UserObjectService implements UserObjectRpc {
     return this.serial(() => this.state.prune(now, historyMs).removed);
   }
 
-  /** Hands outbox effects to their campaign objects; what fails stays queued and is retried by alarm. */
+  /**
+   * Hands outbox effects to their campaign objects; what fails stays queued and is retried by alarm. A row holds
+   * effects for several campaigns: it goes once every one took its effects (those that did apply a retry's once).
+   */
   private async deliver(reportThreshold: number): Promise<string[]> {
-    const byCampaign = new Map<string, { campaignId: string; shard: number; ids: number[]; effects: CampaignEffect[] }>();
+    const byCampaign = new Map<string, { campaignId: string; shard: number; ids: Set<number>; effects: CampaignEffect[] }>();
     for (const { id, effect } of this.state.pending()) {
       const shard = effectShard(effect);
       const key = `${effect.campaignId}#${shard}`;
       let group = byCampaign.get(key);
-      if (!group) byCampaign.set(key, (group = { campaignId: effect.campaignId, shard, ids: [], effects: [] }));
-      group.ids.push(id);
+      if (!group) byCampaign.set(key, (group = { campaignId: effect.campaignId, shard, ids: new Set(), effects: [] }));
+      group.ids.add(id);
       group.effects.push(effect);
     }
     if (byCampaign.size === 0) return [];
     const { objects } = await this.context();
     const sentToReview: string[] = [];
-    let failed = false;
+    const delivered = new Set<number>();
+    const kept = new Set<number>();
     await Promise.all(
       [...byCampaign.values()].map(async (group) => {
         const { campaignId } = group;
         try {
           sentToReview.push(...(await objects.campaign(campaignId, group.shard).apply(group.effects, reportThreshold)));
-          this.state.delivered(group.ids);
+          for (const id of group.ids) delivered.add(id);
         } catch (err) {
-          failed = true;
+          for (const id of group.ids) kept.add(id);
           console.error(`[events] campaign object ${campaignId} unavailable, effects queued: ${(err as Error).message}`);
         }
       }),
     );
-    if (failed) await this.schedule(Date.now() + OUTBOX_RETRY_MS);
+    this.state.delivered([...delivered].filter((id) => !kept.has(id)));
+    if (kept.size > 0) await this.schedule(Date.now() + OUTBOX_RETRY_MS);
     return sentToReview;
   }
 
