@@ -64,6 +64,7 @@ const insertBindings = (r: Reservation) => [
 const INSERT_EVENT_SQL = 'insert into events (reservation, type, uid, campaign_id, at, cost_micros) values (?, ?, ?, ?, ?, ?)';
 const MARK_VIEWED_SQL = 'update reservations set viewed_at = ? where id = ?';
 const MARK_CHARGED_SQL = 'update reservations set charged_at = ? where id = ?';
+const MARK_BOTH_SQL = 'update reservations set viewed_at = ?, charged_at = ? where id = ?';
 /**
  * An event's reservation, its budget shard and whether its (reservation, type) was recorded: one statement for the
  * procedure's `seen` and `reservation` (events are keyed by the reservation's number: tokens on Workers carry none).
@@ -292,8 +293,25 @@ export class UserObjectStore {
       const effects: CampaignEffect[] = [];
       // `seen` reads the event's reservation too; the procedure asks `reservation` for the same event right after.
       let read: { event: VerifiedEvent; reservation: Reservation | undefined } | undefined;
+      // An event's marks on its reservation, written together before the next event reads (a cpm impression both
+      // converts and charges: one row written, not two).
+      let marks: { id: string; viewedAt?: number; chargedAt?: number } | undefined;
+      const writeMarks = () => {
+        if (!marks) return;
+        const { id, viewedAt, chargedAt } = marks;
+        marks = undefined;
+        if (viewedAt === undefined) this.sql.exec(MARK_CHARGED_SQL, chargedAt, id);
+        else if (chargedAt === undefined) this.sql.exec(MARK_VIEWED_SQL, viewedAt, id);
+        else this.sql.exec(MARK_BOTH_SQL, viewedAt, chargedAt, id);
+      };
+      const marked = (r: Reservation) => {
+        if (marks?.id !== r.id) writeMarks();
+        marks ??= { id: r.id };
+        return marks;
+      };
       const userSide: UserSideTx = {
         seen: (event) => {
+          writeMarks();
           const found = this.sql.exec(EVENT_RESERVATION_SQL, event.reservationId, event.type).raw().next();
           const row = found.done ? undefined : (found.value as EventReservationRow);
           read = { event, reservation: row && reservationOf(row) };
@@ -302,8 +320,8 @@ export class UserObjectStore {
         reservation: (event) => (read?.event === event ? read.reservation : undefined),
         insertEvent: ({ reservationNumber, type, uid, campaignId, at, costMicros }) =>
           void this.sql.exec(INSERT_EVENT_SQL, reservationNumber, type, uid, campaignId, at, costMicros),
-        markViewed: (r, at) => void this.sql.exec(MARK_VIEWED_SQL, at, r.id),
-        markCharged: (r, at) => void this.sql.exec(MARK_CHARGED_SQL, at, r.id),
+        markViewed: (r, at) => void (marked(r).viewedAt = at),
+        markCharged: (r, at) => void (marked(r).chargedAt = at),
         block: (uid, advertiserId, at) => tx.insert(t.userBlocks).values({ uid, advertiserId, at }).onConflictDoNothing().run(),
         hide: (uid, creativeId, at) => tx.insert(t.userHides).values({ uid, creativeId, at }).onConflictDoNothing().run(),
         forCampaign: (effect) => {
@@ -312,6 +330,7 @@ export class UserObjectStore {
         },
       };
       const outcomes = applyUserSide(userSide, batch, now, rules);
+      writeMarks();
       if (effects.length > 0) this.sql.exec(OUTBOX_INSERT_SQL, effects[0].campaignId, JSON.stringify(effects));
       return outcomes;
     });
