@@ -11,6 +11,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http';
 import { Readable } from 'node:stream';
+import { JSON_BODY_LIMIT } from '../api/edge.js';
 import type { Settings } from '../config.js';
 import { createHttpServer, httpServerOptions } from './node-http.js';
 
@@ -109,6 +110,28 @@ function bodyOf(req: IncomingMessage): ReadableStream<Uint8Array> {
   );
 }
 
+/**
+ * The whole body of a request that declared a length up to JSON_BODY_LIMIT, so it can be sent twice (`startLocalEdge`
+ * retries it); undefined if the client went away first (node:http's request timeout answers it).
+ */
+function wholeBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('close', () => resolve(undefined));
+  });
+}
+
+/**
+ * workerd closes a connection on which it answered without reading the request's body (a 401, 403 or 415), and
+ * fetch's pool may already have sent the next request on it: the kernel resets a connection closed with bytes
+ * unread, so that request fails before any answer (ECONNRESET, or "other side closed"), never having been read.
+ * Such a request is sent again once, on a new connection.
+ */
+const CLOSED_UNDER_IT = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+const closedUnderIt = (err: unknown) => CLOSED_UNDER_IT.has((err as { cause?: { code?: string } }).cause?.code ?? '');
+
 /** Starts the proxy; resolves once it listens. */
 export function startLocalEdge(options: LocalEdgeOptions): Promise<Server> {
   const server = createHttpServer(httpServerOptions(options.http), async (req, res) => {
@@ -129,17 +152,31 @@ export function startLocalEdge(options: LocalEdgeOptions): Promise<Server> {
     res.on('close', () => {
       if (!res.writableFinished) aborted.abort();
     });
-    let answer: Response;
-    try {
+    // A body within the JSON limit is read first, so the request can go again; a larger one (an upload, or a body
+    // the app refuses with an early 413) streams as it comes, and goes once.
+    const length = Number(req.headers['content-length'] ?? Number.NaN);
+    const replayable = !hasBody || (length >= 0 && length <= JSON_BODY_LIMIT);
+    let whole: Buffer | undefined;
+    if (hasBody && replayable) {
+      whole = await wholeBody(req);
+      if (whole === undefined) return;
+    }
+    const send = () =>
       // fetch reads an answer that arrives before the body is sent (an early 413), which node:http's client may not.
-      answer = await fetch(new URL(req.url ?? '/', options.upstream), {
+      fetch(new URL(req.url ?? '/', options.upstream), {
         method: req.method,
         headers,
-        body: hasBody ? bodyOf(req) : undefined,
+        body: whole ?? (hasBody ? bodyOf(req) : undefined),
         duplex: 'half',
         redirect: 'manual',
         signal: aborted.signal,
       } as RequestInit);
+    let answer: Response;
+    try {
+      answer = await send().catch((err) => {
+        if (!replayable || aborted.signal.aborted || !closedUnderIt(err)) throw err;
+        return send();
+      });
     } catch {
       if (res.headersSent || res.destroyed) return;
       res.writeHead(502, { 'Content-Type': 'application/problem+json' });
