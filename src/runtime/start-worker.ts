@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { checkSettingNames, readSettings, SettingsError } from '../config.js';
+import { LOCAL_USER_SHARDS } from '../store/durable-object/placement.js';
 import { startLocalEdge } from './local-edge.js';
 import { bundleWorker, SETTING_NAMES, startLocalWorker } from './miniflare.js';
 import { loadSecrets } from './secrets.js';
@@ -26,6 +27,9 @@ async function main() {
 
   const bindings: Record<string, string> = { ADMIN_KEY: adminKey, SECRET: secret };
   for (const name of SETTING_NAMES) if (env[name] !== undefined) bindings[name] = env[name] as string;
+  // Locally all objects share one workerd's memory (LOCAL_USER_SHARDS). A DATA_DIR made with another count keeps its
+  // users only with that count set (USER_SHARDS=1024 for one made before this default).
+  bindings.USER_SHARDS ??= String(LOCAL_USER_SHARDS);
   // Registered before Miniflare's own exit hook, which stops workerd right after.
   let mf: Awaited<ReturnType<typeof startLocalWorker>> | undefined;
   let edge: Server | undefined;
