@@ -108,6 +108,7 @@ const LAYOUTS: Layout[] = [
     ['store, no id or expires_at index', { noId: true, noExpires: true }],
     ['store, no id, served_at or expires_at index', { noId: true, noServed: true, noExpires: true }],
     ['store, no index, no uid_key column', { noId: true, noServed: true, noExpires: true, generated: false }],
+    ['store, no id or served_at index, no uid_key column', { noId: true, noServed: true, generated: false }],
   ].map(([name, flags]) => ({
     name: name as string,
     index:
