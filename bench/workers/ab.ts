@@ -32,6 +32,7 @@ interface Side {
 const counters = async (s: Side) =>
   (await (await retried(`${s.base}/__bench/counters`, {})).json()) as {
     doSql?: Record<string, number>;
+    doRowsWritten?: Record<string, number>;
     doCalls: Record<string, number>;
   };
 const reset = async (s: Side) =>
@@ -108,8 +109,8 @@ async function main() {
       '',
       `before ${resolve(values.before)}, after ${here}; ${campaigns} campaigns, ${users.toLocaleString('en-US')} users (Zipf), wrk -c${connections} ${seconds} s on each at once; load average ${loadavg()[0].toFixed(2)} at start.`,
       '',
-      '| round | side | slot req/s | workerd CPU µs / slot request | statements per slot request (objects) | DO calls per slot request |',
-      '|---|---|---:|---:|---|---:|',
+      '| round | side | slot req/s | workerd CPU µs / slot request | statements per slot request (objects) | rows written per slot request (objects) | DO calls per slot request |',
+      '|---|---|---:|---:|---|---|---:|',
     ];
     const ratios: number[] = [];
     for (let r = 1; r <= rounds; r++) {
@@ -126,7 +127,7 @@ async function main() {
         const calls = Object.values(c.doCalls).reduce((a, b) => a + b, 0);
         us.push((cpu[i] * 1e6) / Math.max(1, n));
         out.push(
-          `| ${r} | ${s.name} | ${loads[i].requestsPerSecond} | ${Math.round(us[i]).toLocaleString('en-US')} | ${JSON.stringify(perEach(c.doSql, n))} | ${round(calls / Math.max(1, n))} |`,
+          `| ${r} | ${s.name} | ${loads[i].requestsPerSecond} | ${Math.round(us[i]).toLocaleString('en-US')} | ${JSON.stringify(perEach(c.doSql, n))} | ${JSON.stringify(perEach(c.doRowsWritten, n))} | ${round(calls / Math.max(1, n))} |`,
         );
       }
       ratios.push(us[1] / us[0]);
@@ -167,8 +168,8 @@ async function main() {
       '',
       `Events: ${n} batches of 100 on each side at once (8 in flight each).`,
       '',
-      '| side | accepted | workerd CPU µs per batch | statements per batch (objects) | DO calls per batch |',
-      '|---|---:|---:|---|---:|',
+      '| side | accepted | workerd CPU µs per batch | statements per batch (objects) | rows written per batch (objects) | DO calls per batch |',
+      '|---|---:|---:|---|---|---:|',
     );
     const batchUs: number[] = [];
     for (const [i, s] of sides.entries()) {
@@ -176,7 +177,7 @@ async function main() {
       const calls = Object.values(c.doCalls).reduce((a, b) => a + b, 0);
       batchUs.push((cpu[i] * 1e6) / Math.max(1, n));
       out.push(
-        `| ${s.name} | ${accepted[i]} | ${Math.round(batchUs[i]).toLocaleString('en-US')} | ${JSON.stringify(perEach(c.doSql, n))} | ${round(calls / Math.max(1, n))} |`,
+        `| ${s.name} | ${accepted[i]} | ${Math.round(batchUs[i]).toLocaleString('en-US')} | ${JSON.stringify(perEach(c.doSql, n))} | ${JSON.stringify(perEach(c.doRowsWritten, n))} | ${round(calls / Math.max(1, n))} |`,
       );
     }
     out.push(

@@ -19,6 +19,9 @@ const counters = {
   d1Batches: 0,
   /** SQL statements run on Durable Objects' own SQLite (`ctx.storage.sql.exec`), by object class. */
   doSql: {} as Record<string, number>,
+  /** Rows those statements wrote (index entries included) and read, by object class: what a Durable Object bills. */
+  doRowsWritten: {} as Record<string, number>,
+  doRowsRead: {} as Record<string, number>,
   requests: 0,
   /**
    * Slot requests that ran alone in the isolate, by route: how many, and how many had each number of
@@ -174,7 +177,10 @@ plain.post('/__bench/hono', async (c) => {
   const body = await c.req.json<{ user?: string }>();
   return c.json({ slots: [], user: typeof body.user === 'string' ? body.user.length : 0 });
 });
-plain.get('/__bench/counters', (c) => c.json(counters));
+plain.get('/__bench/counters', (c) => {
+  settleCursors();
+  return c.json(counters);
+});
 /** Creates every shared user object once (hashed placement), so a new user meets a warm one. */
 plain.post('/__bench/warm-user-shards', async (c) => {
   const env = c.env as Env;
@@ -210,11 +216,27 @@ plain.post('/__bench/counters/reset', (c) => {
   counters.campaignObjectCalls = {};
   counters.d1Statements = 0;
   counters.d1Batches = 0;
+  settleCursors();
   counters.doSql = {};
+  counters.doRowsWritten = {};
+  counters.doRowsRead = {};
   counters.requests = 0;
   counters.criticalPath = {};
   return c.json({ ok: true });
 });
+
+/**
+ * The objects' cursors not counted yet: a statement's rows are counted once the next statement starts (or the
+ * counters are read), by then run to the end (a write runs at `exec`; the code reads what it reads before its next).
+ */
+let cursors: { name: string; cursor: { rowsRead: number; rowsWritten: number } }[] = [];
+function settleCursors() {
+  for (const { name, cursor } of cursors) {
+    counters.doRowsWritten[name] = (counters.doRowsWritten[name] ?? 0) + cursor.rowsWritten;
+    counters.doRowsRead[name] = (counters.doRowsRead[name] ?? 0) + cursor.rowsRead;
+  }
+  cursors = [];
+}
 
 /** Every Durable Object class the Worker exports, with its env wrapped so its own calls count too, and its SQL statements. */
 function counted<T extends new (...args: any[]) => object>(Base: T, name: string): T {
@@ -225,7 +247,10 @@ function counted<T extends new (...args: any[]) => object>(Base: T, name: string
         const exec = sql.exec.bind(sql);
         sql.exec = (...query: unknown[]) => {
           counters.doSql[name] = (counters.doSql[name] ?? 0) + 1;
-          return exec(...query);
+          settleCursors();
+          const cursor = exec(...query);
+          cursors.push({ name, cursor });
+          return cursor;
         };
       }
       super(args[0], countingEnv(args[1]));

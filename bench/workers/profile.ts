@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { freePort } from '../../test/helpers/server.js';
 import { installCleanup, removeTempDir, tempDir } from '../cleanup.js';
 import { eventsForSlot, generateCatalog, rng, sessions, slotsBody, Zipf } from '../workload.js';
-import { cpuSeconds, pool, post, round, seed, startBenchWorker, workerdPids, wrk } from './run.js';
+import { cpuSeconds, pool, post, retried, round, seed, startBenchWorker, workerdPids, wrk } from './run.js';
 
 interface ProfileNode {
   id: number;
@@ -156,8 +156,8 @@ async function main() {
     const pids = workerdPids();
     console.log(`[profile] seeding ${campaigns} campaigns`);
     const headers = { Authorization: `Bearer ${await seed(base, generateCatalog(7, campaigns).campaigns)}` };
-    await (await fetch(`${base}/__bench/warm-user-shards`, { method: 'POST' })).arrayBuffer();
-    await (await fetch(`${base}/__bench/warm-campaign-objects`, { method: 'POST' })).arrayBuffer();
+    await (await retried(`${base}/__bench/warm-user-shards`, { method: 'POST' })).arrayBuffer();
+    await (await retried(`${base}/__bench/warm-campaign-objects`, { method: 'POST' })).arrayBuffer();
     const file = join(dir, 'bodies.txt');
     const lines: string[] = [];
     for (const s of sessions(7, users, 200_000, new Zipf(users))) lines.push(slotsBody(s));

@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bundleWorker, startLocalWorker } from '../../src/runtime/miniflare.js';
+import { LOCAL_USER_SHARDS } from '../../src/store/durable-object/placement.js';
 import { png } from '../../test/helpers/media.js';
 import { freePort } from '../../test/helpers/server.js';
 import { removeTempDir, tempDir, track } from '../cleanup.js';
@@ -33,7 +34,7 @@ export const SECRET = 'bench-workers-secret-0123456789abcdef-0123';
 const here = fileURLToPath(new URL('.', import.meta.url));
 
 /** Shared user objects in the bench's one workerd (see the header): 1,024 with the campaigns' exhaust its SQLite memory. */
-export const BENCH_USER_SHARDS = '256';
+export const BENCH_USER_SHARDS = String(LOCAL_USER_SHARDS);
 
 export interface WrkResult {
   requestsPerSecond: number;

@@ -22,6 +22,7 @@ export const text = () => z.string().refine(wellFormedText, WELL_FORMED);
 export const Id = text().min(1).max(64);
 const Micros = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const IsoDate = z.iso.datetime({ offset: true }).or(z.iso.date());
+/** Campaign targeting stores codes as the engine compares them: countries in upper case, primary language tags in lower case. */
 const Country = z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code in upper case, e.g. "DE"');
 const Language = z.string().regex(/^[a-z]{2,3}$/, 'a BCP-47 primary language tag in lower case, e.g. "de"');
 export const PlatformSchema = z.enum(['android', 'ios', 'web']);
@@ -270,6 +271,36 @@ export const Creative = z
 /** A raw user id: it is pseudonymised before anything else sees it. */
 export const UserId = text().min(1).max(256);
 
+/**
+ * A slot request's context as the device knows it, in either case: a country code (upper-cased) and any
+ * well-formed BCP-47 language tag (RFC 5646 `langtag`, e.g. a device locale "de-AT"), of which only the
+ * primary language subtag, lower-cased, is kept: campaigns target those. The patterns and the normalising
+ * functions are the whole rule, for `SlotsInput` and `plainSlotsInput` alike.
+ */
+const CONTEXT_COUNTRY = /^[A-Za-z]{2}$/;
+const LANGUAGE_TAG =
+  /^(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|[0-9]{3}))?(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*(?:-[0-9A-WYZa-wyz](?:-[A-Za-z0-9]{2,8})+)*(?:-[Xx](?:-[A-Za-z0-9]{1,8})+)?$/;
+const countryCode = (code: string) => code.toUpperCase();
+/** "de-AT" → "de", "DE" → "de". */
+const primaryLanguage = (tag: string) => {
+  const dash = tag.indexOf('-');
+  return (dash < 0 ? tag : tag.slice(0, dash)).toLowerCase();
+};
+const ContextCountry = z
+  .string()
+  .regex(CONTEXT_COUNTRY, 'an ISO 3166-1 alpha-2 country code in either case, e.g. "DE"')
+  .overwrite(countryCode)
+  .openapi({ description: 'ISO 3166-1 alpha-2, either case ("DE", "de"); compared upper-cased', example: 'DE' });
+const ContextLanguage = z
+  .string()
+  .regex(LANGUAGE_TAG, 'a BCP-47 language tag in either case, e.g. "de" or a device locale "de-AT"')
+  .overwrite(primaryLanguage)
+  .openapi({
+    description:
+      'Any well-formed BCP-47 language tag, either case ("de", "de-AT", "DE", "zh-Hant-TW"); only its primary language subtag counts, lower-cased ("de-AT" reaches campaigns targeting "de")',
+    example: 'de-AT',
+  });
+
 export const SlotsInput = z
   .strictObject({
     user: UserId,
@@ -280,7 +311,11 @@ export const SlotsInput = z
       .refine((runs) => runs.reduce((a, b) => a + b, 0) <= 1000, 'runs may sum to at most 1000 statuses')
       .optional(),
     context: z
-      .strictObject({ country: Country.optional(), language: Language.optional(), platform: PlatformSchema.optional() })
+      .strictObject({
+        country: ContextCountry.optional(),
+        language: ContextLanguage.optional(),
+        platform: PlatformSchema.optional(),
+      })
       .optional(),
     explain: z.boolean().optional(),
   })
@@ -292,8 +327,6 @@ export const SlotsInput = z
 
 const SLOTS_KEYS = new Set(['user', 'statuses', 'runs', 'context', 'explain']);
 const CONTEXT_KEYS = new Set(['country', 'language', 'platform']);
-const COUNTRY = /^[A-Z]{2}$/;
-const LANGUAGE = /^[a-z]{2,3}$/;
 const PLATFORMS = new Set(['android', 'ios', 'web']);
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
@@ -301,11 +334,16 @@ const isCount = (v: unknown, min: number, max: number): v is number =>
   Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
 
 /**
- * The slot request's hot-path check, by hand: true only for a parsed JSON body that `SlotsInput`
- * accepts unchanged (same fields, bounds and text rules; a test holds the two together). A false
- * answer says nothing: the body then goes through `SlotsInput` itself, which names what is wrong.
+ * The slot request's hot-path check, by hand: a parsed JSON body that `SlotsInput` accepts, as `SlotsInput`
+ * parses it (same fields, bounds, text rules and context codes, normalised in place; a test holds the two
+ * together), or undefined. Undefined says nothing: the body then goes through `SlotsInput` itself, which
+ * names what is wrong.
  */
-export function isPlainSlotsInput(body: unknown): body is z.infer<typeof SlotsInput> {
+export function plainSlotsInput(body: unknown): z.infer<typeof SlotsInput> | undefined {
+  return isPlainSlotsBody(body) ? body : undefined;
+}
+
+function isPlainSlotsBody(body: unknown): body is z.infer<typeof SlotsInput> {
   if (!isPlainObject(body)) return false;
   for (const key in body) if (!SLOTS_KEYS.has(key)) return false;
   const { user, statuses, runs, context, explain } = body;
@@ -325,8 +363,14 @@ export function isPlainSlotsInput(body: unknown): body is z.infer<typeof SlotsIn
     if (!isPlainObject(context)) return false;
     for (const key in context) if (!CONTEXT_KEYS.has(key)) return false;
     const { country, language, platform } = context;
-    if (country !== undefined && (typeof country !== 'string' || !COUNTRY.test(country))) return false;
-    if (language !== undefined && (typeof language !== 'string' || !LANGUAGE.test(language))) return false;
+    if (country !== undefined) {
+      if (typeof country !== 'string' || !CONTEXT_COUNTRY.test(country)) return false;
+      context.country = countryCode(country);
+    }
+    if (language !== undefined) {
+      if (typeof language !== 'string' || !LANGUAGE_TAG.test(language)) return false;
+      context.language = primaryLanguage(language);
+    }
     if (platform !== undefined && (typeof platform !== 'string' || !PLATFORMS.has(platform))) return false;
   }
   return explain === undefined || typeof explain === 'boolean';
@@ -368,10 +412,18 @@ export const ExplainEntry = z
 /** A slot request's 200 answer (the slot route's schema; `Delivery.slotsJson` writes it). */
 export const SlotsResponse = z.object({ slots: z.array(Slot), explain: z.array(ExplainEntry).optional() });
 
+/**
+ * A slot token as sent back: any non-empty text. Whether it is a token of ours (its length included) is the
+ * token's own rule (`TokenSigner.verify`), so a forged one is refused item by item, not as a bad request.
+ */
+const EventToken = text()
+  .min(1)
+  .openapi({ description: 'The slot token as served (opaque); one that is not a valid token is a rejected item' });
+
 export const EventsInput = z
   .strictObject({
     events: z
-      .array(z.strictObject({ token: text().min(1).max(1024), type: z.enum(EVENT_TYPES) }))
+      .array(z.strictObject({ token: EventToken, type: z.enum(EVENT_TYPES) }))
       .min(1)
       .max(500),
   })
@@ -393,7 +445,7 @@ export function isPlainEventsInput(body: unknown): body is z.infer<typeof Events
     if (!isPlainObject(event)) return false;
     for (const key in event) if (key !== 'token' && key !== 'type') return false;
     const { token, type } = event;
-    if (typeof token !== 'string' || token.length < 1 || token.length > 1024 || !wellFormedText(token)) return false;
+    if (typeof token !== 'string' || token.length < 1 || !wellFormedText(token)) return false;
     if (typeof type !== 'string' || !EVENT_TYPE_NAMES.has(type)) return false;
   }
   return true;
@@ -405,7 +457,7 @@ export const EventResult = z
 
 export const UserAdvertiserInput = z.strictObject({ user: UserId, advertiser: Id }).openapi('UserAdvertiser');
 export const UserInput = z.strictObject({ user: UserId }).openapi('UserRef');
-export const WhyInput = z.strictObject({ token: text().min(1).max(1024) }).openapi('WhyRequest');
+export const WhyInput = z.strictObject({ token: text().min(1) }).openapi('WhyRequest');
 
 export const ReportQuery = z.object({
   campaign: Id,

@@ -378,8 +378,15 @@ const EXPIRED: TokenCheck = Object.freeze({ ok: false, reason: 'expired' });
 const BODY = /^[A-Za-z0-9_-]+$/;
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
+/**
+ * Characters a token of ours can have at most: sealed claims of 64-character ids are ~550, a handle 31. Anything
+ * longer is malformed before any decoding (a client may send up to a 1 MiB body of it).
+ */
+const MAX_TOKEN_CHARS = 1024;
+
 /** `[kid, body]` of a well-formed token, or why it is not one. */
 function splitToken(token: string): [string, string] | TokenCheck {
+  if (token.length > MAX_TOKEN_CHARS) return MALFORMED;
   const dot = token.indexOf('.');
   if (dot !== 8 || token.indexOf('.', dot + 1) !== -1) return MALFORMED;
   const kid = token.slice(0, dot);

@@ -9,7 +9,7 @@
  * client is cut off and an early answer (a 413 before the body was read)
  * reaches the client as on Node.
  */
-import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { JSON_BODY_LIMIT } from '../api/edge.js';
 import type { Settings } from '../config.js';
@@ -132,9 +132,29 @@ function wholeBody(req: IncomingMessage): Promise<Buffer | undefined> {
 const CLOSED_UNDER_IT = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 const closedUnderIt = (err: unknown) => CLOSED_UNDER_IT.has((err as { cause?: { code?: string } }).cause?.code ?? '');
 
+/** The proxy's server, and how it stops. */
+export interface LocalEdge extends Server {
+  /**
+   * Stops as `npm start` does: no new connections, idle ones closed at once, each request in flight answered and
+   * its connection then closed (`Connection: close`; kept alive, it would hold the close until KEEP_ALIVE_TIMEOUT),
+   * every connection cut after `deadlineMs` [5 s]. Resolves once none is left.
+   */
+  stop(deadlineMs?: number): Promise<void>;
+}
+
 /** Starts the proxy; resolves once it listens. */
-export function startLocalEdge(options: LocalEdgeOptions): Promise<Server> {
+export function startLocalEdge(options: LocalEdgeOptions): Promise<LocalEdge> {
+  const answering = new Set<ServerResponse>();
+  let stopping = false;
   const server = createHttpServer(httpServerOptions(options.http), async (req, res) => {
+    const socket = req.socket;
+    answering.add(res);
+    res.once('close', () => {
+      answering.delete(res);
+      // An answer already under way when the edge began to stop: its connection goes once it is out.
+      if (stopping) socket.end();
+    });
+    if (stopping) res.shouldKeepAlive = false;
     const headers = new Headers();
     for (const [name, value] of Object.entries(edgeHeaders(req.headers, req.socket.remoteAddress))) {
       if (THIS_HOP.has(name) || value === undefined) continue;
@@ -200,8 +220,18 @@ export function startLocalEdge(options: LocalEdgeOptions): Promise<Server> {
       .on('error', () => res.destroy())
       .pipe(res);
   });
+  const stop = (deadlineMs = 5_000) => {
+    stopping = true;
+    const closed = new Promise<void>((done) => server.close(() => done()));
+    for (const res of answering) if (!res.headersSent) res.shouldKeepAlive = false;
+    server.closeIdleConnections();
+    const deadline = setTimeout(() => server.closeAllConnections(), deadlineMs);
+    deadline.unref();
+    return closed.finally(() => clearTimeout(deadline));
+  };
+  const edge = Object.assign(server, { stop });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve(server));
+    server.listen(options.port, options.host, () => resolve(edge));
   });
 }

@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, stop } from 'esbuild';
 import { Miniflare } from 'miniflare';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -36,6 +36,9 @@ export async function bundleWorker(outfile: string, entry = join(root, 'src/runt
     legalComments: 'none',
   });
 }
+
+/** Ends esbuild's service process (`bundleWorker` starts it, and it would stay until this process exits). */
+export const stopBundler = (): Promise<void> => stop();
 
 /** Minimal surface of a D1 database, as Miniflare hands it to Node. */
 interface D1Like {

@@ -3,15 +3,16 @@
  * D1, Durable Objects and R2 persisted under DATA_DIR [./data/worker] and the
  * same settings as `npm start`. workerd listens on loopback only; PORT is
  * served by a local stand-in for Cloudflare's edge (./local-edge.ts), which
- * sets CF-Connecting-IP from the socket. SIGTERM/SIGINT stop both and exit 0.
+ * sets CF-Connecting-IP from the socket. SIGTERM/SIGINT: the edge answers the
+ * requests in flight and closes (as `npm start` drains), then workerd stops; exit 0.
  */
 
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { checkSettingNames, readSettings, SettingsError } from '../config.js';
-import { startLocalEdge } from './local-edge.js';
-import { bundleWorker, SETTING_NAMES, startLocalWorker } from './miniflare.js';
+import { LOCAL_USER_SHARDS } from '../store/durable-object/placement.js';
+import { type LocalEdge, startLocalEdge } from './local-edge.js';
+import { bundleWorker, SETTING_NAMES, startLocalWorker, stopBundler } from './miniflare.js';
 import { loadSecrets } from './secrets.js';
 
 async function main() {
@@ -23,23 +24,24 @@ async function main() {
   const { adminKey, secret } = loadSecrets(env, dataDir);
   const scriptPath = join(dataDir, 'worker.js');
   await bundleWorker(scriptPath);
+  // esbuild's service process is not needed again: gone now rather than at exit.
+  await stopBundler();
 
   const bindings: Record<string, string> = { ADMIN_KEY: adminKey, SECRET: secret };
   for (const name of SETTING_NAMES) if (env[name] !== undefined) bindings[name] = env[name] as string;
+  // Locally all objects share one workerd's memory (LOCAL_USER_SHARDS). A DATA_DIR made with another count keeps its
+  // users only with that count set (USER_SHARDS=1024 for one made before this default).
+  bindings.USER_SHARDS ??= String(LOCAL_USER_SHARDS);
   // Registered before Miniflare's own exit hook, which stops workerd right after.
   let mf: Awaited<ReturnType<typeof startLocalWorker>> | undefined;
-  let edge: Server | undefined;
+  let edge: LocalEdge | undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`[stop] ${signal}: stopping workerd`);
-    if (edge) {
-      const closed = new Promise((done) => edge?.close(done));
-      edge.closeIdleConnections();
-      await Promise.race([closed, new Promise((done) => setTimeout(done, 5_000).unref())]);
-      edge.closeAllConnections();
-    }
+    // In-flight requests are answered (workerd still runs), then their connections close; then workerd stops.
+    await edge?.stop();
     await mf?.dispose();
     console.log('[stop] closed cleanly');
     process.exit(0);

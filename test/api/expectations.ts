@@ -54,7 +54,11 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
   });
 
   /** An advertiser with a full profile and one approved campaign, alone in its own country. */
-  async function seedAlone(profile: Record<string, unknown> = {}, campaign: Record<string, unknown> = {}, file?: Uint8Array) {
+  async function seedAlone(
+    profile: Record<string, unknown> = {},
+    { targeting, ...campaign }: Record<string, unknown> = {},
+    file?: Uint8Array,
+  ) {
     const country = COUNTRIES[countrySeq++];
     const created = await s.call('POST', '/v1/advertisers', ADMIN_KEY, {
       name: 'Corner Bakery',
@@ -67,7 +71,10 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const advertiser = { id: created.body.advertiser.id as string, key: created.body.apiKey as string };
-    const seeded = await s.seedCampaign({ advertiser, campaign: { targeting: { countries: [country] }, ...campaign } });
+    const seeded = await s.seedCampaign({
+      advertiser,
+      campaign: { targeting: { countries: [country], ...(targeting as object) }, ...campaign },
+    });
     let creativeId = seeded.creativeId;
     if (file) {
       const up = await s.upload(advertiser.key, seeded.campaignId, file, {}, 'ad.mp4', 'video/mp4');
@@ -84,6 +91,14 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
   }
 
   const slots = (body: Record<string, unknown>) => s.call('POST', '/v1/slots', client.key, body);
+  /** A 400 problem whose only error names `path`. */
+  function expectField(res: { status: number; body: any }, path: string, sent: unknown) {
+    expect(res.status, JSON.stringify(sent)).toBe(400);
+    expect(
+      res.body.errors.map((e: { path: string }) => e.path),
+      JSON.stringify(sent),
+    ).toEqual([path]);
+  }
   const events = (list: { token: string; type: string }[]) => s.call('POST', '/v1/events', client.key, { events: list });
 
   describe(`${runtime}: the business card with every ad`, () => {
@@ -294,6 +309,37 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
         (await s.call('GET', `/v1/reports?campaign=${campaignId}&from=${today()}&to=${today()}&format=xml`, advertiser.key))
           .status,
       ).toBe(400);
+    });
+  });
+
+  describe(`${runtime}: the request context as devices name it`, () => {
+    it('takes any BCP-47 language tag and a country code in either case, and matches on the primary language', async () => {
+      const { campaignId, advertiser, country } = await seedAlone({}, { targeting: { languages: ['de'] } });
+      const served = async (context: Record<string, unknown>) => {
+        const res = await slots({ user: newUser(), statuses: 10, context });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        return res.body.slots.map((slot: any) => slot.ad.campaignId);
+      };
+      const lower = country.toLowerCase();
+      for (const language of ['de', 'de-AT', 'DE', 'de-at', 'De-Latn-AT-1996', 'de-CH-u-co-phonebk-x-mine'])
+        expect(await served({ country: lower, language, platform: 'android' }), language).toEqual([campaignId]);
+      expect(await served({ country, language: 'fr-FR' })).toEqual([]);
+      expect(await served({ country, language: 'deu' })).toEqual([]);
+      // The slot's country is recorded as compared: upper-cased in reports.
+      const token = (await slots({ user: newUser(), statuses: 10, context: { country: lower, language: 'de-AT' } })).body.slots[0]
+        .token;
+      expect((await events([{ token, type: 'impression' }])).body.results).toEqual([{ status: 'accepted' }]);
+      const rows = (
+        await s.call('GET', `/v1/reports?campaign=${campaignId}&from=${today()}&to=${today()}&by=country`, advertiser.key)
+      ).body.rows;
+      expect(rows.map((r: any) => [r.country, r.impressions])).toEqual([[country, 1]]);
+    });
+
+    it('still refuses what is no language tag or country code, naming the field', async () => {
+      for (const language of ['de_AT', 'german!', '', 'd', 'de-', 'de--AT', 'x-private', 'de-AT-x', 'de-a', 'de AT', 7])
+        expectField(await slots({ user: newUser(), statuses: 1, context: { language } }), 'context.language', language);
+      for (const country of ['DEU', 'd', '', 'D1', 'ö', 49])
+        expectField(await slots({ user: newUser(), statuses: 1, context: { country } }), 'context.country', country);
     });
   });
 

@@ -294,7 +294,8 @@ describe('POST /v1/slots', () => {
     await bad({ user: 'u', runs: 'x' }, 'runs', /array/);
     await bad({ user: 'u' }, 'statuses', /statuses or runs/);
     await bad({ user: 'u', statuses: 3, runs: [3] }, 'statuses', /statuses or runs/);
-    await bad({ user: 'u', statuses: 3, context: { country: 'de' } }, 'context.country', /ISO 3166/);
+    await bad({ user: 'u', statuses: 3, context: { country: 'deu' } }, 'context.country', /ISO 3166/);
+    await bad({ user: 'u', statuses: 3, context: { language: 'de_AT' } }, 'context.language', /BCP-47/);
     await bad({ user: 'u', statuses: 3, context: { platform: 'symbian' } }, 'context.platform', /android/);
     await bad({ user: 'u', statuses: 3, explain: 'yes' }, 'explain', /boolean/);
     await bad({ user: 'u', statuses: 3, contacts: ['bob'] }, 'contacts', /contacts/);
@@ -474,7 +475,6 @@ describe('POST /v1/events', () => {
     expectProblem(await events(Array(501).fill({ token: 'a.b', type: 'impression' })), 400, { path: 'events' });
     expectProblem(await events([{ token: 'a.b', type: 'view' }]), 400, { path: 'events.0.type' });
     expectProblem(await events([{ token: '', type: 'impression' }]), 400, { path: 'events.0.token' });
-    expectProblem(await events([{ token: 'x'.repeat(1025), type: 'impression' }]), 400, { path: 'events.0.token' });
     expectProblem(await s.call('POST', '/v1/events', client.key, { events: [{ token: 'a.b', type: 'click', at: 1 }] }), 400, {
       path: 'events.0.at',
     });

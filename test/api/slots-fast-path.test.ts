@@ -1,6 +1,6 @@
 /**
  * The slot route's hot path: a hand-written check admits only bodies the zod schema
- * accepts unchanged (everything else goes through zod, which names what is wrong), and
+ * accepts, as it parses them (everything else goes through zod, which names what is wrong), and
  * its answer carries exactly the headers of every other answer (the request envelope).
  */
 import fc from 'fast-check';
@@ -14,7 +14,7 @@ import {
   jsonAnswerHeaderList,
   SECURITY_HEADERS,
 } from '../../src/api/middleware/request-log.js';
-import { EventsInput, isPlainEventsInput, isPlainSlotsInput, SlotsInput, SlotsResponse } from '../../src/api/schemas.js';
+import { EventsInput, isPlainEventsInput, plainSlotsInput, SlotsInput, SlotsResponse } from '../../src/api/schemas.js';
 import { slotsJson } from '../../src/delivery/slots-json.js';
 import { EVENT_TYPES } from '../../src/engine/types.js';
 import { makeService, type TestService } from '../helpers/service.js';
@@ -36,8 +36,22 @@ const nearSlots = fc.record(
     context: sometimes(
       fc.record(
         {
-          country: sometimes(fc.constantFrom('DE', 'de', 'DEU', 'US')),
-          language: sometimes(fc.constantFrom('de', 'deu', 'DE', 'd', 'abcd')),
+          country: sometimes(fc.constantFrom('DE', 'de', 'dE', 'DEU', 'US', 'D', 'D1')),
+          language: sometimes(
+            fc.constantFrom(
+              'de',
+              'deu',
+              'DE',
+              'd',
+              'abcd',
+              'de-AT',
+              'zh-Hant-TW',
+              'de_AT',
+              'de-',
+              'x-mine',
+              'en-US-u-ca-gregory',
+            ),
+          ),
           platform: sometimes(fc.constantFrom('android', 'ios', 'web', 'Web', 'tv')),
         },
         { requiredKeys: [] },
@@ -58,17 +72,18 @@ const withExtra = fc
   });
 
 describe('the hand-written slot body check', () => {
-  it('admits only what SlotsInput accepts, and SlotsInput leaves it unchanged', () => {
+  it('admits only what SlotsInput accepts, as SlotsInput parses it', () => {
     let admitted = 0;
     fc.assert(
       fc.property(fc.oneof({ arbitrary: withExtra, weight: 9 }, { arbitrary: anyJson, weight: 1 }), (input) => {
         // Through JSON, as a request body arrives.
-        const body = JSON.parse(JSON.stringify(input) ?? 'null');
-        if (!isPlainSlotsInput(body)) return;
+        const text = JSON.stringify(input) ?? 'null';
+        const plain = plainSlotsInput(JSON.parse(text));
+        if (!plain) return;
         admitted++;
-        const parsed = SlotsInput.safeParse(body);
+        const parsed = SlotsInput.safeParse(JSON.parse(text));
         expect(parsed.success).toBe(true);
-        expect(parsed.data).toEqual(body);
+        expect(plain).toEqual(parsed.data);
       }),
       { numRuns: 20_000 },
     );
@@ -85,8 +100,27 @@ describe('the hand-written slot body check', () => {
       { user: 'ü'.repeat(256), statuses: 1000, context: { country: 'DE', language: 'de', platform: 'android' } },
       { user: 'u-1', runs: [1000], context: {}, explain: true },
     ]) {
-      expect(isPlainSlotsInput(body), JSON.stringify(body)).toBe(true);
-      expect(SlotsInput.safeParse(body).success).toBe(true);
+      expect(plainSlotsInput(structuredClone(body)), JSON.stringify(body)).toEqual(body);
+      expect(SlotsInput.safeParse(body).data).toEqual(body);
+    }
+  });
+
+  it('takes a device locale and codes in either case, as the targeting compares them', () => {
+    for (const [context, as] of [
+      [
+        { country: 'de', language: 'de-AT' },
+        { country: 'DE', language: 'de' },
+      ],
+      [{ language: 'DE' }, { language: 'de' }],
+      [{ language: 'zh-Hant-TW' }, { language: 'zh' }],
+      [
+        { country: 'At', language: 'sgn-ase', platform: 'ios' },
+        { country: 'AT', language: 'sgn', platform: 'ios' },
+      ],
+    ]) {
+      const body = { user: 'u', statuses: 5, context };
+      expect(plainSlotsInput(structuredClone(body))?.context, JSON.stringify(context)).toEqual(as);
+      expect(SlotsInput.parse(body).context, JSON.stringify(context)).toEqual(as);
     }
   });
 
@@ -101,7 +135,9 @@ describe('the hand-written slot body check', () => {
       { user: 'u', statuses: 1001 },
       { user: 'u', runs: [600, 401] },
       { user: 'u', runs: [0] },
-      { user: 'u', statuses: 1, context: { country: 'de' } },
+      { user: 'u', statuses: 1, context: { country: 'deu' } },
+      { user: 'u', statuses: 1, context: { language: 'de_AT' } },
+      { user: 'u', statuses: 1, context: { language: 'de-AT-' } },
       { user: 'u', statuses: 1, context: { city: 'Berlin' } },
       { user: 'u', statuses: 1, text: 'hello' },
       { user: 'u', statuses: 1, explain: 'yes' },
@@ -109,7 +145,7 @@ describe('the hand-written slot body check', () => {
       [],
       null,
     ]) {
-      expect(isPlainSlotsInput(body), JSON.stringify(body)).toBe(false);
+      expect(plainSlotsInput(body), JSON.stringify(body)).toBeUndefined();
       expect(SlotsInput.safeParse(body).success, JSON.stringify(body)).toBe(false);
     }
   });
@@ -169,6 +205,8 @@ describe('the hand-written events body check', () => {
     for (const body of [
       { events: [{ token: 't', type: 'impression' }] },
       { events: EVENT_TYPES.map((type) => ({ type, token: 'x'.repeat(1024) })) },
+      // Any length: a token that is none of ours is a rejected item, not a bad request.
+      { events: [{ type: 'click', token: 'x'.repeat(5000) }] },
     ]) {
       expect(isPlainEventsInput(body), JSON.stringify(body)).toBe(true);
       expect(EventsInput.safeParse(body).success).toBe(true);

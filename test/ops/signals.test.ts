@@ -99,6 +99,35 @@ describe('npm scripts and signals', () => {
     expect(proc.output()).toContain('stopped cleanly');
   }, 60_000);
 
+  it('npm run start:worker: a request in flight at SIGTERM is answered and its connection closed, then exit 0', async () => {
+    const { port, env } = await serverEnv();
+    proc = run('npm', ['run', 'start:worker'], { ...env, DATA_DIR: join(dir!, 'worker') });
+    await waitForOutput(proc, 'serving the Worker', 120_000);
+    leftovers = descendants(proc.child.pid!);
+    const body = JSON.stringify({ name: 'In flight' });
+    // `Expect: 100-continue`: the edge's "100 Continue" says it holds the request; the body follows the signal.
+    const socket = await openSocket(
+      port,
+      `POST /v1/advertisers HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${STRONG_ADMIN_KEY}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+    );
+    let received = '';
+    socket.on('data', (d) => (received += d));
+    const closed = new Promise<void>((done) => socket.once('close', () => done()));
+    while (!received.includes('100 Continue')) await new Promise((r) => setTimeout(r, 10));
+    proc.child.kill('SIGTERM');
+    await waitForOutput(proc, '[stop] SIGTERM');
+    socket.write(body);
+    // Answered, and the connection closed after the answer rather than kept alive (which held the stop ~5 s).
+    await closed;
+    expect(received).toMatch(/HTTP\/1\.1 201 /);
+    expect(received).toMatch(/\r\nconnection: close\r\n/i);
+    expect(await proc.exited).toEqual({ code: 0, signal: null });
+    for (let i = 0; i < 100 && leftovers.some(alive); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(leftovers.filter(alive)).toEqual([]);
+    expect(proc.output()).toContain('[stop] closed cleanly');
+  }, 180_000);
+
   it.each(['SIGTERM', 'SIGINT'] as const)(
     'npm run start:worker: %s to npm stops workerd, exit 0, no process left',
     async (signal) => {

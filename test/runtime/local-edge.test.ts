@@ -5,12 +5,13 @@
  * given as the settings carry them (the settings themselves allow no request timeout under 15 s).
  */
 import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalEdge } from '../../src/runtime/local-edge.js';
+import { type LocalEdge, startLocalEdge } from '../../src/runtime/local-edge.js';
 import { slowClient } from '../helpers/slow-client.js';
 
 let upstream: Server;
-let edge: Server;
+let edge: LocalEdge;
 let port: number;
 
 beforeAll(async () => {
@@ -65,4 +66,60 @@ describe('the local edge’s timeouts', () => {
     expect(received).not.toMatch(/\r\nconnection: close\r\n/i);
     expect(ms).toBeGreaterThanOrEqual(900);
   }, 15_000);
+});
+
+describe('the local edge’s stop', () => {
+  it('answers the request in flight with Connection: close, closes idle connections at once, and ends', async () => {
+    let answerSlow: () => void = () => {};
+    let slowArrived: () => void = () => {};
+    const arrived = new Promise<void>((done) => (slowArrived = done));
+    const slowUpstream = createServer((req, res) => {
+      req.resume();
+      const answer = () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{}');
+      };
+      if (req.url !== '/slow') return answer();
+      answerSlow = answer;
+      slowArrived();
+    });
+    await new Promise<void>((ok) => slowUpstream.listen(0, '127.0.0.1', ok));
+    const stopping = await startLocalEdge({
+      upstream: new URL(`http://127.0.0.1:${(slowUpstream.address() as { port: number }).port}`),
+      port: 0,
+      host: '127.0.0.1',
+      // A kept-alive connection would hold a plain close() for a minute.
+      http: { requestTimeoutMs: 60_000, uploadTimeoutMs: 60_000, keepAliveTimeoutMs: 60_000 },
+    });
+    const at = (stopping.address() as { port: number }).port;
+    /** A raw keep-alive client: what it received, and when the edge closed the connection. */
+    const client = (path: string) => {
+      const socket = connect(at, '127.0.0.1');
+      let received = '';
+      socket.on('data', (d) => (received += d));
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${at}\r\n\r\n`);
+      const closed = new Promise<void>((done) => socket.once('close', () => done()));
+      return { received: () => received, closed };
+    };
+    try {
+      const idle = client('/healthz');
+      const slow = client('/slow');
+      while (!idle.received().includes('{}')) await new Promise((r) => setTimeout(r, 10));
+      // The slow request has reached the upstream: it is in flight.
+      await arrived;
+      const stopped = stopping.stop();
+      await idle.closed;
+      expect(idle.received()).toMatch(/^HTTP\/1\.1 200 /);
+      answerSlow();
+      await slow.closed;
+      expect(slow.received()).toMatch(/^HTTP\/1\.1 200 /);
+      expect(slow.received()).toMatch(/\r\nconnection: close\r\n/i);
+      await stopped;
+      expect(stopping.listening).toBe(false);
+    } finally {
+      stopping.closeAllConnections();
+      slowUpstream.closeAllConnections();
+      await new Promise((ok) => slowUpstream.close(ok));
+    }
+  }, 30_000);
 });

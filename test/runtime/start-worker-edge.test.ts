@@ -16,7 +16,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (server) await stopServer(server);
+  // SIGTERM, not the default SIGKILL: a killed start:worker leaves its workerd running (Miniflare stops it on exit).
+  if (server) await stopServer(server, 'SIGTERM');
 });
 
 /** POSTs `body` as node:http does with `Expect: 100-continue`: the body goes only once the server says continue. */

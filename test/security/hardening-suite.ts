@@ -231,6 +231,60 @@ export function hardeningSuite(name: string, world: () => World<HardeningService
     });
   });
 
+  describe(`${name}: forged tokens of any length`, () => {
+    it('are rejected item by item, the batch’s other events recorded', async () => {
+      const w = world();
+      const [good] = (await w.s.call('POST', '/v1/slots', w.client.key, { user: 'long-token-user', statuses: 10 })).body.slots;
+      const kid = good.token.split('.')[0];
+      const forged = ['x'.repeat(5000), `${kid}.${'A'.repeat(1100)}`, `${kid}.${'A'.repeat(600_000)}`];
+      const res = await w.s.call('POST', '/v1/events', w.client.key, {
+        events: [{ token: good.token, type: 'impression' }, ...forged.map((token) => ({ token, type: 'click' }))],
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.results).toEqual([
+        { status: 'accepted' },
+        ...forged.map(() => ({ status: 'rejected', reason: 'invalid_token' })),
+      ]);
+      // Not one of them a click on the good slot.
+      const again = await w.s.call('POST', '/v1/events', w.client.key, { events: [{ token: good.token, type: 'click' }] });
+      expect(again.body.results).toEqual([{ status: 'accepted' }]);
+      // The body limit still bounds the request, and /v1/why refuses such a token as any invalid one.
+      const tooLarge = await w.s.call('POST', '/v1/events', w.client.key, {
+        events: [{ token: 'x'.repeat(1 << 20), type: 'click' }],
+      });
+      expect(tooLarge.status).toBe(413);
+      const why = await w.s.call('POST', '/v1/why', w.client.key, { token: 'x'.repeat(5000) });
+      expect(why.status).toBe(400);
+      expect(why.body.errors[0].path).toBe('token');
+    });
+  });
+
+  describe(`${name}: a UTF-8 byte order mark before a JSON body`, () => {
+    it('is ignored on every JSON route (RFC 8259 §8.1); a second one is malformed JSON', async () => {
+      const w = world();
+      const send = (method: string, path: string, key: string, body: unknown, boms: number) =>
+        w.s.app.request(path, {
+          method,
+          headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+          body: new Uint8Array([...Array(boms).fill([0xef, 0xbb, 0xbf]).flat(), ...Buffer.from(JSON.stringify(body))]),
+        });
+      const routes: [string, string, string, unknown, number][] = [
+        ['POST', '/v1/slots', w.client.key, { user: 'bom-user', statuses: 10 }, 200],
+        ['POST', '/v1/events', w.client.key, { events: [{ token: 'a.b', type: 'click' }] }, 200],
+        ['POST', '/v1/users/blocks', w.client.key, { user: 'bom-user' }, 200],
+        ['PATCH', `/v1/campaigns/${w.a.campaignId}`, w.a.key, { name: 'Renamed with a BOM' }, 200],
+      ];
+      for (const [method, path, key, body, status] of routes) {
+        const once = await send(method, path, key, body, 1);
+        expect(once.status, `${path}: ${await once.clone().text()}`).toBe(status);
+        await once.arrayBuffer();
+        const twice = await send(method, path, key, body, 2);
+        expect(twice.status, path).toBe(400);
+        expect((await twice.json()).detail, path).toMatch(/Malformed JSON/);
+      }
+    });
+  });
+
   describe(`${name}: HTTP semantics`, () => {
     it('a known path with a method it does not take is a 405 with Allow, with or without a key', async () => {
       const w = world();

@@ -1,13 +1,15 @@
 /**
  * One store per database file at a time (`lockDatabase`, src/store/sqlite/db.ts), in one process: a second is
- * refused while the first is open; a close, a kill (`abandon`) or a failed open lets the next one in.
+ * refused while the first is open; a close, a kill (`abandon`) or a failed open (also one that failed after the file
+ * opened) lets the next one in.
  * Across processes: test/ops/one-server-per-file.test.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { DatabaseLockError } from '../../src/store/sqlite/db.js';
+import { DatabaseLockError, lockDatabase } from '../../src/store/sqlite/db.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import { sqliteFile } from '../helpers/sqlite-file.js';
 
@@ -28,6 +30,19 @@ describe('one store per database file', () => {
     const third = open();
     expect(await third.health?.()).toEqual({ writable: true, migrated: true });
     await third.close();
+  });
+
+  it('lets the next store in after one that failed once the file was open (a damaged file)', async () => {
+    await open().close();
+    // A table the store reads on start, gone: migrations count it as made, so the store's own reads fail.
+    const damaged = new Database(file.path);
+    damaged.exec('DROP TABLE reservations');
+    damaged.close();
+    expect(open).toThrow(/no such table: reservations/);
+    // Neither the file's lock nor a connection stayed with the failed store: the next one fails the same way, not on
+    // the lock, and the lock is free.
+    expect(open).toThrow(/no such table: reservations/);
+    lockDatabase(file.path)();
   });
 
   it('lets the next store in after an open that failed, and names a lock file it cannot use', async () => {

@@ -14,7 +14,7 @@ import { eventEffect } from '../../src/engine/events.js';
 import { noopMetrics } from '../../src/ops/metrics.js';
 import { openEngineStore } from '../../src/runtime/node-engine.js';
 import type { Reservation } from '../../src/store/interface.js';
-import { MMAP_BYTES, openDatabase } from '../../src/store/sqlite/db.js';
+import { openDatabase } from '../../src/store/sqlite/db.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import { WalSync } from '../../src/store/sqlite/wal-sync.js';
 
@@ -68,7 +68,7 @@ describe('WAL sync', () => {
       ).toThrow('rolled back');
       expect(sqlite.pragma('synchronous', { simple: true })).toBe(2);
       // Reads go through a memory map (writes never do): fewer read() calls on the ledger's random lookups.
-      expect(sqlite.pragma('mmap_size', { simple: true })).toBe(MMAP_BYTES);
+      expect(sqlite.pragma('mmap_size', { simple: true })).toBe(readSettings({}).sqliteMmapMb * 2 ** 20);
     } finally {
       wal.close();
       sqlite.close();

@@ -8,7 +8,10 @@ import { ApiError } from '../errors.js';
  */
 const JSON_TYPE = /^application\/([a-z.-]+\+)?json(;\s*[a-z0-9-]+=([^;]+))*$/;
 
-/** Returns `check(c)`: throws a 415 ApiError when a body-carrying request says the wrong type. */
+/**
+ * Returns `check(c)`: throws a 415 ApiError when a body-carrying request says the wrong type, and starts reading
+ * a JSON body (`readJsonText`).
+ */
 export function requireContentType(options: { multipartPaths: RegExp }): (c: Context) => void {
   return function contentType(c) {
     const method = c.req.method;
@@ -22,6 +25,22 @@ export function requireContentType(options: { multipartPaths: RegExp }): (c: Con
           wantsMultipart ? 'Send the upload as multipart/form-data' : 'Send the body as application/json',
         );
       }
+      if (!wantsMultipart) readJsonText(c);
     }
   };
 }
+
+/**
+ * Puts a JSON body's text in Hono's body cache, where every reader finds it (`c.req.text()`, `c.req.json()`, the
+ * zod validator), decoded by TextDecoder: it drops one leading byte order mark (RFC 8259 lets a parser ignore
+ * one) on every runtime, where workerd's `Request.text()` keeps it and JSON.parse then fails. Node's slot lane
+ * decodes its bodies the same way (node-slots.ts).
+ */
+function readJsonText(c: Context): void {
+  const text = c.req.raw.arrayBuffer().then((bytes) => utf8.decode(bytes));
+  // A route that never reads its body (a 404 under a guarded path) must not leave a rejection unhandled.
+  text.catch(() => undefined);
+  (c.req.bodyCache as { text?: Promise<string> }).text = text;
+}
+
+const utf8 = new TextDecoder();

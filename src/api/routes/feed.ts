@@ -11,7 +11,7 @@ import {
   EventResult,
   EventsInput,
   isPlainEventsInput,
-  isPlainSlotsInput,
+  plainSlotsInput,
   SlotsInput,
   SlotsResponse,
   UserAdvertiserInput,
@@ -154,7 +154,8 @@ export function slotsInputFrom(text: string): z.infer<typeof SlotsInput> {
   } catch {
     throw new ApiError('bad_request', 'Malformed JSON in request body');
   }
-  if (isPlainSlotsInput(body)) return body;
+  const plain = plainSlotsInput(body);
+  if (plain) return plain;
   const parsed = SlotsInput.safeParse(body);
   if (!parsed.success) throw validationError(parsed.error);
   return parsed.data;

@@ -76,6 +76,11 @@ const REPORT_SQL = Object.fromEntries(
 ) as Record<Exclude<ReportCounter, 'spendMicros'>, { insert: string; update: string }>;
 const SPEND_SQL = `insert into campaign_spend (campaign_id, day, spend_micros) values (?, ?, cast(? as integer))
   on conflict (campaign_id, day) do update set spend_micros = spend_micros + excluded.spend_micros`;
+const SPENT_TODAY_SQL = 'select spend_micros from campaign_spend where campaign_id = ? and day = ?';
+const SPENT_TOTAL_SQL = 'select coalesce(sum(spend_micros), 0) from campaign_spend where campaign_id = ?';
+const APPLIED_SQL =
+  'insert into do_applied_effects (reservation_id, type, at) values (?, ?, ?) on conflict do nothing returning 1';
+const CHARGED_HOLD_SQL = 'delete from do_budget_holds where reservation_id = ? returning amount_micros, expires_at';
 const CTR_SQL = `insert into do_ctr_pending (creative_id, impressions, clicks) values (?, cast(? as integer), cast(? as integer))
   on conflict (creative_id) do update set impressions = impressions + excluded.impressions, clicks = clicks + excluded.clicks`;
 
@@ -203,6 +208,14 @@ const bucketOf = (expiresAt: number) => Math.ceil(expiresAt / HOLD_BUCKET_MS) * 
 const dayName = (day: number) => new Date(day * 86_400_000).toISOString().slice(0, 10);
 const dayNumber = (day: string) => dayOf(Date.parse(`${day}T00:00:00Z`));
 
+/** Spend inside one apply (`CampaignObjectStore.spending`). */
+interface Spending {
+  on(day: string): { today: number; total: number };
+  add(day: string, micros: number): void;
+  /** What the object's spend cache may keep for `day` once the apply committed. */
+  cached(day: string): { day: string; today: number; total: number } | undefined;
+}
+
 /** Upper bounds of what one shard may keep committed after a budget cut (null: that budget is unbounded). */
 export interface TrimTarget {
   dailyMicros: number | null;
@@ -232,10 +245,6 @@ export class CampaignObjectStore {
   /** The hold path's statements, built once per object (drizzle builds a query's SQL on every call otherwise). */
   private holdQuery;
   private lapseQuery;
-  private appliedQuery;
-  private chargedHoldQuery;
-  private spentTodayQuery;
-  private spentTotalQuery;
   private sql: RawSql;
 
   constructor(
@@ -262,27 +271,6 @@ export class CampaignObjectStore {
       .delete(budgetHolds)
       .where(lte(budgetHolds.expiresAt, sql.placeholder('now')))
       .returning({ amountMicros: budgetHolds.amountMicros, expiresAt: budgetHolds.expiresAt })
-      .prepare();
-    this.appliedQuery = db
-      .insert(appliedEffects)
-      .values({ reservationId: sql.placeholder('reservationId'), type: sql.placeholder('type'), at: sql.placeholder('at') })
-      .onConflictDoNothing()
-      .returning({ id: appliedEffects.reservationId })
-      .prepare();
-    this.chargedHoldQuery = db
-      .delete(budgetHolds)
-      .where(eq(budgetHolds.reservationId, sql.placeholder('id')))
-      .returning({ amountMicros: budgetHolds.amountMicros, expiresAt: budgetHolds.expiresAt })
-      .prepare();
-    this.spentTodayQuery = db
-      .select({ s: t.campaignSpend.spendMicros })
-      .from(t.campaignSpend)
-      .where(and(eq(t.campaignSpend.campaignId, campaignId), eq(t.campaignSpend.day, sql.placeholder('day'))))
-      .prepare();
-    this.spentTotalQuery = db
-      .select({ s: sql<number>`coalesce(sum(${t.campaignSpend.spendMicros}), 0)` })
-      .from(t.campaignSpend)
-      .where(eq(t.campaignSpend.campaignId, campaignId))
       .prepare();
   }
 
@@ -738,26 +726,32 @@ export class CampaignObjectStore {
     // here, the lease does not depend on that order.
     this.totals();
     if (capped) this.lease(now);
+    const spending = this.spending();
+    let committed = false;
     try {
       this.db.transaction((tx) => {
         const side: CampaignSideTx = {
           // The prepared statements run on the same storage, inside this transaction.
-          firstTime: (effect) =>
-            this.appliedQuery.all({ reservationId: effect.reservationId, type: effect.type, at: effect.at }).length > 0,
+          firstTime: (effect) => !this.sql.exec(APPLIED_SQL, effect.reservationId, effect.type, effect.at).raw().next().done,
           remainingMicros: (_campaignId, day) => {
             const budget = this.inForce();
-            const spent = this.spent(day);
+            const spent = spending.on(day);
             let remaining = Number.POSITIVE_INFINITY;
             if (budget?.dailyMicros !== undefined) remaining = Math.min(remaining, budget.dailyMicros - spent.today);
             if (budget?.totalMicros !== undefined) remaining = Math.min(remaining, budget.totalMicros - spent.total);
             // One of several shards: never spend past this shard's lease either.
-            if (capped) remaining = Math.min(remaining, this.leaseRoom(day, spent, now));
+            if (capped) remaining = Math.min(remaining, this.leaseRoom(day, spent, now, spending));
             return remaining;
           },
           addSpend: (effect, day, micros) => {
-            charged.push(...this.chargedHoldQuery.all({ id: effect.reservationId }));
+            const hold = this.sql.exec(CHARGED_HOLD_SQL, effect.reservationId).raw().next();
+            if (!hold.done) {
+              const [amountMicros, expiresAt] = hold.value as [number, number];
+              charged.push({ amountMicros, expiresAt });
+            }
             if (micros <= 0) return;
             this.sql.exec(SPEND_SQL, this.campaignId, day, micros);
+            spending.add(day, micros);
           },
           addReporter: (creativeId, uid, at) => {
             reported.add(creativeId);
@@ -772,14 +766,14 @@ export class CampaignObjectStore {
         };
         for (const effect of effects) applyCampaignSide(side, effect);
       });
+      committed = true;
     } catch (err) {
       // Rolled back: the running totals are rebuilt from the table.
       this.held = undefined;
       throw err;
     } finally {
-      // Spend changed here (or not, if rolled back), and a read inside the transaction may have
-      // cached a value from its middle: read it again next time.
-      this.spentCache = undefined;
+      // Committed, the spend counted here is the table's; rolled back, read it again next time.
+      this.spentCache = committed ? spending.cached(utcDay(now)) : undefined;
     }
     this.countHeld(charged, -1);
     return reviewReported(reported, reportThreshold, now, catalog, (creativeId, since) => this.reporters(creativeId, since));
@@ -791,7 +785,7 @@ export class CampaignObjectStore {
    * day, as the coordinator assumes; an earlier day's ceiling is no longer known, so a late
    * charge for a day the lease has moved past is not taken on the daily budget.
    */
-  private leaseRoom(day: string, spent: { today: number; total: number }, now: number): number {
+  private leaseRoom(day: string, spent: { today: number; total: number }, now: number, spending: Spending): number {
     const { lease } = this.lease(now);
     let room = Number.POSITIVE_INFINITY;
     if (lease.totalMicros !== null) room = Math.min(room, lease.totalMicros - spent.total);
@@ -799,7 +793,7 @@ export class CampaignObjectStore {
       const d = dayNumber(day);
       if (d === lease.day) room = Math.min(room, lease.dailyMicros - spent.today);
       else if (d > lease.day) {
-        const left = Math.max(0, lease.dailyMicros - this.spent(dayName(lease.day)).today);
+        const left = Math.max(0, lease.dailyMicros - spending.on(dayName(lease.day)).today);
         room = Math.min(room, left - spent.today);
       } else room = 0;
     }
@@ -815,11 +809,48 @@ export class CampaignObjectStore {
     return spent;
   }
 
+  /**
+   * Spend as one apply's charges change it: each day's and the total read once (from memory if cached), then
+   * counted as the charges go in (this object is the only writer of its spend rows).
+   */
+  private spending(): Spending {
+    const days = new Map<string, number>();
+    let total: number | undefined;
+    const cached = this.spentCache;
+    if (cached) {
+      days.set(cached.day, cached.today);
+      total = cached.total;
+    }
+    const today = (day: string) => {
+      let micros = days.get(day);
+      if (micros === undefined) days.set(day, (micros = this.spentToday(day)));
+      return micros;
+    };
+    const all = () => (total ??= this.spentTotal());
+    return {
+      on: (day) => ({ today: today(day), total: all() }),
+      add: (day, micros) => {
+        // As the statement's cast stores it.
+        const stored = Math.trunc(micros);
+        days.set(day, today(day) + stored);
+        total = all() + stored;
+      },
+      cached: (day) => (total !== undefined && days.has(day) ? { day, today: days.get(day) as number, total } : undefined),
+    };
+  }
+
   /** Spend on `day` and in all (inside a transaction too: the statements run on the object's one storage). */
   private spent(day: string): { today: number; total: number } {
-    const today = this.spentTodayQuery.get({ day });
-    const total = this.spentTotalQuery.get();
-    return { today: today?.s ?? 0, total: total?.s ?? 0 };
+    return { today: this.spentToday(day), total: this.spentTotal() };
+  }
+
+  private spentToday(day: string): number {
+    const row = this.sql.exec(SPENT_TODAY_SQL, this.campaignId, day).raw().next();
+    return row.done ? 0 : (row.value[0] as number);
+  }
+
+  private spentTotal(): number {
+    return this.sql.exec(SPENT_TOTAL_SQL, this.campaignId).raw().next().value?.[0] as number;
   }
 
   /** Bumps the event's report rows, one per breakdown; reach goes into each row's HyperLogLog sketch, never a user list. */

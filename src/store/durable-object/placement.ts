@@ -9,6 +9,12 @@
 /** The default: measured in bench/workers/placement.ts. */
 export const DEFAULT_USER_SHARDS = 1024;
 
+/**
+ * `npm run start:worker`'s default (and the Workers bench's): one local workerd runs every object in one process, and
+ * past ~750–790 migrated objects its SQLite answers SQLITE_NOMEM, so fewer user objects leave room for the campaigns'.
+ */
+export const LOCAL_USER_SHARDS = 256;
+
 /** The Durable Object name holding this pseudonymous user's state. */
 export function userObjectName(uid: string, shards: number): string {
   if (shards <= 0) return uid;

@@ -64,6 +64,66 @@ const insertBindings = (r: Reservation) => [
 const INSERT_EVENT_SQL = 'insert into events (reservation, type, uid, campaign_id, at, cost_micros) values (?, ?, ?, ?, ?, ?)';
 const MARK_VIEWED_SQL = 'update reservations set viewed_at = ? where id = ?';
 const MARK_CHARGED_SQL = 'update reservations set charged_at = ? where id = ?';
+const MARK_BOTH_SQL = 'update reservations set viewed_at = ?, charged_at = ? where id = ?';
+/**
+ * An event's reservation, its budget shard and whether its (reservation, type) was recorded: one statement for the
+ * procedure's `seen` and `reservation` (events are keyed by the reservation's number: tokens on Workers carry none).
+ */
+const EVENT_RESERVATION_SQL = `select r.number, r.id, r.uid, r.campaign_id, r.creative_id, r.advertiser_id, r.bid_type,
+  r.price_micros, r.served_at, r.expires_at, r.viewed_at, r.charged_at, r.country, r.platform, r.video, s.shard,
+  exists (select 1 from events e where e.reservation = r.number and e.type = ?2)
+  from reservations r left join do_reservation_shards s on s.reservation_id = r.id where r.id = ?1`;
+type EventReservationRow = [
+  number,
+  string,
+  string,
+  string,
+  string,
+  string,
+  Reservation['bidType'],
+  number,
+  number,
+  number,
+  number | null,
+  number | null,
+  string,
+  string,
+  number,
+  number | null,
+  number,
+];
+/**
+ * One outbox row per transaction that has campaign effects: `effect` the JSON array of them (a row written before
+ * session 16 holds one effect, as an object), `campaign_id` the first effect's (unused). A row is written and
+ * deleted once, not once per event: rows written are what an event costs (docs/deploy.md).
+ */
+const OUTBOX_INSERT_SQL = 'insert into do_outbox (campaign_id, effect) values (?, ?)';
+const OUTBOX_SQL = 'select id, effect from do_outbox order by id';
+const outboxDeleteSql = (ids: number) => `delete from do_outbox where id in (${'?,'.repeat(ids - 1)}?)`;
+
+/** A reservation as `EVENT_RESERVATION_SQL` reads it. */
+function reservationOf(row: EventReservationRow): Reservation {
+  const [number, id, uid, campaignId, creativeId, advertiserId, bidType, priceMicros, servedAt, expiresAt] = row;
+  const reservation: Reservation = {
+    number,
+    id,
+    uid,
+    campaignId,
+    creativeId,
+    advertiserId,
+    bidType,
+    priceMicros,
+    servedAt,
+    expiresAt,
+    viewedAt: row[10],
+    chargedAt: row[11],
+    country: row[12],
+    platform: row[13],
+    video: row[14] === 1,
+  };
+  if (row[15] !== null) reservation.budgetShard = row[15];
+  return reservation;
+}
 
 /** A user's reservations: by the key (its index), then the pseudonym itself (another user may share the key). */
 const theirs = (uid: string) => and(eq(t.reservations.uidKey, uidKey(uid)), eq(t.reservations.uid, uid));
@@ -93,45 +153,12 @@ export async function migrateObject(db: ObjectDb): Promise<void> {
 }
 
 export class UserObjectStore {
-  /** The event path's reads, built once per object (drizzle builds a query's SQL on every call otherwise). */
-  private seenQuery;
-  private reservationQuery;
-  private shardQuery;
-  private outboxQuery;
   /** The last reservation number given (`nextNumber`). */
   private lastNumber: number | undefined;
   private sql: RawSql;
 
   constructor(private db: ObjectDb) {
     this.sql = rawSqlOf(db);
-    // Events are keyed by the reservation's number (tokens on Workers carry none): found through the id.
-    this.seenQuery = db
-      .select({ at: t.events.at })
-      .from(t.events)
-      .where(
-        and(
-          eq(
-            t.events.reservation,
-            sql`(select ${t.reservations.number} from ${t.reservations} where ${t.reservations.id} = ${sql.placeholder('id')})`,
-          ),
-          eq(t.events.type, sql.placeholder('type')),
-        ),
-      )
-      .prepare();
-    this.reservationQuery = db
-      .select(RESERVATION_FIELDS)
-      .from(t.reservations)
-      .where(eq(t.reservations.id, sql.placeholder('id')))
-      .prepare();
-    this.shardQuery = db
-      .select({ shard: t.reservationShards.shard })
-      .from(t.reservationShards)
-      .where(eq(t.reservationShards.reservationId, sql.placeholder('id')))
-      .prepare();
-    this.outboxQuery = db
-      .insert(t.outbox)
-      .values({ campaignId: sql.placeholder('campaignId'), effect: sql.placeholder('effect') })
-      .prepare();
   }
 
   /** Blocks, hides and the history still counting toward caps at `now`. */
@@ -267,41 +294,64 @@ export class UserObjectStore {
   /** The user's side of the event procedure, in one transaction; campaign effects go to the outbox. */
   record(batch: VerifiedEvent[], now: number, rules: Pick<EventRules, 'effect'>): EventOutcome[] {
     return this.db.transaction((tx) => {
+      const effects: CampaignEffect[] = [];
+      // `seen` reads the event's reservation too; the procedure asks `reservation` for the same event right after.
+      let read: { event: VerifiedEvent; reservation: Reservation | undefined } | undefined;
+      // An event's marks on its reservation, written together before the next event reads (a cpm impression both
+      // converts and charges: one row written, not two).
+      let marks: { id: string; viewedAt?: number; chargedAt?: number } | undefined;
+      const writeMarks = () => {
+        if (!marks) return;
+        const { id, viewedAt, chargedAt } = marks;
+        marks = undefined;
+        if (viewedAt === undefined) this.sql.exec(MARK_CHARGED_SQL, chargedAt, id);
+        else if (chargedAt === undefined) this.sql.exec(MARK_VIEWED_SQL, viewedAt, id);
+        else this.sql.exec(MARK_BOTH_SQL, viewedAt, chargedAt, id);
+      };
+      const marked = (r: Reservation) => {
+        if (marks?.id !== r.id) writeMarks();
+        marks ??= { id: r.id };
+        return marks;
+      };
       const userSide: UserSideTx = {
-        // The prepared statements run on the same storage, inside this transaction.
-        seen: ({ reservationId, type }) => this.seenQuery.get({ id: reservationId, type }) !== undefined,
-        reservation: ({ reservationId: id }) => {
-          const row = this.reservationQuery.get({ id });
-          if (!row) return undefined;
-          const sharded = this.shardQuery.get({ id });
-          return sharded ? { ...row, budgetShard: sharded.shard } : row;
+        seen: (event) => {
+          writeMarks();
+          const found = this.sql.exec(EVENT_RESERVATION_SQL, event.reservationId, event.type).raw().next();
+          const row = found.done ? undefined : (found.value as EventReservationRow);
+          read = { event, reservation: row && reservationOf(row) };
+          return row?.[16] === 1;
         },
+        reservation: (event) => (read?.event === event ? read.reservation : undefined),
         insertEvent: ({ reservationNumber, type, uid, campaignId, at, costMicros }) =>
           void this.sql.exec(INSERT_EVENT_SQL, reservationNumber, type, uid, campaignId, at, costMicros),
-        markViewed: (r, at) => void this.sql.exec(MARK_VIEWED_SQL, at, r.id),
-        markCharged: (r, at) => void this.sql.exec(MARK_CHARGED_SQL, at, r.id),
+        markViewed: (r, at) => void (marked(r).viewedAt = at),
+        markCharged: (r, at) => void (marked(r).chargedAt = at),
         block: (uid, advertiserId, at) => tx.insert(t.userBlocks).values({ uid, advertiserId, at }).onConflictDoNothing().run(),
         hide: (uid, creativeId, at) => tx.insert(t.userHides).values({ uid, creativeId, at }).onConflictDoNothing().run(),
         forCampaign: (effect) => {
-          this.outboxQuery.run({ campaignId: effect.campaignId, effect: JSON.stringify(effect) });
+          effects.push(effect);
           return undefined;
         },
       };
-      return applyUserSide(userSide, batch, now, rules);
+      const outcomes = applyUserSide(userSide, batch, now, rules);
+      writeMarks();
+      if (effects.length > 0) this.sql.exec(OUTBOX_INSERT_SQL, effects[0].campaignId, JSON.stringify(effects));
+      return outcomes;
     });
   }
 
   pending(): PendingEffect[] {
-    return this.db
-      .select()
-      .from(t.outbox)
-      .orderBy(asc(t.outbox.id))
-      .all()
-      .map((row) => ({ id: row.id, effect: JSON.parse(row.effect) as CampaignEffect }));
+    const pending: PendingEffect[] = [];
+    for (const [id, json] of this.sql.exec(OUTBOX_SQL).raw() as IterableIterator<[number, string]>) {
+      const effects = JSON.parse(json) as CampaignEffect | CampaignEffect[];
+      for (const effect of Array.isArray(effects) ? effects : [effects]) pending.push({ id, effect });
+    }
+    return pending;
   }
 
   delivered(ids: number[]): void {
-    for (const chunk of statementChunks(ids)) this.db.delete(t.outbox).where(inArray(t.outbox.id, chunk)).run();
+    if (ids.length === 0) return;
+    for (const chunk of statementChunks(ids)) this.sql.exec(outboxDeleteSql(chunk.length), ...chunk);
   }
 
   /** What campaign objects hold for this user: live holds to release and creatives it reported. */
@@ -476,34 +526,39 @@ export class UserObjectService implements UserObjectRpc {
     return this.serial(() => this.state.prune(now, historyMs).removed);
   }
 
-  /** Hands outbox effects to their campaign objects; what fails stays queued and is retried by alarm. */
+  /**
+   * Hands outbox effects to their campaign objects; what fails stays queued and is retried by alarm. A row holds
+   * effects for several campaigns: it goes once every one took its effects (those that did apply a retry's once).
+   */
   private async deliver(reportThreshold: number): Promise<string[]> {
-    const byCampaign = new Map<string, { campaignId: string; shard: number; ids: number[]; effects: CampaignEffect[] }>();
+    const byCampaign = new Map<string, { campaignId: string; shard: number; ids: Set<number>; effects: CampaignEffect[] }>();
     for (const { id, effect } of this.state.pending()) {
       const shard = effectShard(effect);
       const key = `${effect.campaignId}#${shard}`;
       let group = byCampaign.get(key);
-      if (!group) byCampaign.set(key, (group = { campaignId: effect.campaignId, shard, ids: [], effects: [] }));
-      group.ids.push(id);
+      if (!group) byCampaign.set(key, (group = { campaignId: effect.campaignId, shard, ids: new Set(), effects: [] }));
+      group.ids.add(id);
       group.effects.push(effect);
     }
     if (byCampaign.size === 0) return [];
     const { objects } = await this.context();
     const sentToReview: string[] = [];
-    let failed = false;
+    const delivered = new Set<number>();
+    const kept = new Set<number>();
     await Promise.all(
       [...byCampaign.values()].map(async (group) => {
         const { campaignId } = group;
         try {
           sentToReview.push(...(await objects.campaign(campaignId, group.shard).apply(group.effects, reportThreshold)));
-          this.state.delivered(group.ids);
+          for (const id of group.ids) delivered.add(id);
         } catch (err) {
-          failed = true;
+          for (const id of group.ids) kept.add(id);
           console.error(`[events] campaign object ${campaignId} unavailable, effects queued: ${(err as Error).message}`);
         }
       }),
     );
-    if (failed) await this.schedule(Date.now() + OUTBOX_RETRY_MS);
+    this.state.delivered([...delivered].filter((id) => !kept.has(id)));
+    if (kept.size > 0) await this.schedule(Date.now() + OUTBOX_RETRY_MS);
     return sentToReview;
   }
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { SettingsError } from '../../config.js';
+import { readSettings, SettingsError } from '../../config.js';
 import type { Atomic } from '../catalog.js';
 import { reachUnion } from '../reach.js';
 
@@ -14,15 +14,11 @@ export type Db = BetterSQLite3Database;
 
 export const migrationsFolder = fileURLToPath(new URL('../../../schema/migrations', import.meta.url));
 
-/**
- * How much of the database file is read through a memory map by default (the rest with read(); SQLITE_MMAP_MB):
- * address space, not heap; the pages it touches are the OS page cache's, shared and reclaimable (they count in
- * the process's RSS).
- */
-export const MMAP_BYTES = 1 << 30;
-
 export interface OpenOptions {
-  /** Bytes of the file read through a memory map [MMAP_BYTES]; 0: none (every read a read()). */
+  /**
+   * Bytes of the file read through a memory map [SQLITE_MMAP_MB's default]; 0: none (every read a read()). Address
+   * space, not heap; the pages it touches are the OS page cache's, shared and reclaimable (they count in the RSS).
+   */
   mmapBytes?: number;
 }
 
@@ -43,7 +39,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): { db: Db;
   // Pages read through a memory map instead of a read() into SQLite's cache each: the event ledger's random
   // index lookups spend less system time (bench/README, session 8). Read-only: writes still go through the WAL.
   // The cost: an I/O error on a mapped page is a SIGBUS (the process dies unlogged), hence SQLITE_MMAP_MB=0.
-  sqlite.pragma(`mmap_size = ${Math.trunc(options.mmapBytes ?? MMAP_BYTES)}`);
+  sqlite.pragma(`mmap_size = ${Math.trunc(options.mmapBytes ?? readSettings({}).sqliteMmapMb * 2 ** 20)}`);
   // Report rows and traffic cells merge a written sketch into the stored one in SQL (register maximum).
   sqlite.function('reach_union', { deterministic: true }, reachUnion);
   const db = drizzle({ client: sqlite });

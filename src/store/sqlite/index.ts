@@ -15,7 +15,7 @@ export interface SqliteStoreOptions {
   /** File path, or ':memory:' for tests. */
   path: string;
   userCacheSize: number;
-  /** Bytes of the file read through a memory map [`MMAP_BYTES`, 1 GiB]; 0: none (SQLITE_MMAP_MB). */
+  /** Bytes of the file read through a memory map [SQLITE_MMAP_MB's default, 1 GiB]; 0: none (SQLITE_MMAP_MB). */
   mmapBytes?: number;
   /** Commit, budget-hold and cache hooks [none]. */
   metrics?: StoreMetrics;
@@ -25,7 +25,8 @@ export interface SqliteStoreOptions {
   walRestartBytes?: number;
 }
 
-export function createSqliteStore(options: SqliteStoreOptions): Store & {
+/** The SQLite store: every store interface, and what the Node server and tests use of the file beyond them. */
+export type SqliteStore = Store & {
   userCacheSize(): number;
   /** Reads the live budget holds back from the stored reservations (`SqliteBudgets.loadHolds`); how many. */
   loadHolds(now: number): number;
@@ -40,7 +41,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
    * after it does nothing more.
    */
   abandon(): Promise<void>;
-} {
+};
+
+export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   // Before anything reads or migrates the file: one serving process per database file (lockDatabase).
   const unlock = options.path === ':memory:' ? () => {} : lockDatabase(options.path);
   let opened: ReturnType<typeof openDatabase>;
@@ -50,13 +53,35 @@ export function createSqliteStore(options: SqliteStoreOptions): Store & {
     unlock();
     throw err;
   }
-  const { db, sqlite } = opened;
+  // A part that throws once the file is open (a damaged file: a table missing) must not keep it: what was started
+  // closes, the connection and the file's lock with it, so a next store in this process can take the file.
+  const started: { walSync?: WalSync; checkpointer?: Checkpointer } = {};
+  try {
+    return storeOn(options, opened, unlock, started);
+  } catch (err) {
+    started.checkpointer?.close().catch(() => undefined);
+    started.walSync?.close();
+    opened.sqlite.close();
+    unlock();
+    throw err;
+  }
+}
+
+/** The store over the open file (`createSqliteStore`), noting in `started` what it starts that must be stopped. */
+function storeOn(
+  options: SqliteStoreOptions,
+  { db, sqlite }: ReturnType<typeof openDatabase>,
+  unlock: () => void,
+  started: { walSync?: WalSync; checkpointer?: Checkpointer },
+): SqliteStore {
   const metrics = options.metrics;
   const walSync = options.walSync ?? new WalSync(options.path, sqlite);
+  started.walSync = walSync;
   const checkpointer =
     options.path === ':memory:'
       ? undefined
       : new Checkpointer(sqlite, options.path, walSync, { restartBytes: options.walRestartBytes, metrics });
+  started.checkpointer = checkpointer;
   const truncateWal = walTruncation(sqlite, checkpointer);
   const budgets = new SqliteBudgets(db, metrics);
   const users = new SqliteUsers(db, budgets, options.userCacheSize, walSync, truncateWal, metrics);
