@@ -53,7 +53,7 @@ import { utcDay } from '../utc-day.js';
 import { statementChunks } from './bound-parameters.js';
 import type { CampaignObjectRpc } from './index.js';
 import { type RawSql, rawSqlOf } from './raw-sql.js';
-import type { ObjectAlarms, ObjectDb } from './user-object.js';
+import type { ObjectAlarms, ObjectDb, OutboxEffect } from './user-object.js';
 
 /**
  * An event's campaign-side writes as plain SQL on the storage, one statement text each: drizzle built them on every
@@ -80,6 +80,11 @@ const SPENT_TODAY_SQL = 'select spend_micros from campaign_spend where campaign_
 const SPENT_TOTAL_SQL = 'select coalesce(sum(spend_micros), 0) from campaign_spend where campaign_id = ?';
 const APPLIED_SQL =
   'insert into do_applied_effects (reservation_id, type, at) values (?, ?, ?) on conflict do nothing returning 1';
+/** Applied before (an effect of a row delivered again, taken before session 16 by its (reservation, type)). */
+const APPLIED_BEFORE_SQL = 'select 1 from do_applied_effects where reservation_id = ? and type = ?';
+const TAKEN_SQL = 'select row from do_outbox_taken where campaign_id = ? and shard = ? and source = ?';
+const TAKE_SQL = `insert into do_outbox_taken (campaign_id, shard, source, row, at) values (?, ?, ?, ?, ?)
+  on conflict (campaign_id, shard, source) do update set row = max(row, excluded.row), at = excluded.at`;
 const CHARGED_HOLD_SQL = 'delete from do_budget_holds where reservation_id = ? returning amount_micros, expires_at';
 const CTR_SQL = `insert into do_ctr_pending (creative_id, impressions, clicks) values (?, cast(? as integer), cast(? as integer))
   on conflict (creative_id) do update set impressions = impressions + excluded.impressions, clicks = clicks + excluded.clicks`;
@@ -727,12 +732,32 @@ export class CampaignObjectStore {
     this.totals();
     if (capped) this.lease(now);
     const spending = this.spending();
+    // Outbox rows taken here, by source: the last row before this delivery (read once), the last in it.
+    const taken = new Map<string, { before: number; last: number }>();
+    const takenFrom = (source: string) => {
+      let mark = taken.get(source);
+      if (!mark) {
+        const row = this.sql.exec(TAKEN_SQL, this.campaignId, this.shard, source).raw().next();
+        const before = row.done ? 0 : (row.value[0] as number);
+        taken.set(source, (mark = { before, last: before }));
+      }
+      return mark;
+    };
     let committed = false;
     try {
       this.db.transaction((tx) => {
         const side: CampaignSideTx = {
           // The prepared statements run on the same storage, inside this transaction.
-          firstTime: (effect) => !this.sql.exec(APPLIED_SQL, effect.reservationId, effect.type, effect.at).raw().next().done,
+          firstTime: (effect) => {
+            const from = (effect as OutboxEffect).outbox;
+            // Not from an outbox row (a caller that keeps no numbers): once by (reservation, type).
+            if (!from) return !this.sql.exec(APPLIED_SQL, effect.reservationId, effect.type, effect.at).raw().next().done;
+            const mark = takenFrom(from.source);
+            if (from.row <= mark.before) return false;
+            mark.last = Math.max(mark.last, from.row);
+            // Taken before session 16 by (reservation, type) and delivered again: a read, never a row written.
+            return this.sql.exec(APPLIED_BEFORE_SQL, effect.reservationId, effect.type).raw().next().done === true;
+          },
           remainingMicros: (_campaignId, day) => {
             const budget = this.inForce();
             const spent = spending.on(day);
@@ -765,6 +790,8 @@ export class CampaignObjectStore {
             this.count(day, reportKeys(where), counter, spend, reachOf),
         };
         for (const effect of effects) applyCampaignSide(side, effect);
+        for (const [source, { before, last }] of taken)
+          if (last > before) this.sql.exec(TAKE_SQL, this.campaignId, this.shard, source, last, now);
       });
       committed = true;
     } catch (err) {
@@ -944,6 +971,8 @@ export class CampaignObjectStore {
       .delete(appliedEffects)
       .where(lte(appliedEffects.at, now - APPLIED_RETENTION_MS))
       .run();
+    // Sources silent that long (a user object erased, or one object per user): a scan of a small table, hourly.
+    this.sql.exec('delete from do_outbox_taken where at <= ?', now - APPLIED_RETENTION_MS);
   }
 }
 

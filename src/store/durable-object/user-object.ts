@@ -132,7 +132,16 @@ export type ObjectDb = DrizzleSqliteDODatabase;
 
 export interface PendingEffect {
   id: number;
-  effect: CampaignEffect;
+  effect: OutboxEffect;
+}
+
+/**
+ * An effect as the outbox delivers it: with its row. Rows are numbered in order (AUTOINCREMENT: never reused) within
+ * their source, a random id a user object's storage keeps, so a campaign object knows a redelivered row by its number
+ * (every delivery holds all of a source's rows for that campaign not yet acknowledged, oldest first).
+ */
+export interface OutboxEffect extends CampaignEffect {
+  outbox?: { source: string; row: number };
 }
 
 /** Applies the one schema's migrations (object tables included); call inside blockConcurrencyWhile. */
@@ -150,11 +159,20 @@ export async function migrateObject(db: ObjectDb): Promise<void> {
   // Node store dropped (migration 0012) stay here.
   db.run(sql`CREATE UNIQUE INDEX IF NOT EXISTS do_reservations_id ON reservations (id)`);
   db.run(sql`CREATE INDEX IF NOT EXISTS do_reservations_served ON reservations (served_at)`);
+  // Objects' own tables, not in the shared schema: a user object's outbox source (`UserObjectStore.source`), and
+  // what a campaign object took from each source (`CampaignObjectStore.apply`): one row per source, not per effect.
+  db.run(sql`CREATE TABLE IF NOT EXISTS do_outbox_source (id TEXT NOT NULL)`);
+  db.run(
+    sql`CREATE TABLE IF NOT EXISTS do_outbox_taken (campaign_id TEXT NOT NULL, shard INTEGER NOT NULL, source TEXT NOT NULL,
+      row INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (campaign_id, shard, source)) WITHOUT ROWID`,
+  );
 }
 
 export class UserObjectStore {
   /** The last reservation number given (`nextNumber`). */
   private lastNumber: number | undefined;
+  /** This storage's outbox source (see OutboxEffect), read or made once. */
+  private outboxSource: string | undefined;
   private sql: RawSql;
 
   constructor(private db: ObjectDb) {
@@ -343,10 +361,24 @@ export class UserObjectStore {
   pending(): PendingEffect[] {
     const pending: PendingEffect[] = [];
     for (const [id, json] of this.sql.exec(OUTBOX_SQL).raw() as IterableIterator<[number, string]>) {
-      const effects = JSON.parse(json) as CampaignEffect | CampaignEffect[];
-      for (const effect of Array.isArray(effects) ? effects : [effects]) pending.push({ id, effect });
+      const effects = JSON.parse(json) as OutboxEffect | OutboxEffect[];
+      for (const effect of Array.isArray(effects) ? effects : [effects]) {
+        effect.outbox = { source: this.source(), row: id };
+        pending.push({ id, effect });
+      }
     }
     return pending;
+  }
+
+  private source(): string {
+    if (this.outboxSource === undefined) {
+      const row = this.sql.exec('select id from do_outbox_source').raw().next();
+      if (row.done) {
+        this.outboxSource = crypto.randomUUID();
+        this.sql.exec('insert into do_outbox_source (id) values (?)', this.outboxSource);
+      } else this.outboxSource = row.value[0] as string;
+    }
+    return this.outboxSource;
   }
 
   delivered(ids: number[]): void {
