@@ -55,6 +55,12 @@ interface Layout {
   every?: number;
   /** No `served_at` index. */
   noServed?: boolean;
+  /** No `expires_at` index. */
+  noExpires?: boolean;
+  /** `id` not unique (no index on it). */
+  noId?: boolean;
+  /** Numbers given by the writer (as the Node store does since session 14), not by SQLite. */
+  numbered?: boolean;
   /**
    * The user index as a side table (key, number) filled in key-sorted batches of this many rows; the unindexed
    * tail is held in memory (read beside the table).
@@ -93,6 +99,26 @@ const LAYOUTS: Layout[] = [
     generated: true,
     noServed: true,
   },
+  // The Node store's layout since session 14 (side table in batches of 32,768, numbers given by the store), and the
+  // same without the `id` index and one or both time indexes (session 16).
+  ...[
+    ['store', {}],
+    ['store, no id index', { noId: true }],
+    ['store, no id or served_at index', { noId: true, noServed: true }],
+    ['store, no id or expires_at index', { noId: true, noExpires: true }],
+    ['store, no id, served_at or expires_at index', { noId: true, noServed: true, noExpires: true }],
+    ['store, no index, no uid_key column', { noId: true, noServed: true, noExpires: true, generated: false }],
+    ['store, no id or served_at index, no uid_key column', { noId: true, noServed: true, generated: false }],
+  ].map(([name, flags]) => ({
+    name: name as string,
+    index:
+      'CREATE TABLE reservation_users (key INTEGER NOT NULL, number INTEGER NOT NULL, PRIMARY KEY (key, number)) WITHOUT ROWID',
+    where: 'number IN (SELECT number FROM reservation_users WHERE key = @key) AND uid = @uid',
+    generated: true,
+    numbered: true,
+    side: 32768,
+    ...(flags as Partial<Layout>),
+  })),
   ...[2500, 10000, 40000].map((side) => ({
     name: `side table, sorted batches of ${side}`,
     index:
@@ -127,17 +153,18 @@ const dbs = LAYOUTS.map((layout, i) => {
   db.pragma('secure_delete = ON');
   db.pragma('wal_autocheckpoint = 0');
   db.pragma(`mmap_size = ${1 << 30}`);
-  db.exec(`CREATE TABLE reservations (number INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, uid TEXT NOT NULL,
+  db.exec(`CREATE TABLE reservations (number INTEGER PRIMARY KEY, id TEXT NOT NULL ${layout.noId ? '' : 'UNIQUE'}, uid TEXT NOT NULL,
     campaign_id TEXT NOT NULL, creative_id TEXT NOT NULL, advertiser_id TEXT NOT NULL, bid_type TEXT NOT NULL,
     price_micros INTEGER NOT NULL, served_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, viewed_at INTEGER,
     charged_at INTEGER, country TEXT NOT NULL DEFAULT '', platform TEXT NOT NULL DEFAULT '', video INTEGER NOT NULL DEFAULT 0
     ${layout.column ? ', uid_key INTEGER' : ''}${layout.generated ? `, uid_key INTEGER GENERATED ALWAYS AS (${int13('uid')}) STORED` : ''})`);
   if (!layout.noServed) db.exec('CREATE INDEX reservations_served ON reservations (served_at)');
-  db.exec('CREATE INDEX reservations_expires ON reservations (expires_at)');
+  if (!layout.noExpires) db.exec('CREATE INDEX reservations_expires ON reservations (expires_at)');
   if (layout.index) db.exec(layout.index);
+  let number = 0;
   const insert = db.prepare(
-    `INSERT INTO reservations (id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at, country, platform, video${layout.column ? ', uid_key' : ''})
-     VALUES (?, ?, 'cmp_000123', 'crv_000123', 'adv_000042', 'cpm', 1500, ?, ?, 'DE', 'ios', 0${layout.column ? ', ?' : ''})`,
+    `INSERT INTO reservations (${layout.numbered ? 'number, ' : ''}id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at, country, platform, video${layout.column ? ', uid_key' : ''})
+     VALUES (${layout.numbered ? '?, ' : ''}?, ?, 'cmp_000123', 'crv_000123', 'adv_000042', 'cpm', 1500, ?, ?, 'DE', 'ios', 0${layout.column ? ', ?' : ''})`,
   );
   const read = layout.where
     ? db.prepare(`SELECT id, campaign_id, creative_id, advertiser_id, served_at, expires_at FROM reservations
@@ -153,9 +180,9 @@ const dbs = LAYOUTS.map((layout, i) => {
   const commitGroup = db.transaction((rows: string[]) => {
     for (const uid of rows) {
       const id = `r_${(++idn).toString(36).padStart(10, '0')}`;
-      const number = (
-        layout.column ? insert.run(id, uid, clock, clock + 900_000, keyOf(uid)) : insert.run(id, uid, clock, clock + 900_000)
-      ).lastInsertRowid as number;
+      const values = [id, uid, clock, clock + 900_000, ...(layout.column ? [keyOf(uid)] : [])];
+      if (layout.numbered) values.unshift(++number);
+      number = insert.run(...values).lastInsertRowid as number;
       if (layout.side) {
         const key = keyOf(uid);
         tail.push([key, number]);

@@ -124,14 +124,17 @@ const UID_KEY = sql.raw(
 /**
  * A served slot. Counts toward caps from `servedAt`; an impression converts it (`viewedAt`).
  * `number` is the reservation's key within its SQLite file (the rowid, `INTEGER PRIMARY KEY`
- * so VACUUM keeps it): assigned by SQLite in serving order, sealed in the slot token beside the
- * id on Node, and the events key. The id stays unique: a token's number counts only with its id.
+ * so VACUUM keeps it): given by the store in serving order, named by a slot handle on Node, and
+ * the events key. The `id` (budget holds, campaign effects, Workers' sealed claims) has no index
+ * on Node: what looks a row up by id first finds the user's rows (`reservation_users`) and names
+ * the uid (migration 0012); Durable Objects, which find rows by id, keep a unique index of their
+ * own (`migrateObject`).
  */
 export const reservations = sqliteTable(
   'reservations',
   {
     number: integer('number').primaryKey(),
-    id: text('id').notNull().unique(),
+    id: text('id').notNull(),
     uid: text('uid').notNull(),
     /**
      * The integer of the pseudonym's first 13 hex digits, made by SQLite from `uid` (writers never name it; the
@@ -156,11 +159,13 @@ export const reservations = sqliteTable(
     /** The creative is a video: only video creatives take playback events. */
     video: integer('video', { mode: 'boolean' }).notNull().default(false),
   },
-  // Every index is another B-tree each served slot writes: `served_at` and `expires_at` grow with the clock
-  // (retention; live budget holds at start), so a group commit appends to one page of each. A user's rows are found
-  // through `reservation_users` (below), not an index here: an index keyed by user is written at a random page per
-  // request (migration 0011).
-  (t) => [index('reservations_served').on(t.servedAt), index('reservations_expires').on(t.expiresAt)],
+  // Every index is another B-tree each served slot writes (~1.5–2 µs a row each, bench/README.md session 16), so
+  // there is one: `expires_at`, which grows with the clock (a group commit appends to one page of it), for retention
+  // (rows served before any cap window, then expired unviewed ones, both walked in expiry order) and the live budget
+  // holds read at start. A user's rows are found through `reservation_users` (below), not an index here: an index
+  // keyed by user is written at a random page per request (migration 0011). Durable Objects add indexes on `id` and
+  // `served_at` of their own (`migrateObject`).
+  (t) => [index('reservations_expires').on(t.expiresAt)],
 );
 
 /**

@@ -16,6 +16,10 @@ import m0008 from './0008_events_by_reservation.sql';
 import m0009 from './0009_events_by_number.sql';
 import m0010 from './0010_uid_key.sql';
 import m0011 from './0011_reservation_users.sql';
+import m0012 from './0012_reservations_fewer_indexes.sql';
 import journal from './meta/_journal.json';
 
-export default { journal, migrations: { m0000, m0001, m0002, m0003, m0004, m0005, m0006, m0007, m0008, m0009, m0010, m0011 } };
+export default {
+  journal,
+  migrations: { m0000, m0001, m0002, m0003, m0004, m0005, m0006, m0007, m0008, m0009, m0010, m0011, m0012 },
+};

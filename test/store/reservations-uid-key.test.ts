@@ -182,7 +182,7 @@ describe('reservations by user key (SQLite)', () => {
         .prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reservations' ORDER BY name`)
         .pluck()
         .all(),
-    ).toEqual(['reservations_expires', 'reservations_id_unique', 'reservations_served']);
+    ).toEqual(['reservations_expires']);
     file.close();
     const store = db.store();
     const users = store.users as unknown as SqliteUsers;

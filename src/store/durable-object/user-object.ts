@@ -155,6 +155,10 @@ export async function migrateObject(db: ObjectDb): Promise<void> {
   // here keeps it up to date: its entries would outlive erasure).
   db.run(sql`CREATE INDEX IF NOT EXISTS do_reservations_uid_key ON reservations (uid_key)`);
   db.run(sql`DELETE FROM reservation_users`);
+  // An object finds reservations by id (tokens on Workers carry no number) and prunes by `served_at`: the indexes the
+  // Node store dropped (migration 0012) stay here.
+  db.run(sql`CREATE UNIQUE INDEX IF NOT EXISTS do_reservations_id ON reservations (id)`);
+  db.run(sql`CREATE INDEX IF NOT EXISTS do_reservations_served ON reservations (served_at)`);
   // Objects' own tables, not in the shared schema: a user object's outbox source (`UserObjectStore.source`), and
   // what a campaign object took from each source (`CampaignObjectStore.apply`): one row per source, not per effect.
   db.run(sql`CREATE TABLE IF NOT EXISTS do_outbox_source (id TEXT NOT NULL)`);

@@ -45,7 +45,7 @@ import type { SqliteBudgets } from './budgets.js';
 import type { Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
 import { DAY_ROWS_BYTES, type DayRows, deltaBytes, type RowDelta, UnwrittenRows } from './unwritten-rows.js';
-import type { SqliteUsers } from './users.js';
+import { OF_USER, type SqliteUsers } from './users.js';
 import type { WalSync } from './wal-sync.js';
 
 interface Batch {
@@ -300,14 +300,14 @@ export class SqliteLedger implements LedgerStore {
           // One statement for the idempotency probe and the reservation row: one call and one lookup of the id less per event.
           // By the number the token carries (the table's own key: one descent), else (tokens sealed before numbers) by the id.
           seen: (event) => {
-            read = seenRow(q, event);
+            read = seenRow(q, event, this.users);
             readFor = event;
             // No reservation of this number, id, user and campaign (erased, pruned, never served, lost): no event of it
             // is recorded either (events go with their reservation), and the procedure refuses it as unknown.
             return read !== undefined && read[SEEN] === 1;
           },
           reservation: (event) => {
-            const row = readFor === event ? read : seenRow(q, event);
+            const row = readFor === event ? read : seenRow(q, event, this.users);
             read = readFor = undefined;
             return row && new EventReservation(event, row, q.advertiser);
           },
@@ -553,15 +553,15 @@ const SAME_SLOT = 'id = ? AND uid = ? AND campaign_id = ? AND creative_id = ?';
 /**
  * The event's reservation row with its idempotency probe, or undefined: a handle's by number and expiry (the row
  * gives its ids), sealed claims' by number (the table's own key: one descent) or, for tokens sealed before numbers,
- * by id, the ids compared in SQL (no string of them is built per event).
+ * by id among the user's rows (`id` has no index), the ids compared in SQL (no string of them is built per event).
  */
-function seenRow(q: Statements, event: LedgerEvent): ReservationRow | undefined {
+function seenRow(q: Statements, event: LedgerEvent, users: Pick<SqliteUsers, 'rowsOf'>): ReservationRow | undefined {
   if (!('uid' in event))
     return q.reservationSeenByHandle.get(event.type, event.reservationNumber, event.expiresAt) as ReservationRow;
   const { reservationNumber: n, type, reservationId: id, uid, campaignId, creativeId } = event;
   return (
     n === undefined
-      ? q.reservationSeenById.get(type, id, uid, campaignId, creativeId)
+      ? q.reservationSeenById.get(type, id, campaignId, creativeId, users.rowsOf(uid))
       : q.reservationSeen.get(type, n, id, uid, campaignId, creativeId)
   ) as ReservationRow | undefined;
 }
@@ -579,7 +579,9 @@ function prepareStatements(sqlite: Database.Database) {
     // reservation's id, user, campaign and creative are the event's (compared here, in SQL): no string of them is built per event.
     reservationSeen: s(`${WITH_SEEN} number = ? AND ${SAME_SLOT}`).raw(),
     reservationSeenByHandle: s(`${WITH_SEEN_AND_IDS} number = ? AND expires_at = ?`).raw(),
-    reservationSeenById: s(`${WITH_SEEN} ${SAME_SLOT}`).raw(),
+    reservationSeenById: s(
+      `${WITH_SEEN} ${OF_USER('r.number')} AND id = ? AND uid = @uid AND campaign_id = ? AND creative_id = ?`,
+    ).raw(),
     // By the number the row just read carries: the table's own key, one descent (the id's index and then the row was two).
     advertiser: s('SELECT advertiser_id FROM reservations WHERE number = ?').pluck(),
     insertEvent: s(

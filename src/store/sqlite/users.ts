@@ -202,14 +202,16 @@ export class SqliteUsers implements UserStore {
     if (reservationIds.length === 0) return;
     const ids = new Set(reservationIds);
     const key = uidKey(uid);
-    const deleted: number[] = [];
+    let deleted: number[] = [];
     this.transaction(() => {
-      for (const id of ids) {
-        const number = this.statements.deleteReservation.get(id, uid) as number | undefined;
-        if (number === undefined) continue;
-        this.statements.deleteEntry.run(key, number);
-        deleted.push(number);
-      }
+      // Among the user's rows (`id` has no index): just committed, so their entries are held here.
+      deleted = this.statements.deleteReservations.all({
+        uid,
+        key,
+        held: this.index.held(key) ?? '[]',
+        ids: JSON.stringify([...ids]),
+      }) as number[];
+      for (const number of deleted) this.statements.deleteEntry.run(key, number);
       if (deleted.length > 0) this.keepNumbersGiven();
     });
     for (const number of deleted) this.index.forget(key, number);
@@ -218,8 +220,17 @@ export class SqliteUsers implements UserStore {
   }
 
   async reservation(uid: string, id: string): Promise<Reservation | undefined> {
-    const row = this.statements.reservation.get(id) as ReservationRow | undefined;
-    return row?.uid === uid ? { ...row, video: row.video !== 0 } : undefined;
+    const row = this.statements.reservation.get({ id, ...this.rowsOf(uid) }) as ReservationRow | undefined;
+    return row && { ...row, video: row.video !== 0 };
+  }
+
+  /**
+   * What `OF_USER` binds for `uid`: its rows' key and the numbers of them held in memory (JSON). `id` has no index: a
+   * row looked up by id is found among its user's (a sealed token's event from before numbers, `why`, a take-back).
+   */
+  rowsOf(uid: string): { uid: string; key: number; held: string } {
+    const key = uidKey(uid);
+    return { uid, key, held: this.index.held(key) ?? '[]' };
   }
 
   async numbered(reservationNumber: number, expiresAt: number): Promise<Reservation | undefined> {
@@ -329,7 +340,8 @@ export class SqliteUsers implements UserStore {
    * Deletes history older than any cap or token needs, `chunk` rows at a time: one transaction per chunk and a turn
    * of the event loop between chunks, so slot requests are served meanwhile (a minute's expired rows at thousands of
    * slots a second took seconds in one transaction). Three passes: reservations served before any cap window with
-   * their events, events older than that (rows of older versions), and reservations expired unviewed with theirs.
+   * their events (the first rows in `expires_at` order: `reservations` has no index on `served_at`), events older than
+   * that (rows of older versions), and reservations expired unviewed with theirs.
    * The last walks the `expires_at` index in order from where the last prune's walk ended (less PRUNE_SLACK_MS): a
    * kept (viewed) row is looked at by one or two prunes, not by every prune of the next ten minutes. The first
    * prune after a start walks every expired row. Within a chunk, only an unviewed reservation's events go before it
@@ -345,7 +357,7 @@ export class SqliteUsers implements UserStore {
     const unheld = async () => {
       while (this.wal.held) await this.wal.held;
     };
-    const dropRows = (rows: [rowid: number, key: number][]) => {
+    const dropRows = (rows: [rowid: number, key: number, ...unknown[]][]) => {
       if (rows.length > 0) this.keepNumbersGiven();
       // The rowid is the reservation's number, the events key; the user index's entry goes with the row.
       for (const [rowid, key] of rows) {
@@ -357,16 +369,21 @@ export class SqliteUsers implements UserStore {
     const forget = (rows: [rowid: number, key: number, ...unknown[]][]) => {
       for (const [rowid, key] of rows) this.index.forget(key, rowid);
     };
-    // Served before any cap window: every such row goes, so each chunk starts from the front again.
+    // Served before any cap window: the rows first to expire, up to the first one served since (each chunk starts from
+    // the front again). Rows expire in serving order (expires_at = served_at + TOKEN_TTL), so that is every such row;
+    // after TOKEN_TTL was lowered, a row served with the longer one waits behind the first row served since that expires
+    // before it: at most the difference. No row goes before its time: each is compared.
     for (let more = true; more; ) {
       await unheld();
       const rows = this.db.transaction(() => {
-        const rows = statements.servedBefore.all({ before, chunk }) as [rowid: number, key: number][];
+        const first = statements.firstToExpire.all({ chunk }) as [rowid: number, key: number, servedAt: number][];
+        const end = first.findIndex((r) => r[2] >= before);
+        const rows = end === -1 ? first : first.slice(0, end);
         dropRows(rows);
+        more = end === -1 && first.length === chunk;
         return rows;
       });
       forget(rows);
-      more = rows.length === chunk;
       if (more) await turn();
     }
     for (let more = true; more; ) {
@@ -645,6 +662,14 @@ const readUser = (rows: string) =>
    UNION ALL SELECT ${HIDE}, creative_id, NULL, NULL, NULL, NULL, NULL, NULL FROM user_hides WHERE uid = @uid
    UNION ALL SELECT ${MUTE}, category, NULL, NULL, NULL, NULL, NULL, NULL FROM user_mutes WHERE uid = @uid`;
 
+/**
+ * SQL: the reservation `number` (a column) is one of the user's whose key is bound as @key: its entry is in
+ * `reservation_users` or held in memory (@held, a JSON array of numbers; `SqliteUsers.rowsOf`). The rows of another
+ * user with the same key are in it too: compare `uid` beside it.
+ */
+export const OF_USER = (number: string) =>
+  `${number} IN (SELECT number FROM reservation_users WHERE key = @key UNION SELECT value FROM json_each(@held))`;
+
 /** A reservation as `Reservation` names its fields (`video` as SQLite's 0 or 1), up to its WHERE. */
 const RESERVATION = `SELECT number, id, uid, campaign_id AS campaignId, creative_id AS creativeId, advertiser_id AS advertiserId,
     bid_type AS bidType, price_micros AS priceMicros, served_at AS servedAt, expires_at AS expiresAt, ${VIEWED_AT} AS viewedAt,
@@ -667,19 +692,19 @@ function prepareStatements(db: Db) {
     readUser: sqlite
       .prepare(readUser('reservation_users u CROSS JOIN reservations r WHERE u.key = @key AND r.number = u.number'))
       .raw(),
-    readHeldUser: sqlite
+    readHeldUser: sqlite.prepare(readUser(`reservations r WHERE ${OF_USER('r.number')}`)).raw(),
+    deleteReservations: sqlite
       .prepare(
-        readUser(
-          'reservations r WHERE r.number IN (SELECT number FROM reservation_users WHERE key = @key UNION SELECT value FROM json_each(@held))',
-        ),
+        `DELETE FROM reservations WHERE ${OF_USER('number')} AND uid = @uid AND id IN (SELECT value FROM json_each(@ids)) RETURNING number`,
       )
-      .raw(),
-    deleteReservation: sqlite.prepare('DELETE FROM reservations WHERE id = ? AND uid = ? RETURNING number').pluck(),
-    reservation: sqlite.prepare(`${RESERVATION} WHERE id = ?`),
+      .pluck(),
+    reservation: sqlite.prepare(`${RESERVATION} WHERE ${OF_USER('r.number')} AND r.uid = @uid AND r.id = @id`),
     numbered: sqlite.prepare(`${RESERVATION} WHERE number = ? AND expires_at = ?`),
-    // Retention, a chunk at a time: reservations served before any cap window; events older than that; reservations
-    // expired since a point, in `expires_at` order (the index's order, rowid last), with whether each was viewed.
-    servedBefore: sqlite.prepare('SELECT rowid, uid_key FROM reservations WHERE served_at < @before LIMIT @chunk').raw(),
+    // Retention, a chunk at a time, in `expires_at` order (the index's order, rowid last): the first rows, with when
+    // each was served; events older than a point; reservations expired since a point, with whether each was viewed.
+    firstToExpire: sqlite
+      .prepare('SELECT rowid, uid_key, served_at FROM reservations ORDER BY expires_at, rowid LIMIT @chunk')
+      .raw(),
     eventsBefore: sqlite.prepare('DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE at < @before LIMIT @chunk)'),
     expiredAfter: sqlite
       .prepare(
