@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { installCleanup, removeTempDir, tempDir } from '../cleanup.js';
 import { eventsForSlot, generateCatalog, rng, sessions, slotsBody, Zipf } from '../workload.js';
-import { cpuSeconds, pool, post, retried, round, seed, workerdPids, wrk } from './run.js';
+import { cpuSeconds, pool, post, retried, round, seed, settingsOf, workerdPids, wrk } from './run.js';
 
 type RunModule = typeof import('./run.js');
 
@@ -84,11 +84,7 @@ async function main() {
     return;
   }
   installCleanup();
-  const vars: Record<string, string> = {};
-  for (const pair of values.set ?? []) {
-    const [k, ...v] = pair.split('=');
-    vars[k] = v.join('=');
-  }
+  const vars = settingsOf(values.set);
   const campaigns = Number(values.campaigns ?? 200);
   const users = Number(values.users ?? 200_000);
   const seconds = Number(values.duration ?? 20);

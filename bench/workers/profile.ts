@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { freePort } from '../../test/helpers/server.js';
 import { installCleanup, removeTempDir, tempDir } from '../cleanup.js';
 import { eventsForSlot, generateCatalog, rng, sessions, slotsBody, Zipf } from '../workload.js';
-import { cpuSeconds, pool, post, retried, round, seed, startBenchWorker, workerdPids, wrk } from './run.js';
+import { cpuSeconds, pool, post, retried, round, seed, settingsOf, startBenchWorker, workerdPids, wrk } from './run.js';
 
 interface ProfileNode {
   id: number;
@@ -139,11 +139,7 @@ async function main() {
   }
   if (typeof WebSocket === 'undefined') throw new Error('run with node --experimental-websocket (see --help)');
   installCleanup();
-  const vars: Record<string, string> = {};
-  for (const pair of values.set ?? []) {
-    const [k, ...v] = pair.split('=');
-    vars[k] = v.join('=');
-  }
+  const vars = settingsOf(values.set);
   const campaigns = Number(values.campaigns ?? 200);
   const users = Number(values.users ?? 200_000);
   const seconds = Number(values.duration ?? 20);

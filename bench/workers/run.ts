@@ -246,6 +246,16 @@ export async function wrk(
   };
 }
 
+/** The Worker's settings from repeated `--set K=V` flags. */
+export function settingsOf(pairs: string[] = []): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const pair of pairs) {
+    const [k, ...v] = pair.split('=');
+    vars[k] = v.join('=');
+  }
+  return vars;
+}
+
 export const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 /**
@@ -568,11 +578,7 @@ async function main() {
     console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]);
     return;
   }
-  const vars: Record<string, string> = {};
-  for (const pair of values.set ?? []) {
-    const [k, ...v] = pair.split('=');
-    vars[k] = v.join('=');
-  }
+  const vars = settingsOf(values.set);
   const result = await runWorkersBench({
     campaigns: Number(values.campaigns ?? 200),
     users: Number(values.users ?? 200_000),

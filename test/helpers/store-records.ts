@@ -2,6 +2,7 @@
  * Catalog and serving records for store tests, written against the `Store` interface's
  * types: one of each with sensible defaults, `overrides` for what a test cares about.
  */
+import type { ServableCampaign } from '../../src/engine/types.js';
 import type {
   Advertiser,
   CampaignRecord as Campaign,
@@ -129,4 +130,21 @@ export async function reserveForImpressions(store: Store, reservations: Reservat
     campaignId: r.campaignId,
     creativeId: r.creativeId,
   }));
+}
+
+/**
+ * An advertiser, one cpm campaign (bid 1.00, `overrides` on top) and one approved creative, written through the
+ * catalog; returns the campaign as the engine serves it and the creative.
+ */
+export async function servedCampaign(store: Store, overrides: Partial<Campaign> = {}) {
+  const owner = advertiser();
+  await store.catalog.createAdvertiser(owner, `hash-${owner.id}`);
+  const record = campaign(owner.id, { bid: { type: 'cpm', amountMicros: 1_000_000 }, ...overrides });
+  await store.catalog.createCampaign(record);
+  const image = media();
+  await store.catalog.putMedia(image);
+  const made = creative(record, image.sha256, { review: 'approved' });
+  await store.catalog.createCreative(made);
+  const servable = (await store.catalog.servable((s) => `/media/${s}`)).find((s) => s.id === record.id) as ServableCampaign;
+  return { campaign: record, servable, creative: made };
 }

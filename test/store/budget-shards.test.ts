@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
 import type { ServableCampaign } from '../../src/engine/types.js';
 import type { CampaignRecord, Reservation, Store } from '../../src/store/interface.js';
-import { advertiser, campaign, creative, media, reservation, T, TTL } from '../helpers/store-records.js';
+import { reservation, servedCampaign, T, TTL } from '../helpers/store-records.js';
 import { makeWorkerStore } from '../helpers/worker-store.js';
 
 const SHARDS = 4;
@@ -23,18 +23,8 @@ type WorkerStore = Awaited<ReturnType<typeof makeWorkerStore>>;
 
 /** An advertiser, one campaign with `budget`, one approved creative; returns what serving needs. */
 async function seed(store: Store, budget: CampaignRecord['budget']) {
-  const owner = advertiser();
-  await store.catalog.createAdvertiser(owner, `hash-${owner.id}`);
-  const campaignRecord = campaign(owner.id, { bid: { type: 'cpm', amountMicros: 1_000_000 }, budget });
-  await store.catalog.createCampaign(campaignRecord);
-  const image = media();
-  await store.catalog.putMedia(image);
-  const creativeRecord = creative(campaignRecord, image.sha256, { review: 'approved' });
-  await store.catalog.createCreative(creativeRecord);
-  const servable = (await store.catalog.servable((s) => `/media/${s}`)).find(
-    (s) => s.id === campaignRecord.id,
-  ) as ServableCampaign;
-  return { campaign: campaignRecord, servable, creativeId: creativeRecord.id };
+  const { campaign, servable, creative } = await servedCampaign(store, { budget });
+  return { campaign, servable, creativeId: creative.id };
 }
 
 function reservationAt(c: ServableCampaign, creativeId: string, user: string, now = T): Reservation {

@@ -7,10 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServableCampaign } from '../../src/engine/types.js';
 import type { OutboxEffect } from '../../src/store/durable-object/user-object.js';
 import type { Reservation } from '../../src/store/interface.js';
-import { advertiser, campaign, creative, media, reservation, TTL } from '../helpers/store-records.js';
+import { reservation, servedCampaign, TTL } from '../helpers/store-records.js';
 import { makeWorkerStore } from '../helpers/worker-store.js';
 
 const uid = (n: number) => createHash('sha256').update(String(n)).digest('hex');
@@ -26,15 +25,7 @@ describe('a campaign object taking outbox rows (workerd)', () => {
 
   it('applies each row once: a row delivered again is skipped, later rows and other sources are not', async () => {
     const { store } = w;
-    const owner = advertiser();
-    await store.catalog.createAdvertiser(owner, `hash-${owner.id}`);
-    const record = campaign(owner.id, { bid: { type: 'cpm', amountMicros: 1_000_000 } });
-    await store.catalog.createCampaign(record);
-    const image = media();
-    await store.catalog.putMedia(image);
-    const made = creative(record, image.sha256, { review: 'approved' });
-    await store.catalog.createCreative(made);
-    const servable = (await store.catalog.servable((s) => `/media/${s}`)).find((s) => s.id === record.id) as ServableCampaign;
+    const { servable, creative: made } = await servedCampaign(store);
 
     const now = Date.now();
     const served = [0, 1, 2, 3].map((i) => reservation(servable, made, uid(i), { servedAt: now, expiresAt: now + TTL }));

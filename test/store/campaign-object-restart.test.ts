@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
-import type { ServableCampaign } from '../../src/engine/types.js';
-import { advertiser, campaign, creative, media, reservation, T, TTL } from '../helpers/store-records.js';
+import { reservation, servedCampaign, T, TTL } from '../helpers/store-records.js';
 import { makeWorkerStore } from '../helpers/worker-store.js';
 
 const uid = (n: number) => createHash('sha256').update(`restart-${n}`).digest('hex');
@@ -20,18 +19,8 @@ describe('a campaign object started afresh over kept storage (workerd)', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'status-ads-campaign-restart-'));
     try {
       const first = await makeWorkerStore({}, { dataDir });
-      const owner = advertiser();
-      await first.store.catalog.createAdvertiser(owner, `hash-${owner.id}`);
       // Two holds of 1000 fill the budget.
-      const record = campaign(owner.id, { bid: { type: 'cpm', amountMicros: 1_000_000 }, budget: { totalMicros: 2000 } });
-      await first.store.catalog.createCampaign(record);
-      const image = media();
-      await first.store.catalog.putMedia(image);
-      const creativeRecord = creative(record, image.sha256, { review: 'approved' });
-      await first.store.catalog.createCreative(creativeRecord);
-      const servable = (await first.store.catalog.servable((s) => `/media/${s}`)).find(
-        (s) => s.id === record.id,
-      ) as ServableCampaign;
+      const { servable, creative: creativeRecord } = await servedCampaign(first.store, { budget: { totalMicros: 2000 } });
       const hold = (store: typeof first.store, n: number) => {
         const r = reservation(servable, creativeRecord, uid(n), { servedAt: T, expiresAt: T + TTL });
         return Promise.resolve(

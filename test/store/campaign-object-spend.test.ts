@@ -5,10 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServableCampaign } from '../../src/engine/types.js';
 import type { CampaignEffect } from '../../src/store/event-procedure.js';
 import type { Reservation } from '../../src/store/interface.js';
-import { advertiser, campaign, creative, media, reservation, TTL } from '../helpers/store-records.js';
+import { reservation, servedCampaign, TTL } from '../helpers/store-records.js';
 import { makeWorkerStore } from '../helpers/worker-store.js';
 
 const uid = (n: number) => createHash('sha256').update(String(n)).digest('hex');
@@ -24,15 +23,7 @@ describe('a campaign object charging several events (workerd)', () => {
 
   it('charges within the budget across one batch and the next: each charge sees the spend before it', async () => {
     const { store } = w;
-    const owner = advertiser();
-    await store.catalog.createAdvertiser(owner, `hash-${owner.id}`);
-    const record = campaign(owner.id, { bid: { type: 'cpm', amountMicros: 1_000_000 }, budget: { totalMicros: 2500 } });
-    await store.catalog.createCampaign(record);
-    const image = media();
-    await store.catalog.putMedia(image);
-    const made = creative(record, image.sha256, { review: 'approved' });
-    await store.catalog.createCreative(made);
-    const servable = (await store.catalog.servable((s) => `/media/${s}`)).find((s) => s.id === record.id) as ServableCampaign;
+    const { servable, creative: made } = await servedCampaign(store, { budget: { totalMicros: 2500 } });
 
     // The object applies with its own clock: today's spend, the day it keeps in memory.
     const now = Date.now();

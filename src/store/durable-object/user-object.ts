@@ -16,6 +16,7 @@ import type { HistoryEntry, UserState } from '../../engine/types.js';
 import { applyUserSide, type CampaignEffect, type UserSideTx } from '../event-procedure.js';
 import type { EventOutcome, EventRules, Reservation, VerifiedEvent } from '../interface.js';
 import { KeyedLock } from '../keyed-lock.js';
+import { RESERVATION_COLUMNS, RESERVATION_WIDTH, reservationValues } from '../reservation-row.js';
 import { gainedHistory, uidKey } from '../user-history.js';
 import { statementChunks } from './bound-parameters.js';
 import { effectShard } from './campaign-object.js';
@@ -37,30 +38,9 @@ const HISTORY_SQL = `select id, campaign_id, creative_id, advertiser_id, served_
 const MARKS_SQL = `select 'b', advertiser_id from user_blocks where uid = ?1
   union all select 'h', creative_id from user_hides where uid = ?1
   union all select 'm', category from user_mutes where uid = ?1`;
-/** A reservation row's columns as `Reservation` names them, in the order the insert binds them. */
-const INSERT_COLUMNS =
-  'number, id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at, viewed_at, charged_at, country, platform, video';
-const INSERT_WIDTH = 15;
 /** The insert of `rows` reservations (one statement text per count, so workerd keeps each compiled). */
 const insertSql = (rows: number) =>
-  `insert into reservations (${INSERT_COLUMNS}) values ${Array.from({ length: rows }, () => `(${'?,'.repeat(INSERT_WIDTH - 1)}?)`).join(',')}`;
-const insertBindings = (r: Reservation) => [
-  r.number,
-  r.id,
-  r.uid,
-  r.campaignId,
-  r.creativeId,
-  r.advertiserId,
-  r.bidType,
-  r.priceMicros,
-  r.servedAt,
-  r.expiresAt,
-  r.viewedAt ?? null,
-  r.chargedAt ?? null,
-  r.country ?? '',
-  r.platform ?? '',
-  r.video ? 1 : 0,
-];
+  `insert into reservations (${RESERVATION_COLUMNS}) values ${Array.from({ length: rows }, () => `(${'?,'.repeat(RESERVATION_WIDTH - 1)}?)`).join(',')}`;
 const INSERT_EVENT_SQL = 'insert into events (reservation, type, uid, campaign_id, at, cost_micros) values (?, ?, ?, ?, ?, ?)';
 const MARK_VIEWED_SQL = 'update reservations set viewed_at = ? where id = ?';
 const MARK_CHARGED_SQL = 'update reservations set charged_at = ? where id = ?';
@@ -211,8 +191,8 @@ export class UserObjectStore {
     }
     for (const r of reservations) r.number = this.nextNumber();
     this.db.transaction((tx) => {
-      for (const rows of statementChunks(reservations, INSERT_WIDTH))
-        this.sql.exec(insertSql(rows.length), ...rows.flatMap(insertBindings));
+      for (const rows of statementChunks(reservations, RESERVATION_WIDTH))
+        this.sql.exec(insertSql(rows.length), ...rows.flatMap(reservationValues));
       this.rememberShards(tx, reservations);
     });
     return true;

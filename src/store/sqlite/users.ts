@@ -11,6 +11,7 @@ import { isLive } from '../../engine/eligibility.js';
 import type { HistoryEntry, UserState } from '../../engine/types.js';
 import type { StoreMetrics } from '../../ops/metrics.js';
 import type { Reservation, UserStore } from '../interface.js';
+import { RESERVATION_COLUMNS, RESERVATION_WIDTH, reservationValues } from '../reservation-row.js';
 import { gainedHistory, toHistory, uidKey } from '../user-history.js';
 import type { SqliteBudgets } from './budgets.js';
 import type { Db, WalTruncation } from './db.js';
@@ -55,23 +56,7 @@ export class SqliteUsers implements UserStore {
             for (const r of batch) {
               // Numbered in serving order (the INTEGER PRIMARY KEY), never a number given before: the token names it.
               r.number = this.nextNumber++;
-              this.statements.insertReservation.run(
-                r.number,
-                r.id,
-                r.uid,
-                r.campaignId,
-                r.creativeId,
-                r.advertiserId,
-                r.bidType,
-                r.priceMicros,
-                r.servedAt,
-                r.expiresAt,
-                r.viewedAt,
-                r.chargedAt,
-                r.country,
-                r.platform,
-                r.video ? 1 : 0,
-              );
+              this.statements.insertReservation.run(...reservationValues(r));
               this.index.written(r);
             }
           }
@@ -730,9 +715,7 @@ function prepareStatements(db: Db) {
       `INSERT INTO ledger_marks (name, value) VALUES ('${NUMBERS_GIVEN}', ?) ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`,
     ),
     insertReservation: sqlite.prepare(
-      `INSERT INTO reservations (number, id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at,
-         viewed_at, charged_at, country, platform, video)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO reservations (${RESERVATION_COLUMNS}) VALUES (${'?, '.repeat(RESERVATION_WIDTH - 1)}?)`,
     ),
   };
 }
