@@ -4,7 +4,8 @@ import type { Reservation } from './interface.js';
 /** The columns `reservationValues` binds, in its order. */
 export const RESERVATION_COLUMNS =
   'number, id, uid, campaign_id, creative_id, advertiser_id, bid_type, price_micros, served_at, expires_at, viewed_at, charged_at, country, platform, video';
-export const RESERVATION_WIDTH = 15;
+/** How many values a row binds. */
+export const RESERVATION_WIDTH = RESERVATION_COLUMNS.split(', ').length;
 
 /** `r`'s values in `RESERVATION_COLUMNS`' order, as SQLite takes them. */
 export const reservationValues = (r: Reservation) => [
