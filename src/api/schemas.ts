@@ -7,6 +7,9 @@ import { CATEGORY_IDS, categoryFromText } from '../engine/categories.js';
 import { CTA_TYPES, ctaTargetProblem, isHttpUrl } from '../engine/cta.js';
 import type { Cta } from '../engine/types.js';
 import { EVENT_TYPES, LOSS_REASONS } from '../engine/types.js';
+import { plainMessage } from './messages.js';
+
+z.config({ customError: plainMessage });
 
 /**
  * Text must be well-formed: a lone UTF-16 surrogate would be stored as U+FFFD
@@ -21,7 +24,9 @@ export const text = () => z.string().refine(wellFormedText, WELL_FORMED);
 
 export const Id = text().min(1).max(64);
 const Micros = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const IsoDate = z.iso.datetime({ offset: true }).or(z.iso.date());
+const IsoDate = z.union([z.iso.datetime({ offset: true }), z.iso.date()], {
+  error: 'must be a date (YYYY-MM-DD) or a date and time with an offset (ISO 8601)',
+});
 /** Campaign targeting stores codes as the engine compares them: countries in upper case, primary language tags in lower case. */
 const Country = z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code in upper case, e.g. "DE"');
 const Language = z.string().regex(/^[a-z]{2,3}$/, 'a BCP-47 primary language tag in lower case, e.g. "de"');
@@ -143,11 +148,11 @@ const CapSchema = z.strictObject({
   windowSeconds: z
     .number()
     .int()
-    .min(1)
-    .max(30 * 86_400),
+    .min(1, 'must be at least 1 second')
+    .max(30 * 86_400, 'must be at most 30 days (2592000 seconds)'),
 });
 
-const Bid = z.strictObject({ type: z.enum(['cpm', 'cpc']), amountMicros: Micros.min(1) });
+const Bid = z.strictObject({ type: z.enum(['cpm', 'cpc']), amountMicros: Micros.min(1, 'must be more than 0') });
 const Budget = z.strictObject({ dailyMicros: Micros.optional(), totalMicros: Micros.optional() });
 const Schedule = z.strictObject({ start: IsoDate, end: IsoDate.optional() });
 
@@ -164,7 +169,9 @@ const campaignFields = {
 
 const scheduleOrdered = (c: { schedule?: { start: string; end?: string } }) =>
   !c.schedule?.end || Date.parse(c.schedule.end) > Date.parse(c.schedule.start);
-const scheduleIssue = { message: 'schedule.end must be after schedule.start', path: ['schedule', 'end'] };
+/** Also the PATCH route's, where the end is checked against the stored start. */
+export const END_AFTER_START = 'must be after the start';
+const scheduleIssue = { message: END_AFTER_START, path: ['schedule', 'end'] };
 
 export const CampaignInput = z
   .strictObject({

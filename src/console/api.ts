@@ -5,13 +5,14 @@
  */
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import type { Advertiser, Campaign, Client, Creative, Problem, ReportRow } from '../api/schemas.js';
+import type { Advertiser, Campaign, Client, Creative, Forecast, Problem, ReportRow } from '../api/schemas.js';
 
 export type AdvertiserView = z.infer<typeof Advertiser>;
 export type CampaignView = z.infer<typeof Campaign>;
 export type CreativeView = z.infer<typeof Creative>;
 export type ClientView = z.infer<typeof Client>;
 export type ReportRowView = z.infer<typeof ReportRow>;
+export type ForecastView = z.infer<typeof Forecast>;
 export type ProblemView = z.infer<typeof Problem>;
 export type PendingCreative = CreativeView & { advertiser: AdvertiserView };
 

@@ -1,6 +1,18 @@
 /** The campaign form: its fields, the API body they make, and where the API's errors go back to. */
 import type { CampaignView } from './api.js';
-import { all, type FieldErrors, type FormFields, formatMicros, isoDay, list, parseCount, parseMicros, text } from './forms.js';
+import {
+  all,
+  endAfter,
+  type FieldErrors,
+  type FormFields,
+  formatMicros,
+  isoDay,
+  lastDay,
+  list,
+  parseCount,
+  parseMicros,
+  text,
+} from './forms.js';
 
 export interface CampaignFormValues {
   name: string;
@@ -84,7 +96,7 @@ export function campaignValues(c: CampaignView): CampaignFormValues {
     name: c.name,
     status: c.status,
     start: c.schedule.start.slice(0, 10),
-    end: c.schedule.end?.slice(0, 10) ?? '',
+    end: c.schedule.end ? lastDay(c.schedule.end) : '',
     bidType: c.bid.type,
     bidAmount: formatMicros(c.bid.amountMicros).replace(/,/g, ''),
     dailyBudget: c.budget.dailyMicros !== undefined ? formatMicros(c.budget.dailyMicros).replace(/,/g, '') : '',
@@ -171,7 +183,8 @@ export function campaignBody(v: CampaignFormValues): { body: Record<string, unkn
     caps:
       capImpressions !== undefined && capHours !== undefined ? [{ impressions: capImpressions, windowSeconds: capHours }] : [],
   };
-  if (v.start || v.end) body.schedule = { start: v.start || isoDay(Date.now()), ...(v.end ? { end: v.end } : {}) };
+  // The end date is the last day it runs, so a one-day campaign has the same start and end date.
+  if (v.start || v.end) body.schedule = { start: v.start || isoDay(Date.now()), ...(v.end ? { end: endAfter(v.end) } : {}) };
   return { body, errors };
 }
 

@@ -219,6 +219,153 @@ describe('campaigns in the console', () => {
   });
 });
 
+describe('campaign form errors and dates', () => {
+  const draft = {
+    name: 'Draft',
+    status: 'active',
+    start: '',
+    end: '',
+    bidType: 'cpm',
+    bidAmount: '2',
+    dailyBudget: '',
+    totalBudget: '',
+    pacing: 'even',
+    countries: '',
+    languages: '',
+    capImpressions: '',
+    capHours: '',
+  };
+  const errorOf = (html: string, field: string) => new RegExp(`id="${field}-error">([^<]*)<`).exec(html)?.[1];
+
+  it('says what is wrong in plain words and in the form’s own units, next to each field', async () => {
+    const adv = await s.newAdvertiser('Words Co');
+    const advertiser = await session(adv.key);
+    const res = await advertiser.post('/console/campaigns/new', {
+      ...draft,
+      name: '   ',
+      bidAmount: '0',
+      capImpressions: '2',
+      capHours: '0',
+    });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(errorOf(html, 'name')).toBe('must not be empty');
+    expect(errorOf(html, 'bidAmount')).toBe('must be more than 0');
+    expect(errorOf(html, 'capHours')).toBe('must be at least 1 second');
+    const tooLong = await (
+      await advertiser.post('/console/campaigns/new', { ...draft, capImpressions: '1', capHours: '9999' })
+    ).text();
+    expect(errorOf(tooLong, 'capHours')).toBe('must be at most 30 days (2592000 seconds)');
+
+    const operator = await session(ADMIN_KEY);
+    const noName = await (await operator.post('/console/advertisers', { name: '', email: 'nope' })).text();
+    expect(errorOf(noName, 'name')).toBe('is required');
+    expect(errorOf(noName, 'email')).toBe('must be an email address, e.g. name@example.com');
+  });
+
+  it('takes the end date as the last day the campaign runs, so a one-day campaign has the same start and end', async () => {
+    const adv = await s.newAdvertiser('One Day Co');
+    const advertiser = await session(adv.key);
+    const res = await advertiser.post('/console/campaigns/new', { ...draft, start: '2026-12-10', end: '2026-12-10' });
+    expect(res.status).toBe(303);
+    const [campaign] = (await s.call('GET', '/v1/campaigns', adv.key)).body.campaigns;
+    // The API's end is the instant it stops: midnight after the last day.
+    expect(campaign.schedule).toEqual({ start: '2026-12-10T00:00:00.000Z', end: '2026-12-11T00:00:00.000Z' });
+    expect(await (await advertiser.get(`/console/campaigns/${campaign.id}`)).text()).toContain('2026-12-10 to 2026-12-10');
+    const form = await (await advertiser.get(`/console/campaigns/${campaign.id}/edit`)).text();
+    expect(form).toMatch(/id="end"[^>]*value="2026-12-10"/);
+
+    const before = await advertiser.post('/console/campaigns/new', { ...draft, start: '2026-12-10', end: '2026-12-09' });
+    expect(before.status).toBe(400);
+    expect(errorOf(await before.text(), 'end')).toBe('must be after the start');
+  });
+});
+
+describe('reports by breakdown and forecasts in the console', () => {
+  it('breaks a report down by hour, creative, country and platform, on the page and in the CSV', async () => {
+    const { advertiser: adv, campaignId } = await s.seedCampaign();
+    const client = await s.newClient('Breakdown client');
+    const slots = await s.call('POST', '/v1/slots', client.key, {
+      user: 'breakdown-user',
+      statuses: 10,
+      context: { country: 'DE', platform: 'android' },
+    });
+    // Other tests' campaigns compete in this service: the slot of this campaign.
+    const slot = slots.body.slots.find((x: { ad: { campaignId: string } }) => x.ad.campaignId === campaignId);
+    const events = await s.call('POST', '/v1/events', client.key, { events: [{ token: slot.token, type: 'impression' }] });
+    expect(events.body.results[0].status).toBe('accepted');
+    const headline = slot.ad.headline;
+    const advertiser = await session(adv.key);
+    const report = (by: string) =>
+      advertiser.get(`/console/reports?campaign=${campaignId}&by=${by}&from=2026-11-25&to=2026-11-25`);
+
+    const byCountry = await (await report('country')).text();
+    expect(byCountry).toContain('<option value="country" selected="">Country</option>');
+    expect(byCountry).toContain('<caption>Figures by country, 2026-11-25 to 2026-11-25 (UTC)</caption>');
+    expect(byCountry).toMatch(/<th scope="row">DE<\/th><td>1<\/td>/);
+    expect(await (await report('platform')).text()).toMatch(/<th scope="row">Android<\/th><td>1<\/td>/);
+    expect(await (await report('hour')).text()).toMatch(/<th scope="row">2026-11-25 12:00<\/th><td>1<\/td>/);
+    expect(await (await report('creative')).text()).toContain(`<th scope="row">${headline} <code>`);
+    // By day every day of the range is a row, with every counter the API reports.
+    const byDay = await (await report('day')).text();
+    expect(byDay).toContain('<th scope="col">Reports</th><th scope="col">Blocks</th>');
+
+    const csv = await advertiser.get(`/console/reports.csv?campaign=${campaignId}&by=country&from=2026-11-25&to=2026-11-25`);
+    expect(csv.headers.get('Content-Disposition')).toContain('-country-');
+    const lines = (await csv.text()).split('\r\n');
+    expect(lines[0]).toMatch(/^country,impressions,reach,clicks/);
+    expect(lines[1]).toMatch(/^DE,1,1,0/);
+
+    const unknown = await report('week');
+    expect(unknown.status).toBe(400);
+    expect(await unknown.text()).toMatch(/id="by-error"/);
+  });
+
+  it('runs a forecast for a draft and shows the API’s field errors on the same form', async () => {
+    const adv = await s.newAdvertiser('Forecast Co');
+    const advertiser = await session(adv.key);
+    const empty = await (await advertiser.get('/console/forecast')).text();
+    expect(empty).toContain('<h1>Forecast</h1>');
+    expect(empty).toContain('aria-current="page">Forecast</a>');
+    expect(empty).not.toContain('Forecast for');
+
+    const query = new URLSearchParams({
+      bidType: 'cpm',
+      bidAmount: '2.50',
+      pacing: 'even',
+      countries: 'de',
+      capImpressions: '2',
+      capHours: '24',
+    });
+    query.append('platforms', 'android');
+    const res = await advertiser.get(`/console/forecast?${query}`);
+    const html = await res.text();
+    expect(res.status, html).toBe(200);
+    expect(html).toContain('Forecast for 2026-11-26 (UTC)');
+    expect(html).toMatch(/<th scope="row">Impressions<\/th><td>\d/);
+    expect(html).toContain('Average price per 1,000 impressions');
+    expect(html).toMatch(/id="countries"[^>]*value="de"/);
+    expect(html).toMatch(/value="android" checked/);
+
+    const noBid = await advertiser.get('/console/forecast?bidType=cpm&bidAmount=&pacing=even&countries=Germany');
+    expect(noBid.status).toBe(400);
+    const errors = await noBid.text();
+    expect(errors).toMatch(/id="bidAmount-error">is required</);
+    expect(errors).toMatch(/id="countries-error">/);
+  });
+});
+
+describe('the tab icon', () => {
+  it('is linked from every page and served, so the browser does not ask for a missing /favicon.ico', async () => {
+    const html = await (await s.app.request('/console')).text();
+    const icon = /<link rel="icon" href="([^"]+)"/.exec(html)?.[1];
+    expect(icon).toMatch(/^\/console\/assets\/icon-[a-z0-9]+\.svg$/);
+    const res = await s.app.request(icon!);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('Content-Type')).toBe('image/svg+xml');
+  });
+});
+
 describe('unknown console pages', () => {
   it('answer with a page-shaped 404 under the console CSP', async () => {
     const res = await s.app.request('/console/no-such-page');
