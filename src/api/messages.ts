@@ -5,13 +5,14 @@
  */
 import type { z } from 'zod';
 
+/** JSON's own type names, as API callers know them. */
 const THINGS: Record<string, string> = {
-  string: 'text',
+  string: 'a string',
   number: 'a number',
-  int: 'a whole number',
-  boolean: 'true or false',
+  int: 'a whole number (integer)',
+  boolean: 'a boolean (true or false)',
   object: 'an object',
-  array: 'a list',
+  array: 'an array',
 };
 
 const quoted = (v: unknown) => (typeof v === 'string' ? `"${v}"` : String(v));
@@ -27,8 +28,10 @@ export function plainMessage(issue: z.core.$ZodRawIssue): string | undefined {
         : `must be one of ${issue.values.map(quoted).join(', ')}`;
     case 'too_small': {
       const n = Number(issue.minimum);
-      if (issue.origin === 'string') return n <= 1 ? 'must not be empty' : `must be at least ${n} characters`;
-      if (issue.origin === 'array') return n <= 1 ? 'must not be empty' : `must have at least ${n} entries`;
+      // The bound is named even for "empty": a caller checks the number.
+      if (issue.origin === 'string')
+        return n === 1 ? 'must not be empty (at least 1 character)' : `must be at least ${n} characters`;
+      if (issue.origin === 'array') return n === 1 ? 'must not be empty (at least 1 entry)' : `must have at least ${n} entries`;
       return issue.inclusive === false ? `must be more than ${n}` : `must be at least ${n}`;
     }
     case 'too_big': {
