@@ -17,10 +17,10 @@ afterAll(async () => {
 const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)![1];
 
 /** A signed-in console session: GET and form POST with its cookie and CSRF token. */
-async function session(key: string) {
-  const start = await s.app.request('/console');
+async function session(key: string, service: TestService = s) {
+  const start = await service.app.request('/console');
   const signInCookie = start.headers.getSetCookie()[0].split(';')[0];
-  const res = await s.app.request('/console/sign-in', {
+  const res = await service.app.request('/console/sign-in', {
     method: 'POST',
     headers: { Cookie: signInCookie, Origin: 'http://localhost' },
     body: new URLSearchParams({ csrf: csrfOf(await start.text()), apiKey: key }),
@@ -29,15 +29,15 @@ async function session(key: string) {
     .getSetCookie()
     .find((l) => l.startsWith('console_session='))!
     .split(';')[0];
-  const landing = await s.app.request(res.headers.get('Location')!, { headers: { Cookie: cookie } });
+  const landing = await service.app.request(res.headers.get('Location')!, { headers: { Cookie: cookie } });
   const csrf = csrfOf(await landing.text());
   return {
-    get: (path: string) => s.app.request(path, { headers: { Cookie: cookie } }),
+    get: (path: string) => service.app.request(path, { headers: { Cookie: cookie } }),
     post: (path: string, fields: Record<string, string | File>) => {
       const hasFile = Object.values(fields).some((v) => v instanceof File);
       const body = hasFile ? new FormData() : new URLSearchParams();
       for (const [k, v] of Object.entries({ csrf, ...fields })) (body as FormData).append(k, v as string);
-      return s.app.request(path, { method: 'POST', headers: { Cookie: cookie, Origin: 'http://localhost' }, body });
+      return service.app.request(path, { method: 'POST', headers: { Cookie: cookie, Origin: 'http://localhost' }, body });
     },
   };
 }
@@ -352,6 +352,38 @@ describe('reports by breakdown and forecasts in the console', () => {
     const errors = await noBid.text();
     expect(errors).toMatch(/id="bidAmount-error">is required</);
     expect(errors).toMatch(/id="countries-error">/);
+  });
+});
+
+describe('the API rate limit in the console', () => {
+  it('counts a page view as one request of the key, however many API calls the page makes', async () => {
+    const limited = await makeService({ RATE_LIMIT_ADVERTISER: '1' }); // 1 a second, bursts of 2
+    try {
+      const adv = await limited.newAdvertiser('Busy Co');
+      for (let i = 0; i < 5; i++) {
+        limited.clock.advance(2_000);
+        const created = await limited.call('POST', '/v1/campaigns', adv.key, {
+          name: `Busy ${i}`,
+          bid: { type: 'cpm', amountMicros: 1_000_000 },
+          budget: { dailyMicros: 5_000_000 },
+        });
+        expect(created.status).toBe(201);
+      }
+      limited.clock.advance(10_000);
+      const page = await session(adv.key, limited); // one token: its /v1/me
+      limited.clock.advance(10_000); // the bucket full again: 2 tokens
+      // The list reads the campaigns and each one's report for today (6 API calls): one token.
+      const first = await page.get('/console/campaigns');
+      expect(first.status).toBe(200);
+      const html = await first.text();
+      expect(html).not.toContain('unavailable');
+      expect(html.match(/0\.00 of 5\.00/g)).toHaveLength(5);
+      expect((await page.get('/console/campaigns')).status).toBe(200);
+      // The third view in the same instant finds the bucket empty: the page's own 429.
+      expect((await page.get('/console/campaigns')).status).toBe(429);
+    } finally {
+      await limited.close();
+    }
   });
 });
 
