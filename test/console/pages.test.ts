@@ -250,7 +250,7 @@ describe('campaign form errors and dates', () => {
     expect(res.status).toBe(400);
     const html = await res.text();
     expect(errorOf(html, 'name')).toBe('must not be empty (at least 1 character)');
-    expect(errorOf(html, 'bidAmount')).toBe('must be more than 0');
+    expect(errorOf(html, 'bidAmount')).toBe('must be at least 1 micro (more than 0)');
     expect(errorOf(html, 'capHours')).toBe('must be at least 1 second');
     const tooLong = await (
       await advertiser.post('/console/campaigns/new', { ...draft, capImpressions: '1', capHours: '9999' })
