@@ -25,6 +25,7 @@ import {
   campaignBody,
   campaignValues,
   changedFields,
+  keepOtherCaps,
   postedCampaign,
 } from './campaign-form.js';
 import { addDays, daysBetween, type FieldErrors, type FormFields, fieldErrors, hasErrors, isoDay, text } from './forms.js';
@@ -368,7 +369,7 @@ export function registerConsole(app: App, deps: AppDeps) {
       const values = postedCampaign(form);
       const { body, errors } = campaignBody(values);
       if (!hasErrors(errors)) {
-        const patch = changedFields(body, campaignBody(campaignValues(campaign)).body);
+        const patch = keepOtherCaps(changedFields(body, campaignBody(campaignValues(campaign)).body), campaign);
         if (Object.keys(patch).length === 0)
           return c.redirect(`/console/campaigns/${encodeURIComponent(campaign.id)}?done=campaign-saved`, 303);
         const saved = await api.call<CampaignView>('PATCH', campaignPath(c), patch);

@@ -281,6 +281,51 @@ describe('campaign form errors and dates', () => {
   });
 });
 
+describe('frequency caps in the console', () => {
+  it('shows every cap on the campaign page, and an edit of the first keeps the others', async () => {
+    const adv = await s.newAdvertiser('Caps Co');
+    const created = await s.call('POST', '/v1/campaigns', adv.key, {
+      name: 'Capped',
+      bid: { type: 'cpm', amountMicros: 1_000_000 },
+      caps: [
+        { impressions: 2, windowSeconds: 3_600 },
+        { impressions: 5, windowSeconds: 7 * 86_400 },
+      ],
+    });
+    const id = created.body.id;
+    const advertiser = await session(adv.key);
+    const shown = await (await advertiser.get(`/console/campaigns/${id}`)).text();
+    expect(shown).toContain(
+      '<dt>Frequency caps</dt><dd>2 impressions per person per hour; 5 impressions per person per 7 days</dd>',
+    );
+    const form = await (await advertiser.get(`/console/campaigns/${id}/edit`)).text();
+    expect(form).toContain('<label for="capImpressions">Frequency cap: impressions per person</label>');
+    expect(form).toContain('<label for="capHours">Frequency cap: window in hours</label>');
+    expect(form).toContain('Also capped at 5 impressions per person per 7 days');
+    const field = (name: string) => new RegExp(`id="${name}"[^>]*value="([^"]*)"`).exec(form)?.[1] ?? '';
+    const res = await advertiser.post(`/console/campaigns/${id}/edit`, {
+      name: 'Capped',
+      status: 'active',
+      start: field('start'),
+      end: '',
+      bidType: 'cpm',
+      bidAmount: field('bidAmount'),
+      dailyBudget: '',
+      totalBudget: '',
+      pacing: 'even',
+      countries: '',
+      languages: '',
+      capImpressions: '3',
+      capHours: '2',
+    });
+    expect(res.status).toBe(303);
+    expect((await s.call('GET', `/v1/campaigns/${id}`, adv.key)).body.caps).toEqual([
+      { impressions: 3, windowSeconds: 7_200 },
+      { impressions: 5, windowSeconds: 7 * 86_400 },
+    ]);
+  });
+});
+
 describe('reports by breakdown and forecasts in the console', () => {
   it('breaks a report down by hour, creative, country and platform, on the page and in the CSV', async () => {
     const { advertiser: adv, campaignId } = await s.seedCampaign();

@@ -1,7 +1,7 @@
 /** Advertiser pages: business profile, campaigns, one campaign with its creatives, reports. */
 import { CATEGORIES } from '../../engine/categories.js';
 import type { AdvertiserView, CampaignView, CreativeView, ForecastView, ReportRowView } from '../api.js';
-import { CAMPAIGN_LABELS, type CampaignFormValues } from '../campaign-form.js';
+import { CAMPAIGN_LABELS, type CampaignFormValues, describeCap } from '../campaign-form.js';
 import { type FieldErrors, formatMicros, lastDay } from '../forms.js';
 import type { Session } from '../session.js';
 import { reportChart } from './chart.js';
@@ -153,7 +153,7 @@ export function campaignsPage({ session, rows, notice }: { session: Session; row
 }
 
 /** What decides delivery: schedule, bid, budgets, pacing, targeting and the cap (the campaign form's and the forecast's). */
-function deliveryFields(v: CampaignFormValues, errors: FieldErrors): Content {
+function deliveryFields(v: CampaignFormValues, errors: FieldErrors, otherCaps: CampaignView['caps'] = []): Content {
   const L = CAMPAIGN_LABELS;
   const row = (...fields: Content[]) => html`<div class="row">${fields}</div>`;
   return [
@@ -253,6 +253,8 @@ function deliveryFields(v: CampaignFormValues, errors: FieldErrors): Content {
         hint: 'Optional, e.g. 24 or 0.5',
       }),
     ),
+    otherCaps.length > 0 &&
+      html`<p class="hint">Also capped at ${otherCaps.map(describeCap).join('; ')}: kept as they are (the API changes them).</p>`,
   ];
 }
 
@@ -283,7 +285,7 @@ export function campaignFormPage(props: {
           ['archived', 'Archived'],
         ],
       }),
-      deliveryFields(v, errors),
+      deliveryFields(v, errors, campaign?.caps.slice(1)),
       html`<button type="submit">${editing ? 'Save campaign' : 'Create campaign'}</button>`,
     ]}</form>`,
   );
@@ -399,6 +401,7 @@ export function campaignPage(props: {
       html`<dt>Bid</dt><dd>${money(campaign.bid.amountMicros)} ${campaign.bid.type.toUpperCase()}</dd>`,
       html`<dt>Budget</dt><dd>daily ${money(campaign.budget.dailyMicros)}, total ${money(campaign.budget.totalMicros)}, ${campaign.pacing} pacing</dd>`,
       html`<dt>Targeting</dt><dd>${targeting}</dd>`,
+      html`<dt>Frequency caps</dt><dd>${campaign.caps.length ? campaign.caps.map(describeCap).join('; ') : 'none'}</dd>`,
     ]}</dl>`,
     html`<p class="actions">${[
       html`<a href="${`/console/campaigns/${id}/edit`}">Edit campaign</a>`,
