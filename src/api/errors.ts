@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'unprocessable'
   | 'range_not_satisfiable'
   | 'rate_limited'
-  | 'internal';
+  | 'internal'
+  | 'not_ready';
 
 export interface FieldError {
   path: string;
@@ -58,6 +59,8 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
       return 429;
     case 'internal':
       return 500;
+    case 'not_ready':
+      return 503;
   }
 }
 
@@ -77,6 +80,7 @@ const titles: Record<ErrorCode, string> = {
   range_not_satisfiable: 'Range not satisfiable',
   rate_limited: 'Too many requests',
   internal: 'Internal server error',
+  not_ready: 'Not ready',
 };
 
 /** What each problem type means and what to do about it: served at its `type` URI (/problems/<slug>). */
@@ -104,6 +108,8 @@ export const problemExplanations: Record<ErrorCode, string> = {
   rate_limited:
     'Too many requests (or too many failed authentications from this address); retry after the `Retry-After` seconds.',
   internal: 'Something went wrong on our side; the request was not applied. Retrying is safe.',
+  not_ready:
+    '`GET /readyz`: this instance cannot serve yet (its database is not writable, a migration is not applied, or the catalog is not loaded); `checks` says which. Retry after the `Retry-After` seconds; a load balancer should send traffic elsewhere meanwhile.',
 };
 
 export const problemSlug = (code: ErrorCode) => code.replaceAll('_', '-');

@@ -21,7 +21,11 @@ export const text = () => z.string().refine(wellFormedText, WELL_FORMED);
 
 export const Id = text().min(1).max(64);
 const Micros = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const IsoDate = z.iso.datetime({ offset: true }).or(z.iso.date());
+const ISO_DATE_EXPECTED =
+  'an ISO-8601 date-time with seconds and an offset, e.g. "2026-01-01T09:00:00Z", or a date, e.g. "2026-01-01"';
+const IsoDate = z.union([z.iso.datetime({ offset: true }), z.iso.date()], {
+  error: (issue) => (issue.input === undefined ? `required: ${ISO_DATE_EXPECTED}` : `must be ${ISO_DATE_EXPECTED}`),
+});
 /** Campaign targeting stores codes as the engine compares them: countries in upper case, primary language tags in lower case. */
 const Country = z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code in upper case, e.g. "DE"');
 const Language = z.string().regex(/^[a-z]{2,3}$/, 'a BCP-47 primary language tag in lower case, e.g. "de"');
@@ -31,15 +35,12 @@ const ShortText = (max: number) => text().trim().min(1).max(max);
 const HttpUrl = text().max(2000).refine(isHttpUrl, 'must be an absolute https:// (or http://) URL');
 
 /** One of the fixed business categories (docs/api.md#categories); free text is refused, with the id it probably meant. */
-export const CategorySchema = z
-  .enum(CATEGORY_IDS, {
-    error: (issue) => {
-      const meant = typeof issue.input === 'string' ? categoryFromText(issue.input) : undefined;
-      const hint = meant ? `; did you mean "${meant}"?` : ' (the list is in docs/api.md#categories and the OpenAPI document)';
-      return `category must be one of the fixed category ids, e.g. "food-drink"${hint}`;
-    },
-  })
-  .openapi('Category');
+const categoryError = (issue: { input?: unknown }) => {
+  const meant = typeof issue.input === 'string' ? categoryFromText(issue.input) : undefined;
+  const hint = meant ? `; did you mean "${meant}"?` : ' (the list is in docs/api.md#categories and the OpenAPI document)';
+  return `category must be one of the fixed category ids, e.g. "food-drink"${hint}`;
+};
+export const CategorySchema = z.enum(CATEGORY_IDS, { error: categoryError }).openapi('Category');
 /** In answers: a category, or null when the advertiser has none (not registered, so `Category` stays the bare list). */
 const CategoryOrNull = z.enum(CATEGORY_IDS).nullable();
 
@@ -63,15 +64,21 @@ const optionalProfileFields = {
   website: HttpUrl,
   category: CategorySchema,
 };
+/**
+ * A category or `null`: a union, not `CategorySchema.nullable()`, which the OpenAPI generator writes as the
+ * registered enum narrowed by allOf (so no null), or, met first, as `Category` itself with null in its list.
+ */
+const CategoryOrNullInput = z.union([CategorySchema, z.null()], { error: categoryError });
 
 export const AdvertiserProfileInput = z
   .strictObject({
     name: ShortText(200),
-    description: optionalProfileFields.description.optional(),
-    address: optionalProfileFields.address.optional(),
-    email: optionalProfileFields.email.optional(),
-    website: optionalProfileFields.website.optional(),
-    category: optionalProfileFields.category.optional(),
+    // `null` is "not filled", as every answer shows it and as PATCH /v1/me takes it.
+    description: optionalProfileFields.description.nullable().optional(),
+    address: optionalProfileFields.address.nullable().optional(),
+    email: optionalProfileFields.email.nullable().optional(),
+    website: optionalProfileFields.website.nullable().optional(),
+    category: CategoryOrNullInput.optional(),
   })
   .openapi('AdvertiserInput');
 
@@ -87,7 +94,7 @@ export const AdvertiserPatch = z
     address: optionalProfileFields.address.nullable().optional(),
     email: optionalProfileFields.email.nullable().optional(),
     website: optionalProfileFields.website.nullable().optional(),
-    category: optionalProfileFields.category.nullable().optional(),
+    category: CategoryOrNullInput.optional(),
   })
   .openapi('AdvertiserPatch');
 
@@ -147,7 +154,8 @@ const CapSchema = z.strictObject({
     .max(30 * 86_400),
 });
 
-const Bid = z.strictObject({ type: z.enum(['cpm', 'cpc']), amountMicros: Micros.min(1) });
+// Its own bound, not Micros.min(1): Micros' min(0) would name 0 as the bound of a negative bid as well.
+const Bid = z.strictObject({ type: z.enum(['cpm', 'cpc']), amountMicros: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
 const Budget = z.strictObject({ dailyMicros: Micros.optional(), totalMicros: Micros.optional() });
 const Schedule = z.strictObject({ start: IsoDate, end: IsoDate.optional() });
 
@@ -166,9 +174,13 @@ const scheduleOrdered = (c: { schedule?: { start: string; end?: string } }) =>
   !c.schedule?.end || Date.parse(c.schedule.end) > Date.parse(c.schedule.start);
 const scheduleIssue = { message: 'schedule.end must be after schedule.start', path: ['schedule', 'end'] };
 
+/** The name a campaign created without one gets: PRODUCT.md's campaign has no name, so it is not required. */
+export const DEFAULT_CAMPAIGN_NAME = 'Untitled campaign';
+
 export const CampaignInput = z
   .strictObject({
     ...campaignFields,
+    name: campaignFields.name.default(DEFAULT_CAMPAIGN_NAME),
     status: campaignFields.status.default('active'),
     schedule: Schedule.optional(),
     budget: Budget.default({}),
@@ -500,6 +512,9 @@ export const UserBlocks = z
 /** A campaign as it would be created, for a forecast: what it targets, caps, bids and may spend. */
 export const ForecastInput = z
   .strictObject({
+    // A whole campaign body is a draft too: its name and status are taken and not used (the forecast is of it running).
+    name: campaignFields.name.optional(),
+    status: campaignFields.status.optional(),
     bid: Bid,
     budget: Budget.default({}),
     pacing: campaignFields.pacing.default('even'),

@@ -13,6 +13,7 @@ import type {
   R2Bucket,
 } from '@cloudflare/workers-types';
 import { drizzle } from 'drizzle-orm/durable-sqlite';
+import { drainUnreadBody } from '../api/middleware/body-limit.js';
 import { type Env, readSettings } from '../config.js';
 import { LEASES, type LeaseBudget, type RenewRequest } from '../engine/budget-leases.js';
 import type { HistoryEntry, ServableCampaign } from '../engine/types.js';
@@ -177,6 +178,8 @@ export default {
     const { service, freshIndex } = await isolateFor(env);
     await freshIndex();
     const response = await service.app.fetch(request, env, ctx as never);
+    // An answer given before the body was read (a wrong key on an upload) goes out once the body is in.
+    await drainUnreadBody(request);
     // The traffic counts, once per TRAFFIC_FLUSH_MS, go to the traffic object after the answer: this
     // request's waitUntil keeps the call alive (workerd ties it to the request that made it), and
     // no answer waits on it. The flush never rejects; counts it could not write are kept for the next.

@@ -25,3 +25,25 @@ export const reservationValues = (r: Reservation) => [
   r.platform ?? '',
   r.video ? 1 : 0,
 ];
+
+/** The inverse of `reservationValues`: a row read by `RESERVATION_COLUMNS`, first in a raw row, as the store's reservation. */
+export function reservationFromValues(row: readonly unknown[]): Reservation {
+  const [number, id, uid, campaignId, creativeId, advertiserId, bidType, priceMicros, servedAt, expiresAt] = row;
+  return {
+    number: number as number,
+    id: id as string,
+    uid: uid as string,
+    campaignId: campaignId as string,
+    creativeId: creativeId as string,
+    advertiserId: advertiserId as string,
+    bidType: bidType as Reservation['bidType'],
+    priceMicros: priceMicros as number,
+    servedAt: servedAt as number,
+    expiresAt: expiresAt as number,
+    viewedAt: row[10] as number | null,
+    chargedAt: row[11] as number | null,
+    country: row[12] as string,
+    platform: row[13] as string,
+    video: row[14] === 1,
+  };
+}

@@ -133,7 +133,7 @@ describe('POST /v1/campaigns', () => {
     const { key } = await s.newAdvertiser();
     const bad = async (patch: Record<string, unknown>, path: string) =>
       expectProblem(await s.call('POST', '/v1/campaigns', key, { ...minimalCampaign, ...patch }), 400, { path });
-    await bad({ name: undefined }, 'name');
+    await bad({ name: '' }, 'name');
     await bad({ bid: undefined }, 'bid');
     await bad({ bid: { type: 'cpa', amountMicros: 1 } }, 'bid.type');
     await bad({ bid: { type: 'cpm', amountMicros: 1.5 } }, 'bid.amountMicros');

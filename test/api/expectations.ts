@@ -343,6 +343,44 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
     });
   });
 
+  describe(`${runtime}: PRODUCT.md's fields, read literally`, () => {
+    it('creates a campaign from the fields PRODUCT.md lists, without a name', async () => {
+      const { key } = await s.newAdvertiser('Nameless');
+      const created = await s.call('POST', '/v1/campaigns', key, { bid: { type: 'cpm', amountMicros: 500_000 } });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      expect(created.body).toMatchObject({ name: 'Untitled campaign', status: 'active', pacing: 'even', caps: [] });
+      expect((await s.call('GET', `/v1/campaigns/${created.body.id}`, key)).body).toEqual(created.body);
+      // A name sent is still a name: blank or too long is refused.
+      expectField(await s.call('POST', '/v1/campaigns', key, { name: ' ', bid: { type: 'cpm', amountMicros: 1 } }), 'name', ' ');
+    });
+
+    it('creates an advertiser whose unfilled profile fields are sent as null, as answers show them', async () => {
+      const empty = { description: null, address: null, email: null, website: null, category: null };
+      const created = await s.call('POST', '/v1/advertisers', ADMIN_KEY, { name: 'Nulls', ...empty });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      expect(created.body.advertiser).toMatchObject({ name: 'Nulls', ...empty });
+      expectField(await s.call('POST', '/v1/advertisers', ADMIN_KEY, { name: null }), 'name', null);
+    });
+
+    it('says what a schedule date must look like, and names a bid’s bound once', async () => {
+      const { key } = await s.newAdvertiser('Dates');
+      for (const start of ['tomorrow', '2026-01-01T09:00Z', '2026-01-01T09:00:00', undefined]) {
+        const sent = { bid: { type: 'cpm', amountMicros: 1 }, schedule: { start } };
+        const res = await s.call('POST', '/v1/campaigns', key, sent);
+        expectField(res, 'schedule.start', sent);
+        expect(res.body.errors[0].message).toMatch(/ISO-8601 date-time with seconds and an offset.*or a date/);
+      }
+      const negative = await s.call('POST', '/v1/campaigns', key, { bid: { type: 'cpm', amountMicros: -1 } });
+      expect(negative.body.errors).toEqual([{ path: 'bid.amountMicros', message: expect.stringMatching(/>=\s*1\b/) }]);
+    });
+
+    it('resolves the type of every problem it answers, /readyz’s not-ready included', async () => {
+      const page = await s.call('GET', '/problems/not-ready', undefined);
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('503 not-ready');
+    });
+  });
+
   describe(`${runtime}: forecasts`, () => {
     it('forecasts a draft from the traffic served so far, never more than the traffic', async () => {
       const { advertiser, country } = await seedAlone();
@@ -373,14 +411,26 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
       expect(elsewhere.body.impressions.expected).toBe(0);
     });
 
+    it('takes a whole campaign body as the draft: its name and status are not used', async () => {
+      const { advertiser, country } = await seedAlone();
+      const draft = { bid: { type: 'cpm', amountMicros: 5_000_000 }, targeting: { countries: [country] } };
+      const bare = await s.call('POST', '/v1/forecast', advertiser.key, draft);
+      const whole = await s.call('POST', '/v1/forecast', advertiser.key, { name: 'Spring', status: 'paused', ...draft });
+      expect(whole.status, JSON.stringify(whole.body)).toBe(200);
+      expect(whole.body).toEqual(bare.body);
+    });
+
     it('refuses a bad draft and keys of the wrong kind', async () => {
       const { advertiser } = await seedAlone();
       const bad = await s.call('POST', '/v1/forecast', advertiser.key, { bid: { type: 'cpx', amountMicros: 1 } });
       expect(bad.status).toBe(400);
       expect(bad.body.errors[0].path).toBe('bid.type');
-      expect(
-        (await s.call('POST', '/v1/forecast', advertiser.key, { bid: { type: 'cpm', amountMicros: 1 }, name: 'x' })).status,
-      ).toBe(400);
+      const unknown = await s.call('POST', '/v1/forecast', advertiser.key, {
+        bid: { type: 'cpm', amountMicros: 1 },
+        audience: 'x',
+      });
+      expect(unknown.status).toBe(400);
+      expect(unknown.body.errors.map((e: { path: string }) => e.path)).toEqual(['audience']);
       expect((await s.call('POST', '/v1/forecast', client.key, { bid: { type: 'cpm', amountMicros: 1 } })).status).toBe(403);
       expect((await s.call('POST', '/v1/forecast', undefined, { bid: { type: 'cpm', amountMicros: 1 } })).status).toBe(401);
     });

@@ -2,7 +2,8 @@
  * `npm run start:worker` end to end through its local edge (src/runtime/local-edge.ts) in front of workerd: what a
  * client sends that only the edge handles. A body sent after `Expect: 100-continue` (curl's way above 1 MiB) reaches
  * the Worker, the Worker sees the client's Host, so the console's same-origin check lets a sign-in through, and a
- * request that follows one the Worker refused without reading its body is answered (not a 502).
+ * request that follows one the Worker refused without reading its body is answered (not a 502), and so is one
+ * refused before its body of some MB was read.
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,5 +100,27 @@ describe('npm run start:worker: what the local edge handles', () => {
       statuses.set(answered.status, (statuses.get(answered.status) ?? 0) + 1);
     }
     expect(Object.fromEntries(statuses)).toEqual({ 200: 500 });
+  }, 120_000);
+
+  it('answers a request refused before its body of some MB was read (a wrong key on an upload), not a 502', async () => {
+    // Before the Worker drained such bodies, workerd reset the connection while the edge was still sending: nearly
+    // every one of these came back a 502 ("workerd did not answer").
+    const body = new Uint8Array(3_000_000);
+    const refusals: [string, string, Record<string, string>, number][] = [
+      ['POST', '/v1/campaigns/cmp_x/creatives', { Authorization: `Bearer ${ADMIN}` }, 403],
+      ['POST', '/v1/campaigns/cmp_x/creatives', {}, 401],
+      ['PUT', '/v1/me', {}, 405],
+      ['POST', '/no-such-route', {}, 404],
+    ];
+    for (const [method, path, headers, status] of refusals) {
+      for (let i = 0; i < 4; i++) {
+        const res = await fetch(`${server.url}${path}`, {
+          method,
+          headers: { 'Content-Type': 'multipart/form-data; boundary=x', ...headers },
+          body,
+        });
+        expect(res.status, `${method} ${path}: ${await res.text()}`).toBe(status);
+      }
+    }
   }, 120_000);
 });

@@ -42,11 +42,29 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, bound: num
   }
 }
 
+/** Bytes of a body read and dropped before an answer that did not need it [64 MiB]. */
+const DRAIN_UP_TO = 64 * 1024 * 1024;
+
+/**
+ * Reads and drops a request body the app answered without reading (a 401, 403, 404, 405, 415 or 429 decided before
+ * the body), up to `bound` bytes: workerd resets a connection answered with its request body unread, so a client
+ * still sending (an upload of a few MB) gets a reset, or through start:worker's local edge a 502, instead of the
+ * answer. For the Workers entry; node:http deals with an unread body itself. A body declared over `bound` is left
+ * alone (its connection is reset, as a 413's beyond `drainUpTo`).
+ */
+export async function drainUnreadBody(request: Request, bound = DRAIN_UP_TO): Promise<void> {
+  const body = request.body;
+  if (!body || request.bodyUsed || body.locked) return;
+  const length = request.headers.get('content-length');
+  if (length !== null && declaredOver(length, bound)) return;
+  await drain(body.getReader(), bound);
+}
+
 /** Whether a declared Content-Length is over `maxSize` (without Transfer-Encoding the header decides: the body cannot be longer). */
 export const declaredOver = (length: string, maxSize: number) => Number.parseInt(length, 10) > maxSize;
 
 export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler {
-  const drainUpTo = options.drainUpTo ?? 64 * 1024 * 1024;
+  const drainUpTo = options.drainUpTo ?? DRAIN_UP_TO;
   const tooLarge = () => new ApiError('payload_too_large', `Request body exceeds ${options.what}`);
   // Not async: a body within its declared limit hands straight on to `next` without a promise of its own.
   return function limitBody(c, next) {

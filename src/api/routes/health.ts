@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { constantTimeEqual, sha256Hex } from '../../privacy/crypto.js';
 import type { AppDeps, AppEnv } from '../context.js';
-import { ApiError } from '../errors.js';
+import { ApiError, problemBody } from '../errors.js';
 import { type App, jsonResponse, problems, security } from '../openapi.js';
 
 export const healthRoute = createRoute({
@@ -65,13 +65,7 @@ export function registerHealthRoutes(app: App, deps: AppDeps, requireAdmin: Midd
       .filter(([, ok]) => !ok)
       .map(([name]) => name);
     if (failing.length === 0) return c.json({ status: 'ready' as const, checks }, 200);
-    const problem = {
-      type: '/problems/not-ready',
-      title: 'Not ready',
-      status: 503 as const,
-      detail: `Failing checks: ${failing.join(', ')}`,
-      checks,
-    };
+    const problem = { ...problemBody('not_ready', `Failing checks: ${failing.join(', ')}`), status: 503 as const, checks };
     return c.json(problem, 503, { 'Content-Type': 'application/problem+json', 'Retry-After': '5' });
   });
 

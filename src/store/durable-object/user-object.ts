@@ -16,7 +16,7 @@ import type { HistoryEntry, UserState } from '../../engine/types.js';
 import { applyUserSide, type CampaignEffect, type UserSideTx } from '../event-procedure.js';
 import type { EventOutcome, EventRules, Reservation, VerifiedEvent } from '../interface.js';
 import { KeyedLock } from '../keyed-lock.js';
-import { RESERVATION_COLUMNS, RESERVATION_WIDTH, reservationValues } from '../reservation-row.js';
+import { RESERVATION_COLUMNS, RESERVATION_WIDTH, reservationFromValues, reservationValues } from '../reservation-row.js';
 import { gainedHistory, uidKey } from '../user-history.js';
 import { statementChunks } from './bound-parameters.js';
 import { effectShard } from './campaign-object.js';
@@ -49,29 +49,14 @@ const MARK_BOTH_SQL = 'update reservations set viewed_at = ?, charged_at = ? whe
  * An event's reservation, its budget shard and whether its (reservation, type) was recorded: one statement for the
  * procedure's `seen` and `reservation` (events are keyed by the reservation's number: tokens on Workers carry none).
  */
-const EVENT_RESERVATION_SQL = `select r.number, r.id, r.uid, r.campaign_id, r.creative_id, r.advertiser_id, r.bid_type,
-  r.price_micros, r.served_at, r.expires_at, r.viewed_at, r.charged_at, r.country, r.platform, r.video, s.shard,
+const EVENT_RESERVATION_SQL = `select ${RESERVATION_COLUMNS.split(', ')
+  .map((c) => `r.${c}`)
+  .join(', ')}, s.shard,
   exists (select 1 from events e where e.reservation = r.number and e.type = ?2)
   from reservations r left join do_reservation_shards s on s.reservation_id = r.id where r.id = ?1`;
-type EventReservationRow = [
-  number,
-  string,
-  string,
-  string,
-  string,
-  string,
-  Reservation['bidType'],
-  number,
-  number,
-  number,
-  number | null,
-  number | null,
-  string,
-  string,
-  number,
-  number | null,
-  number,
-];
+/** Where `EVENT_RESERVATION_SQL`'s row has the budget shard and the idempotency probe, after the reservation's columns. */
+const SHARD = RESERVATION_WIDTH;
+const SEEN = RESERVATION_WIDTH + 1;
 /**
  * One outbox row per transaction that has campaign effects: `effect` the JSON array of them (a row written before
  * session 16 holds one effect, as an object), `campaign_id` the first effect's (unused). A row is written and
@@ -82,26 +67,9 @@ const OUTBOX_SQL = 'select id, effect from do_outbox order by id';
 const outboxDeleteSql = (ids: number) => `delete from do_outbox where id in (${'?,'.repeat(ids - 1)}?)`;
 
 /** A reservation as `EVENT_RESERVATION_SQL` reads it. */
-function reservationOf(row: EventReservationRow): Reservation {
-  const [number, id, uid, campaignId, creativeId, advertiserId, bidType, priceMicros, servedAt, expiresAt] = row;
-  const reservation: Reservation = {
-    number,
-    id,
-    uid,
-    campaignId,
-    creativeId,
-    advertiserId,
-    bidType,
-    priceMicros,
-    servedAt,
-    expiresAt,
-    viewedAt: row[10],
-    chargedAt: row[11],
-    country: row[12],
-    platform: row[13],
-    video: row[14] === 1,
-  };
-  if (row[15] !== null) reservation.budgetShard = row[15];
+function reservationOf(row: unknown[]): Reservation {
+  const reservation = reservationFromValues(row);
+  if (row[SHARD] !== null) reservation.budgetShard = row[SHARD] as number;
   return reservation;
 }
 
@@ -315,9 +283,9 @@ export class UserObjectStore {
         seen: (event) => {
           writeMarks();
           const found = this.sql.exec(EVENT_RESERVATION_SQL, event.reservationId, event.type).raw().next();
-          const row = found.done ? undefined : (found.value as EventReservationRow);
+          const row = found.done ? undefined : (found.value as unknown[]);
           read = { event, reservation: row && reservationOf(row) };
-          return row?.[16] === 1;
+          return row?.[SEEN] === 1;
         },
         reservation: (event) => (read?.event === event ? read.reservation : undefined),
         insertEvent: ({ reservationNumber, type, uid, campaignId, at, costMicros }) =>
