@@ -45,6 +45,8 @@ export interface Settings {
   publicUrl: string;
   /** How often traffic counts (the basis of forecasts) are merged into storage, in ms; 0 = every request. */
   trafficFlushMs: number;
+  /** CTR_REFRESH_MS [300000]: how often recorded impressions and clicks are folded into predicted CTRs (an index rebuild). */
+  ctrRefreshMs: number;
   /** LOG_LEVEL [info]: trace, debug, info, warn, error, fatal or silent. */
   logLevel: LogLevel;
   /** METRICS_TOKEN: a bearer token that may read /metrics besides the operator key; empty = operator key only. */
@@ -105,6 +107,7 @@ export function readSettings(env: Env): Settings {
       .filter(Boolean),
     publicUrl: (env.PUBLIC_URL ?? '').replace(/\/+$/, ''),
     trafficFlushMs: int(env, 'TRAFFIC_FLUSH_MS', 10_000, 0, 3_600_000),
+    ctrRefreshMs: int(env, 'CTR_REFRESH_MS', 300_000, 0, 86_400_000),
     logLevel: logLevel(env.LOG_LEVEL),
     metricsToken: env.METRICS_TOKEN ?? '',
     // Node refuses a request timeout shorter than the headers' (15 s).
@@ -157,6 +160,7 @@ export const SETTING_NAMES = [
   'USER_SHARDS',
   'BUDGET_MIN_SHARDS',
   'TRAFFIC_FLUSH_MS',
+  'CTR_REFRESH_MS',
   'ENGINE_THREAD',
   'HTTP_REQUEST_TIMEOUT',
   'HTTP_UPLOAD_TIMEOUT',

@@ -41,6 +41,8 @@ export interface ServiceOptions {
   serialiseUsers?: boolean;
   /** Flush due traffic counts inside the slot request [true]; Workers flushes after the answer (see DeliveryDeps). */
   flushTraffic?: boolean;
+  /** Rebuild the index for CTRs after an events batch when due [true]; Workers rebuilds it in its fetch handler (see DeliveryDeps). */
+  refreshCtrAfterEvents?: boolean;
   /** At most one forecast in flight in this process, another answered 429 [false]; Node turns it on (`oneForecastAtATime`). */
   forecastsOneAtATime?: boolean;
 }
@@ -89,7 +91,15 @@ export interface RemoteEngine extends Omit<EngineSide, 'delivery'> {
 
 export type EngineOptions = Pick<
   ServiceOptions,
-  'settings' | 'store' | 'secret' | 'tokenSecrets' | 'clock' | 'metrics' | 'serialiseUsers' | 'flushTraffic'
+  | 'settings'
+  | 'store'
+  | 'secret'
+  | 'tokenSecrets'
+  | 'clock'
+  | 'metrics'
+  | 'serialiseUsers'
+  | 'flushTraffic'
+  | 'refreshCtrAfterEvents'
 >;
 
 /**
@@ -171,6 +181,7 @@ export async function createEngine(options: EngineOptions) {
     traffic,
     serialiseUsers: options.serialiseUsers,
     flushTraffic: options.flushTraffic,
+    refreshCtrAfterEvents: options.refreshCtrAfterEvents,
   });
   const forecasts = new Forecasts({
     traffic: options.store.traffic,

@@ -75,7 +75,7 @@ export interface DeliveryDeps {
   userStateTimeoutMs?: number;
   /** Uniform draws in [0, 1) for probabilistic pacing [Math.random]. */
   random?: () => number;
-  /** How often recorded impressions and clicks are folded into predicted CTRs (index rebuild) [5 min]. */
+  /** How often recorded impressions and clicks are folded into predicted CTRs (index rebuild) [settings.ctrRefreshMs]. */
   ctrRefreshMs?: number;
   /** Counts traffic for forecasts where the request arrives (this process or isolate). */
   traffic?: TrafficRecorder;
@@ -92,13 +92,16 @@ export interface DeliveryDeps {
    * Workers: the host flushes after the answer, under that request's `waitUntil`.
    */
   flushTraffic?: boolean;
+  /**
+   * An events batch that finds the CTR refresh due starts an index rebuild and answers without waiting for it
+   * [true]. Off on Workers: a rebuild left running after the answer is cancelled with its request there, and the
+   * host's fetch handler rebuilds on the same cadence, under the request that waits for it.
+   */
+  refreshCtrAfterEvents?: boolean;
 }
 
 /** How many times a response is decided again when a concurrent one changed the user's history first. */
 const SERVE_ATTEMPTS = 3;
-
-/** Default cadence at which event counters reach the CTR estimates in the index. */
-export const CTR_REFRESH_MS = 5 * 60_000;
 
 const EXPIRED_TOKEN: EventOutcome = Object.freeze({ status: 'rejected', reason: 'expired_token' });
 const INVALID_TOKEN: EventOutcome = Object.freeze({ status: 'rejected', reason: 'invalid_token' });
@@ -652,7 +655,8 @@ export class Delivery {
 
   /** Rebuilds the index at most every `ctrRefreshMs`, so new impressions and clicks reach predicted CTRs. */
   private refreshCtrIfDue(now: number): void {
-    if (now - this.ctrRefreshedAt < (this.deps.ctrRefreshMs ?? CTR_REFRESH_MS)) return;
+    if (this.deps.refreshCtrAfterEvents === false) return;
+    if (now - this.ctrRefreshedAt < (this.deps.ctrRefreshMs ?? this.deps.settings.ctrRefreshMs)) return;
     this.ctrRefreshedAt = now;
     this.deps.index.refresh(true).catch((err) => console.error(`[ctr] index refresh failed: ${(err as Error).message}`));
   }

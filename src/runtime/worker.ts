@@ -15,7 +15,6 @@ import type {
 import { drizzle } from 'drizzle-orm/durable-sqlite';
 import { drainUnreadBody } from '../api/middleware/body-limit.js';
 import { type Env, readSettings } from '../config.js';
-import { CTR_REFRESH_MS } from '../delivery/delivery.js';
 import { LEASES, type LeaseBudget, type RenewRequest } from '../engine/budget-leases.js';
 import type { HistoryEntry, ServableCampaign } from '../engine/types.js';
 import { R2MediaStorage } from '../media/r2.js';
@@ -97,7 +96,7 @@ interface Isolate {
   objects: ObjectDirectory;
   store: Store & { budgets: EdgeBudgets };
   service: Awaited<ReturnType<typeof createService>>;
-  /** Rebuilds the catalog index if D1's catalog version moved (checked at most every CATALOG_REFRESH_MS), and for CTRs every CTR_REFRESH_MS. */
+  /** Rebuilds the catalog index if D1's catalog version moved (checked at most every CATALOG_REFRESH_MS), and for CTRs every CTR_REFRESH_MS [5 min]. */
   freshIndex(): Promise<void>;
 }
 
@@ -143,6 +142,11 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
     serialiseUsers: false,
     // Traffic counts due are flushed after the answer, under the request's waitUntil (the fetch handler).
     flushTraffic: false,
+    // The CTR cadence is kept by freshIndex, under the request that waits for the rebuild. An events batch that
+    // started one and answered first would leave it to be cancelled with its request (workerd cancels a request's
+    // I/O once it has answered): it never settled, and every later request, each checking the index first, waited
+    // on it for good.
+    refreshCtrAfterEvents: false,
   });
   let checkedAt = Date.now();
   let rebuiltAt = checkedAt;
@@ -157,7 +161,7 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
       checkedAt = now;
       // CTR counters change without a version bump (campaign objects flush them to D1):
       // rebuild on their cadence too.
-      const rebuild = now - rebuiltAt >= CTR_REFRESH_MS;
+      const rebuild = now - rebuiltAt >= settings.ctrRefreshMs;
       if (rebuild) rebuiltAt = now;
       await service.index.refresh(rebuild);
     },

@@ -1,6 +1,6 @@
 /** Predicted CTR comes from real events: counters kept by the ledger, folded into the index on a cadence. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CTR_REFRESH_MS } from '../../src/delivery/delivery.js';
+import { readSettings } from '../../src/config.js';
 import { CTR_PRIOR, deploymentPrior, predictedCtr } from '../../src/engine/ctr.js';
 import { makeService, type TestService } from '../helpers/service.js';
 
@@ -40,7 +40,7 @@ describe('predicted CTR', () => {
       // Not yet folded in: the estimate is still the prior.
       expect(s.index.campaign(campaignId)!.creatives[0].predictedCtr).toBeCloseTo(CTR_PRIOR.mean, 12);
 
-      s.clock.advance(CTR_REFRESH_MS);
+      s.clock.advance(readSettings({}).ctrRefreshMs);
       const r = await s.call('POST', '/v1/slots', client.key, { user: 'late', statuses: 3 });
       await s.call('POST', '/v1/events', client.key, { events: [{ token: r.body.slots[0].token, type: 'impression' }] });
       await s.index.refresh(); // joins the rebuild the events call started
