@@ -19,6 +19,8 @@ const PAGE = `<!doctype html>
     <meta name="viewport" content="width=device-width, initial-scale=1" />
     <title>Status-feed ad serving engine — API reference</title>
     <link rel="stylesheet" href="/docs/assets/swagger-ui.css" />
+    <!-- No tab icon: without this the browser asks for /favicon.ico, a 404 in its console. -->
+    <link rel="icon" href="data:," />
   </head>
   <body>
     <main id="swagger-ui"></main>
