@@ -13,6 +13,7 @@ import { authThrottle } from './middleware/auth-throttle.js';
 import { bodyLimit, UPLOAD_PATH } from './middleware/body-limit.js';
 import { requireContentType } from './middleware/content-type.js';
 import { methodGuard } from './middleware/method.js';
+import { isPartOfCountedRequest } from './middleware/rate-limit.js';
 import { requestLog } from './middleware/request-log.js';
 import { createOpenApiHono } from './openapi.js';
 import { registerAdvertiserRoutes } from './routes/advertiser.js';
@@ -53,7 +54,7 @@ export function createApp(deps: AppDeps, edge: Edge = createEdge(deps)) {
   // straight on to `next` without a promise of its own; only a cold key waits for its lookup.
   const admitted = (c: Context<AppEnv>, principal: Principal, next: Next) => {
     c.set('principal', principal);
-    limitRate(principal);
+    if (!isPartOfCountedRequest(c.req.raw)) limitRate(principal);
     contentType(c);
     return next();
   };

@@ -16,7 +16,7 @@ const problemStatuses = {
   413: 'Payload too large',
   415: 'Unsupported media type',
   422: 'Media rejected (limit or unreadable)',
-  429: 'Rate limited; see Retry-After',
+  429: 'Rate limited (an advertiser key over its rate, or repeated failed keys from one address); see Retry-After',
   500: 'Unexpected error on our side; the request was not applied',
 } as const;
 

@@ -7,6 +7,9 @@ import { CATEGORY_IDS, categoryFromText } from '../engine/categories.js';
 import { CTA_TYPES, ctaTargetProblem, isHttpUrl } from '../engine/cta.js';
 import type { Cta } from '../engine/types.js';
 import { EVENT_TYPES, LOSS_REASONS } from '../engine/types.js';
+import { plainMessage } from './messages.js';
+
+z.config({ customError: plainMessage });
 
 /**
  * Text must be well-formed: a lone UTF-16 surrogate would be stored as U+FFFD
@@ -150,12 +153,16 @@ const CapSchema = z.strictObject({
   windowSeconds: z
     .number()
     .int()
-    .min(1)
-    .max(30 * 86_400),
+    .min(1, 'must be at least 1 second')
+    .max(30 * 86_400, 'must be at most 30 days (2592000 seconds)'),
 });
 
-// Its own bound, not Micros.min(1): Micros' min(0) would name 0 as the bound of a negative bid as well.
-const Bid = z.strictObject({ type: z.enum(['cpm', 'cpc']), amountMicros: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
+// Its own bound, not Micros.min(1): Micros' min(0) would name 0 as the bound of a negative bid as well. The message
+// serves the API (micros) and the console's bid in currency units alike.
+const Bid = z.strictObject({
+  type: z.enum(['cpm', 'cpc']),
+  amountMicros: z.number().int().min(1, 'must be at least 1 micro (more than 0)').max(Number.MAX_SAFE_INTEGER),
+});
 const Budget = z.strictObject({ dailyMicros: Micros.optional(), totalMicros: Micros.optional() });
 const Schedule = z.strictObject({ start: IsoDate, end: IsoDate.optional() });
 
@@ -172,7 +179,9 @@ const campaignFields = {
 
 const scheduleOrdered = (c: { schedule?: { start: string; end?: string } }) =>
   !c.schedule?.end || Date.parse(c.schedule.end) > Date.parse(c.schedule.start);
-const scheduleIssue = { message: 'schedule.end must be after schedule.start', path: ['schedule', 'end'] };
+/** Also the PATCH route's, where the end is checked against the stored start. */
+export const END_AFTER_START = 'must be after the start';
+const scheduleIssue = { message: END_AFTER_START, path: ['schedule', 'end'] };
 
 /** The name a campaign created without one gets: PRODUCT.md's campaign has no name, so it is not required. */
 export const DEFAULT_CAMPAIGN_NAME = 'Untitled campaign';

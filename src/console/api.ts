@@ -5,13 +5,15 @@
  */
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import type { Advertiser, Campaign, Client, Creative, Problem, ReportRow } from '../api/schemas.js';
+import { partOfCountedRequest } from '../api/middleware/rate-limit.js';
+import type { Advertiser, Campaign, Client, Creative, Forecast, Problem, ReportRow } from '../api/schemas.js';
 
 export type AdvertiserView = z.infer<typeof Advertiser>;
 export type CampaignView = z.infer<typeof Campaign>;
 export type CreativeView = z.infer<typeof Creative>;
 export type ClientView = z.infer<typeof Client>;
 export type ReportRowView = z.infer<typeof ReportRow>;
+export type ForecastView = z.infer<typeof Forecast>;
 export type ProblemView = z.infer<typeof Problem>;
 export type PendingCreative = CreativeView & { advertiser: AdvertiserView };
 
@@ -19,10 +21,13 @@ export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; 
 
 /** What the console needs of the app: Hono's `request`. */
 export interface InProcessApp {
-  request(input: string, init?: RequestInit, env?: unknown, executionCtx?: never): Response | Promise<Response>;
+  request(input: Request, init?: RequestInit, env?: unknown, executionCtx?: never): Response | Promise<Response>;
 }
 
 export class ConsoleApi {
+  /** Whether this page's first API call was made: it takes the key's rate-limit token for the whole page view. */
+  private counted = false;
+
   constructor(
     private readonly app: InProcessApp,
     private readonly c: Context,
@@ -50,7 +55,12 @@ export class ConsoleApi {
     } catch {
       executionCtx = undefined; // Node has none
     }
-    const res = await this.app.request(path, { method, headers, body: payload }, this.c.env, executionCtx);
+    // Same origin as the page. One page view is one request of the person: the first call takes the key's
+    // rate-limit token (a 429 there is the page's), the calls after it are part of that request.
+    const request = new Request(new URL(path, this.c.req.url), { method, headers, body: payload });
+    if (this.counted) partOfCountedRequest(request);
+    this.counted = true;
+    const res = await this.app.request(request, undefined, this.c.env, executionCtx);
     const type = res.headers.get('Content-Type') ?? '';
     const parsed: unknown = type.includes('json') ? await res.json() : await res.text();
     if (res.ok) return { ok: true, status: res.status, data: parsed as T };

@@ -1,6 +1,18 @@
 /** The campaign form: its fields, the API body they make, and where the API's errors go back to. */
 import type { CampaignView } from './api.js';
-import { all, type FieldErrors, type FormFields, formatMicros, isoDay, list, parseCount, parseMicros, text } from './forms.js';
+import {
+  all,
+  endAfter,
+  type FieldErrors,
+  type FormFields,
+  formatMicros,
+  isoDay,
+  lastDay,
+  list,
+  parseCount,
+  parseMicros,
+  text,
+} from './forms.js';
 
 export interface CampaignFormValues {
   name: string;
@@ -32,8 +44,8 @@ export const CAMPAIGN_LABELS: Record<keyof CampaignFormValues, string> = {
   countries: 'Countries',
   languages: 'Languages',
   platforms: 'Platforms',
-  capImpressions: 'Frequency cap: ads per person',
-  capHours: 'Frequency cap: per hours',
+  capImpressions: 'Frequency cap: impressions per person',
+  capHours: 'Frequency cap: window in hours',
 };
 
 /** API error paths → form fields (longest prefix wins). */
@@ -84,7 +96,7 @@ export function campaignValues(c: CampaignView): CampaignFormValues {
     name: c.name,
     status: c.status,
     start: c.schedule.start.slice(0, 10),
-    end: c.schedule.end?.slice(0, 10) ?? '',
+    end: c.schedule.end ? lastDay(c.schedule.end) : '',
     bidType: c.bid.type,
     bidAmount: formatMicros(c.bid.amountMicros).replace(/,/g, ''),
     dailyBudget: c.budget.dailyMicros !== undefined ? formatMicros(c.budget.dailyMicros).replace(/,/g, '') : '',
@@ -171,8 +183,33 @@ export function campaignBody(v: CampaignFormValues): { body: Record<string, unkn
     caps:
       capImpressions !== undefined && capHours !== undefined ? [{ impressions: capImpressions, windowSeconds: capHours }] : [],
   };
-  if (v.start || v.end) body.schedule = { start: v.start || isoDay(Date.now()), ...(v.end ? { end: v.end } : {}) };
+  // The end date is the last day it runs, so a one-day campaign has the same start and end date.
+  if (v.start || v.end) body.schedule = { start: v.start || isoDay(Date.now()), ...(v.end ? { end: endAfter(v.end) } : {}) };
   return { body, errors };
+}
+
+type Cap = CampaignView['caps'][number];
+
+/** "3 impressions per person per 12 hours": a cap in the product's words, its window in the largest whole unit. */
+export function describeCap({ impressions, windowSeconds: s }: Cap): string {
+  const [size, name] = (
+    [
+      [86_400, 'day'],
+      [3_600, 'hour'],
+      [60, 'minute'],
+    ] as const
+  ).find(([n]) => s % n === 0) ?? [1, 'second'];
+  const n = s / size;
+  return `${impressions} impression${impressions === 1 ? '' : 's'} per person per ${n === 1 ? name : `${n} ${name}s`}`;
+}
+
+/**
+ * The form shows and edits a campaign's first cap; a change to it keeps the others (made through the API)
+ * rather than replacing the whole list with the one the form shows.
+ */
+export function keepOtherCaps(patch: Record<string, unknown>, campaign: CampaignView): Record<string, unknown> {
+  if (!Array.isArray(patch.caps) || campaign.caps.length < 2) return patch;
+  return { ...patch, caps: [...patch.caps, ...campaign.caps.slice(1)] };
 }
 
 /** For an edit: only what the form changed, so fields the form cannot show exactly (a 90 s cap, a start time) stay as they are. */

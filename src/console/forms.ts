@@ -93,6 +93,15 @@ export function addDays(day: string, days: number): string {
   return isoDay(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000);
 }
 
+/**
+ * A campaign's end as the form shows it: the last day it runs. The API's end is the instant it stops
+ * (exclusive), so an end at midnight means the day before was the last.
+ */
+export const lastDay = (end: string) => isoDay(Date.parse(end) - 1);
+
+/** The form's last day → the API's end: midnight after it (UTC). Anything else is the API's to judge. */
+export const endAfter = (day: string) => (/^\d{4}-\d{2}-\d{2}$/.test(day) ? addDays(day, 1) : day);
+
 /** Every day from `from` to `to` inclusive (both YYYY-MM-DD), at most `max`. */
 export function daysBetween(from: string, to: string, max = 400): string[] {
   const out: string[] = [];

@@ -12,6 +12,7 @@ import type {
   CampaignView,
   ClientView,
   CreativeView,
+  ForecastView,
   PendingCreative,
   ProblemView,
   ReportRowView,
@@ -24,6 +25,7 @@ import {
   campaignBody,
   campaignValues,
   changedFields,
+  keepOtherCaps,
   postedCampaign,
 } from './campaign-form.js';
 import { addDays, daysBetween, type FieldErrors, type FormFields, fieldErrors, hasErrors, isoDay, text } from './forms.js';
@@ -44,8 +46,11 @@ import {
   campaignFormPage,
   campaignPage as campaignPageView,
   campaignsPage,
+  forecastPage,
   type ProfileValues,
   profilePage,
+  REPORT_BREAKDOWNS,
+  type ReportBreakdown,
   reportsPage,
   type UploadValues,
 } from './views/advertiser.js';
@@ -84,7 +89,8 @@ const NOTICES: Record<string, string> = {
 
 const PROFILE_FIELDS = ['name', 'description', 'address', 'email', 'website', 'category'] as const;
 const UPLOAD_FIELDS = { file: 'file', headline: 'headline', ctaType: 'ctaType', ctaTarget: 'ctaTarget' };
-const REPORT_FIELDS = { campaign: 'campaign', from: 'from', to: 'to' };
+const REPORT_FIELDS = { campaign: 'campaign', by: 'by', from: 'from', to: 'to' };
+const isBreakdown = (by: string): by is ReportBreakdown => REPORT_BREAKDOWNS.some(([value]) => value === by);
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** An API answer the page cannot carry on from. */
@@ -363,7 +369,7 @@ export function registerConsole(app: App, deps: AppDeps) {
       const values = postedCampaign(form);
       const { body, errors } = campaignBody(values);
       if (!hasErrors(errors)) {
-        const patch = changedFields(body, campaignBody(campaignValues(campaign)).body);
+        const patch = keepOtherCaps(changedFields(body, campaignBody(campaignValues(campaign)).body), campaign);
         if (Object.keys(patch).length === 0)
           return c.redirect(`/console/campaigns/${encodeURIComponent(campaign.id)}?done=campaign-saved`, 303);
         const saved = await api.call<CampaignView>('PATCH', campaignPath(c), patch);
@@ -412,23 +418,36 @@ export function registerConsole(app: App, deps: AppDeps) {
     }),
   );
 
-  /** The report for the query's campaign and range (default: the last 7 days, UTC). */
+  /** The report for the query's campaign, breakdown and range (default: by day, the last 7 days, UTC). */
   async function report(c: Context, api: ConsoleApi) {
     const { campaigns } = need(await api.get<{ campaigns: CampaignView[] }>('/v1/campaigns'));
-    const to = c.req.query('to') || isoDay(deps.clock());
-    const from = c.req.query('from') || (DAY.test(to) ? addDays(to, -6) : to);
+    const { from, to, by } = reportRange(c);
     const campaignId = c.req.query('campaign') || campaigns[0]?.id;
     let rows: ReportRowView[] | undefined;
+    let creatives: CreativeView[] | undefined;
     let errors: FieldErrors = {};
     if (campaignId) {
-      const query = new URLSearchParams({ campaign: campaignId, from, to });
+      const query = new URLSearchParams({ campaign: campaignId, from, to, by });
       const result = await api.get<{ rows: ReportRowView[] }>(`/v1/reports?${query}`);
       if (result.ok) rows = result.data.rows;
       else if (result.status === 400 || result.status === 404) errors = fieldErrors(result.problem, REPORT_FIELDS);
       else need(result);
+      if (rows && by === 'creative') {
+        const list = await api.get<{ creatives: CreativeView[] }>(`/v1/campaigns/${encodeURIComponent(campaignId)}/creatives`);
+        if (list.ok) creatives = list.data.creatives;
+      }
     }
     const days = rows && DAY.test(from) && DAY.test(to) ? daysBetween(from, to) : [];
-    return { campaigns, campaignId, from, to, rows, errors, days };
+    // An unknown breakdown is the API's 400 (shown next to the field); the page itself falls back to days.
+    const shownBy = isBreakdown(by) ? by : 'day';
+    return { campaigns, campaignId, by: shownBy, from, to, rows, creatives, errors, days };
+  }
+
+  /** The query's range and breakdown, with the defaults the page shows. */
+  function reportRange(c: Context) {
+    const to = c.req.query('to') || isoDay(deps.clock());
+    const from = c.req.query('from') || (DAY.test(to) ? addDays(to, -6) : to);
+    return { from, to, by: c.req.query('by') || 'day' };
   }
 
   app.get(
@@ -443,12 +462,11 @@ export function registerConsole(app: App, deps: AppDeps) {
     '/console/reports.csv',
     as('advertiser', async (c, session, api) => {
       const campaign = c.req.query('campaign') ?? '';
-      const to = c.req.query('to') || isoDay(deps.clock());
-      const from = c.req.query('from') || (DAY.test(to) ? addDays(to, -6) : to);
+      const { from, to, by } = reportRange(c);
       // The API writes the CSV (format=csv); the console only names the download.
-      const csv = await api.get<string>(`/v1/reports?${new URLSearchParams({ campaign, from, to, format: 'csv' })}`);
+      const csv = await api.get<string>(`/v1/reports?${new URLSearchParams({ campaign, from, to, by, format: 'csv' })}`);
       if (csv.ok && typeof csv.data === 'string') {
-        const name = `report-${campaign.replace(/[^A-Za-z0-9_-]/g, '')}-${from}-${to}.csv`;
+        const name = `report-${campaign.replace(/[^A-Za-z0-9_-]/g, '')}-${by.replace(/[^a-z]/g, '')}-${from}-${to}.csv`;
         return c.body(csv.data, 200, {
           'Content-Type': 'text/csv; charset=utf-8',
           'Content-Disposition': `attachment; filename="${name}"`,
@@ -456,6 +474,27 @@ export function registerConsole(app: App, deps: AppDeps) {
       }
       const r = await report(c, api);
       return render(c, reportsPage({ session, ...r }), 400);
+    }),
+  );
+
+  // A draft's forecast: a GET form (nothing changes), run once the form has been sent.
+  app.get(
+    '/console/forecast',
+    as('advertiser', async (c, session, api) => {
+      const query = c.req.queries();
+      if (!('bidAmount' in query)) {
+        return render(c, forecastPage({ session, values: blankCampaign(deps.clock()), errors: {} }));
+      }
+      const values = postedCampaign(query);
+      const { body, errors } = campaignBody(values);
+      if (!hasErrors(errors)) {
+        const { name: _name, status: _status, ...draft } = body;
+        const forecast = await api.call<ForecastView>('POST', '/v1/forecast', draft);
+        if (forecast.ok) return render(c, forecastPage({ session, values, errors, forecast: forecast.data }));
+        if (forecast.status !== 400) need(forecast);
+        Object.assign(errors, fieldErrors(forecast.problem, CAMPAIGN_ERROR_FIELDS));
+      }
+      return render(c, forecastPage({ session, values, errors }), 400);
     }),
   );
 

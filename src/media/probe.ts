@@ -85,7 +85,7 @@ export async function probeMedia(bytes: Uint8Array): Promise<ProbedMedia> {
     }
     const problem = imageCheck(bytes);
     if (problem) throw new MediaError('corrupt', `the ${type.mime} file is truncated or corrupt: ${problem}`);
-    let size: { width?: number; height?: number };
+    let size: { width?: number; height?: number; orientation?: number };
     try {
       size = imageSize(bytes);
     } catch {
@@ -93,7 +93,10 @@ export async function probeMedia(bytes: Uint8Array): Promise<ProbedMedia> {
     }
     if (!size.width || !size.height) throw new MediaError('corrupt', `the ${type.mime} file has no readable dimensions`);
     checkDimensions('images', size.width, size.height);
-    return { mime: type.mime, width: size.width, height: size.height };
+    // The size it is shown at: a phone's portrait JPEG is often stored landscape with an EXIF orientation of 5–8
+    // (a quarter turn), which every viewer applies, as for an MP4's rotation (image-size reads it for JPEG only).
+    const turned = size.orientation !== undefined && size.orientation >= 5 && size.orientation <= 8;
+    return { mime: type.mime, width: turned ? size.height : size.width, height: turned ? size.width : size.height };
   }
   if (bytes.length > LIMITS.videoBytes) {
     throw new MediaError(

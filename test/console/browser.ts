@@ -46,6 +46,8 @@ export interface OfflineContext {
   offOrigin: string[];
   /** Every URL the page requested, in order. */
   requested: string[];
+  /** Same-origin URLs answered 404 (each is an error in the browser's console, e.g. a missing /favicon.ico). */
+  notFound: string[];
 }
 
 /** A browser context that may only talk to `origin`: anything else is recorded and aborted. */
@@ -73,9 +75,13 @@ export async function offlineContext(
     const url = new URL(request.url());
     if (url.origin !== origin && url.protocol !== 'blob:' && url.protocol !== 'data:') offOrigin.push(request.url());
   });
+  const notFound: string[] = [];
+  context.on('response', (response) => {
+    if (response.status() === 404 && new URL(response.url()).origin === origin) notFound.push(response.url());
+  });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
-  return { context, page, offOrigin, requested };
+  return { context, page, offOrigin, requested, notFound };
 }
 
 /** Signs in through the form, by its label and button; waits for the page it lands on. */

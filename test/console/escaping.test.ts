@@ -61,6 +61,7 @@ const SHOWN: Record<string, string[]> = {
   ],
   'GET /console/reports': [`>Campaign ${E}</option>`],
   'GET /console/reports (errors)': [`value="${E}"`],
+  'GET /console/forecast (errors)': [`value="1 ${E}"`, `value="DE, ${E}"`],
   // The path as hono decodes it (all but reserved characters such as / and &).
   'GET /console/* (signed out)': [MISSING],
   'GET /console/* (operator)': [MISSING],

@@ -17,10 +17,10 @@ afterAll(async () => {
 const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)![1];
 
 /** A signed-in console session: GET and form POST with its cookie and CSRF token. */
-async function session(key: string) {
-  const start = await s.app.request('/console');
+async function session(key: string, service: TestService = s) {
+  const start = await service.app.request('/console');
   const signInCookie = start.headers.getSetCookie()[0].split(';')[0];
-  const res = await s.app.request('/console/sign-in', {
+  const res = await service.app.request('/console/sign-in', {
     method: 'POST',
     headers: { Cookie: signInCookie, Origin: 'http://localhost' },
     body: new URLSearchParams({ csrf: csrfOf(await start.text()), apiKey: key }),
@@ -29,15 +29,15 @@ async function session(key: string) {
     .getSetCookie()
     .find((l) => l.startsWith('console_session='))!
     .split(';')[0];
-  const landing = await s.app.request(res.headers.get('Location')!, { headers: { Cookie: cookie } });
+  const landing = await service.app.request(res.headers.get('Location')!, { headers: { Cookie: cookie } });
   const csrf = csrfOf(await landing.text());
   return {
-    get: (path: string) => s.app.request(path, { headers: { Cookie: cookie } }),
+    get: (path: string) => service.app.request(path, { headers: { Cookie: cookie } }),
     post: (path: string, fields: Record<string, string | File>) => {
       const hasFile = Object.values(fields).some((v) => v instanceof File);
       const body = hasFile ? new FormData() : new URLSearchParams();
       for (const [k, v] of Object.entries({ csrf, ...fields })) (body as FormData).append(k, v as string);
-      return s.app.request(path, { method: 'POST', headers: { Cookie: cookie, Origin: 'http://localhost' }, body });
+      return service.app.request(path, { method: 'POST', headers: { Cookie: cookie, Origin: 'http://localhost' }, body });
     },
   };
 }
@@ -216,6 +216,230 @@ describe('campaigns in the console', () => {
     expect(res.headers.get('Content-Type')).toMatch(/^text\/csv/);
     expect(res.headers.get('Content-Disposition')).toMatch(/^attachment; filename="report-/);
     expect((await res.text()).split('\r\n')[0]).toMatch(/^date,impressions,reach,clicks/);
+  });
+});
+
+describe('campaign form errors and dates', () => {
+  const draft = {
+    name: 'Draft',
+    status: 'active',
+    start: '',
+    end: '',
+    bidType: 'cpm',
+    bidAmount: '2',
+    dailyBudget: '',
+    totalBudget: '',
+    pacing: 'even',
+    countries: '',
+    languages: '',
+    capImpressions: '',
+    capHours: '',
+  };
+  const errorOf = (html: string, field: string) => new RegExp(`id="${field}-error">([^<]*)<`).exec(html)?.[1];
+
+  it('says what is wrong in plain words and in the form’s own units, next to each field', async () => {
+    const adv = await s.newAdvertiser('Words Co');
+    const advertiser = await session(adv.key);
+    const res = await advertiser.post('/console/campaigns/new', {
+      ...draft,
+      name: '   ',
+      bidAmount: '0',
+      capImpressions: '2',
+      capHours: '0',
+    });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(errorOf(html, 'name')).toBe('must not be empty (at least 1 character)');
+    expect(errorOf(html, 'bidAmount')).toBe('must be at least 1 micro (more than 0)');
+    expect(errorOf(html, 'capHours')).toBe('must be at least 1 second');
+    const tooLong = await (
+      await advertiser.post('/console/campaigns/new', { ...draft, capImpressions: '1', capHours: '9999' })
+    ).text();
+    expect(errorOf(tooLong, 'capHours')).toBe('must be at most 30 days (2592000 seconds)');
+
+    const operator = await session(ADMIN_KEY);
+    const noName = await (await operator.post('/console/advertisers', { name: '', email: 'nope' })).text();
+    expect(errorOf(noName, 'name')).toBe('is required');
+    expect(errorOf(noName, 'email')).toBe('must be an email address, e.g. name@example.com');
+  });
+
+  it('takes the end date as the last day the campaign runs, so a one-day campaign has the same start and end', async () => {
+    const adv = await s.newAdvertiser('One Day Co');
+    const advertiser = await session(adv.key);
+    const res = await advertiser.post('/console/campaigns/new', { ...draft, start: '2026-12-10', end: '2026-12-10' });
+    expect(res.status).toBe(303);
+    const [campaign] = (await s.call('GET', '/v1/campaigns', adv.key)).body.campaigns;
+    // The API's end is the instant it stops: midnight after the last day.
+    expect(campaign.schedule).toEqual({ start: '2026-12-10T00:00:00.000Z', end: '2026-12-11T00:00:00.000Z' });
+    expect(await (await advertiser.get(`/console/campaigns/${campaign.id}`)).text()).toContain('2026-12-10 to 2026-12-10');
+    const form = await (await advertiser.get(`/console/campaigns/${campaign.id}/edit`)).text();
+    expect(form).toMatch(/id="end"[^>]*value="2026-12-10"/);
+
+    const before = await advertiser.post('/console/campaigns/new', { ...draft, start: '2026-12-10', end: '2026-12-09' });
+    expect(before.status).toBe(400);
+    expect(errorOf(await before.text(), 'end')).toBe('must be after the start');
+  });
+});
+
+describe('frequency caps in the console', () => {
+  it('shows every cap on the campaign page, and an edit of the first keeps the others', async () => {
+    const adv = await s.newAdvertiser('Caps Co');
+    const created = await s.call('POST', '/v1/campaigns', adv.key, {
+      name: 'Capped',
+      bid: { type: 'cpm', amountMicros: 1_000_000 },
+      caps: [
+        { impressions: 2, windowSeconds: 3_600 },
+        { impressions: 5, windowSeconds: 7 * 86_400 },
+      ],
+    });
+    const id = created.body.id;
+    const advertiser = await session(adv.key);
+    const shown = await (await advertiser.get(`/console/campaigns/${id}`)).text();
+    expect(shown).toContain(
+      '<dt>Frequency caps</dt><dd>2 impressions per person per hour; 5 impressions per person per 7 days</dd>',
+    );
+    const form = await (await advertiser.get(`/console/campaigns/${id}/edit`)).text();
+    expect(form).toContain('<label for="capImpressions">Frequency cap: impressions per person</label>');
+    expect(form).toContain('<label for="capHours">Frequency cap: window in hours</label>');
+    expect(form).toContain('Also capped at 5 impressions per person per 7 days');
+    const field = (name: string) => new RegExp(`id="${name}"[^>]*value="([^"]*)"`).exec(form)?.[1] ?? '';
+    const res = await advertiser.post(`/console/campaigns/${id}/edit`, {
+      name: 'Capped',
+      status: 'active',
+      start: field('start'),
+      end: '',
+      bidType: 'cpm',
+      bidAmount: field('bidAmount'),
+      dailyBudget: '',
+      totalBudget: '',
+      pacing: 'even',
+      countries: '',
+      languages: '',
+      capImpressions: '3',
+      capHours: '2',
+    });
+    expect(res.status).toBe(303);
+    expect((await s.call('GET', `/v1/campaigns/${id}`, adv.key)).body.caps).toEqual([
+      { impressions: 3, windowSeconds: 7_200 },
+      { impressions: 5, windowSeconds: 7 * 86_400 },
+    ]);
+  });
+});
+
+describe('reports by breakdown and forecasts in the console', () => {
+  it('breaks a report down by hour, creative, country and platform, on the page and in the CSV', async () => {
+    const { advertiser: adv, campaignId } = await s.seedCampaign();
+    const client = await s.newClient('Breakdown client');
+    const slots = await s.call('POST', '/v1/slots', client.key, {
+      user: 'breakdown-user',
+      statuses: 10,
+      context: { country: 'DE', platform: 'android' },
+    });
+    // Other tests' campaigns compete in this service: the slot of this campaign.
+    const slot = slots.body.slots.find((x: { ad: { campaignId: string } }) => x.ad.campaignId === campaignId);
+    const events = await s.call('POST', '/v1/events', client.key, { events: [{ token: slot.token, type: 'impression' }] });
+    expect(events.body.results[0].status).toBe('accepted');
+    const headline = slot.ad.headline;
+    const advertiser = await session(adv.key);
+    const report = (by: string) =>
+      advertiser.get(`/console/reports?campaign=${campaignId}&by=${by}&from=2026-11-25&to=2026-11-25`);
+
+    const byCountry = await (await report('country')).text();
+    expect(byCountry).toContain('<option value="country" selected="">Country</option>');
+    expect(byCountry).toContain('<caption>Figures by country, 2026-11-25 to 2026-11-25 (UTC)</caption>');
+    expect(byCountry).toMatch(/<th scope="row">DE<\/th><td>1<\/td>/);
+    expect(await (await report('platform')).text()).toMatch(/<th scope="row">Android<\/th><td>1<\/td>/);
+    expect(await (await report('hour')).text()).toMatch(/<th scope="row">2026-11-25 12:00<\/th><td>1<\/td>/);
+    expect(await (await report('creative')).text()).toContain(`<th scope="row">${headline} <code>`);
+    // By day every day of the range is a row, with every counter the API reports.
+    const byDay = await (await report('day')).text();
+    expect(byDay).toContain('<th scope="col">Reports</th><th scope="col">Blocks</th>');
+
+    const csv = await advertiser.get(`/console/reports.csv?campaign=${campaignId}&by=country&from=2026-11-25&to=2026-11-25`);
+    expect(csv.headers.get('Content-Disposition')).toContain('-country-');
+    const lines = (await csv.text()).split('\r\n');
+    expect(lines[0]).toMatch(/^country,impressions,reach,clicks/);
+    expect(lines[1]).toMatch(/^DE,1,1,0/);
+
+    const unknown = await report('week');
+    expect(unknown.status).toBe(400);
+    expect(await unknown.text()).toMatch(/id="by-error"/);
+  });
+
+  it('runs a forecast for a draft and shows the API’s field errors on the same form', async () => {
+    const adv = await s.newAdvertiser('Forecast Co');
+    const advertiser = await session(adv.key);
+    const empty = await (await advertiser.get('/console/forecast')).text();
+    expect(empty).toContain('<h1>Forecast</h1>');
+    expect(empty).toContain('aria-current="page">Forecast</a>');
+    expect(empty).not.toContain('Forecast for');
+
+    const query = new URLSearchParams({
+      bidType: 'cpm',
+      bidAmount: '2.50',
+      pacing: 'even',
+      countries: 'de',
+      capImpressions: '2',
+      capHours: '24',
+    });
+    query.append('platforms', 'android');
+    const res = await advertiser.get(`/console/forecast?${query}`);
+    const html = await res.text();
+    expect(res.status, html).toBe(200);
+    expect(html).toContain('Forecast for 2026-11-26 (UTC)');
+    expect(html).toMatch(/<th scope="row">Impressions<\/th><td>\d/);
+    expect(html).toContain('Average price per 1,000 impressions');
+    expect(html).toMatch(/id="countries"[^>]*value="de"/);
+    expect(html).toMatch(/value="android" checked/);
+
+    const noBid = await advertiser.get('/console/forecast?bidType=cpm&bidAmount=&pacing=even&countries=Germany');
+    expect(noBid.status).toBe(400);
+    const errors = await noBid.text();
+    expect(errors).toMatch(/id="bidAmount-error">is required</);
+    expect(errors).toMatch(/id="countries-error">/);
+  });
+});
+
+describe('the API rate limit in the console', () => {
+  it('counts a page view as one request of the key, however many API calls the page makes', async () => {
+    const limited = await makeService({ RATE_LIMIT_ADVERTISER: '1' }); // 1 a second, bursts of 2
+    try {
+      const adv = await limited.newAdvertiser('Busy Co');
+      for (let i = 0; i < 5; i++) {
+        limited.clock.advance(2_000);
+        const created = await limited.call('POST', '/v1/campaigns', adv.key, {
+          name: `Busy ${i}`,
+          bid: { type: 'cpm', amountMicros: 1_000_000 },
+          budget: { dailyMicros: 5_000_000 },
+        });
+        expect(created.status).toBe(201);
+      }
+      limited.clock.advance(10_000);
+      const page = await session(adv.key, limited); // one token: its /v1/me
+      limited.clock.advance(10_000); // the bucket full again: 2 tokens
+      // The list reads the campaigns and each one's report for today (6 API calls): one token.
+      const first = await page.get('/console/campaigns');
+      expect(first.status).toBe(200);
+      const html = await first.text();
+      expect(html).not.toContain('unavailable');
+      expect(html.match(/0\.00 of 5\.00/g)).toHaveLength(5);
+      expect((await page.get('/console/campaigns')).status).toBe(200);
+      // The third view in the same instant finds the bucket empty: the page's own 429.
+      expect((await page.get('/console/campaigns')).status).toBe(429);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('the tab icon', () => {
+  it('is linked from every page and served, so the browser does not ask for a missing /favicon.ico', async () => {
+    const html = await (await s.app.request('/console')).text();
+    const icon = /<link rel="icon" href="([^"]+)"/.exec(html)?.[1];
+    expect(icon).toMatch(/^\/console\/assets\/icon-[a-z0-9]+\.svg$/);
+    const res = await s.app.request(icon!);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('Content-Type')).toBe('image/svg+xml');
   });
 });
 

@@ -41,7 +41,7 @@ afterAll(async () => {
 describe('console on Node, in Chromium', () => {
   it('runs the whole story offline: advertiser, campaign, PNG and MP4 creatives, review, a served ad, the report', async () => {
     const origin = server.url;
-    const { context, page, offOrigin, requested } = await offlineContext(chromium.browser, origin);
+    const { context, page, offOrigin, requested, notFound } = await offlineContext(chromium.browser, origin);
     const critical: string[] = [];
     const axe = async (where: string) => {
       const found = await axeViolations(page);
@@ -190,7 +190,11 @@ describe('console on Node, in Chromium', () => {
       });
       return { status: res.status, body: (await res.json()) as any };
     };
-    const slots = await feed('/v1/slots', { user: 'console-story-user', statuses: 10 });
+    const slots = await feed('/v1/slots', {
+      user: 'console-story-user',
+      statuses: 10,
+      context: { country: 'DE', platform: 'android' },
+    });
     expect(slots.status).toBe(200);
     expect(slots.body.slots).toHaveLength(1);
     expect(['Fresh bread every morning', 'Warm croissants']).toContain(slots.body.slots[0].ad.headline);
@@ -217,7 +221,7 @@ describe('console on Node, in Chromium', () => {
     expect(chartText).toContain('Spend: 0.0001 in total');
     expect(await chart.locator('rect title', { hasText: `${today}: 1 impressions` }).count()).toBe(1);
     const todayRow = page.getByRole('table', { name: /Daily figures/ }).getByRole('row', { name: new RegExp(today) });
-    expect(await textOf(todayRow)).toBe(`${today} 1 1 0 0 0.0001`);
+    expect(await textOf(todayRow)).toBe(`${today} 1 1 0 0 0 0 0.0001`);
     await axe('report');
     const [download] = await Promise.all([
       page.waitForEvent('download'),
@@ -226,6 +230,35 @@ describe('console on Node, in Chromium', () => {
     const csv = readFileSync((await download.path())!, 'utf8');
     expect(csv.split(/\r?\n/)[0]).toMatch(/^date,impressions,reach,clicks/);
     expect(csv).toContain(`${today},1,1,0`);
+
+    // ---- the same report broken down by creative, country, platform and hour ----
+    const served = slots.body.slots[0].ad.headline;
+    const breakdown = async (by: string, caption: string, rowName: RegExp | string) => {
+      await page.getByLabel('Break down by').selectOption({ label: by });
+      await page.getByRole('button', { name: 'Show report' }).click();
+      const table = page.getByRole('table', { name: `${caption}, ${today} to ${today} (UTC)` });
+      await table.waitFor();
+      return textOf(table.getByRole('row', { name: rowName }));
+    };
+    expect(await breakdown('Creative', 'Figures by creative', served)).toMatch(/ 1 1 0 0 0 0 0\.0001$/);
+    expect(await breakdown('Country', 'Figures by country', /^DE /)).toBe('DE 1 1 0 0 0 0 0.0001');
+    expect(await breakdown('Platform', 'Figures by platform', /^Android /)).toBe('Android 1 1 0 0 0 0 0.0001');
+    expect(await breakdown('Hour', 'Figures by hour', new RegExp(`^${today} \\d\\d:00`))).toMatch(/ 1 1 0 0 0 0 0\.0001$/);
+    await axe('report by hour');
+    const [byHour] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()]);
+    expect(readFileSync((await byHour.path())!, 'utf8').split(/\r?\n/)[0]).toMatch(/^hour,impressions,reach,clicks/);
+
+    // ---- a forecast for a draft ----
+    await page.getByRole('link', { name: 'Forecast' }).click();
+    await page.getByLabel('Bid amount').fill('2');
+    await page.getByLabel('Countries').fill('de');
+    await page.getByRole('checkbox', { name: 'Android' }).check();
+    await page.getByRole('button', { name: 'Run forecast' }).click();
+    const forecast = page.getByRole('table', { name: /^Expected delivery on \d{4}-\d{2}-\d{2}/ });
+    await forecast.waitFor();
+    expect(await textOf(forecast.getByRole('row', { name: /Matching requests/ }))).toMatch(/^Matching requests \d+ \d+ \d+$/);
+    expect(await textOf(page.getByRole('main'))).toMatch(/Based on today’s traffic so far \(\d+ requests?\)/);
+    await axe('forecast');
 
     // ---- pause from the list ----
     await page.getByRole('link', { name: 'Campaigns' }).click();
@@ -238,6 +271,7 @@ describe('console on Node, in Chromium', () => {
 
     expect(critical).toEqual([]);
     expect(offOrigin).toEqual([]);
+    expect(notFound).toEqual([]);
     // No key ever travels in a URL or reaches the server's log.
     for (const key of [ADMIN, advertiserKey, clientKey]) {
       expect(requested.filter((url) => url.includes(key))).toEqual([]);
@@ -295,6 +329,7 @@ describe('console on Node, in Chromium', () => {
       '/console/campaigns/new',
       '/console/profile',
       '/console/reports',
+      '/console/forecast',
     ]);
     expect(offOrigin).toEqual([]);
     await context.close();

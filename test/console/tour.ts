@@ -149,6 +149,12 @@ export async function consoleTour(s: TestService): Promise<Visit[]> {
   await advertiser.get('GET /console/reports', `/console/reports?campaign=${id}`);
   await advertiser.get('GET /console/reports (errors)', `/console/reports?campaign=${id}&from=${encodeURIComponent(HOSTILE)}`);
   await advertiser.get('GET /console/reports.csv (errors)', `/console/reports.csv?campaign=${id}&from=nonsense`);
+  await advertiser.get('GET /console/reports (by creative)', `/console/reports?campaign=${id}&by=creative`);
+  await advertiser.get('GET /console/forecast', '/console/forecast');
+  await advertiser.get(
+    'GET /console/forecast (errors)',
+    `/console/forecast?${new URLSearchParams({ bidType: 'cpm', bidAmount: `1 ${HOSTILE}`, pacing: 'even', countries: `DE, ${HOSTILE}` })}`,
+  );
   await advertiser.get('GET /console/campaigns/:id (missing)', `/console/campaigns/${encodeURIComponent(HOSTILE)}`);
   await advertiser.get('GET /console/* (advertiser)', `/console/${encodeURIComponent(HOSTILE)}`);
   await advertiser.post('POST /console/campaigns/:id/status', `/console/campaigns/${id}/status`, { status: 'paused' });

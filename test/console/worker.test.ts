@@ -86,7 +86,7 @@ describe('console on the Worker (workerd), in Chromium', () => {
           body: JSON.stringify(body),
         })
       ).json()) as any;
-    const slots = await post('/v1/slots', { user: 'edge-user', statuses: 10 });
+    const slots = await post('/v1/slots', { user: 'edge-user', statuses: 10, context: { country: 'FR', platform: 'ios' } });
     expect(slots.slots.map((s: any) => s.ad.headline)).toEqual(['Baked at the edge']);
     expect((await post('/v1/events', { events: [{ token: slots.slots[0].token, type: 'impression' }] })).results[0].status).toBe(
       'accepted',
@@ -96,6 +96,15 @@ describe('console on the Worker (workerd), in Chromium', () => {
     await page.getByRole('link', { name: 'Reports' }).click();
     const chart = page.getByRole('img', { name: 'Daily impressions, reach, clicks and spend' });
     expect(await chart.textContent()).toContain('Impressions: 1 in total');
+    await page.getByLabel('Break down by').selectOption({ label: 'Country' });
+    await page.getByRole('button', { name: 'Show report' }).click();
+    const byCountry = page.getByRole('table', { name: /^Figures by country/ });
+    expect(await textOf(byCountry.getByRole('row', { name: /^FR / }))).toMatch(/^FR 1 1 0 0 0 0 /);
+    await page.getByRole('link', { name: 'Forecast' }).click();
+    await page.getByLabel('Bid amount').fill('1.50');
+    await page.getByRole('button', { name: 'Run forecast' }).click();
+    const forecast = page.getByRole('table', { name: /^Expected delivery on / });
+    expect(await textOf(forecast.getByRole('row', { name: /Matching requests/ }))).toMatch(/^Matching requests \d+ \d+ \d+$/);
 
     await page.goto(`${origin}/docs`);
     await page.getByRole('heading', { name: /Status-feed ad serving engine/ }).waitFor();

@@ -48,3 +48,15 @@ export function png(width: number, height: number, seed = 0, pixel?: (x: number,
     chunk('IEND', Buffer.alloc(0)),
   ]);
 }
+
+/**
+ * A JPEG with an EXIF APP1 segment giving its Orientation (1–8) inserted after SOI, as a phone camera writes it:
+ * 6 and 8 (a quarter turn) mean the stored picture is shown turned, so its shown width and height swap.
+ */
+export function withExifOrientation(jpeg: Uint8Array, orientation: number): Uint8Array {
+  // "Exif\0\0", a big-endian TIFF header, one IFD of one entry: 0x0112 Orientation, SHORT, count 1.
+  const tiff = [0x4d, 0x4d, 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, orientation, 0, 0, 0, 0, 0, 0, 0, 0];
+  const payload = [...new TextEncoder().encode('Exif'), 0, 0, ...tiff];
+  const app1 = [0xff, 0xe1, (payload.length + 2) >> 8, (payload.length + 2) & 0xff, ...payload];
+  return Uint8Array.from([...jpeg.subarray(0, 2), ...app1, ...jpeg.subarray(2)]);
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../helpers/fixtures.js';
-import { chunk, png } from '../helpers/media.js';
+import { chunk, png, withExifOrientation } from '../helpers/media.js';
 import { makeService, type TestService } from '../helpers/service.js';
 
 const MB = 1024 * 1024;
@@ -66,6 +66,20 @@ describe('creative upload', () => {
       expect(res.body.media.sha256).toMatch(/^[0-9a-f]{64}$/);
       const again = await s.call('GET', `/v1/creatives/${res.body.id}`, key);
       expect(again.body.media).toEqual(res.body.media);
+    });
+
+    it('a phone’s JPEG at the size it is shown: an EXIF quarter turn swaps width and height', async () => {
+      const stored = fixture('image-90x160.jpg');
+      for (const [orientation, width, height] of [
+        [6, 160, 90],
+        [8, 160, 90],
+        [3, 90, 160],
+        [1, 90, 160],
+      ] as const) {
+        const res = await upload(withExifOrientation(stored, orientation), 'phone.jpg', 'image/jpeg');
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        expect(res.body.media, `orientation ${orientation}`).toMatchObject({ mime: 'image/jpeg', width, height });
+      }
     });
 
     it('a generated PNG', async () => {

@@ -28,6 +28,21 @@ export interface RateLimitOptions {
   clock: () => number;
 }
 
+/**
+ * API calls made inside a request that already took its token: a console page calls the API in-process
+ * several times for one view, and a person's page view is one request. Requests are only ever added by
+ * the app's own code (an object from outside cannot be in this set).
+ */
+const insideCountedRequest = new WeakSet<Request>();
+
+/** Marks an in-process API request as part of one already counted (see `insideCountedRequest`). */
+export function partOfCountedRequest(request: Request): Request {
+  insideCountedRequest.add(request);
+  return request;
+}
+
+export const isPartOfCountedRequest = (request: Request) => insideCountedRequest.has(request);
+
 /** Returns `limit(principal)`: takes one token from the key's bucket, or throws a 429 ApiError. */
 export function rateLimit(options: RateLimitOptions): (principal: Principal) => void {
   const buckets = new LRUCache<string, Bucket>({ max: 100_000 });

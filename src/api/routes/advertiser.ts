@@ -17,6 +17,7 @@ import {
   CampaignPatch,
   Creative,
   CreativeUpload,
+  END_AFTER_START,
   Forecast,
   ForecastInput,
   filledOrNull,
@@ -231,9 +232,7 @@ export function registerAdvertiserRoutes(app: App, deps: AppDeps, advertiser: Mi
     const endAt = patch.endAt !== undefined ? patch.endAt : current.endAt;
     const startAt = patch.startAt ?? current.startAt;
     if (endAt !== null && endAt <= startAt) {
-      throw new ApiError('validation', 'schedule.end must be after schedule.start', [
-        { path: 'schedule.end', message: 'must be after schedule.start' },
-      ]);
+      throw new ApiError('validation', `schedule.end: ${END_AFTER_START}`, [{ path: 'schedule.end', message: END_AFTER_START }]);
     }
     const updated = await deps.catalog.updateCampaign(id, patch, clock());
     if (!updated) throw new ApiError('not_found', `No campaign ${id}`);

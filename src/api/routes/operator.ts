@@ -20,7 +20,7 @@ export const createAdvertiserRoute = createRoute({
   request: { body: jsonBody(AdvertiserProfileInput) },
   responses: {
     201: jsonResponse(z.object({ advertiser: Advertiser, apiKey: z.string() }), 'Created; the key is shown only once'),
-    ...problems(400, 401, 403, 413, 415),
+    ...problems(400, 401, 403, 413, 415, 429),
   },
 });
 
@@ -30,7 +30,7 @@ export const listAdvertisersRoute = createRoute({
   tags,
   security,
   summary: 'List advertisers',
-  responses: { 200: jsonResponse(z.object({ advertisers: z.array(Advertiser) }), 'All advertisers'), ...problems(401, 403) },
+  responses: { 200: jsonResponse(z.object({ advertisers: z.array(Advertiser) }), 'All advertisers'), ...problems(401, 403, 429) },
 });
 
 export const createClientRoute = createRoute({
@@ -42,7 +42,7 @@ export const createClientRoute = createRoute({
   request: { body: jsonBody(ClientInput) },
   responses: {
     201: jsonResponse(z.object({ client: Client, apiKey: z.string() }), 'Created; the key is shown only once'),
-    ...problems(400, 401, 403, 413, 415),
+    ...problems(400, 401, 403, 413, 415, 429),
   },
 });
 
@@ -57,7 +57,7 @@ export const reviewQueueRoute = createRoute({
       z.object({ creatives: z.array(Creative.extend({ advertiser: Advertiser })) }),
       'Pending creatives, oldest first',
     ),
-    ...problems(401, 403),
+    ...problems(401, 403, 429),
   },
 });
 
@@ -68,7 +68,7 @@ export const reviewRoute = createRoute({
   security,
   summary: 'Approve or reject a creative',
   request: { params: z.object({ id: Id }), body: jsonBody(ReviewInput) },
-  responses: { 200: jsonResponse(Creative, 'The reviewed creative'), ...problems(400, 401, 403, 404, 413, 415) },
+  responses: { 200: jsonResponse(Creative, 'The reviewed creative'), ...problems(400, 401, 403, 404, 413, 415, 429) },
 });
 
 export function registerOperatorRoutes(app: App, deps: AppDeps, admin: MiddlewareHandler<AppEnv>) {

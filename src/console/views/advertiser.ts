@@ -1,8 +1,8 @@
 /** Advertiser pages: business profile, campaigns, one campaign with its creatives, reports. */
 import { CATEGORIES } from '../../engine/categories.js';
-import type { AdvertiserView, CampaignView, CreativeView, ReportRowView } from '../api.js';
-import { CAMPAIGN_LABELS, type CampaignFormValues } from '../campaign-form.js';
-import { type FieldErrors, formatMicros } from '../forms.js';
+import type { AdvertiserView, CampaignView, CreativeView, ForecastView, ReportRowView } from '../api.js';
+import { CAMPAIGN_LABELS, type CampaignFormValues, describeCap } from '../campaign-form.js';
+import { type FieldErrors, formatMicros, lastDay } from '../forms.js';
 import type { Session } from '../session.js';
 import { reportChart } from './chart.js';
 import { checkboxes, csrfField, errorSummary, section, selectField, textArea, textField } from './fields.js';
@@ -152,6 +152,112 @@ export function campaignsPage({ session, rows, notice }: { session: Session; row
   ]);
 }
 
+/** What decides delivery: schedule, bid, budgets, pacing, targeting and the cap (the campaign form's and the forecast's). */
+function deliveryFields(v: CampaignFormValues, errors: FieldErrors, otherCaps: CampaignView['caps'] = []): Content {
+  const L = CAMPAIGN_LABELS;
+  const row = (...fields: Content[]) => html`<div class="row">${fields}</div>`;
+  return [
+    row(
+      textField({ name: 'start', label: L.start, type: 'date', value: v.start, errors, hint: 'The first day it runs (UTC)' }),
+      textField({ name: 'end', label: L.end, type: 'date', value: v.end, errors, hint: 'Optional: the last day it runs' }),
+    ),
+    row(
+      selectField({
+        name: 'bidType',
+        label: L.bidType,
+        value: v.bidType,
+        errors,
+        options: [
+          ['cpm', 'CPM (per 1,000 impressions)'],
+          ['cpc', 'CPC (per click)'],
+        ],
+      }),
+      textField({
+        name: 'bidAmount',
+        label: L.bidAmount,
+        value: v.bidAmount,
+        inputmode: 'decimal',
+        errors,
+        hint: 'In your currency, e.g. 2.50',
+      }),
+    ),
+    row(
+      textField({
+        name: 'dailyBudget',
+        label: L.dailyBudget,
+        value: v.dailyBudget,
+        inputmode: 'decimal',
+        errors,
+        hint: 'Optional',
+      }),
+      textField({
+        name: 'totalBudget',
+        label: L.totalBudget,
+        value: v.totalBudget,
+        inputmode: 'decimal',
+        errors,
+        hint: 'Optional',
+      }),
+    ),
+    selectField({
+      name: 'pacing',
+      label: L.pacing,
+      value: v.pacing,
+      errors,
+      options: [
+        ['even', 'Even through the day'],
+        ['asap', 'As fast as possible'],
+      ],
+    }),
+    textField({
+      name: 'countries',
+      label: L.countries,
+      value: v.countries,
+      errors,
+      hint: 'ISO codes separated by commas, e.g. DE, FR. Empty: everywhere',
+    }),
+    textField({
+      name: 'languages',
+      label: L.languages,
+      value: v.languages,
+      errors,
+      hint: 'Language codes separated by commas, e.g. de, fr. Empty: any',
+    }),
+    checkboxes({
+      name: 'platforms',
+      label: L.platforms,
+      values: v.platforms,
+      errors,
+      hint: 'None ticked: all',
+      options: [
+        ['android', 'Android'],
+        ['ios', 'iOS'],
+        ['web', 'Web'],
+      ],
+    }),
+    row(
+      textField({
+        name: 'capImpressions',
+        label: L.capImpressions,
+        value: v.capImpressions,
+        inputmode: 'numeric',
+        errors,
+        hint: 'Optional',
+      }),
+      textField({
+        name: 'capHours',
+        label: L.capHours,
+        value: v.capHours,
+        inputmode: 'decimal',
+        errors,
+        hint: 'Optional, e.g. 24 or 0.5',
+      }),
+    ),
+    otherCaps.length > 0 &&
+      html`<p class="hint">Also capped at ${otherCaps.map(describeCap).join('; ')}: kept as they are (the API changes them).</p>`,
+  ];
+}
+
 export function campaignFormPage(props: {
   session: Session;
   campaign?: CampaignView;
@@ -162,7 +268,6 @@ export function campaignFormPage(props: {
   const editing = campaign !== undefined;
   const action = editing ? `/console/campaigns/${encodeURIComponent(campaign.id)}/edit` : '/console/campaigns/new';
   const L = CAMPAIGN_LABELS;
-  const row = (...fields: Content[]) => html`<div class="row">${fields}</div>`;
   return page(
     { title: editing ? `Edit ${campaign.name}` : 'New campaign', session, section: '/console/campaigns' },
     html`<form method="post" action="${action}" class="stack" novalidate="">${[
@@ -180,105 +285,65 @@ export function campaignFormPage(props: {
           ['archived', 'Archived'],
         ],
       }),
-      row(
-        textField({ name: 'start', label: L.start, type: 'date', value: v.start, errors, hint: 'UTC' }),
-        textField({ name: 'end', label: L.end, type: 'date', value: v.end, errors, hint: 'Optional' }),
-      ),
-      row(
-        selectField({
-          name: 'bidType',
-          label: L.bidType,
-          value: v.bidType,
-          errors,
-          options: [
-            ['cpm', 'CPM (per 1,000 impressions)'],
-            ['cpc', 'CPC (per click)'],
-          ],
-        }),
-        textField({
-          name: 'bidAmount',
-          label: L.bidAmount,
-          value: v.bidAmount,
-          inputmode: 'decimal',
-          errors,
-          hint: 'In your currency, e.g. 2.50',
-        }),
-      ),
-      row(
-        textField({
-          name: 'dailyBudget',
-          label: L.dailyBudget,
-          value: v.dailyBudget,
-          inputmode: 'decimal',
-          errors,
-          hint: 'Optional',
-        }),
-        textField({
-          name: 'totalBudget',
-          label: L.totalBudget,
-          value: v.totalBudget,
-          inputmode: 'decimal',
-          errors,
-          hint: 'Optional',
-        }),
-      ),
-      selectField({
-        name: 'pacing',
-        label: L.pacing,
-        value: v.pacing,
-        errors,
-        options: [
-          ['even', 'Even through the day'],
-          ['asap', 'As fast as possible'],
-        ],
-      }),
-      textField({
-        name: 'countries',
-        label: L.countries,
-        value: v.countries,
-        errors,
-        hint: 'ISO codes separated by commas, e.g. DE, FR. Empty: everywhere',
-      }),
-      textField({
-        name: 'languages',
-        label: L.languages,
-        value: v.languages,
-        errors,
-        hint: 'Language codes separated by commas, e.g. de, fr. Empty: any',
-      }),
-      checkboxes({
-        name: 'platforms',
-        label: L.platforms,
-        values: v.platforms,
-        errors,
-        hint: 'None ticked: all',
-        options: [
-          ['android', 'Android'],
-          ['ios', 'iOS'],
-          ['web', 'Web'],
-        ],
-      }),
-      row(
-        textField({
-          name: 'capImpressions',
-          label: L.capImpressions,
-          value: v.capImpressions,
-          inputmode: 'numeric',
-          errors,
-          hint: 'Optional',
-        }),
-        textField({
-          name: 'capHours',
-          label: L.capHours,
-          value: v.capHours,
-          inputmode: 'decimal',
-          errors,
-          hint: 'Optional, e.g. 24 or 0.5',
-        }),
-      ),
+      deliveryFields(v, errors, campaign?.caps.slice(1)),
       html`<button type="submit">${editing ? 'Save campaign' : 'Create campaign'}</button>`,
     ]}</form>`,
   );
+}
+
+// ---------- forecast ----------
+
+const count = (n: number) => Math.round(n).toLocaleString('en-US');
+const percent = (n: number) => `${(n * 100).toFixed(1)}%`;
+
+/** One day's expected delivery for a draft, with its range and what it is based on. */
+function forecastResult(f: ForecastView, bidType: string): Html {
+  const price = bidType === 'cpc' ? 'Average price per click' : 'Average price per 1,000 impressions';
+  const lines: [string, ForecastView['impressions'], (n: number) => string][] = [
+    ['Matching requests', f.matchingRequests, count],
+    ['Reachable people', f.reachableUsers, count],
+    ['Impressions', f.impressions, count],
+    ['Win rate', f.winRate, percent],
+    [price, f.averagePriceMicros, (n) => formatMicros(Math.round(n))],
+    ['Spend', f.spendMicros, (n) => formatMicros(Math.round(n))],
+  ];
+  const b = f.basis;
+  const basis =
+    b.requests === 0
+      ? 'No traffic has been recorded yet, so every figure is 0.'
+      : b.partial
+        ? `Based on today’s traffic so far (${count(b.requests)} request${b.requests === 1 ? '' : 's'}), scaled to a day.`
+        : `Based on ${count(b.requests)} requests over ${b.days} day${b.days === 1 ? '' : 's'}, ${b.from} to ${b.to} (UTC).`;
+  return html`<section aria-labelledby="forecast-heading" class="forecast">${[
+    html`<h2 id="forecast-heading">Forecast for ${f.day} (UTC)</h2>`,
+    html`<div class="table-wrap"><table>${[
+      html`<caption>Expected delivery on ${f.day}, with a low and a high estimate</caption>`,
+      html`<thead><tr><th scope="col">Measure</th><th scope="col">Expected</th><th scope="col">Low</th><th scope="col">High</th></tr></thead>`,
+      html`<tbody>${lines.map(
+        ([label, e, format]) =>
+          html`<tr><th scope="row">${label}</th><td>${format(e.expected)}</td><td>${format(e.low)}</td><td>${format(e.high)}</td></tr>`,
+      )}</tbody>`,
+    ]}</table></div>`,
+    html`<p>${basis} Built from aggregate counts, never from people’s ids.</p>`,
+  ]}</section>`;
+}
+
+export function forecastPage(props: {
+  session: Session;
+  values: CampaignFormValues;
+  errors: FieldErrors;
+  forecast?: ForecastView;
+}): Html {
+  const { session, values, errors, forecast } = props;
+  return page({ title: 'Forecast', session, section: '/console/forecast' }, [
+    html`<p>What a campaign with these settings could expect tomorrow, from the traffic of the last 7 days. Nothing is saved.</p>`,
+    html`<form method="get" action="/console/forecast" class="stack" novalidate="">${[
+      errorSummary({ errors, labels: CAMPAIGN_LABELS }),
+      deliveryFields(values, errors),
+      html`<button type="submit">Run forecast</button>`,
+    ]}</form>`,
+    forecast && forecastResult(forecast, values.bidType),
+  ]);
 }
 
 // ---------- one campaign: creatives ----------
@@ -332,10 +397,11 @@ export function campaignPage(props: {
   return page({ title: campaign.name, session, section: '/console/campaigns', notice: props.notice }, [
     html`<dl class="summary">${[
       html`<dt>Status</dt><dd>${STATUS_LABELS[campaign.status]}</dd>`,
-      html`<dt>Schedule</dt><dd>${campaign.schedule.start.slice(0, 10)} to ${campaign.schedule.end?.slice(0, 10) ?? 'no end'}</dd>`,
+      html`<dt>Schedule</dt><dd>${campaign.schedule.start.slice(0, 10)} to ${campaign.schedule.end ? lastDay(campaign.schedule.end) : 'no end'}</dd>`,
       html`<dt>Bid</dt><dd>${money(campaign.bid.amountMicros)} ${campaign.bid.type.toUpperCase()}</dd>`,
       html`<dt>Budget</dt><dd>daily ${money(campaign.budget.dailyMicros)}, total ${money(campaign.budget.totalMicros)}, ${campaign.pacing} pacing</dd>`,
       html`<dt>Targeting</dt><dd>${targeting}</dd>`,
+      html`<dt>Frequency caps</dt><dd>${campaign.caps.length ? campaign.caps.map(describeCap).join('; ') : 'none'}</dd>`,
     ]}</dl>`,
     html`<p class="actions">${[
       html`<a href="${`/console/campaigns/${id}/edit`}">Edit campaign</a>`,
@@ -405,22 +471,123 @@ export function campaignPage(props: {
 
 // ---------- reports ----------
 
+/** The API's report breakdowns (`by`), as the form names them. */
+export const REPORT_BREAKDOWNS = [
+  ['day', 'Day'],
+  ['hour', 'Hour'],
+  ['creative', 'Creative'],
+  ['country', 'Country'],
+  ['platform', 'Platform'],
+] as const;
+export type ReportBreakdown = (typeof REPORT_BREAKDOWNS)[number][0];
+
 export interface ReportProps {
   session: Session;
   campaigns: CampaignView[];
   campaignId?: string;
+  by: ReportBreakdown;
   from: string;
   to: string;
   days: string[];
   rows?: ReportRowView[];
+  /** by=creative: the campaign's creatives, to name each row by its headline. */
+  creatives?: CreativeView[];
   errors: FieldErrors;
 }
 
-const REPORT_LABELS = { campaign: 'Campaign', from: 'From', to: 'To' };
+const REPORT_LABELS = { campaign: 'Campaign', by: 'Break down by', from: 'From', to: 'To' };
 
-export function reportsPage({ session, campaigns, campaignId, from, to, days, rows, errors }: ReportProps): Html {
+type Counter = Exclude<keyof ReportRowView, 'date' | 'hour' | 'creativeId' | 'country' | 'platform'>;
+const COUNTERS: [Counter, string][] = [
+  ['impressions', 'Impressions'],
+  ['reach', 'Reach'],
+  ['clicks', 'Clicks'],
+  ['hides', 'Hides'],
+  ['reports', 'Reports'],
+  ['blocks', 'Blocks'],
+  ['spendMicros', 'Spend'],
+];
+const VIDEO_COUNTERS: [Counter, string][] = [
+  ['videoStarts', 'Video starts'],
+  ['videoFirstQuartiles', 'Video first quartiles'],
+  ['videoMidpoints', 'Video midpoints'],
+  ['videoThirdQuartiles', 'Video third quartiles'],
+  ['videoCompletes', 'Video completes'],
+];
+const KEY_HEADERS: Record<ReportBreakdown, string> = {
+  day: 'Date',
+  hour: 'Hour (UTC)',
+  creative: 'Creative',
+  country: 'Country',
+  platform: 'Platform',
+};
+const PLATFORM_LABELS: Record<string, string> = { android: 'Android', ios: 'iOS', web: 'Web' };
+
+/** A row's key as people read it; "" (the feed client sent no country or platform) is said so. */
+function rowKey(by: ReportBreakdown, row: ReportRowView, creatives: CreativeView[] = []): Content {
+  switch (by) {
+    case 'day':
+      return row.date ?? '';
+    case 'hour':
+      return row.hour ? `${row.hour.slice(0, 10)} ${row.hour.slice(11, 13)}:00` : '';
+    case 'creative': {
+      const creative = creatives.find((c) => c.id === row.creativeId);
+      return creative ? html`${creative.headline} <code>${creative.id}</code>` : html`<code>${row.creativeId ?? ''}</code>`;
+    }
+    case 'country':
+      return row.country || 'Not sent';
+    case 'platform':
+      return row.platform ? (PLATFORM_LABELS[row.platform] ?? row.platform) : 'Not sent';
+  }
+}
+
+function reportTable({
+  by,
+  from,
+  to,
+  rows,
+  creatives,
+}: {
+  by: ReportBreakdown;
+  from: string;
+  to: string;
+  rows: ReportRowView[];
+  creatives?: CreativeView[];
+}): Html {
+  const columns = rows.some((r) => VIDEO_COUNTERS.some(([k]) => r[k] > 0)) ? [...COUNTERS, ...VIDEO_COUNTERS] : COUNTERS;
+  const caption = by === 'day' ? 'Daily figures' : `Figures by ${by}`;
+  return html`<div class="table-wrap"><table>${[
+    html`<caption>${caption}, ${from} to ${to} (UTC)</caption>`,
+    html`<thead><tr><th scope="col">${KEY_HEADERS[by]}</th>${columns.map(([, label]) => html`<th scope="col">${label}</th>`)}</tr></thead>`,
+    html`<tbody>${rows.map(
+      (r) =>
+        html`<tr><th scope="row">${rowKey(by, r, creatives)}</th>${columns.map(
+          ([key]) => html`<td>${key === 'spendMicros' ? money(r[key]) : r[key]}</td>`,
+        )}</tr>`,
+    )}</tbody>`,
+  ]}</table></div>`;
+}
+
+const ZERO_ROW: Omit<ReportRowView, 'date'> = {
+  impressions: 0,
+  reach: 0,
+  clicks: 0,
+  hides: 0,
+  reports: 0,
+  blocks: 0,
+  spendMicros: 0,
+  videoStarts: 0,
+  videoFirstQuartiles: 0,
+  videoMidpoints: 0,
+  videoThirdQuartiles: 0,
+  videoCompletes: 0,
+};
+
+export function reportsPage({ session, campaigns, campaignId, by, from, to, days, rows, creatives, errors }: ReportProps): Html {
+  const query = campaignId ? new URLSearchParams({ campaign: campaignId, by, from, to }).toString() : '';
+  // By day every day of the range has a row (zero when nothing happened), as in the chart; other breakdowns list what had activity.
   const byDay = new Map((rows ?? []).map((r) => [r.date, r]));
-  const query = campaignId ? `campaign=${encodeURIComponent(campaignId)}&from=${from}&to=${to}` : '';
+  const tableRows = by === 'day' ? days.map((date) => byDay.get(date) ?? { date, ...ZERO_ROW }) : (rows ?? []);
   return page({ title: 'Reports', session, section: '/console/reports' }, [
     campaigns.length === 0
       ? html`<p>Create a campaign first.</p>`
@@ -433,28 +600,23 @@ export function reportsPage({ session, campaigns, campaignId, from, to, days, ro
             errors,
             options: campaigns.map((c): [string, string] => [c.id, c.name]),
           }),
+          selectField({
+            name: 'by',
+            label: REPORT_LABELS.by,
+            value: by,
+            errors,
+            options: REPORT_BREAKDOWNS.map(([value, label]): [string, string] => [value, label]),
+          }),
           textField({ name: 'from', label: REPORT_LABELS.from, type: 'date', value: from, errors, hint: 'UTC' }),
           textField({ name: 'to', label: REPORT_LABELS.to, type: 'date', value: to, errors, hint: 'UTC' }),
           html`<button type="submit">Show report</button>`,
         ]}</form>`,
     rows && [
-      reportChart({ days, rows }),
+      by === 'day' && reportChart({ days, rows }),
       html`<p><a href="${`/console/reports.csv?${query}`}" download="">Download CSV</a></p>`,
-      html`<div class="table-wrap"><table>${[
-        html`<caption>Daily figures, ${from} to ${to} (UTC)</caption>`,
-        html`<thead><tr><th scope="col">Date</th><th scope="col">Impressions</th><th scope="col">Reach</th><th scope="col">Clicks</th><th scope="col">Hides</th><th scope="col">Spend</th></tr></thead>`,
-        html`<tbody>${days.map((day) => {
-          const r = byDay.get(day);
-          return html`<tr>${[
-            html`<th scope="row">${day}</th>`,
-            html`<td>${r?.impressions ?? 0}</td>`,
-            html`<td>${r?.reach ?? 0}</td>`,
-            html`<td>${r?.clicks ?? 0}</td>`,
-            html`<td>${r?.hides ?? 0}</td>`,
-            html`<td>${money(r?.spendMicros ?? 0)}</td>`,
-          ]}</tr>`;
-        })}</tbody>`,
-      ]}</table></div>`,
+      tableRows.length === 0
+        ? html`<p>No activity from ${from} to ${to}.</p>`
+        : reportTable({ by, from, to, rows: tableRows, creatives }),
     ],
   ]);
 }

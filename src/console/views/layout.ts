@@ -16,6 +16,7 @@ const NAV: Record<Session['role'], [string, string][]> = {
   advertiser: [
     ['/console/campaigns', 'Campaigns'],
     ['/console/reports', 'Reports'],
+    ['/console/forecast', 'Forecast'],
     ['/console/profile', 'Business profile'],
   ],
   admin: [
@@ -32,6 +33,7 @@ export function page({ title, session, section, notice }: PageProps, content: Co
       html`<meta charset="utf-8"/>`,
       html`<meta name="viewport" content="width=device-width, initial-scale=1"/>`,
       html`<title>${`${title} — Status Ads console`}</title>`,
+      html`<link rel="icon" href="${ASSET_PATHS.icon}" type="image/svg+xml"/>`,
       html`<link rel="stylesheet" href="${ASSET_PATHS.css}"/>`,
       html`<script src="${ASSET_PATHS.js}" defer=""></script>`,
     ]}</head>`,
