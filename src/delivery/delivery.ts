@@ -711,9 +711,21 @@ export class Delivery {
     if (!advertiser) return undefined;
     const reasons = [`${advertiser.name} is running an ad campaign on status feeds.`];
     const t = campaign.targeting;
-    if (t.countries) reasons.push(`They want to reach people in ${t.countries.join(', ')}, and your app reported you are there.`);
-    if (t.languages) reasons.push(`They want to reach people who use ${t.languages.join(', ')}, your app's language.`);
-    if (t.platforms) reasons.push(`They want to reach people on ${t.platforms.join(', ')}.`);
+    // The targeting that matched: the slot request's country and platform are recorded with the slot (its language
+    // is not, so the campaign's languages are named, of which the app's was one).
+    if (t.countries) {
+      const countries = t.countries.includes(reservation.country) ? [reservation.country] : t.countries;
+      reasons.push(
+        `They want to reach people in ${plainList(countries.map(countryName), 'or')}, and your app reported you are there.`,
+      );
+    }
+    if (t.languages) {
+      reasons.push(`They want to reach people whose app is in ${plainList(t.languages.map(languageName), 'or')}, as yours is.`);
+    }
+    if (t.platforms) {
+      const platforms = (t.platforms as string[]).includes(reservation.platform) ? [reservation.platform] : t.platforms;
+      reasons.push(`They want to reach people on ${plainList(platforms.map(platformName), 'or')}, as your app reported.`);
+    }
     if (!t.countries && !t.languages && !t.platforms) reasons.push('They want to reach everyone; no targeting was used.');
     const category = advertiserCard(advertiser).category;
     if (category) {
@@ -724,6 +736,25 @@ export class Delivery {
     reasons.push('Nothing from your messages, contacts or statuses was used to choose this ad.');
     return { advertiser: { id: advertiser.id, name: advertiser.name }, reasons };
   }
+}
+
+/** A name in plain English for a code (`Intl.DisplayNames`), with the code after it: "Germany (DE)"; the code alone where the runtime has no name. */
+function displayName(type: 'region' | 'language', code: string): string {
+  try {
+    const name = new Intl.DisplayNames(['en'], { type, fallback: 'none' }).of(code);
+    return name ? `${name} (${code})` : code;
+  } catch {
+    return code;
+  }
+}
+const countryName = (code: string) => displayName('region', code);
+const languageName = (code: string) => displayName('language', code);
+const PLATFORM_NAMES: Record<string, string> = { android: 'Android', ios: 'iOS', web: 'the web' };
+const platformName = (platform: string) => PLATFORM_NAMES[platform] ?? platform;
+
+/** "a", "a or b", "a, b or c". */
+function plainList(items: string[], conjunction: string): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} ${conjunction} ${items[items.length - 1]}`;
 }
 
 /** An event outcome as the metrics name it: accepted, duplicate, or the rejection reason. */

@@ -198,6 +198,26 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
       expect((await s.call('POST', '/v1/users/mute', undefined, { user: 'u', category: 'travel' })).status).toBe(401);
     });
 
+    it('says in /v1/why, in plain words, the targeting that matched: the request’s country and platform', async () => {
+      const { advertiser, campaignId, country, context } = await seedAlone(
+        {},
+        { targeting: { languages: ['de', 'pl'], platforms: ['ios', 'android'] } },
+      );
+      const patched = await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, {
+        targeting: { countries: ['FR', country, 'AT'], languages: ['de', 'pl'], platforms: ['ios', 'android'] },
+      });
+      expect(patched.status).toBe(200);
+      const res = await slots({ user: newUser(), statuses: 10, context: { ...context, language: 'de-AT' } });
+      const why = await s.call('POST', '/v1/why', client.key, { token: res.body.slots[0].token });
+      const text = why.body.reasons.join(' ');
+      const countryName = new Intl.DisplayNames(['en'], { type: 'region' }).of(country);
+      expect(text).toContain(`people in ${countryName} (${country}), and your app reported you are there`);
+      expect(text).toContain('people whose app is in German (de) or Polish (pl)');
+      expect(text).toContain('people on Android, as your app reported');
+      // Not the targeting that did not match.
+      expect(text).not.toMatch(/France|Austria|\bFR\b|\bAT\b|iOS|\bios\b/);
+    });
+
     it('says in /v1/why which category the ad is in and that it can be muted', async () => {
       const { context } = await seedAlone();
       const res = await slots({ user: newUser(), statuses: 10, context });
