@@ -307,6 +307,8 @@ export function registerConsole(app: App, deps: AppDeps) {
     as('advertiser', async (c, session, api, form) => {
       const values = postedCampaign(form);
       const { body, errors } = campaignBody(values);
+      // A campaign needs no name (PRODUCT.md's has none): an empty box is not sent, and the API names it.
+      if (!values.name.trim()) delete body.name;
       if (!hasErrors(errors)) {
         const created = await api.call<CampaignView>('POST', '/v1/campaigns', body);
         if (created.ok) return c.redirect(`/console/campaigns/${encodeURIComponent(created.data.id)}?done=campaign-created`, 303);

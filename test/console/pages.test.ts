@@ -242,14 +242,14 @@ describe('campaign form errors and dates', () => {
     const advertiser = await session(adv.key);
     const res = await advertiser.post('/console/campaigns/new', {
       ...draft,
-      name: '   ',
+      name: 'x'.repeat(201),
       bidAmount: '0',
       capImpressions: '2',
       capHours: '0',
     });
     expect(res.status).toBe(400);
     const html = await res.text();
-    expect(errorOf(html, 'name')).toBe('must not be empty (at least 1 character)');
+    expect(errorOf(html, 'name')).toBe('must be at most 200 characters');
     expect(errorOf(html, 'bidAmount')).toBe('must be at least 1 micro (more than 0)');
     expect(errorOf(html, 'capHours')).toBe('must be at least 1 second');
     const tooLong = await (
@@ -261,6 +261,20 @@ describe('campaign form errors and dates', () => {
     const noName = await (await operator.post('/console/advertisers', { name: '', email: 'nope' })).text();
     expect(errorOf(noName, 'name')).toBe('is required');
     expect(errorOf(noName, 'email')).toBe('must be an email address, e.g. name@example.com');
+  });
+
+  it('creates a campaign without a name as the API does (its default name); an edit cannot empty the name', async () => {
+    const adv = await s.newAdvertiser('Nameless Co');
+    const advertiser = await session(adv.key);
+    const form = await (await advertiser.get('/console/campaigns/new')).text();
+    expect(form).toContain('Optional: “Untitled campaign” when left empty');
+    const res = await advertiser.post('/console/campaigns/new', { ...draft, name: '  ' });
+    expect(res.status).toBe(303);
+    const [campaign] = (await s.call('GET', '/v1/campaigns', adv.key)).body.campaigns;
+    expect(campaign.name).toBe('Untitled campaign');
+    const edit = await advertiser.post(`/console/campaigns/${campaign.id}/edit`, { ...draft, name: '' });
+    expect(edit.status).toBe(400);
+    expect(errorOf(await edit.text(), 'name')).toBe('must not be empty (at least 1 character)');
   });
 
   it('takes the end date as the last day the campaign runs, so a one-day campaign has the same start and end', async () => {

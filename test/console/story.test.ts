@@ -95,16 +95,19 @@ describe('console on Node, in Chromium', () => {
     // ---- a campaign, with the API's errors shown next to the right fields first ----
     await page.getByRole('link', { name: 'Campaigns' }).click();
     await page.getByRole('link', { name: 'New campaign' }).click();
-    await page.getByLabel('Campaign name').fill('   ');
     await page.getByLabel('Bid amount').fill('0');
+    await page.getByLabel('Countries').fill('Germany');
     await page.getByRole('button', { name: 'Create campaign' }).click();
     await page.getByRole('alert').waitFor();
-    expect(await page.getByLabel('Campaign name').getAttribute('aria-invalid')).toBe('true');
     expect(await page.getByLabel('Bid amount').getAttribute('aria-invalid')).toBe('true');
+    expect(await textOf(page.locator('#bidAmount-error'))).toBe('must be at least 1 micro (more than 0)');
+    expect(await page.getByLabel('Countries').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByLabel('Campaign name').getAttribute('aria-invalid')).toBeNull();
     expect(await page.getByLabel('Daily budget').getAttribute('aria-invalid')).toBeNull();
     await axe('campaign form with errors');
     await page.getByLabel('Campaign name').fill('Sunday bread');
     await page.getByLabel('Bid amount').fill('2.00');
+    await page.getByLabel('Countries').fill('');
     await page.getByLabel('Daily budget').fill('10');
     await page.getByRole('button', { name: 'Create campaign' }).click();
     await page.getByRole('heading', { level: 1, name: 'Sunday bread' }).waitFor();

@@ -1,4 +1,5 @@
 /** Advertiser pages: business profile, campaigns, one campaign with its creatives, reports. */
+import { DEFAULT_CAMPAIGN_NAME } from '../../api/schemas.js';
 import { CATEGORIES } from '../../engine/categories.js';
 import type { AdvertiserView, CampaignView, CreativeView, ForecastView, ReportRowView } from '../api.js';
 import { CAMPAIGN_LABELS, type CampaignFormValues, describeCap } from '../campaign-form.js';
@@ -273,7 +274,15 @@ export function campaignFormPage(props: {
     html`<form method="post" action="${action}" class="stack" novalidate="">${[
       errorSummary({ errors, labels: L }),
       csrfField(session.csrf),
-      textField({ name: 'name', label: L.name, value: v.name, required: true, maxlength: 200, errors }),
+      textField({
+        name: 'name',
+        label: L.name,
+        value: v.name,
+        required: editing,
+        maxlength: 200,
+        errors,
+        hint: editing ? undefined : `Optional: “${DEFAULT_CAMPAIGN_NAME}” when left empty`,
+      }),
       selectField({
         name: 'status',
         label: L.status,
