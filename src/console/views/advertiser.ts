@@ -5,7 +5,7 @@ import type { AdvertiserView, CampaignView, CreativeView, ForecastView, ReportRo
 import { CAMPAIGN_LABELS, type CampaignFormValues, describeCap } from '../campaign-form.js';
 import { type FieldErrors, formatMicros, lastDay } from '../forms.js';
 import type { Session } from '../session.js';
-import { reportChart } from './chart.js';
+import { reportChart, ZERO_ROW } from './chart.js';
 import { checkboxes, csrfField, errorSummary, section, selectField, textArea, textField } from './fields.js';
 import { attr, type Content, type Html, html } from './html.js';
 import { page } from './layout.js';
@@ -576,21 +576,6 @@ function reportTable({
     )}</tbody>`,
   ]}</table></div>`;
 }
-
-const ZERO_ROW: Omit<ReportRowView, 'date'> = {
-  impressions: 0,
-  reach: 0,
-  clicks: 0,
-  hides: 0,
-  reports: 0,
-  blocks: 0,
-  spendMicros: 0,
-  videoStarts: 0,
-  videoFirstQuartiles: 0,
-  videoMidpoints: 0,
-  videoThirdQuartiles: 0,
-  videoCompletes: 0,
-};
 
 export function reportsPage({ session, campaigns, campaignId, by, from, to, days, rows, creatives, errors }: ReportProps): Html {
   const query = campaignId ? new URLSearchParams({ campaign: campaignId, by, from, to }).toString() : '';

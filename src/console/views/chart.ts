@@ -24,24 +24,26 @@ const RIGHT = 12;
 const TOP = 28;
 const BOTTOM = 24;
 
+/** A report row's counters with nothing counted: a day of the range without activity. */
+export const ZERO_ROW: Omit<ReportRowView, 'date'> = {
+  impressions: 0,
+  reach: 0,
+  clicks: 0,
+  hides: 0,
+  reports: 0,
+  blocks: 0,
+  spendMicros: 0,
+  videoStarts: 0,
+  videoFirstQuartiles: 0,
+  videoMidpoints: 0,
+  videoThirdQuartiles: 0,
+  videoCompletes: 0,
+};
+
 /** `days` is every day of the range; days without a row are zero. */
 export function reportChart({ days, rows }: { days: string[]; rows: ReportRowView[] }): Html {
   const byDay = new Map(rows.map((r) => [r.date, r]));
-  const zero: ReportRowView = {
-    date: '',
-    impressions: 0,
-    reach: 0,
-    clicks: 0,
-    hides: 0,
-    reports: 0,
-    blocks: 0,
-    spendMicros: 0,
-    videoStarts: 0,
-    videoFirstQuartiles: 0,
-    videoMidpoints: 0,
-    videoThirdQuartiles: 0,
-    videoCompletes: 0,
-  };
+  const zero: ReportRowView = { date: '', ...ZERO_ROW };
   const plotWidth = WIDTH - LEFT - RIGHT;
   const step = plotWidth / Math.max(1, days.length);
   const barWidth = Math.max(1, step * 0.7);
