@@ -16,6 +16,26 @@ afterAll(async () => {
 
 const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)![1];
 
+/** The edit form as a person sends it back: the page's own start, bid and cap, the rest empty, then `changes`. */
+function editedForm(form: string, changes: Record<string, string>): Record<string, string> {
+  const field = (name: string) => new RegExp(`id="${name}"[^>]*value="([^"]*)"`).exec(form)?.[1] ?? '';
+  return {
+    status: 'active',
+    start: field('start'),
+    end: '',
+    bidType: 'cpm',
+    bidAmount: field('bidAmount'),
+    dailyBudget: '',
+    totalBudget: '',
+    pacing: 'even',
+    countries: '',
+    languages: '',
+    capImpressions: field('capImpressions'),
+    capHours: field('capHours'),
+    ...changes,
+  };
+}
+
 /** A signed-in console session: GET and form POST with its cookie and CSRF token. */
 async function session(key: string, service: TestService = s) {
   const start = await service.app.request('/console');
@@ -122,22 +142,7 @@ describe('campaigns in the console', () => {
     const advertiser = await session(adv.key);
     const form = await (await advertiser.get(`/console/campaigns/${created.body.id}/edit`)).text();
     expect(form).toMatch(/id="bidAmount"[^>]*value="1.25"/);
-    const field = (name: string) => new RegExp(`id="${name}"[^>]*value="([^"]*)"`).exec(form)?.[1] ?? '';
-    const res = await advertiser.post(`/console/campaigns/${created.body.id}/edit`, {
-      name: 'After',
-      status: 'active',
-      start: field('start'),
-      end: '',
-      bidType: 'cpm',
-      bidAmount: field('bidAmount'),
-      dailyBudget: '',
-      totalBudget: '',
-      pacing: 'even',
-      countries: '',
-      languages: '',
-      capImpressions: field('capImpressions'),
-      capHours: field('capHours'),
-    });
+    const res = await advertiser.post(`/console/campaigns/${created.body.id}/edit`, editedForm(form, { name: 'After' }));
     expect(res.status).toBe(303);
     const after = (await s.call('GET', `/v1/campaigns/${created.body.id}`, adv.key)).body;
     expect(after.name).toBe('After');
@@ -316,22 +321,10 @@ describe('frequency caps in the console', () => {
     expect(form).toContain('<label for="capImpressions">Frequency cap: impressions per person</label>');
     expect(form).toContain('<label for="capHours">Frequency cap: window in hours</label>');
     expect(form).toContain('Also capped at 5 impressions per person per 7 days');
-    const field = (name: string) => new RegExp(`id="${name}"[^>]*value="([^"]*)"`).exec(form)?.[1] ?? '';
-    const res = await advertiser.post(`/console/campaigns/${id}/edit`, {
-      name: 'Capped',
-      status: 'active',
-      start: field('start'),
-      end: '',
-      bidType: 'cpm',
-      bidAmount: field('bidAmount'),
-      dailyBudget: '',
-      totalBudget: '',
-      pacing: 'even',
-      countries: '',
-      languages: '',
-      capImpressions: '3',
-      capHours: '2',
-    });
+    const res = await advertiser.post(
+      `/console/campaigns/${id}/edit`,
+      editedForm(form, { name: 'Capped', capImpressions: '3', capHours: '2' }),
+    );
     expect(res.status).toBe(303);
     expect((await s.call('GET', `/v1/campaigns/${id}`, adv.key)).body.caps).toEqual([
       { impressions: 3, windowSeconds: 7_200 },

@@ -2,6 +2,7 @@
  * Catalog and serving records for store tests, written against the `Store` interface's
  * types: one of each with sensible defaults, `overrides` for what a test cares about.
  */
+import { createHash } from 'node:crypto';
 import type { ServableCampaign } from '../../src/engine/types.js';
 import type {
   Advertiser,
@@ -18,6 +19,9 @@ export const T = Date.UTC(2026, 10, 25, 12, 0, 0);
 export const DAY = 86_400_000;
 /** A reservation's lifetime (TOKEN_TTL's default). */
 export const TTL = 900_000;
+
+/** The n-th test user's pseudonym: 64 hex characters, as the API edge makes them. */
+export const pseudonym = (n: number) => createHash('sha256').update(String(n)).digest('hex');
 
 let counter = 0;
 export const nextId = (prefix: string) => `${prefix}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;

@@ -4,7 +4,6 @@
  * reaches every shard, reports add up across shards, and the coordinator's records
  * survive a restart. The contract suite runs the same way in workers-sharded.test.ts.
  */
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,12 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventEffect } from '../../src/engine/events.js';
 import type { ServableCampaign } from '../../src/engine/types.js';
 import type { CampaignRecord, Reservation, Store } from '../../src/store/interface.js';
-import { reservation, servedCampaign, T, TTL } from '../helpers/store-records.js';
+import { reservation, servedCampaign, T, TTL, pseudonym as uid } from '../helpers/store-records.js';
 import { makeWorkerStore } from '../helpers/worker-store.js';
 
 const SHARDS = 4;
 /** Pseudonyms are HMAC-SHA256 hex: uniformly random bits (the reach sketch relies on it). */
-const uid = (n: number) => createHash('sha256').update(String(n)).digest('hex');
 
 type WorkerStore = Awaited<ReturnType<typeof makeWorkerStore>>;
 

@@ -5,14 +5,11 @@
  * rows are its own, and an effect taken before by its (reservation, type) (the ledger before session 16) is not
  * taken again when its row comes with a number. Inside workerd (the object's real SQLite storage).
  */
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboxEffect } from '../../src/store/durable-object/user-object.js';
 import type { Reservation } from '../../src/store/interface.js';
-import { reservation, servedCampaign, TTL } from '../helpers/store-records.js';
+import { reservation, servedCampaign, TTL, pseudonym as uid } from '../helpers/store-records.js';
 import { makeWorkerStore } from '../helpers/worker-store.js';
-
-const uid = (n: number) => createHash('sha256').update(String(n)).digest('hex');
 
 describe('a campaign object taking outbox rows (workerd)', () => {
   let w: Awaited<ReturnType<typeof makeWorkerStore>>;

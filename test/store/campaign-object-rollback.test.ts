@@ -10,14 +10,11 @@
  * holds), so a lease derived there equals one derived before, on a shard with a saved lease or without one (a fresh
  * shard derives spend + held, unchanged until that first charge). Removing the line passes this test.
  */
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CampaignEffect } from '../../src/store/event-procedure.js';
 import type { Reservation } from '../../src/store/interface.js';
-import { reservation, servedCampaign, TTL } from '../helpers/store-records.js';
+import { reservation, servedCampaign, TTL, pseudonym as uid } from '../helpers/store-records.js';
 import { makeWorkerStore } from '../helpers/worker-store.js';
-
-const uid = (n: number) => createHash('sha256').update(String(n)).digest('hex');
 
 describe('a budget shard whose event batch fails midway (workerd)', () => {
   let w: Awaited<ReturnType<typeof makeWorkerStore>>;

@@ -3,14 +3,11 @@
  * `apply`, `spending`), then keeps the result for the next batch: every charge must still see the ones before it,
  * in the same batch and in the next one. Inside workerd (the object's real SQLite storage).
  */
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CampaignEffect } from '../../src/store/event-procedure.js';
 import type { Reservation } from '../../src/store/interface.js';
-import { reservation, servedCampaign, TTL } from '../helpers/store-records.js';
+import { reservation, servedCampaign, TTL, pseudonym as uid } from '../helpers/store-records.js';
 import { makeWorkerStore } from '../helpers/worker-store.js';
-
-const uid = (n: number) => createHash('sha256').update(String(n)).digest('hex');
 
 describe('a campaign object charging several events (workerd)', () => {
   let w: Awaited<ReturnType<typeof makeWorkerStore>>;
