@@ -45,6 +45,8 @@ export interface Settings {
   publicUrl: string;
   /** How often traffic counts (the basis of forecasts) are merged into storage, in ms; 0 = every request. */
   trafficFlushMs: number;
+  /** CATALOG_REFRESH_MS [1000] (Workers): how often an isolate checks D1's catalog version, in ms; 0 = every request. */
+  catalogRefreshMs: number;
   /** CTR_REFRESH_MS [300000]: how often recorded impressions and clicks are folded into predicted CTRs (an index rebuild). */
   ctrRefreshMs: number;
   /** LOG_LEVEL [info]: trace, debug, info, warn, error, fatal or silent. */
@@ -107,6 +109,7 @@ export function readSettings(env: Env): Settings {
       .filter(Boolean),
     publicUrl: (env.PUBLIC_URL ?? '').replace(/\/+$/, ''),
     trafficFlushMs: int(env, 'TRAFFIC_FLUSH_MS', 10_000, 0, 3_600_000),
+    catalogRefreshMs: int(env, 'CATALOG_REFRESH_MS', 1000, 0, 3_600_000),
     ctrRefreshMs: int(env, 'CTR_REFRESH_MS', 300_000, 0, 86_400_000),
     logLevel: logLevel(env.LOG_LEVEL),
     metricsToken: env.METRICS_TOKEN ?? '',
