@@ -10,9 +10,9 @@
  */
 
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkSettingNames, readSettings, SettingsError } from '../config.js';
+import { checkFolder, checkHost, listenError } from '../ops/node-checks.js';
 import { LOCAL_USER_SHARDS, parseBudgetMinShards, parseUserShards } from '../store/durable-object/placement.js';
 import { holdFileLock } from '../store/sqlite/db.js';
 import { type LocalEdge, startLocalEdge } from './local-edge.js';
@@ -29,8 +29,9 @@ async function main() {
   // The Workers-only settings too: the Worker reads them at its first request, too late for one clear line.
   parseUserShards(env.USER_SHARDS);
   parseBudgetMinShards(env.BUDGET_MIN_SHARDS);
+  const host = checkHost(env.HOST ?? '0.0.0.0');
   const dataDir = resolve(env.DATA_DIR ?? './data/worker');
-  mkdirSync(dataDir, { recursive: true });
+  checkFolder('DATA_DIR', dataDir, true);
   releaseDataDir = lockDataDir(dataDir);
   const { adminKey, secret } = loadSecrets(env, dataDir);
   const scriptPath = join(dataDir, 'worker.js');
@@ -61,7 +62,6 @@ async function main() {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  const host = env.HOST ?? '0.0.0.0';
   // workerd ending on its own (a crash, an OOM kill, kill -9) would leave the edge answering 502 for good: stop, exit 1,
   // so that a supervisor starts it again.
   const onWorkerd = (workerd: ChildProcess) =>
@@ -78,7 +78,10 @@ async function main() {
     process.removeAllListeners(signal);
     process.on(signal, () => void shutdown(signal));
   }
-  edge = await startLocalEdge({ upstream: await mf.ready, port: settings.port, host, http: settings.http });
+  edge = await startLocalEdge({ upstream: await mf.ready, port: settings.port, host, http: settings.http }).catch((err) => {
+    // Port in use, a HOST not of this machine: one line, as `npm start` says it (workerd stops at the exit).
+    throw listenError(err, host, settings.port);
+  });
   const address = edge.address();
   // Reachable locally even when bound to every interface.
   const shown =

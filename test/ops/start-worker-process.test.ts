@@ -6,6 +6,7 @@
  * instead of answering 502 for good.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -70,6 +71,11 @@ describe('npm run start:worker as a process', () => {
     ['USER_SHARDS', '-1', '[start] USER_SHARDS must be a whole number from 0 to 1000000, got "-1"'],
     ['BUDGET_MIN_SHARDS', '0', '[start] BUDGET_MIN_SHARDS must be a whole number from 1 to 64, got "0"'],
     ['CATALOG_REFRESH_MS', 'often', '[start] CATALOG_REFRESH_MS must be an integer between 0 and 3600000, got "often"'],
+    [
+      'HOST',
+      'not a host!',
+      '[start] HOST must be an IP address or a host name of this machine (e.g. 0.0.0.0 or 127.0.0.1), got "not a host!"',
+    ],
   ])(
     'a bad %s=%s stops the start with one line and exit 1',
     async (name, value, line) => {
@@ -79,6 +85,28 @@ describe('npm run start:worker as a process', () => {
     },
     60_000,
   );
+
+  it('a PORT in use stops the start with one line and exit 1, and leaves no workerd', async () => {
+    const busy = createServer();
+    const port = await freePort();
+    await new Promise<void>((r) => busy.listen(port, '127.0.0.1', () => r()));
+    try {
+      const { proc } = await startWorker({ PORT: String(port) });
+      const below = new Set<number>();
+      const watch = setInterval(() => {
+        for (const pid of descendants(proc.child.pid!)) below.add(pid);
+      }, 20);
+      const exited = await proc.exited;
+      clearInterval(watch);
+      expect(exited).toEqual({ code: 1, signal: null });
+      expect(proc.output().trim().split('\n')).toEqual([
+        `[start] PORT ${port} is already in use on 127.0.0.1: stop the other process or choose another PORT`,
+      ]);
+      for (const pid of below) expect(await gone(pid)).toBe(true);
+    } finally {
+      busy.close();
+    }
+  }, 120_000);
 
   it('one server per DATA_DIR; workerd ends with a killed process, and the process ends (exit 1) with workerd', async () => {
     const first = await startWorker();
