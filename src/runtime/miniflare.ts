@@ -87,27 +87,36 @@ export interface LocalWorkerOptions {
   onWorkerd?: (workerd: ChildProcess) => void;
 }
 
-/** util-linux's `setpriv` on PATH (Linux), or undefined. */
+/** util-linux's `setpriv` on PATH (Linux) if it takes `--pdeathsig` (2.33 and later), or undefined. */
 function findSetpriv(): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     const path = join(dir || '.', 'setpriv');
     try {
       accessSync(path, constants.X_OK);
-      return path;
     } catch {
-      // not here
+      continue;
     }
+    return childProcess.spawnSync(path, ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore' }).status === 0
+      ? path
+      : undefined;
   }
   return undefined;
 }
 
+/** Who hears of the next workerd spawned (`onWorkerd`: `npm run start:worker` runs one local worker per process). */
+let workerdListener: ((workerd: ChildProcess) => void) | undefined;
+let spawnWrapped = false;
+
 /**
- * Runs `start` while Miniflare's spawn of workerd goes through `setpriv --pdeathsig KILL` where it exists (Linux):
- * the kernel then kills workerd when this process ends, however it ends. Miniflare stops workerd on a normal exit
- * and on SIGTERM, but a `kill -9` (or an OOM kill) of this process left workerd running for good, its Durable
- * Object alarms still writing the files under DATA_DIR. Each workerd spawned is handed to `onWorkerd`.
+ * Routes Miniflare's spawn of workerd through `setpriv --pdeathsig KILL` where it exists (Linux): the kernel then
+ * kills workerd when this process ends, however it ends. Miniflare stops workerd on a normal exit and on SIGTERM,
+ * but a `kill -9` (or an OOM kill) of this process left workerd running for good, its Durable Object alarms still
+ * writing the files under DATA_DIR. Installed once per process (concurrent starts in tests share it); other spawns
+ * pass through unchanged.
  */
-async function spawningWorkerd<T>(onWorkerd: ((workerd: ChildProcess) => void) | undefined, start: () => Promise<T>) {
+function wrapWorkerdSpawn(): void {
+  if (spawnWrapped) return;
+  spawnWrapped = true;
   const spawn = childProcess.spawn;
   const setpriv = findSetpriv();
   // Miniflare calls `child_process.spawn(workerd, ['serve', …, '--control-fd=3', '-'], …)` on the module object.
@@ -117,14 +126,9 @@ async function spawningWorkerd<T>(onWorkerd: ((workerd: ChildProcess) => void) |
     const child = setpriv
       ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', command, ...args], options)
       : spawn(command, args, options);
-    onWorkerd?.(child);
+    workerdListener?.(child);
     return child;
   }) as typeof spawn;
-  try {
-    return await start();
-  } finally {
-    childProcess.spawn = spawn;
-  }
 }
 
 /**
@@ -138,7 +142,9 @@ const START_ATTEMPTS = 3;
 export async function startLocalWorker(options: LocalWorkerOptions): Promise<Miniflare> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await spawningWorkerd(options.onWorkerd, () => startOnce(options));
+      wrapWorkerdSpawn();
+      workerdListener = options.onWorkerd;
+      return await startOnce(options);
     } catch (err) {
       if (attempt >= START_ATTEMPTS || !String((err as Error).message).includes('message?.id === id')) throw err;
       console.error(`[worker] Miniflare lost a reply while starting (attempt ${attempt} of ${START_ATTEMPTS}), starting again`);
