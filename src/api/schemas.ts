@@ -200,10 +200,30 @@ export const CampaignInput = z
   .refine(scheduleOrdered, scheduleIssue)
   .openapi('CampaignInput');
 
+/** `null` in a PATCH removes an optional field (RFC 7396), so "no limit", "any" and "no end" can be set again. */
+const removable = <T extends z.ZodType>(schema: T) => schema.nullable().optional();
+
+/**
+ * A JSON merge patch (RFC 7396) of a campaign: an object field changes only the members sent, `null` removes one;
+ * arrays (caps, targeting lists) and scalars are replaced. The end is checked against the stored start by the route.
+ */
 export const CampaignPatch = z
-  .strictObject(campaignFields)
+  .strictObject({
+    ...campaignFields,
+    schedule: z.strictObject({ start: IsoDate.optional(), end: removable(IsoDate) }),
+    bid: z.strictObject({ type: Bid.shape.type.optional(), amountMicros: Bid.shape.amountMicros.optional() }),
+    budget: z.strictObject({ dailyMicros: removable(Micros), totalMicros: removable(Micros) }),
+    targeting: z.strictObject({
+      countries: removable(Targeting.shape.countries.unwrap()),
+      languages: removable(Targeting.shape.languages.unwrap()),
+      platforms: removable(Targeting.shape.platforms.unwrap()),
+    }),
+  })
   .partial()
-  .refine(scheduleOrdered, scheduleIssue)
+  .refine(
+    (c) => !c.schedule?.start || scheduleOrdered({ schedule: { start: c.schedule.start, end: c.schedule.end ?? undefined } }),
+    scheduleIssue,
+  )
   .openapi('CampaignPatch');
 
 export const Campaign = z
