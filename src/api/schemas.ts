@@ -4,6 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { CATEGORY_IDS, categoryFromText } from '../engine/categories.js';
+import { COUNTRY_CODES } from '../engine/countries.js';
 import { CTA_TYPES, ctaTargetProblem, isHttpUrl } from '../engine/cta.js';
 import type { Cta } from '../engine/types.js';
 import { EVENT_TYPES, LOSS_REASONS } from '../engine/types.js';
@@ -30,7 +31,12 @@ const IsoDate = z.union([z.iso.datetime({ offset: true }), z.iso.date()], {
   error: (issue) => (issue.input === undefined ? `required: ${ISO_DATE_EXPECTED}` : `must be ${ISO_DATE_EXPECTED}`),
 });
 /** Campaign targeting stores codes as the engine compares them: countries in upper case, primary language tags in lower case. */
-const Country = z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code in upper case, e.g. "DE"');
+const Country = z
+  .string()
+  .regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code in upper case, e.g. "DE"')
+  .refine((code) => !/^[A-Z]{2}$/.test(code) || COUNTRY_CODES.has(code), {
+    error: (issue) => `"${issue.input}" is not an ISO 3166-1 alpha-2 country code`,
+  });
 const Language = z.string().regex(/^[a-z]{2,3}$/, 'a BCP-47 primary language tag in lower case, e.g. "de"');
 export const PlatformSchema = z.enum(['android', 'ios', 'web']);
 const ShortText = (max: number) => text().trim().min(1).max(max);

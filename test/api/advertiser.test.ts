@@ -146,6 +146,8 @@ describe('POST /v1/campaigns', () => {
     await bad({ pacing: 'fast' }, 'pacing');
     await bad({ targeting: { countries: ['de'] } }, 'targeting.countries.0');
     await bad({ targeting: { countries: ['DEU'] } }, 'targeting.countries.0');
+    await bad({ targeting: { countries: ['DE', 'XX'] } }, 'targeting.countries.1');
+    await bad({ targeting: { countries: ['UK'] } }, 'targeting.countries.0');
     await bad({ targeting: { languages: ['EN'] } }, 'targeting.languages.0');
     await bad({ targeting: { platforms: ['blackberry'] } }, 'targeting.platforms.0');
     await bad({ targeting: { interests: ['cats'] } }, 'targeting.interests');
