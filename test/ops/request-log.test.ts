@@ -90,6 +90,27 @@ describe('request log', () => {
     ]);
   });
 
+  it('names the key kind and id of a valid key refused for its kind (403), and none for a bad key (401)', async () => {
+    const client = await s.newClient();
+    const advertiser = await s.newAdvertiser();
+    lines = [];
+    expect((await s.call('GET', '/v1/campaigns', client.key)).status).toBe(403);
+    expect((await s.call('POST', '/v1/slots', advertiser.key, { user: 'u', statuses: 3 })).status).toBe(403);
+    expect((await s.call('GET', '/v1/review', advertiser.key)).status).toBe(403);
+    expect((await s.call('GET', '/v1/me', ADMIN_KEY)).status).toBe(403);
+    expect((await s.call('GET', '/metrics', client.key)).status).toBe(403);
+    expect((await s.call('GET', '/v1/me', 'not-a-key')).status).toBe(401);
+    expect(lines.map((l) => [l.fields.route, l.fields.status, l.fields.key])).toEqual([
+      ['/v1/campaigns', 403, { kind: 'client', id: client.id }],
+      ['/v1/slots', 403, { kind: 'advertiser', id: advertiser.id }],
+      ['/v1/review', 403, { kind: 'advertiser', id: advertiser.id }],
+      ['/v1/me', 403, { kind: 'admin' }],
+      ['/metrics', 403, { kind: 'client', id: client.id }],
+      ['/v1/me', 401, undefined],
+    ]);
+    expect(JSON.stringify(lines)).not.toContain(client.key);
+  });
+
   it('never logs a key, a user id or a body', async () => {
     const client = await s.newClient();
     await s.seedCampaign();
