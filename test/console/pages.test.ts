@@ -151,6 +151,27 @@ describe('campaigns in the console', () => {
     expect(after.bid).toEqual({ type: 'cpm', amountMicros: 1_250_000 });
   });
 
+  it('an emptied field is removed: no total budget, any country, no end date', async () => {
+    const adv = await s.newAdvertiser('Clear Co');
+    const created = await s.call('POST', '/v1/campaigns', adv.key, {
+      bid: { type: 'cpm', amountMicros: 1_000_000 },
+      budget: { dailyMicros: 2_000_000, totalMicros: 9_000_000 },
+      targeting: { countries: ['DE'], languages: ['de'] },
+      schedule: { start: '2030-01-01', end: '2030-02-01' },
+    });
+    const advertiser = await session(adv.key);
+    const form = await (await advertiser.get(`/console/campaigns/${created.body.id}/edit`)).text();
+    const res = await advertiser.post(
+      `/console/campaigns/${created.body.id}/edit`,
+      editedForm(form, { name: 'Cleared', dailyBudget: '2', languages: 'de' }),
+    );
+    expect(res.status).toBe(303);
+    const after = (await s.call('GET', `/v1/campaigns/${created.body.id}`, adv.key)).body;
+    expect(after.budget).toEqual({ dailyMicros: 2_000_000 });
+    expect(after.targeting).toEqual({ languages: ['de'] });
+    expect(after.schedule).toEqual({ start: '2030-01-01T00:00:00.000Z' });
+  });
+
   it('takes country and language codes in either case, as people type them', async () => {
     const adv = await s.newAdvertiser('Case Co');
     const advertiser = await session(adv.key);

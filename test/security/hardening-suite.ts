@@ -283,6 +283,34 @@ export function hardeningSuite(name: string, world: () => World<HardeningService
         expect((await twice.json()).detail, path).toMatch(/Malformed JSON/);
       }
     });
+
+    it('bytes that are not UTF-8 are malformed JSON, never read as U+FFFD (two users would share a pseudonym)', async () => {
+      const w = world();
+      const send = (path: string, key: string, before: string, bytes: number[], after: string) =>
+        w.s.app.request(path, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+          body: new Uint8Array([...Buffer.from(before), ...bytes, ...Buffer.from(after)]),
+        });
+      for (const bytes of [[0xff], [0xfe, 0xff], [0xc3], [0xed, 0xa0, 0x80], [0xc0, 0xaf]]) {
+        for (const [path, before, after] of [
+          ['/v1/slots', '{"user":"utf8-', '","statuses":10}'],
+          ['/v1/users/block', '{"user":"utf8-', `","advertiser":"${w.a.id}"}`],
+          ['/v1/users/blocks', '{"user":"utf8-', '"}'],
+          ['/v1/users/erase', '{"user":"utf8-', '"}'],
+          ['/v1/events', '{"events":[{"token":"a.b', '","type":"click"}]}'],
+        ]) {
+          const res = await send(path, w.client.key, before, bytes, after);
+          const body = await res.json();
+          expect(res.status, `${path} ${bytes}`).toBe(400);
+          expect(body.detail, path).toMatch(/Malformed JSON/);
+        }
+      }
+      // U+FFFD sent as UTF-8 is text like any other.
+      const fffd = await send('/v1/users/blocks', w.client.key, '{"user":"utf8-', [0xef, 0xbf, 0xbd], '"}');
+      expect(fffd.status).toBe(200);
+      await fffd.arrayBuffer();
+    });
   });
 
   describe(`${name}: HTTP semantics`, () => {

@@ -188,8 +188,9 @@ export function registerFeedRoutes(app: App, deps: AppDeps, client: MiddlewareHa
     let text: string;
     try {
       text = await c.req.text();
-    } catch {
-      throw clientGone();
+    } catch (err) {
+      // A body that is not UTF-8 (jsonBodyText's 400) is the client's mistake; any other failure is its hang-up.
+      throw err instanceof ApiError ? err : clientGone();
     }
     return envelopedJson(c, await slotsAnswer(delivery, slotsInputFrom(text), c.get('principal')));
   });
