@@ -40,6 +40,12 @@ function engineThreadSetting(raw: string | undefined): boolean {
 }
 
 async function main() {
+  // A stop asked for while starting (migrations, the engine thread, holds read back) is kept, not a kill by the
+  // signal's default (exit 143): the server stops cleanly, exit 0, as soon as it is up.
+  let stopAskedWhileStarting: NodeJS.Signals | undefined;
+  const keepStop = (signal: NodeJS.Signals) => (stopAskedWhileStarting ??= signal);
+  process.on('SIGTERM', keepStop);
+  process.on('SIGINT', keepStop);
   const env = process.env;
   checkSettingNames(env);
   const settings = readSettings(env);
@@ -203,8 +209,11 @@ async function main() {
     }, DRAIN_MS);
     deadline.unref();
   };
+  process.off('SIGTERM', keepStop);
+  process.off('SIGINT', keepStop);
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  if (stopAskedWhileStarting) shutdown(stopAskedWhileStarting);
 }
 
 main().catch((err) => {

@@ -83,6 +83,18 @@ describe('SIGTERM with half-open connections', () => {
   }, 30_000);
 });
 
+describe('SIGTERM while starting', () => {
+  it('is kept: the server stops cleanly once it is up, exit 0, not killed by the signal (143)', async () => {
+    const { env } = await serverEnv();
+    // Without keys, a first start generates them and says so before it migrates, starts the engine thread and listens.
+    proc = run(process.execPath, ['--import', 'tsx', 'src/runtime/node.ts'], { ...env, ADMIN_KEY: undefined, SECRET: undefined });
+    await waitForOutput(proc, 'generated ADMIN_KEY/SECRET');
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toEqual({ code: 0, signal: null });
+    expect(proc.output()).toContain('stopped cleanly');
+  }, 30_000);
+});
+
 describe('npm scripts and signals', () => {
   it('npm start: SIGTERM to the npm process stops the server, exit 0, no process left', async () => {
     const { port, env } = await serverEnv();
