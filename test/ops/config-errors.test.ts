@@ -133,6 +133,16 @@ const cases: [string, Record<string, string>, RegExp][] = [
     { LOG_LEVEL: 'loud' },
     /^\[start\] LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent/,
   ],
+  [
+    'a PUBLIC_URL without a scheme',
+    { PUBLIC_URL: 'ads.example.com' },
+    /^\[start\] PUBLIC_URL must be an absolute http\(s\) URL such as https:\/\/ads\.example\.com, got "ads\.example\.com"/,
+  ],
+  [
+    'a CORS origin a browser never sends',
+    { CORS_ORIGINS: 'https://app.example, admin.example' },
+    /^\[start\] CORS_ORIGINS must be comma-separated origins such as https:\/\/app\.example\.com \(scheme, host and port only\), got "admin\.example"/,
+  ],
 ];
 
 /** One real start per kind of check (see the header). */
@@ -157,6 +167,12 @@ describe('configuration errors', () => {
 
   it('refuses nothing in a good environment, in process', async () => {
     expect(await firstRefusal(base())).toBeUndefined();
+    const urls = { PUBLIC_URL: 'https://cdn.example.com/ads/', CORS_ORIGINS: 'https://app.example, http://localhost:5173' };
+    expect(await firstRefusal({ ...base(), ...urls })).toBeUndefined();
+    expect(readSettings(urls)).toMatchObject({
+      publicUrl: 'https://cdn.example.com/ads',
+      corsOrigins: ['https://app.example', 'http://localhost:5173'],
+    });
   });
 
   it.each(cases.filter(([name]) => started.has(name)))(
