@@ -218,3 +218,40 @@ describe('secret strength', () => {
     }
   });
 });
+
+describe('secrets kept in the data folder (npm start and npm run start:worker)', () => {
+  it('saves only what it generated: a key or secret from the environment is never written to disk', async () => {
+    const { existsSync, readFileSync, writeFileSync } = await import('node:fs');
+    const folder = mkdtempSync(join(tmpdir(), 'status-ads-secrets-'));
+    const file = join(folder, 'secrets.json');
+    const notices: string[] = [];
+    try {
+      // ADMIN_KEY given, SECRET generated: only the secret is saved.
+      const first = loadSecrets({ ADMIN_KEY: STRONG_ADMIN_KEY }, folder, (m) => notices.push(m));
+      expect(first.adminKey).toBe(STRONG_ADMIN_KEY);
+      expect(readFileSync(file, 'utf8')).not.toContain(STRONG_ADMIN_KEY);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ secret: first.secret });
+      expect(notices).toEqual([`generated SECRET and saved it to ${file} (set both in the environment for production)`]);
+      // The same start again: the saved secret is used, nothing written, nothing said.
+      expect(loadSecrets({ ADMIN_KEY: STRONG_ADMIN_KEY }, folder, (m) => notices.push(m)).secret).toBe(first.secret);
+      expect(notices).toHaveLength(1);
+      // SECRET given, ADMIN_KEY generated: the secret from the environment is not written, the saved one is kept.
+      const second = loadSecrets({ SECRET: STRONG_SECRET }, folder, (m) => notices.push(m));
+      expect(second.secret).toBe(STRONG_SECRET);
+      expect(readFileSync(file, 'utf8')).not.toContain(STRONG_SECRET);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ adminKey: second.adminKey, secret: first.secret });
+      expect(notices[1]).toMatch(/^generated ADMIN_KEY and saved it to /);
+      // A copy of an environment value an earlier release saved is dropped.
+      writeFileSync(file, JSON.stringify({ adminKey: STRONG_ADMIN_KEY, secret: first.secret }));
+      loadSecrets({ ADMIN_KEY: STRONG_ADMIN_KEY }, folder, (m) => notices.push(m));
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ secret: first.secret });
+      expect(notices).toHaveLength(2);
+      // Both given: no file at all.
+      rmSync(file);
+      loadSecrets({ ADMIN_KEY: STRONG_ADMIN_KEY, SECRET: STRONG_SECRET }, folder, () => {});
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});

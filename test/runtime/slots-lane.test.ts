@@ -187,6 +187,12 @@ const ROWS: Row[] = [
   { name: 'a JSON array', parts: post('[1]'), lane: true },
   { name: 'an unknown field', parts: post('{"user":"h","statuses":3,"city":"Berlin"}'), lane: true },
   { name: 'a content field', parts: post('{"user":"h","statuses":3,"text":"hi there"}'), lane: true },
+  {
+    name: 'a content field inside an unknown one',
+    parts: post('{"user":"h","statuses":3,"meta":{"text":"hi there"}}'),
+    lane: true,
+    status: 400,
+  },
   { name: 'statuses and runs', parts: post('{"user":"h","statuses":3,"runs":[1]}'), lane: true },
   { name: 'out of bounds', parts: post('{"user":"","statuses":1001,"context":{"country":"de"}}'), lane: true },
   { name: 'a lone surrogate in the user id', parts: post('{"user":"x\\ud800","statuses":3}'), lane: true },

@@ -311,6 +311,32 @@ export function hardeningSuite(name: string, world: () => World<HardeningService
       expect(fffd.status).toBe(200);
       await fffd.arrayBuffer();
     });
+
+    it('a content-like field is refused as message content however deep it is sent', async () => {
+      const w = world();
+      const cases: [string, unknown, string][] = [
+        ['/v1/slots', { user: 'u', statuses: 5, meta: { text: 'hello from my chat' } }, 'meta.text'],
+        ['/v1/slots', { user: 'u', statuses: 5, context: { country: 'DE', extra: { message: 'hi' } } }, 'context.extra.message'],
+        ['/v1/slots', { user: { caption: 'x' }, statuses: 5 }, 'user.caption'],
+        ['/v1/slots', { user: 'u', runs: [2, { body: 'x' }] }, 'runs.1.body'],
+        ['/v1/slots', { user: 'u', statuses: 5, list: [{ deep: [{ content: 'x' }] }] }, 'list.0.deep.0.content'],
+        ['/v1/events', { events: [{ token: 't', type: 'click', meta: { media: 'x' } }] }, 'events.0.meta.media'],
+        ['/v1/users/block', { user: 'u', advertiser: w.a.id, note: { text: 'x' } }, 'note.text'],
+        ['/v1/users/erase', { user: 'u', why: [{ message: 'x' }] }, 'why.0.message'],
+      ];
+      for (const [path, body, field] of cases) {
+        const res = await w.s.call('POST', path, w.client.key, body);
+        expect(res.status, `${path} ${field}`).toBe(400);
+        expect(res.body.type, `${path} ${field}`).toBe('/problems/content-rejected');
+        expect(res.body.detail, path).toContain(`"${field}"`);
+        expect(JSON.stringify(res.body)).not.toContain('hello from my chat');
+      }
+      // Other unknown fields are still named as such, and no content is claimed where there is none.
+      const plain = await w.s.call('POST', '/v1/slots', w.client.key, { user: 'u', statuses: 5, meta: { note: 'x' } });
+      expect(plain.status).toBe(400);
+      expect(plain.body.type).toBe('/problems/validation');
+      expect(plain.body.errors).toEqual([{ path: 'meta', message: 'unknown field "meta"' }]);
+    });
   });
 
   describe(`${name}: HTTP semantics`, () => {

@@ -157,7 +157,7 @@ export function slotsInputFrom(text: string): z.infer<typeof SlotsInput> {
   const plain = plainSlotsInput(body);
   if (plain) return plain;
   const parsed = SlotsInput.safeParse(body);
-  if (!parsed.success) throw validationError(parsed.error);
+  if (!parsed.success) throw validationError(parsed.error, body);
   return parsed.data;
 }
 
