@@ -460,12 +460,12 @@ export const ExplainEntry = z
 export const SlotsResponse = z.object({ slots: z.array(Slot), explain: z.array(ExplainEntry).optional() });
 
 /**
- * A slot token as sent back: any non-empty text. Whether it is a token of ours (its length included) is the
- * token's own rule (`TokenSigner.verify`), so a forged one is refused item by item, not as a bad request.
+ * A slot token as sent back: any text. Whether it is a token of ours (its length included, an empty one too) is
+ * the token's own rule (`TokenSigner.verify`), so a forged one is refused item by item, not as a bad request.
  */
-const EventToken = text()
-  .min(1)
-  .openapi({ description: 'The slot token as served (opaque); one that is not a valid token is a rejected item' });
+const EventToken = text().openapi({
+  description: 'The slot token as served (opaque); one that is not a valid token is a rejected item',
+});
 
 export const EventsInput = z
   .strictObject({
@@ -492,7 +492,7 @@ export function isPlainEventsInput(body: unknown): body is z.infer<typeof Events
     if (!isPlainObject(event)) return false;
     for (const key in event) if (key !== 'token' && key !== 'type') return false;
     const { token, type } = event;
-    if (typeof token !== 'string' || token.length < 1 || !wellFormedText(token)) return false;
+    if (typeof token !== 'string' || !wellFormedText(token)) return false;
     if (typeof type !== 'string' || !EVENT_TYPE_NAMES.has(type)) return false;
   }
   return true;

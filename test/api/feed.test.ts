@@ -474,7 +474,16 @@ describe('POST /v1/events', () => {
     expectProblem(await s.call('POST', '/v1/events', client.key, {}), 400, { path: 'events' });
     expectProblem(await events(Array(501).fill({ token: 'a.b', type: 'impression' })), 400, { path: 'events' });
     expectProblem(await events([{ token: 'a.b', type: 'view' }]), 400, { path: 'events.0.type' });
-    expectProblem(await events([{ token: '', type: 'impression' }]), 400, { path: 'events.0.token' });
+    // An empty token is a forged one like any other: rejected item by item.
+    const empty = await events([
+      { token: '', type: 'impression' },
+      { token: 'a.b', type: 'click' },
+    ]);
+    expect(empty.status).toBe(200);
+    expect(empty.body.results).toEqual([
+      { status: 'rejected', reason: 'invalid_token' },
+      { status: 'rejected', reason: 'invalid_token' },
+    ]);
     expectProblem(await s.call('POST', '/v1/events', client.key, { events: [{ token: 'a.b', type: 'click', at: 1 }] }), 400, {
       path: 'events.0.at',
     });

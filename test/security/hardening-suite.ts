@@ -231,12 +231,12 @@ export function hardeningSuite(name: string, world: () => World<HardeningService
     });
   });
 
-  describe(`${name}: forged tokens of any length`, () => {
+  describe(`${name}: forged tokens of any length, empty too`, () => {
     it('are rejected item by item, the batch’s other events recorded', async () => {
       const w = world();
       const [good] = (await w.s.call('POST', '/v1/slots', w.client.key, { user: 'long-token-user', statuses: 10 })).body.slots;
       const kid = good.token.split('.')[0];
-      const forged = ['x'.repeat(5000), `${kid}.${'A'.repeat(1100)}`, `${kid}.${'A'.repeat(600_000)}`];
+      const forged = ['', '.', 'x'.repeat(5000), `${kid}.${'A'.repeat(1100)}`, `${kid}.${'A'.repeat(600_000)}`];
       const res = await w.s.call('POST', '/v1/events', w.client.key, {
         events: [{ token: good.token, type: 'impression' }, ...forged.map((token) => ({ token, type: 'click' }))],
       });
