@@ -4,6 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { CATEGORY_IDS, categoryFromText } from '../engine/categories.js';
+import { COUNTRY_CODES } from '../engine/countries.js';
 import { CTA_TYPES, ctaTargetProblem, isHttpUrl } from '../engine/cta.js';
 import type { Cta } from '../engine/types.js';
 import { EVENT_TYPES, LOSS_REASONS } from '../engine/types.js';
@@ -30,7 +31,12 @@ const IsoDate = z.union([z.iso.datetime({ offset: true }), z.iso.date()], {
   error: (issue) => (issue.input === undefined ? `required: ${ISO_DATE_EXPECTED}` : `must be ${ISO_DATE_EXPECTED}`),
 });
 /** Campaign targeting stores codes as the engine compares them: countries in upper case, primary language tags in lower case. */
-const Country = z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code in upper case, e.g. "DE"');
+const Country = z
+  .string()
+  .regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code in upper case, e.g. "DE"')
+  .refine((code) => !/^[A-Z]{2}$/.test(code) || COUNTRY_CODES.has(code), {
+    error: (issue) => `"${issue.input}" is not an ISO 3166-1 alpha-2 country code`,
+  });
 const Language = z.string().regex(/^[a-z]{2,3}$/, 'a BCP-47 primary language tag in lower case, e.g. "de"');
 export const PlatformSchema = z.enum(['android', 'ios', 'web']);
 const ShortText = (max: number) => text().trim().min(1).max(max);
@@ -200,10 +206,30 @@ export const CampaignInput = z
   .refine(scheduleOrdered, scheduleIssue)
   .openapi('CampaignInput');
 
+/** `null` in a PATCH removes an optional field (RFC 7396), so "no limit", "any" and "no end" can be set again. */
+const removable = <T extends z.ZodType>(schema: T) => schema.nullable().optional();
+
+/**
+ * A JSON merge patch (RFC 7396) of a campaign: an object field changes only the members sent, `null` removes one;
+ * arrays (caps, targeting lists) and scalars are replaced. The end is checked against the stored start by the route.
+ */
 export const CampaignPatch = z
-  .strictObject(campaignFields)
+  .strictObject({
+    ...campaignFields,
+    schedule: z.strictObject({ start: IsoDate.optional(), end: removable(IsoDate) }),
+    bid: z.strictObject({ type: Bid.shape.type.optional(), amountMicros: Bid.shape.amountMicros.optional() }),
+    budget: z.strictObject({ dailyMicros: removable(Micros), totalMicros: removable(Micros) }),
+    targeting: z.strictObject({
+      countries: removable(Targeting.shape.countries.unwrap()),
+      languages: removable(Targeting.shape.languages.unwrap()),
+      platforms: removable(Targeting.shape.platforms.unwrap()),
+    }),
+  })
   .partial()
-  .refine(scheduleOrdered, scheduleIssue)
+  .refine(
+    (c) => !c.schedule?.start || scheduleOrdered({ schedule: { start: c.schedule.start, end: c.schedule.end ?? undefined } }),
+    scheduleIssue,
+  )
   .openapi('CampaignPatch');
 
 export const Campaign = z

@@ -39,6 +39,8 @@ export class CatalogIndex {
   /** How many times the index was built: what a cache over its campaigns (forecasts' competition) is keyed on. */
   builds = 0;
   private refreshing: Promise<void> | undefined;
+  private refreshStartedAt = 0;
+  private refreshes = 0;
   /** The refresh queued behind the running one. */
   private again: Promise<void> | undefined;
   private againForced = false;
@@ -46,6 +48,12 @@ export class CatalogIndex {
   constructor(
     private catalog: CatalogStore,
     private mediaUrl: (sha256: string) => string,
+    /**
+     * A refresh still unsettled after this long is given up on: the next caller starts its own. On Workers, a
+     * request's I/O never settles once workerd cancels the request, and without this every later refresh would
+     * wait on it for good.
+     */
+    private staleAfterMs = 30_000,
   ) {}
 
   /**
@@ -54,6 +62,12 @@ export class CatalogIndex {
    * the caller's change was committed, where the store's reads are really asynchronous (D1).
    */
   async refresh(force = false): Promise<void> {
+    if (this.refreshing && Date.now() - this.refreshStartedAt > this.staleAfterMs) {
+      this.refreshing = undefined;
+      this.again = undefined;
+      force ||= this.againForced;
+      this.againForced = false;
+    }
     if (this.refreshing) {
       this.againForced ||= force;
       this.again ??= this.refreshing
@@ -66,14 +80,20 @@ export class CatalogIndex {
         });
       return this.again;
     }
+    this.refreshStartedAt = Date.now();
+    const generation = ++this.refreshes;
+    // Still the refresh in flight: one given up on (stale) must not put back an older catalog than a later one built.
+    const current = () => this.refreshes === generation;
     this.refreshing = (async () => {
       try {
         const version = await this.catalog.version();
         if (!force && version === this.loadedVersion) return;
-        this.build(await this.catalog.servable(this.mediaUrl));
+        const campaigns = await this.catalog.servable(this.mediaUrl);
+        if (!current()) return;
+        this.build(campaigns);
         this.loadedVersion = version;
       } finally {
-        this.refreshing = undefined;
+        if (current()) this.refreshing = undefined;
       }
     })();
     return this.refreshing;

@@ -212,11 +212,19 @@ export function keepOtherCaps(patch: Record<string, unknown>, campaign: Campaign
   return { ...patch, caps: [...patch.caps, ...campaign.caps.slice(1)] };
 }
 
-/** For an edit: only what the form changed, so fields the form cannot show exactly (a 90 s cap, a start time) stay as they are. */
+/**
+ * For an edit: only what the form changed, so fields the form cannot show exactly (a 90 s cap, a start time) stay as
+ * they are. PATCH merges objects, so a member the form emptied (no total budget, any country, no end) is sent as null.
+ */
 export function changedFields(next: Record<string, unknown>, before: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(next)) {
-    if (JSON.stringify(value) !== JSON.stringify(before[key])) out[key] = value;
+    if (JSON.stringify(value) === JSON.stringify(before[key])) continue;
+    const old = before[key];
+    out[key] = isPlainObject(value) && isPlainObject(old) ? { ...nullsFor(old), ...value } : value;
   }
   return out;
 }
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const nullsFor = (o: Record<string, unknown>) => Object.fromEntries(Object.keys(o).map((k) => [k, null]));

@@ -146,6 +146,8 @@ describe('POST /v1/campaigns', () => {
     await bad({ pacing: 'fast' }, 'pacing');
     await bad({ targeting: { countries: ['de'] } }, 'targeting.countries.0');
     await bad({ targeting: { countries: ['DEU'] } }, 'targeting.countries.0');
+    await bad({ targeting: { countries: ['DE', 'XX'] } }, 'targeting.countries.1');
+    await bad({ targeting: { countries: ['UK'] } }, 'targeting.countries.0');
     await bad({ targeting: { languages: ['EN'] } }, 'targeting.languages.0');
     await bad({ targeting: { platforms: ['blackberry'] } }, 'targeting.platforms.0');
     await bad({ targeting: { interests: ['cats'] } }, 'targeting.interests');
@@ -251,6 +253,37 @@ describe('PATCH /v1/campaigns/{id}', () => {
     };
     await s.call('PATCH', `/v1/campaigns/${campaignId}`, advertiser.key, { schedule: past });
     expect((await s.call('POST', '/v1/slots', client.key, { user: 'u', statuses: 5 })).body.slots).toEqual([]);
+  });
+
+  it('merges object fields (RFC 7396): members not sent are kept, null removes one', async () => {
+    const { advertiser } = await s.seedCampaign();
+    const created = await s.call('POST', '/v1/campaigns', advertiser.key, {
+      bid: { type: 'cpm', amountMicros: 2_000_000 },
+      budget: { dailyMicros: 1_000_000, totalMicros: 9_000_000 },
+      targeting: { countries: ['DE'], languages: ['de'] },
+      schedule: { start: '2030-01-01', end: '2030-02-01' },
+    });
+    const path = `/v1/campaigns/${created.body.id}`;
+    const patch = (body: object) => s.call('PATCH', path, advertiser.key, body);
+    const daily = await patch({ budget: { dailyMicros: 2_000_000 }, targeting: { countries: ['FR'] }, bid: { amountMicros: 3 } });
+    expect(daily.status).toBe(200);
+    expect(daily.body).toMatchObject({
+      budget: { dailyMicros: 2_000_000, totalMicros: 9_000_000 },
+      targeting: { countries: ['FR'], languages: ['de'] },
+      bid: { type: 'cpm', amountMicros: 3 },
+    });
+    const later = await patch({ schedule: { end: '2030-03-01' } });
+    expect(later.body.schedule).toEqual({ start: '2030-01-01T00:00:00.000Z', end: '2030-03-01T00:00:00.000Z' });
+    const removed = await patch({ budget: { totalMicros: null }, targeting: { languages: null }, schedule: { end: null } });
+    expect(removed.status).toBe(200);
+    expect(removed.body.budget).toEqual({ dailyMicros: 2_000_000 });
+    expect(removed.body.targeting).toEqual({ countries: ['FR'] });
+    expect(removed.body.schedule).toEqual({ start: '2030-01-01T00:00:00.000Z' });
+    expect((await s.call('GET', path, advertiser.key)).body).toEqual(removed.body);
+    // The end is judged against the stored start, and a start cannot be removed.
+    expectProblem(await patch({ schedule: { end: '2029-12-01' } }), 400, { path: 'schedule.end' });
+    expectProblem(await patch({ schedule: { start: null } }), 400, { path: 'schedule.start' });
+    expectProblem(await patch({ budget: { dailyMicros: -1 } }), 400, { path: 'budget.dailyMicros' });
   });
 
   it('validates the patch and is 404 for another tenant’s campaign', async () => {

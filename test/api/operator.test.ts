@@ -98,12 +98,21 @@ describe('POST /v1/advertisers', () => {
     expect((await send('name=A', 'application/x-www-form-urlencoded')).status).toBe(415);
     expect((await send('{"name":"A"}', 'text/plain')).status).toBe(415);
     // Every type the JSON routes refuse gets the same answer, whichever check refuses it.
-    for (const type of ['text/plain', 'application/json ; charset=utf-8', 'application/json;', 'application/v2+json']) {
+    for (const type of ['text/plain', 'application/json;charset', 'application/json x', 'application/v2+json', 'json']) {
       const refused = await send('{"name":"A"}', type);
       expect(refused.status, type).toBe(415);
       expect(((await refused.json()) as { detail: string }).detail, type).toBe('Send the body as application/json');
     }
-    for (const type of ['application/json', 'application/json; charset=UTF-8', 'Application/JSON', 'application/vnd.api+json']) {
+    // RFC 9110 §8.3.1: whitespace around ";", empty and quoted parameters.
+    for (const type of [
+      'application/json',
+      'application/json; charset=UTF-8',
+      'Application/JSON',
+      'application/vnd.api+json',
+      'application/json ; charset=utf-8',
+      'application/json;',
+      'application/json;charset="utf-8"',
+    ]) {
       expect((await send('{"name":"A"}', type)).status, type).toBe(201);
     }
   });

@@ -47,6 +47,31 @@ describe('creative upload', () => {
     return { status: res.status, type: res.headers.get('Content-Type'), body: (await res.json()) as any };
   }
 
+  it('takes the multipart type however a client writes it (RFC 9110: parameters in any order, spaces, quotes)', async () => {
+    const form = new FormData();
+    form.set('file', new File([png(4, 4) as Uint8Array<ArrayBuffer>], 'ad.png', { type: 'image/png' }));
+    form.set('headline', 'Fresh bread daily');
+    form.set('ctaType', 'website');
+    form.set('ctaTarget', 'https://bakery.example');
+    const encoded = new Response(form);
+    const boundary = /boundary=(.+)$/.exec(encoded.headers.get('Content-Type')!)![1];
+    const body = new Uint8Array(await encoded.arrayBuffer());
+    for (const type of [
+      `multipart/form-data; boundary=${boundary}; charset=UTF-8`,
+      `multipart/form-data; charset=utf-8; boundary=${boundary}`,
+      `multipart/form-data ;  boundary="${boundary}"`,
+      `Multipart/Form-Data;boundary=${boundary}`,
+    ]) {
+      const res = await s.app.request(`/v1/campaigns/${campaignId}/creatives`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${key}`, 'Content-Type': type },
+        body,
+      });
+      expect(res.status, `${type}: ${await res.clone().text()}`).toBe(201);
+      expect(((await res.json()) as any).media).toMatchObject({ mime: 'image/png', width: 4, height: 4 });
+    }
+  });
+
   describe('accepts supported media with exact dimensions and duration', () => {
     it.each([
       ['vertical-90x160-2s.mp4', 'video/mp4', 90, 160, 2000],

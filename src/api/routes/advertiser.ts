@@ -164,6 +164,16 @@ function scheduleFields(schedule: { start: string; end?: string } | undefined, n
   return { startAt: Date.parse(schedule.start), endAt: schedule.end ? Date.parse(schedule.end) : null };
 }
 
+/** One object field of a merge patch (RFC 7396) applied: members sent replace, `null` removes, the rest is kept. */
+function merged<T extends object>(current: T, patch: { [K in keyof T]?: T[K] | null }): T {
+  const out: Record<string, unknown> = { ...(current as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else if (value !== undefined) out[key] = value;
+  }
+  return out as T;
+}
+
 export function registerAdvertiserRoutes(app: App, deps: AppDeps, advertiser: MiddlewareHandler<AppEnv>) {
   const { store, clock, settings } = deps;
   // '/v1/campaigns/*' also matches '/v1/campaigns' itself; listing both would authenticate twice.
@@ -224,11 +234,15 @@ export function registerAdvertiserRoutes(app: App, deps: AppDeps, advertiser: Mi
   app.openapi(patchCampaignRoute, async (c) => {
     const { id } = c.req.valid('param');
     const current = await ownCampaign(c, id);
-    const { schedule, ...rest } = c.req.valid('json');
-    const patch: CampaignPatchRecord = { ...rest };
-    if (schedule) {
-      Object.assign(patch, scheduleFields(schedule, clock()));
-    }
+    const { schedule, bid, budget, targeting, ...rest } = c.req.valid('json');
+    const patch: CampaignPatchRecord = {
+      ...rest,
+      ...(bid && { bid: { ...current.bid, ...bid } }),
+      ...(budget && { budget: merged(current.budget, budget) }),
+      ...(targeting && { targeting: merged(current.targeting, targeting) }),
+    };
+    if (schedule?.start !== undefined) patch.startAt = Date.parse(schedule.start);
+    if (schedule?.end !== undefined) patch.endAt = schedule.end === null ? null : Date.parse(schedule.end);
     const endAt = patch.endAt !== undefined ? patch.endAt : current.endAt;
     const startAt = patch.startAt ?? current.startAt;
     if (endAt !== null && endAt <= startAt) {

@@ -5,7 +5,7 @@
  * for one object splits its budget over K shard objects holding leases on it (shard 0,
  * its own object, coordinates), so spend across them never exceeds the budget either.
  */
-import { and, between, count, desc, eq, gte, inArray, lte, sql } from 'drizzle-orm';
+import { and, between, desc, eq, inArray, lte, sql } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
 import {
   appliedEffects,
@@ -49,6 +49,7 @@ import {
   type StoredReportRow,
   toReportRows,
 } from '../report-rows.js';
+import { reportersSince } from '../reporters.js';
 import { utcDay } from '../utc-day.js';
 import { statementChunks } from './bound-parameters.js';
 import type { CampaignObjectRpc } from './index.js';
@@ -908,13 +909,7 @@ export class CampaignObjectStore {
 
   /** Distinct reporters of a creative since `since` (its last review): earlier reports were already judged. */
   reporters(creativeId: string, since = 0): number {
-    return (
-      this.db
-        .select({ n: count() })
-        .from(t.creativeReports)
-        .where(and(eq(t.creativeReports.creativeId, creativeId), gte(t.creativeReports.at, since)))
-        .get()?.n ?? 0
-    );
+    return reportersSince(this.db, creativeId, since);
   }
 
   forgetReporter(uid: string): void {

@@ -15,7 +15,7 @@
  * group (budgets and the index read them; they are small).
  */
 import type Database from 'better-sqlite3';
-import { and, between, count, eq, gte } from 'drizzle-orm';
+import { and, between, eq } from 'drizzle-orm';
 import * as t from '../../../schema/tables.js';
 import type { EventType } from '../../engine/types.js';
 import type { StoreMetrics } from '../../ops/metrics.js';
@@ -40,6 +40,7 @@ import {
   type StoredReportRow,
   toReportRows,
 } from '../report-rows.js';
+import { reportersSince } from '../reporters.js';
 import { utcDay } from '../utc-day.js';
 import type { SqliteBudgets } from './budgets.js';
 import type { Db } from './db.js';
@@ -130,19 +131,9 @@ export class SqliteLedger implements LedgerStore {
   async record(events: LedgerEvent[], now: number, rules: EventRules): Promise<EventBatchResult> {
     const { outcomes, reported } = await this.group.submit({ events, now, rules });
     const sentToReview = await reviewReported(reported, rules.reportThreshold, now, this.catalog, (creativeId, since) =>
-      this.reportersSince(creativeId, since),
+      reportersSince(this.db, creativeId, since),
     );
     return { outcomes, sentToReview };
-  }
-
-  private reportersSince(creativeId: string, since: number): number {
-    return (
-      this.db
-        .select({ n: count() })
-        .from(t.creativeReports)
-        .where(and(eq(t.creativeReports.creativeId, creativeId), gte(t.creativeReports.at, since)))
-        .get()?.n ?? 0
-    );
   }
 
   /**
