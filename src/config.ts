@@ -45,6 +45,8 @@ export interface Settings {
   publicUrl: string;
   /** How often traffic counts (the basis of forecasts) are merged into storage, in ms; 0 = every request. */
   trafficFlushMs: number;
+  /** CATALOG_REFRESH_MS [1000] (Workers): how often an isolate checks D1's catalog version, in ms; 0 = every request. */
+  catalogRefreshMs: number;
   /** CTR_REFRESH_MS [300000]: how often recorded impressions and clicks are folded into predicted CTRs (an index rebuild). */
   ctrRefreshMs: number;
   /** LOG_LEVEL [info]: trace, debug, info, warn, error, fatal or silent. */
@@ -101,12 +103,10 @@ export function readSettings(env: Env): Settings {
     // 2048: SQLite's own ceiling (SQLITE_MAX_MMAP_SIZE), which it would apply silently.
     sqliteMmapMb: int(env, 'SQLITE_MMAP_MB', 1024, 0, 2048),
     walRestartMb: int(env, 'WAL_RESTART_MB', 32, 1, 4096),
-    corsOrigins: (env.CORS_ORIGINS ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-    publicUrl: (env.PUBLIC_URL ?? '').replace(/\/+$/, ''),
+    corsOrigins: corsOrigins(env.CORS_ORIGINS),
+    publicUrl: publicUrl(env.PUBLIC_URL),
     trafficFlushMs: int(env, 'TRAFFIC_FLUSH_MS', 10_000, 0, 3_600_000),
+    catalogRefreshMs: int(env, 'CATALOG_REFRESH_MS', 1000, 0, 3_600_000),
     ctrRefreshMs: int(env, 'CTR_REFRESH_MS', 300_000, 0, 86_400_000),
     logLevel: logLevel(env.LOG_LEVEL),
     metricsToken: env.METRICS_TOKEN ?? '',
@@ -117,6 +117,48 @@ export function readSettings(env: Env): Settings {
       keepAliveTimeoutMs: int(env, 'KEEP_ALIVE_TIMEOUT', 65_000, 1_000, 3_600_000),
     },
   };
+}
+
+/** An http(s) URL's origin exactly as a browser sends it in `Origin`, or undefined. */
+function asOrigin(raw: string): string | undefined {
+  try {
+    const url = new URL(raw);
+    return /^https?:$/.test(url.protocol) && url.origin === raw ? raw : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CORS_ORIGINS: each one compared with the browser's `Origin` as is, so `example.com` or a trailing `/` never matches. */
+function corsOrigins(raw: string | undefined): string[] {
+  const origins = (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    if (!asOrigin(origin)) {
+      throw new SettingsError(
+        `CORS_ORIGINS must be comma-separated origins such as https://app.example.com (scheme, host and port only), got "${origin}"`,
+      );
+    }
+  }
+  return origins;
+}
+
+/** PUBLIC_URL: the prefix of media URLs in answers, so an absolute http(s) URL (a path is kept; no query or fragment). */
+function publicUrl(raw: string | undefined): string {
+  const prefix = (raw ?? '').trim().replace(/\/+$/, '');
+  if (prefix === '') return '';
+  let url: URL | undefined;
+  try {
+    url = new URL(prefix);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash || prefix.includes('?') || prefix.includes('#')) {
+    throw new SettingsError(`PUBLIC_URL must be an absolute http(s) URL such as https://ads.example.com, got "${raw}"`);
+  }
+  return prefix;
 }
 
 function logLevel(raw: string | undefined): LogLevel {

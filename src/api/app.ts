@@ -8,7 +8,7 @@ import { registerConsole } from '../console/routes.js';
 import type { AppDeps, AppEnv, Principal } from './context.js';
 import { createEdge, type Edge, JSON_BODY_LIMIT } from './edge.js';
 import { ApiError, handleError, problemResponse } from './errors.js';
-import type { PrincipalKind } from './middleware/auth.js';
+import { type PrincipalKind, WrongKeyKind } from './middleware/auth.js';
 import { authThrottle } from './middleware/auth-throttle.js';
 import { bodyLimit, UPLOAD_PATH } from './middleware/body-limit.js';
 import { requireContentType } from './middleware/content-type.js';
@@ -58,19 +58,24 @@ export function createApp(deps: AppDeps, edge: Edge = createEdge(deps)) {
     contentType(c);
     return next();
   };
+  // A refused key: a valid one of the wrong kind still names its caller in the log line; a bad one counts.
+  const refused = (c: Context<AppEnv>, err: unknown) => {
+    if (err instanceof WrongKeyKind) c.set('principal', err.principal);
+    return authFailed(c, err);
+  };
   const guard = (...kinds: PrincipalKind[]): MiddlewareHandler<AppEnv> =>
     function authAndLimit(c, next) {
       let found: Principal | Promise<Principal>;
       try {
         found = authenticate(c.req.header('Authorization'), kinds);
       } catch (err) {
-        throw authFailed(c, err);
+        throw refused(c, err);
       }
       if (!(found instanceof Promise)) return admitted(c, found, next);
       return found.then(
         (principal) => admitted(c, principal, next),
         (err) => {
-          throw authFailed(c, err);
+          throw refused(c, err);
         },
       );
     };

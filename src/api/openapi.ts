@@ -43,26 +43,61 @@ export const security = [{ bearer: [] }];
 /** Fields that could carry message or status content; this service never takes them. */
 const CONTENT_FIELDS = new Set(['text', 'body', 'caption', 'message', 'content', 'media']);
 
-/** Turns schema issues into one problem: content-like fields get their own answer. */
-export function validationError(error: z.ZodError): ApiError {
+/** How deep, and over how many keys, a refused value is searched for content-like fields (bodies nest 200,000 deep). */
+const CONTENT_SEARCH_DEPTH = 32;
+const CONTENT_SEARCH_KEYS = 10_000;
+
+/**
+ * Adds the paths of content-like fields inside a refused value (an unknown field's object, an object where a
+ * string was due): content is refused as content however deep it was sent, not only as an unknown field.
+ */
+function contentInside(value: unknown, path: string, found: Set<string>, budget: { keys: number }, depth = 0): void {
+  if (depth >= CONTENT_SEARCH_DEPTH || value === null || typeof value !== 'object') return;
+  for (const key of Object.keys(value)) {
+    if (--budget.keys < 0) return;
+    const inner = path ? `${path}.${key}` : key;
+    if (CONTENT_FIELDS.has(key)) found.add(inner);
+    contentInside((value as Record<string, unknown>)[key], inner, found, budget, depth + 1);
+  }
+}
+
+/** The value at a path of the body, if it is there. */
+function valueAt(body: unknown, path: readonly PropertyKey[]): unknown {
+  let value = body;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/**
+ * Turns schema issues into one problem: content-like fields get their own answer, wherever they are in the
+ * body (`body`, the request's parsed input, is searched below each refused field).
+ */
+export function validationError(error: z.ZodError, body?: unknown): ApiError {
   const errors: FieldError[] = [];
-  const content: string[] = [];
+  const content = new Set<string>();
+  const budget = { keys: CONTENT_SEARCH_KEYS };
   for (const issue of error.issues) {
     const base = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
+      const at = valueAt(body, issue.path);
       for (const key of issue.keys) {
         const path = base ? `${base}.${key}` : key;
-        if (CONTENT_FIELDS.has(key)) content.push(path);
+        if (CONTENT_FIELDS.has(key)) content.add(path);
+        contentInside(valueAt(at, [key]), path, content, budget);
         errors.push({ path, message: `unknown field "${key}"` });
       }
     } else {
+      contentInside(valueAt(body, issue.path), base, content, budget);
       errors.push({ path: base || '(body)', message: issue.message });
     }
   }
-  if (content.length > 0) {
+  if (content.size > 0) {
     return new ApiError(
       'content_rejected',
-      `This service takes no message content: remove ${content.map((p) => `"${p}"`).join(', ')}. It only accepts ad metadata and opaque ids.`,
+      `This service takes no message content: remove ${[...content].map((p) => `"${p}"`).join(', ')}. It only accepts ad metadata and opaque ids.`,
       errors,
     );
   }
@@ -73,7 +108,7 @@ export function createOpenApiHono(): App {
   return new OpenAPIHono<AppEnv>({
     router: new StaticMatchRouter(),
     defaultHook: (result) => {
-      if (!result.success) throw validationError(result.error);
+      if (!result.success) throw validationError(result.error, (result as { data?: unknown }).data);
     },
   });
 }

@@ -6,6 +6,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { partOfCountedRequest } from '../api/middleware/rate-limit.js';
+import { partOfRequest } from '../api/middleware/request-log.js';
 import type { Advertiser, Campaign, Client, Creative, Forecast, Problem, ReportRow } from '../api/schemas.js';
 
 export type AdvertiserView = z.infer<typeof Advertiser>;
@@ -40,7 +41,7 @@ export class ConsoleApi {
     // The API throttles failed keys by the caller's address: keep the person's address (Workers) and env (Node socket).
     const address = this.c.req.header('CF-Connecting-IP');
     if (address) headers.set('CF-Connecting-IP', address);
-    // One request id for the page and the API calls it makes, so their log lines read together.
+    // One request id for the page and the API calls it makes (a 5xx inside one is logged under the page's id).
     const requestId = (this.c.var as { requestId?: unknown }).requestId;
     if (typeof requestId === 'string') headers.set('X-Request-Id', requestId);
     let payload: BodyInit | undefined;
@@ -59,6 +60,7 @@ export class ConsoleApi {
     // rate-limit token (a 429 there is the page's), the calls after it are part of that request.
     const request = new Request(new URL(path, this.c.req.url), { method, headers, body: payload });
     if (this.counted) partOfCountedRequest(request);
+    partOfRequest(request, this.c);
     this.counted = true;
     const res = await this.app.request(request, undefined, this.c.env, executionCtx);
     const type = res.headers.get('Content-Type') ?? '';

@@ -35,6 +35,7 @@ import {
   checkSignInToken,
   clearSession,
   clearSignInToken,
+  type NewKey,
   randomToken,
   SESSION_TTL_MS,
   type Session,
@@ -59,6 +60,7 @@ import { page } from './views/layout.js';
 import {
   advertisersPage as advertisersPageView,
   clientsPage,
+  type ReviewError,
   reviewPage as reviewPageView,
   signInPage,
 } from './views/operator.js';
@@ -126,6 +128,8 @@ type Handler = (c: Context<AppEnv>, session: Session, api: ConsoleApi, form: For
 
 export function registerConsole(app: App, deps: AppDeps) {
   const sealer = new SessionSealer(deps.secret);
+  // A form sent back with its errors is a page that loaded (200), with the errors in it: a 4xx document
+  // is logged as an error in the browser's console. 4xx is kept for refusals and pages that are not there.
   const render = (
     c: Context,
     document: Html,
@@ -142,10 +146,21 @@ export function registerConsole(app: App, deps: AppDeps) {
     if (!c.req.path.startsWith('/console/assets/')) c.header('Cache-Control', 'no-store');
   }
   // Forms are small; an upload carries the API's largest media (16 MB video) plus its fields.
-  const formLimit = bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('This form is too large.', 413) });
+  // Refused before the body is read, so the form cannot be sent back: a console page that says why, and the way back.
+  const tooLarge = (detail: string, back?: (path: string) => { href: string; label: string }) => async (c: Context) =>
+    errorPage(
+      c,
+      await sealer.read(c, Date.now()),
+      { type: 'about:blank', title: 'Too large', status: 413, detail },
+      back?.(c.req.path),
+    );
+  const formLimit = bodyLimit({ maxSize: 64 * 1024, onError: tooLarge('This form is too large.') });
   const uploadLimit = bodyLimit({
     maxSize: 17 * 1024 * 1024,
-    onError: (c) => c.text('This file is too large: images up to 5 MB, videos up to 16 MB.', 413),
+    onError: tooLarge('This file is too large: images up to 5 MB, videos up to 16 MB.', (path) => ({
+      href: path.replace(/\/creatives$/, '#upload'),
+      label: 'Back to the campaign',
+    })),
   });
   app.use('/console/*', async (c, next) => {
     if (c.req.method !== 'POST') return next();
@@ -158,13 +173,18 @@ export function registerConsole(app: App, deps: AppDeps) {
     return c.body(asset.body, 200, { 'Content-Type': asset.type, 'Cache-Control': 'public, max-age=31536000, immutable' });
   });
 
-  function errorPage(c: Context, session: Session | undefined, problem: ProblemView) {
+  function errorPage(
+    c: Context,
+    session: Session | undefined,
+    problem: ProblemView,
+    back = { href: '/console', label: 'Back to the console' },
+  ) {
     const status = ([400, 403, 404, 413, 415, 422, 429].includes(problem.status) ? problem.status : 502) as 400;
     return render(
       c,
       page({ title: problem.title, session }, [
         html`<p role="alert">${problem.detail}</p>`,
-        html`<p><a href="/console">Back to the console</a></p>`,
+        html`<p><a href="${back.href}">${back.label}</a></p>`,
       ]),
       status,
     );
@@ -211,11 +231,12 @@ export function registerConsole(app: App, deps: AppDeps) {
 
   app.post('/console/sign-in', async (c) => {
     const form = (await c.req.parseBody()) as FormFields;
-    const again = (error: string, status: 400 | 401 | 403 | 429) =>
+    // A wrong key is the form sent back with its error (200); a stale form or throttling is a refusal.
+    const again = (error: string, status: 200 | 403 | 429 = 200) =>
       render(c, signInPage({ token: signInToken(c), error }), status);
     if (!sameOrigin(c) || !checkSignInToken(c, form.csrf)) return again('The sign-in form expired. Please try again.', 403);
     const key = text(form, 'apiKey').trim();
-    if (!key) return again('Enter your API key.', 400);
+    if (!key) return again('Enter your API key.');
     const api = new ConsoleApi(app, c, key);
     const me = await api.get<AdvertiserView>('/v1/me');
     let role: ConsoleRole;
@@ -225,13 +246,13 @@ export function registerConsole(app: App, deps: AppDeps) {
       name = me.data.name;
     } else if (me.status === 403) {
       const operator = await api.get('/v1/advertisers');
-      if (!operator.ok) return again('This is a feed-client key. Feed clients use the API, not the console.', 403);
+      if (!operator.ok) return again('This is a feed-client key. Feed clients use the API, not the console.');
       role = 'admin';
       name = 'Operator';
     } else if (me.status === 401) {
-      return again('This API key is not valid.', 401);
+      return again('This API key is not valid.');
     } else {
-      return again(me.problem.detail, me.status === 429 ? 429 : 400);
+      return again(me.problem.detail, me.status === 429 ? 429 : 200);
     }
     await sealer.write(c, { key, role, name, csrf: randomToken(), expiresAt: Date.now() + SESSION_TTL_MS });
     clearSignInToken(c);
@@ -271,7 +292,7 @@ export function registerConsole(app: App, deps: AppDeps) {
         saved.ok ? ({} as ProblemView) : saved.problem,
         Object.fromEntries(PROFILE_FIELDS.map((f) => [f, f])),
       );
-      return render(c, profilePage({ session, profile: me, values, errors }), 400);
+      return render(c, profilePage({ session, profile: me, values, errors }));
     }),
   );
 
@@ -315,20 +336,13 @@ export function registerConsole(app: App, deps: AppDeps) {
         if (created.status !== 400) need(created);
         Object.assign(errors, fieldErrors(created.problem, CAMPAIGN_ERROR_FIELDS));
       }
-      return render(c, campaignFormPage({ session, values, errors }), 400);
+      return render(c, campaignFormPage({ session, values, errors }));
     }),
   );
 
   const campaignPath = (c: Context) => `/v1/campaigns/${encodeURIComponent(c.req.param('id') ?? '')}`;
 
-  async function campaignPage(
-    c: Context,
-    session: Session,
-    api: ConsoleApi,
-    upload: UploadValues,
-    errors: FieldErrors,
-    status: 200 | 400 = 200,
-  ) {
+  async function campaignPage(c: Context, session: Session, api: ConsoleApi, upload: UploadValues, errors: FieldErrors) {
     const [campaign, creatives, me] = await Promise.all([
       api.get<CampaignView>(campaignPath(c)),
       api.get<{ creatives: CreativeView[] }>(`${campaignPath(c)}/creatives`),
@@ -345,7 +359,6 @@ export function registerConsole(app: App, deps: AppDeps) {
         errors,
         notice: notice(c),
       }),
-      status,
     );
   }
 
@@ -379,7 +392,7 @@ export function registerConsole(app: App, deps: AppDeps) {
         if (saved.status !== 400) need(saved);
         Object.assign(errors, fieldErrors(saved.problem, CAMPAIGN_ERROR_FIELDS));
       }
-      return render(c, campaignFormPage({ session, campaign, values, errors }), 400);
+      return render(c, campaignFormPage({ session, campaign, values, errors }));
     }),
   );
 
@@ -415,7 +428,6 @@ export function registerConsole(app: App, deps: AppDeps) {
         api,
         upload,
         fieldErrors(created.ok ? ({} as ProblemView) : created.problem, UPLOAD_FIELDS),
-        400,
       );
     }),
   );
@@ -456,7 +468,7 @@ export function registerConsole(app: App, deps: AppDeps) {
     '/console/reports',
     as('advertiser', async (c, session, api) => {
       const r = await report(c, api);
-      return render(c, reportsPage({ session, ...r }), hasErrors(r.errors) ? 400 : 200);
+      return render(c, reportsPage({ session, ...r }));
     }),
   );
 
@@ -475,7 +487,7 @@ export function registerConsole(app: App, deps: AppDeps) {
         });
       }
       const r = await report(c, api);
-      return render(c, reportsPage({ session, ...r }), 400);
+      return render(c, reportsPage({ session, ...r }));
     }),
   );
 
@@ -496,15 +508,15 @@ export function registerConsole(app: App, deps: AppDeps) {
         if (forecast.status !== 400) need(forecast);
         Object.assign(errors, fieldErrors(forecast.problem, CAMPAIGN_ERROR_FIELDS));
       }
-      return render(c, forecastPage({ session, values, errors }), 400);
+      return render(c, forecastPage({ session, values, errors }));
     }),
   );
 
   // ---------- operator ----------
 
-  async function reviewPage(c: Context, session: Session, api: ConsoleApi, error?: string) {
+  async function reviewPage(c: Context, session: Session, api: ConsoleApi, error?: ReviewError) {
     const { creatives } = need(await api.get<{ creatives: PendingCreative[] }>('/v1/review'));
-    return render(c, reviewPageView({ session, creatives, notice: notice(c), error }), error ? 400 : 200);
+    return render(c, reviewPageView({ session, creatives, notice: notice(c), error }));
   }
 
   app.get(
@@ -516,7 +528,8 @@ export function registerConsole(app: App, deps: AppDeps) {
     '/console/review/:id',
     as('admin', async (c, session, api, form) => {
       const decision = text(form, 'decision');
-      const reason = text(form, 'reason').trim();
+      const typed = text(form, 'reason');
+      const reason = typed.trim();
       const body = { decision, ...(decision === 'reject' && reason ? { reason } : {}) };
       const result = await api.call<CreativeView>(
         'POST',
@@ -525,20 +538,32 @@ export function registerConsole(app: App, deps: AppDeps) {
       );
       if (result.ok) return c.redirect(`/console/review?done=${decision === 'approve' ? 'approved' : 'rejected'}`, 303);
       if (result.status !== 400) need(result);
-      return reviewPage(
-        c,
-        session,
-        api,
-        result.ok ? undefined : (result.problem.errors?.map((e) => e.message).join('; ') ?? result.problem.detail),
-      );
+      return reviewPage(c, session, api, {
+        creativeId: c.req.param('id') ?? '',
+        reason: typed,
+        errors: fieldErrors(result.ok ? ({} as ProblemView) : result.problem, { reason: 'reason' }),
+      });
     }),
   );
+
+  // A new key is shown by the page the form redirects to (post/redirect/get), once: reloading it creates nothing.
+  async function showNewKey(c: Context, session: Session, newKey: NewKey) {
+    await sealer.write(c, { ...session, newKey });
+    return c.redirect(`/console/${newKey.page}`, 303);
+  }
+
+  async function takeNewKey(c: Context, session: Session, page: NewKey['page']) {
+    const { newKey, ...rest } = session;
+    if (newKey?.page !== page) return undefined;
+    await sealer.write(c, rest);
+    return newKey;
+  }
 
   async function advertisersPage(
     c: Context,
     session: Session,
     api: ConsoleApi,
-    extra: { values?: ProfileValues; errors?: FieldErrors; created?: { advertiser: AdvertiserView; apiKey: string } },
+    extra: { values?: ProfileValues; errors?: FieldErrors },
   ) {
     const { advertisers } = need(await api.get<{ advertisers: AdvertiserView[] }>('/v1/advertisers'));
     return render(
@@ -548,9 +573,8 @@ export function registerConsole(app: App, deps: AppDeps) {
         advertisers,
         values: extra.values ?? {},
         errors: extra.errors ?? {},
-        created: extra.created,
+        newKey: await takeNewKey(c, session, 'advertisers'),
       }),
-      extra.errors && hasErrors(extra.errors) ? 400 : 200,
     );
   }
 
@@ -565,7 +589,10 @@ export function registerConsole(app: App, deps: AppDeps) {
       const values = profileValues(Object.fromEntries(PROFILE_FIELDS.map((f) => [f, text(form, f)])));
       const body = Object.fromEntries(Object.entries(profileBody(values)).filter(([, v]) => v !== null && v.trim() !== ''));
       const created = await api.call<{ advertiser: AdvertiserView; apiKey: string }>('POST', '/v1/advertisers', body);
-      if (created.ok) return advertisersPage(c, session, api, { created: created.data });
+      if (created.ok) {
+        const label = `API key for ${created.data.advertiser.name}`;
+        return showNewKey(c, session, { page: 'advertisers', label, apiKey: created.data.apiKey });
+      }
       if (created.status !== 400) need(created);
       return advertisersPage(c, session, api, {
         values,
@@ -576,7 +603,9 @@ export function registerConsole(app: App, deps: AppDeps) {
 
   app.get(
     '/console/clients',
-    as('admin', async (c, session) => render(c, clientsPage({ session, name: '', errors: {} }))),
+    as('admin', async (c, session) =>
+      render(c, clientsPage({ session, name: '', errors: {}, newKey: await takeNewKey(c, session, 'clients') })),
+    ),
   );
 
   app.post(
@@ -584,9 +613,12 @@ export function registerConsole(app: App, deps: AppDeps) {
     as('admin', async (c, session, api, form) => {
       const name = text(form, 'name');
       const created = await api.call<{ client: ClientView; apiKey: string }>('POST', '/v1/clients', { name });
-      if (created.ok) return render(c, clientsPage({ session, name: '', errors: {}, created: created.data }));
+      if (created.ok) {
+        const label = `API key for feed client ${created.data.client.name}`;
+        return showNewKey(c, session, { page: 'clients', label, apiKey: created.data.apiKey });
+      }
       if (created.status !== 400) need(created);
-      return render(c, clientsPage({ session, name, errors: fieldErrors(created.problem, { name: 'name' }) }), 400);
+      return render(c, clientsPage({ session, name, errors: fieldErrors(created.problem, { name: 'name' }) }));
     }),
   );
 

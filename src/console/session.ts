@@ -18,6 +18,17 @@ export interface Session {
   name: string;
   csrf: string;
   expiresAt: number;
+  /**
+   * A key the operator just created, carried to the page the form redirects to and dropped there, so it
+   * is shown once and reloading that page creates nothing (sealed like the session's own key).
+   */
+  newKey?: NewKey;
+}
+
+export interface NewKey {
+  page: 'advertisers' | 'clients';
+  label: string;
+  apiKey: string;
 }
 
 /** A session lasts a working day; signing out ends it at once. */

@@ -38,12 +38,16 @@ export function historyWindowMs(settings: { tokenTtlMs: number; userCap: CapRule
   return Math.max(settings.tokenTtlMs, settings.userCap.windowSeconds * 1000, longestCapMs);
 }
 
-/** Entries counting toward a cap window that ends now. */
+/**
+ * Entries counting toward a cap window that ends now: impressions served within it, and every reservation still
+ * live, whenever it was served (it may become an impression now: impressions + live reservations ≤ k in every window).
+ */
 export function countInWindow(history: HistoryEntry[], now: number, cap: CapRule, campaignId?: string): number {
   const since = now - cap.windowSeconds * 1000;
   let count = 0;
   for (const entry of history) {
-    if (entry.servedAt > since && isLive(entry, now) && (campaignId === undefined || entry.campaignId === campaignId)) count++;
+    if (campaignId !== undefined && entry.campaignId !== campaignId) continue;
+    if (entry.viewed ? entry.servedAt > since : entry.expiresAt > now) count++;
   }
   return count;
 }

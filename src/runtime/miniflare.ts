@@ -5,8 +5,9 @@
  * apply` does. Used by `npm run start:worker` and the runtime tests.
  */
 
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import childProcess, { type ChildProcess } from 'node:child_process';
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, stop } from 'esbuild';
 import { Miniflare } from 'miniflare';
@@ -82,6 +83,52 @@ export interface LocalWorkerOptions {
   host?: string;
   /** Opens workerd's V8 inspector on this port (bench/workers/profile.ts). */
   inspectorPort?: number;
+  /** Called with each workerd process Miniflare starts (`npm run start:worker` stops when it ends). */
+  onWorkerd?: (workerd: ChildProcess) => void;
+}
+
+/** util-linux's `setpriv` on PATH (Linux) if it takes `--pdeathsig` (2.33 and later), or undefined. */
+function findSetpriv(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const path = join(dir || '.', 'setpriv');
+    try {
+      accessSync(path, constants.X_OK);
+    } catch {
+      continue;
+    }
+    return childProcess.spawnSync(path, ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore' }).status === 0
+      ? path
+      : undefined;
+  }
+  return undefined;
+}
+
+/** Who hears of the next workerd spawned (`onWorkerd`: `npm run start:worker` runs one local worker per process). */
+let workerdListener: ((workerd: ChildProcess) => void) | undefined;
+let spawnWrapped = false;
+
+/**
+ * Routes Miniflare's spawn of workerd through `setpriv --pdeathsig KILL` where it exists (Linux): the kernel then
+ * kills workerd when this process ends, however it ends. Miniflare stops workerd on a normal exit and on SIGTERM,
+ * but a `kill -9` (or an OOM kill) of this process left workerd running for good, its Durable Object alarms still
+ * writing the files under DATA_DIR. Installed once per process (concurrent starts in tests share it); other spawns
+ * pass through unchanged.
+ */
+function wrapWorkerdSpawn(): void {
+  if (spawnWrapped) return;
+  spawnWrapped = true;
+  const spawn = childProcess.spawn;
+  const setpriv = findSetpriv();
+  // Miniflare calls `child_process.spawn(workerd, ['serve', …, '--control-fd=3', '-'], …)` on the module object.
+  const isWorkerd = (args: unknown) => Array.isArray(args) && args[0] === 'serve' && args.includes('--control-fd=3');
+  childProcess.spawn = ((command: string, args: readonly string[], options: object) => {
+    if (!isWorkerd(args)) return spawn(command, args, options);
+    const child = setpriv
+      ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', command, ...args], options)
+      : spawn(command, args, options);
+    workerdListener?.(child);
+    return child;
+  }) as typeof spawn;
 }
 
 /**
@@ -95,6 +142,8 @@ const START_ATTEMPTS = 3;
 export async function startLocalWorker(options: LocalWorkerOptions): Promise<Miniflare> {
   for (let attempt = 1; ; attempt++) {
     try {
+      wrapWorkerdSpawn();
+      workerdListener = options.onWorkerd;
       return await startOnce(options);
     } catch (err) {
       if (attempt >= START_ATTEMPTS || !String((err as Error).message).includes('message?.id === id')) throw err;

@@ -12,6 +12,7 @@ import type { Principal } from '../api/context.js';
 import { type Edge, JSON_BODY_LIMIT } from '../api/edge.js';
 import { asApiError, clientGone, cutOff, problemBody, problemHeaders, statusOf } from '../api/errors.js';
 import { declaredOver } from '../api/middleware/body-limit.js';
+import { jsonBodyText } from '../api/middleware/content-type.js';
 import { envelopeHeaders, jsonAnswerHeaderList, messageRequestId } from '../api/middleware/request-log.js';
 import { JSON_MEDIA_TYPE, slotsAnswer, slotsInputFrom } from '../api/routes/feed.js';
 import type { Settings } from '../config.js';
@@ -40,7 +41,6 @@ function plainHost(host: string): boolean {
     return false;
   }
 }
-const decoder = new TextDecoder();
 const ignore = () => {};
 
 /**
@@ -80,7 +80,13 @@ function bodyText(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.once('end', () => resolve(decoder.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks))));
+    req.once('end', () => {
+      try {
+        resolve(jsonBodyText(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+      } catch (err) {
+        reject(err);
+      }
+    });
     req.once('error', reject);
     req.once('close', () => {
       if (!req.complete) reject(clientGone());

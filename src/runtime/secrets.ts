@@ -28,11 +28,25 @@ export function loadSecrets(
     adminKey: env.ADMIN_KEY ?? saved.adminKey ?? `sk_admin_${randomBytes(32).toString('base64url')}`,
     secret: env.SECRET ?? saved.secret ?? randomBytes(32).toString('base64url'),
   };
-  if (secrets.adminKey !== saved.adminKey || secrets.secret !== saved.secret) {
+  // Only what was generated is kept in the file: a key or secret the environment gives is never written to disk
+  // (keys are stored hashed), and a copy an earlier release wrote there is dropped.
+  const kept = {
+    adminKey: env.ADMIN_KEY ? (saved.adminKey === env.ADMIN_KEY ? undefined : saved.adminKey) : secrets.adminKey,
+    secret: env.SECRET ? (saved.secret === env.SECRET ? undefined : saved.secret) : secrets.secret,
+  };
+  const generated = [
+    !env.ADMIN_KEY && saved.adminKey === undefined && 'ADMIN_KEY',
+    !env.SECRET && saved.secret === undefined && 'SECRET',
+  ].filter(Boolean);
+  if (kept.adminKey !== saved.adminKey || kept.secret !== saved.secret) {
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+    writeFileSync(file, `${JSON.stringify(kept, null, 2)}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
-    notice(`generated ADMIN_KEY/SECRET and saved them to ${file} (set both in the environment for production)`);
+  }
+  if (generated.length > 0) {
+    notice(
+      `generated ${generated.join(' and ')} and saved ${generated.length > 1 ? 'them' : 'it'} to ${file} (set both in the environment for production)`,
+    );
   }
   return secrets;
 }

@@ -5,22 +5,34 @@
  * served by a local stand-in for Cloudflare's edge (./local-edge.ts), which
  * sets CF-Connecting-IP from the socket. SIGTERM/SIGINT: the edge answers the
  * requests in flight and closes (as `npm start` drains), then workerd stops; exit 0.
+ * One server per DATA_DIR (a lock, as `npm start` holds one per DATABASE); workerd
+ * ends with this process, and this process ends (exit 1) if workerd does.
  */
 
-import { mkdirSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { checkSettingNames, readSettings, SettingsError } from '../config.js';
-import { LOCAL_USER_SHARDS } from '../store/durable-object/placement.js';
+import { checkFolder, checkHost, listenError } from '../ops/node-checks.js';
+import { LOCAL_USER_SHARDS, parseBudgetMinShards, parseUserShards } from '../store/durable-object/placement.js';
+import { holdFileLock } from '../store/sqlite/db.js';
 import { type LocalEdge, startLocalEdge } from './local-edge.js';
 import { bundleWorker, SETTING_NAMES, startLocalWorker, stopBundler } from './miniflare.js';
 import { loadSecrets } from './secrets.js';
+
+/** Referenced for the process's life: a collected lock connection would be closed, and the lock dropped. */
+let releaseDataDir: (() => void) | undefined;
 
 async function main() {
   const env = process.env;
   checkSettingNames(env);
   const settings = readSettings(env);
+  // The Workers-only settings too: the Worker reads them at its first request, too late for one clear line.
+  parseUserShards(env.USER_SHARDS);
+  parseBudgetMinShards(env.BUDGET_MIN_SHARDS);
+  const host = checkHost(env.HOST ?? '0.0.0.0');
   const dataDir = resolve(env.DATA_DIR ?? './data/worker');
-  mkdirSync(dataDir, { recursive: true });
+  checkFolder('DATA_DIR', dataDir, true);
+  releaseDataDir = lockDataDir(dataDir);
   const { adminKey, secret } = loadSecrets(env, dataDir);
   const scriptPath = join(dataDir, 'worker.js');
   await bundleWorker(scriptPath);
@@ -43,21 +55,33 @@ async function main() {
     // In-flight requests are answered (workerd still runs), then their connections close; then workerd stops.
     await edge?.stop();
     await mf?.dispose();
+    releaseDataDir?.();
     console.log('[stop] closed cleanly');
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  const host = env.HOST ?? '0.0.0.0';
-  mf = await startLocalWorker({ scriptPath, bindings, dataDir, port: 0, host: '127.0.0.1' });
+  // workerd ending on its own (a crash, an OOM kill, kill -9) would leave the edge answering 502 for good: stop, exit 1,
+  // so that a supervisor starts it again.
+  const onWorkerd = (workerd: ChildProcess) =>
+    workerd.once('exit', (code, signal) => {
+      if (stopping) return;
+      stopping = true;
+      console.error(`[stop] workerd ended unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}): stopping`);
+      void (edge?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
+    });
+  mf = await startLocalWorker({ scriptPath, bindings, dataDir, port: 0, host: '127.0.0.1', onWorkerd });
   // Miniflare's exit hook answers SIGTERM/SIGINT with exit code 143/130 before dispose() finishes;
   // its 'exit' hook (which kills workerd) stays as a safety net, the signals are ours: exit 0.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.removeAllListeners(signal);
     process.on(signal, () => void shutdown(signal));
   }
-  edge = await startLocalEdge({ upstream: await mf.ready, port: settings.port, host, http: settings.http });
+  edge = await startLocalEdge({ upstream: await mf.ready, port: settings.port, host, http: settings.http }).catch((err) => {
+    // Port in use, a HOST not of this machine: one line, as `npm start` says it (workerd stops at the exit).
+    throw listenError(err, host, settings.port);
+  });
   const address = edge.address();
   // Reachable locally even when bound to every interface.
   const shown =
@@ -67,6 +91,25 @@ async function main() {
       ? `http://${shown.includes(':') ? `[${shown}]` : shown}:${address.port}`
       : String(address);
   console.log(`[start] serving the Worker in workerd on ${where} (D1, Durable Objects and R2 under ${dataDir})`);
+}
+
+/**
+ * One server per DATA_DIR: two workerds on the same Durable Object files would run two instances of one user's or
+ * campaign's object, breaking the single writer that caps, budgets and idempotency rest on. The lock is the one
+ * `npm start` holds on `$DATABASE-lock` (the kernel drops it when this process ends, even by kill -9).
+ */
+function lockDataDir(dataDir: string): () => void {
+  const lockPath = join(dataDir, 'server.lock');
+  try {
+    return holdFileLock(lockPath);
+  } catch (err) {
+    const { code, message } = err as { code?: string; message: string };
+    throw new SettingsError(
+      code?.startsWith('SQLITE_BUSY')
+        ? `DATA_DIR ${dataDir} is in use by another start:worker process (it holds ${lockPath}): one server per data folder; stop the other one first`
+        : `DATA_DIR ${dataDir}: its lock file ${lockPath} cannot be used (${code ?? message}); it holds no data: make it writable by this user, or remove it while no server runs`,
+    );
+  }
 }
 
 main().catch((err) => {

@@ -116,7 +116,6 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
   if (!env.ADMIN_KEY || !env.SECRET) {
     throw new Error('ADMIN_KEY and SECRET must be set (wrangler secret put ADMIN_KEY; wrangler secret put SECRET)');
   }
-  const refreshMs = Number(vars.CATALOG_REFRESH_MS ?? 1000);
   const catalog = createD1Catalog(env.DB);
   const objects = directory(env, parseUserShards(vars.USER_SHARDS));
   const store = createEdgeStore({ catalog, objects, budgetMinShards: parseBudgetMinShards(vars.BUDGET_MIN_SHARDS) });
@@ -157,7 +156,7 @@ async function buildIsolate(env: WorkerEnv): Promise<Isolate> {
     service,
     async freshIndex() {
       const now = Date.now();
-      if (now - checkedAt < refreshMs) return;
+      if (now - checkedAt < settings.catalogRefreshMs) return;
       checkedAt = now;
       // CTR counters change without a version bump (campaign objects flush them to D1):
       // rebuild on their cadence too.

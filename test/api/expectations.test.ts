@@ -4,5 +4,9 @@ import { describeExpectations } from './expectations.js';
 
 describeExpectations('node', async () => {
   const s = await makeService();
-  return { ...s, now: () => s.clock.now };
+  return {
+    ...s,
+    now: () => s.clock.now,
+    wait: async (ms: number) => s.clock.advance(ms),
+  };
 });

@@ -10,8 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { apiHelpers } from '../helpers/api.js';
 import { ADMIN_KEY } from '../helpers/api.js';
 import { fixture } from '../helpers/fixtures.js';
+import { png } from '../helpers/media.js';
 
-type Service = ReturnType<typeof apiHelpers> & { close(): Promise<void>; now(): number };
+/** `wait`: lets `ms` pass on the service's clock (Node's test clock moves; workerd's real one is waited for). */
+type Service = ReturnType<typeof apiHelpers> & { close(): Promise<void>; now(): number; wait(ms: number): Promise<void> };
 
 const COUNTRIES = [
   'IS',
@@ -139,6 +141,28 @@ export function describeExpectations(runtime: string, make: () => Promise<Servic
         website: null,
         category: null,
       });
+    });
+  });
+
+  describe(`${runtime}: frequency caps count every live reservation`, () => {
+    it('counts a reservation still live toward the cap even once it was served longer ago than the window', async () => {
+      // 1 ad per 1 s; two creatives, so only the cap (not "never the same creative while reserved") can say no.
+      const { campaignId, advertiser, context } = await seedAlone({}, { caps: [{ impressions: 1, windowSeconds: 1 }] });
+      const second = await s.upload(advertiser.key, campaignId, png(90, 160, 4242));
+      await s.call('POST', `/v1/creatives/${second.body.id}/review`, ADMIN_KEY, { decision: 'approve' });
+      const user = newUser();
+      const first = await slots({ user, statuses: 10, context });
+      expect(first.body.slots).toHaveLength(1);
+      await s.wait(1_500);
+      // The first slot's reservation is past the window but not viewed and not expired: the user may see it now.
+      const again = await slots({ user, statuses: 10, context, explain: true });
+      expect(again.body.slots).toEqual([]);
+      expect(again.body.explain.find((e: any) => e.campaignId === campaignId)).toMatchObject({ reason: 'frequency_cap' });
+      // As an impression it counts in the windows of the time it was served, 1.5 s ago: one more now.
+      expect((await events([{ token: first.body.slots[0].token, type: 'impression' }])).body.results).toEqual([
+        { status: 'accepted' },
+      ]);
+      expect((await slots({ user, statuses: 10, context })).body.slots).toHaveLength(1);
     });
   });
 

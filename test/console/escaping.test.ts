@@ -24,9 +24,9 @@ const SHOWN: Record<string, string[]> = {
   'GET /console/review': [`<h2 id="review-`, `>Headline 1 ${E}</h2>`, `alt="Image: Headline 2 ${E}"`, `<dd>Bakery ${E}</dd>`],
   'POST /console/review/:id (no reason)': [`>Headline 1 ${E}</h2>`, `<dd>Bakery ${E}</dd>`],
   'GET /console/advertisers': [`<th scope="row">Bakery ${E}</th>`],
-  'POST /console/advertisers': [`<h2>API key for Created ${E}</h2>`, `<th scope="row">Created ${E}</th>`],
+  'GET /console/advertisers (new key)': [`<h2>API key for Created ${E}</h2>`, `<th scope="row">Created ${E}</th>`],
   'POST /console/advertisers (errors)': [`value="Bad ${E}"`, `>Description ${E}</textarea>`],
-  'POST /console/clients': [`<h2>API key for feed client Client ${E}</h2>`],
+  'GET /console/clients (new key)': [`<h2>API key for feed client Client ${E}</h2>`],
   'POST /console/clients (errors)': [`value="${E} xxx`],
   'GET /console/profile': [
     `Signed in as <strong>Bakery ${E}</strong>`,

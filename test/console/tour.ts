@@ -87,6 +87,14 @@ export async function consoleTour(s: TestService): Promise<Visit[]> {
         for (const [k, v] of Object.entries({ csrf: token, ...fields })) (body as FormData).append(k, v as string);
         return visit(route, s.app.request(path, { method: 'POST', headers: { Cookie: cookie, Origin: ORIGIN }, body }));
       },
+      /** The page a post redirected to, with the session cookie the post set (a new key rides in it). */
+      follow: (route: string, posted: Response) => {
+        const next = posted.headers
+          .getSetCookie()
+          .find((l) => l.startsWith('console_session='))!
+          .split(';')[0];
+        return visit(route, s.app.request(posted.headers.get('Location')!, { headers: { Cookie: next } }));
+      },
     };
   }
 
@@ -99,14 +107,18 @@ export async function consoleTour(s: TestService): Promise<Visit[]> {
     reason: `Reason ${HOSTILE}`,
   });
   await operator.get('GET /console/advertisers', '/console/advertisers');
-  await operator.post('POST /console/advertisers', '/console/advertisers', { name: `Created ${HOSTILE}` });
+  const createdAdvertiser = await operator.post('POST /console/advertisers', '/console/advertisers', {
+    name: `Created ${HOSTILE}`,
+  });
+  await operator.follow('GET /console/advertisers (new key)', createdAdvertiser.res);
   await operator.post('POST /console/advertisers (errors)', '/console/advertisers', {
     name: `Bad ${HOSTILE}`,
     description: `Description ${HOSTILE}`,
     website: 'not a url',
   });
   await operator.get('GET /console/clients', '/console/clients');
-  await operator.post('POST /console/clients', '/console/clients', { name: `Client ${HOSTILE}` });
+  const createdClient = await operator.post('POST /console/clients', '/console/clients', { name: `Client ${HOSTILE}` });
+  await operator.follow('GET /console/clients (new key)', createdClient.res);
   await operator.post('POST /console/clients (errors)', '/console/clients', { name: `${HOSTILE} ${'x'.repeat(300)}` });
   await operator.post('POST /console/clients (form expired)', '/console/clients', { name: 'x' }, 'wrong-token');
   await operator.get('GET /console/* (operator)', `/console/${encodeURIComponent(HOSTILE)}`);

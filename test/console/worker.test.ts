@@ -49,6 +49,10 @@ describe('console on the Worker (workerd), in Chromium', () => {
     await page.getByLabel('Business name').fill('Edge Bakery');
     await page.getByRole('button', { name: 'Create advertiser' }).click();
     const advertiserKey = await textOf(page.getByRole('status').filter({ hasText: 'API key for Edge Bakery' }).locator('code'));
+    // The key rode the sealed session cookie through the redirect, once: a reload shows it no more.
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Advertisers' }).waitFor();
+    expect(await page.getByText('shown only once').count()).toBe(0);
     await page.getByRole('link', { name: 'Feed clients' }).click();
     await page.getByLabel('Client name').fill('Edge messenger');
     await page.getByRole('button', { name: 'Create feed client' }).click();

@@ -133,6 +133,16 @@ const cases: [string, Record<string, string>, RegExp][] = [
     { LOG_LEVEL: 'loud' },
     /^\[start\] LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent/,
   ],
+  [
+    'a PUBLIC_URL without a scheme',
+    { PUBLIC_URL: 'ads.example.com' },
+    /^\[start\] PUBLIC_URL must be an absolute http\(s\) URL such as https:\/\/ads\.example\.com, got "ads\.example\.com"/,
+  ],
+  [
+    'a CORS origin a browser never sends',
+    { CORS_ORIGINS: 'https://app.example, admin.example' },
+    /^\[start\] CORS_ORIGINS must be comma-separated origins such as https:\/\/app\.example\.com \(scheme, host and port only\), got "admin\.example"/,
+  ],
 ];
 
 /** One real start per kind of check (see the header). */
@@ -157,6 +167,12 @@ describe('configuration errors', () => {
 
   it('refuses nothing in a good environment, in process', async () => {
     expect(await firstRefusal(base())).toBeUndefined();
+    const urls = { PUBLIC_URL: 'https://cdn.example.com/ads/', CORS_ORIGINS: 'https://app.example, http://localhost:5173' };
+    expect(await firstRefusal({ ...base(), ...urls })).toBeUndefined();
+    expect(readSettings(urls)).toMatchObject({
+      publicUrl: 'https://cdn.example.com/ads',
+      corsOrigins: ['https://app.example', 'http://localhost:5173'],
+    });
   });
 
   it.each(cases.filter(([name]) => started.has(name)))(
@@ -199,6 +215,43 @@ describe('secret strength', () => {
       randomBytes(20).toString('base64url'),
     ]) {
       expect(secretWeakness('SECRET', weak), weak).toMatch(/too weak/);
+    }
+  });
+});
+
+describe('secrets kept in the data folder (npm start and npm run start:worker)', () => {
+  it('saves only what it generated: a key or secret from the environment is never written to disk', async () => {
+    const { existsSync, readFileSync, writeFileSync } = await import('node:fs');
+    const folder = mkdtempSync(join(tmpdir(), 'status-ads-secrets-'));
+    const file = join(folder, 'secrets.json');
+    const notices: string[] = [];
+    try {
+      // ADMIN_KEY given, SECRET generated: only the secret is saved.
+      const first = loadSecrets({ ADMIN_KEY: STRONG_ADMIN_KEY }, folder, (m) => notices.push(m));
+      expect(first.adminKey).toBe(STRONG_ADMIN_KEY);
+      expect(readFileSync(file, 'utf8')).not.toContain(STRONG_ADMIN_KEY);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ secret: first.secret });
+      expect(notices).toEqual([`generated SECRET and saved it to ${file} (set both in the environment for production)`]);
+      // The same start again: the saved secret is used, nothing written, nothing said.
+      expect(loadSecrets({ ADMIN_KEY: STRONG_ADMIN_KEY }, folder, (m) => notices.push(m)).secret).toBe(first.secret);
+      expect(notices).toHaveLength(1);
+      // SECRET given, ADMIN_KEY generated: the secret from the environment is not written, the saved one is kept.
+      const second = loadSecrets({ SECRET: STRONG_SECRET }, folder, (m) => notices.push(m));
+      expect(second.secret).toBe(STRONG_SECRET);
+      expect(readFileSync(file, 'utf8')).not.toContain(STRONG_SECRET);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ adminKey: second.adminKey, secret: first.secret });
+      expect(notices[1]).toMatch(/^generated ADMIN_KEY and saved it to /);
+      // A copy of an environment value an earlier release saved is dropped.
+      writeFileSync(file, JSON.stringify({ adminKey: STRONG_ADMIN_KEY, secret: first.secret }));
+      loadSecrets({ ADMIN_KEY: STRONG_ADMIN_KEY }, folder, (m) => notices.push(m));
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ secret: first.secret });
+      expect(notices).toHaveLength(2);
+      // Both given: no file at all.
+      rmSync(file);
+      loadSecrets({ ADMIN_KEY: STRONG_ADMIN_KEY, SECRET: STRONG_SECRET }, folder, () => {});
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 });

@@ -90,6 +90,63 @@ describe('request log', () => {
     ]);
   });
 
+  it('names the key kind and id of a valid key refused for its kind (403), and none for a bad key (401)', async () => {
+    const client = await s.newClient();
+    const advertiser = await s.newAdvertiser();
+    lines = [];
+    expect((await s.call('GET', '/v1/campaigns', client.key)).status).toBe(403);
+    expect((await s.call('POST', '/v1/slots', advertiser.key, { user: 'u', statuses: 3 })).status).toBe(403);
+    expect((await s.call('GET', '/v1/review', advertiser.key)).status).toBe(403);
+    expect((await s.call('GET', '/v1/me', ADMIN_KEY)).status).toBe(403);
+    expect((await s.call('GET', '/metrics', client.key)).status).toBe(403);
+    expect((await s.call('GET', '/v1/me', 'not-a-key')).status).toBe(401);
+    expect(lines.map((l) => [l.fields.route, l.fields.status, l.fields.key])).toEqual([
+      ['/v1/campaigns', 403, { kind: 'client', id: client.id }],
+      ['/v1/slots', 403, { kind: 'advertiser', id: advertiser.id }],
+      ['/v1/review', 403, { kind: 'advertiser', id: advertiser.id }],
+      ['/v1/me', 403, { kind: 'admin' }],
+      ['/metrics', 403, { kind: 'client', id: client.id }],
+      ['/v1/me', 401, undefined],
+    ]);
+    expect(JSON.stringify(lines)).not.toContain(client.key);
+  });
+
+  it('logs a console page view as one line, with the key kind and id of its session, however many API calls it makes', async () => {
+    const { advertiser } = await s.seedCampaign();
+    const start = await s.app.request('/console');
+    const signInCookie = start.headers.getSetCookie()[0].split(';')[0];
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await start.text())![1];
+    const lineOf = (id: string) =>
+      lines.filter((l) => l.fields.reqId === id).map((l) => [l.fields.route, l.fields.status, l.fields.key]);
+    lines = [];
+    const signIn = await s.app.request('/console/sign-in', {
+      method: 'POST',
+      body: new URLSearchParams({ csrf, apiKey: advertiser.key }),
+      headers: { Cookie: signInCookie, Origin: 'http://localhost', 'X-Request-Id': 'console-sign-in' },
+    });
+    expect(signIn.status).toBe(303);
+    const session = signIn.headers
+      .getSetCookie()
+      .find((l) => l.startsWith('console_session='))!
+      .split(';')[0];
+    // The campaign list reads /v1/campaigns and each campaign's spend: still one request of the person.
+    const list = await s.app.request('/console/campaigns', { headers: { Cookie: session, 'X-Request-Id': 'console-list' } });
+    expect(list.status).toBe(200);
+    const operator = await s.app.request('/console/sign-in', {
+      method: 'POST',
+      body: new URLSearchParams({ csrf, apiKey: ADMIN_KEY }),
+      headers: { Cookie: signInCookie, Origin: 'http://localhost', 'X-Request-Id': 'console-operator' },
+    });
+    expect(operator.status).toBe(303);
+    const adv = { kind: 'advertiser', id: advertiser.id };
+    expect(lineOf('console-sign-in')).toEqual([['/console/sign-in', 303, adv]]);
+    expect(lineOf('console-list')).toEqual([['/console/*', 200, adv]]);
+    // Its /v1/me is refused for the admin key (403), then /v1/advertisers admits it: one line, the admin's.
+    expect(lineOf('console-operator')).toEqual([['/console/sign-in', 303, { kind: 'admin' }]]);
+    expect(lines).toHaveLength(3);
+    expect(JSON.stringify(lines)).not.toContain(advertiser.key);
+  });
+
   it('never logs a key, a user id or a body', async () => {
     const client = await s.newClient();
     await s.seedCampaign();

@@ -57,3 +57,15 @@ describe('Hmac and sha256HexSync on Node', () => {
     }
   });
 });
+
+describe('the pseudonym', () => {
+  it('is HMAC-SHA256 keyed with "user-id:" + SECRET, in lower-case hex, as SECURITY.md gives it', async () => {
+    const { createHmac } = await import('node:crypto');
+    const { createPseudonymizer } = await import('../../src/privacy/pseudonym.js');
+    const secret = 'a-secret-of-the-deployment';
+    for (const id of ['user-1', 'Ünïcødé 用户', 'x'.repeat(256)]) {
+      const documented = createHmac('sha256', `user-id:${secret}`).update(id, 'utf8').digest('hex');
+      expect(await createPseudonymizer(secret)(id)).toBe(documented);
+    }
+  });
+});

@@ -144,6 +144,8 @@ interface Row {
   abort?: boolean;
   /** Whether the lane is meant to answer it itself. */
   lane: boolean;
+  /** The status both must answer, where the row pins it. */
+  status?: number;
 }
 
 const json = (key: string, body: string | Buffer, extra: [string, string][] = [], type = 'application/json') =>
@@ -176,6 +178,8 @@ const ROWS: Row[] = [
     name: 'invalid UTF-8 in the user id',
     parts: post(Buffer.from([...Buffer.from('{"user":"g'), 0xff, ...Buffer.from('","statuses":3}')])),
     lane: true,
+    // Not read as U+FFFD: "g\xff" and "g\xfe" would be one user.
+    status: 400,
   },
   { name: 'malformed JSON', parts: post('{"user":'), lane: true },
   { name: 'an empty body', parts: post(''), lane: true },
@@ -183,6 +187,12 @@ const ROWS: Row[] = [
   { name: 'a JSON array', parts: post('[1]'), lane: true },
   { name: 'an unknown field', parts: post('{"user":"h","statuses":3,"city":"Berlin"}'), lane: true },
   { name: 'a content field', parts: post('{"user":"h","statuses":3,"text":"hi there"}'), lane: true },
+  {
+    name: 'a content field inside an unknown one',
+    parts: post('{"user":"h","statuses":3,"meta":{"text":"hi there"}}'),
+    lane: true,
+    status: 400,
+  },
   { name: 'statuses and runs', parts: post('{"user":"h","statuses":3,"runs":[1]}'), lane: true },
   { name: 'out of bounds', parts: post('{"user":"","statuses":1001,"context":{"country":"de"}}'), lane: true },
   { name: 'a lone surrogate in the user id', parts: post('{"user":"x\\ud800","statuses":3}'), lane: true },
@@ -371,6 +381,7 @@ describe('the Node slot lane against the app, request by request', () => {
     const viaLane = masked(lane, await exchange(lane.port, row.parts(lane), { abort: row.abort }));
     const viaApp = masked(app, await exchange(app.port, row.parts(app), { abort: row.abort }));
     expect(viaLane).toEqual(viaApp);
+    if (row.status !== undefined) expect(viaLane?.status).toBe(row.status);
     expect(await take(lane)).toEqual(await take(app));
     expect(lane.laneAnswered - before, 'answered by the lane').toBe(row.lane ? 1 : 0);
     expect(app.laneAnswered).toBe(0);
@@ -604,10 +615,10 @@ describe('one keep-alive connection, several keys', () => {
     expect(viaLane.statuses).toEqual([200, 200, 200, 403]);
     expect(viaLane.byLane).toBe(3);
     expect(viaLane.seen).toEqual(viaApp.seen);
-    // The log names each request's own client.
+    // The log names each request's own client (and the admin key it refused for its kind).
     const keys = viaLane.seen
       .filter((l) => l.startsWith('info request'))
       .map((l) => /"id":"([^"]*)"/.exec(l)?.[1] ?? /"kind":"(\w+)"/.exec(l)?.[1]);
-    expect(keys).toEqual(['<id0>', `<id${lane.ids.length - 1}>`, '<id0>', undefined]);
+    expect(keys).toEqual(['<id0>', `<id${lane.ids.length - 1}>`, '<id0>', 'admin']);
   });
 });

@@ -17,7 +17,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  // SIGTERM, not the default SIGKILL: a killed start:worker leaves its workerd running (Miniflare stops it on exit).
+  // SIGTERM, not the default SIGKILL: the way an operator stops it (a killed one takes workerd with it only where setpriv exists).
   if (server) await stopServer(server, 'SIGTERM');
 });
 

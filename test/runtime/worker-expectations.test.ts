@@ -5,5 +5,5 @@ import { makeWorkerService } from '../helpers/worker.js';
 
 describeExpectations('workerd', async () => {
   const w = await makeWorkerService({ TRAFFIC_FLUSH_MS: '0' });
-  return { ...w, now: Date.now };
+  return { ...w, now: Date.now, wait: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
 });

@@ -283,6 +283,60 @@ export function hardeningSuite(name: string, world: () => World<HardeningService
         expect((await twice.json()).detail, path).toMatch(/Malformed JSON/);
       }
     });
+
+    it('bytes that are not UTF-8 are malformed JSON, never read as U+FFFD (two users would share a pseudonym)', async () => {
+      const w = world();
+      const send = (path: string, key: string, before: string, bytes: number[], after: string) =>
+        w.s.app.request(path, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+          body: new Uint8Array([...Buffer.from(before), ...bytes, ...Buffer.from(after)]),
+        });
+      for (const bytes of [[0xff], [0xfe, 0xff], [0xc3], [0xed, 0xa0, 0x80], [0xc0, 0xaf]]) {
+        for (const [path, before, after] of [
+          ['/v1/slots', '{"user":"utf8-', '","statuses":10}'],
+          ['/v1/users/block', '{"user":"utf8-', `","advertiser":"${w.a.id}"}`],
+          ['/v1/users/blocks', '{"user":"utf8-', '"}'],
+          ['/v1/users/erase', '{"user":"utf8-', '"}'],
+          ['/v1/events', '{"events":[{"token":"a.b', '","type":"click"}]}'],
+        ]) {
+          const res = await send(path, w.client.key, before, bytes, after);
+          const body = await res.json();
+          expect(res.status, `${path} ${bytes}`).toBe(400);
+          expect(body.detail, path).toMatch(/Malformed JSON/);
+        }
+      }
+      // U+FFFD sent as UTF-8 is text like any other.
+      const fffd = await send('/v1/users/blocks', w.client.key, '{"user":"utf8-', [0xef, 0xbf, 0xbd], '"}');
+      expect(fffd.status).toBe(200);
+      await fffd.arrayBuffer();
+    });
+
+    it('a content-like field is refused as message content however deep it is sent', async () => {
+      const w = world();
+      const cases: [string, unknown, string][] = [
+        ['/v1/slots', { user: 'u', statuses: 5, meta: { text: 'hello from my chat' } }, 'meta.text'],
+        ['/v1/slots', { user: 'u', statuses: 5, context: { country: 'DE', extra: { message: 'hi' } } }, 'context.extra.message'],
+        ['/v1/slots', { user: { caption: 'x' }, statuses: 5 }, 'user.caption'],
+        ['/v1/slots', { user: 'u', runs: [2, { body: 'x' }] }, 'runs.1.body'],
+        ['/v1/slots', { user: 'u', statuses: 5, list: [{ deep: [{ content: 'x' }] }] }, 'list.0.deep.0.content'],
+        ['/v1/events', { events: [{ token: 't', type: 'click', meta: { media: 'x' } }] }, 'events.0.meta.media'],
+        ['/v1/users/block', { user: 'u', advertiser: w.a.id, note: { text: 'x' } }, 'note.text'],
+        ['/v1/users/erase', { user: 'u', why: [{ message: 'x' }] }, 'why.0.message'],
+      ];
+      for (const [path, body, field] of cases) {
+        const res = await w.s.call('POST', path, w.client.key, body);
+        expect(res.status, `${path} ${field}`).toBe(400);
+        expect(res.body.type, `${path} ${field}`).toBe('/problems/content-rejected');
+        expect(res.body.detail, path).toContain(`"${field}"`);
+        expect(JSON.stringify(res.body)).not.toContain('hello from my chat');
+      }
+      // Other unknown fields are still named as such, and no content is claimed where there is none.
+      const plain = await w.s.call('POST', '/v1/slots', w.client.key, { user: 'u', statuses: 5, meta: { note: 'x' } });
+      expect(plain.status).toBe(400);
+      expect(plain.body.type).toBe('/problems/validation');
+      expect(plain.body.errors).toEqual([{ path: 'meta', message: 'unknown field "meta"' }]);
+    });
   });
 
   describe(`${name}: HTTP semantics`, () => {

@@ -17,6 +17,16 @@ export interface AuthOptions {
   cacheSize?: number;
 }
 
+/** A valid key of another kind (403): it still names its caller, for the request's log line (key kind and id). */
+export class WrongKeyKind extends ApiError {
+  constructor(
+    readonly principal: Principal,
+    detail: string,
+  ) {
+    super('forbidden', detail);
+  }
+}
+
 const unauthorized = (detail: string) => new ApiError('unauthorized', detail, undefined, { 'WWW-Authenticate': 'Bearer' });
 const BEARER = /^Bearer\s+(\S{1,256})$/i;
 
@@ -49,8 +59,8 @@ export function createAuth(options: AuthOptions) {
   function admit(principal: Principal | undefined, kinds: readonly PrincipalKind[]): Principal {
     if (!principal) throw unauthorized('This API key is not valid');
     if (!kinds.includes(principal.kind)) {
-      throw new ApiError(
-        'forbidden',
+      throw new WrongKeyKind(
+        principal,
         `This route needs a${kinds[0] === 'admin' || kinds[0] === 'advertiser' ? 'n' : ''} ${kinds.join(' or ')} key; you sent a${principal.kind === 'client' ? '' : 'n'} ${principal.kind} key`,
       );
     }

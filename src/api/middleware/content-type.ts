@@ -78,10 +78,24 @@ function withContentType(request: Request, type: string): Request {
  * decodes its bodies the same way (node-slots.ts).
  */
 function readJsonText(c: Context): void {
-  const text = c.req.raw.arrayBuffer().then((bytes) => utf8.decode(bytes));
+  const text = c.req.raw.arrayBuffer().then(jsonBodyText);
   // A route that never reads its body (a 404 under a guarded path) must not leave a rejection unhandled.
   text.catch(() => undefined);
   (c.req.bodyCache as { text?: Promise<string> }).text = text;
 }
 
-const utf8 = new TextDecoder();
+// Fatal: a byte sequence that is not UTF-8 is refused, not read as U+FFFD, which would make two different user ids
+// one pseudonym (as a lone surrogate would; such ids are refused too).
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A JSON body's bytes as text: UTF-8 (RFC 8259), one leading byte order mark dropped; anything that is not
+ * UTF-8 is a 400 "Malformed JSON in request body", as on every route and runtime.
+ */
+export function jsonBodyText(bytes: ArrayBuffer | Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new ApiError('bad_request', 'Malformed JSON in request body');
+  }
+}

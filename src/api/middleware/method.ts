@@ -26,8 +26,10 @@ export function methodGuard(app: Hono<any, any, any>): MiddlewareHandler {
   const build = () => {
     const byPath = new Map<string, Set<string>>();
     for (const route of app.routes) {
-      // Middleware (app.use) registers as ALL: it says nothing about which methods a path serves.
-      if (route.method === 'ALL') continue;
+      // Middleware (app.use) registers as ALL: it says nothing about which methods a path serves. Nor does a
+      // catch-all page (the console's GET /console/* "page not found"): counted, it made every console path take
+      // GET (a GET of the sign-out form's path a 404 page, not a 405) and an unknown one refuse POST with a 405.
+      if (route.method === 'ALL' || route.path.endsWith('/*')) continue;
       const methods = byPath.get(route.path) ?? new Set<string>();
       methods.add(route.method.toUpperCase());
       if (route.method.toUpperCase() === 'GET') methods.add('HEAD');

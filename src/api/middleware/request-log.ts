@@ -184,6 +184,19 @@ function keyOf(principal: Principal | undefined): { kind: string; id?: string } 
   return { kind: principal.kind };
 }
 
+/** In-process API requests a page makes (the console's calls), each to the context of the page's request. */
+const pageOf = new WeakMap<Request, Context<AppEnv>>();
+
+/**
+ * Marks an in-process API request as part of the request `page` (a console page view): it is not a request
+ * of its own in the log and metrics, and the key it was admitted with (or refused for its kind) is the page's
+ * line's key. A 5xx inside it is still logged, at error level with its error, under the page's request id.
+ */
+export function partOfRequest(request: Request, page: Context<AppEnv>): Request {
+  pageOf.set(request, page);
+  return request;
+}
+
 /** The envelope as Hono middleware; `record` is `requestRecorder`'s, shared with the Node slot lane. */
 export function requestLog(record: (request: RequestRecord) => void): MiddlewareHandler<AppEnv> {
   return async function envelope(c, next) {
@@ -201,6 +214,12 @@ export function requestLog(record: (request: RequestRecord) => void): Middleware
       const security = JSON_TYPE.test(headers.get('content-type') ?? '') ? API_SECURITY_HEADERS : SECURITY_HEADERS;
       for (const [name, value] of security) if (!headers.has(name)) headers.set(name, value);
       headers.delete('x-powered-by');
+    }
+    const page = pageOf.get(c.req.raw);
+    if (page) {
+      const principal = c.get('principal');
+      if (principal && !page.get('principal')) page.set('principal', principal);
+      if (res.status < 500) return;
     }
     record({
       reqId,

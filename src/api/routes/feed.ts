@@ -157,7 +157,7 @@ export function slotsInputFrom(text: string): z.infer<typeof SlotsInput> {
   const plain = plainSlotsInput(body);
   if (plain) return plain;
   const parsed = SlotsInput.safeParse(body);
-  if (!parsed.success) throw validationError(parsed.error);
+  if (!parsed.success) throw validationError(parsed.error, body);
   return parsed.data;
 }
 
@@ -188,8 +188,9 @@ export function registerFeedRoutes(app: App, deps: AppDeps, client: MiddlewareHa
     let text: string;
     try {
       text = await c.req.text();
-    } catch {
-      throw clientGone();
+    } catch (err) {
+      // A body that is not UTF-8 (jsonBodyText's 400) is the client's mistake; any other failure is its hang-up.
+      throw err instanceof ApiError ? err : clientGone();
     }
     return envelopedJson(c, await slotsAnswer(delivery, slotsInputFrom(text), c.get('principal')));
   });

@@ -3,8 +3,12 @@ export const CONSOLE_CSS = String.raw`
 *, *::before, *::after { box-sizing: border-box; }
 html { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; line-height: 1.45; color: #1b1f24; background: #f6f7f9; }
 body { margin: 0; }
+/* A long word (a name, a headline, a web address) wraps rather than widening the page; in a table it only
+   wraps where the table would otherwise overflow its box (break-word does not shrink a column's minimum). */
+body { overflow-wrap: anywhere; }
+table { overflow-wrap: break-word; }
 a { color: #0b57b0; }
-a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible, summary:focus-visible, video:focus-visible {
+a:focus-visible, .table-wrap:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible, summary:focus-visible, video:focus-visible {
   outline: 3px solid #f59e0b; outline-offset: 2px;
 }
 .skip { position: absolute; left: -9999px; }

@@ -6,7 +6,7 @@ import { CAMPAIGN_LABELS, type CampaignFormValues, describeCap } from '../campai
 import { type FieldErrors, formatMicros, lastDay } from '../forms.js';
 import type { Session } from '../session.js';
 import { reportChart, ZERO_ROW } from './chart.js';
-import { checkboxes, csrfField, errorSummary, section, selectField, textArea, textField } from './fields.js';
+import { checkboxes, csrfField, errorSummary, scrollTable, section, selectField, textArea, textField } from './fields.js';
 import { attr, type Content, type Html, html } from './html.js';
 import { page } from './layout.js';
 import { CTA_LABELS, phonePreview } from './phone.js';
@@ -133,8 +133,7 @@ export function campaignsPage({ session, rows, notice }: { session: Session; row
     html`<p><a class="button" href="/console/campaigns/new">New campaign</a></p>`,
     rows.length === 0
       ? html`<p>You have no campaigns yet.</p>`
-      : html`<div class="table-wrap"><table>${[
-          html`<caption>Your campaigns (spend is today’s, UTC)</caption>`,
+      : scrollTable('Your campaigns (spend is today’s, UTC)', [
           html`<thead><tr><th scope="col">Campaign</th><th scope="col">Status</th><th scope="col">Today’s spend</th><th scope="col">Bid</th><th scope="col">Actions</th></tr></thead>`,
           html`<tbody>${rows.map((row) => {
             const path = `/console/campaigns/${encodeURIComponent(row.campaign.id)}`;
@@ -149,7 +148,7 @@ export function campaignsPage({ session, rows, notice }: { session: Session; row
               ]}</td>`,
             ]}</tr>`;
           })}</tbody>`,
-        ]}</table></div>`,
+        ]),
   ]);
 }
 
@@ -325,14 +324,13 @@ function forecastResult(f: ForecastView, bidType: string): Html {
         : `Based on ${count(b.requests)} requests over ${b.days} day${b.days === 1 ? '' : 's'}, ${b.from} to ${b.to} (UTC).`;
   return html`<section aria-labelledby="forecast-heading" class="forecast">${[
     html`<h2 id="forecast-heading">Forecast for ${f.day} (UTC)</h2>`,
-    html`<div class="table-wrap"><table>${[
-      html`<caption>Expected delivery on ${f.day}, with a low and a high estimate</caption>`,
+    scrollTable(`Expected delivery on ${f.day}, with a low and a high estimate`, [
       html`<thead><tr><th scope="col">Measure</th><th scope="col">Expected</th><th scope="col">Low</th><th scope="col">High</th></tr></thead>`,
       html`<tbody>${lines.map(
         ([label, e, format]) =>
           html`<tr><th scope="row">${label}</th><td>${format(e.expected)}</td><td>${format(e.low)}</td><td>${format(e.high)}</td></tr>`,
       )}</tbody>`,
-    ]}</table></div>`,
+    ]),
     html`<p>${basis} Built from aggregate counts, never from people’s ids.</p>`,
   ]}</section>`;
 }
@@ -565,8 +563,7 @@ function reportTable({
 }): Html {
   const columns = rows.some((r) => VIDEO_COUNTERS.some(([k]) => r[k] > 0)) ? [...COUNTERS, ...VIDEO_COUNTERS] : COUNTERS;
   const caption = by === 'day' ? 'Daily figures' : `Figures by ${by}`;
-  return html`<div class="table-wrap"><table>${[
-    html`<caption>${caption}, ${from} to ${to} (UTC)</caption>`,
+  return scrollTable(`${caption}, ${from} to ${to} (UTC)`, [
     html`<thead><tr><th scope="col">${KEY_HEADERS[by]}</th>${columns.map(([, label]) => html`<th scope="col">${label}</th>`)}</tr></thead>`,
     html`<tbody>${rows.map(
       (r) =>
@@ -574,7 +571,7 @@ function reportTable({
           ([key]) => html`<td>${key === 'spendMicros' ? money(r[key]) : r[key]}</td>`,
         )}</tr>`,
     )}</tbody>`,
-  ]}</table></div>`;
+  ]);
 }
 
 export function reportsPage({ session, campaigns, campaignId, by, from, to, days, rows, creatives, errors }: ReportProps): Html {

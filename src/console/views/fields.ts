@@ -105,3 +105,12 @@ export function section({ title, id }: { title: string; id?: string }, content: 
   const headingId = `${id ?? title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-heading`;
   return html`<section aria-labelledby="${headingId}"><h2 id="${headingId}">${title}</h2>${content}</section>`;
 }
+
+/**
+ * A table that may be wider than the screen: it scrolls in its own box, which takes keyboard focus so the
+ * columns off to the side can be reached with the arrow keys (WCAG 2.1.1). The box is not a named region:
+ * a name made of the caption would also answer to a field's label (a report's "To", a "Campaign").
+ */
+export function scrollTable(caption: Content, rows: Content): Html {
+  return html`<div class="table-wrap" tabindex="0"><table>${[html`<caption>${caption}</caption>`, rows]}</table></div>`;
+}

@@ -2,10 +2,10 @@
 import { categoryLabel } from '../../engine/categories.js';
 import type { AdvertiserView, PendingCreative } from '../api.js';
 import type { FieldErrors } from '../forms.js';
-import type { Session } from '../session.js';
+import type { NewKey, Session } from '../session.js';
 import { PROFILE_LABELS, type ProfileValues, profileFields } from './advertiser.js';
-import { csrfField, errorSummary, section, textField } from './fields.js';
-import { type Html, html } from './html.js';
+import { csrfField, errorSummary, scrollTable, section, textField } from './fields.js';
+import { attr, type Html, html } from './html.js';
 import { page } from './layout.js';
 import { CTA_LABELS } from './phone.js';
 
@@ -13,11 +13,14 @@ export function signInPage({ token, error }: { token: string; error?: string }):
   return page({ title: 'Sign in' }, [
     html`<p>Sign in with the API key you were given: an operator key or an advertiser key.</p>`,
     html`<form method="post" action="/console/sign-in" class="stack narrow">${[
-      error && html`<div class="error-summary" role="alert"><p>${error}</p></div>`,
       html`<input type="hidden" name="csrf" value="${token}"/>`,
       html`<div class="field">${[
         html`<label for="apiKey">API key</label>`,
-        html`<input id="apiKey" name="apiKey" type="password" required="" autocomplete="current-password" spellcheck="false"/>`,
+        html`<input id="apiKey" name="apiKey" type="password" required="" autocomplete="current-password" spellcheck="false"${[
+          attr('aria-invalid', error ? 'true' : undefined),
+          attr('aria-describedby', error ? 'apiKey-error' : undefined),
+        ]}/>`,
+        error && html`<p class="field-error" id="apiKey-error" role="alert">${error}</p>`,
       ]}</div>`,
       html`<button type="submit">Sign in</button>`,
     ]}</form>`,
@@ -34,9 +37,19 @@ export function newKey({ label, apiKey }: { label: string; apiKey: string }): Ht
   ]}</div>`;
 }
 
-function reviewItem(creative: PendingCreative, csrf: string): Html {
+/** A review decision the API refused: which creative, the reason as typed, and the errors (field `reason` or none). */
+export interface ReviewError {
+  creativeId: string;
+  reason: string;
+  errors: FieldErrors;
+}
+
+const reasonFieldId = (creativeId: string) => `reason-${creativeId}`;
+
+function reviewItem(creative: PendingCreative, csrf: string, error?: ReviewError): Html {
   const headingId = `review-${creative.id}`;
-  const reasonId = `reason-${creative.id}`;
+  const reasonId = reasonFieldId(creative.id);
+  const reasonError = error?.errors.reason;
   const src = `/media/${creative.media.sha256}`;
   const action = `/console/review/${encodeURIComponent(creative.id)}`;
   const m = creative.media;
@@ -62,7 +75,11 @@ function reviewItem(creative: PendingCreative, csrf: string): Html {
         csrfField(csrf),
         html`<input type="hidden" name="decision" value="reject"/>`,
         html`<label for="${reasonId}">Reason for rejection</label>`,
-        html`<input id="${reasonId}" name="reason" type="text" required="" maxlength="500"/>`,
+        html`<input id="${reasonId}" name="reason" type="text" required="" maxlength="500" value="${error?.reason ?? ''}"${[
+          attr('aria-invalid', reasonError ? 'true' : undefined),
+          attr('aria-describedby', reasonError ? `${reasonId}-error` : undefined),
+        ]}/>`,
+        reasonError && html`<p class="field-error" id="${`${reasonId}-error`}">${reasonError.join('; ')}</p>`,
         html`<button type="submit" class="danger">Reject</button>`,
       ]}</form>`,
     ]}</div>`,
@@ -78,14 +95,25 @@ export function reviewPage({
   session: Session;
   creatives: PendingCreative[];
   notice?: string;
-  error?: string;
+  error?: ReviewError;
 }): Html {
+  const failed = error && creatives.find((c) => c.id === error.creativeId);
   return page({ title: 'Review queue', session, section: '/console/review', notice }, [
-    error && html`<div class="error-summary" role="alert"><p>${error}</p></div>`,
+    error &&
+      errorSummary({
+        // The reason field of the creative it is about, named by that creative's headline.
+        errors: Object.fromEntries(
+          Object.entries(error.errors).map(([field, messages]) => [
+            field === 'reason' ? reasonFieldId(error.creativeId) : field,
+            messages,
+          ]),
+        ),
+        labels: failed ? { [reasonFieldId(failed.id)]: `Reason for rejection of “${failed.headline}”` } : {},
+      }),
     creatives.length === 0
       ? html`<p>Nothing is waiting for review.</p>`
       : html`<p>${creatives.length} creative(s) waiting, oldest first.</p>`,
-    creatives.map((c) => reviewItem(c, session.csrf)),
+    creatives.map((c) => reviewItem(c, session.csrf, error?.creativeId === c.id ? error : undefined)),
   ]);
 }
 
@@ -94,11 +122,11 @@ export function advertisersPage(props: {
   advertisers: AdvertiserView[];
   values: Partial<ProfileValues>;
   errors: FieldErrors;
-  created?: { advertiser: AdvertiserView; apiKey: string };
+  newKey?: NewKey;
 }): Html {
-  const { session, advertisers, values, errors, created } = props;
+  const { session, advertisers, values, errors } = props;
   return page({ title: 'Advertisers', session, section: '/console/advertisers' }, [
-    created && newKey({ label: `API key for ${created.advertiser.name}`, apiKey: created.apiKey }),
+    props.newKey && newKey(props.newKey),
     section(
       { title: 'Create an advertiser', id: 'create-advertiser' },
       html`<form method="post" action="/console/advertisers" class="stack" novalidate="">${[
@@ -112,27 +140,21 @@ export function advertisersPage(props: {
       { title: 'All advertisers', id: 'all-advertisers' },
       advertisers.length === 0
         ? html`<p>No advertisers yet.</p>`
-        : html`<div class="table-wrap"><table>${[
-            html`<caption>Advertisers</caption>`,
+        : scrollTable('Advertisers', [
             html`<thead><tr><th scope="col">Name</th><th scope="col">Category</th><th scope="col">Email</th><th scope="col">Id</th></tr></thead>`,
             html`<tbody>${advertisers.map(
               (a) =>
                 html`<tr><th scope="row">${a.name}</th><td>${a.category ? categoryLabel(a.category) : ''}</td><td>${a.email ?? ''}</td><td><code>${a.id}</code></td></tr>`,
             )}</tbody>`,
-          ]}</table></div>`,
+          ]),
     ),
   ]);
 }
 
-export function clientsPage(props: {
-  session: Session;
-  name: string;
-  errors: FieldErrors;
-  created?: { client: { id: string; name: string }; apiKey: string };
-}): Html {
-  const { session, errors, created } = props;
+export function clientsPage(props: { session: Session; name: string; errors: FieldErrors; newKey?: NewKey }): Html {
+  const { session, errors } = props;
   return page({ title: 'Feed clients', session, section: '/console/clients' }, [
-    created && newKey({ label: `API key for feed client ${created.client.name}`, apiKey: created.apiKey }),
+    props.newKey && newKey(props.newKey),
     html`<p>A feed client is the messenger backend or app that asks for ad slots and reports what users saw.</p>`,
     html`<form method="post" action="/console/clients" class="stack narrow" novalidate="">${[
       errorSummary({ errors, labels: { name: 'Client name' } }),

@@ -6,6 +6,8 @@
  * consistent because each user still has exactly one object.
  */
 
+import { SettingsError } from '../../config.js';
+
 /** The default: measured in bench/workers/placement.ts. */
 export const DEFAULT_USER_SHARDS = 1024;
 
@@ -28,7 +30,7 @@ export function parseUserShards(raw: string | undefined): number {
   if (raw === undefined || raw === '') return DEFAULT_USER_SHARDS;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 1_000_000)
-    throw new Error(`USER_SHARDS must be a whole number from 0 to 1000000, got "${raw}"`);
+    throw new SettingsError(`USER_SHARDS must be a whole number from 0 to 1000000, got "${raw}"`);
   return n;
 }
 
@@ -46,6 +48,6 @@ export function parseBudgetMinShards(raw: string | undefined): number {
   if (raw === undefined || raw === '') return 1;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 64)
-    throw new Error(`BUDGET_MIN_SHARDS must be a whole number from 1 to 64, got "${raw}"`);
+    throw new SettingsError(`BUDGET_MIN_SHARDS must be a whole number from 1 to 64, got "${raw}"`);
   return n;
 }

@@ -75,6 +75,23 @@ export class DatabaseLockError extends SettingsError {
  */
 export function lockDatabase(path: string): () => void {
   const lockPath = `${path}-lock`;
+  try {
+    return holdFileLock(lockPath);
+  } catch (err) {
+    const { code, message } = err as { code?: string; message: string };
+    throw new DatabaseLockError(
+      code?.startsWith('SQLITE_BUSY')
+        ? `DATABASE ${path} is in use by another server process (it holds ${lockPath}): one server per database file; stop the other one first`
+        : `DATABASE ${path}: its lock file ${lockPath} cannot be used (${code ?? message}); it holds no data: make it writable by this user, or remove it while no server runs`,
+    );
+  }
+}
+
+/**
+ * Holds the exclusive lock on `lockPath` for this process's life (lockDatabase says how), or throws SQLite's error:
+ * `SQLITE_BUSY` when another process holds it. Also `npm run start:worker`'s lock on its DATA_DIR. Returns the release.
+ */
+export function holdFileLock(lockPath: string): () => void {
   let lock: Database.Database | undefined;
   try {
     // No wait: a running server holds it for its whole life.
@@ -92,12 +109,7 @@ export function lockDatabase(path: string): () => void {
     }
   } catch (err) {
     lock?.close();
-    const { code, message } = err as { code?: string; message: string };
-    throw new DatabaseLockError(
-      code?.startsWith('SQLITE_BUSY')
-        ? `DATABASE ${path} is in use by another server process (it holds ${lockPath}): one server per database file; stop the other one first`
-        : `DATABASE ${path}: its lock file ${lockPath} cannot be used (${code ?? message}); it holds no data: make it writable by this user, or remove it while no server runs`,
-    );
+    throw err;
   }
   const held = lock;
   return () => {
