@@ -325,6 +325,18 @@ export function decide(input: DecideInput): Decision {
   if (explain) {
     eligible.sort(byEcpm);
     const served = new Map(slots.map((s) => [s.campaign.id, s]));
+    // Advertisers in rank order (by their best candidate): the one at rank r would have had a place had the user cap
+    // allowed it when wanted ≤ r < capacity, so the user cap, not the auction, is what it lost on.
+    const cappedOut = new Set<Eligible>();
+    if (wanted < capacity) {
+      const ranked = new Set<string>();
+      for (const e of eligible) {
+        if (ranked.has(e.campaign.advertiserId)) continue;
+        ranked.add(e.campaign.advertiserId);
+        if (ranked.size > capacity) break;
+        if (ranked.size > wanted) cappedOut.add(e);
+      }
+    }
     for (const e of eligible) {
       const slot = served.get(e.campaign.id);
       const entry: ExplainEntry = slot
@@ -340,7 +352,7 @@ export function decide(input: DecideInput): Decision {
             creativeId: e.creative.id,
             outcome: 'rejected',
             reason:
-              userRemaining === 0
+              userRemaining === 0 || cappedOut.has(e)
                 ? 'user_cap'
                 : winners.some((w) => w.winner.campaign.advertiserId === e.campaign.advertiserId)
                   ? 'advertiser_diversity'

@@ -233,6 +233,30 @@ describe('POST /v1/slots', () => {
     }
   });
 
+  it('names the user cap, not the auction, for a candidate the cap kept from a place it had', async () => {
+    // 3 places (statuses 40), a user cap of 2, four advertisers bidding 5, 4, 3 and 2.
+    const capped = await makeService({ USER_CAP_IMPRESSIONS: '2', USER_CAP_WINDOW_SECONDS: '3600' });
+    try {
+      const c = await capped.newClient();
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const seeded = await capped.seedCampaign({
+          advertiser: await capped.newAdvertiser(`Adv ${i}`),
+          campaign: { bid: { type: 'cpm', amountMicros: (5 - i) * 1_000_000 } },
+        });
+        ids.push(seeded.campaignId);
+      }
+      const res = await slots({ user: 'u', statuses: 40, explain: true }, capped, c.key);
+      expect(res.body.slots.map((x: any) => x.ad.campaignId)).toEqual(ids.slice(0, 2));
+      const reasonOf = (id: string) => res.body.explain.find((e: any) => e.campaignId === id);
+      // The third would have had the third place but for the user cap; the fourth had no place at all.
+      expect(reasonOf(ids[2])).toMatchObject({ outcome: 'rejected', reason: 'user_cap' });
+      expect(reasonOf(ids[3])).toMatchObject({ outcome: 'rejected', reason: 'outranked' });
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('never serves the same creative twice while it is reserved', async () => {
     await s.seedCampaign();
     const first = await slots({ user: 'u', statuses: 10 });

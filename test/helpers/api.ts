@@ -2,7 +2,7 @@
  * The API helpers every suite uses, over any `request(path, init)`: the Node
  * app in-process (./service.ts) or the Worker in workerd (./worker.ts).
  */
-import { png } from './media.js';
+import { creativeForm, png } from './media.js';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
@@ -43,12 +43,7 @@ export function apiHelpers(request: RequestFn, now: () => number) {
     filename = 'ad.png',
     type = 'image/png',
   ) {
-    const form = new FormData();
-    form.set('file', new File([file as Uint8Array<ArrayBuffer>], filename, { type }));
-    form.set('headline', fields.headline ?? 'Fresh bread daily');
-    form.set('ctaType', fields.ctaType ?? 'website');
-    form.set('ctaTarget', fields.ctaTarget ?? 'https://bakery.example');
-    for (const [k, v] of Object.entries(fields)) if (!['headline', 'ctaType', 'ctaTarget'].includes(k)) form.set(k, v);
+    const form = creativeForm(file, fields, filename, type);
     const res = await request(`/v1/campaigns/${campaignId}/creatives`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${key}` },

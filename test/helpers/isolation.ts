@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import { readBody } from './api.js';
-import { png } from './media.js';
+import { creativeForm, png } from './media.js';
 import { ADMIN_KEY, makeService, type TestService } from './service.js';
 
 /** Which key a row of the isolation table sends (a test-only notion: no key, a wrong one, another advertiser's). */
@@ -243,12 +243,7 @@ export async function send(
   if (key !== undefined) headers.Authorization = `Bearer ${key}`;
   let body: BodyInit | undefined = init.body;
   if (body === undefined && route.multipart) {
-    const form = new FormData();
-    form.set('file', new File([new Uint8Array(png(90, 160, Math.floor(Math.random() * 1e6)))], 'ad.png', { type: 'image/png' }));
-    form.set('headline', 'Fresh bread');
-    form.set('ctaType', 'website');
-    form.set('ctaTarget', 'https://bakery.example');
-    body = form;
+    body = creativeForm(png(90, 160, Math.floor(Math.random() * 1e6)));
   } else if (body === undefined && route.body) {
     body = JSON.stringify(route.body(w));
     headers['Content-Type'] = 'application/json';

@@ -60,3 +60,17 @@ export function withExifOrientation(jpeg: Uint8Array, orientation: number): Uint
   const app1 = [0xff, 0xe1, (payload.length + 2) >> 8, (payload.length + 2) & 0xff, ...payload];
   return Uint8Array.from([...jpeg.subarray(0, 2), ...app1, ...jpeg.subarray(2)]);
 }
+
+/** A creative's upload form: the file, a headline and a website call to action; `fields` replace or add parts. */
+export function creativeForm(
+  file: Uint8Array,
+  fields: Record<string, string> = {},
+  filename = 'ad.png',
+  type = 'image/png',
+): FormData {
+  const form = new FormData();
+  form.set('file', new File([file as Uint8Array<ArrayBuffer>], filename, { type }));
+  const parts = { headline: 'Fresh bread daily', ctaType: 'website', ctaTarget: 'https://bakery.example', ...fields };
+  for (const [name, value] of Object.entries(parts)) form.set(name, value);
+  return form;
+}

@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { creativeForm } from './media.js';
 
 export const ADMIN = `sk_admin_${'A'.repeat(43)}`;
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -126,11 +127,7 @@ export async function seed(server: RealServer, png: Uint8Array, campaign: Record
     ...campaign,
   });
   if (cmp.status !== 201) throw new Error(JSON.stringify(cmp.body));
-  const form = new FormData();
-  form.set('file', new File([png as Uint8Array<ArrayBuffer>], 'ad.png', { type: 'image/png' }));
-  form.set('headline', 'Fresh bread');
-  form.set('ctaType', 'website');
-  form.set('ctaTarget', 'https://bakery.example');
+  const form = creativeForm(png, { headline: 'Fresh bread' });
   const up = await fetch(`${server.url}/v1/campaigns/${cmp.body.id}/creatives`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${key}` },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../helpers/fixtures.js';
-import { chunk, png, withExifOrientation } from '../helpers/media.js';
+import { chunk, creativeForm, png, withExifOrientation } from '../helpers/media.js';
 import { makeService, type TestService } from '../helpers/service.js';
 
 const MB = 1024 * 1024;
@@ -34,11 +34,7 @@ describe('creative upload', () => {
 
   /** Uploads and returns status, content type and body. */
   async function upload(file: Uint8Array, filename = 'ad.bin', type = 'application/octet-stream') {
-    const form = new FormData();
-    form.set('file', new File([file as Uint8Array<ArrayBuffer>], filename, { type }));
-    form.set('headline', 'Fresh bread daily');
-    form.set('ctaType', 'website');
-    form.set('ctaTarget', 'https://bakery.example');
+    const form = creativeForm(file, {}, filename, type);
     const res = await s.app.request(`/v1/campaigns/${campaignId}/creatives`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${key}` },
@@ -48,12 +44,7 @@ describe('creative upload', () => {
   }
 
   it('takes the multipart type however a client writes it (RFC 9110: parameters in any order, spaces, quotes)', async () => {
-    const form = new FormData();
-    form.set('file', new File([png(4, 4) as Uint8Array<ArrayBuffer>], 'ad.png', { type: 'image/png' }));
-    form.set('headline', 'Fresh bread daily');
-    form.set('ctaType', 'website');
-    form.set('ctaTarget', 'https://bakery.example');
-    const encoded = new Response(form);
+    const encoded = new Response(creativeForm(png(4, 4)));
     const boundary = /boundary=(.+)$/.exec(encoded.headers.get('Content-Type')!)![1];
     const body = new Uint8Array(await encoded.arrayBuffer());
     for (const type of [

@@ -4,7 +4,7 @@
  * incoming request headers cannot be changed in place.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { png } from '../helpers/media.js';
+import { creativeForm, png } from '../helpers/media.js';
 import { ADMIN, type RealServer, removeDir, startServer, stopServer } from '../helpers/server.js';
 
 describe.each([
@@ -40,12 +40,7 @@ describe.each([
     expect(campaign.status, await campaign.clone().text()).toBe(201);
     const { id } = (await campaign.json()) as { id: string };
 
-    const form = new FormData();
-    form.set('file', new File([png(4, 4) as Uint8Array<ArrayBuffer>], 'ad.png', { type: 'image/png' }));
-    form.set('headline', 'Fresh bread');
-    form.set('ctaType', 'website');
-    form.set('ctaTarget', 'https://bakery.example');
-    const encoded = new Response(form);
+    const encoded = new Response(creativeForm(png(4, 4)));
     const boundary = /boundary=(.+)$/.exec(encoded.headers.get('Content-Type') ?? '')?.[1];
     const bytes = new Uint8Array(await encoded.arrayBuffer());
     const upload = await post(

@@ -14,7 +14,7 @@ import type { Log } from '../../src/ops/log.js';
 import { type Metrics, noopMetrics } from '../../src/ops/metrics.js';
 import { createNodeServer, HTTP_TIMEOUTS } from '../../src/runtime/node-http.js';
 import { createSlotsLane } from '../../src/runtime/node-slots.js';
-import { png } from '../helpers/media.js';
+import { creativeForm, png } from '../helpers/media.js';
 import { ADMIN, startServer } from '../helpers/server.js';
 import { makeService, type TestService } from '../helpers/service.js';
 import { slowClient } from '../helpers/slow-client.js';
@@ -145,12 +145,7 @@ async function slowUpload(port: number, pieces: number, everyMs: number) {
     name: 'Slow uplink',
     bid: { type: 'cpm', amountMicros: 2_000_000 },
   });
-  const form = new FormData();
-  form.set('file', new File([png(90, 160, 7) as Uint8Array<ArrayBuffer>], 'ad.png', { type: 'image/png' }));
-  form.set('headline', 'Fresh bread daily');
-  form.set('ctaType', 'website');
-  form.set('ctaTarget', 'https://bakery.example');
-  const encoded = new Response(form);
+  const encoded = new Response(creativeForm(png(90, 160, 7)));
   const body = Buffer.from(await encoded.arrayBuffer());
   const pieceBytes = pieces === 0 ? 1 : Math.ceil(body.length / pieces);
   const head =

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { png } from '../helpers/media.js';
+import { creativeForm, png } from '../helpers/media.js';
 import { freePort } from '../helpers/server.js';
 
 const ADMIN_KEY = 'runtime-admin-key-0123456789';
@@ -115,11 +115,7 @@ describe('node runtime', () => {
       bid: { type: 'cpm', amountMicros: 2_000_000 },
     });
     expect(campaign.status).toBe(201);
-    const form = new FormData();
-    form.set('file', new File([new Uint8Array(png(90, 160, 11))], 'ad.png', { type: 'image/png' }));
-    form.set('headline', 'Fresh bread');
-    form.set('ctaType', 'website');
-    form.set('ctaTarget', 'https://bakery.example');
+    const form = creativeForm(png(90, 160, 11), { headline: 'Fresh bread' });
     const upload = await fetch(`http://127.0.0.1:${port}/v1/campaigns/${campaign.body.id}/creatives`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${advertiserKey}` },

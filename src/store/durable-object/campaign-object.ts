@@ -150,7 +150,12 @@ export interface HoldRequest {
   expiresAt: number;
 }
 
-/** Holds are summarised for caches in buckets ending on this grid, rounded up (cached views never lapse a hold early). */
+/**
+ * Holds are summarised for caches in buckets ending on this grid, rounded up. A cached view lapses a bucket at its
+ * start, the earliest any hold in it can lapse: a view must not refuse a campaign whose hold the authority, which
+ * expires each hold at its own time, would take (a token's reservation released, its budget free again at once);
+ * a view that lapses a hold up to one bucket early at worst lets a decision ask for a hold that is then refused.
+ */
 export const HOLD_BUCKET_MS = 10_000;
 
 /** A campaign's budget state at one moment, with what a cache needs to age it: the day, and holds by lapse time. */
@@ -162,10 +167,10 @@ export interface BudgetSnapshot extends BudgetState {
   shards?: number;
 }
 
-/** A snapshot seen from a later `now`: spend today resets at the UTC day, holds lapse. */
+/** A snapshot seen from a later `now`: spend today resets at the UTC day, holds lapse (at their bucket's start). */
 export function ageSnapshot(snapshot: BudgetSnapshot, now: number): BudgetState {
   let heldMicros = 0;
-  for (const [lapsesAt, micros] of snapshot.holds) if (lapsesAt > now) heldMicros += micros;
+  for (const [lapsesAt, micros] of snapshot.holds) if (lapsesAt - HOLD_BUCKET_MS > now) heldMicros += micros;
   return {
     spentTodayMicros: utcDay(now) === snapshot.day ? snapshot.spentTodayMicros : 0,
     spentTotalMicros: snapshot.spentTotalMicros,
@@ -353,7 +358,7 @@ export class CampaignObjectStore {
   /**
    * The campaign as this shard knows it: its own account plus the other shards' as last
    * reported (the coordinator's records at shard 0, the lease's copy elsewhere). Others'
-   * holds are shown lapsing one bucket from now: a cache refreshes long before.
+   * holds are shown lapsing a bucket or more from now: a cache refreshes long before.
    */
   snapshot(now: number): BudgetSnapshot {
     const own = this.own(now);
@@ -381,7 +386,7 @@ export class CampaignObjectStore {
       };
     }
     const holds = own.holds.slice();
-    if (others.held > 0) holds.push([bucketOf(now + HOLD_BUCKET_MS), others.held]);
+    if (others.held > 0) holds.push([bucketOf(now + 2 * HOLD_BUCKET_MS), others.held]);
     return {
       spentTodayMicros: own.spentTodayMicros + others.spentToday,
       spentTotalMicros: own.spentTotalMicros + others.spentTotal,

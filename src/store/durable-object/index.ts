@@ -75,7 +75,7 @@ const NO_SPEND: BudgetState = { spentTodayMicros: 0, spentTotalMicros: 0, heldMi
 /**
  * Budgets as this isolate last saw them. `view` feeds the engine's ranking and
  * pacing and may lag by `staleMs` (it ages the snapshot to `now`: the day
- * rolls over, holds lapse, never early); `tryHold` asks the shard of the
+ * rolls over, holds lapse, up to HOLD_BUCKET_MS early, never late); `tryHold` asks the shard of the
  * campaign's budget the hold is routed to, which is the authority for its
  * lease, and refreshes the view from its answer. A campaign in one object has
  * one shard, its own object.
