@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { checkSettingNames, readSettings, SettingsError } from '../config.js';
 import { checkFolder, checkHost, listenError } from '../ops/node-checks.js';
 import { LOCAL_USER_SHARDS, parseBudgetMinShards, parseUserShards } from '../store/durable-object/placement.js';
-import { holdFileLock } from '../store/sqlite/db.js';
+import { holdServerLock } from '../store/sqlite/db.js';
 import { type LocalEdge, startLocalEdge } from './local-edge.js';
 import { bundleWorker, SETTING_NAMES, startLocalWorker, stopBundler } from './miniflare.js';
 import { loadSecrets } from './secrets.js';
@@ -99,17 +99,12 @@ async function main() {
  * `npm start` holds on `$DATABASE-lock` (the kernel drops it when this process ends, even by kill -9).
  */
 function lockDataDir(dataDir: string): () => void {
-  const lockPath = join(dataDir, 'server.lock');
-  try {
-    return holdFileLock(lockPath);
-  } catch (err) {
-    const { code, message } = err as { code?: string; message: string };
-    throw new SettingsError(
-      code?.startsWith('SQLITE_BUSY')
-        ? `DATA_DIR ${dataDir} is in use by another start:worker process (it holds ${lockPath}): one server per data folder; stop the other one first`
-        : `DATA_DIR ${dataDir}: its lock file ${lockPath} cannot be used (${code ?? message}); it holds no data: make it writable by this user, or remove it while no server runs`,
-    );
-  }
+  return holdServerLock(join(dataDir, 'server.lock'), {
+    what: `DATA_DIR ${dataDir}`,
+    holder: 'start:worker process',
+    scope: 'data folder',
+    refused: (message) => new SettingsError(message),
+  });
 }
 
 main().catch((err) => {

@@ -74,22 +74,37 @@ export class DatabaseLockError extends SettingsError {
  * so a second store in this process (on any thread) is refused too. Returns the release (the store's close).
  */
 export function lockDatabase(path: string): () => void {
-  const lockPath = `${path}-lock`;
+  return holdServerLock(`${path}-lock`, {
+    what: `DATABASE ${path}`,
+    holder: 'server process',
+    scope: 'database file',
+    refused: (message) => new DatabaseLockError(message),
+  });
+}
+
+/**
+ * One server per folder or file: holds `lockPath` (holdFileLock) or throws `refused` with the operator's line, saying
+ * whether another server holds it or the lock file cannot be used. Also `npm run start:worker`'s lock on its DATA_DIR.
+ */
+export function holdServerLock(
+  lockPath: string,
+  names: { what: string; holder: string; scope: string; refused: (message: string) => Error },
+): () => void {
   try {
     return holdFileLock(lockPath);
   } catch (err) {
     const { code, message } = err as { code?: string; message: string };
-    throw new DatabaseLockError(
+    throw names.refused(
       code?.startsWith('SQLITE_BUSY')
-        ? `DATABASE ${path} is in use by another server process (it holds ${lockPath}): one server per database file; stop the other one first`
-        : `DATABASE ${path}: its lock file ${lockPath} cannot be used (${code ?? message}); it holds no data: make it writable by this user, or remove it while no server runs`,
+        ? `${names.what} is in use by another ${names.holder} (it holds ${lockPath}): one server per ${names.scope}; stop the other one first`
+        : `${names.what}: its lock file ${lockPath} cannot be used (${code ?? message}); it holds no data: make it writable by this user, or remove it while no server runs`,
     );
   }
 }
 
 /**
  * Holds the exclusive lock on `lockPath` for this process's life (lockDatabase says how), or throws SQLite's error:
- * `SQLITE_BUSY` when another process holds it. Also `npm run start:worker`'s lock on its DATA_DIR. Returns the release.
+ * `SQLITE_BUSY` when another process holds it. Returns the release.
  */
 export function holdFileLock(lockPath: string): () => void {
   let lock: Database.Database | undefined;
