@@ -256,8 +256,11 @@ export function secretWeakness(name: string, value: string): string | undefined 
   if (/[A-Z]/.test(value)) alphabet += 26;
   if (/[0-9]/.test(value)) alphabet += 10;
   if (/[^a-zA-Z0-9]/.test(value)) alphabet += 33;
-  // Mixed case with digits or symbols: treat as base64 (a random base64url string may lack one class by chance).
-  if (/[a-z]/.test(value) && /[A-Z]/.test(value) && /[^a-zA-Z]/.test(value)) alphabet = Math.max(alphabet, 64);
+  // Mixed case with digits or symbols, or as long as 32 bytes in base64: treat as base64. A random base64url string
+  // may lack a class by chance, both digits and "-_" about once in 7,000 for 32 bytes.
+  if (/[a-z]/.test(value) && /[A-Z]/.test(value) && (/[^a-zA-Z]/.test(value) || value.length >= 43)) {
+    alphabet = Math.max(alphabet, 64);
+  }
   const bits = value.length * Math.log2(Math.max(alphabet, 1));
   const counts = new Map<string, number>();
   for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
