@@ -16,20 +16,31 @@ afterAll(async () => {
 
 const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)![1];
 
+/** The campaign form as a person fills it in: a name and a bid of 2, every other box empty. */
+const draft = {
+  name: 'Draft',
+  status: 'active',
+  start: '',
+  end: '',
+  bidType: 'cpm',
+  bidAmount: '2',
+  dailyBudget: '',
+  totalBudget: '',
+  pacing: 'even',
+  countries: '',
+  languages: '',
+  capImpressions: '',
+  capHours: '',
+};
+
 /** The edit form as a person sends it back: the page's own start, bid and cap, the rest empty, then `changes`. */
 function editedForm(form: string, changes: Record<string, string>): Record<string, string> {
   const field = (name: string) => new RegExp(`id="${name}"[^>]*value="([^"]*)"`).exec(form)?.[1] ?? '';
+  const { name: _name, ...empty } = draft;
   return {
-    status: 'active',
+    ...empty,
     start: field('start'),
-    end: '',
-    bidType: 'cpm',
     bidAmount: field('bidAmount'),
-    dailyBudget: '',
-    totalBudget: '',
-    pacing: 'even',
-    countries: '',
-    languages: '',
     capImpressions: field('capImpressions'),
     capHours: field('capHours'),
     ...changes,
@@ -176,19 +187,10 @@ describe('campaigns in the console', () => {
     const adv = await s.newAdvertiser('Case Co');
     const advertiser = await session(adv.key);
     const res = await advertiser.post('/console/campaigns/new', {
+      ...draft,
       name: 'Mixed case',
-      status: 'active',
-      start: '',
-      end: '',
-      bidType: 'cpm',
-      bidAmount: '2',
-      dailyBudget: '',
-      totalBudget: '',
-      pacing: 'even',
       countries: 'de, Fr',
       languages: 'DE en',
-      capImpressions: '',
-      capHours: '',
     });
     expect(res.status).toBe(303);
     const [campaign] = (await s.call('GET', '/v1/campaigns', adv.key)).body.campaigns;
@@ -246,21 +248,6 @@ describe('campaigns in the console', () => {
 });
 
 describe('campaign form errors and dates', () => {
-  const draft = {
-    name: 'Draft',
-    status: 'active',
-    start: '',
-    end: '',
-    bidType: 'cpm',
-    bidAmount: '2',
-    dailyBudget: '',
-    totalBudget: '',
-    pacing: 'even',
-    countries: '',
-    languages: '',
-    capImpressions: '',
-    capHours: '',
-  };
   const errorOf = (html: string, field: string) => new RegExp(`id="${field}-error">([^<]*)<`).exec(html)?.[1];
 
   it('says what is wrong in plain words and in the form’s own units, next to each field', async () => {
